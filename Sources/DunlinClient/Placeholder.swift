@@ -1,0 +1,1 @@
+// The NIO client runtime.

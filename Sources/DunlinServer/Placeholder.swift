@@ -1,0 +1,1 @@
+// The NIO server runtime: see Server.swift.
