@@ -1,0 +1,68 @@
+import Foundation
+import DunlinWire
+
+/// Closed loop: `concurrency` callers, each issuing its next Echo as soon as the previous one
+/// answers, spread round-robin over the connections. This finds the maximum rate at that
+/// concurrency; latency is measured per call from send to answer.
+struct ClosedLoopUnary {
+    struct Result: Sendable {
+        let rps: Double
+        let latency: LatencySummary
+        let errors: Int
+    }
+
+    let impl: String
+    let concurrency: Int
+    let payloadBytes: Int
+    let warmup: Duration
+    let duration: Duration
+
+    func run(on connections: [any EchoConnection]) async -> Result {
+        var request = Dunlin_V1_EchoRequest()
+        request.payload = makePayload(bytes: payloadBytes)
+        let window = RunWindow(warmup: warmup, duration: duration)
+        let errors = ErrorTally()
+        let impl = self.impl
+        let expectedPerWorker = 4096
+
+        let samples = await withTaskGroup(of: [Int64].self) { group in
+            for worker in 0..<concurrency {
+                let connection = connections[worker % connections.count]
+                group.addTask {
+                    var samples: [Int64] = []
+                    samples.reserveCapacity(expectedPerWorker)
+                    let clock = ContinuousClock()
+                    while true {
+                        let start = clock.now
+                        if start >= window.end { break }
+                        do {
+                            _ = try await connection.echo(request)
+                        } catch {
+                            errors.record(error, impl: impl)
+                            continue
+                        }
+                        let finish = clock.now
+                        if window.contains(finish) {
+                            samples.append((finish - start).nanoseconds)
+                        }
+                    }
+                    return samples
+                }
+            }
+            var all: [Int64] = []
+            for await workerSamples in group { all.append(contentsOf: workerSamples) }
+            return all
+        }
+
+        return Result(
+            rps: Double(samples.count) / window.length.secondsValue,
+            latency: LatencySummary(nanoseconds: samples),
+            errors: errors.count
+        )
+    }
+}
+
+/// A deterministic payload of the given size (not all zeroes, so nothing can shortcut it).
+func makePayload(bytes: Int) -> Data {
+    Data((0..<bytes).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
+}

@@ -1,0 +1,237 @@
+import Foundation
+
+/// A stack whose server is listening, and the port it listens on.
+struct RunningServer: Sendable {
+    let stack: any EchoStack
+    let port: Int
+}
+
+/// Runs the selected benchmarks over the selected stacks, interleaving the stacks configuration by
+/// configuration so slow drift of the machine (heat, a neighbour) affects both alike.
+struct Suite {
+    let command: RPCBenchmarks
+    let settings: Settings
+
+    /// The unary configurations: (concurrent calls, connections they are spread over).
+    static let unaryConfigurations: [(concurrency: Int, connections: Int)] = [
+        (1, 1), (8, 1), (64, 1), (64, 8),
+    ]
+
+    /// The concurrency whose maximum rate sets the open-loop rate.
+    static let openLoopBasis = (concurrency: 8, connections: 1)
+
+    static let dunlinName = "dunlin"
+    static let grpcName = "grpc-swift-2"
+    static let grpcTunedName = "grpc-swift-2-tuned"
+
+    func run() async throws {
+        var stacks: [any EchoStack] = []
+        if command.impls.contains(.dunlin) { stacks.append(DunlinEchoStack(name: Self.dunlinName)) }
+        if command.impls.contains(.grpc) {
+            stacks.append(GRPCEchoStack(name: Self.grpcName))
+            if command.grpcTunedStreaming && command.benches.contains(.streaming) {
+                stacks.append(
+                    GRPCEchoStack(
+                        name: Self.grpcTunedName,
+                        tuning: .init(maxFrameSize: 1 << 20, targetWindowSize: 16 << 20)
+                    )
+                )
+            }
+        }
+
+        log(
+            "RPCBenchmarks: \(ProcessInfo.processInfo.activeProcessorCount) cores, "
+                + "duration \(settings.duration), warmup \(settings.warmup), "
+                + "stacks \(stacks.map(\.name).joined(separator: ", "))"
+        )
+
+        try await withServers(stacks[...], started: []) { servers in
+            let rpcStacks = servers.filter { $0.stack.name != Self.grpcTunedName }
+            var basis: [String: Double] = [:]
+            if command.benches.contains(.unary) {
+                basis = try await runUnary(on: rpcStacks)
+            }
+            if command.benches.contains(.openLoop) {
+                try await runOpenLoop(on: rpcStacks, basis: basis)
+            }
+            if command.benches.contains(.streaming) {
+                try await runStreaming(on: servers)
+            }
+        }
+    }
+
+    /// Starts each stack's server in turn, runs `body` with all of them listening, then stops them.
+    private func withServers(
+        _ remaining: ArraySlice<any EchoStack>,
+        started: [RunningServer],
+        _ body: ([RunningServer]) async throws -> Void
+    ) async throws {
+        guard let stack = remaining.first else { return try await body(started) }
+        try await stack.withServer { port in
+            log("[\(stack.name)] server listening on 127.0.0.1:\(port)")
+            try await withServers(
+                remaining.dropFirst(),
+                started: started + [RunningServer(stack: stack, port: port)],
+                body
+            )
+        }
+    }
+
+    // MARK: - Unary, closed loop
+
+    /// Returns each stack's rate at the open-loop basis configuration.
+    private func runUnary(on servers: [RunningServer]) async throws -> [String: Double] {
+        var basis: [String: Double] = [:]
+        for configuration in Self.unaryConfigurations {
+            var rps: [String: Double] = [:]
+            for server in servers {
+                let result = try await closedLoop(
+                    server, concurrency: configuration.concurrency, connections: configuration.connections
+                )
+                rps[server.stack.name] = result.rps
+                if configuration == Self.openLoopBasis { basis[server.stack.name] = result.rps }
+
+                var line = JSONLine(bench: "unary", impl: server.stack.name)
+                line.add("concurrency", configuration.concurrency)
+                line.add("connections", configuration.connections)
+                line.add("payload", command.payload)
+                line.add("rps", result.rps)
+                line.add("p50_us", result.latency.p50Micros)
+                line.add("p90_us", result.latency.p90Micros)
+                line.add("p99_us", result.latency.p99Micros)
+                line.add("p999_us", result.latency.p999Micros)
+                line.add("max_us", result.latency.maxMicros)
+                line.add("calls", result.latency.count)
+                line.add("errors", result.errors)
+                line.add("seconds", settings.duration.secondsValue, decimals: 3)
+                line.emit()
+            }
+            if let dunlin = rps[Self.dunlinName], let grpc = rps[Self.grpcName] {
+                var line = JSONLine(bench: "unary_rps_ratio", impl: "\(Self.dunlinName)/\(Self.grpcName)")
+                line.add("concurrency", configuration.concurrency)
+                line.add("connections", configuration.connections)
+                line.add("payload", command.payload)
+                line.add("ratio", dunlin / grpc, decimals: 3)
+                line.emit()
+            }
+        }
+        return basis
+    }
+
+    private func closedLoop(
+        _ server: RunningServer, concurrency: Int, connections: Int
+    ) async throws -> ClosedLoopUnary.Result {
+        log("[\(server.stack.name)] unary: \(concurrency) concurrent calls on \(connections) connection(s)")
+        let run = ClosedLoopUnary(
+            impl: server.stack.name,
+            concurrency: concurrency,
+            payloadBytes: command.payload,
+            warmup: settings.warmup,
+            duration: settings.duration
+        )
+        return try await server.stack.withConnections(port: server.port, count: connections) { clients in
+            await run.run(on: clients)
+        }
+    }
+
+    // MARK: - Unary, open loop
+
+    private func runOpenLoop(on servers: [RunningServer], basis: [String: Double]) async throws {
+        for server in servers {
+            let maxRPS: Double
+            if let measured = basis[server.stack.name] {
+                maxRPS = measured
+            } else {
+                maxRPS = try await closedLoop(
+                    server, concurrency: Self.openLoopBasis.concurrency,
+                    connections: Self.openLoopBasis.connections
+                ).rps
+            }
+            let target = maxRPS * command.openLoopFraction
+            guard target > 0 else {
+                log("[\(server.stack.name)] open loop skipped: no calls succeeded in the closed-loop run")
+                continue
+            }
+            log("[\(server.stack.name)] open loop: \(Int(target)) calls/s (\(command.openLoopFraction) x \(Int(maxRPS)))")
+            let run = OpenLoopUnary(
+                impl: server.stack.name,
+                targetRPS: target,
+                workers: command.openLoopWorkers,
+                payloadBytes: command.payload,
+                warmup: settings.warmup,
+                duration: settings.duration
+            )
+            let result = try await server.stack.withConnections(
+                port: server.port, count: Self.openLoopBasis.connections
+            ) { clients in
+                await run.run(on: clients)
+            }
+
+            var line = JSONLine(bench: "unary_open_loop", impl: server.stack.name)
+            line.add("connections", Self.openLoopBasis.connections)
+            line.add("payload", command.payload)
+            line.add("max_rps_c8", maxRPS)
+            line.add("fraction", command.openLoopFraction, decimals: 3)
+            line.add("target_rps", target)
+            line.add("achieved_rps", result.achievedRPS)
+            line.add("p50_us", result.scheduled.p50Micros)
+            line.add("p90_us", result.scheduled.p90Micros)
+            line.add("p99_us", result.scheduled.p99Micros)
+            line.add("p999_us", result.scheduled.p999Micros)
+            line.add("max_us", result.scheduled.maxMicros)
+            line.add("p50_service_us", result.service.p50Micros)
+            line.add("p99_service_us", result.service.p99Micros)
+            line.add("workers", command.openLoopWorkers)
+            line.add("calls", result.scheduled.count)
+            line.add("errors", result.errors)
+            line.add("seconds", settings.duration.secondsValue, decimals: 3)
+            line.emit()
+        }
+    }
+
+    // MARK: - Server streaming
+
+    private func runStreaming(on servers: [RunningServer]) async throws {
+        var throughput: [String: Double] = [:]
+        for server in servers {
+            log(
+                "[\(server.stack.name)] server streaming: \(command.streams) stream(s) of "
+                    + "\(command.streamMessagesPerCall) x \(command.streamMessageBytes) bytes per call"
+            )
+            let run = ServerStreamingThroughput(
+                impl: server.stack.name,
+                streams: command.streams,
+                messageBytes: command.streamMessageBytes,
+                messagesPerCall: command.streamMessagesPerCall,
+                warmup: settings.warmup,
+                duration: settings.duration
+            )
+            let result = try await server.stack.withConnections(port: server.port, count: 1) { clients in
+                await run.run(on: clients)
+            }
+            throughput[server.stack.name] = result.bytesPerSecond
+
+            var line = JSONLine(bench: "server_streaming", impl: server.stack.name)
+            line.add("streams", command.streams)
+            line.add("connections", 1)
+            line.add("message_bytes", command.streamMessageBytes)
+            line.add("messages_per_call", command.streamMessagesPerCall)
+            line.add("bytes_per_s", result.bytesPerSecond, decimals: 0)
+            line.add("gb_per_s", result.bytesPerSecond / 1e9, decimals: 3)
+            line.add("messages_per_s", result.messagesPerSecond)
+            line.add("errors", result.errors)
+            line.add("seconds", settings.duration.secondsValue, decimals: 3)
+            line.emit()
+        }
+        if let dunlin = throughput[Self.dunlinName] {
+            for peer in [Self.grpcName, Self.grpcTunedName] {
+                guard let grpc = throughput[peer] else { continue }
+                var line = JSONLine(bench: "server_streaming_ratio", impl: "\(Self.dunlinName)/\(peer)")
+                line.add("streams", command.streams)
+                line.add("message_bytes", command.streamMessageBytes)
+                line.add("ratio", dunlin / grpc, decimals: 3)
+                line.emit()
+            }
+        }
+    }
+}

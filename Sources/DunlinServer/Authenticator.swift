@@ -1,0 +1,39 @@
+import DunlinWire
+
+/// Decides who a connection's credential belongs to. Called once per connection, at HELLO.
+///
+/// The principal (and with it tenant and role) comes only from here: request bodies never name
+/// them. Throw `RPCError(.unauthenticated, ...)` to refuse the credential: the connection is
+/// then sent GOAWAY UNAUTHENTICATED and closed.
+public protocol Authenticator: Sendable {
+    func authenticate(_ hello: Dunlin_V1_Hello) async throws(RPCError) -> Dunlin_V1_Principal
+}
+
+extension Dunlin_V1_Principal {
+    /// The principal of a HELLO with no token: it may call only pre-authentication methods.
+    public static var anonymous: Dunlin_V1_Principal {
+        var principal = Dunlin_V1_Principal()
+        principal.role = "anonymous"
+        return principal
+    }
+
+    public var isAnonymous: Bool { role == "anonymous" }
+}
+
+/// Accepts a fixed set of tokens; an empty token is anonymous. The seam the tenant store's
+/// authenticator replaces; used by tests and by `dunlind serve` until tenants exist.
+public struct StaticTokenAuthenticator: Authenticator {
+    public var principals: [String: Dunlin_V1_Principal]
+
+    public init(_ principals: [String: Dunlin_V1_Principal] = [:]) {
+        self.principals = principals
+    }
+
+    public func authenticate(_ hello: Dunlin_V1_Hello) async throws(RPCError) -> Dunlin_V1_Principal {
+        if hello.token.isEmpty { return .anonymous }
+        guard let principal = principals[hello.token] else {
+            throw RPCError(.unauthenticated, "the token is not valid")
+        }
+        return principal
+    }
+}

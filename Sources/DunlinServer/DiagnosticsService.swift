@@ -1,0 +1,68 @@
+import DunlinWire
+import Foundation
+
+/// Diagnostics: Ping and Info (answered before authentication), and Echo, EchoStream and Sum,
+/// one method per call kind, for tests, benchmarks and `dunlin ping` / `dunlin echo`.
+public struct DiagnosticsService: RPCService {
+    /// Longest delay or interval a caller may ask Echo and EchoStream for.
+    public static let maxDelay: UInt32 = 60_000
+
+    public init() {}
+
+    public func register(in router: inout Router) {
+        router.unary(Diagnostics.ping) { _, _ in
+            var response = Dunlin_V1_PingResponse()
+            response.serverVersion = DunlinVersion.current
+            response.serverTimeMs = UInt64(Date().timeIntervalSince1970 * 1000)
+            return response
+        }
+        router.unary(Diagnostics.echo) { request, _ in
+            if request.delayMs > 0 {
+                try await Task.sleep(for: .milliseconds(min(request.delayMs, Self.maxDelay)))
+            }
+            var response = Dunlin_V1_EchoResponse()
+            response.payload = request.payload
+            return response
+        }
+        router.serverStreaming(Diagnostics.echoStream) { request, writer, _ in
+            var response = Dunlin_V1_EchoResponse()
+            response.payload = request.payload
+            var sent: UInt32 = 0
+            while request.count == 0 || sent < request.count {
+                try Task.checkCancellation()
+                try await writer.write(response)
+                sent += 1
+                if request.intervalMs > 0 {
+                    try await Task.sleep(for: .milliseconds(min(request.intervalMs, Self.maxDelay)))
+                }
+            }
+        }
+        router.clientStreaming(Diagnostics.sum) { requests, _ in
+            var response = Dunlin_V1_SumResponse()
+            for try await request in requests {
+                let (total, overflow) = response.total.addingReportingOverflow(request.value)
+                guard !overflow else {
+                    throw RPCError(.outOfRange, "sum overflows a 64-bit integer after \(response.count) values")
+                }
+                response.total = total
+                response.count += 1
+            }
+            return response
+        }
+    }
+
+    /// Info describes the server itself, so the server registers it with its own configuration.
+    static func registerInfo(in router: inout Router, configuration: RPCServer.Configuration) {
+        let methods = router.methods + [Diagnostics.info.path]
+        router.unary(Diagnostics.info) { _, _ in
+            var response = Dunlin_V1_InfoResponse()
+            response.serverVersion = configuration.serverVersion
+            response.minProtocolVersion = UInt32(ProtocolVersion.minimum)
+            response.maxProtocolVersion = UInt32(ProtocolVersion.maximum)
+            response.limits = configuration.limits.wire
+            response.compression = [MessageCompression.deflate]
+            response.methods = methods.sorted()
+            return response
+        }
+    }
+}

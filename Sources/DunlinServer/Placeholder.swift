@@ -1,1 +1,0 @@
-// The NIO server runtime: see Server.swift.

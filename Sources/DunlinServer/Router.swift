@@ -1,0 +1,129 @@
+import DunlinWire
+import Logging
+import NIOCore
+import SwiftProtobuf
+
+/// What a handler knows about its call.
+public struct ServerContext: Sendable {
+    /// Who is calling: from the connection's credential, never from the request.
+    public var principal: Dunlin_V1_Principal
+    public var method: String
+    public var metadata: [String: [UInt8]]
+    /// When the caller stops waiting, if it said.
+    public var deadline: ContinuousClock.Instant?
+    public var connectionID: String
+    public var logger: Logger
+}
+
+/// Sends a server-streaming call's responses. Each `write` waits for flow-control credit and for
+/// the socket to drain, so a client that does not read cannot make the server buffer without bound.
+public struct ResponseWriter<Response: SwiftProtobuf.Message>: Sendable {
+    let sink: MessageSink
+
+    public func write(_ response: Response) async throws {
+        try await sink.send(try response.serializedBuffer())
+    }
+}
+
+/// A client-streaming call's requests, in order; ends when the client half-closes.
+public struct RequestStream<Request: SwiftProtobuf.Message>: AsyncSequence, Sendable {
+    public typealias Element = Request
+    let messages: InboundMessages
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: InboundMessages.AsyncIterator
+
+        public mutating func next() async throws -> Request? {
+            guard let buffer = try await base.next() else { return nil }
+            return try Request(buffer: buffer)
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: messages.makeAsyncIterator())
+    }
+}
+
+/// The methods a server answers, by path. Services add themselves with `register(in:)`.
+public struct Router: Sendable {
+    struct Route: Sendable {
+        var kind: CallKind
+        var allowsAnonymous: Bool
+        var run: @Sendable (ServerCall) async throws -> Void
+    }
+
+    private(set) var routes: [String: Route] = [:]
+
+    public init() {}
+
+    public var methods: [String] { routes.keys.sorted() }
+
+    func route(_ path: String) -> Route? { routes[path] }
+
+    public mutating func unary<Request, Response>(
+        _ method: MethodDescriptor<Request, Response>,
+        _ handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
+    ) {
+        precondition(method.kind == .unary)
+        routes[method.path] = Route(kind: .unary, allowsAnonymous: method.allowsAnonymous) { call in
+            let request = try await call.singleRequest(Request.self)
+            let response = try await handler(request, call.context)
+            try await call.sink.sendLast(try response.serializedBuffer())
+        }
+    }
+
+    public mutating func serverStreaming<Request, Response>(
+        _ method: MethodDescriptor<Request, Response>,
+        _ handler: @escaping @Sendable (Request, ResponseWriter<Response>, ServerContext) async throws -> Void
+    ) {
+        precondition(method.kind == .serverStreaming)
+        routes[method.path] = Route(kind: .serverStreaming, allowsAnonymous: method.allowsAnonymous) { call in
+            let request = try await call.singleRequest(Request.self)
+            try await handler(request, ResponseWriter(sink: call.sink), call.context)
+        }
+    }
+
+    public mutating func clientStreaming<Request, Response>(
+        _ method: MethodDescriptor<Request, Response>,
+        _ handler: @escaping @Sendable (RequestStream<Request>, ServerContext) async throws -> Response
+    ) {
+        precondition(method.kind == .clientStreaming)
+        routes[method.path] = Route(kind: .clientStreaming, allowsAnonymous: method.allowsAnonymous) { call in
+            let response = try await handler(RequestStream(messages: call.requests), call.context)
+            try await call.sink.sendLast(try response.serializedBuffer())
+        }
+    }
+}
+
+/// A group of methods registered together.
+public protocol RPCService: Sendable {
+    func register(in router: inout Router)
+}
+
+/// One call as its handler task sees it.
+struct ServerCall: Sendable {
+    var context: ServerContext
+    var requests: InboundMessages
+    var sink: MessageSink
+
+    /// The one request of a unary or server-streaming call.
+    func singleRequest<Request: SwiftProtobuf.Message>(_ type: Request.Type) async throws -> Request {
+        var iterator = requests.makeAsyncIterator()
+        guard let buffer = try await iterator.next() else {
+            throw RPCError(.invalidArgument, "the call ended without a request message")
+        }
+        let request: Request
+        do {
+            request = try Request(buffer: buffer)
+        } catch {
+            throw UndecodableMessage()
+        }
+        guard try await iterator.next() == nil else {
+            throw RPCError(.invalidArgument, "\(context.method) takes exactly one request message")
+        }
+        return request
+    }
+}
+
+/// A request message that is not valid protobuf: a protocol error, so the connection closes.
+struct UndecodableMessage: Error {}

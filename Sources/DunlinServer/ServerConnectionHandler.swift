@@ -1,0 +1,434 @@
+import DunlinWire
+import Logging
+import NIOCore
+
+/// Tells a connection to shut down gracefully (sent down the pipeline by ``RPCServer``).
+struct GracefulShutdownEvent: Sendable {}
+
+/// One server connection: runs the state machine on the event loop, starts a task per call and
+/// writes what the tasks send. All protocol decisions are the state machine's; this class only
+/// does I/O, timers and task bookkeeping.
+final class ServerConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = InboundItem
+    typealias OutboundOut = ByteBuffer
+
+    struct Configuration: Sendable {
+        var limits: ConnectionLimits
+        var serverVersion: String
+        var compressResponses: Bool
+    }
+
+    private struct Call {
+        var route: Router.Route
+        var context: ServerContext
+        var request: ByteBuffer?
+        var requests: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
+        var task: Task<Void, Never>?
+        var deadlineTimer: Scheduled<Void>?
+    }
+
+    private let router: Router
+    private let authenticator: any Authenticator
+    private let configuration: Configuration
+    private var logger: Logger
+    private let connectionID: String
+
+    private var machine: ConnectionStateMachine
+    private var context: ChannelHandlerContext?
+    private var principal = Dunlin_V1_Principal.anonymous
+    private var calls: [UInt32: Call] = [:]
+    private var pending = PendingSends<CheckedContinuation<Void, any Error>>()
+    private var handshakeTimer: Scheduled<Void>?
+    private var idleTimer: Scheduled<Void>?
+    private var flushScheduled = false
+    private var shuttingDown = false
+
+    init(router: Router, authenticator: any Authenticator, configuration: Configuration, logger: Logger, connectionID: String) {
+        self.router = router
+        self.authenticator = authenticator
+        self.configuration = configuration
+        self.connectionID = connectionID
+        self.logger = logger
+        self.logger[metadataKey: "connection"] = "\(connectionID)"
+        self.machine = ConnectionStateMachine(role: .server, limits: configuration.limits, compressOutbound: configuration.compressResponses)
+    }
+
+    private var loopBound: NIOLoopBound<ServerConnectionHandler> {
+        NIOLoopBound(self, eventLoop: context!.eventLoop)
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { startHandshakeTimer(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        startHandshakeTimer(context)
+        context.fireChannelActive()
+    }
+
+    private func startHandshakeTimer(_ context: ChannelHandlerContext) {
+        guard handshakeTimer == nil else { return }
+        let handler = loopBound
+        let limit = configuration.limits.handshakeTimeout
+        handshakeTimer = context.eventLoop.scheduleTask(in: TimeAmount(limit)) {
+            handler.value.closeWith(.handshakeTimeout, "no preface and HELLO within \(limit.milliseconds) ms")
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        handshakeTimer?.cancel()
+        idleTimer?.cancel()
+        for (_, call) in calls { abandon(call) }
+        calls = [:]
+        pending.removeAll { $0.resume(throwing: RPCError(.unavailable, "connection closed")) }
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { drainPending(only: nil) }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
+        context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is GracefulShutdownEvent {
+            beginGracefulShutdown()
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let error = error as? ProtocolError {
+            protocolError(error)
+        } else {
+            logger.debug("connection error", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let item = unwrapInboundIn(data)
+        switch machine.received(item, now: .now()) {
+        case .none, .welcomed, .ended, .pongReceived:
+            break
+        case .authenticate(let hello):
+            authenticate(hello)
+        case .openCall(let id, let open, let endStream):
+            openCall(id, open, endStream: endStream)
+        case .refuseCall(_, let end):
+            context.writeFrame(end)
+        case .message(let id, let message, let wireSize, let endStream):
+            messageReceived(id, message, wireSize: wireSize, endStream: endStream)
+        case .halfClosed(let id):
+            requestsComplete(id)
+        case .cancelled(let id):
+            if let call = calls.removeValue(forKey: id) { abandon(call) }
+            pending.remove(id) { $0.resume(throwing: RPCError(.cancelled, "the client cancelled the call")) }
+            callFinished()
+        case .sendPong(let pong):
+            context.writeFrame(pong)
+        case .creditAvailable(let id):
+            drainPending(only: id)
+        case .peerGoingAway:
+            logger.debug("client sent GOAWAY")
+            context.close(promise: nil)
+        case .fail(let error, let goAway):
+            fail(error, goAway: goAway)
+        }
+    }
+
+    // MARK: Handshake
+
+    private func authenticate(_ hello: Dunlin_V1_Hello) {
+        let handler = loopBound
+        let authenticator = self.authenticator
+        logger[metadataKey: "client"] = "\(hello.clientVersion)"
+        Task {
+            do throws(RPCError) {
+                let principal = try await authenticator.authenticate(hello)
+                handler.eventLoop.execute { handler.value.authenticated(principal) }
+            } catch {
+                handler.eventLoop.execute { handler.value.refuse(error) }
+            }
+        }
+    }
+
+    private func authenticated(_ principal: Dunlin_V1_Principal) {
+        guard let context, let welcome = machine.authenticated(
+            principal: principal, serverVersion: configuration.serverVersion, connectionID: connectionID
+        ) else { return }
+        handshakeTimer?.cancel()
+        handshakeTimer = nil
+        self.principal = principal
+        logger[metadataKey: "principal"] = "\(principal.id.isEmpty ? principal.role : principal.id)"
+        logger.debug("handshake complete")
+        context.writeAndFlush(NIOAny(welcome.encoded(allocator: context.channel.allocator)), promise: nil)
+        if shuttingDown { beginGracefulShutdown() } else { armIdleTimer() }
+    }
+
+    private func refuse(_ error: RPCError) {
+        guard let context else { return }
+        logger.info("credential refused", metadata: ["reason": "\(error.message)"])
+        let goAway = machine.authenticationFailed(error.message)
+        context.writeAndFlush(NIOAny(goAway.encoded(allocator: context.channel.allocator)), promise: nil)
+        context.close(promise: nil)
+    }
+
+    // MARK: Calls
+
+    private func openCall(_ id: UInt32, _ open: Dunlin_V1_CallOpen, endStream: Bool) {
+        idleTimer?.cancel()
+        idleTimer = nil
+        guard let route = router.route(open.method) else {
+            return finish(id, status: RPCError(.unimplemented, "no method \(open.method)").status)
+        }
+        if principal.isAnonymous, !route.allowsAnonymous {
+            return finish(id, status: RPCError(.unauthenticated, "\(open.method) needs a credential; this connection is anonymous").status)
+        }
+        var metadata: [String: [UInt8]] = [:]
+        for entry in open.metadata { metadata[entry.key] = [UInt8](entry.value) }
+        let timeout: Duration? = open.timeoutUs > 0 ? .microseconds(Int64(clamping: open.timeoutUs)) : nil
+        var callLogger = logger
+        callLogger[metadataKey: "stream"] = "\(id)"
+        callLogger[metadataKey: "method"] = "\(open.method)"
+        var call = Call(
+            route: route,
+            context: ServerContext(
+                principal: principal, method: open.method, metadata: metadata,
+                deadline: timeout.map { ContinuousClock.now + $0 }, connectionID: connectionID, logger: callLogger
+            )
+        )
+        if let timeout {
+            let handler = loopBound
+            call.deadlineTimer = context!.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+                handler.value.deadlineExceeded(id)
+            }
+        }
+        calls[id] = call
+        if route.kind == .clientStreaming {
+            startStreamingRequests(id)
+            if endStream { requestsComplete(id) }
+        } else if endStream {
+            requestsComplete(id)
+        }
+    }
+
+    private func messageReceived(_ id: UInt32, _ message: ByteBuffer, wireSize: Int, endStream: Bool) {
+        guard var call = calls[id] else { return }
+        if let requests = call.requests {
+            consumedSizes[id, default: []].append(wireSize)
+            requests.yield(message)
+        } else if call.request == nil {
+            call.request = message
+            calls[id] = call
+        } else {
+            return finish(id, status: RPCError(.invalidArgument, "\(call.context.method) takes exactly one request message").status)
+        }
+        if endStream { requestsComplete(id) }
+    }
+
+    /// The client sent its last request: start a unary or server-streaming call, or end a
+    /// client-streaming call's request stream.
+    private func requestsComplete(_ id: UInt32) {
+        guard let call = calls[id] else { return }
+        if let requests = call.requests {
+            requests.finish()
+            return
+        }
+        guard let request = call.request else {
+            return finish(id, status: RPCError(.invalidArgument, "\(call.context.method) needs a request message").status)
+        }
+        calls[id]!.request = nil
+        start(id, requests: .single(request))
+    }
+
+    private func startStreamingRequests(_ id: UInt32) {
+        let (stream, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
+        calls[id]!.requests = continuation
+        let handler = loopBound
+        start(id, requests: .stream(stream, onConsumed: {
+            // Each consumed message frees its bytes of the client's window.
+            handler.eventLoop.execute { handler.value.consumed(id) }
+        }))
+    }
+
+    private var consumedSizes: [UInt32: [Int]] = [:]
+
+    private func consumed(_ id: UInt32) {
+        guard var sizes = consumedSizes[id], !sizes.isEmpty else { return }
+        let size = sizes.removeFirst()
+        consumedSizes[id] = sizes.isEmpty ? nil : sizes
+        if let window = machine.consumed(id, wireSize: size), let context {
+            context.writeFrame(window)
+            scheduleFlush()
+        }
+    }
+
+    private func start(_ id: UInt32, requests: InboundMessages) {
+        guard let call = calls[id] else { return }
+        let handler = loopBound
+        let serverCall = ServerCall(context: call.context, requests: requests, sink: MessageSink(streamID: id, connection: handler))
+        let route = call.route
+        calls[id]!.task = Task {
+            let status: Dunlin_V1_Status
+            do {
+                try await route.run(serverCall)
+                status = Dunlin_V1_Status()
+            } catch is UndecodableMessage {
+                handler.eventLoop.execute {
+                    handler.value.protocolError(ProtocolError(.malformedMessage, "request on stream \(id) is not a valid message for \(serverCall.context.method)", streamID: id))
+                }
+                return
+            } catch let error as RPCError {
+                status = error.status
+            } catch is CancellationError {
+                status = RPCError(.cancelled, "call cancelled").status
+            } catch {
+                serverCall.context.logger.error("handler failed", metadata: ["error": "\(error)"])
+                status = RPCError(.internal, "the server failed to handle the call").status
+            }
+            handler.eventLoop.execute { handler.value.finish(id, status: status) }
+        }
+    }
+
+    /// Writes one streaming response once the stream has credit and the socket can take it.
+    func send(_ id: UInt32, _ message: ByteBuffer, continuation: CheckedContinuation<Void, any Error>) {
+        guard calls[id] != nil else {
+            return continuation.resume(throwing: RPCError(.cancelled, "the call has ended"))
+        }
+        pending.append(id, .init(message: message, endStream: false, waiter: continuation))
+        drainPending(only: id)
+    }
+
+    private func drainPending(only: UInt32?) {
+        guard let context else { return }
+        let writable = context.channel.isWritable
+        pending.drain(only: only, canSend: { writable && machine.canSend($0) }) { id, entry in
+            do {
+                let frame = try machine.messageFrame(id, message: entry.message)
+                context.writeFrame(frame)
+                entry.waiter.resume()
+            } catch {
+                entry.waiter.resume(throwing: error)
+            }
+        }
+        scheduleFlush()
+    }
+
+    /// Writes a unary or client-streaming call's response and its END OK.
+    func respond(_ id: UInt32, _ message: ByteBuffer) {
+        guard let context, calls[id] != nil else { return }
+        do {
+            context.writeFrame(try machine.messageFrame(id, message: message))
+            finish(id, status: Dunlin_V1_Status())
+        } catch {
+            finish(id, status: error.status)
+        }
+    }
+
+    /// Ends a call with its status (nothing when it already ended) and forgets it.
+    func finish(_ id: UInt32, status: Dunlin_V1_Status) {
+        guard let context else { return }
+        if let call = calls.removeValue(forKey: id) {
+            call.deadlineTimer?.cancel()
+            call.requests?.finish(throwing: RPCError(.cancelled, "the call has ended"))
+        }
+        consumedSizes[id] = nil
+        pending.remove(id) { $0.resume(throwing: RPCError(.cancelled, "the call has ended")) }
+        if let end = machine.end(id, status: status) {
+            context.writeFrame(end)
+            scheduleFlush()
+        }
+        callFinished()
+    }
+
+    private func deadlineExceeded(_ id: UInt32) {
+        guard let call = calls[id] else { return }
+        call.task?.cancel()
+        finish(id, status: RPCError(.deadlineExceeded, "deadline exceeded after \(call.context.method) ran out of time").status)
+    }
+
+    private func abandon(_ call: Call) {
+        call.deadlineTimer?.cancel()
+        call.task?.cancel()
+        call.requests?.finish(throwing: RPCError(.cancelled, "the call was cancelled"))
+    }
+
+    private func callFinished() {
+        guard calls.isEmpty else { return }
+        if shuttingDown {
+            context?.flush()
+            context?.close(promise: nil)
+        } else {
+            armIdleTimer()
+        }
+    }
+
+    // MARK: Connection life
+
+    private func armIdleTimer() {
+        guard let context, calls.isEmpty, machine.phase == .active else { return }
+        idleTimer?.cancel()
+        let handler = loopBound
+        let limit = configuration.limits.idleTimeout
+        idleTimer = context.eventLoop.scheduleTask(in: TimeAmount(limit)) {
+            handler.value.closeWith(.idleTimeout, "no call for \(limit.milliseconds) ms")
+        }
+    }
+
+    private func beginGracefulShutdown() {
+        guard let context else { return }
+        shuttingDown = true
+        guard machine.phase == .active else {
+            // Mid-handshake: finish the handshake first (authenticated() calls back here);
+            // before HELLO there is nothing to drain.
+            if case .authenticating = machine.phase { return }
+            context.close(promise: nil)
+            return
+        }
+        idleTimer?.cancel()
+        let goAway = machine.beginGracefulShutdown()
+        context.writeAndFlush(NIOAny(goAway.encoded(allocator: context.channel.allocator)), promise: nil)
+        if calls.isEmpty { context.close(promise: nil) }
+    }
+
+    private func closeWith(_ reason: Dunlin_V1_GoAwayReason, _ message: String) {
+        guard let context, context.channel.isActive else { return }
+        logger.debug("closing", metadata: ["reason": "\(reason)", "message": "\(message)"])
+        let goAway = machine.close(reason, message)
+        context.writeAndFlush(NIOAny(goAway.encoded(allocator: context.channel.allocator)), promise: nil)
+        context.close(promise: nil)
+    }
+
+    func protocolError(_ error: ProtocolError) {
+        fail(error, goAway: ConnectionStateMachine.goAwayFrame(error.goAway(lastStreamID: machine.highestStreamID)))
+    }
+
+    private func fail(_ error: ProtocolError, goAway: Frame) {
+        guard let context, context.channel.isActive else { return }
+        logger.info("protocol error", metadata: ["error": "\(error)"])
+        context.writeAndFlush(NIOAny(goAway.encoded(allocator: context.channel.allocator)), promise: nil)
+        context.close(promise: nil)
+    }
+
+    private func scheduleFlush() {
+        guard !flushScheduled, let context else { return }
+        flushScheduled = true
+        let handler = loopBound
+        context.eventLoop.execute {
+            handler.value.flushScheduled = false
+            handler.value.context?.flush()
+        }
+    }
+}
+
+@available(*, unavailable)
+extension ServerConnectionHandler: Sendable {}

@@ -1,0 +1,8 @@
+import DunlinWireFuzzing
+
+/// libFuzzer's entry point: one input, one run of the harness. Anything but a return is a finding.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    WireFuzz.run(UnsafeRawBufferPointer(start: data, count: size))
+    return 0
+}
