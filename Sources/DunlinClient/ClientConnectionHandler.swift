@@ -1,0 +1,400 @@
+import DunlinWire
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// One client connection: runs the state machine on the event loop, routes inbound frames to
+/// calls, and writes what calls send. Protocol decisions are the state machine's.
+final class ClientConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = InboundItem
+    typealias OutboundOut = ByteBuffer
+
+    /// Where a call's responses go.
+    enum Responses {
+        /// Unary and client-streaming: one response, then END.
+        case single(CheckedContinuation<ByteBuffer, any Error>, received: ByteBuffer?)
+        /// Server-streaming: every response, then END.
+        case stream(AsyncThrowingStream<Inbound, any Error>.Continuation)
+    }
+
+    /// A received message and its size on the wire (for flow-control credit).
+    struct Inbound: Sendable {
+        var message: ByteBuffer
+        var wireSize: Int
+    }
+
+    private struct Call {
+        var responses: Responses
+        var deadlineTimer: Scheduled<Void>?
+    }
+
+    private let hello: Dunlin_V1_Hello
+    private let keepalive: RPCClient.Keepalive
+    private var logger: Logger
+    private var machine: ConnectionStateMachine
+    private var context: ChannelHandlerContext?
+    private var welcomePromise: EventLoopPromise<Dunlin_V1_Welcome>?
+    private var calls: [UInt32: Call] = [:]
+    private var streamForToken: [ObjectIdentifier: UInt32] = [:]
+    private var cancelledTokens: Set<ObjectIdentifier> = []
+    private var pending = PendingSends<CheckedContinuation<Void, any Error>>()
+    private var keepaliveTimer: RepeatedTask?
+    private var pongTimer: Scheduled<Void>?
+    private var lastRead = NIODeadline.now()
+    private var flushScheduled = false
+    /// Set when the connection can take no new call (GOAWAY or failure); shared with the client
+    /// so it opens a new connection instead.
+    private let drainingFlag: NIOLockedValueBox<Bool>
+    private var draining: Bool {
+        get { drainingFlag.withLockedValue { $0 } }
+        set { drainingFlag.withLockedValue { $0 = newValue } }
+    }
+
+    init(hello: Dunlin_V1_Hello, limits: ConnectionLimits, compressRequests: Bool, keepalive: RPCClient.Keepalive,
+         logger: Logger, welcomePromise: EventLoopPromise<Dunlin_V1_Welcome>, draining: NIOLockedValueBox<Bool>) {
+        self.drainingFlag = draining
+        self.hello = hello
+        self.keepalive = keepalive
+        self.logger = logger
+        self.machine = ConnectionStateMachine(role: .client, limits: limits, compressOutbound: compressRequests)
+        self.welcomePromise = welcomePromise
+    }
+
+    private var loopBound: NIOLoopBound<ClientConnectionHandler> {
+        NIOLoopBound(self, eventLoop: context!.eventLoop)
+    }
+
+    var isUsable: Bool { !draining && machine.phase == .active && context?.channel.isActive == true }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { sendHandshake(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        sendHandshake(context)
+        context.fireChannelActive()
+    }
+
+    private func sendHandshake(_ context: ChannelHandlerContext) {
+        guard machine.phase == .awaitingWelcome, welcomePromise != nil, !handshakeSent else { return }
+        handshakeSent = true
+        context.writeAndFlush(NIOAny(machine.clientHandshake(hello: hello)), promise: nil)
+    }
+
+    private var handshakeSent = false
+
+    func channelInactive(context: ChannelHandlerContext) {
+        draining = true
+        keepaliveTimer?.cancel()
+        pongTimer?.cancel()
+        welcomePromise?.fail(RPCError(.unavailable, "connection closed during the handshake"))
+        welcomePromise = nil
+        failAll(RPCError(.unavailable, "connection to the server was lost"))
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { drainPending(only: nil) }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
+        context.fireChannelReadComplete()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let error = error as? ProtocolError {
+            fail(error, goAway: ConnectionStateMachine.goAwayFrame(error.goAway(lastStreamID: machine.highestStreamID)))
+        } else {
+            logger.debug("connection error", metadata: ["error": "\(error)"])
+            failAll(RPCError(.unavailable, "connection error: \(error)"))
+            context.close(promise: nil)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        lastRead = .now()
+        switch machine.received(unwrapInboundIn(data), now: lastRead) {
+        case .none, .authenticate, .openCall, .refuseCall, .halfClosed, .cancelled:
+            break
+        case .welcomed(let welcome):
+            startKeepalive(serverMinimum: .milliseconds(Int64(welcome.limits.minPingIntervalMs)))
+            welcomePromise?.succeed(welcome)
+            welcomePromise = nil
+        case .message(let id, let message, let wireSize, _):
+            deliver(id, Inbound(message: message, wireSize: wireSize))
+        case .ended(let id, let status):
+            complete(id, status: status)
+        case .sendPong(let pong):
+            context.writeFrame(pong)
+        case .pongReceived:
+            pongTimer?.cancel()
+            pongTimer = nil
+        case .creditAvailable(let id):
+            drainPending(only: id)
+        case .peerGoingAway(let goAway):
+            peerGoingAway(goAway)
+        case .fail(let error, let goAway):
+            fail(error, goAway: goAway)
+        }
+    }
+
+    // MARK: Calls (called on the event loop)
+
+    /// Opens a call: OPEN, then the request (if given) with END_STREAM, in one flush.
+    func startCall(
+        token: ObjectIdentifier, path: String, timeout: Duration?, metadata: [String: [UInt8]],
+        request: ByteBuffer?, responses: Responses
+    ) {
+        guard let context else { return Self.fail(responses, RPCError(.unavailable, "connection is not open")) }
+        if cancelledTokens.remove(token) != nil {
+            return Self.fail(responses, RPCError(.cancelled, "call cancelled"))
+        }
+        let id: UInt32
+        do {
+            id = try machine.openStream()
+        } catch {
+            return Self.fail(responses, error)
+        }
+        var open = Dunlin_V1_CallOpen()
+        open.method = path
+        if let timeout { open.timeoutUs = UInt64(max(1, timeout.microseconds)) }
+        open.metadata = metadata.map { key, value in
+            var entry = Dunlin_V1_MetadataEntry()
+            entry.key = key
+            entry.value = .init(value)
+            return entry
+        }
+        var call = Call(responses: responses)
+        if let timeout {
+            let handler = loopBound
+            call.deadlineTimer = context.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+                handler.value.cancel(id, RPCError(.deadlineExceeded, "deadline of \(timeout.milliseconds) ms exceeded"))
+            }
+        }
+        calls[id] = call
+        streamForToken[token] = id
+        context.writeFrame(ConnectionStateMachine.protobufFrame(.open, streamID: id, open))
+        if let request {
+            do {
+                context.writeFrame(try machine.messageFrame(id, message: request, endStream: true))
+            } catch {
+                _ = machine.cancel(id)
+                cancel(id, error)
+            }
+        }
+        scheduleFlush()
+    }
+
+    /// Sends one request of a client-streaming call, once the stream has credit.
+    func send(token: ObjectIdentifier, _ message: ByteBuffer, continuation: CheckedContinuation<Void, any Error>) {
+        guard let id = streamForToken[token], calls[id] != nil else {
+            return continuation.resume(throwing: RPCError(.cancelled, "the call has ended"))
+        }
+        pending.append(id, .init(message: message, endStream: false, waiter: continuation))
+        drainPending(only: id)
+    }
+
+    /// The client sends no more requests on the call.
+    func halfClose(token: ObjectIdentifier) {
+        guard let context, let id = streamForToken[token], let frame = machine.halfClose(id) else { return }
+        context.writeFrame(frame)
+        scheduleFlush()
+    }
+
+    /// Abandons the call the caller holds `token` for (task cancelled, stream dropped).
+    func cancel(token: ObjectIdentifier) {
+        guard let id = streamForToken[token] else {
+            cancelledTokens.insert(token)
+            return
+        }
+        cancel(id, RPCError(.cancelled, "call cancelled"))
+    }
+
+    /// Gives a server-streaming call's consumed bytes back to the server as credit.
+    func consumed(token: ObjectIdentifier, wireSize: Int) {
+        guard let context, let id = streamForToken[token], let window = machine.consumed(id, wireSize: wireSize) else { return }
+        context.writeFrame(window)
+        scheduleFlush()
+    }
+
+    /// The caller is done with the call (its result was delivered): forget its token.
+    func release(token: ObjectIdentifier) {
+        streamForToken[token] = nil
+        cancelledTokens.remove(token)
+    }
+
+    private func cancel(_ id: UInt32, _ error: RPCError) {
+        guard let call = calls.removeValue(forKey: id) else { return }
+        call.deadlineTimer?.cancel()
+        if let frame = machine.cancel(id), let context {
+            context.writeFrame(frame)
+            scheduleFlush()
+        }
+        pending.remove(id) { $0.resume(throwing: error) }
+        Self.fail(call.responses, error)
+    }
+
+    private func deliver(_ id: UInt32, _ inbound: Inbound) {
+        guard var call = calls[id] else { return }
+        switch call.responses {
+        case .single(let continuation, let received):
+            guard received == nil else {
+                return cancel(id, RPCError(.internal, "the server sent more than one response on a single-response call"))
+            }
+            call.responses = .single(continuation, received: inbound.message)
+            calls[id] = call
+        case .stream(let continuation):
+            continuation.yield(inbound)
+        }
+    }
+
+    private func complete(_ id: UInt32, status: Dunlin_V1_Status) {
+        guard let call = calls.removeValue(forKey: id) else { return }
+        call.deadlineTimer?.cancel()
+        pending.remove(id) { $0.resume(throwing: RPCError(status: status)) }
+        let failed = status.code != StatusCode.ok.rawValue
+        switch call.responses {
+        case .single(let continuation, let received):
+            if failed {
+                continuation.resume(throwing: RPCError(status: status))
+            } else if let received {
+                continuation.resume(returning: received)
+            } else {
+                continuation.resume(throwing: RPCError(.internal, "the server ended the call without a response"))
+            }
+        case .stream(let continuation):
+            if failed { continuation.finish(throwing: RPCError(status: status)) } else { continuation.finish() }
+        }
+        closeIfDrained()
+    }
+
+    private static func fail(_ responses: Responses, _ error: any Error) {
+        switch responses {
+        case .single(let continuation, _): continuation.resume(throwing: error)
+        case .stream(let continuation): continuation.finish(throwing: error)
+        }
+    }
+
+    private func failAll(_ error: RPCError) {
+        let all = calls
+        calls = [:]
+        for (id, call) in all {
+            call.deadlineTimer?.cancel()
+            machine.forget(id)
+            Self.fail(call.responses, error)
+        }
+        pending.removeAll { $0.resume(throwing: error) }
+    }
+
+    private func drainPending(only: UInt32?) {
+        guard let context else { return }
+        let writable = context.channel.isWritable
+        pending.drain(only: only, canSend: { writable && machine.canSend($0) }) { id, entry in
+            do {
+                context.writeFrame(try machine.messageFrame(id, message: entry.message))
+                entry.waiter.resume()
+            } catch {
+                entry.waiter.resume(throwing: error)
+            }
+        }
+        scheduleFlush()
+    }
+
+    // MARK: Connection life
+
+    private func peerGoingAway(_ goAway: Dunlin_V1_GoAway) {
+        draining = true
+        let error = RPCError(StatusCode(rawValue: goAway.code) ?? .unavailable, goAway.message)
+        if let promise = welcomePromise {
+            welcomePromise = nil
+            promise.fail(error)
+        }
+        if goAway.reason == .noError {
+            // Calls the server accepted finish; any above its last stream were never processed.
+            for id in calls.keys where id > goAway.lastStreamID {
+                cancel(id, RPCError(.unavailable, "server is shutting down; the call was not processed"))
+            }
+            closeIfDrained()
+        } else {
+            logger.info("server closed the connection", metadata: ["reason": "\(goAway.reason)", "message": "\(goAway.message)"])
+            failAll(error)
+            context?.close(promise: nil)
+        }
+    }
+
+    private func closeIfDrained() {
+        if draining, calls.isEmpty { context?.close(promise: nil) }
+    }
+
+    private func fail(_ error: ProtocolError, goAway: Frame) {
+        guard let context else { return }
+        logger.info("protocol error from server", metadata: ["error": "\(error)"])
+        draining = true
+        context.writeAndFlush(NIOAny(goAway.encoded(allocator: context.channel.allocator)), promise: nil)
+        failAll(RPCError(error.code, "protocol error: \(error)"))
+        context.close(promise: nil)
+    }
+
+    /// Starts pinging a quiet connection; a ping without its pong in time closes the connection,
+    /// failing its calls with UNAVAILABLE so the caller can retry on a new one.
+    private func startKeepalive(serverMinimum: Duration) {
+        guard let context, let interval = keepalive.interval else { return }
+        let every = max(interval, serverMinimum)
+        let handler = loopBound
+        keepaliveTimer = context.eventLoop.scheduleRepeatedTask(initialDelay: TimeAmount(every), delay: TimeAmount(every)) { _ in
+            handler.value.keepaliveTick(quietFor: TimeAmount(every))
+        }
+    }
+
+    private func keepaliveTick(quietFor: TimeAmount) {
+        guard let context, pongTimer == nil, NIODeadline.now() - lastRead >= quietFor else { return }
+        var payload = context.channel.allocator.buffer(capacity: 8)
+        payload.writeInteger(UInt64(NIODeadline.now().uptimeNanoseconds))
+        context.writeAndFlush(NIOAny(Frame(type: .ping, payload: payload).encoded(allocator: context.channel.allocator)), promise: nil)
+        let handler = loopBound
+        let timeout = keepalive.timeout
+        pongTimer = context.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+            handler.value.keepaliveExpired(timeout)
+        }
+    }
+
+    private func keepaliveExpired(_ timeout: Duration) {
+        guard let context else { return }
+        logger.info("server did not answer a ping; closing the connection")
+        draining = true
+        let goAway = machine.close(.keepaliveTimeout, "no PONG within \(timeout.milliseconds) ms")
+        context.writeAndFlush(NIOAny(goAway.encoded(allocator: context.channel.allocator)), promise: nil)
+        failAll(RPCError(.unavailable, "the server stopped answering (keepalive timeout)"))
+        context.close(promise: nil)
+    }
+
+    /// Client: politely leaves (GOAWAY NO_ERROR) and closes.
+    func leave() {
+        guard let context, context.channel.isActive else { return }
+        draining = true
+        if machine.phase == .active {
+            let goAway = machine.close(.noError, "client closing")
+            context.writeAndFlush(NIOAny(goAway.encoded(allocator: context.channel.allocator)), promise: nil)
+        }
+        failAll(RPCError(.cancelled, "the client closed the connection"))
+        context.close(promise: nil)
+    }
+
+    private func scheduleFlush() {
+        guard !flushScheduled, let context else { return }
+        flushScheduled = true
+        let handler = loopBound
+        context.eventLoop.execute {
+            handler.value.flushScheduled = false
+            handler.value.context?.flush()
+        }
+    }
+}
+
+@available(*, unavailable)
+extension ClientConnectionHandler: Sendable {}
