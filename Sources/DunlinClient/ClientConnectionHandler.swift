@@ -145,14 +145,59 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     // MARK: Calls (called on the event loop)
 
-    /// Opens a call: OPEN, then the request (if given) with END_STREAM, in one flush.
+    /// A call waiting for one of the server's concurrent-stream slots.
+    struct WaitingCall {
+        var token: ObjectIdentifier
+        var path: String
+        var deadline: NIODeadline?
+        var metadata: [String: [UInt8]]
+        var request: ByteBuffer?
+        var responses: Responses
+    }
+
+    private var waiting: [WaitingCall] = []
+
+    /// Opens a call: OPEN, then the request (if given) with END_STREAM, in one flush. When the
+    /// server's limit on concurrent calls is reached, the call waits (within its deadline) for a
+    /// slot instead of failing.
     func startCall(
         token: ObjectIdentifier, path: String, timeout: Duration?, metadata: [String: [UInt8]],
         request: ByteBuffer?, responses: Responses
     ) {
-        guard let context else { return Self.fail(responses, RPCError(.unavailable, "connection is not open")) }
+        guard context != nil else { return Self.fail(responses, RPCError(.unavailable, "connection is not open")) }
         if cancelledTokens.remove(token) != nil {
             return Self.fail(responses, RPCError(.cancelled, "call cancelled"))
+        }
+        let call = WaitingCall(
+            token: token, path: path, deadline: timeout.map { .now() + TimeAmount($0) }, metadata: metadata,
+            request: request, responses: responses
+        )
+        if waiting.isEmpty, machine.openStreamCount < machine.peerMaxConcurrentStreams {
+            open(call)
+        } else {
+            waiting.append(call)
+        }
+    }
+
+    /// Starts waiting calls while slots are free; fails those whose deadline passed while waiting.
+    private func startWaiting() {
+        while !waiting.isEmpty, machine.openStreamCount < machine.peerMaxConcurrentStreams, isUsable {
+            let call = waiting.removeFirst()
+            if let deadline = call.deadline, deadline <= .now() {
+                Self.fail(call.responses, RPCError(.deadlineExceeded, "deadline exceeded while waiting for a free stream"))
+                continue
+            }
+            open(call)
+        }
+    }
+
+    private func open(_ waitingCall: WaitingCall) {
+        guard let context else { return }
+        let (token, path, metadata, request, responses) = (
+            waitingCall.token, waitingCall.path, waitingCall.metadata, waitingCall.request, waitingCall.responses
+        )
+        let timeout: Duration? = waitingCall.deadline.map { deadline in
+            .nanoseconds(max(1_000, (deadline - .now()).nanoseconds))
         }
         let id: UInt32
         do {
@@ -208,6 +253,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     /// Abandons the call the caller holds `token` for (task cancelled, stream dropped).
     func cancel(token: ObjectIdentifier) {
+        if let index = waiting.firstIndex(where: { $0.token == token }) {
+            Self.fail(waiting.remove(at: index).responses, RPCError(.cancelled, "call cancelled"))
+            return
+        }
         guard let id = streamForToken[token] else {
             cancelledTokens.insert(token)
             return
@@ -237,6 +286,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
         pending.remove(id) { $0.resume(throwing: error) }
         Self.fail(call.responses, error)
+        startWaiting()
     }
 
     private func deliver(_ id: UInt32, _ inbound: Inbound) {
@@ -270,6 +320,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         case .stream(let continuation):
             if failed { continuation.finish(throwing: RPCError(status: status)) } else { continuation.finish() }
         }
+        startWaiting()
         closeIfDrained()
     }
 
@@ -281,6 +332,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     private func failAll(_ error: RPCError) {
+        let queued = waiting
+        waiting = []
+        for call in queued { Self.fail(call.responses, error) }
         let all = calls
         calls = [:]
         for (id, call) in all {
@@ -316,8 +370,12 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
         if goAway.reason == .noError {
             // Calls the server accepted finish; any above its last stream were never processed.
+            let refused = RPCError(.unavailable, "server is shutting down; the call was not processed")
+            let queued = waiting
+            waiting = []
+            for call in queued { Self.fail(call.responses, refused) }
             for id in calls.keys where id > goAway.lastStreamID {
-                cancel(id, RPCError(.unavailable, "server is shutting down; the call was not processed"))
+                cancel(id, refused)
             }
             closeIfDrained()
         } else {
@@ -328,7 +386,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     private func closeIfDrained() {
-        if draining, calls.isEmpty { context?.close(promise: nil) }
+        if draining, calls.isEmpty, waiting.isEmpty { context?.close(promise: nil) }
     }
 
     private func fail(_ error: ProtocolError, goAway: Frame) {

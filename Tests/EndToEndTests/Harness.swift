@@ -1,0 +1,257 @@
+import DunlinClient
+import DunlinServer
+import DunlinWire
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import Testing
+
+/// A real server on 127.0.0.1 with a free port, run for the length of one test.
+struct TestServer {
+    let server: RPCServer
+    let port: Int
+    private let task: Task<Void, any Error>
+
+    static let tokens: [String: Dunlin_V1_Principal] = {
+        var analyst = Dunlin_V1_Principal()
+        analyst.id = "u-ana"
+        analyst.name = "Ana Reyes"
+        analyst.tenantID = "t-acme"
+        analyst.role = "analyst"
+        return ["good-token": analyst]
+    }()
+
+    static func start(
+        limits: ConnectionLimits = .defaults, services: [any RPCService] = [DiagnosticsService(), ProbeService.shared],
+        grace: Duration = .seconds(5)
+    ) async throws -> TestServer {
+        var logger = Logger(label: "test.dunlind")
+        logger.logLevel = .critical
+        let server = RPCServer(
+            configuration: .init(host: "127.0.0.1", port: 0, limits: limits, shutdownGracePeriod: grace),
+            services: services,
+            authenticator: StaticTokenAuthenticator(tokens),
+            logger: logger
+        )
+        let task = Task { try await server.run() }
+        let port = try await server.listeningPort
+        return TestServer(server: server, port: port, task: task)
+    }
+
+    func client(token: String = "good-token", keepalive: RPCClient.Keepalive = .init(), patience: Duration = .seconds(5)) -> RPCClient {
+        var logger = Logger(label: "test.client")
+        logger.logLevel = .critical
+        return RPCClient(
+            configuration: .init(host: "127.0.0.1", port: port, token: token, connectPatience: patience, keepalive: keepalive),
+            logger: logger
+        )
+    }
+
+    /// Begins a graceful shutdown and waits for `run()` to return.
+    func stop() async throws {
+        server.beginShutdown()
+        try await task.value
+    }
+}
+
+/// Methods that let tests see inside the server: how many responses a stream produced, and
+/// whether a handler saw cancellation.
+final class ProbeService: RPCService, Sendable {
+    static let shared = ProbeService()
+
+    static let flood = MethodDescriptor<Dunlin_V1_EchoStreamRequest, Dunlin_V1_EchoResponse>(
+        path: "/dunlin.test.Probe/Flood", kind: .serverStreaming
+    )
+    static let hang = MethodDescriptor<Dunlin_V1_EchoRequest, Dunlin_V1_EchoResponse>(
+        path: "/dunlin.test.Probe/Hang", kind: .unary
+    )
+    static let fail = MethodDescriptor<Dunlin_V1_EchoRequest, Dunlin_V1_EchoResponse>(
+        path: "/dunlin.test.Probe/Fail", kind: .unary
+    )
+
+    struct Counters: Sendable {
+        var written: [String: Int] = [:]
+        var cancelled: Set<String> = []
+    }
+
+    let counters = NIOLockedValueBox(Counters())
+
+    func written(_ key: String) -> Int { counters.withLockedValue { $0.written[key] ?? 0 } }
+    func wasCancelled(_ key: String) -> Bool { counters.withLockedValue { $0.cancelled.contains(key) } }
+
+    func register(in router: inout Router) {
+        // Writes `payload` until cancelled, counting writes under the key in the payload's first 16 bytes.
+        router.serverStreaming(Self.flood) { request, writer, _ in
+            let key = String(decoding: request.payload.prefix(16), as: UTF8.self)
+            var response = Dunlin_V1_EchoResponse()
+            response.payload = request.payload
+            do {
+                while true {
+                    try await writer.write(response)
+                    self.counters.withLockedValue { $0.written[key, default: 0] += 1 }
+                }
+            } catch {
+                self.counters.withLockedValue { _ = $0.cancelled.insert(key) }
+                throw error
+            }
+        }
+        // Never answers; records its cancellation under the payload as key.
+        router.unary(Self.hang) { request, _ in
+            let key = String(decoding: request.payload, as: UTF8.self)
+            do {
+                try await Task.sleep(for: .seconds(3600))
+            } catch {
+                self.counters.withLockedValue { _ = $0.cancelled.insert(key) }
+                throw error
+            }
+            return Dunlin_V1_EchoResponse()
+        }
+        router.unary(Self.fail) { request, _ in
+            throw RPCError(.failedPrecondition, "refused: \(String(decoding: request.payload, as: UTF8.self))",
+                           details: [.with { $0.field = "payload"; $0.reason = "test" }])
+        }
+    }
+}
+
+/// A bare TCP connection for speaking bytes the real client never would.
+final class RawConnection: Sendable {
+    let channel: Channel
+    private let collector: Collector
+
+    final class Collector: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        let state = NIOLockedValueBox((bytes: ByteBuffer(), closed: false))
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var incoming = unwrapInboundIn(data)
+            state.withLockedValue { _ = $0.bytes.writeBuffer(&incoming) }
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            state.withLockedValue { $0.closed = true }
+        }
+    }
+
+    private init(channel: Channel, collector: Collector) {
+        self.channel = channel
+        self.collector = collector
+    }
+
+    static func connect(port: Int, receiveBuffer: Int? = nil) async throws -> RawConnection {
+        let collector = Collector()
+        var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+        if let receiveBuffer {
+            bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBuffer))
+        }
+        let channel = try await bootstrap
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
+        return RawConnection(channel: channel, collector: collector)
+    }
+
+    /// Stops reading from the socket, so the kernel buffers fill and the server sees backpressure.
+    func stopReading() async throws {
+        try await channel.setOption(.autoRead, value: false).get()
+    }
+
+    func send(_ bytes: ByteBuffer) async throws {
+        try await channel.writeAndFlush(bytes)
+    }
+
+    func send(_ frames: Frame...) async throws {
+        var buffer = ByteBuffer()
+        for frame in frames { frame.write(into: &buffer) }
+        try await send(buffer)
+    }
+
+    /// Preface and an authenticated HELLO.
+    func handshake(token: String = "good-token") async throws -> Dunlin_V1_Welcome {
+        var buffer = ByteBuffer()
+        Preface.current.write(into: &buffer)
+        var hello = Dunlin_V1_Hello()
+        hello.token = token
+        hello.acceptCompression = ["deflate"]
+        ConnectionStateMachine.protobufFrame(.hello, streamID: 0, hello).write(into: &buffer)
+        try await send(buffer)
+        let frame = try await nextFrame()
+        guard frame.type == .welcome else { throw RawError("expected WELCOME, got \(frame.type)") }
+        return try Dunlin_V1_Welcome(buffer: frame.payload)
+    }
+
+    var isClosed: Bool { collector.state.withLockedValue { $0.closed } }
+
+    private let decoder = NIOLockedValueBox(FrameDecoder(limits: .init(maxFrameSize: 64 << 20), expectsPreface: false))
+
+    /// The next frame the server sent, waiting up to `timeout`.
+    func nextFrame(timeout: Duration = .seconds(5)) async throws -> Frame {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let item = try collector.state.withLockedValue { state in
+                try decoder.withLockedValue { try $0.next(from: &state.bytes) }
+            }
+            if case .frame(let frame) = item { return frame }
+            if isClosed, item == nil {
+                throw RawError("connection closed with no further frame")
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        throw RawError("no frame within \(timeout)")
+    }
+
+    /// Reads frames until a GOAWAY, and returns it.
+    func goAway(timeout: Duration = .seconds(5)) async throws -> Dunlin_V1_GoAway {
+        while true {
+            let frame = try await nextFrame(timeout: timeout)
+            if frame.type == .goAway { return try Dunlin_V1_GoAway(buffer: frame.payload) }
+        }
+    }
+
+    /// Waits until the server has closed the connection.
+    func waitClosed(timeout: Duration = .seconds(5)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !isClosed {
+            guard ContinuousClock.now < deadline else { throw RawError("server did not close the connection within \(timeout)") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    func close() async {
+        try? await channel.close()
+    }
+}
+
+struct RawError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension Frame {
+    static func open(_ streamID: UInt32, _ method: String, timeoutUs: UInt64 = 0, flags: FrameFlags = []) -> Frame {
+        var open = Dunlin_V1_CallOpen()
+        open.method = method
+        open.timeoutUs = timeoutUs
+        return ConnectionStateMachine.protobufFrame(.open, flags: flags, streamID: streamID, open)
+    }
+
+    static func message(_ streamID: UInt32, _ message: some SwiftProtobufMessage, flags: FrameFlags = []) -> Frame {
+        ConnectionStateMachine.protobufFrame(.message, flags: flags, streamID: streamID, message)
+    }
+}
+
+import SwiftProtobuf
+typealias SwiftProtobufMessage = SwiftProtobuf.Message
+
+/// Polls `condition` until it holds or `timeout` passes.
+func eventually(timeout: Duration = .seconds(5), _ condition: () -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while !condition() {
+        if ContinuousClock.now >= deadline { return false }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    return true
+}
