@@ -221,14 +221,23 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                 handler.value.cancel(id, RPCError(.deadlineExceeded, "deadline of \(timeout.milliseconds) ms exceeded"))
             }
         }
+        let openFrame = ConnectionStateMachine.protobufFrame(.open, streamID: id, open)
+        guard openFrame.payload.readableBytes <= machine.peerMaxMetadataSize else {
+            machine.forget(id)
+            call.deadlineTimer?.cancel()
+            return Self.fail(responses, RPCError(
+                .invalidArgument,
+                "method, deadline and metadata take \(openFrame.payload.readableBytes) bytes, over the server's limit of \(machine.peerMaxMetadataSize)"
+            ))
+        }
         calls[id] = call
         streamForToken[token] = id
-        context.writeFrame(ConnectionStateMachine.protobufFrame(.open, streamID: id, open))
+        context.writeFrame(openFrame)
         if let request {
             do {
                 context.writeFrame(try machine.messageFrame(id, message: request, endStream: true))
             } catch {
-                _ = machine.cancel(id)
+                // The OPEN is out: CANCEL it so the server frees the stream.
                 cancel(id, error)
             }
         }

@@ -35,7 +35,11 @@ public struct RequestStream<Request: SwiftProtobuf.Message>: AsyncSequence, Send
 
         public mutating func next() async throws -> Request? {
             guard let buffer = try await base.next() else { return nil }
-            return try Request(buffer: buffer)
+            do {
+                return try Request(buffer: buffer)
+            } catch {
+                throw UndecodableMessage()
+            }
         }
     }
 

@@ -194,7 +194,15 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             return finish(id, status: RPCError(.unauthenticated, "\(open.method) needs a credential; this connection is anonymous").status)
         }
         var metadata: [String: [UInt8]] = [:]
-        for entry in open.metadata { metadata[entry.key] = [UInt8](entry.value) }
+        for entry in open.metadata {
+            guard Self.isValidMetadataKey(entry.key) else {
+                return finish(id, status: RPCError(
+                    .invalidArgument, "metadata key \"\(entry.key)\" is not lower-case [a-z0-9-_.]",
+                    details: [.with { $0.field = "metadata"; $0.reason = "invalid_key" }]
+                ).status)
+            }
+            metadata[entry.key] = [UInt8](entry.value)
+        }
         let timeout: Duration? = open.timeoutUs > 0 ? .microseconds(Int64(clamping: open.timeoutUs)) : nil
         var callLogger = logger
         callLogger[metadataKey: "stream"] = "\(id)"
@@ -218,6 +226,13 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             if endStream { requestsComplete(id) }
         } else if endStream {
             requestsComplete(id)
+        }
+    }
+
+    static func isValidMetadataKey(_ key: String) -> Bool {
+        !key.isEmpty && key.utf8.allSatisfy { byte in
+            (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
         }
     }
 

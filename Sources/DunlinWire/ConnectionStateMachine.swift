@@ -90,6 +90,7 @@ public struct ConnectionStateMachine: Sendable {
     public private(set) var peerMaxMessageSize = ConnectionLimits.defaultFrameSize
     public private(set) var peerMaxConcurrentStreams = 128
     public private(set) var peerInitialWindow = ConnectionLimits.defaultWindow
+    public private(set) var peerMaxMetadataSize = 8 << 10
     public private(set) var peerAcceptsDeflate = false
 
     private var streams: [UInt32: StreamState] = [:]
@@ -202,6 +203,7 @@ public struct ConnectionStateMachine: Sendable {
             peerMaxMessageSize = peer.maxMessageSize == 0 ? peerMaxFrameSize : Int(peer.maxMessageSize)
             peerMaxConcurrentStreams = peer.maxConcurrentStreams == 0 ? 128 : Int(peer.maxConcurrentStreams)
             peerInitialWindow = peer.initialWindow == 0 ? ConnectionLimits.defaultWindow : Int(peer.initialWindow)
+            peerMaxMetadataSize = peer.maxMetadataSize == 0 ? 8 << 10 : Int(peer.maxMetadataSize)
             peerAcceptsDeflate = welcome.acceptCompression.contains(MessageCompression.deflate)
             phase = .active
             return .welcomed(welcome)
