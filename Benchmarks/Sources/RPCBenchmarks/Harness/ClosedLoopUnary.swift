@@ -18,8 +18,7 @@ struct ClosedLoopUnary {
     let duration: Duration
 
     func run(on connections: [any EchoConnection]) async -> Result {
-        var request = Dunlin_V1_EchoRequest()
-        request.payload = makePayload(bytes: payloadBytes)
+        let request = Dunlin_V1_EchoRequest.with { $0.payload = makePayload(bytes: payloadBytes) }
         let window = RunWindow(warmup: warmup, duration: duration)
         let errors = ErrorTally()
         let impl = self.impl

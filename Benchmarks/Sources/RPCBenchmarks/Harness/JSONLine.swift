@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Foundation
 
 /// One figure, printed as one line of JSON on stdout with its keys in the order they were added.
 ///
@@ -40,10 +36,9 @@ struct JSONLine {
         "{" + fields.map { "\(Self.quoted($0.key)):\($0.value)" }.joined(separator: ",") + "}"
     }
 
-    /// Writes the line to stdout and flushes, so a reader of a pipe sees each figure as it lands.
+    /// Writes the line to stdout unbuffered, so a reader of a pipe sees each figure as it lands.
     func emit() {
-        print(text)
-        fflush(stdout)
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
     }
 
     private static func quoted(_ string: String) -> String {
@@ -67,7 +62,7 @@ struct JSONLine {
 
 /// Progress and diagnostics go to stderr, so stdout carries only JSON lines.
 func log(_ message: String) {
-    fputs(message + "\n", stderr)
+    FileHandle.standardError.write(Data((message + "\n").utf8))
 }
 
 enum BenchmarkError: Error, CustomStringConvertible {

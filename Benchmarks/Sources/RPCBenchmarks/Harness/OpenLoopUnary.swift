@@ -27,8 +27,7 @@ struct OpenLoopUnary {
 
     func run(on connections: [any EchoConnection]) async -> Result {
         precondition(targetRPS > 0, "open-loop rate must be positive")
-        var request = Dunlin_V1_EchoRequest()
-        request.payload = makePayload(bytes: payloadBytes)
+        let request = Dunlin_V1_EchoRequest.with { $0.payload = makePayload(bytes: payloadBytes) }
         let window = RunWindow(warmup: warmup, duration: duration)
         let first = ContinuousClock.now
         let interval = Duration.nanoseconds(Int64((1e9 / targetRPS).rounded()))

@@ -18,9 +18,10 @@ struct ServerStreamingThroughput {
     let duration: Duration
 
     func run(on connections: [any EchoConnection]) async -> Result {
-        var request = Dunlin_V1_EchoStreamRequest()
-        request.payload = makePayload(bytes: messageBytes)
-        request.count = UInt32(messagesPerCall)
+        let request = Dunlin_V1_EchoStreamRequest.with {
+            $0.payload = makePayload(bytes: messageBytes)
+            $0.count = UInt32(messagesPerCall)
+        }
         let window = RunWindow(warmup: warmup, duration: duration)
         let bytes = SharedCounter()
         let messages = SharedCounter()

@@ -33,9 +33,8 @@ struct GRPCEchoService: RegistrableRPCService {
             serializer: ProtobufSerializer<Dunlin_V1_EchoResponse>()
         ) { request, _ in
             let single = try await ServerRequest(stream: request)
-            var response = Dunlin_V1_EchoResponse()
-            response.payload = single.message.payload
             let count = single.message.count
+            let response = Dunlin_V1_EchoResponse.with { $0.payload = single.message.payload }
             return StreamingServerResponse { writer in
                 for _ in 0..<count {
                     try await writer.write(response)
