@@ -61,6 +61,12 @@ struct RPCBenchmarks: AsyncParsableCommand {
     )
     var grpcTunedStreaming: Bool = true
 
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Also stream with Dunlin's default deflate compression on (its main figures have it off)."
+    )
+    var dunlinDeflateStreaming: Bool = true
+
     func validate() throws {
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
         if let warmup, warmup < 0 { throw ValidationError("--warmup must not be negative") }

@@ -23,13 +23,23 @@ struct Suite {
     static let dunlinName = "dunlin"
     static let grpcName = "grpc-swift-2"
     static let grpcTunedName = "grpc-swift-2-tuned"
+    static let dunlinDeflateName = "dunlin-deflate"
+
+    /// Variants that only take part in the streaming benchmark.
+    static let streamingOnly: Set<String> = [grpcTunedName, dunlinDeflateName]
 
     func run() async throws {
+        let streaming = command.benches.contains(.streaming)
         var stacks: [any EchoStack] = []
-        if command.impls.contains(.dunlin) { stacks.append(DunlinEchoStack(name: Self.dunlinName)) }
+        if command.impls.contains(.dunlin) {
+            stacks.append(DunlinEchoStack(name: Self.dunlinName, deflate: false))
+            if streaming && command.dunlinDeflateStreaming {
+                stacks.append(DunlinEchoStack(name: Self.dunlinDeflateName, deflate: true))
+            }
+        }
         if command.impls.contains(.grpc) {
             stacks.append(GRPCEchoStack(name: Self.grpcName))
-            if command.grpcTunedStreaming && command.benches.contains(.streaming) {
+            if streaming && command.grpcTunedStreaming {
                 stacks.append(
                     GRPCEchoStack(
                         name: Self.grpcTunedName,
@@ -46,7 +56,7 @@ struct Suite {
         )
 
         try await withServers(stacks[...], started: []) { servers in
-            let rpcStacks = servers.filter { $0.stack.name != Self.grpcTunedName }
+            let rpcStacks = servers.filter { !Self.streamingOnly.contains($0.stack.name) }
             var basis: [String: Double] = [:]
             if command.benches.contains(.unary) {
                 basis = try await runUnary(on: rpcStacks)
@@ -216,6 +226,7 @@ struct Suite {
             line.add("connections", 1)
             line.add("message_bytes", command.streamMessageBytes)
             line.add("messages_per_call", command.streamMessagesPerCall)
+            line.add("compression", server.stack.compression)
             line.add("bytes_per_s", result.bytesPerSecond, decimals: 0)
             line.add("gb_per_s", result.bytesPerSecond / 1e9, decimals: 3)
             line.add("messages_per_s", result.messagesPerSecond)

@@ -61,7 +61,18 @@ struct ClosedLoopUnary {
     }
 }
 
-/// A deterministic payload of the given size (not all zeroes, so nothing can shortcut it).
+/// A deterministic pseudo-random payload of the given size: incompressible, so a stack that
+/// deflates messages pays for it as it would with real (already compressed or encrypted) bytes.
 func makePayload(bytes: Int) -> Data {
-    Data((0..<bytes).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
+    var state: UInt64 = 0x9E37_79B9_7F4A_7C15  // xorshift64*, fixed seed
+    var data = Data(count: bytes)
+    data.withUnsafeMutableBytes { raw in
+        for index in raw.indices {
+            state ^= state >> 12
+            state ^= state << 25
+            state ^= state >> 27
+            raw[index] = UInt8(truncatingIfNeeded: (state &* 0x2545_F491_4F6C_DD1D) >> 56)
+        }
+    }
+    return data
 }

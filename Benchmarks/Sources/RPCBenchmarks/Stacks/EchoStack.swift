@@ -10,6 +10,9 @@ protocol EchoStack: Sendable {
     /// The `impl` field of every JSON line this stack produces.
     var name: String { get }
 
+    /// How messages are compressed on the wire ("none" or "deflate"), reported with the figures.
+    var compression: String { get }
+
     /// Starts a server on an ephemeral loopback port, runs `body` with that port, then shuts the
     /// server down and waits for it to stop (also when `body` throws).
     func withServer<Result: Sendable>(
