@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import DunlinServer
 import DunlinWire
 import Logging
@@ -42,8 +43,23 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a connection may stay without calls before it is closed.")
     var idleTimeout = 300
 
+    @Option(
+        name: .customLong("dev-token"),
+        help: "A token that authenticates as a development analyst (repeatable). Until tenants and users exist, the only way to call methods that need a credential."
+    )
+    var devTokens: [String] = []
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
+
+    static var developmentPrincipal: Dunlin_V1_Principal {
+        var principal = Dunlin_V1_Principal()
+        principal.id = "dev"
+        principal.name = "Development analyst"
+        principal.tenantID = "dev"
+        principal.role = "analyst"
+        return principal
+    }
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
@@ -61,6 +77,7 @@ struct Serve: AsyncParsableCommand {
         let server = RPCServer(
             configuration: .init(host: host, port: port, limits: limits, shutdownGracePeriod: .seconds(gracePeriod)),
             services: [DiagnosticsService()],
+            authenticator: StaticTokenAuthenticator(Dictionary(devTokens.map { ($0, Self.developmentPrincipal) }, uniquingKeysWith: { first, _ in first })),
             logger: logger
         )
         let group = ServiceGroup(
@@ -73,7 +90,8 @@ struct Serve: AsyncParsableCommand {
         Task {
             if let address = try? await server.listeningAddress {
                 // One line on stdout, so scripts (and tests) can find the port.
-                print("dunlind listening on \(address.ipAddress ?? host):\(address.port ?? port)")
+                let line = "dunlind listening on \(address.ipAddress ?? host):\(address.port ?? port)\n"
+                FileHandle.standardOutput.write(Data(line.utf8))
             }
         }
         try await group.run()

@@ -132,6 +132,14 @@ final class RawConnection: Sendable {
         func channelInactive(context: ChannelHandlerContext) {
             state.withLockedValue { $0.closed = true }
         }
+
+        // With remote half-closure allowed, the server's close arrives as end of input.
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            if case .inputClosed = event as? ChannelEvent {
+                state.withLockedValue { $0.closed = true }
+            }
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 
     private init(channel: Channel, collector: Collector) {
