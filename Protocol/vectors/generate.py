@@ -543,16 +543,6 @@ compressed_vector("compressed-empty", "A compressed MESSAGE with an empty payloa
 compressed_vector("compressed-trailing-bytes", "A compressed MESSAGE with a byte after the end of its "
                   "zlib stream.", good + b"\x00", "GO_AWAY_REASON_COMPRESSION", zlib_leaves_bytes)
 
-s = server()
-s.handshake()
-s.open(1)
-s.frame("CANCEL", 1)
-corrupt = bytes.fromhex("789c") + b"\xff" * 16
-at = s.raw(header(len(corrupt), TYPES["MESSAGE"], COMPRESSED, 1) + corrupt)
-invalid("compressed-corrupt-on-closed-stream", "A corrupt compressed MESSAGE on a stream the client "
-        "already cancelled. The frame itself is ignored, but PROTOCOL.md §6.2: the compression checks "
-        "of §13 apply to ignored frames too.", s, "GO_AWAY_REASON_COMPRESSION", at + AT_PAYLOAD, 1)
-
 bomb_message = echo_request(bytes(5 << 20)).SerializeToString()
 bomb = zlib.compress(bomb_message, 9)
 assert len(bomb) < 16 << 10 and len(bomb_message) > MAX_FRAME

@@ -245,7 +245,7 @@ public struct ConnectionStateMachine: Sendable {
                 return .cancelled(streamID: frame.streamID)
             }
             return frame.streamID > highestStreamID
-                ? failure(.streamState, "CANCEL on stream \(frame.streamID), which was never opened", offset: offset, streamID: frame.streamID)
+                ? failure(.streamState, "CANCEL on stream \(frame.streamID), which was never opened", offset: offset + 6, streamID: frame.streamID)
                 : .none
         case .ping:
             return pingReceived(frame, offset: offset, now: now)
@@ -335,11 +335,11 @@ public struct ConnectionStateMachine: Sendable {
     private mutating func windowReceived(_ frame: Frame, offset: UInt64) -> Action {
         let increment = Int(frame.payload.getInteger(at: frame.payload.readerIndex, as: UInt32.self)!)
         guard increment > 0 else {
-            return failure(.flowControl, "WINDOW increment of 0", offset: offset + UInt64(Frame.headerSize), streamID: frame.streamID)
+            return failure(.flowControl, "WINDOW increment of 0", offset: offset, streamID: frame.streamID)
         }
         guard var stream = streams[frame.streamID] else {
             return frame.streamID > highestStreamID
-                ? failure(.streamState, "WINDOW on stream \(frame.streamID), which was never opened", offset: offset, streamID: frame.streamID)
+                ? failure(.streamState, "WINDOW on stream \(frame.streamID), which was never opened", offset: offset + 6, streamID: frame.streamID)
                 : .none
         }
         let before = stream.sendCredit

@@ -22,6 +22,13 @@ public enum MessageCompression {
 
     /// Inflates one message, refusing corrupt or truncated data and anything over `maxSize` bytes.
     public static func decompress(_ payload: ByteBuffer, maxSize: Int, byteOffset: UInt64 = 0, streamID: UInt32 = 0) throws(ProtocolError) -> ByteBuffer {
+        // zlib's smallest stream: 2-byte header, an empty final block, 4-byte Adler-32.
+        guard payload.readableBytes >= 8 else {
+            throw ProtocolError(
+                .compression, "compressed message of \(payload.readableBytes) bytes is too short to be a zlib stream",
+                byteOffset: byteOffset, streamID: streamID
+            )
+        }
         var input = payload
         let output: ByteBuffer
         do {
@@ -43,6 +50,15 @@ public enum MessageCompression {
                 byteOffset: byteOffset, streamID: streamID
             )
         }
+        // The inflater stops quietly when input runs out; a complete stream ends with the Adler-32 of
+        // what it inflated (zlib has already verified it when the end was reached).
+        let trailer = payload.getInteger(at: payload.writerIndex - 4, as: UInt32.self)
+        guard input.readableBytes > 0 || trailer == adler32(output) else {
+            throw ProtocolError(
+                .compression, "compressed message ends before its zlib stream does",
+                byteOffset: byteOffset, streamID: streamID
+            )
+        }
         guard input.readableBytes == 0 else {
             throw ProtocolError(
                 .compression, "\(input.readableBytes) byte(s) after the end of the zlib stream",
@@ -51,4 +67,25 @@ public enum MessageCompression {
         }
         return output
     }
+}
+
+/// Adler-32 (RFC 1950) of a buffer's readable bytes.
+func adler32(_ buffer: ByteBuffer) -> UInt32 {
+    var a: UInt32 = 1
+    var b: UInt32 = 0
+    buffer.withUnsafeReadableBytes { bytes in
+        // 5552 is the most bytes that can be summed before b could overflow 32 bits.
+        var index = 0
+        while index < bytes.count {
+            let end = min(index + 5552, bytes.count)
+            while index < end {
+                a &+= UInt32(bytes[index])
+                b &+= a
+                index += 1
+            }
+            a %= 65521
+            b %= 65521
+        }
+    }
+    return (b << 16) | a
 }

@@ -172,35 +172,7 @@ struct VectorTests {
 /// Vectors on which Sources/DunlinWire disagrees with PROTOCOL.md today, each with the bug. A
 /// fixed bug makes its `withKnownIssue` fail, so the entry must then be removed.
 enum KnownIssues {
-    static let byVector: [String: String] = [
-        "window-zero": """
-            ConnectionStateMachine.windowReceived reports a WINDOW of 0 at the payload (+10); PROTOCOL.md \
-            §15.1 puts credit errors at the first byte of the header (+0), and keeps +10 for undecodable \
-            or corrupt payloads.
-            """,
-        "cancel-stream-never-opened": """
-            ConnectionStateMachine.frameReceived (.cancel) reports a CANCEL on a stream never opened at the \
-            header (+0); a MESSAGE, HALF_CLOSE or END on one is reported at the stream id (+6) by \
-            peerStream, as §15.1 asks for stream-id rules.
-            """,
-        "window-stream-never-opened": """
-            ConnectionStateMachine.windowReceived reports a WINDOW on a stream never opened at the header \
-            (+0), not at the stream id (+6) as peerStream does for the same rule.
-            """,
-        "compressed-truncated": """
-            MessageCompression.decompress accepts a zlib stream without its end (here: no Adler-32 \
-            trailer): CompressNIO's decompress(with:maxSize:) returns what inflated once the input runs \
-            out instead of failing, so the message is delivered; PROTOCOL.md §13 requires COMPRESSION.
-            """,
-        "compressed-empty": """
-            MessageCompression.decompress accepts an empty payload as an empty message (same cause as a \
-            truncated stream); PROTOCOL.md §13 requires COMPRESSION.
-            """,
-        "compressed-corrupt-on-closed-stream": """
-            ConnectionStateMachine.messageReceived returns .none for a MESSAGE on a closed stream before \
-            inflating it, so corrupt zlib data there goes unnoticed; PROTOCOL.md §6.2 applies §13's \
-            compression checks to ignored frames too.
-            """,
+    static let byVector: [String: String] = [:
     ]
 }
 
