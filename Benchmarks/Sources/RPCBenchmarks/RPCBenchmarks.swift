@@ -1,10 +1,15 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 
 /// Measures Dunlin's RPC layer against grpc-swift-2 in the same run, on loopback, with every server
 /// started in this process. Prints one JSON line per figure on stdout; progress goes to stderr.
+///
+/// The command is synchronous and blocks the main thread while the suite runs on the concurrency
+/// pool: an async `main` parks the main thread in `dispatch_main()`, and valgrind 3.19 (used to
+/// profile these runs with callgrind) crashes on that once worker threads exist.
 @main
-struct RPCBenchmarks: AsyncParsableCommand {
+struct RPCBenchmarks: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "RPCBenchmarks",
         abstract: "Dunlin vs grpc-swift-2: unary Echo, open-loop latency, server-streaming throughput.",
@@ -37,6 +42,13 @@ struct RPCBenchmarks: AsyncParsableCommand {
     @Option(parsing: .upToNextOption, help: "Implementations to run: dunlin, grpc.")
     var impls: [Impl] = Impl.allCases
 
+    @Option(
+        name: .customLong("unary"),
+        parsing: .upToNextOption,
+        help: "Unary configurations, each CONCURRENCYxCONNECTIONS."
+    )
+    var unaryConfigurations: [UnaryConfiguration] = UnaryConfiguration.standard
+
     @Option(help: "Echo payload size in bytes for the unary benchmarks.")
     var payload: Int = 64
 
@@ -45,6 +57,12 @@ struct RPCBenchmarks: AsyncParsableCommand {
 
     @Option(help: "Fraction of the concurrency-8 maximum rate at which the open-loop run sends.")
     var openLoopFraction: Double = 0.5
+
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Also run the open loop against a connection that answers without I/O (the harness's own floor)."
+    )
+    var harnessFloor: Bool = true
 
     @Option(help: "Payload bytes of each streamed message.")
     var streamMessageBytes: Int = 1 << 20
@@ -77,13 +95,25 @@ struct RPCBenchmarks: AsyncParsableCommand {
         }
     }
 
-    func run() async throws {
-        let settings = try Settings(
-            duration: duration ?? Self.environmentSeconds("DUNLIN_BENCH_DURATION") ?? 3,
-            warmup: warmup ?? Self.environmentSeconds("DUNLIN_BENCH_WARMUP") ?? 1
+    func run() throws {
+        let settings = Settings(
+            duration: .seconds(try duration ?? Self.environmentSeconds("DUNLIN_BENCH_DURATION") ?? 3),
+            warmup: .seconds(try warmup ?? Self.environmentSeconds("DUNLIN_BENCH_WARMUP") ?? 1),
+            benches: Set(benches),
+            impls: Set(impls),
+            unaryConfigurations: unaryConfigurations,
+            payload: payload,
+            openLoopWorkers: openLoopWorkers,
+            openLoopFraction: openLoopFraction,
+            harnessFloor: harnessFloor,
+            streamMessageBytes: streamMessageBytes,
+            streamMessagesPerCall: streamMessagesPerCall,
+            streams: streams,
+            grpcTunedStreaming: grpcTunedStreaming,
+            dunlinDeflateStreaming: dunlinDeflateStreaming
         )
-        let suite = Suite(command: self, settings: settings)
-        try await suite.run()
+        guard settings.duration > .zero else { throw ValidationError("the duration must be positive") }
+        try runBlocking { try await Suite(settings: settings).run() }
     }
 
     private static func environmentSeconds(_ name: String) throws -> Double? {
@@ -95,14 +125,65 @@ struct RPCBenchmarks: AsyncParsableCommand {
     }
 }
 
-/// Run lengths shared by every figure.
-struct Settings: Sendable {
-    let duration: Duration
-    let warmup: Duration
+/// Concurrent calls and the connections they are spread over, written `8x1`.
+struct UnaryConfiguration: Sendable, Hashable, ExpressibleByArgument, CustomStringConvertible {
+    let concurrency: Int
+    let connections: Int
 
-    init(duration: Double, warmup: Double) throws {
-        guard duration > 0 else { throw ValidationError("duration must be positive") }
-        self.duration = .nanoseconds(Int64(duration * 1e9))
-        self.warmup = .nanoseconds(Int64(warmup * 1e9))
+    static let standard = [
+        UnaryConfiguration(concurrency: 1, connections: 1),
+        UnaryConfiguration(concurrency: 8, connections: 1),
+        UnaryConfiguration(concurrency: 64, connections: 1),
+        UnaryConfiguration(concurrency: 64, connections: 8),
+    ]
+
+    init(concurrency: Int, connections: Int) {
+        self.concurrency = concurrency
+        self.connections = connections
     }
+
+    init?(argument: String) {
+        let parts = argument.split(separator: "x")
+        guard parts.count == 2, let concurrency = Int(parts[0]), let connections = Int(parts[1]),
+            concurrency >= 1, connections >= 1
+        else { return nil }
+        self.init(concurrency: concurrency, connections: connections)
+    }
+
+    var description: String { "\(concurrency)x\(connections)" }
+    var defaultValueDescription: String { description }
+}
+
+/// What to run and for how long: the command's options, resolved against the environment.
+struct Settings: Sendable {
+    var duration: Duration
+    var warmup: Duration
+    var benches: Set<RPCBenchmarks.Bench>
+    var impls: Set<RPCBenchmarks.Impl>
+    var unaryConfigurations: [UnaryConfiguration]
+    var payload: Int
+    var openLoopWorkers: Int
+    var openLoopFraction: Double
+    var harnessFloor: Bool
+    var streamMessageBytes: Int
+    var streamMessagesPerCall: Int
+    var streams: Int
+    var grpcTunedStreaming: Bool
+    var dunlinDeflateStreaming: Bool
+}
+
+/// Runs `operation` on the concurrency pool and blocks the calling thread until it finishes.
+private func runBlocking(_ operation: @escaping @Sendable () async throws -> Void) throws {
+    let outcome = Mutex<Result<Void, any Error>>(.success(()))
+    let finished = DispatchSemaphore(value: 0)
+    Task {
+        do {
+            try await operation()
+        } catch {
+            outcome.withLock { $0 = .failure(error) }
+        }
+        finished.signal()
+    }
+    finished.wait()
+    try outcome.withLock { $0 }.get()
 }

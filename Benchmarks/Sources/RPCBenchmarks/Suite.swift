@@ -8,17 +8,11 @@ struct RunningServer: Sendable {
 
 /// Runs the selected benchmarks over the selected stacks, interleaving the stacks configuration by
 /// configuration so slow drift of the machine (heat, a neighbour) affects both alike.
-struct Suite {
-    let command: RPCBenchmarks
+struct Suite: Sendable {
     let settings: Settings
 
-    /// The unary configurations: (concurrent calls, connections they are spread over).
-    static let unaryConfigurations: [(concurrency: Int, connections: Int)] = [
-        (1, 1), (8, 1), (64, 1), (64, 8),
-    ]
-
-    /// The concurrency whose maximum rate sets the open-loop rate.
-    static let openLoopBasis = (concurrency: 8, connections: 1)
+    /// The configuration whose maximum rate sets the open-loop rate.
+    static let openLoopBasis = UnaryConfiguration(concurrency: 8, connections: 1)
 
     static let dunlinName = "dunlin"
     static let grpcName = "grpc-swift-2"
@@ -29,17 +23,17 @@ struct Suite {
     static let streamingOnly: Set<String> = [grpcTunedName, dunlinDeflateName]
 
     func run() async throws {
-        let streaming = command.benches.contains(.streaming)
+        let streaming = settings.benches.contains(.streaming)
         var stacks: [any EchoStack] = []
-        if command.impls.contains(.dunlin) {
+        if settings.impls.contains(.dunlin) {
             stacks.append(DunlinEchoStack(name: Self.dunlinName, deflate: false))
-            if streaming && command.dunlinDeflateStreaming {
+            if streaming && settings.dunlinDeflateStreaming {
                 stacks.append(DunlinEchoStack(name: Self.dunlinDeflateName, deflate: true))
             }
         }
-        if command.impls.contains(.grpc) {
+        if settings.impls.contains(.grpc) {
             stacks.append(GRPCEchoStack(name: Self.grpcName))
-            if streaming && command.grpcTunedStreaming {
+            if streaming && settings.grpcTunedStreaming {
                 stacks.append(
                     GRPCEchoStack(
                         name: Self.grpcTunedName,
@@ -58,13 +52,13 @@ struct Suite {
         try await withServers(stacks[...], started: []) { servers in
             let rpcStacks = servers.filter { !Self.streamingOnly.contains($0.stack.name) }
             var basis: [String: Double] = [:]
-            if command.benches.contains(.unary) {
+            if settings.benches.contains(.unary) {
                 basis = try await runUnary(on: rpcStacks)
             }
-            if command.benches.contains(.openLoop) {
+            if settings.benches.contains(.openLoop) {
                 try await runOpenLoop(on: rpcStacks, basis: basis)
             }
-            if command.benches.contains(.streaming) {
+            if settings.benches.contains(.streaming) {
                 try await runStreaming(on: servers)
             }
         }
@@ -92,19 +86,17 @@ struct Suite {
     /// Returns each stack's rate at the open-loop basis configuration.
     private func runUnary(on servers: [RunningServer]) async throws -> [String: Double] {
         var basis: [String: Double] = [:]
-        for configuration in Self.unaryConfigurations {
+        for configuration in settings.unaryConfigurations {
             var rps: [String: Double] = [:]
             for server in servers {
-                let result = try await closedLoop(
-                    server, concurrency: configuration.concurrency, connections: configuration.connections
-                )
+                let result = try await closedLoop(server, configuration)
                 rps[server.stack.name] = result.rps
                 if configuration == Self.openLoopBasis { basis[server.stack.name] = result.rps }
 
                 var line = JSONLine(bench: "unary", impl: server.stack.name)
                 line.add("concurrency", configuration.concurrency)
                 line.add("connections", configuration.connections)
-                line.add("payload", command.payload)
+                line.add("payload", settings.payload)
                 line.add("rps", result.rps)
                 line.add("p50_us", result.latency.p50Micros)
                 line.add("p90_us", result.latency.p90Micros)
@@ -120,7 +112,7 @@ struct Suite {
                 var line = JSONLine(bench: "unary_rps_ratio", impl: "\(Self.dunlinName)/\(Self.grpcName)")
                 line.add("concurrency", configuration.concurrency)
                 line.add("connections", configuration.connections)
-                line.add("payload", command.payload)
+                line.add("payload", settings.payload)
                 line.add("ratio", dunlin / grpc, decimals: 3)
                 line.emit()
             }
@@ -129,13 +121,14 @@ struct Suite {
     }
 
     private func closedLoop(
-        _ server: RunningServer, concurrency: Int, connections: Int
+        _ server: RunningServer, _ configuration: UnaryConfiguration
     ) async throws -> ClosedLoopUnary.Result {
+        let (concurrency, connections) = (configuration.concurrency, configuration.connections)
         log("[\(server.stack.name)] unary: \(concurrency) concurrent calls on \(connections) connection(s)")
         let run = ClosedLoopUnary(
             impl: server.stack.name,
             concurrency: concurrency,
-            payloadBytes: command.payload,
+            payloadBytes: settings.payload,
             warmup: settings.warmup,
             duration: settings.duration
         )
@@ -147,56 +140,70 @@ struct Suite {
     // MARK: - Unary, open loop
 
     private func runOpenLoop(on servers: [RunningServer], basis: [String: Double]) async throws {
+        var highestTarget = 0.0
         for server in servers {
             let maxRPS: Double
             if let measured = basis[server.stack.name] {
                 maxRPS = measured
             } else {
-                maxRPS = try await closedLoop(
-                    server, concurrency: Self.openLoopBasis.concurrency,
-                    connections: Self.openLoopBasis.connections
-                ).rps
+                maxRPS = try await closedLoop(server, Self.openLoopBasis).rps
             }
-            let target = maxRPS * command.openLoopFraction
+            let target = maxRPS * settings.openLoopFraction
             guard target > 0 else {
                 log("[\(server.stack.name)] open loop skipped: no calls succeeded in the closed-loop run")
                 continue
             }
-            log("[\(server.stack.name)] open loop: \(Int(target)) calls/s (\(command.openLoopFraction) x \(Int(maxRPS)))")
-            let run = OpenLoopUnary(
-                impl: server.stack.name,
-                targetRPS: target,
-                workers: command.openLoopWorkers,
-                payloadBytes: command.payload,
-                warmup: settings.warmup,
-                duration: settings.duration
-            )
+            highestTarget = max(highestTarget, target)
+            log("[\(server.stack.name)] open loop: \(Int(target)) calls/s (\(settings.openLoopFraction) x \(Int(maxRPS)))")
             let result = try await server.stack.withConnections(
                 port: server.port, count: Self.openLoopBasis.connections
             ) { clients in
-                await run.run(on: clients)
+                await openLoop(targetRPS: target, impl: server.stack.name).run(on: clients)
             }
-
-            var line = JSONLine(bench: "unary_open_loop", impl: server.stack.name)
-            line.add("connections", Self.openLoopBasis.connections)
-            line.add("payload", command.payload)
-            line.add("max_rps_c8", maxRPS)
-            line.add("fraction", command.openLoopFraction, decimals: 3)
-            line.add("target_rps", target)
-            line.add("achieved_rps", result.achievedRPS)
-            line.add("p50_us", result.scheduled.p50Micros)
-            line.add("p90_us", result.scheduled.p90Micros)
-            line.add("p99_us", result.scheduled.p99Micros)
-            line.add("p999_us", result.scheduled.p999Micros)
-            line.add("max_us", result.scheduled.maxMicros)
-            line.add("p50_service_us", result.service.p50Micros)
-            line.add("p99_service_us", result.service.p99Micros)
-            line.add("workers", command.openLoopWorkers)
-            line.add("calls", result.scheduled.count)
-            line.add("errors", result.errors)
-            line.add("seconds", settings.duration.secondsValue, decimals: 3)
-            line.emit()
+            emitOpenLoop(result, impl: server.stack.name, maxRPS: maxRPS, target: target)
         }
+
+        if settings.harnessFloor && highestTarget > 0 {
+            // The same schedule against a connection that answers at once: what the pacing, the
+            // timers and the task hops cost by themselves, at the highest rate any stack ran.
+            log("[harness-floor] open loop: \(Int(highestTarget)) calls/s against a connection without I/O")
+            let result = await openLoop(targetRPS: highestTarget, impl: "harness-floor")
+                .run(on: [ImmediateEchoConnection()])
+            emitOpenLoop(result, impl: "harness-floor", maxRPS: .nan, target: highestTarget)
+        }
+    }
+
+    private func openLoop(targetRPS: Double, impl: String) -> OpenLoopUnary {
+        OpenLoopUnary(
+            impl: impl,
+            targetRPS: targetRPS,
+            workers: settings.openLoopWorkers,
+            payloadBytes: settings.payload,
+            warmup: settings.warmup,
+            duration: settings.duration
+        )
+    }
+
+    private func emitOpenLoop(_ result: OpenLoopUnary.Result, impl: String, maxRPS: Double, target: Double) {
+        var line = JSONLine(bench: "unary_open_loop", impl: impl)
+        line.add("connections", Self.openLoopBasis.connections)
+        line.add("payload", settings.payload)
+        line.add("max_rps_c8", maxRPS)
+        line.add("fraction", settings.openLoopFraction, decimals: 3)
+        line.add("target_rps", target)
+        line.add("achieved_rps", result.achievedRPS)
+        line.add("p50_us", result.scheduled.p50Micros)
+        line.add("p90_us", result.scheduled.p90Micros)
+        line.add("p99_us", result.scheduled.p99Micros)
+        line.add("p999_us", result.scheduled.p999Micros)
+        line.add("max_us", result.scheduled.maxMicros)
+        line.add("p50_service_us", result.service.p50Micros)
+        line.add("p99_service_us", result.service.p99Micros)
+        line.add("workers", settings.openLoopWorkers)
+        line.add("calls", result.scheduled.count)
+        line.add("errors", result.errors)
+        line.add("seconds", settings.duration.secondsValue, decimals: 3)
+        line.emit()
     }
 
     // MARK: - Server streaming
@@ -205,14 +212,14 @@ struct Suite {
         var throughput: [String: Double] = [:]
         for server in servers {
             log(
-                "[\(server.stack.name)] server streaming: \(command.streams) stream(s) of "
-                    + "\(command.streamMessagesPerCall) x \(command.streamMessageBytes) bytes per call"
+                "[\(server.stack.name)] server streaming: \(settings.streams) stream(s) of "
+                    + "\(settings.streamMessagesPerCall) x \(settings.streamMessageBytes) bytes per call"
             )
             let run = ServerStreamingThroughput(
                 impl: server.stack.name,
-                streams: command.streams,
-                messageBytes: command.streamMessageBytes,
-                messagesPerCall: command.streamMessagesPerCall,
+                streams: settings.streams,
+                messageBytes: settings.streamMessageBytes,
+                messagesPerCall: settings.streamMessagesPerCall,
                 warmup: settings.warmup,
                 duration: settings.duration
             )
@@ -222,10 +229,10 @@ struct Suite {
             throughput[server.stack.name] = result.bytesPerSecond
 
             var line = JSONLine(bench: "server_streaming", impl: server.stack.name)
-            line.add("streams", command.streams)
+            line.add("streams", settings.streams)
             line.add("connections", 1)
-            line.add("message_bytes", command.streamMessageBytes)
-            line.add("messages_per_call", command.streamMessagesPerCall)
+            line.add("message_bytes", settings.streamMessageBytes)
+            line.add("messages_per_call", settings.streamMessagesPerCall)
             line.add("compression", server.stack.compression)
             line.add("bytes_per_s", result.bytesPerSecond, decimals: 0)
             line.add("gb_per_s", result.bytesPerSecond / 1e9, decimals: 3)
@@ -238,8 +245,8 @@ struct Suite {
             for peer in [Self.grpcName, Self.grpcTunedName] {
                 guard let grpc = throughput[peer] else { continue }
                 var line = JSONLine(bench: "server_streaming_ratio", impl: "\(Self.dunlinName)/\(peer)")
-                line.add("streams", command.streams)
-                line.add("message_bytes", command.streamMessageBytes)
+                line.add("streams", settings.streams)
+                line.add("message_bytes", settings.streamMessageBytes)
                 line.add("ratio", dunlin / grpc, decimals: 3)
                 line.emit()
             }

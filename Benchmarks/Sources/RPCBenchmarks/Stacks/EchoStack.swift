@@ -39,3 +39,20 @@ protocol EchoConnection: Sendable {
         onMessage: @escaping @Sendable (_ payloadBytes: Int) -> Void
     ) async throws
 }
+
+/// Answers Echo at once, without I/O or serialization: run through the same harness, it shows what
+/// the harness itself costs (pacing timers, task hops), the floor under every stack's figures.
+struct ImmediateEchoConnection: EchoConnection {
+    func echo(_ request: Dunlin_V1_EchoRequest) async throws -> Dunlin_V1_EchoResponse {
+        var response = Dunlin_V1_EchoResponse()
+        response.payload = request.payload
+        return response
+    }
+
+    func echoStream(
+        _ request: Dunlin_V1_EchoStreamRequest,
+        onMessage: @escaping @Sendable (_ payloadBytes: Int) -> Void
+    ) async throws {
+        for _ in 0..<request.count { onMessage(request.payload.count) }
+    }
+}
