@@ -377,15 +377,17 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             welcomePromise = nil
             promise.fail(error)
         }
+        // Calls above the server's last stream were never processed, whatever the reason: safe to
+        // send again on a new connection.
+        let unprocessed = RPCError.unprocessed("the server closed the connection (\(goAway.message)) before it saw the call")
+        let queued = waiting
+        waiting = []
+        for call in queued { Self.fail(call.responses, unprocessed) }
+        for id in calls.keys where id > goAway.lastStreamID {
+            cancel(id, unprocessed)
+        }
         if goAway.reason == .noError {
-            // Calls the server accepted finish; any above its last stream were never processed.
-            let refused = RPCError(.unavailable, "server is shutting down; the call was not processed")
-            let queued = waiting
-            waiting = []
-            for call in queued { Self.fail(call.responses, refused) }
-            for id in calls.keys where id > goAway.lastStreamID {
-                cancel(id, refused)
-            }
+            // The calls it accepted finish normally.
             closeIfDrained()
         } else {
             logger.info("server closed the connection", metadata: ["reason": "\(goAway.reason)", "message": "\(goAway.message)"])

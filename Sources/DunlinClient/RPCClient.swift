@@ -137,6 +137,9 @@ public final class RPCClient: Sendable {
         var eventLoop: EventLoop { channel.eventLoop }
     }
 
+    /// Attempts for a unary call refused before the server processed it.
+    static let maxTransparentRetries = 3
+
     public let configuration: Configuration
     private let group: any EventLoopGroup
     private let logger: Logger
@@ -175,8 +178,16 @@ public final class RPCClient: Sendable {
         _ method: MethodDescriptor<Request, Response>, _ request: Request, options: CallOptions = .defaults
     ) async throws -> Response {
         let message = try request.serializedBuffer()
-        let reply = try await singleResponseCall(method.path, options: options, request: message, body: nil)
-        return try decode(reply, method.path)
+        // A call the server never saw (it sent GOAWAY first) is sent again on a new connection.
+        var attempt = 1
+        while true {
+            do {
+                let reply = try await singleResponseCall(method.path, options: options, request: message, body: nil)
+                return try decode(reply, method.path)
+            } catch let error as RPCError where error.isUnprocessed && attempt < Self.maxTransparentRetries {
+                attempt += 1
+            }
+        }
     }
 
     /// Streams requests from `body` (each `write` waits for flow-control credit), half-closes when

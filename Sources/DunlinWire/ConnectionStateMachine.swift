@@ -273,7 +273,7 @@ public struct ConnectionStateMachine: Sendable {
         if let last = goAwayLastStreamID, id > last {
             return .refuseCall(
                 streamID: id,
-                end: Self.endFrame(streamID: id, status: RPCError(.unavailable, "server is shutting down; retry on a new connection").status)
+                end: Self.endFrame(streamID: id, status: RPCError.unprocessed("server is shutting down; retry on a new connection").status)
             )
         }
         guard streams.count < limits.maxConcurrentStreams else {
@@ -451,7 +451,7 @@ public struct ConnectionStateMachine: Sendable {
     public mutating func openStream() throws(RPCError) -> UInt32 {
         precondition(role == .client)
         guard phase == .active, peerGoAway == nil else {
-            throw RPCError(.unavailable, "connection is closing; retry on a new connection")
+            throw RPCError.unprocessed("connection is closing; retry on a new connection")
         }
         guard streams.count < peerMaxConcurrentStreams else {
             throw RPCError(.resourceExhausted, "the server allows \(peerMaxConcurrentStreams) concurrent calls per connection")

@@ -88,4 +88,20 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(code): \(message)" }
+
+    /// The detail reason marking a call the server never saw (refused by GOAWAY before it was
+    /// processed): sending it again cannot apply it twice.
+    public static let unprocessedReason = "unprocessed"
+
+    /// UNAVAILABLE for a call the server never processed.
+    public static func unprocessed(_ message: String) -> RPCError {
+        var detail = Dunlin_V1_ErrorDetail()
+        detail.reason = unprocessedReason
+        return RPCError(.unavailable, message, details: [detail])
+    }
+
+    /// Whether the server certainly never processed the call, so it is safe to retry.
+    public var isUnprocessed: Bool {
+        code == .unavailable && details.contains { $0.reason == Self.unprocessedReason }
+    }
 }

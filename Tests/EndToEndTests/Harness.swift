@@ -25,12 +25,12 @@ struct TestServer {
 
     static func start(
         limits: ConnectionLimits = .defaults, services: [any RPCService] = [DiagnosticsService(), ProbeService.shared],
-        grace: Duration = .seconds(5)
+        grace: Duration = .seconds(5), port: Int = 0
     ) async throws -> TestServer {
         var logger = Logger(label: "test.dunlind")
         logger.logLevel = .critical
         let server = RPCServer(
-            configuration: .init(host: "127.0.0.1", port: 0, limits: limits, shutdownGracePeriod: grace),
+            configuration: .init(host: "127.0.0.1", port: port, limits: limits, shutdownGracePeriod: grace),
             services: services,
             authenticator: StaticTokenAuthenticator(tokens),
             logger: logger
@@ -67,12 +67,16 @@ final class ProbeService: RPCService, Sendable {
     static let hang = MethodDescriptor<Dunlin_V1_EchoRequest, Dunlin_V1_EchoResponse>(
         path: "/dunlin.test.Probe/Hang", kind: .unary
     )
+    static let slow = MethodDescriptor<Dunlin_V1_EchoRequest, Dunlin_V1_EchoResponse>(
+        path: "/dunlin.test.Probe/Slow", kind: .unary
+    )
     static let fail = MethodDescriptor<Dunlin_V1_EchoRequest, Dunlin_V1_EchoResponse>(
         path: "/dunlin.test.Probe/Fail", kind: .unary
     )
 
     struct Counters: Sendable {
         var written: [String: Int] = [:]
+        var started: Set<String> = []
         var cancelled: Set<String> = []
     }
 
@@ -80,6 +84,7 @@ final class ProbeService: RPCService, Sendable {
 
     func written(_ key: String) -> Int { counters.withLockedValue { $0.written[key] ?? 0 } }
     func wasCancelled(_ key: String) -> Bool { counters.withLockedValue { $0.cancelled.contains(key) } }
+    func wasStarted(_ key: String) -> Bool { counters.withLockedValue { $0.started.contains(key) } }
 
     func register(in router: inout Router) {
         // Writes `payload` until cancelled, counting writes under the key in the payload's first 16 bytes.
@@ -100,6 +105,7 @@ final class ProbeService: RPCService, Sendable {
         // Never answers; records its cancellation under the payload as key.
         router.unary(Self.hang) { request, _ in
             let key = String(decoding: request.payload, as: UTF8.self)
+            self.counters.withLockedValue { _ = $0.started.insert(key) }
             do {
                 try await Task.sleep(for: .seconds(3600))
             } catch {
@@ -107,6 +113,13 @@ final class ProbeService: RPCService, Sendable {
                 throw error
             }
             return Dunlin_V1_EchoResponse()
+        }
+        // Answers after `delayMs`, recording when it starts, so tests know a call is in flight.
+        router.unary(Self.slow) { request, _ in
+            let key = String(decoding: request.payload, as: UTF8.self)
+            self.counters.withLockedValue { _ = $0.started.insert(key) }
+            try await Task.sleep(for: .milliseconds(request.delayMs))
+            return .with { $0.payload = request.payload }
         }
         router.unary(Self.fail) { request, _ in
             throw RPCError(.failedPrecondition, "refused: \(String(decoding: request.payload, as: UTF8.self))",
