@@ -85,11 +85,22 @@ struct RPCBenchmarks: ParsableCommand {
     )
     var dunlinDeflateStreaming: Bool = true
 
+    @Option(
+        help: ArgumentHelp(
+            "Also stream with Dunlin's client granting this per-stream window, in bytes (an experiment; the main figures keep the runtime's default).",
+            valueName: "bytes"
+        )
+    )
+    var dunlinStreamWindow: Int?
+
     func validate() throws {
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
         if let warmup, warmup < 0 { throw ValidationError("--warmup must not be negative") }
         if !(openLoopFraction > 0) { throw ValidationError("--open-loop-fraction must be positive") }
         if payload < 0 || streamMessageBytes < 0 { throw ValidationError("sizes must not be negative") }
+        if let dunlinStreamWindow, dunlinStreamWindow < 1 {
+            throw ValidationError("--dunlin-stream-window must be at least 1")
+        }
         if openLoopWorkers < 1 || streams < 1 || streamMessagesPerCall < 1 {
             throw ValidationError("--open-loop-workers, --streams and --stream-messages-per-call must be at least 1")
         }
@@ -110,7 +121,8 @@ struct RPCBenchmarks: ParsableCommand {
             streamMessagesPerCall: streamMessagesPerCall,
             streams: streams,
             grpcTunedStreaming: grpcTunedStreaming,
-            dunlinDeflateStreaming: dunlinDeflateStreaming
+            dunlinDeflateStreaming: dunlinDeflateStreaming,
+            dunlinStreamWindow: dunlinStreamWindow
         )
         guard settings.duration > .zero else { throw ValidationError("the duration must be positive") }
         try runBlocking { try await Suite(settings: settings).run() }
@@ -170,6 +182,7 @@ struct Settings: Sendable {
     var streams: Int
     var grpcTunedStreaming: Bool
     var dunlinDeflateStreaming: Bool
+    var dunlinStreamWindow: Int?
 }
 
 /// Runs `operation` on the concurrency pool and blocks the calling thread until it finishes.

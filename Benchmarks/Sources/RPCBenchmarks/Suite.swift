@@ -19,8 +19,14 @@ struct Suite: Sendable {
     static let grpcTunedName = "grpc-swift-2-tuned"
     static let dunlinDeflateName = "dunlin-deflate"
 
+    static func dunlinWindowName(_ window: Int) -> String { "dunlin-window-\(window)" }
+
     /// Variants that only take part in the streaming benchmark.
-    static let streamingOnly: Set<String> = [grpcTunedName, dunlinDeflateName]
+    private var streamingOnly: Set<String> {
+        var names: Set<String> = [Self.grpcTunedName, Self.dunlinDeflateName]
+        if let window = settings.dunlinStreamWindow { names.insert(Self.dunlinWindowName(window)) }
+        return names
+    }
 
     func run() async throws {
         let streaming = settings.benches.contains(.streaming)
@@ -29,6 +35,11 @@ struct Suite: Sendable {
             stacks.append(DunlinEchoStack(name: Self.dunlinName, deflate: false))
             if streaming && settings.dunlinDeflateStreaming {
                 stacks.append(DunlinEchoStack(name: Self.dunlinDeflateName, deflate: true))
+            }
+            if streaming, let window = settings.dunlinStreamWindow {
+                stacks.append(
+                    DunlinEchoStack(name: Self.dunlinWindowName(window), deflate: false, clientWindow: window)
+                )
             }
         }
         if settings.impls.contains(.grpc) {
@@ -50,7 +61,7 @@ struct Suite: Sendable {
         )
 
         try await withServers(stacks[...], started: []) { servers in
-            let rpcStacks = servers.filter { !Self.streamingOnly.contains($0.stack.name) }
+            let rpcStacks = servers.filter { !streamingOnly.contains($0.stack.name) }
             var basis: [String: Double] = [:]
             if settings.benches.contains(.unary) {
                 basis = try await runUnary(on: rpcStacks)

@@ -11,6 +11,9 @@ struct DunlinEchoStack: EchoStack {
     /// Whether messages of 1 KiB or more are deflated (the runtime's default is to deflate both
     /// ways). The 64-byte unary calls are below the threshold either way.
     let deflate: Bool
+    /// The per-stream window the client grants the server (`ConnectionLimits.initialWindow`);
+    /// nil keeps the runtime's default (1 MiB).
+    var clientWindow: Int? = nil
 
     var compression: String { deflate ? "deflate" : "none" }
 
@@ -67,12 +70,15 @@ struct DunlinEchoStack: EchoStack {
         _ body: ([any EchoConnection]) async throws -> Result
     ) async throws -> Result {
         // One RPCClient holds one connection.
+        var limits = ConnectionLimits.defaults
+        if let clientWindow { limits.initialWindow = clientWindow }
         let clients = (0..<count).map { _ in
             RPCClient(
                 configuration: RPCClient.Configuration(
                     host: "127.0.0.1",
                     port: port,
                     token: Self.token,
+                    limits: limits,
                     compressRequests: deflate
                 ),
                 logger: Self.logger
