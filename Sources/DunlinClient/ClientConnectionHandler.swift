@@ -41,7 +41,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var keepaliveTimer: RepeatedTask?
     private var pongTimer: Scheduled<Void>?
     private var lastRead = NIODeadline.now()
-    private var flushScheduled = false
+    private var outbox: FrameOutbox?
     /// Set when the connection can take no new call (GOAWAY or failure); shared with the client
     /// so it opens a new connection instead.
     private let drainingFlag: NIOLockedValueBox<Bool>
@@ -70,6 +70,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.outbox = FrameOutbox(context: context)
         if context.channel.isActive { sendHandshake(context) }
     }
 
@@ -81,7 +82,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private func sendHandshake(_ context: ChannelHandlerContext) {
         guard machine.phase == .awaitingWelcome, welcomePromise != nil, !handshakeSent else { return }
         handshakeSent = true
-        context.writeAndFlush(NIOAny(machine.clientHandshake(hello: hello)), promise: nil)
+        outbox?.writeNow(machine.clientHandshake(hello: hello))
     }
 
     private var handshakeSent = false
@@ -130,7 +131,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         case .ended(let id, let status):
             complete(id, status: status)
         case .sendPong(let pong):
-            context.writeFrame(pong)
+            outbox?.write(pong)
         case .pongReceived:
             pongTimer?.cancel()
             pongTimer = nil
@@ -232,16 +233,15 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
         calls[id] = call
         streamForToken[token] = id
-        context.writeFrame(openFrame)
+        outbox?.write(openFrame)
         if let request {
             do {
-                context.writeFrame(try machine.messageFrame(id, message: request, endStream: true))
+                outbox?.write(try machine.messageFrame(id, message: request, endStream: true))
             } catch {
                 // The OPEN is out: CANCEL it so the server frees the stream.
                 cancel(id, error)
             }
         }
-        scheduleFlush()
     }
 
     /// Sends one request of a client-streaming call, once the stream has credit.
@@ -255,9 +255,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     /// The client sends no more requests on the call.
     func halfClose(token: ObjectIdentifier) {
-        guard let context, let id = streamForToken[token], let frame = machine.halfClose(id) else { return }
-        context.writeFrame(frame)
-        scheduleFlush()
+        guard let id = streamForToken[token], let frame = machine.halfClose(id) else { return }
+        outbox?.write(frame)
     }
 
     /// Abandons the call the caller holds `token` for (task cancelled, stream dropped).
@@ -275,9 +274,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     /// Gives a server-streaming call's consumed bytes back to the server as credit.
     func consumed(token: ObjectIdentifier, wireSize: Int) {
-        guard let context, let id = streamForToken[token], let window = machine.consumed(id, wireSize: wireSize) else { return }
-        context.writeFrame(window)
-        scheduleFlush()
+        guard let id = streamForToken[token], let window = machine.consumed(id, wireSize: wireSize) else { return }
+        outbox?.write(window)
     }
 
     /// The caller is done with the call (its result was delivered): forget its token.
@@ -289,9 +287,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private func cancel(_ id: UInt32, _ error: RPCError) {
         guard let call = calls.removeValue(forKey: id) else { return }
         call.deadlineTimer?.cancel()
-        if let frame = machine.cancel(id), let context {
-            context.writeFrame(frame)
-            scheduleFlush()
+        if let frame = machine.cancel(id) {
+            outbox?.write(frame)
         }
         pending.remove(id) { $0.resume(throwing: error) }
         Self.fail(call.responses, error)
@@ -355,17 +352,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     private func drainPending(only: UInt32?) {
-        guard let context else { return }
-        let writable = context.channel.isWritable
-        pending.drain(only: only, canSend: { writable && machine.canSend($0) }) { id, entry in
-            do {
-                context.writeFrame(try machine.messageFrame(id, message: entry.message))
-                entry.waiter.resume()
-            } catch {
-                entry.waiter.resume(throwing: error)
-            }
-        }
-        scheduleFlush()
+        outbox?.drain(&pending, machine: &machine, only: only)
     }
 
     // MARK: Connection life
@@ -404,7 +391,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         guard let context else { return }
         logger.info("protocol error from server", metadata: ["error": "\(error)"])
         draining = true
-        context.writeAndFlush(NIOAny(goAway.encoded(allocator: context.channel.allocator)), promise: nil)
+        outbox?.writeNow(goAway)
         failAll(RPCError(error.code, "protocol error: \(error)"))
         context.close(promise: nil)
     }
@@ -424,7 +411,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         guard let context, pongTimer == nil, NIODeadline.now() - lastRead >= quietFor else { return }
         var payload = context.channel.allocator.buffer(capacity: 8)
         payload.writeInteger(UInt64(NIODeadline.now().uptimeNanoseconds))
-        context.writeAndFlush(NIOAny(Frame(type: .ping, payload: payload).encoded(allocator: context.channel.allocator)), promise: nil)
+        outbox?.writeNow(Frame(type: .ping, payload: payload))
         let handler = loopBound
         let timeout = keepalive.timeout
         pongTimer = context.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
@@ -437,7 +424,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         logger.info("server did not answer a ping; closing the connection")
         draining = true
         let goAway = machine.close(.keepaliveTimeout, "no PONG within \(timeout.milliseconds) ms")
-        context.writeAndFlush(NIOAny(goAway.encoded(allocator: context.channel.allocator)), promise: nil)
+        outbox?.writeNow(goAway)
         failAll(RPCError(.unavailable, "the server stopped answering (keepalive timeout)"))
         context.close(promise: nil)
     }
@@ -448,21 +435,12 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         draining = true
         if machine.phase == .active {
             let goAway = machine.close(.noError, "client closing")
-            context.writeAndFlush(NIOAny(goAway.encoded(allocator: context.channel.allocator)), promise: nil)
+            outbox?.writeNow(goAway)
         }
         failAll(RPCError(.cancelled, "the client closed the connection"))
         context.close(promise: nil)
     }
 
-    private func scheduleFlush() {
-        guard !flushScheduled, let context else { return }
-        flushScheduled = true
-        let handler = loopBound
-        context.eventLoop.execute {
-            handler.value.flushScheduled = false
-            handler.value.context?.flush()
-        }
-    }
 }
 
 @available(*, unavailable)

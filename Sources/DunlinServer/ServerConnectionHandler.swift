@@ -40,7 +40,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var pending = PendingSends<CheckedContinuation<Void, any Error>>()
     private var handshakeTimer: Scheduled<Void>?
     private var idleTimer: Scheduled<Void>?
-    private var flushScheduled = false
+    private var outbox: FrameOutbox?
     private var shuttingDown = false
 
     init(router: Router, authenticator: any Authenticator, configuration: Configuration, logger: Logger, connectionID: String) {
@@ -61,6 +61,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.outbox = FrameOutbox(context: context)
         if context.channel.isActive { startHandshakeTimer(context) }
     }
 
@@ -124,7 +125,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         case .openCall(let id, let open, let endStream):
             openCall(id, open, endStream: endStream)
         case .refuseCall(_, let end):
-            context.writeFrame(end)
+            outbox?.write(end)
         case .message(let id, let message, let wireSize, let endStream):
             messageReceived(id, message, wireSize: wireSize, endStream: endStream)
         case .halfClosed(let id):
@@ -134,7 +135,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             pending.remove(id) { $0.resume(throwing: RPCError(.cancelled, "the client cancelled the call")) }
             callFinished()
         case .sendPong(let pong):
-            context.writeFrame(pong)
+            outbox?.write(pong)
         case .creditAvailable(let id):
             drainPending(only: id)
         case .peerGoingAway:
@@ -162,7 +163,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     private func authenticated(_ principal: Dunlin_V1_Principal) {
-        guard let context, let welcome = machine.authenticated(
+        guard let welcome = machine.authenticated(
             principal: principal, serverVersion: configuration.serverVersion, connectionID: connectionID
         ) else { return }
         handshakeTimer?.cancel()
@@ -170,16 +171,15 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         self.principal = principal
         logger[metadataKey: "principal"] = "\(principal.id.isEmpty ? principal.role : principal.id)"
         logger.debug("handshake complete")
-        context.writeAndFlush(NIOAny(welcome.encoded(allocator: context.channel.allocator)), promise: nil)
+        outbox?.writeNow(welcome)
         if shuttingDown { beginGracefulShutdown() } else { armIdleTimer() }
     }
 
     private func refuse(_ error: RPCError) {
-        guard let context else { return }
+        guard context != nil else { return }
         logger.info("credential refused", metadata: ["reason": "\(error.message)"])
         let goAway = machine.authenticationFailed(error.message)
-        context.writeAndFlush(NIOAny(goAway.encoded(allocator: context.channel.allocator)), promise: nil)
-        context.close(promise: nil)
+        outbox?.goAwayAndClose(goAway)
     }
 
     // MARK: Calls
@@ -281,9 +281,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         guard var sizes = consumedSizes[id], !sizes.isEmpty else { return }
         let size = sizes.removeFirst()
         consumedSizes[id] = sizes.isEmpty ? nil : sizes
-        if let window = machine.consumed(id, wireSize: size), let context {
-            context.writeFrame(window)
-            scheduleFlush()
+        if let window = machine.consumed(id, wireSize: size) {
+            outbox?.write(window)
         }
     }
 
@@ -324,25 +323,14 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     private func drainPending(only: UInt32?) {
-        guard let context else { return }
-        let writable = context.channel.isWritable
-        pending.drain(only: only, canSend: { writable && machine.canSend($0) }) { id, entry in
-            do {
-                let frame = try machine.messageFrame(id, message: entry.message)
-                context.writeFrame(frame)
-                entry.waiter.resume()
-            } catch {
-                entry.waiter.resume(throwing: error)
-            }
-        }
-        scheduleFlush()
+        outbox?.drain(&pending, machine: &machine, only: only)
     }
 
     /// Writes a unary or client-streaming call's response and its END OK.
     func respond(_ id: UInt32, _ message: ByteBuffer) {
-        guard let context, calls[id] != nil else { return }
+        guard calls[id] != nil else { return }
         do {
-            context.writeFrame(try machine.messageFrame(id, message: message))
+            outbox?.write(try machine.messageFrame(id, message: message))
             finish(id, status: Dunlin_V1_Status())
         } catch {
             finish(id, status: error.status)
@@ -351,7 +339,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     /// Ends a call with its status (nothing when it already ended) and forgets it.
     func finish(_ id: UInt32, status: Dunlin_V1_Status) {
-        guard let context else { return }
+        guard context != nil else { return }
         if let call = calls.removeValue(forKey: id) {
             call.deadlineTimer?.cancel()
             call.requests?.finish(throwing: RPCError(.cancelled, "the call has ended"))
@@ -359,8 +347,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         consumedSizes[id] = nil
         pending.remove(id) { $0.resume(throwing: RPCError(.cancelled, "the call has ended")) }
         if let end = machine.end(id, status: status) {
-            context.writeFrame(end)
-            scheduleFlush()
+            outbox?.write(end)
         }
         callFinished()
     }
@@ -411,7 +398,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
         idleTimer?.cancel()
         let goAway = machine.beginGracefulShutdown()
-        context.writeAndFlush(NIOAny(goAway.encoded(allocator: context.channel.allocator)), promise: nil)
+        outbox?.writeNow(goAway)
         if calls.isEmpty { context.close(promise: nil) }
     }
 
@@ -419,8 +406,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         guard let context, context.channel.isActive else { return }
         logger.debug("closing", metadata: ["reason": "\(reason)", "message": "\(message)"])
         let goAway = machine.close(reason, message)
-        context.writeAndFlush(NIOAny(goAway.encoded(allocator: context.channel.allocator)), promise: nil)
-        context.close(promise: nil)
+        outbox?.goAwayAndClose(goAway)
     }
 
     func protocolError(_ error: ProtocolError) {
@@ -430,19 +416,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private func fail(_ error: ProtocolError, goAway: Frame) {
         guard let context, context.channel.isActive else { return }
         logger.info("protocol error", metadata: ["error": "\(error)"])
-        context.writeAndFlush(NIOAny(goAway.encoded(allocator: context.channel.allocator)), promise: nil)
-        context.close(promise: nil)
+        outbox?.goAwayAndClose(goAway)
     }
 
-    private func scheduleFlush() {
-        guard !flushScheduled, let context else { return }
-        flushScheduled = true
-        let handler = loopBound
-        context.eventLoop.execute {
-            handler.value.flushScheduled = false
-            handler.value.context?.flush()
-        }
-    }
 }
 
 @available(*, unavailable)

@@ -16,6 +16,72 @@ extension ChannelHandlerContext {
     }
 }
 
+/// Writes a connection's frames, coalescing flushes: frames written while the event loop is busy
+/// go out in one flush when it next turns. Event-loop bound, like the handler that owns it.
+public final class FrameOutbox {
+    private let context: ChannelHandlerContext
+    private var flushScheduled = false
+
+    public init(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    /// Writes a frame; it is flushed when the event loop next turns.
+    public func write(_ frame: Frame) {
+        context.writeFrame(frame)
+        flushSoon()
+    }
+
+    /// Writes raw bytes (the client's preface and HELLO) and flushes at once.
+    public func writeNow(_ bytes: ByteBuffer) {
+        context.writeAndFlush(NIOAny(bytes), promise: nil)
+    }
+
+    /// Writes a frame and flushes at once.
+    public func writeNow(_ frame: Frame) {
+        context.writeFrame(frame)
+        context.flush()
+    }
+
+    /// Sends a GOAWAY and closes the connection.
+    public func goAwayAndClose(_ goAway: Frame) {
+        writeNow(goAway)
+        context.close(promise: nil)
+    }
+
+    /// Sends the pending messages that may go now: the socket is writable and the stream has
+    /// credit. Each waiter is resumed once its message is written, or with the error that stopped it.
+    public func drain(
+        _ pending: inout PendingSends<CheckedContinuation<Void, any Error>>,
+        machine: inout ConnectionStateMachine,
+        only streamID: UInt32?
+    ) {
+        let writable = context.channel.isWritable
+        pending.drain(only: streamID, canSend: { writable && machine.canSend($0) }) { id, entry in
+            do {
+                context.writeFrame(try machine.messageFrame(id, message: entry.message))
+                entry.waiter.resume()
+            } catch {
+                entry.waiter.resume(throwing: error)
+            }
+        }
+        flushSoon()
+    }
+
+    private func flushSoon() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        let outbox = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            outbox.value.flushScheduled = false
+            outbox.value.context.flush()
+        }
+    }
+}
+
+@available(*, unavailable)
+extension FrameOutbox: Sendable {}
+
 /// Outbound messages waiting for flow-control credit or for the socket to drain, per stream, in
 /// order. Each carries a waiter the runtime resumes once the message is written (or fails).
 public struct PendingSends<Waiter>: ~Copyable {

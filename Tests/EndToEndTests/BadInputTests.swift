@@ -107,7 +107,7 @@ struct BadInput: Sendable, CustomTestStringConvertible {
 struct BadInputTests {
     static var limits: ConnectionLimits {
         var limits = ConnectionLimits.defaults
-        limits.handshakeTimeout = .milliseconds(300)
+        limits.handshakeTimeout = .milliseconds(1500)
         limits.maxConcurrentStreams = 4
         limits.minPingInterval = .seconds(1)
         limits.maxPingStrikes = 2
