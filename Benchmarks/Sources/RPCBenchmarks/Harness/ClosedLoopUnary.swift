@@ -9,6 +9,8 @@ struct ClosedLoopUnary {
         let rps: Double
         let latency: LatencySummary
         let errors: Int
+        /// Process CPU seconds inside the measured window.
+        let cpuSeconds: Double
     }
 
     let impl: String
@@ -24,6 +26,7 @@ struct ClosedLoopUnary {
         let impl = self.impl
         let expectedPerWorker = 4096
 
+        async let cpuSeconds = ProcessCPU.seconds(during: window)
         let samples = await withTaskGroup(of: [Int64].self) { group in
             for worker in 0..<concurrency {
                 let connection = connections[worker % connections.count]
@@ -56,7 +59,8 @@ struct ClosedLoopUnary {
         return Result(
             rps: Double(samples.count) / window.length.secondsValue,
             latency: LatencySummary(nanoseconds: samples),
-            errors: errors.count
+            errors: errors.count,
+            cpuSeconds: await cpuSeconds
         )
     }
 }

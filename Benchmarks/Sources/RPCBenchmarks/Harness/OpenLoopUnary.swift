@@ -16,6 +16,8 @@ struct OpenLoopUnary {
         /// Answers per second inside the measured window.
         let achievedRPS: Double
         let errors: Int
+        /// Process CPU seconds inside the measured window.
+        let cpuSeconds: Double
     }
 
     let impl: String
@@ -35,6 +37,7 @@ struct OpenLoopUnary {
         let errors = ErrorTally()
         let impl = self.impl
 
+        async let cpuSeconds = ProcessCPU.seconds(during: window)
         let perWorker = await withTaskGroup(of: (scheduled: [Int64], service: [Int64]).self) { group in
             for worker in 0..<workers {
                 let connection = connections[worker % connections.count]
@@ -75,7 +78,8 @@ struct OpenLoopUnary {
             scheduled: LatencySummary(nanoseconds: scheduled),
             service: LatencySummary(nanoseconds: perWorker.flatMap(\.service)),
             achievedRPS: Double(scheduled.count) / window.length.secondsValue,
-            errors: errors.count
+            errors: errors.count,
+            cpuSeconds: await cpuSeconds
         )
     }
 }

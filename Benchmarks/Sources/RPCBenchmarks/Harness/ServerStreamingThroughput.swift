@@ -8,6 +8,8 @@ struct ServerStreamingThroughput {
         let bytesPerSecond: Double
         let messagesPerSecond: Double
         let errors: Int
+        /// Process CPU seconds inside the measured window.
+        let cpuSeconds: Double
     }
 
     let impl: String
@@ -28,6 +30,7 @@ struct ServerStreamingThroughput {
         let errors = ErrorTally()
         let impl = self.impl
 
+        async let cpuSeconds = ProcessCPU.seconds(during: window)
         await withTaskGroup(of: Void.self) { group in
             for stream in 0..<streams {
                 let connection = connections[stream % connections.count]
@@ -53,7 +56,8 @@ struct ServerStreamingThroughput {
         return Result(
             bytesPerSecond: Double(bytes.current) / seconds,
             messagesPerSecond: Double(messages.current) / seconds,
-            errors: errors.count
+            errors: errors.count,
+            cpuSeconds: await cpuSeconds
         )
     }
 }
