@@ -5,6 +5,7 @@ let package = Package(
     name: "Dunlin",
     platforms: [.macOS(.v15)],
     products: [
+        .library(name: "DunlinCore", targets: ["DunlinCore"]),
         .library(name: "DunlinWire", targets: ["DunlinWire"]),
         .library(name: "DunlinServer", targets: ["DunlinServer"]),
         .library(name: "DunlinClient", targets: ["DunlinClient"]),
@@ -20,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
+        .target(name: "DunlinCore"),
         .target(
             name: "DunlinWire",
             dependencies: [
@@ -77,6 +79,7 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "DunlinCoreTests", dependencies: ["DunlinCore"]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

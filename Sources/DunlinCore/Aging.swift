@@ -1,0 +1,127 @@
+/// Aging buckets by days past due. The first bucket is "current" (not yet due); each bound is the
+/// last day past due its bucket holds; the last bucket is open-ended.
+///
+/// The default is current, 1-30, 31-60, 61-90, 91-120, 120+.
+public struct AgingBuckets: Sendable, Hashable, Codable {
+    /// Inclusive upper bounds in days past due, starting with 0 (current).
+    public let bounds: [Int]
+
+    public static let standard = try! AgingBuckets(bounds: [0, 30, 60, 90, 120])
+
+    /// Bounds must start at 0 and strictly increase.
+    public init(bounds: [Int]) throws(DomainError) {
+        guard bounds.first == 0 else {
+            throw DomainError.invalid(field: "buckets", "the first bucket must be current (0 days past due)")
+        }
+        guard zip(bounds, bounds.dropFirst()).allSatisfy({ $0 < $1 }) else {
+            throw DomainError.invalid(field: "buckets", "bucket bounds must strictly increase")
+        }
+        self.bounds = bounds
+    }
+
+    public var count: Int { bounds.count + 1 }
+
+    /// "current", "1-30", ..., "120+".
+    public var labels: [String] {
+        var labels = ["current"]
+        for (lower, upper) in zip(bounds, bounds.dropFirst()) { labels.append("\(lower + 1)-\(upper)") }
+        labels.append("\(bounds.last!)+")
+        return labels
+    }
+
+    /// The bucket an amount `daysPastDue` days past its due date falls in.
+    public func index(daysPastDue: Int) -> Int {
+        bounds.firstIndex { daysPastDue <= $0 } ?? bounds.count
+    }
+}
+
+/// One open item to age.
+public struct AgingItem: Sendable, Hashable {
+    public var customerID: String
+    public var dueDate: CivilDate
+    public var open: Money
+
+    public init(customerID: String, dueDate: CivilDate, open: Money) {
+        self.customerID = customerID
+        self.dueDate = dueDate
+        self.open = open
+    }
+}
+
+/// Open receivables by age as of a date: per customer and currency, totals per currency, and
+/// (with rates) totals in the tenant's base currency.
+public struct AgingReport: Sendable, Hashable {
+    public struct Row: Sendable, Hashable {
+        public var customerID: String
+        public var currency: Currency
+        /// Minor units per bucket.
+        public var buckets: [Int64]
+        public var total: Int64 { buckets.reduce(0, +) }
+    }
+
+    public var asOf: CivilDate
+    public var buckets: AgingBuckets
+    public var rows: [Row]
+    /// Minor units per bucket, per currency.
+    public var totals: [Currency: [Int64]]
+    /// Totals converted to the base currency, when one was asked for.
+    public var baseCurrency: Currency?
+    public var baseTotals: [Int64]?
+
+    /// Ages `items` as of `asOf`. Converting to `baseCurrency` needs a rate for every other currency
+    /// present; a missing one is an error naming it, never a silent omission.
+    public static func compute(
+        _ items: some Sequence<AgingItem>, asOf: CivilDate, buckets: AgingBuckets = .standard,
+        baseCurrency: Currency? = nil, rates: [Currency: ExchangeRate] = [:]
+    ) throws(DomainError) -> AgingReport {
+        var rows: [RowKey: [Int64]] = [:]
+        var totals: [Currency: [Int64]] = [:]
+        for item in items where !item.open.isZero {
+            let index = buckets.index(daysPastDue: item.dueDate.days(until: asOf))
+            let key = RowKey(customerID: item.customerID, currency: item.open.currency)
+            try add(item.open.minorUnits, to: &rows[key, default: Array(repeating: 0, count: buckets.count)], at: index)
+            try add(item.open.minorUnits, to: &totals[item.open.currency, default: Array(repeating: 0, count: buckets.count)], at: index)
+        }
+        var report = AgingReport(
+            asOf: asOf, buckets: buckets,
+            rows: rows.map { Row(customerID: $0.key.customerID, currency: $0.key.currency, buckets: $0.value) }
+                .sorted { ($0.customerID, $0.currency.code) < ($1.customerID, $1.currency.code) },
+            totals: totals
+        )
+        if let baseCurrency {
+            var base = Array(repeating: Int64(0), count: buckets.count)
+            for (currency, amounts) in totals {
+                for (index, amount) in amounts.enumerated() {
+                    let converted: Int64
+                    if currency == baseCurrency {
+                        converted = amount
+                    } else {
+                        guard let rate = rates[currency], rate.to == baseCurrency else {
+                            throw DomainError.invalid(field: "rates", "no exchange rate from \(currency.code) to \(baseCurrency.code)")
+                        }
+                        do {
+                            converted = try rate.convert(Money(minorUnits: amount, currency: currency)).minorUnits
+                        } catch {
+                            throw DomainError.money(field: "rates", error)
+                        }
+                    }
+                    try add(converted, to: &base, at: index)
+                }
+            }
+            report.baseCurrency = baseCurrency
+            report.baseTotals = base
+        }
+        return report
+    }
+
+    private struct RowKey: Hashable {
+        var customerID: String
+        var currency: Currency
+    }
+
+    private static func add(_ amount: Int64, to buckets: inout [Int64], at index: Int) throws(DomainError) {
+        let (sum, overflow) = buckets[index].addingReportingOverflow(amount)
+        guard !overflow else { throw DomainError.money(field: "amount", .overflow) }
+        buckets[index] = sum
+    }
+}

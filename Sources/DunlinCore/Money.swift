@@ -1,0 +1,153 @@
+import Foundation
+
+/// An amount of money: a whole number of minor units (cents, centavos, fils) in one currency.
+///
+/// No floating point anywhere: amounts are parsed from decimal text digit by digit, added with
+/// overflow checks, and never silently rounded. Arithmetic across currencies is an error, not a
+/// conversion; conversion happens only in reports, with an explicit rate (``ExchangeRate``).
+public struct Money: Sendable, Hashable, Codable, CustomStringConvertible {
+    public let minorUnits: Int64
+    public let currency: Currency
+
+    public init(minorUnits: Int64, currency: Currency) {
+        self.minorUnits = minorUnits
+        self.currency = currency
+    }
+
+    public static func zero(_ currency: Currency) -> Money { Money(minorUnits: 0, currency: currency) }
+
+    public var isZero: Bool { minorUnits == 0 }
+    public var isPositive: Bool { minorUnits > 0 }
+    public var isNegative: Bool { minorUnits < 0 }
+
+    /// Parses decimal text such as "1000", "1,000.50", "-12.5" or "0.001" (KWD).
+    ///
+    /// Refuses more fraction digits than the currency has (1.005 USD is not an amount: it would have
+    /// to be rounded), exponents, spaces inside the number, and anything that overflows.
+    public init(parsing text: String, currency: Currency) throws(MoneyError) {
+        var digits = Substring(text.trimmingCharacters(in: .whitespaces))
+        var negative = false
+        if digits.first == "-" {
+            negative = true
+            digits = digits.dropFirst()
+        } else if digits.first == "+" {
+            digits = digits.dropFirst()
+        }
+        let parts = digits.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
+        guard !digits.isEmpty, parts.count <= 2 else { throw .malformed(text) }
+        let whole = parts[0].replacingOccurrences(of: ",", with: "")
+        let fraction = parts.count == 2 ? String(parts[1]) : ""
+        guard !whole.isEmpty || !fraction.isEmpty,
+            whole.allSatisfy(\.isASCIIDigit), fraction.allSatisfy(\.isASCIIDigit)
+        else { throw .malformed(text) }
+        if parts[0].contains(",") {
+            // Thousands separators must group by three: "1,000" yes, "1,00" no.
+            let groups = parts[0].split(separator: ",", omittingEmptySubsequences: false)
+            guard groups.first.map({ (1...3).contains($0.count) }) == true, groups.dropFirst().allSatisfy({ $0.count == 3 }) else {
+                throw .malformed(text)
+            }
+        }
+        guard fraction.count <= currency.exponent else {
+            throw .tooPrecise(text, currency: currency)
+        }
+        var value: Int64 = 0
+        for character in whole + fraction.padding(toLength: currency.exponent, withPad: "0", startingAt: 0) {
+            let (shifted, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (added, overflow2) = shifted.addingReportingOverflow(Int64(character.asciiValue! - 48))
+            guard !overflow1, !overflow2 else { throw .overflow }
+            value = added
+        }
+        self.init(minorUnits: negative ? -value : value, currency: currency)
+    }
+
+    /// The amount as decimal text with exactly the currency's digits: "1000.50", "-3", "0.125".
+    public var decimalString: String {
+        let magnitude = minorUnits.magnitude
+        let per = UInt64(currency.minorUnitsPerMajor)
+        let sign = minorUnits < 0 ? "-" : ""
+        guard currency.exponent > 0 else { return sign + String(magnitude) }
+        let fraction = String(magnitude % per)
+        return sign + String(magnitude / per) + "." + String(repeating: "0", count: currency.exponent - fraction.count) + fraction
+    }
+
+    /// For people: "USD 1,000.50".
+    public var description: String {
+        let text = decimalString
+        let negative = text.hasPrefix("-")
+        let unsigned = negative ? String(text.dropFirst()) : text
+        let parts = unsigned.split(separator: ".", omittingEmptySubsequences: false)
+        var grouped = ""
+        for (index, character) in parts[0].reversed().enumerated() {
+            if index > 0, index % 3 == 0 { grouped.append(",") }
+            grouped.append(character)
+        }
+        let whole = String(grouped.reversed())
+        return "\(currency.code) \(negative ? "-" : "")\(whole)\(parts.count > 1 ? "." + parts[1] : "")"
+    }
+
+    public func adding(_ other: Money) throws(MoneyError) -> Money {
+        guard other.currency == currency else { throw .currencyMismatch(currency, other.currency) }
+        let (sum, overflow) = minorUnits.addingReportingOverflow(other.minorUnits)
+        guard !overflow else { throw .overflow }
+        return Money(minorUnits: sum, currency: currency)
+    }
+
+    public func subtracting(_ other: Money) throws(MoneyError) -> Money {
+        guard other.currency == currency else { throw .currencyMismatch(currency, other.currency) }
+        let (difference, overflow) = minorUnits.subtractingReportingOverflow(other.minorUnits)
+        guard !overflow else { throw .overflow }
+        return Money(minorUnits: difference, currency: currency)
+    }
+
+    public var negated: Money { Money(minorUnits: -minorUnits, currency: currency) }
+}
+
+/// Why an amount was refused.
+public enum MoneyError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// Not a decimal number.
+    case malformed(String)
+    /// More fraction digits than the currency's minor unit has.
+    case tooPrecise(String, currency: Currency)
+    /// Outside what 64 bits of minor units hold.
+    case overflow
+    /// Arithmetic across two currencies.
+    case currencyMismatch(Currency, Currency)
+    /// An unknown ISO 4217 code.
+    case unknownCurrency(String)
+
+    public var description: String {
+        switch self {
+        case .malformed(let text): "\"\(text)\" is not a decimal amount"
+        case .tooPrecise(let text, let currency):
+            "\"\(text)\" has more than \(currency.exponent) decimal place(s), the most \(currency.code) has"
+        case .overflow: "amount is too large"
+        case .currencyMismatch(let a, let b): "cannot combine \(a.code) with \(b.code)"
+        case .unknownCurrency(let code): "\"\(code)\" is not an ISO 4217 currency"
+        }
+    }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
+}
+
+/// A total per currency: adding amounts of several currencies never mixes them.
+public struct MoneyTotals: Sendable, Hashable, Codable {
+    public private(set) var byCurrency: [Currency: Int64] = [:]
+
+    public init() {}
+
+    public mutating func add(_ money: Money) throws(MoneyError) {
+        let (sum, overflow) = (byCurrency[money.currency] ?? 0).addingReportingOverflow(money.minorUnits)
+        guard !overflow else { throw .overflow }
+        byCurrency[money.currency] = sum
+    }
+
+    public subscript(currency: Currency) -> Money {
+        Money(minorUnits: byCurrency[currency] ?? 0, currency: currency)
+    }
+
+    public var amounts: [Money] {
+        byCurrency.keys.sorted().map { self[$0] }
+    }
+}
