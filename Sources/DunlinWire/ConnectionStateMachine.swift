@@ -507,7 +507,7 @@ public struct ConnectionStateMachine: Sendable {
         guard var stream = streams[streamID], !stream.peerHalfClosed else { return nil }
         stream.unreturned += wireSize
         var frame: Frame?
-        if stream.unreturned >= limits.initialWindow / 2 || stream.receiveCredit <= 0 {
+        if stream.unreturned > 0, stream.unreturned >= limits.initialWindow / 2 || stream.receiveCredit <= 0 {
             let increment = stream.unreturned
             stream.receiveCredit += increment
             stream.unreturned = 0

@@ -21,71 +21,51 @@ public enum MessageCompression {
     }
 
     /// Inflates one message, refusing corrupt or truncated data and anything over `maxSize` bytes.
+    ///
+    /// The stream must end exactly at the end of the payload: zlib must report its end (after
+    /// checking the Adler-32 trailer itself), with no byte left over.
     public static func decompress(_ payload: ByteBuffer, maxSize: Int, byteOffset: UInt64 = 0, streamID: UInt32 = 0) throws(ProtocolError) -> ByteBuffer {
-        // zlib's smallest stream: 2-byte header, an empty final block, 4-byte Adler-32.
-        guard payload.readableBytes >= 8 else {
-            throw ProtocolError(
-                .compression, "compressed message of \(payload.readableBytes) bytes is too short to be a zlib stream",
-                byteOffset: byteOffset, streamID: streamID
-            )
+        func refuse(_ reason: Dunlin_V1_GoAwayReason, _ message: String) -> ProtocolError {
+            ProtocolError(reason, message, byteOffset: byteOffset, streamID: streamID)
         }
+        let tooLarge = refuse(.messageTooLarge, "compressed message inflates past the limit of \(maxSize) bytes")
+        let truncated = refuse(.compression, "compressed message ends before its zlib stream does")
+        guard payload.readableBytes > 0 else { throw truncated }
+
         var input = payload
-        let output: ByteBuffer
+        var output = ByteBuffer()
+        output.reserveCapacity(min(max(payload.readableBytes * 4, 256), maxSize + 1))
         do {
-            output = try input.decompress(with: .zlib(), maxSize: maxSize + 1)
-        } catch let error as CompressNIOError where error == .bufferOverflow {
-            throw ProtocolError(
-                .messageTooLarge, "compressed message inflates past the limit of \(maxSize) bytes",
-                byteOffset: byteOffset, streamID: streamID
-            )
+            let inflater = try ZlibDecompressor(algorithm: .zlib)
+            // Inflate until zlib stops without asking for more room: at the end of the stream,
+            // or with all input used up mid-stream.
+            while true {
+                do {
+                    try inflater.inflate(from: &input, to: &output)
+                    break
+                } catch let error as CompressNIOError where error == .bufferOverflow {
+                    guard output.capacity <= maxSize else { throw tooLarge }
+                    output.reserveCapacity(min(output.capacity * 2, maxSize + 1))
+                }
+            }
+            guard output.readableBytes <= maxSize else { throw tooLarge }
+            guard input.readableBytes == 0 else {
+                throw refuse(.compression, "\(input.readableBytes) byte(s) after the end of the zlib stream")
+            }
+            // All input is used. Ask zlib for more with none to give: past the end of the stream it
+            // reports the end again; mid-stream it reports that it needs input (truncated).
+            var nothing = payload
+            nothing.moveReaderIndex(to: payload.writerIndex)
+            if output.writableBytes == 0 { output.reserveCapacity(output.capacity + 1) }
+            try inflater.inflate(from: &nothing, to: &output)
+            guard output.readableBytes <= maxSize else { throw tooLarge }
+        } catch let error as ProtocolError {
+            throw error
+        } catch let error as CompressNIOError where error == .inputBufferOverflow {
+            throw truncated
         } catch {
-            throw ProtocolError(
-                .compression, "compressed message is not valid zlib data (\(error))",
-                byteOffset: byteOffset, streamID: streamID
-            )
-        }
-        guard output.readableBytes <= maxSize else {
-            throw ProtocolError(
-                .messageTooLarge, "compressed message inflates past the limit of \(maxSize) bytes",
-                byteOffset: byteOffset, streamID: streamID
-            )
-        }
-        // The inflater stops quietly when input runs out; a complete stream ends with the Adler-32 of
-        // what it inflated (zlib has already verified it when the end was reached).
-        let trailer = payload.getInteger(at: payload.writerIndex - 4, as: UInt32.self)
-        guard input.readableBytes > 0 || trailer == adler32(output) else {
-            throw ProtocolError(
-                .compression, "compressed message ends before its zlib stream does",
-                byteOffset: byteOffset, streamID: streamID
-            )
-        }
-        guard input.readableBytes == 0 else {
-            throw ProtocolError(
-                .compression, "\(input.readableBytes) byte(s) after the end of the zlib stream",
-                byteOffset: byteOffset, streamID: streamID
-            )
+            throw refuse(.compression, "compressed message is not valid zlib data (\(error))")
         }
         return output
     }
-}
-
-/// Adler-32 (RFC 1950) of a buffer's readable bytes.
-func adler32(_ buffer: ByteBuffer) -> UInt32 {
-    var a: UInt32 = 1
-    var b: UInt32 = 0
-    buffer.withUnsafeReadableBytes { bytes in
-        // 5552 is the most bytes that can be summed before b could overflow 32 bits.
-        var index = 0
-        while index < bytes.count {
-            let end = min(index + 5552, bytes.count)
-            while index < end {
-                a &+= UInt32(bytes[index])
-                b &+= a
-                index += 1
-            }
-            a %= 65521
-            b %= 65521
-        }
-    }
-    return (b << 16) | a
 }

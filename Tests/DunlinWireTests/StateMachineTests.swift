@@ -296,4 +296,72 @@ struct StateMachineTests {
         _ = client.received(.frame(ConnectionStateMachine.protobufFrame(.welcome, streamID: 0, welcome)), now: .now())
         #expect(failureReason(client.received(.frame(Frame(type: .message, streamID: 7, payload: ByteBuffer())), now: .now())) == .streamState)
     }
+
+    @Test("an empty message consumed at zero credit returns no WINDOW of 0 (fuzzer regression)")
+    func noZeroWindow() {
+        var limits = ConnectionLimits.defaults
+        limits.initialWindow = 100
+        var server = ServerUnderTest(limits: limits)
+        _ = server.open(1)
+        _ = server.message(1, 50)
+        _ = server.message(1, 50)
+        _ = server.message(1, 0)
+        let first = server.machine.consumed(1, wireSize: 50)
+        let second = server.machine.consumed(1, wireSize: 50)
+        #expect(first?.payload.getInteger(at: 0, as: UInt32.self) == 50)
+        #expect(second?.payload.getInteger(at: 0, as: UInt32.self) == 50)
+        #expect(server.machine.consumed(1, wireSize: 0) == nil)
+    }
+}
+
+@Suite("Per-message compression")
+struct CompressionTests {
+    @Test("a message round-trips through deflate")
+    func roundTrip() throws {
+        let text = ByteBuffer(string: String(repeating: "promise to pay 1,000.00 by Friday. ", count: 100))
+        let compressed = try #require(MessageCompression.compress(text))
+        #expect(try MessageCompression.decompress(compressed, maxSize: 1 << 20) == text)
+    }
+
+    @Test("a stream cut short is refused, even when its last four bytes pass for an Adler-32 (fuzzer regression)")
+    func truncatedStoredBlock() throws {
+        // 78 01 | stored block, not final, LEN 12 | 12 bytes | 3 bytes of the next block's header,
+        // chosen to equal adler32 of the 12 bytes.
+        let payload = ByteBuffer(bytes: hexBytes("7801000c00f3ff9260686f3bd3f0669072fd86284c06b3"))
+        #expect(throws: ProtocolError.self) { try MessageCompression.decompress(payload, maxSize: 1 << 20) }
+    }
+
+    @Test("empty, truncated, corrupt and trailing-garbage payloads are refused")
+    func malformed() throws {
+        let good = try #require(MessageCompression.compress(ByteBuffer(string: String(repeating: "x", count: 2000))))
+        var truncated = good
+        truncated.moveWriterIndex(to: good.writerIndex - 1)
+        var trailing = good
+        trailing.writeInteger(UInt8(0))
+        var corrupt = good
+        corrupt.setInteger(UInt8(0xFF), at: good.readerIndex + 5)
+        for payload in [ByteBuffer(), truncated, trailing, corrupt] {
+            let error = #expect(throws: ProtocolError.self) { try MessageCompression.decompress(payload, maxSize: 1 << 20) }
+            #expect(error?.reason == .compression)
+        }
+    }
+
+    @Test("a bomb is refused once it inflates past the cap")
+    func bomb() throws {
+        let bomb = try #require(MessageCompression.compress(ByteBuffer(repeating: 0, count: 8 << 20)))
+        #expect(bomb.readableBytes < 16 << 10)
+        let error = #expect(throws: ProtocolError.self) { try MessageCompression.decompress(bomb, maxSize: 4 << 20) }
+        #expect(error?.reason == .messageTooLarge)
+    }
+}
+
+private func hexBytes(_ text: String) -> [UInt8] {
+    var bytes: [UInt8] = []
+    var index = text.startIndex
+    while index < text.endIndex {
+        let next = text.index(index, offsetBy: 2)
+        bytes.append(UInt8(text[index..<next], radix: 16)!)
+        index = next
+    }
+    return bytes
 }
