@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "DunlinCore", targets: ["DunlinCore"]),
         .library(name: "DunlinWire", targets: ["DunlinWire"]),
+        .library(name: "DunlinStore", targets: ["DunlinStore"]),
         .library(name: "DunlinServer", targets: ["DunlinServer"]),
         .library(name: "DunlinClient", targets: ["DunlinClient"]),
         .executable(name: "dunlind", targets: ["dunlind"]),
@@ -19,9 +20,19 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         .target(name: "DunlinCore"),
+        .target(
+            name: "DunlinStore",
+            dependencies: [
+                "DunlinCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .target(
             name: "DunlinWire",
             dependencies: [
@@ -80,6 +91,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "DunlinCoreTests", dependencies: ["DunlinCore"]),
+        .testTarget(
+            name: "DunlinStoreTests",
+            dependencies: ["DunlinStore", "DunlinCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

@@ -1,0 +1,87 @@
+import DunlinCore
+import Foundation
+import GRDB
+
+/// A ledger entry as a row: amounts in minor units with their currency code, dates as text.
+struct LedgerEntryRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "ledger_entry"
+
+    var id: String
+    var kind: String
+    var customer_id: String
+    var currency: String
+    var amount: Int64
+    var date: String
+    var due_date: String?
+    var reference: String
+    var source_id: String?
+    var target_id: String?
+    var memo: String
+
+    init(_ entry: LedgerEntry) {
+        id = entry.id
+        kind = entry.kind.rawValue
+        customer_id = entry.customerID
+        currency = entry.amount.currency.code
+        amount = entry.amount.minorUnits
+        date = entry.date.description
+        due_date = entry.dueDate?.description
+        reference = entry.reference
+        source_id = entry.sourceID
+        target_id = entry.targetID
+        memo = entry.memo
+    }
+
+    var entry: LedgerEntry? {
+        guard let kind = LedgerEntryKind(rawValue: kind), let currency = Currency(code: currency), let date = CivilDate(date) else {
+            return nil
+        }
+        return LedgerEntry(
+            id: id, kind: kind, customerID: customer_id, amount: Money(minorUnits: amount, currency: currency), date: date,
+            dueDate: due_date.flatMap(CivilDate.init), reference: reference, sourceID: source_id, targetID: target_id, memo: memo
+        )
+    }
+}
+
+struct CustomerRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "customer"
+
+    var id: String
+    var number: String
+    var name: String
+    var billing_address: String
+    var payment_terms_days: Int
+    var credit_limit: Int64?
+    var credit_currency: String?
+    var risk_rating: Int
+    var analyst_id: String
+    var time_zone: String
+    var language: String
+    var portal_billing: String
+    var tags: String
+
+    init(_ customer: Customer) {
+        id = customer.id
+        number = customer.number
+        name = customer.name
+        billing_address = customer.billingAddress
+        payment_terms_days = customer.paymentTermsDays
+        credit_limit = customer.creditLimit?.minorUnits
+        credit_currency = customer.creditLimit?.currency.code
+        risk_rating = customer.riskRating
+        analyst_id = customer.analystID
+        time_zone = customer.timeZone
+        language = customer.language
+        portal_billing = customer.portalBilling
+        tags = String(decoding: (try? JSONEncoder().encode(customer.tags)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+
+    var customer: Customer {
+        Customer(
+            id: id, number: number, name: name, billingAddress: billing_address, paymentTermsDays: payment_terms_days,
+            creditLimit: credit_limit.flatMap { minor in credit_currency.flatMap(Currency.init(code:)).map { Money(minorUnits: minor, currency: $0) } },
+            riskRating: risk_rating, analystID: analyst_id, timeZone: time_zone, language: language, portalBilling: portal_billing,
+            tags: (try? JSONDecoder().decode([String].self, from: Data(tags.utf8))) ?? []
+        )
+    }
+}

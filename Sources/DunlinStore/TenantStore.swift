@@ -1,0 +1,242 @@
+import DunlinCore
+import Foundation
+import GRDB
+
+/// One tenant's receivables, in one SQLite file (WAL): customers, the immutable ledger, and the
+/// change log the sync feed reads. A tenant's data never shares a file with another's, so export
+/// is a copy of one file and deletion removes it.
+///
+/// Every write is one transaction that also appends to the change log.
+public final class TenantStore: Sendable {
+    public let writer: any DatabaseWriter
+
+    /// Opens (creating if needed) the tenant database at `path`, migrated to the current schema.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        writer = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(writer)
+    }
+
+    /// An in-memory store, for tests.
+    public init() throws {
+        writer = try DatabaseQueue()
+        try Self.migrator.migrate(writer)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: customers, ledger, change log") { db in
+            try db.execute(sql: """
+                CREATE TABLE customer (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    number TEXT NOT NULL UNIQUE,
+                    name TEXT NOT NULL,
+                    billing_address TEXT NOT NULL DEFAULT '',
+                    payment_terms_days INTEGER NOT NULL,
+                    credit_limit INTEGER,
+                    credit_currency TEXT,
+                    risk_rating INTEGER NOT NULL,
+                    analyst_id TEXT NOT NULL DEFAULT '',
+                    time_zone TEXT NOT NULL,
+                    language TEXT NOT NULL,
+                    portal_billing TEXT NOT NULL DEFAULT '',
+                    tags TEXT NOT NULL DEFAULT '[]'
+                );
+                CREATE INDEX customer_analyst ON customer(analyst_id);
+
+                -- Immutable: rows are inserted, never updated or deleted. Amounts are minor units.
+                CREATE TABLE ledger_entry (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    kind TEXT NOT NULL,
+                    customer_id TEXT NOT NULL DEFAULT '',
+                    currency TEXT NOT NULL,
+                    amount INTEGER NOT NULL,
+                    date TEXT NOT NULL,
+                    due_date TEXT,
+                    reference TEXT NOT NULL DEFAULT '',
+                    source_id TEXT,
+                    target_id TEXT,
+                    memo TEXT NOT NULL DEFAULT ''
+                );
+                CREATE INDEX ledger_entry_target ON ledger_entry(target_id);
+                CREATE INDEX ledger_entry_source ON ledger_entry(source_id);
+                CREATE INDEX ledger_entry_customer ON ledger_entry(customer_id, kind);
+                CREATE TRIGGER ledger_entry_immutable BEFORE UPDATE ON ledger_entry
+                BEGIN SELECT RAISE(ABORT, 'ledger entries are immutable'); END;
+                CREATE TRIGGER ledger_entry_undeletable BEFORE DELETE ON ledger_entry
+                BEGIN SELECT RAISE(ABORT, 'ledger entries are never deleted'); END;
+
+                -- What changed, in order: the sync feed reads it. dot_* are filled by replicas' pushes.
+                CREATE TABLE change_log (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    record_kind TEXT NOT NULL,
+                    record_id TEXT NOT NULL,
+                    op TEXT NOT NULL,
+                    dot_replica TEXT,
+                    dot_counter INTEGER,
+                    at TEXT NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: Writes
+
+    /// Validates and posts ledger entries in one transaction: all of them or none.
+    public func post(_ entries: [LedgerEntry]) throws {
+        try writer.write { db in
+            let state = SQLLedgerState(db: db)
+            for (index, entry) in entries.enumerated() {
+                do throws(DomainError) {
+                    try LedgerRules.validate(entry, against: state)
+                } catch {
+                    throw StoreError.refused(index: index, error)
+                }
+                try LedgerEntryRow(entry).insert(db)
+                try Self.logChange(db, kind: "ledger_entry", id: entry.id, op: "insert")
+            }
+        }
+    }
+
+    /// Creates or replaces customers in one transaction, all or none.
+    public func upsert(_ customers: [Customer]) throws {
+        try writer.write { db in
+            for (index, customer) in customers.enumerated() {
+                do throws(DomainError) {
+                    try customer.validate()
+                } catch {
+                    throw StoreError.refused(index: index, error)
+                }
+                let existing = try CustomerRow.fetchOne(db, key: customer.id)
+                if let other = try CustomerRow.filter(Column("number") == customer.number).fetchOne(db), other.id != customer.id {
+                    throw StoreError.refused(index: index, .conflict(field: "number", "customer number \(customer.number) is already \(other.id)"))
+                }
+                try CustomerRow(customer).save(db)
+                try Self.logChange(db, kind: "customer", id: customer.id, op: existing == nil ? "insert" : "update")
+            }
+        }
+    }
+
+    static func logChange(_ db: Database, kind: String, id: String, op: String) throws {
+        try db.execute(
+            sql: "INSERT INTO change_log (record_kind, record_id, op, at) VALUES (?, ?, ?, ?)",
+            arguments: [kind, id, op, ISO8601DateFormatter().string(from: Date())]
+        )
+    }
+
+    // MARK: Reads
+
+    public func customer(_ id: String) throws -> Customer? {
+        try writer.read { db in try CustomerRow.fetchOne(db, key: id)?.customer }
+    }
+
+    public func entry(_ id: String) throws -> LedgerEntry? {
+        try writer.read { db in SQLLedgerState(db: db).entry(id) }
+    }
+
+    public func openBalance(ofInvoice id: String) throws -> Money? {
+        try writer.read { db in SQLLedgerState(db: db).openBalance(ofInvoice: id) }
+    }
+
+    public func unapplied(ofSource id: String) throws -> Money? {
+        try writer.read { db in SQLLedgerState(db: db).unapplied(ofSource: id) }
+    }
+
+    /// Every live invoice with an open balance, for aging.
+    public func agingItems(analystID: String? = nil) throws -> [AgingItem] {
+        try writer.read { db in
+            var sql = """
+                SELECT i.customer_id, i.due_date, i.currency, i.amount
+                    + COALESCE(SUM(CASE e.kind WHEN 'adjustment' THEN e.amount WHEN 'application' THEN -e.amount
+                                            WHEN 'write_off' THEN -e.amount ELSE 0 END), 0) AS open
+                FROM ledger_entry i
+                LEFT JOIN ledger_entry e ON e.target_id = i.id
+                    AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.kind = 'reversal' AND r.target_id = e.id)
+                """
+            var arguments: StatementArguments = []
+            if let analystID {
+                sql += " JOIN customer c ON c.id = i.customer_id AND c.analyst_id = ?"
+                arguments += [analystID]
+            }
+            sql += """
+                 WHERE i.kind = 'invoice'
+                    AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.kind = 'reversal' AND r.target_id = i.id)
+                GROUP BY i.id HAVING open != 0
+                """
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                AgingItem(
+                    customerID: row[0], dueDate: CivilDate(row[1] as String)!,
+                    open: Money(minorUnits: row[3], currency: Currency(code: row[2])!)
+                )
+            }
+        }
+    }
+
+    /// The highest change-log sequence number: where a sync feed reader would start.
+    public func lastChangeSequence() throws -> Int64 {
+        try writer.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM change_log") ?? 0 }
+    }
+}
+
+/// Why the store refused a write; nothing was written.
+public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// Item `index` of the batch (0-based) broke a domain rule.
+    case refused(index: Int, DomainError)
+
+    public var description: String {
+        switch self {
+        case .refused(let index, let error): "item \(index + 1): \(error)"
+        }
+    }
+}
+
+/// The ledger rules' view of a tenant database, answering from indexed queries.
+struct SQLLedgerState: LedgerState {
+    let db: Database
+
+    func entry(_ id: String) -> LedgerEntry? {
+        (try? LedgerEntryRow.fetchOne(db, key: id))?.entry
+    }
+
+    func reversal(of id: String) -> LedgerEntry? {
+        (try? LedgerEntryRow.filter(Column("target_id") == id && Column("kind") == "reversal").fetchOne(db))?.entry
+    }
+
+    private func liveSum(_ column: String, _ id: String, kinds: [String], signed: Bool = false) -> Int64 {
+        let placeholders = kinds.map { _ in "?" }.joined(separator: ",")
+        let value = signed ? "CASE kind WHEN 'adjustment' THEN amount ELSE -amount END" : "amount"
+        let sql = """
+            SELECT COALESCE(SUM(\(value)), 0) FROM ledger_entry e
+            WHERE e.\(column) = ? AND e.kind IN (\(placeholders))
+              AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.kind = 'reversal' AND r.target_id = e.id)
+            """
+        return (try? Int64.fetchOne(db, sql: sql, arguments: StatementArguments([id] + kinds))) ?? 0
+    }
+
+    func openBalance(ofInvoice id: String) -> Money? {
+        guard let invoice = entry(id), invoice.kind == .invoice else { return nil }
+        if reversal(of: id) != nil { return .zero(invoice.amount.currency) }
+        let change = liveSum("target_id", id, kinds: ["adjustment", "application", "write_off"], signed: true)
+        return Money(minorUnits: invoice.amount.minorUnits + change, currency: invoice.amount.currency)
+    }
+
+    func unapplied(ofSource id: String) -> Money? {
+        guard let source = entry(id), source.isCashSource else { return nil }
+        if reversal(of: id) != nil { return .zero(source.amount.currency) }
+        let used = liveSum("source_id", id, kinds: ["application", "refund"])
+        return Money(minorUnits: source.amount.minorUnits - used, currency: source.amount.currency)
+    }
+
+    func hasLiveApplications(_ id: String) -> Bool {
+        let sql = """
+            SELECT EXISTS (SELECT 1 FROM ledger_entry e WHERE e.kind = 'application' AND (e.source_id = ? OR e.target_id = ?)
+              AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.kind = 'reversal' AND r.target_id = e.id))
+            """
+        return (try? Bool.fetchOne(db, sql: sql, arguments: [id, id])) ?? false
+    }
+}
