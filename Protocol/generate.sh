@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates Sources/DunlinWire/Generated/dunlin.pb.swift from Protocol/dunlin.proto.
+# Regenerates Sources/DunlinWire/Generated/*.pb.swift from every Protocol/*.proto.
 # Needs protoc (pip install grpcio-tools, or Debian's protobuf-compiler) and protoc-gen-swift,
 # built once from swift-protobuf (about ten minutes; never in CI):
 #   git clone https://github.com/apple/swift-protobuf && cd swift-protobuf && git checkout 1.39.0
@@ -16,6 +16,7 @@ if command -v protoc >/dev/null 2>&1; then
 else
   protoc_cmd=(python3 -m grpc_tools.protoc)
 fi
+cd "$here"
 "${protoc_cmd[@]}" --plugin=protoc-gen-swift="$plugin" -I "$here" \
-  --swift_out="$out" --swift_opt=Visibility=Public "$here/dunlin.proto"
-echo "wrote $out/dunlin.pb.swift"
+  --swift_out="$out" --swift_opt=Visibility=Public *.proto
+echo "wrote $(ls "$out"/*.pb.swift | xargs -n1 basename | tr '\n' ' ')into $out"
