@@ -36,6 +36,7 @@ let package = Package(
         .target(
             name: "DunlinWire",
             dependencies: [
+                "DunlinCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "CompressNIO", package: "compress-nio"),
@@ -44,7 +45,7 @@ let package = Package(
         .target(
             name: "DunlinServer",
             dependencies: [
-                "DunlinWire",
+                "DunlinWire", "DunlinCore", "DunlinStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -98,7 +99,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "DunlinWire", "DunlinServer", "DunlinClient",
+                "DunlinWire", "DunlinServer", "DunlinClient", "DunlinCore", "DunlinStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -25,7 +25,7 @@ struct TestServer {
 
     static func start(
         limits: ConnectionLimits = .defaults, services: [any RPCService] = [DiagnosticsService(), ProbeService.shared],
-        grace: Duration = .seconds(5), port: Int = 0
+        grace: Duration = .seconds(5), port: Int = 0, tokens: [String: Dunlin_V1_Principal] = TestServer.tokens
     ) async throws -> TestServer {
         var logger = Logger(label: "test.dunlind")
         logger.logLevel = .critical

@@ -1,0 +1,41 @@
+import DunlinCore
+import DunlinStore
+import DunlinWire
+
+/// The one place domain and store refusals become status codes:
+/// a value that can never be right is INVALID_ARGUMENT, a rule against the ledger as it stands is
+/// FAILED_PRECONDITION, an id the tenant does not have is NOT_FOUND (the same whether it exists in
+/// another tenant or nowhere). The detail names the field and, for batches, the 1-based item.
+extension RPCError {
+    public init(_ error: DomainError, item: Int? = nil) {
+        let code: StatusCode =
+            switch error {
+            case .invalid, .money: .invalidArgument
+            case .conflict: .failedPrecondition
+            case .notFound: .notFound
+            }
+        var detail = Dunlin_V1_ErrorDetail()
+        detail.field = error.field
+        detail.reason = "\(code)".lowercased()
+        if let item { detail.line = UInt64(item) }
+        let prefix = item.map { "item \($0): " } ?? ""
+        self.init(code, prefix + error.description, details: [detail])
+    }
+
+    public init(_ error: StoreError) {
+        switch error {
+        case .refused(let index, let domain): self.init(domain, item: index + 1)
+        }
+    }
+
+    /// Runs `body`, turning domain and store refusals into RPC errors.
+    public static func mapping<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as DomainError {
+            throw RPCError(error)
+        } catch let error as StoreError {
+            throw RPCError(error)
+        }
+    }
+}

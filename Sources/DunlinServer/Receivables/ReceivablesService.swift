@@ -1,0 +1,299 @@
+import DunlinCore
+import DunlinStore
+import DunlinWire
+import Foundation
+
+/// Customers, the ledger, cash application and reports of the caller's tenant.
+///
+/// Rights: viewers read; analysts post invoices, payments and credit memos, apply and unapply
+/// cash; managers also post adjustments, write-offs, refunds and other reversals, and maintain
+/// customers (including reassigning them).
+public struct ReceivablesService: RPCService {
+    let tenants: any TenantProvider
+
+    public init(tenants: any TenantProvider) {
+        self.tenants = tenants
+    }
+
+    public func register(in router: inout Router) {
+        let tenants = self.tenants
+
+        router.unary(Receivables.upsertCustomers) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: .manager)
+            var customers: [Customer] = []
+            for (index, record) in request.customers.enumerated() {
+                do throws(DomainError) {
+                    var customer = try record.customer()
+                    if customer.id.isEmpty { customer.id = "cus_" + newID() }
+                    customers.append(customer)
+                } catch {
+                    throw RPCError(error, item: index + 1)
+                }
+            }
+            try RPCError.mapping { try tenant.store.upsert(customers) }
+            return .with { $0.count = UInt32(customers.count) }
+        }
+
+        router.unary(Receivables.getCustomer) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: .viewer)
+            guard let customer = try tenant.store.customer(request.id) else {
+                throw RPCError(.notFound, "no customer \(request.id)", details: [.with { $0.field = "id" }])
+            }
+            var response = Dunlin_V1_GetCustomerResponse()
+            response.customer = Dunlin_V1_CustomerRecord(customer)
+            response.openBalance = try totals(tenant.store.openInvoices(customerID: customer.id).map(\.open))
+            response.unapplied = try totals(tenant.store.unappliedSources(customerID: customer.id).map(\.open))
+            return response
+        }
+
+        router.unary(Receivables.postEntries) { request, context in
+            let (tenant, role) = try access(context, tenants, requires: .analyst)
+            var entries: [LedgerEntry] = []
+            for (index, record) in request.entries.enumerated() {
+                var entry: LedgerEntry
+                do throws(DomainError) {
+                    entry = try record.entry()
+                } catch {
+                    throw RPCError(error, item: index + 1)
+                }
+                if entry.id.isEmpty { entry.id = prefix(entry.kind) + newID() }
+                let required = try requiredRole(for: entry, in: tenant.store, batch: entries)
+                guard role.satisfies(required) else {
+                    throw RPCError(.permissionDenied, "item \(index + 1): posting a \(entry.kind.rawValue) needs the \(required.rawValue) role")
+                }
+                entries.append(entry)
+            }
+            try RPCError.mapping { try tenant.store.post(entries) }
+            return .with { $0.count = UInt32(entries.count) }
+        }
+
+        router.unary(Receivables.getEntry) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: .viewer)
+            guard let entry = try tenant.store.entry(request.id) else {
+                throw RPCError(.notFound, "no ledger entry \(request.id)", details: [.with { $0.field = "id" }])
+            }
+            return try record(entry, in: tenant.store)
+        }
+
+        router.unary(Receivables.applyCash) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: .analyst)
+            let date = try request.date.isEmpty ? tenant.today : parseDate(request.date, field: "date")
+            guard !request.allocations.isEmpty else {
+                throw RPCError(.invalidArgument, "allocations: at least one invoice is needed", details: [.with { $0.field = "allocations" }])
+            }
+            let customerID = try tenant.store.entry(request.sourceID)?.customerID ?? ""
+            var entries: [LedgerEntry] = []
+            for (index, allocation) in request.allocations.enumerated() {
+                let amount: Money
+                do throws(DomainError) {
+                    amount = try allocation.amount.money(field: "allocations.amount")
+                } catch {
+                    throw RPCError(error, item: index + 1)
+                }
+                entries.append(LedgerEntry(
+                    id: allocation.applicationID.isEmpty ? "app_" + newID() : allocation.applicationID,
+                    kind: .application, customerID: customerID, amount: amount, date: date,
+                    sourceID: request.sourceID, targetID: allocation.invoiceID, memo: request.memo
+                ))
+            }
+            try RPCError.mapping { try tenant.store.post(entries) }
+            return .with { $0.applications = entries.map { Dunlin_V1_LedgerEntryRecord($0) } }
+        }
+
+        router.unary(Receivables.unapply) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: .analyst)
+            guard let application = try tenant.store.entry(request.applicationID), application.kind == .application else {
+                throw RPCError(.notFound, "no application \(request.applicationID)", details: [.with { $0.field = "application_id" }])
+            }
+            let reversal = LedgerEntry(
+                id: request.reversalID.isEmpty ? "rev_" + newID() : request.reversalID, kind: .reversal,
+                customerID: application.customerID, amount: application.amount,
+                date: try request.date.isEmpty ? tenant.today : parseDate(request.date, field: "date"),
+                targetID: application.id, memo: request.memo
+            )
+            try RPCError.mapping { try tenant.store.post([reversal]) }
+            return .with { $0.reversal = Dunlin_V1_LedgerEntryRecord(reversal) }
+        }
+
+        router.unary(Receivables.aging) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: .viewer)
+            return try aging(request, tenant: tenant)
+        }
+
+        router.unary(Receivables.statement) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: .viewer)
+            guard let customer = try tenant.store.customer(request.customerID) else {
+                throw RPCError(.notFound, "no customer \(request.customerID)", details: [.with { $0.field = "customer_id" }])
+            }
+            let asOf = try request.asOf.isEmpty ? tenant.today : parseDate(request.asOf, field: "as_of")
+            let invoices = try tenant.store.openInvoices(customerID: customer.id).filter { $0.entry.date <= asOf }
+            let sources = try tenant.store.unappliedSources(customerID: customer.id).filter { $0.entry.date <= asOf }
+            var response = Dunlin_V1_StatementResponse()
+            response.customer = Dunlin_V1_CustomerRecord(customer)
+            response.asOf = asOf.description
+            response.openInvoices = invoices.map { Dunlin_V1_LedgerEntryRecord($0.entry, balance: $0.open) }
+            response.payments = sources.filter { $0.entry.kind == .payment }.map { Dunlin_V1_LedgerEntryRecord($0.entry, balance: $0.open) }
+            response.credits = sources.filter { $0.entry.kind == .creditMemo }.map { Dunlin_V1_LedgerEntryRecord($0.entry, balance: $0.open) }
+            response.totalOpen = try totals(invoices.map(\.open))
+            response.totalUnapplied = try totals(sources.map(\.open))
+            return response
+        }
+
+        router.unary(Receivables.unappliedCash) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: .viewer)
+            let sources = try tenant.store.unappliedSources(customerID: request.customerID.isEmpty ? nil : request.customerID)
+            return try .with {
+                $0.sources = sources.map { Dunlin_V1_LedgerEntryRecord($0.entry, balance: $0.open) }
+                $0.totals = try totals(sources.map(\.open))
+            }
+        }
+    }
+}
+
+/// The role needed to post an entry: everyday cash work is an analyst's; changing what is owed
+/// (adjustments, write-offs, refunds, voids) is a manager's.
+private func requiredRole(for entry: LedgerEntry, in store: TenantStore, batch: [LedgerEntry]) throws -> Role {
+    switch entry.kind {
+    case .invoice, .payment, .creditMemo, .application: return .analyst
+    case .adjustment, .writeOff, .refund: return .manager
+    case .reversal:
+        let target = try batch.first { $0.id == entry.targetID } ?? entry.targetID.flatMap { try store.entry($0) }
+        return target?.kind == .application ? .analyst : .manager
+    }
+}
+
+private func record(_ entry: LedgerEntry, in store: TenantStore) throws -> Dunlin_V1_LedgerEntryRecord {
+    let balance: Money? =
+        switch entry.kind {
+        case .invoice: try store.openBalance(ofInvoice: entry.id)
+        case .payment, .creditMemo: try store.unapplied(ofSource: entry.id)
+        default: nil
+        }
+    let reversed = try store.writer.read { db in
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM ledger_entry WHERE kind = 'reversal' AND target_id = ?)", arguments: [entry.id])
+    } ?? false
+    return Dunlin_V1_LedgerEntryRecord(entry, balance: balance, reversed: reversed)
+}
+
+private func aging(_ request: Dunlin_V1_AgingRequest, tenant: TenantHandle) throws -> Dunlin_V1_AgingResponse {
+    let asOf = try request.asOf.isEmpty ? tenant.today : parseDate(request.asOf, field: "as_of")
+    let buckets = try agingBuckets(request.bucketBounds)
+    var base: Currency? = tenant.baseCurrency
+    if request.baseCurrency == "-" {
+        base = nil
+    } else if !request.baseCurrency.isEmpty {
+        guard let currency = Currency(code: request.baseCurrency) else {
+            throw RPCError(.money(field: "base_currency", .unknownCurrency(request.baseCurrency)))
+        }
+        base = currency
+    }
+    var rates: [Currency: ExchangeRate] = [:]
+    for (index, rate) in request.rates.enumerated() {
+        guard let currency = Currency(code: rate.currency) else {
+            throw RPCError(.money(field: "rates.currency", .unknownCurrency(rate.currency)), item: index + 1)
+        }
+        guard let base else { continue }
+        do {
+            rates[currency] = try ExchangeRate(from: currency, to: base, rate: rate.rate)
+        } catch {
+            throw RPCError(.money(field: "rates.rate", error), item: index + 1)
+        }
+    }
+    let items = try tenant.store.agingItems(analystID: request.analystID.isEmpty ? nil : request.analystID)
+    // Without every rate, report per currency only rather than fail the whole report.
+    let currencies = Set(items.map(\.open.currency))
+    if let current = base, !currencies.allSatisfy({ $0 == current || rates[$0] != nil }) { base = nil }
+    let report = try agingReport(items, asOf: asOf, buckets: buckets, base: base, rates: rates)
+    let names = try tenant.store.customerNames(Set(report.rows.map(\.customerID)))
+    var response = Dunlin_V1_AgingResponse()
+    response.asOf = asOf.description
+    response.labels = buckets.labels
+    response.rows = report.rows.map { row in
+        .with {
+            $0.customerID = row.customerID
+            $0.customerName = names[row.customerID] ?? ""
+            $0.currency = row.currency.code
+            $0.buckets = row.buckets
+            $0.total = row.total
+        }
+    }
+    response.totals = report.totals.keys.sorted().map { currency in
+        let amounts = report.totals[currency]!
+        return .with {
+            $0.currency = currency.code
+            $0.buckets = amounts
+            $0.total = amounts.reduce(0, +)
+        }
+    }
+    if let baseCurrency = report.baseCurrency, let baseTotals = report.baseTotals {
+        response.baseTotal = .with {
+            $0.currency = baseCurrency.code
+            $0.buckets = baseTotals
+            $0.total = baseTotals.reduce(0, +)
+        }
+    }
+    return response
+}
+
+private func agingBuckets(_ bounds: [Int32]) throws(RPCError) -> AgingBuckets {
+    guard !bounds.isEmpty else { return .standard }
+    do throws(DomainError) {
+        return try AgingBuckets(bounds: bounds.map(Int.init))
+    } catch {
+        throw RPCError(error)
+    }
+}
+
+private func agingReport(
+    _ items: [AgingItem], asOf: CivilDate, buckets: AgingBuckets, base: Currency?, rates: [Currency: ExchangeRate]
+) throws(RPCError) -> AgingReport {
+    do throws(DomainError) {
+        return try AgingReport.compute(items, asOf: asOf, buckets: buckets, baseCurrency: base, rates: rates)
+    } catch {
+        throw RPCError(error)
+    }
+}
+
+private func totals(_ amounts: [Money]) throws -> [Dunlin_V1_Amount] {
+    var totals = MoneyTotals()
+    for amount in amounts {
+        do {
+            try totals.add(amount)
+        } catch {
+            throw RPCError(.money(field: "amount", error))
+        }
+    }
+    return totals.amounts.map(Dunlin_V1_Amount.init)
+}
+
+private func parseDate(_ text: String, field: String) throws(RPCError) -> CivilDate {
+    guard let date = CivilDate(text) else {
+        throw RPCError(.invalid(field: field, "\"\(text)\" is not a date (YYYY-MM-DD)"))
+    }
+    return date
+}
+
+private func prefix(_ kind: LedgerEntryKind) -> String {
+    switch kind {
+    case .invoice: "inv_"
+    case .creditMemo: "crm_"
+    case .payment: "pay_"
+    case .application: "app_"
+    case .adjustment: "adj_"
+    case .writeOff: "wo_"
+    case .refund: "ref_"
+    case .reversal: "rev_"
+    }
+}
+
+/// A random id: 128 bits, hex.
+func newID() -> String {
+    var generator = SystemRandomNumberGenerator()
+    return (0..<2).map { _ in String(generator.next() as UInt64, radix: 16).leftPadded(to: 16) }.joined()
+}
+
+extension String {
+    fileprivate func leftPadded(to length: Int) -> String {
+        count >= length ? self : String(repeating: "0", count: length - count) + self
+    }
+}

@@ -1,0 +1,57 @@
+import DunlinCore
+import DunlinStore
+import DunlinWire
+import Foundation
+
+/// A tenant as the services need it: its store and its settings.
+public struct TenantHandle: Sendable {
+    public var id: String
+    public var store: TenantStore
+    public var baseCurrency: Currency
+    public var timeZone: TimeZone
+
+    public init(id: String, store: TenantStore, baseCurrency: Currency, timeZone: TimeZone) {
+        self.id = id
+        self.store = store
+        self.baseCurrency = baseCurrency
+        self.timeZone = timeZone
+    }
+
+    /// Today in the tenant's calendar.
+    public var today: CivilDate { CivilDate(Date(), in: timeZone) }
+}
+
+/// Finds the tenant store for a tenant id taken from a principal. Throws NOT_FOUND for an unknown
+/// or deleted tenant and FAILED_PRECONDITION for a suspended one.
+public protocol TenantProvider: Sendable {
+    func tenant(_ id: String) throws(RPCError) -> TenantHandle
+}
+
+/// Resolves the caller's tenant and holds them to a role: the tenant comes from the credential
+/// (WELCOME's principal), never from the request.
+func access(_ context: ServerContext, _ tenants: any TenantProvider, requires required: Role) throws(RPCError) -> (TenantHandle, Role) {
+    guard let role = Role(rawValue: context.principal.role) else {
+        throw RPCError(.permissionDenied, "\(context.method) needs a tenant role")
+    }
+    guard role != .serverAdmin, !context.principal.tenantID.isEmpty else {
+        throw RPCError(.permissionDenied, "server admins manage tenants; they do not read or change a tenant's receivables")
+    }
+    guard role.satisfies(required) else {
+        throw RPCError(.permissionDenied, "\(context.method) needs the \(required.rawValue) role or higher; you are \(role.rawValue)")
+    }
+    return (try tenants.tenant(context.principal.tenantID), role)
+}
+
+/// A fixed set of tenants, for tests and single-tenant development servers.
+public struct FixedTenants: TenantProvider {
+    public var tenants: [String: TenantHandle]
+
+    public init(_ tenants: [TenantHandle]) {
+        self.tenants = Dictionary(tenants.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    public func tenant(_ id: String) throws(RPCError) -> TenantHandle {
+        guard let tenant = tenants[id] else { throw RPCError(.notFound, "no tenant \(id)") }
+        return tenant
+    }
+}

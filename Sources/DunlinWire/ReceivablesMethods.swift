@@ -1,0 +1,37 @@
+/// The Receivables service: one tenant's customers, ledger, cash application and reports. The
+/// tenant is the caller's, from the credential; requests never name it.
+public enum Receivables {
+    public static let upsertCustomers = MethodDescriptor<Dunlin_V1_UpsertCustomersRequest, Dunlin_V1_UpsertCustomersResponse>(
+        path: "/dunlin.v1.Receivables/UpsertCustomers", kind: .unary
+    )
+    public static let getCustomer = MethodDescriptor<Dunlin_V1_GetCustomerRequest, Dunlin_V1_GetCustomerResponse>(
+        path: "/dunlin.v1.Receivables/GetCustomer", kind: .unary
+    )
+    public static let listCustomers = MethodDescriptor<Dunlin_V1_ListCustomersRequest, Dunlin_V1_ListCustomersResponse>(
+        path: "/dunlin.v1.Receivables/ListCustomers", kind: .unary
+    )
+    public static let postEntries = MethodDescriptor<Dunlin_V1_PostEntriesRequest, Dunlin_V1_PostEntriesResponse>(
+        path: "/dunlin.v1.Receivables/PostEntries", kind: .unary
+    )
+    public static let getEntry = MethodDescriptor<Dunlin_V1_GetEntryRequest, Dunlin_V1_LedgerEntryRecord>(
+        path: "/dunlin.v1.Receivables/GetEntry", kind: .unary
+    )
+    public static let listEntries = MethodDescriptor<Dunlin_V1_ListEntriesRequest, Dunlin_V1_ListEntriesResponse>(
+        path: "/dunlin.v1.Receivables/ListEntries", kind: .unary
+    )
+    public static let applyCash = MethodDescriptor<Dunlin_V1_ApplyCashRequest, Dunlin_V1_ApplyCashResponse>(
+        path: "/dunlin.v1.Receivables/ApplyCash", kind: .unary
+    )
+    public static let unapply = MethodDescriptor<Dunlin_V1_UnapplyRequest, Dunlin_V1_UnapplyResponse>(
+        path: "/dunlin.v1.Receivables/Unapply", kind: .unary
+    )
+    public static let aging = MethodDescriptor<Dunlin_V1_AgingRequest, Dunlin_V1_AgingResponse>(
+        path: "/dunlin.v1.Receivables/Aging", kind: .unary
+    )
+    public static let statement = MethodDescriptor<Dunlin_V1_StatementRequest, Dunlin_V1_StatementResponse>(
+        path: "/dunlin.v1.Receivables/Statement", kind: .unary
+    )
+    public static let unappliedCash = MethodDescriptor<Dunlin_V1_UnappliedCashRequest, Dunlin_V1_UnappliedCashResponse>(
+        path: "/dunlin.v1.Receivables/UnappliedCash", kind: .unary
+    )
+}

@@ -1,0 +1,245 @@
+import DunlinClient
+import DunlinCore
+import DunlinServer
+import DunlinStore
+import DunlinWire
+import Foundation
+import Testing
+
+/// Two tenants, Acme (USD base, Chicago) and Bayani (PHP base, Manila), each with its own store,
+/// and a token per role.
+struct TwoTenants {
+    let server: TestServer
+    let acme: TenantHandle
+    let bayani: TenantHandle
+
+    static func start() async throws -> TwoTenants {
+        let acme = TenantHandle(id: "t-acme", store: try TenantStore(), baseCurrency: .usd, timeZone: TimeZone(identifier: "America/Chicago")!)
+        let bayani = TenantHandle(id: "t-bayani", store: try TenantStore(), baseCurrency: .php, timeZone: TimeZone(identifier: "Asia/Manila")!)
+        func principal(_ id: String, _ tenant: String, _ role: String) -> Dunlin_V1_Principal {
+            .with { $0.id = id; $0.tenantID = tenant; $0.role = role }
+        }
+        let tokens = [
+            "acme-viewer": principal("u-v", "t-acme", "viewer"),
+            "acme-analyst": principal("u-a", "t-acme", "analyst"),
+            "acme-manager": principal("u-m", "t-acme", "manager"),
+            "bayani-manager": principal("u-b", "t-bayani", "manager"),
+            "server-admin": principal("root", "", "server-admin"),
+        ]
+        let server = try await TestServer.start(
+            services: [DiagnosticsService(), ReceivablesService(tenants: FixedTenants([acme, bayani]))], tokens: tokens
+        )
+        return TwoTenants(server: server, acme: acme, bayani: bayani)
+    }
+}
+
+private func amount(_ minor: Int64, _ currency: String = "USD") -> Dunlin_V1_Amount {
+    .with { $0.currency = currency; $0.minor = minor }
+}
+
+private func invoice(_ id: String, customer: String, _ minor: Int64, due: String, currency: String = "USD") -> Dunlin_V1_LedgerEntryRecord {
+    .with {
+        $0.id = id; $0.kind = "invoice"; $0.customerID = customer; $0.amount = amount(minor, currency)
+        $0.date = "2026-08-01"; $0.dueDate = due; $0.reference = id
+    }
+}
+
+private func payment(_ id: String, customer: String, _ minor: Int64, currency: String = "USD") -> Dunlin_V1_LedgerEntryRecord {
+    .with { $0.id = id; $0.kind = "payment"; $0.customerID = customer; $0.amount = amount(minor, currency); $0.date = "2026-11-20" }
+}
+
+/// Seeds Acme with one customer, two invoices and a payment, as its manager.
+private func seedAcme(_ client: RPCClient) async throws {
+    _ = try await client.unary(Receivables.upsertCustomers, .with {
+        $0.customers = [.with { $0.id = "C1"; $0.number = "1001"; $0.name = "Globe Retail"; $0.timeZone = "America/Chicago" }]
+    })
+    _ = try await client.unary(Receivables.postEntries, .with {
+        $0.entries = [
+            invoice("INV-1", customer: "C1", 1_000_00, due: "2026-09-01"),
+            invoice("INV-2", customer: "C1", 500_00, due: "2026-12-01"),
+            payment("PAY-1", customer: "C1", 1_200_00),
+        ]
+    })
+}
+
+@Suite("Receivables over the protocol", .timeLimit(.minutes(2)))
+struct ReceivablesTests {
+    @Test("applying a payment moves the aging, and unapplying moves it back")
+    func applyAndAge() async throws {
+        let world = try await TwoTenants.start()
+        let manager = world.server.client(token: "acme-manager")
+        let analyst = world.server.client(token: "acme-analyst")
+        try await seedAcme(manager)
+
+        let before = try await analyst.unary(Receivables.aging, .with { $0.asOf = "2026-11-23" })
+        #expect(before.labels == ["current", "1-30", "31-60", "61-90", "91-120", "120+"])
+        #expect(before.totals.first?.buckets == [500_00, 0, 0, 1_000_00, 0, 0])  // INV-1 is 83 days past due
+
+        let applied = try await analyst.unary(Receivables.applyCash, .with {
+            $0.sourceID = "PAY-1"
+            $0.allocations = [.with { $0.invoiceID = "INV-1"; $0.amount = amount(1_000_00); $0.applicationID = "APP-1" }]
+            $0.date = "2026-11-21"
+        })
+        #expect(applied.applications.count == 1)
+
+        let after = try await analyst.unary(Receivables.aging, .with { $0.asOf = "2026-11-23" })
+        #expect(after.totals.first?.buckets == [500_00, 0, 0, 0, 0, 0])
+        let statement = try await analyst.unary(Receivables.statement, .with { $0.customerID = "C1"; $0.asOf = "2026-11-23" })
+        #expect(statement.openInvoices.map(\.id) == ["INV-2"])
+        #expect(statement.payments.first?.balance.minor == 200_00)
+        let unapplied = try await analyst.unary(Receivables.unappliedCash, .init())
+        #expect(unapplied.totals == [amount(200_00)])
+
+        _ = try await analyst.unary(Receivables.unapply, .with { $0.applicationID = "APP-1" })
+        let undone = try await analyst.unary(Receivables.aging, .with { $0.asOf = "2026-11-23" })
+        #expect(undone.totals.first?.buckets == before.totals.first?.buckets)
+        let entry = try await analyst.unary(Receivables.getEntry, .with { $0.id = "APP-1" })
+        #expect(entry.reversed)
+        try await world.server.stop()
+    }
+
+    @Test("another tenant's ids answer exactly like ids that do not exist")
+    func tenantIsolation() async throws {
+        let world = try await TwoTenants.start()
+        let acme = world.server.client(token: "acme-manager")
+        let bayani = world.server.client(token: "bayani-manager")
+        try await seedAcme(acme)
+        _ = try await acme.unary(Receivables.applyCash, .with {
+            $0.sourceID = "PAY-1"; $0.allocations = [.with { $0.invoiceID = "INV-1"; $0.amount = amount(100_00); $0.applicationID = "APP-1" }]
+        })
+
+        func expectNotFound(_ what: String, _ body: () async throws -> Void) async {
+            let error = await #expect(throws: RPCError.self, "\(what)") { try await body() }
+            #expect(error?.code == .notFound, "\(what): \(String(describing: error))")
+        }
+        await expectNotFound("GetCustomer") { _ = try await bayani.unary(Receivables.getCustomer, .with { $0.id = "C1" }) }
+        await expectNotFound("GetEntry") { _ = try await bayani.unary(Receivables.getEntry, .with { $0.id = "INV-1" }) }
+        await expectNotFound("Statement") { _ = try await bayani.unary(Receivables.statement, .with { $0.customerID = "C1" }) }
+        await expectNotFound("ApplyCash") {
+            _ = try await bayani.unary(Receivables.applyCash, .with {
+                $0.sourceID = "PAY-1"; $0.allocations = [.with { $0.invoiceID = "INV-1"; $0.amount = amount(1) }]
+            })
+        }
+        await expectNotFound("Unapply") { _ = try await bayani.unary(Receivables.unapply, .with { $0.applicationID = "APP-1" }) }
+        await expectNotFound("PostEntries") {
+            _ = try await bayani.unary(Receivables.postEntries, .with {
+                $0.entries = [.with { $0.kind = "write_off"; $0.targetID = "INV-1"; $0.amount = amount(1); $0.date = "2026-11-23" }]
+            })
+        }
+        // A missing id in Acme's own tenant reads the same.
+        let missing = await #expect(throws: RPCError.self) { _ = try await acme.unary(Receivables.getEntry, .with { $0.id = "INV-404" }) }
+        #expect(missing?.code == .notFound)
+
+        let bayaniAging = try await bayani.unary(Receivables.aging, .init())
+        #expect(bayaniAging.rows.isEmpty)
+        let bayaniCash = try await bayani.unary(Receivables.unappliedCash, .init())
+        #expect(bayaniCash.sources.isEmpty)
+        // And nothing Bayani tried changed Acme.
+        #expect(try world.acme.store.openBalance(ofInvoice: "INV-1") == Money(minorUnits: 900_00, currency: .usd))
+        #expect(try world.bayani.store.lastChangeSequence() == 0)
+        try await world.server.stop()
+    }
+
+    @Test("each role is held to its rights")
+    func roles() async throws {
+        let world = try await TwoTenants.start()
+        let manager = world.server.client(token: "acme-manager")
+        try await seedAcme(manager)
+        let viewer = world.server.client(token: "acme-viewer")
+        let analyst = world.server.client(token: "acme-analyst")
+        let admin = world.server.client(token: "server-admin")
+
+        _ = try await viewer.unary(Receivables.aging, .init())
+        let viewerPost = await #expect(throws: RPCError.self) {
+            _ = try await viewer.unary(Receivables.postEntries, .with { $0.entries = [payment("PAY-V", customer: "C1", 1)] })
+        }
+        #expect(viewerPost?.code == .permissionDenied)
+
+        _ = try await analyst.unary(Receivables.postEntries, .with { $0.entries = [payment("PAY-A", customer: "C1", 1_00)] })
+        let analystWriteOff = await #expect(throws: RPCError.self) {
+            _ = try await analyst.unary(Receivables.postEntries, .with {
+                $0.entries = [.with { $0.kind = "write_off"; $0.targetID = "INV-1"; $0.amount = amount(1_00); $0.date = "2026-11-23" }]
+            })
+        }
+        #expect(analystWriteOff?.code == .permissionDenied)
+        let analystCustomers = await #expect(throws: RPCError.self) {
+            _ = try await analyst.unary(Receivables.upsertCustomers, .with { $0.customers = [.with { $0.id = "C9"; $0.number = "9"; $0.name = "X" }] })
+        }
+        #expect(analystCustomers?.code == .permissionDenied)
+        _ = try await manager.unary(Receivables.postEntries, .with {
+            $0.entries = [.with { $0.kind = "write_off"; $0.targetID = "INV-1"; $0.amount = amount(1_00); $0.date = "2026-11-23" }]
+        })
+
+        let adminRead = await #expect(throws: RPCError.self) { _ = try await admin.unary(Receivables.aging, .init()) }
+        #expect(adminRead?.code == .permissionDenied)
+        try await world.server.stop()
+    }
+
+    @Test("bad input names the field and the item, and writes nothing", arguments: [
+        ("a negative amount", [invoice("I-9", customer: "C1", -5, due: "2026-12-01")], StatusCode.invalidArgument, "amount"),
+        ("a zero payment", [payment("P-9", customer: "C1", 0)], .invalidArgument, "amount"),
+        ("an unknown currency", [invoice("I-9", customer: "C1", 5, due: "2026-12-01", currency: "XYZ")], .invalidArgument, "amount.currency"),
+        ("a due date before the issue date", [invoice("I-9", customer: "C1", 5, due: "2026-07-01")], .invalidArgument, "due_date"),
+        ("a date that does not exist", [invoice("I-9", customer: "C1", 5, due: "2026-02-30")], .invalidArgument, "due_date"),
+        ("an unknown kind", [.with { $0.kind = "bonus"; $0.amount = amount(1); $0.date = "2026-11-01" }], .invalidArgument, "kind"),
+        ("one good line then a bad one", [invoice("I-8", customer: "C1", 5, due: "2026-12-01"), payment("P-8", customer: "C1", -1)], .invalidArgument, "amount"),
+    ] as [(String, [Dunlin_V1_LedgerEntryRecord], StatusCode, String)])
+    func badEntries(_ name: String, _ entries: [Dunlin_V1_LedgerEntryRecord], _ code: StatusCode, _ field: String) async throws {
+        let world = try await TwoTenants.start()
+        let manager = world.server.client(token: "acme-manager")
+        try await seedAcme(manager)
+        let before = try world.acme.store.lastChangeSequence()
+        let error = await #expect(throws: RPCError.self, "\(name)") {
+            _ = try await manager.unary(Receivables.postEntries, .with { $0.entries = entries })
+        }
+        #expect(error?.code == code, "\(name): \(String(describing: error))")
+        #expect(error?.details.first?.field == field, "\(name)")
+        #expect(error?.details.first?.line == UInt64(entries.count), "\(name): names the item")
+        #expect(try world.acme.store.lastChangeSequence() == before, "\(name): nothing written")
+        try await world.server.stop()
+    }
+
+    @Test("cash application refuses over-application, mixed currencies and a reversal of a reversal")
+    func applicationRules() async throws {
+        let world = try await TwoTenants.start()
+        let manager = world.server.client(token: "acme-manager")
+        try await seedAcme(manager)
+        _ = try await manager.unary(Receivables.postEntries, .with { $0.entries = [payment("PAY-PHP", customer: "C1", 56_000_00, currency: "PHP")] })
+
+        func apply(_ source: String, _ invoiceID: String, _ value: Dunlin_V1_Amount) async -> RPCError? {
+            await #expect(throws: RPCError.self) {
+                _ = try await manager.unary(Receivables.applyCash, .with {
+                    $0.sourceID = source; $0.allocations = [.with { $0.invoiceID = invoiceID; $0.amount = value }]
+                })
+            }
+        }
+        #expect(await apply("PAY-1", "INV-2", amount(500_01))?.code == .failedPrecondition)  // above the invoice's balance
+        #expect(await apply("PAY-1", "INV-1", amount(1_000_00 + 1))?.code == .failedPrecondition)  // above the balance too
+        #expect(await apply("PAY-PHP", "INV-1", amount(100_00, "PHP"))?.code == .invalidArgument)  // mixed currencies
+        // A split across invoices that is too much in total is refused whole.
+        let split = await #expect(throws: RPCError.self) {
+            _ = try await manager.unary(Receivables.applyCash, .with {
+                $0.sourceID = "PAY-1"
+                $0.allocations = [
+                    .with { $0.invoiceID = "INV-1"; $0.amount = amount(1_000_00) },
+                    .with { $0.invoiceID = "INV-2"; $0.amount = amount(300_00) },
+                ]
+            })
+        }
+        #expect(split?.code == .failedPrecondition)
+        #expect(split?.details.first?.line == 2)
+        #expect(try world.acme.store.openBalance(ofInvoice: "INV-1")?.minorUnits == 1_000_00)
+
+        _ = try await manager.unary(Receivables.applyCash, .with {
+            $0.sourceID = "PAY-1"; $0.allocations = [.with { $0.invoiceID = "INV-2"; $0.amount = amount(500_00); $0.applicationID = "APP-2" }]
+        })
+        _ = try await manager.unary(Receivables.unapply, .with { $0.applicationID = "APP-2"; $0.reversalID = "REV-2" })
+        let again = await #expect(throws: RPCError.self) {
+            _ = try await manager.unary(Receivables.postEntries, .with {
+                $0.entries = [.with { $0.id = "REV-3"; $0.kind = "reversal"; $0.targetID = "REV-2"; $0.amount = amount(500_00); $0.date = "2026-11-23" }]
+            })
+        }
+        #expect(again?.code == .invalidArgument)
+        try await world.server.stop()
+    }
+}
