@@ -1,0 +1,55 @@
+import GRDB
+
+/// The control database's schema: tenants, users and token hashes. Named migrations, applied in
+/// order, never edited once shipped; a change is a new migration appended at the end.
+///
+/// Times are Unix milliseconds (UTC) in INTEGER columns. Rows are never deleted: a deleted tenant
+/// keeps its row (status `deleted`) so its id is never reused and its users can never come back
+/// attached to someone else's data; users are deactivated, tokens revoked.
+enum ControlSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: tenants, users, tokens") { db in
+            try db.execute(sql: """
+                CREATE TABLE tenant (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    name TEXT NOT NULL,
+                    base_currency TEXT NOT NULL,
+                    time_zone TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('active', 'suspended', 'deleted')),
+                    created_at INTEGER NOT NULL,
+                    status_changed_at INTEGER NOT NULL
+                );
+
+                -- tenant_id is NULL for server admins, and only for them.
+                CREATE TABLE user (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    tenant_id TEXT REFERENCES tenant(id),
+                    name TEXT NOT NULL,
+                    email TEXT NOT NULL DEFAULT '',
+                    role TEXT NOT NULL,
+                    active INTEGER NOT NULL DEFAULT 1,
+                    created_at INTEGER NOT NULL,
+                    CHECK ((tenant_id IS NULL) = (role = 'server-admin'))
+                );
+                CREATE INDEX user_tenant ON user(tenant_id, created_at, id);
+                CREATE UNIQUE INDEX user_email ON user(ifnull(tenant_id, ''), lower(email)) WHERE email <> '';
+
+                -- Only the SHA-256 of a token is kept; the token itself is shown once, at issue.
+                CREATE TABLE token (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    user_id TEXT NOT NULL REFERENCES user(id),
+                    device TEXT NOT NULL,
+                    hash BLOB NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER,
+                    revoked_at INTEGER,
+                    last_used_at INTEGER,
+                    replaced_by TEXT
+                );
+                CREATE INDEX token_user ON token(user_id, created_at, id);
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,470 @@
+import DunlinCore
+import Foundation
+import GRDB
+
+/// The server's control database: tenants, users and token hashes, in `DIR/control.sqlite` (WAL),
+/// beside the tenants' own databases in `DIR/tenants/<tenant-id>.sqlite`.
+///
+/// Every change is one transaction, validated first, naming the field at fault when refused
+/// (``ControlError``). The store does not decide who may do what: the Admin service does, from the
+/// caller's principal. Change a tenant's status through the server's `TenantDirectory`, which also
+/// keeps its open stores in step.
+public final class ControlStore: Sendable {
+    public static let fileName = "control.sqlite"
+    public static let tenantsFolder = "tenants"
+
+    /// The data directory: `control.sqlite` and `tenants/`.
+    public let directory: URL
+    let writer: DatabasePool
+    /// The clock: Unix milliseconds. Injected so tests can move time.
+    let now: @Sendable () -> Int64
+
+    /// Unix milliseconds of the system clock.
+    public static let systemClock: @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+
+    /// Whether `directory` holds a control database.
+    public static func isInitialized(_ directory: URL) -> Bool {
+        FileManager.default.fileExists(atPath: directory.appendingPathComponent(fileName).path)
+    }
+
+    /// Creates the control database in `directory` (created if missing) with one server admin, and
+    /// issues that admin's first token. Refuses a directory already initialised.
+    public static func initialize(
+        _ directory: URL, adminName: String = "Server admin", adminEmail: String = "", device: String = "dunlind init",
+        now: @escaping @Sendable () -> Int64 = systemClock
+    ) throws -> (ControlStore, IssuedToken) {
+        guard !isInitialized(directory) else {
+            throw ControlError(.failedPrecondition, field: "data", reason: "already_initialized",
+                               "\(directory.path) already holds a control database")
+        }
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent(tenantsFolder), withIntermediateDirectories: true)
+        do {
+            let store = try ControlStore(creating: directory, now: now)
+            let admin = try store.createUser(tenantID: nil, name: adminName, email: adminEmail, role: .serverAdmin)
+            let token = try store.issueToken(userID: admin.id, device: device)
+            return (store, token)
+        } catch {
+            for suffix in ["", "-wal", "-shm"] {
+                try? FileManager.default.removeItem(at: directory.appendingPathComponent(fileName + suffix))
+            }
+            throw error
+        }
+    }
+
+    /// Opens the control database of an initialised data directory.
+    public convenience init(_ directory: URL, now: @escaping @Sendable () -> Int64 = systemClock) throws {
+        guard Self.isInitialized(directory) else {
+            throw ControlError(.failedPrecondition, field: "data", reason: "not_initialized",
+                               "\(directory.path) holds no control database: run `dunlind init --data \(directory.path)` first")
+        }
+        try self.init(creating: directory, now: now)
+    }
+
+    private init(creating directory: URL, now: @escaping @Sendable () -> Int64) throws {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        self.directory = directory
+        self.now = now
+        writer = try DatabasePool(path: directory.appendingPathComponent(Self.fileName).path, configuration: configuration)
+        try ControlSchema.migrator.migrate(writer)
+        try FileManager.default.createDirectory(at: tenantsDirectory, withIntermediateDirectories: true)
+    }
+
+    public var tenantsDirectory: URL { directory.appendingPathComponent(Self.tenantsFolder) }
+
+    /// Where a tenant's database lives. `id` must be a valid tenant id (no path characters).
+    public func tenantFile(_ id: String) -> URL {
+        tenantsDirectory.appendingPathComponent(id + ".sqlite")
+    }
+
+    // MARK: Tenants
+
+    /// Creates a tenant and its database file, in one step: if the file cannot be made, the tenant
+    /// is not recorded. `id` nil or empty is generated.
+    public func createTenant(id: String?, name: String, baseCurrency: String, timeZone: String) throws -> (TenantRecord, TenantStore) {
+        let id = (id?.isEmpty ?? true) ? "t" + APIToken.randomBase32(count: 12) : id!
+        try Validation.tenantID(id, field: "id")
+        let name = try Validation.name(name)
+        guard let currency = Currency(code: baseCurrency) else {
+            throw ControlError.invalid("base_currency", "unknown_currency", "\"\(baseCurrency)\" is not an ISO 4217 currency code")
+        }
+        try Validation.timeZone(timeZone)
+        let file = tenantFile(id)
+        var createdFile = false
+        do {
+            return try writer.write { db in
+                if try TenantRecord.fetchOne(db, key: id) != nil {
+                    throw ControlError(.alreadyExists, field: "id", reason: "already_exists", "tenant id \"\(id)\" is taken (ids are never reused)")
+                }
+                guard !FileManager.default.fileExists(atPath: file.path) else {
+                    throw ControlError(.failedPrecondition, field: "id", reason: "file_exists",
+                                       "\(file.path) exists but names no tenant; move it away to use this id")
+                }
+                let at = now()
+                let tenant = TenantRecord(id: id, name: name, baseCurrency: currency.code, timeZone: timeZone,
+                                          status: .active, createdAt: at, statusChangedAt: at)
+                try tenant.insert(db)
+                createdFile = true
+                let store = try TenantStore(path: file.path)
+                return (tenant, store)
+            }
+        } catch {
+            if createdFile {
+                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: file.path + suffix) }
+            }
+            throw error
+        }
+    }
+
+    public func tenant(_ id: String) throws -> TenantRecord? {
+        try writer.read { db in try TenantRecord.fetchOne(db, key: id) }
+    }
+
+    /// Tenants in id order.
+    public func tenants(includeDeleted: Bool = false, pageSize: Int = 100, cursor: String? = nil) throws -> Page<TenantRecord> {
+        let limit = try Validation.pageSize(pageSize)
+        return try writer.read { db in
+            var request = TenantRecord.order(Column("id"))
+            if !includeDeleted { request = request.filter(Column("status") != TenantRecord.Status.deleted.rawValue) }
+            if let cursor, !cursor.isEmpty { request = request.filter(Column("id") > cursor) }
+            let rows = try request.limit(limit + 1).fetchAll(db)
+            return Page(items: Array(rows.prefix(limit)), nextCursor: rows.count > limit ? rows[limit - 1].id : nil)
+        }
+    }
+
+    /// Moves an active tenant to suspended or back. A deleted tenant is NOT_FOUND; asking for the
+    /// status it already has changes nothing.
+    public func setTenantStatus(_ id: String, to status: TenantRecord.Status) throws -> TenantRecord {
+        precondition(status != .deleted, "use markTenantDeleted")
+        return try writer.write { db in
+            guard var tenant = try TenantRecord.fetchOne(db, key: id), tenant.status != .deleted else {
+                throw ControlError.notFound("tenant_id", "tenant", id)
+            }
+            if tenant.status != status {
+                tenant.status = status
+                tenant.statusChangedAt = now()
+                try tenant.update(db)
+            }
+            return tenant
+        }
+    }
+
+    /// Marks a suspended tenant deleted and revokes every token of its users, in one transaction.
+    /// Removing its file is the caller's next step (`TenantDirectory` closes the store first).
+    public func markTenantDeleted(_ id: String) throws -> TenantRecord {
+        try writer.write { db in
+            guard var tenant = try TenantRecord.fetchOne(db, key: id), tenant.status != .deleted else {
+                throw ControlError.notFound("tenant_id", "tenant", id)
+            }
+            guard tenant.status == .suspended else {
+                throw ControlError(.failedPrecondition, field: "tenant_id", reason: "not_suspended",
+                                   "tenant \(id) is active: suspend it (and export it if its data is wanted) before deleting it")
+            }
+            let at = now()
+            tenant.status = .deleted
+            tenant.statusChangedAt = at
+            try tenant.update(db)
+            try db.execute(
+                sql: "UPDATE token SET revoked_at = ? WHERE revoked_at IS NULL AND user_id IN (SELECT id FROM user WHERE tenant_id = ?)",
+                arguments: [at, id]
+            )
+            return tenant
+        }
+    }
+
+    // MARK: Users
+
+    /// Creates a user: a server admin when `tenantID` is nil (role must be server-admin), else a
+    /// member of a tenant that is not deleted, with a tenant role.
+    public func createUser(tenantID: String?, name: String, email: String, role: Role) throws -> UserRecord {
+        let name = try Validation.name(name)
+        let email = try Validation.email(email)
+        try Validation.role(role, tenantID: tenantID)
+        return try writer.write { db in
+            if let tenantID {
+                guard let tenant = try TenantRecord.fetchOne(db, key: tenantID), tenant.status != .deleted else {
+                    throw ControlError.notFound("tenant_id", "tenant", tenantID)
+                }
+            }
+            try Self.checkEmailFree(db, email, tenantID: tenantID, except: nil)
+            let user = UserRecord(id: "u" + APIToken.randomBase32(count: 16), tenantID: tenantID, name: name, email: email,
+                                  role: role, active: true, createdAt: now())
+            try user.insert(db)
+            return user
+        }
+    }
+
+    public func user(_ id: String) throws -> UserRecord? {
+        try writer.read { db in try UserRecord.fetchOne(db, key: id) }
+    }
+
+    /// A tenant's users (nil: the server admins), oldest first.
+    public func users(tenantID: String?, includeInactive: Bool = false, pageSize: Int = 100, cursor: String? = nil) throws -> Page<UserRecord> {
+        let limit = try Validation.pageSize(pageSize)
+        let after = try cursor.flatMap(Cursor.init(parsing:))
+        return try writer.read { db in
+            var request = UserRecord.order(Column("created_at"), Column("id"))
+            request = tenantID.map { request.filter(Column("tenant_id") == $0) } ?? request.filter(Column("tenant_id") == nil)
+            if !includeInactive { request = request.filter(Column("active") == true) }
+            if let after { request = request.filter(sql: "(created_at, id) > (?, ?)", arguments: [after.createdAt, after.id]) }
+            let rows = try request.limit(limit + 1).fetchAll(db)
+            let last = rows.count > limit ? rows[limit - 1] : nil
+            return Page(items: Array(rows.prefix(limit)), nextCursor: last.map { Cursor(createdAt: $0.createdAt, id: $0.id).text })
+        }
+    }
+
+    /// Changes a user's name, email, role or active flag. A tenant's last active admin, and the
+    /// server's last active server admin, can be neither demoted nor deactivated: someone must
+    /// always be able to manage users.
+    public func updateUser(_ id: String, _ changes: UserChanges) throws -> UserRecord {
+        let name = try changes.name.map(Validation.name)
+        let email = try changes.email.map(Validation.email)
+        return try writer.write { db in
+            guard var user = try UserRecord.fetchOne(db, key: id) else { throw ControlError.notFound("user_id", "user", id) }
+            if let role = changes.role {
+                try Validation.role(role, tenantID: user.tenantID)
+            }
+            let wasManager = user.active && (user.role == .admin || user.role == .serverAdmin)
+            if let name { user.name = name }
+            if let email {
+                try Self.checkEmailFree(db, email, tenantID: user.tenantID, except: user.id)
+                user.email = email
+            }
+            if let role = changes.role { user.role = role }
+            if let active = changes.active { user.active = active }
+            let isManager = user.active && (user.role == .admin || user.role == .serverAdmin)
+            if wasManager && !isManager {
+                let others = try UserRecord
+                    .filter(Column("id") != user.id && Column("active") == true)
+                    .filter(Column("role") == (user.tenantID == nil ? Role.serverAdmin : Role.admin).rawValue)
+                    .filter(user.tenantID.map { Column("tenant_id") == $0 } ?? (Column("tenant_id") == nil))
+                    .fetchCount(db)
+                if others == 0 {
+                    let field = changes.active == false ? "active" : "role"
+                    throw ControlError(.failedPrecondition, field: field, reason: "last_admin",
+                                       "\(user.id) is the last active \(user.tenantID == nil ? "server admin" : "admin of tenant \(user.tenantID!)"): make another first")
+                }
+            }
+            try user.update(db)
+            return user
+        }
+    }
+
+    private static func checkEmailFree(_ db: Database, _ email: String, tenantID: String?, except userID: String?) throws {
+        guard !email.isEmpty else { return }
+        let taken = try String.fetchOne(
+            db, sql: "SELECT id FROM user WHERE ifnull(tenant_id, '') = ? AND lower(email) = lower(?) AND id IS NOT ?",
+            arguments: [tenantID ?? "", email, userID]
+        )
+        if taken != nil {
+            throw ControlError(.alreadyExists, field: "email", reason: "already_exists", "\(email) is already a user's email here")
+        }
+    }
+
+    // MARK: Tokens
+
+    /// Issues a token for an active user of a live tenant. `expiresAt` (Unix ms), if given, must be
+    /// in the future. The returned value is the only time the token exists outside the client.
+    public func issueToken(userID: String, device: String, expiresAt: Int64? = nil) throws -> IssuedToken {
+        let device = try Validation.device(device)
+        return try writer.write { db in
+            try issue(db, userID: userID, device: device, expiresAt: expiresAt, field: "user_id")
+        }
+    }
+
+    private func issue(_ db: Database, userID: String, device: String, expiresAt: Int64?, field: String) throws -> IssuedToken {
+        let at = now()
+        if let expiresAt, expiresAt <= at {
+            throw ControlError.invalid("expires_at_ms", "in_the_past", "the expiry \(expiresAt) is not in the future")
+        }
+        guard let user = try UserRecord.fetchOne(db, key: userID) else { throw ControlError.notFound(field, "user", userID) }
+        if let tenantID = user.tenantID, try TenantRecord.fetchOne(db, key: tenantID)?.status == .deleted {
+            throw ControlError.notFound(field, "user", userID)
+        }
+        guard user.active else {
+            throw ControlError(.failedPrecondition, field: field, reason: "user_inactive", "user \(userID) is deactivated")
+        }
+        let token = APIToken.generate()
+        let record = TokenRecord(id: token.id, userID: userID, device: device, hash: token.hash, createdAt: at, expiresAt: expiresAt)
+        try record.insert(db)
+        return IssuedToken(record: record, token: token)
+    }
+
+    /// Issues a new token for the same user and device and revokes the old one, in one
+    /// transaction. The new one expires at `expiresAt` if given; else, if the old one had an
+    /// expiry, after the same lifetime from now; else never. A revoked token cannot be rotated.
+    public func rotateToken(_ id: String, expiresAt: Int64? = nil) throws -> IssuedToken {
+        try writer.write { db in
+            guard var old = try TokenRecord.fetchOne(db, key: id) else { throw ControlError.notFound("token_id", "token", id) }
+            guard old.revokedAt == nil else {
+                throw ControlError(.failedPrecondition, field: "token_id", reason: "revoked", "token \(id) is revoked; issue a new one instead")
+            }
+            let at = now()
+            let expiry = expiresAt ?? old.expiresAt.map { at + ($0 - old.createdAt) }
+            let issued = try issue(db, userID: old.userID, device: old.device, expiresAt: expiry, field: "token_id")
+            old.revokedAt = at
+            old.replacedBy = issued.record.id
+            try old.update(db)
+            return issued
+        }
+    }
+
+    /// Revokes a token; revoking a revoked token changes nothing.
+    public func revokeToken(_ id: String) throws -> TokenRecord {
+        try writer.write { db in
+            guard var token = try TokenRecord.fetchOne(db, key: id) else { throw ControlError.notFound("token_id", "token", id) }
+            if token.revokedAt == nil {
+                token.revokedAt = now()
+                try token.update(db)
+            }
+            return token
+        }
+    }
+
+    public func token(_ id: String) throws -> TokenRecord? {
+        try writer.read { db in try TokenRecord.fetchOne(db, key: id) }
+    }
+
+    /// A user's tokens, oldest first; revoked ones only when asked.
+    public func tokens(userID: String, includeRevoked: Bool = false, pageSize: Int = 100, cursor: String? = nil) throws -> Page<TokenRecord> {
+        let limit = try Validation.pageSize(pageSize)
+        let after = try cursor.flatMap(Cursor.init(parsing:))
+        return try writer.read { db in
+            var request = TokenRecord.filter(Column("user_id") == userID).order(Column("created_at"), Column("id"))
+            if !includeRevoked { request = request.filter(Column("revoked_at") == nil) }
+            if let after { request = request.filter(sql: "(created_at, id) > (?, ?)", arguments: [after.createdAt, after.id]) }
+            let rows = try request.limit(limit + 1).fetchAll(db)
+            let last = rows.count > limit ? rows[limit - 1] : nil
+            return Page(items: Array(rows.prefix(limit)), nextCursor: last.map { Cursor(createdAt: $0.createdAt, id: $0.id).text })
+        }
+    }
+
+    // MARK: Authentication
+
+    /// Who `token` belongs to, or why it is refused: not a Dunlin token, unknown (or a wrong
+    /// secret), revoked, expired, a deactivated user, a suspended or deleted tenant. The secret is
+    /// checked (in constant time) before anything about the token's state is told.
+    ///
+    /// Records the use at most once a minute per token.
+    public func authenticate(token presented: String) throws -> Result<AuthenticatedUser, AuthenticationRefusal> {
+        guard let token = APIToken(parsing: presented) else { return .failure(.malformed) }
+        let at = now()
+        let found = try writer.read { db -> (TokenRecord, UserRecord, TenantRecord?)? in
+            guard let record = try TokenRecord.fetchOne(db, key: token.id),
+                  let user = try UserRecord.fetchOne(db, key: record.userID) else { return nil }
+            let tenant = try user.tenantID.flatMap { try TenantRecord.fetchOne(db, key: $0) }
+            return (record, user, tenant)
+        }
+        guard let (record, user, tenant) = found, token.matches(storedHash: record.hash) else { return .failure(.unknown) }
+        if record.revokedAt != nil { return .failure(.revoked(tokenID: record.id)) }
+        if let expiry = record.expiresAt, expiry <= at { return .failure(.expired(tokenID: record.id, at: expiry)) }
+        guard user.active else { return .failure(.userInactive(userID: user.id)) }
+        if let tenant {
+            switch tenant.status {
+            case .active: break
+            case .suspended: return .failure(.tenantSuspended(tenantID: tenant.id))
+            case .deleted: return .failure(.tenantDeleted(tenantID: tenant.id))
+            }
+        } else if user.tenantID != nil {
+            return .failure(.unknown)
+        }
+        if (record.lastUsedAt ?? .min) < at - 60_000 {
+            try writer.write { db in
+                try db.execute(sql: "UPDATE token SET last_used_at = ? WHERE id = ?", arguments: [at, record.id])
+            }
+        }
+        return .success(AuthenticatedUser(user: user, tokenID: record.id))
+    }
+}
+
+/// Where a list stopped: the (created_at, id) of its last row. Opaque to clients.
+struct Cursor {
+    var createdAt: Int64
+    var id: String
+
+    init(createdAt: Int64, id: String) {
+        self.createdAt = createdAt
+        self.id = id
+    }
+
+    init?(parsing text: String) throws {
+        if text.isEmpty { return nil }
+        let parts = text.split(separator: ".", maxSplits: 1)
+        guard parts.count == 2, let createdAt = Int64(parts[0]) else {
+            throw ControlError.invalid("cursor", "malformed", "\"\(text)\" is not a cursor this server gave out")
+        }
+        self.init(createdAt: createdAt, id: String(parts[1]))
+    }
+
+    var text: String { "\(createdAt).\(id)" }
+}
+
+/// The checks every value entering the control store passes, each naming its field.
+enum Validation {
+    static func tenantID(_ id: String, field: String) throws {
+        let bytes = Array(id.utf8)
+        let allowed = bytes.allSatisfy { (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2d }
+        guard (2...40).contains(bytes.count), allowed, bytes.first != 0x2d else {
+            throw ControlError.invalid(field, "malformed", "a tenant id is 2 to 40 characters of a-z, 0-9 and -, not starting with -; got \"\(id)\"")
+        }
+    }
+
+    static func name(_ name: String) throws -> String {
+        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw ControlError.invalid("name", "empty", "a name is required") }
+        guard trimmed.count <= 200 else { throw ControlError.invalid("name", "too_long", "a name is at most 200 characters") }
+        guard !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw ControlError.invalid("name", "control_character", "a name may not contain control characters")
+        }
+        return trimmed
+    }
+
+    /// Empty (no email) or `local@domain` with a dot in the domain, no spaces, at most 254 bytes.
+    static func email(_ email: String) throws -> String {
+        let email = email.trimmingCharacters(in: .whitespacesAndNewlines)
+        if email.isEmpty { return email }
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        let valid = email.utf8.count <= 254 && parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".")
+            && !parts[1].hasPrefix(".") && !parts[1].hasSuffix(".")
+            && !email.unicodeScalars.contains { $0.properties.isWhitespace || $0.properties.generalCategory == .control }
+        guard valid else { throw ControlError.invalid("email", "malformed", "\"\(email)\" is not an email address") }
+        return email
+    }
+
+    /// IANA zone names only: "America/New_York", "Asia/Manila", "UTC", "Etc/GMT-8"; not "EST" or "GMT+5".
+    static func timeZone(_ identifier: String) throws {
+        let known = TimeZone.knownTimeZoneIdentifiers.contains(identifier)
+            || ((identifier == "UTC" || identifier.hasPrefix("Etc/")) && TimeZone(identifier: identifier) != nil)
+        guard known else {
+            throw ControlError.invalid("time_zone", "unknown_time_zone", "\"\(identifier)\" is not an IANA time zone (e.g. America/New_York, Asia/Manila)")
+        }
+    }
+
+    static func role(_ role: Role, tenantID: String?) throws {
+        if tenantID == nil, role != .serverAdmin {
+            throw ControlError.invalid("role", "needs_tenant", "a \(role.rawValue) belongs to a tenant: name the tenant")
+        }
+        if tenantID != nil, role == .serverAdmin {
+            throw ControlError.invalid("role", "server_admin_in_tenant", "server admins belong to no tenant")
+        }
+    }
+
+    static func device(_ device: String) throws -> String {
+        let device = device.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...64).contains(device.count), !device.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw ControlError.invalid("device", "malformed", "a device label is 1 to 64 printable characters, e.g. \"ana-laptop\"")
+        }
+        return device
+    }
+
+    static func pageSize(_ size: Int) throws -> Int {
+        if size == 0 { return 100 }
+        guard (1...1000).contains(size) else {
+            throw ControlError.invalid("page_size", "out_of_range", "page_size is 1 to 1000 (0 = 100); got \(size)")
+        }
+        return size
+    }
+}

@@ -1,0 +1,273 @@
+import DunlinCore
+import DunlinStore
+import Foundation
+import Synchronization
+import Testing
+
+/// A clock tests move by hand.
+private final class ManualClock: Sendable {
+    private let milliseconds = Mutex<Int64>(1_790_000_000_000)
+    var now: Int64 { milliseconds.withLock { $0 } }
+    func advance(seconds: Int64) { milliseconds.withLock { $0 += seconds * 1000 } }
+    var reader: @Sendable () -> Int64 { { self.now } }
+}
+
+/// A fresh data directory, removed when the test ends.
+private final class DataDirectory {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("dunlin-control-\(UUID().uuidString)")
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+private func refusal(_ result: Result<AuthenticatedUser, AuthenticationRefusal>) -> AuthenticationRefusal? {
+    if case .failure(let refusal) = result { return refusal }
+    return nil
+}
+
+private func controlError(_ body: () throws -> some Any) -> ControlError? {
+    do {
+        _ = try body()
+        return nil
+    } catch let error as ControlError {
+        return error
+    } catch {
+        Issue.record("expected a ControlError, got \(error)")
+        return nil
+    }
+}
+
+@Suite("Control store")
+struct ControlStoreTests {
+    fileprivate let directory = DataDirectory()
+    fileprivate let clock = ManualClock()
+
+    /// An initialised store with one active tenant "acme" and its admin.
+    func fixture() throws -> (ControlStore, IssuedToken, UserRecord) {
+        let (store, adminToken) = try ControlStore.initialize(directory.url, now: clock.reader)
+        _ = try store.createTenant(id: "acme", name: "Acme Corp", baseCurrency: "USD", timeZone: "America/New_York")
+        let admin = try store.createUser(tenantID: "acme", name: "Maria Santos", email: "maria@acme.example", role: .admin)
+        return (store, adminToken, admin)
+    }
+
+    @Test("a token is dnl_, a 16-character id and a 52-character base32 secret (260 random bits), never the same twice")
+    func tokenFormat() throws {
+        var seen = Set<String>()
+        var charactersByPosition = Array(repeating: Set<Character>(), count: APIToken.secretLength)
+        for _ in 0..<2000 {
+            let token = APIToken.generate().plaintext
+            #expect(token.count == 4 + 16 + 1 + 52)
+            #expect(token.hasPrefix("dnl_"))
+            #expect(token.allSatisfy { "abcdefghijklmnopqrstuvwxyz234567_".contains($0) })
+            #expect(APIToken(parsing: token)?.plaintext == token)
+            let secret = token.split(separator: "_")[2]
+            for (index, character) in secret.enumerated() { charactersByPosition[index].insert(character) }
+            #expect(seen.insert(token).inserted)
+        }
+        // 2000 draws of 32 symbols: every position shows (nearly) the whole alphabet.
+        #expect(charactersByPosition.allSatisfy { $0.count >= 30 })
+        #expect(APIToken.secretLength * 5 >= 256)
+        #expect(APIToken(parsing: "dnl_short_secret") == nil)
+        #expect(APIToken(parsing: "good-token") == nil)
+        #expect(APIToken.generate().description.hasSuffix("[redacted]"))
+    }
+
+    @Test("only a token's SHA-256 is stored: the plaintext appears in no byte of the data directory")
+    func hashOnly() throws {
+        let (store, adminToken, admin) = try fixture()
+        var issued = [adminToken]
+        for index in 0..<20 {
+            issued.append(try store.issueToken(userID: admin.id, device: "laptop-\(index)"))
+        }
+        issued.append(try store.rotateToken(issued[3].record.id))
+        var bytes = Data()
+        let files = try FileManager.default.subpathsOfDirectory(atPath: directory.url.path)
+        for file in files {
+            var isDirectory: ObjCBool = false
+            let path = directory.url.appendingPathComponent(file).path
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                bytes.append(try Data(contentsOf: URL(fileURLWithPath: path)))
+            }
+        }
+        #expect(files.contains("control.sqlite"))
+        for token in issued {
+            let plaintext = token.token.plaintext
+            let secret = Data(plaintext.split(separator: "_")[2].utf8)
+            #expect(bytes.range(of: secret) == nil, "the secret of \(token.token) is on disk")
+            #expect(bytes.range(of: token.token.hash) != nil, "the hash of \(token.token) should be stored")
+        }
+    }
+
+    @Test("a token is accepted until it expires, then refused as expired")
+    func expiry() throws {
+        let (store, _, admin) = try fixture()
+        let token = try store.issueToken(userID: admin.id, device: "ana-laptop", expiresAt: clock.now + 3_600_000)
+        let accepted = try store.authenticate(token: token.token.plaintext).get()
+        #expect(accepted.user.id == admin.id)
+        #expect(accepted.user.tenantID == "acme")
+        #expect(accepted.user.role == .admin)
+        clock.advance(seconds: 3599)
+        #expect(refusal(try store.authenticate(token: token.token.plaintext)) == nil)
+        clock.advance(seconds: 1)
+        #expect(refusal(try store.authenticate(token: token.token.plaintext)) == .expired(tokenID: token.record.id, at: token.record.expiresAt!))
+        let error = controlError { try store.issueToken(userID: admin.id, device: "x", expiresAt: clock.now - 1) }
+        #expect(error?.field == "expires_at_ms")
+        #expect(error?.kind == .invalid)
+    }
+
+    @Test("a revoked token is refused; revoking again changes nothing")
+    func revocation() throws {
+        let (store, _, admin) = try fixture()
+        let token = try store.issueToken(userID: admin.id, device: "phone")
+        let other = try store.issueToken(userID: admin.id, device: "laptop")
+        let revoked = try store.revokeToken(token.record.id)
+        #expect(revoked.revokedAt == clock.now)
+        clock.advance(seconds: 5)
+        #expect(try store.revokeToken(token.record.id).revokedAt == revoked.revokedAt)
+        #expect(refusal(try store.authenticate(token: token.token.plaintext)) == .revoked(tokenID: token.record.id))
+        #expect(refusal(try store.authenticate(token: other.token.plaintext)) == nil)
+        #expect(try store.tokens(userID: admin.id).items.map(\.id) == [other.record.id])
+        #expect(try store.tokens(userID: admin.id, includeRevoked: true).items.count == 2)
+    }
+
+    @Test("rotation issues a new token for the same user, device and lifetime, and revokes the old one")
+    func rotation() throws {
+        let (store, _, admin) = try fixture()
+        let old = try store.issueToken(userID: admin.id, device: "ana-laptop", expiresAt: clock.now + 86_400_000)
+        clock.advance(seconds: 3600)
+        let new = try store.rotateToken(old.record.id)
+        #expect(new.record.userID == admin.id)
+        #expect(new.record.device == "ana-laptop")
+        #expect(new.record.expiresAt == clock.now + 86_400_000)
+        #expect(new.token.plaintext != old.token.plaintext)
+        #expect(refusal(try store.authenticate(token: old.token.plaintext)) == .revoked(tokenID: old.record.id))
+        #expect(refusal(try store.authenticate(token: new.token.plaintext)) == nil)
+        #expect(try store.token(old.record.id)?.replacedBy == new.record.id)
+        #expect(controlError { try store.rotateToken(old.record.id) }?.reason == "revoked")
+        #expect(controlError { try store.rotateToken("nosuchtoken") }?.kind == .notFound)
+    }
+
+    @Test("a wrong secret under a real token id is refused like an unknown token")
+    func wrongSecret() throws {
+        let (store, _, admin) = try fixture()
+        let token = try store.issueToken(userID: admin.id, device: "laptop")
+        let forged = "dnl_\(token.record.id)_" + String(repeating: "a", count: 52)
+        #expect(refusal(try store.authenticate(token: forged)) == .unknown)
+        #expect(refusal(try store.authenticate(token: "dnl_" + String(repeating: "b", count: 16) + "_" + String(repeating: "a", count: 52))) == .unknown)
+        #expect(refusal(try store.authenticate(token: "Bearer xyz")) == .malformed)
+    }
+
+    @Test("tokens of a suspended or deleted tenant, or of a deactivated user, are refused")
+    func suspendedTenant() throws {
+        let (store, adminToken, admin) = try fixture()
+        let analyst = try store.createUser(tenantID: "acme", name: "Ana Reyes", email: "ana@acme.example", role: .analyst)
+        let token = try store.issueToken(userID: analyst.id, device: "ana-laptop")
+        _ = try store.setTenantStatus("acme", to: .suspended)
+        #expect(refusal(try store.authenticate(token: token.token.plaintext)) == .tenantSuspended(tenantID: "acme"))
+        #expect(refusal(try store.authenticate(token: adminToken.token.plaintext)) == nil, "server admins belong to no tenant")
+        _ = try store.setTenantStatus("acme", to: .active)
+        #expect(refusal(try store.authenticate(token: token.token.plaintext)) == nil)
+
+        _ = try store.updateUser(analyst.id, UserChanges(active: false))
+        #expect(refusal(try store.authenticate(token: token.token.plaintext)) == .userInactive(userID: analyst.id))
+        _ = try store.updateUser(analyst.id, UserChanges(active: true))
+
+        #expect(controlError { try store.markTenantDeleted("acme") }?.reason == "not_suspended")
+        _ = try store.setTenantStatus("acme", to: .suspended)
+        _ = try store.markTenantDeleted("acme")
+        #expect(refusal(try store.authenticate(token: token.token.plaintext)) == .revoked(tokenID: token.record.id))
+        #expect(try store.tokens(userID: admin.id).items.isEmpty, "deleting a tenant revokes its tokens")
+        #expect(controlError { try store.setTenantStatus("acme", to: .active) }?.kind == .notFound)
+        #expect(controlError { try store.createTenant(id: "acme", name: "Again", baseCurrency: "USD", timeZone: "UTC") }?.kind == .alreadyExists)
+        #expect(try store.tenants().items.isEmpty)
+        #expect(try store.tenants(includeDeleted: true).items.map(\.status) == [.deleted])
+    }
+
+    @Test("validation errors name the field and write nothing", arguments: [
+        ("base_currency", "unknown_currency"), ("time_zone", "unknown_time_zone"), ("id", "malformed"), ("name", "empty"),
+    ])
+    func tenantValidation(field: String, reason: String) throws {
+        let (store, _, _) = try fixture()
+        let error = controlError {
+            switch field {
+            case "base_currency": try store.createTenant(id: "beta", name: "Beta", baseCurrency: "USX", timeZone: "UTC")
+            case "time_zone": try store.createTenant(id: "beta", name: "Beta", baseCurrency: "PHP", timeZone: "EST")
+            case "id": try store.createTenant(id: "../etc", name: "Beta", baseCurrency: "PHP", timeZone: "Asia/Manila")
+            default: try store.createTenant(id: "beta", name: "  ", baseCurrency: "PHP", timeZone: "Asia/Manila")
+            }
+        }
+        #expect(error?.field == field)
+        #expect(error?.reason == reason)
+        #expect(error?.kind == .invalid)
+        #expect(try store.tenants().items.map(\.id) == ["acme"])
+        #expect(!FileManager.default.fileExists(atPath: store.tenantFile("beta").path))
+    }
+
+    @Test("user and token validation errors name the field")
+    func userValidation() throws {
+        let (store, _, admin) = try fixture()
+        #expect(controlError { try store.createUser(tenantID: "acme", name: "X", email: "not-an-email", role: .viewer) }?.field == "email")
+        #expect(controlError { try store.createUser(tenantID: "acme", name: "X", email: "MARIA@acme.example", role: .viewer) }?.kind == .alreadyExists)
+        #expect(controlError { try store.createUser(tenantID: "acme", name: "X", email: "", role: .serverAdmin) }?.field == "role")
+        #expect(controlError { try store.createUser(tenantID: nil, name: "X", email: "", role: .admin) }?.field == "role")
+        #expect(controlError { try store.createUser(tenantID: "nope", name: "X", email: "", role: .admin) }?.field == "tenant_id")
+        #expect(controlError { try store.issueToken(userID: admin.id, device: "") }?.field == "device")
+        #expect(controlError { try store.issueToken(userID: "unobody", device: "laptop") }?.field == "user_id")
+        #expect(controlError { try store.users(tenantID: "acme", pageSize: 5000) }?.field == "page_size")
+        #expect(controlError { try store.users(tenantID: "acme", cursor: "garbage") }?.field == "cursor")
+        // The same email in another tenant is fine.
+        _ = try store.createTenant(id: "beta", name: "Beta", baseCurrency: "PHP", timeZone: "Asia/Manila")
+        _ = try store.createUser(tenantID: "beta", name: "Maria", email: "maria@acme.example", role: .admin)
+    }
+
+    @Test("a tenant's last active admin can be neither demoted nor deactivated")
+    func lastAdmin() throws {
+        let (store, adminToken, admin) = try fixture()
+        #expect(controlError { try store.updateUser(admin.id, UserChanges(role: .manager)) }?.reason == "last_admin")
+        #expect(controlError { try store.updateUser(admin.id, UserChanges(active: false)) }?.field == "active")
+        #expect(controlError { try store.updateUser(adminToken.record.userID, UserChanges(active: false)) }?.reason == "last_admin")
+        let second = try store.createUser(tenantID: "acme", name: "Jon", email: "", role: .admin)
+        #expect(try store.updateUser(admin.id, UserChanges(role: .manager)).role == .manager)
+        #expect(controlError { try store.updateUser(second.id, UserChanges(role: .viewer)) }?.reason == "last_admin")
+    }
+
+    @Test("init refuses a directory already initialised; open refuses one that is not")
+    func initialization() throws {
+        #expect(controlError { try ControlStore(directory.url) }?.reason == "not_initialized")
+        let (store, token) = try ControlStore.initialize(directory.url, now: clock.reader)
+        let admin = try store.authenticate(token: token.token.plaintext).get().user
+        #expect(admin.role == .serverAdmin)
+        #expect(admin.tenantID == nil)
+        #expect(controlError { try ControlStore.initialize(directory.url) }?.reason == "already_initialized")
+        #expect(try ControlStore(directory.url).users(tenantID: nil).items.map(\.id) == [admin.id])
+    }
+
+    @Test("use is recorded at most once a minute")
+    func lastUsed() throws {
+        let (store, token, _) = try fixture()
+        _ = try store.authenticate(token: token.token.plaintext)
+        let first = clock.now
+        #expect(try store.token(token.record.id)?.lastUsedAt == first)
+        clock.advance(seconds: 30)
+        _ = try store.authenticate(token: token.token.plaintext)
+        #expect(try store.token(token.record.id)?.lastUsedAt == first)
+        clock.advance(seconds: 31)
+        _ = try store.authenticate(token: token.token.plaintext)
+        #expect(try store.token(token.record.id)?.lastUsedAt == clock.now)
+    }
+
+    @Test("lists page in a stable order with a cursor")
+    func paging() throws {
+        let (store, _, admin) = try fixture()
+        for index in 0..<7 {
+            clock.advance(seconds: 1)
+            _ = try store.createUser(tenantID: "acme", name: "User \(index)", email: "", role: .viewer)
+        }
+        var names: [String] = []
+        var cursor: String?
+        repeat {
+            let page = try store.users(tenantID: "acme", pageSize: 3, cursor: cursor)
+            names += page.items.map(\.name)
+            cursor = page.nextCursor
+        } while cursor != nil
+        #expect(names == [admin.name] + (0..<7).map { "User \($0)" })
+    }
+}
