@@ -56,7 +56,7 @@ let package = Package(
         .target(
             name: "DunlinClient",
             dependencies: [
-                "DunlinWire",
+                "DunlinWire", "DunlinCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -76,7 +76,7 @@ let package = Package(
         .executableTarget(
             name: "dunlin",
             dependencies: [
-                "DunlinClient",
+                "DunlinClient", "DunlinCore", "DunlinWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -92,6 +92,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "DunlinCoreTests", dependencies: ["DunlinCore"]),
+        .testTarget(name: "DunlinClientTests", dependencies: ["DunlinClient", "DunlinCore", "DunlinWire"]),
         .testTarget(
             name: "DunlinStoreTests",
             dependencies: ["DunlinStore", "DunlinCore", .product(name: "GRDB", package: "GRDB.swift")]

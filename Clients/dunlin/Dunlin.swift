@@ -14,7 +14,11 @@ struct Dunlin: AsyncParsableCommand {
             failure (e.g. 114 UNAVAILABLE: server unreachable, 116 UNAUTHENTICATED, 104 DEADLINE_EXCEEDED).
             """,
         version: "0.1.0",
-        subcommands: [Ping.self, Echo.self, Info.self]
+        subcommands: [
+            Ping.self, Echo.self, Info.self,
+            Customers.self, Invoices.self, Payments.self, Apply.self, Unapply.self, Entry.self,
+            Aging.self, Statement.self, Unapplied.self,
+        ]
     )
 }
 

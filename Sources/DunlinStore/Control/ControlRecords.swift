@@ -134,12 +134,7 @@ public enum AuthenticationRefusal: Error, Sendable, Hashable, CustomStringConver
     }
 }
 
-/// One page of a list, in a stable order, and where the next one starts.
-public struct Page<Item: Sendable>: Sendable {
-    public var items: [Item]
-    /// Pass back to get the next page; nil on the last page.
-    public var nextCursor: String?
-}
+// `Page` (one page of a list) is shared with the tenant store: Sources/DunlinStore/Page.swift.
 
 /// What `ControlStore.updateUser` changes; nil leaves a field as it is.
 public struct UserChanges: Sendable, Hashable {

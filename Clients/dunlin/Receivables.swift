@@ -1,0 +1,409 @@
+import ArgumentParser
+import DunlinClient
+import DunlinCore
+import DunlinWire
+import Foundation
+
+// The receivables commands: customers, invoices, payments, cash application and reports.
+// Each talks to the server (the next milestone moves them onto the local replica).
+
+/// Prints rows as an aligned table: the first row is the header; numeric-looking columns align right.
+func printTable(_ rows: [[String]]) {
+    guard let header = rows.first else { return }
+    var widths = header.map(\.count)
+    for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
+    let numeric = (0..<header.count).map { column in
+        rows.dropFirst().allSatisfy { row in row[column].isEmpty || row[column].allSatisfy { "0123456789.,-".contains($0) } }
+    }
+    for row in rows {
+        let cells = row.enumerated().map { index, cell in
+            let pad = String(repeating: " ", count: widths[index] - cell.count)
+            return numeric[index] ? pad + cell : cell + pad
+        }
+        print(cells.joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+    }
+}
+
+/// An amount for people ("1,000.50") and for JSON ({"currency", "minor", "amount"}).
+func text(_ amount: Dunlin_V1_Amount) -> String {
+    guard let currency = Currency(code: amount.currency) else { return "\(amount.minor) \(amount.currency)" }
+    return String(Money(minorUnits: amount.minor, currency: currency).description.dropFirst(4))
+}
+
+func json(_ amount: Dunlin_V1_Amount) -> [String: Any] {
+    let decimal = Currency(code: amount.currency).map { Money(minorUnits: amount.minor, currency: $0).decimalString } ?? "\(amount.minor)"
+    return ["currency": amount.currency, "minor": amount.minor, "amount": decimal]
+}
+
+func json(_ entry: Dunlin_V1_LedgerEntryRecord) -> [String: Any] {
+    var object: [String: Any] = [
+        "id": entry.id, "kind": entry.kind, "customer_id": entry.customerID, "amount": json(entry.amount),
+        "date": entry.date, "reference": entry.reference, "reversed": entry.reversed,
+    ]
+    if !entry.dueDate.isEmpty { object["due_date"] = entry.dueDate }
+    if !entry.sourceID.isEmpty { object["source_id"] = entry.sourceID }
+    if !entry.targetID.isEmpty { object["target_id"] = entry.targetID }
+    if entry.hasBalance { object["balance"] = json(entry.balance) }
+    return object
+}
+
+func money(_ text: String, _ code: String, option: String) throws -> Dunlin_V1_Amount {
+    guard let currency = Currency(code: code) else { throw ValidationError("--currency: \"\(code)\" is not an ISO 4217 currency") }
+    do {
+        return Dunlin_V1_Amount(try Money(parsing: text, currency: currency))
+    } catch {
+        throw ValidationError("\(option): \(error)")
+    }
+}
+
+struct Customers: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Customer accounts.", subcommands: [Get.self, Import.self]
+    )
+
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a customer with its open balance and unapplied cash.")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Customer id.") var id: String
+
+        func run() async throws {
+            try await connection.withClient { client in
+                let response = try await client.unary(Receivables.getCustomer, .with { $0.id = id }, options: connection.callOptions)
+                let customer = response.customer
+                if connection.json {
+                    printJSON([
+                        "id": customer.id, "number": customer.number, "name": customer.name, "analyst_id": customer.analystID,
+                        "time_zone": customer.timeZone, "risk_rating": customer.riskRating, "payment_terms_days": customer.paymentTermsDays,
+                        "open_balance": response.openBalance.map(json), "unapplied": response.unapplied.map(json),
+                    ])
+                } else {
+                    printTable([
+                        ["id", "number", "name", "analyst", "time zone", "risk", "terms"],
+                        [customer.id, customer.number, customer.name, customer.analystID, customer.timeZone, "\(customer.riskRating)", "net \(customer.paymentTermsDays)"],
+                    ])
+                    for amount in response.openBalance { print("open      \(amount.currency) \(text(amount))") }
+                    for amount in response.unapplied { print("unapplied \(amount.currency) \(text(amount))") }
+                }
+            }
+        }
+    }
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import customers from CSV: id,number,name[,billing_address,payment_terms_days,credit_limit,credit_currency,risk_rating,analyst_id,time_zone,language,portal_billing,tags].",
+            discussion: "All or nothing: one bad line imports nothing and names its line and column."
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "CSV file.") var file: String
+
+        func run() async throws {
+            let table = try readCSV(file)
+            let customers: [(line: Int, customer: Dunlin_V1_CustomerRecord)]
+            do {
+                customers = try ImportFiles.customers(table)
+            } catch {
+                throw importFailure(file, error.description)
+            }
+            try await connection.withClient { client in
+                do {
+                    let response = try await client.unary(Receivables.upsertCustomers, .with { $0.customers = customers.map(\.customer) }, options: connection.callOptions)
+                    report(imported: Int(response.count), "customers", file: file, json: connection.json)
+                } catch let error as RPCError {
+                    throw error.locatedIn(file, lines: customers.map(\.line))
+                }
+            }
+        }
+    }
+}
+
+struct Invoices: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Invoices.", subcommands: [Import.self])
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import invoices from CSV: id,customer_id,number,amount,currency,issue_date,due_date[,memo].",
+            discussion: "All or nothing: one bad line imports nothing and names its line and column."
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "CSV file.") var file: String
+
+        func run() async throws { try await importEntries(file, kind: .invoices, connection: connection) }
+    }
+}
+
+struct Payments: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Cash receipts.", subcommands: [Import.self, Record.self])
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import payments from CSV: id,customer_id,amount,currency,date[,reference,memo].",
+            discussion: "All or nothing: one bad line imports nothing and names its line and column."
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "CSV file.") var file: String
+
+        func run() async throws { try await importEntries(file, kind: .payments, connection: connection) }
+    }
+
+    struct Record: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record one payment.")
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "Payment id (default: generated).") var id = ""
+        @Option(help: "Customer id (empty: unidentified payer).") var customer = ""
+        @Option(help: "Amount, e.g. 1,000.50.") var amount: String
+        @Option(help: "ISO 4217 currency.") var currency: String
+        @Option(help: "Receipt date YYYY-MM-DD (default: today).") var date = ""
+        @Option(help: "Bank or remittance reference.") var reference = ""
+
+        func run() async throws {
+            var entry = Dunlin_V1_LedgerEntryRecord()
+            entry.id = id.isEmpty ? "pay_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16) : id
+            entry.kind = "payment"
+            entry.customerID = customer
+            entry.amount = try money(amount, currency, option: "--amount")
+            entry.date = date.isEmpty ? CivilDate(Date(), in: .current).description : date
+            entry.reference = reference
+            try await connection.withClient { client in
+                _ = try await client.unary(Receivables.postEntries, .with { $0.entries = [entry] }, options: connection.callOptions)
+                if connection.json { printJSON(json(entry)) } else { print("recorded payment \(entry.id): \(entry.amount.currency) \(text(entry.amount))") }
+            }
+        }
+    }
+}
+
+struct Apply: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Apply a payment or credit memo to invoices.",
+        discussion: "Pair each --invoice with an --amount: dunlin apply --source PAY-1 --invoice INV-1 --amount 600 --invoice INV-2 --amount 400.00"
+    )
+    @OptionGroup var connection: ConnectionOptions
+    @Option(help: "The payment or credit memo id.") var source: String
+    @Option(help: "Invoice id (repeat for several).") var invoice: [String]
+    @Option(help: "Amount for the matching --invoice, in the source's currency.") var amount: [String]
+    @Option(help: "Application date YYYY-MM-DD (default: today in the tenant's time zone).") var date = ""
+
+    func validate() throws {
+        guard invoice.count == amount.count, !invoice.isEmpty else {
+            throw ValidationError("give one --amount for each --invoice")
+        }
+    }
+
+    func run() async throws {
+        try await connection.withClient { client in
+            let source = try await client.unary(Receivables.getEntry, .with { $0.id = self.source }, options: connection.callOptions)
+            var allocations: [Dunlin_V1_ApplyCashRequest.Allocation] = []
+            for (index, invoiceID) in invoice.enumerated() {
+                let value = try money(amount[index], source.amount.currency, option: "--amount")
+                allocations.append(.with { $0.invoiceID = invoiceID; $0.amount = value })
+            }
+            let response = try await client.unary(Receivables.applyCash, .with {
+                $0.sourceID = self.source
+                $0.allocations = allocations
+                $0.date = date
+            }, options: connection.callOptions)
+            if connection.json {
+                printJSON(["applications": response.applications.map(json)])
+            } else {
+                printTable([["application", "invoice", "amount"]] + response.applications.map { [$0.id, $0.targetID, "\($0.amount.currency) \(text($0.amount))"] })
+            }
+        }
+    }
+}
+
+struct Unapply: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Reverse a cash application (the money becomes unapplied again).")
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "Application id.") var application: String
+
+    func run() async throws {
+        try await connection.withClient { client in
+            let response = try await client.unary(Receivables.unapply, .with { $0.applicationID = application }, options: connection.callOptions)
+            if connection.json { printJSON(json(response.reversal)) } else { print("reversed \(application) with \(response.reversal.id)") }
+        }
+    }
+}
+
+struct Aging: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Open receivables by age, per customer and currency, with totals.")
+    @OptionGroup var connection: ConnectionOptions
+    @Option(help: "As-of date YYYY-MM-DD (default: today in the tenant's time zone).") var asOf = ""
+    @Option(help: "Only this analyst's customers.") var analyst = ""
+    @Option(help: "Bucket bounds in days past due, e.g. 0,30,60,90,120.") var buckets = ""
+    @Option(help: "Base currency for the converted total (default: the tenant's; - for none).") var base = ""
+    @Option(help: "Exchange rate to the base currency, CUR=RATE (repeat).") var rate: [String] = []
+    @Option(help: "Write CSV to this file (- for stdout) instead of a table.") var csv: String?
+
+    func run() async throws {
+        var request = Dunlin_V1_AgingRequest()
+        request.asOf = asOf
+        request.analystID = analyst
+        request.baseCurrency = base
+        if !buckets.isEmpty {
+            request.bucketBounds = try buckets.split(separator: ",").map {
+                guard let bound = Int32($0.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--buckets: \"\($0)\" is not a number") }
+                return bound
+            }
+        }
+        request.rates = try rate.map { pair in
+            let parts = pair.split(separator: "=")
+            guard parts.count == 2 else { throw ValidationError("--rate: \"\(pair)\" is not CUR=RATE") }
+            return .with { $0.currency = String(parts[0]); $0.rate = String(parts[1]) }
+        }
+        try await connection.withClient { client in
+            let report = try await client.unary(Receivables.aging, request, options: connection.callOptions)
+            func amounts(_ row: Dunlin_V1_AgingRow) -> [String] {
+                (row.buckets + [row.total]).map { minor in text(.with { $0.currency = row.currency; $0.minor = minor }) }
+            }
+            if let csv {
+                var lines = [(["customer_id", "customer", "currency"] + report.labels + ["total"]).joined(separator: ",")]
+                for row in report.rows {
+                    let values = (row.buckets + [row.total]).map { minor in
+                        Currency(code: row.currency).map { Money(minorUnits: minor, currency: $0).decimalString } ?? "\(minor)"
+                    }
+                    lines.append(([csvField(row.customerID), csvField(row.customerName), row.currency] + values).joined(separator: ","))
+                }
+                let output = lines.joined(separator: "\n") + "\n"
+                if csv == "-" { print(output, terminator: "") } else { try output.write(toFile: csv, atomically: true, encoding: .utf8) }
+            } else if connection.json {
+                func object(_ row: Dunlin_V1_AgingRow) -> [String: Any] {
+                    ["customer_id": row.customerID, "customer": row.customerName, "currency": row.currency, "buckets": row.buckets, "total": row.total]
+                }
+                var result: [String: Any] = ["as_of": report.asOf, "labels": report.labels, "rows": report.rows.map(object), "totals": report.totals.map(object)]
+                if report.hasBaseTotal { result["base_total"] = object(report.baseTotal) }
+                printJSON(result)
+            } else {
+                var rows = [["customer", "cur"] + report.labels + ["total"]]
+                rows += report.rows.map { ["\($0.customerName.isEmpty ? $0.customerID : $0.customerName)", $0.currency] + amounts($0) }
+                rows += report.totals.map { ["TOTAL", $0.currency] + amounts($0) }
+                if report.hasBaseTotal { rows.append(["TOTAL (converted)", report.baseTotal.currency] + amounts(report.baseTotal)) }
+                print("Aging as of \(report.asOf)")
+                printTable(rows)
+            }
+        }
+    }
+}
+
+struct Statement: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "A customer's statement: open invoices, unapplied payments and credits.")
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "Customer id.") var customer: String
+    @Option(help: "As-of date YYYY-MM-DD.") var asOf = ""
+
+    func run() async throws {
+        try await connection.withClient { client in
+            let statement = try await client.unary(Receivables.statement, .with { $0.customerID = customer; $0.asOf = asOf }, options: connection.callOptions)
+            if connection.json {
+                printJSON([
+                    "customer_id": statement.customer.id, "as_of": statement.asOf,
+                    "open_invoices": statement.openInvoices.map(json), "payments": statement.payments.map(json),
+                    "credits": statement.credits.map(json), "total_open": statement.totalOpen.map(json),
+                    "total_unapplied": statement.totalUnapplied.map(json),
+                ])
+            } else {
+                print("Statement for \(statement.customer.name) (\(statement.customer.number)) as of \(statement.asOf)")
+                let items = statement.openInvoices + statement.payments + statement.credits
+                printTable([["kind", "id", "reference", "date", "due", "cur", "amount", "open"]] + items.map {
+                    [$0.kind, $0.id, $0.reference, $0.date, $0.dueDate, $0.amount.currency, text($0.amount), text($0.balance)]
+                })
+                for total in statement.totalOpen { print("open      \(total.currency) \(text(total))") }
+                for total in statement.totalUnapplied { print("unapplied \(total.currency) \(text(total))") }
+            }
+        }
+    }
+}
+
+struct Unapplied: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Payments and credits not yet applied, including unidentified payers.")
+    @OptionGroup var connection: ConnectionOptions
+    @Option(help: "Only this customer.") var customer = ""
+
+    func run() async throws {
+        try await connection.withClient { client in
+            let response = try await client.unary(Receivables.unappliedCash, .with { $0.customerID = customer }, options: connection.callOptions)
+            if connection.json {
+                printJSON(["sources": response.sources.map(json), "totals": response.totals.map(json)])
+            } else {
+                printTable([["kind", "id", "customer", "date", "cur", "amount", "unapplied"]] + response.sources.map {
+                    [$0.kind, $0.id, $0.customerID.isEmpty ? "(unidentified)" : $0.customerID, $0.date, $0.amount.currency, text($0.amount), text($0.balance)]
+                })
+                for total in response.totals { print("total \(total.currency) \(text(total))") }
+            }
+        }
+    }
+}
+
+struct Entry: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show one ledger entry with its derived balance.")
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "Entry id.") var id: String
+
+    func run() async throws {
+        try await connection.withClient { client in
+            let entry = try await client.unary(Receivables.getEntry, .with { $0.id = id }, options: connection.callOptions)
+            if connection.json {
+                printJSON(json(entry))
+            } else {
+                printTable([["kind", "id", "customer", "date", "cur", "amount", "balance", "reversed"],
+                            [entry.kind, entry.id, entry.customerID, entry.date, entry.amount.currency, text(entry.amount),
+                             entry.hasBalance ? text(entry.balance) : "", entry.reversed ? "yes" : ""]])
+            }
+        }
+    }
+}
+
+// MARK: Import plumbing
+
+func readCSV(_ file: String) throws -> CSVTable {
+    let data: Data
+    do {
+        data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
+    } catch {
+        throw importFailure(file, "cannot read: \(error.localizedDescription)")
+    }
+    do {
+        return try CSVTable(parsing: String(decoding: data, as: UTF8.self))
+    } catch {
+        throw importFailure(file, error.description)
+    }
+}
+
+func importEntries(_ file: String, kind: ImportFiles.Kind, connection: ConnectionOptions) async throws {
+    let table = try readCSV(file)
+    let entries: [(line: Int, entry: Dunlin_V1_LedgerEntryRecord)]
+    do {
+        entries = try ImportFiles.entries(table, kind: kind)
+    } catch {
+        throw importFailure(file, error.description)
+    }
+    try await connection.withClient { client in
+        do {
+            let response = try await client.unary(Receivables.postEntries, .with { $0.entries = entries.map(\.entry) }, options: connection.callOptions)
+            report(imported: Int(response.count), kind.rawValue, file: file, json: connection.json)
+        } catch let error as RPCError {
+            throw error.locatedIn(file, lines: entries.map(\.line))
+        }
+    }
+}
+
+func report(imported count: Int, _ what: String, file: String, json: Bool) {
+    if json { printJSON(["imported": count, "kind": what, "file": file]) } else { print("imported \(count) \(what) from \(file)") }
+}
+
+/// A file that cannot be imported: INVALID_ARGUMENT (exit 103), nothing sent.
+func importFailure(_ file: String, _ message: String) -> RPCError {
+    RPCError(.invalidArgument, "\(file): \(message); nothing was imported")
+}
+
+extension RPCError {
+    /// Names the CSV line of the item the server refused (details carry 1-based item numbers).
+    func locatedIn(_ file: String, lines: [Int]) -> RPCError {
+        guard let item = details.first?.line, item > 0, Int(item) <= lines.count else { return self }
+        var located = self
+        located.message = "\(file): line \(lines[Int(item) - 1]): \(message.replacingOccurrences(of: "item \(item): ", with: "")); nothing was imported"
+        return located
+    }
+}
+
+func csvField(_ text: String) -> String {
+    text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+}
