@@ -25,14 +25,15 @@ struct TestServer {
 
     static func start(
         limits: ConnectionLimits = .defaults, services: [any RPCService] = [DiagnosticsService(), ProbeService.shared],
-        grace: Duration = .seconds(5), port: Int = 0, tokens: [String: Dunlin_V1_Principal] = TestServer.tokens
+        grace: Duration = .seconds(5), port: Int = 0, tokens: [String: Dunlin_V1_Principal] = TestServer.tokens,
+        authenticator: (any Authenticator)? = nil
     ) async throws -> TestServer {
         var logger = Logger(label: "test.dunlind")
         logger.logLevel = .critical
         let server = RPCServer(
             configuration: .init(host: "127.0.0.1", port: port, limits: limits, shutdownGracePeriod: grace),
             services: services,
-            authenticator: StaticTokenAuthenticator(tokens),
+            authenticator: authenticator ?? StaticTokenAuthenticator(tokens),
             logger: logger
         )
         let task = Task { try await server.run() }

@@ -1,0 +1,296 @@
+import DunlinCore
+import DunlinStore
+import DunlinWire
+import Foundation
+
+/// The Admin service: tenants, users and tokens over the protocol (Protocol/admin.proto).
+///
+/// Who may do what, always from the caller's principal (the token at HELLO), never the request:
+/// - Tenants: server admins only; anyone else is PERMISSION_DENIED.
+/// - Users, and issuing tokens: server admins in any tenant (the request names it in `tenant_id`;
+///   empty means the server admins themselves); a tenant's admins in their own tenant only: a
+///   `tenant_id` other than empty or their own is PERMISSION_DENIED, and a user of another tenant
+///   is NOT_FOUND exactly like a user that does not exist. Managers may also list their tenant's
+///   users. Other roles are PERMISSION_DENIED.
+/// - Rotating, revoking and listing tokens: also anyone, on their own tokens; someone else's
+///   token is NOT_FOUND unless the caller may manage its user.
+public struct AdminService: RPCService {
+    public let tenants: TenantDirectory
+    var control: ControlStore { tenants.control }
+
+    /// Bytes per ExportTenant chunk.
+    public static let exportChunkSize = 256 << 10
+
+    public init(tenants: TenantDirectory) {
+        self.tenants = tenants
+    }
+
+    public func register(in router: inout Router) {
+        let tenants = self.tenants
+        let control = self.control
+
+        // MARK: Tenants
+
+        router.unary(Admin.createTenant) { request, context in
+            try Caller(context).requireServerAdmin()
+            return Dunlin_V1_Tenant(try tenants.create(
+                id: request.id, name: request.name, baseCurrency: request.baseCurrency, timeZone: request.timeZone
+            ))
+        }
+        router.unary(Admin.listTenants) { request, context in
+            try Caller(context).requireServerAdmin()
+            let page = try RPCError.control {
+                try control.tenants(includeDeleted: request.includeDeleted, pageSize: Int(request.pageSize), cursor: request.cursor)
+            }
+            return .with {
+                $0.tenants = page.items.map(Dunlin_V1_Tenant.init)
+                $0.nextCursor = page.nextCursor ?? ""
+            }
+        }
+        router.unary(Admin.suspendTenant) { request, context in
+            try Caller(context).requireServerAdmin()
+            return Dunlin_V1_Tenant(try tenants.setStatus(request.tenantID, to: .suspended))
+        }
+        router.unary(Admin.resumeTenant) { request, context in
+            try Caller(context).requireServerAdmin()
+            return Dunlin_V1_Tenant(try tenants.setStatus(request.tenantID, to: .active))
+        }
+        router.unary(Admin.deleteTenant) { request, context in
+            try Caller(context).requireServerAdmin()
+            return Dunlin_V1_Tenant(try tenants.delete(request.tenantID))
+        }
+        router.serverStreaming(Admin.exportTenant) { request, writer, context in
+            try Caller(context).requireServerAdmin()
+            let (tenant, file) = try tenants.export(request.tenantID)
+            defer { try? TenantFiles.remove(file) }
+            let reader = try ChunkedFileReader(file, chunkSize: Self.exportChunkSize)
+            var chunk = Dunlin_V1_ExportTenantChunk()
+            chunk.tenant = Dunlin_V1_Tenant(tenant)
+            chunk.totalBytes = reader.size
+            while let data = try reader.next() {
+                try Task.checkCancellation()
+                chunk.data = data
+                try await writer.write(chunk)
+                chunk = Dunlin_V1_ExportTenantChunk()
+            }
+            chunk.sha256 = reader.sha256()
+            try await writer.write(chunk)
+        }
+
+        // MARK: Users
+
+        router.unary(Admin.createUser) { request, context in
+            let caller = try Caller(context)
+            let tenantID = try caller.userScope(request.tenantID, control: control, listing: false)
+            let role = try Self.role(request.role)
+            return Dunlin_V1_User(try RPCError.control {
+                try control.createUser(tenantID: tenantID, name: request.name, email: request.email, role: role)
+            })
+        }
+        router.unary(Admin.listUsers) { request, context in
+            let caller = try Caller(context)
+            let tenantID = try caller.userScope(request.tenantID, control: control, listing: true)
+            let page = try RPCError.control {
+                try control.users(tenantID: tenantID, includeInactive: request.includeInactive, pageSize: Int(request.pageSize), cursor: request.cursor)
+            }
+            return .with {
+                $0.users = page.items.map(Dunlin_V1_User.init)
+                $0.nextCursor = page.nextCursor ?? ""
+            }
+        }
+        router.unary(Admin.updateUser) { request, context in
+            let caller = try Caller(context)
+            try caller.requireUserManager()
+            _ = try caller.managedUser(request.userID, field: "user_id", control: control)
+            let changes = UserChanges(
+                name: request.hasName ? request.name : nil,
+                email: request.hasEmail ? request.email : nil,
+                role: request.hasRole ? try Self.role(request.role) : nil,
+                active: request.hasActive ? request.active : nil
+            )
+            return Dunlin_V1_User(try RPCError.control { try control.updateUser(request.userID, changes) })
+        }
+
+        // MARK: Tokens
+
+        router.unary(Admin.issueToken) { request, context in
+            let caller = try Caller(context)
+            try caller.requireUserManager()
+            _ = try caller.managedUser(request.userID, field: "user_id", control: control)
+            let issued = try RPCError.control {
+                try control.issueToken(userID: request.userID, device: request.device,
+                                       expiresAt: request.expiresAtMs == 0 ? nil : request.expiresAtMs)
+            }
+            context.logger.notice("token issued", metadata: ["token": "\(issued.record.id)", "user": "\(issued.record.userID)"])
+            return Dunlin_V1_IssuedToken(issued)
+        }
+        router.unary(Admin.rotateToken) { request, context in
+            let caller = try Caller(context)
+            _ = try caller.visibleToken(request.tokenID, control: control)
+            let issued = try RPCError.control {
+                try control.rotateToken(request.tokenID, expiresAt: request.expiresAtMs == 0 ? nil : request.expiresAtMs)
+            }
+            context.logger.notice("token rotated", metadata: ["token": "\(request.tokenID)", "new": "\(issued.record.id)"])
+            return Dunlin_V1_IssuedToken(issued)
+        }
+        router.unary(Admin.revokeToken) { request, context in
+            let caller = try Caller(context)
+            _ = try caller.visibleToken(request.tokenID, control: control)
+            let token = try RPCError.control { try control.revokeToken(request.tokenID) }
+            context.logger.notice("token revoked", metadata: ["token": "\(token.id)"])
+            return Dunlin_V1_TokenInfo(token)
+        }
+        router.unary(Admin.listTokens) { request, context in
+            let caller = try Caller(context)
+            let userID = request.userID.isEmpty ? caller.principal.id : request.userID
+            if userID != caller.principal.id {
+                try caller.requireUserManager()
+                _ = try caller.managedUser(userID, field: "user_id", control: control)
+            }
+            let page = try RPCError.control {
+                try control.tokens(userID: userID, includeRevoked: request.includeRevoked, pageSize: Int(request.pageSize), cursor: request.cursor)
+            }
+            return .with {
+                $0.tokens = page.items.map(Dunlin_V1_TokenInfo.init)
+                $0.nextCursor = page.nextCursor ?? ""
+            }
+        }
+    }
+
+    static func role(_ text: String) throws(RPCError) -> Role {
+        guard let role = Role(rawValue: text) else {
+            throw RPCError(.invalidArgument, "role: \"\(text)\" is not one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))",
+                           details: [.with { $0.field = "role"; $0.reason = "unknown_role" }])
+        }
+        return role
+    }
+}
+
+/// The authenticated caller of an Admin method, and the rules of who may manage whom.
+struct Caller {
+    let principal: Dunlin_V1_Principal
+    let role: Role
+
+    init(_ context: ServerContext) throws(RPCError) {
+        guard let role = Role(rawValue: context.principal.role), !context.principal.id.isEmpty else {
+            throw RPCError(.unauthenticated, "\(context.method) needs a user's token")
+        }
+        principal = context.principal
+        self.role = role
+    }
+
+    /// The caller's tenant; nil for server admins.
+    var tenantID: String? { role == .serverAdmin ? nil : principal.tenantID }
+
+    func requireServerAdmin() throws(RPCError) {
+        guard role == .serverAdmin else {
+            throw RPCError(.permissionDenied, "only server admins manage tenants; you are \(role.rawValue) of tenant \(principal.tenantID)")
+        }
+    }
+
+    /// Server admins and tenant admins manage users and their tokens.
+    func requireUserManager() throws(RPCError) {
+        guard role == .serverAdmin || role == .admin else {
+            throw RPCError(.permissionDenied, "managing users and their tokens needs the admin role; you are \(role.rawValue)")
+        }
+    }
+
+    /// The tenant whose users a request is about (nil: the server admins). Server admins name it
+    /// (it must exist and not be deleted); tenant admins, and managers when listing, get their own.
+    func userScope(_ requested: String, control: ControlStore, listing: Bool) throws -> String? {
+        if role == .serverAdmin {
+            if requested.isEmpty { return nil }
+            guard let tenant = try control.tenant(requested), tenant.status != .deleted else {
+                throw RPCError(.notFound, "no tenant \"\(requested)\"", details: [.with { $0.field = "tenant_id"; $0.reason = "not_found" }])
+            }
+            return tenant.id
+        }
+        guard role == .admin || (listing && role == .manager) else {
+            throw RPCError(.permissionDenied, "\(listing ? "listing users needs the manager role" : "managing users needs the admin role"); you are \(role.rawValue)")
+        }
+        guard requested.isEmpty || requested == principal.tenantID else {
+            throw RPCError(.permissionDenied, "tenant_id: only server admins name a tenant; yours is implied by your token",
+                           details: [.with { $0.field = "tenant_id"; $0.reason = "not_your_tenant" }])
+        }
+        return principal.tenantID
+    }
+
+    /// A user the caller may manage: any user of a live tenant (or a server admin) for server
+    /// admins; a user of their own tenant for tenant admins. Anyone else is NOT_FOUND, so an id
+    /// in another tenant cannot be told from one that does not exist.
+    func managedUser(_ id: String, field: String, control: ControlStore) throws -> UserRecord {
+        let notFound = RPCError(.notFound, "\(field): no user \"\(id)\"", details: [.with { $0.field = field; $0.reason = "not_found" }])
+        guard !id.isEmpty, let user = try control.user(id) else { throw notFound }
+        if role == .serverAdmin {
+            if let tenantID = user.tenantID, try control.tenant(tenantID)?.status ?? .deleted == .deleted { throw notFound }
+            return user
+        }
+        guard role == .admin, user.tenantID == principal.tenantID else { throw notFound }
+        return user
+    }
+
+    /// A token the caller may rotate or revoke: their own, or one of a user they manage.
+    func visibleToken(_ id: String, control: ControlStore) throws -> TokenRecord {
+        let notFound = RPCError(.notFound, "token_id: no token \"\(id)\"", details: [.with { $0.field = "token_id"; $0.reason = "not_found" }])
+        guard !id.isEmpty, let token = try control.token(id) else { throw notFound }
+        if token.userID == principal.id { return token }
+        guard role == .serverAdmin || role == .admin else { throw notFound }
+        do {
+            _ = try managedUser(token.userID, field: "token_id", control: control)
+        } catch {
+            throw notFound
+        }
+        return token
+    }
+}
+
+// MARK: Wire forms
+
+extension Dunlin_V1_Tenant {
+    init(_ tenant: TenantRecord) {
+        self.init()
+        id = tenant.id
+        name = tenant.name
+        baseCurrency = tenant.baseCurrency
+        timeZone = tenant.timeZone
+        status = tenant.status.rawValue
+        createdAtMs = tenant.createdAt
+        statusChangedAtMs = tenant.statusChangedAt
+    }
+}
+
+extension Dunlin_V1_User {
+    init(_ user: UserRecord) {
+        self.init()
+        id = user.id
+        tenantID = user.tenantID ?? ""
+        name = user.name
+        email = user.email
+        role = user.role.rawValue
+        active = user.active
+        createdAtMs = user.createdAt
+    }
+}
+
+extension Dunlin_V1_TokenInfo {
+    /// Everything about a token but its value and hash.
+    init(_ token: TokenRecord) {
+        self.init()
+        id = token.id
+        userID = token.userID
+        device = token.device
+        createdAtMs = token.createdAt
+        expiresAtMs = token.expiresAt ?? 0
+        lastUsedAtMs = token.lastUsedAt ?? 0
+        revokedAtMs = token.revokedAt ?? 0
+        replacedBy = token.replacedBy ?? ""
+    }
+}
+
+extension Dunlin_V1_IssuedToken {
+    init(_ issued: IssuedToken) {
+        self.init()
+        info = Dunlin_V1_TokenInfo(issued.record)
+        token = issued.token.plaintext
+    }
+}

@@ -1,0 +1,337 @@
+import DunlinClient
+import DunlinCore
+import DunlinServer
+import DunlinStore
+import DunlinWire
+import Foundation
+import Synchronization
+import Testing
+
+/// The control store's clock, moved by hand so tokens can expire during a test.
+private final class AdminTestClock: Sendable {
+    private let milliseconds = Mutex<Int64>(1_790_000_000_000)
+    var now: Int64 { milliseconds.withLock { $0 } }
+    func advance(seconds: Int64) { milliseconds.withLock { $0 += seconds * 1000 } }
+}
+
+/// A real server over a real data directory: the control database, TokenAuthenticator, the Admin
+/// service and the Receivables service over the TenantDirectory.
+private struct AdminWorld {
+    let directory: URL
+    let clock: AdminTestClock
+    let control: ControlStore
+    let tenants: TenantDirectory
+    let server: TestServer
+    /// The server admin's token, as `dunlind init` prints it.
+    let rootToken: String
+
+    static func start() async throws -> AdminWorld {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dunlin-admin-\(UUID().uuidString)")
+        let clock = AdminTestClock()
+        let (control, root) = try ControlStore.initialize(directory, now: { clock.now })
+        let tenants = try TenantDirectory(control: control)
+        let server = try await TestServer.start(
+            services: [DiagnosticsService(), AdminService(tenants: tenants), ReceivablesService(tenants: tenants)],
+            authenticator: TokenAuthenticator(control: control)
+        )
+        return AdminWorld(directory: directory, clock: clock, control: control, tenants: tenants, server: server, rootToken: root.token.plaintext)
+    }
+
+    func client(_ token: String) -> RPCClient { server.client(token: token) }
+
+    func stop() async throws {
+        try await server.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// As the server admin: a tenant, its admin, and the admin's token.
+    func tenantWithAdmin(_ id: String, currency: String, zone: String, admin name: String) async throws -> (user: Dunlin_V1_User, token: String) {
+        let root = client(rootToken)
+        defer { Task { await root.close() } }
+        _ = try await root.unary(Admin.createTenant, .with { $0.id = id; $0.name = id.capitalized; $0.baseCurrency = currency; $0.timeZone = zone })
+        let user = try await root.unary(Admin.createUser, .with { $0.tenantID = id; $0.name = name; $0.role = "admin" })
+        let token = try await root.unary(Admin.issueToken, .with { $0.userID = user.id; $0.device = "\(name)-laptop" })
+        return (user, token.token)
+    }
+}
+
+/// The status code a call fails with, or nil when it succeeds.
+private func code(_ body: () async throws -> Void) async -> StatusCode? {
+    do {
+        try await body()
+        return nil
+    } catch let error as RPCError {
+        return error.code
+    } catch {
+        Issue.record("not an RPCError: \(error)")
+        return nil
+    }
+}
+
+/// The error a call fails with.
+private func failure(_ body: () async throws -> Void) async -> RPCError? {
+    do {
+        try await body()
+        return nil
+    } catch {
+        return error as? RPCError
+    }
+}
+
+@Suite("Admin: tenants, users and tokens over the protocol")
+struct AdminTests {
+    @Test("a server admin creates a tenant and its admin; the admin creates users and issues their tokens")
+    func bootstrap() async throws {
+        let world = try await AdminWorld.start()
+        let root = world.client(world.rootToken)
+        let welcome = try await root.connect()
+        #expect(welcome.principal.role == "server-admin")
+        #expect(welcome.principal.tenantID.isEmpty)
+
+        let tenant = try await root.unary(Admin.createTenant, .with {
+            $0.id = "acme"; $0.name = "Acme Corp"; $0.baseCurrency = "usd"; $0.timeZone = "America/Chicago"
+        })
+        #expect(tenant.status == "active")
+        #expect(tenant.baseCurrency == "USD")
+        #expect(FileManager.default.fileExists(atPath: world.directory.appendingPathComponent("tenants/acme.sqlite").path))
+        let duplicate = await failure { _ = try await root.unary(Admin.createTenant, .with { $0.id = "acme"; $0.name = "A"; $0.baseCurrency = "USD"; $0.timeZone = "UTC" }) }
+        #expect(duplicate?.code == .alreadyExists)
+        let badCurrency = await failure { _ = try await root.unary(Admin.createTenant, .with { $0.name = "B"; $0.baseCurrency = "XXY"; $0.timeZone = "UTC" }) }
+        #expect(badCurrency?.code == .invalidArgument)
+        #expect(badCurrency?.details.first?.field == "base_currency")
+
+        let maria = try await root.unary(Admin.createUser, .with { $0.tenantID = "acme"; $0.name = "Maria Santos"; $0.email = "maria@acme.example"; $0.role = "admin" })
+        let mariaToken = try await root.unary(Admin.issueToken, .with { $0.userID = maria.id; $0.device = "maria-laptop" })
+        #expect(mariaToken.token.hasPrefix("dnl_"))
+        #expect(Admin.tokenID(of: mariaToken.token) == mariaToken.info.id)
+
+        let admin = world.client(mariaToken.token)
+        let adminWelcome = try await admin.connect()
+        #expect(adminWelcome.principal.id == maria.id)
+        #expect(adminWelcome.principal.tenantID == "acme")
+        #expect(adminWelcome.principal.role == "admin")
+
+        let ana = try await admin.unary(Admin.createUser, .with { $0.name = "Ana Reyes"; $0.email = "ana@acme.example"; $0.role = "analyst" })
+        #expect(ana.tenantID == "acme")
+        let anaToken = try await admin.unary(Admin.issueToken, .with { $0.userID = ana.id; $0.device = "ana-laptop"; $0.expiresAtMs = world.clock.now + 86_400_000 })
+        let users = try await admin.unary(Admin.listUsers, .init())
+        #expect(users.users.map(\.name) == ["Maria Santos", "Ana Reyes"])
+
+        let analyst = world.client(anaToken.token)
+        #expect(try await analyst.connect().principal.role == "analyst")
+        _ = try await analyst.unary(Receivables.unappliedCash, .init())
+
+        // Listing tokens shows ids and dates, never a token or its hash.
+        let listed = try await admin.unary(Admin.listTokens, .with { $0.userID = ana.id })
+        #expect(listed.tokens.map(\.id) == [anaToken.info.id])
+        #expect(listed.tokens[0].device == "ana-laptop")
+        let secret = Data(anaToken.token.split(separator: "_")[2].utf8)
+        #expect(try listed.serializedData().range(of: secret) == nil)
+
+        for client in [root, admin, analyst] { await client.close() }
+        try await world.stop()
+    }
+
+    @Test("a tenant admin manages its own users only: another tenant's user is NOT_FOUND, tenants are PERMISSION_DENIED")
+    func tenantIsolation() async throws {
+        let world = try await AdminWorld.start()
+        let (_, mariaToken) = try await world.tenantWithAdmin("acme", currency: "USD", zone: "America/Chicago", admin: "maria")
+        let (jose, joseToken) = try await world.tenantWithAdmin("bayani", currency: "PHP", zone: "Asia/Manila", admin: "jose")
+        let bayani = world.client(joseToken)
+        let joseTokens = try await bayani.unary(Admin.listTokens, .init())
+        let joseTokenID = try #require(joseTokens.tokens.first?.id)
+
+        let acme = world.client(mariaToken)
+        // Another tenant's user and token answer exactly like ones that do not exist.
+        let foreign = await failure { _ = try await acme.unary(Admin.updateUser, .with { $0.userID = jose.id; $0.active = false }) }
+        let missing = await failure { _ = try await acme.unary(Admin.updateUser, .with { $0.userID = "unosuchuser00000"; $0.active = false }) }
+        #expect(foreign?.code == .notFound)
+        #expect(missing?.code == .notFound)
+        #expect(foreign?.details == missing?.details)
+        #expect(foreign?.message.replacingOccurrences(of: jose.id, with: "X") == missing?.message.replacingOccurrences(of: "unosuchuser00000", with: "X"))
+        #expect(await code { _ = try await acme.unary(Admin.issueToken, .with { $0.userID = jose.id; $0.device = "x" }) } == .notFound)
+        #expect(await code { _ = try await acme.unary(Admin.listTokens, .with { $0.userID = jose.id }) } == .notFound)
+        #expect(await code { _ = try await acme.unary(Admin.revokeToken, .with { $0.tokenID = joseTokenID }) } == .notFound)
+        #expect(await code { _ = try await acme.unary(Admin.rotateToken, .with { $0.tokenID = joseTokenID }) } == .notFound)
+        // Naming another tenant is not the tenant admin's to do.
+        let named = await failure { _ = try await acme.unary(Admin.createUser, .with { $0.tenantID = "bayani"; $0.name = "Mole"; $0.role = "admin" }) }
+        #expect(named?.code == .permissionDenied)
+        #expect(named?.details.first?.field == "tenant_id")
+        #expect(await code { _ = try await acme.unary(Admin.listUsers, .with { $0.tenantID = "bayani" }) } == .permissionDenied)
+        #expect(await code { _ = try await acme.unary(Admin.createUser, .with { $0.name = "Root 2"; $0.role = "server-admin" }) } == .invalidArgument)
+        // Tenants are the server admin's.
+        #expect(await code { _ = try await acme.unary(Admin.createTenant, .with { $0.id = "mine"; $0.name = "M"; $0.baseCurrency = "USD"; $0.timeZone = "UTC" }) } == .permissionDenied)
+        #expect(await code { _ = try await acme.unary(Admin.listTenants, .init()) } == .permissionDenied)
+        #expect(await code { _ = try await acme.unary(Admin.suspendTenant, .with { $0.tenantID = "bayani" }) } == .permissionDenied)
+        #expect(await code { _ = try await acme.unary(Admin.deleteTenant, .with { $0.tenantID = "acme" }) } == .permissionDenied)
+        #expect(await code { for try await _ in acme.serverStreaming(Admin.exportTenant, .with { $0.tenantID = "acme" }) {} } == .permissionDenied)
+        // Jose is untouched.
+        #expect(try await bayani.unary(Admin.listUsers, .init()).users.map(\.id) == [jose.id])
+
+        // An analyst manages only their own tokens.
+        let ana = try await acme.unary(Admin.createUser, .with { $0.name = "Ana"; $0.role = "analyst" })
+        let anaToken = try await acme.unary(Admin.issueToken, .with { $0.userID = ana.id; $0.device = "ana-laptop" })
+        let analyst = world.client(anaToken.token)
+        #expect(await code { _ = try await analyst.unary(Admin.createUser, .with { $0.name = "Friend"; $0.role = "admin" }) } == .permissionDenied)
+        #expect(await code { _ = try await analyst.unary(Admin.listUsers, .init()) } == .permissionDenied)
+        #expect(await code { _ = try await analyst.unary(Admin.issueToken, .with { $0.userID = ana.id; $0.device = "second" }) } == .permissionDenied)
+        let mariaTokenID = try #require(Admin.tokenID(of: mariaToken))
+        #expect(await code { _ = try await analyst.unary(Admin.revokeToken, .with { $0.tokenID = mariaTokenID }) } == .notFound)
+        #expect(try await analyst.unary(Admin.listTokens, .init()).tokens.map(\.id) == [anaToken.info.id])
+
+        // The server admin holds no tenant role: it cannot read receivables.
+        let root = world.client(world.rootToken)
+        #expect(await code { _ = try await root.unary(Receivables.unappliedCash, .init()) } == .permissionDenied)
+
+        for client in [acme, bayani, analyst, root] { await client.close() }
+        try await world.stop()
+    }
+
+    @Test("revoked, rotated-out, expired, deactivated and suspended credentials are refused at HELLO with UNAUTHENTICATED")
+    func refusedCredentials() async throws {
+        let world = try await AdminWorld.start()
+        let (_, mariaToken) = try await world.tenantWithAdmin("acme", currency: "USD", zone: "America/Chicago", admin: "maria")
+        let admin = world.client(mariaToken)
+        let ana = try await admin.unary(Admin.createUser, .with { $0.name = "Ana"; $0.role = "analyst" })
+
+        func refusal(_ token: String) async -> RPCError? {
+            let client = world.client(token)
+            defer { Task { await client.close() } }
+            return await failure { try await client.connect() }
+        }
+
+        // Revoked.
+        let revoked = try await admin.unary(Admin.issueToken, .with { $0.userID = ana.id; $0.device = "old-phone" })
+        #expect(await refusal(revoked.token) == nil)
+        _ = try await admin.unary(Admin.revokeToken, .with { $0.tokenID = revoked.info.id })
+        let revokedError = await refusal(revoked.token)
+        #expect(revokedError?.code == .unauthenticated)
+        #expect(revokedError?.message.contains("revoked") == true)
+        #expect(revokedError?.message.contains(revoked.token) == false)
+
+        // Rotated by its owner: the old one is refused, the new one accepted.
+        let laptop = try await admin.unary(Admin.issueToken, .with { $0.userID = ana.id; $0.device = "ana-laptop" })
+        let owner = world.client(laptop.token)
+        let rotated = try await owner.unary(Admin.rotateToken, .with { $0.tokenID = Admin.tokenID(of: laptop.token)! })
+        await owner.close()
+        #expect(rotated.info.device == "ana-laptop")
+        #expect(await refusal(laptop.token)?.code == .unauthenticated)
+        #expect(await refusal(rotated.token) == nil)
+
+        // Expired.
+        let shortLived = try await admin.unary(Admin.issueToken, .with { $0.userID = ana.id; $0.device = "ci"; $0.expiresAtMs = world.clock.now + 60_000 })
+        #expect(await refusal(shortLived.token) == nil)
+        world.clock.advance(seconds: 61)
+        let expired = await refusal(shortLived.token)
+        #expect(expired?.code == .unauthenticated)
+        #expect(expired?.message.contains("expired") == true)
+
+        // A deactivated user.
+        _ = try await admin.unary(Admin.updateUser, .with { $0.userID = ana.id; $0.active = false })
+        #expect(await refusal(rotated.token)?.code == .unauthenticated)
+        _ = try await admin.unary(Admin.updateUser, .with { $0.userID = ana.id; $0.active = true })
+
+        // A suspended tenant: new connections are refused at HELLO, open ones at their next call.
+        let working = world.client(rotated.token)
+        _ = try await working.unary(Receivables.unappliedCash, .init())
+        let root = world.client(world.rootToken)
+        let suspended = try await root.unary(Admin.suspendTenant, .with { $0.tenantID = "acme" })
+        #expect(suspended.status == "suspended")
+        let suspendedError = await refusal(rotated.token)
+        #expect(suspendedError?.code == .unauthenticated)
+        #expect(suspendedError?.message.contains("suspended") == true)
+        #expect(await code { _ = try await working.unary(Receivables.unappliedCash, .init()) } == .failedPrecondition)
+        _ = try await root.unary(Admin.resumeTenant, .with { $0.tenantID = "acme" })
+        #expect(await refusal(rotated.token) == nil)
+        _ = try await working.unary(Receivables.unappliedCash, .init())
+
+        // Garbage is refused too.
+        #expect(await refusal("dnl_aaaaaaaaaaaaaaaa_" + String(repeating: "a", count: 52))?.code == .unauthenticated)
+        #expect(await refusal("hunter2")?.code == .unauthenticated)
+
+        for client in [admin, working, root] { await client.close() }
+        try await world.stop()
+    }
+
+    @Test("an export taken while the server runs, and while it is being written, opens as a sound database")
+    func export() async throws {
+        let world = try await AdminWorld.start()
+        _ = try await world.tenantWithAdmin("acme", currency: "USD", zone: "America/Chicago", admin: "maria")
+        let store = try world.tenants.store(for: "acme")
+        try store.upsert((0..<500).map { Customer(id: "C\($0)", number: "\(1000 + $0)", name: "Customer \($0)") })
+
+        // A writer keeps committing while the export is taken.
+        let writing = Task.detached {
+            var index = 500
+            while !Task.isCancelled {
+                try store.upsert([Customer(id: "C\(index)", number: "\(1000 + index)", name: "Customer \(index)")])
+                index += 1
+            }
+        }
+        let root = world.client(world.rootToken)
+        var tenant: Dunlin_V1_Tenant?
+        var total: UInt64 = 0
+        var bytes = Data()
+        var checksum = ""
+        for try await chunk in root.serverStreaming(Admin.exportTenant, .with { $0.tenantID = "acme" }) {
+            if chunk.hasTenant {
+                tenant = chunk.tenant
+                total = chunk.totalBytes
+            }
+            bytes.append(chunk.data)
+            if !chunk.sha256.isEmpty { checksum = chunk.sha256 }
+        }
+        writing.cancel()
+        _ = await writing.result
+
+        #expect(tenant?.id == "acme")
+        #expect(UInt64(bytes.count) == total)
+        let file = world.directory.appendingPathComponent("export-check.sqlite")
+        try bytes.write(to: file)
+        let reader = try ChunkedFileReader(file)
+        while try reader.next() != nil {}
+        #expect(reader.sha256() == checksum)
+        #expect(try TenantFiles.integrityCheck(file) == "ok")
+        #expect(bytes[18] == 1 && bytes[19] == 1, "a rollback-journal file, with no -wal to go with it")
+        let copy = try TenantStore(path: file.path)
+        #expect(try copy.customer("C499")?.name == "Customer 499")
+        let exports = world.directory.appendingPathComponent("exports")
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: exports.path))?.isEmpty ?? true, "the server's temporary copy is removed")
+
+        #expect(await code { for try await _ in root.serverStreaming(Admin.exportTenant, .with { $0.tenantID = "nope" }) {} } == .notFound)
+        await root.close()
+        try await world.stop()
+    }
+
+    @Test("delete refuses an active tenant, then removes a suspended one's file and locks its users out")
+    func delete() async throws {
+        let world = try await AdminWorld.start()
+        let (_, mariaToken) = try await world.tenantWithAdmin("acme", currency: "USD", zone: "America/Chicago", admin: "maria")
+        let file = world.directory.appendingPathComponent("tenants/acme.sqlite")
+        let admin = world.client(mariaToken)
+        _ = try await admin.unary(Receivables.unappliedCash, .init())
+        #expect(FileManager.default.fileExists(atPath: file.path))
+
+        let root = world.client(world.rootToken)
+        let active = await failure { _ = try await root.unary(Admin.deleteTenant, .with { $0.tenantID = "acme" }) }
+        #expect(active?.code == .failedPrecondition)
+        #expect(active?.details.first?.reason == "not_suspended")
+        _ = try await root.unary(Admin.suspendTenant, .with { $0.tenantID = "acme" })
+        let deleted = try await root.unary(Admin.deleteTenant, .with { $0.tenantID = "acme" })
+        #expect(deleted.status == "deleted")
+        #expect(!FileManager.default.fileExists(atPath: file.path))
+        #expect(!FileManager.default.fileExists(atPath: file.path + "-wal"))
+
+        #expect(try await root.unary(Admin.listTenants, .init()).tenants.isEmpty)
+        #expect(try await root.unary(Admin.listTenants, .with { $0.includeDeleted = true }).tenants.map(\.status) == ["deleted"])
+        #expect(await code { _ = try await admin.unary(Receivables.unappliedCash, .init()) } == .notFound)
+        let relogin = world.client(mariaToken)
+        #expect(await code { try await relogin.connect() } == .unauthenticated)
+        #expect(await code { _ = try await root.unary(Admin.resumeTenant, .with { $0.tenantID = "acme" }) } == .notFound)
+        #expect(await code { for try await _ in root.serverStreaming(Admin.exportTenant, .with { $0.tenantID = "acme" }) {} } == .notFound)
+        #expect(await code { _ = try await root.unary(Admin.createTenant, .with { $0.id = "acme"; $0.name = "Again"; $0.baseCurrency = "USD"; $0.timeZone = "UTC" }) } == .alreadyExists)
+
+        for client in [admin, root, relogin] { await client.close() }
+        try await world.stop()
+    }
+}
