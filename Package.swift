@@ -95,7 +95,7 @@ let package = Package(
         .testTarget(name: "DunlinClientTests", dependencies: ["DunlinClient", "DunlinCore", "DunlinWire"]),
         .testTarget(
             name: "DunlinStoreTests",
-            dependencies: ["DunlinStore", "DunlinCore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["DunlinStore", "DunlinCore", "DunlinServer", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "EndToEndTests",

@@ -1,0 +1,107 @@
+import DunlinCore
+import Foundation
+
+/// A realistic receivables portfolio for a new user to explore: customers in US and Philippine
+/// time zones, invoices in several currencies spread over every aging bucket, payments applied
+/// in full and in part, unapplied cash and an unidentified payer. Deterministic for a seed and a
+/// date, so demos and tests see the same numbers.
+public struct DemoPortfolio: Sendable {
+    public var customers: [Customer] = []
+    /// In posting order: invoices and payments first, then applications.
+    public var entries: [LedgerEntry] = []
+
+    public init(today: CivilDate, seed: UInt64 = 2026, analysts: [String] = ["ana", "ben"], customerCount: Int = 24) {
+        var random = DemoRandom(seed: seed)
+        let profiles: [(name: String, timeZone: String, currency: Currency, language: String)] = [
+            ("Jollibee Foods", "Asia/Manila", .php, "fil"), ("Ayala Land", "Asia/Manila", .php, "en"),
+            ("San Miguel Brewery", "Asia/Manila", .php, "fil"), ("Globe Telecom", "Asia/Manila", .php, "en"),
+            ("Cebu Pacific", "Asia/Manila", .usd, "en"), ("Abenson Appliances", "Asia/Manila", .php, "fil"),
+            ("Northwind Traders", "America/Chicago", .usd, "en"), ("Contoso Retail", "America/New_York", .usd, "en"),
+            ("Fabrikam Logistics", "America/Los_Angeles", .usd, "en"), ("Tailspin Toys", "America/Denver", .usd, "en"),
+            ("Wide World Importers", "America/Chicago", .usd, "es-US"), ("Litware Health", "America/New_York", .usd, "en"),
+            ("Adventure Works", "America/Los_Angeles", .usd, "en"), ("Blue Yonder Airlines", "America/Chicago", .usd, "en"),
+            ("Coho Winery", "America/Los_Angeles", .usd, "en"), ("Lucerne Publishing", "Europe/Berlin", Currency.eur, "de"),
+            ("Proseware Tokyo", "Asia/Tokyo", .jpy, "ja"), ("Trey Research", "America/New_York", .usd, "en"),
+            ("Woodgrove Bank", "America/Chicago", .usd, "en"), ("Alpine Ski House", "America/Denver", .usd, "en"),
+            ("Mandaue Foam", "Asia/Manila", .php, "fil"), ("Robinsons Retail", "Asia/Manila", .php, "en"),
+            ("Margie's Travel", "America/Los_Angeles", .usd, "en"), ("Graphic Design Institute", "America/New_York", .usd, "en"),
+        ]
+        // Days past due for each invoice slot: every bucket, current to 120+.
+        let ages = [-20, -5, 0, 3, 12, 25, 34, 47, 58, 66, 79, 88, 95, 104, 117, 133, 160, 210]
+        var invoiceNumber = 10_000
+        for index in 0..<min(customerCount, profiles.count) {
+            let profile = profiles[index]
+            let terms = [15, 30, 30, 45, 60][index % 5]
+            let customerID = "CUS-\(1001 + index)"
+            customers.append(Customer(
+                id: customerID, number: "\(1001 + index)", name: profile.name,
+                billingAddress: profile.timeZone == "Asia/Manila" ? "Makati City, Metro Manila" : "Suite \(100 + index), Main Street",
+                paymentTermsDays: terms,
+                creditLimit: Money(minorUnits: Int64(random.next(in: 5...50)) * 10_000 * profile.currency.minorUnitsPerMajor, currency: profile.currency),
+                riskRating: 1 + index % 5, analystID: analysts[index % analysts.count], timeZone: profile.timeZone,
+                language: profile.language, portalBilling: index % 4 == 0 ? "Coupa" : "", tags: index % 3 == 0 ? ["key-account"] : []
+            ))
+            var invoices: [LedgerEntry] = []
+            for slot in 0..<Int(random.next(in: 3...7)) {
+                let daysPastDue = ages[Int(random.next(in: 0...UInt64(ages.count - 1)))]
+                let due = today.adding(days: -daysPastDue)
+                invoiceNumber += 1
+                let major = Int64(random.next(in: 250...60_000))
+                let cents = profile.currency.exponent == 0 ? 0 : Int64(random.next(in: 0...99))
+                let minor = profile.currency.exponent == 0 ? major * 100 : major * profile.currency.minorUnitsPerMajor + cents
+                invoices.append(LedgerEntry(
+                    id: "INV-\(invoiceNumber)", kind: .invoice, customerID: customerID,
+                    amount: Money(minorUnits: minor, currency: profile.currency), date: due.adding(days: -terms), dueDate: due,
+                    reference: "\(invoiceNumber)", memo: slot == 0 ? "Monthly subscription" : "Services"
+                ))
+            }
+            entries += invoices
+            // Most customers paid something: the oldest invoice in full, sometimes part of the next.
+            guard index % 4 != 3, let oldest = invoices.min(by: { $0.dueDate! < $1.dueDate! }) else { continue }
+            var paid = oldest.amount.minorUnits
+            let partial = invoices.first { $0.id != oldest.id }
+            let partialAmount = partial.map { $0.amount.minorUnits / 2 } ?? 0
+            paid += partialAmount
+            let extra = index % 5 == 0 ? Int64(random.next(in: 1...500)) * profile.currency.minorUnitsPerMajor : 0  // unapplied
+            let paymentID = "PAY-\(7001 + index)"
+            entries.append(LedgerEntry(
+                id: paymentID, kind: .payment, customerID: customerID, amount: Money(minorUnits: paid + extra, currency: profile.currency),
+                date: today.adding(days: -Int(random.next(in: 1...20))), reference: "BDO-\(880_000 + index)"
+            ))
+            entries.append(LedgerEntry(
+                id: "APP-\(7001 + index)-1", kind: .application, customerID: customerID, amount: oldest.amount,
+                date: today.adding(days: -1), sourceID: paymentID, targetID: oldest.id
+            ))
+            if let partial, partialAmount > 0 {
+                entries.append(LedgerEntry(
+                    id: "APP-\(7001 + index)-2", kind: .application, customerID: customerID,
+                    amount: Money(minorUnits: partialAmount, currency: profile.currency), date: today.adding(days: -1),
+                    sourceID: paymentID, targetID: partial.id
+                ))
+            }
+        }
+        // Cash nobody has matched yet.
+        entries.append(LedgerEntry(
+            id: "PAY-UNID-1", kind: .payment, amount: Money(minorUnits: 1_234_567, currency: .php), date: today.adding(days: -2),
+            reference: "BPI wire, no remittance advice"
+        ))
+    }
+}
+
+/// SplitMix64: small, fast and the same on every platform.
+struct DemoRandom {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func next(in range: ClosedRange<UInt64>) -> UInt64 {
+        range.lowerBound + next() % (range.upperBound - range.lowerBound + 1)
+    }
+}
