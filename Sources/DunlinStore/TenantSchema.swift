@@ -58,6 +58,94 @@ enum TenantSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v2: contacts, disputes, promises, tasks, activities") { db in
+            try db.execute(sql: """
+                -- Mutable records. `deleted` is the tombstone: a deleted row stays (its change-log
+                -- op is "delete") until the sync horizon lets it be collected. Lists read them in
+                -- (sort key, id) order, which the indexes below serve.
+                CREATE TABLE contact (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    customer_id TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    role TEXT NOT NULL DEFAULT '',
+                    email TEXT NOT NULL DEFAULT '',
+                    phone TEXT NOT NULL DEFAULT '',
+                    preferred_channel TEXT NOT NULL,
+                    deleted INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX contact_by_customer ON contact(customer_id, name, id);
+                CREATE INDEX contact_by_name ON contact(name, id);
+
+                -- invoice_ids: a JSON array of ledger entry ids. Amounts are minor units.
+                CREATE TABLE dispute (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    customer_id TEXT NOT NULL,
+                    invoice_ids TEXT NOT NULL,
+                    currency TEXT NOT NULL,
+                    amount INTEGER NOT NULL,
+                    reason_code TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    owner_team TEXT NOT NULL,
+                    opened_on TEXT NOT NULL,
+                    resolved_on TEXT,
+                    note TEXT NOT NULL DEFAULT '',
+                    deleted INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX dispute_by_customer ON dispute(customer_id, opened_on, id);
+                CREATE INDEX dispute_by_opened ON dispute(opened_on, id);
+
+                CREATE TABLE promise_to_pay (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    customer_id TEXT NOT NULL,
+                    invoice_ids TEXT NOT NULL,
+                    currency TEXT NOT NULL,
+                    amount INTEGER NOT NULL,
+                    made_on TEXT NOT NULL,
+                    promised_date TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    note TEXT NOT NULL DEFAULT '',
+                    deleted INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX promise_to_pay_by_customer ON promise_to_pay(customer_id, promised_date, id);
+                CREATE INDEX promise_to_pay_by_date ON promise_to_pay(promised_date, id);
+
+                CREATE TABLE collection_task (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    assignee_id TEXT NOT NULL,
+                    customer_id TEXT NOT NULL DEFAULT '',
+                    title TEXT NOT NULL,
+                    due_date TEXT NOT NULL,
+                    done INTEGER NOT NULL DEFAULT 0,
+                    notes TEXT NOT NULL DEFAULT '',
+                    deleted INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX collection_task_by_assignee ON collection_task(assignee_id, due_date, id);
+                CREATE INDEX collection_task_by_customer ON collection_task(customer_id, due_date, id);
+                CREATE INDEX collection_task_by_due ON collection_task(due_date, id);
+
+                -- Append-only, like the ledger. occurred_at: milliseconds since 1970-01-01 UTC.
+                CREATE TABLE activity (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    customer_id TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    direction TEXT NOT NULL,
+                    outcome TEXT NOT NULL DEFAULT '',
+                    author_id TEXT NOT NULL,
+                    occurred_at INTEGER NOT NULL,
+                    body TEXT NOT NULL DEFAULT ''
+                );
+                CREATE INDEX activity_by_customer ON activity(customer_id, occurred_at, id);
+                CREATE INDEX activity_by_time ON activity(occurred_at, id);
+                CREATE TRIGGER activity_immutable BEFORE UPDATE ON activity
+                BEGIN SELECT RAISE(ABORT, 'activities are immutable'); END;
+                CREATE TRIGGER activity_undeletable BEFORE DELETE ON activity
+                BEGIN SELECT RAISE(ABORT, 'activities are never deleted'); END;
+
+                -- The list orders of the v1 tables.
+                CREATE INDEX customer_by_name ON customer(name, id);
+                CREATE INDEX ledger_entry_by_date ON ledger_entry(date, id);
+                """)
+        }
         return migrator
     }
 }

@@ -1,0 +1,221 @@
+import DunlinCore
+import Foundation
+import GRDB
+
+/// A mutable record's row. Rows are never physically deleted by a write: `deleted` marks the
+/// tombstone, which reads skip and the sync feed reports.
+protocol TombstonedRow: Codable, Equatable, FetchableRecord, PersistableRecord {
+    var id: String { get }
+    var deleted: Bool { get }
+}
+
+/// Conversions between domain values and columns, which refuse (rather than guess at) a value
+/// this version cannot read: an unknown status written by a newer schema, a malformed date.
+enum StoredValue {
+    static func decode<Value: RawRepresentable<String>>(_ raw: String, _ table: String, _ column: String, id: String) throws -> Value {
+        guard let value = Value(rawValue: raw) else { throw unreadable(table, column, id: id, raw) }
+        return value
+    }
+
+    static func date(_ text: String, _ table: String, _ column: String, id: String) throws -> CivilDate {
+        guard let date = CivilDate(text) else { throw unreadable(table, column, id: id, text) }
+        return date
+    }
+
+    static func money(_ minorUnits: Int64, _ code: String, _ table: String, id: String) throws -> Money {
+        guard let currency = Currency(code: code) else { throw unreadable(table, "currency", id: id, code) }
+        return Money(minorUnits: minorUnits, currency: currency)
+    }
+
+    static func ids(_ json: String, _ table: String, _ column: String, id: String) throws -> [String] {
+        guard let ids = try? JSONDecoder().decode([String].self, from: Data(json.utf8)) else { throw unreadable(table, column, id: id, json) }
+        return ids
+    }
+
+    static func json(_ ids: [String]) -> String {
+        String(decoding: (try? JSONEncoder().encode(ids)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+
+    private static func unreadable(_ table: String, _ column: String, id: String, _ value: String) -> DatabaseError {
+        DatabaseError(resultCode: .SQLITE_MISMATCH, message: "\(table).\(column) of \(id) holds \"\(value)\", which this version cannot read")
+    }
+}
+
+struct ContactRow: TombstonedRow {
+    static let databaseTableName = "contact"
+
+    var id: String
+    var customer_id: String
+    var name: String
+    var role: String
+    var email: String
+    var phone: String
+    var preferred_channel: String
+    var deleted: Bool
+
+    init(_ contact: Contact) {
+        id = contact.id
+        customer_id = contact.customerID
+        name = contact.name
+        role = contact.role
+        email = contact.email
+        phone = contact.phone
+        preferred_channel = contact.preferredChannel.rawValue
+        deleted = false
+    }
+
+    func record() throws -> Contact {
+        Contact(
+            id: id, customerID: customer_id, name: name, role: role, email: email, phone: phone,
+            preferredChannel: try StoredValue.decode(preferred_channel, Self.databaseTableName, "preferred_channel", id: id)
+        )
+    }
+}
+
+struct DisputeRow: TombstonedRow {
+    static let databaseTableName = "dispute"
+
+    var id: String
+    var customer_id: String
+    var invoice_ids: String
+    var currency: String
+    var amount: Int64
+    var reason_code: String
+    var status: String
+    var owner_team: String
+    var opened_on: String
+    var resolved_on: String?
+    var note: String
+    var deleted: Bool
+
+    init(_ dispute: Dispute) {
+        id = dispute.id
+        customer_id = dispute.customerID
+        invoice_ids = StoredValue.json(dispute.invoiceIDs)
+        currency = dispute.amount.currency.code
+        amount = dispute.amount.minorUnits
+        reason_code = dispute.reasonCode
+        status = dispute.status.rawValue
+        owner_team = dispute.ownerTeam.rawValue
+        opened_on = dispute.openedOn.description
+        resolved_on = dispute.resolvedOn?.description
+        note = dispute.note
+        deleted = false
+    }
+
+    func record() throws -> Dispute {
+        let table = Self.databaseTableName
+        return Dispute(
+            id: id, customerID: customer_id, invoiceIDs: try StoredValue.ids(invoice_ids, table, "invoice_ids", id: id),
+            amount: try StoredValue.money(amount, currency, table, id: id), reasonCode: reason_code,
+            status: try StoredValue.decode(status, table, "status", id: id),
+            ownerTeam: try StoredValue.decode(owner_team, table, "owner_team", id: id),
+            openedOn: try StoredValue.date(opened_on, table, "opened_on", id: id),
+            resolvedOn: try resolved_on.map { text throws in try StoredValue.date(text, table, "resolved_on", id: id) }, note: note
+        )
+    }
+}
+
+struct PromiseToPayRow: TombstonedRow {
+    static let databaseTableName = "promise_to_pay"
+
+    var id: String
+    var customer_id: String
+    var invoice_ids: String
+    var currency: String
+    var amount: Int64
+    var made_on: String
+    var promised_date: String
+    var status: String
+    var note: String
+    var deleted: Bool
+
+    init(_ promise: PromiseToPay) {
+        id = promise.id
+        customer_id = promise.customerID
+        invoice_ids = StoredValue.json(promise.invoiceIDs)
+        currency = promise.amount.currency.code
+        amount = promise.amount.minorUnits
+        made_on = promise.madeOn.description
+        promised_date = promise.promisedDate.description
+        status = promise.status.rawValue
+        note = promise.note
+        deleted = false
+    }
+
+    func record() throws -> PromiseToPay {
+        let table = Self.databaseTableName
+        return PromiseToPay(
+            id: id, customerID: customer_id, invoiceIDs: try StoredValue.ids(invoice_ids, table, "invoice_ids", id: id),
+            amount: try StoredValue.money(amount, currency, table, id: id),
+            madeOn: try StoredValue.date(made_on, table, "made_on", id: id),
+            promisedDate: try StoredValue.date(promised_date, table, "promised_date", id: id),
+            status: try StoredValue.decode(status, table, "status", id: id), note: note
+        )
+    }
+}
+
+struct CollectionTaskRow: TombstonedRow {
+    static let databaseTableName = "collection_task"
+
+    var id: String
+    var assignee_id: String
+    var customer_id: String
+    var title: String
+    var due_date: String
+    var done: Bool
+    var notes: String
+    var deleted: Bool
+
+    init(_ task: CollectionTask) {
+        id = task.id
+        assignee_id = task.assigneeID
+        customer_id = task.customerID
+        title = task.title
+        due_date = task.dueDate.description
+        done = task.done
+        notes = task.notes
+        deleted = false
+    }
+
+    func record() throws -> CollectionTask {
+        CollectionTask(
+            id: id, assigneeID: assignee_id, customerID: customer_id, title: title,
+            dueDate: try StoredValue.date(due_date, Self.databaseTableName, "due_date", id: id), done: done, notes: notes
+        )
+    }
+}
+
+/// An activity as a row: inserted once, never updated or deleted (triggers refuse both).
+struct ActivityRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "activity"
+
+    var id: String
+    var customer_id: String
+    var kind: String
+    var direction: String
+    var outcome: String
+    var author_id: String
+    var occurred_at: Int64
+    var body: String
+
+    init(_ activity: Activity) {
+        id = activity.id
+        customer_id = activity.customerID
+        kind = activity.kind.rawValue
+        direction = activity.direction.rawValue
+        outcome = activity.outcome
+        author_id = activity.authorID
+        occurred_at = Activity.milliseconds(of: activity.occurredAt)
+        body = activity.body
+    }
+
+    func record() throws -> Activity {
+        let table = Self.databaseTableName
+        return Activity(
+            id: id, customerID: customer_id, kind: try StoredValue.decode(kind, table, "kind", id: id),
+            direction: try StoredValue.decode(direction, table, "direction", id: id), outcome: outcome, authorID: author_id,
+            occurredAt: Activity.instant(milliseconds: occurred_at), body: body
+        )
+    }
+}
