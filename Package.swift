@@ -66,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "dunlind",
             dependencies: [
-                "DunlinServer",
+                "DunlinServer", "DunlinStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -79,6 +79,7 @@ let package = Package(
                 "DunlinClient", "DunlinCore", "DunlinWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Clients/dunlin"
         ),

@@ -18,6 +18,7 @@ struct Dunlin: AsyncParsableCommand {
             Ping.self, Echo.self, Info.self,
             Customers.self, Invoices.self, Payments.self, Apply.self, Unapply.self, Entry.self,
             Aging.self, Statement.self, Unapplied.self,
+            AdminCommand.self,
         ]
     )
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import DunlinServer
+import DunlinStore
 import DunlinWire
 import Logging
 import ServiceLifecycle
@@ -11,7 +12,7 @@ struct Dunlind: AsyncParsableCommand {
         commandName: "dunlind",
         abstract: "The Dunlin accounts-receivable server.",
         version: DunlinVersion.current,
-        subcommands: [Serve.self],
+        subcommands: [Serve.self, Init.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -42,6 +43,9 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Seconds a connection may stay without calls before it is closed.")
     var idleTimeout = 300
+
+    @Option(help: "Data directory made by `dunlind init`: control database and tenant files. Without it the server holds no tenants and accepts only --dev-token credentials.")
+    var data: String?
 
     @Option(
         name: .customLong("dev-token"),
@@ -74,10 +78,29 @@ struct Serve: AsyncParsableCommand {
         limits.maxMessageSize = maxFrameSize
         limits.maxConcurrentStreams = maxConcurrentStreams
         limits.idleTimeout = .seconds(idleTimeout)
+        var services: [any RPCService] = [DiagnosticsService()]
+        var authenticator: any Authenticator = StaticTokenAuthenticator(
+            Dictionary(devTokens.map { ($0, Self.developmentPrincipal) }, uniquingKeysWith: { first, _ in first })
+        )
+        if let data {
+            guard devTokens.isEmpty else {
+                throw ValidationError("--dev-token is for a server without --data; with --data, issue tokens with `dunlin admin token issue`")
+            }
+            let control: ControlStore
+            do {
+                control = try ControlStore(URL(fileURLWithPath: data))
+            } catch let error as ControlError {
+                FileHandle.standardError.write(Data("dunlind: \(error.message)\n".utf8))
+                throw ExitCode(100 + Int32(StatusCode.failedPrecondition.rawValue))
+            }
+            let tenants = try TenantDirectory(control: control, logger: Logger(label: "dunlind.tenants"))
+            services += [AdminService(tenants: tenants), ReceivablesService(tenants: tenants)]
+            authenticator = TokenAuthenticator(control: control)
+        }
         let server = RPCServer(
             configuration: .init(host: host, port: port, limits: limits, shutdownGracePeriod: .seconds(gracePeriod)),
-            services: [DiagnosticsService()],
-            authenticator: StaticTokenAuthenticator(Dictionary(devTokens.map { ($0, Self.developmentPrincipal) }, uniquingKeysWith: { first, _ in first })),
+            services: services,
+            authenticator: authenticator,
             logger: logger
         )
         let group = ServiceGroup(
@@ -95,5 +118,56 @@ struct Serve: AsyncParsableCommand {
             }
         }
         try await group.run()
+    }
+}
+
+struct Init: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create a data directory: the control database and a server admin, whose token is printed once.",
+        discussion: """
+            The token is shown only now: the server keeps its SHA-256, never the token. Keep it like a \
+            password; with it, `dunlin admin ...` creates tenants, their users and their tokens. Refuses a \
+            directory that already holds a control database (exit 109, FAILED_PRECONDITION).
+            """
+    )
+
+    @Option(help: "The data directory to create (or an empty one to fill).")
+    var data: String
+
+    @Option(help: "The server admin's name.")
+    var adminName = "Server admin"
+
+    @Option(help: "The server admin's email (optional).")
+    var adminEmail = ""
+
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
+
+    func run() async throws {
+        let directory = URL(fileURLWithPath: data)
+        let token: IssuedToken
+        do {
+            (_, token) = try ControlStore.initialize(directory, adminName: adminName, adminEmail: adminEmail)
+        } catch let error as ControlError {
+            FileHandle.standardError.write(Data("dunlind: \(error.message)\n".utf8))
+            throw ExitCode(100 + Int32(RPCError(error).code.rawValue))
+        }
+        if json {
+            let object: [String: String] = [
+                "data": directory.path, "user_id": token.record.userID, "token_id": token.record.id, "token": token.token.plaintext,
+            ]
+            let encoded = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: encoded, as: UTF8.self))
+        } else {
+            print("""
+                Initialised \(directory.path) with server admin \(token.record.userID).
+                Server-admin token (shown once, never stored; keep it like a password):
+
+                  \(token.token.plaintext)
+
+                Next: dunlind serve --data \(directory.path)
+                      DUNLIN_TOKEN=<the token> dunlin admin tenant create ID --name NAME --currency USD --time-zone America/New_York
+                """)
+        }
     }
 }

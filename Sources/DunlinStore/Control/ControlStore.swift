@@ -37,7 +37,10 @@ public final class ControlStore: Sendable {
             throw ControlError(.failedPrecondition, field: "data", reason: "already_initialized",
                                "\(directory.path) already holds a control database")
         }
-        try FileManager.default.createDirectory(at: directory.appendingPathComponent(tenantsFolder), withIntermediateDirectories: true)
+        // Owner-only: the directory holds every tenant's receivables.
+        let owner: [FileAttributeKey: Any] = [.posixPermissions: 0o700]
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: owner)
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent(tenantsFolder), withIntermediateDirectories: true, attributes: owner)
         do {
             let store = try ControlStore(creating: directory, now: now)
             let admin = try store.createUser(tenantID: nil, name: adminName, email: adminEmail, role: .serverAdmin)

@@ -1,0 +1,451 @@
+import ArgumentParser
+import Crypto
+import DunlinClient
+import DunlinWire
+import Foundation
+
+// `dunlin admin ...`: tenants (server admins), users and tokens (tenant admins for their tenant,
+// server admins for any), each over the Admin service. Who may do what is in Protocol/admin.proto.
+
+struct AdminCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "admin",
+        abstract: "Tenants, users and API tokens.",
+        subcommands: [TenantCommands.self, UserCommands.self, TokenCommands.self]
+    )
+}
+
+// MARK: Tenants
+
+struct TenantCommands: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tenant",
+        abstract: "Create, list, suspend, resume, export and delete tenants (server admins only).",
+        subcommands: [Create.self, List.self, Suspend.self, Resume.self, Export.self, Delete.self]
+    )
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a tenant and its database.")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Tenant id: 2-40 characters of a-z, 0-9 and -. Never reused. Omit to generate one.")
+        var id: String = ""
+        @Option(help: "The tenant's name.") var name: String
+        @Option(help: "Base currency, ISO 4217 (USD, PHP, EUR...).") var currency: String
+        @Option(help: "IANA time zone of the tenant's civil dates (America/New_York, Asia/Manila...).") var timeZone: String
+
+        func run() async throws {
+            try await connection.withClient { client in
+                let tenant = try await client.unary(Admin.createTenant, .with {
+                    $0.id = id; $0.name = name; $0.baseCurrency = currency; $0.timeZone = timeZone
+                }, options: connection.callOptions)
+                printTenants([tenant], json: connection.json, single: true)
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List tenants.")
+        @OptionGroup var connection: ConnectionOptions
+        @Flag(help: "Include deleted tenants.") var all = false
+
+        func run() async throws {
+            try await connection.withClient { client in
+                var tenants: [Dunlin_V1_Tenant] = []
+                var cursor = ""
+                repeat {
+                    let page = try await client.unary(Admin.listTenants, .with {
+                        $0.includeDeleted = all; $0.pageSize = 1000; $0.cursor = cursor
+                    }, options: connection.callOptions)
+                    tenants += page.tenants
+                    cursor = page.nextCursor
+                } while !cursor.isEmpty
+                printTenants(tenants, json: connection.json, single: false)
+            }
+        }
+    }
+
+    struct Suspend: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Suspend a tenant: its tokens are refused and its data is closed to calls, until resumed."
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Tenant id.") var id: String
+
+        func run() async throws {
+            try await connection.withClient { client in
+                let tenant = try await client.unary(Admin.suspendTenant, .with { $0.tenantID = id }, options: connection.callOptions)
+                printTenants([tenant], json: connection.json, single: true)
+            }
+        }
+    }
+
+    struct Resume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Resume a suspended tenant.")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Tenant id.") var id: String
+
+        func run() async throws {
+            try await connection.withClient { client in
+                let tenant = try await client.unary(Admin.resumeTenant, .with { $0.tenantID = id }, options: connection.callOptions)
+                printTenants([tenant], json: connection.json, single: true)
+            }
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Download a consistent copy of a tenant's database, taken while the server runs.",
+            discussion: """
+                The copy streams to FILE.partial and is renamed to FILE once its size and SHA-256 match what \
+                the server announced. The result is a self-contained SQLite file.
+                """
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Tenant id.") var id: String
+        @Option(name: .shortAndLong, help: "Where to write the copy (default: TENANT-export.sqlite). Must not exist.")
+        var output: String?
+
+        func run() async throws {
+            let file = URL(fileURLWithPath: output ?? "\(id)-export.sqlite")
+            let partial = URL(fileURLWithPath: file.path + ".partial")
+            guard !FileManager.default.fileExists(atPath: file.path) else {
+                throw ValidationError("\(file.path) exists; choose another --output")
+            }
+            try await connection.withClient { client in
+                guard FileManager.default.createFile(atPath: partial.path, contents: nil) else {
+                    throw ValidationError("cannot write \(partial.path)")
+                }
+                let handle = try FileHandle(forWritingTo: partial)
+                defer { try? handle.close() }
+                var hasher = SHA256()
+                var written: UInt64 = 0
+                var announced: UInt64 = 0
+                var checksum = ""
+                do {
+                    // Large tenants take a while: the timeout applies to starting, not to the whole copy.
+                    for try await chunk in client.serverStreaming(Admin.exportTenant, .with { $0.tenantID = id }) {
+                        if chunk.hasTenant { announced = chunk.totalBytes }
+                        if !chunk.data.isEmpty {
+                            try handle.write(contentsOf: chunk.data)
+                            hasher.update(data: chunk.data)
+                            written += UInt64(chunk.data.count)
+                        }
+                        if !chunk.sha256.isEmpty { checksum = chunk.sha256 }
+                    }
+                    let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+                    guard written == announced, digest == checksum else {
+                        throw RPCError(.dataLoss, "the copy is damaged: \(written) of \(announced) bytes, SHA-256 \(digest), expected \(checksum)")
+                    }
+                    try handle.close()
+                    try FileManager.default.moveItem(at: partial, to: file)
+                } catch {
+                    try? FileManager.default.removeItem(at: partial)
+                    throw error
+                }
+                if connection.json {
+                    printJSON(["tenant_id": id, "file": file.path, "bytes": written, "sha256": checksum])
+                } else {
+                    print("exported \(id) to \(file.path): \(written) bytes, SHA-256 \(checksum)")
+                }
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a suspended tenant: its database file is removed and its tokens revoked. Irreversible.",
+            discussion: "Suspend it first (and export it if its data is wanted). Its id is never reused."
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Tenant id.") var id: String
+        @Flag(help: "Confirm: delete the tenant's data for good.") var yes = false
+
+        func validate() throws {
+            guard yes else { throw ValidationError("deleting \(id) removes its data for good: add --yes to confirm") }
+        }
+
+        func run() async throws {
+            try await connection.withClient { client in
+                let tenant = try await client.unary(Admin.deleteTenant, .with { $0.tenantID = id }, options: connection.callOptions)
+                printTenants([tenant], json: connection.json, single: true)
+            }
+        }
+    }
+}
+
+private func printTenants(_ tenants: [Dunlin_V1_Tenant], json: Bool, single: Bool) {
+    if json {
+        let objects = tenants.map { tenant -> [String: Any] in
+            [
+                "id": tenant.id, "name": tenant.name, "base_currency": tenant.baseCurrency, "time_zone": tenant.timeZone,
+                "status": tenant.status, "created_at_ms": tenant.createdAtMs, "status_changed_at_ms": tenant.statusChangedAtMs,
+            ]
+        }
+        printJSON(single ? objects[0] as Any : ["tenants": objects] as Any)
+        return
+    }
+    printTable([["ID", "NAME", "CURRENCY", "TIME ZONE", "STATUS", "CREATED"]] + tenants.map {
+        [$0.id, $0.name, $0.baseCurrency, $0.timeZone, $0.status, time($0.createdAtMs)]
+    })
+}
+
+// MARK: Users
+
+struct UserCommands: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "user",
+        abstract: "Create, list and update users (tenant admins: their tenant; server admins: any, with --tenant).",
+        subcommands: [Create.self, List.self, Update.self]
+    )
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a user.")
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "Full name.") var name: String
+        @Option(help: "Email (optional; unique within the tenant).") var email = ""
+        @Option(help: "admin, manager, analyst or viewer; server-admin for a server admin (no --tenant).") var role: String
+        @Option(help: "Server admins: the user's tenant. Tenant admins: leave out (yours is implied).") var tenant = ""
+
+        func run() async throws {
+            try await connection.withClient { client in
+                let user = try await client.unary(Admin.createUser, .with {
+                    $0.tenantID = tenant; $0.name = name; $0.email = email; $0.role = role
+                }, options: connection.callOptions)
+                printUsers([user], json: connection.json, single: true)
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List users (admins and managers).")
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "Server admins: the tenant to list (leave out for the server admins).") var tenant = ""
+        @Flag(help: "Include deactivated users.") var all = false
+
+        func run() async throws {
+            try await connection.withClient { client in
+                var users: [Dunlin_V1_User] = []
+                var cursor = ""
+                repeat {
+                    let page = try await client.unary(Admin.listUsers, .with {
+                        $0.tenantID = tenant; $0.includeInactive = all; $0.pageSize = 1000; $0.cursor = cursor
+                    }, options: connection.callOptions)
+                    users += page.users
+                    cursor = page.nextCursor
+                } while !cursor.isEmpty
+                printUsers(users, json: connection.json, single: false)
+            }
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change a user's name, email or role, or deactivate or reactivate them.",
+            discussion: "A deactivated user's tokens are refused. A tenant's last active admin cannot be demoted or deactivated."
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "User id.") var id: String
+        @Option(help: "New name.") var name: String?
+        @Option(help: "New email.") var email: String?
+        @Option(help: "New role: admin, manager, analyst or viewer.") var role: String?
+        @Flag(help: "Deactivate (--deactivate) or reactivate (--activate).") var active: Activation?
+
+        enum Activation: EnumerableFlag { case activate, deactivate }
+
+        func validate() throws {
+            guard name != nil || email != nil || role != nil || active != nil else {
+                throw ValidationError("nothing to change: give --name, --email, --role, --activate or --deactivate")
+            }
+        }
+
+        func run() async throws {
+            try await connection.withClient { client in
+                let user = try await client.unary(Admin.updateUser, .with {
+                    $0.userID = id
+                    if let name { $0.name = name }
+                    if let email { $0.email = email }
+                    if let role { $0.role = role }
+                    if let active { $0.active = active == .activate }
+                }, options: connection.callOptions)
+                printUsers([user], json: connection.json, single: true)
+            }
+        }
+    }
+}
+
+private func printUsers(_ users: [Dunlin_V1_User], json: Bool, single: Bool) {
+    if json {
+        let objects = users.map { user -> [String: Any] in
+            [
+                "id": user.id, "tenant_id": user.tenantID, "name": user.name, "email": user.email, "role": user.role,
+                "active": user.active, "created_at_ms": user.createdAtMs,
+            ]
+        }
+        printJSON(single ? objects[0] as Any : ["users": objects] as Any)
+        return
+    }
+    printTable([["ID", "TENANT", "NAME", "EMAIL", "ROLE", "ACTIVE", "CREATED"]] + users.map {
+        [$0.id, $0.tenantID.isEmpty ? "-" : $0.tenantID, $0.name, $0.email, $0.role, $0.active ? "yes" : "no", time($0.createdAtMs)]
+    })
+}
+
+// MARK: Tokens
+
+struct TokenCommands: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Issue, rotate, revoke and list API tokens.",
+        discussion: """
+            A token is shown once, when issued or rotated: the server keeps only its SHA-256. Admins issue \
+            tokens for their users; anyone may rotate, revoke and list their own.
+            """,
+        subcommands: [Issue.self, Rotate.self, Revoke.self, List.self]
+    )
+
+    struct Expiry: ParsableArguments {
+        @Option(help: "Lifetime, e.g. 90d, 12h, 30m.") var expiresIn: String?
+        @Option(help: "Expiry as a date (YYYY-MM-DD, midnight UTC) or an ISO 8601 time.") var expires: String?
+
+        /// Unix ms, 0 for none.
+        func milliseconds() throws -> Int64 {
+            if let expiresIn { return try lifetime(expiresIn, option: "--expires-in") }
+            if let expires {
+                let day = DateFormatter()
+                day.dateFormat = "yyyy-MM-dd"
+                day.timeZone = TimeZone(identifier: "UTC")
+                day.locale = Locale(identifier: "en_US_POSIX")
+                guard let date = day.date(from: expires) ?? ISO8601DateFormatter().date(from: expires) else {
+                    throw ValidationError("--expires takes YYYY-MM-DD or an ISO 8601 time; got \"\(expires)\"")
+                }
+                return Int64(date.timeIntervalSince1970 * 1000)
+            }
+            return 0
+        }
+    }
+
+    /// "90d", "12h", "30m", "45s" from now, in Unix ms.
+    static func lifetime(_ text: String, option: String) throws -> Int64 {
+        let units: [Character: Int64] = ["d": 86_400, "h": 3_600, "m": 60, "s": 1]
+        guard let unit = text.last, let seconds = units[unit], let count = Int64(text.dropLast()), count > 0 else {
+            throw ValidationError("\(option) takes a number and d, h, m or s, e.g. 90d; got \"\(text)\"")
+        }
+        return Int64(Date().timeIntervalSince1970 * 1000) + count * seconds * 1000
+    }
+
+    struct Issue: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Issue a token for a user and device (admins).")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "User id.") var userID: String
+        @Option(help: "Device or script the token is for, e.g. ana-laptop, nightly-import.") var device: String
+        @OptionGroup var expiry: Expiry
+
+        func run() async throws {
+            let expiresAt = try expiry.milliseconds()
+            try await connection.withClient { client in
+                let issued = try await client.unary(Admin.issueToken, .with {
+                    $0.userID = userID; $0.device = device; $0.expiresAtMs = expiresAt
+                }, options: connection.callOptions)
+                printIssued(issued, json: connection.json, note: nil)
+            }
+        }
+    }
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Replace a token with a new one for the same user and device; the old one is revoked at once."
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Token id (default: the token this command authenticates with).") var tokenID: String?
+        @Option(help: "New expiry lifetime (default: the old token's lifetime, from now).") var expiresIn: String?
+
+        func run() async throws {
+            let current = try connection.clientConfiguration().token
+            guard let id = tokenID ?? Admin.tokenID(of: current) else {
+                throw ValidationError("give a token id, or authenticate with a dnl_ token to rotate it")
+            }
+            let expiresAt = try expiresIn.map { try TokenCommands.lifetime($0, option: "--expires-in") } ?? 0
+            try await connection.withClient { client in
+                let issued = try await client.unary(Admin.rotateToken, .with {
+                    $0.tokenID = id; $0.expiresAtMs = expiresAt
+                }, options: connection.callOptions)
+                let note = Admin.tokenID(of: current) == id ? "the token you used is now revoked: use the new one (DUNLIN_TOKEN)" : nil
+                printIssued(issued, json: connection.json, note: note)
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a token at once.")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Token id (the 16 characters after dnl_; see `dunlin admin token list`).") var tokenID: String
+
+        func run() async throws {
+            try await connection.withClient { client in
+                let token = try await client.unary(Admin.revokeToken, .with { $0.tokenID = tokenID }, options: connection.callOptions)
+                printTokens([token], json: connection.json, single: true)
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a user's tokens (never their values).")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "User id (default: yourself).") var userID: String = ""
+        @Flag(help: "Include revoked tokens.") var all = false
+
+        func run() async throws {
+            try await connection.withClient { client in
+                var tokens: [Dunlin_V1_TokenInfo] = []
+                var cursor = ""
+                repeat {
+                    let page = try await client.unary(Admin.listTokens, .with {
+                        $0.userID = userID; $0.includeRevoked = all; $0.pageSize = 1000; $0.cursor = cursor
+                    }, options: connection.callOptions)
+                    tokens += page.tokens
+                    cursor = page.nextCursor
+                } while !cursor.isEmpty
+                printTokens(tokens, json: connection.json, single: false)
+            }
+        }
+    }
+}
+
+private func tokenObject(_ token: Dunlin_V1_TokenInfo) -> [String: Any] {
+    [
+        "id": token.id, "user_id": token.userID, "device": token.device, "created_at_ms": token.createdAtMs,
+        "expires_at_ms": token.expiresAtMs, "last_used_at_ms": token.lastUsedAtMs, "revoked_at_ms": token.revokedAtMs,
+        "replaced_by": token.replacedBy,
+    ]
+}
+
+private func printIssued(_ issued: Dunlin_V1_IssuedToken, json: Bool, note: String?) {
+    if json {
+        var object = tokenObject(issued.info)
+        object["token"] = issued.token
+        printJSON(object)
+        return
+    }
+    print("token \(issued.info.id) for \(issued.info.userID) on \(issued.info.device), expires \(issued.info.expiresAtMs == 0 ? "never" : time(issued.info.expiresAtMs))")
+    print("shown once, never stored; keep it like a password:\n\n  \(issued.token)\n")
+    if let note { print(note) }
+}
+
+private func printTokens(_ tokens: [Dunlin_V1_TokenInfo], json: Bool, single: Bool) {
+    if json {
+        printJSON(single ? tokenObject(tokens[0]) as Any : ["tokens": tokens.map(tokenObject)] as Any)
+        return
+    }
+    printTable([["ID", "USER", "DEVICE", "CREATED", "EXPIRES", "LAST USED", "REVOKED"]] + tokens.map {
+        [$0.id, $0.userID, $0.device, time($0.createdAtMs), $0.expiresAtMs == 0 ? "never" : time($0.expiresAtMs),
+         $0.lastUsedAtMs == 0 ? "-" : time($0.lastUsedAtMs), $0.revokedAtMs == 0 ? "-" : time($0.revokedAtMs)]
+    })
+}
+
+/// Unix milliseconds as "2026-11-23 14:52Z".
+private func time(_ milliseconds: Int64) -> String {
+    let formatter = DateFormatter()
+    formatter.dateFormat = "yyyy-MM-dd HH:mm'Z'"
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+}
