@@ -89,36 +89,6 @@ public final class TenantStore: Sendable {
         try writer.read { db in SQLLedgerState(db: db).unapplied(ofSource: id) }
     }
 
-    /// Every live invoice with an open balance, for aging.
-    public func agingItems(analystID: String? = nil) throws -> [AgingItem] {
-        try writer.read { db in
-            var sql = """
-                SELECT i.customer_id, i.due_date, i.currency, i.amount
-                    + COALESCE(SUM(CASE e.kind WHEN 'adjustment' THEN e.amount WHEN 'application' THEN -e.amount
-                                            WHEN 'write_off' THEN -e.amount ELSE 0 END), 0) AS open
-                FROM ledger_entry i
-                LEFT JOIN ledger_entry e ON e.target_id = i.id
-                    AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.kind = 'reversal' AND r.target_id = e.id)
-                """
-            var arguments: StatementArguments = []
-            if let analystID {
-                sql += " JOIN customer c ON c.id = i.customer_id AND c.analyst_id = ?"
-                arguments += [analystID]
-            }
-            sql += """
-                 WHERE i.kind = 'invoice'
-                    AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.kind = 'reversal' AND r.target_id = i.id)
-                GROUP BY i.id HAVING open != 0
-                """
-            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                AgingItem(
-                    customerID: row[0], dueDate: CivilDate(row[1] as String)!,
-                    open: Money(minorUnits: row[3], currency: Currency(code: row[2])!)
-                )
-            }
-        }
-    }
-
     /// The highest change-log sequence number: where a sync feed reader would start.
     public func lastChangeSequence() throws -> Int64 {
         try writer.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM change_log") ?? 0 }

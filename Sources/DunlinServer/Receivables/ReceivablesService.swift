@@ -126,8 +126,8 @@ public struct ReceivablesService: RPCService {
                 throw RPCError(.notFound, "no customer \(request.customerID)", details: [.with { $0.field = "customer_id" }])
             }
             let asOf = try request.asOf.isEmpty ? tenant.today : parseDate(request.asOf, field: "as_of")
-            let invoices = try tenant.store.openInvoices(customerID: customer.id).filter { $0.entry.date <= asOf }
-            let sources = try tenant.store.unappliedSources(customerID: customer.id).filter { $0.entry.date <= asOf }
+            let invoices = try tenant.store.openInvoices(customerID: customer.id, asOf: asOf)
+            let sources = try tenant.store.unappliedSources(customerID: customer.id, asOf: asOf)
             var response = Dunlin_V1_StatementResponse()
             response.customer = Dunlin_V1_CustomerRecord(customer)
             response.asOf = asOf.description
@@ -199,7 +199,7 @@ private func aging(_ request: Dunlin_V1_AgingRequest, tenant: TenantHandle) thro
             throw RPCError(.money(field: "rates.rate", error), item: index + 1)
         }
     }
-    let items = try tenant.store.agingItems(analystID: request.analystID.isEmpty ? nil : request.analystID)
+    let items = try tenant.store.agingItems(analystID: request.analystID.isEmpty ? nil : request.analystID, asOf: asOf)
     // Without every rate, report per currency only rather than fail the whole report.
     let currencies = Set(items.map(\.open.currency))
     if let current = base, !currencies.allSatisfy({ $0 == current || rates[$0] != nil }) { base = nil }
