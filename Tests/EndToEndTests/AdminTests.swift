@@ -115,7 +115,7 @@ struct AdminTests {
         #expect(ana.tenantID == "acme")
         let anaToken = try await admin.unary(Admin.issueToken, .with { $0.userID = ana.id; $0.device = "ana-laptop"; $0.expiresAtMs = world.clock.now + 86_400_000 })
         let users = try await admin.unary(Admin.listUsers, .init())
-        #expect(users.users.map(\.name) == ["Maria Santos", "Ana Reyes"])
+        #expect(users.users.map(\.name).sorted() == ["Ana Reyes", "Maria Santos"])
 
         let analyst = world.client(anaToken.token)
         #expect(try await analyst.connect().principal.role == "analyst")
@@ -333,5 +333,73 @@ struct AdminTests {
 
         for client in [admin, root, relogin] { await client.close() }
         try await world.stop()
+    }
+}
+
+@Suite("dunlind init and dunlin admin, as executables", .timeLimit(.minutes(2)))
+struct AdminProcessTests {
+    /// Runs `dunlind` (not `serve`) and returns its exit status and stdout.
+    func dunlind(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = try Executables.url("dunlind")
+        process.arguments = arguments
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = stdout.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    func object(_ output: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+    }
+
+    @Test("dunlind init prints a server-admin token once and refuses to run twice; dunlin admin drives a served data directory")
+    func initAndServe() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dunlin-init-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let first = try dunlind(["init", "--data", directory.path, "--json"])
+        #expect(first.status == 0)
+        let root = try #require(try object(first.output)["token"] as? String)
+        #expect(Admin.tokenID(of: root) != nil)
+        let again = try dunlind(["init", "--data", directory.path])
+        #expect(again.status == 100 + Int32(StatusCode.failedPrecondition.rawValue))
+        #expect(!again.output.contains("dnl_"))
+
+        let server = try await DunlindProcess(arguments: ["--data", directory.path])
+        let address = "127.0.0.1:\(server.port)"
+        func admin(_ arguments: [String], token: String = root) async throws -> (status: Int32, output: String) {
+            try await runCLI(["admin"] + arguments + ["--server", address, "--token", token])
+        }
+        #expect(try await admin(["tenant", "create", "acme", "--name", "Acme", "--currency", "USD", "--time-zone", "America/Chicago"]).status == 0)
+        let bad = try await admin(["tenant", "create", "beta", "--name", "Beta", "--currency", "USD", "--time-zone", "Mars/Olympus", "--json"])
+        #expect(bad.status == 100 + Int32(StatusCode.invalidArgument.rawValue))
+        #expect(bad.output.contains("time_zone"))
+        let maria = try object(try await admin(["user", "create", "--tenant", "acme", "--name", "Maria", "--role", "admin", "--json"]).output)
+        let mariaID = try #require(maria["id"] as? String)
+        let issued = try object(try await admin(["token", "issue", mariaID, "--device", "maria-laptop", "--expires-in", "30d", "--json"]).output)
+        let mariaToken = try #require(issued["token"] as? String)
+
+        #expect(try await admin(["tenant", "list"], token: mariaToken).status == 100 + Int32(StatusCode.permissionDenied.rawValue))
+        let users = try await admin(["user", "list"], token: mariaToken)
+        #expect(users.status == 0)
+        #expect(users.output.contains("Maria"))
+        let tokens = try await admin(["token", "list"], token: mariaToken)
+        #expect(tokens.output.contains("maria-laptop"))
+        #expect(!tokens.output.contains(mariaToken))
+
+        let file = directory.appendingPathComponent("acme-copy.sqlite")
+        #expect(try await admin(["tenant", "export", "acme", "--output", file.path]).status == 0)
+        #expect(try TenantFiles.integrityCheck(file) == "ok")
+        #expect(try await admin(["tenant", "delete", "acme", "--yes"]).status == 100 + Int32(StatusCode.failedPrecondition.rawValue))
+
+        let rotated = try object(try await admin(["token", "rotate", "--json"], token: mariaToken).output)
+        #expect(try await admin(["user", "list"], token: mariaToken).status == 100 + Int32(StatusCode.unauthenticated.rawValue))
+        #expect(try await admin(["user", "list"], token: try #require(rotated["token"] as? String)).status == 0)
+
+        server.terminate()
+        #expect(try await server.waitForExit() == 0)
     }
 }
