@@ -115,8 +115,8 @@ struct Suite: Sendable {
                 line.add("p999_us", result.latency.p999Micros)
                 line.add("max_us", result.latency.maxMicros)
                 line.add("calls", result.latency.count)
-                line.add("cpu_us_per_call", result.cpuSeconds * 1e6 / Double(result.latency.count))
-                line.add("cpu_cores", result.cpuSeconds / settings.duration.secondsValue, decimals: 2)
+                line.add("cpu_us_per_call", result.cpu.process * 1e6 / Double(result.latency.count))
+                addCores(result.cpu, to: &line)
                 line.add("errors", result.errors)
                 line.add("seconds", settings.duration.secondsValue, decimals: 3)
                 line.emit()
@@ -214,11 +214,19 @@ struct Suite: Sendable {
         line.add("p99_service_us", result.service.p99Micros)
         line.add("workers", settings.openLoopWorkers)
         line.add("calls", result.scheduled.count)
-        line.add("cpu_us_per_call", result.cpuSeconds * 1e6 / Double(result.scheduled.count))
-        line.add("cpu_cores", result.cpuSeconds / settings.duration.secondsValue, decimals: 2)
+        line.add("cpu_us_per_call", result.cpu.process * 1e6 / Double(result.scheduled.count))
+        addCores(result.cpu, to: &line)
         line.add("errors", result.errors)
         line.add("seconds", settings.duration.secondsValue, decimals: 3)
         line.emit()
+    }
+
+    /// Cores this process kept busy in the window, and cores other processes took meanwhile: a
+    /// figure taken with `other_cores` well above 0 shared the machine and is less trustworthy.
+    private func addCores(_ cpu: ProcessCPU.Usage, to line: inout JSONLine) {
+        let seconds = settings.duration.secondsValue
+        line.add("cpu_cores", cpu.process / seconds, decimals: 2)
+        if let other = cpu.otherCores(over: seconds) { line.add("other_cores", other, decimals: 2) }
     }
 
     // MARK: - Server streaming
@@ -253,8 +261,8 @@ struct Suite: Sendable {
             line.add("gb_per_s", result.bytesPerSecond / 1e9, decimals: 3)
             line.add("messages_per_s", result.messagesPerSecond)
             let bytes = result.bytesPerSecond * settings.duration.secondsValue
-            line.add("cpu_ms_per_mib", result.cpuSeconds * 1e3 / (bytes / 1_048_576), decimals: 3)
-            line.add("cpu_cores", result.cpuSeconds / settings.duration.secondsValue, decimals: 2)
+            line.add("cpu_ms_per_mib", result.cpu.process * 1e3 / (bytes / 1_048_576), decimals: 3)
+            addCores(result.cpu, to: &line)
             line.add("errors", result.errors)
             line.add("seconds", settings.duration.secondsValue, decimals: 3)
             line.emit()

@@ -9,8 +9,8 @@ struct ClosedLoopUnary {
         let rps: Double
         let latency: LatencySummary
         let errors: Int
-        /// Process CPU seconds inside the measured window.
-        let cpuSeconds: Double
+        /// CPU spent inside the measured window.
+        let cpu: ProcessCPU.Usage
     }
 
     let impl: String
@@ -26,7 +26,7 @@ struct ClosedLoopUnary {
         let impl = self.impl
         let expectedPerWorker = 4096
 
-        async let cpuSeconds = ProcessCPU.seconds(during: window)
+        async let cpu = ProcessCPU.usage(during: window)
         let samples = await withTaskGroup(of: [Int64].self) { group in
             for worker in 0..<concurrency {
                 let connection = connections[worker % connections.count]
@@ -60,7 +60,7 @@ struct ClosedLoopUnary {
             rps: Double(samples.count) / window.length.secondsValue,
             latency: LatencySummary(nanoseconds: samples),
             errors: errors.count,
-            cpuSeconds: await cpuSeconds
+            cpu: await cpu
         )
     }
 }

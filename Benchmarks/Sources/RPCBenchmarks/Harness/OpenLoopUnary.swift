@@ -16,8 +16,8 @@ struct OpenLoopUnary {
         /// Answers per second inside the measured window.
         let achievedRPS: Double
         let errors: Int
-        /// Process CPU seconds inside the measured window.
-        let cpuSeconds: Double
+        /// CPU spent inside the measured window.
+        let cpu: ProcessCPU.Usage
     }
 
     let impl: String
@@ -37,7 +37,7 @@ struct OpenLoopUnary {
         let errors = ErrorTally()
         let impl = self.impl
 
-        async let cpuSeconds = ProcessCPU.seconds(during: window)
+        async let cpu = ProcessCPU.usage(during: window)
         let perWorker = await withTaskGroup(of: (scheduled: [Int64], service: [Int64]).self) { group in
             for worker in 0..<workers {
                 let connection = connections[worker % connections.count]
@@ -79,7 +79,7 @@ struct OpenLoopUnary {
             service: LatencySummary(nanoseconds: perWorker.flatMap(\.service)),
             achievedRPS: Double(scheduled.count) / window.length.secondsValue,
             errors: errors.count,
-            cpuSeconds: await cpuSeconds
+            cpu: await cpu
         )
     }
 }

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Foundation
 
 /// CPU time this process (client, server and harness together) spent inside a run's measured
 /// window. Divided by the work done, it is a cost per call or per byte that another process's load
@@ -15,12 +11,41 @@ enum ProcessCPU {
         return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
     }
 
-    /// Waits for the window to open and then to close; returns the CPU seconds spent in between.
-    static func seconds(during window: RunWindow) async -> Double {
+    /// CPU spent in a window: by this process, and by the whole machine when the system tells
+    /// (Linux's /proc/stat), so a figure taken while something else ran can be recognised.
+    struct Usage: Sendable {
+        /// CPU seconds of this process.
+        let process: Double
+        /// CPU seconds of every process on the machine, nil where unknown.
+        let machine: Double?
+
+        /// Cores kept busy by other processes during a window of `seconds`, nil where unknown.
+        func otherCores(over seconds: Double) -> Double? {
+            machine.map { max(0, $0 - process) / seconds }
+        }
+    }
+
+    /// Waits for the window to open and then to close; returns the CPU spent in between.
+    static func usage(during window: RunWindow) async -> Usage {
         let clock = ContinuousClock()
         try? await Task.sleep(until: window.measureStart, tolerance: .zero, clock: clock)
-        let start = seconds()
+        let (processStart, machineStart) = (seconds(), machineBusySeconds())
         try? await Task.sleep(until: window.end, tolerance: .zero, clock: clock)
-        return seconds() - start
+        let (processEnd, machineEnd) = (seconds(), machineBusySeconds())
+        let machine = machineStart.flatMap { start in machineEnd.map { $0 - start } }
+        return Usage(process: processEnd - processStart, machine: machine)
+    }
+
+    /// Busy CPU seconds of the whole machine since boot (all but idle and iowait), from the first
+    /// line of /proc/stat, counted in USER_HZ (100 per second on Linux).
+    private static func machineBusySeconds() -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+            let line = stat.split(separator: "\n").first, line.hasPrefix("cpu ")
+        else { return nil }
+        let ticks = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard ticks.count >= 5 else { return nil }
+        // user nice system idle iowait irq softirq steal ...; guest time is already in user.
+        let busy = ticks.prefix(8).enumerated().filter { $0.offset != 3 && $0.offset != 4 }.map(\.element)
+        return busy.reduce(0, +) / 100
     }
 }

@@ -8,8 +8,8 @@ struct ServerStreamingThroughput {
         let bytesPerSecond: Double
         let messagesPerSecond: Double
         let errors: Int
-        /// Process CPU seconds inside the measured window.
-        let cpuSeconds: Double
+        /// CPU spent inside the measured window.
+        let cpu: ProcessCPU.Usage
     }
 
     let impl: String
@@ -30,7 +30,7 @@ struct ServerStreamingThroughput {
         let errors = ErrorTally()
         let impl = self.impl
 
-        async let cpuSeconds = ProcessCPU.seconds(during: window)
+        async let cpu = ProcessCPU.usage(during: window)
         await withTaskGroup(of: Void.self) { group in
             for stream in 0..<streams {
                 let connection = connections[stream % connections.count]
@@ -57,7 +57,7 @@ struct ServerStreamingThroughput {
             bytesPerSecond: Double(bytes.current) / seconds,
             messagesPerSecond: Double(messages.current) / seconds,
             errors: errors.count,
-            cpuSeconds: await cpuSeconds
+            cpu: await cpu
         )
     }
 }
