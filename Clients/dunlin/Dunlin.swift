@@ -16,7 +16,7 @@ struct Dunlin: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             Ping.self, Echo.self, Info.self,
-            Customers.self, Invoices.self, Payments.self, Apply.self, Unapply.self, Entry.self,
+            Customers.self, Invoices.self, Payments.self, Apply.self, Unapply.self, Entry.self, Ledger.self,
             Aging.self, Statement.self, Unapplied.self,
             AdminCommand.self,
         ]

@@ -58,8 +58,40 @@ func money(_ text: String, _ code: String, option: String) throws -> Dunlin_V1_A
 
 struct Customers: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Customer accounts.", subcommands: [Get.self, Import.self]
+        abstract: "Customer accounts.", subcommands: [List.self, Get.self, Import.self]
     )
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List customers by name, a page at a time (--all for every page).")
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "Only this analyst's customers.") var analyst = ""
+        @Option(help: "Customers per page (at most 1000).") var pageSize: UInt32 = 100
+        @Option(help: "Start after this cursor (from a previous page).") var cursor = ""
+        @Flag(help: "Follow the cursor to the last page.") var all = false
+
+        func run() async throws {
+            try await connection.withClient { client in
+                var customers: [Dunlin_V1_CustomerRecord] = []
+                var next = cursor
+                repeat {
+                    let page = try await client.unary(Receivables.listCustomers, .with {
+                        $0.analystID = analyst; $0.pageSize = pageSize; $0.cursor = next
+                    }, options: connection.callOptions)
+                    customers += page.customers
+                    next = page.nextCursor
+                } while all && !next.isEmpty
+                if connection.json {
+                    printJSON([
+                        "customers": customers.map { ["id": $0.id, "number": $0.number, "name": $0.name, "analyst_id": $0.analystID, "time_zone": $0.timeZone] },
+                        "next_cursor": next,
+                    ])
+                } else {
+                    printTable([["id", "number", "name", "analyst", "time zone"]] + customers.map { [$0.id, $0.number, $0.name, $0.analystID, $0.timeZone] })
+                    if !next.isEmpty { print("more: --cursor \(next)") }
+                }
+            }
+        }
+    }
 
     struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a customer with its open balance and unapplied cash.")
@@ -166,6 +198,41 @@ struct Payments: AsyncParsableCommand {
             try await connection.withClient { client in
                 _ = try await client.unary(Receivables.postEntries, .with { $0.entries = [entry] }, options: connection.callOptions)
                 if connection.json { printJSON(json(entry)) } else { print("recorded payment \(entry.id): \(entry.amount.currency) \(text(entry.amount))") }
+            }
+        }
+    }
+}
+
+struct Ledger: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List ledger entries by date (--all for every page).")
+    @OptionGroup var connection: ConnectionOptions
+    @Option(help: "Only this customer's entries.") var customer = ""
+    @Option(help: "Only these kinds (repeat): invoice, credit_memo, payment, application, adjustment, write_off, refund, reversal.") var kind: [String] = []
+    @Option(help: "From this date, YYYY-MM-DD.") var from = ""
+    @Option(help: "Through this date, YYYY-MM-DD.") var through = ""
+    @Option(help: "Entries per page (at most 1000).") var pageSize: UInt32 = 100
+    @Option(help: "Start after this cursor.") var cursor = ""
+    @Flag(help: "Follow the cursor to the last page.") var all = false
+
+    func run() async throws {
+        try await connection.withClient { client in
+            var entries: [Dunlin_V1_LedgerEntryRecord] = []
+            var next = cursor
+            repeat {
+                let page = try await client.unary(Receivables.listEntries, .with {
+                    $0.customerID = customer; $0.kinds = kind; $0.from = from; $0.through = through
+                    $0.pageSize = pageSize; $0.cursor = next
+                }, options: connection.callOptions)
+                entries += page.entries
+                next = page.nextCursor
+            } while all && !next.isEmpty
+            if connection.json {
+                printJSON(["entries": entries.map(json), "next_cursor": next])
+            } else {
+                printTable([["date", "kind", "id", "customer", "reference", "cur", "amount", "source", "target"]] + entries.map {
+                    [$0.date, $0.kind, $0.id, $0.customerID, $0.reference, $0.amount.currency, text($0.amount), $0.sourceID, $0.targetID]
+                })
+                if !next.isEmpty { print("more: --cursor \(next)") }
             }
         }
     }

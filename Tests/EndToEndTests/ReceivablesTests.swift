@@ -242,4 +242,34 @@ struct ReceivablesTests {
         #expect(again?.code == .invalidArgument)
         try await world.server.stop()
     }
+
+    @Test("customers and ledger entries list a page at a time, and only the caller's tenant")
+    func listing() async throws {
+        let world = try await TwoTenants.start()
+        let acme = world.server.client(token: "acme-manager")
+        let bayani = world.server.client(token: "bayani-manager")
+        try await seedAcme(acme)
+        _ = try await acme.unary(Receivables.upsertCustomers, .with {
+            $0.customers = (2...7).map { index in .with { $0.id = "C\(index)"; $0.number = "10\(index)"; $0.name = "Customer \(index)" } }
+        })
+        var seen: [String] = []
+        var cursor = ""
+        repeat {
+            let page = try await acme.unary(Receivables.listCustomers, .with { $0.pageSize = 3; $0.cursor = cursor })
+            #expect(page.customers.count <= 3)
+            seen += page.customers.map(\.id)
+            cursor = page.nextCursor
+        } while !cursor.isEmpty
+        #expect(Set(seen) == Set((1...7).map { "C\($0)" }))
+        #expect(seen.count == 7)
+
+        let invoices = try await acme.unary(Receivables.listEntries, .with { $0.kinds = ["invoice"] })
+        #expect(invoices.entries.map(\.id).sorted() == ["INV-1", "INV-2"])
+        let badKind = await #expect(throws: RPCError.self) { _ = try await acme.unary(Receivables.listEntries, .with { $0.kinds = ["bonus"] }) }
+        #expect(badKind?.code == .invalidArgument)
+
+        #expect(try await bayani.unary(Receivables.listCustomers, .init()).customers.isEmpty)
+        #expect(try await bayani.unary(Receivables.listEntries, .init()).entries.isEmpty)
+        try await world.server.stop()
+    }
 }

@@ -46,6 +46,43 @@ public struct ReceivablesService: RPCService {
             return response
         }
 
+        router.unary(Receivables.listCustomers) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: .viewer)
+            let page = try RPCError.mapping {
+                try tenant.store.customers(
+                    analystID: request.analystID.isEmpty ? nil : request.analystID,
+                    after: request.cursor.isEmpty ? nil : request.cursor, limit: pageSize(request.pageSize)
+                )
+            }
+            return .with {
+                $0.customers = page.items.map(Dunlin_V1_CustomerRecord.init)
+                $0.nextCursor = page.nextCursor ?? ""
+            }
+        }
+
+        router.unary(Receivables.listEntries) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: .viewer)
+            var kinds: Set<LedgerEntryKind> = []
+            for (index, text) in request.kinds.enumerated() {
+                guard let kind = LedgerEntryKind(rawValue: text) else {
+                    throw RPCError(.invalid(field: "kinds", "\"\(text)\" is not one of \(LedgerEntryKind.allCases.map(\.rawValue).joined(separator: ", "))"), item: index + 1)
+                }
+                kinds.insert(kind)
+            }
+            let from = try request.from.isEmpty ? nil : parseDate(request.from, field: "from")
+            let through = try request.through.isEmpty ? nil : parseDate(request.through, field: "through")
+            let page = try RPCError.mapping {
+                try tenant.store.entries(
+                    customerID: request.customerID.isEmpty ? nil : request.customerID, kinds: kinds, from: from, through: through,
+                    after: request.cursor.isEmpty ? nil : request.cursor, limit: pageSize(request.pageSize)
+                )
+            }
+            return .with {
+                $0.entries = page.items.map { Dunlin_V1_LedgerEntryRecord($0) }
+                $0.nextCursor = page.nextCursor ?? ""
+            }
+        }
+
         router.unary(Receivables.postEntries) { request, context in
             let (tenant, role) = try access(context, tenants, requires: .analyst)
             var entries: [LedgerEntry] = []
@@ -264,6 +301,11 @@ private func totals(_ amounts: [Money]) throws -> [Dunlin_V1_Amount] {
         }
     }
     return totals.amounts.map(Dunlin_V1_Amount.init)
+}
+
+/// A requested page size: 0 means the default; above the maximum is cut to it.
+func pageSize(_ requested: UInt32) -> Int {
+    requested == 0 ? TenantStore.defaultPageSize : min(Int(requested), TenantStore.maxPageSize)
 }
 
 private func parseDate(_ text: String, field: String) throws(RPCError) -> CivilDate {

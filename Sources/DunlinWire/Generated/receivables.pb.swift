@@ -218,9 +218,6 @@ public nonisolated struct Dunlin_V1_ListCustomersRequest: Sendable {
   /// filter; empty = all
   public var analystID: String = String()
 
-  /// substring of name or number
-  public var search: String = String()
-
   /// default 100, at most 1000
   public var pageSize: UInt32 = 0
 
@@ -292,14 +289,19 @@ public nonisolated struct Dunlin_V1_ListEntriesRequest: Sendable {
 
   public var customerID: String = String()
 
-  public var kind: String = String()
+  /// empty = every kind
+  public var kinds: [String] = []
 
-  /// invoices with a balance, sources with unapplied money
-  public var openOnly: Bool = false
-
+  /// default 100, at most 1000
   public var pageSize: UInt32 = 0
 
   public var cursor: String = String()
+
+  /// YYYY-MM-DD, inclusive
+  public var from: String = String()
+
+  /// YYYY-MM-DD, inclusive
+  public var through: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -959,7 +961,7 @@ nonisolated extension Dunlin_V1_GetCustomerResponse: SwiftProtobuf.Message, Swif
 
 nonisolated extension Dunlin_V1_ListCustomersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListCustomersRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}analyst_id\0\u{1}search\0\u{3}page_size\0\u{1}cursor\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}analyst_id\0\u{4}\u{2}page_size\0\u{1}cursor\0\u{c}\u{2}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -968,7 +970,6 @@ nonisolated extension Dunlin_V1_ListCustomersRequest: SwiftProtobuf.Message, Swi
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.analystID) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.search) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.pageSize) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.cursor) }()
       default: break
@@ -979,9 +980,6 @@ nonisolated extension Dunlin_V1_ListCustomersRequest: SwiftProtobuf.Message, Swi
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if !self.analystID.isEmpty {
       try visitor.visitSingularStringField(value: self.analystID, fieldNumber: 1)
-    }
-    if !self.search.isEmpty {
-      try visitor.visitSingularStringField(value: self.search, fieldNumber: 2)
     }
     if self.pageSize != 0 {
       try visitor.visitSingularUInt32Field(value: self.pageSize, fieldNumber: 3)
@@ -994,7 +992,6 @@ nonisolated extension Dunlin_V1_ListCustomersRequest: SwiftProtobuf.Message, Swi
 
   public static func ==(lhs: Dunlin_V1_ListCustomersRequest, rhs: Dunlin_V1_ListCustomersRequest) -> Bool {
     if lhs.analystID != rhs.analystID {return false}
-    if lhs.search != rhs.search {return false}
     if lhs.pageSize != rhs.pageSize {return false}
     if lhs.cursor != rhs.cursor {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
@@ -1129,7 +1126,7 @@ nonisolated extension Dunlin_V1_GetEntryRequest: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Dunlin_V1_ListEntriesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListEntriesRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}kind\0\u{3}open_only\0\u{3}page_size\0\u{1}cursor\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}kinds\0\u{4}\u{2}page_size\0\u{1}cursor\0\u{1}from\0\u{1}through\0\u{c}\u{3}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1138,10 +1135,11 @@ nonisolated extension Dunlin_V1_ListEntriesRequest: SwiftProtobuf.Message, Swift
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.kind) }()
-      case 3: try { try decoder.decodeSingularBoolField(value: &self.openOnly) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.kinds) }()
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.pageSize) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.cursor) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.from) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.through) }()
       default: break
       }
     }
@@ -1151,11 +1149,8 @@ nonisolated extension Dunlin_V1_ListEntriesRequest: SwiftProtobuf.Message, Swift
     if !self.customerID.isEmpty {
       try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
     }
-    if !self.kind.isEmpty {
-      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 2)
-    }
-    if self.openOnly != false {
-      try visitor.visitSingularBoolField(value: self.openOnly, fieldNumber: 3)
+    if !self.kinds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.kinds, fieldNumber: 2)
     }
     if self.pageSize != 0 {
       try visitor.visitSingularUInt32Field(value: self.pageSize, fieldNumber: 4)
@@ -1163,15 +1158,22 @@ nonisolated extension Dunlin_V1_ListEntriesRequest: SwiftProtobuf.Message, Swift
     if !self.cursor.isEmpty {
       try visitor.visitSingularStringField(value: self.cursor, fieldNumber: 5)
     }
+    if !self.from.isEmpty {
+      try visitor.visitSingularStringField(value: self.from, fieldNumber: 6)
+    }
+    if !self.through.isEmpty {
+      try visitor.visitSingularStringField(value: self.through, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Dunlin_V1_ListEntriesRequest, rhs: Dunlin_V1_ListEntriesRequest) -> Bool {
     if lhs.customerID != rhs.customerID {return false}
-    if lhs.kind != rhs.kind {return false}
-    if lhs.openOnly != rhs.openOnly {return false}
+    if lhs.kinds != rhs.kinds {return false}
     if lhs.pageSize != rhs.pageSize {return false}
     if lhs.cursor != rhs.cursor {return false}
+    if lhs.from != rhs.from {return false}
+    if lhs.through != rhs.through {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
