@@ -183,6 +183,13 @@ struct AdminTests {
         let root = world.client(world.rootToken)
         #expect(await code { _ = try await root.unary(Receivables.unappliedCash, .init()) } == .permissionDenied)
 
+        // A demotion holds on a connection opened before it.
+        let maria = try #require(try await acme.unary(Admin.listUsers, .init()).users.first { $0.role == "admin" })
+        _ = try await root.unary(Admin.createUser, .with { $0.tenantID = "acme"; $0.name = "Second admin"; $0.role = "admin" })
+        _ = try await root.unary(Admin.updateUser, .with { $0.userID = maria.id; $0.role = "manager" })
+        #expect(await code { _ = try await acme.unary(Admin.createUser, .with { $0.name = "Late"; $0.role = "viewer" }) } == .permissionDenied)
+        #expect(try await acme.unary(Admin.listUsers, .init()).users.count == 3, "managers may still list users")
+
         for client in [acme, bayani, analyst, root] { await client.close() }
         try await world.stop()
     }
@@ -241,6 +248,7 @@ struct AdminTests {
         #expect(suspendedError?.code == .unauthenticated)
         #expect(suspendedError?.message.contains("suspended") == true)
         #expect(await code { _ = try await working.unary(Receivables.unappliedCash, .init()) } == .failedPrecondition)
+        #expect(await code { _ = try await admin.unary(Admin.listUsers, .init()) } == .failedPrecondition)
         _ = try await root.unary(Admin.resumeTenant, .with { $0.tenantID = "acme" })
         #expect(await refusal(rotated.token) == nil)
         _ = try await working.unary(Receivables.unappliedCash, .init())

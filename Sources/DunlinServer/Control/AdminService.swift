@@ -32,13 +32,13 @@ public struct AdminService: RPCService {
         // MARK: Tenants
 
         router.unary(Admin.createTenant) { request, context in
-            try Caller(context).requireServerAdmin()
+            try Caller(context, control: control).requireServerAdmin()
             return Dunlin_V1_Tenant(try tenants.create(
                 id: request.id, name: request.name, baseCurrency: request.baseCurrency, timeZone: request.timeZone
             ))
         }
         router.unary(Admin.listTenants) { request, context in
-            try Caller(context).requireServerAdmin()
+            try Caller(context, control: control).requireServerAdmin()
             let page = try RPCError.control {
                 try control.tenants(includeDeleted: request.includeDeleted, pageSize: Int(request.pageSize), cursor: request.cursor)
             }
@@ -48,19 +48,19 @@ public struct AdminService: RPCService {
             }
         }
         router.unary(Admin.suspendTenant) { request, context in
-            try Caller(context).requireServerAdmin()
+            try Caller(context, control: control).requireServerAdmin()
             return Dunlin_V1_Tenant(try tenants.setStatus(request.tenantID, to: .suspended))
         }
         router.unary(Admin.resumeTenant) { request, context in
-            try Caller(context).requireServerAdmin()
+            try Caller(context, control: control).requireServerAdmin()
             return Dunlin_V1_Tenant(try tenants.setStatus(request.tenantID, to: .active))
         }
         router.unary(Admin.deleteTenant) { request, context in
-            try Caller(context).requireServerAdmin()
+            try Caller(context, control: control).requireServerAdmin()
             return Dunlin_V1_Tenant(try tenants.delete(request.tenantID))
         }
         router.serverStreaming(Admin.exportTenant) { request, writer, context in
-            try Caller(context).requireServerAdmin()
+            try Caller(context, control: control).requireServerAdmin()
             let (tenant, file) = try tenants.export(request.tenantID)
             defer { try? TenantFiles.remove(file) }
             let reader = try ChunkedFileReader(file, chunkSize: Self.exportChunkSize)
@@ -80,7 +80,7 @@ public struct AdminService: RPCService {
         // MARK: Users
 
         router.unary(Admin.createUser) { request, context in
-            let caller = try Caller(context)
+            let caller = try Caller(context, control: control)
             let tenantID = try caller.userScope(request.tenantID, control: control, listing: false)
             let role = try Self.role(request.role)
             return Dunlin_V1_User(try RPCError.control {
@@ -88,7 +88,7 @@ public struct AdminService: RPCService {
             })
         }
         router.unary(Admin.listUsers) { request, context in
-            let caller = try Caller(context)
+            let caller = try Caller(context, control: control)
             let tenantID = try caller.userScope(request.tenantID, control: control, listing: true)
             let page = try RPCError.control {
                 try control.users(tenantID: tenantID, includeInactive: request.includeInactive, pageSize: Int(request.pageSize), cursor: request.cursor)
@@ -99,7 +99,7 @@ public struct AdminService: RPCService {
             }
         }
         router.unary(Admin.updateUser) { request, context in
-            let caller = try Caller(context)
+            let caller = try Caller(context, control: control)
             try caller.requireUserManager()
             _ = try caller.managedUser(request.userID, field: "user_id", control: control)
             let changes = UserChanges(
@@ -114,7 +114,7 @@ public struct AdminService: RPCService {
         // MARK: Tokens
 
         router.unary(Admin.issueToken) { request, context in
-            let caller = try Caller(context)
+            let caller = try Caller(context, control: control)
             try caller.requireUserManager()
             _ = try caller.managedUser(request.userID, field: "user_id", control: control)
             let issued = try RPCError.control {
@@ -125,7 +125,7 @@ public struct AdminService: RPCService {
             return Dunlin_V1_IssuedToken(issued)
         }
         router.unary(Admin.rotateToken) { request, context in
-            let caller = try Caller(context)
+            let caller = try Caller(context, control: control)
             _ = try caller.visibleToken(request.tokenID, control: control)
             let issued = try RPCError.control {
                 try control.rotateToken(request.tokenID, expiresAt: request.expiresAtMs == 0 ? nil : request.expiresAtMs)
@@ -134,14 +134,14 @@ public struct AdminService: RPCService {
             return Dunlin_V1_IssuedToken(issued)
         }
         router.unary(Admin.revokeToken) { request, context in
-            let caller = try Caller(context)
+            let caller = try Caller(context, control: control)
             _ = try caller.visibleToken(request.tokenID, control: control)
             let token = try RPCError.control { try control.revokeToken(request.tokenID) }
             context.logger.notice("token revoked", metadata: ["token": "\(token.id)"])
             return Dunlin_V1_TokenInfo(token)
         }
         router.unary(Admin.listTokens) { request, context in
-            let caller = try Caller(context)
+            let caller = try Caller(context, control: control)
             let userID = request.userID.isEmpty ? caller.principal.id : request.userID
             if userID != caller.principal.id {
                 try caller.requireUserManager()
@@ -167,16 +167,32 @@ public struct AdminService: RPCService {
 }
 
 /// The authenticated caller of an Admin method, and the rules of who may manage whom.
+///
+/// The caller's user is read again on every call, so a demotion, a deactivation or a suspension
+/// of their tenant holds on connections opened before it: the principal in WELCOME says who
+/// connected, the control database says what they may do now.
 struct Caller {
     let principal: Dunlin_V1_Principal
     let role: Role
 
-    init(_ context: ServerContext) throws(RPCError) {
-        guard let role = Role(rawValue: context.principal.role), !context.principal.id.isEmpty else {
+    init(_ context: ServerContext, control: ControlStore) throws {
+        guard !context.principal.id.isEmpty, let user = try control.user(context.principal.id) else {
             throw RPCError(.unauthenticated, "\(context.method) needs a user's token")
         }
+        guard user.active else {
+            throw RPCError(.unauthenticated, "user \(user.id) is deactivated")
+        }
+        if let tenantID = user.tenantID {
+            switch try control.tenant(tenantID)?.status {
+            case .active: break
+            case .suspended:
+                throw RPCError(.failedPrecondition, "tenant \(tenantID) is suspended", details: [.with { $0.reason = "tenant_suspended" }])
+            case .deleted, nil:
+                throw RPCError(.unauthenticated, "tenant \(tenantID) was deleted")
+            }
+        }
         principal = context.principal
-        self.role = role
+        role = user.role
     }
 
     /// The caller's tenant; nil for server admins.
