@@ -61,7 +61,8 @@ public struct AdminService: RPCService {
         }
         router.serverStreaming(Admin.exportTenant) { request, writer, context in
             try Caller(context, control: control).requireServerAdmin()
-            let (tenant, file) = try tenants.export(request.tenantID)
+            // The copy takes as long as the file is big: keep it off the cooperative threads.
+            let (tenant, file) = try await offload { try tenants.export(request.tenantID) }
             defer { try? TenantFiles.remove(file) }
             let reader = try ChunkedFileReader(file, chunkSize: Self.exportChunkSize)
             var chunk = Dunlin_V1_ExportTenantChunk()
@@ -163,6 +164,14 @@ public struct AdminService: RPCService {
                            details: [.with { $0.field = "role"; $0.reason = "unknown_role" }])
         }
         return role
+    }
+}
+
+/// Runs blocking work (a database copy) on a Dispatch thread, so the concurrency pool's few
+/// threads stay free for the other calls.
+func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
     }
 }
 
