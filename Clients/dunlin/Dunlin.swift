@@ -18,6 +18,7 @@ struct Dunlin: AsyncParsableCommand {
             Ping.self, Echo.self, Info.self,
             Customers.self, Invoices.self, Payments.self, Apply.self, Unapply.self, Entry.self, Ledger.self,
             Aging.self, Statement.self, Unapplied.self,
+            ContactsCommand.self, DisputesCommand.self, PromisesCommand.self, TasksCommand.self, LogCommand.self, ActivitiesCommand.self,
             AdminCommand.self,
         ]
     )

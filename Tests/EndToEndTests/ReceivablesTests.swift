@@ -27,7 +27,7 @@ struct TwoTenants {
             "server-admin": principal("root", "", "server-admin"),
         ]
         let server = try await TestServer.start(
-            services: [DiagnosticsService(), ReceivablesService(tenants: FixedTenants([acme, bayani]))], tokens: tokens
+            services: [DiagnosticsService(), ReceivablesService(tenants: FixedTenants([acme, bayani])), RecordsService(tenants: FixedTenants([acme, bayani]))], tokens: tokens
         )
         return TwoTenants(server: server, acme: acme, bayani: bayani)
     }

@@ -1,0 +1,181 @@
+import DunlinCore
+import Foundation
+
+// Contacts, disputes, promises, tasks and activities to and from their wire forms
+// (Protocol/records.proto). Decoding fills the defaults records.proto documents and refuses what
+// the wire cannot express wrongly in the domain (an unknown status, a date that does not exist,
+// a missing amount), naming the field; the records' own `validate()` checks the rest.
+
+/// Decoding of the text fields that carry a domain choice or a date.
+public enum WireField {
+    /// The case whose raw value is `text`; `fallback` when `text` is empty and there is one.
+    public static func choice<Value: CaseIterable & RawRepresentable>(
+        _ text: String, field: String, default fallback: Value? = nil
+    ) throws(DomainError) -> Value where Value.RawValue == String {
+        if text.isEmpty, let fallback { return fallback }
+        guard let value = Value(rawValue: text) else {
+            let allowed = Value.allCases.map(\.rawValue).joined(separator: ", ")
+            throw .invalid(field: field, text.isEmpty ? "is required (one of \(allowed))" : "\"\(text)\" is not one of \(allowed)")
+        }
+        return value
+    }
+
+    /// A list filter: each text a case, named `field[i]` when it is not.
+    public static func choices<Value: CaseIterable & RawRepresentable & Hashable>(
+        _ texts: [String], field: String
+    ) throws(DomainError) -> Set<Value> where Value.RawValue == String {
+        var values = Set<Value>()
+        for (index, text) in texts.enumerated() {
+            values.insert(try choice(text, field: "\(field)[\(index)]"))
+        }
+        return values
+    }
+
+    /// A civil date, or nil when `text` is empty.
+    public static func optionalDate(_ text: String, field: String) throws(DomainError) -> CivilDate? {
+        text.isEmpty ? nil : try civilDate(text, field: field)
+    }
+
+    /// A civil date, or `fallback` when `text` is empty.
+    public static func date(_ text: String, field: String, default fallback: CivilDate) throws(DomainError) -> CivilDate {
+        text.isEmpty ? fallback : try civilDate(text, field: field)
+    }
+
+    /// A required civil date.
+    public static func requiredDate(_ text: String, field: String) throws(DomainError) -> CivilDate {
+        guard !text.isEmpty else { throw .invalid(field: field, "is required (YYYY-MM-DD)") }
+        return try civilDate(text, field: field)
+    }
+
+    /// A required amount.
+    static func requiredMoney(_ amount: Dunlin_V1_Amount, present: Bool, field: String) throws(DomainError) -> Money {
+        guard present else { throw .invalid(field: field, "is required") }
+        return try amount.money(field: field)
+    }
+}
+
+extension Dunlin_V1_ContactRecord {
+    public init(_ contact: Contact) {
+        self.init()
+        id = contact.id
+        customerID = contact.customerID
+        name = contact.name
+        role = contact.role
+        email = contact.email
+        phone = contact.phone
+        preferredChannel = contact.preferredChannel.rawValue
+    }
+
+    /// The contact; the preferred channel defaults to email.
+    public func contact() throws(DomainError) -> Contact {
+        Contact(
+            id: id, customerID: customerID, name: name, role: role, email: email, phone: phone,
+            preferredChannel: try WireField.choice(preferredChannel, field: "preferred_channel", default: .email)
+        )
+    }
+}
+
+extension Dunlin_V1_DisputeRecord {
+    public init(_ dispute: Dispute) {
+        self.init()
+        id = dispute.id
+        customerID = dispute.customerID
+        invoiceIds = dispute.invoiceIDs
+        amount = Dunlin_V1_Amount(dispute.amount)
+        reasonCode = dispute.reasonCode
+        status = dispute.status.rawValue
+        ownerTeam = dispute.ownerTeam.rawValue
+        openedOn = dispute.openedOn.description
+        resolvedOn = dispute.resolvedOn?.description ?? ""
+        note = dispute.note
+    }
+
+    /// The dispute; status defaults to open, the owner team to billing, and the opening date to
+    /// `today` (the tenant's).
+    public func dispute(today: CivilDate) throws(DomainError) -> Dispute {
+        Dispute(
+            id: id, customerID: customerID, invoiceIDs: invoiceIds,
+            amount: try WireField.requiredMoney(amount, present: hasAmount, field: "amount"),
+            reasonCode: reasonCode,
+            status: try WireField.choice(status, field: "status", default: .open),
+            ownerTeam: try WireField.choice(ownerTeam, field: "owner_team", default: .billing),
+            openedOn: try WireField.date(openedOn, field: "opened_on", default: today),
+            resolvedOn: try WireField.optionalDate(resolvedOn, field: "resolved_on"),
+            note: note
+        )
+    }
+}
+
+extension Dunlin_V1_PromiseRecord {
+    public init(_ promise: PromiseToPay) {
+        self.init()
+        id = promise.id
+        customerID = promise.customerID
+        invoiceIds = promise.invoiceIDs
+        amount = Dunlin_V1_Amount(promise.amount)
+        madeOn = promise.madeOn.description
+        promisedDate = promise.promisedDate.description
+        status = promise.status.rawValue
+        note = promise.note
+    }
+
+    /// The promise; status defaults to open and the day it was made to `today` (the tenant's).
+    public func promise(today: CivilDate) throws(DomainError) -> PromiseToPay {
+        PromiseToPay(
+            id: id, customerID: customerID, invoiceIDs: invoiceIds,
+            amount: try WireField.requiredMoney(amount, present: hasAmount, field: "amount"),
+            madeOn: try WireField.date(madeOn, field: "made_on", default: today),
+            promisedDate: try WireField.requiredDate(promisedDate, field: "promised_date"),
+            status: try WireField.choice(status, field: "status", default: .open),
+            note: note
+        )
+    }
+}
+
+extension Dunlin_V1_TaskRecord {
+    public init(_ task: CollectionTask) {
+        self.init()
+        id = task.id
+        assigneeID = task.assigneeID
+        customerID = task.customerID
+        title = task.title
+        dueDate = task.dueDate.description
+        done = task.done
+        notes = task.notes
+    }
+
+    /// The task; the assignee defaults to `caller` and the due date to `today` (the tenant's).
+    public func task(today: CivilDate, caller: String) throws(DomainError) -> CollectionTask {
+        CollectionTask(
+            id: id, assigneeID: assigneeID.isEmpty ? caller : assigneeID, customerID: customerID, title: title,
+            dueDate: try WireField.date(dueDate, field: "due_date", default: today), done: done, notes: notes
+        )
+    }
+}
+
+extension Dunlin_V1_ActivityRecord {
+    public init(_ activity: Activity) {
+        self.init()
+        id = activity.id
+        customerID = activity.customerID
+        kind = activity.kind.rawValue
+        direction = activity.direction.rawValue
+        outcome = activity.outcome
+        authorID = activity.authorID
+        occurredAt = Activity.milliseconds(of: activity.occurredAt)
+        body = activity.body
+    }
+
+    /// The activity as `author` logs it: the request's author_id is never used. `occurred_at` 0
+    /// means `now`; the direction defaults to none for notes and meetings and outbound otherwise.
+    public func activity(author: String, now: Date) throws(DomainError) -> Activity {
+        let kind: ActivityKind = try WireField.choice(kind, field: "kind")
+        let fallback: ActivityDirection = kind == .note || kind == .meeting ? .undirected : .outbound
+        return Activity(
+            id: id, customerID: customerID, kind: kind,
+            direction: try WireField.choice(direction, field: "direction", default: fallback),
+            outcome: outcome, authorID: author,
+            occurredAt: occurredAt == 0 ? now : Activity.instant(milliseconds: occurredAt), body: body
+        )
+    }
+}
