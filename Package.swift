@@ -66,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "dunlind",
             dependencies: [
-                "DunlinServer", "DunlinStore",
+                "DunlinServer", "DunlinStore", "DunlinCore", "DunlinWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -26,8 +26,8 @@ struct Dunlin: AsyncParsableCommand {
 
 /// Options every command that talks to a server takes.
 struct ConnectionOptions: ParsableArguments {
-    @Option(help: "Server as HOST:PORT.")
-    var server = "127.0.0.1:7474"
+    @Option(help: "Server as HOST:PORT (or set DUNLIN_SERVER).")
+    var server = ProcessInfo.processInfo.environment["DUNLIN_SERVER"] ?? "127.0.0.1:7474"
 
     @Option(help: "API token (or set DUNLIN_TOKEN).")
     var token: String?

@@ -345,6 +345,10 @@ struct Aging: AsyncParsableCommand {
                 if report.hasBaseTotal { rows.append(["TOTAL (converted)", report.baseTotal.currency] + amounts(report.baseTotal)) }
                 print("Aging as of \(report.asOf)")
                 printTable(rows)
+                if !report.hasBaseTotal, report.totals.count > 1 {
+                    let others = report.totals.map(\.currency).joined(separator: ", ")
+                    print("(no converted total: give a rate for each currency, e.g. --base USD --rate PHP=0.0172; currencies here: \(others))")
+                }
             }
         }
     }

@@ -12,7 +12,7 @@ struct Dunlind: AsyncParsableCommand {
         commandName: "dunlind",
         abstract: "The Dunlin accounts-receivable server.",
         version: DunlinVersion.current,
-        subcommands: [Serve.self, Init.self],
+        subcommands: [Serve.self, Init.self, Demo.self],
         defaultSubcommand: Serve.self
     )
 }

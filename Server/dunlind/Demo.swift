@@ -1,0 +1,96 @@
+import ArgumentParser
+import DunlinCore
+import DunlinServer
+import DunlinStore
+import DunlinWire
+import Foundation
+
+/// `dunlind demo`: the quick start. Makes a data directory with a demo tenant holding a realistic
+/// portfolio, issues tokens for its manager and an analyst, prints what to type next, then serves.
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create (or reuse) a data directory with a demo tenant and its portfolio, print tokens, and serve it.",
+        discussion: """
+            The first run initialises DIR, creates tenant "demo" (USD base, America/Chicago) with customers in \
+            US and Philippine time zones, invoices in several currencies across every aging bucket, payments, \
+            unapplied and unidentified cash, and users Mia (manager), Ana and Ben (analysts). Every run issues \
+            fresh tokens for Mia and Ana (older ones stay valid until revoked) and writes them to DIR/demo-tokens.env.
+            """
+    )
+
+    @Option(help: "The data directory (created on first run).")
+    var data = "dunlin-data"
+
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on.")
+    var port = RPCServer.Configuration.defaultPort
+
+    static let tenantID = "demo"
+
+    func run() async throws {
+        let directory = URL(fileURLWithPath: data)
+        var adminToken: String?
+        if !ControlStore.isInitialized(directory) {
+            let (_, admin) = try ControlStore.initialize(directory, adminName: "Demo server admin", adminEmail: "")
+            adminToken = admin.token.plaintext
+        }
+        let control = try ControlStore(directory)
+        let (manager, analyst) = try Self.seedIfNeeded(control)
+        let managerToken = try control.issueToken(userID: manager.id, device: "quickstart").token.plaintext
+        let analystToken = try control.issueToken(userID: analyst.id, device: "quickstart").token.plaintext
+
+        let address = "\(host):\(port)"
+        var env = """
+            # Written by `dunlind demo`. Source it: . \(directory.path)/demo-tokens.env
+            export DUNLIN_SERVER=\(address)
+            export DUNLIN_TOKEN=\(managerToken)
+            export DUNLIN_ANALYST_TOKEN=\(analystToken)
+
+            """
+        if let adminToken { env += "export DUNLIN_ADMIN_TOKEN=\(adminToken)\n" }
+        let envFile = directory.appendingPathComponent("demo-tokens.env")
+        try env.write(to: envFile, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: envFile.path)
+
+        // Written unbuffered, so it shows before the server's own line even when stdout is a pipe.
+        FileHandle.standardOutput.write(Data("""
+            Demo tenant "\(Self.tenantID)" is ready in \(directory.path); tokens are in \(envFile.path).
+
+            In another terminal:
+              . \(envFile.path)
+              dunlin customers list
+              dunlin aging
+              dunlin unapplied
+              dunlin statement CUS-1007
+              dunlin payments record --id PAY-NEW-1 --customer CUS-1007 --amount 1000.00 --currency USD
+              dunlin apply --source PAY-NEW-1 --invoice <an INV id from the statement> --amount 1000.00
+              dunlin aging          # and see it move
+
+            """.utf8))
+        let serve = try Serve.parse(["--data", directory.path, "--host", host, "--port", "\(port)"])
+        try await serve.run()
+    }
+
+    /// Creates the demo tenant, its users and its portfolio on the first run; finds them after.
+    static func seedIfNeeded(_ control: ControlStore) throws -> (manager: UserRecord, analyst: UserRecord) {
+        if try control.tenant(tenantID) == nil {
+            let (_, store) = try control.createTenant(id: tenantID, name: "Dunlin Demo Co", baseCurrency: "USD", timeZone: "America/Chicago")
+            let ana = try control.createUser(tenantID: tenantID, name: "Ana Reyes", email: "ana@demo.example", role: .analyst)
+            let ben = try control.createUser(tenantID: tenantID, name: "Ben Carter", email: "ben@demo.example", role: .analyst)
+            _ = try control.createUser(tenantID: tenantID, name: "Mia Santos", email: "mia@demo.example", role: .manager)
+            let today = CivilDate(Date(), in: TimeZone(identifier: "America/Chicago")!)
+            let portfolio = DemoPortfolio(today: today, analysts: [ana.id, ben.id])
+            try store.upsert(portfolio.customers)
+            try store.post(portfolio.entries)
+        }
+        let users = try control.users(tenantID: tenantID, pageSize: 100).items
+        guard let manager = users.first(where: { $0.email == "mia@demo.example" }),
+            let analyst = users.first(where: { $0.email == "ana@demo.example" })
+        else {
+            throw ValidationError("the demo tenant exists but its users Mia and Ana are missing; use a fresh --data directory")
+        }
+        return (manager, analyst)
+    }
+}
