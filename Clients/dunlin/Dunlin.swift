@@ -79,7 +79,7 @@ struct ConnectionOptions: ParsableArguments {
 }
 
 func printJSON(_ object: Any) {
-    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
     print(String(decoding: data, as: UTF8.self))
 }
 
