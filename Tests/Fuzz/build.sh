@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 export PATH=/opt/swift/usr/bin:$PATH
 config=${1:-release}
-flags=(-c "$config" --sanitize=fuzzer --sanitize=address -Xswiftc -g)
+# swiftc keeps only the last -sanitize= it is given, and SwiftPM passes --sanitize values as separate
+# flags, so `--sanitize=fuzzer --sanitize=address` alone compiles Swift code with ASan but without
+# libFuzzer's coverage instrumentation. The combined -Xswiftc flag comes last and wins.
+flags=(-c "$config" --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address -Xswiftc -g)
 swift build "${flags[@]}" --product dunlin-wire-fuzz >&2
 echo "$(swift build "${flags[@]}" --show-bin-path)/dunlin-wire-fuzz"

@@ -15,9 +15,18 @@ enum CompressionCheck {
         case `internal`
     }
 
+    /// The reference's output space, allocated once: a fresh multi-megabyte allocation per run
+    /// costs AddressSanitizer a shadow-memory write each time. libFuzzer runs inputs on one thread.
+    nonisolated(unsafe) private static var scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
+    nonisolated(unsafe) private static var scratchCapacity = 1
+
     static func reference(_ payload: ByteBuffer, maxSize: Int) -> Reference {
-        let output = UnsafeMutablePointer<UInt8>.allocate(capacity: maxSize + 1)
-        defer { output.deallocate() }
+        if scratchCapacity < maxSize + 1 {
+            scratch.deallocate()
+            scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: maxSize + 1)
+            scratchCapacity = maxSize + 1
+        }
+        let output = scratch
         var produced = 0
         let outcome = payload.withUnsafeReadableBytes { input in
             dunlin_reference_inflate(
@@ -46,7 +55,7 @@ enum CompressionCheck {
             dunlin = .failure(error)
         }
         let expected = reference(payload, maxSize: maxSize)
-        let input = hexString(payload.readableBytesView)
+        var input: String { hexString(payload.readableBytesView) }
 
         switch (expected, dunlin) {
         case (.ok(let bytes), .success(let output)):
@@ -65,8 +74,11 @@ enum CompressionCheck {
                 "decompress(\(input), maxSize: \(maxSize)) returned \(output.readableBytes) bytes of a stream that inflates past the cap"
             )
         case (.tooLarge, .failure(let error)):
+            // compress-nio inflates into ByteBuffers whose capacity NIO rounds up to a power of two,
+            // so it may read on past the cap (up to about twice it) and meet corrupt data there
+            // first: a stream that is both over the cap and corrupt may be refused as either.
             Oracle.require(
-                error.reason == .messageTooLarge, "decompress-reason",
+                error.reason == .messageTooLarge || error.reason == .compression, "decompress-reason",
                 "decompress(\(input), maxSize: \(maxSize)): over the cap, but refused as \(error.reason)"
             )
         case (.truncated(let partial), .success(let output)):
@@ -82,7 +94,7 @@ enum CompressionCheck {
         case (_, .failure(let error)):
             Oracle.require(
                 error.reason == .compression, "decompress-reason",
-                "decompress(\(input), maxSize: \(maxSize)): zlib says \(expected), refused as \(error.reason)"
+                "decompress(\(input), maxSize: \(maxSize)): zlib says \(expected), refused as \(error)"
             )
         }
         if case .success(let output) = dunlin {

@@ -4,8 +4,8 @@ import SwiftProtobuf
 
 /// What the emulated runtime around the state machine does, chosen by the input's header bytes.
 struct RuntimePolicy {
-    /// Small limits (4 KiB frames, 3 streams, 8 KiB windows), so the fuzzer reaches the limits
-    /// with short inputs; otherwise the documented defaults.
+    /// Small limits (2 KiB frames, 1 KiB messages, 3 streams, 1.5 KiB windows), so the fuzzer
+    /// reaches every limit with short inputs; otherwise the documented defaults.
     var smallLimits: Bool
     /// Hand every delivered message back with `consumed(...)`, returning flow-control credit.
     var consumeMessages: Bool
@@ -22,6 +22,9 @@ struct RuntimePolicy {
     var clock: UInt8
     /// Server: start a graceful shutdown after this many items (0 = never). Client: streams to open.
     var count: Int
+    /// Server: check the credential late, after the next item has arrived (the runtime's
+    /// authenticator is asynchronous), so frames can arrive while the phase is `authenticating`.
+    var authenticateLate: Bool
 
     init(_ flags: UInt8, _ count: UInt8) {
         smallLimits = flags & 0x01 != 0
@@ -31,14 +34,17 @@ struct RuntimePolicy {
         discardReadBytes = flags & 0x10 != 0
         refuseCredential = flags & 0x60 == 0x60
         clock = flags >> 6
-        self.count = Int(count)
+        self.count = Int(count & 0x7F)
+        authenticateLate = count & 0x80 != 0
     }
 
+    /// The small limits are chosen so that every limit is reachable within libFuzzer's -max_len:
+    /// messages over the message size fit in a frame, and two frames exhaust a window.
     var limits: ConnectionLimits {
         smallLimits
             ? ConnectionLimits(
-                maxFrameSize: 4096, maxMessageSize: 16 << 10, maxMetadataSize: 512, maxConcurrentStreams: 3,
-                initialWindow: 8192, minPingInterval: .seconds(5), maxPingStrikes: 2
+                maxFrameSize: 2048, maxMessageSize: 1024, maxMetadataSize: 512, maxConcurrentStreams: 3,
+                initialWindow: 1536, minPingInterval: .seconds(5), maxPingStrikes: 2
             )
             : .defaults
     }
@@ -76,10 +82,18 @@ struct ConnectionHarness {
     // MARK: - Inbound
 
     /// One decoded item; returns false once the connection is closed.
+    /// A HELLO whose credential is still being checked (late authentication).
+    var pendingHello: Dunlin_V1_Hello?
+
     mutating func received(_ item: InboundItem, range: Range<Int>) -> Bool {
         itemsSeen += 1
         now = now + clockStep()
         let action = machine.received(item, now: now)
+        if let hello = pendingHello, machine.phase != .closed {
+            pendingHello = nil
+            finishAuthentication(hello)
+        }
+        Oracle.trace("\(machine.role) \(range): \(summary(item)) -> \(summary(action)); phase \(machine.phase), \(machine.openStreamCount) open")
         handle(action, item: item, range: range)
         Oracle.require(
             machine.openStreamCount <= limits.maxConcurrentStreams || machine.role == .client, "stream-limit",
@@ -116,19 +130,10 @@ struct ConnectionHarness {
                 (try? Dunlin_V1_Hello(buffer: frame.payload)) == hello, "action-matches-frame",
                 "authenticate carries a Hello that is not the HELLO payload"
             )
-            if policy.refuseCredential {
-                verifyOutbound(machine.authenticationFailed("bad token"), .goAway)
-                Oracle.require(machine.phase == .closed, "phase", "authenticationFailed left the phase \(machine.phase)")
+            if policy.authenticateLate {
+                pendingHello = hello
             } else {
-                var principal = Dunlin_V1_Principal()
-                principal.id = "u1"
-                principal.tenantID = "t1"
-                principal.role = "analyst"
-                guard let welcome = machine.authenticated(principal: principal, serverVersion: "fuzz", connectionID: "c1") else {
-                    Oracle.unreachable("authenticated() refused right after .authenticate")
-                }
-                verifyOutbound(welcome, .welcome)
-                Oracle.require(machine.phase == .active, "phase", "authenticated() left the phase \(machine.phase)")
+                finishAuthentication(hello)
             }
 
         case .welcomed:
@@ -197,8 +202,11 @@ struct ConnectionHarness {
 
         case .fail(let error, let goAway):
             Oracle.require(machine.phase == .closed, "phase", "failed with \(error) but the phase is \(machine.phase)")
+            // PROTOCOL.md §13 puts a payload error at the payload's first byte: for an empty
+            // payload that is the byte after the frame.
+            var emptyPayload: Bool { if case .frame(let frame) = item { frame.payload.readableBytes == 0 } else { false } }
             Oracle.require(
-                error.byteOffset < UInt64(range.upperBound), "error-offset",
+                error.byteOffset < UInt64(range.upperBound) || (error.byteOffset == UInt64(range.upperBound) && emptyPayload), "error-offset",
                 "\(error) points at byte \(error.byteOffset), past the end (\(range.upperBound)) of the item it refused"
             )
             Oracle.require(
@@ -212,7 +220,40 @@ struct ConnectionHarness {
         }
     }
 
+    private func summary(_ item: InboundItem) -> String {
+        switch item {
+        case .preface(let preface): "preface \(preface.minVersion)...\(preface.maxVersion)"
+        case .frame(let frame): "\(frame.type) flags \(frame.flags.rawValue) stream \(frame.streamID), \(frame.payload.readableBytes) bytes"
+        }
+    }
+
+    private func summary(_ action: ConnectionStateMachine.Action) -> String {
+        switch action {
+        case .fail(let error, _): "fail(\(error))"
+        case .message(let id, let message, let wireSize, let endStream): "message(stream \(id), \(message.readableBytes) bytes, wire \(wireSize), endStream \(endStream))"
+        default: String("\(action)".prefix(120))
+        }
+    }
+
     // MARK: - Local events
+
+    /// Server: the credential check is done; accept or refuse it as the policy says.
+    private mutating func finishAuthentication(_ hello: Dunlin_V1_Hello) {
+        if policy.refuseCredential {
+            verifyOutbound(machine.authenticationFailed("bad token"), .goAway)
+            Oracle.require(machine.phase == .closed, "phase", "authenticationFailed left the phase \(machine.phase)")
+        } else {
+            var principal = Dunlin_V1_Principal()
+            principal.id = "u1"
+            principal.tenantID = "t1"
+            principal.role = "analyst"
+            guard let welcome = machine.authenticated(principal: principal, serverVersion: "fuzz", connectionID: "c1") else {
+                Oracle.unreachable("authenticated() refused in the phase \(machine.phase)")
+            }
+            verifyOutbound(welcome, .welcome)
+            Oracle.require(machine.phase == .active, "phase", "authenticated() left the phase \(machine.phase)")
+        }
+    }
 
     private mutating func endCall(_ streamID: UInt32) {
         var status = Dunlin_V1_Status()

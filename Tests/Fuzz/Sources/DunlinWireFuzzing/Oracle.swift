@@ -14,6 +14,13 @@ enum Oracle {
         return Set(String(cString: raw).split(separator: ","))
     }()
 
+    /// `DUNLIN_FUZZ_TRACE=1` prints every item and action, for checking what a seed reaches.
+    static let tracing = getenv("DUNLIN_FUZZ_TRACE") != nil
+
+    static func trace(_ message: @autoclosure () -> String) {
+        if tracing { print(message()) }
+    }
+
     static func require(
         _ condition: @autoclosure () -> Bool, _ name: StaticString, _ message: @autoclosure () -> String,
         file: StaticString = #fileID, line: UInt = #line
