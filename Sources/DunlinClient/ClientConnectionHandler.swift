@@ -20,7 +20,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     /// A received message and its size on the wire (for flow-control credit).
     struct Inbound: Sendable {
         var message: ByteBuffer
-        var wireSize: Int
+        var size: Int
     }
 
     private struct Call {
@@ -126,8 +126,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             startKeepalive(serverMinimum: .milliseconds(Int64(welcome.limits.minPingIntervalMs)))
             welcomePromise?.succeed(welcome)
             welcomePromise = nil
-        case .message(let id, let message, let wireSize, _):
-            deliver(id, Inbound(message: message, wireSize: wireSize))
+        case .message(let id, let message, let size, _):
+            deliver(id, Inbound(message: message, size: size))
         case .ended(let id, let status):
             complete(id, status: status)
         case .sendPong(let pong):
@@ -273,8 +273,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     /// Gives a server-streaming call's consumed bytes back to the server as credit.
-    func consumed(token: ObjectIdentifier, wireSize: Int) {
-        guard let id = streamForToken[token], let window = machine.consumed(id, wireSize: wireSize) else { return }
+    func consumed(token: ObjectIdentifier, size: Int) {
+        guard let id = streamForToken[token], let window = machine.consumed(id, size: size) else { return }
         outbox?.write(window)
     }
 

@@ -487,7 +487,7 @@ public struct ServerStream<Response: SwiftProtobuf.Message>: AsyncSequence, Send
             }
             guard let inbound = try await base!.next() else { return nil }
             if let (handler, token) = call {
-                handler.eventLoop.execute { handler.value.consumed(token: token.id, wireSize: inbound.wireSize) }
+                handler.eventLoop.execute { handler.value.consumed(token: token.id, size: inbound.size) }
             }
             do {
                 return try Response(buffer: inbound.message)

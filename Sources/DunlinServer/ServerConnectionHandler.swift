@@ -126,8 +126,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             openCall(id, open, endStream: endStream)
         case .refuseCall(_, let end):
             outbox?.write(end)
-        case .message(let id, let message, let wireSize, let endStream):
-            messageReceived(id, message, wireSize: wireSize, endStream: endStream)
+        case .message(let id, let message, let size, let endStream):
+            messageReceived(id, message, size: size, endStream: endStream)
         case .halfClosed(let id):
             requestsComplete(id)
         case .cancelled(let id):
@@ -236,10 +236,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    private func messageReceived(_ id: UInt32, _ message: ByteBuffer, wireSize: Int, endStream: Bool) {
+    private func messageReceived(_ id: UInt32, _ message: ByteBuffer, size: Int, endStream: Bool) {
         guard var call = calls[id] else { return }
         if let requests = call.requests {
-            consumedSizes[id, default: []].append(wireSize)
+            consumedSizes[id, default: []].append(size)
             requests.yield(message)
         } else if call.request == nil {
             call.request = message
@@ -281,7 +281,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         guard var sizes = consumedSizes[id], !sizes.isEmpty else { return }
         let size = sizes.removeFirst()
         consumedSizes[id] = sizes.isEmpty ? nil : sizes
-        if let window = machine.consumed(id, wireSize: size) {
+        if let window = machine.consumed(id, size: size) {
             outbox?.write(window)
         }
     }

@@ -50,6 +50,9 @@ public struct ConnectionLimits: Sendable, Hashable {
     /// The protocol default for a frame size or window the peer left as 0.
     public static let defaultFrameSize = 4 << 20
     public static let defaultWindow = 1 << 20
+    /// The smallest frame size and window a peer may announce: below them nothing useful fits.
+    public static let minimumFrameSize = 16 << 10
+    public static let minimumWindow = 16 << 10
 
     /// These limits as announced in WELCOME.
     public var wire: Dunlin_V1_Limits {

@@ -42,7 +42,7 @@ public struct ConnectionStateMachine: Sendable {
         /// Server: a call opened after GOAWAY; answer it with this END and do not run it.
         case refuseCall(streamID: UInt32, end: Frame)
         /// One message for a call, already decompressed. Call `consumed(...)` once it has been used.
-        case message(streamID: UInt32, message: ByteBuffer, wireSize: Int, endStream: Bool)
+        case message(streamID: UInt32, message: ByteBuffer, size: Int, endStream: Bool)
         /// Server: the client sends no more messages on this call.
         case halfClosed(streamID: UInt32)
         /// Client: the call is over with this status.
@@ -176,6 +176,12 @@ public struct ConnectionStateMachine: Sendable {
             guard let hello: Dunlin_V1_Hello = decode(frame, offset: offset) else {
                 return failure(.malformedMessage, "HELLO payload is not a valid Hello message", offset: offset + UInt64(Frame.headerSize))
             }
+            if hello.maxFrameSize != 0, hello.maxFrameSize < ConnectionLimits.minimumFrameSize {
+                return failure(.handshake, "HELLO max_frame_size \(hello.maxFrameSize) is below the minimum of \(ConnectionLimits.minimumFrameSize)", offset: offset)
+            }
+            if hello.initialWindow != 0, hello.initialWindow < ConnectionLimits.minimumWindow {
+                return failure(.handshake, "HELLO initial_window \(hello.initialWindow) is below the minimum of \(ConnectionLimits.minimumWindow)", offset: offset)
+            }
             peerMaxFrameSize = hello.maxFrameSize == 0 ? ConnectionLimits.defaultFrameSize : Int(hello.maxFrameSize)
             peerMaxMessageSize = peerMaxFrameSize
             peerInitialWindow = hello.initialWindow == 0 ? ConnectionLimits.defaultWindow : Int(hello.initialWindow)
@@ -292,13 +298,13 @@ public struct ConnectionStateMachine: Sendable {
 
     private mutating func messageReceived(_ frame: Frame, offset: UInt64) -> Action {
         let id = frame.streamID
-        let wireSize = frame.payload.readableBytes
+        let wireLength = frame.payload.readableBytes
         let compressed = frame.flags.contains(.compressed)
         if compressed, !limits.acceptsCompression {
             return failure(.compression, "compressed MESSAGE, but this side did not accept compression", offset: offset + 5, streamID: id)
         }
-        if !compressed, wireSize > limits.maxMessageSize {
-            return failure(.messageTooLarge, "MESSAGE of \(wireSize) bytes is over the limit of \(limits.maxMessageSize)", offset: offset, streamID: id)
+        if !compressed, wireLength > limits.maxMessageSize {
+            return failure(.messageTooLarge, "MESSAGE of \(wireLength) bytes is over the limit of \(limits.maxMessageSize)", offset: offset, streamID: id)
         }
         var stream: StreamState
         switch peerStream(frame, offset: offset) {
@@ -309,7 +315,6 @@ public struct ConnectionStateMachine: Sendable {
         guard stream.receiveCredit > 0 else {
             return failure(.flowControl, "MESSAGE on stream \(id) sent without flow-control credit", offset: offset, streamID: id)
         }
-        stream.receiveCredit -= wireSize
         var message = frame.payload
         if compressed {
             do throws(ProtocolError) {
@@ -328,8 +333,12 @@ public struct ConnectionStateMachine: Sendable {
             }
             stream.peerHalfClosed = true
         }
+        // Credit counts the message's own bytes (after inflating), so the window bounds what the
+        // receiver holds, however well the messages compressed.
+        let size = message.readableBytes
+        stream.receiveCredit -= size
         streams[id] = stream
-        return .message(streamID: id, message: message, wireSize: wireSize, endStream: endStream)
+        return .message(streamID: id, message: message, size: size, endStream: endStream)
     }
 
     private mutating func windowReceived(_ frame: Frame, offset: UInt64) -> Action {
@@ -496,16 +505,17 @@ public struct ConnectionStateMachine: Sendable {
             flags.insert(.endStream)
             stream.localHalfClosed = true
         }
-        stream.sendCredit -= payload.readableBytes
+        stream.sendCredit -= message.readableBytes
         streams[streamID] = stream
         return Frame(type: .message, flags: flags, streamID: streamID, payload: payload)
     }
 
-    /// The application has used a received message of `wireSize` bytes; returns the WINDOW to send
+    /// The application has used a received message of `size` bytes (as delivered, after
+    /// inflating); returns the WINDOW to send
     /// when enough credit has built up (half the window), so the peer is never starved.
-    public mutating func consumed(_ streamID: UInt32, wireSize: Int) -> Frame? {
+    public mutating func consumed(_ streamID: UInt32, size: Int) -> Frame? {
         guard var stream = streams[streamID], !stream.peerHalfClosed else { return nil }
-        stream.unreturned += wireSize
+        stream.unreturned += size
         var frame: Frame?
         if stream.unreturned > 0, stream.unreturned >= limits.initialWindow / 2 || stream.receiveCredit <= 0 {
             let increment = stream.unreturned

@@ -34,21 +34,26 @@ public enum MessageCompression {
 
         var input = payload
         var output = ByteBuffer()
-        output.reserveCapacity(min(max(payload.readableBytes * 4, 256), maxSize + 1))
+        // Inflate through a fixed window, so a bomb is stopped within one window of the cap.
+        var window = ByteBuffer()
+        window.reserveCapacity(min(64 << 10, maxSize + 1))
         do {
             let inflater = try ZlibDecompressor(algorithm: .zlib)
+            func step(_ source: inout ByteBuffer) throws -> Bool {
+                window.clear()
+                var full = false
+                do {
+                    try inflater.inflate(from: &source, to: &window)
+                } catch let error as CompressNIOError where error == .bufferOverflow {
+                    full = true
+                }
+                guard output.readableBytes + window.readableBytes <= maxSize else { throw tooLarge }
+                output.writeBuffer(&window)
+                return full
+            }
             // Inflate until zlib stops without asking for more room: at the end of the stream,
             // or with all input used up mid-stream.
-            while true {
-                do {
-                    try inflater.inflate(from: &input, to: &output)
-                    break
-                } catch let error as CompressNIOError where error == .bufferOverflow {
-                    guard output.capacity <= maxSize else { throw tooLarge }
-                    output.reserveCapacity(min(output.capacity * 2, maxSize + 1))
-                }
-            }
-            guard output.readableBytes <= maxSize else { throw tooLarge }
+            while try step(&input) {}
             guard input.readableBytes == 0 else {
                 throw refuse(.compression, "\(input.readableBytes) byte(s) after the end of the zlib stream")
             }
@@ -56,9 +61,7 @@ public enum MessageCompression {
             // reports the end again; mid-stream it reports that it needs input (truncated).
             var nothing = payload
             nothing.moveReaderIndex(to: payload.writerIndex)
-            if output.writableBytes == 0 { output.reserveCapacity(output.capacity + 1) }
-            try inflater.inflate(from: &nothing, to: &output)
-            guard output.readableBytes <= maxSize else { throw tooLarge }
+            while try step(&nothing) {}
         } catch let error as ProtocolError {
             throw error
         } catch let error as CompressNIOError where error == .inputBufferOverflow {

@@ -13,7 +13,7 @@ private struct ServerUnderTest {
         var hello = Dunlin_V1_Hello()
         hello.token = "t"
         hello.acceptCompression = ["deflate"]
-        hello.initialWindow = 1000
+        hello.initialWindow = 16384
         guard case .authenticate = machine.received(.frame(ConnectionStateMachine.protobufFrame(.hello, streamID: 0, hello)), now: now) else {
             fatalError("HELLO did not ask for authentication")
         }
@@ -146,9 +146,9 @@ struct StateMachineTests {
         var server = ServerUnderTest(limits: limits)
         _ = server.open(1)
         _ = server.message(1, 30)
-        #expect(server.machine.consumed(1, wireSize: 30) == nil)
+        #expect(server.machine.consumed(1, size: 30) == nil)
         _ = server.message(1, 30)
-        let window = server.machine.consumed(1, wireSize: 30)
+        let window = server.machine.consumed(1, size: 30)
         #expect(window?.type == .window)
         #expect(window?.payload.getInteger(at: 0, as: UInt32.self) == 60)
         // The credit is back: the client may send again.
@@ -157,10 +157,10 @@ struct StateMachineTests {
 
     @Test("the server stops sending when the client's window is used, and resumes on WINDOW")
     func outboundFlowControl() throws {
-        var server = ServerUnderTest()  // the client granted 1000 bytes
+        var server = ServerUnderTest()  // the client granted 16384 bytes
         _ = server.open(1, endStream: true)
         #expect(server.machine.canSend(1))
-        _ = try server.machine.messageFrame(1, message: ByteBuffer(bytes: (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 97) }))
+        _ = try server.machine.messageFrame(1, message: ByteBuffer(bytes: (0..<16384).map { _ in UInt8.random(in: 0...255) }))
         #expect(!server.machine.canSend(1))
         var increment = ByteBuffer()
         increment.writeInteger(UInt32(500))
@@ -306,11 +306,51 @@ struct StateMachineTests {
         _ = server.message(1, 50)
         _ = server.message(1, 50)
         _ = server.message(1, 0)
-        let first = server.machine.consumed(1, wireSize: 50)
-        let second = server.machine.consumed(1, wireSize: 50)
+        let first = server.machine.consumed(1, size: 50)
+        let second = server.machine.consumed(1, size: 50)
         #expect(first?.payload.getInteger(at: 0, as: UInt32.self) == 50)
         #expect(second?.payload.getInteger(at: 0, as: UInt32.self) == 50)
-        #expect(server.machine.consumed(1, wireSize: 0) == nil)
+        #expect(server.machine.consumed(1, size: 0) == nil)
+    }
+}
+
+extension StateMachineTests {
+    @Test("credit counts a message's own bytes, so a well-compressed stream cannot make the receiver hold more than its window")
+    func creditCountsInflatedBytes() throws {
+        var limits = ConnectionLimits.defaults
+        limits.initialWindow = 64 << 10
+        var server = ServerUnderTest(limits: limits)
+        _ = server.open(1)
+        let message = ByteBuffer(repeating: 0x41, count: 60 << 10)
+        let compressed = try #require(MessageCompression.compress(message))
+        #expect(compressed.readableBytes < 1 << 10)
+        guard case .message(1, _, let size, _) = server.receive(Frame(type: .message, flags: .compressed, streamID: 1, payload: compressed)) else {
+            Issue.record("first message refused"); return
+        }
+        #expect(size == 60 << 10)
+        // 4 KiB of credit left: one more message may overdraw it, then the client must wait.
+        _ = server.receive(Frame(type: .message, flags: .compressed, streamID: 1, payload: compressed))
+        #expect(failureReason(server.receive(Frame(type: .message, flags: .compressed, streamID: 1, payload: compressed))) == .flowControl)
+
+        // And the sender side charges what it sends before compressing (the client granted 16 KiB).
+        var sender = ServerUnderTest()
+        _ = sender.open(1, endStream: true)
+        let frame = try sender.machine.messageFrame(1, message: ByteBuffer(repeating: 0, count: 16 << 10))
+        #expect(frame.flags.contains(.compressed))
+        #expect(!sender.machine.canSend(1))
+    }
+
+    @Test("a HELLO announcing a frame size or window too small to use is refused")
+    func helloMinimums() {
+        for (frame, window) in [(UInt32(1), UInt32(0)), (0, 1), (16383, 0)] {
+            var machine = ConnectionStateMachine(role: .server)
+            _ = machine.received(.preface(.current), now: .now())
+            var hello = Dunlin_V1_Hello()
+            hello.maxFrameSize = frame
+            hello.initialWindow = window
+            let action = machine.received(.frame(ConnectionStateMachine.protobufFrame(.hello, streamID: 0, hello)), now: .now())
+            #expect(failureReason(action) == .handshake, "max_frame_size \(frame), initial_window \(window)")
+        }
     }
 }
 
@@ -352,6 +392,10 @@ struct CompressionTests {
         #expect(bomb.readableBytes < 16 << 10)
         let error = #expect(throws: ProtocolError.self) { try MessageCompression.decompress(bomb, maxSize: 4 << 20) }
         #expect(error?.reason == .messageTooLarge)
+        // Exactly at the cap is fine; one byte over is not.
+        let atCap = try #require(MessageCompression.compress(ByteBuffer(repeating: 7, count: 100_000)))
+        #expect(try MessageCompression.decompress(atCap, maxSize: 100_000).readableBytes == 100_000)
+        #expect(throws: ProtocolError.self) { try MessageCompression.decompress(atCap, maxSize: 99_999) }
     }
 }
 
