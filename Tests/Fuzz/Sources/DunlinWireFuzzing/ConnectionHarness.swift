@@ -156,9 +156,10 @@ struct ConnectionHarness {
             Oracle.require(machine.goAwayLastStreamID.map { streamID > $0 } ?? false, "stream-state", "refused stream \(streamID) is not above the GOAWAY's last stream")
             verifyOutbound(end, .end)
 
-        case .message(let streamID, let message, let wireSize, let endStream):
+        case .message(let streamID, let message, let size, let endStream):
             guard case .frame(let frame) = item, frame.type == .message else { Oracle.unreachable("a message action without a MESSAGE") }
-            Oracle.require(frame.streamID == streamID && frame.payload.readableBytes == wireSize, "action-matches-frame", "message action does not match its frame")
+            // Flow-control credit counts the message's own (inflated) bytes.
+            Oracle.require(frame.streamID == streamID && message.readableBytes == size, "action-matches-frame", "message action does not match its frame")
             Oracle.require(endStream == frame.flags.contains(.endStream), "action-matches-frame", "endStream does not match the frame's flag")
             Oracle.require(
                 message.readableBytes <= limits.maxMessageSize, "message-limit",
@@ -167,7 +168,7 @@ struct ConnectionHarness {
             if !frame.flags.contains(.compressed) {
                 Oracle.require(message == frame.payload, "action-matches-frame", "an uncompressed message that is not the frame payload")
             }
-            if policy.consumeMessages { pending.append((streamID, wireSize)) }
+            if policy.consumeMessages { pending.append((streamID, size)) }
             if !policy.deferConsumption { consumePending() }
             if role == .server, policy.answerCalls, endStream { endCall(streamID) }
 
@@ -230,7 +231,7 @@ struct ConnectionHarness {
     private func summary(_ action: ConnectionStateMachine.Action) -> String {
         switch action {
         case .fail(let error, _): "fail(\(error))"
-        case .message(let id, let message, let wireSize, let endStream): "message(stream \(id), \(message.readableBytes) bytes, wire \(wireSize), endStream \(endStream))"
+        case .message(let id, let message, let size, let endStream): "message(stream \(id), \(message.readableBytes) bytes, credit \(size), endStream \(endStream))"
         default: String("\(action)".prefix(120))
         }
     }
@@ -267,13 +268,13 @@ struct ConnectionHarness {
     mutating func consumePending() {
         let queue = pending
         pending = []
-        for (streamID, wireSize) in queue {
-            guard let window = machine.consumed(streamID, wireSize: wireSize) else { continue }
+        for (streamID, size) in queue {
+            guard let window = machine.consumed(streamID, size: size) else { continue }
             verifyOutbound(window, .window)
             let increment = window.payload.getInteger(at: window.payload.readerIndex, as: UInt32.self) ?? 0
             Oracle.require(
                 increment > 0, "window-increment",
-                "consumed(\(streamID), wireSize: \(wireSize)) produced a WINDOW of 0, which the peer refuses as a flow-control error"
+                "consumed(\(streamID), size: \(size)) produced a WINDOW of 0, which the peer refuses as a flow-control error"
             )
         }
     }
