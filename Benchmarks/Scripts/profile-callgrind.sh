@@ -3,6 +3,7 @@
 #
 #   Scripts/profile-callgrind.sh OUT_DIR -- [RPCBenchmarks options...]
 #   e.g. Scripts/profile-callgrind.sh /tmp/prof-unary -- --benches unary --unary 8x1 --impls dunlin
+#        PROFILE_START="open loop:" Scripts/profile-callgrind.sh /tmp/prof-open -- --benches open-loop --impls dunlin
 #
 # Instrumentation starts only when the measured window does (after the run's warmup), so the
 # totals cover the steady state and not process start, server start or the handshake. Callgrind
@@ -28,7 +29,9 @@ valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out/callgrin
 pid=$!
 
 # The harness logs one line as each run starts; its measured window opens `warmup` seconds later.
-until grep -qE "\] (unary|open loop|server streaming):" "$out/stderr.log" 2>/dev/null; do
+# PROFILE_START picks the run to profile (an extended regex over those lines); by default the first.
+pattern=${PROFILE_START:-"\] (unary|open loop|server streaming):"}
+until grep -qE "$pattern" "$out/stderr.log" 2>/dev/null; do
     kill -0 "$pid" 2>/dev/null || { cat "$out/stderr.log" >&2; exit 1; }
     sleep 0.1
 done

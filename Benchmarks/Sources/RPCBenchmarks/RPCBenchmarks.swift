@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import NIOCore
+import NIOPosix
 import Synchronization
 
 /// Measures Dunlin's RPC layer against grpc-swift-2 in the same run, on loopback, with every server
@@ -85,6 +87,14 @@ struct RPCBenchmarks: ParsableCommand {
     )
     var dunlinDeflateStreaming: Bool = true
 
+    @Flag(
+        help: """
+            Run Swift Concurrency on NIO's event loops (NIOSingletons' global-executor take-over) \
+            instead of its own thread pool, for every stack alike (an experiment: fewer thread hops).
+            """
+    )
+    var nioGlobalExecutor: Bool = false
+
     @Option(
         help: ArgumentHelp(
             "Also stream with Dunlin's client granting this per-stream window, in bytes (an experiment; the main figures keep the runtime's default).",
@@ -122,9 +132,14 @@ struct RPCBenchmarks: ParsableCommand {
             streams: streams,
             grpcTunedStreaming: grpcTunedStreaming,
             dunlinDeflateStreaming: dunlinDeflateStreaming,
-            dunlinStreamWindow: dunlinStreamWindow
+            dunlinStreamWindow: dunlinStreamWindow,
+            nioGlobalExecutor: nioGlobalExecutor
         )
         guard settings.duration > .zero else { throw ValidationError("the duration must be positive") }
+        // Must happen on the main thread before any task runs, hence here and not in the suite.
+        if nioGlobalExecutor && !NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor() {
+            throw ValidationError("NIO could not take over Swift Concurrency's global executor here")
+        }
         try runBlocking { try await Suite(settings: settings).run() }
     }
 
@@ -183,6 +198,7 @@ struct Settings: Sendable {
     var grpcTunedStreaming: Bool
     var dunlinDeflateStreaming: Bool
     var dunlinStreamWindow: Int?
+    var nioGlobalExecutor: Bool
 }
 
 /// Runs `operation` on the concurrency pool and blocks the calling thread until it finishes.

@@ -104,7 +104,7 @@ struct Suite: Sendable {
                 rps[server.stack.name] = result.rps
                 if configuration == Self.openLoopBasis { basis[server.stack.name] = result.rps }
 
-                var line = JSONLine(bench: "unary", impl: server.stack.name)
+                var line = figure("unary", impl: server.stack.name)
                 line.add("concurrency", configuration.concurrency)
                 line.add("connections", configuration.connections)
                 line.add("payload", settings.payload)
@@ -122,7 +122,7 @@ struct Suite: Sendable {
                 line.emit()
             }
             if let dunlin = rps[Self.dunlinName], let grpc = rps[Self.grpcName] {
-                var line = JSONLine(bench: "unary_rps_ratio", impl: "\(Self.dunlinName)/\(Self.grpcName)")
+                var line = figure("unary_rps_ratio", impl: "\(Self.dunlinName)/\(Self.grpcName)")
                 line.add("concurrency", configuration.concurrency)
                 line.add("connections", configuration.connections)
                 line.add("payload", settings.payload)
@@ -198,7 +198,7 @@ struct Suite: Sendable {
     }
 
     private func emitOpenLoop(_ result: OpenLoopUnary.Result, impl: String, maxRPS: Double, target: Double) {
-        var line = JSONLine(bench: "unary_open_loop", impl: impl)
+        var line = figure("unary_open_loop", impl: impl)
         line.add("connections", Self.openLoopBasis.connections)
         line.add("payload", settings.payload)
         line.add("max_rps_c8", maxRPS)
@@ -219,6 +219,14 @@ struct Suite: Sendable {
         line.add("errors", result.errors)
         line.add("seconds", settings.duration.secondsValue, decimals: 3)
         line.emit()
+    }
+
+    /// A new figure; it says so when Swift Concurrency runs on NIO's event loops instead of its own
+    /// pool, since that changes every stack's thread hops.
+    private func figure(_ bench: String, impl: String) -> JSONLine {
+        var line = JSONLine(bench: bench, impl: impl)
+        if settings.nioGlobalExecutor { line.add("executor", "nio-event-loops") }
+        return line
     }
 
     /// Cores this process kept busy in the window, and cores other processes took meanwhile: a
@@ -251,7 +259,7 @@ struct Suite: Sendable {
             }
             throughput[server.stack.name] = result.bytesPerSecond
 
-            var line = JSONLine(bench: "server_streaming", impl: server.stack.name)
+            var line = figure("server_streaming", impl: server.stack.name)
             line.add("streams", settings.streams)
             line.add("connections", 1)
             line.add("message_bytes", settings.streamMessageBytes)
@@ -270,7 +278,7 @@ struct Suite: Sendable {
         if let dunlin = throughput[Self.dunlinName] {
             for peer in [Self.grpcName, Self.grpcTunedName] {
                 guard let grpc = throughput[peer] else { continue }
-                var line = JSONLine(bench: "server_streaming_ratio", impl: "\(Self.dunlinName)/\(peer)")
+                var line = figure("server_streaming_ratio", impl: "\(Self.dunlinName)/\(peer)")
                 line.add("streams", settings.streams)
                 line.add("message_bytes", settings.streamMessageBytes)
                 line.add("ratio", dunlin / grpc, decimals: 3)
