@@ -12,6 +12,8 @@ public struct ServerContext: Sendable {
     /// When the caller stops waiting, if it said.
     public var deadline: ContinuousClock.Instant?
     public var connectionID: String
+    /// The connection's logger (principal and connection id in its metadata). Name the method
+    /// and anything call-specific in each log call's own metadata.
     public var logger: Logger
 }
 

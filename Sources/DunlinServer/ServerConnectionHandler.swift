@@ -204,9 +204,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             metadata[entry.key] = [UInt8](entry.value)
         }
         let timeout: Duration? = open.timeoutUs > 0 ? .microseconds(Int64(clamping: open.timeoutUs)) : nil
-        var callLogger = logger
-        callLogger[metadataKey: "stream"] = "\(id)"
-        callLogger[metadataKey: "method"] = "\(open.method)"
+        // The connection's logger, as is: setting per-call metadata costs on every call (the log
+        // handler rebuilds its metadata), logged or not. Log lines name stream and method instead.
+        let callLogger = logger
         var call = Call(
             route: route,
             context: ServerContext(
@@ -306,7 +306,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             } catch is CancellationError {
                 status = RPCError(.cancelled, "call cancelled").status
             } catch {
-                serverCall.context.logger.error("handler failed", metadata: ["error": "\(error)"])
+                serverCall.context.logger.error(
+                    "handler failed", metadata: ["error": "\(error)", "stream": "\(id)", "method": "\(serverCall.context.method)"]
+                )
                 status = RPCError(.internal, "the server failed to handle the call").status
             }
             handler.eventLoop.execute { handler.value.finish(id, status: status) }
