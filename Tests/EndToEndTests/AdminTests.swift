@@ -410,4 +410,28 @@ struct AdminProcessTests {
         server.terminate()
         #expect(try await server.waitForExit() == 0)
     }
+
+    @Test("a demotion or deactivation holds on receivables calls of a connection opened before it")
+    func demotionOnOpenConnection() async throws {
+        let world = try await AdminWorld.start()
+        let (_, adminToken) = try await world.tenantWithAdmin("acme", currency: "USD", zone: "America/Chicago", admin: "Maria")
+        let admin = world.client(adminToken)
+        let ana = try await admin.unary(Admin.createUser, .with { $0.name = "Ana Reyes"; $0.role = "analyst" })
+        let anaToken = try await admin.unary(Admin.issueToken, .with { $0.userID = ana.id; $0.device = "ana-laptop" })
+        let analyst = world.client(anaToken.token)
+        let payment = { (id: String) in
+            Dunlin_V1_PostEntriesRequest.with {
+                $0.entries = [.with { $0.id = id; $0.kind = "payment"; $0.amount = .with { $0.currency = "USD"; $0.minor = 100 }; $0.date = "2026-11-23" }]
+            }
+        }
+        _ = try await analyst.unary(Receivables.postEntries, payment("P1"))
+
+        _ = try await admin.unary(Admin.updateUser, .with { $0.userID = ana.id; $0.role = "viewer" })
+        #expect(await code { _ = try await analyst.unary(Receivables.postEntries, payment("P2")) } == .permissionDenied)
+        _ = try await analyst.unary(Receivables.aging, .init())  // a viewer still reads
+
+        _ = try await admin.unary(Admin.updateUser, .with { $0.userID = ana.id; $0.active = false })
+        #expect(await code { _ = try await analyst.unary(Receivables.aging, .init()) } == .unauthenticated)
+        try await world.stop()
+    }
 }

@@ -53,6 +53,24 @@ public final class TenantDirectory: TenantProvider {
         return TenantHandle(id: id, store: open.store, baseCurrency: open.record.currency, timeZone: open.record.zone)
     }
 
+    /// The caller's role re-read from the control database: a user demoted or deactivated after
+    /// their connection opened is held to what they are now.
+    public func currentRole(of principal: Dunlin_V1_Principal) throws(RPCError) -> Role {
+        let user: UserRecord?
+        do {
+            user = try control.user(principal.id)
+        } catch {
+            throw RPCError(.unavailable, "the control database could not be read")
+        }
+        guard let user, user.active else {
+            throw RPCError(.unauthenticated, "user \(principal.id) is deactivated or gone; sign in again")
+        }
+        guard (user.tenantID ?? "") == principal.tenantID else {
+            throw RPCError(.permissionDenied, "user \(principal.id) no longer belongs to this tenant")
+        }
+        return user.role
+    }
+
     /// The store of an active tenant.
     public func store(for tenantID: String) throws(RPCError) -> TenantStore {
         try openTenant(tenantID, allowSuspended: false).store
