@@ -69,8 +69,8 @@ public struct ReceivablesService: RPCService {
                 }
                 kinds.insert(kind)
             }
-            let from = try request.from.isEmpty ? nil : parseDate(request.from, field: "from")
-            let through = try request.through.isEmpty ? nil : parseDate(request.through, field: "through")
+            let from = try RPCError.mapping { try WireField.optionalDate(request.from, field: "from") }
+            let through = try RPCError.mapping { try WireField.optionalDate(request.through, field: "through") }
             let page = try RPCError.mapping {
                 try tenant.store.entries(
                     customerID: request.customerID.isEmpty ? nil : request.customerID, kinds: kinds, from: from, through: through,
@@ -114,7 +114,7 @@ public struct ReceivablesService: RPCService {
 
         router.unary(Receivables.applyCash) { request, context in
             let (tenant, _) = try access(context, tenants, requires: .analyst)
-            let date = try request.date.isEmpty ? tenant.today : parseDate(request.date, field: "date")
+            let date = try RPCError.mapping { try WireField.date(request.date, field: "date", default: tenant.today) }
             guard !request.allocations.isEmpty else {
                 throw RPCError(.invalidArgument, "allocations: at least one invoice is needed", details: [.with { $0.field = "allocations" }])
             }
@@ -145,7 +145,7 @@ public struct ReceivablesService: RPCService {
             let reversal = LedgerEntry(
                 id: request.reversalID.isEmpty ? "rev_" + newID() : request.reversalID, kind: .reversal,
                 customerID: application.customerID, amount: application.amount,
-                date: try request.date.isEmpty ? tenant.today : parseDate(request.date, field: "date"),
+                date: try RPCError.mapping { try WireField.date(request.date, field: "date", default: tenant.today) },
                 targetID: application.id, memo: request.memo
             )
             try RPCError.mapping { try tenant.store.post([reversal]) }
@@ -162,7 +162,7 @@ public struct ReceivablesService: RPCService {
             guard let customer = try tenant.store.customer(request.customerID) else {
                 throw RPCError(.notFound, "no customer \(request.customerID)", details: [.with { $0.field = "customer_id" }])
             }
-            let asOf = try request.asOf.isEmpty ? tenant.today : parseDate(request.asOf, field: "as_of")
+            let asOf = try RPCError.mapping { try WireField.date(request.asOf, field: "as_of", default: tenant.today) }
             let invoices = try tenant.store.openInvoices(customerID: customer.id, asOf: asOf)
             let sources = try tenant.store.unappliedSources(customerID: customer.id, asOf: asOf)
             var response = Dunlin_V1_StatementResponse()
@@ -213,7 +213,7 @@ private func record(_ entry: LedgerEntry, in store: TenantStore) throws -> Dunli
 }
 
 private func aging(_ request: Dunlin_V1_AgingRequest, tenant: TenantHandle) throws -> Dunlin_V1_AgingResponse {
-    let asOf = try request.asOf.isEmpty ? tenant.today : parseDate(request.asOf, field: "as_of")
+    let asOf = try RPCError.mapping { try WireField.date(request.asOf, field: "as_of", default: tenant.today) }
     let buckets = try agingBuckets(request.bucketBounds)
     var base: Currency? = tenant.baseCurrency
     if request.baseCurrency == "-" {
@@ -308,12 +308,6 @@ func pageSize(_ requested: UInt32) -> Int {
     requested == 0 ? TenantStore.defaultPageSize : min(Int(requested), TenantStore.maxPageSize)
 }
 
-private func parseDate(_ text: String, field: String) throws(RPCError) -> CivilDate {
-    guard let date = CivilDate(text) else {
-        throw RPCError(.invalid(field: field, "\"\(text)\" is not a date (YYYY-MM-DD)"))
-    }
-    return date
-}
 
 private func prefix(_ kind: LedgerEntryKind) -> String {
     switch kind {
