@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "DunlinCore", targets: ["DunlinCore"]),
         .library(name: "DunlinWire", targets: ["DunlinWire"]),
+        .library(name: "DunlinSync", targets: ["DunlinSync"]),
         .library(name: "DunlinStore", targets: ["DunlinStore"]),
         .library(name: "DunlinServer", targets: ["DunlinServer"]),
         .library(name: "DunlinClient", targets: ["DunlinClient"]),
@@ -25,10 +26,11 @@ let package = Package(
     ],
     targets: [
         .target(name: "DunlinCore"),
+        .target(name: "DunlinSync", dependencies: ["DunlinCore"]),
         .target(
             name: "DunlinStore",
             dependencies: [
-                "DunlinCore",
+                "DunlinCore", "DunlinSync",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -93,6 +95,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "DunlinCoreTests", dependencies: ["DunlinCore"]),
+        .testTarget(name: "DunlinSyncTests", dependencies: ["DunlinSync", "DunlinCore"]),
         .testTarget(name: "DunlinClientTests", dependencies: ["DunlinClient", "DunlinCore", "DunlinWire"]),
         .testTarget(
             name: "DunlinStoreTests",

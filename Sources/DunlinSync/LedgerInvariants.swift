@@ -1,0 +1,99 @@
+import DunlinCore
+
+/// A ledger invariant broken after a merge: entries that were each valid where they were made
+/// but together are not (two analysts applied the same payment offline). It waits in the
+/// reconciliation queue, holds dunning on the customer it touches, and is never deleted
+/// automatically: someone resolves it with a reversing entry.
+public struct ReconciliationException: Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
+        /// A payment or credit memo applied (or refunded) beyond its amount.
+        case sourceOverApplied = "source_over_applied"
+        /// An invoice paid, credited or written off beyond its balance.
+        case invoiceOverPaid = "invoice_over_paid"
+        /// A live application to an invoice that was voided (reversed).
+        case appliedToVoidedInvoice = "applied_to_voided_invoice"
+    }
+
+    public var kind: Kind
+    /// The payment, credit memo or invoice whose invariant broke.
+    public var subjectID: String
+    public var customerID: String
+    /// By how much (minor units of the subject's currency): the excess.
+    public var excess: Money
+    /// The live entries that draw on the subject, any of which a reversal could resolve it with.
+    public var entryIDs: [String]
+
+    public init(kind: Kind, subjectID: String, customerID: String, excess: Money, entryIDs: [String]) {
+        self.kind = kind
+        self.subjectID = subjectID
+        self.customerID = customerID
+        self.excess = excess
+        self.entryIDs = entryIDs
+    }
+
+    /// Stable per subject and kind: re-checking finds the same exception, not a new one.
+    public var id: String { "exc_\(kind.rawValue)_\(subjectID)" }
+}
+
+/// The post-merge checks over a whole ledger (the in-memory form; the store runs the same checks
+/// in SQL over its derived balances, and a test holds the two to the same answers).
+public enum LedgerInvariants {
+    public static func violations(in entries: [LedgerEntry]) -> [ReconciliationException] {
+        var byID: [String: LedgerEntry] = [:]
+        var reversed: Set<String> = []
+        for entry in entries {
+            byID[entry.id] = entry
+            if entry.kind == .reversal, let target = entry.targetID { reversed.insert(target) }
+        }
+        var drawn: [String: (Int64, [String])] = [:]
+        var settled: [String: (Int64, [String])] = [:]
+        for entry in entries where !reversed.contains(entry.id) {
+            switch entry.kind {
+            case .application, .refund:
+                if let source = entry.sourceID {
+                    drawn[source, default: (0, [])].0 += entry.amount.minorUnits
+                    drawn[source, default: (0, [])].1.append(entry.id)
+                }
+                if entry.kind == .application, let invoice = entry.targetID {
+                    settled[invoice, default: (0, [])].0 += entry.amount.minorUnits
+                    settled[invoice, default: (0, [])].1.append(entry.id)
+                }
+            case .writeOff:
+                if let invoice = entry.targetID {
+                    settled[invoice, default: (0, [])].0 += entry.amount.minorUnits
+                    settled[invoice, default: (0, [])].1.append(entry.id)
+                }
+            case .adjustment:
+                if let invoice = entry.targetID { settled[invoice, default: (0, [])].0 -= entry.amount.minorUnits }
+            default:
+                break
+            }
+        }
+        var result: [ReconciliationException] = []
+        for (sourceID, (used, ids)) in drawn {
+            guard let source = byID[sourceID], !reversed.contains(sourceID), used > source.amount.minorUnits else { continue }
+            result.append(.init(
+                kind: .sourceOverApplied, subjectID: sourceID, customerID: source.customerID,
+                excess: Money(minorUnits: used - source.amount.minorUnits, currency: source.amount.currency), entryIDs: ids.sorted()
+            ))
+        }
+        for (invoiceID, (paid, ids)) in settled {
+            guard let invoice = byID[invoiceID] else { continue }
+            let liveApplications = ids.filter { byID[$0]?.kind == .application }
+            if reversed.contains(invoiceID) {
+                guard !liveApplications.isEmpty else { continue }
+                let amount = liveApplications.compactMap { byID[$0]?.amount.minorUnits }.reduce(0, +)
+                result.append(.init(
+                    kind: .appliedToVoidedInvoice, subjectID: invoiceID, customerID: invoice.customerID,
+                    excess: Money(minorUnits: amount, currency: invoice.amount.currency), entryIDs: liveApplications.sorted()
+                ))
+            } else if paid > invoice.amount.minorUnits {
+                result.append(.init(
+                    kind: .invoiceOverPaid, subjectID: invoiceID, customerID: invoice.customerID,
+                    excess: Money(minorUnits: paid - invoice.amount.minorUnits, currency: invoice.amount.currency), entryIDs: ids.sorted()
+                ))
+            }
+        }
+        return result.sorted { ($0.kind.rawValue, $0.subjectID) < ($1.kind.rawValue, $1.subjectID) }
+    }
+}
