@@ -5,8 +5,10 @@ import GRDB
 /// A mutable record's row. Rows are never physically deleted by a write: `deleted` marks the
 /// tombstone, which reads skip and the sync feed reports.
 protocol TombstonedRow: Codable, Equatable, FetchableRecord, PersistableRecord {
+    associatedtype Record: Codable
     var id: String { get }
     var deleted: Bool { get }
+    func record() throws -> Record
 }
 
 /// Conversions between domain values and columns, which refuse (rather than guess at) a value

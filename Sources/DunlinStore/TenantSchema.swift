@@ -146,6 +146,98 @@ enum TenantSchema {
                 CREATE INDEX ledger_entry_by_date ON ledger_entry(date, id);
                 """)
         }
+        migrator.registerMigration("v4: sync") { db in
+            try db.execute(sql: """
+                -- Authority side. The last write to each field of a mutable record: the change-log
+                -- sequence number that committed it, the replica dot it came from (NULL for a
+                -- write made on the server directly) and the writer's clock (ties only).
+                CREATE TABLE field_stamp (
+                    record_kind TEXT NOT NULL,
+                    record_id TEXT NOT NULL,
+                    field TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    dot_replica TEXT,
+                    dot_counter INTEGER,
+                    at INTEGER NOT NULL,
+                    PRIMARY KEY (record_kind, record_id, field)
+                ) WITHOUT ROWID;
+                -- Every dot a push delivered, with the answer it got: a replayed push gets the same
+                -- answer and changes nothing. outcome: 0 accepted, 2 refused.
+                CREATE TABLE absorbed_dot (
+                    replica TEXT NOT NULL,
+                    counter INTEGER NOT NULL,
+                    outcome INTEGER NOT NULL,
+                    code INTEGER NOT NULL DEFAULT 0,
+                    message TEXT NOT NULL DEFAULT '',
+                    field TEXT NOT NULL DEFAULT '',
+                    conflict_ids TEXT NOT NULL DEFAULT '[]',
+                    PRIMARY KEY (replica, counter)
+                ) WITHOUT ROWID;
+                -- The replicas that sync this tenant and what each has acknowledged (its pull
+                -- checkpoint): tombstones are collected only below every live replica's.
+                CREATE TABLE replica (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    user_id TEXT NOT NULL,
+                    checkpoint INTEGER NOT NULL DEFAULT 0,
+                    last_seen TEXT NOT NULL,
+                    retired INTEGER NOT NULL DEFAULT 0
+                );
+                -- Concurrent writes resolved by the rule; both sides kept. A mutable record itself.
+                CREATE TABLE sync_conflict (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    record_kind TEXT NOT NULL,
+                    record_id TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    body TEXT NOT NULL,
+                    deleted INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX sync_conflict_by_status ON sync_conflict(status, id);
+                CREATE INDEX change_log_by_record ON change_log(record_kind, record_id, seq);
+                -- Key-value settings of the sync: the horizon on the authority; replica id,
+                -- checkpoint and pushed-through counter on a replica.
+                CREATE TABLE sync_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+
+                -- Replica side. The server's version of each mutable record as last pulled: the
+                -- base that local edits are diffed against and re-applied on top of.
+                CREATE TABLE record_base (
+                    record_kind TEXT NOT NULL,
+                    record_id TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    fields BLOB NOT NULL,
+                    PRIMARY KEY (record_kind, record_id)
+                ) WITHOUT ROWID;
+                -- Local changes the server refused, with its reason: visible until dismissed.
+                CREATE TABLE refused_change (
+                    counter INTEGER PRIMARY KEY NOT NULL,
+                    record_kind TEXT NOT NULL,
+                    record_id TEXT NOT NULL,
+                    fields BLOB NOT NULL,
+                    code INTEGER NOT NULL,
+                    message TEXT NOT NULL,
+                    field TEXT NOT NULL,
+                    at TEXT NOT NULL
+                );
+                -- The reconciliation queue: ledger invariants broken after a merge.
+                CREATE TABLE sync_exception (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    body TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    detected_at TEXT NOT NULL,
+                    resolved_at TEXT
+                );
+                -- A refused local ledger entry or activity is taken back out of the replica: only
+                -- ids listed here may be deleted, and only the replica lists any.
+                CREATE TABLE retraction (entry_id TEXT PRIMARY KEY NOT NULL);
+                DROP TRIGGER ledger_entry_undeletable;
+                CREATE TRIGGER ledger_entry_undeletable BEFORE DELETE ON ledger_entry
+                WHEN OLD.id NOT IN (SELECT entry_id FROM retraction)
+                BEGIN SELECT RAISE(ABORT, 'ledger entries are never deleted'); END;
+                DROP TRIGGER activity_undeletable;
+                CREATE TRIGGER activity_undeletable BEFORE DELETE ON activity
+                WHEN OLD.id NOT IN (SELECT entry_id FROM retraction)
+                BEGIN SELECT RAISE(ABORT, 'activities are never deleted'); END;
+                """)
+        }
         return migrator
     }
 }

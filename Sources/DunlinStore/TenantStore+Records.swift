@@ -1,4 +1,5 @@
 import DunlinCore
+import DunlinSync
 import Foundation
 import GRDB
 
@@ -26,10 +27,7 @@ extension TenantStore {
     /// Creates or replaces contacts. Each must pass ``Contact/validate()`` and belong to an existing
     /// customer. A deleted contact's id is not reused.
     public func upsert(_ contacts: [Contact]) throws {
-        try save(contacts, as: ContactRow.init) { contact, db in
-            try contact.validate()
-            try Self.requireCustomer(contact.customerID, db)
-        }
+        try save(contacts, as: ContactRow.init, validate: Self.check)
     }
 
     /// The contact, or nil when there is none (or it was deleted).
@@ -55,11 +53,7 @@ extension TenantStore {
     /// ledger (its invoices exist, are its customer's and in its currency) and belong to an
     /// existing customer.
     public func upsert(_ disputes: [Dispute]) throws {
-        try save(disputes, as: DisputeRow.init) { dispute, db in
-            try dispute.validate()
-            try Self.requireCustomer(dispute.customerID, db)
-            try dispute.validate(against: SQLLedgerState(db: db))
-        }
+        try save(disputes, as: DisputeRow.init, validate: Self.check)
     }
 
     public func dispute(_ id: String) throws -> Dispute? {
@@ -91,11 +85,7 @@ extension TenantStore {
     /// Creates or replaces promises. Each must pass ``PromiseToPay/validate(against:)`` against the
     /// ledger and belong to an existing customer.
     public func upsert(_ promises: [PromiseToPay]) throws {
-        try save(promises, as: PromiseToPayRow.init) { promise, db in
-            try promise.validate()
-            try Self.requireCustomer(promise.customerID, db)
-            try promise.validate(against: SQLLedgerState(db: db))
-        }
+        try save(promises, as: PromiseToPayRow.init, validate: Self.check)
     }
 
     public func promise(_ id: String) throws -> PromiseToPay? {
@@ -144,10 +134,7 @@ extension TenantStore {
     /// Creates or replaces tasks. Each must pass ``CollectionTask/validate()``; a task about a
     /// customer names an existing one.
     public func upsert(_ tasks: [CollectionTask]) throws {
-        try save(tasks, as: CollectionTaskRow.init) { task, db in
-            try task.validate()
-            if !task.customerID.isEmpty { try Self.requireCustomer(task.customerID, db) }
-        }
+        try save(tasks, as: CollectionTaskRow.init, validate: Self.check)
     }
 
     public func task(_ id: String) throws -> CollectionTask? {
@@ -178,11 +165,7 @@ extension TenantStore {
     /// and have an id no activity has: activities are never replaced.
     public func append(_ activities: [Activity]) throws {
         try writeBatch(activities) { activity, db in
-            try activity.validate()
-            try Self.requireCustomer(activity.customerID, db)
-            guard try !ActivityRow.exists(db, key: activity.id) else {
-                throw DomainError.conflict(field: "id", "activity \(activity.id) already exists")
-            }
+            try Self.check(activity, db)
             try ActivityRow(activity).insert(db)
             try Self.logChange(db, kind: ActivityRow.databaseTableName, id: activity.id, op: "insert")
         }
@@ -259,7 +242,8 @@ extension TenantStore {
             }
             guard existing != row else { return }
             if existing == nil { try row.insert(db) } else { try row.update(db) }
-            try Self.logChange(db, kind: RecordRow.databaseTableName, id: row.id, op: existing == nil ? "insert" : "update")
+            let seq = try Self.logChange(db, kind: RecordRow.databaseTableName, id: row.id, op: existing == nil ? "insert" : "update")
+            try Self.stampChangedFields(db, kind: RecordRow.databaseTableName, id: row.id, before: try existing.map(Self.liveFields), after: try Self.liveFields(row), seq: seq)
         }
     }
 
@@ -267,11 +251,44 @@ extension TenantStore {
         try writeBatch(ids) { id, db in
             try db.execute(sql: "UPDATE \(RecordRow.databaseTableName) SET deleted = 1 WHERE id = ? AND deleted = 0", arguments: [id])
             guard db.changesCount == 1 else { throw DomainError.notFound(field: "id", id: id) }
-            try Self.logChange(db, kind: RecordRow.databaseTableName, id: id, op: "delete")
+            let seq = try Self.logChange(db, kind: RecordRow.databaseTableName, id: id, op: "delete")
+            try Self.stampChangedFields(db, kind: RecordRow.databaseTableName, id: id, before: [:], after: [RecordCoding.deletedField: .bool(true)], seq: seq)
         }
     }
 
-    private static func requireCustomer(_ id: String, _ db: Database) throws {
+    // MARK: Validation (shared by the RPC writes and by pushed changes)
+
+    static func check(_ contact: Contact, _ db: Database) throws {
+        try contact.validate()
+        try requireCustomer(contact.customerID, db)
+    }
+
+    static func check(_ dispute: Dispute, _ db: Database) throws {
+        try dispute.validate()
+        try requireCustomer(dispute.customerID, db)
+        try dispute.validate(against: SQLLedgerState(db: db))
+    }
+
+    static func check(_ promise: PromiseToPay, _ db: Database) throws {
+        try promise.validate()
+        try requireCustomer(promise.customerID, db)
+        try promise.validate(against: SQLLedgerState(db: db))
+    }
+
+    static func check(_ task: CollectionTask, _ db: Database) throws {
+        try task.validate()
+        if !task.customerID.isEmpty { try requireCustomer(task.customerID, db) }
+    }
+
+    static func check(_ activity: Activity, _ db: Database) throws {
+        try activity.validate()
+        try requireCustomer(activity.customerID, db)
+        guard try !ActivityRow.exists(db, key: activity.id) else {
+            throw DomainError.conflict(field: "id", "activity \(activity.id) already exists")
+        }
+    }
+
+    static func requireCustomer(_ id: String, _ db: Database) throws {
         guard try CustomerRow.exists(db, key: id) else { throw DomainError.notFound(field: "customer_id", id: id) }
     }
 

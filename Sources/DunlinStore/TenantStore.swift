@@ -1,4 +1,5 @@
 import DunlinCore
+import DunlinSync
 import Foundation
 import GRDB
 
@@ -55,20 +56,41 @@ public final class TenantStore: Sendable {
                     throw StoreError.refused(index: index, error)
                 }
                 let existing = try CustomerRow.fetchOne(db, key: customer.id)
-                if let other = try CustomerRow.filter(Column("number") == customer.number).fetchOne(db), other.id != customer.id {
-                    throw StoreError.refused(index: index, .conflict(field: "number", "customer number \(customer.number) is already \(other.id)"))
+                do throws(DomainError) {
+                    try Self.checkNumber(of: customer, db)
+                } catch {
+                    throw StoreError.refused(index: index, error)
                 }
                 try CustomerRow(customer).save(db)
-                try Self.logChange(db, kind: "customer", id: customer.id, op: existing == nil ? "insert" : "update")
+                let seq = try Self.logChange(db, kind: "customer", id: customer.id, op: existing == nil ? "insert" : "update")
+                try Self.stampChangedFields(
+                    db, kind: "customer", id: customer.id, before: try existing.map { try RecordCoding.fields(of: $0.customer) },
+                    after: try RecordCoding.fields(of: customer), seq: seq
+                )
             }
         }
     }
 
-    static func logChange(_ db: Database, kind: String, id: String, op: String) throws {
+    /// Appends to the change log and returns the change's sequence number. `dot` is the replica
+    /// change it came from, for a pushed change.
+    @discardableResult
+    static func logChange(_ db: Database, kind: String, id: String, op: String, dot: Dot? = nil) throws -> Int64 {
         try db.execute(
-            sql: "INSERT INTO change_log (record_kind, record_id, op, at) VALUES (?, ?, ?, ?)",
-            arguments: [kind, id, op, ISO8601DateFormatter().string(from: Date())]
+            sql: "INSERT INTO change_log (record_kind, record_id, op, dot_replica, dot_counter, at) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [kind, id, op, dot?.replica, dot.map { Int64($0.counter) }, ISO8601DateFormatter().string(from: Date())]
         )
+        return db.lastInsertedRowID
+    }
+
+    /// A customer number belongs to one customer.
+    static func checkNumber(of customer: Customer, _ db: Database) throws(DomainError) {
+        let other: String?
+        do {
+            other = try String.fetchOne(db, sql: "SELECT id FROM customer WHERE number = ? AND id != ?", arguments: [customer.number, customer.id])
+        } catch {
+            throw .invalid(field: "number", "could not be checked: \(error)")
+        }
+        if let other { throw .conflict(field: "number", "customer number \(customer.number) is already \(other)") }
     }
 
     // MARK: Reads

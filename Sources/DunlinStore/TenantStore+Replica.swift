@@ -1,0 +1,254 @@
+import DunlinCore
+import DunlinSync
+import Foundation
+import GRDB
+
+/// A local change the server refused, with its reason. It stays listed until dismissed.
+public struct RefusedChange: Sendable, Hashable {
+    public var counter: Int64
+    public var kind: String
+    public var id: String
+    public var fields: Data
+    public var refusal: PushRefusal
+    public var at: String
+}
+
+/// The replica's side of sync, on the same schema as the server's store: a laptop's copy of one
+/// tenant. Local writes go through the same store methods as on the server (so they validate the
+/// same way and land in the change log); the change-log rows after the pushed-through counter are
+/// the outbox. Pulled records are written straight to the tables (the server already validated
+/// them), with local changes not yet acknowledged re-applied on top.
+extension TenantStore {
+    // MARK: Settings
+
+    public func syncValue(_ key: String) throws -> String? {
+        try writer.read { db in try String.fetchOne(db, sql: "SELECT value FROM sync_meta WHERE key = ?", arguments: [key]) }
+    }
+
+    public func setSyncValue(_ key: String, _ value: String) throws {
+        try writer.write { db in try Self.setSyncValue(db, key, value) }
+    }
+
+    static func setSyncValue(_ db: Database, _ key: String, _ value: String) throws {
+        try db.execute(sql: "INSERT OR REPLACE INTO sync_meta (key, value) VALUES (?, ?)", arguments: [key, value])
+    }
+
+    static func syncInteger(_ db: Database, _ key: String) throws -> Int64 {
+        Int64(try String.fetchOne(db, sql: "SELECT value FROM sync_meta WHERE key = ?", arguments: [key]) ?? "0") ?? 0
+    }
+
+    // MARK: The outbox
+
+    /// The local changes after `pushedThrough`, one per record (a record changed several times
+    /// goes once, with the fields that differ from the server's version and the dot of its latest
+    /// change), in the order each record was first changed, so what a change refers to goes
+    /// before it. `through` is the newest local counter they cover.
+    public func pendingChanges(after pushedThrough: Int64) throws -> (changes: [PushedChange], through: Int64) {
+        try writer.read { db in
+            let through = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM change_log") ?? 0
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT record_kind, record_id, MIN(seq) AS first, MAX(seq) AS last FROM change_log
+                    WHERE seq > ? GROUP BY record_kind, record_id ORDER BY first
+                    """,
+                arguments: [pushedThrough]
+            )
+            var changes: [PushedChange] = []
+            for row in rows {
+                let kindName: String = row["record_kind"], id: String = row["record_id"], last: Int64 = row["last"]
+                guard let kind = Self.syncKinds[kindName], let current = try kind.fetch(db, id) else { continue }
+                var fields = current
+                var baseSeq: Int64 = 0
+                if kind.mutable {
+                    let base = try Self.base(db, kindName, id)
+                    fields = RecordCoding.diff(from: base?.fields ?? [:], to: current)
+                    baseSeq = base?.seq ?? 0
+                    guard !fields.isEmpty else { continue }
+                }
+                changes.append(PushedChange(
+                    kind: kindName, id: id, counter: UInt64(last), baseSeq: UInt64(baseSeq), fields: fields, at: Self.nowMilliseconds
+                ))
+            }
+            return (changes, through)
+        }
+    }
+
+    private static func base(_ db: Database, _ kind: String, _ id: String) throws -> (seq: Int64, fields: FieldMap)? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT seq, fields FROM record_base WHERE record_kind = ? AND record_id = ?", arguments: [kind, id]) else {
+            return nil
+        }
+        return (row["seq"], try RecordCoding.decode(row["fields"]))
+    }
+
+    private static func isDirty(_ db: Database, _ kind: String, _ id: String, after pushedThrough: Int64) throws -> Bool {
+        try Bool.fetchOne(
+            db, sql: "SELECT EXISTS (SELECT 1 FROM change_log WHERE record_kind = ? AND record_id = ? AND seq > ?)", arguments: [kind, id, pushedThrough]
+        ) ?? false
+    }
+
+    /// Records the server's answers to a push covering the outbox through `through`: refused
+    /// changes are listed and taken back out of the local data (unless the record changed again
+    /// since), and the pushed-through counter moves, in one transaction.
+    public func settlePush(_ results: [(change: PushedChange, refusal: PushRefusal?)], through: Int64) throws {
+        try writer.write { db in
+            for (change, refusal) in results {
+                guard let refusal else { continue }
+                try db.execute(
+                    sql: """
+                        INSERT OR IGNORE INTO refused_change (counter, record_kind, record_id, fields, code, message, field, at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        Int64(change.counter), change.kind, change.id, RecordCoding.canonical(change.fields), Int64(refusal.code),
+                        refusal.message, refusal.field, ISO8601DateFormatter().string(from: Date()),
+                    ]
+                )
+                guard let kind = Self.syncKinds[change.kind], try !Self.isDirty(db, change.kind, change.id, after: through) else { continue }
+                if kind.mutable, let base = try Self.base(db, change.kind, change.id) {
+                    try kind.write(db, base.fields, false)
+                } else {
+                    if !kind.mutable {
+                        try db.execute(sql: "INSERT OR IGNORE INTO retraction (entry_id) VALUES (?)", arguments: [change.id])
+                    }
+                    try db.execute(sql: "DELETE FROM \(kind.table) WHERE id = ?", arguments: [change.id])
+                }
+            }
+            try Self.setSyncValue(db, "pushed_through", String(through))
+        }
+    }
+
+    public func refusedChanges() throws -> [RefusedChange] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM refused_change ORDER BY counter").map { row in
+                RefusedChange(
+                    counter: row["counter"], kind: row["record_kind"], id: row["record_id"], fields: row["fields"],
+                    refusal: PushRefusal(code: UInt32(row["code"] as Int64), message: row["message"], field: row["field"]), at: row["at"]
+                )
+            }
+        }
+    }
+
+    public func dismissRefused(counter: Int64) throws {
+        try writer.write { db in
+            try db.execute(sql: "DELETE FROM refused_change WHERE counter = ?", arguments: [counter])
+            guard db.changesCount == 1 else { throw DomainError.notFound(field: "counter", id: String(counter)) }
+        }
+    }
+
+    // MARK: Pulled records
+
+    /// Applies a batch of pulled (or snapshot) records and, when given, the new checkpoint, in one
+    /// transaction. A record with local changes not yet acknowledged keeps them on top.
+    public func applySyncBatch(_ records: [SyncRecordState], checkpoint: Int64?) throws {
+        try writer.write { db in
+            let pushedThrough = try Self.syncInteger(db, "pushed_through")
+            for record in records {
+                guard let kind = Self.syncKinds[record.kind] else { continue }
+                let fields = try RecordCoding.decode(record.fields)
+                guard kind.mutable else {
+                    if try kind.fetch(db, record.id) == nil { try kind.write(db, fields, false) }
+                    continue
+                }
+                var visible = fields
+                if try Self.isDirty(db, record.kind, record.id, after: pushedThrough), let current = try kind.fetch(db, record.id) {
+                    let local = RecordCoding.diff(from: try Self.base(db, record.kind, record.id)?.fields ?? [:], to: current)
+                    visible.merge(local) { _, mine in mine }
+                }
+                try kind.write(db, visible, false)
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO record_base (record_kind, record_id, seq, fields) VALUES (?, ?, ?, ?)",
+                    arguments: [record.kind, record.id, record.seq, record.fields]
+                )
+            }
+            if let checkpoint { try Self.setSyncValue(db, "checkpoint", String(checkpoint)) }
+        }
+    }
+
+    // MARK: Conflicts and exceptions
+
+    public func conflicts(includeSettled: Bool = false) throws -> [ConflictRecord] {
+        try writer.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT body FROM sync_conflict WHERE deleted = 0\(includeSettled ? "" : " AND status = 'open'") ORDER BY id"
+            ).map { try RecordCoding.record(ConflictRecord.self, from: RecordCoding.decode(Data($0.utf8))) }
+        }
+    }
+
+    /// Settles a conflict: keeps the value every replica shows, or puts the set-aside one back
+    /// (an edit of the record like any other), and marks the conflict settled. Both are local
+    /// changes, pushed with the next sync.
+    public func settleConflict(_ id: String, restoreLost: Bool, by user: String) throws -> ConflictRecord {
+        try writer.write { db in
+            let conflictKind = Self.syncKinds["sync_conflict"]!
+            guard let fields = try conflictKind.fetch(db, id), fields[RecordCoding.deletedField] != .bool(true) else {
+                throw DomainError.notFound(field: "id", id: id)
+            }
+            var conflict = try RecordCoding.record(ConflictRecord.self, from: fields)
+            if restoreLost, let kind = Self.syncKinds[conflict.kind], let current = try kind.fetch(db, conflict.recordID) {
+                var changed = current
+                changed[conflict.field] = conflict.lost
+                try kind.write(db, changed, true)
+                let seq = try Self.logChange(db, kind: conflict.kind, id: conflict.recordID, op: "update")
+                try Self.stampChangedFields(db, kind: conflict.kind, id: conflict.recordID, before: current, after: changed, seq: seq)
+            }
+            conflict.status = .settled
+            conflict.settledBy = user
+            var settled = try RecordCoding.fields(of: conflict)
+            settled[RecordCoding.deletedField] = .bool(false)
+            try conflictKind.write(db, settled, true)
+            let seq = try Self.logChange(db, kind: "sync_conflict", id: id, op: "update")
+            try Self.stampChangedFields(db, kind: "sync_conflict", id: id, before: fields, after: settled, seq: seq)
+            return conflict
+        }
+    }
+
+    /// Checks the ledger invariants over the whole local ledger and brings the reconciliation
+    /// queue up to date: new violations are added, ones that no longer hold are marked resolved
+    /// (never deleted). Returns the open ones.
+    @discardableResult
+    public func recheckInvariants() throws -> [ReconciliationException] {
+        try writer.write { db in
+            let entries = try LedgerEntryRow.fetchAll(db).compactMap(\.entry)
+            let found = LedgerInvariants.violations(in: entries)
+            let now = ISO8601DateFormatter().string(from: Date())
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            for exception in found {
+                try db.execute(
+                    sql: """
+                        INSERT INTO sync_exception (id, body, status, detected_at) VALUES (?, ?, 'open', ?)
+                        ON CONFLICT(id) DO UPDATE SET body = excluded.body, status = 'open', resolved_at = NULL
+                        """,
+                    arguments: [exception.id, String(decoding: try encoder.encode(exception), as: UTF8.self), now]
+                )
+            }
+            let open = Set(found.map(\.id))
+            for id in try String.fetchAll(db, sql: "SELECT id FROM sync_exception WHERE status = 'open'") where !open.contains(id) {
+                try db.execute(sql: "UPDATE sync_exception SET status = 'resolved', resolved_at = ? WHERE id = ?", arguments: [now, id])
+            }
+            return found
+        }
+    }
+
+    /// The reconciliation queue: open exceptions (and, if asked, resolved ones), with status.
+    public func exceptions(includeResolved: Bool = false) throws -> [(exception: ReconciliationException, status: String, detectedAt: String)] {
+        try writer.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT body, status, detected_at FROM sync_exception\(includeResolved ? "" : " WHERE status = 'open'") ORDER BY id"
+            ).map { row in
+                (try JSONDecoder().decode(ReconciliationException.self, from: Data((row["body"] as String).utf8)), row["status"], row["detected_at"])
+            }
+        }
+    }
+
+    /// How many records have local changes not yet pushed.
+    public func pendingCount() throws -> Int {
+        try writer.read { db in
+            let pushedThrough = try Self.syncInteger(db, "pushed_through")
+            return try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM (SELECT DISTINCT record_kind, record_id FROM change_log WHERE seq > ?)", arguments: [pushedThrough]
+            ) ?? 0
+        }
+    }
+}

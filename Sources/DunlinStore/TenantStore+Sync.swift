@@ -1,0 +1,473 @@
+import Crypto
+import DunlinCore
+import DunlinSync
+import Foundation
+import GRDB
+
+/// One record as the sync feed carries it: current state, canonical JSON fields.
+public struct SyncRecordState: Sendable, Hashable {
+    public var kind: String
+    public var id: String
+    /// The authority's sequence number of the record's latest change (0 where it does not matter:
+    /// insert-only kinds in a snapshot).
+    public var seq: Int64
+    public var fields: Data
+
+    public init(kind: String, id: String, seq: Int64, fields: Data) {
+        self.kind = kind
+        self.id = id
+        self.seq = seq
+        self.fields = fields
+    }
+
+    /// SHA-256 over each record's kind, id, seq (decimal) and fields, each followed by a zero
+    /// byte: what a batch's checksum is (PROTOCOL.md §17).
+    public static func checksum(_ records: [SyncRecordState]) -> Data {
+        var hasher = SHA256()
+        for record in records {
+            for part in [Data(record.kind.utf8), Data(record.id.utf8), Data(String(record.seq).utf8), record.fields] {
+                hasher.update(data: part)
+                hasher.update(data: Data([0]))
+            }
+        }
+        return Data(hasher.finalize())
+    }
+}
+
+/// One change from a replica's outbox, as the authority receives it.
+public struct PushedChange: Sendable, Hashable {
+    public var kind: String
+    public var id: String
+    public var counter: UInt64
+    public var baseSeq: UInt64
+    public var fields: FieldMap
+    public var at: Int64
+
+    public init(kind: String, id: String, counter: UInt64, baseSeq: UInt64, fields: FieldMap, at: Int64) {
+        self.kind = kind
+        self.id = id
+        self.counter = counter
+        self.baseSeq = baseSeq
+        self.fields = fields
+        self.at = at
+    }
+}
+
+/// Why a pushed change was refused: the status code the same RPC would answer, and its words.
+public struct PushRefusal: Error, Sendable, Hashable {
+    public var code: UInt32
+    public var message: String
+    public var field: String
+
+    public init(code: UInt32, message: String, field: String = "") {
+        self.code = code
+        self.message = message
+        self.field = field
+    }
+}
+
+/// What the authority did with one pushed change.
+public struct PushOutcome: Sendable, Hashable {
+    public enum Kind: Int, Sendable, Hashable {
+        case accepted = 0
+        case duplicate = 1
+        case refused = 2
+    }
+
+    public var counter: UInt64
+    public var kind: Kind
+    /// For a refusal (also when a duplicate repeats one).
+    public var refusal: PushRefusal?
+    public var conflictIDs: [String]
+}
+
+/// Sync failures a caller branches on.
+public enum SyncStoreError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The replica's checkpoint is below the collected horizon: tombstones it never saw are gone,
+    /// so it must push its outbox and bootstrap again.
+    case behindHorizon(checkpoint: Int64, horizon: Int64)
+
+    public var description: String {
+        switch self {
+        case .behindHorizon(let checkpoint, let horizon):
+            "checkpoint \(checkpoint) is behind the collected horizon \(horizon): push, then bootstrap again"
+        }
+    }
+}
+
+/// How sync reads and writes each kind of record.
+struct SyncKind: Sendable {
+    /// Mutable kinds merge field by field; the others are insert-only (set union).
+    var mutable: Bool
+    /// The record's fields now ("_deleted" included for mutable kinds), nil when there is none.
+    var fetch: @Sendable (Database, String) throws -> FieldMap?
+    /// Writes the record. With `validate`, the same checks as the RPC that writes it.
+    var write: @Sendable (Database, FieldMap, _ validate: Bool) throws -> Void
+    /// The ids of live records after `cursor`, for snapshots.
+    var table: String
+    var liveCondition: String
+}
+
+extension TenantStore {
+    /// The authority id stamped on every change this store commits. One server store per tenant
+    /// today; a tenant served by several nodes would give each its own.
+    public static let authority = "server"
+
+    static let syncKinds: [String: SyncKind] = [
+        "customer": SyncKind(
+            mutable: true,
+            fetch: { db, id in
+                guard let row = try CustomerRow.fetchOne(db, key: id) else { return nil }
+                var fields = try RecordCoding.fields(of: row.customer)
+                fields[RecordCoding.deletedField] = .bool(false)
+                return fields
+            },
+            write: { db, fields, validate in
+                if fields[RecordCoding.deletedField] == .bool(true) {
+                    throw DomainError.invalid(field: "_deleted", "customers are not deleted")
+                }
+                let customer = try decode(Customer.self, fields)
+                if validate {
+                    try customer.validate()
+                    try checkNumber(of: customer, db)
+                }
+                try CustomerRow(customer).save(db)
+            },
+            table: "customer", liveCondition: "1"
+        ),
+        "contact": tombstoned(ContactRow.self, ContactRow.init, check),
+        "dispute": tombstoned(DisputeRow.self, DisputeRow.init, check),
+        "promise_to_pay": tombstoned(PromiseToPayRow.self, PromiseToPayRow.init, check),
+        "collection_task": tombstoned(CollectionTaskRow.self, CollectionTaskRow.init, check),
+        "sync_conflict": SyncKind(
+            mutable: true,
+            fetch: { db, id in
+                guard let row = try Row.fetchOne(db, sql: "SELECT body, deleted FROM sync_conflict WHERE id = ?", arguments: [id]) else { return nil }
+                var fields = try RecordCoding.decode(Data((row["body"] as String).utf8))
+                fields[RecordCoding.deletedField] = .bool(row["deleted"])
+                return fields
+            },
+            write: { db, fields, _ in
+                let conflict = try decode(ConflictRecord.self, fields)
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO sync_conflict (id, record_kind, record_id, status, body, deleted) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [
+                        conflict.id, conflict.kind, conflict.recordID, conflict.status.rawValue,
+                        String(decoding: RecordCoding.canonical(try RecordCoding.fields(of: conflict)), as: UTF8.self),
+                        fields[RecordCoding.deletedField] == .bool(true),
+                    ]
+                )
+            },
+            table: "sync_conflict", liveCondition: "deleted = 0"
+        ),
+        "ledger_entry": SyncKind(
+            mutable: false,
+            fetch: { db, id in try LedgerEntryRow.fetchOne(db, key: id)?.entry.map { try RecordCoding.fields(of: $0) } },
+            write: { db, fields, validate in
+                let entry = try decode(LedgerEntry.self, fields)
+                if validate { try LedgerRules.validate(entry, against: SQLLedgerState(db: db)) }
+                try LedgerEntryRow(entry).insert(db)
+            },
+            table: "ledger_entry", liveCondition: "1"
+        ),
+        "activity": SyncKind(
+            mutable: false,
+            fetch: { db, id in try ActivityRow.fetchOne(db, key: id).map { try RecordCoding.fields(of: $0.record()) } },
+            write: { db, fields, validate in
+                let activity = try decode(Activity.self, fields)
+                if validate { try check(activity, db) }
+                try ActivityRow(activity).insert(db)
+            },
+            table: "activity", liveCondition: "1"
+        ),
+    ]
+
+    /// Every kind, in the order a snapshot sends them (what later kinds refer to comes first).
+    public static let syncKindOrder = ["customer", "ledger_entry", "activity", "contact", "dispute", "promise_to_pay", "collection_task", "sync_conflict"]
+
+    private static func tombstoned<RecordRow: TombstonedRow>(
+        _ type: RecordRow.Type, _ makeRow: @escaping @Sendable (RecordRow.Record) -> RecordRow,
+        _ check: @escaping @Sendable (RecordRow.Record, Database) throws -> Void
+    ) -> SyncKind {
+        SyncKind(
+            mutable: true,
+            fetch: { db, id in try RecordRow.fetchOne(db, key: id).map(liveFields) },
+            write: { db, fields, validate in
+                let record = try decode(RecordRow.Record.self, fields)
+                let deleted = fields[RecordCoding.deletedField] == .bool(true)
+                if validate, !deleted { try check(record, db) }
+                let row = makeRow(record)
+                try row.save(db)
+                try db.execute(sql: "UPDATE \(RecordRow.databaseTableName) SET deleted = ? WHERE id = ?", arguments: [deleted, row.id])
+            },
+            table: RecordRow.databaseTableName, liveCondition: "deleted = 0"
+        )
+    }
+
+    private static func decode<Record: Decodable>(_ type: Record.Type, _ fields: FieldMap) throws -> Record {
+        do {
+            return try RecordCoding.record(type, from: fields)
+        } catch {
+            throw DomainError.invalid(field: "fields", "not a valid \(Record.self): \(error)")
+        }
+    }
+
+    static func liveFields<RecordRow: TombstonedRow>(_ row: RecordRow) throws -> FieldMap {
+        var fields = try RecordCoding.fields(of: row.record())
+        fields[RecordCoding.deletedField] = .bool(row.deleted)
+        return fields
+    }
+
+    static var nowMilliseconds: Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+
+    /// Stamps the fields that differ between `before` and `after` as written by change `seq`.
+    static func stampChangedFields(
+        _ db: Database, kind: String, id: String, before: FieldMap?, after: FieldMap, seq: Int64, dot: Dot? = nil, at: Int64 = nowMilliseconds
+    ) throws {
+        for field in RecordCoding.diff(from: before ?? [:], to: after).keys {
+            try stamp(db, kind: kind, id: id, field: field, Stamp(authority: authority, seq: UInt64(seq), dot: dot, at: at))
+        }
+    }
+
+    private static func stamp(_ db: Database, kind: String, id: String, field: String, _ stamp: Stamp) throws {
+        try db.execute(
+            sql: """
+                INSERT OR REPLACE INTO field_stamp (record_kind, record_id, field, seq, dot_replica, dot_counter, at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [kind, id, field, Int64(stamp.seq), stamp.dot?.replica, stamp.dot.map { Int64($0.counter) }, stamp.at]
+        )
+    }
+
+    private static func stamps(_ db: Database, kind: String, id: String) throws -> [String: Stamp] {
+        var result: [String: Stamp] = [:]
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT field, seq, dot_replica, dot_counter, at FROM field_stamp WHERE record_kind = ? AND record_id = ?", arguments: [kind, id]
+        )
+        for row in rows {
+            let replica: String? = row["dot_replica"]
+            let counter: Int64? = row["dot_counter"]
+            result[row["field"]] = Stamp(
+                authority: authority, seq: UInt64(row["seq"] as Int64),
+                dot: replica.flatMap { replica in counter.map { Dot(replica: replica, counter: UInt64($0)) } }, at: row["at"]
+            )
+        }
+        return result
+    }
+
+    // MARK: Authority: push
+
+    /// Applies a replica's pushed changes in order, in one durable transaction, each in its own
+    /// savepoint: a refused change writes nothing and the others still land. A dot seen before gets
+    /// the answer it got then and changes nothing. `authorize` holds the caller to the role the
+    /// same RPC needs (it sees the record as it stands, nil if new); `refusal` turns a validation
+    /// error into the status the same RPC would answer.
+    public func applyPush(
+        replica: String, userID: String, changes: [PushedChange],
+        authorize: (PushedChange, FieldMap?) throws -> Void, refusal: (any Error) -> PushRefusal
+    ) throws -> (outcomes: [PushOutcome], seq: Int64) {
+        try writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO replica (id, user_id, last_seen) VALUES (?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen, retired = 0
+                    """,
+                arguments: [replica, userID, ISO8601DateFormatter().string(from: Date())]
+            )
+            var outcomes: [PushOutcome] = []
+            for change in changes {
+                if let seen = try Row.fetchOne(
+                    db, sql: "SELECT outcome, code, message, field, conflict_ids FROM absorbed_dot WHERE replica = ? AND counter = ?",
+                    arguments: [replica, Int64(change.counter)]
+                ) {
+                    let refused = (seen["outcome"] as Int) == PushOutcome.Kind.refused.rawValue
+                    outcomes.append(PushOutcome(
+                        counter: change.counter, kind: .duplicate,
+                        refusal: refused ? PushRefusal(code: UInt32(seen["code"] as Int64), message: seen["message"], field: seen["field"]) : nil,
+                        conflictIDs: (try? JSONDecoder().decode([String].self, from: Data((seen["conflict_ids"] as String).utf8))) ?? []
+                    ))
+                    continue
+                }
+                var conflictIDs: [String] = []
+                var refused: PushRefusal?
+                do {
+                    try db.inSavepoint {
+                        conflictIDs = try Self.apply(change, from: replica, db, authorize: authorize)
+                        return .commit
+                    }
+                } catch {
+                    refused = refusal(error)
+                }
+                try db.execute(
+                    sql: "INSERT INTO absorbed_dot (replica, counter, outcome, code, message, field, conflict_ids) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    arguments: [
+                        replica, Int64(change.counter), (refused == nil ? PushOutcome.Kind.accepted : .refused).rawValue,
+                        Int64(refused?.code ?? 0), refused?.message ?? "", refused?.field ?? "",
+                        StoredValue.json(conflictIDs),
+                    ]
+                )
+                outcomes.append(PushOutcome(counter: change.counter, kind: refused == nil ? .accepted : .refused, refusal: refused, conflictIDs: conflictIDs))
+            }
+            let seq = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM change_log") ?? 0
+            return (outcomes, seq)
+        }
+    }
+
+    private static func apply(
+        _ change: PushedChange, from replica: String, _ db: Database, authorize: (PushedChange, FieldMap?) throws -> Void
+    ) throws -> [String] {
+        guard let kind = syncKinds[change.kind] else {
+            throw DomainError.invalid(field: "kind", "\"\(change.kind)\" is not a kind of record")
+        }
+        guard change.fields["id"].map({ $0 == .string(change.id) }) ?? kind.mutable else {
+            throw DomainError.invalid(field: "id", "the fields name another id than \(change.id)")
+        }
+        let dot = Dot(replica: replica, counter: change.counter)
+        let current = try kind.fetch(db, change.id)
+        try authorize(change, current)
+        guard kind.mutable else {
+            if let current {
+                guard current == change.fields else { throw DomainError.conflict(field: "id", "\(change.kind) \(change.id) already exists") }
+                return []
+            }
+            try kind.write(db, change.fields, true)
+            try logChange(db, kind: change.kind, id: change.id, op: "insert", dot: dot)
+            return []
+        }
+        let seq = try logChange(db, kind: change.kind, id: change.id, op: current == nil ? "insert" : "update", dot: dot)
+        let stamp = Stamp(authority: authority, seq: UInt64(seq), dot: dot, at: change.at)
+        let existing = try current.map { VersionedRecord(kind: change.kind, id: change.id, fields: $0, stamps: try stamps(db, kind: change.kind, id: change.id)) }
+        let change = RecordChange(
+            kind: change.kind, id: change.id, dot: dot,
+            base: ChangeVector([authority: change.baseSeq, replica: change.counter - 1]), fields: change.fields, at: change.at
+        )
+        let outcome = Merge.apply(change, to: existing, stamp: stamp)
+        try kind.write(db, outcome.record.fields, true)
+        for (field, fieldStamp) in outcome.record.stamps where fieldStamp == stamp {
+            try Self.stamp(db, kind: change.kind, id: change.id, field: field, stamp)
+        }
+        var ids: [String] = []
+        for conflict in outcome.conflicts {
+            let record = ConflictRecord(conflict)
+            ids.append(record.id)
+            guard try syncKinds["sync_conflict"]!.fetch(db, record.id) == nil else { continue }
+            var fields = try RecordCoding.fields(of: record)
+            fields[RecordCoding.deletedField] = .bool(false)
+            try syncKinds["sync_conflict"]!.write(db, fields, false)
+            let conflictSeq = try logChange(db, kind: "sync_conflict", id: record.id, op: "insert")
+            try stampChangedFields(db, kind: "sync_conflict", id: record.id, before: nil, after: fields, seq: conflictSeq)
+        }
+        return ids
+    }
+
+    // MARK: Authority: pull and bootstrap
+
+    /// The change feed after `checkpoint`: the current state of every record changed in the next
+    /// `limit` change-log rows, and the checkpoint to store once they are applied. Records changed
+    /// several times appear once, as they stand now.
+    public func changes(after checkpoint: Int64, limit: Int) throws -> (records: [SyncRecordState], through: Int64, last: Bool) {
+        try writer.read { db in
+            let horizon = Int64(try String.fetchOne(db, sql: "SELECT value FROM sync_meta WHERE key = 'collected_through'") ?? "0") ?? 0
+            if checkpoint < horizon { throw SyncStoreError.behindHorizon(checkpoint: checkpoint, horizon: horizon) }
+            let newest = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM change_log") ?? 0
+            let bound = try Int64.fetchOne(
+                db, sql: "SELECT seq FROM change_log WHERE seq > ? ORDER BY seq LIMIT 1 OFFSET ?", arguments: [checkpoint, max(limit, 1) - 1]
+            )
+            let through = bound ?? newest
+            let touched = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT record_kind, record_id, MAX(seq) AS seq FROM change_log WHERE seq > ? AND seq <= ?
+                    GROUP BY record_kind, record_id ORDER BY MAX(seq)
+                    """,
+                arguments: [checkpoint, through]
+            )
+            var records: [SyncRecordState] = []
+            for row in touched {
+                let kindName: String = row["record_kind"], id: String = row["record_id"]
+                guard let kind = Self.syncKinds[kindName], let fields = try kind.fetch(db, id) else { continue }
+                let seq = try Int64.fetchOne(
+                    db, sql: "SELECT MAX(seq) FROM change_log WHERE record_kind = ? AND record_id = ?", arguments: [kindName, id]
+                ) ?? row["seq"]
+                records.append(SyncRecordState(kind: kindName, id: id, seq: seq, fields: RecordCoding.canonical(fields)))
+            }
+            return (records, through, through >= newest)
+        }
+    }
+
+    /// The newest change sequence number: where a snapshot taken now leaves a replica.
+    public func snapshotStart() throws -> Int64 { try lastChangeSequence() }
+
+    /// One page of live records of one kind, by id after `cursor`. A snapshot is these pages for
+    /// every kind in ``syncKindOrder`` followed by a pull from ``snapshotStart()``: any record that
+    /// changed while the pages were read comes again, as it stands, in that pull.
+    public func snapshotPage(kind kindName: String, after cursor: String, limit: Int) throws -> [SyncRecordState] {
+        guard let kind = Self.syncKinds[kindName] else { return [] }
+        return try writer.read { db in
+            let ids = try String.fetchAll(
+                db, sql: "SELECT id FROM \(kind.table) WHERE id > ? AND \(kind.liveCondition) ORDER BY id LIMIT ?", arguments: [cursor, limit]
+            )
+            return try ids.compactMap { id in
+                guard let fields = try kind.fetch(db, id) else { return nil }
+                let seq = kind.mutable
+                    ? try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM change_log WHERE record_kind = ? AND record_id = ?", arguments: [kindName, id]) ?? 0
+                    : 0
+                return SyncRecordState(kind: kindName, id: id, seq: seq, fields: RecordCoding.canonical(fields))
+            }
+        }
+    }
+
+    /// Records that replica `id` holds every change up to `checkpoint`.
+    public func acknowledge(replica id: String, userID: String, checkpoint: Int64) throws {
+        try writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO replica (id, user_id, checkpoint, last_seen) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET checkpoint = MAX(checkpoint, excluded.checkpoint), last_seen = excluded.last_seen, retired = 0
+                    """,
+                arguments: [id, userID, checkpoint, ISO8601DateFormatter().string(from: Date())]
+            )
+        }
+    }
+
+    /// Takes a replica out of the horizon (a lost laptop). If it comes back, it re-bootstraps.
+    public func retire(replica id: String) throws {
+        try writer.write { db in
+            try db.execute(sql: "UPDATE replica SET retired = 1 WHERE id = ?", arguments: [id])
+            guard db.changesCount == 1 else { throw DomainError.notFound(field: "replica_id", id: id) }
+        }
+    }
+
+    /// Physically removes tombstones (and their field stamps and change-log rows) that every live
+    /// replica has acknowledged: never by age alone. Returns the new horizon and how many went.
+    @discardableResult
+    public func collectTombstones() throws -> (horizon: Int64, removed: Int) {
+        try writer.write { db in
+            let horizon = try Int64.fetchOne(db, sql: "SELECT MIN(checkpoint) FROM replica WHERE retired = 0")
+                ?? (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM change_log") ?? 0)
+            var removed = 0
+            for kindName in Self.syncKindOrder {
+                guard let kind = Self.syncKinds[kindName], kind.liveCondition != "1" else { continue }
+                let ids = try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT t.id FROM \(kind.table) t WHERE t.deleted = 1 AND
+                        (SELECT MAX(seq) FROM change_log c WHERE c.record_kind = ? AND c.record_id = t.id) <= ?
+                        """,
+                    arguments: [kindName, horizon]
+                )
+                for id in ids {
+                    try db.execute(sql: "DELETE FROM \(kind.table) WHERE id = ?", arguments: [id])
+                    try db.execute(sql: "DELETE FROM field_stamp WHERE record_kind = ? AND record_id = ?", arguments: [kindName, id])
+                    try db.execute(sql: "DELETE FROM change_log WHERE record_kind = ? AND record_id = ?", arguments: [kindName, id])
+                    removed += 1
+                }
+            }
+            let previous = Int64(try String.fetchOne(db, sql: "SELECT value FROM sync_meta WHERE key = 'collected_through'") ?? "0") ?? 0
+            if removed > 0, horizon > previous {
+                try db.execute(sql: "INSERT OR REPLACE INTO sync_meta (key, value) VALUES ('collected_through', ?)", arguments: [String(horizon)])
+            }
+            return (max(horizon, previous), removed)
+        }
+    }
+}

@@ -1,0 +1,25 @@
+/// The Sync service (Protocol/sync.proto, PROTOCOL.md §17): how a replica catches up with the
+/// server and hands it the changes made offline. Every method needs a tenant role; pushing needs
+/// the role the same RPC would need for each change.
+public enum SyncMethods {
+    /// A snapshot of current state, in checksummed batches; the last one carries the checkpoint.
+    public static let bootstrap = MethodDescriptor<Dunlin_V1_BootstrapRequest, Dunlin_V1_SyncBatch>(
+        path: "/dunlin.v1.Sync/Bootstrap", kind: .serverStreaming
+    )
+    /// The change feed after a checkpoint, in checksummed batches, until caught up.
+    public static let pull = MethodDescriptor<Dunlin_V1_PullRequest, Dunlin_V1_SyncBatch>(
+        path: "/dunlin.v1.Sync/Pull", kind: .serverStreaming
+    )
+    /// The outbox: deduplicated by dot, answered only after the commit.
+    public static let push = MethodDescriptor<Dunlin_V1_PushRequest, Dunlin_V1_PushResponse>(
+        path: "/dunlin.v1.Sync/Push", kind: .unary
+    )
+    /// A notice whenever the tenant's change sequence moves past what the replica has.
+    public static let watch = MethodDescriptor<Dunlin_V1_WatchRequest, Dunlin_V1_WatchNotice>(
+        path: "/dunlin.v1.Sync/Watch", kind: .serverStreaming
+    )
+
+    /// The replica schema this build speaks. A client announcing an older one in HELLO is told to
+    /// upgrade before anything is read or written.
+    public static let schemaVersion: UInt32 = 1
+}
