@@ -47,7 +47,8 @@ let package = Package(
         .target(
             name: "DunlinServer",
             dependencies: [
-                "DunlinWire", "DunlinCore", "DunlinStore",
+                "DunlinWire", "DunlinCore", "DunlinStore", "DunlinSync",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -25,6 +25,11 @@ public final class RPCServer: Service, Sendable {
         public var shutdownGracePeriod: Duration
         /// Reported in WELCOME and Info.
         public var serverVersion: String
+        /// The oldest replica schema a client may announce in HELLO (0 there means "no replica" and
+        /// is always let in, but such a connection may not call Sync). An older client is refused
+        /// with FAILED_PRECONDITION and told to upgrade before it reads or writes anything.
+        /// Default ``DunlinWire/SyncMethods/schemaVersion``.
+        public var minimumSchemaVersion: UInt32
 
         public static let defaultPort = 7474
 
@@ -34,7 +39,8 @@ public final class RPCServer: Service, Sendable {
             limits: ConnectionLimits = .defaults,
             compressResponses: Bool = true,
             shutdownGracePeriod: Duration = .seconds(30),
-            serverVersion: String = DunlinVersion.current
+            serverVersion: String = DunlinVersion.current,
+            minimumSchemaVersion: UInt32 = SyncMethods.schemaVersion
         ) {
             self.host = host
             self.port = port
@@ -42,6 +48,7 @@ public final class RPCServer: Service, Sendable {
             self.compressResponses = compressResponses
             self.shutdownGracePeriod = shutdownGracePeriod
             self.serverVersion = serverVersion
+            self.minimumSchemaVersion = minimumSchemaVersion
         }
     }
 
@@ -146,7 +153,8 @@ public final class RPCServer: Service, Sendable {
         let handlerConfiguration = ServerConnectionHandler.Configuration(
             limits: configuration.limits,
             serverVersion: configuration.serverVersion,
-            compressResponses: configuration.compressResponses
+            compressResponses: configuration.compressResponses,
+            minimumSchemaVersion: configuration.minimumSchemaVersion
         )
         let decoderLimits = FrameDecoder.Limits(configuration.limits)
         let nextID = NIOLockedValueBox(0)

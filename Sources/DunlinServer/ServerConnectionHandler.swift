@@ -16,6 +16,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         var limits: ConnectionLimits
         var serverVersion: String
         var compressResponses: Bool
+        var minimumSchemaVersion: UInt32
     }
 
     private struct Call {
@@ -152,6 +153,13 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let handler = loopBound
         let authenticator = self.authenticator
         logger[metadataKey: "client"] = "\(hello.clientVersion)"
+        let schema = hello.schemaVersion
+        if schema != 0, schema < configuration.minimumSchemaVersion || schema > SyncMethods.schemaVersion {
+            let advice = schema < configuration.minimumSchemaVersion
+                ? "this server needs replica schema \(configuration.minimumSchemaVersion) or newer: upgrade dunlin (\(hello.clientVersion))"
+                : "this server speaks replica schema up to \(SyncMethods.schemaVersion): upgrade dunlind"
+            return refuse(RPCError(.failedPrecondition, "client replica schema \(schema): " + advice), reason: .upgradeRequired)
+        }
         Task {
             do throws(RPCError) {
                 let principal = try await authenticator.authenticate(hello)
@@ -175,10 +183,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         if shuttingDown { beginGracefulShutdown() } else { armIdleTimer() }
     }
 
-    private func refuse(_ error: RPCError) {
+    private func refuse(_ error: RPCError, reason: Dunlin_V1_GoAwayReason = .unauthenticated) {
         guard context != nil else { return }
         logger.info("credential refused", metadata: ["reason": "\(error.message)"])
-        let goAway = machine.authenticationFailed(error.message)
+        let goAway = machine.authenticationFailed(error.message, reason: reason)
         outbox?.goAwayAndClose(goAway)
     }
 

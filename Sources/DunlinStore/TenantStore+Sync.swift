@@ -260,11 +260,12 @@ extension TenantStore {
     /// Applies a replica's pushed changes in order, in one durable transaction, each in its own
     /// savepoint: a refused change writes nothing and the others still land. A dot seen before gets
     /// the answer it got then and changes nothing. `authorize` holds the caller to the role the
-    /// same RPC needs (it sees the record as it stands, nil if new); `refusal` turns a validation
+    /// same RPC needs (it sees the record as it stands, nil if new, and can look up ledger
+    /// entries inside the transaction); `refusal` turns a validation
     /// error into the status the same RPC would answer.
     public func applyPush(
         replica: String, userID: String, changes: [PushedChange],
-        authorize: (PushedChange, FieldMap?) throws -> Void, refusal: (any Error) -> PushRefusal
+        authorize: (PushedChange, FieldMap?, _ entry: (String) -> LedgerEntry?) throws -> Void, refusal: (any Error) -> PushRefusal
     ) throws -> (outcomes: [PushOutcome], seq: Int64) {
         try writer.write { db in
             try db.execute(
@@ -314,7 +315,7 @@ extension TenantStore {
     }
 
     private static func apply(
-        _ change: PushedChange, from replica: String, _ db: Database, authorize: (PushedChange, FieldMap?) throws -> Void
+        _ change: PushedChange, from replica: String, _ db: Database, authorize: (PushedChange, FieldMap?, (String) -> LedgerEntry?) throws -> Void
     ) throws -> [String] {
         guard let kind = syncKinds[change.kind] else {
             throw DomainError.invalid(field: "kind", "\"\(change.kind)\" is not a kind of record")
@@ -324,7 +325,7 @@ extension TenantStore {
         }
         let dot = Dot(replica: replica, counter: change.counter)
         let current = try kind.fetch(db, change.id)
-        try authorize(change, current)
+        try authorize(change, current) { SQLLedgerState(db: db).entry($0) }
         guard kind.mutable else {
             if let current {
                 guard current == change.fields else { throw DomainError.conflict(field: "id", "\(change.kind) \(change.id) already exists") }
@@ -469,5 +470,12 @@ extension TenantStore {
             }
             return (max(horizon, previous), removed)
         }
+    }
+}
+
+extension TenantStore {
+    /// The user a replica id belongs to (the first to sync it), nil for a new one.
+    public func replicaOwner(_ id: String) throws -> String? {
+        try writer.read { db in try String.fetchOne(db, sql: "SELECT user_id FROM replica WHERE id = ?", arguments: [id]) }
     }
 }

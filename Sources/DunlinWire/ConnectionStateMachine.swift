@@ -451,9 +451,9 @@ public struct ConnectionStateMachine: Sendable {
     }
 
     /// Server: the credential was refused; the GOAWAY to send before closing.
-    public mutating func authenticationFailed(_ message: String) -> Frame {
+    public mutating func authenticationFailed(_ message: String, reason: Dunlin_V1_GoAwayReason = .unauthenticated) -> Frame {
         phase = .closed
-        return Self.goAwayFrame(ProtocolError(.unauthenticated, message).goAway(lastStreamID: 0))
+        return Self.goAwayFrame(ProtocolError(reason, message).goAway(lastStreamID: 0))
     }
 
     /// Client: allocates the next stream id for a new call, or says why none may open.

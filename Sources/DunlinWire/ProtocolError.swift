@@ -24,7 +24,7 @@ public struct ProtocolError: Error, Sendable, Hashable, CustomStringConvertible 
         case .unauthenticated: .unauthenticated
         case .frameTooLarge, .messageTooLarge, .tooManyStreams, .pingAbuse, .flowControl: .resourceExhausted
         case .handshakeTimeout, .idleTimeout, .keepaliveTimeout: .unavailable
-        case .unsupportedVersion: .failedPrecondition
+        case .unsupportedVersion, .upgradeRequired: .failedPrecondition
         case .internal: .internal
         default: .invalidArgument
         }

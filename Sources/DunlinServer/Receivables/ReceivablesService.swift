@@ -190,12 +190,16 @@ public struct ReceivablesService: RPCService {
 /// The role needed to post an entry: everyday cash work is an analyst's; changing what is owed
 /// (adjustments, write-offs, refunds, voids) is a manager's.
 private func requiredRole(for entry: LedgerEntry, in store: TenantStore, batch: [LedgerEntry]) throws -> Role {
+    let target = entry.kind == .reversal ? try batch.first { $0.id == entry.targetID } ?? entry.targetID.flatMap { try store.entry($0) } : nil
+    return requiredRole(for: entry, target: target)
+}
+
+/// The same rule, given the entry a reversal reverses: unapplying is an analyst's, a void a manager's.
+func requiredRole(for entry: LedgerEntry, target: LedgerEntry?) -> Role {
     switch entry.kind {
-    case .invoice, .payment, .creditMemo, .application: return .analyst
-    case .adjustment, .writeOff, .refund: return .manager
-    case .reversal:
-        let target = try batch.first { $0.id == entry.targetID } ?? entry.targetID.flatMap { try store.entry($0) }
-        return target?.kind == .application ? .analyst : .manager
+    case .invoice, .payment, .creditMemo, .application: .analyst
+    case .adjustment, .writeOff, .refund: .manager
+    case .reversal: target?.kind == .application ? .analyst : .manager
     }
 }
 

@@ -78,6 +78,9 @@ public nonisolated enum Dunlin_V1_GoAwayReason: SwiftProtobuf.Enum, Swift.CaseIt
   /// a PING went unanswered
   case keepaliveTimeout // = 18
   case `internal` // = 19
+
+  /// the client's replica schema is one this server does not accept
+  case upgradeRequired // = 20
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -106,6 +109,7 @@ public nonisolated enum Dunlin_V1_GoAwayReason: SwiftProtobuf.Enum, Swift.CaseIt
     case 17: self = .handshake
     case 18: self = .keepaliveTimeout
     case 19: self = .internal
+    case 20: self = .upgradeRequired
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -132,6 +136,7 @@ public nonisolated enum Dunlin_V1_GoAwayReason: SwiftProtobuf.Enum, Swift.CaseIt
     case .handshake: return 17
     case .keepaliveTimeout: return 18
     case .internal: return 19
+    case .upgradeRequired: return 20
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -158,6 +163,7 @@ public nonisolated enum Dunlin_V1_GoAwayReason: SwiftProtobuf.Enum, Swift.CaseIt
     .handshake,
     .keepaliveTimeout,
     .internal,
+    .upgradeRequired,
   ]
 
 }
@@ -552,7 +558,7 @@ public nonisolated struct Dunlin_V1_SumResponse: Sendable {
 fileprivate nonisolated let _protobuf_package = "dunlin.v1"
 
 nonisolated extension Dunlin_V1_GoAwayReason: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0GO_AWAY_REASON_NO_ERROR\0\u{1}GO_AWAY_REASON_BAD_PREFACE\0\u{1}GO_AWAY_REASON_UNSUPPORTED_VERSION\0\u{1}GO_AWAY_REASON_FRAME_TOO_LARGE\0\u{1}GO_AWAY_REASON_UNKNOWN_FRAME_TYPE\0\u{1}GO_AWAY_REASON_BAD_FRAME\0\u{1}GO_AWAY_REASON_STREAM_STATE\0\u{1}GO_AWAY_REASON_COMPRESSION\0\u{1}GO_AWAY_REASON_MESSAGE_TOO_LARGE\0\u{1}GO_AWAY_REASON_MALFORMED_MESSAGE\0\u{1}GO_AWAY_REASON_TOO_MANY_STREAMS\0\u{1}GO_AWAY_REASON_HANDSHAKE_TIMEOUT\0\u{1}GO_AWAY_REASON_PING_ABUSE\0\u{1}GO_AWAY_REASON_FLOW_CONTROL\0\u{1}GO_AWAY_REASON_IDLE_TIMEOUT\0\u{1}GO_AWAY_REASON_UNAUTHENTICATED\0\u{1}GO_AWAY_REASON_TRUNCATED\0\u{1}GO_AWAY_REASON_HANDSHAKE\0\u{1}GO_AWAY_REASON_KEEPALIVE_TIMEOUT\0\u{1}GO_AWAY_REASON_INTERNAL\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0GO_AWAY_REASON_NO_ERROR\0\u{1}GO_AWAY_REASON_BAD_PREFACE\0\u{1}GO_AWAY_REASON_UNSUPPORTED_VERSION\0\u{1}GO_AWAY_REASON_FRAME_TOO_LARGE\0\u{1}GO_AWAY_REASON_UNKNOWN_FRAME_TYPE\0\u{1}GO_AWAY_REASON_BAD_FRAME\0\u{1}GO_AWAY_REASON_STREAM_STATE\0\u{1}GO_AWAY_REASON_COMPRESSION\0\u{1}GO_AWAY_REASON_MESSAGE_TOO_LARGE\0\u{1}GO_AWAY_REASON_MALFORMED_MESSAGE\0\u{1}GO_AWAY_REASON_TOO_MANY_STREAMS\0\u{1}GO_AWAY_REASON_HANDSHAKE_TIMEOUT\0\u{1}GO_AWAY_REASON_PING_ABUSE\0\u{1}GO_AWAY_REASON_FLOW_CONTROL\0\u{1}GO_AWAY_REASON_IDLE_TIMEOUT\0\u{1}GO_AWAY_REASON_UNAUTHENTICATED\0\u{1}GO_AWAY_REASON_TRUNCATED\0\u{1}GO_AWAY_REASON_HANDSHAKE\0\u{1}GO_AWAY_REASON_KEEPALIVE_TIMEOUT\0\u{1}GO_AWAY_REASON_INTERNAL\0\u{1}GO_AWAY_REASON_UPGRADE_REQUIRED\0")
 }
 
 nonisolated extension Dunlin_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

@@ -1,0 +1,200 @@
+import DunlinCore
+import DunlinStore
+import DunlinSync
+import DunlinWire
+import Foundation
+import GRDB
+
+/// Bootstrap, pull, push and watch for the caller's tenant (Protocol/sync.proto, PROTOCOL.md §17).
+///
+/// Rights: any tenant role may bootstrap, pull and watch; each pushed change is held to the role
+/// the RPC that makes the same change needs, and validated exactly as that RPC validates it.
+/// A replica id belongs to the user who first synced it: another user's pushes under it are
+/// refused, so nobody can shadow someone else's dots.
+public struct SyncService: RPCService {
+    let tenants: any TenantProvider
+
+    public init(tenants: any TenantProvider) {
+        self.tenants = tenants
+    }
+
+    static let defaultBatch = 500
+    static let maxBatch = 5000
+
+    public func register(in router: inout Router) {
+        let tenants = self.tenants
+
+        router.serverStreaming(SyncMethods.bootstrap) { request, writer, context in
+            let (tenant, _) = try access(context, tenants, requires: .viewer)
+            try requireReplica(request.replicaID, context)
+            let size = batchSize(request.batchSize)
+            let start = try RPCError.mapping { try tenant.store.snapshotStart() }
+            for kind in TenantStore.syncKindOrder {
+                var cursor = ""
+                while true {
+                    let page = try RPCError.mapping { try tenant.store.snapshotPage(kind: kind, after: cursor, limit: size) }
+                    guard let last = page.last else { break }
+                    cursor = last.id
+                    try await writer.write(batch(page, through: 0, last: false))
+                    if page.count < size { break }
+                }
+            }
+            // What changed while the pages were read, as it stands now; then the checkpoint.
+            var checkpoint = start
+            while true {
+                let (records, through, last) = try RPCError.mapping { try tenant.store.changes(after: checkpoint, limit: size) }
+                checkpoint = through
+                if last {
+                    try await writer.write(batch(records, through: through, last: true))
+                    break
+                }
+                try await writer.write(batch(records, through: 0, last: false))
+            }
+            try RPCError.mapping { try tenant.store.acknowledge(replica: request.replicaID, userID: context.principal.id, checkpoint: checkpoint) }
+        }
+
+        router.serverStreaming(SyncMethods.pull) { request, writer, context in
+            let (tenant, _) = try access(context, tenants, requires: .viewer)
+            try requireReplica(request.replicaID, context)
+            try RPCError.mapping {
+                try tenant.store.acknowledge(replica: request.replicaID, userID: context.principal.id, checkpoint: Int64(request.afterSeq))
+            }
+            let size = batchSize(request.batchSize)
+            var checkpoint = Int64(request.afterSeq)
+            while true {
+                let (records, through, last) = try syncMapping { try tenant.store.changes(after: checkpoint, limit: size) }
+                checkpoint = through
+                try await writer.write(batch(records, through: through, last: last))
+                if last { break }
+            }
+        }
+
+        router.unary(SyncMethods.push) { request, context in
+            let (tenant, role) = try access(context, tenants, requires: .viewer)
+            try requireReplica(request.replicaID, context)
+            if let owner = try RPCError.mapping({ try tenant.store.replicaOwner(request.replicaID) }), owner != context.principal.id {
+                throw RPCError(.permissionDenied, "replica \(request.replicaID) belongs to another user", details: [.with { $0.field = "replica_id" }])
+            }
+            var changes: [PushedChange] = []
+            for (index, change) in request.changes.enumerated() {
+                guard change.counter > 0 else {
+                    throw RPCError(.invalidArgument, "change \(index + 1): counter must be at least 1", details: [.with { $0.field = "changes[\(index)].counter" }])
+                }
+                let fields: FieldMap
+                do {
+                    fields = try RecordCoding.decode(change.fields)
+                } catch {
+                    throw RPCError(.invalidArgument, "change \(index + 1): fields are not a JSON object", details: [.with { $0.field = "changes[\(index)].fields" }])
+                }
+                changes.append(PushedChange(
+                    kind: change.kind, id: change.id, counter: change.counter, baseSeq: change.baseSeq, fields: fields, at: change.atMs
+                ))
+            }
+            let (outcomes, seq) = try RPCError.mapping {
+                try tenant.store.applyPush(
+                    replica: request.replicaID, userID: context.principal.id, changes: changes,
+                    authorize: { change, current, entry in try authorize(change, current: current, role: role, entry: entry) },
+                    refusal: refusal
+                )
+            }
+            return .with { response in
+                response.seq = UInt64(seq)
+                response.results = outcomes.map { outcome in
+                    .with {
+                        $0.counter = outcome.counter
+                        $0.outcome = Dunlin_V1_PushResult.Outcome(rawValue: outcome.kind.rawValue) ?? .refused
+                        if let refusal = outcome.refusal {
+                            $0.code = refusal.code
+                            $0.message = refusal.message
+                            $0.field = refusal.field
+                        }
+                        $0.conflictIds = outcome.conflictIDs
+                    }
+                }
+            }
+        }
+
+        router.serverStreaming(SyncMethods.watch) { request, writer, context in
+            let (tenant, _) = try access(context, tenants, requires: .viewer)
+            try requireReplica(request.replicaID, context)
+            var known = request.afterSeq
+            let observation = ValueObservation.tracking { db in
+                try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM change_log") ?? 0
+            }
+            for try await seq in observation.values(in: tenant.store.writer) where UInt64(seq) > known {
+                known = UInt64(seq)
+                try await writer.write(.with { $0.seq = known })
+            }
+        }
+    }
+}
+
+private func batchSize(_ requested: UInt32) -> Int {
+    requested == 0 ? SyncService.defaultBatch : min(Int(requested), SyncService.maxBatch)
+}
+
+private func batch(_ records: [SyncRecordState], through: Int64, last: Bool) -> Dunlin_V1_SyncBatch {
+    .with {
+        $0.records = records.map { record in
+            .with {
+                $0.kind = record.kind
+                $0.id = record.id
+                $0.seq = UInt64(record.seq)
+                $0.fields = record.fields
+            }
+        }
+        $0.throughSeq = UInt64(max(through, 0))
+        $0.checksum = SyncRecordState.checksum(records)
+        $0.last = last
+    }
+}
+
+private func requireReplica(_ id: String, _ context: ServerContext) throws(RPCError) {
+    guard !id.isEmpty, id.count <= 64, id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+        throw RPCError(.invalidArgument, "replica_id must be 1 to 64 letters, digits, - or _", details: [.with { $0.field = "replica_id" }])
+    }
+}
+
+/// A pull behind the collected horizon is FAILED_PRECONDITION with reason "rebootstrap".
+private func syncMapping<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try RPCError.mapping(body)
+    } catch let error as SyncStoreError {
+        throw RPCError(.failedPrecondition, error.description, details: [.with { $0.reason = "rebootstrap" }])
+    }
+}
+
+/// Holds a pushed change to the role the RPC making the same change needs.
+private func authorize(_ change: PushedChange, current: FieldMap?, role: Role, entry: (String) -> LedgerEntry?) throws {
+    let required: Role
+    switch change.kind {
+    case "customer":
+        required = .manager
+    case "ledger_entry":
+        let posted = try RecordCoding.record(LedgerEntry.self, from: change.fields)
+        required = requiredRole(for: posted, target: posted.targetID.flatMap(entry))
+    case "contact", "dispute", "promise_to_pay", "collection_task":
+        required = change.fields[RecordCoding.deletedField] == .bool(true) ? .manager : .analyst
+    default:
+        required = .analyst
+    }
+    guard role.satisfies(required) else {
+        throw PushRefusal(
+            code: StatusCode.permissionDenied.rawValue,
+            message: "changing \(change.kind) \(change.id) this way needs the \(required.rawValue) role or higher; you are \(role.rawValue)"
+        )
+    }
+}
+
+/// The status the same RPC would answer for a refused change.
+private func refusal(_ error: any Error) -> PushRefusal {
+    let mapped: RPCError
+    switch error {
+    case let refusal as PushRefusal: return refusal
+    case let error as DomainError: mapped = RPCError(error)
+    case let error as StoreError: mapped = RPCError(error)
+    case let error as RPCError: mapped = error
+    default: mapped = RPCError(.invalidArgument, "\(error)")
+    }
+    return PushRefusal(code: mapped.code.rawValue, message: mapped.message, field: mapped.details.first?.field ?? "")
+}
