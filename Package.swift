@@ -59,7 +59,7 @@ let package = Package(
         .target(
             name: "DunlinClient",
             dependencies: [
-                "DunlinWire", "DunlinCore",
+                "DunlinWire", "DunlinCore", "DunlinSync", "DunlinStore", "DunlinServer",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

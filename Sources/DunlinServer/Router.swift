@@ -15,6 +15,11 @@ public struct ServerContext: Sendable {
     /// The connection's logger (principal and connection id in its metadata). Name the method
     /// and anything call-specific in each log call's own metadata.
     public var logger: Logger
+
+    /// A context for a call made in-process (a replica answering offline).
+    public static func local(principal: Dunlin_V1_Principal, logger: Logger = Logger(label: "dunlin.local")) -> ServerContext {
+        ServerContext(principal: principal, method: "", metadata: [:], deadline: nil, connectionID: "local", logger: logger)
+    }
 }
 
 /// Sends a server-streaming call's responses. Each `write` waits for flow-control credit and for
@@ -56,6 +61,8 @@ public struct Router: Sendable {
         var kind: CallKind
         var allowsAnonymous: Bool
         var run: @Sendable (ServerCall) async throws -> Void
+        /// Unary methods only: the handler itself, for calls made in-process.
+        var local: (@Sendable (any SwiftProtobuf.Message, ServerContext) async throws -> any SwiftProtobuf.Message)?
     }
 
     private(set) var routes: [String: Route] = [:]
@@ -71,11 +78,28 @@ public struct Router: Sendable {
         _ handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) {
         precondition(method.kind == .unary)
-        routes[method.path] = Route(kind: .unary, allowsAnonymous: method.allowsAnonymous) { call in
-            let request = try await call.singleRequest(Request.self)
-            let response = try await handler(request, call.context)
-            try await call.sink.sendLast(try response.serializedBuffer())
+        routes[method.path] = Route(
+            kind: .unary, allowsAnonymous: method.allowsAnonymous,
+            run: { call in
+                let request = try await call.singleRequest(Request.self)
+                let response = try await handler(request, call.context)
+                try await call.sink.sendLast(try response.serializedBuffer())
+            },
+            local: { request, context in try await handler(request as! Request, context) }
+        )
+    }
+
+    /// Runs a unary method's handler in this process, without a connection: how a replica answers
+    /// the receivables and records methods offline with exactly the server's validation and reports.
+    public func callLocally<Request, Response>(
+        _ method: MethodDescriptor<Request, Response>, _ request: Request, context: ServerContext
+    ) async throws -> Response {
+        guard let local = routes[method.path]?.local else {
+            throw RPCError(.unimplemented, "\(method.path) is not answered offline; it needs the server")
         }
+        var context = context
+        context.method = method.path
+        return try await local(request, context) as! Response
     }
 
     public mutating func serverStreaming<Request, Response>(

@@ -45,7 +45,7 @@ public struct SyncService: RPCService {
                 let (records, through, last) = try RPCError.mapping { try tenant.store.changes(after: checkpoint, limit: size) }
                 checkpoint = through
                 if last {
-                    try await writer.write(batch(records, through: through, last: true))
+                    try await writer.write(batch(records, through: through, last: true, tenant: tenant))
                     break
                 }
                 try await writer.write(batch(records, through: 0, last: false))
@@ -64,7 +64,7 @@ public struct SyncService: RPCService {
             while true {
                 let (records, through, last) = try syncMapping { try tenant.store.changes(after: checkpoint, limit: size) }
                 checkpoint = through
-                try await writer.write(batch(records, through: through, last: last))
+                try await writer.write(batch(records, through: through, last: last, tenant: tenant))
                 if last { break }
             }
         }
@@ -133,8 +133,12 @@ private func batchSize(_ requested: UInt32) -> Int {
     requested == 0 ? SyncService.defaultBatch : min(Int(requested), SyncService.maxBatch)
 }
 
-private func batch(_ records: [SyncRecordState], through: Int64, last: Bool) -> Dunlin_V1_SyncBatch {
+private func batch(_ records: [SyncRecordState], through: Int64, last: Bool, tenant: TenantHandle? = nil) -> Dunlin_V1_SyncBatch {
     .with {
+        if last, let tenant {
+            $0.baseCurrency = tenant.baseCurrency.code
+            $0.timeZone = tenant.timeZone.identifier
+        }
         $0.records = records.map { record in
             .with {
                 $0.kind = record.kind

@@ -79,6 +79,12 @@ public nonisolated struct Dunlin_V1_SyncBatch: Sendable {
   /// nothing more after this batch (for now)
   public var last: Bool = false
 
+  /// On the last batch: the tenant's settings a replica needs to answer reports offline.
+  public var baseCurrency: String = String()
+
+  /// IANA
+  public var timeZone: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -320,7 +326,7 @@ nonisolated extension Dunlin_V1_SyncRecord: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Dunlin_V1_SyncBatch: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SyncBatch"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}records\0\u{3}through_seq\0\u{1}checksum\0\u{1}last\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}records\0\u{3}through_seq\0\u{1}checksum\0\u{1}last\0\u{3}base_currency\0\u{3}time_zone\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -332,6 +338,8 @@ nonisolated extension Dunlin_V1_SyncBatch: SwiftProtobuf.Message, SwiftProtobuf.
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.throughSeq) }()
       case 3: try { try decoder.decodeSingularBytesField(value: &self.checksum) }()
       case 4: try { try decoder.decodeSingularBoolField(value: &self.last) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.baseCurrency) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.timeZone) }()
       default: break
       }
     }
@@ -350,6 +358,12 @@ nonisolated extension Dunlin_V1_SyncBatch: SwiftProtobuf.Message, SwiftProtobuf.
     if self.last != false {
       try visitor.visitSingularBoolField(value: self.last, fieldNumber: 4)
     }
+    if !self.baseCurrency.isEmpty {
+      try visitor.visitSingularStringField(value: self.baseCurrency, fieldNumber: 5)
+    }
+    if !self.timeZone.isEmpty {
+      try visitor.visitSingularStringField(value: self.timeZone, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -358,6 +372,8 @@ nonisolated extension Dunlin_V1_SyncBatch: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.throughSeq != rhs.throughSeq {return false}
     if lhs.checksum != rhs.checksum {return false}
     if lhs.last != rhs.last {return false}
+    if lhs.baseCurrency != rhs.baseCurrency {return false}
+    if lhs.timeZone != rhs.timeZone {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

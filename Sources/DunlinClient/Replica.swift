@@ -1,0 +1,129 @@
+import DunlinCore
+import DunlinServer
+import DunlinStore
+import DunlinWire
+import Foundation
+import Logging
+
+/// Something that answers unary calls: the server over the network (``RPCClient``) or the local
+/// replica (``Replica``). The CLI's commands are written against this, so each works online and
+/// offline alike.
+public protocol UnaryCaller: Sendable {
+    func unary<Request, Response>(
+        _ method: MethodDescriptor<Request, Response>, _ request: Request, options: RPCClient.CallOptions
+    ) async throws -> Response
+}
+
+extension RPCClient: UnaryCaller {}
+
+/// Where a user's sync profile lives and what it says: the server, the credential, the replica id
+/// and what the server told us about the user and tenant at login.
+public struct Profile: Sendable, Hashable, Codable {
+    public var name: String
+    public var server: String
+    public var token: String
+    public var replicaID: String
+    public var userID: String
+    public var userName: String
+    public var tenantID: String
+    public var role: String
+    public var baseCurrency: String
+    public var timeZone: String
+
+    public init(
+        name: String, server: String, token: String, replicaID: String, userID: String, userName: String,
+        tenantID: String, role: String, baseCurrency: String = "USD", timeZone: String = "UTC"
+    ) {
+        self.name = name
+        self.server = server
+        self.token = token
+        self.replicaID = replicaID
+        self.userID = userID
+        self.userName = userName
+        self.tenantID = tenantID
+        self.role = role
+        self.baseCurrency = baseCurrency
+        self.timeZone = timeZone
+    }
+
+    /// $XDG_CONFIG_HOME/dunlin/profiles (default ~/.config/dunlin/profiles): profiles, mode 0600.
+    public static var configDirectory: URL {
+        xdg("XDG_CONFIG_HOME", fallback: ".config").appendingPathComponent("dunlin/profiles", isDirectory: true)
+    }
+
+    /// $XDG_DATA_HOME/dunlin (default ~/.local/share/dunlin): one replica directory per profile.
+    public static var dataDirectory: URL {
+        xdg("XDG_DATA_HOME", fallback: ".local/share").appendingPathComponent("dunlin", isDirectory: true)
+    }
+
+    private static func xdg(_ variable: String, fallback: String) -> URL {
+        if let value = ProcessInfo.processInfo.environment[variable], value.hasPrefix("/") {
+            return URL(fileURLWithPath: value, isDirectory: true)
+        }
+        return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(fallback, isDirectory: true)
+    }
+
+    public var replicaPath: String {
+        Self.dataDirectory.appendingPathComponent(name, isDirectory: true).appendingPathComponent("replica.sqlite").path
+    }
+
+    public static func load(_ name: String) throws -> Profile? {
+        let url = configDirectory.appendingPathComponent("\(name).json")
+        guard let data = try? Data(contentsOf: url) else { return nil }
+        return try JSONDecoder().decode(Profile.self, from: data)
+    }
+
+    public func save() throws {
+        try FileManager.default.createDirectory(at: Self.configDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let url = Self.configDirectory.appendingPathComponent("\(name).json")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(self).write(to: url, options: .atomic)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
+    }
+
+    /// A new random replica id: 128 bits, hex.
+    public static func newReplicaID() -> String {
+        "r" + (0..<16).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max)) }.joined()
+    }
+}
+
+/// A profile's local copy of its tenant: every read and write of the receivables and records
+/// methods is answered here, offline, by the server's own handlers over the local store, so
+/// validation and reports are exactly the server's; writes land in the outbox that ``SyncEngine``
+/// pushes.
+public final class Replica: UnaryCaller {
+    public let profile: Profile
+    public let store: TenantStore
+    private let router: Router
+
+    public init(profile: Profile) throws {
+        self.profile = profile
+        let directory = URL(fileURLWithPath: profile.replicaPath).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        store = try TenantStore(path: profile.replicaPath)
+        let tenant = TenantHandle(
+            id: profile.tenantID, store: store, baseCurrency: Currency(code: profile.baseCurrency) ?? Currency(code: "USD")!,
+            timeZone: TimeZone(identifier: profile.timeZone) ?? .gmt
+        )
+        var router = Router()
+        ReceivablesService(tenants: FixedTenants([tenant])).register(in: &router)
+        RecordsService(tenants: FixedTenants([tenant])).register(in: &router)
+        self.router = router
+    }
+
+    var principal: Dunlin_V1_Principal {
+        .with {
+            $0.id = profile.userID
+            $0.name = profile.userName
+            $0.tenantID = profile.tenantID
+            $0.role = profile.role
+        }
+    }
+
+    public func unary<Request, Response>(
+        _ method: MethodDescriptor<Request, Response>, _ request: Request, options: RPCClient.CallOptions = .defaults
+    ) async throws -> Response {
+        try await router.callLocally(method, request, context: .local(principal: principal))
+    }
+}
