@@ -97,14 +97,19 @@ public final class Replica: UnaryCaller {
     public let store: TenantStore
     private let router: Router
 
-    public init(profile: Profile) throws {
+    /// Opens (creating if needed) the profile's replica, at `path` or the profile's XDG path.
+    public init(profile: Profile, path: String? = nil) throws {
         self.profile = profile
-        let directory = URL(fileURLWithPath: profile.replicaPath).deletingLastPathComponent()
+        let path = path ?? profile.replicaPath
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        store = try TenantStore(path: profile.replicaPath)
+        store = try TenantStore(path: path)
+        // The tenant's settings as the last sync brought them, else as the profile has them.
+        let currency = try store.syncValue("base_currency") ?? profile.baseCurrency
+        let zone = try store.syncValue("time_zone") ?? profile.timeZone
         let tenant = TenantHandle(
-            id: profile.tenantID, store: store, baseCurrency: Currency(code: profile.baseCurrency) ?? Currency(code: "USD")!,
-            timeZone: TimeZone(identifier: profile.timeZone) ?? .gmt
+            id: profile.tenantID, store: store, baseCurrency: Currency(code: currency) ?? Currency(code: "USD")!,
+            timeZone: TimeZone(identifier: zone) ?? .gmt
         )
         var router = Router()
         ReceivablesService(tenants: FixedTenants([tenant])).register(in: &router)

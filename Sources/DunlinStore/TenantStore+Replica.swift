@@ -49,7 +49,7 @@ extension TenantStore {
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT record_kind, record_id, MIN(seq) AS first, MAX(seq) AS last FROM change_log
+                    SELECT record_kind, record_id, MIN(seq) AS first, MAX(seq) AS last, MAX(at) AS at FROM change_log
                     WHERE seq > ? GROUP BY record_kind, record_id ORDER BY first
                     """,
                 arguments: [pushedThrough]
@@ -67,7 +67,8 @@ extension TenantStore {
                     guard !fields.isEmpty else { continue }
                 }
                 changes.append(PushedChange(
-                    kind: kindName, id: id, counter: UInt64(last), baseSeq: UInt64(baseSeq), fields: fields, at: Self.nowMilliseconds
+                    kind: kindName, id: id, counter: UInt64(last), baseSeq: UInt64(baseSeq), fields: fields,
+                    at: Self.changeTime.date(from: row["at"]).map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } ?? Self.nowMilliseconds
                 ))
             }
             return (changes, through)

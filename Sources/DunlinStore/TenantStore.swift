@@ -71,13 +71,21 @@ public final class TenantStore: Sendable {
         }
     }
 
+    /// Change-log times: UTC, milliseconds ("2026-11-23T16:20:01.123Z"), so they sort as text.
+    /// (ISO8601DateFormatter is thread-safe once configured; it is never changed after this.)
+    nonisolated(unsafe) static let changeTime: ISO8601DateFormatter = {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }()
+
     /// Appends to the change log and returns the change's sequence number. `dot` is the replica
     /// change it came from, for a pushed change.
     @discardableResult
     static func logChange(_ db: Database, kind: String, id: String, op: String, dot: Dot? = nil) throws -> Int64 {
         try db.execute(
             sql: "INSERT INTO change_log (record_kind, record_id, op, dot_replica, dot_counter, at) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [kind, id, op, dot?.replica, dot.map { Int64($0.counter) }, ISO8601DateFormatter().string(from: Date())]
+            arguments: [kind, id, op, dot?.replica, dot.map { Int64($0.counter) }, changeTime.string(from: Date())]
         )
         return db.lastInsertedRowID
     }

@@ -1,0 +1,240 @@
+import DunlinClient
+import DunlinCore
+import DunlinServer
+import DunlinStore
+import DunlinSync
+import DunlinWire
+import Foundation
+import Testing
+
+/// One tenant served by a real server on 127.0.0.1 with the Sync service, and laptops: replicas
+/// in a temporary directory, each with its own analyst.
+struct SyncWorld {
+    let server: TestServer
+    let tenant: TenantHandle
+    let directory: URL
+
+    static let principals: [String: Dunlin_V1_Principal] = [
+        "manager": .with { $0.id = "u-m"; $0.name = "Marta"; $0.tenantID = "t-acme"; $0.role = "manager" },
+        "ana": .with { $0.id = "u-ana"; $0.name = "Ana"; $0.tenantID = "t-acme"; $0.role = "analyst" },
+        "ben": .with { $0.id = "u-ben"; $0.name = "Ben"; $0.tenantID = "t-acme"; $0.role = "analyst" },
+        "cy": .with { $0.id = "u-cy"; $0.name = "Cy"; $0.tenantID = "t-acme"; $0.role = "analyst" },
+        "viewer": .with { $0.id = "u-v"; $0.name = "Vi"; $0.tenantID = "t-acme"; $0.role = "viewer" },
+    ]
+
+    static func start() async throws -> SyncWorld {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dunlin-sync-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let tenant = TenantHandle(
+            id: "t-acme", store: try TenantStore(path: directory.appendingPathComponent("server.sqlite").path),
+            baseCurrency: .usd, timeZone: TimeZone(identifier: "America/Chicago")!
+        )
+        let tenants = FixedTenants([tenant])
+        let server = try await TestServer.start(
+            services: [DiagnosticsService(), ReceivablesService(tenants: tenants), RecordsService(tenants: tenants), SyncService(tenants: tenants)],
+            tokens: principals
+        )
+        return SyncWorld(server: server, tenant: tenant, directory: directory)
+    }
+
+    /// A laptop logged in as `user` (a token name above), with its own replica file.
+    func laptop(_ user: String, name: String? = nil) throws -> Laptop {
+        let principal = Self.principals[user]!
+        let profile = Profile(
+            name: name ?? user, server: "127.0.0.1:\(server.port)", token: user, replicaID: Profile.newReplicaID(),
+            userID: principal.id, userName: principal.name, tenantID: principal.tenantID, role: principal.role
+        )
+        let replica = try Replica(profile: profile, path: directory.appendingPathComponent("\(name ?? user).sqlite").path)
+        return Laptop(replica: replica, client: try SyncEngine.client(for: profile, timeout: .seconds(5)))
+    }
+
+    func stop() async throws {
+        try await server.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+struct Laptop {
+    let replica: Replica
+    let client: RPCClient
+
+    @discardableResult
+    func sync() async throws -> SyncReport { try await SyncEngine(replica: replica, client: client).sync() }
+
+    func close() async { await client.close() }
+}
+
+func usd(_ minor: Int64) -> Dunlin_V1_Amount { .with { $0.currency = "USD"; $0.minor = minor } }
+
+/// Seeds the server, as its manager: customer C1, invoices INV-1 (1,000.00) and INV-2 (500.00),
+/// payment PAY-1 (1,200.00), contact K1.
+func seed(_ world: SyncWorld) async throws {
+    let client = world.server.client(token: "manager")
+    defer { Task { await client.close() } }
+    _ = try await client.unary(Receivables.upsertCustomers, .with {
+        $0.customers = [.with { $0.id = "C1"; $0.number = "1001"; $0.name = "Globe Retail"; $0.timeZone = "America/Chicago" }]
+    })
+    _ = try await client.unary(Receivables.postEntries, .with {
+        $0.entries = [
+            .with { $0.id = "INV-1"; $0.kind = "invoice"; $0.customerID = "C1"; $0.amount = usd(1_000_00); $0.date = "2026-08-01"; $0.dueDate = "2026-09-01"; $0.reference = "INV-1" },
+            .with { $0.id = "INV-2"; $0.kind = "invoice"; $0.customerID = "C1"; $0.amount = usd(500_00); $0.date = "2026-08-01"; $0.dueDate = "2026-12-01"; $0.reference = "INV-2" },
+            .with { $0.id = "PAY-1"; $0.kind = "payment"; $0.customerID = "C1"; $0.amount = usd(1_200_00); $0.date = "2026-11-20" },
+        ]
+    })
+    _ = try await client.unary(Records.upsertContacts, .with {
+        $0.contacts = [.with { $0.id = "K1"; $0.customerID = "C1"; $0.name = "Rosa"; $0.phone = "+1 312 555 0100"; $0.email = "rosa@globe.example" }]
+    })
+}
+
+@Suite(.serialized) struct SyncTests {
+    @Test func offlineWorkFromTwoLaptopsConvergesAndConcurrentEditsBecomeConflicts() async throws {
+        let world = try await SyncWorld.start()
+        try await seed(world)
+        let ana = try world.laptop("ana"), ben = try world.laptop("ben")
+        #expect(try await ana.sync().bootstrapped)
+        try await ben.sync()
+        #expect(try await ana.replica.unary(Receivables.getCustomer, .with { $0.id = "C1" }).openBalance.map(\.minor) == [1_500_00])
+
+        // Offline. Ana takes a new payment and applies it; both edit Rosa's phone; Ben also her email.
+        _ = try await ana.replica.unary(Receivables.postEntries, .with {
+            $0.entries = [.with { $0.id = "PAY-A"; $0.kind = "payment"; $0.customerID = "C1"; $0.amount = usd(300_00); $0.date = "2026-11-22" }]
+        })
+        _ = try await ana.replica.unary(Receivables.applyCash, .with {
+            $0.sourceID = "PAY-A"
+            $0.allocations = [.with { $0.invoiceID = "INV-1"; $0.amount = usd(300_00); $0.applicationID = "APP-A" }]
+        })
+        // Reports see local work at once.
+        #expect(try await ana.replica.unary(Receivables.getCustomer, .with { $0.id = "C1" }).openBalance.map(\.minor) == [1_200_00])
+        _ = try await ana.replica.unary(Records.upsertContacts, .with {
+            $0.contacts = [.with { $0.id = "K1"; $0.customerID = "C1"; $0.name = "Rosa"; $0.phone = "+1 312 555 0101"; $0.email = "rosa@globe.example" }]
+        })
+        try await Task.sleep(for: .milliseconds(20))
+        _ = try await ben.replica.unary(Records.upsertContacts, .with {
+            $0.contacts = [.with { $0.id = "K1"; $0.customerID = "C1"; $0.name = "Rosa"; $0.phone = "+1 312 555 0102"; $0.email = "rosa.cruz@globe.example" }]
+        })
+        _ = try await ben.replica.unary(Records.logActivities, .with {
+            $0.activities = [.with { $0.id = "ACT-B"; $0.customerID = "C1"; $0.kind = "call"; $0.direction = "outbound"; $0.outcome = "promised Friday" }]
+        })
+        #expect(try ana.replica.store.pendingCount() == 3)
+
+        let anaFirst = try await ana.sync()
+        #expect(anaFirst.accepted == 3 && anaFirst.refused == 0)
+        let benFirst = try await ben.sync()
+        #expect(benFirst.accepted == 2 && benFirst.openConflicts == 1)
+        try await ana.sync()
+
+        // Everyone agrees: the later phone wins, the other is kept as a conflict; both emails merge.
+        for store in [world.tenant.store, ana.replica.store, ben.replica.store] {
+            let contact = try #require(try store.contact("K1"))
+            #expect(contact.phone == "+1 312 555 0102")
+            #expect(contact.email == "rosa.cruz@globe.example")
+            #expect(try store.entry("PAY-A") != nil && store.entry("APP-A") != nil)
+            #expect(try store.activity("ACT-B") != nil)
+            #expect(try store.openBalance(ofInvoice: "INV-1")?.minorUnits == 700_00)
+        }
+        for store in [ana.replica.store, ben.replica.store] {
+            let conflicts = try store.conflicts()
+            #expect(conflicts.count == 1)
+            #expect(conflicts.first?.field == "phone")
+            #expect(conflicts.first?.kept == .string("+1 312 555 0102"))
+            #expect(conflicts.first?.lost == .string("+1 312 555 0101"))
+            #expect(try store.pendingCount() == 0)
+        }
+        // Settling on one laptop reaches the other: Ana puts her number back.
+        let settled = try ana.replica.store.settleConflict(try ana.replica.store.conflicts()[0].id, restoreLost: true, by: "u-ana")
+        #expect(settled.status == .settled)
+        try await ana.sync()
+        try await ben.sync()
+        #expect(try ben.replica.store.contact("K1")?.phone == "+1 312 555 0101")
+        #expect(try ben.replica.store.conflicts().isEmpty)
+        await ana.close()
+        await ben.close()
+        try await world.stop()
+    }
+
+    @Test func theSamePushReplayedChangesNothing() async throws {
+        let world = try await SyncWorld.start()
+        try await seed(world)
+        let client = world.server.client(token: "ana")
+        let activity = try RecordCoding.fields(of: Activity(
+            id: "ACT-1", customerID: "C1", kind: .note, direction: .undirected, outcome: "", authorID: "u-ana", occurredAt: Date(timeIntervalSince1970: 1_790_000_000), body: "left a note"
+        ))
+        let contactEdit: FieldMap = ["phone": .string("+63 2 8888 0000")]
+        let request = Dunlin_V1_PushRequest.with {
+            $0.replicaID = "r-replay"
+            $0.changes = [
+                .with { $0.kind = "activity"; $0.id = "ACT-1"; $0.counter = 1; $0.fields = RecordCoding.canonical(activity) },
+                .with { $0.kind = "contact"; $0.id = "K1"; $0.counter = 2; $0.baseSeq = 5; $0.fields = RecordCoding.canonical(contactEdit) },
+                .with { $0.kind = "ledger_entry"; $0.id = "BAD"; $0.counter = 3; $0.fields = RecordCoding.canonical(["id": .string("BAD"), "kind": .string("invoice")]) },
+            ]
+        }
+        let first = try await client.unary(SyncMethods.push, request)
+        #expect(first.results.map(\.outcome) == [Dunlin_V1_PushResult.Outcome.accepted, .accepted, .refused])
+        #expect(first.results[2].code == StatusCode.invalidArgument.rawValue)
+        let sequence = try world.tenant.store.lastChangeSequence()
+        let second = try await client.unary(SyncMethods.push, request)
+        #expect(second.results.map(\.outcome) == [Dunlin_V1_PushResult.Outcome.duplicate, .duplicate, .duplicate])
+        #expect(second.results[2].code == first.results[2].code && second.results[2].message == first.results[2].message)
+        #expect(try world.tenant.store.lastChangeSequence() == sequence)
+        #expect(try world.tenant.store.activities(customerID: "C1").items.count == 1)
+        // Another user cannot push under this replica's id.
+        let ben = world.server.client(token: "ben")
+        await #expect(throws: RPCError.self) { try await ben.unary(SyncMethods.push, request) }
+        await client.close()
+        await ben.close()
+        try await world.stop()
+    }
+
+    @Test func aRefusedChangeComesBackWithItsReasonAndLeavesTheLocalLedger() async throws {
+        let world = try await SyncWorld.start()
+        try await seed(world)
+        let ana = try world.laptop("ana"), ben = try world.laptop("ben")
+        try await ana.sync()
+        try await ben.sync()
+        // Both apply PAY-1 (1,200.00) offline: 1,000.00 to INV-1 and 500.00 to INV-2.
+        _ = try await ana.replica.unary(Receivables.applyCash, .with {
+            $0.sourceID = "PAY-1"; $0.allocations = [.with { $0.invoiceID = "INV-1"; $0.amount = usd(1_000_00); $0.applicationID = "APP-ANA" }]
+        })
+        _ = try await ben.replica.unary(Receivables.applyCash, .with {
+            $0.sourceID = "PAY-1"; $0.allocations = [.with { $0.invoiceID = "INV-2"; $0.amount = usd(500_00); $0.applicationID = "APP-BEN" }]
+        })
+        try await ana.sync()
+        let report = try await ben.sync()
+        #expect(report.refused == 1)
+        let refused = try ben.replica.store.refusedChanges()
+        #expect(refused.map(\.id) == ["APP-BEN"])
+        #expect(refused.first?.refusal.code == StatusCode.failedPrecondition.rawValue)
+        #expect(refused.first?.refusal.message.contains("more than") == true)
+        // Ben's replica now agrees with the server: no APP-BEN, Ana's application, 200.00 unapplied.
+        #expect(try ben.replica.store.entry("APP-BEN") == nil)
+        #expect(try world.tenant.store.entry("APP-BEN") == nil)
+        #expect(try ben.replica.store.unapplied(ofSource: "PAY-1")?.minorUnits == 200_00)
+        #expect(try ben.replica.store.recheckInvariants().isEmpty)
+        await ana.close()
+        await ben.close()
+        try await world.stop()
+    }
+
+    @Test func anOlderReplicaSchemaIsToldToUpgradeBeforeAnythingIsWritten() async throws {
+        let world = try await SyncWorld.start()
+        let server = RPCServer(
+            configuration: .init(host: "127.0.0.1", port: 0, minimumSchemaVersion: SyncMethods.schemaVersion + 1),
+            services: [SyncService(tenants: FixedTenants([world.tenant]))], authenticator: StaticTokenAuthenticator(SyncWorld.principals)
+        )
+        let task = Task { try await server.run() }
+        let port = try await server.listeningPort
+        let old = RPCClient(configuration: .init(host: "127.0.0.1", port: port, token: "ana", replicaID: "r-old", schemaVersion: SyncMethods.schemaVersion, connectPatience: .seconds(2)))
+        do {
+            _ = try await old.unary(SyncMethods.push, .with { $0.replicaID = "r-old"; $0.changes = [.with { $0.kind = "contact"; $0.id = "X"; $0.counter = 1 }] })
+            Issue.record("an old client was let in")
+        } catch let error as RPCError {
+            #expect(error.code == .failedPrecondition)
+            #expect(error.message.contains("upgrade dunlin"))
+        }
+        #expect(try world.tenant.store.lastChangeSequence() == 0)
+        await old.close()
+        server.beginShutdown()
+        try await task.value
+        try await world.stop()
+    }
+}
