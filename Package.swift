@@ -79,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "dunlin",
             dependencies: [
-                "DunlinClient", "DunlinCore", "DunlinWire",
+                "DunlinClient", "DunlinCore", "DunlinWire", "DunlinSync", "DunlinStore", "DunlinServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),

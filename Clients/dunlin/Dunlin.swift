@@ -1,5 +1,8 @@
 import ArgumentParser
 import DunlinClient
+import DunlinCore
+import DunlinServer
+import DunlinStore
 import DunlinWire
 import Foundation
 import Logging
@@ -19,18 +22,27 @@ struct Dunlin: AsyncParsableCommand {
             Customers.self, Invoices.self, Payments.self, Apply.self, Unapply.self, Entry.self, Ledger.self,
             Aging.self, Statement.self, Unapplied.self,
             ContactsCommand.self, DisputesCommand.self, PromisesCommand.self, TasksCommand.self, LogCommand.self, ActivitiesCommand.self,
+            Login.self, SyncCommand.self, Status.self, ConflictsCommand.self, ExceptionsCommand.self,
             AdminCommand.self,
         ]
     )
 }
 
-/// Options every command that talks to a server takes.
+/// Options every command takes. Where a command goes:
+/// - `--server` given: straight to that server, with `--token`/DUNLIN_TOKEN;
+/// - otherwise, if the profile (`--profile`, DUNLIN_PROFILE, else "default") exists, the
+///   receivables and records commands answer from its local replica, offline, and `dunlin sync`
+///   reconciles; server-only commands (ping, info, admin) use the profile's server and token;
+/// - otherwise the server in DUNLIN_SERVER, else 127.0.0.1:7474.
 struct ConnectionOptions: ParsableArguments {
-    @Option(help: "Server as HOST:PORT (or set DUNLIN_SERVER).")
-    var server = ProcessInfo.processInfo.environment["DUNLIN_SERVER"] ?? "127.0.0.1:7474"
+    @Option(help: "Server as HOST:PORT (or set DUNLIN_SERVER, used when there is no profile). Given, commands skip the local replica.")
+    var server: String?
 
     @Option(help: "API token (or set DUNLIN_TOKEN).")
     var token: String?
+
+    @Option(help: "Sync profile (or set DUNLIN_PROFILE; default \"default\"), made by `dunlin login`.")
+    var profile: String?
 
     @Option(help: "Seconds to wait for an answer.")
     var timeout: Double = 10
@@ -38,15 +50,33 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
-    func clientConfiguration() throws -> RPCClient.Configuration {
-        guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]) else {
-            throw ValidationError("--server must be HOST:PORT, got \"\(server)\"")
+    var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    var profileName: String { profile ?? environment["DUNLIN_PROFILE"] ?? "default" }
+
+    /// The profile to use, unless a server was named explicitly.
+    func activeProfile() throws -> Profile? {
+        guard server == nil else { return nil }
+        let loaded = try Profile.load(profileName)
+        if loaded == nil, profile != nil || environment["DUNLIN_PROFILE"] != nil {
+            throw ValidationError("no profile \"\(profileName)\": run `dunlin login --server HOST:PORT --token TOKEN --profile \(profileName)`")
         }
-        var host = String(server[..<colon])
+        return loaded
+    }
+
+    var serverAddress: String { server ?? environment["DUNLIN_SERVER"] ?? "127.0.0.1:7474" }
+
+    func clientConfiguration() throws -> RPCClient.Configuration {
+        let profile = try activeProfile()
+        let address = profile?.server ?? serverAddress
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
+            throw ValidationError("--server must be HOST:PORT, got \"\(address)\"")
+        }
+        var host = String(address[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         return RPCClient.Configuration(
             host: host, port: port,
-            token: token ?? ProcessInfo.processInfo.environment["DUNLIN_TOKEN"] ?? "",
+            token: token ?? environment["DUNLIN_TOKEN"] ?? profile?.token ?? "",
             connectPatience: .milliseconds(Int64(timeout * 1000))
         )
     }
@@ -54,27 +84,55 @@ struct ConnectionOptions: ParsableArguments {
     var callOptions: RPCClient.CallOptions { .init(timeout: .milliseconds(Int64(timeout * 1000))) }
 
     /// Runs `body` with a connected client, mapping failures to a message on stderr and the
-    /// documented exit code.
+    /// documented exit code: for commands only a server can answer.
     func withClient(_ body: (RPCClient) async throws -> Void) async throws {
+        bootstrapLogging()
+        let client = RPCClient(configuration: try clientConfiguration())
+        do {
+            try await body(client)
+            await client.close()
+        } catch {
+            await client.close()
+            throw report(error)
+        }
+    }
+
+    /// Runs `body` against the profile's local replica when there is one (see the type's notes),
+    /// else against the server.
+    func withCaller(_ body: (any UnaryCaller) async throws -> Void) async throws {
+        guard let profile = try activeProfile() else { return try await withClient { try await body($0) } }
+        bootstrapLogging()
+        do {
+            try await body(try Replica(profile: profile))
+        } catch {
+            throw report(error)
+        }
+    }
+
+    private func bootstrapLogging() {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = .warning
             return handler
         }
-        let client = RPCClient(configuration: try clientConfiguration())
-        do {
-            try await body(client)
-            await client.close()
-        } catch let error as RPCError {
-            await client.close()
-            if json {
-                let object: [String: Any] = ["error": ["code": error.code.description, "status": Int(error.code.rawValue), "message": error.message]]
-                printJSON(object)
-            } else {
-                FileHandle.standardError.write(Data("dunlin: \(error.code): \(error.message)\n".utf8))
-            }
-            throw ExitCode(100 + Int32(error.code.rawValue))
+    }
+
+    /// Prints a failure as text or JSON and returns the exit code for it (100 + status code).
+    func report(_ error: any Error) -> any Error {
+        let failure: RPCError
+        switch error {
+        case let error as RPCError: failure = error
+        case let error as DomainError: failure = RPCError(error)
+        case let error as StoreError: failure = RPCError(error)
+        default: return error
         }
+        if json {
+            let object: [String: Any] = ["error": ["code": failure.code.description, "status": Int(failure.code.rawValue), "message": failure.message]]
+            printJSON(object)
+        } else {
+            FileHandle.standardError.write(Data("dunlin: \(failure.code): \(failure.message)\n".utf8))
+        }
+        return ExitCode(100 + Int32(failure.code.rawValue))
     }
 }
 
@@ -95,9 +153,9 @@ struct Ping: AsyncParsableCommand {
             let elapsed = ContinuousClock.now - start
             let micros = elapsed.microseconds
             if connection.json {
-                printJSON(["server": connection.server, "server_version": response.serverVersion, "round_trip_us": micros])
+                printJSON(["server": connection.serverAddress, "server_version": response.serverVersion, "round_trip_us": micros])
             } else {
-                print("pong from \(connection.server): dunlind \(response.serverVersion), \(String(format: "%.2f", Double(micros) / 1000)) ms")
+                print("pong from \(connection.serverAddress): dunlind \(response.serverVersion), \(String(format: "%.2f", Double(micros) / 1000)) ms")
             }
         }
     }

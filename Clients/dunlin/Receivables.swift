@@ -70,7 +70,7 @@ struct Customers: AsyncParsableCommand {
         @Flag(help: "Follow the cursor to the last page.") var all = false
 
         func run() async throws {
-            try await connection.withClient { client in
+            try await connection.withCaller { client in
                 var customers: [Dunlin_V1_CustomerRecord] = []
                 var next = cursor
                 repeat {
@@ -99,7 +99,7 @@ struct Customers: AsyncParsableCommand {
         @Argument(help: "Customer id.") var id: String
 
         func run() async throws {
-            try await connection.withClient { client in
+            try await connection.withCaller { client in
                 let response = try await client.unary(Receivables.getCustomer, .with { $0.id = id }, options: connection.callOptions)
                 let customer = response.customer
                 if connection.json {
@@ -136,7 +136,7 @@ struct Customers: AsyncParsableCommand {
             } catch {
                 throw importFailure(file, error.description)
             }
-            try await connection.withClient { client in
+            try await connection.withCaller { client in
                 do {
                     let response = try await client.unary(Receivables.upsertCustomers, .with { $0.customers = customers.map(\.customer) }, options: connection.callOptions)
                     report(imported: Int(response.count), "customers", file: file, json: connection.json)
@@ -195,7 +195,7 @@ struct Payments: AsyncParsableCommand {
             entry.amount = try money(amount, currency, option: "--amount")
             entry.date = date.isEmpty ? CivilDate(Date(), in: .current).description : date
             entry.reference = reference
-            try await connection.withClient { client in
+            try await connection.withCaller { client in
                 _ = try await client.unary(Receivables.postEntries, .with { $0.entries = [entry] }, options: connection.callOptions)
                 if connection.json { printJSON(json(entry)) } else { print("recorded payment \(entry.id): \(entry.amount.currency) \(text(entry.amount))") }
             }
@@ -215,7 +215,7 @@ struct Ledger: AsyncParsableCommand {
     @Flag(help: "Follow the cursor to the last page.") var all = false
 
     func run() async throws {
-        try await connection.withClient { client in
+        try await connection.withCaller { client in
             var entries: [Dunlin_V1_LedgerEntryRecord] = []
             var next = cursor
             repeat {
@@ -256,7 +256,7 @@ struct Apply: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await connection.withClient { client in
+        try await connection.withCaller { client in
             let source = try await client.unary(Receivables.getEntry, .with { $0.id = self.source }, options: connection.callOptions)
             var allocations: [Dunlin_V1_ApplyCashRequest.Allocation] = []
             for (index, invoiceID) in invoice.enumerated() {
@@ -283,7 +283,7 @@ struct Unapply: AsyncParsableCommand {
     @Argument(help: "Application id.") var application: String
 
     func run() async throws {
-        try await connection.withClient { client in
+        try await connection.withCaller { client in
             let response = try await client.unary(Receivables.unapply, .with { $0.applicationID = application }, options: connection.callOptions)
             if connection.json { printJSON(json(response.reversal)) } else { print("reversed \(application) with \(response.reversal.id)") }
         }
@@ -316,7 +316,7 @@ struct Aging: AsyncParsableCommand {
             guard parts.count == 2 else { throw ValidationError("--rate: \"\(pair)\" is not CUR=RATE") }
             return .with { $0.currency = String(parts[0]); $0.rate = String(parts[1]) }
         }
-        try await connection.withClient { client in
+        try await connection.withCaller { client in
             let report = try await client.unary(Receivables.aging, request, options: connection.callOptions)
             func amounts(_ row: Dunlin_V1_AgingRow) -> [String] {
                 (row.buckets + [row.total]).map { minor in text(.with { $0.currency = row.currency; $0.minor = minor }) }
@@ -361,7 +361,7 @@ struct Statement: AsyncParsableCommand {
     @Option(help: "As-of date YYYY-MM-DD.") var asOf = ""
 
     func run() async throws {
-        try await connection.withClient { client in
+        try await connection.withCaller { client in
             let statement = try await client.unary(Receivables.statement, .with { $0.customerID = customer; $0.asOf = asOf }, options: connection.callOptions)
             if connection.json {
                 printJSON([
@@ -389,7 +389,7 @@ struct Unapplied: AsyncParsableCommand {
     @Option(help: "Only this customer.") var customer = ""
 
     func run() async throws {
-        try await connection.withClient { client in
+        try await connection.withCaller { client in
             let response = try await client.unary(Receivables.unappliedCash, .with { $0.customerID = customer }, options: connection.callOptions)
             if connection.json {
                 printJSON(["sources": response.sources.map(json), "totals": response.totals.map(json)])
@@ -409,7 +409,7 @@ struct Entry: AsyncParsableCommand {
     @Argument(help: "Entry id.") var id: String
 
     func run() async throws {
-        try await connection.withClient { client in
+        try await connection.withCaller { client in
             let entry = try await client.unary(Receivables.getEntry, .with { $0.id = id }, options: connection.callOptions)
             if connection.json {
                 printJSON(json(entry))
@@ -446,7 +446,7 @@ func importEntries(_ file: String, kind: ImportFiles.Kind, connection: Connectio
     } catch {
         throw importFailure(file, error.description)
     }
-    try await connection.withClient { client in
+    try await connection.withCaller { client in
         do {
             let response = try await client.unary(Receivables.postEntries, .with { $0.entries = entries.map(\.entry) }, options: connection.callOptions)
             report(imported: Int(response.count), kind.rawValue, file: file, json: connection.json)

@@ -82,7 +82,7 @@ struct ContactsCommand: AsyncParsableCommand {
         @Option(help: "Only this customer's contacts.") var customer = ""
 
         func run() async throws {
-            try await connection.withClient { client in
+            try await connection.withCaller { client in
                 let (contacts, next) = try await paging.read { size, cursor in
                     let page = try await client.unary(Records.listContacts, .with {
                         $0.customerID = customer; $0.pageSize = size; $0.cursor = cursor
@@ -100,7 +100,7 @@ struct ContactsCommand: AsyncParsableCommand {
         @Argument(help: "Contact id.") var id: String
 
         func run() async throws {
-            try await connection.withClient { client in
+            try await connection.withCaller { client in
                 let contact = try await client.unary(Records.getContact, .with { $0.id = id }, options: connection.callOptions)
                 printRecord(json: connection.json, object: json(contact), header: contactHeader, row: contactRow(contact))
             }
@@ -148,7 +148,7 @@ struct ContactsCommand: AsyncParsableCommand {
         @OptionGroup var fields: Fields
 
         func run() async throws {
-            try await connection.withClient { client in
+            try await connection.withCaller { client in
                 var contact = try await client.unary(Records.getContact, .with { $0.id = id }, options: connection.callOptions)
                 if let customer { contact.customerID = customer }
                 if let name { contact.name = name }
@@ -164,7 +164,7 @@ struct ContactsCommand: AsyncParsableCommand {
         @Argument(help: "Contact ids.") var ids: [String]
 
         func run() async throws {
-            try await connection.withClient { client in
+            try await connection.withCaller { client in
                 let response = try await client.unary(Records.deleteContacts, .with { $0.ids = ids }, options: connection.callOptions)
                 printDeleted(response.count, "contacts", ids: ids, json: connection.json)
             }
@@ -173,10 +173,10 @@ struct ContactsCommand: AsyncParsableCommand {
 }
 
 private func saveContact(_ contact: Dunlin_V1_ContactRecord, connection: ConnectionOptions) async throws {
-    try await connection.withClient { client in try await saveContact(contact, client: client, connection: connection) }
+    try await connection.withCaller { client in try await saveContact(contact, client: client, connection: connection) }
 }
 
-private func saveContact(_ contact: Dunlin_V1_ContactRecord, client: RPCClient, connection: ConnectionOptions) async throws {
+private func saveContact(_ contact: Dunlin_V1_ContactRecord, client: any UnaryCaller, connection: ConnectionOptions) async throws {
     let response = try await client.unary(Records.upsertContacts, .with { $0.contacts = [contact] }, options: connection.callOptions)
     let saved = response.contacts.first ?? contact
     printRecord(json: connection.json, object: json(saved), header: contactHeader, row: contactRow(saved))
@@ -220,7 +220,7 @@ struct DisputesCommand: AsyncParsableCommand {
         @Option(help: "Opened on or before YYYY-MM-DD.") var through = ""
 
         func run() async throws {
-            try await connection.withClient { client in
+            try await connection.withCaller { client in
                 let (disputes, next) = try await paging.read { size, cursor in
                     let page = try await client.unary(Records.listDisputes, .with {
                         $0.customerID = customer; $0.invoiceID = invoice; $0.statuses = status; $0.ownerTeams = team
@@ -239,7 +239,7 @@ struct DisputesCommand: AsyncParsableCommand {
         @Argument(help: "Dispute id.") var id: String
 
         func run() async throws {
-            try await connection.withClient { client in
+            try await connection.withCaller { client in
                 let dispute = try await client.unary(Records.getDispute, .with { $0.id = id }, options: connection.callOptions)
                 printRecord(json: connection.json, object: json(dispute), header: disputeHeader, row: disputeRow(dispute))
                 if !connection.json, !dispute.note.isEmpty { print("note: \(dispute.note)") }
@@ -291,7 +291,7 @@ struct DisputesCommand: AsyncParsableCommand {
             dispute.reasonCode = reason
             dispute.openedOn = opened
             fields.apply(to: &dispute)
-            try await connection.withClient { client in try await saveDispute(dispute, client: client, connection: connection) }
+            try await connection.withCaller { client in try await saveDispute(dispute, client: client, connection: connection) }
         }
     }
 
@@ -309,7 +309,7 @@ struct DisputesCommand: AsyncParsableCommand {
         @OptionGroup var fields: Fields
 
         func run() async throws {
-            try await connection.withClient { client in
+            try await connection.withCaller { client in
                 var dispute = try await client.unary(Records.getDispute, .with { $0.id = id }, options: connection.callOptions)
                 if !invoice.isEmpty { dispute.invoiceIds = invoice }
                 if let amount { dispute.amount = try money(amount, currency ?? dispute.amount.currency, option: "--amount") }
@@ -326,7 +326,7 @@ struct DisputesCommand: AsyncParsableCommand {
         @Argument(help: "Dispute ids.") var ids: [String]
 
         func run() async throws {
-            try await connection.withClient { client in
+            try await connection.withCaller { client in
                 let response = try await client.unary(Records.deleteDisputes, .with { $0.ids = ids }, options: connection.callOptions)
                 printDeleted(response.count, "disputes", ids: ids, json: connection.json)
             }
@@ -334,7 +334,7 @@ struct DisputesCommand: AsyncParsableCommand {
     }
 }
 
-private func saveDispute(_ dispute: Dunlin_V1_DisputeRecord, client: RPCClient, connection: ConnectionOptions) async throws {
+private func saveDispute(_ dispute: Dunlin_V1_DisputeRecord, client: any UnaryCaller, connection: ConnectionOptions) async throws {
     let response = try await client.unary(Records.upsertDisputes, .with { $0.disputes = [dispute] }, options: connection.callOptions)
     let saved = response.disputes.first ?? dispute
     printRecord(json: connection.json, object: json(saved), header: disputeHeader, row: disputeRow(saved))
@@ -374,7 +374,7 @@ struct PromisesCommand: AsyncParsableCommand {
         @Option(help: "Promised on or before YYYY-MM-DD.") var through = ""
 
         func run() async throws {
-            try await connection.withClient { client in
+            try await connection.withCaller { client in
                 let (promises, next) = try await paging.read { size, cursor in
                     let page = try await client.unary(Records.listPromises, .with {
                         $0.customerID = customer; $0.invoiceID = invoice; $0.statuses = status
@@ -393,7 +393,7 @@ struct PromisesCommand: AsyncParsableCommand {
         @Argument(help: "Promise id.") var id: String
 
         func run() async throws {
-            try await connection.withClient { client in
+            try await connection.withCaller { client in
                 let promise = try await client.unary(Records.getPromise, .with { $0.id = id }, options: connection.callOptions)
                 printRecord(json: connection.json, object: json(promise), header: promiseHeader, row: promiseRow(promise))
                 if !connection.json, !promise.note.isEmpty { print("note: \(promise.note)") }
@@ -425,7 +425,7 @@ struct PromisesCommand: AsyncParsableCommand {
             promise.promisedDate = date
             promise.madeOn = madeOn
             promise.note = note
-            try await connection.withClient { client in try await savePromise(promise, client: client, connection: connection) }
+            try await connection.withCaller { client in try await savePromise(promise, client: client, connection: connection) }
         }
     }
 
@@ -441,7 +441,7 @@ struct PromisesCommand: AsyncParsableCommand {
         @Option(help: "Free-text note.") var note: String?
 
         func run() async throws {
-            try await connection.withClient { client in
+            try await connection.withCaller { client in
                 var promise = try await client.unary(Records.getPromise, .with { $0.id = id }, options: connection.callOptions)
                 if !invoice.isEmpty { promise.invoiceIds = invoice }
                 if let amount { promise.amount = try money(amount, currency ?? promise.amount.currency, option: "--amount") }
@@ -459,7 +459,7 @@ struct PromisesCommand: AsyncParsableCommand {
         @Argument(help: "Promise ids.") var ids: [String]
 
         func run() async throws {
-            try await connection.withClient { client in
+            try await connection.withCaller { client in
                 let response = try await client.unary(Records.deletePromises, .with { $0.ids = ids }, options: connection.callOptions)
                 printDeleted(response.count, "promises", ids: ids, json: connection.json)
             }
@@ -481,7 +481,7 @@ struct PromisesCommand: AsyncParsableCommand {
         @Flag(help: "Store the evaluated status on the promise.") var record = false
 
         func run() async throws {
-            try await connection.withClient { client in
+            try await connection.withCaller { client in
                 let result = try await client.unary(Records.evaluatePromise, .with {
                     $0.id = id; $0.asOf = asOf; $0.record = record
                     if let graceDays { $0.graceDays = graceDays }
@@ -504,7 +504,7 @@ struct PromisesCommand: AsyncParsableCommand {
     }
 }
 
-private func savePromise(_ promise: Dunlin_V1_PromiseRecord, client: RPCClient, connection: ConnectionOptions) async throws {
+private func savePromise(_ promise: Dunlin_V1_PromiseRecord, client: any UnaryCaller, connection: ConnectionOptions) async throws {
     let response = try await client.unary(Records.upsertPromises, .with { $0.promises = [promise] }, options: connection.callOptions)
     let saved = response.promises.first ?? promise
     printRecord(json: connection.json, object: json(saved), header: promiseHeader, row: promiseRow(saved))
@@ -551,7 +551,7 @@ struct TasksCommand: AsyncParsableCommand {
         @Option(help: "Due on or before YYYY-MM-DD.") var through = ""
 
         func run() async throws {
-            try await connection.withClient { client in
+            try await connection.withCaller { client in
                 let (tasks, next) = try await paging.read { size, cursor in
                     let page = try await client.unary(Records.listTasks, .with {
                         $0.assigneeID = assignee; $0.customerID = customer
@@ -571,7 +571,7 @@ struct TasksCommand: AsyncParsableCommand {
         @Argument(help: "Task id.") var id: String
 
         func run() async throws {
-            try await connection.withClient { client in
+            try await connection.withCaller { client in
                 let task = try await client.unary(Records.getTask, .with { $0.id = id }, options: connection.callOptions)
                 printRecord(json: connection.json, object: json(task), header: taskHeader, row: taskRow(task))
                 if !connection.json, !task.notes.isEmpty { print("notes: \(task.notes)") }
@@ -600,7 +600,7 @@ struct TasksCommand: AsyncParsableCommand {
             task.assigneeID = assignee
             task.customerID = customer
             task.notes = notes
-            try await connection.withClient { client in try await saveTask(task, client: client, connection: connection) }
+            try await connection.withCaller { client in try await saveTask(task, client: client, connection: connection) }
         }
     }
 
@@ -619,7 +619,7 @@ struct TasksCommand: AsyncParsableCommand {
         @Flag(inversion: .prefixedNo, help: "Mark done (--done) or not done (--no-done).") var done: Bool?
 
         func run() async throws {
-            try await connection.withClient { client in
+            try await connection.withCaller { client in
                 var task = try await client.unary(Records.getTask, .with { $0.id = id }, options: connection.callOptions)
                 if let title { task.title = title }
                 if let due { task.dueDate = due }
@@ -638,7 +638,7 @@ struct TasksCommand: AsyncParsableCommand {
         @Argument(help: "Task ids.") var ids: [String]
 
         func run() async throws {
-            try await connection.withClient { client in
+            try await connection.withCaller { client in
                 let response = try await client.unary(Records.deleteTasks, .with { $0.ids = ids }, options: connection.callOptions)
                 printDeleted(response.count, "tasks", ids: ids, json: connection.json)
             }
@@ -646,7 +646,7 @@ struct TasksCommand: AsyncParsableCommand {
     }
 }
 
-private func saveTask(_ task: Dunlin_V1_TaskRecord, client: RPCClient, connection: ConnectionOptions) async throws {
+private func saveTask(_ task: Dunlin_V1_TaskRecord, client: any UnaryCaller, connection: ConnectionOptions) async throws {
     let response = try await client.unary(Records.upsertTasks, .with { $0.tasks = [task] }, options: connection.callOptions)
     let saved = response.tasks.first ?? task
     printRecord(json: connection.json, object: json(saved), header: taskHeader, row: taskRow(saved))
@@ -733,7 +733,7 @@ struct LogCommand: AsyncParsableCommand {
             activity.outcome = outcome
             activity.body = body
             if let at { activity.occurredAt = Activity.milliseconds(of: try parseInstant(at, option: "--at")) }
-            try await connection.withClient { client in
+            try await connection.withCaller { client in
                 let response = try await client.unary(Records.logActivities, .with { $0.activities = [activity] }, options: connection.callOptions)
                 let logged = response.activities.first ?? activity
                 printRecord(json: connection.json, object: json(logged), header: activityHeader, row: activityRow(logged))
@@ -798,7 +798,7 @@ struct ActivitiesCommand: AsyncParsableCommand {
     func run() async throws {
         let from = try since.map { Activity.milliseconds(of: try parseInstant($0, option: "--since")) } ?? 0
         let until = try before.map { Activity.milliseconds(of: try parseInstant($0, option: "--before")) } ?? 0
-        try await connection.withClient { client in
+        try await connection.withCaller { client in
             let (activities, next) = try await paging.read { size, cursor in
                 let page = try await client.unary(Records.listActivities, .with {
                     $0.customerID = customer; $0.authorID = author; $0.kinds = kind
