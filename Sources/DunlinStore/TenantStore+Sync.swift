@@ -479,3 +479,20 @@ extension TenantStore {
         try writer.read { db in try String.fetchOne(db, sql: "SELECT user_id FROM replica WHERE id = ?", arguments: [id]) }
     }
 }
+
+extension TenantStore {
+    /// Every record of every synced kind, tombstones included, keyed "kind/id": what two stores
+    /// that agree hold alike (tests compare replicas with the server by it).
+    public func syncedRecords() throws -> [String: FieldMap] {
+        try writer.read { db in
+            var result: [String: FieldMap] = [:]
+            for kindName in Self.syncKindOrder {
+                guard let kind = Self.syncKinds[kindName] else { continue }
+                for id in try String.fetchAll(db, sql: "SELECT id FROM \(kind.table)") {
+                    result["\(kindName)/\(id)"] = try kind.fetch(db, id)
+                }
+            }
+            return result
+        }
+    }
+}
