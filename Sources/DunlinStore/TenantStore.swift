@@ -12,11 +12,13 @@ public final class TenantStore: Sendable {
     public let writer: any DatabaseWriter
 
     /// Opens (creating if needed) the tenant database at `path`, migrated to the current schema.
+    /// WAL with `synchronous = FULL`: a commit is on disk before the call that made it returns, so
+    /// what the server acknowledges (an RPC's answer, a push's result) survives a crash or power cut.
     public init(path: String) throws {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         writer = try DatabasePool(path: path, configuration: configuration)
         try TenantSchema.migrator.migrate(writer)
