@@ -122,8 +122,10 @@ public struct SyncEngine: Sendable {
         }
     }
 
+    /// Starts the replica over from a snapshot (emptied first: the outbox has just been pushed).
     func bootstrap(_ report: inout SyncReport) async throws {
         report.bootstrapped = true
+        if try replica.store.holdsRecords() { try replica.store.resetForBootstrap() }
         let request = Dunlin_V1_BootstrapRequest.with {
             $0.replicaID = replica.profile.replicaID
             $0.batchSize = UInt32(batchSize)

@@ -166,6 +166,39 @@ extension TenantStore {
         }
     }
 
+    /// Empties the replica's copy of the tenant before a (re-)bootstrap, in one transaction: a
+    /// snapshot leaves out what was deleted meanwhile, so nothing of the old copy may stay. Refused
+    /// only while local changes are unpushed (push first): a reset never throws away unsynced work.
+    /// The change log stays, so this replica's dots are never reused.
+    public func resetForBootstrap() throws {
+        try writer.write { db in
+            let pushedThrough = try Self.syncInteger(db, "pushed_through")
+            let unpushed = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM change_log WHERE seq > ?", arguments: [pushedThrough]) ?? 0
+            guard unpushed == 0 else {
+                throw DomainError.conflict(field: "outbox", "\(unpushed) local changes are not pushed yet; sync again to push them before starting over")
+            }
+            for kindName in Self.syncKindOrder.reversed() {
+                guard let kind = Self.syncKinds[kindName] else { continue }
+                if !kind.mutable { try db.execute(sql: "INSERT OR IGNORE INTO retraction (entry_id) SELECT id FROM \(kind.table)") }
+                try db.execute(sql: "DELETE FROM \(kind.table)")
+            }
+            try db.execute(sql: "DELETE FROM retraction")
+            try db.execute(sql: "DELETE FROM record_base")
+            try db.execute(sql: "DELETE FROM field_stamp")
+            try db.execute(sql: "DELETE FROM sync_meta WHERE key = 'checkpoint'")
+        }
+    }
+
+    /// Whether the replica holds any records (a bootstrap into it must reset it first).
+    public func holdsRecords() throws -> Bool {
+        try writer.read { db in
+            try Self.syncKindOrder.contains { kindName in
+                guard let kind = Self.syncKinds[kindName] else { return false }
+                return try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM \(kind.table))") ?? false
+            }
+        }
+    }
+
     // MARK: Conflicts and exceptions
 
     public func conflicts(includeSettled: Bool = false) throws -> [ConflictRecord] {

@@ -7,6 +7,18 @@ import DunlinWire
 import Foundation
 import Testing
 
+/// Every ledger entry of a store, page by page.
+func allEntries(_ store: TenantStore) throws -> [LedgerEntry] {
+    var entries: [LedgerEntry] = []
+    var cursor: String?
+    repeat {
+        let page = try store.entries(after: cursor, limit: TenantStore.maxPageSize)
+        entries += page.items
+        cursor = page.nextCursor
+    } while cursor != nil
+    return entries
+}
+
 /// A small deterministic generator (SplitMix64), so a failing seed can be replayed.
 struct SeededGenerator: RandomNumberGenerator {
     var state: UInt64
@@ -109,7 +121,7 @@ struct SeededGenerator: RandomNumberGenerator {
                     $0.allocations = [.with { $0.invoiceID = invoice.entry.id; $0.amount = usd(Int64.random(in: 1...most, using: &random)); $0.applicationID = "A\(index)-\(counter)" }]
                 })
             case 62..<68:  // unapply
-                let applications = try laptop.replica.store.entries(customerID: "C1", kinds: [.application], limit: 1000).items
+                let applications = try allEntries(laptop.replica.store).filter { $0.kind == .application }
                 guard let application = applications.randomElement(using: &random) else { continue }
                 _ = try? await laptop.replica.unary(Receivables.unapply, .with { $0.applicationID = application.id; $0.reversalID = "R\(index)-\(counter)" })
             case 68..<78:  // an activity
@@ -168,9 +180,10 @@ struct SeededGenerator: RandomNumberGenerator {
         let store = world.tenant.store
         for (id, minor) in payments { #expect(try store.entry(id)?.amount.minorUnits == minor, "payment \(id) (seed \(number))") }
         for id in activities { #expect(try store.activity(id) != nil, "activity \(id) (seed \(number))") }
-        let paid = try store.entries(customerID: "C1", kinds: [.payment], limit: 1000).items.map(\.amount.minorUnits).reduce(0, +)
+        let ledger = try allEntries(store)
+        let paid = ledger.filter { $0.kind == .payment }.map(\.amount.minorUnits).reduce(0, +)
         #expect(paid == payments.values.reduce(0, +) + 1_200_00)
-        #expect(LedgerInvariants.violations(in: try store.entries(limit: 1000).items).isEmpty)
+        #expect(LedgerInvariants.violations(in: ledger).isEmpty)
 
         // Every edit is in the final state, kept as a conflict, or was overwritten knowingly.
         let conflicts = try store.conflicts(includeSettled: true)

@@ -5,6 +5,7 @@ import DunlinStore
 import DunlinSync
 import DunlinWire
 import Foundation
+import Synchronization
 import Testing
 
 /// One tenant served by a real server on 127.0.0.1 with the Sync service, and laptops: replicas
@@ -235,6 +236,63 @@ func seed(_ world: SyncWorld) async throws {
         await old.close()
         server.beginShutdown()
         try await task.value
+        try await world.stop()
+    }
+}
+
+@Suite(.serialized) struct SyncHorizonTests {
+    @Test func tombstonesGoOnlyBelowEveryLiveReplicasCheckpointAndARetiredReplicaRebootstraps() async throws {
+        let world = try await SyncWorld.start()
+        try await seed(world)
+        let marta = try world.laptop("manager"), ana = try world.laptop("ana"), cy = try world.laptop("cy")
+        for laptop in [marta, ana, cy] { try await laptop.sync() }
+        _ = try await marta.replica.unary(Records.deleteContacts, .with { $0.ids = ["K1"] })
+        try await marta.sync()
+        // Ana and Cy have not pulled the delete: the tombstone stays.
+        #expect(try world.tenant.store.syncedRecords()["contact/K1"]?[RecordCoding.deletedField] == .bool(true))
+        try await ana.sync()
+        #expect(try world.tenant.store.syncedRecords()["contact/K1"] != nil)
+        // Cy's laptop is lost: an admin retires it. The next acknowledgement collects the tombstone.
+        try world.tenant.store.retire(replica: cy.replica.profile.replicaID)
+        try await ana.sync()
+        try await marta.sync()
+        #expect(try world.tenant.store.syncedRecords()["contact/K1"] == nil)
+        // Cy comes back with offline work: it is pushed, then Cy bootstraps again and agrees.
+        _ = try await cy.replica.unary(Records.logActivities, .with {
+            $0.activities = [.with { $0.id = "ACT-CY"; $0.customerID = "C1"; $0.kind = "note"; $0.direction = "none"; $0.body = "back online" }]
+        })
+        let report = try await cy.sync()
+        #expect(report.accepted == 1)
+        #expect(report.bootstrapped)
+        #expect(try world.tenant.store.activity("ACT-CY") != nil)
+        #expect(try cy.replica.store.contact("K1") == nil)
+        for laptop in [marta, ana, cy] { await laptop.close() }
+        try await world.stop()
+    }
+
+    @Test func watchPullsWhatAnotherLaptopPushes() async throws {
+        let world = try await SyncWorld.start()
+        try await seed(world)
+        let ana = try world.laptop("ana"), ben = try world.laptop("ben")
+        try await ben.sync()
+        let reports = Mutex<[SyncReport]>([])
+        let engine = SyncEngine(replica: ana.replica, client: ana.client)
+        let watching = Task { await engine.watch { result in if case .success(let report) = result { reports.withLock { $0.append(report) } } } }
+        #expect(try await eventually(timeout: .seconds(10)) { reports.withLock { !$0.isEmpty } })
+        _ = try await ben.replica.unary(Records.logActivities, .with {
+            $0.activities = [.with { $0.id = "ACT-BEN"; $0.customerID = "C1"; $0.kind = "note"; $0.direction = "none"; $0.body = "from Ben" }]
+        })
+        try await ben.sync()
+        #expect(try await eventually(timeout: .seconds(10)) { (try? ana.replica.store.activity("ACT-BEN")) != nil })
+        // A local change is pushed without being asked.
+        _ = try await ana.replica.unary(Records.logActivities, .with {
+            $0.activities = [.with { $0.id = "ACT-ANA"; $0.customerID = "C1"; $0.kind = "note"; $0.direction = "none"; $0.body = "from Ana" }]
+        })
+        #expect(try await eventually(timeout: .seconds(10)) { (try? world.tenant.store.activity("ACT-ANA")) != nil })
+        watching.cancel()
+        await watching.value
+        await ana.close()
+        await ben.close()
         try await world.stop()
     }
 }

@@ -58,6 +58,8 @@ public struct SyncService: RPCService {
             try requireReplica(request.replicaID, context)
             try RPCError.mapping {
                 try tenant.store.acknowledge(replica: request.replicaID, userID: context.principal.id, checkpoint: Int64(request.afterSeq))
+                // Every acknowledgement may lower the horizon's last holdout: collect what it frees.
+                try tenant.store.collectTombstones()
             }
             let size = batchSize(request.batchSize)
             var checkpoint = Int64(request.afterSeq)
