@@ -106,6 +106,7 @@ public struct SyncEngine: Sendable {
                 let refused = result.outcome == .refused || (result.outcome == .duplicate && result.code != 0)
                 results.append((change, refused ? PushRefusal(code: result.code, message: result.message, field: result.field) : nil))
             }
+            await FaultPause.afterPushBatch.pause()
         }
         try store.settlePush(results, through: through)
     }
@@ -119,6 +120,7 @@ public struct SyncEngine: Sendable {
         }
         for try await batch in client.serverStreaming(SyncMethods.pull, request, options: .init(timeout: .seconds(600))) {
             try apply(batch, checkpoint: Int64(batch.throughSeq), &report)
+            await FaultPause.afterPullBatch.pause()
         }
     }
 
@@ -131,6 +133,7 @@ public struct SyncEngine: Sendable {
         for try await batch in client.serverStreaming(SyncMethods.bootstrap, request, options: .init(timeout: .seconds(600))) {
             // Only the last batch carries the checkpoint: an interrupted bootstrap starts over.
             try apply(batch, checkpoint: batch.last ? Int64(batch.throughSeq) : nil, &report)
+            await FaultPause.afterPullBatch.pause()
         }
     }
 
