@@ -255,6 +255,34 @@ struct SyncFaultTests {
         try await world.stop()
     }
 
+    @Test("a contact deleted on the server while a killed bootstrap had already brought it is gone from the replica after it bootstraps again")
+    func deletedWhileBootstrapWasKilled() async throws {
+        let world = try await FaultWorld()
+        let server = RPCClient(configuration: .init(host: "127.0.0.1", port: world.server.port, token: world.managerToken, connectPatience: .seconds(5)))
+        let customer = try firstCustomer(TenantStore(path: world.serverStorePath))
+        _ = try await server.unary(Records.upsertContacts, .with {
+            $0.contacts = [.with { $0.id = "K-GONE"; $0.customerID = customer; $0.name = "Rosa"; $0.phone = "+1 312 555 0100"; $0.email = "rosa@example.com" }]
+        })
+        // The snapshot sends each kind in pages of 500, in order: pause after the last contact page.
+        let live = try StoreContents(world.serverStorePath).records.keys
+        let pages = TenantStore.syncKindOrder.prefix(through: TenantStore.syncKindOrder.firstIndex(of: "contact")!).map { kind in
+            (live.filter { $0.hasPrefix("\(kind)/") }.count + 499) / 500
+        }.reduce(0, +)
+        let login = try world.startCLI(["login", "--server", world.address, "--token", world.analystToken], pauses: ["DUNLIN_TEST_PAUSE_BETWEEN_BATCHES_MS": FaultWorld.pause(at: pages)])
+        try await login.waitForLine(containing: "DUNLIN_TEST_PAUSE after-pull-batch \(pages)", onStderr: true)
+        login.signal(SIGKILL)
+        _ = try await login.waitForExit()
+        #expect(try StoreContents(world.replicaPath).records["contact/K-GONE"] != nil)
+
+        _ = try await server.unary(Records.deleteContacts, .with { $0.ids = ["K-GONE"] })
+        await server.close()
+        #expect(try await world.sync().bootstrapped)
+        let replica = try StoreContents(world.replicaPath)
+        #expect(replica.records["contact/K-GONE"] == nil)
+        #expect(try replica == StoreContents(world.serverStorePath))
+        try await world.stop()
+    }
+
     @Test("a client killed after the server acknowledged part of its outbox pushes it again: the acknowledged dots come back as duplicates, every payment exists once")
     func clientKilledMidPush() async throws {
         let world = try await FaultWorld()
