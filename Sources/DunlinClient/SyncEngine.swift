@@ -106,6 +106,7 @@ public struct SyncEngine: Sendable {
                 let refused = result.outcome == .refused || (result.outcome == .duplicate && result.code != 0)
                 results.append((change, refused ? PushRefusal(code: result.code, message: result.message, field: result.field) : nil))
             }
+            await FaultPause.afterPushBatch.pause()
         }
         try store.settlePush(results, through: through)
     }
@@ -119,6 +120,7 @@ public struct SyncEngine: Sendable {
         }
         for try await batch in client.serverStreaming(SyncMethods.pull, request, options: .init(timeout: .seconds(600))) {
             try apply(batch, checkpoint: Int64(batch.throughSeq), &report)
+            await FaultPause.afterPullBatch.pause()
         }
     }
 
@@ -130,18 +132,22 @@ public struct SyncEngine: Sendable {
             $0.replicaID = replica.profile.replicaID
             $0.batchSize = UInt32(batchSize)
         }
+        // What the snapshot holds of each mutable kind: at the end, what it did not hold goes.
+        var held: [String: Set<String>] = [:]
         for try await batch in client.serverStreaming(SyncMethods.bootstrap, request, options: .init(timeout: .seconds(600))) {
+            for record in batch.records where TenantStore.isMutable(kind: record.kind) { held[record.kind, default: []].insert(record.id) }
             // Only the last batch carries the checkpoint: an interrupted bootstrap starts over.
-            try apply(batch, checkpoint: batch.last ? Int64(batch.throughSeq) : nil, &report)
+            try apply(batch, checkpoint: batch.last ? Int64(batch.throughSeq) : nil, snapshot: batch.last ? held : nil, &report)
+            await FaultPause.afterPullBatch.pause()
         }
     }
 
-    private func apply(_ batch: Dunlin_V1_SyncBatch, checkpoint: Int64?, _ report: inout SyncReport) throws {
+    private func apply(_ batch: Dunlin_V1_SyncBatch, checkpoint: Int64?, snapshot: [String: Set<String>]? = nil, _ report: inout SyncReport) throws {
         let records = batch.records.map { SyncRecordState(kind: $0.kind, id: $0.id, seq: Int64($0.seq), fields: $0.fields) }
         guard SyncRecordState.checksum(records) == batch.checksum else {
             throw RPCError(.dataLoss, "a sync batch of \(records.count) records failed its checksum; nothing of it was applied")
         }
-        try replica.store.applySyncBatch(records, checkpoint: checkpoint)
+        try replica.store.applySyncBatch(records, checkpoint: checkpoint, snapshot: snapshot)
         report.pulled += records.count
         if batch.last, !batch.baseCurrency.isEmpty {
             try replica.store.setSyncValue("base_currency", batch.baseCurrency)

@@ -141,7 +141,12 @@ extension TenantStore {
 
     /// Applies a batch of pulled (or snapshot) records and, when given, the new checkpoint, in one
     /// transaction. A record with local changes not yet acknowledged keeps them on top.
-    public func applySyncBatch(_ records: [SyncRecordState], checkpoint: Int64?) throws {
+    ///
+    /// With `snapshot` (a bootstrap's last batch: the ids of every mutable record the whole snapshot
+    /// held, by kind), mutable records the snapshot did not hold are removed in the same
+    /// transaction, unless they have local changes not yet pushed: they were deleted on the server
+    /// (perhaps collected) while this replica was behind or its earlier bootstrap was interrupted.
+    public func applySyncBatch(_ records: [SyncRecordState], checkpoint: Int64?, snapshot: [String: Set<String>]? = nil) throws {
         try writer.write { db in
             let pushedThrough = try Self.syncInteger(db, "pushed_through")
             for record in records {
@@ -161,6 +166,17 @@ extension TenantStore {
                     sql: "INSERT OR REPLACE INTO record_base (record_kind, record_id, seq, fields) VALUES (?, ?, ?, ?)",
                     arguments: [record.kind, record.id, record.seq, record.fields]
                 )
+            }
+            if let snapshot {
+                for (name, kind) in Self.syncKinds where kind.mutable {
+                    let held = snapshot[name] ?? []
+                    for id in try String.fetchAll(db, sql: "SELECT id FROM \(kind.table) WHERE \(kind.liveCondition)") where !held.contains(id) {
+                        guard try !Self.isDirty(db, name, id, after: pushedThrough) else { continue }
+                        try db.execute(sql: "DELETE FROM \(kind.table) WHERE id = ?", arguments: [id])
+                        try db.execute(sql: "DELETE FROM record_base WHERE record_kind = ? AND record_id = ?", arguments: [name, id])
+                        try db.execute(sql: "DELETE FROM field_stamp WHERE record_kind = ? AND record_id = ?", arguments: [name, id])
+                    }
+                }
             }
             if let checkpoint { try Self.setSyncValue(db, "checkpoint", String(checkpoint)) }
         }
@@ -198,6 +214,9 @@ extension TenantStore {
             }
         }
     }
+
+    /// Whether records of `kind` are mutable (merged field by field, deletable) rather than insert-only.
+    public static func isMutable(kind: String) -> Bool { syncKinds[kind]?.mutable ?? false }
 
     // MARK: Conflicts and exceptions
 

@@ -1,6 +1,7 @@
 import DunlinClient
 import DunlinWire
 import Foundation
+import NIOConcurrencyHelpers
 import Testing
 
 /// The built `dunlind` and `dunlin` executables, found beside the test bundle (`scripts/test`
@@ -21,45 +22,73 @@ enum Executables {
     }
 }
 
-/// A real `dunlind serve` process on a free port.
-final class DunlindProcess: @unchecked Sendable {
-    let process = Process()
-    let port: Int
-
-    init(arguments: [String] = []) async throws {
-        process.executableURL = try Executables.url("dunlind")
-        process.arguments = ["serve", "--port", "0", "--log-level", "error"] + arguments
-        let stdout = Pipe()
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        // The first stdout line says where it listens.
-        var line = Data()
-        let handle = stdout.fileHandleForReading
-        let deadline = ContinuousClock.now + .seconds(20)
-        while !line.contains(UInt8(ascii: "\n")), ContinuousClock.now < deadline {
-            let chunk = handle.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        guard let portText = text.split(separator: ":").last?.trimmingCharacters(in: .whitespacesAndNewlines), let port = Int(portText) else {
-            process.terminate()
-            throw RawError("dunlind did not say where it listens: \"\(text)\"")
-        }
-        self.port = port
+/// A child process whose stdout and stderr are collected as they arrive, so a test can wait for a
+/// line (every wait bounded), kill it at that moment, and read what it wrote.
+final class ChildProcess: Sendable {
+    private struct Output {
+        var stdout = Data()
+        var stderr = Data()
+        var open = 2
     }
 
-    func terminate() { process.terminate() }  // SIGTERM
+    private let process: Process
+    private let output = NIOLockedValueBox(Output())
 
+    init(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil) throws {
+        process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        for isStdout in [true, false] {
+            let pipe = Pipe()
+            if isStdout { process.standardOutput = pipe } else { process.standardError = pipe }
+            pipe.fileHandleForReading.readabilityHandler = { [output] handle in
+                let chunk = handle.availableData
+                output.withLockedValue {
+                    if chunk.isEmpty {
+                        handle.readabilityHandler = nil
+                        $0.open -= 1
+                    } else if isStdout {
+                        $0.stdout.append(chunk)
+                    } else {
+                        $0.stderr.append(chunk)
+                    }
+                }
+            }
+        }
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var isRunning: Bool { process.isRunning }
+    var stdout: String { output.withLockedValue { String(decoding: $0.stdout, as: UTF8.self) } }
+    var stderr: String { output.withLockedValue { String(decoding: $0.stderr, as: UTF8.self) } }
+
+    /// Waits until stdout (or stderr) holds a line containing `text`, and returns that line.
+    @discardableResult
+    func waitForLine(containing text: String, onStderr: Bool = false, timeout: Duration = .seconds(20)) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let written = onStderr ? stderr : stdout
+            if let line = written.split(separator: "\n").first(where: { $0.contains(text) }) { return String(line) }
+            guard ContinuousClock.now < deadline, process.isRunning || output.withLockedValue({ $0.open > 0 }) else {
+                throw RawError("\(process.executableURL?.lastPathComponent ?? "process") never wrote \"\(text)\"; stdout: \(stdout) stderr: \(stderr)")
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits for the exit and for the end of both outputs; SIGKILLs and throws after `timeout`.
     func waitForExit(timeout: Duration = .seconds(20)) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
+        while process.isRunning || output.withLockedValue({ $0.open > 0 }) {
             guard ContinuousClock.now < deadline else {
-                kill(process.processIdentifier, SIGKILL)
-                throw RawError("dunlind did not exit within \(timeout)")
+                signal(SIGKILL)
+                throw RawError("\(process.executableURL?.lastPathComponent ?? "process") did not exit within \(timeout)")
             }
-            try await Task.sleep(for: .milliseconds(20))
+            try await Task.sleep(for: .milliseconds(5))
         }
         return process.terminationStatus
     }
@@ -69,18 +98,36 @@ final class DunlindProcess: @unchecked Sendable {
     }
 }
 
+/// A real `dunlind` process (`serve` unless told otherwise), on a free port unless given one.
+final class DunlindProcess: Sendable {
+    let child: ChildProcess
+    let port: Int
+
+    init(command: String = "serve", arguments: [String] = [], environment: [String: String]? = nil) async throws {
+        let logLevel = command == "serve" ? ["--log-level", "error"] : []
+        let port = arguments.contains("--port") ? [] : ["--port", "0"]
+        child = try ChildProcess(try Executables.url("dunlind"), [command] + port + logLevel + arguments, environment: environment)
+        // A stdout line says where it listens.
+        let line = try await child.waitForLine(containing: "dunlind listening on")
+        guard let port = line.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) else {
+            child.signal(SIGKILL)
+            throw RawError("dunlind did not say where it listens: \"\(line)\"")
+        }
+        self.port = port
+    }
+
+    func terminate() { child.signal(SIGTERM) }
+
+    func waitForExit(timeout: Duration = .seconds(20)) async throws -> Int32 {
+        try await child.waitForExit(timeout: timeout)
+    }
+}
+
 /// Runs the `dunlin` CLI and returns its exit status and stdout.
-func runCLI(_ arguments: [String]) async throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = try Executables.url("dunlin")
-    process.arguments = arguments
-    let stdout = Pipe()
-    process.standardOutput = stdout
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = stdout.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+func runCLI(_ arguments: [String], environment: [String: String]? = nil) async throws -> (status: Int32, output: String) {
+    let child = try ChildProcess(try Executables.url("dunlin"), arguments, environment: environment)
+    let status = try await child.waitForExit(timeout: .seconds(60))
+    return (status, child.stdout)
 }
 
 @Suite("The real executables", .timeLimit(.minutes(2)))

@@ -92,6 +92,7 @@ public struct SyncService: RPCService {
                     kind: change.kind, id: change.id, counter: change.counter, baseSeq: change.baseSeq, fields: fields, at: change.atMs
                 ))
             }
+            await FaultPause.beforePush.pause()
             let (outcomes, seq) = try RPCError.mapping {
                 try tenant.store.applyPush(
                     replica: request.replicaID, userID: context.principal.id, changes: changes,
@@ -99,6 +100,7 @@ public struct SyncService: RPCService {
                     refusal: refusal
                 )
             }
+            await FaultPause.afterPushCommit.pause()
             return .with { response in
                 response.seq = UInt64(seq)
                 response.results = outcomes.map { outcome in
