@@ -78,7 +78,21 @@ public protocol LedgerState {
 /// The rules every ledger entry must pass before it is written. Pure: the same rules run for an
 /// RPC, a CSV import line and (later) a change pushed by a replica.
 public enum LedgerRules {
-    public static func validate(_ entry: LedgerEntry, against state: some LedgerState) throws(DomainError) {
+    /// How the rules treat limits that depend on what else is in the ledger: an application above
+    /// the unapplied amount or the open balance, money drawn from a voided payment, a void of
+    /// something that still has applications.
+    public enum Balances: Sendable {
+        /// Refused (an RPC, an import: the caller sees the ledger as it stands).
+        case enforce
+        /// Accepted, for a change pushed by a replica: it was valid where it was made, and two
+        /// valid entries can break a limit only together. Every entry stays (set union; money is
+        /// never lost to a merge rule) and the broken invariant becomes a reconciliation exception
+        /// (DunlinSync `LedgerInvariants`), resolved by a reversing entry.
+        case reconcile
+    }
+
+    public static func validate(_ entry: LedgerEntry, against state: some LedgerState, balances: Balances = .enforce) throws(DomainError) {
+        let enforce = balances == .enforce
         guard !entry.id.isEmpty else { throw .invalid(field: "id", "must not be empty") }
         guard state.entry(entry.id) == nil else { throw .conflict(field: "id", "entry \(entry.id) already exists") }
         let amount = entry.amount
@@ -101,36 +115,39 @@ public enum LedgerRules {
         case .payment:
             break
         case .application:
-            let source = try liveSource(entry, state)
-            let invoice = try liveInvoice(entry, state)
+            let source = try liveSource(entry, state, enforce)
+            let invoice = try liveInvoice(entry, state, enforce)
             guard source.amount.currency == invoice.amount.currency, amount.currency == invoice.amount.currency else {
                 throw .invalid(
                     field: "amount",
                     "mixed currencies: \(source.kind) in \(source.amount.currency.code), invoice in \(invoice.amount.currency.code), application in \(amount.currency.code)"
                 )
             }
+            guard enforce else { return }
             try within(amount, state.unapplied(ofSource: source.id), field: "amount", what: "the unapplied amount of \(source.id)")
             try within(amount, state.openBalance(ofInvoice: invoice.id), field: "amount", what: "the open balance of invoice \(invoice.id)")
         case .adjustment:
-            let invoice = try liveInvoice(entry, state)
+            let invoice = try liveInvoice(entry, state, enforce)
             try sameCurrency(amount, invoice)
-            if amount.isNegative {
+            if amount.isNegative, enforce {
                 try within(amount.negated, state.openBalance(ofInvoice: invoice.id), field: "amount", what: "the open balance of invoice \(invoice.id)")
             }
         case .writeOff:
-            let invoice = try liveInvoice(entry, state)
+            let invoice = try liveInvoice(entry, state, enforce)
             try sameCurrency(amount, invoice)
+            guard enforce else { return }
             try within(amount, state.openBalance(ofInvoice: invoice.id), field: "amount", what: "the open balance of invoice \(invoice.id)")
         case .refund:
-            let source = try liveSource(entry, state)
+            let source = try liveSource(entry, state, enforce)
             try sameCurrency(amount, source)
+            guard enforce else { return }
             try within(amount, state.unapplied(ofSource: source.id), field: "amount", what: "the unapplied amount of \(source.id)")
         case .reversal:
-            try validateReversal(entry, state)
+            try validateReversal(entry, state, enforce)
         }
     }
 
-    private static func validateReversal(_ entry: LedgerEntry, _ state: some LedgerState) throws(DomainError) {
+    private static func validateReversal(_ entry: LedgerEntry, _ state: some LedgerState, _ enforce: Bool) throws(DomainError) {
         guard let targetID = entry.targetID, let target = state.entry(targetID) else {
             throw .notFound(field: "target_id", id: entry.targetID ?? "")
         }
@@ -143,6 +160,7 @@ public enum LedgerRules {
         guard entry.amount == target.amount.magnitudeMoney else {
             throw .invalid(field: "amount", "a reversal must carry the reversed entry's amount, \(target.amount.magnitudeMoney)")
         }
+        guard enforce else { return }
         switch target.kind {
         case .invoice, .payment, .creditMemo:
             if state.hasLiveApplications(targetID) {
@@ -161,19 +179,19 @@ public enum LedgerRules {
         }
     }
 
-    private static func liveSource(_ entry: LedgerEntry, _ state: some LedgerState) throws(DomainError) -> LedgerEntry {
+    private static func liveSource(_ entry: LedgerEntry, _ state: some LedgerState, _ enforce: Bool = true) throws(DomainError) -> LedgerEntry {
         guard let id = entry.sourceID, let source = state.entry(id), source.isCashSource else {
             throw .notFound(field: "source_id", id: entry.sourceID ?? "")
         }
-        if state.reversal(of: id) != nil { throw .conflict(field: "source_id", "\(id) was reversed") }
+        if enforce, state.reversal(of: id) != nil { throw .conflict(field: "source_id", "\(id) was reversed") }
         return source
     }
 
-    private static func liveInvoice(_ entry: LedgerEntry, _ state: some LedgerState) throws(DomainError) -> LedgerEntry {
+    private static func liveInvoice(_ entry: LedgerEntry, _ state: some LedgerState, _ enforce: Bool = true) throws(DomainError) -> LedgerEntry {
         guard let id = entry.targetID, let invoice = state.entry(id), invoice.kind == .invoice else {
             throw .notFound(field: "invoice_id", id: entry.targetID ?? "")
         }
-        if state.reversal(of: id) != nil { throw .conflict(field: "invoice_id", "invoice \(id) was voided") }
+        if enforce, state.reversal(of: id) != nil { throw .conflict(field: "invoice_id", "invoice \(id) was voided") }
         return invoice
     }
 

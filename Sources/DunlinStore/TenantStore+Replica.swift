@@ -295,6 +295,11 @@ extension TenantStore {
         }
     }
 
+    /// The invoices dunning must leave alone: every invoice an open exception touches.
+    public func dunningHolds() throws -> Set<String> {
+        Set(try exceptions().flatMap(\.exception.holds))
+    }
+
     /// How many records have local changes not yet pushed.
     public func pendingCount() throws -> Int {
         try writer.read { db in

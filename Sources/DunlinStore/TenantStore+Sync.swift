@@ -165,7 +165,8 @@ extension TenantStore {
             fetch: { db, id in try LedgerEntryRow.fetchOne(db, key: id)?.entry.map { try RecordCoding.fields(of: $0) } },
             write: { db, fields, validate in
                 let entry = try decode(LedgerEntry.self, fields)
-                if validate { try LedgerRules.validate(entry, against: SQLLedgerState(db: db)) }
+                // Limits that only two valid entries together can break become exceptions.
+                if validate { try LedgerRules.validate(entry, against: SQLLedgerState(db: db), balances: .reconcile) }
                 try LedgerEntryRow(entry).insert(db)
             },
             table: "ledger_entry", liveCondition: "1"

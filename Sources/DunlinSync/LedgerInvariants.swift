@@ -12,6 +12,8 @@ public struct ReconciliationException: Sendable, Hashable, Codable {
         case invoiceOverPaid = "invoice_over_paid"
         /// A live application to an invoice that was voided (reversed).
         case appliedToVoidedInvoice = "applied_to_voided_invoice"
+        /// A live application or refund drawing on a payment or credit memo that was voided.
+        case drawnFromVoidedSource = "drawn_from_voided_source"
     }
 
     public var kind: Kind
@@ -22,13 +24,16 @@ public struct ReconciliationException: Sendable, Hashable, Codable {
     public var excess: Money
     /// The live entries that draw on the subject, any of which a reversal could resolve it with.
     public var entryIDs: [String]
+    /// The invoices dunning holds until this is resolved: every invoice the entries touch.
+    public var holds: [String]
 
-    public init(kind: Kind, subjectID: String, customerID: String, excess: Money, entryIDs: [String]) {
+    public init(kind: Kind, subjectID: String, customerID: String, excess: Money, entryIDs: [String], holds: [String]) {
         self.kind = kind
         self.subjectID = subjectID
         self.customerID = customerID
         self.excess = excess
         self.entryIDs = entryIDs
+        self.holds = holds
     }
 
     /// Stable per subject and kind: re-checking finds the same exception, not a new one.
@@ -70,12 +75,21 @@ public enum LedgerInvariants {
             }
         }
         var result: [ReconciliationException] = []
+        func invoices(_ ids: [String]) -> [String] { Set(ids.compactMap { byID[$0]?.targetID }).sorted() }
         for (sourceID, (used, ids)) in drawn {
-            guard let source = byID[sourceID], !reversed.contains(sourceID), used > source.amount.minorUnits else { continue }
-            result.append(.init(
-                kind: .sourceOverApplied, subjectID: sourceID, customerID: source.customerID,
-                excess: Money(minorUnits: used - source.amount.minorUnits, currency: source.amount.currency), entryIDs: ids.sorted()
-            ))
+            guard let source = byID[sourceID] else { continue }
+            if reversed.contains(sourceID) {
+                result.append(.init(
+                    kind: .drawnFromVoidedSource, subjectID: sourceID, customerID: source.customerID,
+                    excess: Money(minorUnits: used, currency: source.amount.currency), entryIDs: ids.sorted(), holds: invoices(ids)
+                ))
+            } else if used > source.amount.minorUnits {
+                result.append(.init(
+                    kind: .sourceOverApplied, subjectID: sourceID, customerID: source.customerID,
+                    excess: Money(minorUnits: used - source.amount.minorUnits, currency: source.amount.currency), entryIDs: ids.sorted(),
+                    holds: invoices(ids)
+                ))
+            }
         }
         for (invoiceID, (paid, ids)) in settled {
             guard let invoice = byID[invoiceID] else { continue }
@@ -85,12 +99,13 @@ public enum LedgerInvariants {
                 let amount = liveApplications.compactMap { byID[$0]?.amount.minorUnits }.reduce(0, +)
                 result.append(.init(
                     kind: .appliedToVoidedInvoice, subjectID: invoiceID, customerID: invoice.customerID,
-                    excess: Money(minorUnits: amount, currency: invoice.amount.currency), entryIDs: liveApplications.sorted()
+                    excess: Money(minorUnits: amount, currency: invoice.amount.currency), entryIDs: liveApplications.sorted(), holds: [invoiceID]
                 ))
             } else if paid > invoice.amount.minorUnits {
                 result.append(.init(
                     kind: .invoiceOverPaid, subjectID: invoiceID, customerID: invoice.customerID,
-                    excess: Money(minorUnits: paid - invoice.amount.minorUnits, currency: invoice.amount.currency), entryIDs: ids.sorted()
+                    excess: Money(minorUnits: paid - invoice.amount.minorUnits, currency: invoice.amount.currency), entryIDs: ids.sorted(),
+                    holds: [invoiceID]
                 ))
             }
         }

@@ -65,6 +65,7 @@ struct SeededGenerator: RandomNumberGenerator {
         var edits: [Edit] = []
         var lastSeen = [Int](repeating: 0, count: laptops.count)   // the step of each laptop's last pull
         var payments: [String: Int64] = [:]
+        var bankLines: [String: Set<Int64>] = [:]   // ids keyed in on several laptops: the amounts tried
         var activities: Set<String> = []
         var offline = Set<Int>()
         var counter = 0
@@ -103,13 +104,18 @@ struct SeededGenerator: RandomNumberGenerator {
             case 18..<24:  // delete a contact (a manager's right: the analysts cannot, so only some land)
                 let id = "K\(Int.random(in: 1...6, using: &random))"
                 _ = try? await laptop.replica.unary(Records.deleteContacts, .with { $0.ids = [id] })
-            case 24..<44:  // a payment
-                let id = "P\(index)-\(counter)"
+            case 24..<44:  // a payment; sometimes a bank line another laptop may key in too, differently
+                let bank = Int.random(in: 0..<5, using: &random) == 0
+                let id = bank ? "BANK-\(Int.random(in: 1...8, using: &random))" : "P\(index)-\(counter)"
                 let minor = Int64.random(in: 1...50_000, using: &random)
-                _ = try await laptop.replica.unary(Receivables.postEntries, .with {
-                    $0.entries = [.with { $0.id = id; $0.kind = "payment"; $0.customerID = "C1"; $0.amount = usd(minor); $0.date = "2026-11-21" }]
-                })
-                payments[id] = minor
+                do {
+                    _ = try await laptop.replica.unary(Receivables.postEntries, .with {
+                        $0.entries = [.with { $0.id = id; $0.kind = "payment"; $0.customerID = "C1"; $0.amount = usd(minor); $0.date = "2026-11-21" }]
+                    })
+                } catch let error as RPCError where bank && error.code == .failedPrecondition {
+                    continue  // this laptop already has that line
+                }
+                if bank { bankLines[id, default: []].insert(minor) } else { payments[id] = minor }
             case 44..<62:  // apply some unapplied cash to an open invoice
                 let sources = try laptop.replica.store.unappliedSources(customerID: "C1")
                 let invoices = try laptop.replica.store.openInvoices(customerID: "C1")
@@ -174,16 +180,35 @@ struct SeededGenerator: RandomNumberGenerator {
                 Issue.record("replica \(laptop.replica.profile.name) differs from the server on \(key) (seed \(number))")
             }
             #expect(try laptop.replica.store.pendingCount() == 0)
-            #expect(try laptop.replica.store.recheckInvariants().isEmpty)
+            // The same reconciliation queue everywhere: what the server's ledger breaks.
+            #expect(try laptop.replica.store.recheckInvariants() == LedgerInvariants.violations(in: try allEntries(world.tenant.store)))
         }
         // Every payment and activity exactly once (ids are keys), with its amount; totals to the minor unit.
         let store = world.tenant.store
         for (id, minor) in payments { #expect(try store.entry(id)?.amount.minorUnits == minor, "payment \(id) (seed \(number))") }
         for id in activities { #expect(try store.activity(id) != nil, "activity \(id) (seed \(number))") }
         let ledger = try allEntries(store)
+        // A bank line keyed in on several laptops is there once, as one of them keyed it; the others
+        // came back refused and are listed on their laptops.
+        var bankTotal: Int64 = 0
+        for (id, amounts) in bankLines {
+            let amount = try #require(try store.entry(id)?.amount.minorUnits, "bank line \(id) (seed \(number))")
+            #expect(amounts.contains(amount))
+            bankTotal += amount
+        }
+        // Refused, and only these: a colliding bank line, or an unapply someone else did first.
+        for change in try laptops.flatMap({ try $0.replica.store.refusedChanges() }) {
+            #expect(try store.entry(change.id) == nil || bankLines[change.id] != nil, "refused \(change.id) is on the server (seed \(number))")
+            guard bankLines[change.id] == nil else { continue }
+            let fields = try RecordCoding.decode(change.fields)
+            guard case .string(let target)? = fields["targetID"], fields["kind"] == .string("reversal") else {
+                Issue.record("refused \(change.id): \(change.refusal.message) (seed \(number))")
+                continue
+            }
+            #expect(ledger.contains { $0.kind == .reversal && $0.targetID == target }, "\(change.id) (seed \(number))")
+        }
         let paid = ledger.filter { $0.kind == .payment }.map(\.amount.minorUnits).reduce(0, +)
-        #expect(paid == payments.values.reduce(0, +) + 1_200_00)
-        #expect(LedgerInvariants.violations(in: ledger).isEmpty)
+        #expect(paid == payments.values.reduce(0, +) + bankTotal + 1_200_00)
 
         // Every edit is in the final state, kept as a conflict, or was overwritten knowingly.
         let conflicts = try store.conflicts(includeSettled: true)

@@ -186,31 +186,85 @@ func seed(_ world: SyncWorld) async throws {
         try await world.stop()
     }
 
-    @Test func aRefusedChangeComesBackWithItsReasonAndLeavesTheLocalLedger() async throws {
+    @Test func aRefusedChangeComesBackWithItsReasonAndLeavesTheLocalData() async throws {
         let world = try await SyncWorld.start()
         try await seed(world)
         let ana = try world.laptop("ana"), ben = try world.laptop("ben")
         try await ana.sync()
         try await ben.sync()
-        // Both apply PAY-1 (1,200.00) offline: 1,000.00 to INV-1 and 500.00 to INV-2.
-        _ = try await ana.replica.unary(Receivables.applyCash, .with {
-            $0.sourceID = "PAY-1"; $0.allocations = [.with { $0.invoiceID = "INV-1"; $0.amount = usd(1_000_00); $0.applicationID = "APP-ANA" }]
-        })
-        _ = try await ben.replica.unary(Receivables.applyCash, .with {
-            $0.sourceID = "PAY-1"; $0.allocations = [.with { $0.invoiceID = "INV-2"; $0.amount = usd(500_00); $0.applicationID = "APP-BEN" }]
-        })
+        // Both key in the same bank line under one id, with different amounts: the second is refused.
+        for (laptop, minor) in [(ana, Int64(250_00)), (ben, Int64(260_00))] {
+            _ = try await laptop.replica.unary(Receivables.postEntries, .with {
+                $0.entries = [.with { $0.id = "PAY-BANK-77"; $0.kind = "payment"; $0.customerID = "C1"; $0.amount = usd(minor); $0.date = "2026-11-21" }]
+            })
+        }
         try await ana.sync()
         let report = try await ben.sync()
         #expect(report.refused == 1)
         let refused = try ben.replica.store.refusedChanges()
-        #expect(refused.map(\.id) == ["APP-BEN"])
+        #expect(refused.map(\.id) == ["PAY-BANK-77"])
         #expect(refused.first?.refusal.code == StatusCode.failedPrecondition.rawValue)
-        #expect(refused.first?.refusal.message.contains("more than") == true)
-        // Ben's replica now agrees with the server: no APP-BEN, Ana's application, 200.00 unapplied.
-        #expect(try ben.replica.store.entry("APP-BEN") == nil)
-        #expect(try world.tenant.store.entry("APP-BEN") == nil)
-        #expect(try ben.replica.store.unapplied(ofSource: "PAY-1")?.minorUnits == 200_00)
-        #expect(try ben.replica.store.recheckInvariants().isEmpty)
+        #expect(refused.first?.refusal.message.contains("already exists") == true)
+        // Ben's replica agrees with the server again: Ana's 250.00, not his 260.00.
+        #expect(try ben.replica.store.entry("PAY-BANK-77")?.amount.minorUnits == 250_00)
+        #expect(try world.tenant.store.entry("PAY-BANK-77")?.amount.minorUnits == 250_00)
+        #expect(try ben.replica.store.syncedRecords() == world.tenant.store.syncedRecords())
+        await ana.close()
+        await ben.close()
+        try await world.stop()
+    }
+
+    @Test func theSamePaymentAppliedTwiceOfflineIsAnExceptionHeldAndSettledByAReversal() async throws {
+        let world = try await SyncWorld.start()
+        try await seed(world)
+        let manager = world.server.client(token: "manager")
+        _ = try await manager.unary(Receivables.postEntries, .with {
+            $0.entries = [
+                .with { $0.id = "INV-3"; $0.kind = "invoice"; $0.customerID = "C1"; $0.amount = usd(1_000_00); $0.date = "2026-08-01"; $0.dueDate = "2026-09-15"; $0.reference = "INV-3" },
+                .with { $0.id = "PAY-K"; $0.kind = "payment"; $0.customerID = "C1"; $0.amount = usd(1_000_00); $0.date = "2026-11-21" },
+            ]
+        })
+        await manager.close()
+        let ana = try world.laptop("ana"), ben = try world.laptop("ben")
+        try await ana.sync()
+        try await ben.sync()
+        // Both offline: Ana applies PAY-K to INV-1, Ben to INV-3, all 1,000.00 of it each.
+        _ = try await ana.replica.unary(Receivables.applyCash, .with {
+            $0.sourceID = "PAY-K"; $0.allocations = [.with { $0.invoiceID = "INV-1"; $0.amount = usd(1_000_00); $0.applicationID = "APP-ANA" }]
+        })
+        _ = try await ben.replica.unary(Receivables.applyCash, .with {
+            $0.sourceID = "PAY-K"; $0.allocations = [.with { $0.invoiceID = "INV-3"; $0.amount = usd(1_000_00); $0.applicationID = "APP-BEN" }]
+        })
+        try await ana.sync()
+        let report = try await ben.sync()
+        #expect(report.refused == 0)
+        try await ana.sync()
+        // Both applications exist everywhere; nothing was deleted; the payment is over-applied by
+        // 1,000.00 and dunning is held on both invoices, on both laptops.
+        for store in [world.tenant.store, ana.replica.store, ben.replica.store] {
+            #expect(try store.entry("APP-ANA") != nil && store.entry("APP-BEN") != nil)
+        }
+        for laptop in [ana, ben] {
+            let exceptions = try laptop.replica.store.exceptions().map(\.exception)
+            #expect(exceptions.map(\.kind) == [.sourceOverApplied])
+            #expect(exceptions.first?.subjectID == "PAY-K")
+            #expect(exceptions.first?.excess == Money(minorUnits: 1_000_00, currency: .usd))
+            #expect(exceptions.first?.entryIDs == ["APP-ANA", "APP-BEN"])
+            #expect(exceptions.first?.holds == ["INV-1", "INV-3"])
+            #expect(try laptop.replica.store.dunningHolds() == ["INV-1", "INV-3"])
+        }
+        // Ana settles it by reversing her application; after syncing, the queue is empty everywhere.
+        _ = try await ana.replica.unary(Receivables.unapply, .with { $0.applicationID = "APP-ANA"; $0.memo = "resolves the double application" })
+        #expect(try ana.replica.store.recheckInvariants().isEmpty)
+        try await ana.sync()
+        try await ben.sync()
+        for laptop in [ana, ben] {
+            #expect(try laptop.replica.store.exceptions().isEmpty)
+            #expect(try laptop.replica.store.exceptions(includeResolved: true).map(\.status) == ["resolved"])
+            #expect(try laptop.replica.store.dunningHolds().isEmpty)
+        }
+        #expect(try world.tenant.store.entry("APP-ANA") != nil)
+        #expect(try world.tenant.store.unapplied(ofSource: "PAY-K")?.minorUnits == 0)
         await ana.close()
         await ben.close()
         try await world.stop()
