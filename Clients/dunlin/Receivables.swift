@@ -58,7 +58,7 @@ func money(_ text: String, _ code: String, option: String) throws -> Dunlin_V1_A
 
 struct Customers: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Customer accounts.", subcommands: [List.self, Get.self, Import.self]
+        abstract: "Customer accounts.", subcommands: [List.self, Get.self, Update.self, Import.self]
     )
 
     struct List: AsyncParsableCommand {
@@ -93,6 +93,44 @@ struct Customers: AsyncParsableCommand {
         }
     }
 
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change some of a customer's details (the others stay as they are). Needs the manager role.",
+            discussion: "On a replica, only the fields you change are sent at the next sync, so someone else's edit of another field survives."
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Customer id.") var id: String
+        @Option(help: "Name.") var name: String?
+        @Option(help: "Accounts-payable phone number.") var phone: String?
+        @Option(help: "Billing address.") var billingAddress: String?
+        @Option(help: "Credit limit, e.g. 50,000.00 (with --currency; \"none\" removes it).") var creditLimit: String?
+        @Option(help: "Currency of the credit limit (default: the current limit's).") var currency: String?
+        @Option(help: "Payment terms in net days.") var terms: Int?
+        @Option(help: "Risk rating 1 (low) to 5 (high).") var risk: Int?
+        @Option(help: "Assigned analyst's user id.") var analyst: String?
+
+        func run() async throws {
+            try await connection.withCaller { client in
+                var customer = try await client.unary(Receivables.getCustomer, .with { $0.id = id }, options: connection.callOptions).customer
+                if let name { customer.name = name }
+                if let phone { customer.phone = phone }
+                if let billingAddress { customer.billingAddress = billingAddress }
+                if let terms { customer.paymentTermsDays = Int32(clamping: terms) }
+                if let risk { customer.riskRating = Int32(clamping: risk) }
+                if let analyst { customer.analystID = analyst }
+                if creditLimit == "none" {
+                    customer.clearCreditLimit()
+                } else if let creditLimit {
+                    let code = currency ?? (customer.hasCreditLimit ? customer.creditLimit.currency : "")
+                    guard !code.isEmpty else { throw ValidationError("--currency is needed for a first credit limit") }
+                    customer.creditLimit = try money(creditLimit, code, option: "--credit-limit")
+                }
+                _ = try await client.unary(Receivables.upsertCustomers, .with { $0.customers = [customer] }, options: connection.callOptions)
+                if connection.json { printJSON(["updated": id]) } else { print("updated \(id)") }
+            }
+        }
+    }
+
     struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a customer with its open balance and unapplied cash.")
         @OptionGroup var connection: ConnectionOptions
@@ -106,6 +144,8 @@ struct Customers: AsyncParsableCommand {
                     printJSON([
                         "id": customer.id, "number": customer.number, "name": customer.name, "analyst_id": customer.analystID,
                         "time_zone": customer.timeZone, "risk_rating": customer.riskRating, "payment_terms_days": customer.paymentTermsDays,
+                        "phone": customer.phone, "billing_address": customer.billingAddress,
+                        "credit_limit": customer.hasCreditLimit ? json(customer.creditLimit) as Any : NSNull(),
                         "open_balance": response.openBalance.map(json), "unapplied": response.unapplied.map(json),
                     ])
                 } else {
@@ -113,6 +153,8 @@ struct Customers: AsyncParsableCommand {
                         ["id", "number", "name", "analyst", "time zone", "risk", "terms"],
                         [customer.id, customer.number, customer.name, customer.analystID, customer.timeZone, "\(customer.riskRating)", "net \(customer.paymentTermsDays)"],
                     ])
+                    if !customer.phone.isEmpty { print("phone     \(customer.phone)") }
+                    if customer.hasCreditLimit { print("limit     \(customer.creditLimit.currency) \(text(customer.creditLimit))") }
                     for amount in response.openBalance { print("open      \(amount.currency) \(text(amount))") }
                     for amount in response.unapplied { print("unapplied \(amount.currency) \(text(amount))") }
                 }

@@ -6,6 +6,8 @@ public struct Customer: Sendable, Hashable, Codable, Identifiable {
     public var number: String
     public var name: String
     public var billingAddress: String
+    /// The accounts-payable phone number to call about this account; empty when unknown.
+    public var phone: String
     /// Net days: an invoice's due date is its issue date plus these days, unless it says otherwise.
     public var paymentTermsDays: Int
     public var creditLimit: Money?
@@ -22,7 +24,7 @@ public struct Customer: Sendable, Hashable, Codable, Identifiable {
     public var tags: [String]
 
     public init(
-        id: String, number: String, name: String, billingAddress: String = "", paymentTermsDays: Int = 30,
+        id: String, number: String, name: String, billingAddress: String = "", phone: String = "", paymentTermsDays: Int = 30,
         creditLimit: Money? = nil, riskRating: Int = 3, analystID: String = "", timeZone: String = "UTC",
         language: String = "en", portalBilling: String = "", tags: [String] = []
     ) {
@@ -30,6 +32,7 @@ public struct Customer: Sendable, Hashable, Codable, Identifiable {
         self.number = number
         self.name = name
         self.billingAddress = billingAddress
+        self.phone = phone
         self.paymentTermsDays = paymentTermsDays
         self.creditLimit = creditLimit
         self.riskRating = riskRating
@@ -48,6 +51,7 @@ public struct Customer: Sendable, Hashable, Codable, Identifiable {
         guard (0...3650).contains(paymentTermsDays) else {
             throw .invalid(field: "payment_terms_days", "must be between 0 and 3650, not \(paymentTermsDays)")
         }
+        try Require.phoneNumber(phone, "phone")
         guard (1...5).contains(riskRating) else { throw .invalid(field: "risk_rating", "must be 1 to 5, not \(riskRating)") }
         if let creditLimit, creditLimit.isNegative {
             throw .invalid(field: "credit_limit", "must not be negative")

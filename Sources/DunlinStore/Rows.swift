@@ -50,6 +50,7 @@ struct CustomerRow: Codable, FetchableRecord, PersistableRecord {
     var number: String
     var name: String
     var billing_address: String
+    var phone: String
     var payment_terms_days: Int
     var credit_limit: Int64?
     var credit_currency: String?
@@ -65,6 +66,7 @@ struct CustomerRow: Codable, FetchableRecord, PersistableRecord {
         number = customer.number
         name = customer.name
         billing_address = customer.billingAddress
+        phone = customer.phone
         payment_terms_days = customer.paymentTermsDays
         credit_limit = customer.creditLimit?.minorUnits
         credit_currency = customer.creditLimit?.currency.code
@@ -78,7 +80,7 @@ struct CustomerRow: Codable, FetchableRecord, PersistableRecord {
 
     var customer: Customer {
         Customer(
-            id: id, number: number, name: name, billingAddress: billing_address, paymentTermsDays: payment_terms_days,
+            id: id, number: number, name: name, billingAddress: billing_address, phone: phone, paymentTermsDays: payment_terms_days,
             creditLimit: credit_limit.flatMap { minor in credit_currency.flatMap(Currency.init(code:)).map { Money(minorUnits: minor, currency: $0) } },
             riskRating: risk_rating, analystID: analyst_id, timeZone: time_zone, language: language, portalBilling: portal_billing,
             tags: (try? JSONDecoder().decode([String].self, from: Data(tags.utf8))) ?? []

@@ -238,6 +238,9 @@ enum TenantSchema {
                 BEGIN SELECT RAISE(ABORT, 'activities are never deleted'); END;
                 """)
         }
+        migrator.registerMigration("v5: customer phone") { db in
+            try db.execute(sql: "ALTER TABLE customer ADD COLUMN phone TEXT NOT NULL DEFAULT ''")
+        }
         return migrator
     }
 }

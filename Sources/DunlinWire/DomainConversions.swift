@@ -30,6 +30,7 @@ extension Dunlin_V1_CustomerRecord {
         number = customer.number
         name = customer.name
         billingAddress = customer.billingAddress
+        phone = customer.phone
         paymentTermsDays = Int32(clamping: customer.paymentTermsDays)
         if let limit = customer.creditLimit { creditLimit = Dunlin_V1_Amount(limit) }
         riskRating = Int32(clamping: customer.riskRating)
@@ -42,7 +43,7 @@ extension Dunlin_V1_CustomerRecord {
 
     public func customer() throws(DomainError) -> Customer {
         Customer(
-            id: id, number: number, name: name, billingAddress: billingAddress, paymentTermsDays: Int(paymentTermsDays),
+            id: id, number: number, name: name, billingAddress: billingAddress, phone: phone, paymentTermsDays: Int(paymentTermsDays),
             creditLimit: hasCreditLimit ? try creditLimit.money(field: "credit_limit") : nil,
             riskRating: riskRating == 0 ? 3 : Int(riskRating), analystID: analystID,
             timeZone: timeZone.isEmpty ? "UTC" : timeZone, language: language.isEmpty ? "en" : language,

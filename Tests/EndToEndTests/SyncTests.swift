@@ -17,6 +17,7 @@ struct SyncWorld {
 
     static let principals: [String: Dunlin_V1_Principal] = [
         "manager": .with { $0.id = "u-m"; $0.name = "Marta"; $0.tenantID = "t-acme"; $0.role = "manager" },
+        "mo": .with { $0.id = "u-mo"; $0.name = "Mo"; $0.tenantID = "t-acme"; $0.role = "manager" },
         "ana": .with { $0.id = "u-ana"; $0.name = "Ana"; $0.tenantID = "t-acme"; $0.role = "analyst" },
         "ben": .with { $0.id = "u-ben"; $0.name = "Ben"; $0.tenantID = "t-acme"; $0.role = "analyst" },
         "cy": .with { $0.id = "u-cy"; $0.name = "Cy"; $0.tenantID = "t-acme"; $0.role = "analyst" },
@@ -150,6 +151,44 @@ func seed(_ world: SyncWorld) async throws {
         #expect(try ben.replica.store.conflicts().isEmpty)
         await ana.close()
         await ben.close()
+        try await world.stop()
+    }
+
+    @Test func twoPeopleEditTheSameCustomerOffline() async throws {
+        let world = try await SyncWorld.start()
+        try await seed(world)
+        let marta = try world.laptop("manager"), mo = try world.laptop("mo"), ana = try world.laptop("ana")
+        for laptop in [marta, mo, ana] { try await laptop.sync() }
+        func edit(_ laptop: Laptop, _ change: (inout Dunlin_V1_CustomerRecord) -> Void) async throws {
+            var customer = try await laptop.replica.unary(Receivables.getCustomer, .with { $0.id = "C1" }).customer
+            change(&customer)
+            _ = try await laptop.replica.unary(Receivables.upsertCustomers, .with { $0.customers = [customer] })
+        }
+        // One changes the phone number, the other the credit limit: both edits survive.
+        try await edit(marta) { $0.phone = "+1 312 555 0199" }
+        try await edit(mo) { $0.creditLimit = usd(50_000_00) }
+        for laptop in [marta, mo, marta, ana] { try await laptop.sync() }
+        for store in [world.tenant.store, marta.replica.store, mo.replica.store, ana.replica.store] {
+            let customer = try #require(try store.customer("C1"))
+            #expect(customer.phone == "+1 312 555 0199")
+            #expect(customer.creditLimit == Money(minorUnits: 50_000_00, currency: .usd))
+            #expect(try store.conflicts().isEmpty)
+        }
+        // Both change the phone number: every replica shows the same one, and the conflict lists both.
+        try await edit(marta) { $0.phone = "+1 312 555 0111" }
+        try await Task.sleep(for: .milliseconds(20))
+        try await edit(mo) { $0.phone = "+1 312 555 0222" }
+        for laptop in [mo, marta, mo, ana] { try await laptop.sync() }
+        let phones = try [world.tenant.store, marta.replica.store, mo.replica.store, ana.replica.store].map { try $0.customer("C1")?.phone }
+        #expect(Set(phones).count == 1)
+        #expect(phones.first == "+1 312 555 0222")
+        for store in [marta.replica.store, mo.replica.store, ana.replica.store] {
+            let conflict = try #require(try store.conflicts().first)
+            #expect(conflict.kind == "customer" && conflict.recordID == "C1" && conflict.field == "phone")
+            #expect(Set([conflict.kept, conflict.lost]) == [.string("+1 312 555 0111"), .string("+1 312 555 0222")])
+            #expect(conflict.kept == .string("+1 312 555 0222"))
+        }
+        for laptop in [marta, mo, ana] { await laptop.close() }
         try await world.stop()
     }
 

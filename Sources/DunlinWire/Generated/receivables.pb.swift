@@ -81,6 +81,9 @@ public nonisolated struct Dunlin_V1_CustomerRecord: Sendable {
 
   public var tags: [String] = []
 
+  /// accounts payable's number: digits, spaces, + - ( ) .
+  public var phone: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -649,7 +652,7 @@ nonisolated extension Dunlin_V1_Amount: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Dunlin_V1_CustomerRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CustomerRecord"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}number\0\u{1}name\0\u{3}billing_address\0\u{3}payment_terms_days\0\u{3}credit_limit\0\u{3}risk_rating\0\u{3}analyst_id\0\u{3}time_zone\0\u{1}language\0\u{3}portal_billing\0\u{1}tags\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}number\0\u{1}name\0\u{3}billing_address\0\u{3}payment_terms_days\0\u{3}credit_limit\0\u{3}risk_rating\0\u{3}analyst_id\0\u{3}time_zone\0\u{1}language\0\u{3}portal_billing\0\u{1}tags\0\u{1}phone\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -669,6 +672,7 @@ nonisolated extension Dunlin_V1_CustomerRecord: SwiftProtobuf.Message, SwiftProt
       case 10: try { try decoder.decodeSingularStringField(value: &self.language) }()
       case 11: try { try decoder.decodeSingularStringField(value: &self.portalBilling) }()
       case 12: try { try decoder.decodeRepeatedStringField(value: &self.tags) }()
+      case 13: try { try decoder.decodeSingularStringField(value: &self.phone) }()
       default: break
       }
     }
@@ -715,6 +719,9 @@ nonisolated extension Dunlin_V1_CustomerRecord: SwiftProtobuf.Message, SwiftProt
     if !self.tags.isEmpty {
       try visitor.visitRepeatedStringField(value: self.tags, fieldNumber: 12)
     }
+    if !self.phone.isEmpty {
+      try visitor.visitSingularStringField(value: self.phone, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -731,6 +738,7 @@ nonisolated extension Dunlin_V1_CustomerRecord: SwiftProtobuf.Message, SwiftProt
     if lhs.language != rhs.language {return false}
     if lhs.portalBilling != rhs.portalBilling {return false}
     if lhs.tags != rhs.tags {return false}
+    if lhs.phone != rhs.phone {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
