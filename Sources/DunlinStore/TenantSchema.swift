@@ -146,6 +146,10 @@ enum TenantSchema {
                 CREATE INDEX ledger_entry_by_date ON ledger_entry(date, id);
                 """)
         }
+        migrator.registerMigration("v3: derived balances") { db in
+            try db.execute(sql: DerivedBalances.schema)
+            try db.execute(sql: DerivedBalances.backfill)
+        }
         return migrator
     }
 }

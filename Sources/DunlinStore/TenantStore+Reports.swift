@@ -1,41 +1,38 @@
 import DunlinCore
 import GRDB
 
-/// Reads behind the reports: open invoices and unapplied cash with their derived balances,
-/// computed in one aggregate query each (no balance is ever stored).
+/// Reads behind the reports: open invoices and unapplied cash with their balances, read from the
+/// derived balance tables (``DerivedBalances``) and, as of a past date, corrected by the entries
+/// dated after it. Every balance here equals the one computed from the ledger entries alone.
+///
+/// As of a date D, an item counts when it is dated on or before D and not reversed on or before
+/// D; its balance is its `gross` (the ledger as it stands)
+///   - less the effect of each live entry on it dated after D (it had not happened yet),
+///   - plus the effect of each entry on it dated on or before D whose first reversal is dated after
+///     D (it was still live on D).
+/// With D today or later, and no future-dated entries, both sets are empty and the correction is
+/// skipped: the report reads one index.
 extension TenantStore {
-    /// Invoices with an open balance as of a date (entries dated after it do not count, nor
-    /// reversals dated after it), optionally of one customer or one analyst's customers, oldest
-    /// due first. Without a date: as the ledger stands.
+    /// Invoices with an open balance as of a date, optionally of one customer or one analyst's
+    /// customers, oldest due first. Without a date: as the ledger stands.
     public func openInvoices(customerID: String? = nil, analystID: String? = nil, asOf: CivilDate? = nil) throws -> [(entry: LedgerEntry, open: Money)] {
-        let (reversed, reversedArguments) = Self.reversedBy(asOf, alias: "e")
-        let (invoiceReversed, invoiceArguments) = Self.reversedBy(asOf, alias: "i")
-        var arguments: [(any DatabaseValueConvertible)?] = reversedArguments
-        var sql = """
-            SELECT i.*, i.amount
-                + COALESCE(SUM(CASE e.kind WHEN 'adjustment' THEN e.amount WHEN 'application' THEN -e.amount
-                                        WHEN 'write_off' THEN -e.amount ELSE 0 END), 0) AS balance
-            FROM ledger_entry i
-            LEFT JOIN ledger_entry e ON e.target_id = i.id AND e.kind IN ('adjustment', 'application', 'write_off')
-                AND NOT \(reversed)\(asOf == nil ? "" : " AND e.date <= ?")
-            """
-        if let asOf { arguments.append(asOf.description) }
-        if let analystID {
-            sql += " JOIN customer c ON c.id = i.customer_id AND c.analyst_id = ?"
-            arguments.append(analystID)
+        try writer.read { db in
+            let view = try AsOfView(db, asOf: asOf, side: .invoice)
+            var arguments = view.arguments
+            var sql = "\(view.with) SELECT i.*, \(view.balance) AS balance FROM invoice_balance b JOIN ledger_entry i ON i.id = b.invoice_id \(view.join)"
+            if let analystID {
+                sql += " JOIN customer c ON c.id = b.customer_id AND c.analyst_id = ?"
+                arguments.append(analystID)
+            }
+            sql += " WHERE \(view.counts)"
+            arguments += view.countsArguments
+            if let customerID {
+                sql += " AND b.customer_id = ?"
+                arguments.append(customerID)
+            }
+            sql += " AND balance != 0 ORDER BY i.due_date, i.id"
+            return try Self.withBalances(db, sql: sql, arguments: StatementArguments(arguments))
         }
-        sql += " WHERE i.kind = 'invoice' AND NOT \(invoiceReversed)"
-        arguments += invoiceArguments
-        if let customerID {
-            sql += " AND i.customer_id = ?"
-            arguments.append(customerID)
-        }
-        if let asOf {
-            sql += " AND i.date <= ?"
-            arguments.append(asOf.description)
-        }
-        sql += " GROUP BY i.id HAVING balance != 0 ORDER BY i.due_date, i.id"
-        return try writer.read { db in try Self.withBalances(db, sql: sql, arguments: StatementArguments(arguments)) }
     }
 
     /// Open items for aging, as of a date.
@@ -45,37 +42,66 @@ extension TenantStore {
         }
     }
 
+    /// Open receivables as of `asOf`, summed per customer, currency and bucket in SQL: at most
+    /// customers x currencies rows, each with one sum per bucket (an invoice's bucket follows
+    /// from its due date against thresholds derived from the bucket bounds; ISO dates compare as
+    /// text). Equal to aging ``agingItems(analystID:asOf:)`` one by one.
+    public func agingSums(analystID: String? = nil, asOf: CivilDate, buckets: AgingBuckets) throws -> [AgingReport.Row] {
+        try writer.read { db in
+            let view = try AsOfView(db, asOf: asOf, side: .invoice)
+            var arguments = view.arguments
+            // bucket k holds what is at most bounds[k] days past due: due >= asOf - bounds[k].
+            let thresholds = buckets.bounds.map { bound -> String in
+                let day = asOf.daysSinceEpoch - bound
+                return day < CivilDate(year: 1, month: 1, day: 1)!.daysSinceEpoch ? "0000-00-00" : CivilDate(daysSinceEpoch: day).description
+            }
+            let due = "COALESCE(b.due_date, b.date)"
+            var bucketCase = "CASE"
+            for (index, threshold) in thresholds.enumerated() {
+                bucketCase += " WHEN \(due) >= ? THEN \(index)"
+                arguments.append(threshold)
+            }
+            bucketCase += " ELSE \(thresholds.count) END"
+            var sql = "\(view.with) SELECT customer_id, currency"
+            for index in 0..<buckets.count { sql += ", SUM(CASE bucket WHEN \(index) THEN balance ELSE 0 END)" }
+            sql += " FROM (SELECT b.customer_id, b.currency, \(view.balance) AS balance, \(bucketCase) AS bucket FROM invoice_balance b \(view.join)"
+            if let analystID {
+                sql += " JOIN customer c ON c.id = b.customer_id AND c.analyst_id = ?"
+                arguments.append(analystID)
+            }
+            sql += " WHERE \(view.counts) AND balance != 0) GROUP BY customer_id, currency"
+            arguments += view.countsArguments
+            var rows: [AgingReport.Row] = []
+            do {
+                let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
+                while let row = try cursor.next() {
+                    guard let currency = Currency(code: row[1]) else { continue }
+                    rows.append(AgingReport.Row(customerID: row[0], currency: currency, buckets: (0..<buckets.count).map { row[2 + $0] }))
+                }
+            } catch let error as DatabaseError where error.message == "integer overflow" {
+                // SQLite's SUM refuses to wrap, as Money does.
+                throw DomainError.money(field: "amount", .overflow)
+            }
+            return rows
+        }
+    }
+
     /// Payments and credit memos with money not yet applied or refunded as of a date, optionally
     /// of one customer (unidentified payments have an empty customer id).
     public func unappliedSources(customerID: String? = nil, asOf: CivilDate? = nil) throws -> [(entry: LedgerEntry, open: Money)] {
-        let (reversed, reversedArguments) = Self.reversedBy(asOf, alias: "e")
-        let (sourceReversed, sourceArguments) = Self.reversedBy(asOf, alias: "s")
-        var arguments: [(any DatabaseValueConvertible)?] = reversedArguments
-        var sql = """
-            SELECT s.*, s.amount - COALESCE(SUM(e.amount), 0) AS balance
-            FROM ledger_entry s
-            LEFT JOIN ledger_entry e ON e.source_id = s.id AND e.kind IN ('application', 'refund')
-                AND NOT \(reversed)\(asOf == nil ? "" : " AND e.date <= ?")
-            WHERE s.kind IN ('payment', 'credit_memo') AND NOT \(sourceReversed)
-            """
-        if let asOf { arguments.append(asOf.description) }
-        arguments += sourceArguments
-        if let customerID {
-            sql += " AND s.customer_id = ?"
-            arguments.append(customerID)
+        try writer.read { db in
+            let view = try AsOfView(db, asOf: asOf, side: .source)
+            var arguments = view.arguments
+            var sql = "\(view.with) SELECT s.*, \(view.balance) AS balance FROM source_balance b JOIN ledger_entry s ON s.id = b.source_id \(view.join)"
+            sql += " WHERE \(view.counts)"
+            arguments += view.countsArguments
+            if let customerID {
+                sql += " AND b.customer_id = ?"
+                arguments.append(customerID)
+            }
+            sql += " AND balance != 0 ORDER BY s.date, s.id"
+            return try Self.withBalances(db, sql: sql, arguments: StatementArguments(arguments))
         }
-        if let asOf {
-            sql += " AND s.date <= ?"
-            arguments.append(asOf.description)
-        }
-        sql += " GROUP BY s.id HAVING balance != 0 ORDER BY s.date, s.id"
-        return try writer.read { db in try Self.withBalances(db, sql: sql, arguments: StatementArguments(arguments)) }
-    }
-
-    /// "Entry `alias` has been reversed (by a reversal dated on or before `asOf`)", as SQL.
-    private static func reversedBy(_ asOf: CivilDate?, alias: String) -> (String, [(any DatabaseValueConvertible)?]) {
-        let condition = "EXISTS (SELECT 1 FROM ledger_entry r WHERE r.kind = 'reversal' AND r.target_id = \(alias).id\(asOf == nil ? "" : " AND r.date <= ?"))"
-        return (condition, asOf.map { [$0.description] } ?? [])
     }
 
     /// Names of the given customers, by id (missing ids are absent).
@@ -95,5 +121,54 @@ extension TenantStore {
             guard let entry = try LedgerEntryRow(row: row).entry else { return nil }
             return (entry, Money(minorUnits: row["balance"], currency: entry.amount.currency))
         }
+    }
+}
+
+/// The SQL pieces that read a derived balance table (alias `b`) as of a date: which rows count,
+/// and the balance expression, joined to the correction (alias `x`) only when some entry is
+/// dated after the date.
+private struct AsOfView {
+    enum Side { case invoice, source }
+
+    /// A `WITH` clause defining `correction(id, delta)`, or empty.
+    var with = ""
+    var join = ""
+    var balance = "b.gross"
+    var arguments: [(any DatabaseValueConvertible)?] = []
+    /// Which rows count as of the date.
+    var counts = "b.reversed_on IS NULL"
+    var countsArguments: [(any DatabaseValueConvertible)?] = []
+
+    init(_ db: Database, asOf: CivilDate?, side: Side) throws {
+        guard let asOf else { return }
+        let date = asOf.description
+        counts = "b.date <= ? AND (b.reversed_on IS NULL OR b.reversed_on > ?)"
+        countsArguments = [date, date]
+        let later = try Bool.fetchOne(db, sql: """
+            SELECT EXISTS (SELECT 1 FROM ledger_entry WHERE date > ?
+                AND kind IN ('adjustment', 'application', 'write_off', 'refund', 'reversal'))
+            """, arguments: [date]) ?? false
+        guard later else { return }
+        let (key, kinds, effect) =
+            switch side {
+            case .invoice: ("target_id", DerivedBalances.invoiceEffectKinds, DerivedBalances.invoiceEffect)
+            case .source: ("source_id", DerivedBalances.sourceEffectKinds, { (e: String) in "-\(e).amount" })
+            }
+        with = """
+            WITH correction(id, delta) AS MATERIALIZED (
+                SELECT id, SUM(delta) FROM (
+                    SELECT e.\(key) AS id, -(\(effect("e"))) AS delta FROM ledger_entry e
+                    WHERE e.date > ? AND e.kind IN \(kinds) AND NOT \(DerivedBalances.isReversed("e"))
+                    UNION ALL
+                    SELECT t.\(key), \(effect("t")) FROM ledger_entry r JOIN ledger_entry t ON t.id = r.target_id
+                    WHERE r.kind = 'reversal' AND r.date > ? AND t.kind IN \(kinds) AND t.date <= ?
+                      AND NOT EXISTS (SELECT 1 FROM ledger_entry r2 WHERE r2.kind = 'reversal' AND r2.target_id = t.id
+                                      AND (r2.date < r.date OR (r2.date = r.date AND r2.id < r.id)))
+                ) GROUP BY id
+            )
+            """
+        arguments = [date, date, date]
+        join = "LEFT JOIN correction x ON x.id = b.\(side == .invoice ? "invoice_id" : "source_id")"
+        balance = "b.gross + COALESCE(x.delta, 0)"
     }
 }

@@ -236,11 +236,13 @@ private func aging(_ request: Dunlin_V1_AgingRequest, tenant: TenantHandle) thro
             throw RPCError(.money(field: "rates.rate", error), item: index + 1)
         }
     }
-    let items = try tenant.store.agingItems(analystID: request.analystID.isEmpty ? nil : request.analystID, asOf: asOf)
+    let sums = try RPCError.mapping {
+        try tenant.store.agingSums(analystID: request.analystID.isEmpty ? nil : request.analystID, asOf: asOf, buckets: buckets)
+    }
     // Without every rate, report per currency only rather than fail the whole report.
-    let currencies = Set(items.map(\.open.currency))
+    let currencies = Set(sums.map(\.currency))
     if let current = base, !currencies.allSatisfy({ $0 == current || rates[$0] != nil }) { base = nil }
-    let report = try agingReport(items, asOf: asOf, buckets: buckets, base: base, rates: rates)
+    let report = try agingReport(sums, asOf: asOf, buckets: buckets, base: base, rates: rates)
     let names = try tenant.store.customerNames(Set(report.rows.map(\.customerID)))
     var response = Dunlin_V1_AgingResponse()
     response.asOf = asOf.description
@@ -282,10 +284,10 @@ private func agingBuckets(_ bounds: [Int32]) throws(RPCError) -> AgingBuckets {
 }
 
 private func agingReport(
-    _ items: [AgingItem], asOf: CivilDate, buckets: AgingBuckets, base: Currency?, rates: [Currency: ExchangeRate]
+    _ sums: [AgingReport.Row], asOf: CivilDate, buckets: AgingBuckets, base: Currency?, rates: [Currency: ExchangeRate]
 ) throws(RPCError) -> AgingReport {
     do throws(DomainError) {
-        return try AgingReport.compute(items, asOf: asOf, buckets: buckets, baseCurrency: base, rates: rates)
+        return try AgingReport.assemble(sums, asOf: asOf, buckets: buckets, baseCurrency: base, rates: rates)
     } catch {
         throw RPCError(error)
     }
