@@ -81,19 +81,18 @@ public final class ImportFeed<Element: Sendable>: @unchecked Sendable {
         sender?.resume()
     }
 
-    /// The next chunk, blocking until one arrives; nil at the end; throws the sender's failure
-    /// (without handing out the chunks still queued, since the whole import is void).
+    /// The next chunk, blocking until one arrives; nil at the end; after the chunks already
+    /// queued, throws the sender's failure (so a refusal earlier in the stream is still found
+    /// first: queued chunks are at most `capacity`).
     public func next() throws -> Element? {
         condition.lock()
         while buffer.isEmpty && !finished {
             condition.wait()
         }
-        if let failure {
-            condition.unlock()
-            throw failure
-        }
         guard !buffer.isEmpty else {
+            let failure = self.failure
             condition.unlock()
+            if let failure { throw failure }
             return nil
         }
         let element = buffer.removeFirst()

@@ -94,14 +94,18 @@ public struct ReceivablesService: RPCService {
                     throw RPCError(error, item: index + 1)
                 }
                 if entry.id.isEmpty { entry.id = prefix(entry.kind) + newID() }
-                let required = try requiredRole(for: entry, in: tenant.store, batch: entries)
-                guard role.satisfies(required) else {
-                    throw RPCError(.permissionDenied, "item \(index + 1): posting a \(entry.kind.rawValue) needs the \(required.rawValue) role")
-                }
+                let batch = entries
+                try authorize(entry, item: index + 1, role: role) { id in try batch.first { $0.id == id } ?? tenant.store.entry(id) }
                 entries.append(entry)
             }
             try RPCError.mapping { try tenant.store.post(entries) }
             return .with { $0.count = UInt32(entries.count) }
+        }
+
+        router.clientStreaming(Receivables.importEntries) { requests, context in
+            let (tenant, role) = try access(context, tenants, requires: .analyst)
+            let count = try await RPCError.mapping { try await importEntries(requests, into: tenant.store, role: role) }
+            return .with { $0.count = UInt64(count) }
         }
 
         router.unary(Receivables.getEntry) { request, context in
@@ -187,16 +191,70 @@ public struct ReceivablesService: RPCService {
     }
 }
 
-/// The role needed to post an entry: everyday cash work is an analyst's; changing what is owed
-/// (adjustments, write-offs, refunds, voids) is a manager's.
-private func requiredRole(for entry: LedgerEntry, in store: TenantStore, batch: [LedgerEntry]) throws -> Role {
-    switch entry.kind {
-    case .invoice, .payment, .creditMemo, .application: return .analyst
-    case .adjustment, .writeOff, .refund: return .manager
-    case .reversal:
-        let target = try batch.first { $0.id == entry.targetID } ?? entry.targetID.flatMap { try store.entry($0) }
-        return target?.kind == .application ? .analyst : .manager
+/// Refuses an entry the caller's role may not post: everyday cash work is an analyst's; changing
+/// what is owed (adjustments, write-offs, refunds, voids) is a manager's. A reversal's target is
+/// found with `target` (the batch so far, then the ledger).
+private func authorize(_ entry: LedgerEntry, item: Int, role: Role, target: (String) throws -> LedgerEntry?) throws {
+    let required: Role =
+        switch entry.kind {
+        case .invoice, .payment, .creditMemo, .application: .analyst
+        case .adjustment, .writeOff, .refund: .manager
+        case .reversal: try entry.targetID.flatMap(target)?.kind == .application ? .analyst : .manager
+        }
+    guard role.satisfies(required) else {
+        throw RPCError(.permissionDenied, "item \(item): posting a \(entry.kind.rawValue) needs the \(required.rawValue) role")
     }
+}
+
+/// Feeds the streamed chunks to the store's one-transaction import as they arrive (each chunk is
+/// decoded here, off the tenant's writer, while the writer validates and inserts the previous
+/// one). If the stream fails (a malformed entry, cancellation, deadline, disconnect) the feed
+/// fails and the transaction rolls back; if the import refuses an entry, the feed is closed and
+/// the rest of the stream is not read.
+private func importEntries(_ requests: RequestStream<Dunlin_V1_ImportEntriesRequest>, into store: TenantStore, role: Role) async throws -> Int {
+    let feed = ImportFeed<[LedgerEntry]>(capacity: 4)
+    return try await withThrowingTaskGroup(of: Int.self) { group in
+        group.addTask {
+            try await store.importEntries(from: feed) { entry, index, ledger in
+                try authorize(entry, item: index + 1, role: role) { ledger.entry($0) }
+            }
+        }
+        var position = 0
+        do {
+            for try await request in requests {
+                var chunk: [LedgerEntry] = []
+                chunk.reserveCapacity(request.entries.count)
+                for record in request.entries {
+                    position += 1
+                    var entry: LedgerEntry
+                    do throws(DomainError) {
+                        entry = try record.entry()
+                    } catch {
+                        throw RPCError(error, item: position)
+                    }
+                    if entry.id.isEmpty { entry.id = prefix(entry.kind) + newID() }
+                    chunk.append(entry)
+                }
+                guard await feed.send(chunk) else { break }
+            }
+            feed.finish()
+        } catch {
+            // The import sees the chunks already queued, then this failure; a refusal it finds
+            // in them comes earlier in the stream, so it is the one to report.
+            feed.finish(throwing: StreamFailure(error: error))
+            do {
+                _ = try await group.next()
+            } catch is StreamFailure {
+            }
+            throw error
+        }
+        return try await group.next() ?? 0
+    }
+}
+
+/// The request stream failed; the import rolls back.
+private struct StreamFailure: Error {
+    var error: any Error
 }
 
 private func record(_ entry: LedgerEntry, in store: TenantStore) throws -> Dunlin_V1_LedgerEntryRecord {
