@@ -19,7 +19,7 @@ extension TenantStore {
         try writer.read { db in
             let view = try AsOfView(db, asOf: asOf, side: .invoice)
             var arguments = view.arguments
-            var sql = "\(view.with) SELECT i.*, \(view.balance) AS balance FROM invoice_balance b JOIN ledger_entry i ON i.id = b.invoice_id \(view.join)"
+            var sql = "\(view.with) SELECT \(Self.entryColumns("i")), \(view.balance) AS balance FROM invoice_balance b JOIN ledger_entry i ON i.id = b.invoice_id \(view.join)"
             if let analystID {
                 sql += " JOIN customer c ON c.id = b.customer_id AND c.analyst_id = ?"
                 arguments.append(analystID)
@@ -92,7 +92,7 @@ extension TenantStore {
         try writer.read { db in
             let view = try AsOfView(db, asOf: asOf, side: .source)
             var arguments = view.arguments
-            var sql = "\(view.with) SELECT s.*, \(view.balance) AS balance FROM source_balance b JOIN ledger_entry s ON s.id = b.source_id \(view.join)"
+            var sql = "\(view.with) SELECT \(Self.entryColumns("s")), \(view.balance) AS balance FROM source_balance b JOIN ledger_entry s ON s.id = b.source_id \(view.join)"
             sql += " WHERE \(view.counts)"
             arguments += view.countsArguments
             if let customerID {
@@ -116,11 +116,26 @@ extension TenantStore {
         }
     }
 
+    /// The `ledger_entry` columns ``withBalances`` reads, in its order.
+    private static func entryColumns(_ alias: String) -> String {
+        ["id", "kind", "customer_id", "currency", "amount", "date", "due_date", "reference", "source_id", "target_id", "memo"]
+            .map { "\(alias).\($0)" }.joined(separator: ", ")
+    }
+
+    /// Entries (``entryColumns(_:)``) with their balance (the next
+    /// column), read by position: a statement reads thousands of them.
     private static func withBalances(_ db: Database, sql: String, arguments: StatementArguments) throws -> [(entry: LedgerEntry, open: Money)] {
-        try Row.fetchAll(db, sql: sql, arguments: arguments).compactMap { row in
-            guard let entry = try LedgerEntryRow(row: row).entry else { return nil }
-            return (entry, Money(minorUnits: row["balance"], currency: entry.amount.currency))
+        var result: [(entry: LedgerEntry, open: Money)] = []
+        let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+        while let row = try rows.next() {
+            guard let kind = LedgerEntryKind(rawValue: row[1]), let currency = Currency(code: row[3]), let date = CivilDate(row[5]) else { continue }
+            let entry = LedgerEntry(
+                id: row[0], kind: kind, customerID: row[2], amount: Money(minorUnits: row[4], currency: currency), date: date,
+                dueDate: (row[6] as String?).flatMap(CivilDate.init), reference: row[7], sourceID: row[8], targetID: row[9], memo: row[10]
+            )
+            result.append((entry, Money(minorUnits: row[11], currency: currency)))
         }
+        return result
     }
 }
 
