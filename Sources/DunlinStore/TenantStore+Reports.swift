@@ -43,9 +43,11 @@ extension TenantStore {
     }
 
     /// Open receivables as of `asOf`, summed per customer, currency and bucket in SQL: at most
-    /// customers x currencies rows, each with one sum per bucket (an invoice's bucket follows
-    /// from its due date against thresholds derived from the bucket bounds; ISO dates compare as
-    /// text). Equal to aging ``agingItems(analystID:asOf:)`` one by one.
+    /// customers x currencies rows. An invoice's bucket follows from its due date against
+    /// thresholds derived from the bucket bounds (ISO dates compare as text): SQL sums what is due
+    /// on or after each threshold (one comparison per bound, one pass over the covering index in
+    /// customer order, no sort) and the buckets are the differences. Equal to aging
+    /// ``agingItems(analystID:asOf:)`` one by one.
     public func agingSums(analystID: String? = nil, asOf: CivilDate, buckets: AgingBuckets) throws -> [AgingReport.Row] {
         try writer.read { db in
             let view = try AsOfView(db, asOf: asOf, side: .invoice)
@@ -56,27 +58,32 @@ extension TenantStore {
                 return day < CivilDate(year: 1, month: 1, day: 1)!.daysSinceEpoch ? "0000-00-00" : CivilDate(daysSinceEpoch: day).description
             }
             let due = "COALESCE(b.due_date, b.date)"
-            var bucketCase = "CASE"
-            for (index, threshold) in thresholds.enumerated() {
-                bucketCase += " WHEN \(due) >= ? THEN \(index)"
+            var sql = "\(view.with) SELECT b.customer_id, b.currency"
+            for threshold in thresholds {
+                sql += ", SUM(\(view.balance)) FILTER (WHERE \(due) >= ?)"
                 arguments.append(threshold)
             }
-            bucketCase += " ELSE \(thresholds.count) END"
-            var sql = "\(view.with) SELECT customer_id, currency"
-            for index in 0..<buckets.count { sql += ", SUM(CASE bucket WHEN \(index) THEN balance ELSE 0 END)" }
-            sql += " FROM (SELECT b.customer_id, b.currency, \(view.balance) AS balance, \(bucketCase) AS bucket FROM invoice_balance b \(view.join)"
+            sql += ", SUM(\(view.balance)) FROM invoice_balance b \(view.join)"
             if let analystID {
                 sql += " JOIN customer c ON c.id = b.customer_id AND c.analyst_id = ?"
                 arguments.append(analystID)
             }
-            sql += " WHERE \(view.counts) AND balance != 0) GROUP BY customer_id, currency"
+            sql += " WHERE \(view.counts) AND \(view.balance) != 0 GROUP BY b.customer_id, b.currency"
             arguments += view.countsArguments
             var rows: [AgingReport.Row] = []
             do {
                 let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
                 while let row = try cursor.next() {
                     guard let currency = Currency(code: row[1]) else { continue }
-                    rows.append(AgingReport.Row(customerID: row[0], currency: currency, buckets: (0..<buckets.count).map { row[2 + $0] }))
+                    // Column 2 + k: due on or after threshold k; the last: everything.
+                    let cumulative = (0...thresholds.count).map { (row[2 + $0] as Int64?) ?? 0 }
+                    var sums = [cumulative[0]]
+                    for index in 1...thresholds.count {
+                        let (difference, overflow) = cumulative[index].subtractingReportingOverflow(cumulative[index - 1])
+                        guard !overflow else { throw DomainError.money(field: "amount", .overflow) }
+                        sums.append(difference)
+                    }
+                    rows.append(AgingReport.Row(customerID: row[0], currency: currency, buckets: sums))
                 }
             } catch let error as DatabaseError where error.message == "integer overflow" {
                 // SQLite's SUM refuses to wrap, as Money does.
@@ -107,12 +114,19 @@ extension TenantStore {
     /// Names of the given customers, by id (missing ids are absent).
     public func customerNames(_ ids: some Collection<String>) throws -> [String: String] {
         guard !ids.isEmpty else { return [:] }
+        let ids = Array(ids)
         return try writer.read { db in
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT id, name FROM customer WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
-                arguments: StatementArguments(Array(ids))
-            )
-            return Dictionary(rows.map { ($0["id"] as String, $0["name"] as String) }, uniquingKeysWith: { first, _ in first })
+            var names: [String: String] = [:]
+            // In batches: SQLite takes at most 32,766 parameters per statement.
+            for start in stride(from: 0, to: ids.count, by: 10_000) {
+                let batch = ids[start..<min(start + 10_000, ids.count)]
+                let rows = try Row.fetchCursor(
+                    db, sql: "SELECT id, name FROM customer WHERE id IN (\(batch.map { _ in "?" }.joined(separator: ",")))",
+                    arguments: StatementArguments(Array(batch))
+                )
+                while let row = try rows.next() { names[row[0]] = row[1] }
+            }
+            return names
         }
     }
 

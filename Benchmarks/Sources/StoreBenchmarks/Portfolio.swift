@@ -3,7 +3,7 @@ import Foundation
 
 /// The generated portfolio, the same on every run: `customers` customers, `invoices` open invoices
 /// of which the first `statementItems` belong to customer C0 (the statement), the rest spread over
-/// the others; one in ten in PHP, the rest in USD; issued through 2026 with 15 to 60 day terms,
+/// the others; one customer in ten bills in PHP, the rest in USD; issued through 2026 with 15 to 60 day terms,
 /// so every aging bucket holds some.
 struct Portfolio: Sendable {
     let customers: Int
@@ -48,10 +48,11 @@ struct Portfolio: Sendable {
 
     func invoice(_ index: Int) -> Invoice {
         let issue = index % 330
+        let customer = index < statementItems ? 0 : 1 + index % (customers - 1)
         return Invoice(
             id: "INV\(index)",
-            customerID: index < statementItems ? "C0" : "C\(1 + index % (customers - 1))",
-            currency: index % 10 == 0 ? "PHP" : "USD",
+            customerID: "C\(customer)",
+            currency: customer % 10 == 1 ? "PHP" : "USD",
             minor: 1_00 + Int64((index &* 7_919) % 1_000_000),
             date: Self.days[issue],
             dueDate: Self.days[issue + 15 * (1 + index % 4)]

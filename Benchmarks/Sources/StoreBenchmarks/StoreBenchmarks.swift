@@ -28,6 +28,7 @@ struct StoreBenchmarks: ParsableCommand {
     @Option(help: "Entries per ImportEntries message.") var chunk = 5_000
     @Option(help: "Timed runs of each report; the figures are the median and the best.") var runs = 9
     @Option(help: "The sqlite3 shell for the peer load.") var sqlite3 = "/usr/bin/sqlite3"
+    @Option(help: "Compress messages over 1 KiB (deflate), as dunlind and the CLI do by default.") var compress = true
     @Option(help: "Directory for the databases (default: a new temporary one, removed afterwards).") var directory: String?
 
     func validate() throws {
@@ -42,7 +43,7 @@ struct StoreBenchmarks: ParsableCommand {
         try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
         defer { if directory == nil { try? FileManager.default.removeItem(at: base) } }
         let portfolio = Portfolio(customers: customers, invoices: invoices, statementItems: statementItems)
-        let settings = Suite.Settings(chunk: chunk, runs: runs, sqlite3: sqlite3, directory: base)
+        let settings = Suite.Settings(chunk: chunk, runs: runs, sqlite3: sqlite3, directory: base, compress: compress)
         try runBlocking { try await Suite(portfolio: portfolio, settings: settings).run() }
     }
 }

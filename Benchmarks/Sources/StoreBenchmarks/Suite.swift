@@ -13,6 +13,7 @@ struct Suite {
         var runs: Int
         var sqlite3: String
         var directory: URL
+        var compress: Bool
     }
 
     let portfolio: Portfolio
@@ -25,21 +26,21 @@ struct Suite {
 
     func run() async throws {
         emit(["bench": "environment", "load_average": loadAverage(), "cores": ProcessInfo.processInfo.activeProcessorCount,
-              "invoices": portfolio.invoices, "customers": portfolio.customers])
+              "invoices": portfolio.invoices, "customers": portfolio.customers, "compress": settings.compress])
         var logger = Logger(label: "bench.dunlind")
         logger.logLevel = .critical
         let store = try TenantStore(path: settings.directory.appendingPathComponent("tenant.sqlite").path)
         let tenant = TenantHandle(id: "t-bench", store: store, baseCurrency: .usd, timeZone: TimeZone(identifier: "UTC")!)
         let principal = Dunlin_V1_Principal.with { $0.id = "u-bench"; $0.tenantID = "t-bench"; $0.role = "manager" }
         let server = RPCServer(
-            configuration: .init(host: "127.0.0.1", port: 0), services: [ReceivablesService(tenants: FixedTenants([tenant]))],
+            configuration: .init(host: "127.0.0.1", port: 0, compressResponses: settings.compress), services: [ReceivablesService(tenants: FixedTenants([tenant]))],
             authenticator: StaticTokenAuthenticator(["bench": principal]), logger: logger
         )
         let serving = Task { try await server.run() }
         let port = try await server.listeningPort
         var clientLogger = Logger(label: "bench.client")
         clientLogger.logLevel = .critical
-        let client = RPCClient(configuration: .init(host: "127.0.0.1", port: port, token: "bench"), logger: clientLogger)
+        let client = RPCClient(configuration: .init(host: "127.0.0.1", port: port, token: "bench", compressRequests: settings.compress), logger: clientLogger)
 
         let ours = try await importAll(client)
         try await postLateCash(client)
@@ -96,16 +97,21 @@ struct Suite {
         precondition(span >= 10, "too few invoices for \(latePayments) late payments")
         for payment in 0..<latePayments {
             let id = "PAY\(payment)"
-            let slot = portfolio.statementItems + payment * span
-            let first = slot - slot % 10 + 11  // five USD invoices (index % 10 != 0), none of C0's
+            // Five USD invoices from this payment's slot on (none of C0's: they come first).
+            var targets: [Int] = []
+            var candidate = portfolio.statementItems + payment * span
+            while targets.count < 5 {
+                if portfolio.invoice(candidate).currency == "USD" { targets.append(candidate) }
+                candidate += 1
+            }
             entries.append(.with {
-                $0.id = id; $0.kind = "payment"; $0.customerID = portfolio.invoice(first).customerID; $0.date = "2026-12-01"
+                $0.id = id; $0.kind = "payment"; $0.customerID = portfolio.invoice(targets[0]).customerID; $0.date = "2026-12-01"
                 $0.amount = .with { $0.currency = "USD"; $0.minor = 5_00 }
             })
-            for offset in 0..<5 {
+            for (offset, target) in targets.enumerated() {
                 entries.append(.with {
                     $0.id = "APP\(payment)-\(offset)"; $0.kind = "application"; $0.date = "2026-12-02"
-                    $0.sourceID = id; $0.targetID = "INV\(first + offset)"
+                    $0.sourceID = id; $0.targetID = "INV\(target)"
                     $0.amount = .with { $0.currency = "USD"; $0.minor = 1_00 }
                 })
             }
