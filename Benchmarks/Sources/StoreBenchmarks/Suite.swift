@@ -45,6 +45,7 @@ struct Suite {
         let ours = try await importAll(client)
         try await postLateCash(client)
         try await reports(client)
+        try await storeReports(store)
         await client.close()
         server.beginShutdown()
         try await serving.value
@@ -140,6 +141,22 @@ struct Suite {
             precondition(statement.openInvoices.count == portfolio.statementItems)
         }
         emit(figure("statement", times, target: 20, extra: ["items": portfolio.statementItems]))
+    }
+
+    /// The same reports' store queries alone, in this process (no RPC, no encoding): where the
+    /// time of the figures above goes.
+    private func storeReports(_ store: TenantStore) async throws {
+        let asOf = CivilDate(Portfolio.asOf)!
+        for (bench, date) in [("aging_store_query", asOf), ("aging_as_of_past_store_query", CivilDate(pastAsOf)!)] {
+            var rows = 0
+            let times = try await repeated { rows = try store.agingSums(asOf: date, buckets: .standard).count }
+            emit(figure(bench, times, target: 300, extra: ["as_of": date.description, "rows": rows, "via": "TenantStore.agingSums, in process"]))
+        }
+        let times = try await repeated {
+            _ = try store.openInvoices(customerID: "C0", asOf: asOf)
+            _ = try store.unappliedSources(customerID: "C0", asOf: asOf)
+        }
+        emit(figure("statement_store_query", times, target: 20, extra: ["items": portfolio.statementItems, "via": "TenantStore.openInvoices + unappliedSources, in process"]))
     }
 
     private func figure(_ bench: String, _ times: [Double], target: Double, extra: [String: Any]) -> [String: Any] {
