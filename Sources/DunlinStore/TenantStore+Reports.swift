@@ -46,50 +46,76 @@ extension TenantStore {
     /// customers x currencies rows. An invoice's bucket follows from its due date against
     /// thresholds derived from the bucket bounds (ISO dates compare as text): SQL sums what is due
     /// on or after each threshold (one comparison per bound, one pass over the covering index in
-    /// customer order, no sort) and the buckets are the differences. Equal to aging
-    /// ``agingItems(analystID:asOf:)`` one by one.
+    /// customer order, no sort) and the buckets are the differences. Entries dated after `asOf`
+    /// are then applied invoice by invoice (only the invoices they touch are read), keeping count
+    /// of each row's non-zero items so a row exists exactly when aging the items one by one would
+    /// make it. Equal to aging ``agingItems(analystID:asOf:)`` one by one.
     public func agingSums(analystID: String? = nil, asOf: CivilDate, buckets: AgingBuckets) throws -> [AgingReport.Row] {
         try writer.read { db in
             let view = try AsOfView(db, asOf: asOf, side: .invoice)
-            var arguments = view.arguments
             // bucket k holds what is at most bounds[k] days past due: due >= asOf - bounds[k].
             let thresholds = buckets.bounds.map { bound -> String in
                 let day = asOf.daysSinceEpoch - bound
                 return day < CivilDate(year: 1, month: 1, day: 1)!.daysSinceEpoch ? "0000-00-00" : CivilDate(daysSinceEpoch: day).description
             }
             let due = "COALESCE(b.due_date, b.date)"
-            var sql = "\(view.with) SELECT b.customer_id, b.currency"
-            for threshold in thresholds {
-                sql += ", SUM(\(view.balance)) FILTER (WHERE \(due) >= ?)"
-                arguments.append(threshold)
-            }
-            sql += ", SUM(\(view.balance)) FROM invoice_balance b \(view.join)"
-            if let analystID {
-                sql += " JOIN customer c ON c.id = b.customer_id AND c.analyst_id = ?"
-                arguments.append(analystID)
-            }
-            sql += " WHERE \(view.counts) AND \(view.balance) != 0 GROUP BY b.customer_id, b.currency"
-            arguments += view.countsArguments
-            var rows: [AgingReport.Row] = []
+            let analyst = analystID == nil ? "" : " JOIN customer c ON c.id = b.customer_id AND c.analyst_id = ?"
+            var groups: [AgingGroup: (sums: [Int64], open: Int)] = [:]
             do {
+                // The ledger as it stands, of the invoices that count on `asOf`.
+                var sql = "SELECT b.customer_id, b.currency, COUNT(*)"
+                var arguments: [(any DatabaseValueConvertible)?] = []
+                for threshold in thresholds {
+                    sql += ", SUM(b.gross) FILTER (WHERE \(due) >= ?)"
+                    arguments.append(threshold)
+                }
+                sql += ", SUM(b.gross) FROM invoice_balance b\(analyst) WHERE \(view.counts) AND b.gross != 0 GROUP BY b.customer_id, b.currency"
+                if let analystID { arguments.append(analystID) }
+                arguments += view.countsArguments
                 let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
                 while let row = try cursor.next() {
-                    guard let currency = Currency(code: row[1]) else { continue }
-                    // Column 2 + k: due on or after threshold k; the last: everything.
-                    let cumulative = (0...thresholds.count).map { (row[2 + $0] as Int64?) ?? 0 }
+                    // Column 3 + k: due on or after threshold k; the last: everything.
+                    let cumulative = (0...thresholds.count).map { (row[3 + $0] as Int64?) ?? 0 }
                     var sums = [cumulative[0]]
                     for index in 1...thresholds.count {
                         let (difference, overflow) = cumulative[index].subtractingReportingOverflow(cumulative[index - 1])
                         guard !overflow else { throw DomainError.money(field: "amount", .overflow) }
                         sums.append(difference)
                     }
-                    rows.append(AgingReport.Row(customerID: row[0], currency: currency, buckets: sums))
+                    groups[AgingGroup(customerID: row[0], currency: row[1])] = (sums, row[2])
+                }
+                // What changed after `asOf`, per invoice it touches.
+                if !view.with.isEmpty {
+                    let sql = """
+                        \(view.with) SELECT b.customer_id, b.currency, \(due), b.gross, x.delta
+                        FROM correction x JOIN invoice_balance b ON b.invoice_id = x.id\(analyst) WHERE \(view.counts)
+                        """
+                    let arguments = view.arguments + (analystID.map { [$0] } ?? []) + view.countsArguments
+                    let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
+                    while let row = try cursor.next() {
+                        let key = AgingGroup(customerID: row[0], currency: row[1])
+                        let dueDate: String = row[2]
+                        let gross: Int64 = row[3]
+                        let delta: Int64 = row[4]
+                        let (balance, overflow) = gross.addingReportingOverflow(delta)
+                        guard !overflow else { throw DomainError.money(field: "amount", .overflow) }
+                        let bucket = thresholds.firstIndex { dueDate >= $0 } ?? thresholds.count
+                        var group = groups[key] ?? (Array(repeating: 0, count: buckets.count), 0)
+                        let (sum, sumOverflow) = group.sums[bucket].addingReportingOverflow(delta)
+                        guard !sumOverflow else { throw DomainError.money(field: "amount", .overflow) }
+                        group.sums[bucket] = sum
+                        group.open += (balance != 0 ? 1 : 0) - (gross != 0 ? 1 : 0)
+                        groups[key] = group
+                    }
                 }
             } catch let error as DatabaseError where error.message == "integer overflow" {
                 // SQLite's SUM refuses to wrap, as Money does.
                 throw DomainError.money(field: "amount", .overflow)
             }
-            return rows
+            return groups.compactMap { key, group in
+                guard group.open > 0, let currency = Currency(code: key.currency) else { return nil }
+                return AgingReport.Row(customerID: key.customerID, currency: currency, buckets: group.sums)
+            }
         }
     }
 
@@ -151,6 +177,12 @@ extension TenantStore {
         }
         return result
     }
+}
+
+/// One row of an aging: a customer's receivables in one currency.
+private struct AgingGroup: Hashable {
+    var customerID: String
+    var currency: String
 }
 
 /// The SQL pieces that read a derived balance table (alias `b`) as of a date: which rows count,
