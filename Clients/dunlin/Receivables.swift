@@ -490,8 +490,9 @@ func importEntries(_ file: String, kind: ImportFiles.Kind, connection: Connectio
     }
     try await connection.withCaller { client in
         do {
-            let response = try await client.unary(Receivables.postEntries, .with { $0.entries = entries.map(\.entry) }, options: connection.callOptions)
-            report(imported: Int(response.count), kind.rawValue, file: file, json: connection.json)
+            // One transaction (a streamed call on the server): all or nothing, however large the file.
+            let count = try await client.importLedgerEntries(entries.map(\.entry), options: connection.callOptions)
+            report(imported: count, kind.rawValue, file: file, json: connection.json)
         } catch let error as RPCError {
             throw error.locatedIn(file, lines: entries.map(\.line))
         }

@@ -12,9 +12,23 @@ public protocol UnaryCaller: Sendable {
     func unary<Request, Response>(
         _ method: MethodDescriptor<Request, Response>, _ request: Request, options: RPCClient.CallOptions
     ) async throws -> Response
+
+    /// Imports ledger entries all or nothing, however many: the server streams them into one
+    /// transaction (ImportEntries); a replica posts them in one local transaction. Returns how many.
+    func importLedgerEntries(_ entries: [Dunlin_V1_LedgerEntryRecord], options: RPCClient.CallOptions) async throws -> Int
 }
 
-extension RPCClient: UnaryCaller {}
+extension RPCClient: UnaryCaller {
+    /// Entries per ImportEntries message: about 0.5 MiB of protobuf, well under the 4 MiB frame limit.
+    public static let importChunkSize = 5_000
+
+    public func importLedgerEntries(_ entries: [Dunlin_V1_LedgerEntryRecord], options: CallOptions) async throws -> Int {
+        let chunks = stride(from: 0, to: entries.count, by: Self.importChunkSize).map { start in
+            Dunlin_V1_ImportEntriesRequest.with { $0.entries = Array(entries[start..<min(start + Self.importChunkSize, entries.count)]) }
+        }
+        return Int(try await clientStreaming(Receivables.importEntries, requests: chunks, options: options).count)
+    }
+}
 
 /// Where a user's sync profile lives and what it says: the server, the credential, the replica id
 /// and what the server told us about the user and tenant at login.
@@ -130,5 +144,10 @@ public final class Replica: UnaryCaller {
         _ method: MethodDescriptor<Request, Response>, _ request: Request, options: RPCClient.CallOptions = .defaults
     ) async throws -> Response {
         try await router.callLocally(method, request, context: .local(principal: principal))
+    }
+
+    /// One local PostEntries: the same rules and roles, one transaction, no frame limit to split for.
+    public func importLedgerEntries(_ entries: [Dunlin_V1_LedgerEntryRecord], options: RPCClient.CallOptions) async throws -> Int {
+        Int(try await unary(Receivables.postEntries, .with { $0.entries = entries }, options: options).count)
     }
 }

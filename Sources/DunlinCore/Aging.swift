@@ -57,6 +57,12 @@ public struct AgingReport: Sendable, Hashable {
         /// Minor units per bucket.
         public var buckets: [Int64]
         public var total: Int64 { buckets.reduce(0, +) }
+
+        public init(customerID: String, currency: Currency, buckets: [Int64]) {
+            self.customerID = customerID
+            self.currency = currency
+            self.buckets = buckets
+        }
     }
 
     public var asOf: CivilDate
@@ -75,17 +81,33 @@ public struct AgingReport: Sendable, Hashable {
         baseCurrency: Currency? = nil, rates: [Currency: ExchangeRate] = [:]
     ) throws(DomainError) -> AgingReport {
         var rows: [RowKey: [Int64]] = [:]
-        var totals: [Currency: [Int64]] = [:]
         for item in items where !item.open.isZero {
             let index = buckets.index(daysPastDue: item.dueDate.days(until: asOf))
             let key = RowKey(customerID: item.customerID, currency: item.open.currency)
             try add(item.open.minorUnits, to: &rows[key, default: Array(repeating: 0, count: buckets.count)], at: index)
-            try add(item.open.minorUnits, to: &totals[item.open.currency, default: Array(repeating: 0, count: buckets.count)], at: index)
+        }
+        return try assemble(
+            rows.map { Row(customerID: $0.key.customerID, currency: $0.key.currency, buckets: $0.value) },
+            asOf: asOf, buckets: buckets, baseCurrency: baseCurrency, rates: rates
+        )
+    }
+
+    /// The report from sums already bucketed per customer and currency (a store sums them where
+    /// the rows are): one row per customer and currency with any open item, `buckets.count` sums
+    /// each. Totals and the base-currency conversion are the same as ``compute(_:asOf:buckets:baseCurrency:rates:)``'s.
+    public static func assemble(
+        _ rows: [Row], asOf: CivilDate, buckets: AgingBuckets = .standard,
+        baseCurrency: Currency? = nil, rates: [Currency: ExchangeRate] = [:]
+    ) throws(DomainError) -> AgingReport {
+        var totals: [Currency: [Int64]] = [:]
+        for row in rows {
+            for (index, amount) in row.buckets.enumerated() {
+                try add(amount, to: &totals[row.currency, default: Array(repeating: 0, count: buckets.count)], at: index)
+            }
         }
         var report = AgingReport(
             asOf: asOf, buckets: buckets,
-            rows: rows.map { Row(customerID: $0.key.customerID, currency: $0.key.currency, buckets: $0.value) }
-                .sorted { ($0.customerID, $0.currency.code) < ($1.customerID, $1.currency.code) },
+            rows: rows.sorted { ($0.customerID, $0.currency.code) < ($1.customerID, $1.currency.code) },
             totals: totals
         )
         if let baseCurrency {

@@ -64,6 +64,8 @@ public struct LedgerEntry: Sendable, Hashable, Codable, Identifiable {
 /// ``Ledger`` answers from its dictionaries, the store from indexed queries.
 public protocol LedgerState {
     func entry(_ id: String) -> LedgerEntry?
+    /// Whether an entry with this id exists (a store answers from its primary key, without reading the row).
+    func contains(_ id: String) -> Bool
     /// The reversal of `id`, if it has been reversed.
     func reversal(of id: String) -> LedgerEntry?
     /// An invoice's open balance: its amount, plus adjustments, less applications and write-offs
@@ -73,6 +75,10 @@ public protocol LedgerState {
     func unapplied(ofSource id: String) -> Money?
     /// Whether any live application draws on `id` (a source) or settles it (an invoice).
     func hasLiveApplications(_ id: String) -> Bool
+}
+
+extension LedgerState {
+    public func contains(_ id: String) -> Bool { entry(id) != nil }
 }
 
 /// The rules every ledger entry must pass before it is written. Pure: the same rules run for an
@@ -94,7 +100,7 @@ public enum LedgerRules {
     public static func validate(_ entry: LedgerEntry, against state: some LedgerState, balances: Balances = .enforce) throws(DomainError) {
         let enforce = balances == .enforce
         guard !entry.id.isEmpty else { throw .invalid(field: "id", "must not be empty") }
-        guard state.entry(entry.id) == nil else { throw .conflict(field: "id", "entry \(entry.id) already exists") }
+        guard !state.contains(entry.id) else { throw .conflict(field: "id", "entry \(entry.id) already exists") }
         let amount = entry.amount
         if entry.kind == .adjustment {
             guard !amount.isZero else { throw .invalid(field: "amount", "an adjustment must not be zero") }

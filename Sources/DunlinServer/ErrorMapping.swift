@@ -32,10 +32,25 @@ extension RPCError {
     public static func mapping<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
-        } catch let error as DomainError {
-            throw RPCError(error)
-        } catch let error as StoreError {
-            throw RPCError(error)
+        } catch {
+            throw mapped(error)
+        }
+    }
+
+    /// Runs async `body`, turning domain and store refusals into RPC errors.
+    public static func mapping<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            throw mapped(error)
+        }
+    }
+
+    private static func mapped(_ error: any Error) -> any Error {
+        switch error {
+        case let error as DomainError: RPCError(error)
+        case let error as StoreError: RPCError(error)
+        default: error
         }
     }
 }

@@ -146,6 +146,10 @@ enum TenantSchema {
                 CREATE INDEX ledger_entry_by_date ON ledger_entry(date, id);
                 """)
         }
+        migrator.registerMigration("v3: derived balances") { db in
+            try db.execute(sql: DerivedBalances.schema)
+            try db.execute(sql: DerivedBalances.backfill)
+        }
         migrator.registerMigration("v4: sync") { db in
             try db.execute(sql: """
                 -- Authority side. The last write to each field of a mutable record: the change-log
@@ -240,6 +244,9 @@ enum TenantSchema {
         }
         migrator.registerMigration("v5: customer phone") { db in
             try db.execute(sql: "ALTER TABLE customer ADD COLUMN phone TEXT NOT NULL DEFAULT ''")
+        }
+        migrator.registerMigration("v6: retraction keeps derived balances") { db in
+            try db.execute(sql: DerivedBalances.retraction)
         }
         return migrator
     }

@@ -68,7 +68,7 @@ extension TenantStore {
                 }
                 changes.append(PushedChange(
                     kind: kindName, id: id, counter: UInt64(last), baseSeq: UInt64(baseSeq), fields: fields,
-                    at: Self.changeTime.date(from: row["at"]).map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } ?? Self.nowMilliseconds
+                    at: Self.changeTimeFormatter.date(from: row["at"]).map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } ?? Self.nowMilliseconds
                 ))
             }
             return (changes, through)

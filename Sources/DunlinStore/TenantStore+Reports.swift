@@ -1,41 +1,38 @@
 import DunlinCore
 import GRDB
 
-/// Reads behind the reports: open invoices and unapplied cash with their derived balances,
-/// computed in one aggregate query each (no balance is ever stored).
+/// Reads behind the reports: open invoices and unapplied cash with their balances, read from the
+/// derived balance tables (``DerivedBalances``) and, as of a past date, corrected by the entries
+/// dated after it. Every balance here equals the one computed from the ledger entries alone.
+///
+/// As of a date D, an item counts when it is dated on or before D and not reversed on or before
+/// D; its balance is its `gross` (the ledger as it stands)
+///   - less the effect of each live entry on it dated after D (it had not happened yet),
+///   - plus the effect of each entry on it dated on or before D whose first reversal is dated after
+///     D (it was still live on D).
+/// With D today or later, and no future-dated entries, both sets are empty and the correction is
+/// skipped: the report reads one index.
 extension TenantStore {
-    /// Invoices with an open balance as of a date (entries dated after it do not count, nor
-    /// reversals dated after it), optionally of one customer or one analyst's customers, oldest
-    /// due first. Without a date: as the ledger stands.
+    /// Invoices with an open balance as of a date, optionally of one customer or one analyst's
+    /// customers, oldest due first. Without a date: as the ledger stands.
     public func openInvoices(customerID: String? = nil, analystID: String? = nil, asOf: CivilDate? = nil) throws -> [(entry: LedgerEntry, open: Money)] {
-        let (reversed, reversedArguments) = Self.reversedBy(asOf, alias: "e")
-        let (invoiceReversed, invoiceArguments) = Self.reversedBy(asOf, alias: "i")
-        var arguments: [(any DatabaseValueConvertible)?] = reversedArguments
-        var sql = """
-            SELECT i.*, i.amount
-                + COALESCE(SUM(CASE e.kind WHEN 'adjustment' THEN e.amount WHEN 'application' THEN -e.amount
-                                        WHEN 'write_off' THEN -e.amount ELSE 0 END), 0) AS balance
-            FROM ledger_entry i
-            LEFT JOIN ledger_entry e ON e.target_id = i.id AND e.kind IN ('adjustment', 'application', 'write_off')
-                AND NOT \(reversed)\(asOf == nil ? "" : " AND e.date <= ?")
-            """
-        if let asOf { arguments.append(asOf.description) }
-        if let analystID {
-            sql += " JOIN customer c ON c.id = i.customer_id AND c.analyst_id = ?"
-            arguments.append(analystID)
+        try writer.read { db in
+            let view = try AsOfView(db, asOf: asOf, side: .invoice)
+            var arguments = view.arguments
+            var sql = "\(view.with) SELECT \(Self.entryColumns("i")), \(view.balance) AS balance FROM invoice_balance b JOIN ledger_entry i ON i.id = b.invoice_id \(view.join)"
+            if let analystID {
+                sql += " JOIN customer c ON c.id = b.customer_id AND c.analyst_id = ?"
+                arguments.append(analystID)
+            }
+            sql += " WHERE \(view.counts)"
+            arguments += view.countsArguments
+            if let customerID {
+                sql += " AND b.customer_id = ?"
+                arguments.append(customerID)
+            }
+            sql += " AND balance != 0 ORDER BY i.due_date, i.id"
+            return try Self.withBalances(db, sql: sql, arguments: StatementArguments(arguments))
         }
-        sql += " WHERE i.kind = 'invoice' AND NOT \(invoiceReversed)"
-        arguments += invoiceArguments
-        if let customerID {
-            sql += " AND i.customer_id = ?"
-            arguments.append(customerID)
-        }
-        if let asOf {
-            sql += " AND i.date <= ?"
-            arguments.append(asOf.description)
-        }
-        sql += " GROUP BY i.id HAVING balance != 0 ORDER BY i.due_date, i.id"
-        return try writer.read { db in try Self.withBalances(db, sql: sql, arguments: StatementArguments(arguments)) }
     }
 
     /// Open items for aging, as of a date.
@@ -45,55 +42,194 @@ extension TenantStore {
         }
     }
 
+    /// Open receivables as of `asOf`, summed per customer, currency and bucket in SQL: at most
+    /// customers x currencies rows. An invoice's bucket follows from its due date against
+    /// thresholds derived from the bucket bounds (ISO dates compare as text): SQL sums what is due
+    /// on or after each threshold (one comparison per bound, one pass over the covering index in
+    /// customer order, no sort) and the buckets are the differences. Entries dated after `asOf`
+    /// are then applied invoice by invoice (only the invoices they touch are read), keeping count
+    /// of each row's non-zero items so a row exists exactly when aging the items one by one would
+    /// make it. Equal to aging ``agingItems(analystID:asOf:)`` one by one.
+    public func agingSums(analystID: String? = nil, asOf: CivilDate, buckets: AgingBuckets) throws -> [AgingReport.Row] {
+        try writer.read { db in
+            let view = try AsOfView(db, asOf: asOf, side: .invoice)
+            // bucket k holds what is at most bounds[k] days past due: due >= asOf - bounds[k].
+            let thresholds = buckets.bounds.map { bound -> String in
+                let day = asOf.daysSinceEpoch - bound
+                return day < CivilDate(year: 1, month: 1, day: 1)!.daysSinceEpoch ? "0000-00-00" : CivilDate(daysSinceEpoch: day).description
+            }
+            let due = "COALESCE(b.due_date, b.date)"
+            let analyst = analystID == nil ? "" : " JOIN customer c ON c.id = b.customer_id AND c.analyst_id = ?"
+            var groups: [AgingGroup: (sums: [Int64], open: Int)] = [:]
+            do {
+                // The ledger as it stands, of the invoices that count on `asOf`.
+                var sql = "SELECT b.customer_id, b.currency, COUNT(*)"
+                var arguments: [(any DatabaseValueConvertible)?] = []
+                for threshold in thresholds {
+                    sql += ", SUM(b.gross) FILTER (WHERE \(due) >= ?)"
+                    arguments.append(threshold)
+                }
+                sql += ", SUM(b.gross) FROM invoice_balance b\(analyst) WHERE \(view.counts) AND b.gross != 0 GROUP BY b.customer_id, b.currency"
+                if let analystID { arguments.append(analystID) }
+                arguments += view.countsArguments
+                let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
+                while let row = try cursor.next() {
+                    // Column 3 + k: due on or after threshold k; the last: everything.
+                    let cumulative = (0...thresholds.count).map { (row[3 + $0] as Int64?) ?? 0 }
+                    var sums = [cumulative[0]]
+                    for index in 1...thresholds.count {
+                        let (difference, overflow) = cumulative[index].subtractingReportingOverflow(cumulative[index - 1])
+                        guard !overflow else { throw DomainError.money(field: "amount", .overflow) }
+                        sums.append(difference)
+                    }
+                    groups[AgingGroup(customerID: row[0], currency: row[1])] = (sums, row[2])
+                }
+                // What changed after `asOf`, per invoice it touches.
+                if !view.with.isEmpty {
+                    let sql = """
+                        \(view.with) SELECT b.customer_id, b.currency, \(due), b.gross, x.delta
+                        FROM correction x JOIN invoice_balance b ON b.invoice_id = x.id\(analyst) WHERE \(view.counts)
+                        """
+                    let arguments = view.arguments + (analystID.map { [$0] } ?? []) + view.countsArguments
+                    let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
+                    while let row = try cursor.next() {
+                        let key = AgingGroup(customerID: row[0], currency: row[1])
+                        let dueDate: String = row[2]
+                        let gross: Int64 = row[3]
+                        let delta: Int64 = row[4]
+                        let (balance, overflow) = gross.addingReportingOverflow(delta)
+                        guard !overflow else { throw DomainError.money(field: "amount", .overflow) }
+                        let bucket = thresholds.firstIndex { dueDate >= $0 } ?? thresholds.count
+                        var group = groups[key] ?? (Array(repeating: 0, count: buckets.count), 0)
+                        let (sum, sumOverflow) = group.sums[bucket].addingReportingOverflow(delta)
+                        guard !sumOverflow else { throw DomainError.money(field: "amount", .overflow) }
+                        group.sums[bucket] = sum
+                        group.open += (balance != 0 ? 1 : 0) - (gross != 0 ? 1 : 0)
+                        groups[key] = group
+                    }
+                }
+            } catch let error as DatabaseError where error.message == "integer overflow" {
+                // SQLite's SUM refuses to wrap, as Money does.
+                throw DomainError.money(field: "amount", .overflow)
+            }
+            return groups.compactMap { key, group in
+                guard group.open > 0, let currency = Currency(code: key.currency) else { return nil }
+                return AgingReport.Row(customerID: key.customerID, currency: currency, buckets: group.sums)
+            }
+        }
+    }
+
     /// Payments and credit memos with money not yet applied or refunded as of a date, optionally
     /// of one customer (unidentified payments have an empty customer id).
     public func unappliedSources(customerID: String? = nil, asOf: CivilDate? = nil) throws -> [(entry: LedgerEntry, open: Money)] {
-        let (reversed, reversedArguments) = Self.reversedBy(asOf, alias: "e")
-        let (sourceReversed, sourceArguments) = Self.reversedBy(asOf, alias: "s")
-        var arguments: [(any DatabaseValueConvertible)?] = reversedArguments
-        var sql = """
-            SELECT s.*, s.amount - COALESCE(SUM(e.amount), 0) AS balance
-            FROM ledger_entry s
-            LEFT JOIN ledger_entry e ON e.source_id = s.id AND e.kind IN ('application', 'refund')
-                AND NOT \(reversed)\(asOf == nil ? "" : " AND e.date <= ?")
-            WHERE s.kind IN ('payment', 'credit_memo') AND NOT \(sourceReversed)
-            """
-        if let asOf { arguments.append(asOf.description) }
-        arguments += sourceArguments
-        if let customerID {
-            sql += " AND s.customer_id = ?"
-            arguments.append(customerID)
+        try writer.read { db in
+            let view = try AsOfView(db, asOf: asOf, side: .source)
+            var arguments = view.arguments
+            var sql = "\(view.with) SELECT \(Self.entryColumns("s")), \(view.balance) AS balance FROM source_balance b JOIN ledger_entry s ON s.id = b.source_id \(view.join)"
+            sql += " WHERE \(view.counts)"
+            arguments += view.countsArguments
+            if let customerID {
+                sql += " AND b.customer_id = ?"
+                arguments.append(customerID)
+            }
+            sql += " AND balance != 0 ORDER BY s.date, s.id"
+            return try Self.withBalances(db, sql: sql, arguments: StatementArguments(arguments))
         }
-        if let asOf {
-            sql += " AND s.date <= ?"
-            arguments.append(asOf.description)
-        }
-        sql += " GROUP BY s.id HAVING balance != 0 ORDER BY s.date, s.id"
-        return try writer.read { db in try Self.withBalances(db, sql: sql, arguments: StatementArguments(arguments)) }
-    }
-
-    /// "Entry `alias` has been reversed (by a reversal dated on or before `asOf`)", as SQL.
-    private static func reversedBy(_ asOf: CivilDate?, alias: String) -> (String, [(any DatabaseValueConvertible)?]) {
-        let condition = "EXISTS (SELECT 1 FROM ledger_entry r WHERE r.kind = 'reversal' AND r.target_id = \(alias).id\(asOf == nil ? "" : " AND r.date <= ?"))"
-        return (condition, asOf.map { [$0.description] } ?? [])
     }
 
     /// Names of the given customers, by id (missing ids are absent).
     public func customerNames(_ ids: some Collection<String>) throws -> [String: String] {
         guard !ids.isEmpty else { return [:] }
+        let ids = Array(ids)
         return try writer.read { db in
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT id, name FROM customer WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
-                arguments: StatementArguments(Array(ids))
-            )
-            return Dictionary(rows.map { ($0["id"] as String, $0["name"] as String) }, uniquingKeysWith: { first, _ in first })
+            var names: [String: String] = [:]
+            // In batches: SQLite takes at most 32,766 parameters per statement.
+            for start in stride(from: 0, to: ids.count, by: 10_000) {
+                let batch = ids[start..<min(start + 10_000, ids.count)]
+                let rows = try Row.fetchCursor(
+                    db, sql: "SELECT id, name FROM customer WHERE id IN (\(batch.map { _ in "?" }.joined(separator: ",")))",
+                    arguments: StatementArguments(Array(batch))
+                )
+                while let row = try rows.next() { names[row[0]] = row[1] }
+            }
+            return names
         }
     }
 
+    /// The `ledger_entry` columns ``withBalances`` reads, in its order.
+    private static func entryColumns(_ alias: String) -> String {
+        ["id", "kind", "customer_id", "currency", "amount", "date", "due_date", "reference", "source_id", "target_id", "memo"]
+            .map { "\(alias).\($0)" }.joined(separator: ", ")
+    }
+
+    /// Entries (``entryColumns(_:)``) with their balance (the next
+    /// column), read by position: a statement reads thousands of them.
     private static func withBalances(_ db: Database, sql: String, arguments: StatementArguments) throws -> [(entry: LedgerEntry, open: Money)] {
-        try Row.fetchAll(db, sql: sql, arguments: arguments).compactMap { row in
-            guard let entry = try LedgerEntryRow(row: row).entry else { return nil }
-            return (entry, Money(minorUnits: row["balance"], currency: entry.amount.currency))
+        var result: [(entry: LedgerEntry, open: Money)] = []
+        let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+        while let row = try rows.next() {
+            guard let kind = LedgerEntryKind(rawValue: row[1]), let currency = Currency(code: row[3]), let date = CivilDate(row[5]) else { continue }
+            let entry = LedgerEntry(
+                id: row[0], kind: kind, customerID: row[2], amount: Money(minorUnits: row[4], currency: currency), date: date,
+                dueDate: (row[6] as String?).flatMap(CivilDate.init), reference: row[7], sourceID: row[8], targetID: row[9], memo: row[10]
+            )
+            result.append((entry, Money(minorUnits: row[11], currency: currency)))
         }
+        return result
+    }
+}
+
+/// One row of an aging: a customer's receivables in one currency.
+private struct AgingGroup: Hashable {
+    var customerID: String
+    var currency: String
+}
+
+/// The SQL pieces that read a derived balance table (alias `b`) as of a date: which rows count,
+/// and the balance expression, joined to the correction (alias `x`) only when some entry is
+/// dated after the date.
+private struct AsOfView {
+    enum Side { case invoice, source }
+
+    /// A `WITH` clause defining `correction(id, delta)`, or empty.
+    var with = ""
+    var join = ""
+    var balance = "b.gross"
+    var arguments: [(any DatabaseValueConvertible)?] = []
+    /// Which rows count as of the date.
+    var counts = "b.reversed_on IS NULL"
+    var countsArguments: [(any DatabaseValueConvertible)?] = []
+
+    init(_ db: Database, asOf: CivilDate?, side: Side) throws {
+        guard let asOf else { return }
+        let date = asOf.description
+        counts = "b.date <= ? AND (b.reversed_on IS NULL OR b.reversed_on > ?)"
+        countsArguments = [date, date]
+        let later = try Bool.fetchOne(db, sql: """
+            SELECT EXISTS (SELECT 1 FROM ledger_entry WHERE date > ?
+                AND kind IN ('adjustment', 'application', 'write_off', 'refund', 'reversal'))
+            """, arguments: [date]) ?? false
+        guard later else { return }
+        let (key, kinds, effect) =
+            switch side {
+            case .invoice: ("target_id", DerivedBalances.invoiceEffectKinds, DerivedBalances.invoiceEffect)
+            case .source: ("source_id", DerivedBalances.sourceEffectKinds, { (e: String) in "-\(e).amount" })
+            }
+        with = """
+            WITH correction(id, delta) AS MATERIALIZED (
+                SELECT id, SUM(delta) FROM (
+                    SELECT e.\(key) AS id, -(\(effect("e"))) AS delta FROM ledger_entry e
+                    WHERE e.date > ? AND e.kind IN \(kinds) AND NOT \(DerivedBalances.isReversed("e"))
+                    UNION ALL
+                    SELECT t.\(key), \(effect("t")) FROM ledger_entry r JOIN ledger_entry t ON t.id = r.target_id
+                    WHERE r.kind = 'reversal' AND r.date > ? AND t.kind IN \(kinds) AND t.date <= ?
+                      AND NOT EXISTS (SELECT 1 FROM ledger_entry r2 WHERE r2.kind = 'reversal' AND r2.target_id = t.id
+                                      AND (r2.date < r.date OR (r2.date = r.date AND r2.id < r.id)))
+                ) GROUP BY id
+            )
+            """
+        arguments = [date, date, date]
+        join = "LEFT JOIN correction x ON x.id = b.\(side == .invoice ? "invoice_id" : "source_id")"
+        balance = "b.gross + COALESCE(x.delta, 0)"
     }
 }

@@ -13,6 +13,10 @@ public enum Receivables {
     public static let postEntries = MethodDescriptor<Dunlin_V1_PostEntriesRequest, Dunlin_V1_PostEntriesResponse>(
         path: "/dunlin.v1.Receivables/PostEntries", kind: .unary
     )
+    /// Client-streaming: chunks of entries, imported in one transaction (see receivables.proto).
+    public static let importEntries = MethodDescriptor<Dunlin_V1_ImportEntriesRequest, Dunlin_V1_ImportEntriesResponse>(
+        path: "/dunlin.v1.Receivables/ImportEntries", kind: .clientStreaming
+    )
     public static let getEntry = MethodDescriptor<Dunlin_V1_GetEntryRequest, Dunlin_V1_LedgerEntryRecord>(
         path: "/dunlin.v1.Receivables/GetEntry", kind: .unary
     )

@@ -49,6 +49,8 @@ struct TenantStoreTests {
         }
         let asOf = day.adding(days: 100)
         #expect(try AgingReport.compute(store.agingItems(), asOf: asOf) == AgingReport.compute(ledger.agingItems, asOf: asOf))
+        #expect(try AgingReport.assemble(store.agingSums(asOf: asOf, buckets: .standard), asOf: asOf) == AgingReport.compute(ledger.agingItems, asOf: asOf))
+        #expect(try store.derivedBalanceMismatches() == [])
     }
 
     @Test("a batch with one bad entry writes nothing, and names the entry")

@@ -180,6 +180,8 @@ struct SeededGenerator: RandomNumberGenerator {
                 Issue.record("replica \(laptop.replica.profile.name) differs from the server on \(key) (seed \(number))")
             }
             #expect(try laptop.replica.store.pendingCount() == 0)
+            // Refused entries taken back out left the derived balances true.
+            #expect(try laptop.replica.store.derivedBalanceMismatches().isEmpty)
             // The same reconciliation queue everywhere: what the server's ledger breaks.
             #expect(try laptop.replica.store.recheckInvariants() == LedgerInvariants.violations(in: try allEntries(world.tenant.store)))
         }

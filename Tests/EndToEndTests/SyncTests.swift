@@ -248,6 +248,8 @@ func seed(_ world: SyncWorld) async throws {
         #expect(try ben.replica.store.entry("PAY-BANK-77")?.amount.minorUnits == 250_00)
         #expect(try world.tenant.store.entry("PAY-BANK-77")?.amount.minorUnits == 250_00)
         #expect(try ben.replica.store.syncedRecords() == world.tenant.store.syncedRecords())
+        #expect(try ben.replica.store.derivedBalanceMismatches().isEmpty)
+        #expect(try ben.replica.store.unapplied(ofSource: "PAY-BANK-77")?.minorUnits == 250_00)
         await ana.close()
         await ben.close()
         try await world.stop()
@@ -359,6 +361,7 @@ func seed(_ world: SyncWorld) async throws {
         #expect(report.bootstrapped)
         #expect(try world.tenant.store.activity("ACT-CY") != nil)
         #expect(try cy.replica.store.contact("K1") == nil)
+        #expect(try cy.replica.store.derivedBalanceMismatches().isEmpty)
         for laptop in [marta, ana, cy] { await laptop.close() }
         try await world.stop()
     }

@@ -94,14 +94,18 @@ public struct ReceivablesService: RPCService {
                     throw RPCError(error, item: index + 1)
                 }
                 if entry.id.isEmpty { entry.id = prefix(entry.kind) + newID() }
-                let required = try requiredRole(for: entry, in: tenant.store, batch: entries)
-                guard role.satisfies(required) else {
-                    throw RPCError(.permissionDenied, "item \(index + 1): posting a \(entry.kind.rawValue) needs the \(required.rawValue) role")
-                }
+                let batch = entries
+                try authorize(entry, item: index + 1, role: role) { id in try batch.first { $0.id == id } ?? tenant.store.entry(id) }
                 entries.append(entry)
             }
             try RPCError.mapping { try tenant.store.post(entries) }
             return .with { $0.count = UInt32(entries.count) }
+        }
+
+        router.clientStreaming(Receivables.importEntries) { requests, context in
+            let (tenant, role) = try access(context, tenants, requires: .analyst)
+            let count = try await RPCError.mapping { try await importEntries(requests, into: tenant.store, role: role) }
+            return .with { $0.count = UInt64(count) }
         }
 
         router.unary(Receivables.getEntry) { request, context in
@@ -187,20 +191,75 @@ public struct ReceivablesService: RPCService {
     }
 }
 
-/// The role needed to post an entry: everyday cash work is an analyst's; changing what is owed
-/// (adjustments, write-offs, refunds, voids) is a manager's.
-private func requiredRole(for entry: LedgerEntry, in store: TenantStore, batch: [LedgerEntry]) throws -> Role {
-    let target = entry.kind == .reversal ? try batch.first { $0.id == entry.targetID } ?? entry.targetID.flatMap { try store.entry($0) } : nil
-    return requiredRole(for: entry, target: target)
+/// Refuses an entry the caller's role may not post (``requiredRole(for:target:)``). A reversal's
+/// target is found with `target` (the batch so far, then the ledger).
+private func authorize(_ entry: LedgerEntry, item: Int, role: Role, target: (String) throws -> LedgerEntry?) throws {
+    let required = requiredRole(for: entry, target: entry.kind == .reversal ? try entry.targetID.flatMap(target) : nil)
+    guard role.satisfies(required) else {
+        throw RPCError(.permissionDenied, "item \(item): posting a \(entry.kind.rawValue) needs the \(required.rawValue) role")
+    }
 }
 
-/// The same rule, given the entry a reversal reverses: unapplying is an analyst's, a void a manager's.
+/// Feeds the streamed chunks to the store's one-transaction import as they arrive (each chunk is
+/// decoded here, off the tenant's writer, while the writer validates and inserts the previous
+/// one). If the stream fails (a malformed entry, cancellation, deadline, disconnect) the feed
+/// fails and the transaction rolls back; if the import refuses an entry, the feed is closed and
+/// the rest of the stream is not read.
+/// The role needed to post an entry: everyday cash work is an analyst's; changing what is owed
+/// (adjustments, write-offs, refunds, voids) is a manager's; unapplying is an analyst's, a void a
+/// manager's. The same rule holds a pushed change to it (SyncService).
 func requiredRole(for entry: LedgerEntry, target: LedgerEntry?) -> Role {
     switch entry.kind {
     case .invoice, .payment, .creditMemo, .application: .analyst
     case .adjustment, .writeOff, .refund: .manager
     case .reversal: target?.kind == .application ? .analyst : .manager
     }
+}
+
+private func importEntries(_ requests: RequestStream<Dunlin_V1_ImportEntriesRequest>, into store: TenantStore, role: Role) async throws -> Int {
+    let feed = ImportFeed<[LedgerEntry]>(capacity: 4)
+    return try await withThrowingTaskGroup(of: Int.self) { group in
+        group.addTask {
+            try await store.importEntries(from: feed) { entry, index, ledger in
+                try authorize(entry, item: index + 1, role: role) { ledger.entry($0) }
+            }
+        }
+        var position = 0
+        do {
+            for try await request in requests {
+                var chunk: [LedgerEntry] = []
+                chunk.reserveCapacity(request.entries.count)
+                for record in request.entries {
+                    position += 1
+                    var entry: LedgerEntry
+                    do throws(DomainError) {
+                        entry = try record.entry()
+                    } catch {
+                        throw RPCError(error, item: position)
+                    }
+                    if entry.id.isEmpty { entry.id = prefix(entry.kind) + newID() }
+                    chunk.append(entry)
+                }
+                guard await feed.send(chunk) else { break }
+            }
+            feed.finish()
+        } catch {
+            // The import sees the chunks already queued, then this failure; a refusal it finds
+            // in them comes earlier in the stream, so it is the one to report.
+            feed.finish(throwing: StreamFailure(error: error))
+            do {
+                _ = try await group.next()
+            } catch is StreamFailure {
+            }
+            throw error
+        }
+        return try await group.next() ?? 0
+    }
+}
+
+/// The request stream failed; the import rolls back.
+private struct StreamFailure: Error {
+    var error: any Error
 }
 
 private func record(_ entry: LedgerEntry, in store: TenantStore) throws -> Dunlin_V1_LedgerEntryRecord {
@@ -240,11 +299,13 @@ private func aging(_ request: Dunlin_V1_AgingRequest, tenant: TenantHandle) thro
             throw RPCError(.money(field: "rates.rate", error), item: index + 1)
         }
     }
-    let items = try tenant.store.agingItems(analystID: request.analystID.isEmpty ? nil : request.analystID, asOf: asOf)
+    let sums = try RPCError.mapping {
+        try tenant.store.agingSums(analystID: request.analystID.isEmpty ? nil : request.analystID, asOf: asOf, buckets: buckets)
+    }
     // Without every rate, report per currency only rather than fail the whole report.
-    let currencies = Set(items.map(\.open.currency))
+    let currencies = Set(sums.map(\.currency))
     if let current = base, !currencies.allSatisfy({ $0 == current || rates[$0] != nil }) { base = nil }
-    let report = try agingReport(items, asOf: asOf, buckets: buckets, base: base, rates: rates)
+    let report = try agingReport(sums, asOf: asOf, buckets: buckets, base: base, rates: rates)
     let names = try tenant.store.customerNames(Set(report.rows.map(\.customerID)))
     var response = Dunlin_V1_AgingResponse()
     response.asOf = asOf.description
@@ -286,10 +347,10 @@ private func agingBuckets(_ bounds: [Int32]) throws(RPCError) -> AgingBuckets {
 }
 
 private func agingReport(
-    _ items: [AgingItem], asOf: CivilDate, buckets: AgingBuckets, base: Currency?, rates: [Currency: ExchangeRate]
+    _ sums: [AgingReport.Row], asOf: CivilDate, buckets: AgingBuckets, base: Currency?, rates: [Currency: ExchangeRate]
 ) throws(RPCError) -> AgingReport {
     do throws(DomainError) {
-        return try AgingReport.compute(items, asOf: asOf, buckets: buckets, baseCurrency: base, rates: rates)
+        return try AgingReport.assemble(sums, asOf: asOf, buckets: buckets, baseCurrency: base, rates: rates)
     } catch {
         throw RPCError(error)
     }
