@@ -248,6 +248,17 @@ enum TenantSchema {
         migrator.registerMigration("v6: retraction keeps derived balances") { db in
             try db.execute(sql: DerivedBalances.retraction)
         }
+        migrator.registerMigration("v7: exception candidates") { db in
+            try db.execute(sql: """
+                -- What can break a ledger invariant: a balance below zero, or a voided invoice or
+                -- payment. Partial indexes hold only those rows, so checking the invariants costs
+                -- what there is to find, not the size of the portfolio.
+                CREATE INDEX invoice_balance_below_zero ON invoice_balance(invoice_id) WHERE gross < 0;
+                CREATE INDEX invoice_balance_voided ON invoice_balance(invoice_id) WHERE reversed_on IS NOT NULL;
+                CREATE INDEX source_balance_below_zero ON source_balance(source_id) WHERE gross < 0;
+                CREATE INDEX source_balance_voided ON source_balance(source_id) WHERE reversed_on IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

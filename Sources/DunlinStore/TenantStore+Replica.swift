@@ -256,14 +256,13 @@ extension TenantStore {
         }
     }
 
-    /// Checks the ledger invariants over the whole local ledger and brings the reconciliation
-    /// queue up to date: new violations are added, ones that no longer hold are marked resolved
-    /// (never deleted). Returns the open ones.
+    /// Checks the ledger invariants and brings the reconciliation queue up to date: new violations
+    /// are added, ones that no longer hold are marked resolved (never deleted). Returns the open
+    /// ones. Costs what there is to find, not the size of the ledger: see ``invariantViolations(_:)``.
     @discardableResult
     public func recheckInvariants() throws -> [ReconciliationException] {
         try writer.write { db in
-            let entries = try LedgerEntryRow.fetchAll(db).compactMap(\.entry)
-            let found = LedgerInvariants.violations(in: entries)
+            let found = try Self.invariantViolations(db)
             let now = ISO8601DateFormatter().string(from: Date())
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys
@@ -282,6 +281,33 @@ extension TenantStore {
             }
             return found
         }
+    }
+
+    /// The ledger's broken invariants, as ``DunlinSync/LedgerInvariants`` defines them. Only an
+    /// invoice or payment whose derived balance is below zero, or that was voided, can break one
+    /// (partial indexes hold exactly those); the rules run over each such subject and every entry
+    /// that draws on or settles it, with their reversals, which is all they read.
+    static func invariantViolations(_ db: Database) throws -> [ReconciliationException] {
+        let subjects = Set(try String.fetchAll(db, sql: """
+            SELECT invoice_id FROM invoice_balance WHERE gross < 0
+            UNION SELECT invoice_id FROM invoice_balance WHERE reversed_on IS NOT NULL
+            UNION SELECT source_id FROM source_balance WHERE gross < 0
+            UNION SELECT source_id FROM source_balance WHERE reversed_on IS NOT NULL
+            """))
+        guard !subjects.isEmpty else { return [] }
+        var related: [String: LedgerEntry] = [:]
+        for subject in subjects {
+            let rows = try LedgerEntryRow.fetchAll(
+                db, sql: """
+                    SELECT * FROM ledger_entry WHERE id = ?1 OR source_id = ?1 OR target_id = ?1
+                    UNION SELECT r.* FROM ledger_entry r JOIN ledger_entry e ON r.target_id = e.id
+                    WHERE r.kind = 'reversal' AND (e.source_id = ?1 OR e.target_id = ?1)
+                    """,
+                arguments: [subject]
+            )
+            for entry in rows.compactMap(\.entry) { related[entry.id] = entry }
+        }
+        return LedgerInvariants.violations(in: Array(related.values)).filter { subjects.contains($0.subjectID) }
     }
 
     /// The reconciliation queue: open exceptions (and, if asked, resolved ones), with status.

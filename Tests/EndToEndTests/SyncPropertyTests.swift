@@ -234,7 +234,7 @@ struct SeededGenerator: RandomNumberGenerator {
             #expect(overwritten, "\(edit.key) = \(edit.value) from laptop \(edit.laptop) vanished (seed \(number))")
         }
         let refused = try laptops.map { try $0.replica.store.refusedChanges().count }.reduce(0, +)
-        print("sync property seed \(number): \(Self.steps) steps, \(edits.count) field edits, \(conflicts.count) conflicts, \(refused) refused, \(payments.count) payments, \(activities.count) activities")
+        print("sync property seed \(number): \(Self.steps) steps, \(edits.count) field edits, \(conflicts.count) conflicts, \(refused) refused, \(LedgerInvariants.violations(in: ledger).count) exceptions, \(payments.count) payments, \(activities.count) activities")
         // The run must have exercised the interesting paths, or it proves little.
         #expect(!edits.isEmpty && !payments.isEmpty && !activities.isEmpty)
         for laptop in laptops { await laptop.close() }
