@@ -68,6 +68,13 @@ struct Demo: AsyncParsableCommand {
               dunlin apply --source PAY-NEW-1 --invoice <an INV id from the statement> --amount 1000.00
               dunlin aging          # and see it move
 
+            Work like an analyst on a laptop, offline first (a local replica, then sync):
+              dunlin login --server \(host):\(port) --token "$DUNLIN_ANALYST_TOKEN"
+              dunlin customers list                       # from the replica: works with the server stopped
+              dunlin log call --customer CUS-1007 --outcome "promised Friday"
+              dunlin status                               # 1 pending change
+              dunlin sync                                 # pushed and pulled; or keep `dunlin sync --watch` running
+
             """.utf8))
         let serve = try Serve.parse(["--data", directory.path, "--host", host, "--port", "\(port)"])
         try await serve.run()
