@@ -276,19 +276,20 @@ struct ExceptionsCommand: AsyncParsableCommand {
                     [
                         "id": item.exception.id, "kind": item.exception.kind.rawValue, "subject_id": item.exception.subjectID,
                         "customer_id": item.exception.customerID, "excess": json(Dunlin_V1_Amount(item.exception.excess)),
-                        "entry_ids": item.exception.entryIDs, "status": item.status, "detected_at": item.detectedAt,
+                        "entry_ids": item.exception.entryIDs, "holds": item.exception.holds, "status": item.status, "detected_at": item.detectedAt,
                     ] as [String: Any]
                 })
                 return
             }
             guard !exceptions.isEmpty else { return print("no open exceptions") }
-            printTable([["id", "kind", "subject", "customer", "excess", "entries", "status"]] + exceptions.map { item in
+            printTable([["id", "kind", "subject", "customer", "excess", "entries", "dunning held on", "status"]] + exceptions.map { item in
                 [
                     item.exception.id, item.exception.kind.rawValue, item.exception.subjectID, item.exception.customerID,
-                    item.exception.excess.description, item.exception.entryIDs.joined(separator: " "), item.status,
+                    item.exception.excess.description, item.exception.entryIDs.joined(separator: " "),
+                    item.exception.holds.joined(separator: " "), item.status,
                 ]
             })
-            print("dunning is held for these customers until each is resolved with a reversing entry (dunlin exceptions resolve)")
+            print("dunning is held on these invoices until each exception is resolved with a reversing entry (dunlin exceptions resolve)")
         }
     }
 

@@ -1,0 +1,96 @@
+import DunlinClient
+import DunlinCore
+import DunlinWire
+import Foundation
+import Testing
+
+/// The offline workflow as two people would run it: real `dunlind demo` and `dunlin` processes, two
+/// profiles on one machine (Ana, an analyst, and Mia, a manager), each with its own replica.
+@Suite("Offline work through the CLI", .serialized, .timeLimit(.minutes(3)))
+struct OfflineCLITests {
+    /// Runs `dunlin ARGUMENTS --profile PROFILE --json` and decodes its output (object or array).
+    func run(_ world: FaultWorld, _ profile: String, _ arguments: [String]) async throws -> Any {
+        let (status, output) = try await runCLI(arguments + ["--profile", profile, "--json"], environment: world.cliEnvironment())
+        guard status == 0 else { throw RawError("dunlin \(arguments.joined(separator: " ")) --profile \(profile) exited \(status): \(output)") }
+        return try JSONSerialization.jsonObject(with: Data(output.utf8))
+    }
+
+    func sync(_ world: FaultWorld, _ profiles: String...) async throws {
+        for profile in profiles { _ = try await run(world, profile, ["sync"]) }
+    }
+
+    @Test func theSamePaymentAppliedOnTwoLaptopsIsAnExceptionUntilOneApplicationIsReversed() async throws {
+        let world = try await FaultWorld()
+        _ = try await run(world, "ana", ["login", "--server", world.address, "--token", world.analystToken])
+        _ = try await run(world, "mia", ["login", "--server", world.address, "--token", world.managerToken])
+        // Mia, on her replica: two invoices and a 1,000.00 payment from the nightly files, synced.
+        let csv = world.directory.appendingPathComponent("invoices.csv")
+        try "id,customer_id,number,amount,currency,issue_date,due_date\nINV-T1,CUS-1007,T-1,1000.00,USD,2026-10-01,2026-10-31\nINV-T2,CUS-1007,T-2,1000.00,USD,2026-10-01,2026-10-31\n"
+            .write(to: csv, atomically: true, encoding: .utf8)
+        _ = try await run(world, "mia", ["invoices", "import", csv.path])
+        _ = try await run(world, "mia", ["payments", "record", "--id", "PAY-T", "--customer", "CUS-1007", "--amount", "1,000.00", "--currency", "USD"])
+        try await sync(world, "mia", "ana")
+
+        // Offline, each applies all of it, to a different invoice.
+        _ = try await run(world, "ana", ["apply", "--source", "PAY-T", "--invoice", "INV-T1", "--amount", "1000.00"])
+        _ = try await run(world, "mia", ["apply", "--source", "PAY-T", "--invoice", "INV-T2", "--amount", "1000.00"])
+        try await sync(world, "ana", "mia", "ana")
+
+        var exceptionID = ""
+        var entries: [String] = []
+        for profile in ["ana", "mia"] {
+            let list = try #require(try await run(world, profile, ["exceptions"]) as? [[String: Any]])
+            #expect(list.count == 1)
+            let exception = try #require(list.first)
+            #expect(exception["kind"] as? String == "source_over_applied")
+            #expect(exception["subject_id"] as? String == "PAY-T")
+            #expect((exception["excess"] as? [String: Any])?["minor"] as? Int == 1_000_00)
+            #expect(exception["holds"] as? [String] == ["INV-T1", "INV-T2"])
+            exceptionID = try #require(exception["id"] as? String)
+            entries = try #require(exception["entry_ids"] as? [String])
+        }
+        #expect(entries.count == 2)
+        // Both applications are there everywhere: nothing was deleted.
+        let status = try #require(try await run(world, "ana", ["status"]) as? [String: Any])
+        #expect(status["open_exceptions"] as? Int == 1)
+
+        // Ana reverses one application; after syncing, both queues are empty.
+        let resolved = try #require(try await run(world, "ana", ["exceptions", "resolve", exceptionID, "--entry", entries[0]]) as? [String: Any])
+        #expect(resolved["resolved"] as? Bool == true)
+        try await sync(world, "ana", "mia")
+        for profile in ["ana", "mia"] {
+            #expect((try await run(world, profile, ["exceptions"]) as? [Any])?.isEmpty == true)
+        }
+        try await world.stop()
+    }
+
+    @Test func twoPhonesForOneContactLeaveOneValueAndAConflictThatCanBeSettled() async throws {
+        let world = try await FaultWorld()
+        _ = try await run(world, "ana", ["login", "--server", world.address, "--token", world.analystToken])
+        _ = try await run(world, "mia", ["login", "--server", world.address, "--token", world.managerToken])
+        _ = try await run(world, "mia", ["contacts", "add", "--id", "K-T", "--customer", "CUS-1007", "--name", "Rosa Cruz", "--email", "rosa@example.com"])
+        try await sync(world, "mia", "ana")
+        _ = try await run(world, "ana", ["contacts", "update", "K-T", "--phone", "+1 312 555 0101"])
+        try await Task.sleep(for: .milliseconds(20))
+        _ = try await run(world, "mia", ["contacts", "update", "K-T", "--phone", "+1 312 555 0102"])
+        try await sync(world, "ana", "mia", "ana")
+
+        var conflictID = ""
+        for profile in ["ana", "mia"] {
+            let contact = try #require(try await run(world, profile, ["contacts", "get", "K-T"]) as? [String: Any])
+            #expect(contact["phone"] as? String == "+1 312 555 0102")
+            let conflicts = try #require(try await run(world, profile, ["conflicts"]) as? [[String: Any]])
+            #expect(conflicts.count == 1)
+            #expect(conflicts.first?["kept"] as? String == "+1 312 555 0102")
+            #expect(conflicts.first?["lost"] as? String == "+1 312 555 0101")
+            conflictID = try #require(conflicts.first?["id"] as? String)
+        }
+        // Ana puts her number back; Mia sees it after syncing, and the conflict is settled everywhere.
+        _ = try await run(world, "ana", ["conflicts", "settle", conflictID, "--keep", "lost"])
+        try await sync(world, "ana", "mia")
+        let contact = try #require(try await run(world, "mia", ["contacts", "get", "K-T"]) as? [String: Any])
+        #expect(contact["phone"] as? String == "+1 312 555 0101")
+        #expect((try await run(world, "mia", ["conflicts"]) as? [Any])?.isEmpty == true)
+        try await world.stop()
+    }
+}
