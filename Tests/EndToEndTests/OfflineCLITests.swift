@@ -10,7 +10,14 @@ import Testing
 struct OfflineCLITests {
     /// Runs `dunlin ARGUMENTS --profile PROFILE --json` and decodes its output (object or array).
     func run(_ world: FaultWorld, _ profile: String, _ arguments: [String]) async throws -> Any {
-        let (status, output) = try await runCLI(arguments + ["--profile", profile, "--json"], environment: world.cliEnvironment())
+        let child = try ChildProcess(try Executables.url("dunlin"), arguments + ["--profile", profile, "--json"], environment: world.cliEnvironment())
+        let status: Int32
+        do {
+            status = try await child.waitForExit(timeout: .seconds(60))
+        } catch {
+            throw RawError("dunlin \(arguments.joined(separator: " ")) --profile \(profile): \(error); stderr: \(child.stderr)")
+        }
+        let output = child.stdout
         guard status == 0 else { throw RawError("dunlin \(arguments.joined(separator: " ")) --profile \(profile) exited \(status): \(output)") }
         return try JSONSerialization.jsonObject(with: Data(output.utf8))
     }
@@ -91,6 +98,46 @@ struct OfflineCLITests {
         let contact = try #require(try await run(world, "mia", ["contacts", "get", "K-T"]) as? [String: Any])
         #expect(contact["phone"] as? String == "+1 312 555 0101")
         #expect((try await run(world, "mia", ["conflicts"]) as? [Any])?.isEmpty == true)
+        try await world.stop()
+    }
+
+    @Test func syncWatchPullsOtherPeoplesWorkPushesItsOwnAndSurvivesTheServerRestarting() async throws {
+        let world = try await FaultWorld()
+        _ = try await run(world, "ana", ["login", "--server", world.address, "--token", world.analystToken])
+        _ = try await run(world, "mia", ["login", "--server", world.address, "--token", world.managerToken])
+        let watch = try ChildProcess(try Executables.url("dunlin"), ["sync", "--watch", "--profile", "ana", "--json"], environment: world.cliEnvironment())
+        defer { watch.signal(SIGKILL) }
+        _ = try await watch.waitForLine(containing: "checkpoint")
+        func activities(_ profile: String) async throws -> [String] {
+            let list = try await run(world, profile, ["activities", "--customer", "CUS-1007"])
+            return (((list as? [String: Any])?["activities"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }
+        }
+        func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                if try await condition() { return true }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            return false
+        }
+        // Mia's note reaches Ana's replica with nobody running `dunlin sync` there.
+        _ = try await run(world, "mia", ["log", "note", "--customer", "CUS-1007", "--id", "ACT-MIA", "--body", "called the controller"])
+        try await sync(world, "mia")
+        #expect(try await eventually { try await activities("ana").contains("ACT-MIA") })
+        // Ana's own note is pushed by the watcher.
+        _ = try await run(world, "ana", ["log", "note", "--customer", "CUS-1007", "--id", "ACT-ANA", "--body", "sent the statement"])
+        try await sync(world, "mia")
+        #expect(try await eventually {
+            try await self.sync(world, "mia")
+            return try await activities("mia").contains("ACT-ANA")
+        })
+        // The server goes away and comes back: the watcher reconnects and carries on.
+        try await world.restartServer()
+        _ = try await run(world, "mia", ["log", "note", "--customer", "CUS-1007", "--id", "ACT-MIA-2", "--body", "after the restart"])
+        try await sync(world, "mia")
+        #expect(try await eventually { try await activities("ana").contains("ACT-MIA-2") })
+        watch.signal(SIGTERM)
+        #expect(try await watch.waitForExit(timeout: .seconds(10)) == 0)
         try await world.stop()
     }
 }

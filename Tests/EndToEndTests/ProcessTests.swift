@@ -81,13 +81,20 @@ final class ChildProcess: Sendable {
     func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
     /// Waits for the exit and for the end of both outputs; SIGKILLs and throws after `timeout`.
+    /// Once the process has exited, its outputs get two seconds to drain: a pipe can stay open
+    /// after its writer exits (another child spawned meanwhile may hold a copy of its write end),
+    /// and what the process wrote is already in the pipe by then.
     func waitForExit(timeout: Duration = .seconds(20)) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
-        while process.isRunning || output.withLockedValue({ $0.open > 0 }) {
+        while process.isRunning {
             guard ContinuousClock.now < deadline else {
                 signal(SIGKILL)
                 throw RawError("\(process.executableURL?.lastPathComponent ?? "process") did not exit within \(timeout)")
             }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let drained = ContinuousClock.now + .seconds(2)
+        while output.withLockedValue({ $0.open > 0 }), ContinuousClock.now < drained {
             try await Task.sleep(for: .milliseconds(5))
         }
         return process.terminationStatus
