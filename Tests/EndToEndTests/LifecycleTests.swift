@@ -108,7 +108,9 @@ struct LifecycleTests {
     func reconnect() async throws {
         let first = try await TestServer.start()
         let port = first.port
-        let client = first.client(patience: .milliseconds(400))
+        // Patience bounds how long a call waits for a connection; 2 s keeps the first call safe on a
+        // loaded machine and still fails the call fast once the server is gone.
+        let client = first.client(patience: .seconds(2))
         _ = try await client.unary(Diagnostics.echo, .init())
         try await first.stop()
 
