@@ -332,7 +332,8 @@ struct AdminTests {
 
         #expect(try await root.unary(Admin.listTenants, .init()).tenants.isEmpty)
         #expect(try await root.unary(Admin.listTenants, .with { $0.includeDeleted = true }).tenants.map(\.status) == ["deleted"])
-        #expect(await code { _ = try await admin.unary(Receivables.unappliedCash, .init()) } == .notFound)
+        // Deleting the tenant revoked its users' tokens: even a connection opened before is refused.
+        #expect(await code { _ = try await admin.unary(Receivables.unappliedCash, .init()) } == .unauthenticated)
         let relogin = world.client(mariaToken)
         #expect(await code { try await relogin.connect() } == .unauthenticated)
         #expect(await code { _ = try await root.unary(Admin.resumeTenant, .with { $0.tenantID = "acme" }) } == .notFound)
@@ -432,6 +433,26 @@ struct AdminProcessTests {
 
         _ = try await admin.unary(Admin.updateUser, .with { $0.userID = ana.id; $0.active = false })
         #expect(await code { _ = try await analyst.unary(Receivables.aging, .init()) } == .unauthenticated)
+        try await world.stop()
+    }
+
+    @Test("a token revoked or expired after its connection opened stops working on that connection")
+    func revocationOnOpenConnection() async throws {
+        let world = try await AdminWorld.start()
+        let (_, adminToken) = try await world.tenantWithAdmin("acme", currency: "USD", zone: "America/Chicago", admin: "Maria")
+        let admin = world.client(adminToken)
+        let ana = try await admin.unary(Admin.createUser, .with { $0.name = "Ana Reyes"; $0.role = "analyst" })
+        let laptop = try await admin.unary(Admin.issueToken, .with { $0.userID = ana.id; $0.device = "ana-laptop" })
+        let script = try await admin.unary(Admin.issueToken, .with { $0.userID = ana.id; $0.device = "ana-script"; $0.expiresAtMs = world.clock.now + 3_600_000 })
+        let onLaptop = world.client(laptop.token), inScript = world.client(script.token)
+        _ = try await onLaptop.unary(Receivables.aging, .init())
+        _ = try await inScript.unary(Receivables.aging, .init())
+        #expect(try await onLaptop.connect().principal.tokenID == laptop.info.id)
+
+        _ = try await admin.unary(Admin.revokeToken, .with { $0.tokenID = laptop.info.id })
+        #expect(await code { _ = try await onLaptop.unary(Receivables.aging, .init()) } == .unauthenticated)
+        world.clock.advance(seconds: 3601)
+        #expect(await code { _ = try await inScript.unary(Receivables.aging, .init()) } == .unauthenticated)
         try await world.stop()
     }
 }

@@ -54,13 +54,24 @@ public final class TenantDirectory: TenantProvider {
     }
 
     /// The caller's role re-read from the control database: a user demoted or deactivated after
-    /// their connection opened is held to what they are now.
+    /// their connection opened is held to what they are now, and a token revoked or expired since
+    /// stops working on the connections it opened.
     public func currentRole(of principal: Dunlin_V1_Principal) throws(RPCError) -> Role {
         let user: UserRecord?
+        let token: TokenRecord?
         do {
             user = try control.user(principal.id)
+            token = principal.tokenID.isEmpty ? nil : try control.token(principal.tokenID)
         } catch {
             throw RPCError(.unavailable, "the control database could not be read")
+        }
+        if !principal.tokenID.isEmpty {
+            guard let token, token.revokedAt == nil else {
+                throw RPCError(.unauthenticated, "token \(principal.tokenID) was revoked; sign in again with a live token")
+            }
+            if let expiry = token.expiresAt, expiry <= control.now() {
+                throw RPCError(.unauthenticated, "token \(principal.tokenID) has expired; sign in again with a live token")
+            }
         }
         guard let user, user.active else {
             throw RPCError(.unauthenticated, "user \(principal.id) is deactivated or gone; sign in again")

@@ -25,7 +25,9 @@ public struct TokenAuthenticator: Authenticator {
         }
         switch result {
         case .success(let authenticated):
-            return Dunlin_V1_Principal(authenticated.user)
+            var principal = Dunlin_V1_Principal(authenticated.user)
+            principal.tokenID = authenticated.tokenID
+            return principal
         case .failure(let refusal):
             throw RPCError(.unauthenticated, refusal.description)
         }

@@ -17,7 +17,8 @@ public final class ControlStore: Sendable {
     public let directory: URL
     let writer: DatabasePool
     /// The clock: Unix milliseconds. Injected so tests can move time.
-    let now: @Sendable () -> Int64
+    /// The clock tokens expire by (milliseconds since 1970; a test moves it by hand).
+    public let now: @Sendable () -> Int64
 
     /// Unix milliseconds of the system clock.
     public static let systemClock: @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }

@@ -253,51 +253,67 @@ public nonisolated struct Dunlin_V1_Principal: Sendable {
   /// "anonymous", "server-admin", "admin", "manager", "analyst", "viewer"
   public var role: String = String()
 
+  /// The id (never the secret) of the API token the connection authenticated with; empty for
+  /// anonymous connections and development tokens. The server re-checks it at every tenant call,
+  /// so revoking or expiring a token ends what long-lived connections (sync --watch) can do.
+  public var tokenID: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
 /// WELCOME (frame type 0x02, stream 0): the server's answer to HELLO.
-public nonisolated struct Dunlin_V1_Welcome: Sendable {
+public nonisolated struct Dunlin_V1_Welcome: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// the protocol version chosen from the preface's range
-  public var version: UInt32 = 0
+  public var version: UInt32 {
+    get {_storage._version}
+    set {_uniqueStorage()._version = newValue}
+  }
 
-  public var serverVersion: String = String()
+  public var serverVersion: String {
+    get {_storage._serverVersion}
+    set {_uniqueStorage()._serverVersion = newValue}
+  }
 
   public var limits: Dunlin_V1_Limits {
-    get {_limits ?? Dunlin_V1_Limits()}
-    set {_limits = newValue}
+    get {_storage._limits ?? Dunlin_V1_Limits()}
+    set {_uniqueStorage()._limits = newValue}
   }
   /// Returns true if `limits` has been explicitly set.
-  public var hasLimits: Bool {self._limits != nil}
+  public var hasLimits: Bool {_storage._limits != nil}
   /// Clears the value of `limits`. Subsequent reads from it will return its default value.
-  public mutating func clearLimits() {self._limits = nil}
+  public mutating func clearLimits() {_uniqueStorage()._limits = nil}
 
   public var principal: Dunlin_V1_Principal {
-    get {_principal ?? Dunlin_V1_Principal()}
-    set {_principal = newValue}
+    get {_storage._principal ?? Dunlin_V1_Principal()}
+    set {_uniqueStorage()._principal = newValue}
   }
   /// Returns true if `principal` has been explicitly set.
-  public var hasPrincipal: Bool {self._principal != nil}
+  public var hasPrincipal: Bool {_storage._principal != nil}
   /// Clears the value of `principal`. Subsequent reads from it will return its default value.
-  public mutating func clearPrincipal() {self._principal = nil}
+  public mutating func clearPrincipal() {_uniqueStorage()._principal = nil}
 
   /// algorithms the server can decode
-  public var acceptCompression: [String] = []
+  public var acceptCompression: [String] {
+    get {_storage._acceptCompression}
+    set {_uniqueStorage()._acceptCompression = newValue}
+  }
 
-  public var connectionID: String = String()
+  public var connectionID: String {
+    get {_storage._connectionID}
+    set {_uniqueStorage()._connectionID = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _limits: Dunlin_V1_Limits? = nil
-  fileprivate var _principal: Dunlin_V1_Principal? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Dunlin_V1_MetadataEntry: Sendable {
@@ -688,7 +704,7 @@ nonisolated extension Dunlin_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Dunlin_V1_Principal: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Principal"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}tenant_id\0\u{1}role\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}tenant_id\0\u{1}role\0\u{3}token_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -700,6 +716,7 @@ nonisolated extension Dunlin_V1_Principal: SwiftProtobuf.Message, SwiftProtobuf.
       case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.tenantID) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.role) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.tokenID) }()
       default: break
       }
     }
@@ -718,6 +735,9 @@ nonisolated extension Dunlin_V1_Principal: SwiftProtobuf.Message, SwiftProtobuf.
     if !self.role.isEmpty {
       try visitor.visitSingularStringField(value: self.role, fieldNumber: 4)
     }
+    if !self.tokenID.isEmpty {
+      try visitor.visitSingularStringField(value: self.tokenID, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -726,6 +746,7 @@ nonisolated extension Dunlin_V1_Principal: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.name != rhs.name {return false}
     if lhs.tenantID != rhs.tenantID {return false}
     if lhs.role != rhs.role {return false}
+    if lhs.tokenID != rhs.tokenID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -735,56 +756,102 @@ nonisolated extension Dunlin_V1_Welcome: SwiftProtobuf.Message, SwiftProtobuf._M
   public static let protoMessageName: String = _protobuf_package + ".Welcome"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{3}server_version\0\u{1}limits\0\u{1}principal\0\u{3}accept_compression\0\u{3}connection_id\0")
 
+  fileprivate class _StorageClass {
+    var _version: UInt32 = 0
+    var _serverVersion: String = String()
+    var _limits: Dunlin_V1_Limits? = nil
+    var _principal: Dunlin_V1_Principal? = nil
+    var _acceptCompression: [String] = []
+    var _connectionID: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _version = source._version
+      _serverVersion = source._serverVersion
+      _limits = source._limits
+      _principal = source._principal
+      _acceptCompression = source._acceptCompression
+      _connectionID = source._connectionID
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.version) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.serverVersion) }()
-      case 3: try { try decoder.decodeSingularMessageField(value: &self._limits) }()
-      case 4: try { try decoder.decodeSingularMessageField(value: &self._principal) }()
-      case 5: try { try decoder.decodeRepeatedStringField(value: &self.acceptCompression) }()
-      case 6: try { try decoder.decodeSingularStringField(value: &self.connectionID) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularUInt32Field(value: &_storage._version) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._serverVersion) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._limits) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._principal) }()
+        case 5: try { try decoder.decodeRepeatedStringField(value: &_storage._acceptCompression) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._connectionID) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.version != 0 {
-      try visitor.visitSingularUInt32Field(value: self.version, fieldNumber: 1)
-    }
-    if !self.serverVersion.isEmpty {
-      try visitor.visitSingularStringField(value: self.serverVersion, fieldNumber: 2)
-    }
-    try { if let v = self._limits {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-    } }()
-    try { if let v = self._principal {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
-    } }()
-    if !self.acceptCompression.isEmpty {
-      try visitor.visitRepeatedStringField(value: self.acceptCompression, fieldNumber: 5)
-    }
-    if !self.connectionID.isEmpty {
-      try visitor.visitSingularStringField(value: self.connectionID, fieldNumber: 6)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._version != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._version, fieldNumber: 1)
+      }
+      if !_storage._serverVersion.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._serverVersion, fieldNumber: 2)
+      }
+      try { if let v = _storage._limits {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      try { if let v = _storage._principal {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+      if !_storage._acceptCompression.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._acceptCompression, fieldNumber: 5)
+      }
+      if !_storage._connectionID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._connectionID, fieldNumber: 6)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Dunlin_V1_Welcome, rhs: Dunlin_V1_Welcome) -> Bool {
-    if lhs.version != rhs.version {return false}
-    if lhs.serverVersion != rhs.serverVersion {return false}
-    if lhs._limits != rhs._limits {return false}
-    if lhs._principal != rhs._principal {return false}
-    if lhs.acceptCompression != rhs.acceptCompression {return false}
-    if lhs.connectionID != rhs.connectionID {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._version != rhs_storage._version {return false}
+        if _storage._serverVersion != rhs_storage._serverVersion {return false}
+        if _storage._limits != rhs_storage._limits {return false}
+        if _storage._principal != rhs_storage._principal {return false}
+        if _storage._acceptCompression != rhs_storage._acceptCompression {return false}
+        if _storage._connectionID != rhs_storage._connectionID {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
