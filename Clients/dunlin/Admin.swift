@@ -10,8 +10,8 @@ import Foundation
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin",
-        abstract: "Tenants, users and API tokens.",
-        subcommands: [TenantCommands.self, UserCommands.self, TokenCommands.self]
+        abstract: "Tenants, users, API tokens and replicas.",
+        subcommands: [TenantCommands.self, UserCommands.self, TokenCommands.self, ReplicaCommands.self]
     )
 }
 
@@ -448,4 +448,54 @@ private func time(_ milliseconds: Int64) -> String {
     formatter.timeZone = TimeZone(identifier: "UTC")
     formatter.locale = Locale(identifier: "en_US_POSIX")
     return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+}
+
+// MARK: Replicas
+
+struct ReplicaCommands: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replica",
+        abstract: "The laptops that sync this tenant (tenant admins).",
+        discussion: """
+            Deleted records are collected only once every live replica has acknowledged the delete. A \
+            lost or retired laptop would hold that back for ever: retire it. If it syncs again, it pushes \
+            its outbox and then bootstraps again.
+            """,
+        subcommands: [List.self, Retire.self]
+    )
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Replicas, their checkpoints and the collected horizon.")
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            try await connection.withClient { client in
+                let response = try await client.unary(SyncMethods.listReplicas, .init(), options: connection.callOptions)
+                if connection.json {
+                    printJSON([
+                        "horizon": response.horizon,
+                        "replicas": response.replicas.map { ["id": $0.id, "user_id": $0.userID, "checkpoint": $0.checkpoint, "last_seen": $0.lastSeen, "retired": $0.retired] as [String: Any] },
+                    ])
+                    return
+                }
+                printTable([["id", "user", "checkpoint", "last seen", "retired"]] + response.replicas.map {
+                    [$0.id, $0.userID, "\($0.checkpoint)", $0.lastSeen, $0.retired ? "yes" : ""]
+                })
+                print("collected through \(response.horizon)")
+            }
+        }
+    }
+
+    struct Retire: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Take a lost replica out of the tombstone horizon.")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Replica id.") var id: String
+
+        func run() async throws {
+            try await connection.withClient { client in
+                let replica = try await client.unary(SyncMethods.retireReplica, .with { $0.replicaID = id }, options: connection.callOptions)
+                if connection.json { printJSON(["id": replica.id, "retired": replica.retired]) } else { print("retired \(replica.id)") }
+            }
+        }
+    }
 }

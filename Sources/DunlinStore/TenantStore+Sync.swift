@@ -432,6 +432,26 @@ extension TenantStore {
         }
     }
 
+    /// A replica as the authority knows it.
+    public struct ReplicaState: Sendable, Hashable {
+        public var id: String
+        public var userID: String
+        public var checkpoint: Int64
+        public var lastSeen: String
+        public var retired: Bool
+    }
+
+    /// Every replica that has synced this tenant, and the collected horizon.
+    public func replicas() throws -> (replicas: [ReplicaState], horizon: Int64) {
+        try writer.read { db in
+            let replicas = try Row.fetchAll(db, sql: "SELECT * FROM replica ORDER BY last_seen DESC, id").map { row in
+                ReplicaState(id: row["id"], userID: row["user_id"], checkpoint: row["checkpoint"], lastSeen: row["last_seen"], retired: row["retired"])
+            }
+            let horizon = Int64(try String.fetchOne(db, sql: "SELECT value FROM sync_meta WHERE key = 'collected_through'") ?? "0") ?? 0
+            return (replicas, horizon)
+        }
+    }
+
     /// Takes a replica out of the horizon (a lost laptop). If it comes back, it re-bootstraps.
     public func retire(replica id: String) throws {
         try writer.write { db in

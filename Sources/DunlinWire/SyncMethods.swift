@@ -19,6 +19,15 @@ public enum SyncMethods {
         path: "/dunlin.v1.Sync/Watch", kind: .serverStreaming
     )
 
+    /// The tenant's replicas and the tombstone horizon (tenant admins).
+    public static let listReplicas = MethodDescriptor<Dunlin_V1_ListReplicasRequest, Dunlin_V1_ListReplicasResponse>(
+        path: "/dunlin.v1.Sync/ListReplicas", kind: .unary
+    )
+    /// Takes a lost replica out of the horizon (tenant admins).
+    public static let retireReplica = MethodDescriptor<Dunlin_V1_RetireReplicaRequest, Dunlin_V1_ReplicaInfo>(
+        path: "/dunlin.v1.Sync/RetireReplica", kind: .unary
+    )
+
     /// The replica schema this build speaks. A client announcing an older one in HELLO is told to
     /// upgrade before anything is read or written.
     public static let schemaVersion: UInt32 = 1

@@ -18,6 +18,7 @@ struct SyncWorld {
     static let principals: [String: Dunlin_V1_Principal] = [
         "manager": .with { $0.id = "u-m"; $0.name = "Marta"; $0.tenantID = "t-acme"; $0.role = "manager" },
         "mo": .with { $0.id = "u-mo"; $0.name = "Mo"; $0.tenantID = "t-acme"; $0.role = "manager" },
+        "admin": .with { $0.id = "u-admin"; $0.name = "Ada"; $0.tenantID = "t-acme"; $0.role = "admin" },
         "ana": .with { $0.id = "u-ana"; $0.name = "Ana"; $0.tenantID = "t-acme"; $0.role = "analyst" },
         "ben": .with { $0.id = "u-ben"; $0.name = "Ben"; $0.tenantID = "t-acme"; $0.role = "analyst" },
         "cy": .with { $0.id = "u-cy"; $0.name = "Cy"; $0.tenantID = "t-acme"; $0.role = "analyst" },
@@ -347,8 +348,16 @@ func seed(_ world: SyncWorld) async throws {
         #expect(try world.tenant.store.syncedRecords()["contact/K1"]?[RecordCoding.deletedField] == .bool(true))
         try await ana.sync()
         #expect(try world.tenant.store.syncedRecords()["contact/K1"] != nil)
-        // Cy's laptop is lost: an admin retires it. The next acknowledgement collects the tombstone.
-        try world.tenant.store.retire(replica: cy.replica.profile.replicaID)
+        // Cy's laptop is lost: the tenant admin sees it holding the horizon back and retires it
+        // (an analyst may not). The next acknowledgement collects the tombstone.
+        let admin = world.server.client(token: "admin"), analyst = world.server.client(token: "ana")
+        let listed = try await admin.unary(SyncMethods.listReplicas, .init())
+        #expect(Set(listed.replicas.map(\.id)) == Set([marta, ana, cy].map(\.replica.profile.replicaID)))
+        let cyID = cy.replica.profile.replicaID
+        await #expect(throws: RPCError.self) { _ = try await analyst.unary(SyncMethods.retireReplica, .with { $0.replicaID = cyID }) }
+        #expect(try await admin.unary(SyncMethods.retireReplica, .with { $0.replicaID = cyID }).retired)
+        await admin.close()
+        await analyst.close()
         try await ana.sync()
         try await marta.sync()
         #expect(try world.tenant.store.syncedRecords()["contact/K1"] == nil)

@@ -118,6 +118,27 @@ public struct SyncService: RPCService {
             }
         }
 
+        router.unary(SyncMethods.listReplicas) { _, context in
+            let (tenant, _) = try access(context, tenants, requires: .admin)
+            let (replicas, horizon) = try RPCError.mapping { try tenant.store.replicas() }
+            return .with {
+                $0.replicas = replicas.map(replicaInfo)
+                $0.horizon = UInt64(max(horizon, 0))
+            }
+        }
+
+        router.unary(SyncMethods.retireReplica) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: .admin)
+            try RPCError.mapping {
+                try tenant.store.retire(replica: request.replicaID)
+                try tenant.store.collectTombstones()
+            }
+            guard let retired = try RPCError.mapping({ try tenant.store.replicas() }).replicas.first(where: { $0.id == request.replicaID }) else {
+                throw RPCError(.notFound, "no replica \(request.replicaID)", details: [.with { $0.field = "replica_id" }])
+            }
+            return replicaInfo(retired)
+        }
+
         router.serverStreaming(SyncMethods.watch) { request, writer, context in
             let (tenant, _) = try access(context, tenants, requires: .viewer)
             try requireReplica(request.replicaID, context)
@@ -205,4 +226,14 @@ private func refusal(_ error: any Error) -> PushRefusal {
     default: mapped = RPCError(.invalidArgument, "\(error)")
     }
     return PushRefusal(code: mapped.code.rawValue, message: mapped.message, field: mapped.details.first?.field ?? "")
+}
+
+private func replicaInfo(_ replica: TenantStore.ReplicaState) -> Dunlin_V1_ReplicaInfo {
+    .with {
+        $0.id = replica.id
+        $0.userID = replica.userID
+        $0.checkpoint = UInt64(max(replica.checkpoint, 0))
+        $0.lastSeen = replica.lastSeen
+        $0.retired = replica.retired
+    }
 }

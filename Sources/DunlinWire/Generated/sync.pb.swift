@@ -16,6 +16,8 @@
 ///   Pull       server-streaming  the change feed after a checkpoint, in batches
 ///   Push       unary             the outbox, with dots; deduplicated by dot; answered after commit
 ///   Watch      server-streaming  a notice each time the tenant's change sequence moves
+///   ListReplicas, RetireReplica  unary, tenant admins: the replicas that hold back tombstone
+///                collection, and taking a lost one out of it
 ///
 /// Records travel as canonical JSON objects (sorted keys, UTF-8), one key per field of the record's
 /// DunlinCore Codable form, plus "_deleted": true on a tombstone. One encoding for every kind keeps
@@ -256,6 +258,67 @@ public nonisolated struct Dunlin_V1_WatchRequest: Sendable {
   public var replicaID: String = String()
 
   public var afterSeq: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_ReplicaInfo: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var userID: String = String()
+
+  /// what it has acknowledged
+  public var checkpoint: UInt64 = 0
+
+  /// ISO 8601, UTC
+  public var lastSeen: String = String()
+
+  public var retired: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_ListReplicasRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_ListReplicasResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var replicas: [Dunlin_V1_ReplicaInfo] = []
+
+  /// tombstones at or below it have been collected
+  public var horizon: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A retired replica no longer holds back collection; if it syncs again it pushes its outbox and
+/// bootstraps again (its checkpoint is below the horizon by then).
+public nonisolated struct Dunlin_V1_RetireReplicaRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var replicaID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -668,6 +731,140 @@ nonisolated extension Dunlin_V1_WatchRequest: SwiftProtobuf.Message, SwiftProtob
   public static func ==(lhs: Dunlin_V1_WatchRequest, rhs: Dunlin_V1_WatchRequest) -> Bool {
     if lhs.replicaID != rhs.replicaID {return false}
     if lhs.afterSeq != rhs.afterSeq {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ReplicaInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReplicaInfo"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}user_id\0\u{1}checkpoint\0\u{3}last_seen\0\u{1}retired\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.checkpoint) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.lastSeen) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.retired) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 2)
+    }
+    if self.checkpoint != 0 {
+      try visitor.visitSingularUInt64Field(value: self.checkpoint, fieldNumber: 3)
+    }
+    if !self.lastSeen.isEmpty {
+      try visitor.visitSingularStringField(value: self.lastSeen, fieldNumber: 4)
+    }
+    if self.retired != false {
+      try visitor.visitSingularBoolField(value: self.retired, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ReplicaInfo, rhs: Dunlin_V1_ReplicaInfo) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.userID != rhs.userID {return false}
+    if lhs.checkpoint != rhs.checkpoint {return false}
+    if lhs.lastSeen != rhs.lastSeen {return false}
+    if lhs.retired != rhs.retired {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ListReplicasRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListReplicasRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ListReplicasRequest, rhs: Dunlin_V1_ListReplicasRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ListReplicasResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListReplicasResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}replicas\0\u{1}horizon\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.replicas) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.horizon) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.replicas.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.replicas, fieldNumber: 1)
+    }
+    if self.horizon != 0 {
+      try visitor.visitSingularUInt64Field(value: self.horizon, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ListReplicasResponse, rhs: Dunlin_V1_ListReplicasResponse) -> Bool {
+    if lhs.replicas != rhs.replicas {return false}
+    if lhs.horizon != rhs.horizon {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_RetireReplicaRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RetireReplicaRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}replica_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.replicaID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.replicaID.isEmpty {
+      try visitor.visitSingularStringField(value: self.replicaID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_RetireReplicaRequest, rhs: Dunlin_V1_RetireReplicaRequest) -> Bool {
+    if lhs.replicaID != rhs.replicaID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
