@@ -117,14 +117,15 @@ struct SyncCommand: AsyncParsableCommand {
                 }
             }
             // SIGINT and SIGTERM end the watch; whatever was pushed is safe (acknowledged after commit).
-            for signal in [SIGINT, SIGTERM] {
+            let sources = [SIGINT, SIGTERM].map { signal in
                 Foundation.signal(signal, SIG_IGN)
                 let source = DispatchSource.makeSignalSource(signal: signal)
                 source.setEventHandler { task.cancel() }
                 source.resume()
-                Self.sources.append(source)
+                return source
             }
             await task.value
+            sources.forEach { $0.cancel() }
             await client.close()
             return
         }
@@ -137,8 +138,6 @@ struct SyncCommand: AsyncParsableCommand {
             throw connection.report(error)
         }
     }
-
-    nonisolated(unsafe) static var sources: [any DispatchSourceSignal] = []
 }
 
 struct Status: AsyncParsableCommand {
