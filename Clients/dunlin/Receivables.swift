@@ -359,7 +359,15 @@ struct Aging: AsyncParsableCommand {
             return .with { $0.currency = String(parts[0]); $0.rate = String(parts[1]) }
         }
         try await connection.withCaller { client in
-            let report = try await client.unary(Receivables.aging, request, options: connection.callOptions)
+            // Every page of rows (the totals come with each).
+            var report = try await client.unary(Receivables.aging, request, options: connection.callOptions)
+            var page = report
+            while !page.nextCursor.isEmpty {
+                var next = request
+                next.cursor = page.nextCursor
+                page = try await client.unary(Receivables.aging, next, options: connection.callOptions)
+                report.rows += page.rows
+            }
             func amounts(_ row: Dunlin_V1_AgingRow) -> [String] {
                 (row.buckets + [row.total]).map { minor in text(.with { $0.currency = row.currency; $0.minor = minor }) }
             }

@@ -98,6 +98,37 @@ struct ReceivablesTests {
         try await world.server.stop()
     }
 
+    @Test("aging rows come a page at a time, every row once, with the totals on every page")
+    func agingPages() async throws {
+        let world = try await TwoTenants.start()
+        let manager = world.server.client(token: "acme-manager")
+        let customers = (1...25).map { n in Dunlin_V1_CustomerRecord.with { $0.id = String(format: "C%02d", n); $0.number = "\(1000 + n)"; $0.name = "Customer \(n)" } }
+        _ = try await manager.unary(Receivables.upsertCustomers, .with { $0.customers = customers })
+        _ = try await manager.unary(Receivables.postEntries, .with {
+            $0.entries = customers.flatMap { customer in
+                [invoice("I-\(customer.id)", customer: customer.id, 100_00, due: "2026-10-01"),
+                 invoice("J-\(customer.id)", customer: customer.id, 7_00, due: "2026-10-01", currency: "PHP")]
+            }
+        })
+        let whole = try await manager.unary(Receivables.aging, .with { $0.asOf = "2026-11-23"; $0.baseCurrency = "-" })
+        #expect(whole.rows.count == 50 && whole.nextCursor.isEmpty)
+        var rows: [Dunlin_V1_AgingRow] = []
+        var cursor = ""
+        var pages = 0
+        repeat {
+            let page = try await manager.unary(Receivables.aging, .with { $0.asOf = "2026-11-23"; $0.baseCurrency = "-"; $0.pageSize = 7; $0.cursor = cursor })
+            #expect(page.rows.count <= 7)
+            #expect(page.totals == whole.totals)
+            rows += page.rows
+            cursor = page.nextCursor
+            pages += 1
+        } while !cursor.isEmpty
+        #expect(pages == 8)
+        #expect(rows.map { "\($0.customerID) \($0.currency)" } == whole.rows.map { "\($0.customerID) \($0.currency)" }.sorted())
+        #expect(rows.map(\.total).reduce(0, +) == whole.rows.map(\.total).reduce(0, +))
+        try await world.server.stop()
+    }
+
     @Test("another tenant's ids answer exactly like ids that do not exist")
     func tenantIsolation() async throws {
         let world = try await TwoTenants.start()

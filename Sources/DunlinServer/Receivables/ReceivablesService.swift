@@ -306,11 +306,18 @@ private func aging(_ request: Dunlin_V1_AgingRequest, tenant: TenantHandle) thro
     let currencies = Set(sums.map(\.currency))
     if let current = base, !currencies.allSatisfy({ $0 == current || rates[$0] != nil }) { base = nil }
     let report = try agingReport(sums, asOf: asOf, buckets: buckets, base: base, rates: rates)
-    let names = try tenant.store.customerNames(Set(report.rows.map(\.customerID)))
+    // One page of rows, by (customer, currency), after the cursor.
+    let size = request.pageSize == 0 ? 1000 : min(Int(request.pageSize), 10_000)
+    let ordered = report.rows.sorted { ($0.customerID, $0.currency.code) < ($1.customerID, $1.currency.code) }
+    let key = { (row: AgingReport.Row) in "\(row.customerID)\u{1F}\(row.currency.code)" }
+    let start = request.cursor.isEmpty ? 0 : (ordered.firstIndex { key($0) > request.cursor } ?? ordered.count)
+    let page = ordered[start..<min(start + size, ordered.count)]
+    let names = try tenant.store.customerNames(Set(page.map(\.customerID)))
     var response = Dunlin_V1_AgingResponse()
     response.asOf = asOf.description
     response.labels = buckets.labels
-    response.rows = report.rows.map { row in
+    if start + size < ordered.count, let last = page.last { response.nextCursor = key(last) }
+    response.rows = page.map { row in
         .with {
             $0.customerID = row.customerID
             $0.customerName = names[row.customerID] ?? ""

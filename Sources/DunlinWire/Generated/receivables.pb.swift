@@ -474,6 +474,13 @@ public nonisolated struct Dunlin_V1_AgingRequest: Sendable {
   /// filter
   public var analystID: String = String()
 
+  /// Rows come a page at a time, by (customer id, currency), so a portfolio of any size fits the
+  /// frame limit; every page carries the totals. 0 = 1000 rows, at most 10000.
+  public var pageSize: UInt32 = 0
+
+  /// next_cursor of the previous page; empty for the first
+  public var cursor: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated struct Rate: Sendable {
@@ -538,6 +545,9 @@ public nonisolated struct Dunlin_V1_AgingResponse: Sendable {
   public var hasBaseTotal: Bool {self._baseTotal != nil}
   /// Clears the value of `baseTotal`. Subsequent reads from it will return its default value.
   public mutating func clearBaseTotal() {self._baseTotal = nil}
+
+  /// empty on the last page
+  public var nextCursor: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1513,7 +1523,7 @@ nonisolated extension Dunlin_V1_UnapplyResponse: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Dunlin_V1_AgingRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AgingRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}as_of\0\u{3}bucket_bounds\0\u{3}base_currency\0\u{1}rates\0\u{3}analyst_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}as_of\0\u{3}bucket_bounds\0\u{3}base_currency\0\u{1}rates\0\u{3}analyst_id\0\u{3}page_size\0\u{1}cursor\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1526,6 +1536,8 @@ nonisolated extension Dunlin_V1_AgingRequest: SwiftProtobuf.Message, SwiftProtob
       case 3: try { try decoder.decodeSingularStringField(value: &self.baseCurrency) }()
       case 4: try { try decoder.decodeRepeatedMessageField(value: &self.rates) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.analystID) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.pageSize) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.cursor) }()
       default: break
       }
     }
@@ -1547,6 +1559,12 @@ nonisolated extension Dunlin_V1_AgingRequest: SwiftProtobuf.Message, SwiftProtob
     if !self.analystID.isEmpty {
       try visitor.visitSingularStringField(value: self.analystID, fieldNumber: 5)
     }
+    if self.pageSize != 0 {
+      try visitor.visitSingularUInt32Field(value: self.pageSize, fieldNumber: 6)
+    }
+    if !self.cursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.cursor, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1556,6 +1574,8 @@ nonisolated extension Dunlin_V1_AgingRequest: SwiftProtobuf.Message, SwiftProtob
     if lhs.baseCurrency != rhs.baseCurrency {return false}
     if lhs.rates != rhs.rates {return false}
     if lhs.analystID != rhs.analystID {return false}
+    if lhs.pageSize != rhs.pageSize {return false}
+    if lhs.cursor != rhs.cursor {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1648,7 +1668,7 @@ nonisolated extension Dunlin_V1_AgingRow: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Dunlin_V1_AgingResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AgingResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}as_of\0\u{1}labels\0\u{1}rows\0\u{1}totals\0\u{3}base_total\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}as_of\0\u{1}labels\0\u{1}rows\0\u{1}totals\0\u{3}base_total\0\u{3}next_cursor\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1661,6 +1681,7 @@ nonisolated extension Dunlin_V1_AgingResponse: SwiftProtobuf.Message, SwiftProto
       case 3: try { try decoder.decodeRepeatedMessageField(value: &self.rows) }()
       case 4: try { try decoder.decodeRepeatedMessageField(value: &self.totals) }()
       case 5: try { try decoder.decodeSingularMessageField(value: &self._baseTotal) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.nextCursor) }()
       default: break
       }
     }
@@ -1686,6 +1707,9 @@ nonisolated extension Dunlin_V1_AgingResponse: SwiftProtobuf.Message, SwiftProto
     try { if let v = self._baseTotal {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
     } }()
+    if !self.nextCursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextCursor, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1695,6 +1719,7 @@ nonisolated extension Dunlin_V1_AgingResponse: SwiftProtobuf.Message, SwiftProto
     if lhs.rows != rhs.rows {return false}
     if lhs.totals != rhs.totals {return false}
     if lhs._baseTotal != rhs._baseTotal {return false}
+    if lhs.nextCursor != rhs.nextCursor {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
