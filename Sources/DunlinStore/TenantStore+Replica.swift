@@ -94,7 +94,21 @@ extension TenantStore {
     public func settlePush(_ results: [(change: PushedChange, refusal: PushRefusal?)], through: Int64) throws {
         try writer.write { db in
             for (change, refusal) in results {
-                guard let refusal else { continue }
+                guard let refusal else {
+                    // Accepted: what this replica sent is now part of what it builds on, so a later
+                    // edit, made before the next pull, sends only what changed after it. The base's
+                    // sequence number stays: writes by others since then are still unseen.
+                    if Self.syncKinds[change.kind]?.mutable == true {
+                        let base = try Self.base(db, change.kind, change.id)
+                        var fields = base?.fields ?? [:]
+                        fields.merge(change.fields) { _, sent in sent }
+                        try db.execute(
+                            sql: "INSERT OR REPLACE INTO record_base (record_kind, record_id, seq, fields) VALUES (?, ?, ?, ?)",
+                            arguments: [change.kind, change.id, base?.seq ?? 0, RecordCoding.canonical(fields)]
+                        )
+                    }
+                    continue
+                }
                 try db.execute(
                     sql: """
                         INSERT OR IGNORE INTO refused_change (counter, record_kind, record_id, fields, code, message, field, at)
