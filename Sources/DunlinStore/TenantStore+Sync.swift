@@ -106,6 +106,12 @@ struct SyncKind: Sendable {
     /// The ids of live records after `cursor`, for snapshots.
     var table: String
     var liveCondition: String
+    /// Insert-only kinds: the canonical fields of the records after `cursor` (by id), read in one
+    /// query and encoded straight from their Codable form (no field map): a snapshot page.
+    var encodedPage: (@Sendable (Database, _ cursor: String, _ limit: Int) throws -> [(id: String, fields: Data)])? = nil
+    /// Insert-only kinds: inserts a pulled record from its canonical fields unless one with its id
+    /// is there (set union), decoding straight into the record (no field map).
+    var insertPulled: (@Sendable (Database, Data) throws -> Void)? = nil
 }
 
 extension TenantStore {
@@ -169,7 +175,12 @@ extension TenantStore {
                 if validate { try LedgerRules.validate(entry, against: SQLLedgerState(db: db), balances: .reconcile) }
                 try LedgerEntryRow(entry).insert(db)
             },
-            table: "ledger_entry", liveCondition: "1"
+            table: "ledger_entry", liveCondition: "1",
+            encodedPage: { db, cursor, limit in
+                try LedgerEntryRow.fetchAll(db, sql: "SELECT * FROM ledger_entry WHERE id > ? ORDER BY id LIMIT ?", arguments: [cursor, limit])
+                    .compactMap { row in try row.entry.map { (row.id, try RecordCoding.canonical(of: $0)) } }
+            },
+            insertPulled: { db, fields in try LedgerEntryRow(try decode(LedgerEntry.self, canonical: fields)).insert(db, onConflict: .ignore) }
         ),
         "activity": SyncKind(
             mutable: false,
@@ -179,7 +190,12 @@ extension TenantStore {
                 if validate { try check(activity, db) }
                 try ActivityRow(activity).insert(db)
             },
-            table: "activity", liveCondition: "1"
+            table: "activity", liveCondition: "1",
+            encodedPage: { db, cursor, limit in
+                try ActivityRow.fetchAll(db, sql: "SELECT * FROM activity WHERE id > ? ORDER BY id LIMIT ?", arguments: [cursor, limit])
+                    .map { row in (row.id, try RecordCoding.canonical(of: try row.record())) }
+            },
+            insertPulled: { db, fields in try ActivityRow(try decode(Activity.self, canonical: fields)).insert(db, onConflict: .ignore) }
         ),
     ]
 
@@ -208,6 +224,14 @@ extension TenantStore {
     private static func decode<Record: Decodable>(_ type: Record.Type, _ fields: FieldMap) throws -> Record {
         do {
             return try RecordCoding.record(type, from: fields)
+        } catch {
+            throw DomainError.invalid(field: "fields", "not a valid \(Record.self): \(error)")
+        }
+    }
+
+    private static func decode<Record: Decodable>(_ type: Record.Type, canonical fields: Data) throws -> Record {
+        do {
+            return try JSONDecoder().decode(type, from: fields)
         } catch {
             throw DomainError.invalid(field: "fields", "not a valid \(Record.self): \(error)")
         }
@@ -406,6 +430,9 @@ extension TenantStore {
     public func snapshotPage(kind kindName: String, after cursor: String, limit: Int) throws -> [SyncRecordState] {
         guard let kind = Self.syncKinds[kindName] else { return [] }
         return try writer.read { db in
+            if let encodedPage = kind.encodedPage {
+                return try encodedPage(db, cursor, limit).map { SyncRecordState(kind: kindName, id: $0.id, seq: 0, fields: $0.fields) }
+            }
             let ids = try String.fetchAll(
                 db, sql: "SELECT id FROM \(kind.table) WHERE id > ? AND \(kind.liveCondition) ORDER BY id LIMIT ?", arguments: [cursor, limit]
             )
