@@ -24,11 +24,18 @@ public struct SyncRecordState: Sendable, Hashable {
     /// byte: what a batch's checksum is (PROTOCOL.md §17).
     public static func checksum(_ records: [SyncRecordState]) -> Data {
         var hasher = SHA256()
+        let zero: [UInt8] = [0]
+        func update(_ text: String) {
+            var text = text
+            text.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+            zero.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        }
         for record in records {
-            for part in [Data(record.kind.utf8), Data(record.id.utf8), Data(String(record.seq).utf8), record.fields] {
-                hasher.update(data: part)
-                hasher.update(data: Data([0]))
-            }
+            update(record.kind)
+            update(record.id)
+            update(String(record.seq))
+            hasher.update(data: record.fields)
+            zero.withUnsafeBytes { hasher.update(bufferPointer: $0) }
         }
         return Data(hasher.finalize())
     }
@@ -180,7 +187,16 @@ extension TenantStore {
                 try LedgerEntryRow.fetchAll(db, sql: "SELECT * FROM ledger_entry WHERE id > ? ORDER BY id LIMIT ?", arguments: [cursor, limit])
                     .compactMap { row in try row.entry.map { (row.id, try RecordCoding.canonical(of: $0)) } }
             },
-            insertPulled: { db, fields in try LedgerEntryRow(try decode(LedgerEntry.self, canonical: fields)).insert(db, onConflict: .ignore) }
+            insertPulled: { db, fields in
+                let entry = try decode(LedgerEntry.self, canonical: fields)
+                try db.cachedStatement(sql: """
+                    INSERT OR IGNORE INTO ledger_entry (id, kind, customer_id, currency, amount, date, due_date, reference, source_id, target_id, memo)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """).execute(arguments: [
+                        entry.id, entry.kind.rawValue, entry.customerID, entry.amount.currency.code, entry.amount.minorUnits,
+                        entry.date.description, entry.dueDate?.description, entry.reference, entry.sourceID, entry.targetID, entry.memo,
+                    ])
+            }
         ),
         "activity": SyncKind(
             mutable: false,
@@ -195,7 +211,12 @@ extension TenantStore {
                 try ActivityRow.fetchAll(db, sql: "SELECT * FROM activity WHERE id > ? ORDER BY id LIMIT ?", arguments: [cursor, limit])
                     .map { row in (row.id, try RecordCoding.canonical(of: try row.record())) }
             },
-            insertPulled: { db, fields in try ActivityRow(try decode(Activity.self, canonical: fields)).insert(db, onConflict: .ignore) }
+            insertPulled: { db, fields in
+                let row = ActivityRow(try decode(Activity.self, canonical: fields))
+                try db.cachedStatement(sql: """
+                    INSERT OR IGNORE INTO activity (id, customer_id, kind, direction, outcome, author_id, occurred_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """).execute(arguments: [row.id, row.customer_id, row.kind, row.direction, row.outcome, row.author_id, row.occurred_at, row.body])
+            }
         ),
     ]
 
@@ -229,9 +250,12 @@ extension TenantStore {
         }
     }
 
+    /// One decoder for every pulled insert-only record (making one per record showed in profiles).
+    private static let pulledDecoder = JSONDecoder()
+
     private static func decode<Record: Decodable>(_ type: Record.Type, canonical fields: Data) throws -> Record {
         do {
-            return try JSONDecoder().decode(type, from: fields)
+            return try pulledDecoder.decode(type, from: fields)
         } catch {
             throw DomainError.invalid(field: "fields", "not a valid \(Record.self): \(error)")
         }

@@ -86,3 +86,21 @@ import Testing
         #expect(try replica.syncValue("checkpoint") == nil)
     }
 }
+
+@Suite struct SyncChecksumTests {
+    @Test("a batch checksum is SHA-256 over kind, id, decimal seq and fields, each followed by a zero byte")
+    func checksumFollowsItsDefinition() {
+        let records = [
+            SyncRecordState(kind: "customer", id: "C1", seq: 42, fields: Data(#"{"id":"C1","name":"Glöbe"}"#.utf8)),
+            SyncRecordState(kind: "ledger_entry", id: "I-é", seq: 0, fields: Data("{}".utf8)),
+        ]
+        // sha256 of "customer\0C1\042\0{...}\0ledger_entry\0I-é\00\0{}\0", computed outside Swift.
+        #expect(hex(SyncRecordState.checksum(records)) == "e98fa9b3cae1b08787899ce2aaee5a4271b7feec7827100f198f57ff005a0402")
+        #expect(hex(SyncRecordState.checksum([])) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        var changed = records
+        changed[1].seq = 1
+        #expect(SyncRecordState.checksum(changed) != SyncRecordState.checksum(records))
+    }
+}
+
+private func hex(_ data: Data) -> String { data.map { String(format: "%02x", $0) }.joined() }
