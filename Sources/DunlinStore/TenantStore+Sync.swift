@@ -436,9 +436,11 @@ extension TenantStore {
             for row in touched {
                 let kindName: String = row["record_kind"], id: String = row["record_id"]
                 guard let kind = Self.syncKinds[kindName], let fields = try kind.fetch(db, id) else { continue }
-                let seq = try Int64.fetchOne(
-                    db, sql: "SELECT MAX(seq) FROM change_log WHERE record_kind = ? AND record_id = ?", arguments: [kindName, id]
-                ) ?? row["seq"]
+                // An insert-only record has one change, its insert: the row's own.
+                let latest: Int64 = row["seq"]
+                let seq = kind.mutable
+                    ? try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM change_log WHERE record_kind = ? AND record_id = ?", arguments: [kindName, id]) ?? latest
+                    : latest
                 records.append(SyncRecordState(kind: kindName, id: id, seq: seq, fields: RecordCoding.canonical(fields)))
             }
             return (records, through, through >= newest)

@@ -94,15 +94,23 @@ struct SyncSuite {
 
     // MARK: Figures
 
-    /// A new replica's first `dunlin sync`, end to end: snapshot, apply, invariant check. Returns records/s.
+    /// A new replica's first `dunlin sync`, end to end: snapshot and apply, then the invariant
+    /// check it ends with, timed apart (it is being replaced by indexed SQL). Returns records/s of
+    /// the whole.
     private func bootstrap(_ laptop: Laptop, _ portfolio: SyncPortfolio, bench: String = "bootstrap") async throws -> Double {
         progress("\(bench): \(portfolio.records) records")
-        let (report, elapsed) = try await measured { try await laptop.engine().sync() }
+        var engine = laptop.engine()
+        engine.checksInvariants = false
+        let (report, syncSeconds) = try await measured { try await engine.sync() }
         precondition(report.bootstrapped && report.pulled >= portfolio.records, "bootstrapped \(report.pulled) of \(portfolio.records)")
+        let checkSeconds = try timedSync { _ = try laptop.replica.store.recheckInvariants() }
+        let elapsed = syncSeconds + checkSeconds
         let rate = Double(report.pulled) / elapsed
         emit(["bench": bench, "impl": "dunlin", "records": report.pulled, "seconds": round(elapsed, 3), "records_per_s": Int(rate),
+              "sync_seconds": round(syncSeconds, 3), "sync_records_per_s": Int(Double(report.pulled) / syncSeconds),
+              "invariant_check_seconds": round(checkSeconds, 3),
               "target_records_per_s": 250_000, "met": rate >= 250_000, "usable_under_10_s": elapsed < 10,
-              "via": "SyncEngine.sync() on an empty replica file, batch \(settings.batch), invariants checked"])
+              "via": "SyncEngine.sync() on an empty replica file, batch \(settings.batch), then TenantStore.recheckInvariants() (what sync() ends with)"])
         return rate
     }
 
