@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
+        .target(name: "BenchmarkSupport"),
         .executableTarget(
             name: "RPCBenchmarks",
             dependencies: [
@@ -34,11 +35,26 @@ let package = Package(
         .executableTarget(
             name: "StoreBenchmarks",
             dependencies: [
+                "BenchmarkSupport",
                 .product(name: "DunlinCore", package: "Dunlin"),
                 .product(name: "DunlinStore", package: "Dunlin"),
                 .product(name: "DunlinWire", package: "Dunlin"),
                 .product(name: "DunlinServer", package: "Dunlin"),
                 .product(name: "DunlinClient", package: "Dunlin"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "SyncBenchmarks",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "DunlinCore", package: "Dunlin"),
+                .product(name: "DunlinStore", package: "Dunlin"),
+                .product(name: "DunlinWire", package: "Dunlin"),
+                .product(name: "DunlinServer", package: "Dunlin"),
+                .product(name: "DunlinClient", package: "Dunlin"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

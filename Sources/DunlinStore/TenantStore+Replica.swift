@@ -165,6 +165,10 @@ extension TenantStore {
             let pushedThrough = try Self.syncInteger(db, "pushed_through")
             for record in records {
                 guard let kind = Self.syncKinds[record.kind] else { continue }
+                if let insertPulled = kind.insertPulled {
+                    try insertPulled(db, record.fields)
+                    continue
+                }
                 let fields = try RecordCoding.decode(record.fields)
                 guard kind.mutable else {
                     if try kind.fetch(db, record.id) == nil { try kind.write(db, fields, false) }

@@ -24,11 +24,18 @@ public struct SyncRecordState: Sendable, Hashable {
     /// byte: what a batch's checksum is (PROTOCOL.md §17).
     public static func checksum(_ records: [SyncRecordState]) -> Data {
         var hasher = SHA256()
+        let zero: [UInt8] = [0]
+        func update(_ text: String) {
+            var text = text
+            text.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+            zero.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        }
         for record in records {
-            for part in [Data(record.kind.utf8), Data(record.id.utf8), Data(String(record.seq).utf8), record.fields] {
-                hasher.update(data: part)
-                hasher.update(data: Data([0]))
-            }
+            update(record.kind)
+            update(record.id)
+            update(String(record.seq))
+            hasher.update(data: record.fields)
+            zero.withUnsafeBytes { hasher.update(bufferPointer: $0) }
         }
         return Data(hasher.finalize())
     }
@@ -106,6 +113,12 @@ struct SyncKind: Sendable {
     /// The ids of live records after `cursor`, for snapshots.
     var table: String
     var liveCondition: String
+    /// Insert-only kinds: the canonical fields of the records after `cursor` (by id), read in one
+    /// query and encoded straight from their Codable form (no field map): a snapshot page.
+    var encodedPage: (@Sendable (Database, _ cursor: String, _ limit: Int) throws -> [(id: String, fields: Data)])? = nil
+    /// Insert-only kinds: inserts a pulled record from its canonical fields unless one with its id
+    /// is there (set union), decoding straight into the record (no field map).
+    var insertPulled: (@Sendable (Database, Data) throws -> Void)? = nil
 }
 
 extension TenantStore {
@@ -169,7 +182,21 @@ extension TenantStore {
                 if validate { try LedgerRules.validate(entry, against: SQLLedgerState(db: db), balances: .reconcile) }
                 try LedgerEntryRow(entry).insert(db)
             },
-            table: "ledger_entry", liveCondition: "1"
+            table: "ledger_entry", liveCondition: "1",
+            encodedPage: { db, cursor, limit in
+                try LedgerEntryRow.fetchAll(db, sql: "SELECT * FROM ledger_entry WHERE id > ? ORDER BY id LIMIT ?", arguments: [cursor, limit])
+                    .compactMap { row in try row.entry.map { (row.id, try RecordCoding.canonical(of: $0)) } }
+            },
+            insertPulled: { db, fields in
+                let entry = try decode(LedgerEntry.self, canonical: fields)
+                try db.cachedStatement(sql: """
+                    INSERT OR IGNORE INTO ledger_entry (id, kind, customer_id, currency, amount, date, due_date, reference, source_id, target_id, memo)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """).execute(arguments: [
+                        entry.id, entry.kind.rawValue, entry.customerID, entry.amount.currency.code, entry.amount.minorUnits,
+                        entry.date.description, entry.dueDate?.description, entry.reference, entry.sourceID, entry.targetID, entry.memo,
+                    ])
+            }
         ),
         "activity": SyncKind(
             mutable: false,
@@ -179,7 +206,17 @@ extension TenantStore {
                 if validate { try check(activity, db) }
                 try ActivityRow(activity).insert(db)
             },
-            table: "activity", liveCondition: "1"
+            table: "activity", liveCondition: "1",
+            encodedPage: { db, cursor, limit in
+                try ActivityRow.fetchAll(db, sql: "SELECT * FROM activity WHERE id > ? ORDER BY id LIMIT ?", arguments: [cursor, limit])
+                    .map { row in (row.id, try RecordCoding.canonical(of: try row.record())) }
+            },
+            insertPulled: { db, fields in
+                let row = ActivityRow(try decode(Activity.self, canonical: fields))
+                try db.cachedStatement(sql: """
+                    INSERT OR IGNORE INTO activity (id, customer_id, kind, direction, outcome, author_id, occurred_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """).execute(arguments: [row.id, row.customer_id, row.kind, row.direction, row.outcome, row.author_id, row.occurred_at, row.body])
+            }
         ),
     ]
 
@@ -208,6 +245,17 @@ extension TenantStore {
     private static func decode<Record: Decodable>(_ type: Record.Type, _ fields: FieldMap) throws -> Record {
         do {
             return try RecordCoding.record(type, from: fields)
+        } catch {
+            throw DomainError.invalid(field: "fields", "not a valid \(Record.self): \(error)")
+        }
+    }
+
+    /// One decoder for every pulled insert-only record (making one per record showed in profiles).
+    private static let pulledDecoder = JSONDecoder()
+
+    private static func decode<Record: Decodable>(_ type: Record.Type, canonical fields: Data) throws -> Record {
+        do {
+            return try pulledDecoder.decode(type, from: fields)
         } catch {
             throw DomainError.invalid(field: "fields", "not a valid \(Record.self): \(error)")
         }
@@ -388,9 +436,11 @@ extension TenantStore {
             for row in touched {
                 let kindName: String = row["record_kind"], id: String = row["record_id"]
                 guard let kind = Self.syncKinds[kindName], let fields = try kind.fetch(db, id) else { continue }
-                let seq = try Int64.fetchOne(
-                    db, sql: "SELECT MAX(seq) FROM change_log WHERE record_kind = ? AND record_id = ?", arguments: [kindName, id]
-                ) ?? row["seq"]
+                // An insert-only record has one change, its insert: the row's own.
+                let latest: Int64 = row["seq"]
+                let seq = kind.mutable
+                    ? try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM change_log WHERE record_kind = ? AND record_id = ?", arguments: [kindName, id]) ?? latest
+                    : latest
                 records.append(SyncRecordState(kind: kindName, id: id, seq: seq, fields: RecordCoding.canonical(fields)))
             }
             return (records, through, through >= newest)
@@ -406,6 +456,9 @@ extension TenantStore {
     public func snapshotPage(kind kindName: String, after cursor: String, limit: Int) throws -> [SyncRecordState] {
         guard let kind = Self.syncKinds[kindName] else { return [] }
         return try writer.read { db in
+            if let encodedPage = kind.encodedPage {
+                return try encodedPage(db, cursor, limit).map { SyncRecordState(kind: kindName, id: $0.id, seq: 0, fields: $0.fields) }
+            }
             let ids = try String.fetchAll(
                 db, sql: "SELECT id FROM \(kind.table) WHERE id > ? AND \(kind.liveCondition) ORDER BY id LIMIT ?", arguments: [cursor, limit]
             )

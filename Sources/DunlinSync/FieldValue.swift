@@ -69,6 +69,13 @@ public enum RecordCoding {
         (try? encoder.encode(fields)) ?? Data("{}".utf8)
     }
 
+    /// Canonical bytes of a record straight from its Codable form: the same bytes as
+    /// `canonical(fields(of: record))` without the round trip through a field map (what the sync
+    /// feed sends for insert-only kinds, a record at a time).
+    public static func canonical(of record: some Encodable) throws -> Data {
+        try encoder.encode(record)
+    }
+
     public static func decode(_ data: Data) throws -> FieldMap {
         try JSONDecoder().decode(FieldMap.self, from: data)
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BenchmarkSupport
 import DunlinClient
 import DunlinCore
 import DunlinServer
@@ -46,21 +47,4 @@ struct StoreBenchmarks: ParsableCommand {
         let settings = Suite.Settings(chunk: chunk, runs: runs, sqlite3: sqlite3, directory: base, compress: compress)
         try runBlocking { try await Suite(portfolio: portfolio, settings: settings).run() }
     }
-}
-
-/// Runs `body` on the concurrency pool and blocks the calling thread until it ends.
-func runBlocking(_ body: @escaping @Sendable () async throws -> Void) throws {
-    let done = DispatchSemaphore(value: 0)
-    let outcome = Outcome()
-    Task {
-        do { try await body() } catch { outcome.error = error }
-        done.signal()
-    }
-    done.wait()
-    if let error = outcome.error { throw error }
-}
-
-private final class Outcome: @unchecked Sendable {
-    // Written by the task before it signals, read after the wait.
-    var error: (any Error)?
 }

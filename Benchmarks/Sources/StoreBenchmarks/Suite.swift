@@ -1,3 +1,4 @@
+import BenchmarkSupport
 import DunlinClient
 import DunlinCore
 import DunlinServer
@@ -127,7 +128,7 @@ struct Suite {
         for (bench, asOf) in [("aging", Portfolio.asOf), ("aging_as_of_past", pastAsOf)] {
             progress("\(bench) as of \(asOf)")
             var rows = 0
-            let times = try await repeated {
+            let times = try await repeated(runs: settings.runs) {
                 let report = try await client.unary(Receivables.aging, .with { $0.asOf = asOf; $0.rates = rates })
                 rows = report.rows.count
                 precondition(report.hasBaseTotal)
@@ -136,7 +137,7 @@ struct Suite {
                                                           "later_entries": asOf == pastAsOf ? latePayments * 6 : 0]))
         }
         progress("statement of C0")
-        let times = try await repeated {
+        let times = try await repeated(runs: settings.runs) {
             let statement = try await client.unary(Receivables.statement, .with { $0.customerID = "C0"; $0.asOf = Portfolio.asOf })
             precondition(statement.openInvoices.count == portfolio.statementItems)
         }
@@ -149,30 +150,14 @@ struct Suite {
         let asOf = CivilDate(Portfolio.asOf)!
         for (bench, date) in [("aging_store_query", asOf), ("aging_as_of_past_store_query", CivilDate(pastAsOf)!)] {
             var rows = 0
-            let times = try await repeated { rows = try store.agingSums(asOf: date, buckets: .standard).count }
+            let times = try await repeated(runs: settings.runs) { rows = try store.agingSums(asOf: date, buckets: .standard).count }
             emit(figure(bench, times, target: 300, extra: ["as_of": date.description, "rows": rows, "via": "TenantStore.agingSums, in process"]))
         }
-        let times = try await repeated {
+        let times = try await repeated(runs: settings.runs) {
             _ = try store.openInvoices(customerID: "C0", asOf: asOf)
             _ = try store.unappliedSources(customerID: "C0", asOf: asOf)
         }
         emit(figure("statement_store_query", times, target: 20, extra: ["items": portfolio.statementItems, "via": "TenantStore.openInvoices + unappliedSources, in process"]))
-    }
-
-    private func figure(_ bench: String, _ times: [Double], target: Double, extra: [String: Any]) -> [String: Any] {
-        let sorted = times.sorted()
-        let median = sorted[sorted.count / 2] * 1_000
-        var line: [String: Any] = ["bench": bench, "impl": "dunlin", "runs": times.count, "median_ms": round(median, 2),
-                                   "best_ms": round(sorted[0] * 1_000, 2), "target_ms": target, "met": median <= target]
-        line.merge(extra) { first, _ in first }
-        return line
-    }
-
-    private func repeated(_ body: () async throws -> Void) async throws -> [Double] {
-        try await body()  // warm the caches and the connection
-        var times: [Double] = []
-        for _ in 0..<settings.runs { times.append(try await timed(body)) }
-        return times
     }
 
     // MARK: The peer
@@ -227,43 +212,4 @@ struct Suite {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { throw BenchError("sqlite3 \(commands) exited \(process.terminationStatus)") }
     }
-}
-
-struct BenchError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
-private func timed(_ body: () async throws -> Void) async throws -> Double {
-    let start = ContinuousClock.now
-    try await body()
-    return seconds(ContinuousClock.now - start)
-}
-
-private func timedSync(_ body: () throws -> Void) throws -> Double {
-    let start = ContinuousClock.now
-    try body()
-    return seconds(ContinuousClock.now - start)
-}
-
-private func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
-
-private func round(_ value: Double, _ places: Int) -> Double {
-    let scale = pow(10, Double(places))
-    return (value * scale).rounded() / scale
-}
-
-private func loadAverage() -> String {
-    (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
-}
-
-private func emit(_ fields: [String: Any]) {
-    guard let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]) else { return }
-    FileHandle.standardOutput.write(data + Data("\n".utf8))
-}
-
-private func progress(_ message: String) {
-    FileHandle.standardError.write(Data("[\(Date())] \(message)\n".utf8))
 }

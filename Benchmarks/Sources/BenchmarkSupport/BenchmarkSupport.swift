@@ -1,0 +1,90 @@
+import Foundation
+
+// What every benchmark executable of this package shares: how a figure is printed (one JSON line
+// on stdout, progress on stderr), how time is taken, and how a synchronous `run` (so a binary can
+// run under valgrind) drives the async suite.
+
+/// Runs `body` on the concurrency pool and blocks the calling thread until it ends.
+public func runBlocking(_ body: @escaping @Sendable () async throws -> Void) throws {
+    let done = DispatchSemaphore(value: 0)
+    let outcome = Outcome()
+    Task {
+        do { try await body() } catch { outcome.error = error }
+        done.signal()
+    }
+    done.wait()
+    if let error = outcome.error { throw error }
+}
+
+private final class Outcome: @unchecked Sendable {
+    // Written by the task before it signals, read after the wait.
+    var error: (any Error)?
+}
+
+public struct BenchError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Seconds `body` took.
+public func timed(_ body: () async throws -> Void) async throws -> Double {
+    let start = ContinuousClock.now
+    try await body()
+    return seconds(ContinuousClock.now - start)
+}
+
+/// What `body` returned, and the seconds it took.
+public func measured<Value>(_ body: () async throws -> Value) async throws -> (Value, Double) {
+    let start = ContinuousClock.now
+    let value = try await body()
+    return (value, seconds(ContinuousClock.now - start))
+}
+
+public func timedSync(_ body: () throws -> Void) throws -> Double {
+    let start = ContinuousClock.now
+    try body()
+    return seconds(ContinuousClock.now - start)
+}
+
+public func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+public func round(_ value: Double, _ places: Int) -> Double {
+    let scale = pow(10, Double(places))
+    return (value * scale).rounded() / scale
+}
+
+/// The 1, 5 and 15 minute load averages, as /proc/loadavg gives them.
+public func loadAverage() -> String {
+    (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+}
+
+/// One figure: a JSON object with sorted keys, on one line of stdout.
+public func emit(_ fields: [String: Any]) {
+    guard let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]) else { return }
+    FileHandle.standardOutput.write(data + Data("\n".utf8))
+}
+
+/// A progress line on stderr, with the time.
+public func progress(_ message: String) {
+    FileHandle.standardError.write(Data("[\(Date())] \(message)\n".utf8))
+}
+
+/// A figure of repeated timings: median and best in milliseconds against a target.
+public func figure(_ bench: String, _ times: [Double], target: Double, extra: [String: Any]) -> [String: Any] {
+    let sorted = times.sorted()
+    let median = sorted[sorted.count / 2] * 1_000
+    var line: [String: Any] = ["bench": bench, "impl": "dunlin", "runs": times.count, "median_ms": round(median, 2),
+                               "best_ms": round(sorted[0] * 1_000, 2), "target_ms": target, "met": median <= target]
+    line.merge(extra) { first, _ in first }
+    return line
+}
+
+/// `body` once to warm caches and the connection, then `runs` timed runs.
+public func repeated(runs: Int, _ body: () async throws -> Void) async throws -> [Double] {
+    try await body()
+    var times: [Double] = []
+    for _ in 0..<runs { times.append(try await timed(body)) }
+    return times
+}

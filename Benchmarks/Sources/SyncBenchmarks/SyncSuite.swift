@@ -1,0 +1,303 @@
+import BenchmarkSupport
+import DunlinClient
+import DunlinCore
+import DunlinServer
+import DunlinStore
+import DunlinWire
+import Foundation
+import Logging
+import NIOCore
+
+/// The measured run, in order: build both tenants (not timed), bootstrap a replica of the large
+/// one, a snapshot's wire bytes, the empty sync, a pull, a push, the small tenant's empty sync,
+/// then the sqlite3 restore.
+struct SyncSuite {
+    struct Settings: Sendable {
+        var changes: Int
+        var batch: Int
+        var runs: Int
+        var compress: Bool
+        var sqlite3: String
+        var directory: URL
+    }
+
+    let large: SyncPortfolio
+    let small: SyncPortfolio
+    let settings: Settings
+
+    func run() async throws {
+        emit(["bench": "environment", "load_average": loadAverage(), "cores": ProcessInfo.processInfo.activeProcessorCount,
+              "records": large.records, "customers": large.customers, "invoices": large.invoices, "payments": large.payments,
+              "activities": large.activities, "batch": settings.batch, "compress": settings.compress])
+        let largeStore = try build(large, name: "large")
+        let smallStore = try build(small, name: "small")
+        var logger = Logger(label: "bench.dunlind")
+        logger.logLevel = .critical
+        let tenants = FixedTenants([
+            TenantHandle(id: "t-large", store: largeStore, baseCurrency: .usd, timeZone: TimeZone(identifier: "UTC")!),
+            TenantHandle(id: "t-small", store: smallStore, baseCurrency: .usd, timeZone: TimeZone(identifier: "UTC")!),
+        ])
+        let server = RPCServer(
+            configuration: .init(host: "127.0.0.1", port: 0, compressResponses: settings.compress),
+            services: [SyncService(tenants: tenants)],
+            authenticator: StaticTokenAuthenticator([
+                "large": .with { $0.id = "u-bench"; $0.tenantID = "t-large"; $0.role = "manager" },
+                "small": .with { $0.id = "u-bench"; $0.tenantID = "t-small"; $0.role = "manager" },
+            ]),
+            logger: logger
+        )
+        let serving = Task { try await server.run() }
+        let port = try await server.listeningPort
+
+        let laptop = try Laptop(token: "large", tenant: "t-large", port: port, settings: settings)
+        let bootstrapRate = try await bootstrap(laptop, large)
+        try await wireBytes(port: port)
+        try await emptySync(laptop, large)
+        try await pull(laptop, server: largeStore)
+        try await push(laptop)
+        await laptop.close()
+
+        let smallLaptop = try Laptop(token: "small", tenant: "t-small", port: port, settings: settings)
+        _ = try await bootstrap(smallLaptop, small, bench: "bootstrap_small")
+        try await emptySync(smallLaptop, small)
+        await smallLaptop.close()
+
+        server.beginShutdown()
+        try await serving.value
+        try peer(ours: bootstrapRate)
+    }
+
+    // MARK: The tenants
+
+    /// A server store holding `portfolio`, written through the store's own methods (so the change
+    /// log and derived balances are as the RPCs leave them). Not timed beyond a progress line.
+    private func build(_ portfolio: SyncPortfolio, name: String) throws -> TenantStore {
+        let store = try TenantStore(path: settings.directory.appendingPathComponent("\(name).sqlite").path)
+        let start = ContinuousClock.now
+        progress("building the \(name) tenant: \(portfolio.records) records")
+        let chunk = 50_000
+        for first in stride(from: 0, to: portfolio.customers, by: chunk) {
+            try store.upsert((first..<min(first + chunk, portfolio.customers)).map(portfolio.customer))
+        }
+        for first in stride(from: 0, to: portfolio.invoices, by: chunk) {
+            try store.post((first..<min(first + chunk, portfolio.invoices)).map(portfolio.invoice))
+        }
+        for first in stride(from: 0, to: portfolio.payments, by: chunk) {
+            try store.post((first..<min(first + chunk, portfolio.payments)).map { portfolio.payment($0) })
+        }
+        for first in stride(from: 0, to: portfolio.activities, by: chunk) {
+            try store.append((first..<min(first + chunk, portfolio.activities)).map { portfolio.activity($0) })
+        }
+        progress("built the \(name) tenant in \(round(seconds(ContinuousClock.now - start), 1)) s")
+        return store
+    }
+
+    // MARK: Figures
+
+    /// A new replica's first `dunlin sync`, end to end: snapshot and apply, then the invariant
+    /// check it ends with, timed apart (it is being replaced by indexed SQL). Returns records/s of
+    /// the whole.
+    private func bootstrap(_ laptop: Laptop, _ portfolio: SyncPortfolio, bench: String = "bootstrap") async throws -> Double {
+        progress("\(bench): \(portfolio.records) records")
+        var engine = laptop.engine()
+        engine.checksInvariants = false
+        let (report, syncSeconds) = try await measured { try await engine.sync() }
+        precondition(report.bootstrapped && report.pulled >= portfolio.records, "bootstrapped \(report.pulled) of \(portfolio.records)")
+        let checkSeconds = try timedSync { _ = try laptop.replica.store.recheckInvariants() }
+        let elapsed = syncSeconds + checkSeconds
+        let rate = Double(report.pulled) / elapsed
+        emit(["bench": bench, "impl": "dunlin", "records": report.pulled, "seconds": round(elapsed, 3), "records_per_s": Int(rate),
+              "sync_seconds": round(syncSeconds, 3), "sync_records_per_s": Int(Double(report.pulled) / syncSeconds),
+              "invariant_check_seconds": round(checkSeconds, 3),
+              "target_records_per_s": 250_000, "met": rate >= 250_000, "usable_under_10_s": elapsed < 10,
+              "via": "SyncEngine.sync() on an empty replica file, batch \(settings.batch), then TenantStore.recheckInvariants() (what sync() ends with)"])
+        return rate
+    }
+
+    /// A snapshot as the wire carries it, read but not applied: its bytes per record as protobuf
+    /// and after per-message deflate (what a compressing server sends), and how fast the server
+    /// produces it with nothing applying it.
+    private func wireBytes(port: Int) async throws {
+        progress("snapshot stream, not applied")
+        let client = RPCClient(
+            configuration: .init(host: "127.0.0.1", port: port, token: "large", replicaID: "wire-count", schemaVersion: SyncMethods.schemaVersion,
+                                 compressRequests: settings.compress),
+            logger: quietLogger()
+        )
+        var records = 0
+        var messages = 0
+        var plain = 0
+        var deflated = 0
+        let request = Dunlin_V1_BootstrapRequest.with { $0.replicaID = "wire-count"; $0.batchSize = UInt32(settings.batch) }
+        let elapsed = try await timed {
+            for try await batch in client.serverStreaming(SyncMethods.bootstrap, request, options: .init(timeout: .seconds(600))) {
+                records += batch.records.count
+                messages += 1
+                let bytes: [UInt8] = try batch.serializedBytes()
+                plain += bytes.count
+                deflated += MessageCompression.compress(ByteBuffer(bytes: bytes))?.readableBytes ?? bytes.count
+            }
+        }
+        await client.close()
+        emit(["bench": "bootstrap_stream", "impl": "dunlin", "records": records, "messages": messages, "seconds": round(elapsed, 3),
+              "records_per_s": Int(Double(records) / elapsed), "via": "Bootstrap read by a bare RPCClient, nothing applied (deflate sizes computed after each message)"])
+        emit(["bench": "wire_bytes_per_record", "impl": "dunlin", "records": records, "plain_bytes": plain, "deflated_bytes": deflated,
+              "plain_per_record": round(Double(plain) / Double(records), 1), "deflated_per_record": round(Double(deflated) / Double(records), 1),
+              "via": "SyncBatch protobuf size; deflated = MessageCompression.compress per message (frame headers not counted)"])
+    }
+
+    /// A sync with nothing to do, with and without the invariant check at its end.
+    private func emptySync(_ laptop: Laptop, _ portfolio: SyncPortfolio) async throws {
+        for checks in [true, false] {
+            progress("empty sync, \(portfolio.invoices) invoices, invariants \(checks ? "checked" : "not checked")")
+            var engine = laptop.engine()
+            engine.checksInvariants = checks
+            let times = try await repeated(runs: settings.runs) {
+                let report = try await engine.sync()
+                precondition(report.pulled == 0 && report.pushed == 0, "the empty sync moved \(report.pulled) in, \(report.pushed) out")
+            }
+            emit(figure("empty_sync", times, target: 5, extra: [
+                "invoices": portfolio.invoices, "records": portfolio.records, "invariants_checked": checks,
+                "via": "SyncEngine.sync(): push with an empty outbox, pull of nothing" + (checks ? ", recheckInvariants()" : ""),
+            ]))
+        }
+    }
+
+    /// `changes` server changes (payments and activities posted, customers edited), then one sync.
+    private func pull(_ laptop: Laptop, server store: TenantStore) async throws {
+        let count = settings.changes
+        let edits = count / 5, payments = (count - edits) / 2, activities = count - edits - payments
+        progress("server: \(payments) payments, \(activities) activities, \(edits) customer edits")
+        try store.post((0..<payments).map { large.payment($0, prefix: "SPAY") })
+        try store.append((0..<activities).map { large.activity($0, prefix: "SACT", author: "U2") })
+        try store.upsert((0..<edits).map { index in
+            var customer = large.customer(index * (large.customers / edits))
+            customer.phone = "+63 2 8555 \(index)"
+            return customer
+        })
+        var engine = laptop.engine()
+        engine.checksInvariants = false  // timed apart: the empty sync's two lines
+        let (report, elapsed) = try await measured { try await engine.sync() }
+        precondition(report.pulled == count, "pulled \(report.pulled) of \(count)")
+        emit(["bench": "pull", "impl": "dunlin", "records": report.pulled, "seconds": round(elapsed, 3),
+              "records_per_s": Int(Double(report.pulled) / elapsed), "payments": payments, "activities": activities, "customer_edits": edits,
+              "invariants_checked": false,
+              "via": "SyncEngine.sync() after the server's changes"])
+    }
+
+    /// `changes` local changes (payments posted, activities logged on the replica), then one sync:
+    /// the push, and the pull that brings them back as the server's.
+    private func push(_ laptop: Laptop) async throws {
+        let count = settings.changes
+        let payments = count / 2, activities = count - payments
+        progress("replica: \(payments) payments, \(activities) activities")
+        try laptop.replica.store.post((0..<payments).map { large.payment($0, prefix: "LPAY") })
+        try laptop.replica.store.append((0..<activities).map { large.activity($0, prefix: "LACT", author: "u-bench") })
+        var engine = laptop.engine()
+        engine.checksInvariants = false  // timed apart: the empty sync's two lines
+        let (report, elapsed) = try await measured { try await engine.sync() }
+        precondition(report.accepted == count, "accepted \(report.accepted) of \(count) (refused \(report.refused))")
+        emit(["bench": "push", "impl": "dunlin", "changes": report.pushed, "accepted": report.accepted, "pulled_back": report.pulled,
+              "seconds": round(elapsed, 3), "changes_per_s": Int(Double(report.pushed) / elapsed),
+              "via": "SyncEngine.sync() with \(count) local changes: push in calls of \(settings.batch), then the pull of them back", "invariants_checked": false])
+    }
+
+    // MARK: The peer
+
+    /// The large tenant's rows, as the replica holds them, restored by the sqlite3 shell into the
+    /// same schema (indexes and the derived-balance triggers included), WAL and synchronous=NORMAL
+    /// as the store runs: the replica's write limit. The rows are exported (not timed) as CSV with
+    /// NULL spelled ~NULL~; the timed restore is `.import` into a staging table per table and one
+    /// `INSERT ... SELECT` per table in one transaction, so each statement (and its triggers) is
+    /// compiled once. (`.read` of one INSERT per row recompiles the triggers for every row and runs
+    /// at a twentieth of the speed: that would flatter the replica.)
+    private func peer(ours: Double) throws {
+        let source = settings.directory.appendingPathComponent("replica-t-large.sqlite")
+        let tables = ["customer", "ledger_entry", "activity"]
+        progress("exporting the replica's rows for sqlite3")
+        var restore: [String] = ["PRAGMA synchronous = NORMAL;"]
+        var copies: [String] = []
+        for table in tables {
+            let csv = settings.directory.appendingPathComponent("\(table).csv")
+            guard FileManager.default.createFile(atPath: csv.path, contents: nil) else { throw BenchError("cannot create \(csv.path)") }
+            let handle = try FileHandle(forWritingTo: csv)
+            try sqlite3(source, [".mode csv", ".headers on", ".nullvalue ~NULL~", "SELECT * FROM \(table);"], output: handle)
+            try handle.close()
+            let columns = try sqlite3Output(source, "SELECT group_concat(name, ',') FROM pragma_table_info('\(table)');").split(separator: ",")
+            restore.append(".import --csv \(csv.path) staging_\(table)")
+            copies.append("INSERT INTO \(table) SELECT \(columns.map { "NULLIF(\($0), '~NULL~')" }.joined(separator: ", ")) FROM staging_\(table);")
+        }
+        restore.append("BEGIN;")
+        restore.append(contentsOf: copies)
+        restore.append("COMMIT;")
+        let restored = Int(try sqlite3Output(source, "SELECT (SELECT COUNT(*) FROM customer) + (SELECT COUNT(*) FROM ledger_entry) + (SELECT COUNT(*) FROM activity);")) ?? 0
+
+        let database = settings.directory.appendingPathComponent("sqlite3-restore.sqlite")
+        _ = try TenantStore(path: database.path)  // the tenant schema, migrated; closed when released
+        progress("sqlite3 restore of \(restored) rows")
+        let elapsed = try timedSync { try sqlite3(database, restore) }
+        let check = Int(try sqlite3Output(database, "SELECT (SELECT COUNT(*) FROM customer) + (SELECT COUNT(*) FROM ledger_entry) + (SELECT COUNT(*) FROM activity) + (SELECT COUNT(*) FROM invoice_balance) - (SELECT COUNT(*) FROM ledger_entry WHERE kind = 'invoice');")) ?? -1
+        precondition(check == restored, "sqlite3 restored \(check) of \(restored) rows")
+        let rate = Double(restored) / elapsed
+        emit(["bench": "sqlite3_restore", "impl": "sqlite3", "records": restored, "seconds": round(elapsed, 3), "records_per_s": Int(rate),
+              "bootstrap_ratio": round(ours / rate, 3),
+              "via": "sqlite3 .import --csv into staging tables, then one INSERT ... SELECT per table in one transaction, into the tenant schema (indexes, triggers), WAL, synchronous=NORMAL"])
+    }
+
+    private func sqlite3(_ database: URL, _ commands: [String], output: FileHandle? = nil) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: settings.sqlite3)
+        process.arguments = [database.path] + commands.flatMap { ["-cmd", $0] } + [".quit"]
+        process.standardOutput = output ?? FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw BenchError("sqlite3 \(commands) exited \(process.terminationStatus)") }
+    }
+
+    private func sqlite3Output(_ database: URL, _ query: String) throws -> String {
+        let process = Process()
+        let pipe = Pipe()
+        process.executableURL = URL(fileURLWithPath: settings.sqlite3)
+        process.arguments = [database.path, query]
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// One laptop: a replica file in the run's directory and a client for its profile.
+struct Laptop {
+    let replica: Replica
+    let client: RPCClient
+    let batch: Int
+
+    init(token: String, tenant: String, port: Int, settings: SyncSuite.Settings) throws {
+        let profile = Profile(
+            name: token, server: "127.0.0.1:\(port)", token: token, replicaID: Profile.newReplicaID(),
+            userID: "u-bench", userName: "Bench", tenantID: tenant, role: "manager"
+        )
+        replica = try Replica(profile: profile, path: settings.directory.appendingPathComponent("replica-\(tenant).sqlite").path)
+        client = RPCClient(
+            configuration: .init(host: "127.0.0.1", port: port, token: token, replicaID: profile.replicaID, clientVersion: "dunlin/bench",
+                                 schemaVersion: SyncMethods.schemaVersion, compressRequests: settings.compress, connectPatience: .seconds(30)),
+            logger: quietLogger()
+        )
+        batch = settings.batch
+    }
+
+    func engine() -> SyncEngine {
+        var engine = SyncEngine(replica: replica, client: client)
+        engine.batchSize = batch
+        return engine
+    }
+
+    func close() async { await client.close() }
+}
+
+private func quietLogger() -> Logger {
+    var logger = Logger(label: "bench.client")
+    logger.logLevel = .critical
+    return logger
+}
