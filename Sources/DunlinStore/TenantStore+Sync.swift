@@ -21,7 +21,7 @@ public struct SyncRecordState: Sendable, Hashable {
     }
 
     /// SHA-256 over each record's kind, id, seq (decimal) and fields, each followed by a zero
-    /// byte: what a batch's checksum is (PROTOCOL.md §17).
+    /// byte: what a batch's checksum is (PROTOCOL.md §16.2).
     public static func checksum(_ records: [SyncRecordState]) -> Data {
         var hasher = SHA256()
         let zero: [UInt8] = [0]

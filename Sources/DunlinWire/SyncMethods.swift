@@ -1,4 +1,4 @@
-/// The Sync service (Protocol/sync.proto, PROTOCOL.md §17): how a replica catches up with the
+/// The Sync service (Protocol/sync.proto, PROTOCOL.md §16.2): how a replica catches up with the
 /// server and hands it the changes made offline. Every method needs a tenant role; pushing needs
 /// the role the same RPC would need for each change.
 public enum SyncMethods {

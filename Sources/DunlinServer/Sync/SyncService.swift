@@ -5,7 +5,7 @@ import DunlinWire
 import Foundation
 import GRDB
 
-/// Bootstrap, pull, push and watch for the caller's tenant (Protocol/sync.proto, PROTOCOL.md §17).
+/// Bootstrap, pull, push and watch for the caller's tenant (Protocol/sync.proto, PROTOCOL.md §16.2).
 ///
 /// Rights: any tenant role may bootstrap, pull and watch; each pushed change is held to the role
 /// the RPC that makes the same change needs, and validated exactly as that RPC validates it.

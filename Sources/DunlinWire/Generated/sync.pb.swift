@@ -9,7 +9,7 @@
 //   https://github.com/apple/swift-protobuf/
 
 /// The sync service: how a replica (a laptop's local SQLite copy of one tenant) catches up with the
-/// server and hands it the changes made offline. PROTOCOL.md §17 gives the rules; DESIGN.md "Sync"
+/// server and hands it the changes made offline. PROTOCOL.md §16.2 gives the rules; DESIGN.md "Sync"
 /// is the contract. Method paths are "/dunlin.v1.Sync/<Method>".
 ///
 ///   Bootstrap  server-streaming  a snapshot of current state (tombstones left out), in batches
