@@ -259,6 +259,16 @@ enum TenantSchema {
                 CREATE INDEX source_balance_voided ON source_balance(source_id) WHERE reversed_on IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v8: tombstone indexes") { db in
+            try db.execute(sql: """
+                -- Tombstones waiting for the horizon: collection (after every pull) reads only these.
+                CREATE INDEX contact_tombstones ON contact(id) WHERE deleted = 1;
+                CREATE INDEX dispute_tombstones ON dispute(id) WHERE deleted = 1;
+                CREATE INDEX promise_to_pay_tombstones ON promise_to_pay(id) WHERE deleted = 1;
+                CREATE INDEX collection_task_tombstones ON collection_task(id) WHERE deleted = 1;
+                CREATE INDEX sync_conflict_tombstones ON sync_conflict(id) WHERE deleted = 1;
+                """)
+        }
         return migrator
     }
 }
