@@ -143,10 +143,17 @@ struct SyncCommand: AsyncParsableCommand {
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Pending changes, last sync, conflicts, exceptions and refused changes of the replica.")
     @OptionGroup var connection: ConnectionOptions
+    @Option(help: "Stop listing a refused change, by its number (repeat for several); it was never applied anywhere.")
+    var dismiss: [Int64] = []
 
     func run() async throws {
         let profile = try requireProfile(connection)
         let store = try Replica(profile: profile).store
+        do {
+            for counter in dismiss { try store.dismissRefused(counter: counter) }
+        } catch {
+            throw connection.report(error)
+        }
         let pending = try store.pendingCount()
         let lastSync = try store.syncValue("last_sync") ?? "never"
         let checkpoint = try store.syncValue("checkpoint") ?? "none (not bootstrapped)"

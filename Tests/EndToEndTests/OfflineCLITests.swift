@@ -71,6 +71,28 @@ struct OfflineCLITests {
         try await world.stop()
     }
 
+    @Test func aBankLineKeyedInTwiceIsRefusedOnceListedByStatusAndDismissed() async throws {
+        let world = try await FaultWorld()
+        _ = try await run(world, "ana", ["login", "--server", world.address, "--token", world.analystToken])
+        _ = try await run(world, "mia", ["login", "--server", world.address, "--token", world.managerToken])
+        _ = try await run(world, "ana", ["payments", "record", "--id", "BANK-77", "--customer", "CUS-1007", "--amount", "250.00", "--currency", "USD"])
+        _ = try await run(world, "mia", ["payments", "record", "--id", "BANK-77", "--customer", "CUS-1007", "--amount", "260.00", "--currency", "USD"])
+        try await sync(world, "ana", "mia")
+        let status = try #require(try await run(world, "mia", ["status"]) as? [String: Any])
+        let refused = try #require(status["refused"] as? [[String: Any]])
+        #expect(refused.count == 1)
+        #expect(refused.first?["id"] as? String == "BANK-77")
+        #expect(refused.first?["status"] as? Int == Int(StatusCode.failedPrecondition.rawValue))
+        #expect((refused.first?["message"] as? String)?.contains("already exists") == true)
+        // Mia's replica shows Ana's 250.00, as the server does.
+        let entry = try #require(try await run(world, "mia", ["entry", "BANK-77"]) as? [String: Any])
+        #expect((entry["amount"] as? [String: Any])?["minor"] as? Int == 250_00)
+        let counter = try #require(refused.first?["counter"] as? Int)
+        let after = try #require(try await run(world, "mia", ["status", "--dismiss", "\(counter)"]) as? [String: Any])
+        #expect((after["refused"] as? [Any])?.isEmpty == true)
+        try await world.stop()
+    }
+
     @Test func twoPhonesForOneContactLeaveOneValueAndAConflictThatCanBeSettled() async throws {
         let world = try await FaultWorld()
         _ = try await run(world, "ana", ["login", "--server", world.address, "--token", world.analystToken])
