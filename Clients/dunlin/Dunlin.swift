@@ -69,11 +69,9 @@ struct ConnectionOptions: ParsableArguments {
     func clientConfiguration() throws -> RPCClient.Configuration {
         let profile = try activeProfile()
         let address = profile?.server ?? serverAddress
-        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
+        guard let (host, port) = RPCClient.Configuration.hostAndPort(address) else {
             throw ValidationError("--server must be HOST:PORT, got \"\(address)\"")
         }
-        var host = String(address[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         return RPCClient.Configuration(
             host: host, port: port,
             token: token ?? environment["DUNLIN_TOKEN"] ?? profile?.token ?? "",

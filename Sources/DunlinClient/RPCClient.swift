@@ -75,6 +75,14 @@ public final class RPCClient: Sendable {
         public var backoff: Backoff
         public var keepalive: Keepalive
 
+        /// "HOST:PORT" (an IPv6 host in brackets, "[::1]:7474") split, or nil if it is not one.
+        public static func hostAndPort(_ address: String) -> (host: String, port: Int)? {
+            guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else { return nil }
+            var host = String(address[..<colon])
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            return (host, port)
+        }
+
         public init(
             host: String = "127.0.0.1",
             port: Int = 7474,

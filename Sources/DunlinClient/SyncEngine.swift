@@ -39,11 +39,9 @@ public struct SyncEngine: Sendable {
 
     /// A client configured for this profile: its token, replica id and schema version in HELLO.
     public static func client(for profile: Profile, timeout: Duration = .seconds(10)) throws -> RPCClient {
-        guard let colon = profile.server.lastIndex(of: ":"), let port = Int(profile.server[profile.server.index(after: colon)...]) else {
+        guard let (host, port) = RPCClient.Configuration.hostAndPort(profile.server) else {
             throw RPCError(.invalidArgument, "profile \(profile.name): server must be HOST:PORT, not \"\(profile.server)\"")
         }
-        var host = String(profile.server[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         return RPCClient(configuration: .init(
             host: host, port: port, token: profile.token, replicaID: profile.replicaID, clientVersion: "dunlin/\(DunlinVersion.current)",
             schemaVersion: SyncMethods.schemaVersion, connectPatience: timeout
@@ -64,7 +62,7 @@ public struct SyncEngine: Sendable {
                 try await bootstrap(&report)
             }
         }
-        report.checkpoint = Int64(try store.syncValue("checkpoint") ?? "0") ?? 0
+        report.checkpoint = try store.syncInteger("checkpoint")
         report.openExceptions = checksInvariants ? try store.recheckInvariants().count : try store.exceptions().count
         report.openConflicts = try store.conflicts().count
         try store.setSyncValue("last_sync", ISO8601DateFormatter().string(from: Date()))
@@ -76,7 +74,7 @@ public struct SyncEngine: Sendable {
     /// server answers them as duplicates.
     func push(_ report: inout SyncReport) async throws {
         let store = replica.store
-        let pushedThrough = Int64(try store.syncValue("pushed_through") ?? "0") ?? 0
+        let pushedThrough = try store.syncInteger("pushed_through")
         let (changes, through) = try store.pendingChanges(after: pushedThrough)
         guard through > pushedThrough else { return }
         var results: [(change: PushedChange, refusal: PushRefusal?)] = []
@@ -115,7 +113,7 @@ public struct SyncEngine: Sendable {
     }
 
     func pull(_ report: inout SyncReport) async throws {
-        let checkpoint = Int64(try replica.store.syncValue("checkpoint") ?? "0") ?? 0
+        let checkpoint = try replica.store.syncInteger("checkpoint")
         let request = Dunlin_V1_PullRequest.with {
             $0.replicaID = replica.profile.replicaID
             $0.afterSeq = UInt64(checkpoint)
@@ -181,7 +179,7 @@ public struct SyncEngine: Sendable {
     /// Returns when the server announces a change past our checkpoint or the outbox has changes.
     private func waitForChange() async throws {
         let store = replica.store
-        let checkpoint = UInt64(try store.syncValue("checkpoint") ?? "0") ?? 0
+        let checkpoint = UInt64(max(try store.syncInteger("checkpoint"), 0))
         let request = Dunlin_V1_WatchRequest.with {
             $0.replicaID = replica.profile.replicaID
             $0.afterSeq = checkpoint

@@ -33,6 +33,11 @@ extension TenantStore {
         try db.execute(sql: "INSERT OR REPLACE INTO sync_meta (key, value) VALUES (?, ?)", arguments: [key, value])
     }
 
+    /// A numeric setting (checkpoint, pushed_through, collected_through); 0 when unset.
+    public func syncInteger(_ key: String) throws -> Int64 {
+        try writer.read { db in try Self.syncInteger(db, key) }
+    }
+
     static func syncInteger(_ db: Database, _ key: String) throws -> Int64 {
         Int64(try String.fetchOne(db, sql: "SELECT value FROM sync_meta WHERE key = ?", arguments: [key]) ?? "0") ?? 0
     }
@@ -82,6 +87,13 @@ extension TenantStore {
         return (row["seq"], try RecordCoding.decode(row["fields"]))
     }
 
+    private static func setBase(_ db: Database, _ kind: String, _ id: String, seq: Int64, fields: Data) throws {
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO record_base (record_kind, record_id, seq, fields) VALUES (?, ?, ?, ?)",
+            arguments: [kind, id, seq, fields]
+        )
+    }
+
     private static func isDirty(_ db: Database, _ kind: String, _ id: String, after pushedThrough: Int64) throws -> Bool {
         try Bool.fetchOne(
             db, sql: "SELECT EXISTS (SELECT 1 FROM change_log WHERE record_kind = ? AND record_id = ? AND seq > ?)", arguments: [kind, id, pushedThrough]
@@ -102,10 +114,7 @@ extension TenantStore {
                         let base = try Self.base(db, change.kind, change.id)
                         var fields = base?.fields ?? [:]
                         fields.merge(change.fields) { _, sent in sent }
-                        try db.execute(
-                            sql: "INSERT OR REPLACE INTO record_base (record_kind, record_id, seq, fields) VALUES (?, ?, ?, ?)",
-                            arguments: [change.kind, change.id, base?.seq ?? 0, RecordCoding.canonical(fields)]
-                        )
+                        try Self.setBase(db, change.kind, change.id, seq: base?.seq ?? 0, fields: RecordCoding.canonical(fields))
                     }
                     continue
                 }
@@ -180,10 +189,7 @@ extension TenantStore {
                     visible.merge(local) { _, mine in mine }
                 }
                 try kind.write(db, visible, false)
-                try db.execute(
-                    sql: "INSERT OR REPLACE INTO record_base (record_kind, record_id, seq, fields) VALUES (?, ?, ?, ?)",
-                    arguments: [record.kind, record.id, record.seq, record.fields]
-                )
+                try Self.setBase(db, record.kind, record.id, seq: record.seq, fields: record.fields)
             }
             if let snapshot {
                 for (name, kind) in Self.syncKinds where kind.mutable {

@@ -417,7 +417,7 @@ extension TenantStore {
     /// several times appear once, as they stand now.
     public func changes(after checkpoint: Int64, limit: Int) throws -> (records: [SyncRecordState], through: Int64, last: Bool) {
         try writer.read { db in
-            let horizon = Int64(try String.fetchOne(db, sql: "SELECT value FROM sync_meta WHERE key = 'collected_through'") ?? "0") ?? 0
+            let horizon = try Self.syncInteger(db, "collected_through")
             if checkpoint < horizon { throw SyncStoreError.behindHorizon(checkpoint: checkpoint, horizon: horizon) }
             let newest = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM change_log") ?? 0
             let bound = try Int64.fetchOne(
@@ -500,7 +500,7 @@ extension TenantStore {
             let replicas = try Row.fetchAll(db, sql: "SELECT * FROM replica ORDER BY last_seen DESC, id").map { row in
                 ReplicaState(id: row["id"], userID: row["user_id"], checkpoint: row["checkpoint"], lastSeen: row["last_seen"], retired: row["retired"])
             }
-            let horizon = Int64(try String.fetchOne(db, sql: "SELECT value FROM sync_meta WHERE key = 'collected_through'") ?? "0") ?? 0
+            let horizon = try Self.syncInteger(db, "collected_through")
             return (replicas, horizon)
         }
     }
@@ -538,9 +538,9 @@ extension TenantStore {
                     removed += 1
                 }
             }
-            let previous = Int64(try String.fetchOne(db, sql: "SELECT value FROM sync_meta WHERE key = 'collected_through'") ?? "0") ?? 0
+            let previous = try Self.syncInteger(db, "collected_through")
             if removed > 0, horizon > previous {
-                try db.execute(sql: "INSERT OR REPLACE INTO sync_meta (key, value) VALUES ('collected_through', ?)", arguments: [String(horizon)])
+                try Self.setSyncValue(db, "collected_through", String(horizon))
             }
             return (max(horizon, previous), removed)
         }
