@@ -106,7 +106,7 @@ struct SyncCommand: AsyncParsableCommand {
         if watch {
             let task = Task {
                 await engine.watch { result in
-                    let stamp = ISO8601DateFormatter().string(from: Date())
+                    let stamp = ISO8601DateFormatter().string(from: WallClock.system.now())
                     switch result {
                     case .success(let report):
                         if json { printJSON(["at": stamp, "sync": reportJSON(report)]) } else { print("\(stamp) \(summary(report))") }

@@ -65,7 +65,7 @@ public struct SyncEngine: Sendable {
         report.checkpoint = try store.syncInteger("checkpoint")
         report.openExceptions = checksInvariants ? try store.recheckInvariants().count : try store.exceptions().count
         report.openConflicts = try store.conflicts().count
-        try store.setSyncValue("last_sync", ISO8601DateFormatter().string(from: Date()))
+        try store.setSyncValue("last_sync", ISO8601DateFormatter().string(from: WallClock.system.now()))
         return report
     }
 

@@ -22,6 +22,16 @@ extension RPCError {
         self.init(code, prefix + error.description, details: [detail])
     }
 
+    /// A write the rights table refuses: PERMISSION_DENIED naming the field and, for batches, the item.
+    public init(_ error: AccessDenied, item: Int? = nil) {
+        var detail = Dunlin_V1_ErrorDetail()
+        detail.field = error.field
+        detail.reason = "permission_denied"
+        if let item { detail.line = UInt64(item) }
+        let prefix = item.map { "item \($0): " } ?? ""
+        self.init(.permissionDenied, prefix + error.message, details: [detail])
+    }
+
     public init(_ error: StoreError) {
         switch error {
         case .refused(let index, let domain): self.init(domain, item: index + 1)
@@ -50,6 +60,7 @@ extension RPCError {
         switch error {
         case let error as DomainError: RPCError(error)
         case let error as StoreError: RPCError(error)
+        case let error as AccessDenied: RPCError(error)
         default: error
         }
     }

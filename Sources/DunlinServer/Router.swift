@@ -15,6 +15,8 @@ public struct ServerContext: Sendable {
     /// The connection's logger (principal and connection id in its metadata). Name the method
     /// and anything call-specific in each log call's own metadata.
     public var logger: Logger
+    /// The replica id the connection named at HELLO; empty when it named none (or in-process).
+    public var replicaID: String = ""
 
     /// A context for a call made in-process (a replica answering offline).
     public static func local(principal: Dunlin_V1_Principal, logger: Logger = Logger(label: "dunlin.local")) -> ServerContext {

@@ -37,6 +37,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var machine: ConnectionStateMachine
     private var context: ChannelHandlerContext?
     private var principal = Dunlin_V1_Principal.anonymous
+    /// The replica id the client named at HELLO (empty: none); sync calls must name the same.
+    private var helloReplicaID = ""
     private var calls: [UInt32: Call] = [:]
     private var pending = PendingSends<CheckedContinuation<Void, any Error>>()
     private var handshakeTimer: Scheduled<Void>?
@@ -153,6 +155,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let handler = loopBound
         let authenticator = self.authenticator
         logger[metadataKey: "client"] = "\(hello.clientVersion)"
+        helloReplicaID = hello.replicaID
         let schema = hello.schemaVersion
         if schema != 0, schema < configuration.minimumSchemaVersion || schema > SyncMethods.schemaVersion {
             let advice = schema < configuration.minimumSchemaVersion
@@ -219,7 +222,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             route: route,
             context: ServerContext(
                 principal: principal, method: open.method, metadata: metadata,
-                deadline: timeout.map { ContinuousClock.now + $0 }, connectionID: connectionID, logger: callLogger
+                deadline: timeout.map { ContinuousClock.now + $0 }, connectionID: connectionID, logger: callLogger,
+                replicaID: helloReplicaID
             )
         )
         if let timeout {

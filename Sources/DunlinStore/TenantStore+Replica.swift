@@ -125,7 +125,7 @@ extension TenantStore {
                         """,
                     arguments: [
                         Int64(change.counter), change.kind, change.id, RecordCoding.canonical(change.fields), Int64(refusal.code),
-                        refusal.message, refusal.field, ISO8601DateFormatter().string(from: Date()),
+                        refusal.message, refusal.field, ISO8601DateFormatter().string(from: WallClock.system.now()),
                     ]
                 )
                 guard let kind = Self.syncKinds[change.kind], try !Self.isDirty(db, change.kind, change.id, after: through) else { continue }
@@ -287,7 +287,7 @@ extension TenantStore {
     public func recheckInvariants() throws -> [ReconciliationException] {
         try writer.write { db in
             let found = try Self.invariantViolations(db)
-            let now = ISO8601DateFormatter().string(from: Date())
+            let now = ISO8601DateFormatter().string(from: WallClock.system.now())
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys
             for exception in found {

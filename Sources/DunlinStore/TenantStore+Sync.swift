@@ -267,7 +267,7 @@ extension TenantStore {
         return fields
     }
 
-    static var nowMilliseconds: Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+    static var nowMilliseconds: Int64 { WallClock.system.milliseconds }
 
     /// Stamps the fields that differ between `before` and `after` as written by change `seq`.
     static func stampChangedFields(
@@ -320,9 +320,9 @@ extension TenantStore {
             try db.execute(
                 sql: """
                     INSERT INTO replica (id, user_id, last_seen) VALUES (?, ?, ?)
-                    ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen, retired = 0
+                    ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen
                     """,
-                arguments: [replica, userID, ISO8601DateFormatter().string(from: Date())]
+                arguments: [replica, userID, ISO8601DateFormatter().string(from: WallClock.system.now())]
             )
             var outcomes: [PushOutcome] = []
             for change in changes {
@@ -472,17 +472,25 @@ extension TenantStore {
         }
     }
 
-    /// Records that replica `id` holds every change up to `checkpoint`.
-    public func acknowledge(replica id: String, userID: String, checkpoint: Int64) throws {
+    /// Records that replica `id` holds every change up to `checkpoint`. Only a finished bootstrap
+    /// (`rejoining`) brings a retired replica back into the horizon; a pull never does.
+    public func acknowledge(replica id: String, userID: String, checkpoint: Int64, rejoining: Bool) throws {
         try writer.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO replica (id, user_id, checkpoint, last_seen) VALUES (?, ?, ?, ?)
-                    ON CONFLICT(id) DO UPDATE SET checkpoint = MAX(checkpoint, excluded.checkpoint), last_seen = excluded.last_seen, retired = 0
+                    ON CONFLICT(id) DO UPDATE SET
+                    checkpoint = CASE WHEN ? THEN excluded.checkpoint ELSE MAX(checkpoint, excluded.checkpoint) END,
+                    last_seen = excluded.last_seen, retired = CASE WHEN ? THEN 0 ELSE retired END
                     """,
-                arguments: [id, userID, checkpoint, ISO8601DateFormatter().string(from: Date())]
+                arguments: [id, userID, checkpoint, ISO8601DateFormatter().string(from: WallClock.system.now()), rejoining, rejoining]
             )
         }
+    }
+
+    /// Whether replica `id` was retired (false for one never seen).
+    public func isRetired(_ id: String) throws -> Bool {
+        try writer.read { db in try Bool.fetchOne(db, sql: "SELECT retired FROM replica WHERE id = ?", arguments: [id]) ?? false }
     }
 
     /// A replica as the authority knows it.

@@ -123,7 +123,7 @@ public final class TenantStore: Sendable {
     }()
 
     /// Now, as the change log writes it.
-    static func changeTime() -> String { changeTimeFormatter.string(from: Date()) }
+    static func changeTime() -> String { changeTimeFormatter.string(from: WallClock.system.now()) }
 
     /// Appends to the change log and returns the change's sequence number. `dot` is the replica
     /// change it came from, for a pushed change.

@@ -12,6 +12,11 @@ public enum FieldValue: Sendable, Hashable, Codable, CustomStringConvertible {
     case array([FieldValue])
     case object([String: FieldValue])
 
+    /// The string this value holds; nil for any other kind of value.
+    public var text: String? {
+        if case .string(let value) = self { value } else { nil }
+    }
+
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() { self = .null }

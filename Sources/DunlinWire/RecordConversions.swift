@@ -179,3 +179,15 @@ extension Dunlin_V1_ActivityRecord {
         )
     }
 }
+
+/// Checked conversions for integers that arrive from the wire: a value the receiving type cannot
+/// hold is OUT_OF_RANGE naming the field, never a trap.
+public enum WireInteger {
+    /// A sequence number, counter or offset carried as uint64 but stored as SQLite's signed 64 bits.
+    public static func int64(_ value: UInt64, field: String) throws(RPCError) -> Int64 {
+        guard let converted = Int64(exactly: value) else {
+            throw RPCError(.outOfRange, "\(field) is \(value); at most \(Int64.max)", details: [.with { $0.field = field; $0.reason = "out_of_range" }])
+        }
+        return converted
+    }
+}

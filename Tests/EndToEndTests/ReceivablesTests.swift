@@ -13,9 +13,13 @@ struct TwoTenants {
     let acme: TenantHandle
     let bayani: TenantHandle
 
+    /// Noon on 2026-11-23 in Chicago (02:00 on the 24th in Manila): the day every test here runs,
+    /// whatever the machine's date.
+    static let clock = WallClock.fixed(CivilDate("2026-11-23")!, hour: 12, in: TimeZone(identifier: "America/Chicago")!)
+
     static func start() async throws -> TwoTenants {
-        let acme = TenantHandle(id: "t-acme", store: try TenantStore(), baseCurrency: .usd, timeZone: TimeZone(identifier: "America/Chicago")!)
-        let bayani = TenantHandle(id: "t-bayani", store: try TenantStore(), baseCurrency: .php, timeZone: TimeZone(identifier: "Asia/Manila")!)
+        let acme = TenantHandle(id: "t-acme", store: try TenantStore(), baseCurrency: .usd, timeZone: TimeZone(identifier: "America/Chicago")!, clock: clock)
+        let bayani = TenantHandle(id: "t-bayani", store: try TenantStore(), baseCurrency: .php, timeZone: TimeZone(identifier: "Asia/Manila")!, clock: clock)
         func principal(_ id: String, _ tenant: String, _ role: String) -> Dunlin_V1_Principal {
             .with { $0.id = id; $0.tenantID = tenant; $0.role = role }
         }

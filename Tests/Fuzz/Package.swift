@@ -1,6 +1,8 @@
 // swift-tools-version: 6.1
-// A libFuzzer harness over DunlinWire's decoder, kept out of the main build: it is its own package,
-// so `swift build` at the repository root never compiles it. See README.md for how to run it.
+// libFuzzer harnesses, kept out of the main build: this is its own package, so `swift build` at the
+// repository root never compiles them. dunlin-wire-fuzz drives bytes through DunlinWire's decoder
+// and state machine; dunlin-services-fuzz drives decoded requests through the tenant services on
+// an in-memory store. See README.md for how to run them.
 import PackageDescription
 
 let package = Package(
@@ -30,6 +32,22 @@ let package = Package(
         .executableTarget(
             name: "dunlin-wire-fuzz",
             dependencies: ["DunlinWireFuzzing"],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
+        // The services harness: requests through the handlers, as a replica calls them offline.
+        .target(
+            name: "DunlinServicesFuzzing",
+            dependencies: [
+                .product(name: "DunlinServer", package: "Dunlin"),
+                .product(name: "DunlinStore", package: "Dunlin"),
+                .product(name: "DunlinWire", package: "Dunlin"),
+                .product(name: "DunlinCore", package: "Dunlin"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        .executableTarget(
+            name: "dunlin-services-fuzz",
+            dependencies: ["DunlinServicesFuzzing"],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),
     ],

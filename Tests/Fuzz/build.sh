@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer harness with AddressSanitizer into .build/ of this package and prints the
-# binary's path. Usage: Tests/Fuzz/build.sh [release|debug]   (default release)
+# Builds a libFuzzer harness with AddressSanitizer into .build/ of this package and prints the
+# binary's path. Usage: Tests/Fuzz/build.sh [release|debug] [PRODUCT]
+#   (default release, dunlin-wire-fuzz; the services harness is dunlin-services-fuzz)
 set -euo pipefail
 cd "$(dirname "$0")"
 export PATH=/opt/swift/usr/bin:$PATH
@@ -9,5 +10,6 @@ config=${1:-release}
 # flags, so `--sanitize=fuzzer --sanitize=address` alone compiles Swift code with ASan but without
 # libFuzzer's coverage instrumentation. The combined -Xswiftc flag comes last and wins.
 flags=(-c "$config" --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address -Xswiftc -g)
-swift build "${flags[@]}" --product dunlin-wire-fuzz >&2
-echo "$(swift build "${flags[@]}" --show-bin-path)/dunlin-wire-fuzz"
+product=${2:-dunlin-wire-fuzz}
+swift build "${flags[@]}" --product "$product" >&2
+echo "$(swift build "${flags[@]}" --show-bin-path)/$product"

@@ -19,7 +19,7 @@ public struct ReceivablesService: RPCService {
         let tenants = self.tenants
 
         router.unary(Receivables.upsertCustomers) { request, context in
-            let (tenant, _) = try access(context, tenants, requires: .manager)
+            let (tenant, _) = try access(context, tenants, writing: .change, .customer)
             var customers: [Customer] = []
             for (index, record) in request.customers.enumerated() {
                 do throws(DomainError) {
@@ -191,10 +191,11 @@ public struct ReceivablesService: RPCService {
     }
 }
 
-/// Refuses an entry the caller's role may not post (``requiredRole(for:target:)``). A reversal's
-/// target is found with `target` (the batch so far, then the ledger).
+/// Refuses an entry the caller's role may not post (``Rights/required(for:target:)``, the rule a
+/// pushed entry is held to as well). A reversal's target is found with `target` (the batch so
+/// far, then the ledger).
 private func authorize(_ entry: LedgerEntry, item: Int, role: Role, target: (String) throws -> LedgerEntry?) throws {
-    let required = requiredRole(for: entry, target: entry.kind == .reversal ? try entry.targetID.flatMap(target) : nil)
+    let required = Rights.required(for: entry, target: entry.kind == .reversal ? try entry.targetID.flatMap(target) : nil)
     guard role.satisfies(required) else {
         throw RPCError(.permissionDenied, "item \(item): posting a \(entry.kind.rawValue) needs the \(required.rawValue) role")
     }
@@ -205,17 +206,6 @@ private func authorize(_ entry: LedgerEntry, item: Int, role: Role, target: (Str
 /// one). If the stream fails (a malformed entry, cancellation, deadline, disconnect) the feed
 /// fails and the transaction rolls back; if the import refuses an entry, the feed is closed and
 /// the rest of the stream is not read.
-/// The role needed to post an entry: everyday cash work is an analyst's; changing what is owed
-/// (adjustments, write-offs, refunds, voids) is a manager's; unapplying is an analyst's, a void a
-/// manager's. The same rule holds a pushed change to it (SyncService).
-func requiredRole(for entry: LedgerEntry, target: LedgerEntry?) -> Role {
-    switch entry.kind {
-    case .invoice, .payment, .creditMemo, .application: .analyst
-    case .adjustment, .writeOff, .refund: .manager
-    case .reversal: target?.kind == .application ? .analyst : .manager
-    }
-}
-
 private func importEntries(_ requests: RequestStream<Dunlin_V1_ImportEntriesRequest>, into store: TenantStore, role: Role) async throws -> Int {
     let feed = ImportFeed<[LedgerEntry]>(capacity: 4)
     return try await withThrowingTaskGroup(of: Int.self) { group in

@@ -9,16 +9,22 @@ public struct TenantHandle: Sendable {
     public var store: TenantStore
     public var baseCurrency: Currency
     public var timeZone: TimeZone
+    /// Where "now" comes from: the system clock in a server, a fixed one in tests.
+    public var clock: WallClock
 
-    public init(id: String, store: TenantStore, baseCurrency: Currency, timeZone: TimeZone) {
+    public init(id: String, store: TenantStore, baseCurrency: Currency, timeZone: TimeZone, clock: WallClock = .system) {
         self.id = id
         self.store = store
         self.baseCurrency = baseCurrency
         self.timeZone = timeZone
+        self.clock = clock
     }
 
-    /// Today in the tenant's calendar.
-    public var today: CivilDate { CivilDate(Date(), in: timeZone) }
+    /// Today in the tenant's calendar: the default date of every entry, status and report.
+    public var today: CivilDate { clock.today(in: timeZone) }
+
+    /// The current instant, for what is stamped with a time (activities).
+    public var now: Date { clock.now() }
 }
 
 /// Finds the tenant store for a tenant id taken from a principal. Throws NOT_FOUND for an unknown
@@ -55,6 +61,15 @@ func access(_ context: ServerContext, _ tenants: any TenantProvider, requires re
         throw RPCError(.permissionDenied, "\(context.method) needs the \(required.rawValue) role or higher; you are \(role.rawValue)")
     }
     return (try tenants.tenant(context.principal.tenantID), role)
+}
+
+/// Resolves the caller's tenant and holds them to the role the rights table (``Rights``) gives a
+/// write of `kind`.
+func access(_ context: ServerContext, _ tenants: any TenantProvider, writing write: RecordWrite, _ kind: RecordKind) throws(RPCError) -> (TenantHandle, Role) {
+    guard let required = Rights.records[kind]?.role(for: write) else {
+        throw RPCError(.permissionDenied, "\(context.method): \(kind.rawValue) records are not written this way")
+    }
+    return try access(context, tenants, requires: required)
 }
 
 /// A fixed set of tenants, for tests and single-tenant development servers.

@@ -5,10 +5,10 @@ import Foundation
 
 /// Contacts, disputes, promises to pay, tasks and the activity log of the caller's tenant.
 ///
-/// Rights (Protocol/records.proto): viewers read and evaluate promises; analysts create and update
-/// contacts, disputes, promises and their own tasks, log activities and record a promise's
-/// evaluated status; managers also delete records and assign tasks to anyone. An activity's author
-/// is always the caller: whatever a request says is ignored.
+/// Rights come from the one table (``Rights``, Protocol/records.proto): viewers read and evaluate
+/// promises; analysts create and update contacts, disputes, promises and their own tasks, log
+/// activities and record a promise's evaluated status; managers also delete records and assign
+/// tasks to anyone. An activity's author is always the caller: whatever a request says is ignored.
 public struct RecordsService: RPCService {
     /// The longest grace period a promise evaluation accepts, in days.
     public static let maxGraceDays = 365
@@ -31,7 +31,7 @@ public struct RecordsService: RPCService {
         let tenants = self.tenants
 
         router.unary(Records.upsertContacts) { request, context in
-            let (tenant, _) = try access(context, tenants, requires: .analyst)
+            let (tenant, _) = try access(context, tenants, writing: .change, .contact)
             let contacts = try decodeEach(request.contacts) { record throws(DomainError) in
                 var contact = try record.contact()
                 if contact.id.isEmpty { contact.id = "con_" + newID() }
@@ -60,7 +60,7 @@ public struct RecordsService: RPCService {
         }
 
         router.unary(Records.deleteContacts) { request, context in
-            let (tenant, _) = try access(context, tenants, requires: .manager)
+            let (tenant, _) = try access(context, tenants, writing: .delete, .contact)
             try RPCError.mapping { try tenant.store.deleteContacts(request.ids) }
             return .with { $0.count = UInt32(request.ids.count) }
         }
@@ -70,7 +70,7 @@ public struct RecordsService: RPCService {
         let tenants = self.tenants
 
         router.unary(Records.upsertDisputes) { request, context in
-            let (tenant, _) = try access(context, tenants, requires: .analyst)
+            let (tenant, _) = try access(context, tenants, writing: .change, .dispute)
             let today = tenant.today
             let disputes = try decodeEach(request.disputes) { record throws(DomainError) in
                 var dispute = try record.dispute(today: today)
@@ -105,7 +105,7 @@ public struct RecordsService: RPCService {
         }
 
         router.unary(Records.deleteDisputes) { request, context in
-            let (tenant, _) = try access(context, tenants, requires: .manager)
+            let (tenant, _) = try access(context, tenants, writing: .delete, .dispute)
             try RPCError.mapping { try tenant.store.deleteDisputes(request.ids) }
             return .with { $0.count = UInt32(request.ids.count) }
         }
@@ -115,7 +115,7 @@ public struct RecordsService: RPCService {
         let tenants = self.tenants
 
         router.unary(Records.upsertPromises) { request, context in
-            let (tenant, _) = try access(context, tenants, requires: .analyst)
+            let (tenant, _) = try access(context, tenants, writing: .change, .promiseToPay)
             let today = tenant.today
             let promises = try decodeEach(request.promises) { record throws(DomainError) in
                 var promise = try record.promise(today: today)
@@ -149,7 +149,7 @@ public struct RecordsService: RPCService {
         }
 
         router.unary(Records.deletePromises) { request, context in
-            let (tenant, _) = try access(context, tenants, requires: .manager)
+            let (tenant, _) = try access(context, tenants, writing: .delete, .promiseToPay)
             try RPCError.mapping { try tenant.store.deletePromises(request.ids) }
             return .with { $0.count = UInt32(request.ids.count) }
         }
@@ -193,7 +193,7 @@ public struct RecordsService: RPCService {
         let tenants = self.tenants
 
         router.unary(Records.upsertTasks) { request, context in
-            let (tenant, role) = try access(context, tenants, requires: .analyst)
+            let (tenant, role) = try access(context, tenants, writing: .change, .collectionTask)
             let caller = context.principal.id
             let today = tenant.today
             let tasks = try decodeEach(request.tasks) { record throws(DomainError) in
@@ -201,14 +201,15 @@ public struct RecordsService: RPCService {
                 if task.id.isEmpty { task.id = "tsk_" + newID() }
                 return task
             }
-            if !role.satisfies(.manager) {
-                for (index, task) in tasks.enumerated() {
-                    guard task.assigneeID == caller else {
-                        throw taskRefusal(index, "assigning a task to \(task.assigneeID) needs the manager role; an analyst's tasks are their own (\(caller))")
-                    }
-                    if let existing = try tenant.store.task(task.id), existing.assigneeID != caller {
-                        throw taskRefusal(index, "task \(task.id) is assigned to \(existing.assigneeID); reassigning it needs the manager role")
-                    }
+            for (index, task) in tasks.enumerated() {
+                let existing = try tenant.store.task(task.id)
+                do throws(AccessDenied) {
+                    try Rights.checkOwner(
+                        of: .collectionTask, id: task.id, role: role, caller: caller,
+                        before: { _ in existing?.assigneeID }, after: { _ in task.assigneeID }
+                    )
+                } catch {
+                    throw RPCError(error, item: index + 1)
                 }
             }
             try RPCError.mapping { try tenant.store.upsert(tasks) }
@@ -238,7 +239,7 @@ public struct RecordsService: RPCService {
         }
 
         router.unary(Records.deleteTasks) { request, context in
-            let (tenant, _) = try access(context, tenants, requires: .manager)
+            let (tenant, _) = try access(context, tenants, writing: .delete, .collectionTask)
             try RPCError.mapping { try tenant.store.deleteTasks(request.ids) }
             return .with { $0.count = UInt32(request.ids.count) }
         }
@@ -248,9 +249,9 @@ public struct RecordsService: RPCService {
         let tenants = self.tenants
 
         router.unary(Records.logActivities) { request, context in
-            let (tenant, _) = try access(context, tenants, requires: .analyst)
+            let (tenant, _) = try access(context, tenants, writing: .create, .activity)
             let author = context.principal.id
-            let now = Date()
+            let now = tenant.now
             let activities = try decodeEach(request.activities) { record throws(DomainError) in
                 var activity = try record.activity(author: author, now: now)
                 if activity.id.isEmpty { activity.id = "act_" + newID() }
@@ -298,14 +299,6 @@ private func decodeEach<Record, Item>(_ records: [Record], _ decode: (Record) th
 private func found<Record>(_ record: Record?, _ id: String) throws(RPCError) -> Record {
     guard let record else { throw RPCError(DomainError.notFound(field: "id", id: id)) }
     return record
-}
-
-private func taskRefusal(_ index: Int, _ message: String) -> RPCError {
-    RPCError(.permissionDenied, "item \(index + 1): \(message)", details: [.with {
-        $0.field = "assignee_id"
-        $0.reason = "permission_denied"
-        $0.line = UInt64(index + 1)
-    }])
 }
 
 private func nonEmpty(_ text: String) -> String? { text.isEmpty ? nil : text }

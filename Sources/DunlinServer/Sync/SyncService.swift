@@ -27,6 +27,7 @@ public struct SyncService: RPCService {
         router.serverStreaming(SyncMethods.bootstrap) { request, writer, context in
             let (tenant, _) = try access(context, tenants, requires: .viewer)
             try requireReplica(request.replicaID, context)
+            try requireOwnership(of: request.replicaID, tenant, context)
             let size = batchSize(request.batchSize)
             let start = try RPCError.mapping { try tenant.store.snapshotStart() }
             for kind in TenantStore.syncKindOrder {
@@ -50,19 +51,29 @@ public struct SyncService: RPCService {
                 }
                 try await writer.write(batch(records, through: 0, last: false))
             }
-            try RPCError.mapping { try tenant.store.acknowledge(replica: request.replicaID, userID: context.principal.id, checkpoint: checkpoint) }
+            try RPCError.mapping {
+                try tenant.store.acknowledge(replica: request.replicaID, userID: context.principal.id, checkpoint: checkpoint, rejoining: true)
+            }
         }
 
         router.serverStreaming(SyncMethods.pull) { request, writer, context in
             let (tenant, _) = try access(context, tenants, requires: .viewer)
             try requireReplica(request.replicaID, context)
+            let afterSeq = try WireInteger.int64(request.afterSeq, field: "after_seq")
+            try requireOwnership(of: request.replicaID, tenant, context)
+            try requireLive(request.replicaID, tenant)
+            let newest = try RPCError.mapping { try tenant.store.snapshotStart() }
+            guard afterSeq <= newest else {
+                throw RPCError(.outOfRange, "after_seq \(afterSeq) is past the newest change \(newest): this replica holds another server's history; bootstrap it again",
+                               details: [.with { $0.field = "after_seq"; $0.reason = "rebootstrap" }])
+            }
             try RPCError.mapping {
-                try tenant.store.acknowledge(replica: request.replicaID, userID: context.principal.id, checkpoint: Int64(request.afterSeq))
+                try tenant.store.acknowledge(replica: request.replicaID, userID: context.principal.id, checkpoint: afterSeq, rejoining: false)
                 // Every acknowledgement may lower the horizon's last holdout: collect what it frees.
                 try tenant.store.collectTombstones()
             }
             let size = batchSize(request.batchSize)
-            var checkpoint = Int64(request.afterSeq)
+            var checkpoint = afterSeq
             while true {
                 let (records, through, last) = try syncMapping { try tenant.store.changes(after: checkpoint, limit: size) }
                 checkpoint = through
@@ -74,14 +85,14 @@ public struct SyncService: RPCService {
         router.unary(SyncMethods.push) { request, context in
             let (tenant, role) = try access(context, tenants, requires: .viewer)
             try requireReplica(request.replicaID, context)
-            if let owner = try RPCError.mapping({ try tenant.store.replicaOwner(request.replicaID) }), owner != context.principal.id {
-                throw RPCError(.permissionDenied, "replica \(request.replicaID) belongs to another user", details: [.with { $0.field = "replica_id" }])
-            }
+            try requireOwnership(of: request.replicaID, tenant, context)
             var changes: [PushedChange] = []
             for (index, change) in request.changes.enumerated() {
                 guard change.counter > 0 else {
                     throw RPCError(.invalidArgument, "change \(index + 1): counter must be at least 1", details: [.with { $0.field = "changes[\(index)].counter" }])
                 }
+                _ = try WireInteger.int64(change.counter, field: "changes[\(index)].counter")
+                _ = try WireInteger.int64(change.baseSeq, field: "changes[\(index)].base_seq")
                 let fields: FieldMap
                 do {
                     fields = try RecordCoding.decode(change.fields)
@@ -96,7 +107,7 @@ public struct SyncService: RPCService {
             let (outcomes, seq) = try RPCError.mapping {
                 try tenant.store.applyPush(
                     replica: request.replicaID, userID: context.principal.id, changes: changes,
-                    authorize: { change, current, entry in try authorize(change, current: current, role: role, entry: entry) },
+                    authorize: { change, current, entry in try authorize(change, current: current, role: role, caller: context.principal.id, entry: entry) },
                     refusal: refusal
                 )
             }
@@ -178,6 +189,28 @@ private func batch(_ records: [SyncRecordState], through: Int64, last: Bool, ten
     }
 }
 
+/// A replica id belongs to the user who first synced it (and, while that token lives, to the
+/// token): nobody else may pull, bootstrap or push under it, so nobody can move another
+/// analyst's checkpoint, undo a retire or shadow their dots (PROTOCOL.md §16.2). The HELLO's
+/// replica id, when the client sent one, must be the request's.
+private func requireOwnership(of replica: String, _ tenant: TenantHandle, _ context: ServerContext) throws {
+    if !context.replicaID.isEmpty, context.replicaID != replica {
+        throw RPCError(.invalidArgument, "replica_id \(replica) is not the replica this connection said it was at HELLO (\(context.replicaID))",
+                       details: [.with { $0.field = "replica_id"; $0.reason = "replica_mismatch" }])
+    }
+    if let owner = try RPCError.mapping({ try tenant.store.replicaOwner(replica) }), owner != context.principal.id {
+        throw RPCError(.permissionDenied, "replica \(replica) belongs to another user", details: [.with { $0.field = "replica_id"; $0.reason = "not_owner" }])
+    }
+}
+
+/// A retired replica (a lost laptop an admin took out of the horizon) pulls nothing more: it
+/// pushes what it holds, then bootstraps again, which is what brings it back.
+private func requireLive(_ replica: String, _ tenant: TenantHandle) throws {
+    if try RPCError.mapping({ try tenant.store.isRetired(replica) }) {
+        throw RPCError(.failedPrecondition, "replica \(replica) was retired: push, then bootstrap again", details: [.with { $0.field = "replica_id"; $0.reason = "rebootstrap" }])
+    }
+}
+
 private func requireReplica(_ id: String, _ context: ServerContext) throws(RPCError) {
     guard !id.isEmpty, id.count <= 64, id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
         throw RPCError(.invalidArgument, "replica_id must be 1 to 64 letters, digits, - or _", details: [.with { $0.field = "replica_id" }])
@@ -193,25 +226,52 @@ private func syncMapping<T>(_ body: () throws -> T) throws -> T {
     }
 }
 
-/// Holds a pushed change to the role the RPC making the same change needs.
-private func authorize(_ change: PushedChange, current: FieldMap?, role: Role, entry: (String) -> LedgerEntry?) throws {
-    let required: Role
-    switch change.kind {
-    case "customer":
-        required = .manager
-    case "ledger_entry":
-        let posted = try RecordCoding.record(LedgerEntry.self, from: change.fields)
-        required = requiredRole(for: posted, target: posted.targetID.flatMap(entry))
-    case "contact", "dispute", "promise_to_pay", "collection_task":
-        required = change.fields[RecordCoding.deletedField] == .bool(true) ? .manager : .analyst
-    default:
-        required = .analyst
+/// Holds a pushed change to the rights table (``Rights``), exactly as the RPC making the same
+/// change is held: the role for the write, then the kind's owner rule (a task stays its analyst's,
+/// an activity's author is the caller, a conflict is only settled, by the caller).
+private func authorize(_ change: PushedChange, current: FieldMap?, role: Role, caller: String, entry: (String) -> LedgerEntry?) throws {
+    guard let kind = RecordKind(rawValue: change.kind) else {
+        throw PushRefusal(code: StatusCode.invalidArgument.rawValue, message: "\"\(change.kind)\" is not a kind of record", field: "kind")
     }
-    guard role.satisfies(required) else {
-        throw PushRefusal(
-            code: StatusCode.permissionDenied.rawValue,
-            message: "changing \(change.kind) \(change.id) this way needs the \(required.rawValue) role or higher; you are \(role.rawValue)"
+    let deleting = change.fields[RecordCoding.deletedField] == .bool(true)
+    let write: RecordWrite = current == nil ? .create : deleting ? .delete : .change
+    do throws(AccessDenied) {
+        if kind == .ledgerEntry {
+            let posted = try? RecordCoding.record(LedgerEntry.self, from: change.fields)
+            if let posted {
+                let required = Rights.required(for: posted, target: posted.targetID.flatMap(entry))
+                guard role.satisfies(required) else {
+                    throw AccessDenied("posting a \(posted.kind.rawValue) needs the \(required.rawValue) role or higher; you are \(role.rawValue)")
+                }
+            }
+            // An undecodable entry is refused by the store's validation, with the field.
+            return
+        }
+        try Rights.authorize(write, of: kind, id: change.id, role: role)
+        try Rights.checkOwner(
+            of: kind, id: change.id, role: role, caller: caller,
+            before: { current?[$0]?.text }, after: { deleting ? nil : change.fields[$0]?.text }
         )
+        if case .settledOnly(let settler) = Rights.records[kind]?.owner, let current {
+            try checkSettling(change, current: current, settler: settler, caller: caller)
+        }
+    } catch {
+        throw PushRefusal(code: StatusCode.permissionDenied.rawValue, message: error.message, field: error.field)
+    }
+}
+
+/// A replica may settle a conflict the server recorded, as itself, and change nothing else of it.
+private func checkSettling(_ change: PushedChange, current: FieldMap, settler: String, caller: String) throws(AccessDenied) {
+    for (field, value) in change.fields where field != "status" && field != settler {
+        guard current[field] == value else {
+            throw AccessDenied(field: Rights.wireName(field), "a conflict's \(field) is the server's record of what happened; a replica may only settle it")
+        }
+    }
+    guard change.fields["status"]?.text == ConflictRecord.Status.settled.rawValue else {
+        throw AccessDenied(field: "status", "a replica may only settle a conflict, not reopen it")
+    }
+    guard change.fields[settler]?.text == caller else {
+        throw AccessDenied(field: Rights.wireName(settler), "a conflict is settled by the caller (\(caller)), not \(change.fields[settler]?.text ?? "nobody")")
     }
 }
 

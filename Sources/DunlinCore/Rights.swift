@@ -1,0 +1,162 @@
+/// Every kind of record a tenant's store syncs to its replicas: the names the change log, the
+/// sync feed and a push carry (PROTOCOL.md §16.2).
+public enum RecordKind: String, Sendable, Hashable, Codable, CaseIterable {
+    case customer
+    case ledgerEntry = "ledger_entry"
+    case activity
+    case contact
+    case dispute
+    case promiseToPay = "promise_to_pay"
+    case collectionTask = "collection_task"
+    case syncConflict = "sync_conflict"
+}
+
+/// What a write does to a record.
+public enum RecordWrite: String, Sendable, Hashable {
+    case create
+    case change
+    case delete
+}
+
+/// Whose a record is, where that limits who may write it.
+public enum OwnerRule: Sendable, Hashable {
+    /// Anyone with the role may write any record of the kind.
+    case anyone
+    /// Below `unless`, a caller writes only records assigned to themselves, before and after the
+    /// write (`field` names the assignee): an analyst's tasks are their own.
+    case assignee(field: String, unless: Role)
+    /// The record's author (`field`) is always the caller: an RPC sets it, a push must carry it.
+    case author(field: String)
+    /// Made by the server alone; a replica may only settle it (its `status` and `field`, the
+    /// settler, who must be the caller). Sync conflicts.
+    case settledOnly(by: String)
+}
+
+/// The role each write of a kind needs (nil: no role may make it through a record write) and the
+/// owner rule. Ledger entries need a role per entry kind (``Rights/required(for:target:)``).
+public struct RecordRights: Sendable, Hashable {
+    public var create: Role?
+    public var change: Role?
+    public var delete: Role?
+    public var owner: OwnerRule
+
+    public func role(for write: RecordWrite) -> Role? {
+        switch write {
+        case .create: create
+        case .change: change
+        case .delete: delete
+        }
+    }
+}
+
+/// Why a write was refused: PERMISSION_DENIED, naming the field at fault where there is one.
+public struct AccessDenied: Error, Sendable, Hashable, CustomStringConvertible {
+    public var field: String
+    public var message: String
+
+    public init(field: String = "", _ message: String) {
+        self.field = field
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+/// The one table of rights: what each role may write, for every record kind. The RPC handlers and
+/// the sync push both ask it, so a hand-edited replica can do nothing the RPCs refuse.
+///
+/// Reading needs the viewer role for every kind. Methods that are not record writes (reports,
+/// admin, sync itself) state their role where they are registered.
+public enum Rights {
+    public static let records: [RecordKind: RecordRights] = [
+        .customer: RecordRights(create: .manager, change: .manager, delete: nil, owner: .anyone),
+        // Per entry kind: see required(for:target:). Entries are immutable: never changed or deleted.
+        .ledgerEntry: RecordRights(create: .analyst, change: nil, delete: nil, owner: .anyone),
+        .activity: RecordRights(create: .analyst, change: nil, delete: nil, owner: .author(field: "authorID")),
+        .contact: RecordRights(create: .analyst, change: .analyst, delete: .manager, owner: .anyone),
+        .dispute: RecordRights(create: .analyst, change: .analyst, delete: .manager, owner: .anyone),
+        .promiseToPay: RecordRights(create: .analyst, change: .analyst, delete: .manager, owner: .anyone),
+        .collectionTask: RecordRights(
+            create: .analyst, change: .analyst, delete: .manager, owner: .assignee(field: "assigneeID", unless: .manager)
+        ),
+        .syncConflict: RecordRights(create: nil, change: .analyst, delete: nil, owner: .settledOnly(by: "settledBy")),
+    ]
+
+    /// The role posting `entry` needs; `target` is the entry a reversal reverses. Everyday cash
+    /// work is an analyst's; changing what is owed (adjustments, write-offs, refunds, voids) is a
+    /// manager's; unapplying (reversing an application) is an analyst's.
+    public static func required(for entry: LedgerEntry, target: LedgerEntry?) -> Role {
+        switch entry.kind {
+        case .invoice, .payment, .creditMemo, .application: .analyst
+        case .adjustment, .writeOff, .refund: .manager
+        case .reversal: target?.kind == .application ? .analyst : .manager
+        }
+    }
+
+    /// Holds `role` to the role a write of `kind` needs.
+    public static func authorize(_ write: RecordWrite, of kind: RecordKind, id: String, role: Role) throws(AccessDenied) {
+        guard let rights = records[kind], let required = rights.role(for: write) else {
+            throw AccessDenied("\(kind.rawValue) records are not \(past(write)) this way")
+        }
+        guard role.satisfies(required) else {
+            throw AccessDenied("\(verb(write)) \(kind.rawValue) \(id) needs the \(required.rawValue) role or higher; you are \(role.rawValue)")
+        }
+    }
+
+    /// Holds `caller` to the kind's owner rule. `before` and `after` read a field of the record as
+    /// it stands (nil when new) and as written (nil when deleted).
+    public static func checkOwner(
+        of kind: RecordKind, id: String, role: Role, caller: String,
+        before: (String) -> String?, after: (String) -> String?
+    ) throws(AccessDenied) {
+        switch records[kind]?.owner ?? .anyone {
+        case .anyone, .settledOnly:
+            return
+        case .assignee(let field, let unless):
+            guard !role.satisfies(unless) else { return }
+            if let now = after(field), now != caller {
+                throw AccessDenied(field: wireName(field), "assigning \(kind.rawValue) \(id) to \(now) needs the \(unless.rawValue) role; an analyst's are their own (\(caller))")
+            }
+            if let was = before(field), was != caller {
+                throw AccessDenied(field: wireName(field), "\(kind.rawValue) \(id) is assigned to \(was); changing it needs the \(unless.rawValue) role")
+            }
+        case .author(let field):
+            if let author = after(field), author != caller {
+                throw AccessDenied(field: wireName(field), "\(kind.rawValue) \(id) names \(author) as its author; the author is always the caller (\(caller))")
+            }
+        }
+    }
+
+    /// A record field's name as the RPC messages spell it: "assigneeID" is "assignee_id".
+    public static func wireName(_ key: String) -> String {
+        var name = ""
+        var previousUpper = false
+        for character in key {
+            if character.isUppercase {
+                if !name.isEmpty, !previousUpper { name.append("_") }
+                name.append(Character(character.lowercased()))
+                previousUpper = true
+            } else {
+                name.append(character)
+                previousUpper = false
+            }
+        }
+        return name
+    }
+
+    private static func verb(_ write: RecordWrite) -> String {
+        switch write {
+        case .create: "creating"
+        case .change: "changing"
+        case .delete: "deleting"
+        }
+    }
+
+    private static func past(_ write: RecordWrite) -> String {
+        switch write {
+        case .create: "created"
+        case .change: "changed"
+        case .delete: "deleted"
+        }
+    }
+}

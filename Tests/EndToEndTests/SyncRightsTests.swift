@@ -1,0 +1,222 @@
+import DunlinClient
+import DunlinCore
+import DunlinServer
+import DunlinStore
+import DunlinSync
+import DunlinWire
+import Foundation
+import Testing
+
+/// A push is held to the same rights table as the RPC that makes the same change, and a replica
+/// id to the user who made it: what a hand-edited replica file or a raw client can send is
+/// refused with the status and field the RPC answers.
+@Suite(.serialized, .timeLimit(.minutes(2)))
+struct SyncRightsTests {
+    /// A client speaking Sync directly, as a hand-edited replica or a script would.
+    private func rawClient(_ world: SyncWorld, _ user: String, replica: String) -> RPCClient {
+        RPCClient(configuration: .init(host: "127.0.0.1", port: world.server.port, token: user, replicaID: replica, schemaVersion: SyncMethods.schemaVersion))
+    }
+
+    /// Pushes `changes` as a replica that has pulled everything (`base_seq` the newest change), so
+    /// what they change is an edit of what the server holds, not a concurrent one.
+    private func push(
+        _ client: RPCClient, replica: String, _ changes: [(kind: String, id: String, counter: UInt64, fields: FieldMap)], in world: SyncWorld
+    ) async throws -> Dunlin_V1_PushResponse {
+        let newest = UInt64(try world.tenant.store.snapshotStart())
+        return try await client.unary(SyncMethods.push, .with {
+            $0.replicaID = replica
+            $0.changes = changes.map { change in
+                .with {
+                    $0.kind = change.kind
+                    $0.id = change.id
+                    $0.counter = change.counter
+                    $0.baseSeq = newest
+                    $0.fields = RecordCoding.canonical(change.fields)
+                    $0.atMs = 1_795_000_000_000
+                }
+            }
+        })
+    }
+
+    private func taskFields(_ id: String, assignee: String) throws -> FieldMap {
+        var fields = try RecordCoding.fields(of: CollectionTask(id: id, assigneeID: assignee, customerID: "C1", title: "call Rosa", dueDate: CivilDate("2026-11-30")!))
+        fields[RecordCoding.deletedField] = .bool(false)
+        return fields
+    }
+
+    @Test("an analyst cannot push a task for someone else, nor change another analyst's task: the RPC's refusal, field and all")
+    func pushedTasksFollowTheOwnerRule() async throws {
+        let world = try await SyncWorld.start()
+        try await seed(world)
+        let manager = world.server.client(token: "manager")
+        _ = try await manager.unary(Records.upsertTasks, .with {
+            $0.tasks = [.with { $0.id = "T-BEN"; $0.assigneeID = "u-ben"; $0.customerID = "C1"; $0.title = "Ben's call"; $0.dueDate = "2026-11-30" }]
+        })
+        let ana = rawClient(world, "ana", replica: "r-ana")
+
+        // The RPC path.
+        let rpcAssign = await #expect(throws: RPCError.self) {
+            try await world.server.client(token: "ana").unary(Records.upsertTasks, .with {
+                $0.tasks = [.with { $0.id = "T-NEW"; $0.assigneeID = "u-ben"; $0.title = "for Ben"; $0.dueDate = "2026-11-30" }]
+            })
+        }
+        #expect(rpcAssign?.code == .permissionDenied && rpcAssign?.details.first?.field == "assignee_id")
+
+        // The same through a push: a new task for Ben, and Ben's task taken over.
+        let result = try await push(ana, replica: "r-ana", [
+            ("collection_task", "T-NEW", 1, try taskFields("T-NEW", assignee: "u-ben")),
+            ("collection_task", "T-BEN", 2, ["assigneeID": .string("u-ana")]),
+            ("collection_task", "T-BEN", 3, ["title": .string("Ana's now")]),
+            ("collection_task", "T-ANA", 4, try taskFields("T-ANA", assignee: "u-ana")),
+        ], in: world)
+        #expect(result.results.map(\.outcome) == [.refused, .refused, .refused, .accepted])
+        #expect(result.results.prefix(3).allSatisfy { $0.code == StatusCode.permissionDenied.rawValue && $0.field == "assignee_id" })
+        #expect(try world.tenant.store.task("T-NEW") == nil)
+        #expect(try world.tenant.store.task("T-BEN")?.assigneeID == "u-ben")
+        #expect(try world.tenant.store.task("T-BEN")?.title == "Ben's call")
+        #expect(try world.tenant.store.task("T-ANA")?.assigneeID == "u-ana")
+
+        // A manager may assign through either path.
+        let mo = rawClient(world, "mo", replica: "r-mo")
+        let managed = try await push(mo, replica: "r-mo", [("collection_task", "T-BEN", 1, ["assigneeID": .string("u-cy")])], in: world)
+        #expect(managed.results.map(\.outcome) == [.accepted])
+        #expect(try world.tenant.store.task("T-BEN")?.assigneeID == "u-cy")
+        await ana.close(); await mo.close(); await manager.close()
+        try await world.stop()
+    }
+
+    @Test("a pushed activity names its caller as author, and a viewer cannot push one at all")
+    func pushedActivitiesAreTheCallers() async throws {
+        let world = try await SyncWorld.start()
+        try await seed(world)
+        func activity(_ id: String, author: String) throws -> FieldMap {
+            try RecordCoding.fields(of: Activity(
+                id: id, customerID: "C1", kind: .call, direction: .outbound, outcome: "no answer", authorID: author,
+                occurredAt: Date(timeIntervalSince1970: 1_795_000_000)
+            ))
+        }
+        let ana = rawClient(world, "ana", replica: "r-ana")
+        let result = try await push(ana, replica: "r-ana", [
+            ("activity", "ACT-FORGED", 1, try activity("ACT-FORGED", author: "u-m")),
+            ("activity", "ACT-OWN", 2, try activity("ACT-OWN", author: "u-ana")),
+        ], in: world)
+        #expect(result.results.map(\.outcome) == [.refused, .accepted])
+        #expect(result.results[0].code == StatusCode.permissionDenied.rawValue && result.results[0].field == "author_id")
+        #expect(try world.tenant.store.activities(customerID: "C1", after: nil, limit: 10).items.map(\.id) == ["ACT-OWN"])
+
+        let viewer = rawClient(world, "viewer", replica: "r-vi")
+        let viewed = try await push(viewer, replica: "r-vi", [("activity", "ACT-V", 1, try activity("ACT-V", author: "u-v"))], in: world)
+        #expect(viewed.results.map(\.code) == [StatusCode.permissionDenied.rawValue])
+        await ana.close(); await viewer.close()
+        try await world.stop()
+    }
+
+    @Test("a replica cannot plant a conflict, and settles one only as itself, changing nothing else")
+    func conflictsAreTheServers() async throws {
+        let world = try await SyncWorld.start()
+        try await seed(world)
+        let ana = rawClient(world, "ana", replica: "r-ana")
+        let planted = ConflictRecord(Conflict(
+            kind: "contact", recordID: "K1", field: "phone", kept: .string("+1"), keptStamp: Stamp(authority: "server", seq: 1, dot: nil, at: 1),
+            lost: .string("+2"), lostStamp: Stamp(authority: "server", seq: 2, dot: nil, at: 2)
+        ))
+        var fields = try RecordCoding.fields(of: planted)
+        fields[RecordCoding.deletedField] = .bool(false)
+        let result = try await push(ana, replica: "r-ana", [("sync_conflict", planted.id, 1, fields)], in: world)
+        #expect(result.results.map(\.outcome) == [.refused])
+        #expect(result.results[0].code == StatusCode.permissionDenied.rawValue)
+        #expect(try world.tenant.store.syncedRecords()["sync_conflict/\(planted.id)"] == nil)
+
+        // A real conflict: two laptops change one phone.
+        let one = try world.laptop("ana"), two = try world.laptop("ben")
+        try await one.sync(); try await two.sync()
+        for (laptop, phone) in [(one, "+1 312 555 0111"), (two, "+1 312 555 0122")] {
+            _ = try await laptop.replica.unary(Records.upsertContacts, .with {
+                $0.contacts = [.with { $0.id = "K1"; $0.customerID = "C1"; $0.name = "Rosa"; $0.phone = phone; $0.email = "rosa@globe.example" }]
+            })
+            try await laptop.sync()
+        }
+        let conflict = try #require(try world.tenant.store.syncedRecords().first { $0.key.hasPrefix("sync_conflict/") })
+        let conflictID = String(conflict.key.dropFirst("sync_conflict/".count))
+        let ben = rawClient(world, "ben", replica: "r-ben2")
+        let forged = try await push(ben, replica: "r-ben2", [
+            ("sync_conflict", conflictID, 1, ["status": .string("settled"), "settledBy": .string("u-m")]),
+            ("sync_conflict", conflictID, 2, ["status": .string("settled"), "settledBy": .string("u-ben"), "lost": .string("+0")]),
+            ("sync_conflict", conflictID, 3, ["_deleted": .bool(true)]),
+            ("sync_conflict", conflictID, 4, ["status": .string("settled"), "settledBy": .string("u-ben")]),
+        ], in: world)
+        #expect(forged.results.map(\.outcome) == [.refused, .refused, .refused, .accepted])
+        #expect(forged.results.map(\.field).prefix(2) == ["settled_by", "lost"])
+        let settled = try #require(try world.tenant.store.syncedRecords()["sync_conflict/\(conflictID)"])
+        #expect(settled["settledBy"] == .string("u-ben") && settled["lost"] == conflict.value["lost"])
+        await ana.close(); await ben.close(); await one.close(); await two.close()
+        try await world.stop()
+    }
+
+    @Test("nobody pulls, bootstraps or pushes under another user's replica id, and its checkpoint stays where it was")
+    func replicaIdsBelongToTheirUser() async throws {
+        let world = try await SyncWorld.start()
+        try await seed(world)
+        let ana = try world.laptop("ana")
+        try await ana.sync()
+        let replicaID = ana.replica.profile.replicaID
+        let before = try #require(try world.tenant.store.replicas().replicas.first { $0.id == replicaID })
+
+        let viewer = rawClient(world, "viewer", replica: replicaID)
+        for attempt in 0..<3 {
+            let error = await #expect(throws: RPCError.self) {
+                switch attempt {
+                case 0: for try await _ in viewer.serverStreaming(SyncMethods.pull, .with { $0.replicaID = replicaID; $0.afterSeq = 999_999 }) {}
+                case 1: for try await _ in viewer.serverStreaming(SyncMethods.bootstrap, .with { $0.replicaID = replicaID }) {}
+                default: _ = try await push(viewer, replica: replicaID, [], in: world)
+                }
+            }
+            #expect(error?.code == .permissionDenied && error?.details.first?.field == "replica_id")
+        }
+        let after = try #require(try world.tenant.store.replicas().replicas.first { $0.id == replicaID })
+        #expect(after.checkpoint == before.checkpoint && after.userID == "u-ana")
+
+        // A HELLO that names one replica and a request that names another.
+        let mismatched = rawClient(world, "ana", replica: "r-other")
+        let mismatch = await #expect(throws: RPCError.self) {
+            for try await _ in mismatched.serverStreaming(SyncMethods.pull, .with { $0.replicaID = replicaID; $0.afterSeq = 1 }) {}
+        }
+        #expect(mismatch?.code == .invalidArgument && mismatch?.details.first?.reason == "replica_mismatch")
+        await viewer.close(); await mismatched.close(); await ana.close()
+        try await world.stop()
+    }
+
+    @Test("a checkpoint past the feed is OUT_OF_RANGE, never a crash, and a retired replica is told to bootstrap again")
+    func checkpointsAreChecked() async throws {
+        let world = try await SyncWorld.start()
+        try await seed(world)
+        let viewer = rawClient(world, "viewer", replica: "r-vi")
+        for afterSeq: UInt64 in [1 << 63, UInt64.max, 999_999] {
+            let error = await #expect(throws: RPCError.self) {
+                for try await _ in viewer.serverStreaming(SyncMethods.pull, .with { $0.replicaID = "r-vi"; $0.afterSeq = afterSeq }) {}
+            }
+            #expect(error?.code == .outOfRange && error?.details.first?.field == "after_seq")
+        }
+        let pushed = await #expect(throws: RPCError.self) {
+            try await push(viewer, replica: "r-vi", [("contact", "K1", 1 << 63, ["phone": .string("+1")])], in: world)
+        }
+        #expect(pushed?.code == .outOfRange && pushed?.details.first?.field == "changes[0].counter")
+        // The same connection still answers.
+        #expect(try await viewer.unary(Diagnostics.ping, .init()).serverTimeMs > 0)
+
+        let ana = try world.laptop("ana")
+        try await ana.sync()
+        let admin = world.server.client(token: "admin")
+        _ = try await admin.unary(SyncMethods.retireReplica, .with { $0.replicaID = ana.replica.profile.replicaID })
+        let retired = await #expect(throws: RPCError.self) {
+            for try await _ in ana.client.serverStreaming(SyncMethods.pull, .with { $0.replicaID = ana.replica.profile.replicaID; $0.afterSeq = 1 }) {}
+        }
+        #expect(retired?.code == .failedPrecondition && retired?.details.first?.reason == "rebootstrap")
+        #expect(try world.tenant.store.isRetired(ana.replica.profile.replicaID))
+        // The engine pushes, bootstraps again, and is back in the horizon.
+        #expect(try await ana.sync().bootstrapped)
+        #expect(try !world.tenant.store.isRetired(ana.replica.profile.replicaID))
+        await viewer.close(); await admin.close(); await ana.close()
+        try await world.stop()
+    }
+}
