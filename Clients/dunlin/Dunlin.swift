@@ -16,7 +16,7 @@ struct Dunlin: AsyncParsableCommand {
             Exit codes: 0 success; 64 usage error; otherwise 100 + the gRPC status code of the \
             failure (e.g. 114 UNAVAILABLE: server unreachable, 116 UNAUTHENTICATED, 104 DEADLINE_EXCEEDED).
             """,
-        version: "0.1.0",
+        version: DunlinVersion.current,
         subcommands: [
             Ping.self, Echo.self, Info.self,
             Customers.self, Invoices.self, Payments.self, Apply.self, Unapply.self, Entry.self, Ledger.self,
@@ -26,6 +26,15 @@ struct Dunlin: AsyncParsableCommand {
             AdminCommand.self,
         ]
     )
+
+    /// Refuses to start with an unreadable DUNLIN_CLOCK_OFFSET (exit 64), then runs the command.
+    static func main() async {
+        if let problem = WallClock.environmentProblem {
+            FileHandle.standardError.write(Data("dunlin: \(problem)\n".utf8))
+            Foundation.exit(64)
+        }
+        await main(nil)
+    }
 }
 
 /// Options every command takes. Where a command goes:

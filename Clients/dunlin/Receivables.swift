@@ -235,7 +235,7 @@ struct Payments: AsyncParsableCommand {
             entry.kind = "payment"
             entry.customerID = customer
             entry.amount = try money(amount, currency, option: "--amount")
-            entry.date = date.isEmpty ? CivilDate(Date(), in: .current).description : date
+            entry.date = date.isEmpty ? WallClock.system.today(in: .current).description : date
             entry.reference = reference
             try await connection.withCaller { client in
                 _ = try await client.unary(Receivables.postEntries, .with { $0.entries = [entry] }, options: connection.callOptions)

@@ -53,7 +53,7 @@ func printDeleted(_ count: UInt32, _ what: String, ids: [String], json: Bool) {
 }
 
 /// Today on this machine's calendar: the default for dates the server does not default itself.
-private func localToday() -> String { CivilDate(Date(), in: .current).description }
+private func localToday() -> String { WallClock.system.today(in: .current).description }
 
 // MARK: Contacts
 

@@ -87,7 +87,7 @@ struct Demo: AsyncParsableCommand {
             let ana = try control.createUser(tenantID: tenantID, name: "Ana Reyes", email: "ana@demo.example", role: .analyst)
             let ben = try control.createUser(tenantID: tenantID, name: "Ben Carter", email: "ben@demo.example", role: .analyst)
             _ = try control.createUser(tenantID: tenantID, name: "Mia Santos", email: "mia@demo.example", role: .manager)
-            let today = CivilDate(Date(), in: TimeZone(identifier: "America/Chicago")!)
+            let today = WallClock.system.today(in: TimeZone(identifier: "America/Chicago")!)
             let portfolio = DemoPortfolio(today: today, analysts: [ana.id, ben.id])
             try store.upsert(portfolio.customers)
             try store.post(portfolio.entries)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DunlinCore
 import Foundation
 import DunlinServer
 import DunlinStore
@@ -15,6 +16,15 @@ struct Dunlind: AsyncParsableCommand {
         subcommands: [Serve.self, Init.self, Demo.self],
         defaultSubcommand: Serve.self
     )
+
+    /// Refuses to start with an unreadable DUNLIN_CLOCK_OFFSET (exit 64), then runs the command.
+    static func main() async {
+        if let problem = WallClock.environmentProblem {
+            FileHandle.standardError.write(Data("dunlind: \(problem)\n".utf8))
+            Foundation.exit(64)
+        }
+        await main(nil)
+    }
 }
 
 struct Serve: AsyncParsableCommand {

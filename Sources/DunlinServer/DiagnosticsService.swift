@@ -1,3 +1,4 @@
+import DunlinCore
 import DunlinWire
 import Foundation
 
@@ -13,7 +14,7 @@ public struct DiagnosticsService: RPCService {
         router.unary(Diagnostics.ping) { _, _ in
             var response = Dunlin_V1_PingResponse()
             response.serverVersion = DunlinVersion.current
-            response.serverTimeMs = UInt64(Date().timeIntervalSince1970 * 1000)
+            response.serverTimeMs = UInt64(max(WallClock.system.milliseconds, 0))
             return response
         }
         router.unary(Diagnostics.echo) { request, _ in

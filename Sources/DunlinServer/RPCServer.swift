@@ -219,7 +219,3 @@ private struct AddressWaiters {
     }
 }
 
-/// This build's version, reported in WELCOME, Info and `--version`.
-public enum DunlinVersion {
-    public static let current = "0.1.0"
-}
