@@ -389,7 +389,7 @@ public nonisolated struct Dunlin_V1_IssueTokenRequest: Sendable {
   public var device: String = String()
 
   /// Unix ms, in the future and within the server's maximum token lifetime. 0 is refused unless
-  /// `no_expiry` is set (it meant "never" before protocol 1.1; see PROTOCOL.md)
+  /// `no_expiry` is set (it meant "never" before `no_expiry` existed; see PROTOCOL.md §5.3)
   public var expiresAtMs: Int64 = 0
 
   /// A token that never expires, asked for explicitly; `expires_at_ms` must then be 0
