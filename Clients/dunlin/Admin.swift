@@ -348,7 +348,7 @@ struct TokenCommands: AsyncParsableCommand {
 
     /// "90d", "12h", "30m", "45s" from `now`, in Unix ms. Checked arithmetic: a count too large
     /// for a time is a usage error (exit 64), never a trap.
-    static func lifetime(_ text: String, option: String, now: Int64 = now()) throws -> Int64 {
+    static func lifetime(_ text: String, option: String, now: Int64 = TokenCommands.now()) throws -> Int64 {
         let units: [Character: Int64] = ["d": 86_400_000, "h": 3_600_000, "m": 60_000, "s": 1_000]
         guard let unit = text.last, let unitMilliseconds = units[unit], let count = Int64(text.dropLast()), count > 0 else {
             throw ValidationError("\(option) takes a number and d, h, m or s, e.g. 90d; got \"\(text)\"")

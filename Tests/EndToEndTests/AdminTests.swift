@@ -390,7 +390,8 @@ struct CredentialTests {
         let laptop = world.client(anaToken.token)
         var notices = laptop.serverStreaming(SyncMethods.watch, .with { $0.replicaID = "r-ana"; $0.afterSeq = 0 }).makeAsyncIterator()
         // The stream is open and live: the change already made is announced.
-        #expect(try await notices.next() != nil)
+        let first = try await notices.next()
+        #expect(first != nil)
 
         _ = try await admin.unary(Admin.revokeToken, .with { $0.tokenID = anaToken.info.id })
         let ended = await failure { while try await notices.next() != nil {} }
@@ -457,7 +458,8 @@ struct CredentialTests {
     func plantedTokenRotation() async throws {
         let world = try await AdminWorld.start()
         let (maria, _) = try await world.tenantWithAdmin("acme", currency: "USD", zone: "America/Chicago", admin: "maria")
-        let lax = try ControlStore(world.directory, now: { world.clock.now }, maxTokenLifetime: .max)
+        let clock = world.clock
+        let lax = try ControlStore(world.directory, now: { clock.now }, maxTokenLifetime: .max)
         let planted = try lax.issueToken(userID: maria.id, device: "planted", expiresAt: .max - 1)
         let client = world.client(planted.token.plaintext)
         let rotated = try await client.unary(Admin.rotateToken, .with { $0.tokenID = planted.record.id })

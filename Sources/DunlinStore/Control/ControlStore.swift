@@ -182,7 +182,7 @@ public final class ControlStore: Sendable {
     public func markTenantDeleted(_ id: String) throws -> TenantRecord {
         // Open streams re-check their credential (a refused change only wakes them needlessly).
         defer { credentialChanges.publish() }
-        try writer.write { db in
+        return try writer.write { db in
             guard var tenant = try TenantRecord.fetchOne(db, key: id), tenant.status != .deleted else {
                 throw ControlError.notFound("tenant_id", "tenant", id)
             }
@@ -377,7 +377,7 @@ public final class ControlStore: Sendable {
     public func revokeToken(_ id: String) throws -> TokenRecord {
         // Open streams re-check their credential (a refused change only wakes them needlessly).
         defer { credentialChanges.publish() }
-        try writer.write { db in
+        return try writer.write { db in
             guard var token = try TokenRecord.fetchOne(db, key: id) else { throw ControlError.notFound("token_id", "token", id) }
             if token.revokedAt == nil {
                 token.revokedAt = now()
