@@ -13,7 +13,10 @@ import Foundation
 ///   is NOT_FOUND exactly like a user that does not exist. Managers may also list their tenant's
 ///   users. Other roles are PERMISSION_DENIED.
 /// - Rotating, revoking and listing tokens: also anyone, on their own tokens; someone else's
-///   token is NOT_FOUND unless the caller may manage its user.
+///   token is NOT_FOUND unless the caller may manage its user. A rotation keeps the lifetime the
+///   token was issued with; only an admin who manages its user may give another.
+/// - Every call has passed the connection's per-call credential check before it gets here
+///   (``Authenticator/recheck(_:)``); this service adds no second one.
 public struct AdminService: RPCService {
     public let tenants: TenantDirectory
     var control: ControlStore { tenants.control }
