@@ -64,21 +64,24 @@ public struct AdminService: RPCService {
         }
         router.serverStreaming(Admin.exportTenant) { request, writer, context in
             try Caller(context).requireServerAdmin()
-            // The copy takes as long as the file is big: keep it off the cooperative threads.
-            let (tenant, file) = try await offload { try tenants.export(request.tenantID) }
-            defer { try? TenantFiles.remove(file) }
-            let reader = try ChunkedFileReader(file, chunkSize: Self.exportChunkSize)
-            var chunk = Dunlin_V1_ExportTenantChunk()
-            chunk.tenant = Dunlin_V1_Tenant(tenant)
-            chunk.totalBytes = reader.size
-            while let data = try reader.next() {
-                try Task.checkCancellation()
-                chunk.data = data
+            // A long stream: it ends UNAUTHENTICATED if the admin's token is revoked meanwhile.
+            try await context.whileCredentialValid {
+                // The copy takes as long as the file is big: keep it off the cooperative threads.
+                let (tenant, file) = try await offload { try tenants.export(request.tenantID) }
+                defer { try? TenantFiles.remove(file) }
+                let reader = try ChunkedFileReader(file, chunkSize: Self.exportChunkSize)
+                var chunk = Dunlin_V1_ExportTenantChunk()
+                chunk.tenant = Dunlin_V1_Tenant(tenant)
+                chunk.totalBytes = reader.size
+                while let data = try reader.next() {
+                    try Task.checkCancellation()
+                    chunk.data = data
+                    try await writer.write(chunk)
+                    chunk = Dunlin_V1_ExportTenantChunk()
+                }
+                chunk.sha256 = reader.sha256()
                 try await writer.write(chunk)
-                chunk = Dunlin_V1_ExportTenantChunk()
             }
-            chunk.sha256 = reader.sha256()
-            try await writer.write(chunk)
         }
 
         // MARK: Users
