@@ -1,6 +1,7 @@
 import ArgumentParser
 import Crypto
 import DunlinClient
+import DunlinStore
 import DunlinWire
 import Foundation
 
@@ -112,10 +113,14 @@ struct TenantCommands: AsyncParsableCommand {
                 throw ValidationError("\(file.path) exists; choose another --output")
             }
             try await connection.withClient { client in
-                guard FileManager.default.createFile(atPath: partial.path, contents: nil) else {
-                    throw ValidationError("cannot write \(partial.path)")
+                // 0600 from its first byte: the copy is a whole tenant's receivables.
+                try? FileManager.default.removeItem(at: partial)
+                let handle: FileHandle
+                do {
+                    handle = try OwnerOnlyFiles.createFile(partial)
+                } catch {
+                    throw ValidationError("cannot write \(partial.path): \(error.localizedDescription)")
                 }
-                let handle = try FileHandle(forWritingTo: partial)
                 defer { try? handle.close() }
                 var hasher = SHA256()
                 var written: UInt64 = 0
@@ -302,13 +307,25 @@ struct TokenCommands: AsyncParsableCommand {
         subcommands: [Issue.self, Rotate.self, Revoke.self, List.self]
     )
 
+    /// When an issued token expires: exactly one of a lifetime, a date, or an explicit "never".
+    /// The server refuses a lifetime over its maximum (400 days unless configured).
     struct Expiry: ParsableArguments {
-        @Option(help: "Lifetime, e.g. 90d, 12h, 30m.") var expiresIn: String?
-        @Option(help: "Expiry as a date (YYYY-MM-DD, midnight UTC) or an ISO 8601 time.") var expires: String?
+        @Option(help: "Lifetime, e.g. 90d, 12h, 30m (at most the server's maximum, 400 days by default).") var expiresIn: String?
+        @Option(help: "Expiry as a date (YYYY-MM-DD, midnight UTC) or an ISO 8601 time; must be in the future.") var expires: String?
+        @Flag(help: "A token that never expires (scripts that cannot rotate); must be asked for explicitly.") var noExpiry = false
 
-        /// Unix ms, 0 for none.
-        func milliseconds() throws -> Int64 {
-            if let expiresIn { return try lifetime(expiresIn, option: "--expires-in") }
+        func validate() throws {
+            let given = [expiresIn != nil, expires != nil, noExpiry].filter { $0 }.count
+            guard given == 1 else {
+                throw ValidationError(given == 0
+                    ? "say when the token expires: --expires-in 90d, --expires YYYY-MM-DD, or --no-expiry"
+                    : "give only one of --expires-in, --expires and --no-expiry")
+            }
+        }
+
+        /// Unix ms, or nil for no expiry.
+        func milliseconds(now: Int64 = TokenCommands.now()) throws -> Int64? {
+            if let expiresIn { return try lifetime(expiresIn, option: "--expires-in", now: now) }
             if let expires {
                 let day = DateFormatter()
                 day.dateFormat = "yyyy-MM-dd"
@@ -317,19 +334,31 @@ struct TokenCommands: AsyncParsableCommand {
                 guard let date = day.date(from: expires) ?? ISO8601DateFormatter().date(from: expires) else {
                     throw ValidationError("--expires takes YYYY-MM-DD or an ISO 8601 time; got \"\(expires)\"")
                 }
-                return Int64(date.timeIntervalSince1970 * 1000)
+                guard let milliseconds = Int64(exactly: (date.timeIntervalSince1970 * 1000).rounded()), milliseconds > now else {
+                    throw ValidationError("--expires \(expires) is not in the future; for a token that never expires say --no-expiry")
+                }
+                return milliseconds
             }
-            return 0
+            return nil
         }
     }
 
-    /// "90d", "12h", "30m", "45s" from now, in Unix ms.
-    static func lifetime(_ text: String, option: String) throws -> Int64 {
-        let units: [Character: Int64] = ["d": 86_400, "h": 3_600, "m": 60, "s": 1]
-        guard let unit = text.last, let seconds = units[unit], let count = Int64(text.dropLast()), count > 0 else {
+    /// The system clock in Unix ms.
+    static func now() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+
+    /// "90d", "12h", "30m", "45s" from `now`, in Unix ms. Checked arithmetic: a count too large
+    /// for a time is a usage error (exit 64), never a trap.
+    static func lifetime(_ text: String, option: String, now: Int64 = TokenCommands.now()) throws -> Int64 {
+        let units: [Character: Int64] = ["d": 86_400_000, "h": 3_600_000, "m": 60_000, "s": 1_000]
+        guard let unit = text.last, let unitMilliseconds = units[unit], let count = Int64(text.dropLast()), count > 0 else {
             throw ValidationError("\(option) takes a number and d, h, m or s, e.g. 90d; got \"\(text)\"")
         }
-        return Int64(Date().timeIntervalSince1970 * 1000) + count * seconds * 1000
+        let (lifetime, tooLong) = count.multipliedReportingOverflow(by: unitMilliseconds)
+        let (expiry, beyond) = now.addingReportingOverflow(lifetime)
+        guard !tooLong, !beyond else {
+            throw ValidationError("\(option) \(text) is too long a lifetime; the server allows at most 400 days unless configured otherwise")
+        }
+        return expiry
     }
 
     struct Issue: AsyncParsableCommand {
@@ -343,7 +372,7 @@ struct TokenCommands: AsyncParsableCommand {
             let expiresAt = try expiry.milliseconds()
             try await connection.withClient { client in
                 let issued = try await client.unary(Admin.issueToken, .with {
-                    $0.userID = userID; $0.device = device; $0.expiresAtMs = expiresAt
+                    $0.userID = userID; $0.device = device; $0.expiresAtMs = expiresAt ?? 0; $0.noExpiry = expiresAt == nil
                 }, options: connection.callOptions)
                 printIssued(issued, json: connection.json, note: nil)
             }
@@ -356,7 +385,7 @@ struct TokenCommands: AsyncParsableCommand {
         )
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "Token id (default: the token this command authenticates with).") var tokenID: String?
-        @Option(help: "New expiry lifetime (default: the old token's lifetime, from now).") var expiresIn: String?
+        @Option(help: "New lifetime, admins only (default and for everyone else: the lifetime the old token was issued with, from now).") var expiresIn: String?
 
         func run() async throws {
             let current = try connection.clientConfiguration().token

@@ -37,6 +37,30 @@ struct Dunlin: AsyncParsableCommand {
     }
 }
 
+/// A `--timeout` the conversions to milliseconds can take: positive, at most a year.
+func validateTimeout(_ seconds: Double) throws {
+    guard seconds > 0, seconds <= 31_536_000 else {
+        throw ValidationError("--timeout is seconds, more than 0 and at most 31536000; got \(seconds)")
+    }
+}
+
+/// A token read from a file, or from standard input for "-": the first line, trimmed, so it never
+/// has to appear on a command line (where other local users see it in the process list).
+func readToken(from path: String) throws -> String {
+    let data: Data
+    do {
+        data = path == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: path))
+    } catch {
+        throw ValidationError("--token-file: cannot read \(path): \(error.localizedDescription)")
+    }
+    let token = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).first
+        .map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+    guard !token.isEmpty else {
+        throw ValidationError("--token-file: \(path == "-" ? "standard input" : path) holds no token")
+    }
+    return token
+}
+
 /// Options every command takes. Where a command goes:
 /// - `--server` given: straight to that server, with `--token`/DUNLIN_TOKEN;
 /// - otherwise, if the profile (`--profile`, DUNLIN_PROFILE, else "default") exists, the
@@ -47,8 +71,11 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: "Server as HOST:PORT (or set DUNLIN_SERVER, used when there is no profile). Given, commands skip the local replica.")
     var server: String?
 
-    @Option(help: "API token (or set DUNLIN_TOKEN).")
+    @Option(help: "API token (or set DUNLIN_TOKEN). Other local users can see it in the process list: prefer --token-file.")
     var token: String?
+
+    @Option(help: "Read the API token from this file, or from standard input if \"-\".")
+    var tokenFile: String?
 
     @Option(help: "Sync profile (or set DUNLIN_PROFILE; default \"default\"), made by `dunlin login`.")
     var profile: String?
@@ -61,6 +88,17 @@ struct ConnectionOptions: ParsableArguments {
 
     var environment: [String: String] { ProcessInfo.processInfo.environment }
 
+    func validate() throws {
+        try validateTimeout(timeout)
+        if token != nil, tokenFile != nil { throw ValidationError("give --token or --token-file, not both") }
+    }
+
+    /// The token given on the command line (`--token-file`, else `--token`), else DUNLIN_TOKEN.
+    func explicitToken() throws -> String? {
+        if let tokenFile { return try readToken(from: tokenFile) }
+        return token ?? environment["DUNLIN_TOKEN"]
+    }
+
     var profileName: String { profile ?? environment["DUNLIN_PROFILE"] ?? "default" }
 
     /// The profile to use, unless a server was named explicitly.
@@ -68,7 +106,7 @@ struct ConnectionOptions: ParsableArguments {
         guard server == nil else { return nil }
         let loaded = try Profile.load(profileName)
         if loaded == nil, profile != nil || environment["DUNLIN_PROFILE"] != nil {
-            throw ValidationError("no profile \"\(profileName)\": run `dunlin login --server HOST:PORT --token TOKEN --profile \(profileName)`")
+            throw ValidationError("no profile \"\(profileName)\": run `dunlin login --server HOST:PORT --token-file FILE --profile \(profileName)`")
         }
         return loaded
     }
@@ -83,7 +121,7 @@ struct ConnectionOptions: ParsableArguments {
         }
         return RPCClient.Configuration(
             host: host, port: port,
-            token: token ?? environment["DUNLIN_TOKEN"] ?? profile?.token ?? "",
+            token: try explicitToken() ?? profile?.token ?? "",
             connectPatience: .milliseconds(Int64(timeout * 1000))
         )
     }

@@ -11,7 +11,7 @@ import Foundation
 /// The profile the command works on; a clear error when there is none.
 private func requireProfile(_ connection: ConnectionOptions) throws -> Profile {
     guard let profile = try Profile.load(connection.profileName) else {
-        throw ValidationError("no profile \"\(connection.profileName)\": run `dunlin login --server HOST:PORT --token TOKEN` first")
+        throw ValidationError("no profile \"\(connection.profileName)\": run `dunlin login --server HOST:PORT --token-file FILE` first")
     }
     return profile
 }
@@ -42,15 +42,23 @@ struct Login: AsyncParsableCommand {
     )
 
     @Option(help: "Server as HOST:PORT.") var server: String
-    @Option(help: "API token (or set DUNLIN_TOKEN).") var token: String?
+    @Option(help: "API token (or set DUNLIN_TOKEN). Other local users can see it in the process list: prefer --token-file.") var token: String?
+    @Option(help: "Read the API token from this file, or from standard input if \"-\" (e.g. `pass show dunlin | dunlin login --token-file -`).")
+    var tokenFile: String?
     @Option(help: "Profile name (default \"default\").") var profile = "default"
     @Option(help: "Seconds to wait for the server.") var timeout: Double = 30
     @Flag(help: "Print JSON instead of text.") var json = false
 
+    func validate() throws {
+        try validateTimeout(timeout)
+        if token != nil, tokenFile != nil { throw ValidationError("give --token or --token-file, not both") }
+    }
+
     func run() async throws {
         let connection = try ConnectionOptions.parse(json ? ["--json"] : [])
-        guard let token = token ?? ProcessInfo.processInfo.environment["DUNLIN_TOKEN"], !token.isEmpty else {
-            throw ValidationError("--token (or DUNLIN_TOKEN) is needed")
+        let given = try tokenFile.map(readToken(from:)) ?? token ?? ProcessInfo.processInfo.environment["DUNLIN_TOKEN"]
+        guard let token = given, !token.isEmpty else {
+            throw ValidationError("a token is needed: --token-file PATH (or - for standard input), DUNLIN_TOKEN, or --token")
         }
         let existing = try Profile.load(profile)
         var draft = Profile(

@@ -38,8 +38,8 @@ struct Demo: AsyncParsableCommand {
         }
         let control = try ControlStore(directory)
         let (manager, analyst) = try Self.seedIfNeeded(control)
-        let managerToken = try control.issueToken(userID: manager.id, device: "quickstart").token.plaintext
-        let analystToken = try control.issueToken(userID: analyst.id, device: "quickstart").token.plaintext
+        let managerToken = try control.issueToken(userID: manager.id, device: "quickstart", expiresAt: nil).token.plaintext
+        let analystToken = try control.issueToken(userID: analyst.id, device: "quickstart", expiresAt: nil).token.plaintext
 
         let address = "\(host):\(port)"
         var env = """

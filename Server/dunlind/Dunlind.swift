@@ -63,8 +63,20 @@ struct Serve: AsyncParsableCommand {
     )
     var devTokens: [String] = []
 
+    @Option(help: "Longest lifetime, in days, of a token issued or rotated with an expiry (a token without one is only made on request).")
+    var maxTokenLifetime = Int(ControlStore.defaultMaxTokenLifetime / 86_400_000)
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
+
+    /// --max-token-lifetime in milliseconds, converted with checks.
+    func maxTokenLifetimeMilliseconds() throws -> Int64 {
+        guard maxTokenLifetime > 0, let days = Int64(exactly: maxTokenLifetime),
+              case let (milliseconds, overflow) = days.multipliedReportingOverflow(by: 86_400_000), !overflow else {
+            throw ValidationError("--max-token-lifetime is a positive number of days; got \(maxTokenLifetime)")
+        }
+        return milliseconds
+    }
 
     static var developmentPrincipal: Dunlin_V1_Principal {
         var principal = Dunlin_V1_Principal()
@@ -98,7 +110,7 @@ struct Serve: AsyncParsableCommand {
             }
             let control: ControlStore
             do {
-                control = try ControlStore(URL(fileURLWithPath: data))
+                control = try ControlStore(URL(fileURLWithPath: data), maxTokenLifetime: try maxTokenLifetimeMilliseconds())
             } catch let error as ControlError {
                 FileHandle.standardError.write(Data("dunlind: \(error.message)\n".utf8))
                 throw ExitCode(100 + Int32(StatusCode.failedPrecondition.rawValue))

@@ -92,8 +92,8 @@ public struct Profile: Sendable, Hashable, Codable {
         let url = Self.configDirectory.appendingPathComponent("\(name).json")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(self).write(to: url, options: .atomic)
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
+        // 0600 from the first byte: the profile holds the token.
+        try OwnerOnlyFiles.write(try encoder.encode(self), to: url)
     }
 
     /// A new random replica id: 128 bits, hex.

@@ -17,10 +17,53 @@ public struct ServerContext: Sendable {
     public var logger: Logger
     /// The replica id the connection named at HELLO; empty when it named none (or in-process).
     public var replicaID: String = ""
+    /// What re-checks the principal during a long call; nil for in-process calls (the replica),
+    /// whose principal is the profile's own.
+    var authenticator: (any Authenticator)? = nil
 
     /// A context for a call made in-process (a replica answering offline).
     public static func local(principal: Dunlin_V1_Principal, logger: Logger = Logger(label: "dunlin.local")) -> ServerContext {
         ServerContext(principal: principal, method: "", metadata: [:], deadline: nil, connectionID: "local", logger: logger)
+    }
+}
+
+extension ServerContext {
+    /// The per-call credential check again, mid-call (``Authenticator/recheck(_:)``): a
+    /// long-lived stream calls it before each message it sends, so an expired token stops there.
+    public func recheckCredential() async throws(RPCError) {
+        guard let authenticator else { return }
+        _ = try await authenticator.recheck(principal)
+    }
+
+    /// Runs `body`, a long-lived stream's loop, for as long as the caller's credential stays
+    /// valid: when a token is revoked, a user deactivated or a tenant suspended anywhere in this
+    /// server, the credential is re-checked at once, and if it no longer holds, `body` is
+    /// cancelled and the call ends with the re-check's status (UNAUTHENTICATED, or
+    /// FAILED_PRECONDITION for a suspended tenant). Returns when `body` does.
+    public func whileCredentialValid(_ body: @escaping @Sendable () async throws -> Void) async throws {
+        guard let authenticator else { return try await body() }
+        // Subscribe first, then check: a change between the call's own check and here is not missed.
+        let changes = authenticator.credentialChanges()
+        let principal = self.principal
+        _ = try await authenticator.recheck(principal)
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await body()
+                return true
+            }
+            group.addTask {
+                for await _ in changes {
+                    _ = try await authenticator.recheck(principal)
+                }
+                return false
+            }
+            while let bodyFinished = try await group.next() {
+                if bodyFinished {
+                    group.cancelAll()
+                    return
+                }
+            }
+        }
     }
 }
 

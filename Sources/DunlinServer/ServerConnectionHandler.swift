@@ -223,7 +223,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             context: ServerContext(
                 principal: principal, method: open.method, metadata: metadata,
                 deadline: timeout.map { ContinuousClock.now + $0 }, connectionID: connectionID, logger: callLogger,
-                replicaID: helloReplicaID
+                replicaID: helloReplicaID, authenticator: authenticator
             )
         )
         if let timeout {
@@ -303,14 +303,23 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let handler = loopBound
         let serverCall = ServerCall(context: call.context, requests: requests, sink: MessageSink(streamID: id, connection: handler))
         let route = call.route
+        let authenticator = self.authenticator
         calls[id]!.task = Task {
+            var serverCall = serverCall
             let status: Dunlin_V1_Status
             do {
+                // The one per-call credential check, for every service: the credential as it
+                // stands now (revoked, expired, deactivated or suspended since HELLO is refused),
+                // and the call runs as the principal it returns (a demotion holds at once).
+                if !route.allowsAnonymous {
+                    serverCall.context.principal = try await authenticator.recheck(serverCall.context.principal)
+                }
                 try await route.run(serverCall)
                 status = Dunlin_V1_Status()
             } catch is UndecodableMessage {
+                let method = serverCall.context.method
                 handler.eventLoop.execute {
-                    handler.value.protocolError(ProtocolError(.malformedMessage, "request on stream \(id) is not a valid message for \(serverCall.context.method)", streamID: id))
+                    handler.value.protocolError(ProtocolError(.malformedMessage, "request on stream \(id) is not a valid message for \(method)", streamID: id))
                 }
                 return
             } catch let error as RPCError {

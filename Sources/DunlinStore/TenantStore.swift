@@ -11,7 +11,7 @@ import GRDB
 public final class TenantStore: Sendable {
     public let writer: any DatabaseWriter
 
-    /// Opens (creating if needed) the tenant database at `path`, migrated to the current schema.
+    /// Opens (creating if needed, mode 0600) the tenant database at `path`, migrated to the current schema.
     /// WAL with `synchronous = FULL`: a commit is on disk before the call that made it returns, so
     /// what the server acknowledges (an RPC's answer, a push's result) survives a crash or power cut.
     public init(path: String) throws {
@@ -23,8 +23,10 @@ public final class TenantStore: Sendable {
             // mapped file instead of a read() per page. Address space only, shared with the OS cache.
             try db.execute(sql: "PRAGMA mmap_size = \(Self.mmapSize)")
         }
-        writer = try DatabasePool(path: path, configuration: configuration)
+        // Owner-only (0600, and so its -wal and -shm): a tenant's receivables, on the server or a laptop.
+        writer = try OwnerOnlyFiles.creating(path) { try DatabasePool(path: path, configuration: configuration) }
         try TenantSchema.migrator.migrate(writer)
+        try OwnerOnlyFiles.restrict(database: path)
     }
 
     /// An in-memory store, for tests.

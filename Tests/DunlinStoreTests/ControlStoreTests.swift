@@ -75,7 +75,7 @@ struct ControlStoreTests {
         let (store, adminToken, admin) = try fixture()
         var issued = [adminToken]
         for index in 0..<20 {
-            issued.append(try store.issueToken(userID: admin.id, device: "laptop-\(index)"))
+            issued.append(try store.issueToken(userID: admin.id, device: "laptop-\(index)", expiresAt: nil))
         }
         issued.append(try store.rotateToken(issued[3].record.id))
         var bytes = Data()
@@ -116,8 +116,8 @@ struct ControlStoreTests {
     @Test("a revoked token is refused; revoking again changes nothing")
     func revocation() throws {
         let (store, _, admin) = try fixture()
-        let token = try store.issueToken(userID: admin.id, device: "phone")
-        let other = try store.issueToken(userID: admin.id, device: "laptop")
+        let token = try store.issueToken(userID: admin.id, device: "phone", expiresAt: nil)
+        let other = try store.issueToken(userID: admin.id, device: "laptop", expiresAt: nil)
         let revoked = try store.revokeToken(token.record.id)
         #expect(revoked.revokedAt == clock.now)
         clock.advance(seconds: 5)
@@ -148,7 +148,7 @@ struct ControlStoreTests {
     @Test("a wrong secret under a real token id is refused like an unknown token")
     func wrongSecret() throws {
         let (store, _, admin) = try fixture()
-        let token = try store.issueToken(userID: admin.id, device: "laptop")
+        let token = try store.issueToken(userID: admin.id, device: "laptop", expiresAt: nil)
         let forged = "dnl_\(token.record.id)_" + String(repeating: "a", count: 52)
         #expect(refusal(try store.authenticate(token: forged)) == .unknown)
         #expect(refusal(try store.authenticate(token: "dnl_" + String(repeating: "b", count: 16) + "_" + String(repeating: "a", count: 52))) == .unknown)
@@ -159,7 +159,7 @@ struct ControlStoreTests {
     func suspendedTenant() throws {
         let (store, adminToken, admin) = try fixture()
         let analyst = try store.createUser(tenantID: "acme", name: "Ana Reyes", email: "ana@acme.example", role: .analyst)
-        let token = try store.issueToken(userID: analyst.id, device: "ana-laptop")
+        let token = try store.issueToken(userID: analyst.id, device: "ana-laptop", expiresAt: nil)
         _ = try store.setTenantStatus("acme", to: .suspended)
         #expect(refusal(try store.authenticate(token: token.token.plaintext)) == .tenantSuspended(tenantID: "acme"))
         #expect(refusal(try store.authenticate(token: adminToken.token.plaintext)) == nil, "server admins belong to no tenant")
@@ -209,8 +209,8 @@ struct ControlStoreTests {
         #expect(controlError { try store.createUser(tenantID: "acme", name: "X", email: "", role: .serverAdmin) }?.field == "role")
         #expect(controlError { try store.createUser(tenantID: nil, name: "X", email: "", role: .admin) }?.field == "role")
         #expect(controlError { try store.createUser(tenantID: "nope", name: "X", email: "", role: .admin) }?.field == "tenant_id")
-        #expect(controlError { try store.issueToken(userID: admin.id, device: "") }?.field == "device")
-        #expect(controlError { try store.issueToken(userID: "unobody", device: "laptop") }?.field == "user_id")
+        #expect(controlError { try store.issueToken(userID: admin.id, device: "", expiresAt: nil) }?.field == "device")
+        #expect(controlError { try store.issueToken(userID: "unobody", device: "laptop", expiresAt: nil) }?.field == "user_id")
         #expect(controlError { try store.users(tenantID: "acme", pageSize: 5000) }?.field == "page_size")
         #expect(controlError { try store.users(tenantID: "acme", cursor: "garbage") }?.field == "cursor")
         // The same email in another tenant is fine.
@@ -269,5 +269,101 @@ struct ControlStoreTests {
             cursor = page.nextCursor
         } while cursor != nil
         #expect(names == [admin.name] + (0..<7).map { "User \($0)" })
+    }
+
+    // MARK: Token lifetimes (issue 8)
+
+    @Test("an expiry past the server's maximum lifetime, not in the future, or near Int64.max is refused at issue, naming expires_at_ms, and writes nothing")
+    func expiryBounds() throws {
+        let (store, _, admin) = try fixture()
+        #expect(store.maxTokenLifetime == 400 * 86_400_000)
+        for expiresAt in [Int64.max, clock.now + store.maxTokenLifetime + 1, 0, Int64.min, clock.now] {
+            let error = controlError { try store.issueToken(userID: admin.id, device: "x", expiresAt: expiresAt) }
+            #expect(error?.field == "expires_at_ms")
+            #expect(error?.kind == .invalid)
+        }
+        #expect(controlError { try store.issueToken(userID: admin.id, device: "x", expiresAt: Int64.max) }?.reason == "over_maximum_lifetime")
+        #expect(try store.tokens(userID: admin.id, includeRevoked: true).items.isEmpty)
+        #expect(try store.issueToken(userID: admin.id, device: "x", expiresAt: clock.now + store.maxTokenLifetime).record.expiresAt != nil)
+    }
+
+    @Test("a token planted with an expiry near Int64.max rotates to the server's maximum lifetime instead of trapping")
+    func plantedFarFutureToken() throws {
+        _ = try fixture()
+        // What a server without the maximum let through: a lifetime of almost Int64.max ms.
+        let lax = try ControlStore(directory.url, now: clock.reader, maxTokenLifetime: .max)
+        let admin = try #require(try lax.users(tenantID: "acme").items.first)
+        let planted = try lax.issueToken(userID: admin.id, device: "planted", expiresAt: .max - 1)
+
+        let store = try ControlStore(directory.url, now: clock.reader)
+        clock.advance(seconds: 60)
+        let rotated = try store.rotateToken(planted.record.id)
+        #expect(rotated.record.expiresAt == clock.now + store.maxTokenLifetime)
+        clock.advance(seconds: 60)
+        #expect(try store.rotateToken(rotated.record.id).record.expiresAt == clock.now + store.maxTokenLifetime)
+        #expect(controlError { try store.rotateToken(planted.record.id, expiresAt: .max) }?.field == "expires_at_ms")
+    }
+
+    @Test("an expired token cannot renew itself by rotation, and nothing is issued")
+    func expiredTokenCannotRotate() throws {
+        let (store, _, admin) = try fixture()
+        let token = try store.issueToken(userID: admin.id, device: "ana-laptop", expiresAt: clock.now + 3_600_000)
+        clock.advance(seconds: 3600)
+        let error = controlError { try store.rotateToken(token.record.id) }
+        #expect(error?.kind == .failedPrecondition)
+        #expect(error?.reason == "expired")
+        #expect(try store.tokens(userID: admin.id).items.map(\.id) == [token.record.id])
+    }
+
+    @Test("rotation keeps the issuer's lifetime, and a token without expiry stays without")
+    func rotationKeepsLifetime() throws {
+        let (store, root, admin) = try fixture()
+        let hour = try store.issueToken(userID: admin.id, device: "viewer", expiresAt: clock.now + 3_600_000)
+        clock.advance(seconds: 1800)
+        #expect(try store.rotateToken(hour.record.id).record.expiresAt == clock.now + 3_600_000)
+        #expect(try store.rotateToken(root.record.id).record.expiresAt == nil)
+    }
+
+    @Test("the per-call re-check refuses a token revoked or expired since HELLO, and a change is broadcast")
+    func recheck() async throws {
+        let (store, _, admin) = try fixture()
+        let token = try store.issueToken(userID: admin.id, device: "laptop", expiresAt: clock.now + 60_000)
+        #expect(refusal(try store.recheck(tokenID: token.record.id, userID: admin.id)) == nil)
+        #expect(refusal(try store.recheck(tokenID: token.record.id, userID: "someone-else")) == .unknown)
+        var changes = store.credentialChanges.subscribe().makeAsyncIterator()
+        _ = try store.revokeToken(token.record.id)
+        let change: Void? = await changes.next()
+        #expect(change != nil)
+        #expect(refusal(try store.recheck(tokenID: token.record.id, userID: admin.id)) == .revoked(tokenID: token.record.id))
+        let other = try store.issueToken(userID: admin.id, device: "phone", expiresAt: clock.now + 60_000)
+        clock.advance(seconds: 60)
+        #expect(refusal(try store.recheck(tokenID: other.record.id, userID: admin.id)) == .expired(tokenID: other.record.id, at: other.record.expiresAt!))
+    }
+
+    // MARK: File modes (issue 8)
+
+    @Test("init into an existing world-readable directory makes it 0700; the control, tenant, replica and export databases and their -wal and -shm are 0600")
+    func fileModes() throws {
+        try FileManager.default.createDirectory(at: directory.url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        let (store, _, _) = try fixture()
+        func mode(_ url: URL) throws -> Int {
+            try #require(try FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? Int)
+        }
+        #expect(try mode(directory.url) == 0o700)
+        #expect(try mode(store.tenantsDirectory) == 0o700)
+        let tenant = try TenantStore(path: store.tenantFile("acme").path)
+        let replica = directory.url.appendingPathComponent("replica.sqlite")
+        let laptop = try TenantStore(path: replica.path)
+        try laptop.writer.write { db in try db.execute(sql: "CREATE TABLE probe(x)") }
+        let export = directory.url.appendingPathComponent("export.sqlite")
+        try TenantFiles.copy(tenant, to: export)
+        var checked = 0
+        for database in [directory.url.appendingPathComponent(ControlStore.fileName), store.tenantFile("acme"), replica, export] {
+            for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: database.path + suffix) {
+                #expect(try mode(URL(fileURLWithPath: database.path + suffix)) == 0o600, "\(database.lastPathComponent)\(suffix)")
+                checked += 1
+            }
+        }
+        #expect(checked >= 7)
     }
 }

@@ -31,7 +31,7 @@ private struct AdminWorld {
         let (control, root) = try ControlStore.initialize(directory, now: { clock.now })
         let tenants = try TenantDirectory(control: control)
         let server = try await TestServer.start(
-            services: [DiagnosticsService(), AdminService(tenants: tenants), ReceivablesService(tenants: tenants)],
+            services: [DiagnosticsService(), AdminService(tenants: tenants), ReceivablesService(tenants: tenants), SyncService(tenants: tenants)],
             authenticator: TokenAuthenticator(control: control)
         )
         return AdminWorld(directory: directory, clock: clock, control: control, tenants: tenants, server: server, rootToken: root.token.plaintext)
@@ -50,7 +50,7 @@ private struct AdminWorld {
         defer { Task { await root.close() } }
         _ = try await root.unary(Admin.createTenant, .with { $0.id = id; $0.name = id.capitalized; $0.baseCurrency = currency; $0.timeZone = zone })
         let user = try await root.unary(Admin.createUser, .with { $0.tenantID = id; $0.name = name; $0.role = "admin" })
-        let token = try await root.unary(Admin.issueToken, .with { $0.userID = user.id; $0.device = "\(name)-laptop" })
+        let token = try await root.unary(Admin.issueToken, .with { $0.userID = user.id; $0.device = "\(name)-laptop"; $0.noExpiry = true })
         return (user, token.token)
     }
 }
@@ -101,7 +101,7 @@ struct AdminTests {
         #expect(badCurrency?.details.first?.field == "base_currency")
 
         let maria = try await root.unary(Admin.createUser, .with { $0.tenantID = "acme"; $0.name = "Maria Santos"; $0.email = "maria@acme.example"; $0.role = "admin" })
-        let mariaToken = try await root.unary(Admin.issueToken, .with { $0.userID = maria.id; $0.device = "maria-laptop" })
+        let mariaToken = try await root.unary(Admin.issueToken, .with { $0.userID = maria.id; $0.device = "maria-laptop"; $0.noExpiry = true })
         #expect(mariaToken.token.hasPrefix("dnl_"))
         #expect(Admin.tokenID(of: mariaToken.token) == mariaToken.info.id)
 
@@ -149,7 +149,7 @@ struct AdminTests {
         #expect(missing?.code == .notFound)
         #expect(foreign?.details == missing?.details)
         #expect(foreign?.message.replacingOccurrences(of: jose.id, with: "X") == missing?.message.replacingOccurrences(of: "unosuchuser00000", with: "X"))
-        #expect(await code { _ = try await acme.unary(Admin.issueToken, .with { $0.userID = jose.id; $0.device = "x" }) } == .notFound)
+        #expect(await code { _ = try await acme.unary(Admin.issueToken, .with { $0.userID = jose.id; $0.device = "x"; $0.noExpiry = true }) } == .notFound)
         #expect(await code { _ = try await acme.unary(Admin.listTokens, .with { $0.userID = jose.id }) } == .notFound)
         #expect(await code { _ = try await acme.unary(Admin.revokeToken, .with { $0.tokenID = joseTokenID }) } == .notFound)
         #expect(await code { _ = try await acme.unary(Admin.rotateToken, .with { $0.tokenID = joseTokenID }) } == .notFound)
@@ -170,11 +170,11 @@ struct AdminTests {
 
         // An analyst manages only their own tokens.
         let ana = try await acme.unary(Admin.createUser, .with { $0.name = "Ana"; $0.role = "analyst" })
-        let anaToken = try await acme.unary(Admin.issueToken, .with { $0.userID = ana.id; $0.device = "ana-laptop" })
+        let anaToken = try await acme.unary(Admin.issueToken, .with { $0.userID = ana.id; $0.device = "ana-laptop"; $0.noExpiry = true })
         let analyst = world.client(anaToken.token)
         #expect(await code { _ = try await analyst.unary(Admin.createUser, .with { $0.name = "Friend"; $0.role = "admin" }) } == .permissionDenied)
         #expect(await code { _ = try await analyst.unary(Admin.listUsers, .init()) } == .permissionDenied)
-        #expect(await code { _ = try await analyst.unary(Admin.issueToken, .with { $0.userID = ana.id; $0.device = "second" }) } == .permissionDenied)
+        #expect(await code { _ = try await analyst.unary(Admin.issueToken, .with { $0.userID = ana.id; $0.device = "second"; $0.noExpiry = true }) } == .permissionDenied)
         let mariaTokenID = try #require(Admin.tokenID(of: mariaToken))
         #expect(await code { _ = try await analyst.unary(Admin.revokeToken, .with { $0.tokenID = mariaTokenID }) } == .notFound)
         #expect(try await analyst.unary(Admin.listTokens, .init()).tokens.map(\.id) == [anaToken.info.id])
@@ -208,7 +208,7 @@ struct AdminTests {
         }
 
         // Revoked.
-        let revoked = try await admin.unary(Admin.issueToken, .with { $0.userID = ana.id; $0.device = "old-phone" })
+        let revoked = try await admin.unary(Admin.issueToken, .with { $0.userID = ana.id; $0.device = "old-phone"; $0.noExpiry = true })
         #expect(await refusal(revoked.token) == nil)
         _ = try await admin.unary(Admin.revokeToken, .with { $0.tokenID = revoked.info.id })
         let revokedError = await refusal(revoked.token)
@@ -217,7 +217,7 @@ struct AdminTests {
         #expect(revokedError?.message.contains(revoked.token) == false)
 
         // Rotated by its owner: the old one is refused, the new one accepted.
-        let laptop = try await admin.unary(Admin.issueToken, .with { $0.userID = ana.id; $0.device = "ana-laptop" })
+        let laptop = try await admin.unary(Admin.issueToken, .with { $0.userID = ana.id; $0.device = "ana-laptop"; $0.noExpiry = true })
         let owner = world.client(laptop.token)
         let rotated = try await owner.unary(Admin.rotateToken, .with { $0.tokenID = Admin.tokenID(of: laptop.token)! })
         await owner.close()
@@ -345,6 +345,132 @@ struct AdminTests {
     }
 }
 
+/// Issue 8: credentials that go bad on open connections, and token lifetimes.
+@Suite("Admin: credentials on open connections and token lifetimes", .timeLimit(.minutes(2)))
+struct CredentialTests {
+    @Test("a server admin's and a tenant admin's token revoked while their connections are open: every Admin call on them is then UNAUTHENTICATED")
+    func revokedAdminsLoseAdminRights() async throws {
+        let world = try await AdminWorld.start()
+        let (maria, mariaToken) = try await world.tenantWithAdmin("acme", currency: "USD", zone: "America/Chicago", admin: "maria")
+        let root = world.client(world.rootToken)
+        let rootUser = try await root.connect().principal.id
+        let opsToken = try await root.unary(Admin.issueToken, .with { $0.userID = rootUser; $0.device = "ops-console"; $0.noExpiry = true })
+        let ops = world.client(opsToken.token), tenantAdmin = world.client(mariaToken)
+        _ = try await ops.unary(Admin.listTenants, .init())
+        _ = try await tenantAdmin.unary(Admin.listUsers, .init())
+
+        _ = try await root.unary(Admin.revokeToken, .with { $0.tokenID = opsToken.info.id })
+        let mariaTokenID = try #require(Admin.tokenID(of: mariaToken))
+        _ = try await root.unary(Admin.revokeToken, .with { $0.tokenID = mariaTokenID })
+
+        for (client, tenantID) in [(ops, "acme"), (tenantAdmin, "")] {
+            #expect(await code { _ = try await client.unary(Admin.listTenants, .init()) } == .unauthenticated)
+            #expect(await code { _ = try await client.unary(Admin.listTokens, .init()) } == .unauthenticated)
+            #expect(await code { _ = try await client.unary(Admin.issueToken, .with { $0.userID = maria.id; $0.device = "x"; $0.noExpiry = true }) } == .unauthenticated)
+            #expect(await code { _ = try await client.unary(Admin.createUser, .with { $0.tenantID = tenantID; $0.name = "Eve"; $0.role = "admin" }) } == .unauthenticated)
+        }
+        #expect(try await root.unary(Admin.listUsers, .with { $0.tenantID = "acme" }).users.map(\.name) == ["maria"])
+        for client in [root, ops, tenantAdmin] { await client.close() }
+        try await world.stop()
+    }
+
+    @Test("an open Sync/Watch ends UNAUTHENTICATED when its token is revoked on another connection")
+    func watchEndsOnRevocation() async throws {
+        let world = try await AdminWorld.start()
+        let (_, adminToken) = try await world.tenantWithAdmin("acme", currency: "USD", zone: "America/Chicago", admin: "maria")
+        let admin = world.client(adminToken)
+        let ana = try await admin.unary(Admin.createUser, .with { $0.name = "Ana"; $0.role = "viewer" })
+        let anaToken = try await admin.unary(Admin.issueToken, .with { $0.userID = ana.id; $0.device = "ana-laptop"; $0.noExpiry = true })
+        let cashier = try await admin.unary(Admin.createUser, .with { $0.name = "Cass"; $0.role = "analyst" })
+        let cashierToken = try await admin.unary(Admin.issueToken, .with { $0.userID = cashier.id; $0.device = "cass-laptop"; $0.noExpiry = true })
+        let analyst = world.client(cashierToken.token)
+        _ = try await analyst.unary(Receivables.postEntries, .with {
+            $0.entries = [.with { $0.id = "P1"; $0.kind = "payment"; $0.amount = .with { $0.currency = "USD"; $0.minor = 100 }; $0.date = "2026-11-23" }]
+        })
+        let laptop = world.client(anaToken.token)
+        var notices = laptop.serverStreaming(SyncMethods.watch, .with { $0.replicaID = "r-ana"; $0.afterSeq = 0 }).makeAsyncIterator()
+        // The stream is open and live: the change already made is announced.
+        let first = try await notices.next()
+        #expect(first != nil)
+
+        _ = try await admin.unary(Admin.revokeToken, .with { $0.tokenID = anaToken.info.id })
+        let ended = await failure { while try await notices.next() != nil {} }
+        #expect(ended?.code == .unauthenticated)
+        for client in [admin, analyst, laptop] { await client.close() }
+        try await world.stop()
+    }
+
+    @Test("issue refuses a zero, past or too distant expiry naming expires_at_ms, and writes nothing; no expiry must be asked for")
+    func issueExpiries() async throws {
+        let world = try await AdminWorld.start()
+        let (maria, adminToken) = try await world.tenantWithAdmin("acme", currency: "USD", zone: "America/Chicago", admin: "maria")
+        let admin = world.client(adminToken)
+        let refused: [(Int64, Bool)] = [
+            (0, false), (86_400_000, false), (world.clock.now - 1, false), (Int64.max, false),
+            (world.clock.now + ControlStore.defaultMaxTokenLifetime + 1, false), (world.clock.now + 60_000, true),
+        ]
+        for (expiresAt, noExpiry) in refused {
+            let error = await failure {
+                _ = try await admin.unary(Admin.issueToken, .with { $0.userID = maria.id; $0.device = "x"; $0.expiresAtMs = expiresAt; $0.noExpiry = noExpiry })
+            }
+            #expect(error?.code == .invalidArgument, "\(expiresAt)")
+            #expect(error?.details.first?.field == "expires_at_ms")
+        }
+        #expect(try await admin.unary(Admin.listTokens, .init()).tokens.count == 1)
+        let never = try await admin.unary(Admin.issueToken, .with { $0.userID = maria.id; $0.device = "cron"; $0.noExpiry = true })
+        #expect(never.info.expiresAtMs == 0)
+        await admin.close()
+        try await world.stop()
+    }
+
+    @Test("rotation keeps the issuer's lifetime: a viewer cannot set one, an admin can within the maximum, an expired token cannot renew itself")
+    func rotationLifetimes() async throws {
+        let world = try await AdminWorld.start()
+        let (_, adminToken) = try await world.tenantWithAdmin("acme", currency: "USD", zone: "America/Chicago", admin: "maria")
+        let admin = world.client(adminToken)
+        let vera = try await admin.unary(Admin.createUser, .with { $0.name = "Vera"; $0.role = "viewer" })
+        let hour = try await admin.unary(Admin.issueToken, .with { $0.userID = vera.id; $0.device = "vera-laptop"; $0.expiresAtMs = world.clock.now + 3_600_000 })
+        let viewer = world.client(hour.token)
+        let century = world.clock.now + 36_500 * 86_400_000
+        let stretched = await failure { _ = try await viewer.unary(Admin.rotateToken, .with { $0.tokenID = hour.info.id; $0.expiresAtMs = century }) }
+        #expect(stretched?.code == .permissionDenied)
+        #expect(stretched?.details.first?.field == "expires_at_ms")
+        world.clock.advance(seconds: 600)
+        let kept = try await viewer.unary(Admin.rotateToken, .with { $0.tokenID = hour.info.id })
+        #expect(kept.info.expiresAtMs == world.clock.now + 3_600_000)
+
+        let tooLong = await failure { _ = try await admin.unary(Admin.rotateToken, .with { $0.tokenID = kept.info.id; $0.expiresAtMs = .max }) }
+        #expect(tooLong?.code == .invalidArgument)
+        #expect(tooLong?.details.first?.field == "expires_at_ms")
+        let day = try await admin.unary(Admin.rotateToken, .with { $0.tokenID = kept.info.id; $0.expiresAtMs = world.clock.now + 86_400_000 })
+        #expect(day.info.expiresAtMs == world.clock.now + 86_400_000)
+
+        world.clock.advance(seconds: 86_400)
+        let renewed = await failure { _ = try await admin.unary(Admin.rotateToken, .with { $0.tokenID = day.info.id }) }
+        #expect(renewed?.code == .failedPrecondition)
+        let onItsOwn = world.client(day.token)
+        #expect(await code { _ = try await onItsOwn.unary(Admin.rotateToken, .with { $0.tokenID = day.info.id }) } == .unauthenticated)
+        for client in [admin, viewer, onItsOwn] { await client.close() }
+        try await world.stop()
+    }
+
+    @Test("rotating a token planted with an expiry near Int64.max neither traps the server nor keeps the absurd lifetime")
+    func plantedTokenRotation() async throws {
+        let world = try await AdminWorld.start()
+        let (maria, _) = try await world.tenantWithAdmin("acme", currency: "USD", zone: "America/Chicago", admin: "maria")
+        let clock = world.clock
+        let lax = try ControlStore(world.directory, now: { clock.now }, maxTokenLifetime: .max)
+        let planted = try lax.issueToken(userID: maria.id, device: "planted", expiresAt: .max - 1)
+        let client = world.client(planted.token.plaintext)
+        let rotated = try await client.unary(Admin.rotateToken, .with { $0.tokenID = planted.record.id })
+        #expect(rotated.info.expiresAtMs == world.clock.now + ControlStore.defaultMaxTokenLifetime)
+        let root = world.client(world.rootToken)
+        _ = try await root.unary(Admin.listTenants, .init())
+        for client in [client, root] { await client.close() }
+        try await world.stop()
+    }
+}
+
 @Suite("dunlind init and dunlin admin, as executables", .timeLimit(.minutes(2)))
 struct AdminProcessTests {
     /// Runs `dunlind` (not `serve`) and returns its exit status and stdout.
@@ -369,8 +495,10 @@ struct AdminProcessTests {
     func initAndServe() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dunlin-init-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         let first = try dunlind(["init", "--data", directory.path, "--json"])
         #expect(first.status == 0)
+        #expect(try FileManager.default.attributesOfItem(atPath: directory.path)[.posixPermissions] as? Int == 0o700)
         let root = try #require(try object(first.output)["token"] as? String)
         #expect(Admin.tokenID(of: root) != nil)
         let again = try dunlind(["init", "--data", directory.path])
@@ -390,6 +518,17 @@ struct AdminProcessTests {
         let mariaID = try #require(maria["id"] as? String)
         let issued = try object(try await admin(["token", "issue", mariaID, "--device", "maria-laptop", "--expires-in", "30d", "--json"]).output)
         let mariaToken = try #require(issued["token"] as? String)
+        let usage = Int32(64)
+        for expiry in [["--expires-in", "99999999999999999d"], ["--expires-in", "9223372036854775807s"], ["--expires", "1970-01-01"], []] {
+            #expect(try await admin(["token", "issue", mariaID, "--device", "x"] + expiry).status == usage, "\(expiry)")
+        }
+        let tooLong = try await admin(["token", "issue", mariaID, "--device", "x", "--expires-in", "36500d"])
+        #expect(tooLong.status == 100 + Int32(StatusCode.invalidArgument.rawValue))
+        let tokenFile = directory.appendingPathComponent("maria.token")
+        try OwnerOnlyFiles.write(Data((mariaToken + "\n").utf8), to: tokenFile)
+        let fromFile = try await runCLI(["admin", "user", "list", "--server", address, "--token-file", tokenFile.path])
+        #expect(fromFile.status == 0)
+        #expect(fromFile.output.contains("Maria"))
 
         #expect(try await admin(["tenant", "list"], token: mariaToken).status == 100 + Int32(StatusCode.permissionDenied.rawValue))
         let users = try await admin(["user", "list"], token: mariaToken)
@@ -402,6 +541,7 @@ struct AdminProcessTests {
         let file = directory.appendingPathComponent("acme-copy.sqlite")
         #expect(try await admin(["tenant", "export", "acme", "--output", file.path]).status == 0)
         #expect(try TenantFiles.integrityCheck(file) == "ok")
+        #expect(try FileManager.default.attributesOfItem(atPath: file.path)[.posixPermissions] as? Int == 0o600)
         #expect(try await admin(["tenant", "delete", "acme", "--yes"]).status == 100 + Int32(StatusCode.failedPrecondition.rawValue))
 
         let rotated = try object(try await admin(["token", "rotate", "--json"], token: mariaToken).output)
@@ -418,7 +558,7 @@ struct AdminProcessTests {
         let (_, adminToken) = try await world.tenantWithAdmin("acme", currency: "USD", zone: "America/Chicago", admin: "Maria")
         let admin = world.client(adminToken)
         let ana = try await admin.unary(Admin.createUser, .with { $0.name = "Ana Reyes"; $0.role = "analyst" })
-        let anaToken = try await admin.unary(Admin.issueToken, .with { $0.userID = ana.id; $0.device = "ana-laptop" })
+        let anaToken = try await admin.unary(Admin.issueToken, .with { $0.userID = ana.id; $0.device = "ana-laptop"; $0.noExpiry = true })
         let analyst = world.client(anaToken.token)
         let payment = { (id: String) in
             Dunlin_V1_PostEntriesRequest.with {
@@ -442,7 +582,7 @@ struct AdminProcessTests {
         let (_, adminToken) = try await world.tenantWithAdmin("acme", currency: "USD", zone: "America/Chicago", admin: "Maria")
         let admin = world.client(adminToken)
         let ana = try await admin.unary(Admin.createUser, .with { $0.name = "Ana Reyes"; $0.role = "analyst" })
-        let laptop = try await admin.unary(Admin.issueToken, .with { $0.userID = ana.id; $0.device = "ana-laptop" })
+        let laptop = try await admin.unary(Admin.issueToken, .with { $0.userID = ana.id; $0.device = "ana-laptop"; $0.noExpiry = true })
         let script = try await admin.unary(Admin.issueToken, .with { $0.userID = ana.id; $0.device = "ana-script"; $0.expiresAtMs = world.clock.now + 3_600_000 })
         let onLaptop = world.client(laptop.token), inScript = world.client(script.token)
         _ = try await onLaptop.unary(Receivables.aging, .init())

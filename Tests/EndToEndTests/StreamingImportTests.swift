@@ -130,7 +130,7 @@ extension AdminProcessTests {
         }
         #expect(try await dunlin(["admin", "tenant", "create", "acme", "--name", "Acme", "--currency", "USD", "--time-zone", "UTC"], token: root).status == 0)
         let ana = try object(try await dunlin(["admin", "user", "create", "--tenant", "acme", "--name", "Ana", "--role", "analyst", "--json"], token: root).output)
-        let issued = try object(try await dunlin(["admin", "token", "issue", try #require(ana["id"] as? String), "--device", "nightly-import", "--json"], token: root).output)
+        let issued = try object(try await dunlin(["admin", "token", "issue", try #require(ana["id"] as? String), "--device", "nightly-import", "--no-expiry", "--json"], token: root).output)
         let token = try #require(issued["token"] as? String)
 
         // More lines than one chunk holds, so the refusal comes from a chunk after the first.

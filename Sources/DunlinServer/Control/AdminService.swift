@@ -13,7 +13,10 @@ import Foundation
 ///   is NOT_FOUND exactly like a user that does not exist. Managers may also list their tenant's
 ///   users. Other roles are PERMISSION_DENIED.
 /// - Rotating, revoking and listing tokens: also anyone, on their own tokens; someone else's
-///   token is NOT_FOUND unless the caller may manage its user.
+///   token is NOT_FOUND unless the caller may manage its user. A rotation keeps the lifetime the
+///   token was issued with; only an admin who manages its user may give another.
+/// - Every call has passed the connection's per-call credential check before it gets here
+///   (``Authenticator/recheck(_:)``); this service adds no second one.
 public struct AdminService: RPCService {
     public let tenants: TenantDirectory
     var control: ControlStore { tenants.control }
@@ -32,15 +35,15 @@ public struct AdminService: RPCService {
         // MARK: Tenants
 
         router.unary(Admin.createTenant) { request, context in
-            try Caller(context, control: control).requireServerAdmin()
+            try Caller(context).requireServerAdmin()
             return Dunlin_V1_Tenant(try tenants.create(
                 id: request.id, name: request.name, baseCurrency: request.baseCurrency, timeZone: request.timeZone
             ))
         }
         router.unary(Admin.listTenants) { request, context in
-            try Caller(context, control: control).requireServerAdmin()
+            try Caller(context).requireServerAdmin()
             let page = try RPCError.control {
-                try control.tenants(includeDeleted: request.includeDeleted, pageSize: Int(request.pageSize), cursor: request.cursor)
+                try control.tenants(includeDeleted: request.includeDeleted, pageSize: try Self.pageSize(request.pageSize), cursor: request.cursor)
             }
             return .with {
                 $0.tenants = page.items.map(Dunlin_V1_Tenant.init)
@@ -48,40 +51,43 @@ public struct AdminService: RPCService {
             }
         }
         router.unary(Admin.suspendTenant) { request, context in
-            try Caller(context, control: control).requireServerAdmin()
+            try Caller(context).requireServerAdmin()
             return Dunlin_V1_Tenant(try tenants.setStatus(request.tenantID, to: .suspended))
         }
         router.unary(Admin.resumeTenant) { request, context in
-            try Caller(context, control: control).requireServerAdmin()
+            try Caller(context).requireServerAdmin()
             return Dunlin_V1_Tenant(try tenants.setStatus(request.tenantID, to: .active))
         }
         router.unary(Admin.deleteTenant) { request, context in
-            try Caller(context, control: control).requireServerAdmin()
+            try Caller(context).requireServerAdmin()
             return Dunlin_V1_Tenant(try tenants.delete(request.tenantID))
         }
         router.serverStreaming(Admin.exportTenant) { request, writer, context in
-            try Caller(context, control: control).requireServerAdmin()
-            // The copy takes as long as the file is big: keep it off the cooperative threads.
-            let (tenant, file) = try await offload { try tenants.export(request.tenantID) }
-            defer { try? TenantFiles.remove(file) }
-            let reader = try ChunkedFileReader(file, chunkSize: Self.exportChunkSize)
-            var chunk = Dunlin_V1_ExportTenantChunk()
-            chunk.tenant = Dunlin_V1_Tenant(tenant)
-            chunk.totalBytes = reader.size
-            while let data = try reader.next() {
-                try Task.checkCancellation()
-                chunk.data = data
+            try Caller(context).requireServerAdmin()
+            // A long stream: it ends UNAUTHENTICATED if the admin's token is revoked meanwhile.
+            try await context.whileCredentialValid {
+                // The copy takes as long as the file is big: keep it off the cooperative threads.
+                let (tenant, file) = try await offload { try tenants.export(request.tenantID) }
+                defer { try? TenantFiles.remove(file) }
+                let reader = try ChunkedFileReader(file, chunkSize: Self.exportChunkSize)
+                var chunk = Dunlin_V1_ExportTenantChunk()
+                chunk.tenant = Dunlin_V1_Tenant(tenant)
+                chunk.totalBytes = reader.size
+                while let data = try reader.next() {
+                    try Task.checkCancellation()
+                    chunk.data = data
+                    try await writer.write(chunk)
+                    chunk = Dunlin_V1_ExportTenantChunk()
+                }
+                chunk.sha256 = reader.sha256()
                 try await writer.write(chunk)
-                chunk = Dunlin_V1_ExportTenantChunk()
             }
-            chunk.sha256 = reader.sha256()
-            try await writer.write(chunk)
         }
 
         // MARK: Users
 
         router.unary(Admin.createUser) { request, context in
-            let caller = try Caller(context, control: control)
+            let caller = try Caller(context)
             let tenantID = try caller.userScope(request.tenantID, control: control, listing: false)
             let role = try Self.role(request.role)
             return Dunlin_V1_User(try RPCError.control {
@@ -89,10 +95,10 @@ public struct AdminService: RPCService {
             })
         }
         router.unary(Admin.listUsers) { request, context in
-            let caller = try Caller(context, control: control)
+            let caller = try Caller(context)
             let tenantID = try caller.userScope(request.tenantID, control: control, listing: true)
             let page = try RPCError.control {
-                try control.users(tenantID: tenantID, includeInactive: request.includeInactive, pageSize: Int(request.pageSize), cursor: request.cursor)
+                try control.users(tenantID: tenantID, includeInactive: request.includeInactive, pageSize: try Self.pageSize(request.pageSize), cursor: request.cursor)
             }
             return .with {
                 $0.users = page.items.map(Dunlin_V1_User.init)
@@ -100,7 +106,7 @@ public struct AdminService: RPCService {
             }
         }
         router.unary(Admin.updateUser) { request, context in
-            let caller = try Caller(context, control: control)
+            let caller = try Caller(context)
             try caller.requireUserManager()
             _ = try caller.managedUser(request.userID, field: "user_id", control: control)
             let changes = UserChanges(
@@ -115,19 +121,23 @@ public struct AdminService: RPCService {
         // MARK: Tokens
 
         router.unary(Admin.issueToken) { request, context in
-            let caller = try Caller(context, control: control)
+            let caller = try Caller(context)
             try caller.requireUserManager()
             _ = try caller.managedUser(request.userID, field: "user_id", control: control)
+            let expiresAt = try Self.expiry(request)
             let issued = try RPCError.control {
-                try control.issueToken(userID: request.userID, device: request.device,
-                                       expiresAt: request.expiresAtMs == 0 ? nil : request.expiresAtMs)
+                try control.issueToken(userID: request.userID, device: request.device, expiresAt: expiresAt)
             }
             context.logger.notice("token issued", metadata: ["token": "\(issued.record.id)", "user": "\(issued.record.userID)"])
             return Dunlin_V1_IssuedToken(issued)
         }
         router.unary(Admin.rotateToken) { request, context in
-            let caller = try Caller(context, control: control)
-            _ = try caller.visibleToken(request.tokenID, control: control)
+            let caller = try Caller(context)
+            let token = try caller.visibleToken(request.tokenID, control: control)
+            if request.expiresAtMs != 0 {
+                // The lifetime is the issuer's to give: a viewer may not stretch their own hour to a century.
+                try caller.requireLifetimeSetter(for: token, control: control)
+            }
             let issued = try RPCError.control {
                 try control.rotateToken(request.tokenID, expiresAt: request.expiresAtMs == 0 ? nil : request.expiresAtMs)
             }
@@ -135,27 +145,53 @@ public struct AdminService: RPCService {
             return Dunlin_V1_IssuedToken(issued)
         }
         router.unary(Admin.revokeToken) { request, context in
-            let caller = try Caller(context, control: control)
+            let caller = try Caller(context)
             _ = try caller.visibleToken(request.tokenID, control: control)
             let token = try RPCError.control { try control.revokeToken(request.tokenID) }
             context.logger.notice("token revoked", metadata: ["token": "\(token.id)"])
             return Dunlin_V1_TokenInfo(token)
         }
         router.unary(Admin.listTokens) { request, context in
-            let caller = try Caller(context, control: control)
+            let caller = try Caller(context)
             let userID = request.userID.isEmpty ? caller.principal.id : request.userID
             if userID != caller.principal.id {
                 try caller.requireUserManager()
                 _ = try caller.managedUser(userID, field: "user_id", control: control)
             }
             let page = try RPCError.control {
-                try control.tokens(userID: userID, includeRevoked: request.includeRevoked, pageSize: Int(request.pageSize), cursor: request.cursor)
+                try control.tokens(userID: userID, includeRevoked: request.includeRevoked, pageSize: try Self.pageSize(request.pageSize), cursor: request.cursor)
             }
             return .with {
                 $0.tokens = page.items.map(Dunlin_V1_TokenInfo.init)
                 $0.nextCursor = page.nextCursor ?? ""
             }
         }
+    }
+
+    /// A page size from the wire, converted with a check (never a trap); its range is the store's.
+    static func pageSize(_ requested: UInt32) throws(RPCError) -> Int {
+        guard let size = Int(exactly: requested) else {
+            throw RPCError(.invalidArgument, "page_size: \(requested) is out of range", details: [.with { $0.field = "page_size"; $0.reason = "out_of_range" }])
+        }
+        return size
+    }
+
+    /// An issue's expiry: Unix ms, or nil for a token that never expires, which must be asked for
+    /// with `no_expiry`. 0 (or a past time) is refused: it once meant "never", so an old client
+    /// sending a past date would get an immortal token.
+    static func expiry(_ request: Dunlin_V1_IssueTokenRequest) throws(RPCError) -> Int64? {
+        if request.noExpiry {
+            guard request.expiresAtMs == 0 else {
+                throw RPCError(.invalidArgument, "expires_at_ms: give an expiry or no_expiry, not both",
+                               details: [.with { $0.field = "expires_at_ms"; $0.reason = "conflicts_with_no_expiry" }])
+            }
+            return nil
+        }
+        guard request.expiresAtMs > 0 else {
+            throw RPCError(.invalidArgument, "expires_at_ms: \(request.expiresAtMs) is not a future time; give an expiry, or set no_expiry for a token that never expires",
+                           details: [.with { $0.field = "expires_at_ms"; $0.reason = "not_in_the_future" }])
+        }
+        return request.expiresAtMs
     }
 
     static func role(_ text: String) throws(RPCError) -> Role {
@@ -177,31 +213,20 @@ func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thro
 
 /// The authenticated caller of an Admin method, and the rules of who may manage whom.
 ///
-/// The caller's user is read again on every call, so a demotion, a deactivation or a suspension
-/// of their tenant holds on connections opened before it: the principal in WELCOME says who
-/// connected, the control database says what they may do now.
+/// The principal is the one the connection's per-call check (``Authenticator/recheck(_:)``) just
+/// re-read: its token is live, its user active, its tenant active, its role the current one. So a
+/// revocation, an expiry, a demotion, a deactivation or a suspension holds on connections opened
+/// before it, with no second check here.
 struct Caller {
     let principal: Dunlin_V1_Principal
     let role: Role
 
-    init(_ context: ServerContext, control: ControlStore) throws {
-        guard !context.principal.id.isEmpty, let user = try control.user(context.principal.id) else {
+    init(_ context: ServerContext) throws(RPCError) {
+        guard !context.principal.id.isEmpty, let role = Role(rawValue: context.principal.role) else {
             throw RPCError(.unauthenticated, "\(context.method) needs a user's token")
         }
-        guard user.active else {
-            throw RPCError(.unauthenticated, "user \(user.id) is deactivated")
-        }
-        if let tenantID = user.tenantID {
-            switch try control.tenant(tenantID)?.status {
-            case .active: break
-            case .suspended:
-                throw RPCError(.failedPrecondition, "tenant \(tenantID) is suspended", details: [.with { $0.reason = "tenant_suspended" }])
-            case .deleted, nil:
-                throw RPCError(.unauthenticated, "tenant \(tenantID) was deleted")
-            }
-        }
         principal = context.principal
-        role = user.role
+        self.role = role
     }
 
     /// The caller's tenant; nil for server admins.
@@ -252,6 +277,19 @@ struct Caller {
         }
         guard role == .admin, user.tenantID == principal.tenantID else { throw notFound }
         return user
+    }
+
+    /// Setting a rotated token's lifetime: server admins, and tenant admins for their tenant's
+    /// users, themselves included; anyone else is PERMISSION_DENIED naming the field.
+    func requireLifetimeSetter(for token: TokenRecord, control: ControlStore) throws {
+        let refused = RPCError(.permissionDenied, "expires_at_ms: a rotated token keeps the lifetime its issuer gave; only an admin sets another",
+                               details: [.with { $0.field = "expires_at_ms"; $0.reason = "admin_only" }])
+        guard role == .serverAdmin || role == .admin else { throw refused }
+        do {
+            _ = try managedUser(token.userID, field: "token_id", control: control)
+        } catch {
+            throw refused
+        }
     }
 
     /// A token the caller may rotate or revoke: their own, or one of a user they manage.

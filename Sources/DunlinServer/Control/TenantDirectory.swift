@@ -53,35 +53,6 @@ public final class TenantDirectory: TenantProvider {
         return TenantHandle(id: id, store: open.store, baseCurrency: open.record.currency, timeZone: open.record.zone)
     }
 
-    /// The caller's role re-read from the control database: a user demoted or deactivated after
-    /// their connection opened is held to what they are now, and a token revoked or expired since
-    /// stops working on the connections it opened.
-    public func currentRole(of principal: Dunlin_V1_Principal) throws(RPCError) -> Role {
-        let user: UserRecord?
-        let token: TokenRecord?
-        do {
-            user = try control.user(principal.id)
-            token = principal.tokenID.isEmpty ? nil : try control.token(principal.tokenID)
-        } catch {
-            throw RPCError(.unavailable, "the control database could not be read")
-        }
-        if !principal.tokenID.isEmpty {
-            guard let token, token.revokedAt == nil else {
-                throw RPCError(.unauthenticated, "token \(principal.tokenID) was revoked; sign in again with a live token")
-            }
-            if let expiry = token.expiresAt, expiry <= control.now() {
-                throw RPCError(.unauthenticated, "token \(principal.tokenID) has expired; sign in again with a live token")
-            }
-        }
-        guard let user, user.active else {
-            throw RPCError(.unauthenticated, "user \(principal.id) is deactivated or gone; sign in again")
-        }
-        guard (user.tenantID ?? "") == principal.tenantID else {
-            throw RPCError(.permissionDenied, "user \(principal.id) no longer belongs to this tenant")
-        }
-        return user.role
-    }
-
     /// The store of an active tenant.
     public func store(for tenantID: String) throws(RPCError) -> TenantStore {
         try openTenant(tenantID, allowSuspended: false).store

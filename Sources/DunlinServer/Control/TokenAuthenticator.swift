@@ -1,7 +1,7 @@
 import DunlinStore
 import DunlinWire
 
-/// Authenticates HELLO's token against the control database.
+/// Authenticates HELLO's token against the control database, and re-checks it at every call.
 ///
 /// An empty token is anonymous (pre-authentication methods only). Any other token must be a live
 /// `dnl_` token of an active user whose tenant (if any) is active; otherwise the connection is
@@ -31,6 +31,37 @@ public struct TokenAuthenticator: Authenticator {
         case .failure(let refusal):
             throw RPCError(.unauthenticated, refusal.description)
         }
+    }
+
+    /// The token, its user and tenant re-read from the control database, by the token id HELLO
+    /// put in the principal: the same rules as at HELLO, at every call.
+    public func recheck(_ principal: Dunlin_V1_Principal) async throws(RPCError) -> Dunlin_V1_Principal {
+        guard !principal.tokenID.isEmpty, !principal.id.isEmpty else {
+            throw RPCError(.unauthenticated, "this connection's credential is not an API token")
+        }
+        let result: Result<AuthenticatedUser, AuthenticationRefusal>
+        do {
+            result = try control.recheck(tokenID: principal.tokenID, userID: principal.id)
+        } catch {
+            throw RPCError(.unavailable, "the credential could not be checked (control database: \(error)); try again later")
+        }
+        switch result {
+        case .success(let authenticated):
+            guard (authenticated.user.tenantID ?? "") == principal.tenantID else {
+                throw RPCError(.unauthenticated, "user \(principal.id) no longer belongs to this connection's tenant; sign in again")
+            }
+            var current = Dunlin_V1_Principal(authenticated.user)
+            current.tokenID = authenticated.tokenID
+            return current
+        case .failure(.tenantSuspended(let tenantID)):
+            throw RPCError(.failedPrecondition, "tenant \(tenantID) is suspended", details: [.with { $0.reason = "tenant_suspended" }])
+        case .failure(let refusal):
+            throw RPCError(.unauthenticated, "\(refusal.description); sign in again with a live token")
+        }
+    }
+
+    public func credentialChanges() -> AsyncStream<Void> {
+        control.credentialChanges.subscribe()
     }
 }
 

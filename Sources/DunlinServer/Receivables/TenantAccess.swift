@@ -31,29 +31,16 @@ public struct TenantHandle: Sendable {
 /// or deleted tenant and FAILED_PRECONDITION for a suspended one.
 public protocol TenantProvider: Sendable {
     func tenant(_ id: String) throws(RPCError) -> TenantHandle
-
-    /// The principal's role as it stands now. A provider backed by the control database re-reads
-    /// the user, so a demotion or deactivation applies to connections opened before it, at their
-    /// next call. The default trusts the role given at HELLO.
-    func currentRole(of principal: Dunlin_V1_Principal) throws(RPCError) -> Role
-}
-
-extension TenantProvider {
-    public func currentRole(of principal: Dunlin_V1_Principal) throws(RPCError) -> Role {
-        guard let role = Role(rawValue: principal.role) else {
-            throw RPCError(.permissionDenied, "this call needs a tenant role")
-        }
-        return role
-    }
 }
 
 /// Resolves the caller's tenant and holds them to a role: the tenant comes from the credential
-/// (WELCOME's principal), never from the request.
+/// (WELCOME's principal), never from the request. The role is the principal's as the connection's
+/// per-call check found it (``Authenticator/recheck(_:)``), so a demotion or deactivation since
+/// HELLO already holds here.
 func access(_ context: ServerContext, _ tenants: any TenantProvider, requires required: Role) throws(RPCError) -> (TenantHandle, Role) {
-    guard Role(rawValue: context.principal.role) != nil else {
+    guard let role = Role(rawValue: context.principal.role) else {
         throw RPCError(.permissionDenied, "\(context.method) needs a tenant role")
     }
-    let role = try tenants.currentRole(of: context.principal)
     guard role != .serverAdmin, !context.principal.tenantID.isEmpty else {
         throw RPCError(.permissionDenied, "server admins manage tenants; they do not read or change a tenant's receivables")
     }

@@ -153,13 +153,19 @@ public struct SyncService: RPCService {
         router.serverStreaming(SyncMethods.watch) { request, writer, context in
             let (tenant, _) = try access(context, tenants, requires: .viewer)
             try requireReplica(request.replicaID, context)
-            var known = request.afterSeq
-            let observation = ValueObservation.tracking { db in
-                try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM change_log") ?? 0
-            }
-            for try await seq in observation.values(in: tenant.store.writer) where UInt64(seq) > known {
-                known = UInt64(seq)
-                try await writer.write(.with { $0.seq = known })
+            let afterSeq = request.afterSeq
+            // Ends UNAUTHENTICATED as soon as the token is revoked (or the user deactivated, the
+            // tenant suspended), and re-checks before each notice, so an expired token stops too.
+            try await context.whileCredentialValid {
+                var known = afterSeq
+                let observation = ValueObservation.tracking { db in
+                    try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM change_log") ?? 0
+                }
+                for try await seq in observation.values(in: tenant.store.writer) where UInt64(seq) > known {
+                    try await context.recheckCredential()
+                    known = UInt64(seq)
+                    try await writer.write(.with { $0.seq = known })
+                }
             }
         }
     }

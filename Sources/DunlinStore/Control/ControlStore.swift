@@ -23,6 +23,17 @@ public final class ControlStore: Sendable {
     /// Unix milliseconds of the system clock.
     public static let systemClock: @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
 
+    /// The longest lifetime a token may be given, at issue or rotation, in milliseconds: 400 days.
+    /// A token without expiry is only ever made on explicit request (`no_expiry`).
+    public static let defaultMaxTokenLifetime: Int64 = 400 * 86_400_000
+
+    /// The longest lifetime this store gives a token (milliseconds; `dunlind serve --max-token-lifetime`).
+    public let maxTokenLifetime: Int64
+
+    /// Told after every committed change that may invalidate a credential (revocation, rotation,
+    /// user change, tenant suspension or deletion), so open streams re-check theirs at once.
+    public let credentialChanges = CredentialChanges()
+
     /// Whether `directory` holds a control database.
     public static func isInitialized(_ directory: URL) -> Bool {
         FileManager.default.fileExists(atPath: directory.appendingPathComponent(fileName).path)
@@ -32,20 +43,20 @@ public final class ControlStore: Sendable {
     /// issues that admin's first token. Refuses a directory already initialised.
     public static func initialize(
         _ directory: URL, adminName: String = "Server admin", adminEmail: String = "", device: String = "dunlind init",
-        now: @escaping @Sendable () -> Int64 = systemClock
+        now: @escaping @Sendable () -> Int64 = systemClock, maxTokenLifetime: Int64 = defaultMaxTokenLifetime
     ) throws -> (ControlStore, IssuedToken) {
         guard !isInitialized(directory) else {
             throw ControlError(.failedPrecondition, field: "data", reason: "already_initialized",
                                "\(directory.path) already holds a control database")
         }
-        // Owner-only: the directory holds every tenant's receivables.
-        let owner: [FileAttributeKey: Any] = [.posixPermissions: 0o700]
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: owner)
-        try FileManager.default.createDirectory(at: directory.appendingPathComponent(tenantsFolder), withIntermediateDirectories: true, attributes: owner)
+        // Owner-only: the directory holds every tenant's receivables. An existing directory keeps
+        // the mode it had unless tightened, so both are set explicitly.
+        try OwnerOnlyFiles.directory(directory)
+        try OwnerOnlyFiles.directory(directory.appendingPathComponent(tenantsFolder))
         do {
-            let store = try ControlStore(creating: directory, now: now)
+            let store = try ControlStore(creating: directory, now: now, maxTokenLifetime: maxTokenLifetime)
             let admin = try store.createUser(tenantID: nil, name: adminName, email: adminEmail, role: .serverAdmin)
-            let token = try store.issueToken(userID: admin.id, device: device)
+            let token = try store.issueToken(userID: admin.id, device: device, expiresAt: nil)
             return (store, token)
         } catch {
             for suffix in ["", "-wal", "-shm"] {
@@ -56,15 +67,20 @@ public final class ControlStore: Sendable {
     }
 
     /// Opens the control database of an initialised data directory.
-    public convenience init(_ directory: URL, now: @escaping @Sendable () -> Int64 = systemClock) throws {
+    public convenience init(
+        _ directory: URL, now: @escaping @Sendable () -> Int64 = systemClock, maxTokenLifetime: Int64 = defaultMaxTokenLifetime
+    ) throws {
         guard Self.isInitialized(directory) else {
             throw ControlError(.failedPrecondition, field: "data", reason: "not_initialized",
                                "\(directory.path) holds no control database: run `dunlind init --data \(directory.path)` first")
         }
-        try self.init(creating: directory, now: now)
+        try self.init(creating: directory, now: now, maxTokenLifetime: maxTokenLifetime)
     }
 
-    private init(creating directory: URL, now: @escaping @Sendable () -> Int64) throws {
+    private init(creating directory: URL, now: @escaping @Sendable () -> Int64, maxTokenLifetime: Int64) throws {
+        guard maxTokenLifetime > 0 else {
+            throw ControlError.invalid("max_token_lifetime", "out_of_range", "the maximum token lifetime must be positive; got \(maxTokenLifetime) ms")
+        }
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.prepareDatabase { db in
@@ -72,9 +88,12 @@ public final class ControlStore: Sendable {
         }
         self.directory = directory
         self.now = now
-        writer = try DatabasePool(path: directory.appendingPathComponent(Self.fileName).path, configuration: configuration)
+        self.maxTokenLifetime = maxTokenLifetime
+        let path = directory.appendingPathComponent(Self.fileName).path
+        writer = try OwnerOnlyFiles.creating(path) { try DatabasePool(path: path, configuration: configuration) }
         try ControlSchema.migrator.migrate(writer)
-        try FileManager.default.createDirectory(at: tenantsDirectory, withIntermediateDirectories: true)
+        try OwnerOnlyFiles.restrict(database: path)
+        try OwnerOnlyFiles.directory(tenantsDirectory)
     }
 
     public var tenantsDirectory: URL { directory.appendingPathComponent(Self.tenantsFolder) }
@@ -142,6 +161,8 @@ public final class ControlStore: Sendable {
     /// Moves an active tenant to suspended or back. A deleted tenant is NOT_FOUND; asking for the
     /// status it already has changes nothing.
     public func setTenantStatus(_ id: String, to status: TenantRecord.Status) throws -> TenantRecord {
+        // Open streams re-check their credential (a refused change only wakes them needlessly).
+        defer { credentialChanges.publish() }
         precondition(status != .deleted, "use markTenantDeleted")
         return try writer.write { db in
             guard var tenant = try TenantRecord.fetchOne(db, key: id), tenant.status != .deleted else {
@@ -159,7 +180,9 @@ public final class ControlStore: Sendable {
     /// Marks a suspended tenant deleted and revokes every token of its users, in one transaction.
     /// Removing its file is the caller's next step (`TenantDirectory` closes the store first).
     public func markTenantDeleted(_ id: String) throws -> TenantRecord {
-        try writer.write { db in
+        // Open streams re-check their credential (a refused change only wakes them needlessly).
+        defer { credentialChanges.publish() }
+        return try writer.write { db in
             guard var tenant = try TenantRecord.fetchOne(db, key: id), tenant.status != .deleted else {
                 throw ControlError.notFound("tenant_id", "tenant", id)
             }
@@ -224,6 +247,8 @@ public final class ControlStore: Sendable {
     /// server's last active server admin, can be neither demoted nor deactivated: someone must
     /// always be able to manage users.
     public func updateUser(_ id: String, _ changes: UserChanges) throws -> UserRecord {
+        // Open streams re-check their credential (a refused change only wakes them needlessly).
+        defer { credentialChanges.publish() }
         let name = try changes.name.map(Validation.name)
         let email = try changes.email.map(Validation.email)
         return try writer.write { db in
@@ -270,20 +295,32 @@ public final class ControlStore: Sendable {
 
     // MARK: Tokens
 
-    /// Issues a token for an active user of a live tenant. `expiresAt` (Unix ms), if given, must be
-    /// in the future. The returned value is the only time the token exists outside the client.
-    public func issueToken(userID: String, device: String, expiresAt: Int64? = nil) throws -> IssuedToken {
+    /// Issues a token for an active user of a live tenant. `expiresAt` (Unix ms) nil is a token
+    /// that never expires (asked for explicitly); otherwise it must be in the future and at most
+    /// ``maxTokenLifetime`` from now. The returned value is the only time the token exists outside the client.
+    public func issueToken(userID: String, device: String, expiresAt: Int64?) throws -> IssuedToken {
         let device = try Validation.device(device)
+        let at = now()
+        if let expiresAt { try checkExpiry(expiresAt, at: at, field: "expires_at_ms") }
         return try writer.write { db in
-            try issue(db, userID: userID, device: device, expiresAt: expiresAt, field: "user_id")
+            try issue(db, userID: userID, device: device, at: at, expiresAt: expiresAt, field: "user_id")
         }
     }
 
-    private func issue(_ db: Database, userID: String, device: String, expiresAt: Int64?, field: String) throws -> IssuedToken {
-        let at = now()
-        if let expiresAt, expiresAt <= at {
-            throw ControlError.invalid("expires_at_ms", "in_the_past", "the expiry \(expiresAt) is not in the future")
+    /// Refuses an expiry that is not after `at`, or further than ``maxTokenLifetime`` from it.
+    /// The arithmetic is checked: an expiry near `Int64.max` is refused, never a trap.
+    private func checkExpiry(_ expiresAt: Int64, at: Int64, field: String) throws {
+        guard expiresAt > at else {
+            throw ControlError.invalid(field, "not_in_the_future", "the expiry \(expiresAt) is not after now (\(at)): give a future time, or ask for no expiry explicitly")
         }
+        let (lifetime, overflow) = expiresAt.subtractingReportingOverflow(at)
+        guard !overflow, lifetime <= maxTokenLifetime else {
+            throw ControlError.invalid(field, "over_maximum_lifetime",
+                                       "the expiry \(expiresAt) is more than this server's maximum token lifetime (\(maxTokenLifetime / 86_400_000) days) from now")
+        }
+    }
+
+    private func issue(_ db: Database, userID: String, device: String, at: Int64, expiresAt: Int64?, field: String) throws -> IssuedToken {
         guard let user = try UserRecord.fetchOne(db, key: userID) else { throw ControlError.notFound(field, "user", userID) }
         if let tenantID = user.tenantID, try TenantRecord.fetchOne(db, key: tenantID)?.status == .deleted {
             throw ControlError.notFound(field, "user", userID)
@@ -298,17 +335,25 @@ public final class ControlStore: Sendable {
     }
 
     /// Issues a new token for the same user and device and revokes the old one, in one
-    /// transaction. The new one expires at `expiresAt` if given; else, if the old one had an
-    /// expiry, after the same lifetime from now; else never. A revoked token cannot be rotated.
+    /// transaction. The new one keeps the lifetime its issuer gave the old one (from now, and never
+    /// more than ``maxTokenLifetime``; a token without expiry stays without), unless `expiresAt` is
+    /// given (the Admin service lets only admins give it), which is checked like an issue's.
+    /// A revoked or expired token cannot be rotated (FAILED_PRECONDITION): it could otherwise renew itself.
     public func rotateToken(_ id: String, expiresAt: Int64? = nil) throws -> IssuedToken {
-        try writer.write { db in
+        // Open streams re-check their credential (a refused change only wakes them needlessly).
+        defer { credentialChanges.publish() }
+        let at = now()
+        if let expiresAt { try checkExpiry(expiresAt, at: at, field: "expires_at_ms") }
+        return try writer.write { db in
             guard var old = try TokenRecord.fetchOne(db, key: id) else { throw ControlError.notFound("token_id", "token", id) }
             guard old.revokedAt == nil else {
                 throw ControlError(.failedPrecondition, field: "token_id", reason: "revoked", "token \(id) is revoked; issue a new one instead")
             }
-            let at = now()
-            let expiry = expiresAt ?? old.expiresAt.map { at + ($0 - old.createdAt) }
-            let issued = try issue(db, userID: old.userID, device: old.device, expiresAt: expiry, field: "token_id")
+            if let expiry = old.expiresAt, expiry <= at {
+                throw ControlError(.failedPrecondition, field: "token_id", reason: "expired", "token \(id) has expired; an admin must issue a new one")
+            }
+            let expiry = try expiresAt ?? old.expiresAt.map { try keptLifetime(of: old, expiringAt: $0, from: at) }
+            let issued = try issue(db, userID: old.userID, device: old.device, at: at, expiresAt: expiry, field: "token_id")
             old.revokedAt = at
             old.replacedBy = issued.record.id
             try old.update(db)
@@ -316,9 +361,23 @@ public final class ControlStore: Sendable {
         }
     }
 
+    /// `at` plus the lifetime `old` was issued with, capped at ``maxTokenLifetime`` (a token
+    /// planted with an absurd expiry gets the maximum, never an overflow).
+    private func keptLifetime(of old: TokenRecord, expiringAt expiry: Int64, from at: Int64) throws -> Int64 {
+        let (issued, overflow) = expiry.subtractingReportingOverflow(old.createdAt)
+        let lifetime = overflow ? maxTokenLifetime : min(max(issued, 1), maxTokenLifetime)
+        let (next, beyond) = at.addingReportingOverflow(lifetime)
+        guard !beyond else {
+            throw ControlError.invalid("token_id", "expiry_out_of_range", "the clock (\(at)) leaves no room for a lifetime of \(lifetime) ms")
+        }
+        return next
+    }
+
     /// Revokes a token; revoking a revoked token changes nothing.
     public func revokeToken(_ id: String) throws -> TokenRecord {
-        try writer.write { db in
+        // Open streams re-check their credential (a refused change only wakes them needlessly).
+        defer { credentialChanges.publish() }
+        return try writer.write { db in
             guard var token = try TokenRecord.fetchOne(db, key: id) else { throw ControlError.notFound("token_id", "token", id) }
             if token.revokedAt == nil {
                 token.revokedAt = now()
@@ -363,24 +422,46 @@ public final class ControlStore: Sendable {
             return (record, user, tenant)
         }
         guard let (record, user, tenant) = found, token.matches(storedHash: record.hash) else { return .failure(.unknown) }
-        if record.revokedAt != nil { return .failure(.revoked(tokenID: record.id)) }
-        if let expiry = record.expiresAt, expiry <= at { return .failure(.expired(tokenID: record.id, at: expiry)) }
-        guard user.active else { return .failure(.userInactive(userID: user.id)) }
-        if let tenant {
-            switch tenant.status {
-            case .active: break
-            case .suspended: return .failure(.tenantSuspended(tenantID: tenant.id))
-            case .deleted: return .failure(.tenantDeleted(tenantID: tenant.id))
-            }
-        } else if user.tenantID != nil {
-            return .failure(.unknown)
-        }
-        if (record.lastUsedAt ?? .min) < at - 60_000 {
+        if let refusal = Self.refusal(record, user, tenant, at: at) { return .failure(refusal) }
+        let (aMinuteAgo, overflow) = at.subtractingReportingOverflow(60_000)
+        if overflow || (record.lastUsedAt ?? .min) < aMinuteAgo {
             try writer.write { db in
                 try db.execute(sql: "UPDATE token SET last_used_at = ? WHERE id = ?", arguments: [at, record.id])
             }
         }
         return .success(AuthenticatedUser(user: user, tokenID: record.id))
+    }
+
+    /// The credential a connection was let in with, as it stands now: the per-call re-check. The
+    /// same rules as at HELLO (``authenticate(token:)``), by token id, so a token revoked or
+    /// expired, a user deactivated, or a tenant suspended or deleted since HELLO is refused, and
+    /// the user's role is the current one.
+    public func recheck(tokenID: String, userID: String) throws -> Result<AuthenticatedUser, AuthenticationRefusal> {
+        let at = now()
+        let found = try writer.read { db -> (TokenRecord, UserRecord, TenantRecord?)? in
+            guard let record = try TokenRecord.fetchOne(db, key: tokenID), record.userID == userID,
+                  let user = try UserRecord.fetchOne(db, key: record.userID) else { return nil }
+            let tenant = try user.tenantID.flatMap { try TenantRecord.fetchOne(db, key: $0) }
+            return (record, user, tenant)
+        }
+        guard let (record, user, tenant) = found else { return .failure(.unknown) }
+        if let refusal = Self.refusal(record, user, tenant, at: at) { return .failure(refusal) }
+        return .success(AuthenticatedUser(user: user, tokenID: record.id))
+    }
+
+    /// Why a token, its user and tenant are refused at `at`, or nil when they are all live.
+    private static func refusal(_ record: TokenRecord, _ user: UserRecord, _ tenant: TenantRecord?, at: Int64) -> AuthenticationRefusal? {
+        if record.revokedAt != nil { return .revoked(tokenID: record.id) }
+        if let expiry = record.expiresAt, expiry <= at { return .expired(tokenID: record.id, at: expiry) }
+        guard user.active else { return .userInactive(userID: user.id) }
+        if let tenant {
+            switch tenant.status {
+            case .active: return nil
+            case .suspended: return .tenantSuspended(tenantID: tenant.id)
+            case .deleted: return .tenantDeleted(tenantID: tenant.id)
+            }
+        }
+        return user.tenantID != nil ? .unknown : nil
     }
 }
 

@@ -10,9 +10,9 @@ public enum TenantFiles {
     /// SQLite's online backup reads from one snapshot of the WAL database, so the copy is
     /// consistent (every transaction committed before the snapshot, none after) and writers are
     /// not blocked while it is taken. The copy is switched to rollback-journal mode, so it is one
-    /// self-contained file with no `-wal` beside it.
+    /// self-contained file with no `-wal` beside it. The copy is created 0600.
     public static func copy(_ store: TenantStore, to destination: URL) throws {
-        let copy = try DatabaseQueue(path: destination.path)
+        let copy = try OwnerOnlyFiles.creating(destination.path) { try DatabaseQueue(path: destination.path) }
         try store.writer.backup(to: copy)
         try copy.writeWithoutTransaction { db in
             _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = DELETE")

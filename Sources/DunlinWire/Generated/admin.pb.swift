@@ -388,8 +388,12 @@ public nonisolated struct Dunlin_V1_IssueTokenRequest: Sendable {
   /// 1 to 64 printable characters
   public var device: String = String()
 
-  /// 0 = never; otherwise in the future
+  /// Unix ms, in the future and within the server's maximum token lifetime. 0 is refused unless
+  /// `no_expiry` is set (it meant "never" before `no_expiry` existed; see PROTOCOL.md §5.3)
   public var expiresAtMs: Int64 = 0
+
+  /// A token that never expires, asked for explicitly; `expires_at_ms` must then be 0
+  public var noExpiry: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1142,7 +1146,7 @@ nonisolated extension Dunlin_V1_TokenInfo: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Dunlin_V1_IssueTokenRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".IssueTokenRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{1}device\0\u{3}expires_at_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{1}device\0\u{3}expires_at_ms\0\u{3}no_expiry\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1153,6 +1157,7 @@ nonisolated extension Dunlin_V1_IssueTokenRequest: SwiftProtobuf.Message, SwiftP
       case 1: try { try decoder.decodeSingularStringField(value: &self.userID) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.device) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.expiresAtMs) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.noExpiry) }()
       default: break
       }
     }
@@ -1168,6 +1173,9 @@ nonisolated extension Dunlin_V1_IssueTokenRequest: SwiftProtobuf.Message, SwiftP
     if self.expiresAtMs != 0 {
       try visitor.visitSingularInt64Field(value: self.expiresAtMs, fieldNumber: 3)
     }
+    if self.noExpiry != false {
+      try visitor.visitSingularBoolField(value: self.noExpiry, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1175,6 +1183,7 @@ nonisolated extension Dunlin_V1_IssueTokenRequest: SwiftProtobuf.Message, SwiftP
     if lhs.userID != rhs.userID {return false}
     if lhs.device != rhs.device {return false}
     if lhs.expiresAtMs != rhs.expiresAtMs {return false}
+    if lhs.noExpiry != rhs.noExpiry {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
