@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "DunlinWire", targets: ["DunlinWire"]),
         .library(name: "DunlinSync", targets: ["DunlinSync"]),
         .library(name: "DunlinStore", targets: ["DunlinStore"]),
+        .library(name: "DunlinServices", targets: ["DunlinServices"]),
         .library(name: "DunlinServer", targets: ["DunlinServer"]),
         .library(name: "DunlinClient", targets: ["DunlinClient"]),
         .executable(name: "dunlind", targets: ["dunlind"]),
@@ -44,32 +45,47 @@ let package = Package(
                 .product(name: "CompressNIO", package: "compress-nio"),
             ]
         ),
+        // The tenant services as handlers over a store, with no transport: the server runs them
+        // behind the network, the replica in process.
+        .target(
+            name: "DunlinServices",
+            dependencies: [
+                "DunlinCore", "DunlinSync", "DunlinStore", "DunlinWire",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        // The network server only: connections, authentication, limits, diagnostics.
         .target(
             name: "DunlinServer",
             dependencies: [
-                "DunlinWire", "DunlinCore", "DunlinStore", "DunlinSync",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "DunlinServices", "DunlinWire", "DunlinCore", "DunlinStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
+        // The NIO client, the replica (the in-process caller of DunlinServices) and the sync engine.
         .target(
             name: "DunlinClient",
             dependencies: [
-                "DunlinWire", "DunlinCore", "DunlinSync", "DunlinStore", "DunlinServer",
+                "DunlinServices", "DunlinWire", "DunlinCore", "DunlinSync", "DunlinStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
         .executableTarget(
             name: "dunlind",
             dependencies: [
-                "DunlinServer", "DunlinStore", "DunlinCore", "DunlinWire",
+                "DunlinServer", "DunlinServices", "DunlinStore", "DunlinCore", "DunlinWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -79,7 +95,7 @@ let package = Package(
         .executableTarget(
             name: "dunlin",
             dependencies: [
-                "DunlinClient", "DunlinCore", "DunlinWire", "DunlinSync", "DunlinStore", "DunlinServer",
+                "DunlinClient", "DunlinServices", "DunlinCore", "DunlinWire", "DunlinSync", "DunlinStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -100,12 +116,12 @@ let package = Package(
         .testTarget(name: "DunlinClientTests", dependencies: ["DunlinClient", "DunlinCore", "DunlinWire"]),
         .testTarget(
             name: "DunlinStoreTests",
-            dependencies: ["DunlinStore", "DunlinCore", "DunlinServer", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["DunlinStore", "DunlinCore", "DunlinSync", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "DunlinWire", "DunlinServer", "DunlinClient", "DunlinCore", "DunlinStore",
+                "DunlinWire", "DunlinServer", "DunlinServices", "DunlinClient", "DunlinCore", "DunlinStore", "DunlinSync",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -1,7 +1,7 @@
 import ArgumentParser
 import DunlinClient
 import DunlinCore
-import DunlinServer
+import DunlinServices
 import DunlinStore
 import DunlinWire
 import Foundation

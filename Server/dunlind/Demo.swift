@@ -1,4 +1,5 @@
 import ArgumentParser
+import DunlinServices
 import DunlinCore
 import DunlinServer
 import DunlinStore

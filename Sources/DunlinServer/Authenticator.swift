@@ -1,32 +1,15 @@
+import DunlinServices
 import DunlinWire
 
-/// Decides who a connection's credential belongs to: at HELLO, and again at every call.
+/// Decides who a connection's credential belongs to: at HELLO, and again at every call (the
+/// connection calls ``CredentialCheck/recheck(_:)`` before every call that needs a credential,
+/// and the call runs as the principal it returns, so a demotion applies at once).
 ///
 /// The principal (and with it tenant and role) comes only from here: request bodies never name
 /// them. Throw `RPCError(.unauthenticated, ...)` to refuse the credential: the connection is
 /// then sent GOAWAY UNAUTHENTICATED and closed.
-public protocol Authenticator: Sendable {
+public protocol Authenticator: CredentialCheck {
     func authenticate(_ hello: Dunlin_V1_Hello) async throws(RPCError) -> Dunlin_V1_Principal
-
-    /// The one per-call check: the principal `authenticate` let in, as it stands now. The
-    /// connection calls it before every call that needs a credential (and an open stream calls it
-    /// again on each ``credentialChanges()`` event), and the call runs as the principal returned,
-    /// so a demotion applies at once. A credential gone bad since HELLO (token revoked or
-    /// expired, user deactivated, tenant deleted) throws UNAUTHENTICATED; a suspended tenant
-    /// FAILED_PRECONDITION. The default trusts what HELLO gave.
-    func recheck(_ principal: Dunlin_V1_Principal) async throws(RPCError) -> Dunlin_V1_Principal
-
-    /// Yields whenever a credential may have gone bad, so long-lived streams re-check theirs
-    /// instead of outliving it. The default never yields.
-    func credentialChanges() -> AsyncStream<Void>
-}
-
-extension Authenticator {
-    public func recheck(_ principal: Dunlin_V1_Principal) async throws(RPCError) -> Dunlin_V1_Principal { principal }
-
-    public func credentialChanges() -> AsyncStream<Void> {
-        AsyncStream { _ in }
-    }
 }
 
 extension Dunlin_V1_Principal {

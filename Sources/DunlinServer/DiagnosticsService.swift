@@ -1,3 +1,4 @@
+import DunlinServices
 import DunlinCore
 import DunlinWire
 import Foundation

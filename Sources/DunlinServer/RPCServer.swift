@@ -1,3 +1,4 @@
+import DunlinServices
 import DunlinWire
 import Logging
 import NIOConcurrencyHelpers

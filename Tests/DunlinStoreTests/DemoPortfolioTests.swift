@@ -1,5 +1,4 @@
 import DunlinCore
-import DunlinServer
 import DunlinStore
 import Testing
 

@@ -1,6 +1,7 @@
 import DunlinClient
 import DunlinCore
 import DunlinServer
+import DunlinServices
 import DunlinStore
 import DunlinWire
 import Foundation

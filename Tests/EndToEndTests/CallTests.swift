@@ -1,5 +1,6 @@
 import DunlinClient
 import DunlinServer
+import DunlinServices
 import DunlinWire
 import Foundation
 import NIOCore

@@ -1,3 +1,4 @@
+import DunlinServices
 import DunlinStore
 import DunlinWire
 

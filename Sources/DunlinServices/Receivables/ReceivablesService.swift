@@ -24,7 +24,7 @@ public struct ReceivablesService: RPCService {
             for (index, record) in request.customers.enumerated() {
                 do throws(DomainError) {
                     var customer = try record.customer()
-                    if customer.id.isEmpty { customer.id = "cus_" + newID() }
+                    if customer.id.isEmpty { customer.id = RecordID.new(for: .customer) }
                     customers.append(customer)
                 } catch {
                     throw RPCError(error, item: index + 1)
@@ -93,7 +93,7 @@ public struct ReceivablesService: RPCService {
                 } catch {
                     throw RPCError(error, item: index + 1)
                 }
-                if entry.id.isEmpty { entry.id = prefix(entry.kind) + newID() }
+                if entry.id.isEmpty { entry.id = RecordID.new(for: entry.kind) }
                 let batch = entries
                 try authorize(entry, item: index + 1, role: role) { id in try batch.first { $0.id == id } ?? tenant.store.entry(id) }
                 entries.append(entry)
@@ -132,7 +132,7 @@ public struct ReceivablesService: RPCService {
                     throw RPCError(error, item: index + 1)
                 }
                 entries.append(LedgerEntry(
-                    id: allocation.applicationID.isEmpty ? "app_" + newID() : allocation.applicationID,
+                    id: allocation.applicationID.isEmpty ? RecordID.new(for: .application) : allocation.applicationID,
                     kind: .application, customerID: customerID, amount: amount, date: date,
                     sourceID: request.sourceID, targetID: allocation.invoiceID, memo: request.memo
                 ))
@@ -147,7 +147,7 @@ public struct ReceivablesService: RPCService {
                 throw RPCError(.notFound, "no application \(request.applicationID)", details: [.with { $0.field = "application_id" }])
             }
             let reversal = LedgerEntry(
-                id: request.reversalID.isEmpty ? "rev_" + newID() : request.reversalID, kind: .reversal,
+                id: request.reversalID.isEmpty ? RecordID.new(for: .reversal) : request.reversalID, kind: .reversal,
                 customerID: application.customerID, amount: application.amount,
                 date: try RPCError.mapping { try WireField.date(request.date, field: "date", default: tenant.today) },
                 targetID: application.id, memo: request.memo
@@ -227,7 +227,7 @@ private func importEntries(_ requests: RequestStream<Dunlin_V1_ImportEntriesRequ
                     } catch {
                         throw RPCError(error, item: position)
                     }
-                    if entry.id.isEmpty { entry.id = prefix(entry.kind) + newID() }
+                    if entry.id.isEmpty { entry.id = RecordID.new(for: entry.kind) }
                     chunk.append(entry)
                 }
                 guard await feed.send(chunk) else { break }
@@ -371,27 +371,3 @@ func pageSize(_ requested: UInt32) -> Int {
 }
 
 
-private func prefix(_ kind: LedgerEntryKind) -> String {
-    switch kind {
-    case .invoice: "inv_"
-    case .creditMemo: "crm_"
-    case .payment: "pay_"
-    case .application: "app_"
-    case .adjustment: "adj_"
-    case .writeOff: "wo_"
-    case .refund: "ref_"
-    case .reversal: "rev_"
-    }
-}
-
-/// A random id: 128 bits, hex.
-func newID() -> String {
-    var generator = SystemRandomNumberGenerator()
-    return (0..<2).map { _ in String(generator.next() as UInt64, radix: 16).leftPadded(to: 16) }.joined()
-}
-
-extension String {
-    fileprivate func leftPadded(to length: Int) -> String {
-        count >= length ? self : String(repeating: "0", count: length - count) + self
-    }
-}

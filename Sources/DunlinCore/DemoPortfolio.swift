@@ -1,4 +1,3 @@
-import DunlinCore
 import Foundation
 
 /// A realistic receivables portfolio for a new user to explore: customers in US and Philippine

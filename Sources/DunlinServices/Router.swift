@@ -19,7 +19,21 @@ public struct ServerContext: Sendable {
     public var replicaID: String = ""
     /// What re-checks the principal during a long call; nil for in-process calls (the replica),
     /// whose principal is the profile's own.
-    var authenticator: (any Authenticator)? = nil
+    package var authenticator: (any CredentialCheck)? = nil
+
+    package init(
+        principal: Dunlin_V1_Principal, method: String, metadata: [String: [UInt8]], deadline: ContinuousClock.Instant?,
+        connectionID: String, logger: Logger, replicaID: String = "", authenticator: (any CredentialCheck)? = nil
+    ) {
+        self.principal = principal
+        self.method = method
+        self.metadata = metadata
+        self.deadline = deadline
+        self.connectionID = connectionID
+        self.logger = logger
+        self.replicaID = replicaID
+        self.authenticator = authenticator
+    }
 
     /// A context for a call made in-process (a replica answering offline).
     public static func local(principal: Dunlin_V1_Principal, logger: Logger = Logger(label: "dunlin.local")) -> ServerContext {
@@ -28,7 +42,7 @@ public struct ServerContext: Sendable {
 }
 
 extension ServerContext {
-    /// The per-call credential check again, mid-call (``Authenticator/recheck(_:)``): a
+    /// The per-call credential check again, mid-call (``CredentialCheck/recheck(_:)``): a
     /// long-lived stream calls it before each message it sends, so an expired token stops there.
     public func recheckCredential() async throws(RPCError) {
         guard let authenticator else { return }
@@ -70,7 +84,7 @@ extension ServerContext {
 /// Sends a server-streaming call's responses. Each `write` waits for flow-control credit and for
 /// the socket to drain, so a client that does not read cannot make the server buffer without bound.
 public struct ResponseWriter<Response: SwiftProtobuf.Message>: Sendable {
-    let sink: MessageSink
+    let sink: any CallSink
 
     public func write(_ response: Response) async throws {
         try await sink.send(try response.serializedBuffer())
@@ -102,10 +116,10 @@ public struct RequestStream<Request: SwiftProtobuf.Message>: AsyncSequence, Send
 
 /// The methods a server answers, by path. Services add themselves with `register(in:)`.
 public struct Router: Sendable {
-    struct Route: Sendable {
-        var kind: CallKind
-        var allowsAnonymous: Bool
-        var run: @Sendable (ServerCall) async throws -> Void
+    package struct Route: Sendable {
+        package var kind: CallKind
+        package var allowsAnonymous: Bool
+        package var run: @Sendable (ServerCall) async throws -> Void
         /// Unary methods only: the handler itself, for calls made in-process.
         var local: (@Sendable (any SwiftProtobuf.Message, ServerContext) async throws -> any SwiftProtobuf.Message)?
     }
@@ -116,7 +130,7 @@ public struct Router: Sendable {
 
     public var methods: [String] { routes.keys.sorted() }
 
-    func route(_ path: String) -> Route? { routes[path] }
+    package func route(_ path: String) -> Route? { routes[path] }
 
     public mutating func unary<Request, Response>(
         _ method: MethodDescriptor<Request, Response>,
@@ -175,14 +189,20 @@ public protocol RPCService: Sendable {
     func register(in router: inout Router)
 }
 
-/// One call as its handler task sees it.
-struct ServerCall: Sendable {
-    var context: ServerContext
-    var requests: InboundMessages
-    var sink: MessageSink
+/// One call as its handler task sees it: what a transport hands the router.
+package struct ServerCall: Sendable {
+    package var context: ServerContext
+    package var requests: InboundMessages
+    package var sink: any CallSink
+
+    package init(context: ServerContext, requests: InboundMessages, sink: any CallSink) {
+        self.context = context
+        self.requests = requests
+        self.sink = sink
+    }
 
     /// The one request of a unary or server-streaming call.
-    func singleRequest<Request: SwiftProtobuf.Message>(_ type: Request.Type) async throws -> Request {
+    package func singleRequest<Request: SwiftProtobuf.Message>(_ type: Request.Type) async throws -> Request {
         var iterator = requests.makeAsyncIterator()
         guard let buffer = try await iterator.next() else {
             throw RPCError(.invalidArgument, "the call ended without a request message")
@@ -201,4 +221,33 @@ struct ServerCall: Sendable {
 }
 
 /// A request message that is not valid protobuf: a protocol error, so the connection closes.
-struct UndecodableMessage: Error {}
+package struct UndecodableMessage: Error {}
+
+/// Where a call's responses go: the connection's event loop for a network call.
+package protocol CallSink: Sendable {
+    /// Sends one message, returning once it is written out (or failing if the call ended).
+    func send(_ message: ByteBuffer) async throws
+    /// Sends the call's only response followed by END OK.
+    func sendLast(_ message: ByteBuffer) async throws
+}
+
+/// Checks a call's principal again while it runs. The network server's authenticator is one; an
+/// in-process call (a replica's) has none: its principal is the profile's own.
+public protocol CredentialCheck: Sendable {
+    /// The principal HELLO let in, as it stands now. A credential gone bad since HELLO (token
+    /// revoked or expired, user deactivated, tenant deleted) throws UNAUTHENTICATED; a suspended
+    /// tenant FAILED_PRECONDITION. The default trusts what HELLO gave.
+    func recheck(_ principal: Dunlin_V1_Principal) async throws(RPCError) -> Dunlin_V1_Principal
+
+    /// Yields whenever a credential may have gone bad, so long-lived streams re-check theirs
+    /// instead of outliving it. The default never yields.
+    func credentialChanges() -> AsyncStream<Void>
+}
+
+extension CredentialCheck {
+    public func recheck(_ principal: Dunlin_V1_Principal) async throws(RPCError) -> Dunlin_V1_Principal { principal }
+
+    public func credentialChanges() -> AsyncStream<Void> {
+        AsyncStream { _ in }
+    }
+}

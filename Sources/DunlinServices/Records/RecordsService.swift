@@ -34,7 +34,7 @@ public struct RecordsService: RPCService {
             let (tenant, _) = try access(context, tenants, writing: .change, .contact)
             let contacts = try decodeEach(request.contacts) { record throws(DomainError) in
                 var contact = try record.contact()
-                if contact.id.isEmpty { contact.id = "con_" + newID() }
+                if contact.id.isEmpty { contact.id = RecordID.new(for: RecordKind.contact) }
                 return contact
             }
             try RPCError.mapping { try tenant.store.upsert(contacts) }
@@ -74,7 +74,7 @@ public struct RecordsService: RPCService {
             let today = tenant.today
             let disputes = try decodeEach(request.disputes) { record throws(DomainError) in
                 var dispute = try record.dispute(today: today)
-                if dispute.id.isEmpty { dispute.id = "dsp_" + newID() }
+                if dispute.id.isEmpty { dispute.id = RecordID.new(for: RecordKind.dispute) }
                 return dispute
             }
             try RPCError.mapping { try tenant.store.upsert(disputes) }
@@ -119,7 +119,7 @@ public struct RecordsService: RPCService {
             let today = tenant.today
             let promises = try decodeEach(request.promises) { record throws(DomainError) in
                 var promise = try record.promise(today: today)
-                if promise.id.isEmpty { promise.id = "ptp_" + newID() }
+                if promise.id.isEmpty { promise.id = RecordID.new(for: RecordKind.promiseToPay) }
                 return promise
             }
             try RPCError.mapping { try tenant.store.upsert(promises) }
@@ -198,7 +198,7 @@ public struct RecordsService: RPCService {
             let today = tenant.today
             let tasks = try decodeEach(request.tasks) { record throws(DomainError) in
                 var task = try record.task(today: today, caller: caller)
-                if task.id.isEmpty { task.id = "tsk_" + newID() }
+                if task.id.isEmpty { task.id = RecordID.new(for: RecordKind.collectionTask) }
                 return task
             }
             for (index, task) in tasks.enumerated() {
@@ -254,7 +254,7 @@ public struct RecordsService: RPCService {
             let now = tenant.now
             let activities = try decodeEach(request.activities) { record throws(DomainError) in
                 var activity = try record.activity(author: author, now: now)
-                if activity.id.isEmpty { activity.id = "act_" + newID() }
+                if activity.id.isEmpty { activity.id = RecordID.new(for: RecordKind.activity) }
                 return activity
             }
             try RPCError.mapping { try tenant.store.append(activities) }
