@@ -45,7 +45,7 @@ public struct RequestStream<Request: SwiftProtobuf.Message>: AsyncSequence, Send
             do {
                 return try Request(buffer: buffer)
             } catch {
-                throw UndecodableMessage()
+                throw UndecodableMessage(error)
             }
         }
     }
@@ -146,7 +146,7 @@ struct ServerCall: Sendable {
         do {
             request = try Request(buffer: buffer)
         } catch {
-            throw UndecodableMessage()
+            throw UndecodableMessage(error)
         }
         guard try await iterator.next() == nil else {
             throw RPCError(.invalidArgument, "\(context.method) takes exactly one request message")
@@ -156,4 +156,19 @@ struct ServerCall: Sendable {
 }
 
 /// A request message that is not valid protobuf: a protocol error, so the connection closes.
-struct UndecodableMessage: Error {}
+/// Text is never repaired: a string field that is not valid UTF-8 fails decoding (SwiftProtobuf
+/// checks it) and the error says so, rather than the server storing U+FFFD in its place.
+struct UndecodableMessage: Error {
+    /// What was wrong, for the GOAWAY message.
+    var reason: String
+
+    init(_ error: any Error) {
+        reason =
+            switch error as? BinaryDecodingError {
+            case .invalidUTF8?: "a string field is not valid UTF-8"
+            case .truncated?: "the message is truncated"
+            case .malformedProtobuf?: "the bytes are not protobuf"
+            default: "\(error)"
+            }
+    }
+}

@@ -304,9 +304,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             do {
                 try await route.run(serverCall)
                 status = Dunlin_V1_Status()
-            } catch is UndecodableMessage {
+            } catch let error as UndecodableMessage {
                 handler.eventLoop.execute {
-                    handler.value.protocolError(ProtocolError(.malformedMessage, "request on stream \(id) is not a valid message for \(serverCall.context.method)", streamID: id))
+                    handler.value.protocolError(ProtocolError(
+                        .malformedMessage, "request on stream \(id) is not a valid message for \(serverCall.context.method): \(error.reason)", streamID: id
+                    ))
                 }
                 return
             } catch let error as RPCError {
