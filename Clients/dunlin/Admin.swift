@@ -150,7 +150,7 @@ struct TenantCommands: AsyncParsableCommand {
                 if connection.json {
                     printJSON(["tenant_id": id, "file": file.path, "bytes": written, "sha256": checksum])
                 } else {
-                    print("exported \(id) to \(file.path): \(written) bytes, SHA-256 \(checksum)")
+                    say("exported \(id) to \(file.path): \(written) bytes, SHA-256 \(checksum)")
                 }
             }
         }
@@ -454,9 +454,9 @@ private func printIssued(_ issued: Dunlin_V1_IssuedToken, json: Bool, note: Stri
         printJSON(object)
         return
     }
-    print("token \(issued.info.id) for \(issued.info.userID) on \(issued.info.device), expires \(issued.info.expiresAtMs == 0 ? "never" : time(issued.info.expiresAtMs))")
-    print("shown once, never stored; keep it like a password:\n\n  \(issued.token)\n")
-    if let note { print(note) }
+    say("token \(issued.info.id) for \(issued.info.userID) on \(issued.info.device), expires \(issued.info.expiresAtMs == 0 ? "never" : time(issued.info.expiresAtMs))")
+    say("shown once, never stored; keep it like a password:\n\n  \(issued.token)\n")
+    if let note { say(note) }
 }
 
 private func printTokens(_ tokens: [Dunlin_V1_TokenInfo], json: Bool, single: Bool) {
@@ -510,7 +510,7 @@ struct ReplicaCommands: AsyncParsableCommand {
                 printTable([["id", "user", "checkpoint", "last seen", "retired"]] + response.replicas.map {
                     [$0.id, $0.userID, "\($0.checkpoint)", $0.lastSeen, $0.retired ? "yes" : ""]
                 })
-                print("collected through \(response.horizon)")
+                say("collected through \(response.horizon)")
             }
         }
     }
@@ -523,7 +523,7 @@ struct ReplicaCommands: AsyncParsableCommand {
         func run() async throws {
             try await connection.withClient { client in
                 let replica = try await client.unary(SyncMethods.retireReplica, .with { $0.replicaID = id }, options: connection.callOptions)
-                if connection.json { printJSON(["id": replica.id, "retired": replica.retired]) } else { print("retired \(replica.id)") }
+                if connection.json { printJSON(["id": replica.id, "retired": replica.retired]) } else { say("retired \(replica.id)") }
             }
         }
     }

@@ -175,7 +175,7 @@ struct ConnectionOptions: ParsableArguments {
             let object: [String: Any] = ["error": ["code": failure.code.description, "status": Int(failure.code.rawValue), "message": failure.message]]
             printJSON(object)
         } else {
-            FileHandle.standardError.write(Data("dunlin: \(failure.code): \(failure.message)\n".utf8))
+            FileHandle.standardError.write(Data("dunlin: \(failure.code): \(terminalSafe(failure.message))\n".utf8))
         }
         return ExitCode(100 + Int32(failure.code.rawValue))
     }
@@ -200,7 +200,7 @@ struct Ping: AsyncParsableCommand {
             if connection.json {
                 printJSON(["server": connection.serverAddress, "server_version": response.serverVersion, "round_trip_us": micros])
             } else {
-                print("pong from \(connection.serverAddress): dunlind \(response.serverVersion), \(String(format: "%.2f", Double(micros) / 1000)) ms")
+                say("pong from \(connection.serverAddress): dunlind \(response.serverVersion), \(String(format: "%.2f", Double(micros) / 1000)) ms")
             }
         }
     }
@@ -237,7 +237,7 @@ struct Echo: AsyncParsableCommand {
 
     private func output(_ payload: Data) {
         let text = String(decoding: payload, as: UTF8.self)
-        if connection.json { printJSON(["echo": text]) } else { print(text) }
+        if connection.json { printJSON(["echo": text]) } else { say(text) }
     }
 }
 
@@ -279,10 +279,10 @@ struct Info: AsyncParsableCommand {
                 ]
                 let width = rows.map(\.0.count).max() ?? 0
                 for (name, value) in rows {
-                    print(name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + value)
+                    say(name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + value)
                 }
-                print("methods")
-                for method in info.methods { print("  " + method) }
+                say("methods")
+                for method in info.methods { say("  " + method) }
             }
         }
     }

@@ -8,7 +8,10 @@ import Foundation
 // Each talks to the server (the next milestone moves them onto the local replica).
 
 /// Prints rows as an aligned table: the first row is the header; numeric-looking columns align right.
+/// Prints aligned columns for a person; every cell goes through ``terminalSafe(_:newlines:)`` first,
+/// so stored text can neither move the cursor nor break a row.
 func printTable(_ rows: [[String]]) {
+    let rows = rows.map { $0.map { terminalSafe($0) } }
     guard let header = rows.first else { return }
     var widths = header.map(\.count)
     for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
@@ -87,7 +90,7 @@ struct Customers: AsyncParsableCommand {
                     ])
                 } else {
                     printTable([["id", "number", "name", "analyst", "time zone"]] + customers.map { [$0.id, $0.number, $0.name, $0.analystID, $0.timeZone] })
-                    if !next.isEmpty { print("more: --cursor \(next)") }
+                    if !next.isEmpty { say("more: --cursor \(next)") }
                 }
             }
         }
@@ -126,7 +129,7 @@ struct Customers: AsyncParsableCommand {
                     customer.creditLimit = try money(creditLimit, code, option: "--credit-limit")
                 }
                 _ = try await client.unary(Receivables.upsertCustomers, .with { $0.customers = [customer] }, options: connection.callOptions)
-                if connection.json { printJSON(["updated": id]) } else { print("updated \(id)") }
+                if connection.json { printJSON(["updated": id]) } else { say("updated \(id)") }
             }
         }
     }
@@ -153,10 +156,10 @@ struct Customers: AsyncParsableCommand {
                         ["id", "number", "name", "analyst", "time zone", "risk", "terms"],
                         [customer.id, customer.number, customer.name, customer.analystID, customer.timeZone, "\(customer.riskRating)", "net \(customer.paymentTermsDays)"],
                     ])
-                    if !customer.phone.isEmpty { print("phone     \(customer.phone)") }
-                    if customer.hasCreditLimit { print("limit     \(customer.creditLimit.currency) \(text(customer.creditLimit))") }
-                    for amount in response.openBalance { print("open      \(amount.currency) \(text(amount))") }
-                    for amount in response.unapplied { print("unapplied \(amount.currency) \(text(amount))") }
+                    if !customer.phone.isEmpty { say("phone     \(customer.phone)") }
+                    if customer.hasCreditLimit { say("limit     \(customer.creditLimit.currency) \(text(customer.creditLimit))") }
+                    for amount in response.openBalance { say("open      \(amount.currency) \(text(amount))") }
+                    for amount in response.unapplied { say("unapplied \(amount.currency) \(text(amount))") }
                 }
             }
         }
@@ -171,12 +174,12 @@ struct Customers: AsyncParsableCommand {
         @Argument(help: "CSV file.") var file: String
 
         func run() async throws {
-            let table = try readCSV(file)
+            let table = try readCSV(file, connection: connection)
             let customers: [(line: Int, customer: Dunlin_V1_CustomerRecord)]
             do {
                 customers = try ImportFiles.customers(table)
             } catch {
-                throw importFailure(file, error.description)
+                throw connection.report(importFailure(file, error.description))
             }
             try await connection.withCaller { client in
                 do {
@@ -239,7 +242,7 @@ struct Payments: AsyncParsableCommand {
             entry.reference = reference
             try await connection.withCaller { client in
                 _ = try await client.unary(Receivables.postEntries, .with { $0.entries = [entry] }, options: connection.callOptions)
-                if connection.json { printJSON(json(entry)) } else { print("recorded payment \(entry.id): \(entry.amount.currency) \(text(entry.amount))") }
+                if connection.json { printJSON(json(entry)) } else { say("recorded payment \(entry.id): \(entry.amount.currency) \(text(entry.amount))") }
             }
         }
     }
@@ -274,7 +277,7 @@ struct Ledger: AsyncParsableCommand {
                 printTable([["date", "kind", "id", "customer", "reference", "cur", "amount", "source", "target"]] + entries.map {
                     [$0.date, $0.kind, $0.id, $0.customerID, $0.reference, $0.amount.currency, text($0.amount), $0.sourceID, $0.targetID]
                 })
-                if !next.isEmpty { print("more: --cursor \(next)") }
+                if !next.isEmpty { say("more: --cursor \(next)") }
             }
         }
     }
@@ -327,7 +330,7 @@ struct Unapply: AsyncParsableCommand {
     func run() async throws {
         try await connection.withCaller { client in
             let response = try await client.unary(Receivables.unapply, .with { $0.applicationID = application }, options: connection.callOptions)
-            if connection.json { printJSON(json(response.reversal)) } else { print("reversed \(application) with \(response.reversal.id)") }
+            if connection.json { printJSON(json(response.reversal)) } else { say("reversed \(application) with \(response.reversal.id)") }
         }
     }
 }
@@ -393,11 +396,11 @@ struct Aging: AsyncParsableCommand {
                 rows += report.rows.map { ["\($0.customerName.isEmpty ? $0.customerID : $0.customerName)", $0.currency] + amounts($0) }
                 rows += report.totals.map { ["TOTAL", $0.currency] + amounts($0) }
                 if report.hasBaseTotal { rows.append(["TOTAL (converted)", report.baseTotal.currency] + amounts(report.baseTotal)) }
-                print("Aging as of \(report.asOf)")
+                say("Aging as of \(report.asOf)")
                 printTable(rows)
                 if !report.hasBaseTotal, report.totals.count > 1 {
                     let others = report.totals.map(\.currency).joined(separator: ", ")
-                    print("(no converted total: give a rate for each currency, e.g. --base USD --rate PHP=0.0172; currencies here: \(others))")
+                    say("(no converted total: give a rate for each currency, e.g. --base USD --rate PHP=0.0172; currencies here: \(others))")
                 }
             }
         }
@@ -421,13 +424,13 @@ struct Statement: AsyncParsableCommand {
                     "total_unapplied": statement.totalUnapplied.map(json),
                 ])
             } else {
-                print("Statement for \(statement.customer.name) (\(statement.customer.number)) as of \(statement.asOf)")
+                say("Statement for \(statement.customer.name) (\(statement.customer.number)) as of \(statement.asOf)")
                 let items = statement.openInvoices + statement.payments + statement.credits
                 printTable([["kind", "id", "reference", "date", "due", "cur", "amount", "open"]] + items.map {
                     [$0.kind, $0.id, $0.reference, $0.date, $0.dueDate, $0.amount.currency, text($0.amount), text($0.balance)]
                 })
-                for total in statement.totalOpen { print("open      \(total.currency) \(text(total))") }
-                for total in statement.totalUnapplied { print("unapplied \(total.currency) \(text(total))") }
+                for total in statement.totalOpen { say("open      \(total.currency) \(text(total))") }
+                for total in statement.totalUnapplied { say("unapplied \(total.currency) \(text(total))") }
             }
         }
     }
@@ -447,7 +450,7 @@ struct Unapplied: AsyncParsableCommand {
                 printTable([["kind", "id", "customer", "date", "cur", "amount", "unapplied"]] + response.sources.map {
                     [$0.kind, $0.id, $0.customerID.isEmpty ? "(unidentified)" : $0.customerID, $0.date, $0.amount.currency, text($0.amount), text($0.balance)]
                 })
-                for total in response.totals { print("total \(total.currency) \(text(total))") }
+                for total in response.totals { say("total \(total.currency) \(text(total))") }
             }
         }
     }
@@ -474,27 +477,29 @@ struct Entry: AsyncParsableCommand {
 
 // MARK: Import plumbing
 
-func readCSV(_ file: String) throws -> CSVTable {
+/// Reads and parses a CSV file; a file that cannot be read or parsed (including bytes that are
+/// not UTF-8) is reported and exits 103, INVALID_ARGUMENT, like every import refusal.
+func readCSV(_ file: String, connection: ConnectionOptions) throws -> CSVTable {
     let data: Data
     do {
         data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
     } catch {
-        throw importFailure(file, "cannot read: \(error.localizedDescription)")
+        throw connection.report(importFailure(file, "cannot read: \(error.localizedDescription)"))
     }
     do {
-        return try CSVTable(parsing: String(decoding: data, as: UTF8.self))
+        return try CSVTable(parsing: data)
     } catch {
-        throw importFailure(file, error.description)
+        throw connection.report(importFailure(file, error.description))
     }
 }
 
 func importEntries(_ file: String, kind: ImportFiles.Kind, connection: ConnectionOptions) async throws {
-    let table = try readCSV(file)
+    let table = try readCSV(file, connection: connection)
     let entries: [(line: Int, entry: Dunlin_V1_LedgerEntryRecord)]
     do {
         entries = try ImportFiles.entries(table, kind: kind)
     } catch {
-        throw importFailure(file, error.description)
+        throw connection.report(importFailure(file, error.description))
     }
     try await connection.withCaller { client in
         do {
@@ -508,10 +513,11 @@ func importEntries(_ file: String, kind: ImportFiles.Kind, connection: Connectio
 }
 
 func report(imported count: Int, _ what: String, file: String, json: Bool) {
-    if json { printJSON(["imported": count, "kind": what, "file": file]) } else { print("imported \(count) \(what) from \(file)") }
+    if json { printJSON(["imported": count, "kind": what, "file": file]) } else { say("imported \(count) \(what) from \(file)") }
 }
 
-/// A file that cannot be imported: INVALID_ARGUMENT (exit 103), nothing sent.
+/// A file that cannot be imported: INVALID_ARGUMENT (exit 103 once passed through
+/// ``ConnectionOptions/report(_:)``), nothing sent.
 func importFailure(_ file: String, _ message: String) -> RPCError {
     RPCError(.invalidArgument, "\(file): \(message); nothing was imported")
 }

@@ -38,7 +38,7 @@ func printList(_ key: String, json: Bool, objects: [[String: Any]], table: [[Str
         printJSON([key: objects, "next_cursor": next])
     } else {
         printTable(table)
-        if !next.isEmpty { print("more: --cursor \(next)") }
+        if !next.isEmpty { say("more: --cursor \(next)") }
     }
 }
 
@@ -49,7 +49,7 @@ func printRecord(json: Bool, object: [String: Any], header: [String], row: [Stri
 
 /// Prints the outcome of a delete.
 func printDeleted(_ count: UInt32, _ what: String, ids: [String], json: Bool) {
-    if json { printJSON(["deleted": count, "ids": ids]) } else { print("deleted \(count) \(what)") }
+    if json { printJSON(["deleted": count, "ids": ids]) } else { say("deleted \(count) \(what)") }
 }
 
 /// Today on this machine's calendar: the default for dates the server does not default itself.
@@ -242,7 +242,7 @@ struct DisputesCommand: AsyncParsableCommand {
             try await connection.withCaller { client in
                 let dispute = try await client.unary(Records.getDispute, .with { $0.id = id }, options: connection.callOptions)
                 printRecord(json: connection.json, object: json(dispute), header: disputeHeader, row: disputeRow(dispute))
-                if !connection.json, !dispute.note.isEmpty { print("note: \(dispute.note)") }
+                if !connection.json, !dispute.note.isEmpty { say("note: \(dispute.note)") }
             }
         }
     }
@@ -396,7 +396,7 @@ struct PromisesCommand: AsyncParsableCommand {
             try await connection.withCaller { client in
                 let promise = try await client.unary(Records.getPromise, .with { $0.id = id }, options: connection.callOptions)
                 printRecord(json: connection.json, object: json(promise), header: promiseHeader, row: promiseRow(promise))
-                if !connection.json, !promise.note.isEmpty { print("note: \(promise.note)") }
+                if !connection.json, !promise.note.isEmpty { say("note: \(promise.note)") }
             }
         }
     }
@@ -574,7 +574,7 @@ struct TasksCommand: AsyncParsableCommand {
             try await connection.withCaller { client in
                 let task = try await client.unary(Records.getTask, .with { $0.id = id }, options: connection.callOptions)
                 printRecord(json: connection.json, object: json(task), header: taskHeader, row: taskRow(task))
-                if !connection.json, !task.notes.isEmpty { print("notes: \(task.notes)") }
+                if !connection.json, !task.notes.isEmpty { say("notes: \(task.notes)") }
             }
         }
     }

@@ -85,9 +85,9 @@ struct Login: AsyncParsableCommand {
             if json {
                 printJSON(["profile": profile, "tenant": draft.tenantID, "user": draft.userName, "role": draft.role, "replica": draft.replicaPath, "sync": reportJSON(report)])
             } else {
-                print("logged in as \(draft.userName) (\(draft.role)) in \(draft.tenantID); profile \(profile)")
-                print("replica: \(draft.replicaPath)")
-                print(summary(report))
+                say("logged in as \(draft.userName) (\(draft.role)) in \(draft.tenantID); profile \(profile)")
+                say("replica: \(draft.replicaPath)")
+                say(summary(report))
             }
         } catch {
             await client.close()
@@ -117,9 +117,9 @@ struct SyncCommand: AsyncParsableCommand {
                     let stamp = ISO8601DateFormatter().string(from: WallClock.system.now())
                     switch result {
                     case .success(let report):
-                        if json { printJSON(["at": stamp, "sync": reportJSON(report)]) } else { print("\(stamp) \(summary(report))") }
+                        if json { printJSON(["at": stamp, "sync": reportJSON(report)]) } else { say("\(stamp) \(summary(report))") }
                     case .failure(let error):
-                        FileHandle.standardError.write(Data("\(stamp) dunlin: sync failed, retrying: \(error)\n".utf8))
+                        FileHandle.standardError.write(Data("\(stamp) dunlin: sync failed, retrying: \(terminalSafe("\(error)"))\n".utf8))
                     }
                     fflush(nil)
                 }
@@ -140,7 +140,7 @@ struct SyncCommand: AsyncParsableCommand {
         do {
             let report = try await engine.sync()
             await client.close()
-            if json { printJSON(reportJSON(report)) } else { print(summary(report)) }
+            if json { printJSON(reportJSON(report)) } else { say(summary(report)) }
         } catch {
             await client.close()
             throw connection.report(error)
@@ -188,7 +188,7 @@ struct Status: AsyncParsableCommand {
             ["refused changes", "\(refused.count)"],
         ])
         for change in refused {
-            print("refused #\(change.counter) \(change.kind) \(change.id): \(StatusCode(rawValue: change.refusal.code)?.description ?? "\(change.refusal.code)"): \(change.refusal.message)")
+            say("refused #\(change.counter) \(change.kind) \(change.id): \(StatusCode(rawValue: change.refusal.code)?.description ?? "\(change.refusal.code)"): \(change.refusal.message)")
         }
     }
 }
@@ -215,7 +215,7 @@ struct ConflictsCommand: AsyncParsableCommand {
                 printJSON(conflicts.map(ConflictsCommand.json))
                 return
             }
-            guard !conflicts.isEmpty else { return print("no open conflicts") }
+            guard !conflicts.isEmpty else { return say("no open conflicts") }
             printTable([["id", "record", "field", "kept", "set aside", "status"]] + conflicts.map {
                 [$0.id, "\($0.kind) \($0.recordID)", $0.field, "\(describe($0.kept)) (\($0.keptBy))", "\(describe($0.lost)) (\($0.lostBy))", $0.status.rawValue]
             })
@@ -234,9 +234,9 @@ struct ConflictsCommand: AsyncParsableCommand {
             }
             if connection.json { return printJSON(ConflictsCommand.json(conflict)) }
             let time = { (ms: Int64) in ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(ms) / 1000)) }
-            print("\(conflict.kind) \(conflict.recordID), field \(conflict.field): \(conflict.status.rawValue)")
-            print("  kept:      \(describe(conflict.kept))  (by \(conflict.keptBy) at \(time(conflict.keptAt)))")
-            print("  set aside: \(describe(conflict.lost))  (by \(conflict.lostBy) at \(time(conflict.lostAt)))")
+            say("\(conflict.kind) \(conflict.recordID), field \(conflict.field): \(conflict.status.rawValue)")
+            say("  kept:      \(describe(conflict.kept))  (by \(conflict.keptBy) at \(time(conflict.keptAt)))")
+            say("  set aside: \(describe(conflict.lost))  (by \(conflict.lostBy) at \(time(conflict.lostAt)))")
         }
     }
 
@@ -252,7 +252,7 @@ struct ConflictsCommand: AsyncParsableCommand {
             do {
                 let conflict = try Replica(profile: profile).store.settleConflict(id, restoreLost: keep == "lost", by: profile.userID)
                 if connection.json { printJSON(ConflictsCommand.json(conflict)) } else {
-                    print("settled \(id): \(conflict.field) is \(describe(keep == "lost" ? conflict.lost : conflict.kept)); `dunlin sync` sends it")
+                    say("settled \(id): \(conflict.field) is \(describe(keep == "lost" ? conflict.lost : conflict.kept)); `dunlin sync` sends it")
                 }
             } catch {
                 throw connection.report(error)
@@ -295,7 +295,7 @@ struct ExceptionsCommand: AsyncParsableCommand {
                 })
                 return
             }
-            guard !exceptions.isEmpty else { return print("no open exceptions") }
+            guard !exceptions.isEmpty else { return say("no open exceptions") }
             printTable([["id", "kind", "subject", "customer", "excess", "entries", "dunning held on", "status"]] + exceptions.map { item in
                 [
                     item.exception.id, item.exception.kind.rawValue, item.exception.subjectID, item.exception.customerID,
@@ -303,7 +303,7 @@ struct ExceptionsCommand: AsyncParsableCommand {
                     item.exception.holds.joined(separator: " "), item.status,
                 ]
             })
-            print("dunning is held on these invoices until each exception is resolved with a reversing entry (dunlin exceptions resolve)")
+            say("dunning is held on these invoices until each exception is resolved with a reversing entry (dunlin exceptions resolve)")
         }
     }
 
@@ -327,7 +327,7 @@ struct ExceptionsCommand: AsyncParsableCommand {
                 if connection.json {
                     printJSON(["reversal": reversal.reversal.id, "resolved": !open.contains { $0.id == id }])
                 } else {
-                    print("reversed \(entry) with \(reversal.reversal.id); \(open.contains { $0.id == id } ? "still open" : "resolved"); `dunlin sync` sends it")
+                    say("reversed \(entry) with \(reversal.reversal.id); \(open.contains { $0.id == id } ? "still open" : "resolved"); `dunlin sync` sends it")
                 }
             } catch {
                 throw connection.report(error)

@@ -6,6 +6,29 @@ public struct CSVTable: Sendable {
     /// Data rows, each with the 1-based line it started on.
     public var rows: [(line: Int, fields: [String])]
 
+    /// Parses a file's bytes, which must be UTF-8: the first byte that is not is refused with its
+    /// line and column, never replaced (a silently altered name or amount is worse than a refusal).
+    public init(parsing data: some Collection<UInt8>) throws(CSVError) {
+        guard let text = String(validating: data, as: UTF8.self) else {
+            var decoder = UTF8()
+            var bytes = data.makeIterator()
+            var line = 1
+            var column = 1
+            var offset = 0
+            decoding: while true {
+                switch decoder.decode(&bytes) {
+                case .scalarValue(let scalar):
+                    offset += UTF8.width(scalar)
+                    if scalar == "\n" { line += 1; column = 1 } else { column += 1 }
+                case .emptyInput, .error:
+                    break decoding
+                }
+            }
+            throw .malformed(line: line, column: column, "not UTF-8 (byte \(offset + 1) of the file); save the file as UTF-8")
+        }
+        try self.init(parsing: text)
+    }
+
     public init(parsing text: String) throws(CSVError) {
         var records: [(line: Int, fields: [String])] = []
         var fields: [String] = []

@@ -112,10 +112,17 @@ public enum ImportFiles {
     public static func customers(_ table: CSVTable) throws(CSVError) -> [(line: Int, customer: Dunlin_V1_CustomerRecord)] {
         try table.require(Kind.customers.required)
         var result: [(Int, Dunlin_V1_CustomerRecord)] = []
+        // A customers file is a set: the same id on two lines would let the later row replace
+        // the earlier one silently, so it is refused, naming both lines.
+        var firstLine: [String: Int] = [:]
         for (line, fields) in table.rows {
             let row = Row(table: table, line: line, fields: fields)
             var record = Dunlin_V1_CustomerRecord()
             record.id = try row.required("id")
+            if let first = firstLine[record.id] {
+                throw row.fail("id", "customer \(record.id) is also on line \(first); each customer may appear once per file")
+            }
+            firstLine[record.id] = line
             record.number = try row.required("number")
             record.name = try row.required("name")
             record.billingAddress = row.text("billing_address")

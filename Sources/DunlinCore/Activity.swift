@@ -57,6 +57,7 @@ public struct Activity: Sendable, Hashable, Codable, Identifiable {
     /// Checks the fields every activity must have right. A note is undirected; a call, email or
     /// letter went one way or the other; a meeting may be either.
     public func validate() throws(DomainError) {
+        try Require.text(["id": id, "customer_id": customerID, "outcome": outcome, "author_id": authorID, "body": body])
         try Require.present(id, "id")
         try Require.present(customerID, "customer_id")
         try Require.present(authorID, "author_id")

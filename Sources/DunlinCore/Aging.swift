@@ -56,7 +56,12 @@ public struct AgingReport: Sendable, Hashable {
         public var currency: Currency
         /// Minor units per bucket.
         public var buckets: [Int64]
-        public var total: Int64 { buckets.reduce(0, +) }
+
+        /// The sum of the buckets, added in 128 bits; OUT_OF_RANGE if the wire's int64 cannot
+        /// carry it.
+        public func total() throws(DomainError) -> Int64 {
+            try AgingReport.narrow(buckets.reduce(Int128(0)) { $0 + Int128($1) }, currency, field: "total")
+        }
 
         public init(customerID: String, currency: Currency, buckets: [Int64]) {
             self.customerID = customerID
@@ -80,16 +85,17 @@ public struct AgingReport: Sendable, Hashable {
         _ items: some Sequence<AgingItem>, asOf: CivilDate, buckets: AgingBuckets = .standard,
         baseCurrency: Currency? = nil, rates: [Currency: ExchangeRate] = [:]
     ) throws(DomainError) -> AgingReport {
-        var rows: [RowKey: [Int64]] = [:]
+        var rows: [RowKey: [Int128]] = [:]
         for item in items where !item.open.isZero {
             let index = buckets.index(daysPastDue: item.dueDate.days(until: asOf))
             let key = RowKey(customerID: item.customerID, currency: item.open.currency)
-            try add(item.open.minorUnits, to: &rows[key, default: Array(repeating: 0, count: buckets.count)], at: index)
+            rows[key, default: Array(repeating: 0, count: buckets.count)][index] += Int128(item.open.minorUnits)
         }
-        return try assemble(
-            rows.map { Row(customerID: $0.key.customerID, currency: $0.key.currency, buckets: $0.value) },
-            asOf: asOf, buckets: buckets, baseCurrency: baseCurrency, rates: rates
-        )
+        var narrowed: [Row] = []
+        for (key, sums) in rows {
+            narrowed.append(Row(customerID: key.customerID, currency: key.currency, buckets: try narrow(sums, key.currency, field: "buckets")))
+        }
+        return try assemble(narrowed, asOf: asOf, buckets: buckets, baseCurrency: baseCurrency, rates: rates)
     }
 
     /// The report from sums already bucketed per customer and currency (a store sums them where
@@ -99,11 +105,15 @@ public struct AgingReport: Sendable, Hashable {
         _ rows: [Row], asOf: CivilDate, buckets: AgingBuckets = .standard,
         baseCurrency: Currency? = nil, rates: [Currency: ExchangeRate] = [:]
     ) throws(DomainError) -> AgingReport {
-        var totals: [Currency: [Int64]] = [:]
+        var wideTotals: [Currency: [Int128]] = [:]
         for row in rows {
             for (index, amount) in row.buckets.enumerated() {
-                try add(amount, to: &totals[row.currency, default: Array(repeating: 0, count: buckets.count)], at: index)
+                wideTotals[row.currency, default: Array(repeating: 0, count: buckets.count)][index] += Int128(amount)
             }
+        }
+        var totals: [Currency: [Int64]] = [:]
+        for (currency, sums) in wideTotals {
+            totals[currency] = try narrow(sums, currency, field: "totals")
         }
         var report = AgingReport(
             asOf: asOf, buckets: buckets,
@@ -111,7 +121,7 @@ public struct AgingReport: Sendable, Hashable {
             totals: totals
         )
         if let baseCurrency {
-            var base = Array(repeating: Int64(0), count: buckets.count)
+            var base = Array(repeating: Int128(0), count: buckets.count)
             for (currency, amounts) in totals {
                 for (index, amount) in amounts.enumerated() {
                     let converted: Int64
@@ -124,16 +134,33 @@ public struct AgingReport: Sendable, Hashable {
                         do {
                             converted = try rate.convert(Money(minorUnits: amount, currency: currency)).minorUnits
                         } catch {
-                            throw DomainError.money(field: "rates", error)
+                            throw DomainError.refusing(error, field: "rates")
                         }
                     }
-                    try add(converted, to: &base, at: index)
+                    base[index] += Int128(converted)
                 }
             }
             report.baseCurrency = baseCurrency
-            report.baseTotals = base
+            report.baseTotals = try narrow(base, baseCurrency, field: "base_total")
         }
         return report
+    }
+
+    /// Sums made in 128 bits as the Int64 the wire carries, or OUT_OF_RANGE naming `field`.
+    public static func narrow(_ sums: [Int128], _ currency: Currency, field: String) throws(DomainError) -> [Int64] {
+        var narrow: [Int64] = []
+        narrow.reserveCapacity(sums.count)
+        for sum in sums { narrow.append(try Self.narrow(sum, currency, field: field)) }
+        return narrow
+    }
+
+    /// One sum made in 128 bits as Int64, or OUT_OF_RANGE naming `field`.
+    public static func narrow(_ sum: Int128, _ currency: Currency, field: String) throws(DomainError) -> Int64 {
+        do throws(MoneyError) {
+            return try MoneyTotals.narrow(sum, currency)
+        } catch {
+            throw DomainError.refusing(error, field: field)
+        }
     }
 
     private struct RowKey: Hashable {
@@ -141,9 +168,4 @@ public struct AgingReport: Sendable, Hashable {
         var currency: Currency
     }
 
-    private static func add(_ amount: Int64, to buckets: inout [Int64], at index: Int) throws(DomainError) {
-        let (sum, overflow) = buckets[index].addingReportingOverflow(amount)
-        guard !overflow else { throw DomainError.money(field: "amount", .overflow) }
-        buckets[index] = sum
-    }
 }

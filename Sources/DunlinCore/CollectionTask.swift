@@ -27,6 +27,7 @@ public struct CollectionTask: Sendable, Hashable, Codable, Identifiable {
 
     /// Checks the fields every task must have right.
     public func validate() throws(DomainError) {
+        try Require.text(["id": id, "assignee_id": assigneeID, "customer_id": customerID, "title": title, "notes": notes])
         try Require.present(id, "id")
         try Require.present(assigneeID, "assignee_id")
         try Require.present(title, "title")

@@ -38,6 +38,7 @@ public struct Contact: Sendable, Hashable, Codable, Identifiable {
     /// Checks the fields every contact must have right. The preferred channel must be one the
     /// contact can be reached on: email needs an address, phone and SMS a number.
     public func validate() throws(DomainError) {
+        try Require.text(["id": id, "customer_id": customerID, "name": name, "role": role, "email": email, "phone": phone])
         try Require.present(id, "id")
         try Require.present(customerID, "customer_id")
         try Require.present(name, "name")

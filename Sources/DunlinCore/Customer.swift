@@ -45,6 +45,11 @@ public struct Customer: Sendable, Hashable, Codable, Identifiable {
 
     /// Checks the fields every customer must have right.
     public func validate() throws(DomainError) {
+        try Require.text([
+            "id": id, "number": number, "name": name, "billing_address": billingAddress, "phone": phone, "analyst_id": analystID,
+            "time_zone": timeZone, "language": language, "portal_billing": portalBilling,
+        ])
+        for (index, tag) in tags.enumerated() { try StoredText.check(tag, field: "tags[\(index)]") }
         guard !id.isEmpty else { throw .invalid(field: "id", "must not be empty") }
         guard !number.trimmingCharacters(in: .whitespaces).isEmpty else { throw .invalid(field: "number", "must not be empty") }
         guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw .invalid(field: "name", "must not be empty") }
@@ -56,6 +61,7 @@ public struct Customer: Sendable, Hashable, Codable, Identifiable {
         if let creditLimit, creditLimit.isNegative {
             throw .invalid(field: "credit_limit", "must not be negative")
         }
+        if let creditLimit { try Require.withinMaximum(creditLimit, "credit_limit") }
         guard TimeZone(identifier: timeZone) != nil else {
             throw .invalid(field: "time_zone", "\"\(timeZone)\" is not an IANA time zone")
         }

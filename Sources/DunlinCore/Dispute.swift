@@ -57,6 +57,8 @@ public struct Dispute: Sendable, Hashable, Codable, Identifiable {
 
     /// Checks the fields on their own.
     public func validate() throws(DomainError) {
+        try Require.text(["id": id, "customer_id": customerID, "reason_code": reasonCode, "note": note])
+        for (index, invoiceID) in invoiceIDs.enumerated() { try StoredText.check(invoiceID, field: "invoice_ids[\(index)]") }
         try Require.present(id, "id")
         try Require.present(customerID, "customer_id")
         try Require.invoiceIDs(invoiceIDs)

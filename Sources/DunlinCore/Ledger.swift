@@ -5,8 +5,15 @@ public struct Ledger: LedgerState, Sendable {
     private var reversals: [String: String] = [:]
     private var byInvoice: [String: [String]] = [:]
     private var bySource: [String: [String]] = [:]
+    /// The tenant's customers, or nil for a ledger that does not model them (then any customer id
+    /// is taken as known).
+    public var customers: Set<String>?
 
-    public init() {}
+    public init(customers: Set<String>? = nil) {
+        self.customers = customers
+    }
+
+    public func hasCustomer(_ id: String) -> Bool { customers?.contains(id) ?? true }
 
     /// Validates and writes an entry; nothing changes when it is refused.
     public mutating func post(_ entry: LedgerEntry) throws(DomainError) {
@@ -39,25 +46,31 @@ public struct Ledger: LedgerState, Sendable {
 
     public func openBalance(ofInvoice id: String) -> Money? {
         guard let invoice = entries[id], invoice.kind == .invoice else { return nil }
-        var open = invoice.amount.minorUnits
+        var open = Int128(invoice.amount.minorUnits)
         for entryID in byInvoice[id] ?? [] where isLive(entryID) {
             let entry = entries[entryID]!
             switch entry.kind {
-            case .adjustment: open += entry.amount.minorUnits
-            case .application, .writeOff: open -= entry.amount.minorUnits
+            case .adjustment: open += Int128(entry.amount.minorUnits)
+            case .application, .writeOff: open -= Int128(entry.amount.minorUnits)
             default: break
             }
         }
-        return Money(minorUnits: isLive(id) ? open : 0, currency: invoice.amount.currency)
+        return Money(minorUnits: isLive(id) ? Self.clamped(open) : 0, currency: invoice.amount.currency)
     }
 
     public func unapplied(ofSource id: String) -> Money? {
         guard let source = entries[id], source.isCashSource else { return nil }
-        var unapplied = source.amount.minorUnits
+        var unapplied = Int128(source.amount.minorUnits)
         for entryID in bySource[id] ?? [] where isLive(entryID) {
-            unapplied -= entries[entryID]!.amount.minorUnits
+            unapplied -= Int128(entries[entryID]!.amount.minorUnits)
         }
-        return Money(minorUnits: isLive(id) ? unapplied : 0, currency: source.amount.currency)
+        return Money(minorUnits: isLive(id) ? Self.clamped(unapplied) : 0, currency: source.amount.currency)
+    }
+
+    /// A balance summed wide, as Int64: entries inserted without validation (``insert(_:)``) may
+    /// exceed it, and the ledger rules then refuse anything more on that balance as out of range.
+    private static func clamped(_ value: Int128) -> Int64 {
+        Int64(exactly: value) ?? (value < 0 ? .min : .max)
     }
 
     public func hasLiveApplications(_ id: String) -> Bool {

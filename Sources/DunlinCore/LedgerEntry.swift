@@ -75,6 +75,9 @@ public protocol LedgerState {
     func unapplied(ofSource id: String) -> Money?
     /// Whether any live application draws on `id` (a source) or settles it (an invoice).
     func hasLiveApplications(_ id: String) -> Bool
+    /// Whether the tenant has a customer with this id. Every entry that names a customer must name
+    /// one the tenant has, whichever way it arrives (RPC, import stream, CSV, sync push).
+    func hasCustomer(_ id: String) -> Bool
 }
 
 extension LedgerState {
@@ -99,6 +102,10 @@ public enum LedgerRules {
 
     public static func validate(_ entry: LedgerEntry, against state: some LedgerState, balances: Balances = .enforce) throws(DomainError) {
         let enforce = balances == .enforce
+        try Require.text([
+            "id": entry.id, "customer_id": entry.customerID, "reference": entry.reference, "memo": entry.memo,
+            "source_id": entry.sourceID ?? "", "target_id": entry.targetID ?? "",
+        ])
         guard !entry.id.isEmpty else { throw .invalid(field: "id", "must not be empty") }
         guard !state.contains(entry.id) else { throw .conflict(field: "id", "entry \(entry.id) already exists") }
         let amount = entry.amount
@@ -106,6 +113,10 @@ public enum LedgerRules {
             guard !amount.isZero else { throw .invalid(field: "amount", "an adjustment must not be zero") }
         } else {
             guard amount.isPositive else { throw .invalid(field: "amount", "must be greater than zero") }
+        }
+        try Require.withinMaximum(amount, "amount")
+        if !entry.customerID.isEmpty, !state.hasCustomer(entry.customerID) {
+            throw .notFound(field: "customer_id", id: entry.customerID)
         }
 
         switch entry.kind {
@@ -129,23 +140,28 @@ public enum LedgerRules {
                     "mixed currencies: \(source.kind) in \(source.amount.currency.code), invoice in \(invoice.amount.currency.code), application in \(amount.currency.code)"
                 )
             }
+            try staysInRange(state.unapplied(ofSource: source.id), by: -amount.minorUnits, what: "the unapplied amount of \(source.id)")
+            try staysInRange(state.openBalance(ofInvoice: invoice.id), by: -amount.minorUnits, what: "the open balance of invoice \(invoice.id)")
             guard enforce else { return }
             try within(amount, state.unapplied(ofSource: source.id), field: "amount", what: "the unapplied amount of \(source.id)")
             try within(amount, state.openBalance(ofInvoice: invoice.id), field: "amount", what: "the open balance of invoice \(invoice.id)")
         case .adjustment:
             let invoice = try liveInvoice(entry, state, enforce)
             try sameCurrency(amount, invoice)
+            try staysInRange(state.openBalance(ofInvoice: invoice.id), by: amount.minorUnits, what: "the open balance of invoice \(invoice.id)")
             if amount.isNegative, enforce {
                 try within(amount.negated, state.openBalance(ofInvoice: invoice.id), field: "amount", what: "the open balance of invoice \(invoice.id)")
             }
         case .writeOff:
             let invoice = try liveInvoice(entry, state, enforce)
             try sameCurrency(amount, invoice)
+            try staysInRange(state.openBalance(ofInvoice: invoice.id), by: -amount.minorUnits, what: "the open balance of invoice \(invoice.id)")
             guard enforce else { return }
             try within(amount, state.openBalance(ofInvoice: invoice.id), field: "amount", what: "the open balance of invoice \(invoice.id)")
         case .refund:
             let source = try liveSource(entry, state, enforce)
             try sameCurrency(amount, source)
+            try staysInRange(state.unapplied(ofSource: source.id), by: -amount.minorUnits, what: "the unapplied amount of \(source.id)")
             guard enforce else { return }
             try within(amount, state.unapplied(ofSource: source.id), field: "amount", what: "the unapplied amount of \(source.id)")
         case .reversal:
@@ -165,6 +181,21 @@ public enum LedgerRules {
         }
         guard entry.amount == target.amount.magnitudeMoney else {
             throw .invalid(field: "amount", "a reversal must carry the reversed entry's amount, \(target.amount.magnitudeMoney)")
+        }
+        // Undoing an effect moves the balances it moved, back.
+        let undone = target.amount.minorUnits
+        switch target.kind {
+        case .application:
+            try staysInRange(target.targetID.flatMap(state.openBalance(ofInvoice:)), by: undone, what: "the open balance of invoice \(target.targetID ?? "")")
+            try staysInRange(target.sourceID.flatMap(state.unapplied(ofSource:)), by: undone, what: "the unapplied amount of \(target.sourceID ?? "")")
+        case .writeOff:
+            try staysInRange(target.targetID.flatMap(state.openBalance(ofInvoice:)), by: undone, what: "the open balance of invoice \(target.targetID ?? "")")
+        case .adjustment:
+            try staysInRange(target.targetID.flatMap(state.openBalance(ofInvoice:)), by: -undone, what: "the open balance of invoice \(target.targetID ?? "")")
+        case .refund:
+            try staysInRange(target.sourceID.flatMap(state.unapplied(ofSource:)), by: undone, what: "the unapplied amount of \(target.sourceID ?? "")")
+        default:
+            break
         }
         guard enforce else { return }
         switch target.kind {
@@ -204,6 +235,20 @@ public enum LedgerRules {
     private static func sameCurrency(_ amount: Money, _ other: LedgerEntry) throws(DomainError) {
         guard amount.currency == other.amount.currency else {
             throw .invalid(field: "amount", "mixed currencies: \(amount.currency.code) against \(other.id) in \(other.amount.currency.code)")
+        }
+    }
+
+    /// Refuses an entry that would move a balance (an invoice's open balance, a source's unapplied
+    /// amount) beyond ``Money/maximumBalanceMinorUnits`` either way, in either mode: no pair of
+    /// valid entries can make the store's balance arithmetic leave Int64.
+    private static func staysInRange(_ balance: Money?, by delta: Int64, what: String) throws(DomainError) {
+        guard let balance else { return }
+        let next = Int128(balance.minorUnits) + Int128(delta)
+        guard next.magnitude <= UInt128(Money.maximumBalanceMinorUnits) else {
+            throw .outOfRange(
+                field: "amount",
+                "this would take \(what) from \(balance) to \(next) minor units, beyond the most a balance may hold (\(Money.maximumBalanceMinorUnits) either way)"
+            )
         }
     }
 

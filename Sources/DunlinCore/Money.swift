@@ -16,6 +16,22 @@ public struct Money: Sendable, Hashable, Codable, CustomStringConvertible {
 
     public static func zero(_ currency: Currency) -> Money { Money(minorUnits: 0, currency: currency) }
 
+    /// The largest amount one ledger entry, promise, dispute or credit limit may carry, in minor
+    /// units: 10^15 (USD 10,000,000,000,000.00; JPY 1,000,000,000,000,000). Larger is refused
+    /// OUT_OF_RANGE wherever an amount enters. The bound is what keeps every sum the reports make
+    /// exact: with it, 9,223 items at the maximum still fit the wire's int64, and the reports add in
+    /// 128 bits (``MoneyTotals``, ``AgingReport``), answering OUT_OF_RANGE only for a total that the
+    /// wire cannot carry.
+    public static let maximumMinorUnits: Int64 = 1_000_000_000_000_000
+
+    /// The largest magnitude an invoice's open balance or a payment's unapplied amount may reach,
+    /// in minor units: 10^18. An entry that would take one beyond it is refused OUT_OF_RANGE, so the
+    /// store's balance arithmetic (each step adds at most ``maximumMinorUnits``) never leaves Int64.
+    public static let maximumBalanceMinorUnits: Int64 = 1_000_000_000_000_000_000
+
+    /// Whether the amount is within ``maximumMinorUnits`` either way.
+    public var isWithinMaximum: Bool { minorUnits.magnitude <= Self.maximumMinorUnits.magnitude }
+
     public var isZero: Bool { minorUnits == 0 }
     public var isPositive: Bool { minorUnits > 0 }
     public var isNegative: Bool { minorUnits < 0 }
@@ -114,6 +130,8 @@ public enum MoneyError: Error, Sendable, Hashable, CustomStringConvertible {
     case currencyMismatch(Currency, Currency)
     /// An unknown ISO 4217 code.
     case unknownCurrency(String)
+    /// A total (a sum of many amounts) beyond what 64 bits of minor units carry.
+    case totalOutOfRange(Currency)
 
     public var description: String {
         switch self {
@@ -123,6 +141,8 @@ public enum MoneyError: Error, Sendable, Hashable, CustomStringConvertible {
         case .overflow: "amount is too large"
         case .currencyMismatch(let a, let b): "cannot combine \(a.code) with \(b.code)"
         case .unknownCurrency(let code): "\"\(code)\" is not an ISO 4217 currency"
+        case .totalOutOfRange(let currency):
+            "the \(currency.code) total is beyond \(Int64.max) minor units, more than a report can carry; report a narrower set"
         }
     }
 }
@@ -132,22 +152,33 @@ extension Character {
 }
 
 /// A total per currency: adding amounts of several currencies never mixes them.
-public struct MoneyTotals: Sendable, Hashable, Codable {
-    public private(set) var byCurrency: [Currency: Int64] = [:]
+///
+/// Sums are kept in 128 bits, so adding never fails (2^64 amounts of any Int64 size fit); only
+/// reading a total that Int64 (the wire's int64) cannot carry is an error.
+public struct MoneyTotals: Sendable, Hashable {
+    public private(set) var byCurrency: [Currency: Int128] = [:]
 
     public init() {}
 
-    public mutating func add(_ money: Money) throws(MoneyError) {
-        let (sum, overflow) = (byCurrency[money.currency] ?? 0).addingReportingOverflow(money.minorUnits)
-        guard !overflow else { throw .overflow }
-        byCurrency[money.currency] = sum
+    public mutating func add(_ money: Money) {
+        byCurrency[money.currency, default: 0] += Int128(money.minorUnits)
     }
 
-    public subscript(currency: Currency) -> Money {
-        Money(minorUnits: byCurrency[currency] ?? 0, currency: currency)
+    /// The total in `currency`; beyond Int64 it is ``MoneyError/totalOutOfRange(_:)``.
+    public func total(_ currency: Currency) throws(MoneyError) -> Money {
+        Money(minorUnits: try MoneyTotals.narrow(byCurrency[currency] ?? 0, currency), currency: currency)
     }
 
-    public var amounts: [Money] {
-        byCurrency.keys.sorted().map { self[$0] }
+    /// Every total, by currency code; beyond Int64 it is ``MoneyError/totalOutOfRange(_:)``.
+    public func amounts() throws(MoneyError) -> [Money] {
+        var amounts: [Money] = []
+        for currency in byCurrency.keys.sorted() { amounts.append(try total(currency)) }
+        return amounts
+    }
+
+    /// A wide sum as Int64, or the error saying it cannot be carried.
+    public static func narrow(_ sum: Int128, _ currency: Currency) throws(MoneyError) -> Int64 {
+        guard let narrow = Int64(exactly: sum) else { throw .totalOutOfRange(currency) }
+        return narrow
     }
 }

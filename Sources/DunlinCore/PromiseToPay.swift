@@ -47,6 +47,8 @@ public struct PromiseToPay: Sendable, Hashable, Codable, Identifiable {
 
     /// Checks the fields on their own.
     public func validate() throws(DomainError) {
+        try Require.text(["id": id, "customer_id": customerID, "note": note])
+        for (index, invoiceID) in invoiceIDs.enumerated() { try StoredText.check(invoiceID, field: "invoice_ids[\(index)]") }
         try Require.present(id, "id")
         try Require.present(customerID, "customer_id")
         try Require.invoiceIDs(invoiceIDs)

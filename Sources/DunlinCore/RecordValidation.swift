@@ -56,6 +56,22 @@ enum Require {
     /// A positive amount: disputes and promises are about money owed, never nothing or a credit.
     static func positive(_ amount: Money, _ field: String) throws(DomainError) {
         guard amount.isPositive else { throw .invalid(field: field, "must be greater than zero, not \(amount)") }
+        try withinMaximum(amount, field)
+    }
+
+    /// At most ``Money/maximumMinorUnits`` either way: OUT_OF_RANGE above it.
+    static func withinMaximum(_ amount: Money, _ field: String) throws(DomainError) {
+        guard amount.isWithinMaximum else {
+            throw .outOfRange(
+                field: field,
+                "\(amount) is above the maximum amount, \(Money(minorUnits: Money.maximumMinorUnits, currency: amount.currency)) (\(Money.maximumMinorUnits) minor units)"
+            )
+        }
+    }
+
+    /// Every text field of a record: no control characters but tab and newline (``StoredText``).
+    static func text(_ fields: KeyValuePairs<String, String>) throws(DomainError) {
+        for (field, value) in fields { try StoredText.check(value, field: field) }
     }
 
     /// Each id names an invoice of `customerID` in the record's currency.

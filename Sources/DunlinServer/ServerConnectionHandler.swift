@@ -317,10 +317,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 }
                 try await route.run(serverCall)
                 status = Dunlin_V1_Status()
-            } catch is UndecodableMessage {
+            } catch let error as UndecodableMessage {
                 let method = serverCall.context.method
                 handler.eventLoop.execute {
-                    handler.value.protocolError(ProtocolError(.malformedMessage, "request on stream \(id) is not a valid message for \(method)", streamID: id))
+                    handler.value.protocolError(ProtocolError(
+                        .malformedMessage, "request on stream \(id) is not a valid message for \(method): \(error.reason)", streamID: id
+                    ))
                 }
                 return
             } catch let error as RPCError {

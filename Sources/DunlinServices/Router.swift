@@ -104,7 +104,7 @@ public struct RequestStream<Request: SwiftProtobuf.Message>: AsyncSequence, Send
             do {
                 return try Request(buffer: buffer)
             } catch {
-                throw UndecodableMessage()
+                throw UndecodableMessage(error)
             }
         }
     }
@@ -211,7 +211,7 @@ package struct ServerCall: Sendable {
         do {
             request = try Request(buffer: buffer)
         } catch {
-            throw UndecodableMessage()
+            throw UndecodableMessage(error)
         }
         guard try await iterator.next() == nil else {
             throw RPCError(.invalidArgument, "\(context.method) takes exactly one request message")
@@ -221,7 +221,22 @@ package struct ServerCall: Sendable {
 }
 
 /// A request message that is not valid protobuf: a protocol error, so the connection closes.
-package struct UndecodableMessage: Error {}
+/// Text is never repaired: a string field that is not valid UTF-8 fails decoding (SwiftProtobuf
+/// checks it) and the error says so, rather than the server storing U+FFFD in its place.
+package struct UndecodableMessage: Error {
+    /// What was wrong, for the GOAWAY message.
+    package var reason: String
+
+    package init(_ error: any Error) {
+        reason =
+            switch error as? BinaryDecodingError {
+            case .invalidUTF8?: "a string field is not valid UTF-8"
+            case .truncated?: "the message is truncated"
+            case .malformedProtobuf?: "the bytes are not protobuf"
+            default: "\(error)"
+            }
+    }
+}
 
 /// Where a call's responses go: the connection's event loop for a network call.
 package protocol CallSink: Sendable {

@@ -50,6 +50,9 @@ extension TenantStore {
     /// are then applied invoice by invoice (only the invoices they touch are read), keeping count
     /// of each row's non-zero items so a row exists exactly when aging the items one by one would
     /// make it. Equal to aging ``agingItems(analystID:asOf:)`` one by one.
+    ///
+    /// Sums cannot overflow: SQL sums each balance's high and low 32 bits apart (``WideSum``),
+    /// and the rest is added in 128 bits. A bucket the wire's int64 cannot carry is OUT_OF_RANGE.
     public func agingSums(analystID: String? = nil, asOf: CivilDate, buckets: AgingBuckets) throws -> [AgingReport.Row] {
         try writer.read { db in
             let view = try AsOfView(db, asOf: asOf, side: .invoice)
@@ -60,27 +63,25 @@ extension TenantStore {
             }
             let due = "COALESCE(b.due_date, b.date)"
             let analyst = analystID == nil ? "" : " JOIN customer c ON c.id = b.customer_id AND c.analyst_id = ?"
-            var groups: [AgingGroup: (sums: [Int64], open: Int)] = [:]
+            var groups: [AgingGroup: (sums: [Int128], open: Int)] = [:]
             do {
                 // The ledger as it stands, of the invoices that count on `asOf`.
                 var sql = "SELECT b.customer_id, b.currency, COUNT(*)"
                 var arguments: [(any DatabaseValueConvertible)?] = []
                 for threshold in thresholds {
-                    sql += ", SUM(b.gross) FILTER (WHERE \(due) >= ?)"
-                    arguments.append(threshold)
+                    sql += ", " + WideSum.columns("b.gross", filter: "\(due) >= ?")
+                    arguments += [threshold, threshold]
                 }
-                sql += ", SUM(b.gross) FROM invoice_balance b\(analyst) WHERE \(view.counts) AND b.gross != 0 GROUP BY b.customer_id, b.currency"
+                sql += ", \(WideSum.columns("b.gross")) FROM invoice_balance b\(analyst) WHERE \(view.counts) AND b.gross != 0 GROUP BY b.customer_id, b.currency"
                 if let analystID { arguments.append(analystID) }
                 arguments += view.countsArguments
                 let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
                 while let row = try cursor.next() {
-                    // Column 3 + k: due on or after threshold k; the last: everything.
-                    let cumulative = (0...thresholds.count).map { (row[3 + $0] as Int64?) ?? 0 }
+                    // Columns 3 + 2k and 4 + 2k: due on or after threshold k; the last pair: everything.
+                    let cumulative = (0...thresholds.count).map { WideSum.value(row, at: 3 + 2 * $0) }
                     var sums = [cumulative[0]]
                     for index in 1...thresholds.count {
-                        let (difference, overflow) = cumulative[index].subtractingReportingOverflow(cumulative[index - 1])
-                        guard !overflow else { throw DomainError.money(field: "amount", .overflow) }
-                        sums.append(difference)
+                        sums.append(cumulative[index] - cumulative[index - 1])
                     }
                     groups[AgingGroup(customerID: row[0], currency: row[1])] = (sums, row[2])
                 }
@@ -96,28 +97,42 @@ extension TenantStore {
                         let key = AgingGroup(customerID: row[0], currency: row[1])
                         let dueDate: String = row[2]
                         let gross: Int64 = row[3]
-                        let delta: Int64 = row[4]
-                        let (balance, overflow) = gross.addingReportingOverflow(delta)
-                        guard !overflow else { throw DomainError.money(field: "amount", .overflow) }
+                        let delta = try Self.integer(row, 4)
+                        let balance = Int128(gross) + Int128(delta)
                         let bucket = thresholds.firstIndex { dueDate >= $0 } ?? thresholds.count
                         var group = groups[key] ?? (Array(repeating: 0, count: buckets.count), 0)
-                        let (sum, sumOverflow) = group.sums[bucket].addingReportingOverflow(delta)
-                        guard !sumOverflow else { throw DomainError.money(field: "amount", .overflow) }
-                        group.sums[bucket] = sum
+                        group.sums[bucket] += Int128(delta)
                         group.open += (balance != 0 ? 1 : 0) - (gross != 0 ? 1 : 0)
                         groups[key] = group
                     }
                 }
             } catch let error as DatabaseError where error.message == "integer overflow" {
-                // SQLite's SUM refuses to wrap, as Money does.
-                throw DomainError.money(field: "amount", .overflow)
+                throw Self.sumOutOfRange
             }
-            return groups.compactMap { key, group in
-                guard group.open > 0, let currency = Currency(code: key.currency) else { return nil }
-                return AgingReport.Row(customerID: key.customerID, currency: currency, buckets: group.sums)
+            var rows: [AgingReport.Row] = []
+            for (key, group) in groups where group.open > 0 {
+                guard let currency = Currency(code: key.currency) else { continue }
+                rows.append(AgingReport.Row(
+                    customerID: key.customerID, currency: currency, buckets: try AgingReport.narrow(group.sums, currency, field: "buckets")
+                ))
             }
+            return rows
         }
     }
+
+    /// A computed balance column: SQLite's `+` turns an integer overflow into a REAL instead of
+    /// failing, so anything but an integer is a balance beyond 64 bits, OUT_OF_RANGE (never a trap).
+    static func integer(_ row: Row, _ index: Int) throws -> Int64 {
+        guard case .int64(let value) = (row[index] as DatabaseValue).storage else { throw sumOutOfRange }
+        return value
+    }
+
+    /// SQLite's SUM refuses to wrap (it raises "integer overflow"): a per-item as-of correction
+    /// sums what one invoice's or payment's entries dated after the date changed, and only
+    /// thousands of entries at the maximum amount, all on one item, could reach it.
+    static let sumOutOfRange = DomainError.outOfRange(
+        field: "as_of", "the entries dated after this date change one balance by more than 64 bits of minor units hold"
+    )
 
     /// Payments and credit memos with money not yet applied or refunded as of a date, optionally
     /// of one customer (unidentified payments have an empty customer id).
@@ -165,6 +180,14 @@ extension TenantStore {
     /// Entries (``entryColumns(_:)``) with their balance (the next
     /// column), read by position: a statement reads thousands of them.
     private static func withBalances(_ db: Database, sql: String, arguments: StatementArguments) throws -> [(entry: LedgerEntry, open: Money)] {
+        do {
+            return try readBalances(db, sql: sql, arguments: arguments)
+        } catch let error as DatabaseError where error.message == "integer overflow" {
+            throw sumOutOfRange
+        }
+    }
+
+    private static func readBalances(_ db: Database, sql: String, arguments: StatementArguments) throws -> [(entry: LedgerEntry, open: Money)] {
         var result: [(entry: LedgerEntry, open: Money)] = []
         let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
         while let row = try rows.next() {
@@ -173,9 +196,27 @@ extension TenantStore {
                 id: row[0], kind: kind, customerID: row[2], amount: Money(minorUnits: row[4], currency: currency), date: date,
                 dueDate: (row[6] as String?).flatMap(CivilDate.init), reference: row[7], sourceID: row[8], targetID: row[9], memo: row[10]
             )
-            result.append((entry, Money(minorUnits: row[11], currency: currency)))
+            result.append((entry, Money(minorUnits: try integer(row, 11), currency: currency)))
         }
         return result
+    }
+}
+
+/// A SQL SUM that cannot overflow: each value's high 32 bits (arithmetic shift, |hi| <= 2^31) and
+/// low 32 bits (0 <= lo < 2^32) are summed apart, so SQLite's 64-bit SUM could overflow only past
+/// 2^31 rows, far beyond any tenant; Swift joins them in 128 bits as hi * 2^32 + lo.
+enum WideSum {
+    /// Two result columns: the high and the low halves' sums, optionally `FILTER (WHERE filter)`.
+    static func columns(_ expression: String, filter: String? = nil) -> String {
+        let where_ = filter.map { " FILTER (WHERE \($0))" } ?? ""
+        return "SUM((\(expression)) >> 32)\(where_), SUM((\(expression)) & 4294967295)\(where_)"
+    }
+
+    /// The exact sum from the two columns at `index` and `index + 1` (NULL, no rows: zero).
+    static func value(_ row: Row, at index: Int) -> Int128 {
+        let high = (row[index] as Int64?) ?? 0
+        let low = (row[index + 1] as Int64?) ?? 0
+        return Int128(high) << 32 + Int128(low)
     }
 }
 

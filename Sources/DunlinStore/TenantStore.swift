@@ -91,8 +91,16 @@ public final class TenantStore: Sendable {
     /// The writer's page cache during an import, in SQLite's units (negative: KiB): 256 MiB.
     static let importCacheSize = -262_144
 
-    /// Creates or replaces customers in one transaction, all or none.
+    /// Creates or replaces customers in one transaction, all or none. A batch naming one customer
+    /// twice is refused (the later item would silently replace the earlier one).
     public func upsert(_ customers: [Customer]) throws {
+        var firstItem: [String: Int] = [:]
+        for (index, customer) in customers.enumerated() {
+            if let first = firstItem[customer.id] {
+                throw StoreError.refused(index: index, .invalid(field: "id", "customer \(customer.id) is also item \(first + 1) of this batch; each customer may appear once"))
+            }
+            firstItem[customer.id] = index
+        }
         try writer.write { db in
             for (index, customer) in customers.enumerated() {
                 do throws(DomainError) {
@@ -249,6 +257,11 @@ struct SQLLedgerState: LedgerState {
 
     func unapplied(ofSource id: String) -> Money? {
         balance("SELECT currency, gross, reversed_on FROM source_balance WHERE source_id = ?", id)
+    }
+
+    func hasCustomer(_ id: String) -> Bool {
+        let statement = try? db.cachedStatement(sql: "SELECT 1 FROM customer WHERE id = ?")
+        return (try? statement.flatMap { try Bool.fetchOne($0, arguments: [id]) }) != nil
     }
 
     func hasLiveApplications(_ id: String) -> Bool {

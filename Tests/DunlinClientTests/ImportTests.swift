@@ -78,3 +78,36 @@ struct ImportTests {
         #expect(throws: CSVError.self) { try ImportFiles.customers(bad) }
     }
 }
+
+@Suite("Untrusted text and files")
+struct UntrustedTextTests {
+    @Test("a customers file with one id twice is refused, naming both lines")
+    func duplicateCustomerIDs() throws {
+        let table = try CSVTable(parsing: "id,number,name\nC1,1001,Acme\nC2,1002,Beta\nC1,1003,Acme again\n")
+        let error = #expect(throws: CSVError.self) { try ImportFiles.customers(table) }
+        #expect(error?.line == 4)
+        #expect(error?.description.contains("also on line 2") == true)
+    }
+
+    @Test("bytes that are not UTF-8 are refused with their line, never replaced")
+    func invalidUTF8() {
+        var bytes = Array("id,number,name\nC1,1001,Acme\nC2,1002,Caf".utf8)
+        bytes += [0xE9]  // Latin-1 é
+        bytes += Array(",\n".utf8)
+        let error = #expect(throws: CSVError.self) { try CSVTable(parsing: bytes) }
+        #expect(error?.line == 3)
+        #expect(error?.column == 12)
+        #expect(error?.description.contains("not UTF-8") == true)
+        #expect((try? CSVTable(parsing: Array("id\nCafé\n".utf8)))?.rows.first?.fields == ["Café"])
+    }
+
+    @Test("control characters reach a terminal only as visible escapes")
+    func terminalEscaping() {
+        #expect(terminalSafe("Acme \u{1B}]52;c;cGF5bG9hZA==\u{07}") == "Acme \\e]52;c;cGF5bG9hZA==\\x07")
+        #expect(terminalSafe("hidden\u{1B}[8m") == "hidden\\e[8m")
+        #expect(terminalSafe("nul\0byte\u{9B}2J\u{7F}") == "nul\\x00byte\\x9b2J\\x7f")
+        #expect(terminalSafe("two\nlines\tand tab") == "two\\nlines\\tand tab")
+        #expect(terminalSafe("two\nlines", newlines: true) == "two\nlines")
+        #expect(terminalSafe("Niño Café 株式会社") == "Niño Café 株式会社")
+    }
+}

@@ -68,7 +68,7 @@ struct CivilDateAndAgingTests {
         #expect(report.totals[.usd] == [100_00, 50_00, 25_00, 0, 0, 0])
         #expect(report.totals[.php] == [0, 0, 0, 0, 0, 5_612_50])
         #expect(report.rows.count == 3)
-        #expect(report.rows.first { $0.customerID == "C1" }?.total == 150_00)
+        #expect(try report.rows.first { $0.customerID == "C1" }?.total() == 150_00)
         // 5,612.50 PHP x 0.0178 = 99.9025 USD -> 99.90
         #expect(report.baseTotals == [100_00, 50_00, 25_00, 0, 0, 99_90])
     }

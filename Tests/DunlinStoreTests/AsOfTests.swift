@@ -7,6 +7,7 @@ struct AsOfTests {
     @Test("an aging as of a past date ignores what was applied, reversed or invoiced after it")
     func agingAsOf() throws {
         let store = try TenantStore()
+        try store.addCustomers("C1")
         func day(_ text: String) -> CivilDate { CivilDate(text)! }
         let usd = { (minor: Int64) in Money(minorUnits: minor, currency: .usd) }
         try store.post([

@@ -12,7 +12,8 @@ struct TenantStoreTests {
     @Test("the store and the in-memory ledger agree on every decision and every balance")
     func differential() throws {
         let store = try TenantStore()
-        var ledger = Ledger()
+        try store.addCustomers("C0", "C1", "C2", "C3", "C4")
+        var ledger = Ledger(customers: ["C0", "C1", "C2", "C3", "C4"])
         var generator = SplitMix(seed: 11)
         var seed: [LedgerEntry] = []
         for index in 0..<20 {
@@ -56,6 +57,7 @@ struct TenantStoreTests {
     @Test("a batch with one bad entry writes nothing, and names the entry")
     func atomicBatch() throws {
         let store = try TenantStore()
+        try store.addCustomers("C1")
         let before = try store.lastChangeSequence()
         let batch = [
             LedgerEntry(id: "I1", kind: .invoice, customerID: "C1", amount: usd(100_00), date: day, dueDate: day, reference: "1"),
@@ -70,6 +72,7 @@ struct TenantStoreTests {
     @Test("ledger rows cannot be updated or deleted, even with raw SQL")
     func immutability() throws {
         let store = try TenantStore()
+        try store.addCustomers("C1")
         try store.post([LedgerEntry(id: "I1", kind: .invoice, customerID: "C1", amount: usd(100_00), date: day, dueDate: day, reference: "1")])
         #expect(throws: (any Error).self) { try store.writer.write { try $0.execute(sql: "UPDATE ledger_entry SET amount = 1") } }
         #expect(throws: (any Error).self) { try store.writer.write { try $0.execute(sql: "DELETE FROM ledger_entry") } }
@@ -108,6 +111,7 @@ struct TenantStoreTests {
         let path = directory.appendingPathComponent("tenant.sqlite").path
         do {
             let store = try TenantStore(path: path)
+            try store.addCustomers("C1")
             try store.post([LedgerEntry(id: "I1", kind: .invoice, customerID: "C1", amount: usd(42_00), date: day, dueDate: day, reference: "1")])
         }
         let reopened = try TenantStore(path: path)

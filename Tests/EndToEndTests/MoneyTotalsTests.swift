@@ -47,6 +47,7 @@ struct MoneyTotalsTests {
         let table = try CSVTable(parsing: csv)
         let records = try ImportFiles.entries(table, kind: .invoices)
         let store = try TenantStore()
+        try store.upsert((0..<97).map { Customer(id: "C\($0)", number: "N-C\($0)", name: "Customer \($0)") })
         var entries: [LedgerEntry] = []
         entries.reserveCapacity(records.count)
         for record in records { entries.append(try record.entry.entry()) }

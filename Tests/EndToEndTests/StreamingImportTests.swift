@@ -33,6 +33,7 @@ struct StreamingImportTests {
     @Test("entries streamed in chunks are imported in one transaction, and the balances follow")
     func importsAll() async throws {
         let world = try await TwoTenants.start()
+        try world.acme.store.upsert((0..<3).map { Customer(id: "C\($0)", number: "N-C\($0)", name: "Customer \($0)") })
         let analyst = world.server.client(token: "acme-analyst")
         let chunks = [invoices(0..<300), invoices(300..<301), invoices(301..<700)]
         let response = try await analyst.clientStreaming(Receivables.importEntries, requests: chunks)
@@ -46,6 +47,7 @@ struct StreamingImportTests {
     @Test("a bad entry in a later chunk refuses the whole import and is named by its place in the stream")
     func badEntryInLaterChunk() async throws {
         let world = try await TwoTenants.start()
+        try world.acme.store.upsert((0..<3).map { Customer(id: "C\($0)", number: "N-C\($0)", name: "Customer \($0)") })
         let analyst = world.server.client(token: "acme-analyst")
         var third = invoices(500..<700)
         third.entries[42].id = "INV-7"  // already in the first chunk: item 500 + 42 + 1
@@ -74,6 +76,7 @@ struct StreamingImportTests {
     @Test("a viewer cannot import, and a reversal in an import needs the role its target needs")
     func roles() async throws {
         let world = try await TwoTenants.start()
+        try world.acme.store.upsert((0..<3).map { Customer(id: "C\($0)", number: "N-C\($0)", name: "Customer \($0)") })
         let viewer = world.server.client(token: "acme-viewer")
         let analyst = world.server.client(token: "acme-analyst")
         let error = await #expect(throws: RPCError.self) { _ = try await viewer.clientStreaming(Receivables.importEntries, requests: [invoices(0..<3)]) }
@@ -90,6 +93,7 @@ struct StreamingImportTests {
     @Test("a cancelled import, or one past its deadline, writes nothing")
     func cancelledOrLate() async throws {
         let world = try await TwoTenants.start()
+        try world.acme.store.upsert((0..<3).map { Customer(id: "C\($0)", number: "N-C\($0)", name: "Customer \($0)") })
         let analyst = world.server.client(token: "acme-analyst")
         let started = AsyncStream<Void>.makeStream()
         let call = Task {
@@ -133,6 +137,13 @@ extension AdminProcessTests {
         let ana = try object(try await dunlin(["admin", "user", "create", "--tenant", "acme", "--name", "Ana", "--role", "analyst", "--json"], token: root).output)
         let issued = try object(try await dunlin(["admin", "token", "issue", try #require(ana["id"] as? String), "--device", "nightly-import", "--no-expiry", "--json"], token: root).output)
         let token = try #require(issued["token"] as? String)
+        // The invoices name customers C0 to C6: a manager imports them first.
+        let maria = try object(try await dunlin(["admin", "user", "create", "--tenant", "acme", "--name", "Maria", "--role", "manager", "--json"], token: root).output)
+        let managerIssued = try object(try await dunlin(["admin", "token", "issue", try #require(maria["id"] as? String), "--device", "desk", "--json"], token: root).output)
+        let managerToken = try #require(managerIssued["token"] as? String)
+        let customers = directory.appendingPathComponent("customers.csv")
+        try Data(("id,number,name\n" + (0..<7).map { "C\($0),N\($0),Customer \($0)\n" }.joined()).utf8).write(to: customers)
+        #expect(try await dunlin(["customers", "import", customers.path], token: managerToken).status == 0)
 
         // More lines than one chunk holds, so the refusal comes from a chunk after the first.
         let count = importChunkSizeForTests + 1_000

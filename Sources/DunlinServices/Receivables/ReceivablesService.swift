@@ -41,8 +41,8 @@ public struct ReceivablesService: RPCService {
             }
             var response = Dunlin_V1_GetCustomerResponse()
             response.customer = Dunlin_V1_CustomerRecord(customer)
-            response.openBalance = try totals(tenant.store.openInvoices(customerID: customer.id).map(\.open))
-            response.unapplied = try totals(tenant.store.unappliedSources(customerID: customer.id).map(\.open))
+            response.openBalance = try totals(RPCError.mapping { try tenant.store.openInvoices(customerID: customer.id) }.map(\.open), field: "open_balance")
+            response.unapplied = try totals(RPCError.mapping { try tenant.store.unappliedSources(customerID: customer.id) }.map(\.open), field: "unapplied")
             return response
         }
 
@@ -167,25 +167,25 @@ public struct ReceivablesService: RPCService {
                 throw RPCError(.notFound, "no customer \(request.customerID)", details: [.with { $0.field = "customer_id" }])
             }
             let asOf = try RPCError.mapping { try WireField.date(request.asOf, field: "as_of", default: tenant.today) }
-            let invoices = try tenant.store.openInvoices(customerID: customer.id, asOf: asOf)
-            let sources = try tenant.store.unappliedSources(customerID: customer.id, asOf: asOf)
+            let invoices = try RPCError.mapping { try tenant.store.openInvoices(customerID: customer.id, asOf: asOf) }
+            let sources = try RPCError.mapping { try tenant.store.unappliedSources(customerID: customer.id, asOf: asOf) }
             var response = Dunlin_V1_StatementResponse()
             response.customer = Dunlin_V1_CustomerRecord(customer)
             response.asOf = asOf.description
             response.openInvoices = invoices.map { Dunlin_V1_LedgerEntryRecord($0.entry, balance: $0.open) }
             response.payments = sources.filter { $0.entry.kind == .payment }.map { Dunlin_V1_LedgerEntryRecord($0.entry, balance: $0.open) }
             response.credits = sources.filter { $0.entry.kind == .creditMemo }.map { Dunlin_V1_LedgerEntryRecord($0.entry, balance: $0.open) }
-            response.totalOpen = try totals(invoices.map(\.open))
-            response.totalUnapplied = try totals(sources.map(\.open))
+            response.totalOpen = try totals(invoices.map(\.open), field: "total_open")
+            response.totalUnapplied = try totals(sources.map(\.open), field: "total_unapplied")
             return response
         }
 
         router.unary(Receivables.unappliedCash) { request, context in
             let (tenant, _) = try access(context, tenants, requires: .viewer)
-            let sources = try tenant.store.unappliedSources(customerID: request.customerID.isEmpty ? nil : request.customerID)
+            let sources = try RPCError.mapping { try tenant.store.unappliedSources(customerID: request.customerID.isEmpty ? nil : request.customerID) }
             return try .with {
                 $0.sources = sources.map { Dunlin_V1_LedgerEntryRecord($0.entry, balance: $0.open) }
-                $0.totals = try totals(sources.map(\.open))
+                $0.totals = try totals(sources.map(\.open), field: "totals")
             }
         }
     }
@@ -307,28 +307,31 @@ private func aging(_ request: Dunlin_V1_AgingRequest, tenant: TenantHandle) thro
     response.asOf = asOf.description
     response.labels = buckets.labels
     if start + size < ordered.count, let last = page.last { response.nextCursor = key(last) }
-    response.rows = page.map { row in
-        .with {
-            $0.customerID = row.customerID
-            $0.customerName = names[row.customerID] ?? ""
-            $0.currency = row.currency.code
-            $0.buckets = row.buckets
-            $0.total = row.total
+    // Every sum below is made in 128 bits; one the wire's int64 cannot carry is OUT_OF_RANGE.
+    try RPCError.mapping {
+        response.rows = try page.map { row in
+            try .with {
+                $0.customerID = row.customerID
+                $0.customerName = names[row.customerID] ?? ""
+                $0.currency = row.currency.code
+                $0.buckets = row.buckets
+                $0.total = try row.total()
+            }
         }
-    }
-    response.totals = report.totals.keys.sorted().map { currency in
-        let amounts = report.totals[currency]!
-        return .with {
-            $0.currency = currency.code
-            $0.buckets = amounts
-            $0.total = amounts.reduce(0, +)
+        response.totals = try report.totals.keys.sorted().map { currency in
+            let amounts = report.totals[currency]!
+            return try .with {
+                $0.currency = currency.code
+                $0.buckets = amounts
+                $0.total = try AgingReport.Row(customerID: "", currency: currency, buckets: amounts).total()
+            }
         }
-    }
-    if let baseCurrency = report.baseCurrency, let baseTotals = report.baseTotals {
-        response.baseTotal = .with {
-            $0.currency = baseCurrency.code
-            $0.buckets = baseTotals
-            $0.total = baseTotals.reduce(0, +)
+        if let baseCurrency = report.baseCurrency, let baseTotals = report.baseTotals {
+            response.baseTotal = try .with {
+                $0.currency = baseCurrency.code
+                $0.buckets = baseTotals
+                $0.total = try AgingReport.Row(customerID: "", currency: baseCurrency, buckets: baseTotals).total()
+            }
         }
     }
     return response
@@ -353,16 +356,16 @@ private func agingReport(
     }
 }
 
-private func totals(_ amounts: [Money]) throws -> [Dunlin_V1_Amount] {
+/// Totals per currency, added in 128 bits: only a total the wire's int64 cannot carry is refused,
+/// OUT_OF_RANGE naming `field`.
+private func totals(_ amounts: [Money], field: String) throws -> [Dunlin_V1_Amount] {
     var totals = MoneyTotals()
-    for amount in amounts {
-        do {
-            try totals.add(amount)
-        } catch {
-            throw RPCError(.money(field: "amount", error))
-        }
+    for amount in amounts { totals.add(amount) }
+    do throws(MoneyError) {
+        return try totals.amounts().map(Dunlin_V1_Amount.init)
+    } catch {
+        throw RPCError(.refusing(error, field: field))
     }
-    return totals.amounts.map(Dunlin_V1_Amount.init)
 }
 
 /// A requested page size: 0 means the default; above the maximum is cut to it.
