@@ -189,7 +189,7 @@ extension AdminProcessTests {
         }
         #expect(try await dunlin(["admin", "tenant", "create", "acme", "--name", "Acme", "--currency", "USD", "--time-zone", "UTC"], token: root).status == 0)
         let maria = try object(try await dunlin(["admin", "user", "create", "--tenant", "acme", "--name", "Maria", "--role", "manager", "--json"], token: root).output)
-        let issued = try object(try await dunlin(["admin", "token", "issue", try #require(maria["id"] as? String), "--device", "desk", "--json"], token: root).output)
+        let issued = try object(try await dunlin(["admin", "token", "issue", try #require(maria["id"] as? String), "--device", "desk", "--no-expiry", "--json"], token: root).output)
         let token = try #require(issued["token"] as? String)
         func file(_ name: String, _ bytes: [UInt8]) throws -> String {
             let url = directory.appendingPathComponent(name)

@@ -139,7 +139,7 @@ extension AdminProcessTests {
         let token = try #require(issued["token"] as? String)
         // The invoices name customers C0 to C6: a manager imports them first.
         let maria = try object(try await dunlin(["admin", "user", "create", "--tenant", "acme", "--name", "Maria", "--role", "manager", "--json"], token: root).output)
-        let managerIssued = try object(try await dunlin(["admin", "token", "issue", try #require(maria["id"] as? String), "--device", "desk", "--json"], token: root).output)
+        let managerIssued = try object(try await dunlin(["admin", "token", "issue", try #require(maria["id"] as? String), "--device", "desk", "--no-expiry", "--json"], token: root).output)
         let managerToken = try #require(managerIssued["token"] as? String)
         let customers = directory.appendingPathComponent("customers.csv")
         try Data(("id,number,name\n" + (0..<7).map { "C\($0),N\($0),Customer \($0)\n" }.joined()).utf8).write(to: customers)
