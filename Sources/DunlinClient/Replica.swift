@@ -102,10 +102,12 @@ public struct Profile: Sendable, Hashable, Codable {
     }
 }
 
-/// A profile's local copy of its tenant: every read and write of the receivables and records
-/// methods is answered here, offline, by the server's own handlers over the local store, so
-/// validation and reports are exactly the server's; writes land in the outbox that ``SyncEngine``
-/// pushes.
+/// A profile's local copy of its tenant, and by design the in-process caller of DunlinServices:
+/// every read and write of the receivables and records methods is answered here, offline, by the
+/// handlers the server runs behind the network (the same `Router`, called with
+/// `Router/callLocally`), over the local store, so validation and reports are exactly the
+/// server's; writes land in the outbox that ``SyncEngine`` pushes. Nothing here imports the
+/// network server.
 public final class Replica: UnaryCaller {
     public let profile: Profile
     public let store: TenantStore
