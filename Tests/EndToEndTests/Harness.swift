@@ -42,7 +42,9 @@ struct TestServer {
         return TestServer(server: server, port: port, task: task)
     }
 
-    func client(token: String = "good-token", keepalive: RPCClient.Keepalive = .init(), patience: Duration = .seconds(5)) -> RPCClient {
+    /// A client of this server. Its connect patience is long by default: a test waits for the
+    /// connection, not for a loaded machine to beat a clock; tests of patience pass their own.
+    func client(token: String = "good-token", keepalive: RPCClient.Keepalive = .init(), patience: Duration = .seconds(30)) -> RPCClient {
         var logger = Logger(label: "test.client")
         logger.logLevel = .critical
         return RPCClient(

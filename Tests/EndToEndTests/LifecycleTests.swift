@@ -7,7 +7,7 @@ import NIOCore
 import NIOPosix
 import Testing
 
-@Suite("Connection and server life", .timeLimit(.minutes(2)))
+@Suite("Connection and server life", .timingSensitive, .timeLimit(.minutes(10)))
 struct LifecycleTests {
     @Test("graceful shutdown finishes calls in flight, refuses new ones, then returns")
     func gracefulShutdown() async throws {

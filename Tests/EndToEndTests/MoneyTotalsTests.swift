@@ -13,7 +13,7 @@ import Testing
 ///
 /// Size: DUNLIN_MONEY_TEST_SIZE invoices (default 100,000 for CI; the full run is
 /// DUNLIN_MONEY_TEST_SIZE=1000000, a few minutes in a release build).
-@Suite("Money totals end to end", .timeLimit(.minutes(15)))
+@Suite("Money totals end to end", .loadsTheMachine, .timeLimit(.minutes(15)))
 struct MoneyTotalsTests {
     static var size: Int { ProcessInfo.processInfo.environment["DUNLIN_MONEY_TEST_SIZE"].flatMap(Int.init) ?? 100_000 }
 

@@ -137,7 +137,7 @@ func runCLI(_ arguments: [String], environment: [String: String]? = nil) async t
     return (status, child.stdout)
 }
 
-@Suite("The real executables", .timeLimit(.minutes(2)))
+@Suite("The real executables", .loadsTheMachine, .timeLimit(.minutes(10)))
 struct ProcessTests {
     @Test("dunlin ping, info and echo talk to a real dunlind; failures exit 100 + the status code")
     func cli() async throws {
