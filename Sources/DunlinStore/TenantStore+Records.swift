@@ -266,13 +266,13 @@ extension TenantStore {
     static func check(_ dispute: Dispute, _ db: Database) throws {
         try dispute.validate()
         try requireCustomer(dispute.customerID, db)
-        try dispute.validate(against: SQLLedgerState(db: db))
+        try SQLLedgerState.checking(db) { try dispute.validate(against: $0) }
     }
 
     static func check(_ promise: PromiseToPay, _ db: Database) throws {
         try promise.validate()
         try requireCustomer(promise.customerID, db)
-        try promise.validate(against: SQLLedgerState(db: db))
+        try SQLLedgerState.checking(db) { try promise.validate(against: $0) }
     }
 
     static func check(_ task: CollectionTask, _ db: Database) throws {

@@ -179,7 +179,7 @@ extension TenantStore {
             write: { db, fields, validate in
                 let entry = try decode(LedgerEntry.self, fields)
                 // Limits that only two valid entries together can break become exceptions.
-                if validate { try LedgerRules.validate(entry, against: SQLLedgerState(db: db), balances: .reconcile) }
+                if validate { try SQLLedgerState.checking(db) { try LedgerRules.validate(entry, against: $0, balances: .reconcile) } }
                 try LedgerEntryRow(entry).insert(db)
             },
             table: "ledger_entry", liveCondition: "1",
@@ -374,7 +374,9 @@ extension TenantStore {
         }
         let dot = Dot(replica: replica, counter: change.counter)
         let current = try kind.fetch(db, change.id)
-        try authorize(change, current) { SQLLedgerState(db: db).entry($0) }
+        let ledger = SQLLedgerState(db: db)
+        try authorize(change, current) { ledger.entry($0) }
+        try ledger.check()
         guard kind.mutable else {
             if let current {
                 guard current == change.fields else { throw DomainError.conflict(field: "id", "\(change.kind) \(change.id) already exists") }

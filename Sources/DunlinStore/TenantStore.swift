@@ -162,15 +162,15 @@ public final class TenantStore: Sendable {
     }
 
     public func entry(_ id: String) throws -> LedgerEntry? {
-        try writer.read { db in SQLLedgerState(db: db).entry(id) }
+        try writer.read { db in try SQLLedgerState.checking(db) { $0.entry(id) } }
     }
 
     public func openBalance(ofInvoice id: String) throws -> Money? {
-        try writer.read { db in SQLLedgerState(db: db).openBalance(ofInvoice: id) }
+        try writer.read { db in try SQLLedgerState.checking(db) { $0.openBalance(ofInvoice: id) } }
     }
 
     public func unapplied(ofSource id: String) throws -> Money? {
-        try writer.read { db in SQLLedgerState(db: db).unapplied(ofSource: id) }
+        try writer.read { db in try SQLLedgerState.checking(db) { $0.unapplied(ofSource: id) } }
     }
 
     /// The highest change-log sequence number: where a sync feed reader would start.
@@ -211,8 +211,10 @@ struct LedgerWriter {
         do throws(DomainError) {
             try LedgerRules.validate(entry, against: state)
         } catch {
+            try state.check()
             throw StoreError.refused(index: index, error)
         }
+        try state.check()
         try db.cachedStatement(sql: """
             INSERT INTO ledger_entry (id, kind, customer_id, currency, amount, date, due_date, reference, source_id, target_id, memo)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -226,25 +228,62 @@ struct LedgerWriter {
 
 /// The ledger rules' view of a tenant database: entries by primary key, balances from the
 /// derived balance tables (one row each, see ``DerivedBalances``).
+///
+/// The rules read through a protocol that cannot throw, so a read that fails (a disk error, a
+/// corrupt page) is kept, answered as "absent", and thrown by ``check()`` instead of whatever the
+/// rules decided from it: run the rules through ``checking(_:_:)`` (or call `check()` after them),
+/// and an I/O error surfaces as itself, never as a refusal or an acceptance.
 struct SQLLedgerState: LedgerState {
     let db: Database
+    private let failure = ReadFailure()
+
+    /// The first read that failed. One state serves one database access, on one thread.
+    private final class ReadFailure: @unchecked Sendable {
+        var error: (any Error)?
+    }
+
+    init(db: Database) {
+        self.db = db
+    }
+
+    /// Runs `body` (the ledger rules) over the state of `db`, then throws the first failed read,
+    /// if any, in place of `body`'s own answer or error.
+    static func checking<T>(_ db: Database, _ body: (SQLLedgerState) throws -> T) throws -> T {
+        let state = SQLLedgerState(db: db)
+        let result: Result<T, any Error> = Result { try body(state) }
+        try state.check()
+        return try result.get()
+    }
+
+    /// Throws the first read that failed since this state was made.
+    func check() throws {
+        if let error = failure.error { throw error }
+    }
+
+    private func read<T>(_ body: () throws -> T?) -> T? {
+        do {
+            return try body()
+        } catch {
+            if failure.error == nil { failure.error = error }
+            return nil
+        }
+    }
 
     func entry(_ id: String) -> LedgerEntry? {
-        (try? LedgerEntryRow.fetchOne(db, key: id))?.entry
+        read { try LedgerEntryRow.fetchOne(db, key: id)?.entry }
     }
 
     func contains(_ id: String) -> Bool {
-        let statement = try? db.cachedStatement(sql: "SELECT 1 FROM ledger_entry WHERE id = ?")
-        return (try? statement.flatMap { try Bool.fetchOne($0, arguments: [id]) }) != nil
+        read { try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM ledger_entry WHERE id = ?"), arguments: [id]) } != nil
     }
 
     func reversal(of id: String) -> LedgerEntry? {
-        (try? LedgerEntryRow.filter(Column("target_id") == id && Column("kind") == "reversal").fetchOne(db))?.entry
+        read { try LedgerEntryRow.filter(Column("target_id") == id && Column("kind") == "reversal").fetchOne(db)?.entry }
     }
 
     /// A derived balance row: (currency, gross, reversed).
     private func balance(_ sql: String, _ id: String) -> Money? {
-        guard let row = try? Row.fetchOne(db.cachedStatement(sql: sql), arguments: [id]),
+        guard let row = read({ try Row.fetchOne(db.cachedStatement(sql: sql), arguments: [id]) }),
             let currency = Currency(code: row[0])
         else { return nil }
         let reversed = row[2] as String? != nil
@@ -260,8 +299,7 @@ struct SQLLedgerState: LedgerState {
     }
 
     func hasCustomer(_ id: String) -> Bool {
-        let statement = try? db.cachedStatement(sql: "SELECT 1 FROM customer WHERE id = ?")
-        return (try? statement.flatMap { try Bool.fetchOne($0, arguments: [id]) }) != nil
+        read { try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM customer WHERE id = ?"), arguments: [id]) } != nil
     }
 
     func hasLiveApplications(_ id: String) -> Bool {
@@ -269,6 +307,6 @@ struct SQLLedgerState: LedgerState {
             SELECT EXISTS (SELECT 1 FROM ledger_entry e WHERE e.kind = 'application' AND (e.source_id = ? OR e.target_id = ?)
               AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.kind = 'reversal' AND r.target_id = e.id))
             """
-        return (try? Bool.fetchOne(db, sql: sql, arguments: [id, id])) ?? false
+        return read { try Bool.fetchOne(db, sql: sql, arguments: [id, id]) } ?? false
     }
 }
