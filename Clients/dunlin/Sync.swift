@@ -163,8 +163,8 @@ struct Status: AsyncParsableCommand {
             throw connection.report(error)
         }
         let pending = try store.pendingCount()
-        let lastSync = try store.syncValue("last_sync") ?? "never"
-        let checkpoint = try store.syncValue("checkpoint") ?? "none (not bootstrapped)"
+        let lastSync = try store.syncValue(.lastSync) ?? "never"
+        let checkpoint = try store.syncValue(.checkpoint) ?? "none (not bootstrapped)"
         let conflicts = try store.conflicts()
         let exceptions = try store.exceptions()
         let refused = try store.refusedChanges()

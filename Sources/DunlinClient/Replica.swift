@@ -121,8 +121,8 @@ public final class Replica: UnaryCaller {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         store = try TenantStore(path: path)
         // The tenant's settings as the last sync brought them, else as the profile has them.
-        let currency = try store.syncValue("base_currency") ?? profile.baseCurrency
-        let zone = try store.syncValue("time_zone") ?? profile.timeZone
+        let currency = try store.syncValue(.baseCurrency) ?? profile.baseCurrency
+        let zone = try store.syncValue(.timeZone) ?? profile.timeZone
         let tenant = TenantHandle(
             id: profile.tenantID, store: store, baseCurrency: Currency(code: currency) ?? Currency(code: "USD")!,
             timeZone: TimeZone(identifier: zone) ?? .gmt

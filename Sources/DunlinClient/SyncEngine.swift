@@ -52,7 +52,7 @@ public struct SyncEngine: Sendable {
         var report = SyncReport()
         try await push(&report)
         let store = replica.store
-        if try store.syncValue("checkpoint") == nil {
+        if try store.syncValue(.checkpoint) == nil {
             try await bootstrap(&report)
         } else {
             do {
@@ -62,10 +62,10 @@ public struct SyncEngine: Sendable {
                 try await bootstrap(&report)
             }
         }
-        report.checkpoint = try store.syncInteger("checkpoint")
+        report.checkpoint = try store.syncInteger(.checkpoint)
         report.openExceptions = checksInvariants ? try store.recheckInvariants().count : try store.exceptions().count
         report.openConflicts = try store.conflicts().count
-        try store.setSyncValue("last_sync", ISO8601DateFormatter().string(from: WallClock.system.now()))
+        try store.setSyncValue(.lastSync, ISO8601DateFormatter().string(from: WallClock.system.now()))
         return report
     }
 
@@ -74,7 +74,7 @@ public struct SyncEngine: Sendable {
     /// server answers them as duplicates.
     func push(_ report: inout SyncReport) async throws {
         let store = replica.store
-        let pushedThrough = try store.syncInteger("pushed_through")
+        let pushedThrough = try store.syncInteger(.pushedThrough)
         let (changes, through) = try store.pendingChanges(after: pushedThrough)
         guard through > pushedThrough else { return }
         var results: [(change: PushedChange, refusal: PushRefusal?)] = []
@@ -113,7 +113,7 @@ public struct SyncEngine: Sendable {
     }
 
     func pull(_ report: inout SyncReport) async throws {
-        let checkpoint = try replica.store.syncInteger("checkpoint")
+        let checkpoint = try replica.store.syncInteger(.checkpoint)
         let request = Dunlin_V1_PullRequest.with {
             $0.replicaID = replica.profile.replicaID
             $0.afterSeq = UInt64(checkpoint)
@@ -151,8 +151,8 @@ public struct SyncEngine: Sendable {
         try replica.store.applySyncBatch(records, checkpoint: checkpoint, snapshot: snapshot)
         report.pulled += records.count
         if batch.last, !batch.baseCurrency.isEmpty {
-            try replica.store.setSyncValue("base_currency", batch.baseCurrency)
-            try replica.store.setSyncValue("time_zone", batch.timeZone)
+            try replica.store.setSyncValue(.baseCurrency, batch.baseCurrency)
+            try replica.store.setSyncValue(.timeZone, batch.timeZone)
         }
     }
 
@@ -179,7 +179,7 @@ public struct SyncEngine: Sendable {
     /// Returns when the server announces a change past our checkpoint or the outbox has changes.
     private func waitForChange() async throws {
         let store = replica.store
-        let checkpoint = UInt64(max(try store.syncInteger("checkpoint"), 0))
+        let checkpoint = UInt64(max(try store.syncInteger(.checkpoint), 0))
         let request = Dunlin_V1_WatchRequest.with {
             $0.replicaID = replica.profile.replicaID
             $0.afterSeq = checkpoint

@@ -3,6 +3,22 @@ import DunlinSync
 import Foundation
 import GRDB
 
+/// The sync settings a store keeps in `sync_meta`: on a replica, where it stands with its server;
+/// on the server, the collected tombstone horizon.
+public enum SyncSetting: String, Sendable, Hashable, CaseIterable {
+    /// The server change a replica holds everything up to (set by a bootstrap and each pull).
+    case checkpoint
+    /// The newest local change the server has answered.
+    case pushedThrough = "pushed_through"
+    /// The server's collected tombstone horizon.
+    case collectedThrough = "collected_through"
+    /// When the replica last synced (ISO 8601).
+    case lastSync = "last_sync"
+    /// The tenant's settings, as the last bootstrap brought them.
+    case baseCurrency = "base_currency"
+    case timeZone = "time_zone"
+}
+
 /// A local change the server refused, with its reason. It stays listed until dismissed.
 public struct RefusedChange: Sendable, Hashable {
     public var counter: Int64
@@ -21,25 +37,25 @@ public struct RefusedChange: Sendable, Hashable {
 extension TenantStore {
     // MARK: Settings
 
-    public func syncValue(_ key: String) throws -> String? {
-        try writer.read { db in try String.fetchOne(db, sql: "SELECT value FROM sync_meta WHERE key = ?", arguments: [key]) }
+    public func syncValue(_ setting: SyncSetting) throws -> String? {
+        try writer.read { db in try String.fetchOne(db, sql: "SELECT value FROM sync_meta WHERE key = ?", arguments: [setting.rawValue]) }
     }
 
-    public func setSyncValue(_ key: String, _ value: String) throws {
-        try writer.write { db in try Self.setSyncValue(db, key, value) }
+    public func setSyncValue(_ setting: SyncSetting, _ value: String) throws {
+        try writer.write { db in try Self.setSyncValue(db, setting, value) }
     }
 
-    static func setSyncValue(_ db: Database, _ key: String, _ value: String) throws {
-        try db.execute(sql: "INSERT OR REPLACE INTO sync_meta (key, value) VALUES (?, ?)", arguments: [key, value])
+    static func setSyncValue(_ db: Database, _ setting: SyncSetting, _ value: String) throws {
+        try db.execute(sql: "INSERT OR REPLACE INTO sync_meta (key, value) VALUES (?, ?)", arguments: [setting.rawValue, value])
     }
 
-    /// A numeric setting (checkpoint, pushed_through, collected_through); 0 when unset.
-    public func syncInteger(_ key: String) throws -> Int64 {
-        try writer.read { db in try Self.syncInteger(db, key) }
+    /// A numeric setting (checkpoint, pushed-through, collected-through); 0 when unset.
+    public func syncInteger(_ setting: SyncSetting) throws -> Int64 {
+        try writer.read { db in try Self.syncInteger(db, setting) }
     }
 
-    static func syncInteger(_ db: Database, _ key: String) throws -> Int64 {
-        Int64(try String.fetchOne(db, sql: "SELECT value FROM sync_meta WHERE key = ?", arguments: [key]) ?? "0") ?? 0
+    static func syncInteger(_ db: Database, _ setting: SyncSetting) throws -> Int64 {
+        Int64(try String.fetchOne(db, sql: "SELECT value FROM sync_meta WHERE key = ?", arguments: [setting.rawValue]) ?? "0") ?? 0
     }
 
     // MARK: The outbox
@@ -138,7 +154,7 @@ extension TenantStore {
                     try db.execute(sql: "DELETE FROM \(kind.table) WHERE id = ?", arguments: [change.id])
                 }
             }
-            try Self.setSyncValue(db, "pushed_through", String(through))
+            try Self.setSyncValue(db, .pushedThrough, String(through))
         }
     }
 
@@ -171,7 +187,7 @@ extension TenantStore {
     /// (perhaps collected) while this replica was behind or its earlier bootstrap was interrupted.
     public func applySyncBatch(_ records: [SyncRecordState], checkpoint: Int64?, snapshot: [String: Set<String>]? = nil) throws {
         try writer.write { db in
-            let pushedThrough = try Self.syncInteger(db, "pushed_through")
+            let pushedThrough = try Self.syncInteger(db, .pushedThrough)
             for record in records {
                 guard let kind = Self.syncKinds[record.kind] else { continue }
                 if let insertPulled = kind.insertPulled {
@@ -202,7 +218,7 @@ extension TenantStore {
                     }
                 }
             }
-            if let checkpoint { try Self.setSyncValue(db, "checkpoint", String(checkpoint)) }
+            if let checkpoint { try Self.setSyncValue(db, .checkpoint, String(checkpoint)) }
         }
     }
 
@@ -212,7 +228,7 @@ extension TenantStore {
     /// The change log stays, so this replica's dots are never reused.
     public func resetForBootstrap() throws {
         try writer.write { db in
-            let pushedThrough = try Self.syncInteger(db, "pushed_through")
+            let pushedThrough = try Self.syncInteger(db, .pushedThrough)
             let unpushed = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM change_log WHERE seq > ?", arguments: [pushedThrough]) ?? 0
             guard unpushed == 0 else {
                 throw DomainError.conflict(field: "outbox", "\(unpushed) local changes are not pushed yet; sync again to push them before starting over")
@@ -353,7 +369,7 @@ extension TenantStore {
     /// How many records have local changes not yet pushed.
     public func pendingCount() throws -> Int {
         try writer.read { db in
-            let pushedThrough = try Self.syncInteger(db, "pushed_through")
+            let pushedThrough = try Self.syncInteger(db, .pushedThrough)
             return try Int.fetchOne(
                 db, sql: "SELECT COUNT(*) FROM (SELECT DISTINCT record_kind, record_id FROM change_log WHERE seq > ?)", arguments: [pushedThrough]
             ) ?? 0

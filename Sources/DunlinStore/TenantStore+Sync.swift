@@ -419,7 +419,7 @@ extension TenantStore {
     /// several times appear once, as they stand now.
     public func changes(after checkpoint: Int64, limit: Int) throws -> (records: [SyncRecordState], through: Int64, last: Bool) {
         try writer.read { db in
-            let horizon = try Self.syncInteger(db, "collected_through")
+            let horizon = try Self.syncInteger(db, .collectedThrough)
             if checkpoint < horizon { throw SyncStoreError.behindHorizon(checkpoint: checkpoint, horizon: horizon) }
             let newest = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM change_log") ?? 0
             let bound = try Int64.fetchOne(
@@ -510,7 +510,7 @@ extension TenantStore {
             let replicas = try Row.fetchAll(db, sql: "SELECT * FROM replica ORDER BY last_seen DESC, id").map { row in
                 ReplicaState(id: row["id"], userID: row["user_id"], checkpoint: row["checkpoint"], lastSeen: row["last_seen"], retired: row["retired"])
             }
-            let horizon = try Self.syncInteger(db, "collected_through")
+            let horizon = try Self.syncInteger(db, .collectedThrough)
             return (replicas, horizon)
         }
     }
@@ -548,9 +548,9 @@ extension TenantStore {
                     removed += 1
                 }
             }
-            let previous = try Self.syncInteger(db, "collected_through")
+            let previous = try Self.syncInteger(db, .collectedThrough)
             if removed > 0, horizon > previous {
-                try Self.setSyncValue(db, "collected_through", String(horizon))
+                try Self.setSyncValue(db, .collectedThrough, String(horizon))
             }
             return (max(horizon, previous), removed)
         }

@@ -83,7 +83,7 @@ import Testing
         let bad = SyncRecordState(kind: "ledger_entry", id: "X1", seq: 0, fields: Data(#"{"id":"X1","kind":"invoice"}"#.utf8))
         #expect(throws: DomainError.self) { try replica.applySyncBatch(good + [bad], checkpoint: 9) }
         #expect(try replica.syncedRecords().isEmpty)
-        #expect(try replica.syncValue("checkpoint") == nil)
+        #expect(try replica.syncValue(.checkpoint) == nil)
     }
 }
 

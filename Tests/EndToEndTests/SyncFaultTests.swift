@@ -190,7 +190,7 @@ struct StoreContents: Equatable {
 /// and answers which of them the replica lacks.
 private func missingBelowCheckpoint(replica replicaPath: String, server serverPath: String) throws -> (checkpoint: Int64?, missing: [String]) {
     let replica = try TenantStore(path: replicaPath)
-    guard let checkpoint = try replica.syncValue("checkpoint").flatMap(Int64.init) else { return (nil, []) }
+    guard let checkpoint = try replica.syncValue(.checkpoint).flatMap(Int64.init) else { return (nil, []) }
     let server = try TenantStore(path: serverPath)
     let touched = try server.writer.read { db in
         try Row.fetchAll(db, sql: "SELECT DISTINCT record_kind, record_id FROM change_log WHERE seq <= ?", arguments: [checkpoint])
