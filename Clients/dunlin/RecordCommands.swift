@@ -21,8 +21,8 @@ protocol RecordCommandKind: MutableRecordMessage {
     static var noun: String { get }
     /// "contacts": the command's name and the key of a list's JSON.
     static var plural: String { get }
-    /// The family's abstract, and each command's where the kind says more than the default.
-    static func help(_ command: RecordCommand) -> CommandConfiguration
+    /// What the family's commands say in --help.
+    static var help: RecordHelp { get }
     /// Commands of this kind only (promises' evaluate).
     static var moreCommands: [any ParsableCommand.Type] { get }
 
@@ -44,9 +44,21 @@ extension RecordCommandKind {
     static var showsPeople: Bool { false }
 }
 
-/// The commands of a record family.
-enum RecordCommand {
-    case family, list, get, add, update, delete
+/// What a kind's commands say in --help; `get`, `update` and `delete` say the same for every kind
+/// unless the kind has more to say.
+struct RecordHelp {
+    var family: String
+    var list: String
+    var add: String
+    var get: String?
+    /// `add`'s and `update`'s discussion: an example, or what the rights allow.
+    var addDiscussion = ""
+    var updateDiscussion = ""
+}
+
+extension RecordCommandKind {
+    /// "Contact": the noun at the start of a sentence.
+    static var title: String { noun.prefix(1).uppercased() + noun.dropFirst() }
 }
 
 /// A kind's list filters, as options.
@@ -70,17 +82,16 @@ protocol RecordChanges: ParsableArguments {
 /// `dunlin contacts|disputes|promises|tasks`.
 struct RecordFamily<Kind: RecordCommandKind>: AsyncParsableCommand {
     static var configuration: CommandConfiguration {
-        var configuration = Kind.help(.family)
-        configuration.commandName = Kind.plural
-        configuration.subcommands = [
-            ListRecords<Kind>.self, GetRecord<Kind>.self, AddRecord<Kind>.self, UpdateRecord<Kind>.self, DeleteRecords<Kind>.self,
-        ] + Kind.moreCommands
-        return configuration
+        CommandConfiguration(
+            commandName: Kind.plural, abstract: Kind.help.family,
+            subcommands: [ListRecords<Kind>.self, GetRecord<Kind>.self, AddRecord<Kind>.self, UpdateRecord<Kind>.self, DeleteRecords<Kind>.self]
+                + Kind.moreCommands
+        )
     }
 }
 
 struct ListRecords<Kind: RecordCommandKind>: AsyncParsableCommand {
-    static var configuration: CommandConfiguration { named("list", Kind.help(.list)) }
+    static var configuration: CommandConfiguration { CommandConfiguration(commandName: "list", abstract: Kind.help.list) }
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var paging: PageOptions
     @OptionGroup var filters: Kind.Filters
@@ -107,9 +118,11 @@ struct ListRecords<Kind: RecordCommandKind>: AsyncParsableCommand {
 }
 
 struct GetRecord<Kind: RecordCommandKind>: AsyncParsableCommand {
-    static var configuration: CommandConfiguration { named("get", Kind.help(.get)) }
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: "get", abstract: Kind.help.get ?? "Show a \(Kind.noun).")
+    }
     @OptionGroup var connection: ConnectionOptions
-    @Argument(help: ArgumentHelp("\(Kind.noun.prefix(1).uppercased() + Kind.noun.dropFirst()) id.")) var id: String
+    @Argument(help: ArgumentHelp("\(Kind.title) id.")) var id: String
 
     func run() async throws {
         try await connection.withCaller { client in
@@ -121,9 +134,11 @@ struct GetRecord<Kind: RecordCommandKind>: AsyncParsableCommand {
 }
 
 struct AddRecord<Kind: RecordCommandKind>: AsyncParsableCommand {
-    static var configuration: CommandConfiguration { named("add", Kind.help(.add)) }
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: "add", abstract: Kind.help.add, discussion: Kind.help.addDiscussion)
+    }
     @OptionGroup var connection: ConnectionOptions
-    @Option(help: ArgumentHelp("\(Kind.noun.prefix(1).uppercased() + Kind.noun.dropFirst()) id (default: generated).")) var id = ""
+    @Option(help: ArgumentHelp("\(Kind.title) id (default: generated).")) var id = ""
     @OptionGroup var fields: Kind.NewRecord
 
     func run() async throws {
@@ -134,9 +149,13 @@ struct AddRecord<Kind: RecordCommandKind>: AsyncParsableCommand {
 }
 
 struct UpdateRecord<Kind: RecordCommandKind>: AsyncParsableCommand {
-    static var configuration: CommandConfiguration { named("update", Kind.help(.update)) }
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "update", abstract: "Change a \(Kind.noun)'s fields (those not given keep their value).", discussion: Kind.help.updateDiscussion
+        )
+    }
     @OptionGroup var connection: ConnectionOptions
-    @Argument(help: ArgumentHelp("\(Kind.noun.prefix(1).uppercased() + Kind.noun.dropFirst()) id.")) var id: String
+    @Argument(help: ArgumentHelp("\(Kind.title) id.")) var id: String
     @OptionGroup var changes: Kind.Changes
 
     func run() async throws {
@@ -149,9 +168,11 @@ struct UpdateRecord<Kind: RecordCommandKind>: AsyncParsableCommand {
 }
 
 struct DeleteRecords<Kind: RecordCommandKind>: AsyncParsableCommand {
-    static var configuration: CommandConfiguration { named("delete", Kind.help(.delete)) }
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: "delete", abstract: "Delete \(Kind.plural) (managers; all or none).")
+    }
     @OptionGroup var connection: ConnectionOptions
-    @Argument(help: ArgumentHelp("\(Kind.noun.prefix(1).uppercased() + Kind.noun.dropFirst()) ids.")) var ids: [String]
+    @Argument(help: ArgumentHelp("\(Kind.title) ids.")) var ids: [String]
 
     func run() async throws {
         try await connection.withCaller { client in
@@ -163,13 +184,6 @@ struct DeleteRecords<Kind: RecordCommandKind>: AsyncParsableCommand {
             }
         }
     }
-}
-
-/// A command's help: the kind's, or the default for `command`.
-private func named(_ name: String, _ configuration: CommandConfiguration) -> CommandConfiguration {
-    var configuration = configuration
-    configuration.commandName = name
-    return configuration
 }
 
 /// Writes one record and prints it as stored.

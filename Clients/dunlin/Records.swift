@@ -52,15 +52,11 @@ extension Dunlin_V1_ContactRecord: RecordCommandKind {
     static var noun: String { "contact" }
     static var plural: String { "contacts" }
 
-    static func help(_ command: RecordCommand) -> CommandConfiguration {
-        switch command {
-        case .family: CommandConfiguration(abstract: "People at customers: role, email, phone, preferred channel.")
-        case .list: CommandConfiguration(abstract: "List contacts by name (--all for every page).")
-        case .get: CommandConfiguration(abstract: "Show a contact.")
-        case .add: CommandConfiguration(abstract: "Add a contact to a customer.")
-        case .update: CommandConfiguration(abstract: "Change a contact's fields (those not given keep their value).")
-        case .delete: CommandConfiguration(abstract: "Delete contacts (managers; all or none).")
-        }
+    static var help: RecordHelp {
+        RecordHelp(
+            family: "People at customers: role, email, phone, preferred channel.",
+            list: "List contacts by name (--all for every page).", add: "Add a contact to a customer."
+        )
     }
 
     static var header: [String] { ["id", "customer", "name", "role", "email", "phone", "channel"] }
@@ -127,23 +123,13 @@ extension Dunlin_V1_DisputeRecord: RecordCommandKind {
     static var noun: String { "dispute" }
     static var plural: String { "disputes" }
 
-    static func help(_ command: RecordCommand) -> CommandConfiguration {
-        switch command {
-        case .family: CommandConfiguration(abstract: "Customers' objections to invoices: amount, reason, status, owner team.")
-        case .list: CommandConfiguration(abstract: "List disputes by the date they were opened (--all for every page).")
-        case .get: CommandConfiguration(abstract: "Show a dispute.")
-        case .add:
-            CommandConfiguration(
-                abstract: "Open a dispute.",
-                discussion: "dunlin disputes add --customer C1 --invoice INV-1 --amount 250.00 --currency USD --reason pricing"
-            )
-        case .update:
-            CommandConfiguration(
-                abstract: "Change a dispute's fields (those not given keep their value).",
-                discussion: "dunlin disputes update DSP-1 --status resolved --note \"credit memo CM-7 issued\""
-            )
-        case .delete: CommandConfiguration(abstract: "Delete disputes (managers; all or none).")
-        }
+    static var help: RecordHelp {
+        RecordHelp(
+            family: "Customers' objections to invoices: amount, reason, status, owner team.",
+            list: "List disputes by the date they were opened (--all for every page).", add: "Open a dispute.",
+            addDiscussion: "dunlin disputes add --customer C1 --invoice INV-1 --amount 250.00 --currency USD --reason pricing",
+            updateDiscussion: "dunlin disputes update DSP-1 --status resolved --note \"credit memo CM-7 issued\""
+        )
     }
 
     static var header: [String] { ["id", "customer", "invoices", "cur", "amount", "reason", "status", "team", "opened", "resolved"] }
@@ -251,19 +237,13 @@ extension Dunlin_V1_PromiseRecord: RecordCommandKind {
     static var plural: String { "promises" }
     static var moreCommands: [any ParsableCommand.Type] { [EvaluatePromise.self] }
 
-    static func help(_ command: RecordCommand) -> CommandConfiguration {
-        switch command {
-        case .family: CommandConfiguration(abstract: "Promises to pay: amount, date, and whether they were kept.")
-        case .list: CommandConfiguration(abstract: "List promises by promised date (--all for every page).")
-        case .get: CommandConfiguration(abstract: "Show a promise as recorded (see evaluate for what the ledger says).")
-        case .add:
-            CommandConfiguration(
-                abstract: "Record a promise to pay.",
-                discussion: "dunlin promises add --customer C1 --invoice INV-1 --amount 5,000 --currency USD --date 2026-11-27"
-            )
-        case .update: CommandConfiguration(abstract: "Change a promise's fields (those not given keep their value).")
-        case .delete: CommandConfiguration(abstract: "Delete promises (managers; all or none).")
-        }
+    static var help: RecordHelp {
+        RecordHelp(
+            family: "Promises to pay: amount, date, and whether they were kept.",
+            list: "List promises by promised date (--all for every page).", add: "Record a promise to pay.",
+            get: "Show a promise as recorded (see evaluate for what the ledger says).",
+            addDiscussion: "dunlin promises add --customer C1 --invoice INV-1 --amount 5,000 --currency USD --date 2026-11-27"
+        )
     }
 
     static var header: [String] { ["id", "customer", "invoices", "cur", "amount", "made", "promised", "status"] }
@@ -405,23 +385,13 @@ extension Dunlin_V1_TaskRecord: RecordCommandKind {
     static var plural: String { "tasks" }
     static var showsPeople: Bool { true }
 
-    static func help(_ command: RecordCommand) -> CommandConfiguration {
-        switch command {
-        case .family: CommandConfiguration(abstract: "To-dos and reminders on analysts' worklists.")
-        case .list: CommandConfiguration(abstract: "List tasks by due date (--all for every page); the assignee by name (--json: the id).")
-        case .get: CommandConfiguration(abstract: "Show a task.")
-        case .add:
-            CommandConfiguration(
-                abstract: "Add a task.",
-                discussion: "Analysts add tasks for themselves; managers may assign them to anyone with --assignee."
-            )
-        case .update:
-            CommandConfiguration(
-                abstract: "Change a task's fields (those not given keep their value).",
-                discussion: "dunlin tasks update TSK-1 --done; reassigning (--assignee) needs the manager role."
-            )
-        case .delete: CommandConfiguration(abstract: "Delete tasks (managers; all or none).")
-        }
+    static var help: RecordHelp {
+        RecordHelp(
+            family: "To-dos and reminders on analysts' worklists.",
+            list: "List tasks by due date (--all for every page); the assignee by name (--json: the id).", add: "Add a task.",
+            addDiscussion: "Analysts add tasks for themselves; managers may assign them to anyone with --assignee.",
+            updateDiscussion: "dunlin tasks update TSK-1 --done; reassigning (--assignee) needs the manager role."
+        )
     }
 
     static var header: [String] { ["id", "due", "assignee", "customer", "done", "title"] }
