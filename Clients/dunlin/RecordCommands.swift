@@ -107,7 +107,7 @@ struct ListRecords<Kind: RecordCommandKind>: AsyncParsableCommand {
                 return (page[keyPath: Kind.listed], page.nextCursor)
             }
             if connection.json {
-                printJSON(ListJSON(key: Kind.plural, items: records.map(\.json), nextCursor: next))
+                printJSON(encoding: ListJSON(key: Kind.plural, items: records.map(\.json), nextCursor: next))
             } else {
                 let people = await People.lookUp(for: Kind.self, connection: connection, client: client)
                 printTable([Kind.header] + records.map { $0.row(people) })
@@ -178,7 +178,7 @@ struct DeleteRecords<Kind: RecordCommandKind>: AsyncParsableCommand {
         try await connection.withCaller { client in
             let response = try await client.unary(Kind.delete, .with { $0.ids = ids }, options: connection.callOptions)
             if connection.json {
-                printJSON(DeletedJSON(deleted: response.count, ids: ids))
+                printJSON(encoding: DeletedJSON(deleted: response.count, ids: ids))
             } else {
                 say("deleted \(response.count) \(Kind.plural)")
             }
@@ -197,7 +197,7 @@ private func save<Kind: RecordCommandKind>(_ record: Kind, client: any UnaryCall
 /// Prints one record: its JSON object, or a one-row table.
 private func show<Kind: RecordCommandKind>(_ record: Kind, connection: ConnectionOptions, client: any UnaryCaller) async {
     if connection.json {
-        printJSON(record.json)
+        printJSON(encoding: record.json)
     } else {
         let people = await People.lookUp(for: Kind.self, connection: connection, client: client)
         printTable([Kind.header, record.row(people)])
@@ -207,7 +207,7 @@ private func show<Kind: RecordCommandKind>(_ record: Kind, connection: Connectio
 // MARK: JSON
 
 /// Prints `value` as one line of JSON with sorted keys, as `printJSON(_: Any)` does.
-func printJSON(_ value: some Encodable) {
+func printJSON(encoding value: some Encodable) {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     let data = (try? encoder.encode(value)) ?? Data("{}".utf8)

@@ -353,7 +353,7 @@ struct EvaluatePromise: AsyncParsableCommand {
             }, options: connection.callOptions)
             let promise = result.promise
             if connection.json {
-                printJSON(JSON(
+                printJSON(encoding: JSON(
                     promise: promise.json, status: result.status, received: AmountJSON(result.received),
                     deadline: result.deadline, as_of: result.asOf, recorded: result.recorded
                 ))
@@ -555,7 +555,7 @@ struct LogCommand: AsyncParsableCommand {
                 let response = try await client.unary(Records.logActivities, .with { $0.activities = [activity] }, options: connection.callOptions)
                 let logged = response.activities.first ?? activity
                 if connection.json {
-                    printJSON(logged.json)
+                    printJSON(encoding: logged.json)
                 } else {
                     let people = await People.lookUp(connection: connection, client: client)
                     printTable([Dunlin_V1_ActivityRecord.header, logged.row(people)])
@@ -632,7 +632,7 @@ struct ActivitiesCommand: AsyncParsableCommand {
                 return (page.activities, page.nextCursor)
             }
             if connection.json {
-                printJSON(ListJSON(key: "activities", items: activities.map(\.json), nextCursor: next))
+                printJSON(encoding: ListJSON(key: "activities", items: activities.map(\.json), nextCursor: next))
             } else {
                 let people = await People.lookUp(connection: connection, client: client)
                 printTable([Dunlin_V1_ActivityRecord.header] + activities.map { $0.row(people) })

@@ -2,11 +2,13 @@ import DunlinCore
 import DunlinStore
 import DunlinWire
 
-/// A mutable record kind as the Records service serves it (``RecordsService``): the wire shape it
-/// shares with the other kinds (``MutableRecordMessage``: methods, conversions, defaults), where it
-/// lives in the tenant store, whose it is (``owner``), and what is its own: its list's filters.
+/// A mutable record kind as the Records service serves it (``RecordsService``): the domain side of
+/// its ``MutableRecordMessage`` (the wire shape it shares with the other kinds: methods,
+/// conversions, defaults). It says where it lives in the tenant store, whose it is (``owner``),
+/// and what is its own: its list's filters.
 protocol ServedMutableRecord: Sendable {
-    associatedtype Message: MutableRecordMessage where Message.Record == Self
+    /// The kind's list request (Message.ListRequest).
+    associatedtype ListRequest
 
     var id: String { get set }
     /// The field the rights table's owner rule reads (``Rights/checkOwner(of:id:role:caller:before:after:)``),
@@ -14,7 +16,7 @@ protocol ServedMutableRecord: Sendable {
     static var owner: KeyPath<Self, String>? { get }
     static var stored: StoredRecords<Self> { get }
     /// One page of the kind's list, filtered as `request` asks.
-    static func page(_ request: Message.ListRequest, after cursor: String?, limit: Int, in store: TenantStore) throws -> Page<Self>
+    static func page(_ request: ListRequest, after cursor: String?, limit: Int, in store: TenantStore) throws -> Page<Self>
 }
 
 extension ServedMutableRecord {

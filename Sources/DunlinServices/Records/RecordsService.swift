@@ -20,25 +20,27 @@ public struct RecordsService: RPCService {
     }
 
     public func register(in router: inout Router) {
-        registerMutable(Contact.self, in: &router)
-        registerMutable(Dispute.self, in: &router)
-        registerMutable(PromiseToPay.self, in: &router)
-        registerMutable(CollectionTask.self, in: &router)
+        registerMutable(Dunlin_V1_ContactRecord.self, in: &router)
+        registerMutable(Dunlin_V1_DisputeRecord.self, in: &router)
+        registerMutable(Dunlin_V1_PromiseRecord.self, in: &router)
+        registerMutable(Dunlin_V1_TaskRecord.self, in: &router)
         registerPromiseEvaluation(in: &router)
         registerActivities(in: &router)
     }
 
     /// Upsert, get, list and delete of one mutable record kind: writes held to the rights table
     /// (and, for a kind with an owner, to its owner rule item by item), reads open to viewers.
-    private func registerMutable<Record: ServedMutableRecord>(_: Record.Type, in router: inout Router) {
+    private func registerMutable<Message: MutableRecordMessage>(_: Message.Type, in router: inout Router)
+    where Message.Record: ServedMutableRecord, Message.Record.ListRequest == Message.ListRequest {
+        typealias Record = Message.Record
         let tenants = self.tenants
-        let kind = Record.Message.kind
+        let kind = Message.kind
 
-        router.unary(Record.Message.upsert) { request, context in
+        router.unary(Message.upsert) { request, context in
             let (tenant, role) = try access(context, tenants, writing: .change, kind)
             let caller = context.principal.id
             let today = tenant.today
-            let records = try decodeEach(request[keyPath: Record.Message.batch]) { message throws(DomainError) in
+            let records = try decodeEach(request[keyPath: Message.batch]) { message throws(DomainError) in
                 var record = try message.record(today: today, caller: caller)
                 if record.id.isEmpty { record.id = RecordID.new(for: kind) }
                 return record
@@ -57,28 +59,28 @@ public struct RecordsService: RPCService {
                 }
             }
             try RPCError.mapping { try Record.stored.save(tenant.store)(records) }
-            var response = Record.Message.UpsertResponse()
-            response[keyPath: Record.Message.saved] = records.map(Record.Message.init)
+            var response = Message.UpsertResponse()
+            response[keyPath: Message.saved] = records.map(Message.init)
             return response
         }
 
-        router.unary(Record.Message.get) { request, context in
+        router.unary(Message.get) { request, context in
             let (tenant, _) = try access(context, tenants, requires: .viewer)
-            return Record.Message(try found(Record.stored.find(tenant.store)(request.id), request.id))
+            return Message(try found(Record.stored.find(tenant.store)(request.id), request.id))
         }
 
-        router.unary(Record.Message.list) { request, context in
+        router.unary(Message.list) { request, context in
             let (tenant, _) = try access(context, tenants, requires: .viewer)
             let page = try RPCError.mapping {
                 try Record.page(request, after: nonEmpty(request.cursor), limit: pageSize(request.pageSize), in: tenant.store)
             }
-            var response = Record.Message.ListResponse()
-            response[keyPath: Record.Message.listed] = page.items.map(Record.Message.init)
+            var response = Message.ListResponse()
+            response[keyPath: Message.listed] = page.items.map(Message.init)
             response.nextCursor = page.nextCursor ?? ""
             return response
         }
 
-        router.unary(Record.Message.delete) { request, context in
+        router.unary(Message.delete) { request, context in
             let (tenant, _) = try access(context, tenants, writing: .delete, kind)
             try RPCError.mapping { try Record.stored.delete(tenant.store)(request.ids) }
             return .with { $0.count = UInt32(request.ids.count) }
