@@ -17,11 +17,7 @@ protocol RecordCommandKind: MutableRecordMessage {
     associatedtype NewRecord: NewRecordOptions where NewRecord.Record == Self
     associatedtype Changes: RecordChanges where Changes.Record == Self
 
-    /// "contact": the kind in help and messages.
-    static var noun: String { get }
-    /// "contacts": the command's name and the key of a list's JSON.
-    static var plural: String { get }
-    /// What the family's commands say in --help.
+    /// What the kind is called, and what its commands say in --help.
     static var help: RecordHelp { get }
     /// Commands of this kind only (promises' evaluate).
     static var moreCommands: [any ParsableCommand.Type] { get }
@@ -47,6 +43,8 @@ extension RecordCommandKind {
 /// What a kind's commands say in --help; `get`, `update` and `delete` say the same for every kind
 /// unless the kind has more to say.
 struct RecordHelp {
+    /// "contact": the kind in help and messages; "contacts" names the family and a list's JSON.
+    var noun: String
     var family: String
     var list: String
     var add: String
@@ -57,6 +55,8 @@ struct RecordHelp {
 }
 
 extension RecordCommandKind {
+    static var noun: String { help.noun }
+    static var plural: String { help.noun + "s" }
     /// "Contact": the noun at the start of a sentence.
     static var title: String { noun.prefix(1).uppercased() + noun.dropFirst() }
 }

@@ -49,12 +49,10 @@ private func localToday() -> String { WallClock.system.today(in: .current).descr
 // MARK: Contacts
 
 extension Dunlin_V1_ContactRecord: RecordCommandKind {
-    static var noun: String { "contact" }
-    static var plural: String { "contacts" }
 
     static var help: RecordHelp {
         RecordHelp(
-            family: "People at customers: role, email, phone, preferred channel.",
+            noun: "contact", family: "People at customers: role, email, phone, preferred channel.",
             list: "List contacts by name (--all for every page).", add: "Add a contact to a customer."
         )
     }
@@ -120,12 +118,10 @@ extension Dunlin_V1_ContactRecord: RecordCommandKind {
 // MARK: Disputes
 
 extension Dunlin_V1_DisputeRecord: RecordCommandKind {
-    static var noun: String { "dispute" }
-    static var plural: String { "disputes" }
 
     static var help: RecordHelp {
         RecordHelp(
-            family: "Customers' objections to invoices: amount, reason, status, owner team.",
+            noun: "dispute", family: "Customers' objections to invoices: amount, reason, status, owner team.",
             list: "List disputes by the date they were opened (--all for every page).", add: "Open a dispute.",
             addDiscussion: "dunlin disputes add --customer C1 --invoice INV-1 --amount 250.00 --currency USD --reason pricing",
             updateDiscussion: "dunlin disputes update DSP-1 --status resolved --note \"credit memo CM-7 issued\""
@@ -233,15 +229,13 @@ extension Dunlin_V1_DisputeRecord: RecordCommandKind {
 // MARK: Promises to pay
 
 extension Dunlin_V1_PromiseRecord: RecordCommandKind {
-    static var noun: String { "promise" }
-    static var plural: String { "promises" }
     static var moreCommands: [any ParsableCommand.Type] { [EvaluatePromise.self] }
 
     static var help: RecordHelp {
         RecordHelp(
-            family: "Promises to pay: amount, date, and whether they were kept.",
-            list: "List promises by promised date (--all for every page).", add: "Record a promise to pay.",
-            get: "Show a promise as recorded (see evaluate for what the ledger says).",
+            noun: "promise", family: "Promises to pay: amount, date, and whether they were kept.",
+            list: "List promises by promised date (--all for every page).",
+            add: "Record a promise to pay.", get: "Show a promise as recorded (see evaluate for what the ledger says).",
             addDiscussion: "dunlin promises add --customer C1 --invoice INV-1 --amount 5,000 --currency USD --date 2026-11-27"
         )
     }
@@ -381,15 +375,13 @@ enum TaskState: String, EnumerableFlag {
 }
 
 extension Dunlin_V1_TaskRecord: RecordCommandKind {
-    static var noun: String { "task" }
-    static var plural: String { "tasks" }
     static var showsPeople: Bool { true }
 
     static var help: RecordHelp {
         RecordHelp(
-            family: "To-dos and reminders on analysts' worklists.",
-            list: "List tasks by due date (--all for every page); the assignee by name (--json: the id).", add: "Add a task.",
-            addDiscussion: "Analysts add tasks for themselves; managers may assign them to anyone with --assignee.",
+            noun: "task", family: "To-dos and reminders on analysts' worklists.",
+            list: "List tasks by due date (--all for every page); the assignee by name (--json: the id).",
+            add: "Add a task.", addDiscussion: "Analysts add tasks for themselves; managers may assign them to anyone with --assignee.",
             updateDiscussion: "dunlin tasks update TSK-1 --done; reassigning (--assignee) needs the manager role."
         )
     }
