@@ -202,7 +202,7 @@ struct OfflineCLITests {
         #expect((owned["customers"] as? [[String: Any]])?.allSatisfy { $0["analyst_id"] as? String == ana } == true)
     }
 
-    @Test("against the server, a viewer's tables show names through Admin/ListPeople")
+    @Test("against the server, an analyst's and a manager's tables show names through Admin/ListPeople")
     func peopleByNameOnline() async throws {
         let world = try await FaultWorld()
         let task = try #require(try await runJSON(world, ["tasks", "add", "--id", "TSK-O", "--title", "send the statement"]))
