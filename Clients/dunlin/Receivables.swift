@@ -65,7 +65,7 @@ struct Customers: AsyncParsableCommand {
     )
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List customers by name, a page at a time (--all for every page).")
+        static let configuration = CommandConfiguration(abstract: "List customers by name, a page at a time (--all for every page); the analyst by name (--json: the id).")
         @OptionGroup var connection: ConnectionOptions
         @Option(help: "Only this analyst's customers.") var analyst = ""
         @Option(help: "Customers per page (at most 1000).") var pageSize: UInt32 = 100
@@ -89,7 +89,8 @@ struct Customers: AsyncParsableCommand {
                         "next_cursor": next,
                     ])
                 } else {
-                    printTable([["id", "number", "name", "analyst", "time zone"]] + customers.map { [$0.id, $0.number, $0.name, $0.analystID, $0.timeZone] })
+                    let people = await People.lookUp(connection: connection, client: client)
+                    printTable([["id", "number", "name", "analyst", "time zone"]] + customers.map { [$0.id, $0.number, $0.name, people.name($0.analystID), $0.timeZone] })
                     if !next.isEmpty { say("more: --cursor \(next)") }
                 }
             }
@@ -152,9 +153,10 @@ struct Customers: AsyncParsableCommand {
                         "open_balance": response.openBalance.map(json), "unapplied": response.unapplied.map(json),
                     ])
                 } else {
+                    let people = await People.lookUp(connection: connection, client: client)
                     printTable([
                         ["id", "number", "name", "analyst", "time zone", "risk", "terms"],
-                        [customer.id, customer.number, customer.name, customer.analystID, customer.timeZone, "\(customer.riskRating)", "net \(customer.paymentTermsDays)"],
+                        [customer.id, customer.number, customer.name, people.name(customer.analystID), customer.timeZone, "\(customer.riskRating)", "net \(customer.paymentTermsDays)"],
                     ])
                     if !customer.phone.isEmpty { say("phone     \(customer.phone)") }
                     if customer.hasCreditLimit { say("limit     \(customer.creditLimit.currency) \(text(customer.creditLimit))") }

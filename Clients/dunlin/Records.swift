@@ -5,9 +5,21 @@ import DunlinWire
 import Foundation
 
 // The collection records and the activity log over the Records service (Protocol/records.proto):
-// `dunlin contacts|disputes|promises|tasks list|get|add|update|delete`, `dunlin promises evaluate`,
-// `dunlin log call|email|letter|meeting|note` and `dunlin activities`. `update` reads the record,
-// changes the fields given and writes it back; fields not given keep their value.
+// `dunlin contacts|disputes|promises|tasks list|get|add|update|delete` (one family,
+// RecordCommands.swift, with each kind's columns, JSON and options here), `dunlin promises
+// evaluate`, `dunlin log call|email|letter|meeting|note` and `dunlin activities`.
+
+typealias ContactsCommand = RecordFamily<Dunlin_V1_ContactRecord>
+typealias DisputesCommand = RecordFamily<Dunlin_V1_DisputeRecord>
+typealias PromisesCommand = RecordFamily<Dunlin_V1_PromiseRecord>
+typealias TasksCommand = RecordFamily<Dunlin_V1_TaskRecord>
+
+// The domain's choices as option values: help lists them and a bad one exits 64 before any call.
+extension ContactChannel: ExpressibleByArgument {}
+extension DisputeStatus: ExpressibleByArgument {}
+extension DisputeOwnerTeam: ExpressibleByArgument {}
+extension PromiseStatus: ExpressibleByArgument {}
+extension ActivityKind: ExpressibleByArgument {}
 
 // MARK: Shared
 
@@ -31,235 +43,145 @@ struct PageOptions: ParsableArguments {
     }
 }
 
-/// Prints a list: `{"<key>": [...], "next_cursor": "..."}` with --json, else a table and, when
-/// there is more, the option that reads on.
-func printList(_ key: String, json: Bool, objects: [[String: Any]], table: [[String]], next: String) {
-    if json {
-        printJSON([key: objects, "next_cursor": next])
-    } else {
-        printTable(table)
-        if !next.isEmpty { say("more: --cursor \(next)") }
-    }
-}
-
-/// Prints one record: its JSON object, or a one-row table.
-func printRecord(json: Bool, object: [String: Any], header: [String], row: [String]) {
-    if json { printJSON(object) } else { printTable([header, row]) }
-}
-
-/// Prints the outcome of a delete.
-func printDeleted(_ count: UInt32, _ what: String, ids: [String], json: Bool) {
-    if json { printJSON(["deleted": count, "ids": ids]) } else { say("deleted \(count) \(what)") }
-}
-
 /// Today on this machine's calendar: the default for dates the server does not default itself.
 private func localToday() -> String { WallClock.system.today(in: .current).description }
 
 // MARK: Contacts
 
-func json(_ contact: Dunlin_V1_ContactRecord) -> [String: Any] {
-    [
-        "id": contact.id, "customer_id": contact.customerID, "name": contact.name, "role": contact.role,
-        "email": contact.email, "phone": contact.phone, "preferred_channel": contact.preferredChannel,
-    ]
-}
+extension Dunlin_V1_ContactRecord: RecordCommandKind {
 
-private let contactHeader = ["id", "customer", "name", "role", "email", "phone", "channel"]
-private func contactRow(_ contact: Dunlin_V1_ContactRecord) -> [String] {
-    [contact.id, contact.customerID, contact.name, contact.role, contact.email, contact.phone, contact.preferredChannel]
-}
+    static var help: RecordHelp {
+        RecordHelp(
+            noun: "contact", family: "People at customers: role, email, phone, preferred channel.",
+            list: "List contacts by name (--all for every page).", add: "Add a contact to a customer."
+        )
+    }
 
-struct ContactsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "contacts", abstract: "People at customers: role, email, phone, preferred channel.",
-        subcommands: [List.self, Get.self, Add.self, Update.self, Delete.self]
-    )
+    static var header: [String] { ["id", "customer", "name", "role", "email", "phone", "channel"] }
+    func row(_ people: People) -> [String] { [id, customerID, name, role, email, phone, preferredChannel] }
 
-    struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List contacts by name (--all for every page).")
-        @OptionGroup var connection: ConnectionOptions
-        @OptionGroup var paging: PageOptions
+    struct JSON: Encodable {
+        var id, customer_id, name, role, email, phone, preferred_channel: String
+    }
+
+    var json: JSON {
+        JSON(id: id, customer_id: customerID, name: name, role: role, email: email, phone: phone, preferred_channel: preferredChannel)
+    }
+
+    struct Filters: RecordFilters {
         @Option(help: "Only this customer's contacts.") var customer = ""
-
-        func run() async throws {
-            try await connection.withCaller { client in
-                let (contacts, next) = try await paging.read { size, cursor in
-                    let page = try await client.unary(Records.listContacts, .with {
-                        $0.customerID = customer; $0.pageSize = size; $0.cursor = cursor
-                    }, options: connection.callOptions)
-                    return (page.contacts, page.nextCursor)
-                }
-                printList("contacts", json: connection.json, objects: contacts.map(json), table: [contactHeader] + contacts.map(contactRow), next: next)
-            }
-        }
+        func apply(to request: inout Dunlin_V1_ListContactsRequest) { request.customerID = customer }
     }
 
-    struct Get: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a contact.")
-        @OptionGroup var connection: ConnectionOptions
-        @Argument(help: "Contact id.") var id: String
-
-        func run() async throws {
-            try await connection.withCaller { client in
-                let contact = try await client.unary(Records.getContact, .with { $0.id = id }, options: connection.callOptions)
-                printRecord(json: connection.json, object: json(contact), header: contactHeader, row: contactRow(contact))
-            }
-        }
-    }
-
+    /// The fields `add` and `update` share.
     struct Fields: ParsableArguments {
         @Option(help: "Their job at the customer (AP clerk, Controller).") var role: String?
         @Option(help: "Email address.") var email: String?
         @Option(help: "Telephone number.") var phone: String?
-        @Option(help: "Preferred channel: email, phone, sms, letter or portal.") var channel: String?
+        @Option(help: "Preferred channel (default email).") var channel: ContactChannel?
 
         func apply(to contact: inout Dunlin_V1_ContactRecord) {
             if let role { contact.role = role }
             if let email { contact.email = email }
             if let phone { contact.phone = phone }
-            if let channel { contact.preferredChannel = channel }
+            if let channel { contact.preferredChannel = channel.rawValue }
         }
     }
 
-    struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a contact to a customer.")
-        @OptionGroup var connection: ConnectionOptions
-        @Option(help: "Contact id (default: generated).") var id = ""
+    struct NewRecord: NewRecordOptions {
         @Option(help: "Customer id.") var customer: String
         @Option(help: "Full name.") var name: String
         @OptionGroup var fields: Fields
 
-        func run() async throws {
+        func record() -> Dunlin_V1_ContactRecord {
             var contact = Dunlin_V1_ContactRecord()
-            contact.id = id
             contact.customerID = customer
             contact.name = name
             fields.apply(to: &contact)
-            try await saveContact(contact, connection: connection)
+            return contact
         }
     }
 
-    struct Update: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Change a contact's fields (those not given keep their value).")
-        @OptionGroup var connection: ConnectionOptions
-        @Argument(help: "Contact id.") var id: String
+    struct Changes: RecordChanges {
         @Option(help: "Move to this customer.") var customer: String?
         @Option(help: "Full name.") var name: String?
         @OptionGroup var fields: Fields
 
-        func run() async throws {
-            try await connection.withCaller { client in
-                var contact = try await client.unary(Records.getContact, .with { $0.id = id }, options: connection.callOptions)
-                if let customer { contact.customerID = customer }
-                if let name { contact.name = name }
-                fields.apply(to: &contact)
-                try await saveContact(contact, client: client, connection: connection)
-            }
+        func apply(to contact: inout Dunlin_V1_ContactRecord) {
+            if let customer { contact.customerID = customer }
+            if let name { contact.name = name }
+            fields.apply(to: &contact)
         }
     }
-
-    struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete contacts (managers; all or none).")
-        @OptionGroup var connection: ConnectionOptions
-        @Argument(help: "Contact ids.") var ids: [String]
-
-        func run() async throws {
-            try await connection.withCaller { client in
-                let response = try await client.unary(Records.deleteContacts, .with { $0.ids = ids }, options: connection.callOptions)
-                printDeleted(response.count, "contacts", ids: ids, json: connection.json)
-            }
-        }
-    }
-}
-
-private func saveContact(_ contact: Dunlin_V1_ContactRecord, connection: ConnectionOptions) async throws {
-    try await connection.withCaller { client in try await saveContact(contact, client: client, connection: connection) }
-}
-
-private func saveContact(_ contact: Dunlin_V1_ContactRecord, client: any UnaryCaller, connection: ConnectionOptions) async throws {
-    let response = try await client.unary(Records.upsertContacts, .with { $0.contacts = [contact] }, options: connection.callOptions)
-    let saved = response.contacts.first ?? contact
-    printRecord(json: connection.json, object: json(saved), header: contactHeader, row: contactRow(saved))
 }
 
 // MARK: Disputes
 
-func json(_ dispute: Dunlin_V1_DisputeRecord) -> [String: Any] {
-    var object: [String: Any] = [
-        "id": dispute.id, "customer_id": dispute.customerID, "invoice_ids": dispute.invoiceIds, "amount": json(dispute.amount),
-        "reason_code": dispute.reasonCode, "status": dispute.status, "owner_team": dispute.ownerTeam, "opened_on": dispute.openedOn,
-        "note": dispute.note,
-    ]
-    if !dispute.resolvedOn.isEmpty { object["resolved_on"] = dispute.resolvedOn }
-    return object
-}
+extension Dunlin_V1_DisputeRecord: RecordCommandKind {
 
-private let disputeHeader = ["id", "customer", "invoices", "cur", "amount", "reason", "status", "team", "opened", "resolved"]
-private func disputeRow(_ dispute: Dunlin_V1_DisputeRecord) -> [String] {
-    [
-        dispute.id, dispute.customerID, dispute.invoiceIds.joined(separator: " "), dispute.amount.currency, text(dispute.amount),
-        dispute.reasonCode, dispute.status, dispute.ownerTeam, dispute.openedOn, dispute.resolvedOn,
-    ]
-}
+    static var help: RecordHelp {
+        RecordHelp(
+            noun: "dispute", family: "Customers' objections to invoices: amount, reason, status, owner team.",
+            list: "List disputes by the date they were opened (--all for every page).", add: "Open a dispute.",
+            addDiscussion: "dunlin disputes add --customer C1 --invoice INV-1 --amount 250.00 --currency USD --reason pricing",
+            updateDiscussion: "dunlin disputes update DSP-1 --status resolved --note \"credit memo CM-7 issued\""
+        )
+    }
 
-struct DisputesCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "disputes", abstract: "Customers' objections to invoices: amount, reason, status, owner team.",
-        subcommands: [List.self, Get.self, Add.self, Update.self, Delete.self]
-    )
+    static var header: [String] { ["id", "customer", "invoices", "cur", "amount", "reason", "status", "team", "opened", "resolved"] }
+    func row(_ people: People) -> [String] {
+        [id, customerID, invoiceIds.joined(separator: " "), amount.currency, text(amount), reasonCode, status, ownerTeam, openedOn, resolvedOn]
+    }
 
-    struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List disputes by the date they were opened (--all for every page).")
-        @OptionGroup var connection: ConnectionOptions
-        @OptionGroup var paging: PageOptions
+    struct JSON: Encodable {
+        var id, customer_id: String
+        var invoice_ids: [String]
+        var amount: AmountJSON
+        var reason_code, status, owner_team, opened_on, note: String
+        var resolved_on: String?
+    }
+
+    var json: JSON {
+        JSON(
+            id: id, customer_id: customerID, invoice_ids: invoiceIds, amount: AmountJSON(amount), reason_code: reasonCode,
+            status: status, owner_team: ownerTeam, opened_on: openedOn, note: note, resolved_on: resolvedOn.isEmpty ? nil : resolvedOn
+        )
+    }
+
+    var remark: String? { note.isEmpty ? nil : "note: \(note)" }
+
+    struct Filters: RecordFilters {
         @Option(help: "Only this customer's disputes.") var customer = ""
         @Option(help: "Only disputes of this invoice.") var invoice = ""
-        @Option(help: "Only this status: open, investigating, resolved, rejected (repeat for several).") var status: [String] = []
-        @Option(help: "Only this owner team: billing, sales, customer_service, legal (repeat).") var team: [String] = []
+        @Option(help: "Only this status (repeat for several).") var status: [DisputeStatus] = []
+        @Option(help: "Only this owner team (repeat for several).") var team: [DisputeOwnerTeam] = []
         @Option(help: "Opened on or after YYYY-MM-DD.") var from = ""
         @Option(help: "Opened on or before YYYY-MM-DD.") var through = ""
 
-        func run() async throws {
-            try await connection.withCaller { client in
-                let (disputes, next) = try await paging.read { size, cursor in
-                    let page = try await client.unary(Records.listDisputes, .with {
-                        $0.customerID = customer; $0.invoiceID = invoice; $0.statuses = status; $0.ownerTeams = team
-                        $0.openedFrom = from; $0.openedThrough = through; $0.pageSize = size; $0.cursor = cursor
-                    }, options: connection.callOptions)
-                    return (page.disputes, page.nextCursor)
-                }
-                printList("disputes", json: connection.json, objects: disputes.map(json), table: [disputeHeader] + disputes.map(disputeRow), next: next)
-            }
+        func apply(to request: inout Dunlin_V1_ListDisputesRequest) {
+            request.customerID = customer
+            request.invoiceID = invoice
+            request.statuses = status.map(\.rawValue)
+            request.ownerTeams = team.map(\.rawValue)
+            request.openedFrom = from
+            request.openedThrough = through
         }
     }
 
-    struct Get: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a dispute.")
-        @OptionGroup var connection: ConnectionOptions
-        @Argument(help: "Dispute id.") var id: String
-
-        func run() async throws {
-            try await connection.withCaller { client in
-                let dispute = try await client.unary(Records.getDispute, .with { $0.id = id }, options: connection.callOptions)
-                printRecord(json: connection.json, object: json(dispute), header: disputeHeader, row: disputeRow(dispute))
-                if !connection.json, !dispute.note.isEmpty { say("note: \(dispute.note)") }
-            }
-        }
-    }
-
+    /// The fields `add` and `update` share.
     struct Fields: ParsableArguments {
-        @Option(help: "Owner team: billing (default), sales, customer_service, legal.") var team: String?
-        @Option(help: "Status: open (default), investigating, resolved, rejected.") var status: String?
+        @Option(help: "Owner team (default billing).") var team: DisputeOwnerTeam?
+        @Option(help: "Status (default open).") var status: DisputeStatus?
         @Option(help: "Date it was resolved or rejected, YYYY-MM-DD (default: today when closing).") var resolved: String?
         @Option(help: "Free-text note.") var note: String?
 
         /// Sets the fields given; closing without --resolved dates it today, reopening clears the date.
         func apply(to dispute: inout Dunlin_V1_DisputeRecord) {
-            if let team { dispute.ownerTeam = team }
+            if let team { dispute.ownerTeam = team.rawValue }
             if let note { dispute.note = note }
             if let status {
-                dispute.status = status
-                let closed = status == DisputeStatus.resolved.rawValue || status == DisputeStatus.rejected.rawValue
+                dispute.status = status.rawValue
+                let closed = status == .resolved || status == .rejected
                 if closed, dispute.resolvedOn.isEmpty { dispute.resolvedOn = localToday() }
                 if !closed { dispute.resolvedOn = "" }
             }
@@ -267,13 +189,7 @@ struct DisputesCommand: AsyncParsableCommand {
         }
     }
 
-    struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Open a dispute.",
-            discussion: "dunlin disputes add --customer C1 --invoice INV-1 --amount 250.00 --currency USD --reason pricing"
-        )
-        @OptionGroup var connection: ConnectionOptions
-        @Option(help: "Dispute id (default: generated).") var id = ""
+    struct NewRecord: NewRecordOptions {
         @Option(help: "Customer id.") var customer: String
         @Option(help: "Disputed invoice id (repeat for several).") var invoice: [String]
         @Option(help: "Disputed amount, e.g. 1,000.50.") var amount: String
@@ -282,132 +198,86 @@ struct DisputesCommand: AsyncParsableCommand {
         @Option(help: "Date opened, YYYY-MM-DD (default: today in the tenant's time zone).") var opened = ""
         @OptionGroup var fields: Fields
 
-        func run() async throws {
+        func record() throws -> Dunlin_V1_DisputeRecord {
             var dispute = Dunlin_V1_DisputeRecord()
-            dispute.id = id
             dispute.customerID = customer
             dispute.invoiceIds = invoice
             dispute.amount = try money(amount, currency, option: "--amount")
             dispute.reasonCode = reason
             dispute.openedOn = opened
             fields.apply(to: &dispute)
-            try await connection.withCaller { client in try await saveDispute(dispute, client: client, connection: connection) }
+            return dispute
         }
     }
 
-    struct Update: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Change a dispute's fields (those not given keep their value).",
-            discussion: "dunlin disputes update DSP-1 --status resolved --note \"credit memo CM-7 issued\""
-        )
-        @OptionGroup var connection: ConnectionOptions
-        @Argument(help: "Dispute id.") var id: String
+    struct Changes: RecordChanges {
         @Option(help: "Disputed invoice id; replaces the list (repeat for several).") var invoice: [String] = []
         @Option(help: "Disputed amount, in the dispute's currency unless --currency.") var amount: String?
         @Option(help: "ISO 4217 currency for --amount.") var currency: String?
         @Option(help: "Reason code.") var reason: String?
         @OptionGroup var fields: Fields
 
-        func run() async throws {
-            try await connection.withCaller { client in
-                var dispute = try await client.unary(Records.getDispute, .with { $0.id = id }, options: connection.callOptions)
-                if !invoice.isEmpty { dispute.invoiceIds = invoice }
-                if let amount { dispute.amount = try money(amount, currency ?? dispute.amount.currency, option: "--amount") }
-                if let reason { dispute.reasonCode = reason }
-                fields.apply(to: &dispute)
-                try await saveDispute(dispute, client: client, connection: connection)
-            }
+        func apply(to dispute: inout Dunlin_V1_DisputeRecord) throws {
+            if !invoice.isEmpty { dispute.invoiceIds = invoice }
+            if let amount { dispute.amount = try money(amount, currency ?? dispute.amount.currency, option: "--amount") }
+            if let reason { dispute.reasonCode = reason }
+            fields.apply(to: &dispute)
         }
     }
-
-    struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete disputes (managers; all or none).")
-        @OptionGroup var connection: ConnectionOptions
-        @Argument(help: "Dispute ids.") var ids: [String]
-
-        func run() async throws {
-            try await connection.withCaller { client in
-                let response = try await client.unary(Records.deleteDisputes, .with { $0.ids = ids }, options: connection.callOptions)
-                printDeleted(response.count, "disputes", ids: ids, json: connection.json)
-            }
-        }
-    }
-}
-
-private func saveDispute(_ dispute: Dunlin_V1_DisputeRecord, client: any UnaryCaller, connection: ConnectionOptions) async throws {
-    let response = try await client.unary(Records.upsertDisputes, .with { $0.disputes = [dispute] }, options: connection.callOptions)
-    let saved = response.disputes.first ?? dispute
-    printRecord(json: connection.json, object: json(saved), header: disputeHeader, row: disputeRow(saved))
 }
 
 // MARK: Promises to pay
 
-func json(_ promise: Dunlin_V1_PromiseRecord) -> [String: Any] {
-    [
-        "id": promise.id, "customer_id": promise.customerID, "invoice_ids": promise.invoiceIds, "amount": json(promise.amount),
-        "made_on": promise.madeOn, "promised_date": promise.promisedDate, "status": promise.status, "note": promise.note,
-    ]
-}
+extension Dunlin_V1_PromiseRecord: RecordCommandKind {
+    static var moreCommands: [any ParsableCommand.Type] { [EvaluatePromise.self] }
 
-private let promiseHeader = ["id", "customer", "invoices", "cur", "amount", "made", "promised", "status"]
-private func promiseRow(_ promise: Dunlin_V1_PromiseRecord) -> [String] {
-    [
-        promise.id, promise.customerID, promise.invoiceIds.joined(separator: " "), promise.amount.currency, text(promise.amount),
-        promise.madeOn, promise.promisedDate, promise.status,
-    ]
-}
+    static var help: RecordHelp {
+        RecordHelp(
+            noun: "promise", family: "Promises to pay: amount, date, and whether they were kept.",
+            list: "List promises by promised date (--all for every page).",
+            add: "Record a promise to pay.", get: "Show a promise as recorded (see evaluate for what the ledger says).",
+            addDiscussion: "dunlin promises add --customer C1 --invoice INV-1 --amount 5,000 --currency USD --date 2026-11-27"
+        )
+    }
 
-struct PromisesCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "promises", abstract: "Promises to pay: amount, date, and whether they were kept.",
-        subcommands: [List.self, Get.self, Add.self, Update.self, Delete.self, Evaluate.self]
-    )
+    static var header: [String] { ["id", "customer", "invoices", "cur", "amount", "made", "promised", "status"] }
+    func row(_ people: People) -> [String] {
+        [id, customerID, invoiceIds.joined(separator: " "), amount.currency, text(amount), madeOn, promisedDate, status]
+    }
 
-    struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List promises by promised date (--all for every page).")
-        @OptionGroup var connection: ConnectionOptions
-        @OptionGroup var paging: PageOptions
+    struct JSON: Encodable {
+        var id, customer_id: String
+        var invoice_ids: [String]
+        var amount: AmountJSON
+        var made_on, promised_date, status, note: String
+    }
+
+    var json: JSON {
+        JSON(
+            id: id, customer_id: customerID, invoice_ids: invoiceIds, amount: AmountJSON(amount), made_on: madeOn,
+            promised_date: promisedDate, status: status, note: note
+        )
+    }
+
+    var remark: String? { note.isEmpty ? nil : "note: \(note)" }
+
+    struct Filters: RecordFilters {
         @Option(help: "Only this customer's promises.") var customer = ""
         @Option(help: "Only promises covering this invoice.") var invoice = ""
-        @Option(help: "Only this status: open, kept, partly_kept, broken (repeat for several).") var status: [String] = []
+        @Option(help: "Only this status (repeat for several).") var status: [PromiseStatus] = []
         @Option(help: "Promised on or after YYYY-MM-DD.") var from = ""
         @Option(help: "Promised on or before YYYY-MM-DD.") var through = ""
 
-        func run() async throws {
-            try await connection.withCaller { client in
-                let (promises, next) = try await paging.read { size, cursor in
-                    let page = try await client.unary(Records.listPromises, .with {
-                        $0.customerID = customer; $0.invoiceID = invoice; $0.statuses = status
-                        $0.promisedFrom = from; $0.promisedThrough = through; $0.pageSize = size; $0.cursor = cursor
-                    }, options: connection.callOptions)
-                    return (page.promises, page.nextCursor)
-                }
-                printList("promises", json: connection.json, objects: promises.map(json), table: [promiseHeader] + promises.map(promiseRow), next: next)
-            }
+        func apply(to request: inout Dunlin_V1_ListPromisesRequest) {
+            request.customerID = customer
+            request.invoiceID = invoice
+            request.statuses = status.map(\.rawValue)
+            request.promisedFrom = from
+            request.promisedThrough = through
         }
     }
 
-    struct Get: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a promise as recorded (see evaluate for what the ledger says).")
-        @OptionGroup var connection: ConnectionOptions
-        @Argument(help: "Promise id.") var id: String
-
-        func run() async throws {
-            try await connection.withCaller { client in
-                let promise = try await client.unary(Records.getPromise, .with { $0.id = id }, options: connection.callOptions)
-                printRecord(json: connection.json, object: json(promise), header: promiseHeader, row: promiseRow(promise))
-                if !connection.json, !promise.note.isEmpty { say("note: \(promise.note)") }
-            }
-        }
-    }
-
-    struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Record a promise to pay.",
-            discussion: "dunlin promises add --customer C1 --invoice INV-1 --amount 5,000 --currency USD --date 2026-11-27"
-        )
-        @OptionGroup var connection: ConnectionOptions
-        @Option(help: "Promise id (default: generated).") var id = ""
+    struct NewRecord: NewRecordOptions {
         @Option(help: "Customer id.") var customer: String
         @Option(help: "Invoice the payment is for (repeat for several).") var invoice: [String]
         @Option(help: "Promised amount, e.g. 5,000.00.") var amount: String
@@ -416,113 +286,83 @@ struct PromisesCommand: AsyncParsableCommand {
         @Option(help: "The date the promise was made (default: today in the tenant's time zone).") var madeOn = ""
         @Option(help: "Free-text note.") var note = ""
 
-        func run() async throws {
+        func record() throws -> Dunlin_V1_PromiseRecord {
             var promise = Dunlin_V1_PromiseRecord()
-            promise.id = id
             promise.customerID = customer
             promise.invoiceIds = invoice
             promise.amount = try money(amount, currency, option: "--amount")
             promise.promisedDate = date
             promise.madeOn = madeOn
             promise.note = note
-            try await connection.withCaller { client in try await savePromise(promise, client: client, connection: connection) }
+            return promise
         }
     }
 
-    struct Update: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Change a promise's fields (those not given keep their value).")
-        @OptionGroup var connection: ConnectionOptions
-        @Argument(help: "Promise id.") var id: String
+    struct Changes: RecordChanges {
         @Option(help: "Invoice id; replaces the list (repeat for several).") var invoice: [String] = []
         @Option(help: "Promised amount, in the promise's currency unless --currency.") var amount: String?
         @Option(help: "ISO 4217 currency for --amount.") var currency: String?
         @Option(help: "The date promised, YYYY-MM-DD.") var date: String?
-        @Option(help: "Status: open, kept, partly_kept, broken.") var status: String?
+        @Option(help: "Status.") var status: PromiseStatus?
         @Option(help: "Free-text note.") var note: String?
 
-        func run() async throws {
-            try await connection.withCaller { client in
-                var promise = try await client.unary(Records.getPromise, .with { $0.id = id }, options: connection.callOptions)
-                if !invoice.isEmpty { promise.invoiceIds = invoice }
-                if let amount { promise.amount = try money(amount, currency ?? promise.amount.currency, option: "--amount") }
-                if let date { promise.promisedDate = date }
-                if let status { promise.status = status }
-                if let note { promise.note = note }
-                try await savePromise(promise, client: client, connection: connection)
-            }
-        }
-    }
-
-    struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete promises (managers; all or none).")
-        @OptionGroup var connection: ConnectionOptions
-        @Argument(help: "Promise ids.") var ids: [String]
-
-        func run() async throws {
-            try await connection.withCaller { client in
-                let response = try await client.unary(Records.deletePromises, .with { $0.ids = ids }, options: connection.callOptions)
-                printDeleted(response.count, "promises", ids: ids, json: connection.json)
-            }
-        }
-    }
-
-    struct Evaluate: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Measure a promise against the payments applied to its invoices.",
-            discussion: """
-                Kept when the full amount arrived by the promised date plus the grace days; otherwise open until \
-                then, and afterwards partly kept or broken. --record stores the status on the promise (analysts).
-                """
-        )
-        @OptionGroup var connection: ConnectionOptions
-        @Argument(help: "Promise id.") var id: String
-        @Option(help: "Evaluate as of YYYY-MM-DD (default: today in the tenant's time zone).") var asOf = ""
-        @Option(help: "Days after the promised date a payment still counts (default 3).") var graceDays: UInt32?
-        @Flag(help: "Store the evaluated status on the promise.") var record = false
-
-        func run() async throws {
-            try await connection.withCaller { client in
-                let result = try await client.unary(Records.evaluatePromise, .with {
-                    $0.id = id; $0.asOf = asOf; $0.record = record
-                    if let graceDays { $0.graceDays = graceDays }
-                }, options: connection.callOptions)
-                let promise = result.promise
-                if connection.json {
-                    printJSON([
-                        "promise": json(promise), "status": result.status, "received": json(result.received),
-                        "deadline": result.deadline, "as_of": result.asOf, "recorded": result.recorded,
-                    ])
-                } else {
-                    printTable([
-                        ["id", "cur", "promised", "received", "promised date", "deadline", "as of", "status", "recorded"],
-                        [promise.id, promise.amount.currency, text(promise.amount), text(result.received), promise.promisedDate,
-                         result.deadline, result.asOf, result.status, result.recorded ? "yes" : ""],
-                    ])
-                }
-            }
+        func apply(to promise: inout Dunlin_V1_PromiseRecord) throws {
+            if !invoice.isEmpty { promise.invoiceIds = invoice }
+            if let amount { promise.amount = try money(amount, currency ?? promise.amount.currency, option: "--amount") }
+            if let date { promise.promisedDate = date }
+            if let status { promise.status = status.rawValue }
+            if let note { promise.note = note }
         }
     }
 }
 
-private func savePromise(_ promise: Dunlin_V1_PromiseRecord, client: any UnaryCaller, connection: ConnectionOptions) async throws {
-    let response = try await client.unary(Records.upsertPromises, .with { $0.promises = [promise] }, options: connection.callOptions)
-    let saved = response.promises.first ?? promise
-    printRecord(json: connection.json, object: json(saved), header: promiseHeader, row: promiseRow(saved))
+struct EvaluatePromise: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Measure a promise against the payments applied to its invoices.",
+        discussion: """
+            Kept when the full amount arrived by the promised date plus the grace days; otherwise open until \
+            then, and afterwards partly kept or broken. --record stores the status on the promise (analysts).
+            """
+    )
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "Promise id.") var id: String
+    @Option(help: "Evaluate as of YYYY-MM-DD (default: today in the tenant's time zone).") var asOf = ""
+    @Option(help: "Days after the promised date a payment still counts (default 3).") var graceDays: UInt32?
+    @Flag(help: "Store the evaluated status on the promise.") var record = false
+
+    struct JSON: Encodable {
+        var promise: Dunlin_V1_PromiseRecord.JSON
+        var status: String
+        var received: AmountJSON
+        var deadline, as_of: String
+        var recorded: Bool
+    }
+
+    func run() async throws {
+        try await connection.withCaller { client in
+            let result = try await client.unary(Records.evaluatePromise, .with {
+                $0.id = id; $0.asOf = asOf; $0.record = record
+                if let graceDays { $0.graceDays = graceDays }
+            }, options: connection.callOptions)
+            let promise = result.promise
+            if connection.json {
+                printJSON(encoding: JSON(
+                    promise: promise.json, status: result.status, received: AmountJSON(result.received),
+                    deadline: result.deadline, as_of: result.asOf, recorded: result.recorded
+                ))
+            } else {
+                printTable([
+                    ["id", "cur", "promised", "received", "promised date", "deadline", "as of", "status", "recorded"],
+                    [promise.id, promise.amount.currency, text(promise.amount), text(result.received), promise.promisedDate,
+                     result.deadline, result.asOf, result.status, result.recorded ? "yes" : ""],
+                ])
+            }
+        }
+    }
 }
 
 // MARK: Tasks
-
-func json(_ task: Dunlin_V1_TaskRecord) -> [String: Any] {
-    [
-        "id": task.id, "assignee_id": task.assigneeID, "customer_id": task.customerID, "title": task.title,
-        "due_date": task.dueDate, "done": task.done, "notes": task.notes,
-    ]
-}
-
-private let taskHeader = ["id", "due", "assignee", "customer", "done", "title"]
-private func taskRow(_ task: Dunlin_V1_TaskRecord) -> [String] {
-    [task.id, task.dueDate, task.assigneeID, task.customerID, task.done ? "yes" : "", task.title]
-}
 
 /// A task list filter: open or done.
 enum TaskState: String, EnumerableFlag {
@@ -534,83 +374,68 @@ enum TaskState: String, EnumerableFlag {
     }
 }
 
-struct TasksCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "tasks", abstract: "To-dos and reminders on analysts' worklists.",
-        subcommands: [List.self, Get.self, Add.self, Update.self, Delete.self]
-    )
+extension Dunlin_V1_TaskRecord: RecordCommandKind {
+    static var showsPeople: Bool { true }
 
-    struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List tasks by due date (--all for every page).")
-        @OptionGroup var connection: ConnectionOptions
-        @OptionGroup var paging: PageOptions
+    static var help: RecordHelp {
+        RecordHelp(
+            noun: "task", family: "To-dos and reminders on analysts' worklists.",
+            list: "List tasks by due date (--all for every page); the assignee by name (--json: the id).",
+            add: "Add a task.", addDiscussion: "Analysts add tasks for themselves; managers may assign them to anyone with --assignee.",
+            updateDiscussion: "dunlin tasks update TSK-1 --done; reassigning (--assignee) needs the manager role."
+        )
+    }
+
+    static var header: [String] { ["id", "due", "assignee", "customer", "done", "title"] }
+    func row(_ people: People) -> [String] { [id, dueDate, people.name(assigneeID), customerID, done ? "yes" : "", title] }
+
+    struct JSON: Encodable {
+        var id, assignee_id, customer_id, title, due_date: String
+        var done: Bool
+        var notes: String
+    }
+
+    var json: JSON {
+        JSON(id: id, assignee_id: assigneeID, customer_id: customerID, title: title, due_date: dueDate, done: done, notes: notes)
+    }
+
+    var remark: String? { notes.isEmpty ? nil : "notes: \(notes)" }
+
+    struct Filters: RecordFilters {
         @Option(help: "Only tasks assigned to this user id.") var assignee = ""
         @Option(help: "Only tasks about this customer.") var customer = ""
         @Flag var state: TaskState?
         @Option(help: "Due on or after YYYY-MM-DD.") var from = ""
         @Option(help: "Due on or before YYYY-MM-DD.") var through = ""
 
-        func run() async throws {
-            try await connection.withCaller { client in
-                let (tasks, next) = try await paging.read { size, cursor in
-                    let page = try await client.unary(Records.listTasks, .with {
-                        $0.assigneeID = assignee; $0.customerID = customer
-                        if let state { $0.done = state == .done }
-                        $0.dueFrom = from; $0.dueThrough = through; $0.pageSize = size; $0.cursor = cursor
-                    }, options: connection.callOptions)
-                    return (page.tasks, page.nextCursor)
-                }
-                printList("tasks", json: connection.json, objects: tasks.map(json), table: [taskHeader] + tasks.map(taskRow), next: next)
-            }
+        func apply(to request: inout Dunlin_V1_ListTasksRequest) {
+            request.assigneeID = assignee
+            request.customerID = customer
+            if let state { request.done = state == .done }
+            request.dueFrom = from
+            request.dueThrough = through
         }
     }
 
-    struct Get: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a task.")
-        @OptionGroup var connection: ConnectionOptions
-        @Argument(help: "Task id.") var id: String
-
-        func run() async throws {
-            try await connection.withCaller { client in
-                let task = try await client.unary(Records.getTask, .with { $0.id = id }, options: connection.callOptions)
-                printRecord(json: connection.json, object: json(task), header: taskHeader, row: taskRow(task))
-                if !connection.json, !task.notes.isEmpty { say("notes: \(task.notes)") }
-            }
-        }
-    }
-
-    struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Add a task.",
-            discussion: "Analysts add tasks for themselves; managers may assign them to anyone with --assignee."
-        )
-        @OptionGroup var connection: ConnectionOptions
-        @Option(help: "Task id (default: generated).") var id = ""
+    struct NewRecord: NewRecordOptions {
         @Option(help: "What to do.") var title: String
         @Option(help: "Due date YYYY-MM-DD (default: today in the tenant's time zone).") var due = ""
         @Option(help: "User id of who should do it (default: you).") var assignee = ""
         @Option(help: "The customer it is about.") var customer = ""
         @Option(help: "Free-text notes.") var notes = ""
 
-        func run() async throws {
+        func record() -> Dunlin_V1_TaskRecord {
             var task = Dunlin_V1_TaskRecord()
-            task.id = id
             task.title = title
             task.dueDate = due
             task.assigneeID = assignee
             task.customerID = customer
             task.notes = notes
-            try await connection.withCaller { client in try await saveTask(task, client: client, connection: connection) }
+            return task
         }
     }
 
-    struct Update: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Change a task's fields (those not given keep their value).",
-            discussion: "dunlin tasks update TSK-1 --done; reassigning (--assignee) needs the manager role."
-        )
-        @OptionGroup var connection: ConnectionOptions
-        @Argument(help: "Task id.") var id: String
+    struct Changes: RecordChanges {
         @Option(help: "What to do.") var title: String?
         @Option(help: "Due date YYYY-MM-DD.") var due: String?
         @Option(help: "User id of who should do it.") var assignee: String?
@@ -618,48 +443,38 @@ struct TasksCommand: AsyncParsableCommand {
         @Option(help: "Free-text notes.") var notes: String?
         @Flag(inversion: .prefixedNo, help: "Mark done (--done) or not done (--no-done).") var done: Bool?
 
-        func run() async throws {
-            try await connection.withCaller { client in
-                var task = try await client.unary(Records.getTask, .with { $0.id = id }, options: connection.callOptions)
-                if let title { task.title = title }
-                if let due { task.dueDate = due }
-                if let assignee { task.assigneeID = assignee }
-                if let customer { task.customerID = customer }
-                if let notes { task.notes = notes }
-                if let done { task.done = done }
-                try await saveTask(task, client: client, connection: connection)
-            }
+        func apply(to task: inout Dunlin_V1_TaskRecord) {
+            if let title { task.title = title }
+            if let due { task.dueDate = due }
+            if let assignee { task.assigneeID = assignee }
+            if let customer { task.customerID = customer }
+            if let notes { task.notes = notes }
+            if let done { task.done = done }
         }
     }
-
-    struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete tasks (managers; all or none).")
-        @OptionGroup var connection: ConnectionOptions
-        @Argument(help: "Task ids.") var ids: [String]
-
-        func run() async throws {
-            try await connection.withCaller { client in
-                let response = try await client.unary(Records.deleteTasks, .with { $0.ids = ids }, options: connection.callOptions)
-                printDeleted(response.count, "tasks", ids: ids, json: connection.json)
-            }
-        }
-    }
-}
-
-private func saveTask(_ task: Dunlin_V1_TaskRecord, client: any UnaryCaller, connection: ConnectionOptions) async throws {
-    let response = try await client.unary(Records.upsertTasks, .with { $0.tasks = [task] }, options: connection.callOptions)
-    let saved = response.tasks.first ?? task
-    printRecord(json: connection.json, object: json(saved), header: taskHeader, row: taskRow(saved))
 }
 
 // MARK: Activity log
 
-func json(_ activity: Dunlin_V1_ActivityRecord) -> [String: Any] {
-    [
-        "id": activity.id, "customer_id": activity.customerID, "kind": activity.kind, "direction": activity.direction,
-        "outcome": activity.outcome, "author_id": activity.authorID, "occurred_at": isoInstant(activity.occurredAt),
-        "occurred_at_ms": activity.occurredAt, "body": activity.body,
-    ]
+extension Dunlin_V1_ActivityRecord {
+    struct JSON: Encodable {
+        var id, customer_id, kind, direction, outcome, author_id, occurred_at: String
+        var occurred_at_ms: Int64
+        var body: String
+    }
+
+    var json: JSON {
+        JSON(
+            id: id, customer_id: customerID, kind: kind, direction: direction, outcome: outcome, author_id: authorID,
+            occurred_at: isoInstant(occurredAt), occurred_at_ms: occurredAt, body: body
+        )
+    }
+
+    static let header = ["when", "kind", "direction", "customer", "author", "outcome", "id"]
+    /// The table row; the author by name where `people` knows it.
+    func row(_ people: People) -> [String] {
+        [localInstant(occurredAt), kind, direction, customerID, people.name(authorID), outcome, id]
+    }
 }
 
 /// An instant as ISO 8601 in UTC with milliseconds, for JSON.
@@ -693,11 +508,6 @@ func parseInstant(_ text: String, option: String) throws -> Date {
         if let date = local.date(from: text) { return date }
     }
     throw ValidationError("\(option): \"\(text)\" is not a time (2026-11-23T09:05:00+08:00, or 2026-11-23 09:05 in local time)")
-}
-
-private let activityHeader = ["when", "kind", "direction", "customer", "author", "outcome", "id"]
-private func activityRow(_ activity: Dunlin_V1_ActivityRecord) -> [String] {
-    [localInstant(activity.occurredAt), activity.kind, activity.direction, activity.customerID, activity.authorID, activity.outcome, activity.id]
 }
 
 /// Who reached whom, for `dunlin log`.
@@ -736,7 +546,12 @@ struct LogCommand: AsyncParsableCommand {
             try await connection.withCaller { client in
                 let response = try await client.unary(Records.logActivities, .with { $0.activities = [activity] }, options: connection.callOptions)
                 let logged = response.activities.first ?? activity
-                printRecord(json: connection.json, object: json(logged), header: activityHeader, row: activityRow(logged))
+                if connection.json {
+                    printJSON(encoding: logged.json)
+                } else {
+                    let people = await People.lookUp(connection: connection, client: client)
+                    printTable([Dunlin_V1_ActivityRecord.header, logged.row(people)])
+                }
             }
         }
     }
@@ -783,14 +598,15 @@ struct LogCommand: AsyncParsableCommand {
 
 struct ActivitiesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "activities", abstract: "A customer's activity log, oldest first (--newest-first to reverse; --all for every page).",
+        commandName: "activities",
+        abstract: "A customer's activity log, oldest first (--newest-first to reverse; --all for every page); authors by name (--json: the id).",
         discussion: "dunlin activities --customer C1 --newest-first"
     )
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var paging: PageOptions
     @Option(help: "Customer id (omit for every customer's).") var customer = ""
     @Option(help: "Only activities logged by this user id.") var author = ""
-    @Option(help: "Only this kind: call, email, letter, meeting, note (repeat for several).") var kind: [String] = []
+    @Option(help: "Only this kind (repeat for several).") var kind: [ActivityKind] = []
     @Option(help: "Occurred at or after this time (ISO 8601, or YYYY-MM-DD HH:MM local).") var since: String?
     @Option(help: "Occurred before this time.") var before: String?
     @Flag(help: "Newest first.") var newestFirst = false
@@ -801,13 +617,19 @@ struct ActivitiesCommand: AsyncParsableCommand {
         try await connection.withCaller { client in
             let (activities, next) = try await paging.read { size, cursor in
                 let page = try await client.unary(Records.listActivities, .with {
-                    $0.customerID = customer; $0.authorID = author; $0.kinds = kind
+                    $0.customerID = customer; $0.authorID = author; $0.kinds = kind.map(\.rawValue)
                     $0.occurredFrom = from; $0.occurredBefore = until; $0.newestFirst = newestFirst
                     $0.pageSize = size; $0.cursor = cursor
                 }, options: connection.callOptions)
                 return (page.activities, page.nextCursor)
             }
-            printList("activities", json: connection.json, objects: activities.map(json), table: [activityHeader] + activities.map(activityRow), next: next)
+            if connection.json {
+                printJSON(encoding: ListJSON(key: "activities", items: activities.map(\.json), nextCursor: next))
+            } else {
+                let people = await People.lookUp(connection: connection, client: client)
+                printTable([Dunlin_V1_ActivityRecord.header] + activities.map { $0.row(people) })
+                if !next.isEmpty { say("more: --cursor \(next)") }
+            }
         }
     }
 }

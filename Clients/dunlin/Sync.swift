@@ -81,6 +81,7 @@ struct Login: AsyncParsableCommand {
             try draft.save()
             let replica = try Replica(profile: draft)
             let report = try await SyncEngine(replica: replica, client: client).sync()
+            await People.refresh(for: draft, from: client, options: connection.callOptions)
             await client.close()
             if json {
                 printJSON(["profile": profile, "tenant": draft.tenantID, "user": draft.userName, "role": draft.role, "replica": draft.replicaPath, "sync": reportJSON(report)])
@@ -139,6 +140,7 @@ struct SyncCommand: AsyncParsableCommand {
         }
         do {
             let report = try await engine.sync()
+            await People.refresh(for: profile, from: client, options: connection.callOptions)
             await client.close()
             if json { printJSON(reportJSON(report)) } else { say(summary(report)) }
         } catch {

@@ -30,6 +30,13 @@ public enum Admin {
     public static let listUsers = MethodDescriptor<Dunlin_V1_ListUsersRequest, Dunlin_V1_ListUsersResponse>(
         path: "/dunlin.v1.Admin/ListUsers", kind: .unary
     )
+    /// Every member of the caller's tenant: id, name and whether active, nothing else (no email,
+    /// no role), so any tenant role may show its colleagues by name. Inactive users are listed
+    /// too: old records still name them. The request's `tenant_id` and `include_inactive` are
+    /// ignored.
+    public static let listPeople = MethodDescriptor<Dunlin_V1_ListUsersRequest, Dunlin_V1_ListUsersResponse>(
+        path: "/dunlin.v1.Admin/ListPeople", kind: .unary
+    )
     public static let updateUser = MethodDescriptor<Dunlin_V1_UpdateUserRequest, Dunlin_V1_User>(
         path: "/dunlin.v1.Admin/UpdateUser", kind: .unary
     )

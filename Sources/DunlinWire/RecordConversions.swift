@@ -67,7 +67,7 @@ extension Dunlin_V1_ContactRecord {
     }
 
     /// The contact; the preferred channel defaults to email.
-    public func contact() throws(DomainError) -> Contact {
+    public func record(today: CivilDate, caller: String) throws(DomainError) -> Contact {
         Contact(
             id: id, customerID: customerID, name: name, role: role, email: email, phone: phone,
             preferredChannel: try WireField.choice(preferredChannel, field: "preferred_channel", default: .email)
@@ -92,7 +92,7 @@ extension Dunlin_V1_DisputeRecord {
 
     /// The dispute; status defaults to open, the owner team to billing, and the opening date to
     /// `today` (the tenant's).
-    public func dispute(today: CivilDate) throws(DomainError) -> Dispute {
+    public func record(today: CivilDate, caller: String) throws(DomainError) -> Dispute {
         Dispute(
             id: id, customerID: customerID, invoiceIDs: invoiceIds,
             amount: try WireField.requiredMoney(amount, present: hasAmount, field: "amount"),
@@ -120,7 +120,7 @@ extension Dunlin_V1_PromiseRecord {
     }
 
     /// The promise; status defaults to open and the day it was made to `today` (the tenant's).
-    public func promise(today: CivilDate) throws(DomainError) -> PromiseToPay {
+    public func record(today: CivilDate, caller: String) throws(DomainError) -> PromiseToPay {
         PromiseToPay(
             id: id, customerID: customerID, invoiceIDs: invoiceIds,
             amount: try WireField.requiredMoney(amount, present: hasAmount, field: "amount"),
@@ -145,7 +145,7 @@ extension Dunlin_V1_TaskRecord {
     }
 
     /// The task; the assignee defaults to `caller` and the due date to `today` (the tenant's).
-    public func task(today: CivilDate, caller: String) throws(DomainError) -> CollectionTask {
+    public func record(today: CivilDate, caller: String) throws(DomainError) -> CollectionTask {
         CollectionTask(
             id: id, assigneeID: assigneeID.isEmpty ? caller : assigneeID, customerID: customerID, title: title,
             dueDate: try WireField.date(dueDate, field: "due_date", default: today), done: done, notes: notes

@@ -162,4 +162,74 @@ struct OfflineCLITests {
         #expect(try await watch.waitForExit(timeout: .seconds(10)) == 0)
         try await world.stop()
     }
+
+    /// Runs `dunlin ARGUMENTS` for people (no --json) and returns what it printed.
+    func table(_ world: FaultWorld, _ arguments: [String]) async throws -> String {
+        let (status, output) = try await runCLI(arguments, environment: world.cliEnvironment())
+        guard status == 0 else { throw RawError("dunlin \(arguments.joined(separator: " ")) exited \(status): \(output)") }
+        return output
+    }
+
+    @Test("tables show an assignee, an author and an analyst by name, offline too; --json shows the ids")
+    func peopleByName() async throws {
+        let world = try await FaultWorld()
+        _ = try await run(world, "ana", ["login", "--server", world.address, "--token", world.analystToken])
+        _ = try await run(world, "mia", ["login", "--server", world.address, "--token", world.managerToken])
+        let task = try #require(try await run(world, "ana", ["tasks", "add", "--id", "TSK-N", "--title", "call the controller"]) as? [String: Any])
+        let ana = try #require(task["assignee_id"] as? String)
+        _ = try await run(world, "ana", ["log", "note", "--customer", "CUS-1007", "--id", "ACT-N", "--body", "left a message"])
+        try await sync(world, "ana", "mia")
+
+        // Mia's laptop, with the server stopped: the names come from what her last sync saved.
+        world.server.terminate()
+        _ = try await world.server.waitForExit()
+        defer { try? FileManager.default.removeItem(at: world.directory) }
+        let tasks = try await table(world, ["tasks", "list", "--profile", "mia"])
+        #expect(tasks.contains("Ana Reyes"))
+        #expect(!tasks.contains(ana))
+        let activities = try await table(world, ["activities", "--customer", "CUS-1007", "--profile", "mia"])
+        #expect(activities.contains("Ana Reyes"))
+        #expect(!activities.contains(ana))
+        let customers = try await table(world, ["customers", "list", "--analyst", ana, "--profile", "mia"])
+        #expect(customers.contains("Ana Reyes"))
+        #expect(!customers.contains(ana))
+        // --json keeps the ids.
+        let listed = try #require(try await run(world, "mia", ["tasks", "list"]) as? [String: Any])
+        #expect((listed["tasks"] as? [[String: Any]])?.first?["assignee_id"] as? String == ana)
+        let logged = try #require(try await run(world, "mia", ["activities", "--customer", "CUS-1007"]) as? [String: Any])
+        #expect((logged["activities"] as? [[String: Any]])?.contains { $0["author_id"] as? String == ana } == true)
+        let owned = try #require(try await run(world, "mia", ["customers", "list", "--analyst", ana]) as? [String: Any])
+        #expect((owned["customers"] as? [[String: Any]])?.allSatisfy { $0["analyst_id"] as? String == ana } == true)
+    }
+
+    @Test("against the server, an analyst's and a manager's tables show names through Admin/ListPeople")
+    func peopleByNameOnline() async throws {
+        let world = try await FaultWorld()
+        let task = try #require(try await runJSON(world, ["tasks", "add", "--id", "TSK-O", "--title", "send the statement"]))
+        let ana = try #require(task["assignee_id"] as? String)
+        let tasks = try await table(world, ["tasks", "get", "TSK-O", "--server", world.address, "--token", world.analystToken])
+        #expect(tasks.contains("Ana Reyes"))
+        #expect(!tasks.contains(ana))
+        let customers = try await table(world, ["customers", "list", "--analyst", ana, "--server", world.address, "--token", world.managerToken])
+        #expect(customers.contains("Ana Reyes"))
+        try await world.stop()
+    }
+
+    /// Runs `dunlin ARGUMENTS --json` as Ana straight against the server.
+    func runJSON(_ world: FaultWorld, _ arguments: [String]) async throws -> [String: Any]? {
+        let (status, output) = try await runCLI(arguments + ["--server", world.address, "--token", world.analystToken, "--json"], environment: world.cliEnvironment())
+        guard status == 0 else { throw RawError("dunlin \(arguments.joined(separator: " ")) exited \(status): \(output)") }
+        return try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]
+    }
+
+    @Test("a choice the domain does not have exits 64 before any call, and help lists the choices")
+    func enumOptions() async throws {
+        let nowhere = ["--server", "127.0.0.1:1", "--token", "unused"]
+        #expect(try await runCLI(["disputes", "list", "--status", "settled"] + nowhere).status == 64)
+        #expect(try await runCLI(["promises", "update", "P-1", "--status", "paid"] + nowhere).status == 64)
+        #expect(try await runCLI(["contacts", "add", "--customer", "C", "--name", "N", "--channel", "fax"] + nowhere).status == 64)
+        #expect(try await runCLI(["activities", "--kind", "telegram"] + nowhere).status == 64)
+        let help = try await runCLI(["disputes", "list", "--help"])
+        #expect(help.output.contains("investigating") && help.output.contains("customer_service"))
+    }
 }

@@ -105,6 +105,19 @@ public struct AdminService: RPCService {
                 $0.nextCursor = page.nextCursor ?? ""
             }
         }
+        router.unary(Admin.listPeople) { request, context in
+            let caller = try Caller(context)
+            guard let tenantID = caller.tenantID, !tenantID.isEmpty else {
+                throw RPCError(.permissionDenied, "ListPeople lists a tenant's members; server admins belong to none (use ListUsers)")
+            }
+            let page = try RPCError.control {
+                try control.users(tenantID: tenantID, includeInactive: true, pageSize: try Self.pageSize(request.pageSize), cursor: request.cursor)
+            }
+            return .with {
+                $0.users = page.items.map { user in .with { $0.id = user.id; $0.name = user.name; $0.active = user.active } }
+                $0.nextCursor = page.nextCursor ?? ""
+            }
+        }
         router.unary(Admin.updateUser) { request, context in
             let caller = try Caller(context)
             try caller.requireUserManager()

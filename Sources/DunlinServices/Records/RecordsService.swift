@@ -20,139 +20,75 @@ public struct RecordsService: RPCService {
     }
 
     public func register(in router: inout Router) {
-        registerContacts(in: &router)
-        registerDisputes(in: &router)
-        registerPromises(in: &router)
-        registerTasks(in: &router)
+        registerMutable(Dunlin_V1_ContactRecord.self, in: &router)
+        registerMutable(Dunlin_V1_DisputeRecord.self, in: &router)
+        registerMutable(Dunlin_V1_PromiseRecord.self, in: &router)
+        registerMutable(Dunlin_V1_TaskRecord.self, in: &router)
+        registerPromiseEvaluation(in: &router)
         registerActivities(in: &router)
     }
 
-    private func registerContacts(in router: inout Router) {
+    /// Upsert, get, list and delete of one mutable record kind: writes held to the rights table
+    /// (and, for a kind with an owner, to its owner rule item by item), reads open to viewers.
+    private func registerMutable<Message: MutableRecordMessage>(_: Message.Type, in router: inout Router)
+    where Message.Record: ServedMutableRecord, Message.Record.ListRequest == Message.ListRequest {
+        typealias Record = Message.Record
         let tenants = self.tenants
+        let kind = Message.kind
 
-        router.unary(Records.upsertContacts) { request, context in
-            let (tenant, _) = try access(context, tenants, writing: .change, .contact)
-            let contacts = try decodeEach(request.contacts) { record throws(DomainError) in
-                var contact = try record.contact()
-                if contact.id.isEmpty { contact.id = RecordID.new(for: RecordKind.contact) }
-                return contact
+        router.unary(Message.upsert) { request, context in
+            let (tenant, role) = try access(context, tenants, writing: .change, kind)
+            let caller = context.principal.id
+            let today = tenant.today
+            let records = try decodeEach(request[keyPath: Message.batch]) { message throws(DomainError) in
+                var record = try message.record(today: today, caller: caller)
+                if record.id.isEmpty { record.id = RecordID.new(for: kind) }
+                return record
             }
-            try RPCError.mapping { try tenant.store.upsert(contacts) }
-            return .with { $0.contacts = contacts.map(Dunlin_V1_ContactRecord.init) }
+            if let owner = Record.owner {
+                for (index, record) in records.enumerated() {
+                    let existing = try Record.stored.find(tenant.store)(record.id)
+                    do throws(AccessDenied) {
+                        try Rights.checkOwner(
+                            of: kind, id: record.id, role: role, caller: caller,
+                            before: { _ in existing?[keyPath: owner] }, after: { _ in record[keyPath: owner] }
+                        )
+                    } catch {
+                        throw RPCError(error, item: index + 1)
+                    }
+                }
+            }
+            try RPCError.mapping { try Record.stored.save(tenant.store)(records) }
+            var response = Message.UpsertResponse()
+            response[keyPath: Message.saved] = records.map(Message.init)
+            return response
         }
 
-        router.unary(Records.getContact) { request, context in
+        router.unary(Message.get) { request, context in
             let (tenant, _) = try access(context, tenants, requires: .viewer)
-            return Dunlin_V1_ContactRecord(try found(tenant.store.contact(request.id), request.id))
+            return Message(try found(Record.stored.find(tenant.store)(request.id), request.id))
         }
 
-        router.unary(Records.listContacts) { request, context in
+        router.unary(Message.list) { request, context in
             let (tenant, _) = try access(context, tenants, requires: .viewer)
             let page = try RPCError.mapping {
-                try tenant.store.contacts(
-                    customerID: nonEmpty(request.customerID), after: nonEmpty(request.cursor), limit: pageSize(request.pageSize)
-                )
+                try Record.page(request, after: nonEmpty(request.cursor), limit: pageSize(request.pageSize), in: tenant.store)
             }
-            return .with {
-                $0.contacts = page.items.map(Dunlin_V1_ContactRecord.init)
-                $0.nextCursor = page.nextCursor ?? ""
-            }
+            var response = Message.ListResponse()
+            response[keyPath: Message.listed] = page.items.map(Message.init)
+            response.nextCursor = page.nextCursor ?? ""
+            return response
         }
 
-        router.unary(Records.deleteContacts) { request, context in
-            let (tenant, _) = try access(context, tenants, writing: .delete, .contact)
-            try RPCError.mapping { try tenant.store.deleteContacts(request.ids) }
+        router.unary(Message.delete) { request, context in
+            let (tenant, _) = try access(context, tenants, writing: .delete, kind)
+            try RPCError.mapping { try Record.stored.delete(tenant.store)(request.ids) }
             return .with { $0.count = UInt32(request.ids.count) }
         }
     }
 
-    private func registerDisputes(in router: inout Router) {
+    private func registerPromiseEvaluation(in router: inout Router) {
         let tenants = self.tenants
-
-        router.unary(Records.upsertDisputes) { request, context in
-            let (tenant, _) = try access(context, tenants, writing: .change, .dispute)
-            let today = tenant.today
-            let disputes = try decodeEach(request.disputes) { record throws(DomainError) in
-                var dispute = try record.dispute(today: today)
-                if dispute.id.isEmpty { dispute.id = RecordID.new(for: RecordKind.dispute) }
-                return dispute
-            }
-            try RPCError.mapping { try tenant.store.upsert(disputes) }
-            return .with { $0.disputes = disputes.map(Dunlin_V1_DisputeRecord.init) }
-        }
-
-        router.unary(Records.getDispute) { request, context in
-            let (tenant, _) = try access(context, tenants, requires: .viewer)
-            return Dunlin_V1_DisputeRecord(try found(tenant.store.dispute(request.id), request.id))
-        }
-
-        router.unary(Records.listDisputes) { request, context in
-            let (tenant, _) = try access(context, tenants, requires: .viewer)
-            let page = try RPCError.mapping {
-                try tenant.store.disputes(
-                    customerID: nonEmpty(request.customerID), invoiceID: nonEmpty(request.invoiceID),
-                    statuses: WireField.choices(request.statuses, field: "statuses"),
-                    ownerTeams: WireField.choices(request.ownerTeams, field: "owner_teams"),
-                    openedFrom: WireField.optionalDate(request.openedFrom, field: "opened_from"),
-                    openedThrough: WireField.optionalDate(request.openedThrough, field: "opened_through"),
-                    after: nonEmpty(request.cursor), limit: pageSize(request.pageSize)
-                )
-            }
-            return .with {
-                $0.disputes = page.items.map(Dunlin_V1_DisputeRecord.init)
-                $0.nextCursor = page.nextCursor ?? ""
-            }
-        }
-
-        router.unary(Records.deleteDisputes) { request, context in
-            let (tenant, _) = try access(context, tenants, writing: .delete, .dispute)
-            try RPCError.mapping { try tenant.store.deleteDisputes(request.ids) }
-            return .with { $0.count = UInt32(request.ids.count) }
-        }
-    }
-
-    private func registerPromises(in router: inout Router) {
-        let tenants = self.tenants
-
-        router.unary(Records.upsertPromises) { request, context in
-            let (tenant, _) = try access(context, tenants, writing: .change, .promiseToPay)
-            let today = tenant.today
-            let promises = try decodeEach(request.promises) { record throws(DomainError) in
-                var promise = try record.promise(today: today)
-                if promise.id.isEmpty { promise.id = RecordID.new(for: RecordKind.promiseToPay) }
-                return promise
-            }
-            try RPCError.mapping { try tenant.store.upsert(promises) }
-            return .with { $0.promises = promises.map(Dunlin_V1_PromiseRecord.init) }
-        }
-
-        router.unary(Records.getPromise) { request, context in
-            let (tenant, _) = try access(context, tenants, requires: .viewer)
-            return Dunlin_V1_PromiseRecord(try found(tenant.store.promise(request.id), request.id))
-        }
-
-        router.unary(Records.listPromises) { request, context in
-            let (tenant, _) = try access(context, tenants, requires: .viewer)
-            let page = try RPCError.mapping {
-                try tenant.store.promises(
-                    customerID: nonEmpty(request.customerID), invoiceID: nonEmpty(request.invoiceID),
-                    statuses: WireField.choices(request.statuses, field: "statuses"),
-                    promisedFrom: WireField.optionalDate(request.promisedFrom, field: "promised_from"),
-                    promisedThrough: WireField.optionalDate(request.promisedThrough, field: "promised_through"),
-                    after: nonEmpty(request.cursor), limit: pageSize(request.pageSize)
-                )
-            }
-            return .with {
-                $0.promises = page.items.map(Dunlin_V1_PromiseRecord.init)
-                $0.nextCursor = page.nextCursor ?? ""
-            }
-        }
-
-        router.unary(Records.deletePromises) { request, context in
-            let (tenant, _) = try access(context, tenants, writing: .delete, .promiseToPay)
-            try RPCError.mapping { try tenant.store.deletePromises(request.ids) }
-            return .with { $0.count = UInt32(request.ids.count) }
-        }
 
         router.unary(Records.evaluatePromise) { request, context in
             let (tenant, role) = try access(context, tenants, requires: .viewer)
@@ -186,62 +122,6 @@ public struct RecordsService: RPCService {
                 $0.asOf = asOf.description
                 $0.recorded = recorded
             }
-        }
-    }
-
-    private func registerTasks(in router: inout Router) {
-        let tenants = self.tenants
-
-        router.unary(Records.upsertTasks) { request, context in
-            let (tenant, role) = try access(context, tenants, writing: .change, .collectionTask)
-            let caller = context.principal.id
-            let today = tenant.today
-            let tasks = try decodeEach(request.tasks) { record throws(DomainError) in
-                var task = try record.task(today: today, caller: caller)
-                if task.id.isEmpty { task.id = RecordID.new(for: RecordKind.collectionTask) }
-                return task
-            }
-            for (index, task) in tasks.enumerated() {
-                let existing = try tenant.store.task(task.id)
-                do throws(AccessDenied) {
-                    try Rights.checkOwner(
-                        of: .collectionTask, id: task.id, role: role, caller: caller,
-                        before: { _ in existing?.assigneeID }, after: { _ in task.assigneeID }
-                    )
-                } catch {
-                    throw RPCError(error, item: index + 1)
-                }
-            }
-            try RPCError.mapping { try tenant.store.upsert(tasks) }
-            return .with { $0.tasks = tasks.map(Dunlin_V1_TaskRecord.init) }
-        }
-
-        router.unary(Records.getTask) { request, context in
-            let (tenant, _) = try access(context, tenants, requires: .viewer)
-            return Dunlin_V1_TaskRecord(try found(tenant.store.task(request.id), request.id))
-        }
-
-        router.unary(Records.listTasks) { request, context in
-            let (tenant, _) = try access(context, tenants, requires: .viewer)
-            let page = try RPCError.mapping {
-                try tenant.store.tasks(
-                    assigneeID: nonEmpty(request.assigneeID), customerID: nonEmpty(request.customerID),
-                    done: request.hasDone ? request.done : nil,
-                    dueFrom: WireField.optionalDate(request.dueFrom, field: "due_from"),
-                    dueThrough: WireField.optionalDate(request.dueThrough, field: "due_through"),
-                    after: nonEmpty(request.cursor), limit: pageSize(request.pageSize)
-                )
-            }
-            return .with {
-                $0.tasks = page.items.map(Dunlin_V1_TaskRecord.init)
-                $0.nextCursor = page.nextCursor ?? ""
-            }
-        }
-
-        router.unary(Records.deleteTasks) { request, context in
-            let (tenant, _) = try access(context, tenants, writing: .delete, .collectionTask)
-            try RPCError.mapping { try tenant.store.deleteTasks(request.ids) }
-            return .with { $0.count = UInt32(request.ids.count) }
         }
     }
 
@@ -301,4 +181,4 @@ private func found<Record>(_ record: Record?, _ id: String) throws(RPCError) -> 
     return record
 }
 
-private func nonEmpty(_ text: String) -> String? { text.isEmpty ? nil : text }
+func nonEmpty(_ text: String) -> String? { text.isEmpty ? nil : text }
