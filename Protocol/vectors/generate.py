@@ -430,8 +430,9 @@ s.handshake()
 s.open(1)
 at = s.raw(header(4, TYPES["WINDOW"], 0, 1) + struct.pack(">I", 0))
 invalid("window-zero", "A WINDOW with an increment of 0 on an open stream. PROTOCOL.md §15.1: "
-        "credit errors point at the first byte of the frame's header.", s,
-        "GO_AWAY_REASON_FLOW_CONTROL", at + AT_LENGTH, 1)
+        "a WINDOW of 0 points at its payload, the increment at fault (a credit overflow points at "
+        "the header).", s,
+        "GO_AWAY_REASON_FLOW_CONTROL", at + AT_PAYLOAD, 1)
 
 s = server()
 s.handshake()
