@@ -377,7 +377,12 @@ extension TenantStore {
         try authorize(change, current) { SQLLedgerState(db: db).entry($0) }
         guard kind.mutable else {
             if let current {
-                guard current == change.fields else { throw DomainError.conflict(field: "id", "\(change.kind) \(change.id) already exists") }
+                guard current == change.fields else {
+                    // What the RPC writing the kind answers for its id taken by other content:
+                    // ALREADY_EXISTS for an entry (PostEntries), FAILED_PRECONDITION for an activity.
+                    let reason = "\(change.kind) \(change.id) already exists"
+                    throw change.kind == "ledger_entry" ? DomainError.alreadyExists(field: "id", reason) : DomainError.conflict(field: "id", reason)
+                }
                 return []
             }
             try kind.write(db, change.fields, true)

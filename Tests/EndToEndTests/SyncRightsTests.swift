@@ -187,6 +187,32 @@ struct SyncRightsTests {
         try await world.stop()
     }
 
+    @Test("a replica id must be r and 32 lower-case hex digits: a HELLO naming another is refused, and so is a Sync request")
+    func replicaIdsHaveTheirFormat() async throws {
+        let world = try await SyncWorld.start()
+        try await seed(world)
+        // At HELLO: refused like a bad credential (GOAWAY, nothing runs), saying what is wrong.
+        for bad in ["r-ana", "R" + String(repeating: "a", count: 32), "r" + String(repeating: "A", count: 32), "r" + String(repeating: "a", count: 31)] {
+            let client = rawClient(world, "ana", replica: bad)
+            let refused = await #expect(throws: RPCError.self) {
+                _ = try await client.unary(Diagnostics.ping, .init())
+            }
+            #expect(refused?.code == .invalidArgument && refused?.message.contains("replica_id") == true, "\(bad): \(String(describing: refused))")
+            await client.close()
+        }
+        // In a Sync request, from a connection that named no replica at HELLO.
+        let script = rawClient(world, "ana", replica: "")
+        for bad in ["r-ana", "", testReplica("ana") + "0"] {
+            let error = await #expect(throws: RPCError.self) {
+                for try await _ in script.serverStreaming(SyncMethods.pull, .with { $0.replicaID = bad; $0.afterSeq = 0 }) {}
+            }
+            #expect(error?.code == .invalidArgument && error?.details.first?.field == "replica_id", "\(bad)")
+        }
+        _ = try await push(script, replica: testReplica("ana"), [], in: world)
+        await script.close()
+        try await world.stop()
+    }
+
     @Test("a checkpoint past the feed is OUT_OF_RANGE, never a crash, and a retired replica is told to bootstrap again")
     func checkpointsAreChecked() async throws {
         let world = try await SyncWorld.start()

@@ -244,7 +244,7 @@ func seed(_ world: SyncWorld) async throws {
         #expect(report.refused == 1)
         let refused = try ben.replica.store.refusedChanges()
         #expect(refused.map(\.id) == ["PAY-BANK-77"])
-        #expect(refused.first?.refusal.code == StatusCode.failedPrecondition.rawValue)
+        #expect(refused.first?.refusal.code == StatusCode.alreadyExists.rawValue)
         #expect(refused.first?.refusal.message.contains("already exists") == true)
         // Ben's replica agrees with the server again: Ana's 250.00, not his 260.00.
         #expect(try ben.replica.store.entry("PAY-BANK-77")?.amount.minorUnits == 250_00)
