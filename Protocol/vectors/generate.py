@@ -159,7 +159,7 @@ class Stream:
 
 
 def hello_message(**fields):
-    values = dict(token="dk_live_7Hq2xV9c", replica_id="r-4f1c", client_version="dunlin/0.1.0",
+    values = dict(token="dk_live_7Hq2xV9c", replica_id="r4f1c2a9b7d3e4f5061728394a5b6c7d8", client_version="dunlin/0.1.0",
                   schema_version=1, accept_compression=["deflate"], max_frame_size=MAX_FRAME,
                   initial_window=1 << 20)
     values.update(fields)
@@ -430,8 +430,9 @@ s.handshake()
 s.open(1)
 at = s.raw(header(4, TYPES["WINDOW"], 0, 1) + struct.pack(">I", 0))
 invalid("window-zero", "A WINDOW with an increment of 0 on an open stream. PROTOCOL.md §15.1: "
-        "credit errors point at the first byte of the frame's header.", s,
-        "GO_AWAY_REASON_FLOW_CONTROL", at + AT_LENGTH, 1)
+        "a WINDOW of 0 points at its payload, the increment at fault (a credit overflow points at "
+        "the header).", s,
+        "GO_AWAY_REASON_FLOW_CONTROL", at + AT_PAYLOAD, 1)
 
 s = server()
 s.handshake()

@@ -42,6 +42,22 @@ struct Demo: AsyncParsableCommand {
         let managerToken = try control.issueToken(userID: manager.id, device: "quickstart", expiresAt: nil).token.plaintext
         let analystToken = try control.issueToken(userID: analyst.id, device: "quickstart", expiresAt: nil).token.plaintext
 
+        let serve = try Serve.parse(["--data", directory.path, "--host", host, "--port", "\(port)"])
+        // The hints name the port the server really listens on (the system's choice for --port 0),
+        // so they are written once it is bound, before its "dunlind listening on" line.
+        try await serve.serve { [host, adminToken] port in
+            do {
+                try Self.writeHints(directory: directory, host: host, port: port, managerToken: managerToken, analystToken: analystToken, adminToken: adminToken)
+            } catch {
+                FileHandle.standardError.write(Data("dunlind demo: could not write \(directory.path)/demo-tokens.env: \(error)\n".utf8))
+            }
+        }
+    }
+
+    /// Writes DIR/demo-tokens.env and prints what to type next, naming `host:port`.
+    private static func writeHints(
+        directory: URL, host: String, port: Int, managerToken: String, analystToken: String, adminToken: String?
+    ) throws {
         let address = "\(host):\(port)"
         var env = """
             # Written by `dunlind demo`. Source it: . \(directory.path)/demo-tokens.env
@@ -77,8 +93,6 @@ struct Demo: AsyncParsableCommand {
               dunlin sync                                 # pushed and pulled; or keep `dunlin sync --watch` running
 
             """.utf8))
-        let serve = try Serve.parse(["--data", directory.path, "--host", host, "--port", "\(port)"])
-        try await serve.run()
     }
 
     /// Creates the demo tenant, its users and its portfolio on the first run; finds them after.

@@ -89,6 +89,13 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try await serve()
+    }
+
+    /// Serves until SIGTERM or SIGINT. `onListening` runs once the socket is bound, with the port
+    /// it listens on (the one the system chose for `--port 0`), before the "dunlind listening on"
+    /// line: `dunlind demo` writes its hints there, so they name the real port.
+    func serve(onListening: (@Sendable (_ port: Int) -> Void)? = nil) async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -135,6 +142,7 @@ struct Serve: AsyncParsableCommand {
         )
         Task {
             if let address = try? await server.listeningAddress {
+                onListening?(address.port ?? port)
                 // One line on stdout, so scripts (and tests) can find the port.
                 let line = "dunlind listening on \(address.ipAddress ?? host):\(address.port ?? port)\n"
                 FileHandle.standardOutput.write(Data(line.utf8))

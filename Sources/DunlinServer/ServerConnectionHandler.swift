@@ -157,6 +157,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let authenticator = self.authenticator
         logger[metadataKey: "client"] = "\(hello.clientVersion)"
         helloReplicaID = hello.replicaID
+        if !hello.replicaID.isEmpty, !SyncMethods.isValidReplicaID(hello.replicaID) {
+            return refuse(RPCError(
+                .invalidArgument, "HELLO replica_id \"\(hello.replicaID.prefix(64))\" is not a replica id: \"r\" and 32 lower-case hex digits, or empty for no replica"
+            ), reason: .handshake)
+        }
         let schema = hello.schemaVersion
         if schema != 0, schema < configuration.minimumSchemaVersion || schema > SyncMethods.schemaVersion {
             let advice = schema < configuration.minimumSchemaVersion

@@ -5,7 +5,7 @@ import DunlinWire
 /// The one place domain and store refusals become status codes:
 /// a value that can never be right is INVALID_ARGUMENT, a rule against the ledger as it stands is
 /// FAILED_PRECONDITION, an id the tenant does not have is NOT_FOUND (the same whether it exists in
-/// another tenant or nowhere), a value beyond a documented limit (an amount above the maximum, a
+/// another tenant or nowhere), a client id reused for different content is ALREADY_EXISTS, a value beyond a documented limit (an amount above the maximum, a
 /// report total the wire's int64 cannot carry) is OUT_OF_RANGE. The detail names the field and, for batches, the 1-based item.
 extension RPCError {
     public init(_ error: DomainError, item: Int? = nil) {
@@ -14,6 +14,7 @@ extension RPCError {
             case .invalid, .money: .invalidArgument
             case .conflict: .failedPrecondition
             case .notFound: .notFound
+            case .alreadyExists: .alreadyExists
             case .outOfRange: .outOfRange
             }
         var detail = Dunlin_V1_ErrorDetail()

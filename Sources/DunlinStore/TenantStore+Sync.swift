@@ -379,7 +379,12 @@ extension TenantStore {
         try ledger.check()
         guard kind.mutable else {
             if let current {
-                guard current == change.fields else { throw DomainError.conflict(field: "id", "\(change.kind) \(change.id) already exists") }
+                guard current == change.fields else {
+                    // What the RPC writing the kind answers for its id taken by other content:
+                    // ALREADY_EXISTS for an entry (PostEntries), FAILED_PRECONDITION for an activity.
+                    let reason = "\(change.kind) \(change.id) already exists"
+                    throw change.kind == "ledger_entry" ? DomainError.alreadyExists(field: "id", reason) : DomainError.conflict(field: "id", reason)
+                }
                 return []
             }
             try kind.write(db, change.fields, true)
@@ -459,7 +464,23 @@ extension TenantStore {
         guard let kind = Self.syncKinds[kindName] else { return [] }
         return try writer.read { db in
             if let encodedPage = kind.encodedPage {
-                return try encodedPage(db, cursor, limit).map { SyncRecordState(kind: kindName, id: $0.id, seq: 0, fields: $0.fields) }
+                let page = try encodedPage(db, cursor, limit)
+                guard let first = page.first?.id, let last = page.last?.id else { return [] }
+                // Each record's seq is its change-log line (an insert-only record has one, its
+                // insert), as the pull feed sends it: one range read of the change log's
+                // (record_kind, record_id, seq) index for the whole page.
+                let seqs = try Dictionary(
+                    Row.fetchAll(
+                        db,
+                        sql: """
+                            SELECT record_id, MAX(seq) AS seq FROM change_log
+                            WHERE record_kind = ? AND record_id >= ? AND record_id <= ? GROUP BY record_id
+                            """,
+                        arguments: [kindName, first, last]
+                    ).map { row in (row["record_id"] as String, row["seq"] as Int64) },
+                    uniquingKeysWith: max
+                )
+                return page.map { SyncRecordState(kind: kindName, id: $0.id, seq: seqs[$0.id] ?? 0, fields: $0.fields) }
             }
             let ids = try String.fetchAll(
                 db, sql: "SELECT id FROM \(kind.table) WHERE id > ? AND \(kind.liveCondition) ORDER BY id LIMIT ?", arguments: [cursor, limit]

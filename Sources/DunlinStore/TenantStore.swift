@@ -206,8 +206,19 @@ struct LedgerWriter {
         state = SQLLedgerState(db: db)
     }
 
-    /// Validates and inserts `entry`, item `index` (0-based) of its batch.
+    /// Validates and inserts `entry`, item `index` (0-based) of its batch. An entry whose id is
+    /// already written with exactly this content is a retry and changes nothing (entry ids are
+    /// the client's idempotency keys, PROTOCOL.md §16.1); the same id with other content is
+    /// ALREADY_EXISTS.
     func post(_ entry: LedgerEntry, index: Int) throws {
+        if state.contains(entry.id) {
+            guard let existing = state.entry(entry.id), existing == entry else {
+                throw StoreError.refused(index: index, .alreadyExists(
+                    field: "id", "entry \(entry.id) already exists with other content; a retry must repeat the first request exactly"
+                ))
+            }
+            return
+        }
         do throws(DomainError) {
             try LedgerRules.validate(entry, against: state)
         } catch {

@@ -344,7 +344,8 @@ public struct ConnectionStateMachine: Sendable {
     private mutating func windowReceived(_ frame: Frame, offset: UInt64) -> Action {
         let increment = Int(frame.payload.getInteger(at: frame.payload.readerIndex, as: UInt32.self)!)
         guard increment > 0 else {
-            return failure(.flowControl, "WINDOW increment of 0", offset: offset, streamID: frame.streamID)
+            // The increment is the field at fault: point at it, the payload (PROTOCOL.md §15.1).
+            return failure(.flowControl, "WINDOW increment of 0", offset: offset + 10, streamID: frame.streamID)
         }
         guard var stream = streams[frame.streamID] else {
             return frame.streamID > highestStreamID

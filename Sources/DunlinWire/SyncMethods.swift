@@ -28,6 +28,16 @@ public enum SyncMethods {
         path: "/dunlin.v1.Sync/RetireReplica", kind: .unary
     )
 
+    /// Whether `id` is a replica id as PROTOCOL.md §16.2 defines it: `r` and 32 lower-case hex
+    /// digits (128 random bits, so two laptops never pick the same one). HELLO's replica id, when
+    /// present, and every Sync request's must have this form; anything else is refused before it
+    /// can name a checkpoint or a dot.
+    public static func isValidReplicaID(_ id: String) -> Bool {
+        let bytes = Array(id.utf8)
+        return bytes.count == 33 && bytes[0] == UInt8(ascii: "r")
+            && bytes.dropFirst().allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+    }
+
     /// The replica schema this build speaks. A client announcing an older one in HELLO is told to
     /// upgrade before anything is read or written.
     public static let schemaVersion: UInt32 = 1

@@ -389,7 +389,7 @@ struct CredentialTests {
             $0.entries = [.with { $0.id = "P1"; $0.kind = "payment"; $0.amount = .with { $0.currency = "USD"; $0.minor = 100 }; $0.date = "2026-11-23" }]
         })
         let laptop = world.client(anaToken.token)
-        var notices = laptop.serverStreaming(SyncMethods.watch, .with { $0.replicaID = "r-ana"; $0.afterSeq = 0 }).makeAsyncIterator()
+        var notices = laptop.serverStreaming(SyncMethods.watch, .with { $0.replicaID = testReplica("ana"); $0.afterSeq = 0 }).makeAsyncIterator()
         // The stream is open and live: the change already made is announced.
         let first = try await notices.next()
         #expect(first != nil)

@@ -284,7 +284,7 @@ private struct ExtremesWorld {
             directory: directory, server: server, registered: router.methods, tenantAdmin: tenantAdmin, serverAdmin: serverAdmin,
             names: { name in
                 switch name {
-                case "replica_id": "r-probe"
+                case "replica_id": testReplica("probe")
                 case "customer_id", "id": "C1"
                 case "invoice_id": "INV-1"
                 case "source_id": "PAY-1"

@@ -82,7 +82,7 @@ struct OfflineCLITests {
         let refused = try #require(status["refused"] as? [[String: Any]])
         #expect(refused.count == 1)
         #expect(refused.first?["id"] as? String == "BANK-77")
-        #expect(refused.first?["status"] as? Int == Int(StatusCode.failedPrecondition.rawValue))
+        #expect(refused.first?["status"] as? Int == Int(StatusCode.alreadyExists.rawValue))
         #expect((refused.first?["message"] as? String)?.contains("already exists") == true)
         // Mia's replica shows Ana's 250.00, as the server does.
         let entry = try #require(try await run(world, "mia", ["entry", "BANK-77"]) as? [String: Any])

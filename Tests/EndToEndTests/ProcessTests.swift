@@ -139,6 +139,23 @@ func runCLI(_ arguments: [String], environment: [String: String]? = nil) async t
 
 @Suite("The real executables", .loadsTheMachine, .timeLimit(.minutes(10)))
 struct ProcessTests {
+    @Test("dunlind demo --port 0 writes the port it listens on into demo-tokens.env and its login hint")
+    func demoNamesItsRealPort() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dunlin-demo-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = try await DunlindProcess(command: "demo", arguments: ["--data", directory.path, "--port", "0"])
+        let address = "127.0.0.1:\(server.port)"
+        #expect(server.port != 0)
+        let env = try String(contentsOf: directory.appendingPathComponent("demo-tokens.env"), encoding: .utf8)
+        #expect(env.contains("export DUNLIN_SERVER=\(address)\n"), "\(env)")
+        #expect(server.child.stdout.contains("dunlin login --server \(address) "), "\(server.child.stdout)")
+        // What the file says reaches the server.
+        let ping = try await runCLI(["ping", "--server", address])
+        #expect(ping.status == 0)
+        server.terminate()
+        #expect(try await server.waitForExit() == 0)
+    }
+
     @Test("dunlin ping, info and echo talk to a real dunlind; failures exit 100 + the status code")
     func cli() async throws {
         let server = try await DunlindProcess(arguments: ["--dev-token", "demo-token"])

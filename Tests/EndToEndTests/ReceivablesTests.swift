@@ -235,6 +235,54 @@ struct ReceivablesTests {
         try await world.server.stop()
     }
 
+    @Test("a retried write with the client's ids answers as the first did and changes nothing; the same id with other content is ALREADY_EXISTS")
+    func retriesAreIdempotent() async throws {
+        let world = try await TwoTenants.start()
+        let manager = world.server.client(token: "acme-manager")
+        let analyst = world.server.client(token: "acme-analyst")
+        try await seedAcme(manager)
+        let apply = Dunlin_V1_ApplyCashRequest.with {
+            $0.sourceID = "PAY-1"
+            $0.allocations = [
+                .with { $0.invoiceID = "INV-1"; $0.amount = amount(700_00); $0.applicationID = "APP-A" },
+                .with { $0.invoiceID = "INV-2"; $0.amount = amount(500_00); $0.applicationID = "APP-B" },
+            ]
+            $0.date = "2026-11-21"
+        }
+        let first = try await analyst.unary(Receivables.applyCash, apply)
+        let aging = try await analyst.unary(Receivables.aging, .with { $0.asOf = "2026-11-23" })
+        #expect(aging.totals.first?.buckets == [0, 0, 0, 300_00, 0, 0])
+        // The answer was lost; the analyst's script sends the same request again.
+        let retry = try await analyst.unary(Receivables.applyCash, apply)
+        #expect(retry == first)
+        #expect(try await analyst.unary(Receivables.aging, .with { $0.asOf = "2026-11-23" }) == aging)
+        #expect(try world.acme.store.unapplied(ofSource: "PAY-1")?.minorUnits == 0)
+
+        // The same application id for another amount is a different write.
+        var changed = apply
+        changed.allocations[1].amount = amount(400_00)
+        let taken = await #expect(throws: RPCError.self) { _ = try await analyst.unary(Receivables.applyCash, changed) }
+        #expect(taken?.code == .alreadyExists)
+        #expect(taken?.details.first?.field == "id" && taken?.details.first?.line == 2)
+        #expect(try await analyst.unary(Receivables.aging, .with { $0.asOf = "2026-11-23" }) == aging)
+
+        // Unapply's reversal_id, and PostEntries' ids, the same way.
+        let unapply = Dunlin_V1_UnapplyRequest.with { $0.applicationID = "APP-B"; $0.reversalID = "REV-B"; $0.date = "2026-11-22" }
+        let reversed = try await analyst.unary(Receivables.unapply, unapply)
+        #expect(try await analyst.unary(Receivables.unapply, unapply) == reversed)
+        #expect(try world.acme.store.openBalance(ofInvoice: "INV-2")?.minorUnits == 500_00)
+        let post = Dunlin_V1_PostEntriesRequest.with { $0.entries = [payment("PAY-2", customer: "C1", 50_00)] }
+        #expect(try await analyst.unary(Receivables.postEntries, post).count == 1)
+        #expect(try await analyst.unary(Receivables.postEntries, post).count == 1)
+        #expect(try world.acme.store.unapplied(ofSource: "PAY-2")?.minorUnits == 50_00)
+        let other = await #expect(throws: RPCError.self) {
+            _ = try await analyst.unary(Receivables.postEntries, .with { $0.entries = [payment("PAY-3", customer: "C1", 1_00), payment("PAY-2", customer: "C1", 60_00)] })
+        }
+        #expect(other?.code == .alreadyExists && other?.details.first?.line == 2)
+        #expect(try world.acme.store.entry("PAY-3") == nil)
+        try await world.server.stop()
+    }
+
     @Test("cash application refuses over-application, mixed currencies and a reversal of a reversal")
     func applicationRules() async throws {
         let world = try await TwoTenants.start()

@@ -50,13 +50,13 @@ struct StreamingImportTests {
         try world.acme.store.upsert((0..<3).map { Customer(id: "C\($0)", number: "N-C\($0)", name: "Customer \($0)") })
         let analyst = world.server.client(token: "acme-analyst")
         var third = invoices(500..<700)
-        third.entries[42].id = "INV-7"  // already in the first chunk: item 500 + 42 + 1
+        third.entries[42].id = "INV-7"  // already in the first chunk, for another amount: item 500 + 42 + 1
         var fourth = invoices(700..<800)
         fourth.entries[0].amount.minor = 0
         let error = await #expect(throws: RPCError.self) {
             _ = try await analyst.clientStreaming(Receivables.importEntries, requests: [invoices(0..<250), invoices(250..<500), third, fourth])
         }
-        #expect(error?.code == .failedPrecondition)
+        #expect(error?.code == .alreadyExists)
         #expect(error?.details.first?.line == 543)
         #expect(error?.details.first?.field == "id")
         #expect(try await settledEntryCount(analyst, world.acme.store) == 0)
@@ -158,7 +158,7 @@ extension AdminProcessTests {
             return file
         }
         let refused = try await dunlin(["invoices", "import", csv(duplicateAt: count - 10).path, "--json"], token: token)
-        #expect(refused.status == 100 + Int32(StatusCode.failedPrecondition.rawValue))
+        #expect(refused.status == 100 + Int32(StatusCode.alreadyExists.rawValue))  // INV-3 again, with other content
         #expect(refused.output.contains("line \(count - 10 + 2)"), "\(refused.output)")
         let empty = try await dunlin(["aging", "--as-of", "2026-11-23", "--json"], token: token)
         #expect(!empty.output.contains("INV") && !empty.output.contains("C3"), "\(empty.output)")

@@ -113,8 +113,8 @@ struct SeededGenerator: RandomNumberGenerator {
                     _ = try await laptop.replica.unary(Receivables.postEntries, .with {
                         $0.entries = [.with { $0.id = id; $0.kind = "payment"; $0.customerID = "C1"; $0.amount = usd(minor); $0.date = "2026-11-21" }]
                     })
-                } catch let error as RPCError where bank && error.code == .failedPrecondition {
-                    continue  // this laptop already has that line
+                } catch let error as RPCError where bank && error.code == .alreadyExists {
+                    continue  // this laptop already has that line, for another amount (the same one is a retry: accepted)
                 }
                 if bank { bankLines[id, default: []].insert(minor) } else { payments[id] = minor }
             case 44..<62:  // apply some unapplied cash to an open invoice

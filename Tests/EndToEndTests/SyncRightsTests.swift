@@ -53,7 +53,7 @@ struct SyncRightsTests {
         _ = try await manager.unary(Records.upsertTasks, .with {
             $0.tasks = [.with { $0.id = "T-BEN"; $0.assigneeID = "u-ben"; $0.customerID = "C1"; $0.title = "Ben's call"; $0.dueDate = "2026-11-30" }]
         })
-        let ana = rawClient(world, "ana", replica: "r-ana")
+        let ana = rawClient(world, "ana", replica: testReplica("ana"))
 
         // The RPC path.
         let rpcAssign = await #expect(throws: RPCError.self) {
@@ -64,7 +64,7 @@ struct SyncRightsTests {
         #expect(rpcAssign?.code == .permissionDenied && rpcAssign?.details.first?.field == "assignee_id")
 
         // The same through a push: a new task for Ben, and Ben's task taken over.
-        let result = try await push(ana, replica: "r-ana", [
+        let result = try await push(ana, replica: testReplica("ana"), [
             ("collection_task", "T-NEW", 1, try taskFields("T-NEW", assignee: "u-ben")),
             ("collection_task", "T-BEN", 2, ["assigneeID": .string("u-ana")]),
             ("collection_task", "T-BEN", 3, ["title": .string("Ana's now")]),
@@ -78,8 +78,8 @@ struct SyncRightsTests {
         #expect(try world.tenant.store.task("T-ANA")?.assigneeID == "u-ana")
 
         // A manager may assign through either path.
-        let mo = rawClient(world, "mo", replica: "r-mo")
-        let managed = try await push(mo, replica: "r-mo", [("collection_task", "T-BEN", 1, ["assigneeID": .string("u-cy")])], in: world)
+        let mo = rawClient(world, "mo", replica: testReplica("mo"))
+        let managed = try await push(mo, replica: testReplica("mo"), [("collection_task", "T-BEN", 1, ["assigneeID": .string("u-cy")])], in: world)
         #expect(managed.results.map(\.outcome) == [.accepted])
         #expect(try world.tenant.store.task("T-BEN")?.assigneeID == "u-cy")
         await ana.close(); await mo.close(); await manager.close()
@@ -96,8 +96,8 @@ struct SyncRightsTests {
                 occurredAt: Date(timeIntervalSince1970: 1_795_000_000)
             ))
         }
-        let ana = rawClient(world, "ana", replica: "r-ana")
-        let result = try await push(ana, replica: "r-ana", [
+        let ana = rawClient(world, "ana", replica: testReplica("ana"))
+        let result = try await push(ana, replica: testReplica("ana"), [
             ("activity", "ACT-FORGED", 1, try activity("ACT-FORGED", author: "u-m")),
             ("activity", "ACT-OWN", 2, try activity("ACT-OWN", author: "u-ana")),
         ], in: world)
@@ -105,8 +105,8 @@ struct SyncRightsTests {
         #expect(result.results[0].code == StatusCode.permissionDenied.rawValue && result.results[0].field == "author_id")
         #expect(try world.tenant.store.activities(customerID: "C1", after: nil, limit: 10).items.map(\.id) == ["ACT-OWN"])
 
-        let viewer = rawClient(world, "viewer", replica: "r-vi")
-        let viewed = try await push(viewer, replica: "r-vi", [("activity", "ACT-V", 1, try activity("ACT-V", author: "u-v"))], in: world)
+        let viewer = rawClient(world, "viewer", replica: testReplica("vi"))
+        let viewed = try await push(viewer, replica: testReplica("vi"), [("activity", "ACT-V", 1, try activity("ACT-V", author: "u-v"))], in: world)
         #expect(viewed.results.map(\.code) == [StatusCode.permissionDenied.rawValue])
         await ana.close(); await viewer.close()
         try await world.stop()
@@ -116,14 +116,14 @@ struct SyncRightsTests {
     func conflictsAreTheServers() async throws {
         let world = try await SyncWorld.start()
         try await seed(world)
-        let ana = rawClient(world, "ana", replica: "r-ana")
+        let ana = rawClient(world, "ana", replica: testReplica("ana"))
         let planted = ConflictRecord(Conflict(
             kind: "contact", recordID: "K1", field: "phone", kept: .string("+1"), keptStamp: Stamp(authority: "server", seq: 1, dot: nil, at: 1),
             lost: .string("+2"), lostStamp: Stamp(authority: "server", seq: 2, dot: nil, at: 2)
         ))
         var fields = try RecordCoding.fields(of: planted)
         fields[RecordCoding.deletedField] = .bool(false)
-        let result = try await push(ana, replica: "r-ana", [("sync_conflict", planted.id, 1, fields)], in: world)
+        let result = try await push(ana, replica: testReplica("ana"), [("sync_conflict", planted.id, 1, fields)], in: world)
         #expect(result.results.map(\.outcome) == [.refused])
         #expect(result.results[0].code == StatusCode.permissionDenied.rawValue)
         #expect(try world.tenant.store.syncedRecords()["sync_conflict/\(planted.id)"] == nil)
@@ -139,8 +139,8 @@ struct SyncRightsTests {
         }
         let conflict = try #require(try world.tenant.store.syncedRecords().first { $0.key.hasPrefix("sync_conflict/") })
         let conflictID = String(conflict.key.dropFirst("sync_conflict/".count))
-        let ben = rawClient(world, "ben", replica: "r-ben2")
-        let forged = try await push(ben, replica: "r-ben2", [
+        let ben = rawClient(world, "ben", replica: testReplica("ben2"))
+        let forged = try await push(ben, replica: testReplica("ben2"), [
             ("sync_conflict", conflictID, 1, ["status": .string("settled"), "settledBy": .string("u-m")]),
             ("sync_conflict", conflictID, 2, ["status": .string("settled"), "settledBy": .string("u-ben"), "lost": .string("+0")]),
             ("sync_conflict", conflictID, 3, ["_deleted": .bool(true)]),
@@ -178,7 +178,7 @@ struct SyncRightsTests {
         #expect(after.checkpoint == before.checkpoint && after.userID == "u-ana")
 
         // A HELLO that names one replica and a request that names another.
-        let mismatched = rawClient(world, "ana", replica: "r-other")
+        let mismatched = rawClient(world, "ana", replica: testReplica("other"))
         let mismatch = await #expect(throws: RPCError.self) {
             for try await _ in mismatched.serverStreaming(SyncMethods.pull, .with { $0.replicaID = replicaID; $0.afterSeq = 1 }) {}
         }
@@ -187,19 +187,45 @@ struct SyncRightsTests {
         try await world.stop()
     }
 
+    @Test("a replica id must be r and 32 lower-case hex digits: a HELLO naming another is refused, and so is a Sync request")
+    func replicaIdsHaveTheirFormat() async throws {
+        let world = try await SyncWorld.start()
+        try await seed(world)
+        // At HELLO: refused like a bad credential (GOAWAY, nothing runs), saying what is wrong.
+        for bad in ["r-ana", "R" + String(repeating: "a", count: 32), "r" + String(repeating: "A", count: 32), "r" + String(repeating: "a", count: 31)] {
+            let client = rawClient(world, "ana", replica: bad)
+            let refused = await #expect(throws: RPCError.self) {
+                _ = try await client.unary(Diagnostics.ping, .init())
+            }
+            #expect(refused?.code == .invalidArgument && refused?.message.contains("replica_id") == true, "\(bad): \(String(describing: refused))")
+            await client.close()
+        }
+        // In a Sync request, from a connection that named no replica at HELLO.
+        let script = rawClient(world, "ana", replica: "")
+        for bad in ["r-ana", "", testReplica("ana") + "0"] {
+            let error = await #expect(throws: RPCError.self) {
+                for try await _ in script.serverStreaming(SyncMethods.pull, .with { $0.replicaID = bad; $0.afterSeq = 0 }) {}
+            }
+            #expect(error?.code == .invalidArgument && error?.details.first?.field == "replica_id", "\(bad)")
+        }
+        _ = try await push(script, replica: testReplica("ana"), [], in: world)
+        await script.close()
+        try await world.stop()
+    }
+
     @Test("a checkpoint past the feed is OUT_OF_RANGE, never a crash, and a retired replica is told to bootstrap again")
     func checkpointsAreChecked() async throws {
         let world = try await SyncWorld.start()
         try await seed(world)
-        let viewer = rawClient(world, "viewer", replica: "r-vi")
+        let viewer = rawClient(world, "viewer", replica: testReplica("vi"))
         for afterSeq: UInt64 in [1 << 63, UInt64.max, 999_999] {
             let error = await #expect(throws: RPCError.self) {
-                for try await _ in viewer.serverStreaming(SyncMethods.pull, .with { $0.replicaID = "r-vi"; $0.afterSeq = afterSeq }) {}
+                for try await _ in viewer.serverStreaming(SyncMethods.pull, .with { $0.replicaID = testReplica("vi"); $0.afterSeq = afterSeq }) {}
             }
             #expect(error?.code == .outOfRange && error?.details.first?.field == "after_seq")
         }
         let pushed = await #expect(throws: RPCError.self) {
-            try await push(viewer, replica: "r-vi", [("contact", "K1", 1 << 63, ["phone": .string("+1")])], in: world)
+            try await push(viewer, replica: testReplica("vi"), [("contact", "K1", 1 << 63, ["phone": .string("+1")])], in: world)
         }
         #expect(pushed?.code == .outOfRange && pushed?.details.first?.field == "changes[0].counter")
         // The same connection still answers.

@@ -203,7 +203,7 @@ func seed(_ world: SyncWorld) async throws {
         ))
         let contactEdit: FieldMap = ["phone": .string("+63 2 8888 0000")]
         let request = Dunlin_V1_PushRequest.with {
-            $0.replicaID = "r-replay"
+            $0.replicaID = testReplica("replay")
             $0.changes = [
                 .with { $0.kind = "activity"; $0.id = "ACT-1"; $0.counter = 1; $0.fields = RecordCoding.canonical(activity) },
                 .with { $0.kind = "contact"; $0.id = "K1"; $0.counter = 2; $0.baseSeq = 5; $0.fields = RecordCoding.canonical(contactEdit) },
@@ -244,7 +244,7 @@ func seed(_ world: SyncWorld) async throws {
         #expect(report.refused == 1)
         let refused = try ben.replica.store.refusedChanges()
         #expect(refused.map(\.id) == ["PAY-BANK-77"])
-        #expect(refused.first?.refusal.code == StatusCode.failedPrecondition.rawValue)
+        #expect(refused.first?.refusal.code == StatusCode.alreadyExists.rawValue)
         #expect(refused.first?.refusal.message.contains("already exists") == true)
         // Ben's replica agrees with the server again: Ana's 250.00, not his 260.00.
         #expect(try ben.replica.store.entry("PAY-BANK-77")?.amount.minorUnits == 250_00)
@@ -321,9 +321,9 @@ func seed(_ world: SyncWorld) async throws {
         )
         let task = Task { try await server.run() }
         let port = try await server.listeningPort
-        let old = RPCClient(configuration: .init(host: "127.0.0.1", port: port, token: "ana", replicaID: "r-old", schemaVersion: SyncMethods.schemaVersion, connectPatience: .seconds(2)))
+        let old = RPCClient(configuration: .init(host: "127.0.0.1", port: port, token: "ana", replicaID: testReplica("old"), schemaVersion: SyncMethods.schemaVersion, connectPatience: .seconds(2)))
         do {
-            _ = try await old.unary(SyncMethods.push, .with { $0.replicaID = "r-old"; $0.changes = [.with { $0.kind = "contact"; $0.id = "X"; $0.counter = 1 }] })
+            _ = try await old.unary(SyncMethods.push, .with { $0.replicaID = testReplica("old"); $0.changes = [.with { $0.kind = "contact"; $0.id = "X"; $0.counter = 1 }] })
             Issue.record("an old client was let in")
         } catch let error as RPCError {
             #expect(error.code == .failedPrecondition)

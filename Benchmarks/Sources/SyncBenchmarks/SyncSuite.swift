@@ -120,7 +120,7 @@ struct SyncSuite {
     private func wireBytes(port: Int) async throws {
         progress("snapshot stream, not applied")
         let client = RPCClient(
-            configuration: .init(host: "127.0.0.1", port: port, token: "large", replicaID: "wire-count", schemaVersion: SyncMethods.schemaVersion,
+            configuration: .init(host: "127.0.0.1", port: port, token: "large", replicaID: "r0000000000000000000000000000c0de", schemaVersion: SyncMethods.schemaVersion,
                                  compressRequests: settings.compress),
             logger: quietLogger()
         )
@@ -128,7 +128,7 @@ struct SyncSuite {
         var messages = 0
         var plain = 0
         var deflated = 0
-        let request = Dunlin_V1_BootstrapRequest.with { $0.replicaID = "wire-count"; $0.batchSize = UInt32(settings.batch) }
+        let request = Dunlin_V1_BootstrapRequest.with { $0.replicaID = "r0000000000000000000000000000c0de"; $0.batchSize = UInt32(settings.batch) }
         let elapsed = try await timed {
             for try await batch in client.serverStreaming(SyncMethods.bootstrap, request, options: .init(timeout: .seconds(600))) {
                 records += batch.records.count

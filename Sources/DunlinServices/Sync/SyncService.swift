@@ -218,8 +218,9 @@ private func requireLive(_ replica: String, _ tenant: TenantHandle) throws {
 }
 
 private func requireReplica(_ id: String, _ context: ServerContext) throws(RPCError) {
-    guard !id.isEmpty, id.count <= 64, id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
-        throw RPCError(.invalidArgument, "replica_id must be 1 to 64 letters, digits, - or _", details: [.with { $0.field = "replica_id" }])
+    guard SyncMethods.isValidReplicaID(id) else {
+        throw RPCError(.invalidArgument, "replica_id must be \"r\" and 32 lower-case hex digits (PROTOCOL.md §16.2)",
+                       details: [.with { $0.field = "replica_id"; $0.reason = "invalid_format" }])
     }
 }
 
