@@ -39,7 +39,7 @@ struct ProtoServiceTests {
 
         Method(Admin.createTenant), Method(Admin.listTenants), Method(Admin.suspendTenant),
         Method(Admin.resumeTenant), Method(Admin.exportTenant), Method(Admin.deleteTenant),
-        Method(Admin.createUser), Method(Admin.listUsers), Method(Admin.updateUser),
+        Method(Admin.createUser), Method(Admin.listUsers), Method(Admin.listPeople), Method(Admin.updateUser),
         Method(Admin.issueToken), Method(Admin.rotateToken), Method(Admin.revokeToken), Method(Admin.listTokens),
 
         Method(Receivables.upsertCustomers), Method(Receivables.getCustomer), Method(Receivables.listCustomers),
