@@ -38,7 +38,7 @@ let package = Package(
         .target(
             name: "DunlinServicesFuzzing",
             dependencies: [
-                .product(name: "DunlinServer", package: "Dunlin"),
+                .product(name: "DunlinServices", package: "Dunlin"),
                 .product(name: "DunlinStore", package: "Dunlin"),
                 .product(name: "DunlinWire", package: "Dunlin"),
                 .product(name: "DunlinCore", package: "Dunlin"),

@@ -1,5 +1,5 @@
 import DunlinCore
-import DunlinServer
+import DunlinServices
 import DunlinStore
 import DunlinWire
 import Foundation
