@@ -90,10 +90,10 @@ public enum ServicesFuzz {
         let usd = Currency.usd
         try store.post([
             LedgerEntry(id: "INV-1", kind: .invoice, customerID: "C1", amount: Money(minorUnits: 1_000_00, currency: usd),
-                        date: CivilDate("2026-08-01")!, dueDate: CivilDate("2026-09-01")!),
+                        date: CivilDate("2026-08-01")!, dueDate: CivilDate("2026-09-01")!, reference: "INV-1"),
             LedgerEntry(id: "PAY-1", kind: .payment, customerID: "C1", amount: Money(minorUnits: 400_00, currency: usd), date: CivilDate("2026-11-20")!),
         ])
-        try store.upsert([Contact(id: "K1", customerID: "C1", name: "Rosa")])
+        try store.upsert([Contact(id: "K1", customerID: "C1", name: "Rosa", email: "rosa@globe.example")])
         let zone = TimeZone(identifier: "Asia/Manila")!
         let tenant = TenantHandle(id: "t-fuzz", store: store, baseCurrency: usd, timeZone: zone,
                                   clock: .fixed(CivilDate("2026-11-23")!, in: zone))
