@@ -163,8 +163,17 @@ extension TenantStore {
 
     /// Appends activities. Each must pass ``Activity/validate()``, belong to an existing customer,
     /// and have an id no activity has: activities are never replaced.
+    /// Appends activities, all or none. An activity whose id is already logged with exactly this
+    /// content is a retry and changes nothing (ids are the client's idempotency keys, PROTOCOL.md
+    /// §16.1); the same id with other content is ALREADY_EXISTS.
     public func append(_ activities: [Activity]) throws {
         try writeBatch(activities) { activity, db in
+            if let existing = try ActivityRow.fetchOne(db, key: activity.id)?.record() {
+                guard existing == activity else {
+                    throw DomainError.alreadyExists(field: "id", "activity \(activity.id) already exists with other content; a retry must repeat the first request exactly")
+                }
+                return
+            }
             try Self.check(activity, db)
             try ActivityRow(activity).insert(db)
             try Self.logChange(db, kind: ActivityRow.databaseTableName, id: activity.id, op: "insert")
@@ -284,7 +293,7 @@ extension TenantStore {
         try activity.validate()
         try requireCustomer(activity.customerID, db)
         guard try !ActivityRow.exists(db, key: activity.id) else {
-            throw DomainError.conflict(field: "id", "activity \(activity.id) already exists")
+            throw DomainError.alreadyExists(field: "id", "activity \(activity.id) already exists")
         }
     }
 

@@ -380,10 +380,9 @@ extension TenantStore {
         guard kind.mutable else {
             if let current {
                 guard current == change.fields else {
-                    // What the RPC writing the kind answers for its id taken by other content:
-                    // ALREADY_EXISTS for an entry (PostEntries), FAILED_PRECONDITION for an activity.
-                    let reason = "\(change.kind) \(change.id) already exists"
-                    throw change.kind == "ledger_entry" ? DomainError.alreadyExists(field: "id", reason) : DomainError.conflict(field: "id", reason)
+                    // What the RPC writing the kind (PostEntries, LogActivities) answers for its id
+                    // taken by other content.
+                    throw DomainError.alreadyExists(field: "id", "\(change.kind) \(change.id) already exists with other content")
                 }
                 return []
             }

@@ -144,3 +144,28 @@ struct RightsTableTests {
         #expect(try world.acme.store.contact("K3") == nil)
     }
 }
+
+@Suite("Services in process: client ids make retries safe")
+struct RetryTests {
+    @Test("an activity logged again with the same id and content changes nothing; other content is ALREADY_EXISTS")
+    func activityRetries() async throws {
+        let world = try RightsTableTests.World.make()
+        let note = Dunlin_V1_ActivityRecord.with {
+            $0.id = "ACT-1"; $0.customerID = "C1"; $0.kind = "call"; $0.direction = "outbound"; $0.outcome = "no answer"
+            $0.occurredAt = 1_795_000_000_000
+        }
+        let first = try await world.call(Records.logActivities, .with { $0.activities = [note] }, as: .analyst)
+        let again = try await world.call(Records.logActivities, .with { $0.activities = [note] }, as: .analyst)
+        #expect(again == first)
+        #expect(try world.acme.store.activities(customerID: "C1").items.map(\.id) == ["ACT-1"])
+        var changed = note
+        changed.outcome = "spoke to Rosa"
+        do {
+            _ = try await world.call(Records.logActivities, .with { $0.activities = [changed] }, as: .analyst)
+            Issue.record("an activity id was reused with other content")
+        } catch let error as RPCError {
+            #expect(error.code == .alreadyExists && error.details.first?.field == "id" && error.details.first?.line == 1)
+        }
+        #expect(try world.acme.store.activity("ACT-1")?.outcome == "no answer")
+    }
+}

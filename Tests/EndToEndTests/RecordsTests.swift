@@ -460,7 +460,7 @@ struct RecordsTests {
             ("a call with none", activities { $0.direction = "none" }, .invalidArgument, "direction"),
             ("an instant before 1970", activities { $0.occurredAt = -5 }, .invalidArgument, "occurred_at"),
             ("an activity of an unknown customer", activities { $0.customerID = "C404" }, .notFound, "customer_id"),
-            ("an activity logged twice", activities { $0.id = "ACT-1" }, .failedPrecondition, "id"),
+            ("an activity id reused for another activity", activities { $0.id = "ACT-1"; $0.outcome = "another call" }, .alreadyExists, "id"),
             ("a deleted id", { _ = try await manager.unary(Records.deleteTasks, .with { $0.ids = ["TSK-M", "TSK-404"] }) }, .notFound, "id"),
         ]
         for (name, attempt, code, field) in cases {
