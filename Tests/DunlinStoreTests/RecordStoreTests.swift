@@ -160,7 +160,7 @@ struct RecordStoreTests {
         #expect(refusal { try store.upsert([promise("P1", promised: day.adding(days: -1))]) }.map(\.location) == "0 promised_date")
         #expect(refusal { try store.upsert([task("T1"), task("T2", assignee: "")]) }.map(\.location) == "1 assignee_id")
         #expect(refusal { try store.append([activity("A1"), activity("A2", author: "")]) }.map(\.location) == "1 author_id")
-        #expect(refusal { try store.append([activity("A1"), activity("A1")]) }.map(\.location) == "1 id")
+        #expect(refusal { try store.append([activity("A1"), activity("A1", kind: .note)]) }.map(\.location) == "1 id")
         #expect(try store.contact("K1") == nil)
         #expect(try store.dispute("D1") == nil)
         #expect(try store.promise("P1") == nil)
@@ -220,7 +220,13 @@ struct RecordStoreTests {
         try store.append([activity("A1")])
         #expect(throws: (any Error).self) { try store.writer.write { try $0.execute(sql: "UPDATE activity SET body = 'rewritten'") } }
         #expect(throws: (any Error).self) { try store.writer.write { try $0.execute(sql: "DELETE FROM activity") } }
-        #expect(throws: StoreError.refused(index: 0, .conflict(field: "id", "activity A1 already exists"))) { try store.append([activity("A1", kind: .note)]) }
+        #expect(throws: StoreError.refused(index: 0, .alreadyExists(
+            field: "id", "activity A1 already exists with other content; a retry must repeat the first request exactly"
+        ))) { try store.append([activity("A1", kind: .note)]) }
+        // The same activity again is a retry: accepted, logged once.
+        let sequence = try store.lastChangeSequence()
+        try store.append([activity("A1")])
+        #expect(try store.lastChangeSequence() == sequence)
         #expect(try store.activity("A1") == activity("A1"))
     }
 
