@@ -1,5 +1,6 @@
 import ArgumentParser
 import Crypto
+import DunlinCore
 import DunlinClient
 import DunlinStore
 import DunlinWire
@@ -344,7 +345,7 @@ struct TokenCommands: AsyncParsableCommand {
     }
 
     /// The system clock in Unix ms.
-    static func now() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+    static func now() -> Int64 { WallClock.system.milliseconds }
 
     /// "90d", "12h", "30m", "45s" from `now`, in Unix ms. Checked arithmetic: a count too large
     /// for a time is a usage error (exit 64), never a trap.

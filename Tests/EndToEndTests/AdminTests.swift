@@ -488,9 +488,11 @@ struct AdminProcessTests {
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    func object(_ output: String) throws -> [String: Any] {
+    static func object(_ output: String) throws -> [String: Any] {
         try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
     }
+
+    func object(_ output: String) throws -> [String: Any] { try Self.object(output) }
 
     @Test("dunlind init prints a server-admin token once and refuses to run twice; dunlin admin drives a served data directory")
     func initAndServe() async throws {

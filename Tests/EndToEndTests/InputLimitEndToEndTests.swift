@@ -179,18 +179,11 @@ struct InputLimitEndToEndTests {
 extension AdminProcessTests {
     @Test("the CLI: CSV refusals exit 103 naming the line (bad value, not UTF-8, a customer id twice), an unknown customer exits 105, and stored text is printed escaped")
     func cliRefusals() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dunlin-limits-\(UUID().uuidString)")
+        let acme = try await servedAcme("limits")
+        let directory = acme.directory, server = acme.server
         defer { try? FileManager.default.removeItem(at: directory) }
-        let root = try #require(try object(try dunlind(["init", "--data", directory.path, "--json"]).output)["token"] as? String)
-        let server = try await DunlindProcess(arguments: ["--data", directory.path])
-        let address = "127.0.0.1:\(server.port)"
-        func dunlin(_ arguments: [String], token: String) async throws -> (status: Int32, output: String) {
-            try await runCLI(arguments + ["--server", address, "--token", token])
-        }
-        #expect(try await dunlin(["admin", "tenant", "create", "acme", "--name", "Acme", "--currency", "USD", "--time-zone", "UTC"], token: root).status == 0)
-        let maria = try object(try await dunlin(["admin", "user", "create", "--tenant", "acme", "--name", "Maria", "--role", "manager", "--json"], token: root).output)
-        let issued = try object(try await dunlin(["admin", "token", "issue", try #require(maria["id"] as? String), "--device", "desk", "--no-expiry", "--json"], token: root).output)
-        let token = try #require(issued["token"] as? String)
+        func dunlin(_ arguments: [String], token: String) async throws -> (status: Int32, output: String) { try await acme.dunlin(arguments, token: token) }
+        let token = try await acme.token(for: "Maria", role: "manager")
         func file(_ name: String, _ bytes: [UInt8]) throws -> String {
             let url = directory.appendingPathComponent(name)
             try Data(bytes).write(to: url)

@@ -125,22 +125,13 @@ struct StreamingImportTests {
 extension AdminProcessTests {
     @Test("dunlin invoices import streams a CSV file to a real dunlind: all of it, or with one bad line in a later chunk none of it, naming the line")
     func csvImportThroughTheCLI() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dunlin-import-\(UUID().uuidString)")
+        let acme = try await servedAcme("import")
+        let directory = acme.directory, server = acme.server
         defer { try? FileManager.default.removeItem(at: directory) }
-        let root = try #require(try object(try dunlind(["init", "--data", directory.path, "--json"]).output)["token"] as? String)
-        let server = try await DunlindProcess(arguments: ["--data", directory.path])
-        let address = "127.0.0.1:\(server.port)"
-        func dunlin(_ arguments: [String], token: String) async throws -> (status: Int32, output: String) {
-            try await runCLI(arguments + ["--server", address, "--token", token])
-        }
-        #expect(try await dunlin(["admin", "tenant", "create", "acme", "--name", "Acme", "--currency", "USD", "--time-zone", "UTC"], token: root).status == 0)
-        let ana = try object(try await dunlin(["admin", "user", "create", "--tenant", "acme", "--name", "Ana", "--role", "analyst", "--json"], token: root).output)
-        let issued = try object(try await dunlin(["admin", "token", "issue", try #require(ana["id"] as? String), "--device", "nightly-import", "--no-expiry", "--json"], token: root).output)
-        let token = try #require(issued["token"] as? String)
+        func dunlin(_ arguments: [String], token: String) async throws -> (status: Int32, output: String) { try await acme.dunlin(arguments, token: token) }
+        let token = try await acme.token(for: "Ana", role: "analyst", device: "nightly-import")
         // The invoices name customers C0 to C6: a manager imports them first.
-        let maria = try object(try await dunlin(["admin", "user", "create", "--tenant", "acme", "--name", "Maria", "--role", "manager", "--json"], token: root).output)
-        let managerIssued = try object(try await dunlin(["admin", "token", "issue", try #require(maria["id"] as? String), "--device", "desk", "--no-expiry", "--json"], token: root).output)
-        let managerToken = try #require(managerIssued["token"] as? String)
+        let managerToken = try await acme.token(for: "Maria", role: "manager")
         let customers = directory.appendingPathComponent("customers.csv")
         try Data(("id,number,name\n" + (0..<7).map { "C\($0),N\($0),Customer \($0)\n" }.joined()).utf8).write(to: customers)
         #expect(try await dunlin(["customers", "import", customers.path], token: managerToken).status == 0)
@@ -169,6 +160,38 @@ extension AdminProcessTests {
 
         server.terminate()
         #expect(try await server.waitForExit() == 0)
+    }
+}
+
+extension AdminProcessTests {
+    /// A real dunlind over a fresh data directory, with tenant acme (USD, UTC) made through the CLI
+    /// by the server admin `dunlind init` printed.
+    struct ServedAcme {
+        let directory: URL
+        let server: DunlindProcess
+        let root: String
+
+        /// Runs `dunlin` against this server with `token`.
+        func dunlin(_ arguments: [String], token: String) async throws -> (status: Int32, output: String) {
+            try await runCLI(arguments + ["--server", "127.0.0.1:\(server.port)", "--token", token])
+        }
+
+        /// Creates a user of acme with `role` and issues it a token that never expires.
+        func token(for name: String, role: String, device: String = "desk") async throws -> String {
+            let user = try AdminProcessTests.object(try await dunlin(["admin", "user", "create", "--tenant", "acme", "--name", name, "--role", role, "--json"], token: root).output)
+            let issued = try AdminProcessTests.object(try await dunlin(
+                ["admin", "token", "issue", try #require(user["id"] as? String), "--device", device, "--no-expiry", "--json"], token: root
+            ).output)
+            return try #require(issued["token"] as? String)
+        }
+    }
+
+    func servedAcme(_ name: String) async throws -> ServedAcme {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dunlin-\(name)-\(UUID().uuidString)")
+        let root = try #require(try Self.object(try dunlind(["init", "--data", directory.path, "--json"]).output)["token"] as? String)
+        let acme = ServedAcme(directory: directory, server: try await DunlindProcess(arguments: ["--data", directory.path]), root: root)
+        #expect(try await acme.dunlin(["admin", "tenant", "create", "acme", "--name", "Acme", "--currency", "USD", "--time-zone", "UTC"], token: root).status == 0)
+        return acme
     }
 }
 

@@ -16,12 +16,11 @@ public final class ControlStore: Sendable {
     /// The data directory: `control.sqlite` and `tenants/`.
     public let directory: URL
     let writer: DatabasePool
-    /// The clock: Unix milliseconds. Injected so tests can move time.
     /// The clock tokens expire by (milliseconds since 1970; a test moves it by hand).
     public let now: @Sendable () -> Int64
 
-    /// Unix milliseconds of the system clock.
-    public static let systemClock: @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+    /// Unix milliseconds of the one system clock (`WallClock.system`, which DUNLIN_CLOCK_OFFSET moves).
+    public static let systemClock: @Sendable () -> Int64 = { WallClock.system.milliseconds }
 
     /// The longest lifetime a token may be given, at issue or rotation, in milliseconds: 400 days.
     /// A token without expiry is only ever made on explicit request (`no_expiry`).
