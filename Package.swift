@@ -113,7 +113,7 @@ let package = Package(
         .testTarget(name: "DunlinCoreTests", dependencies: ["DunlinCore"]),
         .testTarget(name: "DunlinSyncTests", dependencies: ["DunlinSync", "DunlinCore"]),
         // The services called in process on in-memory stores: no sockets.
-        .testTarget(name: "DunlinServicesTests", dependencies: ["DunlinServices", "DunlinStore", "DunlinWire", "DunlinCore"]),
+        .testTarget(name: "DunlinServicesTests", dependencies: ["DunlinServices", "DunlinStore", "DunlinSync", "DunlinWire", "DunlinCore"]),
         .testTarget(name: "DunlinClientTests", dependencies: ["DunlinClient", "DunlinCore", "DunlinWire"]),
         .testTarget(
             name: "DunlinStoreTests",

@@ -157,6 +157,7 @@ struct Status: AsyncParsableCommand {
     var dismiss: [Int64] = []
 
     func run() async throws {
+        if connection.server != nil { return try await serverStatus() }
         let profile = try requireProfile(connection)
         let store = try Replica(profile: profile).store
         do {
@@ -195,15 +196,39 @@ struct Status: AsyncParsableCommand {
     }
 }
 
+extension Status {
+    /// `status --server`: the server's own view, what sync set aside there (a replica's pending
+    /// changes and checkpoint are the laptop's, so they are not part of it).
+    func serverStatus() async throws {
+        guard dismiss.isEmpty else { throw ValidationError("--dismiss: refused changes are a replica's; drop --server") }
+        try await connection.withClient { client in
+            let conflicts = try await client.unary(Records.listConflicts, .init(), options: connection.callOptions).conflicts
+            let exceptions = try await client.unary(Records.listExceptions, .init(), options: connection.callOptions).exceptions
+            if connection.json {
+                printJSON(["server": connection.serverAddress, "open_conflicts": conflicts.count, "open_exceptions": exceptions.count])
+                return
+            }
+            printTable([
+                ["item", "value"],
+                ["server", connection.serverAddress],
+                ["open conflicts", "\(conflicts.count)"],
+                ["open exceptions", "\(exceptions.count)"],
+            ])
+        }
+    }
+}
+
 struct ConflictsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "conflicts", abstract: "Concurrent edits the sync resolved, with both sides.",
         subcommands: [List.self, Show.self, Settle.self], defaultSubcommand: List.self
     )
 
-    static func describe(_ value: FieldValue) -> String {
-        if case .string(let text) = value { return text }
-        return value.description
+    /// The conflicts of the replica, or of the server with `--server`.
+    static func list(_ connection: ConnectionOptions, includeSettled: Bool, _ body: ([Dunlin_V1_SyncConflict]) throws -> Void) async throws {
+        try await connection.withCaller { client in
+            try body(try await client.unary(Records.listConflicts, .with { $0.includeSettled = includeSettled }, options: connection.callOptions).conflicts)
+        }
     }
 
     struct List: AsyncParsableCommand {
@@ -212,15 +237,13 @@ struct ConflictsCommand: AsyncParsableCommand {
         @Flag(help: "Include settled conflicts.") var all = false
 
         func run() async throws {
-            let conflicts = try Replica(profile: try requireProfile(connection)).store.conflicts(includeSettled: all)
-            if connection.json {
-                printJSON(conflicts.map(ConflictsCommand.json))
-                return
+            try await ConflictsCommand.list(connection, includeSettled: all) { conflicts in
+                if connection.json { return printJSON(conflicts.map(ConflictsCommand.json)) }
+                guard !conflicts.isEmpty else { return say("no open conflicts") }
+                printTable([["id", "record", "field", "kept", "set aside", "status"]] + conflicts.map {
+                    [$0.id, "\($0.kind) \($0.recordID)", $0.field, "\($0.kept) (\($0.keptBy))", "\($0.lost) (\($0.lostBy))", $0.status]
+                })
             }
-            guard !conflicts.isEmpty else { return say("no open conflicts") }
-            printTable([["id", "record", "field", "kept", "set aside", "status"]] + conflicts.map {
-                [$0.id, "\($0.kind) \($0.recordID)", $0.field, "\(describe($0.kept)) (\($0.keptBy))", "\(describe($0.lost)) (\($0.lostBy))", $0.status.rawValue]
-            })
         }
     }
 
@@ -230,15 +253,16 @@ struct ConflictsCommand: AsyncParsableCommand {
         @Argument(help: "Conflict id.") var id: String
 
         func run() async throws {
-            let conflicts = try Replica(profile: try requireProfile(connection)).store.conflicts(includeSettled: true)
-            guard let conflict = conflicts.first(where: { $0.id == id }) else {
-                throw connection.report(RPCError(.notFound, "no conflict \(id)"))
+            try await ConflictsCommand.list(connection, includeSettled: true) { conflicts in
+                guard let conflict = conflicts.first(where: { $0.id == id }) else {
+                    throw RPCError(.notFound, "no conflict \(id)")
+                }
+                if connection.json { return printJSON(ConflictsCommand.json(conflict)) }
+                let time = { (ms: Int64) in ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(ms) / 1000)) }
+                say("\(conflict.kind) \(conflict.recordID), field \(conflict.field): \(conflict.status)")
+                say("  kept:      \(conflict.kept)  (by \(conflict.keptBy) at \(time(conflict.keptAtMs)))")
+                say("  set aside: \(conflict.lost)  (by \(conflict.lostBy) at \(time(conflict.lostAtMs)))")
             }
-            if connection.json { return printJSON(ConflictsCommand.json(conflict)) }
-            let time = { (ms: Int64) in ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(ms) / 1000)) }
-            say("\(conflict.kind) \(conflict.recordID), field \(conflict.field): \(conflict.status.rawValue)")
-            say("  kept:      \(describe(conflict.kept))  (by \(conflict.keptBy) at \(time(conflict.keptAt)))")
-            say("  set aside: \(describe(conflict.lost))  (by \(conflict.lostBy) at \(time(conflict.lostAt)))")
         }
     }
 
@@ -264,11 +288,14 @@ struct ConflictsCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
+            // Settling is an edit of the replica that sync carries; the server has no edit of its own.
+            guard connection.server == nil else { throw ValidationError("--server: settle a conflict on your replica (drop --server); `dunlin sync` sends it") }
             let profile = try requireProfile(connection)
             do {
                 let conflict = try Replica(profile: profile).store.settleConflict(id, restoreLost: keep == .setAside, by: profile.userID)
-                if connection.json { printJSON(ConflictsCommand.json(conflict)) } else {
-                    say("settled \(id): \(conflict.field) is \(describe(keep == .setAside ? conflict.lost : conflict.kept)); `dunlin sync` sends it")
+                let settled = Dunlin_V1_SyncConflict(conflict)
+                if connection.json { printJSON(ConflictsCommand.json(settled)) } else {
+                    say("settled \(id): \(conflict.field) is \(keep == .setAside ? settled.lost : settled.kept); `dunlin sync` sends it")
                 }
             } catch {
                 throw connection.report(error)
@@ -276,12 +303,12 @@ struct ConflictsCommand: AsyncParsableCommand {
         }
     }
 
-    static func json(_ conflict: ConflictRecord) -> [String: Any] {
+    static func json(_ conflict: Dunlin_V1_SyncConflict) -> [String: Any] {
         [
             "id": conflict.id, "kind": conflict.kind, "record_id": conflict.recordID, "field": conflict.field,
-            "kept": describe(conflict.kept), "kept_by": conflict.keptBy, "kept_at_ms": conflict.keptAt,
-            "lost": describe(conflict.lost), "lost_by": conflict.lostBy, "lost_at_ms": conflict.lostAt,
-            "status": conflict.status.rawValue, "settled_by": conflict.settledBy,
+            "kept": conflict.kept, "kept_by": conflict.keptBy, "kept_at_ms": conflict.keptAtMs,
+            "lost": conflict.lost, "lost_by": conflict.lostBy, "lost_at_ms": conflict.lostAtMs,
+            "status": conflict.status, "settled_by": conflict.settledBy,
         ]
     }
 }
@@ -298,28 +325,26 @@ struct ExceptionsCommand: AsyncParsableCommand {
         @Flag(help: "Include resolved exceptions.") var all = false
 
         func run() async throws {
-            let store = try Replica(profile: try requireProfile(connection)).store
-            try store.recheckInvariants()
-            let exceptions = try store.exceptions(includeResolved: all)
-            if connection.json {
-                printJSON(exceptions.map { item in
+            try await connection.withCaller { client in
+                let exceptions = try await client.unary(Records.listExceptions, .with { $0.includeResolved = all }, options: connection.callOptions).exceptions
+                if connection.json {
+                    printJSON(exceptions.map { item in
+                        [
+                            "id": item.id, "kind": item.kind, "subject_id": item.subjectID, "customer_id": item.customerID,
+                            "excess": json(item.excess), "entry_ids": item.entryIds, "holds": item.holds, "status": item.status, "detected_at": item.detectedAt,
+                        ] as [String: Any]
+                    })
+                    return
+                }
+                guard !exceptions.isEmpty else { return say("no open exceptions") }
+                printTable([["id", "kind", "subject", "customer", "excess", "entries", "dunning held on", "status"]] + exceptions.map { item in
                     [
-                        "id": item.exception.id, "kind": item.exception.kind.rawValue, "subject_id": item.exception.subjectID,
-                        "customer_id": item.exception.customerID, "excess": json(Dunlin_V1_Amount(item.exception.excess)),
-                        "entry_ids": item.exception.entryIDs, "holds": item.exception.holds, "status": item.status, "detected_at": item.detectedAt,
-                    ] as [String: Any]
+                        item.id, item.kind, item.subjectID, item.customerID, "\(item.excess.currency) \(text(item.excess))",
+                        item.entryIds.joined(separator: " "), item.holds.joined(separator: " "), item.status,
+                    ]
                 })
-                return
+                say("dunning is held on these invoices until each exception is resolved with a reversing entry (dunlin exceptions resolve)")
             }
-            guard !exceptions.isEmpty else { return say("no open exceptions") }
-            printTable([["id", "kind", "subject", "customer", "excess", "entries", "dunning held on", "status"]] + exceptions.map { item in
-                [
-                    item.exception.id, item.exception.kind.rawValue, item.exception.subjectID, item.exception.customerID,
-                    item.exception.excess.description, item.exception.entryIDs.joined(separator: " "),
-                    item.exception.holds.joined(separator: " "), item.status,
-                ]
-            })
-            say("dunning is held on these invoices until each exception is resolved with a reversing entry (dunlin exceptions resolve)")
         }
     }
 
@@ -330,23 +355,22 @@ struct ExceptionsCommand: AsyncParsableCommand {
         @Option(help: "The entry to reverse (one of the exception's entries).") var entry: String
 
         func run() async throws {
-            let replica = try Replica(profile: try requireProfile(connection))
-            do {
-                guard let item = try replica.store.exceptions().first(where: { $0.exception.id == id }) else {
+            try await connection.withCaller { client in
+                let open = { try await client.unary(Records.listExceptions, .init(), options: connection.callOptions).exceptions }
+                guard let item = try await open().first(where: { $0.id == id }) else {
                     throw RPCError(.notFound, "no open exception \(id)")
                 }
-                guard item.exception.entryIDs.contains(entry) else {
-                    throw RPCError(.invalidArgument, "\(entry) is not one of \(id)'s entries: \(item.exception.entryIDs.joined(separator: ", "))")
+                guard item.entryIds.contains(entry) else {
+                    throw RPCError(.invalidArgument, "\(entry) is not one of \(id)'s entries: \(item.entryIds.joined(separator: ", "))")
                 }
-                let reversal = try await replica.unary(Receivables.unapply, .with { $0.applicationID = entry; $0.memo = "resolves \(id)" })
-                let open = try replica.store.recheckInvariants()
+                let reversal = try await client.unary(Receivables.unapply, .with { $0.applicationID = entry; $0.memo = "resolves \(id)" }, options: connection.callOptions)
+                let resolved = try await !open().contains { $0.id == id }
                 if connection.json {
-                    printJSON(["reversal": reversal.reversal.id, "resolved": !open.contains { $0.id == id }])
+                    printJSON(["reversal": reversal.reversal.id, "resolved": resolved])
                 } else {
-                    say("reversed \(entry) with \(reversal.reversal.id); \(open.contains { $0.id == id } ? "still open" : "resolved"); `dunlin sync` sends it")
+                    let syncHint = connection.server == nil ? "; `dunlin sync` sends it" : ""
+                    say("reversed \(entry) with \(reversal.reversal.id); \(resolved ? "resolved" : "still open")\(syncHint)")
                 }
-            } catch {
-                throw connection.report(error)
             }
         }
     }

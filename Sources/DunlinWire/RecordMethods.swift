@@ -76,6 +76,16 @@ public enum Records {
     public static let listActivities = MethodDescriptor<Dunlin_V1_ListActivitiesRequest, Dunlin_V1_ListActivitiesResponse>(
         path: "/dunlin.v1.Records/ListActivities", kind: .unary
     )
+
+    /// The reconciliation queue of the store that answers (the server's, or a replica's copy),
+    /// checked again first.
+    public static let listExceptions = MethodDescriptor<Dunlin_V1_ListExceptionsRequest, Dunlin_V1_ListExceptionsResponse>(
+        path: "/dunlin.v1.Records/ListExceptions", kind: .unary
+    )
+    /// The conflicts sync's merges recorded, open ones (and settled ones if asked).
+    public static let listConflicts = MethodDescriptor<Dunlin_V1_ListConflictsRequest, Dunlin_V1_ListConflictsResponse>(
+        path: "/dunlin.v1.Records/ListConflicts", kind: .unary
+    )
 }
 
 /// The wire shape the four mutable record kinds (contacts, disputes, promises to pay, tasks) share,

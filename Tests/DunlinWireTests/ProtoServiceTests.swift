@@ -53,7 +53,7 @@ struct ProtoServiceTests {
         Method(Records.getPromise), Method(Records.listPromises), Method(Records.deletePromises),
         Method(Records.evaluatePromise), Method(Records.upsertTasks), Method(Records.getTask),
         Method(Records.listTasks), Method(Records.deleteTasks), Method(Records.logActivities),
-        Method(Records.listActivities),
+        Method(Records.listActivities), Method(Records.listExceptions), Method(Records.listConflicts),
 
         Method(SyncMethods.bootstrap), Method(SyncMethods.pull), Method(SyncMethods.push),
         Method(SyncMethods.watch), Method(SyncMethods.listReplicas), Method(SyncMethods.retireReplica),

@@ -22,6 +22,15 @@ struct OfflineCLITests {
         return try JSONSerialization.jsonObject(with: Data(output.utf8))
     }
 
+    /// Runs `dunlin ARGUMENTS --server ... --json` as the manager, against the server's own view.
+    func serverView(_ world: FaultWorld, _ arguments: [String]) async throws -> Any {
+        let (status, output) = try await runCLI(
+            arguments + ["--server", world.address, "--token", world.managerToken, "--json"], environment: world.cliEnvironment()
+        )
+        guard status == 0 else { throw RawError("dunlin \(arguments.joined(separator: " ")) --server exited \(status): \(output)") }
+        return try JSONSerialization.jsonObject(with: Data(output.utf8))
+    }
+
     func sync(_ world: FaultWorld, _ profiles: String...) async throws {
         for profile in profiles { _ = try await run(world, profile, ["sync"]) }
     }
@@ -60,6 +69,14 @@ struct OfflineCLITests {
         // Both applications are there everywhere: nothing was deleted.
         let status = try #require(try await run(world, "ana", ["status"]) as? [String: Any])
         #expect(status["open_exceptions"] as? Int == 1)
+        // The server's view (--server skips the replica): its own ledger holds both applications,
+        // so its queue has the same exception; its status says so.
+        let onServer = try #require(try await serverView(world, ["exceptions"]) as? [[String: Any]])
+        #expect(onServer.map { $0["id"] as? String } == [exceptionID])
+        #expect(onServer.first?["entry_ids"] as? [String] == entries)
+        let serverStatus = try #require(try await serverView(world, ["status"]) as? [String: Any])
+        #expect(serverStatus["open_exceptions"] as? Int == 1)
+        #expect(serverStatus["server"] as? String == world.address)
 
         // Ana reverses one application; after syncing, both queues are empty.
         let resolved = try #require(try await run(world, "ana", ["exceptions", "resolve", exceptionID, "--entry", entries[0]]) as? [String: Any])
@@ -68,6 +85,7 @@ struct OfflineCLITests {
         for profile in ["ana", "mia"] {
             #expect((try await run(world, profile, ["exceptions"]) as? [Any])?.isEmpty == true)
         }
+        #expect((try await serverView(world, ["exceptions"]) as? [Any])?.isEmpty == true)
         try await world.stop()
     }
 
@@ -115,11 +133,20 @@ struct OfflineCLITests {
             conflictID = try #require(conflicts.first?["id"] as? String)
         }
         // Ana puts her number back; Mia sees it after syncing, and the conflict is settled everywhere.
+        let serverConflicts = try #require(try await serverView(world, ["conflicts"]) as? [[String: Any]])
+        #expect(serverConflicts.map { $0["id"] as? String } == [conflictID])
+        #expect(serverConflicts.first?["lost"] as? String == "+1 312 555 0101")
         _ = try await run(world, "ana", ["conflicts", "settle", conflictID, "--keep", "set-aside"])
         try await sync(world, "ana", "mia")
         let contact = try #require(try await run(world, "mia", ["contacts", "get", "K-T"]) as? [String: Any])
         #expect(contact["phone"] as? String == "+1 312 555 0101")
         #expect((try await run(world, "mia", ["conflicts"]) as? [Any])?.isEmpty == true)
+        #expect((try await serverView(world, ["conflicts"]) as? [Any])?.isEmpty == true)
+        // Settling is the replica's edit: --server refuses it before any call.
+        let (settle, _) = try await runCLI(
+            ["conflicts", "settle", conflictID, "--server", world.address, "--token", world.managerToken, "--json"], environment: world.cliEnvironment()
+        )
+        #expect(settle == 64)
         try await world.stop()
     }
 

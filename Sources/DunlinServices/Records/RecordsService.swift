@@ -26,6 +26,7 @@ public struct RecordsService: RPCService {
         registerMutable(Dunlin_V1_TaskRecord.self, in: &router)
         registerPromiseEvaluation(in: &router)
         registerActivities(in: &router)
+        registerReconciliationViews(in: &router)
     }
 
     /// Upsert, get, list and delete of one mutable record kind: writes held to the rights table

@@ -17,6 +17,9 @@
 ///   their own tenant only (their `tenant_id` must be empty or their own). A user or token of
 ///   another tenant answers NOT_FOUND, exactly like one that does not exist.
 /// - ListUsers: also a tenant's managers (they reassign customers to analysts).
+/// - ListPeople (ListUsersRequest -> ListUsersResponse): any tenant role, its own tenant's users,
+///   inactive ones included, with only `id`, `name` and `active` set; `tenant_id` and
+///   `include_inactive` are ignored. Clients show people by name with it (and cache it offline).
 /// - RotateToken, RevokeToken, ListTokens: also anyone, on their own tokens.
 ///
 /// Times are Unix milliseconds, UTC; 0 means "none" (no expiry, never used, not revoked).
@@ -426,8 +429,10 @@ public nonisolated struct Dunlin_V1_IssuedToken: Sendable {
 }
 
 /// Issues a new token for the same user and device and revokes the old one, in one transaction.
-/// The new token expires at `expires_at_ms` if set; otherwise, if the old one had an expiry, after
-/// the same lifetime from now; otherwise never.
+/// The new token keeps the lifetime its issuer gave the old one, from now (capped at the server's
+/// maximum; a token without expiry stays without). Only an admin who may manage the token's user
+/// sets `expires_at_ms` (checked like an issue's); anyone else setting it is PERMISSION_DENIED.
+/// A revoked or expired token cannot be rotated: FAILED_PRECONDITION.
 public nonisolated struct Dunlin_V1_RotateTokenRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -435,6 +440,7 @@ public nonisolated struct Dunlin_V1_RotateTokenRequest: Sendable {
 
   public var tokenID: String = String()
 
+  /// 0 = keep the old lifetime
   public var expiresAtMs: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()

@@ -178,7 +178,8 @@ public nonisolated struct Dunlin_V1_Hello: Sendable {
   /// pre-authentication (Diagnostics Ping and Info) may be called.
   public var token: String = String()
 
-  /// The client's replica id (stable per profile); empty for clients without a replica.
+  /// The client's replica id (stable per profile): "r" and 32 lower-case hex digits; empty for
+  /// clients without a replica. Any other value is refused: GOAWAY HANDSHAKE (PROTOCOL.md §5.1).
   public var replicaID: String = String()
 
   /// Free-form client software version, for logs and upgrade messages ("dunlin/0.1.0").

@@ -113,7 +113,7 @@ public nonisolated struct Dunlin_V1_LedgerEntryRecord: Sendable {
   /// Clears the value of `amount`. Subsequent reads from it will return its default value.
   public mutating func clearAmount() {self._amount = nil}
 
-  /// YYYY-MM-DD, tenant calendar
+  /// YYYY-MM-DD, tenant calendar; PostEntries: default today in the tenant's time zone
   public var date: String = String()
 
   /// invoices
@@ -248,7 +248,11 @@ public nonisolated struct Dunlin_V1_ListCustomersResponse: Sendable {
 }
 
 /// Posts entries in one transaction: all or none. Imports of invoices, payments and credit memos
-/// use it, as do adjustments, write-offs, refunds and reversals.
+/// use it, as do adjustments, write-offs, refunds and reversals. An entry's `id` is optional (the
+/// server generates one when it is empty) and is the caller's idempotency key: an entry whose id is
+/// already written with the same content is a retry, accepted and written no second time; the same
+/// id with other content is ALREADY_EXISTS (detail field `id`, line the item). Give ids to make a
+/// retry safe (PROTOCOL.md §16.1, "Client ids and retries").
 public nonisolated struct Dunlin_V1_PostEntriesRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -366,9 +370,10 @@ public nonisolated struct Dunlin_V1_ApplyCashRequest: Sendable {
 
   public var allocations: [Dunlin_V1_ApplyCashRequest.Allocation] = []
 
-  /// default: today in the tenant's time zone
+  /// default: today in the tenant's time zone (a retry on another
   public var date: String = String()
 
+  /// day is other content: send the date to retry safely)
   public var memo: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -389,7 +394,7 @@ public nonisolated struct Dunlin_V1_ApplyCashRequest: Sendable {
     /// Clears the value of `amount`. Subsequent reads from it will return its default value.
     public mutating func clearAmount() {self._amount = nil}
 
-    /// optional: the caller's id for the application (idempotent retries)
+    /// optional: the caller's id for the application; a retry with the
     public var applicationID: String = String()
 
     public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -422,7 +427,7 @@ public nonisolated struct Dunlin_V1_UnapplyRequest: Sendable {
 
   public var applicationID: String = String()
 
-  /// optional caller id
+  /// optional caller id, idempotent like ApplyCash's application_id
   public var reversalID: String = String()
 
   public var date: String = String()

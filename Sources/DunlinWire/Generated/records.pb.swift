@@ -15,7 +15,7 @@
 /// another tenant answers NOT_FOUND, exactly like an id that does not exist.
 ///
 /// Who may call what (the caller's role from WELCOME's principal; each role includes those below):
-/// - viewer: Get*, List*, EvaluatePromise without `record`.
+/// - viewer: Get*, List*, EvaluatePromise without `record`, ListExceptions, ListConflicts.
 /// - analyst: UpsertContacts, UpsertDisputes, UpsertPromises, LogActivities, EvaluatePromise with
 ///   `record`; UpsertTasks only for tasks assigned to themselves (new ones, and existing ones
 ///   already theirs).
@@ -102,7 +102,7 @@ public nonisolated struct Dunlin_V1_DisputeRecord: Sendable {
   /// default: today
   public var openedOn: String = String()
 
-  /// set exactly when resolved or rejected
+  /// set exactly when resolved or rejected (default: the tenant's today)
   public var resolvedOn: String = String()
 
   public var note: String = String()
@@ -729,6 +729,144 @@ public nonisolated struct Dunlin_V1_ListActivitiesResponse: Sendable {
   public var activities: [Dunlin_V1_ActivityRecord] = []
 
   public var nextCursor: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A ledger invariant broken after a merge (two valid entries that together are not: the same
+/// payment applied on two laptops). Never deleted: resolved by a reversing entry.
+public nonisolated struct Dunlin_V1_ReconciliationException: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// stable per kind and subject
+  public var id: String = String()
+
+  /// source_over_applied, invoice_over_paid,
+  public var kind: String = String()
+
+  /// applied_to_voided_invoice, drawn_from_voided_source
+  public var subjectID: String = String()
+
+  public var customerID: String = String()
+
+  /// by how much
+  public var excess: Dunlin_V1_Amount {
+    get {_excess ?? Dunlin_V1_Amount()}
+    set {_excess = newValue}
+  }
+  /// Returns true if `excess` has been explicitly set.
+  public var hasExcess: Bool {self._excess != nil}
+  /// Clears the value of `excess`. Subsequent reads from it will return its default value.
+  public mutating func clearExcess() {self._excess = nil}
+
+  /// the live entries drawing on the subject (reverse one)
+  public var entryIds: [String] = []
+
+  /// invoices dunning leaves alone until it is resolved
+  public var holds: [String] = []
+
+  /// open, resolved
+  public var status: String = String()
+
+  /// ISO 8601, UTC: when this store first found it
+  public var detectedAt: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _excess: Dunlin_V1_Amount? = nil
+}
+
+/// The ledger is checked again before it answers, so the list is current.
+public nonisolated struct Dunlin_V1_ListExceptionsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var includeResolved: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_ListExceptionsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var exceptions: [Dunlin_V1_ReconciliationException] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A concurrent edit sync resolved: both values, who wrote each and when.
+public nonisolated struct Dunlin_V1_SyncConflict: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  /// the record's kind (contact, dispute, ...)
+  public var kind: String = String()
+
+  public var recordID: String = String()
+
+  /// the record field the two edits set
+  public var field: String = String()
+
+  /// the value everyone sees, as text (JSON for non-strings)
+  public var kept: String = String()
+
+  /// who wrote it: a replica id, or the server's
+  public var keptBy: String = String()
+
+  public var keptAtMs: Int64 = 0
+
+  /// the value set aside
+  public var lost: String = String()
+
+  public var lostBy: String = String()
+
+  public var lostAtMs: Int64 = 0
+
+  /// open, settled
+  public var status: String = String()
+
+  /// user id
+  public var settledBy: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_ListConflictsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var includeSettled: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_ListConflictsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var conflicts: [Dunlin_V1_SyncConflict] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2214,6 +2352,285 @@ nonisolated extension Dunlin_V1_ListActivitiesResponse: SwiftProtobuf.Message, S
   public static func ==(lhs: Dunlin_V1_ListActivitiesResponse, rhs: Dunlin_V1_ListActivitiesResponse) -> Bool {
     if lhs.activities != rhs.activities {return false}
     if lhs.nextCursor != rhs.nextCursor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ReconciliationException: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReconciliationException"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}kind\0\u{3}subject_id\0\u{3}customer_id\0\u{1}excess\0\u{3}entry_ids\0\u{1}holds\0\u{1}status\0\u{3}detected_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.kind) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.subjectID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._excess) }()
+      case 6: try { try decoder.decodeRepeatedStringField(value: &self.entryIds) }()
+      case 7: try { try decoder.decodeRepeatedStringField(value: &self.holds) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.status) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.detectedAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.kind.isEmpty {
+      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 2)
+    }
+    if !self.subjectID.isEmpty {
+      try visitor.visitSingularStringField(value: self.subjectID, fieldNumber: 3)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 4)
+    }
+    try { if let v = self._excess {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    if !self.entryIds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.entryIds, fieldNumber: 6)
+    }
+    if !self.holds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.holds, fieldNumber: 7)
+    }
+    if !self.status.isEmpty {
+      try visitor.visitSingularStringField(value: self.status, fieldNumber: 8)
+    }
+    if !self.detectedAt.isEmpty {
+      try visitor.visitSingularStringField(value: self.detectedAt, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ReconciliationException, rhs: Dunlin_V1_ReconciliationException) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.subjectID != rhs.subjectID {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs._excess != rhs._excess {return false}
+    if lhs.entryIds != rhs.entryIds {return false}
+    if lhs.holds != rhs.holds {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.detectedAt != rhs.detectedAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ListExceptionsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListExceptionsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}include_resolved\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.includeResolved) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.includeResolved != false {
+      try visitor.visitSingularBoolField(value: self.includeResolved, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ListExceptionsRequest, rhs: Dunlin_V1_ListExceptionsRequest) -> Bool {
+    if lhs.includeResolved != rhs.includeResolved {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ListExceptionsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListExceptionsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}exceptions\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.exceptions) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.exceptions.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.exceptions, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ListExceptionsResponse, rhs: Dunlin_V1_ListExceptionsResponse) -> Bool {
+    if lhs.exceptions != rhs.exceptions {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_SyncConflict: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SyncConflict"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}kind\0\u{3}record_id\0\u{1}field\0\u{1}kept\0\u{3}kept_by\0\u{3}kept_at_ms\0\u{1}lost\0\u{3}lost_by\0\u{3}lost_at_ms\0\u{1}status\0\u{3}settled_by\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.kind) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.recordID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.field) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.kept) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.keptBy) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.keptAtMs) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.lost) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.lostBy) }()
+      case 10: try { try decoder.decodeSingularInt64Field(value: &self.lostAtMs) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.status) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.settledBy) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.kind.isEmpty {
+      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 2)
+    }
+    if !self.recordID.isEmpty {
+      try visitor.visitSingularStringField(value: self.recordID, fieldNumber: 3)
+    }
+    if !self.field.isEmpty {
+      try visitor.visitSingularStringField(value: self.field, fieldNumber: 4)
+    }
+    if !self.kept.isEmpty {
+      try visitor.visitSingularStringField(value: self.kept, fieldNumber: 5)
+    }
+    if !self.keptBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.keptBy, fieldNumber: 6)
+    }
+    if self.keptAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.keptAtMs, fieldNumber: 7)
+    }
+    if !self.lost.isEmpty {
+      try visitor.visitSingularStringField(value: self.lost, fieldNumber: 8)
+    }
+    if !self.lostBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.lostBy, fieldNumber: 9)
+    }
+    if self.lostAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.lostAtMs, fieldNumber: 10)
+    }
+    if !self.status.isEmpty {
+      try visitor.visitSingularStringField(value: self.status, fieldNumber: 11)
+    }
+    if !self.settledBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.settledBy, fieldNumber: 12)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_SyncConflict, rhs: Dunlin_V1_SyncConflict) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.recordID != rhs.recordID {return false}
+    if lhs.field != rhs.field {return false}
+    if lhs.kept != rhs.kept {return false}
+    if lhs.keptBy != rhs.keptBy {return false}
+    if lhs.keptAtMs != rhs.keptAtMs {return false}
+    if lhs.lost != rhs.lost {return false}
+    if lhs.lostBy != rhs.lostBy {return false}
+    if lhs.lostAtMs != rhs.lostAtMs {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.settledBy != rhs.settledBy {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ListConflictsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListConflictsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}include_settled\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.includeSettled) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.includeSettled != false {
+      try visitor.visitSingularBoolField(value: self.includeSettled, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ListConflictsRequest, rhs: Dunlin_V1_ListConflictsRequest) -> Bool {
+    if lhs.includeSettled != rhs.includeSettled {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ListConflictsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListConflictsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}conflicts\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.conflicts) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.conflicts.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.conflicts, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ListConflictsResponse, rhs: Dunlin_V1_ListConflictsResponse) -> Bool {
+    if lhs.conflicts != rhs.conflicts {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -19,6 +19,10 @@
 ///   ListReplicas, RetireReplica  unary, tenant admins: the replicas that hold back tombstone
 ///                collection, and taking a lost one out of it
 ///
+/// Every request's `replica_id` is "r" and 32 lower-case hex digits (INVALID_ARGUMENT otherwise,
+/// reason invalid_format) and, when the connection's HELLO named a replica id, that one
+/// (INVALID_ARGUMENT, reason replica_mismatch). PROTOCOL.md §16.2, "Dots and vectors".
+///
 /// Records travel as canonical JSON objects (sorted keys, UTF-8), one key per field of the record's
 /// DunlinCore Codable form, plus "_deleted": true on a tombstone. One encoding for every kind keeps
 /// field-level merge the same code for all of them. Kinds: customer, contact, dispute,

@@ -77,7 +77,7 @@ public enum ServicesFuzz {
         local(Records.upsertPromises), local(Records.getPromise), local(Records.listPromises), local(Records.deletePromises),
         local(Records.evaluatePromise),
         local(Records.upsertTasks), local(Records.getTask), local(Records.listTasks), local(Records.deleteTasks),
-        local(Records.logActivities), local(Records.listActivities),
+        local(Records.logActivities), local(Records.listActivities), local(Records.listExceptions), local(Records.listConflicts),
         local(SyncMethods.push), local(SyncMethods.listReplicas), local(SyncMethods.retireReplica),
     ]
 
