@@ -316,7 +316,7 @@ struct ConflictsCommand: AsyncParsableCommand {
 struct ExceptionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exceptions", abstract: "The reconciliation queue: ledger invariants broken after a merge.",
-        subcommands: [List.self, Resolve.self], defaultSubcommand: List.self
+        subcommands: [List.self, Resolve.self, Dismiss.self], defaultSubcommand: List.self
     )
 
     struct List: AsyncParsableCommand {
@@ -348,8 +348,27 @@ struct ExceptionsCommand: AsyncParsableCommand {
         }
     }
 
+    struct Dismiss: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Dismiss a possible duplicate payment: both payments are real (this replica only; it does not sync)."
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Exception id (a possible_duplicate_payment).") var id: String
+
+        func run() async throws {
+            guard connection.server == nil else { throw ValidationError("--server: dismiss on your replica (drop --server)") }
+            let store = try Replica(profile: try requireProfile(connection)).store
+            do {
+                try store.dismissException(id)
+            } catch {
+                throw connection.report(error)
+            }
+            if connection.json { printJSON(["id": id, "status": "dismissed"]) } else { say("dismissed \(id)") }
+        }
+    }
+
     struct Resolve: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Resolve an exception by reversing one of its entries (an unapply for an application).")
+        static let configuration = CommandConfiguration(abstract: "Resolve an exception by reversing one of its entries (an unapply for an application, a void for a payment).")
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "Exception id.") var id: String
         @Option(help: "The entry to reverse (one of the exception's entries).") var entry: String
@@ -363,13 +382,27 @@ struct ExceptionsCommand: AsyncParsableCommand {
                 guard item.entryIds.contains(entry) else {
                     throw RPCError(.invalidArgument, "\(entry) is not one of \(id)'s entries: \(item.entryIds.joined(separator: ", "))")
                 }
-                let reversal = try await client.unary(Receivables.unapply, .with { $0.applicationID = entry; $0.memo = "resolves \(id)" }, options: connection.callOptions)
+                // An application is unapplied; anything else (a payment recorded twice) is voided
+                // with a reversing entry, which needs the role voiding that entry needs.
+                let reversed = try await client.unary(Receivables.getEntry, .with { $0.id = entry }, options: connection.callOptions)
+                let reversalID: String
+                if reversed.kind == LedgerEntryKind.application.rawValue {
+                    reversalID = try await client.unary(Receivables.unapply, .with { $0.applicationID = entry; $0.memo = "resolves \(id)" }, options: connection.callOptions).reversal.id
+                } else {
+                    reversalID = RecordID.new(for: LedgerEntryKind.reversal)
+                    _ = try await client.unary(Receivables.postEntries, .with {
+                        $0.entries = [.with {
+                            $0.id = reversalID; $0.kind = LedgerEntryKind.reversal.rawValue; $0.customerID = reversed.customerID
+                            $0.amount = reversed.amount; $0.targetID = entry; $0.memo = "resolves \(id)"
+                        }]
+                    }, options: connection.callOptions)
+                }
                 let resolved = try await !open().contains { $0.id == id }
                 if connection.json {
-                    printJSON(["reversal": reversal.reversal.id, "resolved": resolved])
+                    printJSON(["reversal": reversalID, "resolved": resolved])
                 } else {
                     let syncHint = connection.server == nil ? "; `dunlin sync` sends it" : ""
-                    say("reversed \(entry) with \(reversal.reversal.id); \(resolved ? "resolved" : "still open")\(syncHint)")
+                    say("reversed \(entry) with \(reversalID); \(resolved ? "resolved" : "still open")\(syncHint)")
                 }
             }
         }

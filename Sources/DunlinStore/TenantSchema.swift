@@ -269,6 +269,13 @@ enum TenantSchema {
                 CREATE INDEX sync_conflict_tombstones ON sync_conflict(id) WHERE deleted = 1;
                 """)
         }
+        migrator.registerMigration("v9: possible duplicate payments") { db in
+            try db.execute(sql: """
+                -- Payments that may be one payment recorded twice match on these, within days.
+                CREATE INDEX ledger_entry_payment_match ON ledger_entry(customer_id, currency, amount, reference, date)
+                WHERE kind = 'payment';
+                """)
+        }
         return migrator
     }
 }

@@ -310,7 +310,9 @@ extension TenantStore {
                 try db.execute(
                     sql: """
                         INSERT INTO sync_exception (id, body, status, detected_at) VALUES (?, ?, 'open', ?)
-                        ON CONFLICT(id) DO UPDATE SET body = excluded.body, status = 'open', resolved_at = NULL
+                        ON CONFLICT(id) DO UPDATE SET body = excluded.body,
+                            status = CASE sync_exception.status WHEN 'dismissed' THEN 'dismissed' ELSE 'open' END,
+                            resolved_at = CASE sync_exception.status WHEN 'dismissed' THEN sync_exception.resolved_at END
                         """,
                     arguments: [exception.id, String(decoding: try encoder.encode(exception), as: UTF8.self), now]
                 )
@@ -319,7 +321,25 @@ extension TenantStore {
             for id in try String.fetchAll(db, sql: "SELECT id FROM sync_exception WHERE status = 'open'") where !open.contains(id) {
                 try db.execute(sql: "UPDATE sync_exception SET status = 'resolved', resolved_at = ? WHERE id = ?", arguments: [now, id])
             }
-            return found
+            let dismissed = Set(try String.fetchAll(db, sql: "SELECT id FROM sync_exception WHERE status = 'dismissed'"))
+            return found.filter { !dismissed.contains($0.id) }
+        }
+    }
+
+    /// Takes an open possible-duplicate exception out of the queue for good: a person looked and
+    /// both payments are real. Only that kind can be dismissed (the others are broken invariants,
+    /// which only a reversing entry resolves). A dismissal is this store's own: it does not sync.
+    public func dismissException(_ id: String) throws {
+        try writer.write { db in
+            guard let body = try String.fetchOne(db, sql: "SELECT body FROM sync_exception WHERE id = ? AND status = 'open'", arguments: [id]) else {
+                throw DomainError.notFound(field: "id", id: id)
+            }
+            let exception = try JSONDecoder().decode(ReconciliationException.self, from: Data(body.utf8))
+            guard exception.kind == .possibleDuplicatePayment else {
+                throw DomainError.invalid(field: "id", "\(id) is a \(exception.kind.rawValue): only a reversing entry resolves it")
+            }
+            let now = ISO8601DateFormatter().string(from: WallClock.system.now())
+            try db.execute(sql: "UPDATE sync_exception SET status = 'dismissed', resolved_at = ? WHERE id = ?", arguments: [now, id])
         }
     }
 
@@ -334,7 +354,8 @@ extension TenantStore {
             UNION SELECT source_id FROM source_balance WHERE gross < 0
             UNION SELECT source_id FROM source_balance WHERE reversed_on IS NOT NULL
             """))
-        guard !subjects.isEmpty else { return [] }
+        let duplicates = try possibleDuplicatePayments(db)
+        guard !subjects.isEmpty else { return duplicates }
         var related: [String: LedgerEntry] = [:]
         for subject in subjects {
             let rows = try LedgerEntryRow.fetchAll(
@@ -347,7 +368,28 @@ extension TenantStore {
             )
             for entry in rows.compactMap(\.entry) { related[entry.id] = entry }
         }
-        return LedgerInvariants.violations(in: Array(related.values)).filter { subjects.contains($0.subjectID) }
+        return (LedgerInvariants.balanceViolations(in: Array(related.values)).filter { subjects.contains($0.subjectID) } + duplicates)
+            .sorted { ($0.kind.rawValue, $0.subjectID) < ($1.kind.rawValue, $1.subjectID) }
+    }
+
+    /// ``DunlinSync/LedgerInvariants/possibleDuplicatePayments(in:)`` over the payments that have a
+    /// match within the window (found through the `ledger_entry_payment_match` index) and their
+    /// reversals: what the rule reads, not the whole ledger.
+    static func possibleDuplicatePayments(_ db: Database) throws -> [ReconciliationException] {
+        let window = LedgerInvariants.duplicateWindowDays
+        let rows = try LedgerEntryRow.fetchAll(db, sql: """
+            SELECT DISTINCT p.* FROM ledger_entry p JOIN ledger_entry q
+              ON q.kind = 'payment' AND q.customer_id = p.customer_id AND q.currency = p.currency
+             AND q.amount = p.amount AND q.reference = p.reference AND q.id != p.id
+             AND q.date BETWEEN date(p.date, '-\(window) days') AND date(p.date, '+\(window) days')
+            WHERE p.kind = 'payment' AND p.customer_id != ''
+            """)
+        guard !rows.isEmpty else { return [] }
+        var entries = rows.compactMap(\.entry)
+        for payment in rows {
+            entries += try LedgerEntryRow.fetchAll(db, sql: "SELECT * FROM ledger_entry WHERE target_id = ? AND kind = 'reversal'", arguments: [payment.id]).compactMap(\.entry)
+        }
+        return LedgerInvariants.possibleDuplicatePayments(in: entries)
     }
 
     /// The reconciliation queue: open exceptions (and, if asked, resolved ones), with status.

@@ -382,7 +382,9 @@ extension TenantStore {
                 guard current == change.fields else {
                     // What the RPC writing the kind (PostEntries, LogActivities) answers for its id
                     // taken by other content.
-                    throw DomainError.alreadyExists(field: "id", "\(change.kind) \(change.id) already exists with other content")
+                    throw DomainError.alreadyExists(
+                        field: "id", "\(change.kind) \(change.id) already exists with other content (\(TenantStore.differing(current, change.fields)))"
+                    )
                 }
                 return []
             }
@@ -597,6 +599,19 @@ extension TenantStore {
                 }
             }
             return result
+        }
+    }
+}
+
+extension TenantStore {
+    /// "date and amount differ": the fields whose values differ between two forms of one record,
+    /// by their wire names, for a refusal of an id taken by other content.
+    static func differing(_ stored: FieldMap, _ offered: FieldMap) -> String {
+        let names = RecordCoding.diff(from: stored, to: offered).keys.map(Rights.wireName).sorted()
+        switch names.count {
+        case 0: return "no field differs"
+        case 1: return "\(names[0]) differs"
+        default: return "\(names.dropLast().joined(separator: ", ")) and \(names[names.count - 1]) differ"
         }
     }
 }

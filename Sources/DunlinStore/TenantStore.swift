@@ -213,8 +213,9 @@ struct LedgerWriter {
     func post(_ entry: LedgerEntry, index: Int) throws {
         if state.contains(entry.id) {
             guard let existing = state.entry(entry.id), existing == entry else {
+                let differing = try state.entry(entry.id).map { try TenantStore.differing(RecordCoding.fields(of: $0), RecordCoding.fields(of: entry)) }
                 throw StoreError.refused(index: index, .alreadyExists(
-                    field: "id", "entry \(entry.id) already exists with other content; a retry must repeat the first request exactly"
+                    field: "id", "entry \(entry.id) already exists with other content (\(differing ?? "unreadable")); a retry must repeat the first request exactly"
                 ))
             }
             return

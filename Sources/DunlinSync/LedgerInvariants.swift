@@ -14,6 +14,11 @@ public struct ReconciliationException: Sendable, Hashable, Codable {
         case appliedToVoidedInvoice = "applied_to_voided_invoice"
         /// A live application or refund drawing on a payment or credit memo that was voided.
         case drawnFromVoidedSource = "drawn_from_voided_source"
+        /// Live payments from one customer with the same amount and reference within a few days
+        /// of each other (``LedgerInvariants/duplicateWindowDays``): the same bank line keyed on
+        /// two laptops, most likely. Not a broken invariant but a question for a person: void one,
+        /// or dismiss the exception (both are real).
+        case possibleDuplicatePayment = "possible_duplicate_payment"
     }
 
     public var kind: Kind
@@ -43,7 +48,16 @@ public struct ReconciliationException: Sendable, Hashable, Codable {
 /// The post-merge checks over a whole ledger (the in-memory form; the store runs the same checks
 /// in SQL over its derived balances, and a test holds the two to the same answers).
 public enum LedgerInvariants {
+    /// Everything the queue holds for `entries`: the broken balance rules and the possible
+    /// duplicate payments, in one order.
     public static func violations(in entries: [LedgerEntry]) -> [ReconciliationException] {
+        (balanceViolations(in: entries) + possibleDuplicatePayments(in: entries))
+            .sorted { ($0.kind.rawValue, $0.subjectID) < ($1.kind.rawValue, $1.subjectID) }
+    }
+
+    /// Payments or credits drawn beyond their amount, invoices settled beyond theirs, and money
+    /// drawn from or applied to something voided.
+    public static func balanceViolations(in entries: [LedgerEntry]) -> [ReconciliationException] {
         var byID: [String: LedgerEntry] = [:]
         var reversed: Set<String> = []
         for entry in entries {
@@ -110,5 +124,54 @@ public enum LedgerInvariants {
             }
         }
         return result.sorted { ($0.kind.rawValue, $0.subjectID) < ($1.kind.rawValue, $1.subjectID) }
+    }
+
+    /// Two payments this many days apart or closer (same customer, amount and reference) may be
+    /// one payment recorded twice.
+    public static let duplicateWindowDays = 3
+
+    /// What two payments must share to be possible duplicates.
+    struct PaymentMatch: Hashable {
+        var customerID: String
+        var amount: Money
+        var reference: String
+    }
+
+    /// Clusters of live payments of one customer with the same amount and reference, each within
+    /// ``duplicateWindowDays`` of the one before. A cluster's subject is its latest payment (the
+    /// likelier duplicate; a third arrival makes a new exception), its entries every payment in
+    /// it, its excess all but one payment's amount. Unidentified payers are left out: there is no
+    /// customer to match on.
+    /// A payment reversed by an entry in `entries` is not live. The store passes the payments that
+    /// have a possible match and their reversals; clusters form the same way from that subset as
+    /// from the whole ledger, since a payment with no match nearby joins no cluster.
+    public static func possibleDuplicatePayments(in entries: [LedgerEntry]) -> [ReconciliationException] {
+        let reversed = Set(entries.filter { $0.kind == .reversal }.compactMap(\.targetID))
+        var groups: [PaymentMatch: [LedgerEntry]] = [:]
+        for entry in entries where entry.kind == .payment && !entry.customerID.isEmpty && !reversed.contains(entry.id) {
+            groups[PaymentMatch(customerID: entry.customerID, amount: entry.amount, reference: entry.reference), default: []].append(entry)
+        }
+        var result: [ReconciliationException] = []
+        for (match, payments) in groups where payments.count > 1 {
+            var cluster: [LedgerEntry] = []
+            func close() {
+                guard cluster.count > 1, let subject = cluster.last else { return }
+                let (excess, overflow) = match.amount.minorUnits.multipliedReportingOverflow(by: Int64(cluster.count - 1))
+                result.append(.init(
+                    kind: .possibleDuplicatePayment, subjectID: subject.id, customerID: match.customerID,
+                    excess: Money(minorUnits: overflow ? match.amount.minorUnits : excess, currency: match.amount.currency),
+                    entryIDs: cluster.map(\.id).sorted(), holds: []
+                ))
+            }
+            for payment in payments.sorted(by: { ($0.date, $0.id) < ($1.date, $1.id) }) {
+                if let last = cluster.last, last.date.days(until: payment.date) > duplicateWindowDays {
+                    close()
+                    cluster = []
+                }
+                cluster.append(payment)
+            }
+            close()
+        }
+        return result.sorted { $0.subjectID < $1.subjectID }
     }
 }

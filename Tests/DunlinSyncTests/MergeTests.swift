@@ -145,4 +145,31 @@ import Testing
         ])
         #expect(voided.map(\.kind) == [.appliedToVoidedInvoice])
     }
+
+    func payment(_ id: String, day: Int, _ minor: Int64 = 5_000_00, reference: String = "BDO 7781", customer: String = "c1") -> LedgerEntry {
+        LedgerEntry(id: id, kind: .payment, customerID: customer, amount: Money(minorUnits: minor, currency: usd),
+                    date: CivilDate(year: 2026, month: 11, day: day)!, reference: reference)
+    }
+
+    @Test func paymentsWithOneCustomerAmountAndReferenceWithinDaysArePossibleDuplicates() {
+        // The same bank line keyed on two laptops, two days apart: one exception, the later payment its subject.
+        let twice = LedgerInvariants.violations(in: [payment("p1", day: 2), payment("p2", day: 4)])
+        #expect(twice.map(\.kind) == [.possibleDuplicatePayment])
+        #expect(twice.first?.subjectID == "p2")
+        #expect(twice.first?.entryIDs == ["p1", "p2"])
+        #expect(twice.first?.excess == Money(minorUnits: 5_000_00, currency: usd))
+        #expect(twice.first?.holds == [])
+        // A chain of three, each within the window of the one before: one exception, two payments too many.
+        let thrice = LedgerInvariants.violations(in: [payment("p1", day: 2), payment("p2", day: 5), payment("p3", day: 8)])
+        #expect(thrice.map(\.entryIDs) == [["p1", "p2", "p3"]])
+        #expect(thrice.first?.excess == Money(minorUnits: 10_000_00, currency: usd))
+        // Not duplicates: farther apart, another amount, reference or customer, an unidentified
+        // payer, or one of the two voided.
+        #expect(LedgerInvariants.violations(in: [payment("p1", day: 2), payment("p2", day: 6)]).isEmpty)
+        #expect(LedgerInvariants.violations(in: [payment("p1", day: 2), payment("p2", day: 3, 5_000_01)]).isEmpty)
+        #expect(LedgerInvariants.violations(in: [payment("p1", day: 2), payment("p2", day: 3, reference: "BDO 7782")]).isEmpty)
+        #expect(LedgerInvariants.violations(in: [payment("p1", day: 2), payment("p2", day: 3, customer: "c2")]).isEmpty)
+        #expect(LedgerInvariants.violations(in: [payment("p1", day: 2, customer: ""), payment("p2", day: 3, customer: "")]).isEmpty)
+        #expect(LedgerInvariants.violations(in: [payment("p1", day: 2), payment("p2", day: 3), entry("v2", .reversal, 5_000_00, target: "p2")]).isEmpty)
+    }
 }

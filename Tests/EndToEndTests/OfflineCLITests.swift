@@ -89,6 +89,33 @@ struct OfflineCLITests {
         try await world.stop()
     }
 
+    @Test func theSameBankLineKeyedOnTwoLaptopsWithoutAnIdIsAPossibleDuplicateUntilOneIsVoided() async throws {
+        let world = try await FaultWorld()
+        _ = try await run(world, "ana", ["login", "--server", world.address, "--token", world.analystToken])
+        _ = try await run(world, "mia", ["login", "--server", world.address, "--token", world.managerToken])
+        let line = ["payments", "record", "--customer", "CUS-1007", "--amount", "5,000.00", "--currency", "USD", "--reference", "BDO 7781"]
+        let first = try #require(try await run(world, "ana", line) as? [String: Any])
+        let second = try #require(try await run(world, "mia", line) as? [String: Any])
+        try await sync(world, "ana", "mia", "ana")
+        var exceptionID = ""
+        for profile in ["ana", "mia"] {
+            let status = try #require(try await run(world, profile, ["status"]) as? [String: Any])
+            #expect(status["open_exceptions"] as? Int == 1, "\(profile)")
+            let list = try #require(try await run(world, profile, ["exceptions"]) as? [[String: Any]])
+            #expect(list.map { $0["kind"] as? String } == ["possible_duplicate_payment"])
+            #expect(Set(list.first?["entry_ids"] as? [String] ?? []) == Set([first["id"] as? String, second["id"] as? String].compactMap { $0 }))
+            exceptionID = try #require(list.first?["id"] as? String)
+        }
+        #expect((try await serverView(world, ["exceptions"]) as? [[String: Any]])?.map { $0["id"] as? String } == [exceptionID])
+        // Mia, a manager, voids the one she keyed: resolved on every laptop after syncing.
+        let duplicate = try #require(second["id"] as? String)
+        let resolved = try #require(try await run(world, "mia", ["exceptions", "resolve", exceptionID, "--entry", duplicate]) as? [String: Any])
+        #expect(resolved["resolved"] as? Bool == true)
+        try await sync(world, "mia", "ana")
+        #expect((try await run(world, "ana", ["exceptions"]) as? [Any])?.isEmpty == true)
+        try await world.stop()
+    }
+
     @Test func aBankLineKeyedInTwiceIsRefusedOnceListedByStatusAndDismissed() async throws {
         let world = try await FaultWorld()
         _ = try await run(world, "ana", ["login", "--server", world.address, "--token", world.analystToken])
@@ -102,6 +129,7 @@ struct OfflineCLITests {
         #expect(refused.first?["id"] as? String == "BANK-77")
         #expect(refused.first?["status"] as? Int == Int(StatusCode.alreadyExists.rawValue))
         #expect((refused.first?["message"] as? String)?.contains("already exists") == true)
+        #expect((refused.first?["message"] as? String)?.contains("amount differs") == true, "the refusal names what differs")
         // Mia's replica shows Ana's 250.00, as the server does.
         let entry = try #require(try await run(world, "mia", ["entry", "BANK-77"]) as? [String: Any])
         #expect((entry["amount"] as? [String: Any])?["minor"] as? Int == 250_00)

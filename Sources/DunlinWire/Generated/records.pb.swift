@@ -748,7 +748,8 @@ public nonisolated struct Dunlin_V1_ReconciliationException: Sendable {
   /// source_over_applied, invoice_over_paid,
   public var kind: String = String()
 
-  /// applied_to_voided_invoice, drawn_from_voided_source
+  /// applied_to_voided_invoice, drawn_from_voided_source,
+  /// possible_duplicate_payment
   public var subjectID: String = String()
 
   public var customerID: String = String()
@@ -769,7 +770,7 @@ public nonisolated struct Dunlin_V1_ReconciliationException: Sendable {
   /// invoices dunning leaves alone until it is resolved
   public var holds: [String] = []
 
-  /// open, resolved
+  /// open, resolved, dismissed (a possible duplicate both real)
   public var status: String = String()
 
   /// ISO 8601, UTC: when this store first found it
