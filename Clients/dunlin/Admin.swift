@@ -472,13 +472,7 @@ private func printTokens(_ tokens: [Dunlin_V1_TokenInfo], json: Bool, single: Bo
 }
 
 /// Unix milliseconds as "2026-11-23 14:52Z".
-private func time(_ milliseconds: Int64) -> String {
-    let formatter = DateFormatter()
-    formatter.dateFormat = "yyyy-MM-dd HH:mm'Z'"
-    formatter.timeZone = TimeZone(identifier: "UTC")
-    formatter.locale = Locale(identifier: "en_US_POSIX")
-    return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
-}
+private func time(_ milliseconds: Int64) -> String { localTime(milliseconds: milliseconds) }
 
 // MARK: Replicas
 
@@ -509,7 +503,7 @@ struct ReplicaCommands: AsyncParsableCommand {
                     return
                 }
                 printTable([["id", "user", "checkpoint", "last seen", "retired"]] + response.replicas.map {
-                    [$0.id, $0.userID, "\($0.checkpoint)", $0.lastSeen, $0.retired ? "yes" : ""]
+                    [$0.id, $0.userID, "\($0.checkpoint)", localTime(iso: $0.lastSeen), $0.retired ? "yes" : ""]
                 })
                 say("collected through \(response.horizon)")
             }

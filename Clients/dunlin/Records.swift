@@ -472,7 +472,7 @@ extension Dunlin_V1_ActivityRecord {
     static let header = ["when", "kind", "direction", "customer", "author", "outcome", "id"]
     /// The table row; the author by name where `people` knows it.
     func row(_ people: People) -> [String] {
-        [localInstant(occurredAt), kind, direction, customerID, people.name(authorID), outcome, id]
+        [localTime(milliseconds: occurredAt), kind, direction, customerID, people.name(authorID), outcome, id]
     }
 }
 
@@ -483,13 +483,7 @@ private func isoInstant(_ milliseconds: Int64) -> String {
     return formatter.string(from: Activity.instant(milliseconds: milliseconds))
 }
 
-/// An instant for people: this machine's time zone, to the minute.
-private func localInstant(_ milliseconds: Int64) -> String {
-    let formatter = DateFormatter()
-    formatter.locale = Locale(identifier: "en_US_POSIX")
-    formatter.dateFormat = "yyyy-MM-dd HH:mm"
-    return formatter.string(from: Activity.instant(milliseconds: milliseconds))
-}
+
 
 /// Reads `--at`: ISO 8601 with an offset ("2026-11-23T09:05:00+08:00", "...Z"), or
 /// "YYYY-MM-DD HH:MM[:SS]" / "YYYY-MM-DDTHH:MM[:SS]" in this machine's time zone.

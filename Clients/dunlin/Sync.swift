@@ -184,7 +184,7 @@ struct Status: AsyncParsableCommand {
             ["item", "value"],
             ["profile", "\(profile.name): \(profile.userName) (\(profile.role)) in \(profile.tenantID) at \(profile.server)"],
             ["pending changes", "\(pending)"],
-            ["last sync", lastSync],
+            ["last sync", localTime(iso: lastSync)],
             ["checkpoint", checkpoint],
             ["open conflicts", "\(conflicts.count)"],
             ["open exceptions", "\(exceptions.count)"],
@@ -240,8 +240,9 @@ struct ConflictsCommand: AsyncParsableCommand {
             try await ConflictsCommand.list(connection, includeSettled: all) { conflicts in
                 if connection.json { return printJSON(conflicts.map(ConflictsCommand.json)) }
                 guard !conflicts.isEmpty else { return say("no open conflicts") }
+                let own = try connection.activeProfile()?.replicaID
                 printTable([["id", "record", "field", "kept", "set aside", "status"]] + conflicts.map {
-                    [$0.id, "\($0.kind) \($0.recordID)", $0.field, "\($0.kept) (\($0.keptBy))", "\($0.lost) (\($0.lostBy))", $0.status]
+                    [$0.id, "\($0.kind) \($0.recordID)", $0.field, "\($0.kept) (\(writer($0.keptBy, ownReplica: own)))", "\($0.lost) (\(writer($0.lostBy, ownReplica: own)))", $0.status]
                 })
             }
         }
@@ -258,10 +259,10 @@ struct ConflictsCommand: AsyncParsableCommand {
                     throw RPCError(.notFound, "no conflict \(id)")
                 }
                 if connection.json { return printJSON(ConflictsCommand.json(conflict)) }
-                let time = { (ms: Int64) in ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(ms) / 1000)) }
+                let own = try connection.activeProfile()?.replicaID
                 say("\(conflict.kind) \(conflict.recordID), field \(conflict.field): \(conflict.status)")
-                say("  kept:      \(conflict.kept)  (by \(conflict.keptBy) at \(time(conflict.keptAtMs)))")
-                say("  set aside: \(conflict.lost)  (by \(conflict.lostBy) at \(time(conflict.lostAtMs)))")
+                say("  kept:      \(conflict.kept)  (by \(writer(conflict.keptBy, ownReplica: own)) at \(localTime(milliseconds: conflict.keptAtMs)))")
+                say("  set aside: \(conflict.lost)  (by \(writer(conflict.lostBy, ownReplica: own)) at \(localTime(milliseconds: conflict.lostAtMs)))")
             }
         }
     }

@@ -1,6 +1,40 @@
 import DunlinClient
+import Foundation
 
 /// Prints a line for a person (never for a machine: JSON and CSV output print as they are).
 func say(_ line: String) {
     print(terminalSafe(line, newlines: true))
+}
+
+/// An instant for people: in the reader's time zone (this machine's, `TZ`), to the minute, with
+/// its offset ("2026-11-23 09:05 +08:00"). JSON keeps instants in UTC.
+func localTime(milliseconds: Int64) -> String {
+    localTime(Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+}
+
+/// ISO 8601 text (what a store keeps for "last sync", "last seen", "detected at") for people; the
+/// text as it is when it is not an instant.
+func localTime(iso text: String) -> String {
+    let iso = ISO8601DateFormatter()
+    for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime]] {
+        iso.formatOptions = options
+        if let date = iso.date(from: text) { return localTime(date) }
+    }
+    return text
+}
+
+func localTime(_ date: Date) -> String {
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = .current
+    formatter.dateFormat = "yyyy-MM-dd HH:mm xxx"
+    return formatter.string(from: date)
+}
+
+/// Who wrote a value sync kept or set aside, for people: this laptop, the server (a write made
+/// there directly), or another laptop by its replica id's first digits.
+func writer(_ origin: String, ownReplica: String?) -> String {
+    if origin == ownReplica { return "you, on this laptop" }
+    if origin == "server" { return "the server" }
+    return "another laptop (\(origin.prefix(9)))"
 }

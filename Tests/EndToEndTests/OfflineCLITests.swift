@@ -161,6 +161,12 @@ struct OfflineCLITests {
             conflictID = try #require(conflicts.first?["id"] as? String)
         }
         // Ana puts her number back; Mia sees it after syncing, and the conflict is settled everywhere.
+        // For people: who wrote each value, and when in the reader's time zone.
+        let (shown, text) = try await runCLI(["conflicts", "show", conflictID, "--profile", "ana"], environment: world.cliEnvironment(["TZ": "Asia/Manila"]))
+        #expect(shown == 0)
+        #expect(text.contains("set aside: +1 312 555 0101  (by you, on this laptop at "), "\(text)")
+        #expect(text.contains("kept:      +1 312 555 0102  (by another laptop (r"), "\(text)")
+        #expect(text.components(separatedBy: " +08:00)").count == 3, "both times in Manila's offset: \(text)")
         let serverConflicts = try #require(try await serverView(world, ["conflicts"]) as? [[String: Any]])
         #expect(serverConflicts.map { $0["id"] as? String } == [conflictID])
         #expect(serverConflicts.first?["lost"] as? String == "+1 312 555 0101")
