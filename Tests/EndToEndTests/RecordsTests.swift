@@ -439,7 +439,7 @@ struct RecordsTests {
             ("an unknown currency", disputes { $0.amount = amount(5, "XYZ") }, .invalidArgument, "amount.currency"),
             ("an unknown dispute status", disputes { $0.status = "lost" }, .invalidArgument, "status"),
             ("an unknown owner team", disputes { $0.ownerTeam = "finance" }, .invalidArgument, "owner_team"),
-            ("a resolved dispute without a date", disputes { $0.status = "resolved" }, .invalidArgument, "resolved_on"),
+            ("an open dispute with a resolution date", disputes { $0.status = "open"; $0.resolvedOn = "2025-04-20" }, .invalidArgument, "resolved_on"),
             ("a resolution before the opening", disputes { $0.status = "rejected"; $0.resolvedOn = "2025-04-01" }, .invalidArgument, "resolved_on"),
             ("a reason code with spaces", disputes { $0.reasonCode = "too expensive" }, .invalidArgument, "reason_code"),
             ("no invoices", disputes { $0.invoiceIds = [] }, .invalidArgument, "invoice_ids"),
