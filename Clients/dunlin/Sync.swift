@@ -144,8 +144,8 @@ struct Login: AsyncParsableCommand {
             draft.role = welcome.principal.role
             try draft.save()
             let replica = try Replica(profile: draft)
-            if existing != nil, !json, try !replica.isBootstrapped() {
-                FileHandle.standardError.write(Data("dunlin: the first sync of profile \(profile) did not finish; finishing it now\n".utf8))
+            if existing != nil, try !replica.isBootstrapped() {
+                FileHandle.standardError.write(Data("dunlin: the first sync of profile \(profile) did not finish; bootstrapping it again\n".utf8))
             }
             var engine = SyncEngine(replica: replica, client: client)
             let progress = ProgressLine.onTerminal()

@@ -68,10 +68,15 @@ struct OfflineSyncCLITests {
         world.server.terminate()
         _ = try await world.server.waitForExit()
 
-        let watch = try world.startCLI(["sync", "--watch", "--timeout", "1"])
+        let watch = try world.startCLI(["sync", "--watch", "--timeout", "1", "--json"])
         defer { watch.signal(SIGKILL) }
-        let retries = try await linesOnStderr(of: watch, containing: "retrying in", count: 3)
+        let retries = try await lines(of: watch, onStderr: true, containing: "retrying in", count: 3)
         #expect(retries.allSatisfy { $0.contains("dunlin: sync failed: UNAVAILABLE") }, "\(retries)")
+        // Scripts get each failure as a JSON line too, with the wait before the next try.
+        let failures = try await lines(of: watch, onStderr: false, containing: "retry_in_ms", count: 3).compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(failures.count == 3 && failures.allSatisfy { ($0["error"] as? [String: Any])?["code"] as? String == "UNAVAILABLE" && $0["retry_in_ms"] is Int }, "\(failures)")
         let waits = retries.compactMap { line in
             line.components(separatedBy: "retrying in ").last?.split(separator: " ").first.flatMap { Double($0) }
         }
@@ -116,6 +121,8 @@ struct OfflineSyncCLITests {
         // Logging in again finishes it; the replica then answers what the server answers.
         let again = try await run(world, login + ["--json"])
         #expect(again.status == 0, "\(again)")
+        #expect(again.stderr.contains("the first sync of profile default did not finish; bootstrapping it again"), "\(again.stderr)")
+        #expect((try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any]).flatMap { $0["sync"] as? [String: Any] }?["bootstrapped"] as? Bool == true)
         let local = try await run(world, ["aging", "--as-of", "2026-12-31", "--json"])
         let remote = try await run(world, ["aging", "--as-of", "2026-12-31", "--json", "--server", world.address, "--token", world.analystToken])
         #expect(local.status == 0 && remote.status == 0)
@@ -153,14 +160,15 @@ struct OfflineSyncCLITests {
         try await world.stop()
     }
 
-    /// Waits until the process has written `count` stderr lines containing `text`, and returns them.
-    func linesOnStderr(of child: ChildProcess, containing text: String, count: Int, timeout: Duration = .seconds(60)) async throws -> [String] {
+    /// Waits until the process has written `count` lines containing `text` on stderr (or stdout),
+    /// and returns them.
+    func lines(of child: ChildProcess, onStderr: Bool, containing text: String, count: Int, timeout: Duration = .seconds(60)) async throws -> [String] {
         let deadline = ContinuousClock.now + timeout
         while true {
-            let lines = child.stderr.split(separator: "\n").filter { $0.contains(text) }.map(String.init)
+            let lines = (onStderr ? child.stderr : child.stdout).split(separator: "\n").filter { $0.contains(text) }.map(String.init)
             if lines.count >= count { return Array(lines.prefix(count)) }
             guard ContinuousClock.now < deadline, child.isRunning else {
-                throw RawError("wrote \(lines.count) of \(count) lines containing \"\(text)\"; stderr: \(child.stderr)")
+                throw RawError("wrote \(lines.count) of \(count) lines containing \"\(text)\"; stdout: \(child.stdout) stderr: \(child.stderr)")
             }
             try await Task.sleep(for: .milliseconds(20))
         }
