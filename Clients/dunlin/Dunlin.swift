@@ -14,7 +14,9 @@ struct Dunlin: AsyncParsableCommand {
         abstract: "The Dunlin collections client.",
         discussion: """
             Exit codes: 0 success; 64 usage error; otherwise 100 + the gRPC status code of the \
-            failure (e.g. 114 UNAVAILABLE: server unreachable, 116 UNAUTHENTICATED, 104 DEADLINE_EXCEEDED).
+            failure (e.g. 114 UNAVAILABLE: server unreachable, 116 UNAUTHENTICATED, 104 DEADLINE_EXCEEDED, \
+            109 FAILED_PRECONDITION: among others, a replica whose first sync has not finished, \
+            reason "not_bootstrapped" in --json).
             """,
         version: DunlinVersion.current,
         subcommands: [
@@ -172,8 +174,10 @@ struct ConnectionOptions: ParsableArguments {
         default: return error
         }
         if json {
-            let object: [String: Any] = ["error": ["code": failure.code.description, "status": Int(failure.code.rawValue), "message": failure.message]]
-            printJSON(object)
+            var described: [String: Any] = ["code": failure.code.description, "status": Int(failure.code.rawValue), "message": failure.message]
+            // What a script branches on beyond the status, e.g. "not_bootstrapped".
+            if let reason = failure.details.first(where: { !$0.reason.isEmpty })?.reason { described["reason"] = reason }
+            printJSON(["error": described])
         } else {
             FileHandle.standardError.write(Data("dunlin: \(failure.code): \(terminalSafe(failure.message))\n".utf8))
         }

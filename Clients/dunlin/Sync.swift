@@ -5,6 +5,7 @@ import DunlinStore
 import DunlinSync
 import DunlinWire
 import Foundation
+import Synchronization
 
 // The offline replica and its sync: login, sync, status, conflicts, exceptions.
 
@@ -14,6 +15,69 @@ private func requireProfile(_ connection: ConnectionOptions) throws -> Profile {
         throw ValidationError("no profile \"\(connection.profileName)\": run `dunlin login --server HOST:PORT --token-file FILE` first")
     }
     return profile
+}
+
+/// The profile's replica, for a command that only a whole replica can answer: refused (exit 109,
+/// reason `not_bootstrapped` in `--json`) until its first bootstrap has finished.
+private func bootstrappedReplica(_ connection: ConnectionOptions) throws -> Replica {
+    let replica = try Replica(profile: try requireProfile(connection))
+    do {
+        try replica.requireBootstrapped()
+    } catch {
+        throw connection.report(error)
+    }
+    return replica
+}
+
+/// "39,300": counts a person reads at a glance.
+func grouped(_ count: Int) -> String {
+    let digits = String(count.magnitude)
+    var text = ""
+    for (index, digit) in digits.enumerated() {
+        if index > 0, (digits.count - index) % 3 == 0 { text.append(",") }
+        text.append(digit)
+    }
+    return count < 0 ? "-" + text : text
+}
+
+/// One line on a terminal's stderr that a sync rewrites in place as its batches are answered
+/// (`pushed 2,500 of 39,300; pulled 1,000`). Made only when stderr is a terminal: a script, whose
+/// stderr is a pipe or a file, sees no progress, only the final line on stdout.
+final class ProgressLine: Sendable {
+    private struct State {
+        var pushed = ""
+        var pulled = ""
+    }
+
+    private let state = Mutex(State())
+
+    private init() {}
+
+    /// A progress line, or nil when stderr is not a terminal.
+    static func onTerminal() -> ProgressLine? {
+        isatty(STDERR_FILENO) == 1 ? ProgressLine() : nil
+    }
+
+    func show(_ progress: SyncProgress) {
+        state.withLock { state in
+            switch progress {
+            case .pushed(let done, let total): state.pushed = "pushed \(grouped(done)) of \(grouped(total))"
+            case .pulled(let count): state.pulled = "pulled \(grouped(count))"
+            }
+            let line = [state.pushed, state.pulled].filter { !$0.isEmpty }.joined(separator: "; ")
+            // Carriage return, the line, then erase what a longer earlier line left to its right.
+            FileHandle.standardError.write(Data("\r\(line)\u{1B}[K".utf8))
+        }
+    }
+
+    /// Ends the line (if anything was shown), so whatever is printed next starts on its own line.
+    func finish() {
+        state.withLock { state in
+            guard !state.pushed.isEmpty || !state.pulled.isEmpty else { return }
+            FileHandle.standardError.write(Data("\n".utf8))
+            state = State()
+        }
+    }
 }
 
 private func summary(_ report: SyncReport) -> String {
@@ -80,7 +144,20 @@ struct Login: AsyncParsableCommand {
             draft.role = welcome.principal.role
             try draft.save()
             let replica = try Replica(profile: draft)
-            let report = try await SyncEngine(replica: replica, client: client).sync()
+            if existing != nil, try !replica.isBootstrapped() {
+                FileHandle.standardError.write(Data("dunlin: the first sync of profile \(profile) did not finish; bootstrapping it again\n".utf8))
+            }
+            var engine = SyncEngine(replica: replica, client: client)
+            let progress = ProgressLine.onTerminal()
+            if let progress { engine.onProgress = { @Sendable in progress.show($0) } }
+            let report: SyncReport
+            do {
+                report = try await engine.sync()
+                progress?.finish()
+            } catch {
+                progress?.finish()
+                throw error
+            }
             await People.refresh(for: draft, from: client, options: connection.callOptions)
             await client.close()
             if json {
@@ -109,18 +186,31 @@ struct SyncCommand: AsyncParsableCommand {
     func run() async throws {
         let profile = try requireProfile(connection)
         let replica = try Replica(profile: profile)
+        // --timeout is how long to keep trying to reach the server (UNAVAILABLE, exit 114, after
+        // it); once connected, each batch has its own deadline (SyncEngine).
         let client = try SyncEngine.client(for: profile, timeout: .milliseconds(Int64(connection.timeout * 1000)))
-        let engine = SyncEngine(replica: replica, client: client)
+        var engine = SyncEngine(replica: replica, client: client)
+        let progress = ProgressLine.onTerminal()
+        if let progress { engine.onProgress = { @Sendable in progress.show($0) } }
         let json = connection.json
         if watch {
-            let task = Task {
-                await engine.watch { result in
+            let task = Task { [engine] in
+                await engine.watch { event in
+                    progress?.finish()
                     let stamp = ISO8601DateFormatter().string(from: WallClock.system.now())
-                    switch result {
-                    case .success(let report):
+                    switch event {
+                    case .synced(let report):
                         if json { printJSON(["at": stamp, "sync": reportJSON(report)]) } else { say("\(stamp) \(summary(report))") }
-                    case .failure(let error):
-                        FileHandle.standardError.write(Data("\(stamp) dunlin: sync failed, retrying: \(terminalSafe("\(error)"))\n".utf8))
+                    case .failed(let error, let retryIn):
+                        let seconds = String(format: "%.1f", Double(retryIn.milliseconds) / 1000)
+                        FileHandle.standardError.write(Data("\(stamp) dunlin: sync failed: \(terminalSafe("\(error)")); retrying in \(seconds) s\n".utf8))
+                        if json {
+                            let failure = (error as? RPCError) ?? RPCError(.unknown, "\(error)")
+                            printJSON([
+                                "at": stamp, "retry_in_ms": retryIn.milliseconds,
+                                "error": ["code": failure.code.description, "status": Int(failure.code.rawValue), "message": failure.message],
+                            ])
+                        }
                     }
                     fflush(nil)
                 }
@@ -134,16 +224,19 @@ struct SyncCommand: AsyncParsableCommand {
                 return source
             }
             await task.value
+            progress?.finish()
             sources.forEach { $0.cancel() }
             await client.close()
             return
         }
         do {
             let report = try await engine.sync()
+            progress?.finish()
             await People.refresh(for: profile, from: client, options: connection.callOptions)
             await client.close()
             if json { printJSON(reportJSON(report)) } else { say(summary(report)) }
         } catch {
+            progress?.finish()
             await client.close()
             throw connection.report(error)
         }
@@ -167,14 +260,15 @@ struct Status: AsyncParsableCommand {
         }
         let pending = try store.pendingCount()
         let lastSync = try store.syncValue(.lastSync) ?? "never"
-        let checkpoint = try store.syncValue(.checkpoint) ?? "none (not bootstrapped)"
+        let bootstrapped = try store.syncValue(.checkpoint) != nil
+        let checkpoint = try store.syncValue(.checkpoint) ?? "none: not bootstrapped (its first sync did not finish; run dunlin sync)"
         let conflicts = try store.conflicts()
         let exceptions = try store.exceptions()
         let refused = try store.refusedChanges()
         if connection.json {
             printJSON([
                 "profile": profile.name, "server": profile.server, "tenant": profile.tenantID, "user": profile.userName,
-                "pending_changes": pending, "last_sync": lastSync, "checkpoint": checkpoint,
+                "pending_changes": pending, "last_sync": lastSync, "checkpoint": checkpoint, "bootstrapped": bootstrapped,
                 "open_conflicts": conflicts.count, "open_exceptions": exceptions.count,
                 "refused": refused.map { ["counter": $0.counter, "kind": $0.kind, "id": $0.id, "status": Int($0.refusal.code), "message": $0.refusal.message, "field": $0.refusal.field] },
             ])
@@ -293,7 +387,7 @@ struct ConflictsCommand: AsyncParsableCommand {
             guard connection.server == nil else { throw ValidationError("--server: settle a conflict on your replica (drop --server); `dunlin sync` sends it") }
             let profile = try requireProfile(connection)
             do {
-                let conflict = try Replica(profile: profile).store.settleConflict(id, restoreLost: keep == .setAside, by: profile.userID)
+                let conflict = try bootstrappedReplica(connection).store.settleConflict(id, restoreLost: keep == .setAside, by: profile.userID)
                 let settled = Dunlin_V1_SyncConflict(conflict)
                 if connection.json { printJSON(ConflictsCommand.json(settled)) } else {
                     say("settled \(id): \(conflict.field) is \(keep == .setAside ? settled.lost : settled.kept); `dunlin sync` sends it")

@@ -118,13 +118,25 @@ public final class RPCClient: Sendable {
         /// DEADLINE_EXCEEDED when it passes. nil = no deadline.
         public var timeout: Duration?
         public var metadata: [String: [UInt8]]
+        /// How long the call keeps retrying to connect when there is no connection, never longer
+        /// than `timeout`. nil: until `timeout`, or for the configuration's `connectPatience`
+        /// when the call has none. A long call (a pull, a large push batch) sets it, so a server
+        /// that is away is reported after the user's patience, not after the call's deadline.
+        public var connectPatience: Duration?
 
-        public init(timeout: Duration? = nil, metadata: [String: [UInt8]] = [:]) {
+        public init(timeout: Duration? = nil, metadata: [String: [UInt8]] = [:], connectPatience: Duration? = nil) {
             self.timeout = timeout
             self.metadata = metadata
+            self.connectPatience = connectPatience
         }
 
         public static var defaults: CallOptions { CallOptions() }
+
+        /// How long to wait for a connection, given the client's default patience.
+        func connectionWait(default patience: Duration) -> Duration {
+            let wait = connectPatience ?? timeout ?? patience
+            return timeout.map { min($0, wait) } ?? wait
+        }
     }
 
     private enum State {
@@ -165,6 +177,13 @@ public final class RPCClient: Sendable {
     @discardableResult
     public func connect(timeout: Duration? = nil) async throws -> Dunlin_V1_Welcome {
         try await connection(deadline: ContinuousClock.now + (timeout ?? configuration.connectPatience)).welcome
+    }
+
+    /// Forgets earlier failed connection attempts, so the next call tries at once instead of
+    /// waiting out the backoff they built up: for a caller with its own schedule of retries
+    /// (`dunlin sync --watch`), whose every retry should reach for the server.
+    public func forgetFailedAttempts() {
+        failures.withLockedValue { $0 = (0, ContinuousClock.now) }
     }
 
     /// Closes the connection; calls in flight fail with CANCELLED. The client can connect again.
@@ -239,9 +258,9 @@ public final class RPCClient: Sendable {
         _ path: String, options: CallOptions, request: ByteBuffer?,
         body: (@Sendable (RawRequestWriter) async throws -> Void)?
     ) async throws -> ByteBuffer {
-        let deadline = ContinuousClock.now + (options.timeout ?? configuration.connectPatience)
-        let connection = try await connection(deadline: deadline)
-        let remaining = options.timeout.map { _ in deadline - ContinuousClock.now }
+        let start = ContinuousClock.now
+        let connection = try await connection(deadline: start + options.connectionWait(default: configuration.connectPatience))
+        let remaining = options.timeout.map { start + $0 - ContinuousClock.now }
         if let remaining, remaining <= .zero {
             throw RPCError(.deadlineExceeded, "deadline exceeded while connecting")
         }
@@ -283,9 +302,9 @@ public final class RPCClient: Sendable {
         path: String, request: ByteBuffer, options: CallOptions,
         continuation: AsyncThrowingStream<ClientConnectionHandler.Inbound, any Error>.Continuation
     ) async throws -> (NIOLoopBound<ClientConnectionHandler>, CallToken) {
-        let deadline = ContinuousClock.now + (options.timeout ?? configuration.connectPatience)
-        let connection = try await connection(deadline: deadline)
-        let remaining = options.timeout.map { _ in deadline - ContinuousClock.now }
+        let start = ContinuousClock.now
+        let connection = try await connection(deadline: start + options.connectionWait(default: configuration.connectPatience))
+        let remaining = options.timeout.map { start + $0 - ContinuousClock.now }
         let token = CallToken()
         let handler = connection.handler
         connection.eventLoop.execute {

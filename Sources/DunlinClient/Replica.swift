@@ -106,7 +106,8 @@ public struct Profile: Sendable, Hashable, Codable {
 /// every read and write of the receivables and records methods is answered here, offline, by the
 /// handlers the server runs behind the network (the same `Router`, called with
 /// `Router/callLocally`), over the local store, so validation and reports are exactly the
-/// server's; writes land in the outbox that ``SyncEngine`` pushes. Nothing here imports the
+/// server's; writes land in the outbox that ``SyncEngine`` pushes. Until its first bootstrap has
+/// finished it answers none of them (``requireBootstrapped()``). Nothing here imports the
 /// network server.
 public final class Replica: UnaryCaller {
     public let profile: Profile
@@ -142,10 +143,37 @@ public final class Replica: UnaryCaller {
         }
     }
 
+    /// The detail reason of the refusal ``requireBootstrapped()`` answers.
+    public static let notBootstrappedReason = "not_bootstrapped"
+
+    /// Whether the replica's first bootstrap (or the re-bootstrap after falling behind the
+    /// server's horizon) has finished: only then does it hold the whole tenant. A bootstrap sets
+    /// the checkpoint in the transaction of its last batch, so a killed one leaves none.
+    public func isBootstrapped() throws -> Bool {
+        try store.syncValue(.checkpoint) != nil
+    }
+
+    /// Refuses, FAILED_PRECONDITION with detail reason `not_bootstrapped`, while the replica is
+    /// not bootstrapped: it holds part of the tenant at most (a bootstrap cut off midway), and
+    /// totals or checks over part of it would look like answers. `dunlin sync` (or `login`)
+    /// finishes the bootstrap; `dunlin status` says where it stands.
+    public func requireBootstrapped() throws {
+        guard try isBootstrapped() else {
+            throw RPCError(
+                .failedPrecondition,
+                "the replica of profile \(profile.name) is not bootstrapped: its first sync did not finish, so it holds part of the tenant at most; "
+                    + "run `dunlin sync` (or `dunlin login` again) to finish it, or ask the server with --server",
+                details: [.with { $0.field = "profile"; $0.reason = Self.notBootstrappedReason }]
+            )
+        }
+    }
+
+    /// Answers the call from the replica; refused while it is not bootstrapped (``requireBootstrapped()``).
     public func unary<Request, Response>(
         _ method: MethodDescriptor<Request, Response>, _ request: Request, options: RPCClient.CallOptions = .defaults
     ) async throws -> Response {
-        try await router.callLocally(method, request, context: .local(principal: principal))
+        try requireBootstrapped()
+        return try await router.callLocally(method, request, context: .local(principal: principal))
     }
 
     /// One local PostEntries: the same rules and roles, one transaction, no frame limit to split for.

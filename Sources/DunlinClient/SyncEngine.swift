@@ -5,6 +5,7 @@ import DunlinSync
 import DunlinWire
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 
 /// What one sync did.
 public struct SyncReport: Sendable, Hashable {
@@ -19,18 +20,52 @@ public struct SyncReport: Sendable, Hashable {
     public var openExceptions = 0
 }
 
+/// How far a sync has got, for a progress display. Each is told after a batch is answered or applied.
+public enum SyncProgress: Sendable, Hashable {
+    /// The server has answered `done` of the `total` records the outbox held when the push began
+    /// (more, when local work goes on during the push).
+    case pushed(done: Int, total: Int)
+    /// Records pulled (or bootstrapped) so far in this sync.
+    case pulled(Int)
+}
+
+/// What `watch` reports.
+public enum SyncWatchEvent: Sendable {
+    /// A sync finished.
+    case synced(SyncReport)
+    /// A sync or the wait for the next one failed (the server is away, say); the next try comes
+    /// after `retryIn`, growing with each failure in a row.
+    case failed(any Error, retryIn: Duration)
+}
+
 /// Reconciles a replica with the server: push the outbox, then pull (or bootstrap) until caught
 /// up. Safe to interrupt at any instant: a push is acknowledged only after the server's commit and
-/// deduplicated by dot if sent again; each pulled batch is applied in one transaction with its
+/// deduplicated by dot if sent again, and the replica records each answered batch as it comes, so
+/// an interrupted push resumes after it; each pulled batch is applied in one transaction with its
 /// checkpoint.
+///
+/// Patience: reaching the server may take the client's `connectPatience` (the user's
+/// `--timeout`), for the first call and for every later one that finds the connection gone, so a
+/// server that is away is reported (UNAVAILABLE) after that, whatever the outbox or the pull.
+/// Once connected, each batch has its own, longer deadline: a large push or pull is never cut
+/// short by a deadline for the whole of it.
 public struct SyncEngine: Sendable {
     public let replica: Replica
     public let client: RPCClient
     /// Changes per push call and records per pulled batch.
     public var batchSize = 500
+    /// How long the server may take to answer one pushed batch. Default 60 s.
+    public var pushBatchTimeout: Duration = .seconds(60)
+    /// How long the next batch of a pull or bootstrap may take to come (the server reads and
+    /// sends the next batch meanwhile). Default 600 s.
+    public var pullBatchTimeout: Duration = .seconds(600)
     /// Whether a sync ends by checking the ledger invariants over the local ledger (it always
     /// should; the sync benchmark turns it off to measure what the rest of a sync costs).
     public var checksInvariants = true
+    /// Told after each batch (``SyncProgress``); nil: nobody is watching.
+    public var onProgress: (@Sendable (SyncProgress) -> Void)?
+    /// The waits between tries of ``watch(_:)`` while syncs fail. Default 0.5 s, doubling up to 30 s.
+    public var retryBackoff = RPCClient.Backoff(initial: .milliseconds(500), multiplier: 2, maximum: .seconds(30), jitter: 0.2)
 
     public init(replica: Replica, client: RPCClient) {
         self.replica = replica
@@ -38,14 +73,21 @@ public struct SyncEngine: Sendable {
     }
 
     /// A client configured for this profile: its token, replica id and schema version in HELLO.
+    /// `timeout` is how long a sync keeps trying to reach the server; no single connection
+    /// attempt takes longer either (at most 5 s each).
     public static func client(for profile: Profile, timeout: Duration = .seconds(10)) throws -> RPCClient {
         guard let (host, port) = RPCClient.Configuration.hostAndPort(profile.server) else {
             throw RPCError(.invalidArgument, "profile \(profile.name): server must be HOST:PORT, not \"\(profile.server)\"")
         }
         return RPCClient(configuration: .init(
             host: host, port: port, token: profile.token, replicaID: profile.replicaID, clientVersion: "dunlin/\(DunlinVersion.current)",
-            schemaVersion: SyncMethods.schemaVersion, connectPatience: timeout
+            schemaVersion: SyncMethods.schemaVersion, connectTimeout: min(timeout, .seconds(5)), connectPatience: timeout
         ))
+    }
+
+    /// Options for a sync call: `timeout` for the call, the client's patience for the connection.
+    private func options(timeout: Duration?) -> RPCClient.CallOptions {
+        .init(timeout: timeout, connectPatience: client.configuration.connectPatience)
     }
 
     public func sync() async throws -> SyncReport {
@@ -69,47 +111,54 @@ public struct SyncEngine: Sendable {
         return report
     }
 
-    /// Sends the outbox and records the answers. The pushed-through counter moves only after every
-    /// batch is answered; if this is interrupted, the next push sends the same dots again and the
-    /// server answers them as duplicates.
+    /// Sends the outbox batch by batch, each prepared just before it is sent, and records each
+    /// batch's answers as soon as they come (``TenantStore/settlePush(_:refusals:)``): if this is
+    /// interrupted, the next push starts after the last answered batch. A batch sent but not
+    /// answered goes again, and the server answers its dots as duplicates.
     func push(_ report: inout SyncReport) async throws {
         let store = replica.store
-        let pushedThrough = try store.syncInteger(.pushedThrough)
-        let (changes, through) = try store.pendingChanges(after: pushedThrough)
-        guard through > pushedThrough else { return }
-        var results: [(change: PushedChange, refusal: PushRefusal?)] = []
-        for start in stride(from: 0, to: changes.count, by: batchSize) {
-            let slice = Array(changes[start..<min(start + batchSize, changes.count)])
-            let request = Dunlin_V1_PushRequest.with {
-                $0.replicaID = replica.profile.replicaID
-                $0.changes = slice.map { change in
-                    .with {
-                        $0.kind = change.kind
-                        $0.id = change.id
-                        $0.counter = change.counter
-                        $0.baseSeq = change.baseSeq
-                        $0.fields = RecordCoding.canonical(change.fields)
-                        $0.atMs = change.at
+        let total = try store.pendingCount()
+        guard total > 0 else { return }
+        var done = 0
+        onProgress?(.pushed(done: 0, total: total))
+        while true {
+            let batch = try store.outboxBatch(limit: batchSize)
+            guard !batch.isEmpty else { break }
+            var refusals: [PushRefusal?] = []
+            if !batch.changes.isEmpty {
+                let request = Dunlin_V1_PushRequest.with {
+                    $0.replicaID = replica.profile.replicaID
+                    $0.changes = batch.changes.map { change in
+                        .with {
+                            $0.kind = change.kind
+                            $0.id = change.id
+                            $0.counter = change.counter
+                            $0.baseSeq = change.baseSeq
+                            $0.fields = RecordCoding.canonical(change.fields)
+                            $0.atMs = change.at
+                        }
                     }
                 }
-            }
-            let response = try await client.unary(SyncMethods.push, request, options: .init(timeout: .seconds(60)))
-            guard response.results.count == slice.count else {
-                throw RPCError(.internal, "the server answered \(response.results.count) of \(slice.count) pushed changes")
-            }
-            for (change, result) in zip(slice, response.results) {
-                report.pushed += 1
-                switch result.outcome {
-                case .accepted: report.accepted += 1
-                case .duplicate: report.duplicates += 1
-                default: report.refused += 1
+                let response = try await client.unary(SyncMethods.push, request, options: options(timeout: pushBatchTimeout))
+                guard response.results.count == batch.changes.count else {
+                    throw RPCError(.internal, "the server answered \(response.results.count) of \(batch.changes.count) pushed changes")
                 }
-                let refused = result.outcome == .refused || (result.outcome == .duplicate && result.code != 0)
-                results.append((change, refused ? PushRefusal(code: result.code, message: result.message, field: result.field) : nil))
+                for result in response.results {
+                    report.pushed += 1
+                    switch result.outcome {
+                    case .accepted: report.accepted += 1
+                    case .duplicate: report.duplicates += 1
+                    default: report.refused += 1
+                    }
+                    let refused = result.outcome == .refused || (result.outcome == .duplicate && result.code != 0)
+                    refusals.append(refused ? PushRefusal(code: result.code, message: result.message, field: result.field) : nil)
+                }
+                await FaultPause.afterPushBatch.pause()
             }
-            await FaultPause.afterPushBatch.pause()
+            try store.settlePush(batch, refusals: refusals)
+            done += batch.recordCount
+            onProgress?(.pushed(done: done, total: max(total, done)))
         }
-        try store.settlePush(results, through: through)
     }
 
     func pull(_ report: inout SyncReport) async throws {
@@ -119,10 +168,20 @@ public struct SyncEngine: Sendable {
             $0.afterSeq = UInt64(checkpoint)
             $0.batchSize = UInt32(batchSize)
         }
-        for try await batch in client.serverStreaming(SyncMethods.pull, request, options: .init(timeout: .seconds(600))) {
-            try apply(batch, checkpoint: Int64(batch.throughSeq), &report)
+        let stream = client.serverStreaming(SyncMethods.pull, request, options: options(timeout: nil))
+        let start = report.pulled
+        report.pulled = try await receive(stream, into: start) { pulled, batch in
+            pulled += try apply(batch, checkpoint: Int64(batch.throughSeq))
+            onProgress?(.pulled(pulled))
             await FaultPause.afterPullBatch.pause()
         }
+    }
+
+    /// What a bootstrap has received so far.
+    private struct BootstrapState: Sendable {
+        var pulled: Int
+        /// What the snapshot holds of each mutable kind: at the end, what it did not hold goes.
+        var held: [String: Set<String>] = [:]
     }
 
     /// Starts the replica over from a snapshot (emptied first: the outbox has just been pushed).
@@ -133,45 +192,88 @@ public struct SyncEngine: Sendable {
             $0.replicaID = replica.profile.replicaID
             $0.batchSize = UInt32(batchSize)
         }
-        // What the snapshot holds of each mutable kind: at the end, what it did not hold goes.
-        var held: [String: Set<String>] = [:]
-        for try await batch in client.serverStreaming(SyncMethods.bootstrap, request, options: .init(timeout: .seconds(600))) {
-            for record in batch.records where TenantStore.isMutable(kind: record.kind) { held[record.kind, default: []].insert(record.id) }
+        let stream = client.serverStreaming(SyncMethods.bootstrap, request, options: options(timeout: nil))
+        let state = try await receive(stream, into: BootstrapState(pulled: report.pulled)) { state, batch in
+            for record in batch.records where TenantStore.isMutable(kind: record.kind) { state.held[record.kind, default: []].insert(record.id) }
             // Only the last batch carries the checkpoint: an interrupted bootstrap starts over.
-            try apply(batch, checkpoint: batch.last ? Int64(batch.throughSeq) : nil, snapshot: batch.last ? held : nil, &report)
+            state.pulled += try apply(batch, checkpoint: batch.last ? Int64(batch.throughSeq) : nil, snapshot: batch.last ? state.held : nil)
+            onProgress?(.pulled(state.pulled))
             await FaultPause.afterPullBatch.pause()
         }
+        report.pulled = state.pulled
     }
 
-    private func apply(_ batch: Dunlin_V1_SyncBatch, checkpoint: Int64?, snapshot: [String: Set<String>]? = nil, _ report: inout SyncReport) throws {
+    /// Applies one batch; returns how many records it held.
+    private func apply(_ batch: Dunlin_V1_SyncBatch, checkpoint: Int64?, snapshot: [String: Set<String>]? = nil) throws -> Int {
         let records = batch.records.map { SyncRecordState(kind: $0.kind, id: $0.id, seq: Int64($0.seq), fields: $0.fields) }
         guard SyncRecordState.checksum(records) == batch.checksum else {
             throw RPCError(.dataLoss, "a sync batch of \(records.count) records failed its checksum; nothing of it was applied")
         }
         try replica.store.applySyncBatch(records, checkpoint: checkpoint, snapshot: snapshot)
-        report.pulled += records.count
         if batch.last, !batch.baseCurrency.isEmpty {
             try replica.store.setSyncValue(.baseCurrency, batch.baseCurrency)
             try replica.store.setSyncValue(.timeZone, batch.timeZone)
         }
+        return records.count
+    }
+
+    /// Receives a stream of batches into `state`, handling each before asking for the next. The
+    /// call fails with DEADLINE_EXCEEDED, and is cancelled on the server, when the next batch takes
+    /// longer than ``pullBatchTimeout`` to come; time spent handling a batch does not count, and
+    /// neither does the length of the whole stream.
+    private func receive<State: Sendable>(
+        _ stream: ServerStream<Dunlin_V1_SyncBatch>, into state: State,
+        _ handle: @escaping @Sendable (inout State, Dunlin_V1_SyncBatch) async throws -> Void
+    ) async throws -> State {
+        let patience = pullBatchTimeout
+        // When the wait for the next batch began; nil while a batch is being handled.
+        let waitingSince = NIOLockedValueBox<ContinuousClock.Instant?>(ContinuousClock.now)
+        return try await withThrowingTaskGroup(of: State.self) { group in
+            group.addTask {
+                var state = state
+                var batches = stream.makeAsyncIterator()
+                while true {
+                    waitingSince.withLockedValue { $0 = .now }
+                    guard let batch = try await batches.next() else { return state }
+                    waitingSince.withLockedValue { $0 = nil }
+                    try await handle(&state, batch)
+                }
+            }
+            group.addTask {
+                while true {
+                    let since = waitingSince.withLockedValue { $0 }
+                    if let since, ContinuousClock.now - since >= patience {
+                        throw RPCError(.deadlineExceeded, "no sync batch came within \(patience.milliseconds / 1000) s of the last")
+                    }
+                    try await Task.sleep(until: (since ?? .now) + patience)
+                }
+            }
+            defer { group.cancelAll() }
+            guard let state = try await group.next() else { throw CancellationError() }
+            return state
+        }
     }
 
     /// Stays connected: syncs now, then whenever the server says something changed, whenever the
-    /// outbox grows, and after a reconnect (with exponential backoff while the server is away).
-    /// Returns when the task is cancelled.
-    public func watch(onSync: @Sendable (Result<SyncReport, any Error>) -> Void) async {
-        var delay = Duration.milliseconds(500)
+    /// outbox grows, and after a reconnect. While syncs fail (the server is away), tries again
+    /// after ``retryBackoff``'s growing waits, telling `onEvent` each failure and the wait before
+    /// the next try. Returns when the task is cancelled.
+    public func watch(_ onEvent: @Sendable (SyncWatchEvent) -> Void) async {
+        var failures = 0
         while !Task.isCancelled {
             do {
-                onSync(.success(try await sync()))
-                delay = .milliseconds(500)
+                onEvent(.synced(try await sync()))
+                failures = 0
                 try await waitForChange()
             } catch is CancellationError {
                 return
             } catch {
-                onSync(.failure(error))
-                try? await Task.sleep(for: delay + .milliseconds(Int64.random(in: 0...250)))
-                delay = min(delay * 2, .seconds(30))
+                failures += 1
+                let delay = retryBackoff.delay(attempt: failures)
+                onEvent(.failed(error, retryIn: delay))
+                try? await Task.sleep(for: delay)
+                // The wait above is the backoff: the retry it announced reaches for the server.
+                client.forgetFailedAttempts()
             }
         }
     }
@@ -185,9 +287,10 @@ public struct SyncEngine: Sendable {
             $0.afterSeq = checkpoint
         }
         let client = self.client
+        let watchOptions = options(timeout: .seconds(86_400))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                for try await _ in client.serverStreaming(SyncMethods.watch, request, options: .init(timeout: .seconds(86_400))) { return }
+                for try await _ in client.serverStreaming(SyncMethods.watch, request, options: watchOptions) { return }
                 throw RPCError(.unavailable, "the server ended the watch")
             }
             group.addTask {

@@ -269,7 +269,21 @@ enum TenantSchema {
                 CREATE INDEX sync_conflict_tombstones ON sync_conflict(id) WHERE deleted = 1;
                 """)
         }
-        migrator.registerMigration("v9: possible duplicate payments") { db in
+        migrator.registerMigration("v9: push progress per batch") { db in
+            try db.execute(sql: """
+                -- Replica side. Records whose local changes up to `counter` the server has answered
+                -- although older changes of other records are still unanswered, so the pushed-through
+                -- counter cannot pass them yet: a push cut off after some batches resumes after the
+                -- answered ones instead of sending them again. Emptied as the counter moves past.
+                CREATE TABLE answered_change (
+                    record_kind TEXT NOT NULL,
+                    record_id TEXT NOT NULL,
+                    counter INTEGER NOT NULL,
+                    PRIMARY KEY (record_kind, record_id)
+                ) WITHOUT ROWID;
+                """)
+        }
+        migrator.registerMigration("v10: possible duplicate payments") { db in
             try db.execute(sql: """
                 -- Payments that may be one payment recorded twice match on these, within days.
                 CREATE INDEX ledger_entry_payment_match ON ledger_entry(customer_id, currency, amount, reference, date)

@@ -8,7 +8,8 @@ import GRDB
 public enum SyncSetting: String, Sendable, Hashable, CaseIterable {
     /// The server change a replica holds everything up to (set by a bootstrap and each pull).
     case checkpoint
-    /// The newest local change the server has answered.
+    /// The server has answered every local change up to this counter (and, above it, the changes
+    /// `answered_change` lists: a push records its progress batch by batch).
     case pushedThrough = "pushed_through"
     /// The server's collected tombstone horizon.
     case collectedThrough = "collected_through"
@@ -29,9 +30,33 @@ public struct RefusedChange: Sendable, Hashable {
     public var at: String
 }
 
+/// A slice of a replica's outbox, as ``TenantStore/outboxBatch(limit:)`` prepares it: what to push
+/// now, and the records whose local changes turned out to leave nothing to send.
+public struct OutboxBatch: Sendable, Hashable {
+    /// A record of the outbox, and the newest local change of it the batch covers.
+    public struct Record: Sendable, Hashable {
+        public var kind: String
+        public var id: String
+        public var counter: Int64
+    }
+
+    /// The changes to push, in push order.
+    public var changes: [PushedChange] = []
+    /// Records edited back to the server's version, or gone: never sent, but settled with the
+    /// batch, so they leave the outbox.
+    public var unchanged: [Record] = []
+
+    public init() {}
+
+    /// How many outbox records the batch covers: its changes and its unchanged records.
+    public var recordCount: Int { changes.count + unchanged.count }
+    /// Nothing left in the outbox.
+    public var isEmpty: Bool { recordCount == 0 }
+}
+
 /// The replica's side of sync, on the same schema as the server's store: a laptop's copy of one
 /// tenant. Local writes go through the same store methods as on the server (so they validate the
-/// same way and land in the change log); the change-log rows after the pushed-through counter are
+/// same way and land in the change log); the change-log rows the server has not answered yet are
 /// the outbox. Pulled records are written straight to the tables (the server already validated
 /// them), with local changes not yet acknowledged re-applied on top.
 extension TenantStore {
@@ -60,40 +85,63 @@ extension TenantStore {
 
     // MARK: The outbox
 
-    /// The local changes after `pushedThrough`, one per record (a record changed several times
-    /// goes once, with the fields that differ from the server's version and the dot of its latest
-    /// change), in the order each record was first changed, so what a change refers to goes
-    /// before it. `through` is the newest local counter they cover.
-    public func pendingChanges(after pushedThrough: Int64) throws -> (changes: [PushedChange], through: Int64) {
+    /// A local change-log row is in the outbox until the server has answered it: it is above the
+    /// pushed-through counter and its record has no answered change at or after it
+    /// (`answered_change`, kept for records answered ahead of older unanswered changes). One
+    /// parameter: the pushed-through counter.
+    private static let unanswered = """
+        change_log c WHERE c.seq > ? AND NOT EXISTS (
+            SELECT 1 FROM answered_change a WHERE a.record_kind = c.record_kind AND a.record_id = c.record_id AND a.counter >= c.seq)
+        """
+
+    /// The next `limit` records of the outbox, in the order each record's first unanswered change
+    /// was made, so what a change refers to goes before it (a record the server has already
+    /// answered is on the server for what follows it). Each record goes once, with the dot of its
+    /// latest change and, for mutable kinds, only the fields that differ from the server's version.
+    /// Reads only as far into the change log as the batch needs, so the first batch of a large
+    /// outbox is ready at once.
+    public func outboxBatch(limit: Int) throws -> OutboxBatch {
         try writer.read { db in
-            let through = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM change_log") ?? 0
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT record_kind, record_id, MIN(seq) AS first, MAX(seq) AS last, MAX(at) AS at FROM change_log
-                    WHERE seq > ? GROUP BY record_kind, record_id ORDER BY first
-                    """,
-                arguments: [pushedThrough]
+            let pushedThrough = try Self.syncInteger(db, .pushedThrough)
+            var batch = OutboxBatch()
+            var seen = Set<String>()
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT c.record_kind, c.record_id FROM \(Self.unanswered) ORDER BY c.seq", arguments: [pushedThrough]
             )
-            var changes: [PushedChange] = []
-            for row in rows {
-                let kindName: String = row["record_kind"], id: String = row["record_id"], last: Int64 = row["last"]
-                guard let kind = Self.syncKinds[kindName], let current = try kind.fetch(db, id) else { continue }
+            while seen.count < limit, let row = try rows.next() {
+                let kindName: String = row["record_kind"], id: String = row["record_id"]
+                guard seen.insert("\(kindName)/\(id)").inserted else { continue }
+                let latest = try Row.fetchOne(
+                    db, sql: "SELECT MAX(seq) AS last, MAX(at) AS at FROM change_log WHERE record_kind = ? AND record_id = ?", arguments: [kindName, id]
+                )
+                let last: Int64 = latest?["last"] ?? 0, at: String? = latest?["at"]
+                guard let kind = Self.syncKinds[kindName], let current = try kind.fetch(db, id) else {
+                    batch.unchanged.append(.init(kind: kindName, id: id, counter: last))
+                    continue
+                }
                 var fields = current
                 var baseSeq: Int64 = 0
                 if kind.mutable {
                     let base = try Self.base(db, kindName, id)
                     fields = RecordCoding.diff(from: base?.fields ?? [:], to: current)
                     baseSeq = base?.seq ?? 0
-                    guard !fields.isEmpty else { continue }
+                    guard !fields.isEmpty else {
+                        batch.unchanged.append(.init(kind: kindName, id: id, counter: last))
+                        continue
+                    }
                 }
-                changes.append(PushedChange(
+                batch.changes.append(PushedChange(
                     kind: kindName, id: id, counter: UInt64(last), baseSeq: UInt64(baseSeq), fields: fields,
-                    at: Self.changeTimeFormatter.date(from: row["at"]).map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } ?? Self.nowMilliseconds
+                    at: at.flatMap(Self.changeTimeFormatter.date(from:)).map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } ?? Self.nowMilliseconds
                 ))
             }
-            return (changes, through)
+            return batch
         }
+    }
+
+    /// The whole outbox's changes to send, in push order (``outboxBatch(limit:)`` without a limit).
+    public func pendingChanges() throws -> [PushedChange] {
+        try outboxBatch(limit: .max).changes
     }
 
     private static func base(_ db: Database, _ kind: String, _ id: String) throws -> (seq: Int64, fields: FieldMap)? {
@@ -110,18 +158,33 @@ extension TenantStore {
         )
     }
 
-    private static func isDirty(_ db: Database, _ kind: String, _ id: String, after pushedThrough: Int64) throws -> Bool {
+    /// Whether the record has a local change after `counter`.
+    private static func changed(_ db: Database, _ kind: String, _ id: String, after counter: Int64) throws -> Bool {
         try Bool.fetchOne(
-            db, sql: "SELECT EXISTS (SELECT 1 FROM change_log WHERE record_kind = ? AND record_id = ? AND seq > ?)", arguments: [kind, id, pushedThrough]
+            db, sql: "SELECT EXISTS (SELECT 1 FROM change_log WHERE record_kind = ? AND record_id = ? AND seq > ?)", arguments: [kind, id, counter]
         ) ?? false
     }
 
-    /// Records the server's answers to a push covering the outbox through `through`: refused
-    /// changes are listed and taken back out of the local data (unless the record changed again
-    /// since), and the pushed-through counter moves, in one transaction.
-    public func settlePush(_ results: [(change: PushedChange, refusal: PushRefusal?)], through: Int64) throws {
+    /// Whether the record has local changes the server has not answered yet.
+    private static func hasUnansweredChanges(_ db: Database, _ kind: String, _ id: String, pushedThrough: Int64) throws -> Bool {
+        let answered = try Int64.fetchOne(
+            db, sql: "SELECT counter FROM answered_change WHERE record_kind = ? AND record_id = ?", arguments: [kind, id]
+        ) ?? 0
+        return try changed(db, kind, id, after: max(pushedThrough, answered))
+    }
+
+    /// Records the server's answers to one pushed batch, in one transaction: refused changes are
+    /// listed and taken back out of the local data (unless the record changed again since), every
+    /// record of the batch (``OutboxBatch/unchanged`` ones too) leaves the outbox up to the change
+    /// that was sent, and the pushed-through counter moves up to the oldest change still
+    /// unanswered. A push cut off after some batches therefore resumes after the last answered one.
+    ///
+    /// - Parameter refusals: one per change of `batch.changes`, in order: nil when it was accepted
+    ///   (or was a duplicate of an accepted one).
+    public func settlePush(_ batch: OutboxBatch, refusals: [PushRefusal?]) throws {
+        precondition(refusals.count == batch.changes.count, "one answer per pushed change")
         try writer.write { db in
-            for (change, refusal) in results {
+            for (change, refusal) in zip(batch.changes, refusals) {
                 guard let refusal else {
                     // Accepted: what this replica sent is now part of what it builds on, so a later
                     // edit, made before the next pull, sends only what changed after it. The base's
@@ -144,7 +207,7 @@ extension TenantStore {
                         refusal.message, refusal.field, ISO8601DateFormatter().string(from: WallClock.system.now()),
                     ]
                 )
-                guard let kind = Self.syncKinds[change.kind], try !Self.isDirty(db, change.kind, change.id, after: through) else { continue }
+                guard let kind = Self.syncKinds[change.kind], try !Self.changed(db, change.kind, change.id, after: Int64(change.counter)) else { continue }
                 if kind.mutable, let base = try Self.base(db, change.kind, change.id) {
                     try kind.write(db, base.fields, false)
                 } else {
@@ -154,7 +217,18 @@ extension TenantStore {
                     try db.execute(sql: "DELETE FROM \(kind.table) WHERE id = ?", arguments: [change.id])
                 }
             }
-            try Self.setSyncValue(db, .pushedThrough, String(through))
+            let answered = batch.changes.map { OutboxBatch.Record(kind: $0.kind, id: $0.id, counter: Int64($0.counter)) } + batch.unchanged
+            for record in answered {
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO answered_change (record_kind, record_id, counter) VALUES (?, ?, ?)",
+                    arguments: [record.kind, record.id, record.counter]
+                )
+            }
+            let pushedThrough = try Self.syncInteger(db, .pushedThrough)
+            let through = try Int64.fetchOne(db, sql: "SELECT MIN(c.seq) - 1 FROM \(Self.unanswered)", arguments: [pushedThrough])
+                ?? Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM change_log") ?? 0
+            try db.execute(sql: "DELETE FROM answered_change WHERE counter <= ?", arguments: [through])
+            try Self.setSyncValue(db, .pushedThrough, String(max(through, pushedThrough)))
         }
     }
 
@@ -200,7 +274,7 @@ extension TenantStore {
                     continue
                 }
                 var visible = fields
-                if try Self.isDirty(db, record.kind, record.id, after: pushedThrough), let current = try kind.fetch(db, record.id) {
+                if try Self.hasUnansweredChanges(db, record.kind, record.id, pushedThrough: pushedThrough), let current = try kind.fetch(db, record.id) {
                     let local = RecordCoding.diff(from: try Self.base(db, record.kind, record.id)?.fields ?? [:], to: current)
                     visible.merge(local) { _, mine in mine }
                 }
@@ -211,7 +285,7 @@ extension TenantStore {
                 for (name, kind) in Self.syncKinds where kind.mutable {
                     let held = snapshot[name] ?? []
                     for id in try String.fetchAll(db, sql: "SELECT id FROM \(kind.table) WHERE \(kind.liveCondition)") where !held.contains(id) {
-                        guard try !Self.isDirty(db, name, id, after: pushedThrough) else { continue }
+                        guard try !Self.hasUnansweredChanges(db, name, id, pushedThrough: pushedThrough) else { continue }
                         try db.execute(sql: "DELETE FROM \(kind.table) WHERE id = ?", arguments: [id])
                         try db.execute(sql: "DELETE FROM record_base WHERE record_kind = ? AND record_id = ?", arguments: [name, id])
                         try db.execute(sql: "DELETE FROM field_stamp WHERE record_kind = ? AND record_id = ?", arguments: [name, id])
@@ -229,7 +303,7 @@ extension TenantStore {
     public func resetForBootstrap() throws {
         try writer.write { db in
             let pushedThrough = try Self.syncInteger(db, .pushedThrough)
-            let unpushed = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM change_log WHERE seq > ?", arguments: [pushedThrough]) ?? 0
+            let unpushed = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(Self.unanswered)", arguments: [pushedThrough]) ?? 0
             guard unpushed == 0 else {
                 throw DomainError.conflict(field: "outbox", "\(unpushed) local changes are not pushed yet; sync again to push them before starting over")
             }
@@ -408,12 +482,13 @@ extension TenantStore {
         Set(try exceptions().flatMap(\.exception.holds))
     }
 
-    /// How many records have local changes not yet pushed.
+    /// How many records have local changes the server has not answered yet: what `dunlin status`
+    /// calls pending, and what a push has to get through.
     public func pendingCount() throws -> Int {
         try writer.read { db in
             let pushedThrough = try Self.syncInteger(db, .pushedThrough)
             return try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM (SELECT DISTINCT record_kind, record_id FROM change_log WHERE seq > ?)", arguments: [pushedThrough]
+                db, sql: "SELECT COUNT(*) FROM (SELECT DISTINCT c.record_kind, c.record_id FROM \(Self.unanswered))", arguments: [pushedThrough]
             ) ?? 0
         }
     }

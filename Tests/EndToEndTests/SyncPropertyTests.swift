@@ -141,8 +141,7 @@ struct SeededGenerator: RandomNumberGenerator {
                 if offline.contains(index) { offline.remove(index) } else { offline.insert(index) }
             case 84..<90:  // a duplicated delivery: the outbox arrives once raw, then again through sync
                 guard !offline.contains(index) else { continue }
-                let pushedThrough = try laptop.replica.store.syncInteger(.pushedThrough)
-                let (changes, _) = try laptop.replica.store.pendingChanges(after: pushedThrough)
+                let changes = try laptop.replica.store.pendingChanges()
                 guard !changes.isEmpty else { continue }
                 _ = try await laptop.client.unary(SyncMethods.push, .with {
                     $0.replicaID = laptop.replica.profile.replicaID
@@ -160,7 +159,7 @@ struct SeededGenerator: RandomNumberGenerator {
         /// Syncs a laptop and notes which of its edits it published (and which it had undone).
         func sync(_ index: Int, step: Int) async throws {
             let store = laptops[index].replica.store
-            let (pending, _) = try store.pendingChanges(after: try store.syncInteger(.pushedThrough))
+            let pending = try store.pendingChanges()
             let pushed = Set(pending.flatMap { change in change.fields.keys.map { "\(change.kind)/\(change.id).\($0)" } })
             try await laptops[index].sync()
             for position in edits.indices where edits[position].laptop == index && edits[position].published == nil {

@@ -383,7 +383,7 @@ func seed(_ world: SyncWorld) async throws {
         try await ben.sync()
         let reports = Mutex<[SyncReport]>([])
         let engine = SyncEngine(replica: ana.replica, client: ana.client)
-        let watching = Task { await engine.watch { result in if case .success(let report) = result { reports.withLock { $0.append(report) } } } }
+        let watching = Task { await engine.watch { event in if case .synced(let report) = event { reports.withLock { $0.append(report) } } } }
         #expect(try await eventually(timeout: .seconds(10)) { reports.withLock { !$0.isEmpty } })
         _ = try await ben.replica.unary(Records.logActivities, .with {
             $0.activities = [.with { $0.id = "ACT-BEN"; $0.customerID = "C1"; $0.kind = "note"; $0.direction = "none"; $0.body = "from Ben" }]

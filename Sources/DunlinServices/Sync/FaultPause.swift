@@ -11,7 +11,7 @@ import Synchronization
 /// - `DUNLIN_TEST_PAUSE_BEFORE_PUSH_MS`: `dunlind`, a push received, before it is applied.
 /// - `DUNLIN_TEST_PAUSE_AFTER_PUSH_COMMIT_MS`: `dunlind`, a push committed, before it is answered.
 /// - `DUNLIN_TEST_PAUSE_BETWEEN_BATCHES_MS`: `dunlin`, after each push batch is answered (before the
-///   outbox is settled) and after each pulled or bootstrap batch is applied.
+///   replica records that batch's answers) and after each pulled or bootstrap batch is applied.
 package final class FaultPause: Sendable {
     let name: String
     let duration: Duration?
