@@ -148,13 +148,14 @@ extension AdminProcessTests {
             try? Data(text.utf8).write(to: file)
             return file
         }
-        let refused = try await dunlin(["invoices", "import", csv(duplicateAt: count - 10).path, "--json"], token: token)
+        // --timeout: the whole import is one call; on a loaded machine it may outlast the default 10 s.
+        let refused = try await dunlin(["invoices", "import", csv(duplicateAt: count - 10).path, "--timeout", "300", "--json"], token: token)
         #expect(refused.status == 100 + Int32(StatusCode.alreadyExists.rawValue))  // INV-3 again, with other content
         #expect(refused.output.contains("line \(count - 10 + 2)"), "\(refused.output)")
         let empty = try await dunlin(["aging", "--as-of", "2026-11-23", "--json"], token: token)
         #expect(!empty.output.contains("INV") && !empty.output.contains("C3"), "\(empty.output)")
 
-        let imported = try await dunlin(["invoices", "import", csv(duplicateAt: nil).path, "--json"], token: token)
+        let imported = try await dunlin(["invoices", "import", csv(duplicateAt: nil).path, "--timeout", "300", "--json"], token: token)
         #expect(imported.status == 0, "\(imported.output)")
         #expect(try object(imported.output)["imported"] as? Int == count)
 
