@@ -153,7 +153,7 @@ extension TenantStore {
                     if !kind.mutable {
                         try db.execute(sql: "INSERT OR IGNORE INTO retraction (entry_id) VALUES (?)", arguments: [change.id])
                     }
-                    try db.execute(sql: "DELETE FROM \(kind.table) WHERE id = ?", arguments: [change.id])
+                    try kind.rows.filter(SyncKind.id == change.id).deleteAll(db)
                 }
             }
             try Self.setSyncValue(db, .pushedThrough, String(through))
@@ -213,9 +213,9 @@ extension TenantStore {
                 for (recordKind, kind) in Self.syncKinds where kind.mutable {
                     let name = recordKind.rawValue
                     let held = snapshot[name] ?? []
-                    for id in try String.fetchAll(db, sql: "SELECT id FROM \(kind.table) WHERE \(kind.liveCondition)") where !held.contains(id) {
+                    for id in try SyncKind.ids(kind.live, db) where !held.contains(id) {
                         guard try !Self.isDirty(db, name, id, after: pushedThrough) else { continue }
-                        try db.execute(sql: "DELETE FROM \(kind.table) WHERE id = ?", arguments: [id])
+                        try kind.rows.filter(SyncKind.id == id).deleteAll(db)
                         try db.execute(sql: "DELETE FROM record_base WHERE record_kind = ? AND record_id = ?", arguments: [name, id])
                         try db.execute(sql: "DELETE FROM field_stamp WHERE record_kind = ? AND record_id = ?", arguments: [name, id])
                     }
@@ -238,8 +238,8 @@ extension TenantStore {
             }
             for recordKind in Self.syncKindOrder.reversed() {
                 guard let kind = Self.syncKinds[recordKind] else { continue }
-                if !kind.mutable { try db.execute(sql: "INSERT OR IGNORE INTO retraction (entry_id) SELECT id FROM \(kind.table)") }
-                try db.execute(sql: "DELETE FROM \(kind.table)")
+                if !kind.mutable { try db.execute(literal: "INSERT OR IGNORE INTO retraction (entry_id) \(kind.rows.select(SyncKind.id))") }
+                try kind.rows.deleteAll(db)
             }
             try db.execute(sql: "DELETE FROM retraction")
             try db.execute(sql: "DELETE FROM record_base")
@@ -253,7 +253,7 @@ extension TenantStore {
         try writer.read { db in
             try Self.syncKindOrder.contains { recordKind in
                 guard let kind = Self.syncKinds[recordKind] else { return false }
-                return try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM \(kind.table))") ?? false
+                return try Row.fetchOne(db, kind.rows.select(SyncKind.id).limit(1)) != nil
             }
         }
     }

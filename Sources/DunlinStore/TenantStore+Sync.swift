@@ -110,17 +110,32 @@ struct SyncKind: Sendable {
     var fetch: @Sendable (Database, String) throws -> FieldMap?
     /// Writes the record. With `validate`, the same checks as the RPC that writes it.
     var write: @Sendable (Database, FieldMap, _ validate: Bool) throws -> Void
-    /// The table the kind's records live in, and the SQL condition its live rows meet ("1" for
-    /// insert-only kinds, which have no tombstones): what snapshots, resets and tombstone
-    /// collection read.
+    /// The table the kind's records live in, and whether its rows have tombstones (a `deleted`
+    /// column): what snapshots, resets and tombstone collection read, through ``rows`` and ``live``.
     var table: String
-    var liveCondition: String
+    var tombstoned: Bool
     /// Insert-only kinds: the canonical fields of the records after `cursor` (by id), read in one
     /// query and encoded straight from their Codable form (no field map): a snapshot page.
     var encodedPage: (@Sendable (Database, _ cursor: String, _ limit: Int) throws -> [(id: String, fields: Data)])? = nil
     /// Insert-only kinds: inserts a pulled record from its canonical fields unless one with its id
     /// is there (set union), decoding straight into the record (no field map).
     var insertPulled: (@Sendable (Database, Data) throws -> Void)? = nil
+}
+
+extension SyncKind {
+    static let id = Column("id")
+    static let deleted = Column("deleted")
+
+    /// Every row of the kind's table, tombstones included.
+    var rows: Table<Row> { Table(table) }
+
+    /// The kind's live rows: all of them, or for a kind with tombstones those not deleted.
+    var live: QueryInterfaceRequest<Row> { tombstoned ? rows.filter(Self.deleted == false) : rows.all() }
+
+    /// The ids of `request`'s rows.
+    static func ids(_ request: QueryInterfaceRequest<Row>, _ db: Database) throws -> [String] {
+        try String.fetchAll(db, request.select(id))
+    }
 }
 
 extension TenantStore {
@@ -148,7 +163,7 @@ extension TenantStore {
                 }
                 try CustomerRow(customer).save(db)
             },
-            table: CustomerRow.databaseTableName, liveCondition: "1"
+            table: CustomerRow.databaseTableName, tombstoned: false
         ),
         .contact: tombstoned(ContactRow.self, ContactRow.init, check),
         .dispute: tombstoned(DisputeRow.self, DisputeRow.init, check),
@@ -173,7 +188,7 @@ extension TenantStore {
                     ]
                 )
             },
-            table: "sync_conflict", liveCondition: "deleted = 0"
+            table: "sync_conflict", tombstoned: true
         ),
         .ledgerEntry: SyncKind(
             mutable: false,
@@ -184,7 +199,7 @@ extension TenantStore {
                 if validate { try SQLLedgerState.checking(db) { try LedgerRules.validate(entry, against: $0, balances: .reconcile) } }
                 try LedgerEntryRow(entry).insert(db)
             },
-            table: LedgerEntryRow.databaseTableName, liveCondition: "1",
+            table: LedgerEntryRow.databaseTableName, tombstoned: false,
             encodedPage: { db, cursor, limit in
                 try LedgerEntryRow.fetchAll(db, sql: "SELECT * FROM ledger_entry WHERE id > ? ORDER BY id LIMIT ?", arguments: [cursor, limit])
                     .compactMap { row in try row.entry.map { (row.id, try RecordCoding.canonical(of: $0)) } }
@@ -208,7 +223,7 @@ extension TenantStore {
                 if validate { try check(activity, db) }
                 try ActivityRow(activity).insert(db)
             },
-            table: ActivityRow.databaseTableName, liveCondition: "1",
+            table: ActivityRow.databaseTableName, tombstoned: false,
             encodedPage: { db, cursor, limit in
                 try ActivityRow.fetchAll(db, sql: "SELECT * FROM activity WHERE id > ? ORDER BY id LIMIT ?", arguments: [cursor, limit])
                     .map { row in (row.id, try RecordCoding.canonical(of: try row.record())) }
@@ -240,7 +255,7 @@ extension TenantStore {
                 try row.save(db)
                 try db.execute(sql: "UPDATE \(RecordRow.databaseTableName) SET deleted = ? WHERE id = ?", arguments: [deleted, row.id])
             },
-            table: RecordRow.databaseTableName, liveCondition: "deleted = 0"
+            table: RecordRow.databaseTableName, tombstoned: true
         )
     }
 
@@ -483,9 +498,7 @@ extension TenantStore {
                 )
                 return page.map { SyncRecordState(kind: kindName, id: $0.id, seq: seqs[$0.id] ?? 0, fields: $0.fields) }
             }
-            let ids = try String.fetchAll(
-                db, sql: "SELECT id FROM \(kind.table) WHERE id > ? AND \(kind.liveCondition) ORDER BY id LIMIT ?", arguments: [cursor, limit]
-            )
+            let ids = try SyncKind.ids(kind.live.filter(SyncKind.id > cursor).order(SyncKind.id).limit(limit), db)
             return try ids.compactMap { id in
                 guard let fields = try kind.fetch(db, id) else { return nil }
                 let seq = kind.mutable
@@ -571,18 +584,17 @@ extension TenantStore {
                 ?? (try Self.newestChange(db))
             var removed = 0
             for recordKind in Self.syncKindOrder {
-                guard let kind = Self.syncKinds[recordKind], kind.liveCondition != "1" else { continue }
+                guard let kind = Self.syncKinds[recordKind], kind.tombstoned else { continue }
                 let kindName = recordKind.rawValue
-                let ids = try String.fetchAll(
-                    db,
-                    sql: """
-                        SELECT t.id FROM \(kind.table) t WHERE t.deleted = 1 AND
-                        (SELECT MAX(seq) FROM change_log c WHERE c.record_kind = ? AND c.record_id = t.id) <= ?
-                        """,
-                    arguments: [kindName, horizon]
+                let tombstone = TableAlias()
+                let ids = try SyncKind.ids(
+                    kind.rows.aliased(tombstone).filter(SyncKind.deleted == true).filter(literal: """
+                        (SELECT MAX(seq) FROM change_log c WHERE c.record_kind = \(kindName) AND c.record_id = \(tombstone[SyncKind.id])) <= \(horizon)
+                        """),
+                    db
                 )
                 for id in ids {
-                    try db.execute(sql: "DELETE FROM \(kind.table) WHERE id = ?", arguments: [id])
+                    try kind.rows.filter(SyncKind.id == id).deleteAll(db)
                     try db.execute(sql: "DELETE FROM field_stamp WHERE record_kind = ? AND record_id = ?", arguments: [kindName, id])
                     try db.execute(sql: "DELETE FROM change_log WHERE record_kind = ? AND record_id = ?", arguments: [kindName, id])
                     removed += 1
@@ -612,7 +624,7 @@ extension TenantStore {
             var result: [String: FieldMap] = [:]
             for recordKind in Self.syncKindOrder {
                 guard let kind = Self.syncKinds[recordKind] else { continue }
-                for id in try String.fetchAll(db, sql: "SELECT id FROM \(kind.table)") {
+                for id in try SyncKind.ids(kind.rows.all(), db) {
                     result["\(recordKind.rawValue)/\(id)"] = try kind.fetch(db, id)
                 }
             }
