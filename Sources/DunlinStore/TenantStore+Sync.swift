@@ -188,7 +188,7 @@ extension TenantStore {
                     ]
                 )
             },
-            table: "sync_conflict", tombstoned: true
+            table: RecordKind.syncConflict.rawValue, tombstoned: true
         ),
         .ledgerEntry: SyncKind(
             mutable: false,
