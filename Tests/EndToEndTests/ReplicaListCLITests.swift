@@ -3,7 +3,7 @@ import Testing
 
 /// `dunlin admin replica list` over real processes: it reads every page of `Sync/ListReplicas`
 /// (which pages by id) and shows the replicas most recently seen first, as it always has.
-@Suite("Replica list through the CLI", .serialized, .loadsTheMachine, .timeLimit(.minutes(5)))
+@Suite("Replica list through the CLI", .serialized, .loadsTheMachine, .timeLimit(.minutes(10)))
 struct ReplicaListCLITests {
     /// Runs `dunlin ARGUMENTS --json` and decodes its output.
     func run(_ world: FaultWorld, _ arguments: [String]) async throws -> Any {
