@@ -26,6 +26,16 @@ struct StoreQuestionsTests {
         #expect(try store.isReversed("NOPE") == false)
     }
 
+    @Test("every synced kind reads as the name the change log and the sync feed give it")
+    func kindsReadAsTheirStoredNames() throws {
+        let store = try TenantStore()
+        try store.addCustomers("C1")
+        let logged = try store.changes(after: 0, limit: 10).records.map(\.kind)
+        #expect(logged == ["customer"])
+        #expect(TenantStore.syncKindOrder.map { "\($0)" } == TenantStore.syncKindOrder.map(\.rawValue))
+        #expect("\(RecordKind.ledgerEntry)/I1" == "ledger_entry/I1")
+    }
+
     @Test("the change sequence gives the newest change at once, then follows each commit that moves it")
     func changeSequenceFollowsCommits() async throws {
         let store = try TenantStore()
