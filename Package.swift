@@ -51,7 +51,6 @@ let package = Package(
             name: "DunlinServices",
             dependencies: [
                 "DunlinCore", "DunlinSync", "DunlinStore", "DunlinWire",
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),

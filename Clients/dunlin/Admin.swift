@@ -494,7 +494,16 @@ struct ReplicaCommands: AsyncParsableCommand {
 
         func run() async throws {
             try await connection.withClient { client in
-                let response = try await client.unary(SyncMethods.listReplicas, .init(), options: connection.callOptions)
+                // Every page (the server pages by id), then the most recently seen first.
+                var response = Dunlin_V1_ListReplicasResponse()
+                var cursor = ""
+                repeat {
+                    let page = try await client.unary(SyncMethods.listReplicas, .with { $0.pageSize = 1000; $0.cursor = cursor }, options: connection.callOptions)
+                    response.replicas += page.replicas
+                    response.horizon = page.horizon
+                    cursor = page.nextCursor
+                } while !cursor.isEmpty
+                response.replicas.sort { ($1.lastSeen, $0.id) < ($0.lastSeen, $1.id) }
                 if connection.json {
                     printJSON([
                         "horizon": response.horizon,

@@ -107,7 +107,7 @@ struct Demo: AsyncParsableCommand {
             try store.upsert(portfolio.customers)
             try store.post(portfolio.entries)
         }
-        let users = try control.users(tenantID: tenantID, pageSize: 100).items
+        let users = try control.users(tenantID: tenantID).items
         guard let manager = users.first(where: { $0.email == "mia@demo.example" }),
             let analyst = users.first(where: { $0.email == "ana@demo.example" })
         else {

@@ -11,6 +11,12 @@ public enum RecordKind: String, Sendable, Hashable, Codable, CaseIterable {
     case syncConflict = "sync_conflict"
 }
 
+extension RecordKind: CustomStringConvertible {
+    /// The kind's stored and wire name ("ledger_entry"), so a kind in a message or a "kind/id"
+    /// key reads as the change log and the sync feed spell it.
+    public var description: String { rawValue }
+}
+
 /// What a write does to a record.
 public enum RecordWrite: String, Sendable, Hashable {
     case create

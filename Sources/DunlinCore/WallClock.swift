@@ -32,7 +32,7 @@ public struct WallClock: Sendable {
         WallClock { instant }
     }
 
-    /// A clock that reads `instant` at the start of `day` in `zone` plus `hours`.
+    /// A clock that always reads `hour` o'clock (noon unless given) of `day` in `zone`.
     public static func fixed(_ day: CivilDate, hour: Int = 12, in zone: TimeZone) -> WallClock {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = zone

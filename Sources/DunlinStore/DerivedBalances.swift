@@ -5,8 +5,9 @@ import GRDB
 /// the inserting transaction.
 ///
 /// They are caches of the immutable ledger, not records: no API writes them, no RPC returns them
-/// as editable numbers, and any row can be recomputed from `ledger_entry` alone (``recompute``
-/// is exactly that query; the tests compare the two on random ledgers). Because triggers keep
+/// as editable numbers, and any row can be recomputed from `ledger_entry` alone
+/// (``recomputeInvoices`` and ``recomputeSources`` are exactly those queries;
+/// ``TenantStore/derivedBalanceMismatches()`` and the tests compare the two on random ledgers). Because triggers keep
 /// them, every write path keeps them true: `post`, the streaming import, and a replica's merge.
 /// Entries may arrive in any order (a merge is a set union): an effect inserted after its reversal
 /// has no effect, an invoice inserted after its applications starts from them, and only the first

@@ -2,13 +2,31 @@ import DunlinCore
 import Foundation
 import GRDB
 
+/// A row of a table that holds one kind of synced record. The table is named after the kind
+/// (PROTOCOL.md §16.2), so the change log's `record_kind` of a row is its table's name.
+protocol RecordTable: TableRecord {
+    static var recordKind: RecordKind { get }
+}
+
+extension RecordTable {
+    static var databaseTableName: String { recordKind.rawValue }
+}
+
 /// A mutable record's row. Rows are never physically deleted by a write: `deleted` marks the
 /// tombstone, which reads skip and the sync feed reports.
-protocol TombstonedRow: Codable, Equatable, FetchableRecord, PersistableRecord {
+protocol TombstonedRow: Codable, Equatable, FetchableRecord, PersistableRecord, RecordTable {
     associatedtype Record: Codable
     var id: String { get }
     var deleted: Bool { get }
     func record() throws -> Record
+}
+
+extension TombstonedRow {
+    /// The tombstone flag every mutable record's table has.
+    static var deletedColumn: Column { Column("deleted") }
+
+    /// The rows reads see: not deleted.
+    static var live: QueryInterfaceRequest<Self> { filter(deletedColumn == false) }
 }
 
 /// Conversions between domain values and columns, which refuse (rather than guess at) a value
@@ -44,7 +62,7 @@ enum StoredValue {
 }
 
 struct ContactRow: TombstonedRow {
-    static let databaseTableName = "contact"
+    static let recordKind = RecordKind.contact
 
     var id: String
     var customer_id: String
@@ -74,8 +92,16 @@ struct ContactRow: TombstonedRow {
     }
 }
 
+extension ContactRow {
+    /// The columns its list filters and sorts by.
+    enum Columns {
+        static let customerID = Column(CodingKeys.customer_id)
+        static let name = Column(CodingKeys.name)
+    }
+}
+
 struct DisputeRow: TombstonedRow {
-    static let databaseTableName = "dispute"
+    static let recordKind = RecordKind.dispute
 
     var id: String
     var customer_id: String
@@ -118,8 +144,19 @@ struct DisputeRow: TombstonedRow {
     }
 }
 
+extension DisputeRow {
+    /// The columns its list filters and sorts by.
+    enum Columns {
+        static let customerID = Column(CodingKeys.customer_id)
+        static let invoiceIDs = Column(CodingKeys.invoice_ids)
+        static let status = Column(CodingKeys.status)
+        static let ownerTeam = Column(CodingKeys.owner_team)
+        static let openedOn = Column(CodingKeys.opened_on)
+    }
+}
+
 struct PromiseToPayRow: TombstonedRow {
-    static let databaseTableName = "promise_to_pay"
+    static let recordKind = RecordKind.promiseToPay
 
     var id: String
     var customer_id: String
@@ -157,8 +194,18 @@ struct PromiseToPayRow: TombstonedRow {
     }
 }
 
+extension PromiseToPayRow {
+    /// The columns its list filters and sorts by.
+    enum Columns {
+        static let customerID = Column(CodingKeys.customer_id)
+        static let invoiceIDs = Column(CodingKeys.invoice_ids)
+        static let status = Column(CodingKeys.status)
+        static let promisedDate = Column(CodingKeys.promised_date)
+    }
+}
+
 struct CollectionTaskRow: TombstonedRow {
-    static let databaseTableName = "collection_task"
+    static let recordKind = RecordKind.collectionTask
 
     var id: String
     var assignee_id: String
@@ -188,9 +235,19 @@ struct CollectionTaskRow: TombstonedRow {
     }
 }
 
+extension CollectionTaskRow {
+    /// The columns its list filters and sorts by.
+    enum Columns {
+        static let assigneeID = Column(CodingKeys.assignee_id)
+        static let customerID = Column(CodingKeys.customer_id)
+        static let done = Column(CodingKeys.done)
+        static let dueDate = Column(CodingKeys.due_date)
+    }
+}
+
 /// An activity as a row: inserted once, never updated or deleted (triggers refuse both).
-struct ActivityRow: Codable, FetchableRecord, PersistableRecord {
-    static let databaseTableName = "activity"
+struct ActivityRow: Codable, FetchableRecord, PersistableRecord, RecordTable {
+    static let recordKind = RecordKind.activity
 
     var id: String
     var customer_id: String
@@ -221,3 +278,14 @@ struct ActivityRow: Codable, FetchableRecord, PersistableRecord {
         )
     }
 }
+
+extension ActivityRow {
+    /// The columns its list filters and sorts by.
+    enum Columns {
+        static let customerID = Column(CodingKeys.customer_id)
+        static let authorID = Column(CodingKeys.author_id)
+        static let kind = Column(CodingKeys.kind)
+        static let occurredAt = Column(CodingKeys.occurred_at)
+    }
+}
+

@@ -3,8 +3,8 @@ import Foundation
 import GRDB
 
 /// A ledger entry as a row: amounts in minor units with their currency code, dates as text.
-struct LedgerEntryRow: Codable, FetchableRecord, PersistableRecord {
-    static let databaseTableName = "ledger_entry"
+struct LedgerEntryRow: Codable, FetchableRecord, PersistableRecord, RecordTable {
+    static let recordKind = RecordKind.ledgerEntry
 
     var id: String
     var kind: String
@@ -43,8 +43,18 @@ struct LedgerEntryRow: Codable, FetchableRecord, PersistableRecord {
     }
 }
 
-struct CustomerRow: Codable, FetchableRecord, PersistableRecord {
-    static let databaseTableName = "customer"
+extension LedgerEntryRow {
+    /// The columns its lists and ledger reads filter and sort by.
+    enum Columns {
+        static let customerID = Column(CodingKeys.customer_id)
+        static let kind = Column(CodingKeys.kind)
+        static let date = Column(CodingKeys.date)
+        static let targetID = Column(CodingKeys.target_id)
+    }
+}
+
+struct CustomerRow: Codable, FetchableRecord, PersistableRecord, RecordTable {
+    static let recordKind = RecordKind.customer
 
     var id: String
     var number: String
@@ -87,3 +97,14 @@ struct CustomerRow: Codable, FetchableRecord, PersistableRecord {
         )
     }
 }
+
+extension CustomerRow {
+    /// The columns its reads filter, sort and select by.
+    enum Columns {
+        static let id = Column(CodingKeys.id)
+        static let analystID = Column(CodingKeys.analyst_id)
+        static let name = Column(CodingKeys.name)
+        static let number = Column(CodingKeys.number)
+    }
+}
+

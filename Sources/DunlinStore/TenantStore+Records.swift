@@ -3,8 +3,6 @@ import DunlinSync
 import Foundation
 import GRDB
 
-// `Page` (one page of a list) is shared with the control store: Sources/DunlinStore/Page.swift.
-
 /// Contacts, disputes, promises to pay, tasks and the activity log; and the lists of customers and
 /// ledger entries.
 ///
@@ -14,14 +12,9 @@ import GRDB
 /// leaves a tombstone (change-log op "delete") that reads no longer see; activities, like ledger
 /// entries, are never updated or deleted.
 ///
-/// Reads that get bad arguments (a cursor from another list, a limit below 1) throw
-/// ``DunlinCore/DomainError/invalid(field:_:)`` naming `cursor` or `limit`.
+/// Lists are paged the one way every list is (``PageRequest``); a cursor that is garbled or from
+/// another list throws ``DunlinCore/DomainError/invalid(field:_:)`` naming `cursor`.
 extension TenantStore {
-    /// The most rows a page holds; a larger `limit` is cut to it.
-    public static let maxPageSize = 1000
-    /// The page size when the caller names none.
-    public static let defaultPageSize = 100
-
     // MARK: Contacts
 
     /// Creates or replaces contacts. Each must pass ``Contact/validate()`` and belong to an existing
@@ -36,10 +29,9 @@ extension TenantStore {
     }
 
     /// Contacts by name, then id.
-    public func contacts(customerID: String? = nil, after cursor: String? = nil, limit: Int = defaultPageSize) throws -> Page<Contact> {
-        var query = ListQuery(ContactRow.self, sortedBy: "name")
-        query.equal("customer_id", customerID)
-        return try page(query, after: cursor, limit: limit) { try ContactRow(row: $0).record() }
+    public func contacts(customerID: String? = nil, page: PageRequest = .first) throws -> Page<Contact> {
+        let request = ContactRow.live.matching(ContactRow.Columns.customerID, customerID)
+        return try read(request, page, ListOrder(ContactRow.self, by: ContactRow.Columns.name)) { try ContactRow(row: $0).record() }
     }
 
     /// Leaves a tombstone for each contact; an id that names no live contact refuses the batch.
@@ -65,15 +57,16 @@ extension TenantStore {
     public func disputes(
         customerID: String? = nil, invoiceID: String? = nil, statuses: Set<DisputeStatus> = [],
         ownerTeams: Set<DisputeOwnerTeam> = [], openedFrom: CivilDate? = nil, openedThrough: CivilDate? = nil,
-        after cursor: String? = nil, limit: Int = defaultPageSize
+        page: PageRequest = .first
     ) throws -> Page<Dispute> {
-        var query = ListQuery(DisputeRow.self, sortedBy: "opened_on")
-        query.equal("customer_id", customerID)
-        query.listing("invoice_ids", invoiceID)
-        query.oneOf("status", statuses.map(\.rawValue))
-        query.oneOf("owner_team", ownerTeams.map(\.rawValue))
-        query.between("opened_on", openedFrom?.description, openedThrough?.description)
-        return try page(query, after: cursor, limit: limit) { try DisputeRow(row: $0).record() }
+        let columns = DisputeRow.Columns.self
+        let request = DisputeRow.live
+            .matching(columns.customerID, customerID)
+            .listing(columns.invoiceIDs, invoiceID)
+            .matching(columns.status, oneOf: statuses.map(\.rawValue))
+            .matching(columns.ownerTeam, oneOf: ownerTeams.map(\.rawValue))
+            .matching(columns.openedOn, from: openedFrom?.description, through: openedThrough?.description)
+        return try read(request, page, ListOrder(DisputeRow.self, by: columns.openedOn)) { try DisputeRow(row: $0).record() }
     }
 
     public func deleteDisputes(_ ids: [String]) throws {
@@ -96,14 +89,15 @@ extension TenantStore {
     public func promises(
         customerID: String? = nil, invoiceID: String? = nil, statuses: Set<PromiseStatus> = [],
         promisedFrom: CivilDate? = nil, promisedThrough: CivilDate? = nil,
-        after cursor: String? = nil, limit: Int = defaultPageSize
+        page: PageRequest = .first
     ) throws -> Page<PromiseToPay> {
-        var query = ListQuery(PromiseToPayRow.self, sortedBy: "promised_date")
-        query.equal("customer_id", customerID)
-        query.listing("invoice_ids", invoiceID)
-        query.oneOf("status", statuses.map(\.rawValue))
-        query.between("promised_date", promisedFrom?.description, promisedThrough?.description)
-        return try page(query, after: cursor, limit: limit) { try PromiseToPayRow(row: $0).record() }
+        let columns = PromiseToPayRow.Columns.self
+        let request = PromiseToPayRow.live
+            .matching(columns.customerID, customerID)
+            .listing(columns.invoiceIDs, invoiceID)
+            .matching(columns.status, oneOf: statuses.map(\.rawValue))
+            .matching(columns.promisedDate, from: promisedFrom?.description, through: promisedThrough?.description)
+        return try read(request, page, ListOrder(PromiseToPayRow.self, by: columns.promisedDate)) { try PromiseToPayRow(row: $0).record() }
     }
 
     public func deletePromises(_ ids: [String]) throws {
@@ -121,7 +115,7 @@ extension TenantStore {
     /// the result upserts the promise with it.
     public func evaluatePromise(_ id: String, asOf: CivilDate, graceDays: Int = PromiseToPay.defaultGraceDays) throws -> PromiseEvaluation? {
         try writer.read { db in
-            guard let promise = try PromiseToPayRow.filter(key: id).filter(Column("deleted") == false).fetchOne(db)?.record() else {
+            guard let promise = try PromiseToPayRow.live.filter(key: id).fetchOne(db)?.record() else {
                 return nil
             }
             let applications = try Self.paymentApplications(toInvoices: promise.invoiceIDs, db)
@@ -145,14 +139,15 @@ extension TenantStore {
     public func tasks(
         assigneeID: String? = nil, customerID: String? = nil, done: Bool? = nil,
         dueFrom: CivilDate? = nil, dueThrough: CivilDate? = nil,
-        after cursor: String? = nil, limit: Int = defaultPageSize
+        page: PageRequest = .first
     ) throws -> Page<CollectionTask> {
-        var query = ListQuery(CollectionTaskRow.self, sortedBy: "due_date")
-        query.equal("assignee_id", assigneeID)
-        query.equal("customer_id", customerID)
-        query.equal("done", done)
-        query.between("due_date", dueFrom?.description, dueThrough?.description)
-        return try page(query, after: cursor, limit: limit) { try CollectionTaskRow(row: $0).record() }
+        let columns = CollectionTaskRow.Columns.self
+        let request = CollectionTaskRow.live
+            .matching(columns.assigneeID, assigneeID)
+            .matching(columns.customerID, customerID)
+            .matching(columns.done, done)
+            .matching(columns.dueDate, from: dueFrom?.description, through: dueThrough?.description)
+        return try read(request, page, ListOrder(CollectionTaskRow.self, by: columns.dueDate)) { try CollectionTaskRow(row: $0).record() }
     }
 
     public func deleteTasks(_ ids: [String]) throws {
@@ -161,11 +156,10 @@ extension TenantStore {
 
     // MARK: Activities
 
-    /// Appends activities. Each must pass ``Activity/validate()``, belong to an existing customer,
-    /// and have an id no activity has: activities are never replaced.
-    /// Appends activities, all or none. An activity whose id is already logged with exactly this
-    /// content is a retry and changes nothing (ids are the client's idempotency keys, PROTOCOL.md
-    /// §16.1); the same id with other content is ALREADY_EXISTS.
+    /// Appends activities, all or none. Each must pass ``Activity/validate()`` and belong
+    /// to an existing customer; activities are never replaced. An activity whose id is already
+    /// logged with exactly this content is a retry and changes nothing (ids are the client's
+    /// idempotency keys, PROTOCOL.md §16.1); the same id with other content is ALREADY_EXISTS.
     public func append(_ activities: [Activity]) throws {
         try writeBatch(activities) { activity, db in
             if let existing = try ActivityRow.fetchOne(db, key: activity.id)?.record() {
@@ -176,7 +170,7 @@ extension TenantStore {
             }
             try Self.check(activity, db)
             try ActivityRow(activity).insert(db)
-            try Self.logChange(db, kind: ActivityRow.databaseTableName, id: activity.id, op: "insert")
+            try Self.logChange(db, kind: .activity, id: activity.id, op: "insert")
         }
     }
 
@@ -189,36 +183,37 @@ extension TenantStore {
     public func activities(
         customerID: String? = nil, authorID: String? = nil, kinds: Set<ActivityKind> = [],
         occurredFrom: Date? = nil, occurredBefore: Date? = nil, newestFirst: Bool = false,
-        after cursor: String? = nil, limit: Int = defaultPageSize
+        page: PageRequest = .first
     ) throws -> Page<Activity> {
-        var query = ListQuery(ActivityRow.self, sortedBy: "occurred_at", descending: newestFirst)
-        query.equal("customer_id", customerID)
-        query.equal("author_id", authorID)
-        query.oneOf("kind", kinds.map(\.rawValue))
-        if let occurredFrom { query.require("occurred_at >= ?", Activity.milliseconds(of: occurredFrom)) }
-        if let occurredBefore { query.require("occurred_at < ?", Activity.milliseconds(of: occurredBefore)) }
-        return try page(query, after: cursor, limit: limit) { try ActivityRow(row: $0).record() }
+        let columns = ActivityRow.Columns.self
+        var request = ActivityRow.all()
+            .matching(columns.customerID, customerID)
+            .matching(columns.authorID, authorID)
+            .matching(columns.kind, oneOf: kinds.map(\.rawValue))
+        if let occurredFrom { request = request.filter(columns.occurredAt >= Activity.milliseconds(of: occurredFrom)) }
+        if let occurredBefore { request = request.filter(columns.occurredAt < Activity.milliseconds(of: occurredBefore)) }
+        return try read(request, page, ListOrder(ActivityRow.self, by: columns.occurredAt, descending: newestFirst)) { try ActivityRow(row: $0).record() }
     }
 
     // MARK: Customers and ledger entries
 
     /// Customers by name (byte order), then id.
-    public func customers(analystID: String? = nil, after cursor: String? = nil, limit: Int = defaultPageSize) throws -> Page<Customer> {
-        var query = ListQuery(CustomerRow.self, sortedBy: "name")
-        query.equal("analyst_id", analystID)
-        return try page(query, after: cursor, limit: limit) { try CustomerRow(row: $0).customer }
+    public func customers(analystID: String? = nil, page: PageRequest = .first) throws -> Page<Customer> {
+        let request = CustomerRow.all().matching(CustomerRow.Columns.analystID, analystID)
+        return try read(request, page, ListOrder(CustomerRow.self, by: CustomerRow.Columns.name)) { try CustomerRow(row: $0).customer }
     }
 
     /// Ledger entries by date, then id. Empty `kinds` filters nothing; the date range is inclusive.
     public func entries(
         customerID: String? = nil, kinds: Set<LedgerEntryKind> = [], from: CivilDate? = nil, through: CivilDate? = nil,
-        after cursor: String? = nil, limit: Int = defaultPageSize
+        page: PageRequest = .first
     ) throws -> Page<LedgerEntry> {
-        var query = ListQuery(LedgerEntryRow.self, sortedBy: "date")
-        query.equal("customer_id", customerID)
-        query.oneOf("kind", kinds.map(\.rawValue))
-        query.between("date", from?.description, through?.description)
-        return try page(query, after: cursor, limit: limit) { try Self.entry(LedgerEntryRow(row: $0)) }
+        let columns = LedgerEntryRow.Columns.self
+        let request = LedgerEntryRow.all()
+            .matching(columns.customerID, customerID)
+            .matching(columns.kind, oneOf: kinds.map(\.rawValue))
+            .matching(columns.date, from: from?.description, through: through?.description)
+        return try read(request, page, ListOrder(LedgerEntryRow.self, by: columns.date)) { try Self.entry(LedgerEntryRow(row: $0)) }
     }
 
     // MARK: Writing
@@ -251,17 +246,18 @@ extension TenantStore {
             }
             guard existing != row else { return }
             if existing == nil { try row.insert(db) } else { try row.update(db) }
-            let seq = try Self.logChange(db, kind: RecordRow.databaseTableName, id: row.id, op: existing == nil ? "insert" : "update")
-            try Self.stampChangedFields(db, kind: RecordRow.databaseTableName, id: row.id, before: try existing.map(Self.liveFields), after: try Self.liveFields(row), seq: seq)
+            let seq = try Self.logChange(db, kind: RecordRow.recordKind, id: row.id, op: existing == nil ? "insert" : "update")
+            try Self.stampChangedFields(db, kind: RecordRow.recordKind, id: row.id, before: try existing.map(Self.liveFields), after: try Self.liveFields(row), seq: seq)
         }
     }
 
     private func tombstone<RecordRow: TombstonedRow>(_ type: RecordRow.Type, _ ids: [String]) throws {
         try writeBatch(ids) { id, db in
-            try db.execute(sql: "UPDATE \(RecordRow.databaseTableName) SET deleted = 1 WHERE id = ? AND deleted = 0", arguments: [id])
-            guard db.changesCount == 1 else { throw DomainError.notFound(field: "id", id: id) }
-            let seq = try Self.logChange(db, kind: RecordRow.databaseTableName, id: id, op: "delete")
-            try Self.stampChangedFields(db, kind: RecordRow.databaseTableName, id: id, before: [:], after: [RecordCoding.deletedField: .bool(true)], seq: seq)
+            let deleted = Column("deleted")
+            let changed = try RecordRow.filter(key: id).filter(deleted == false).updateAll(db, deleted.set(to: true))
+            guard changed == 1 else { throw DomainError.notFound(field: "id", id: id) }
+            let seq = try Self.logChange(db, kind: RecordRow.recordKind, id: id, op: "delete")
+            try Self.stampChangedFields(db, kind: RecordRow.recordKind, id: id, before: [:], after: [RecordCoding.deletedField: .bool(true)], seq: seq)
         }
     }
 
@@ -304,7 +300,7 @@ extension TenantStore {
     // MARK: Reading
 
     private func live<RecordRow: TombstonedRow>(_ type: RecordRow.Type, _ id: String) throws -> RecordRow? {
-        try writer.read { db in try RecordRow.filter(key: id).filter(Column("deleted") == false).fetchOne(db) }
+        try writer.read { db in try RecordRow.live.filter(key: id).fetchOne(db) }
     }
 
     private static func entry(_ row: LedgerEntryRow) throws -> LedgerEntry {
@@ -324,146 +320,37 @@ extension TenantStore {
         return try LedgerEntryRow.fetchAll(db, sql: sql, arguments: [StoredValue.json(ids)]).map(entry)
     }
 
-    /// Reads one page of `query`: `limit` rows (at most ``maxPageSize``) after `cursor`, plus one
-    /// more to learn whether another page follows.
-    private func page<Item>(_ query: ListQuery, after cursor: String?, limit: Int, _ decode: (Row) throws -> Item) throws -> Page<Item> {
-        guard limit >= 1 else { throw DomainError.invalid(field: "limit", "must be at least 1, not \(limit)") }
-        let size = min(limit, Self.maxPageSize)
-        var query = query
-        if let cursor {
-            let position = try PageCursor(decoding: cursor, list: query.name)
-            query.require("(\(query.sortColumn), id) \(query.descending ? "<" : ">") (?, ?)", position.key.databaseValue, position.id)
-        }
-        let sql = query.sql(limit: size + 1)
-        return try writer.read { db in
-            let rows = try Row.fetchAll(db, sql: sql, arguments: query.arguments)
-            let items = try rows.prefix(size).map(decode)
-            guard rows.count > size else { return Page(items: items, nextCursor: nil) }
-            let last = rows[size - 1]
-            let next = try PageCursor(list: query.name, key: .init(last[query.sortColumn] as DatabaseValue), id: last["id"])
-            return Page(items: items, nextCursor: next.encoded)
-        }
+    /// One page of `request` in `order` (``QueryInterfaceRequest/page(_:in:_:_:)``), in one read.
+    private func read<Item, RowDecoder>(
+        _ request: QueryInterfaceRequest<RowDecoder>, _ page: PageRequest, _ order: ListOrder, _ decode: (Row) throws -> Item
+    ) throws -> Page<Item> {
+        try writer.read { db in try request.page(page, in: order, db, decode) }
     }
 }
 
-/// A list's query: its table, its order, and the filters callers asked for, as SQL with arguments.
-private struct ListQuery {
-    let table: String
-    let sortColumn: String
-    let descending: Bool
-    private var conditions: [String] = []
-    private(set) var arguments: StatementArguments = []
-
-    init<Table: TableRecord>(_ table: Table.Type, sortedBy sortColumn: String, descending: Bool = false) {
-        self.table = Table.databaseTableName
-        self.sortColumn = sortColumn
-        self.descending = descending
-        if Table.self is any TombstonedRow.Type { conditions.append("deleted = 0") }
+extension QueryInterfaceRequest {
+    /// The rows whose `column` is `value`; every row when `value` is nil.
+    func matching(_ column: Column, _ value: (some DatabaseValueConvertible)?) -> Self {
+        guard let value else { return self }
+        return filter(column == value)
     }
 
-    /// What a cursor names, so a cursor of one list is refused by another.
-    var name: String { "\(table).\(sortColumn)\(descending ? ".desc" : "")" }
-
-    mutating func require(_ condition: String, _ values: (any DatabaseValueConvertible)?...) {
-        conditions.append(condition)
-        arguments += StatementArguments(values)
+    /// The rows whose `column` is one of `values`; every row when there are none.
+    func matching(_ column: Column, oneOf values: [String]) -> Self {
+        values.isEmpty ? self : filter(values.sorted().contains(column))
     }
 
-    /// `column = value`, unless `value` is nil.
-    mutating func equal(_ column: String, _ value: (some DatabaseValueConvertible)?) {
-        if let value { require("\(column) = ?", value) }
+    /// The rows whose `column` lies between the bounds, both included, each only when given.
+    func matching(_ column: Column, from lower: String?, through upper: String?) -> Self {
+        var request = self
+        if let lower { request = request.filter(column >= lower) }
+        if let upper { request = request.filter(column <= upper) }
+        return request
     }
 
-    /// `column` is one of `values`, unless there are none.
-    mutating func oneOf(_ column: String, _ values: [String]) {
-        guard !values.isEmpty else { return }
-        conditions.append("\(column) IN (\(values.map { _ in "?" }.joined(separator: ", ")))")
-        arguments += StatementArguments(values.sorted())
-    }
-
-    /// `lower <= column <= upper`, each bound only when given.
-    mutating func between(_ column: String, _ lower: String?, _ upper: String?) {
-        if let lower { require("\(column) >= ?", lower) }
-        if let upper { require("\(column) <= ?", upper) }
-    }
-
-    /// The JSON array in `column` holds `value`, unless `value` is nil.
-    mutating func listing(_ column: String, _ value: String?) {
-        if let value { require("EXISTS (SELECT 1 FROM json_each(\(table).\(column)) WHERE value = ?)", value) }
-    }
-
-    func sql(limit: Int) -> String {
-        let order = descending ? "DESC" : "ASC"
-        let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
-        return "SELECT * FROM \(table)\(filter) ORDER BY \(sortColumn) \(order), id \(order) LIMIT \(limit)"
-    }
-}
-
-/// A position in a list: the last row's sort key and id, and which list it belongs to. Callers see
-/// it only as an opaque string (base64url of JSON).
-private struct PageCursor: Codable {
-    enum Key: Codable {
-        case text(String)
-        case integer(Int64)
-
-        init(_ value: DatabaseValue) throws {
-            switch value.storage {
-            case .string(let text): self = .text(text)
-            case .int64(let integer): self = .integer(integer)
-            default: throw DatabaseError(resultCode: .SQLITE_MISMATCH, message: "a list's sort key is neither text nor an integer")
-            }
-        }
-
-        var databaseValue: DatabaseValue {
-            switch self {
-            case .text(let text): text.databaseValue
-            case .integer(let integer): integer.databaseValue
-            }
-        }
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let integer = try? container.decode(Int64.self) {
-                self = .integer(integer)
-            } else {
-                self = .text(try container.decode(String.self))
-            }
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.singleValueContainer()
-            switch self {
-            case .text(let text): try container.encode(text)
-            case .integer(let integer): try container.encode(integer)
-            }
-        }
-    }
-
-    var list: String
-    var key: Key
-    var id: String
-
-    init(list: String, key: Key, id: String) {
-        self.list = list
-        self.key = key
-        self.id = id
-    }
-
-    init(decoding text: String, list: String) throws {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        guard let data = Data(base64Encoded: base64), let cursor = try? JSONDecoder().decode(PageCursor.self, from: data) else {
-            throw DomainError.invalid(field: "cursor", "\"\(text.prefix(64))\" is not a page cursor")
-        }
-        guard cursor.list == list else {
-            throw DomainError.invalid(field: "cursor", "the cursor is from another list (\(cursor.list)); pass back this list's next cursor")
-        }
-        self = cursor
-    }
-
-    var encoded: String {
-        let data = (try? JSONEncoder().encode(self)) ?? Data()
-        return data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+    /// The rows whose `column`, a JSON array, holds `value`; every row when `value` is nil.
+    func listing(_ column: Column, _ value: String?) -> Self {
+        guard let value else { return self }
+        return filter(literal: "EXISTS (SELECT 1 FROM json_each(\(column)) WHERE value = \(value))")
     }
 }

@@ -115,7 +115,7 @@ extension TenantStore {
                     db, sql: "SELECT MAX(seq) AS last, MAX(at) AS at FROM change_log WHERE record_kind = ? AND record_id = ?", arguments: [kindName, id]
                 )
                 let last: Int64 = latest?["last"] ?? 0, at: String? = latest?["at"]
-                guard let kind = Self.syncKinds[kindName], let current = try kind.fetch(db, id) else {
+                guard let kind = Self.syncKind(kindName), let current = try kind.fetch(db, id) else {
                     batch.unchanged.append(.init(kind: kindName, id: id, counter: last))
                     continue
                 }
@@ -189,7 +189,7 @@ extension TenantStore {
                     // Accepted: what this replica sent is now part of what it builds on, so a later
                     // edit, made before the next pull, sends only what changed after it. The base's
                     // sequence number stays: writes by others since then are still unseen.
-                    if Self.syncKinds[change.kind]?.mutable == true {
+                    if Self.isMutable(kind: change.kind) {
                         let base = try Self.base(db, change.kind, change.id)
                         var fields = base?.fields ?? [:]
                         fields.merge(change.fields) { _, sent in sent }
@@ -207,14 +207,14 @@ extension TenantStore {
                         refusal.message, refusal.field, ISO8601DateFormatter().string(from: WallClock.system.now()),
                     ]
                 )
-                guard let kind = Self.syncKinds[change.kind], try !Self.changed(db, change.kind, change.id, after: Int64(change.counter)) else { continue }
+                guard let kind = Self.syncKind(change.kind), try !Self.changed(db, change.kind, change.id, after: Int64(change.counter)) else { continue }
                 if kind.mutable, let base = try Self.base(db, change.kind, change.id) {
                     try kind.write(db, base.fields, false)
                 } else {
                     if !kind.mutable {
                         try db.execute(sql: "INSERT OR IGNORE INTO retraction (entry_id) VALUES (?)", arguments: [change.id])
                     }
-                    try db.execute(sql: "DELETE FROM \(kind.table) WHERE id = ?", arguments: [change.id])
+                    try kind.rows.filter(SyncKind.id == change.id).deleteAll(db)
                 }
             }
             let answered = batch.changes.map { OutboxBatch.Record(kind: $0.kind, id: $0.id, counter: Int64($0.counter)) } + batch.unchanged
@@ -263,7 +263,7 @@ extension TenantStore {
         try writer.write { db in
             let pushedThrough = try Self.syncInteger(db, .pushedThrough)
             for record in records {
-                guard let kind = Self.syncKinds[record.kind] else { continue }
+                guard let kind = Self.syncKind(record.kind) else { continue }
                 if let insertPulled = kind.insertPulled {
                     try insertPulled(db, record.fields)
                     continue
@@ -282,11 +282,12 @@ extension TenantStore {
                 try Self.setBase(db, record.kind, record.id, seq: record.seq, fields: record.fields)
             }
             if let snapshot {
-                for (name, kind) in Self.syncKinds where kind.mutable {
+                for (recordKind, kind) in Self.syncKinds where kind.mutable {
+                    let name = recordKind.rawValue
                     let held = snapshot[name] ?? []
-                    for id in try String.fetchAll(db, sql: "SELECT id FROM \(kind.table) WHERE \(kind.liveCondition)") where !held.contains(id) {
+                    for id in try SyncKind.ids(kind.live, db) where !held.contains(id) {
                         guard try !Self.hasUnansweredChanges(db, name, id, pushedThrough: pushedThrough) else { continue }
-                        try db.execute(sql: "DELETE FROM \(kind.table) WHERE id = ?", arguments: [id])
+                        try kind.rows.filter(SyncKind.id == id).deleteAll(db)
                         try db.execute(sql: "DELETE FROM record_base WHERE record_kind = ? AND record_id = ?", arguments: [name, id])
                         try db.execute(sql: "DELETE FROM field_stamp WHERE record_kind = ? AND record_id = ?", arguments: [name, id])
                     }
@@ -307,10 +308,10 @@ extension TenantStore {
             guard unpushed == 0 else {
                 throw DomainError.conflict(field: "outbox", "\(unpushed) local changes are not pushed yet; sync again to push them before starting over")
             }
-            for kindName in Self.syncKindOrder.reversed() {
-                guard let kind = Self.syncKinds[kindName] else { continue }
-                if !kind.mutable { try db.execute(sql: "INSERT OR IGNORE INTO retraction (entry_id) SELECT id FROM \(kind.table)") }
-                try db.execute(sql: "DELETE FROM \(kind.table)")
+            for recordKind in Self.syncKindOrder.reversed() {
+                guard let kind = Self.syncKinds[recordKind] else { continue }
+                if !kind.mutable { try db.execute(literal: "INSERT OR IGNORE INTO retraction (entry_id) \(kind.rows.select(SyncKind.id))") }
+                try kind.rows.deleteAll(db)
             }
             try db.execute(sql: "DELETE FROM retraction")
             try db.execute(sql: "DELETE FROM record_base")
@@ -322,50 +323,60 @@ extension TenantStore {
     /// Whether the replica holds any records (a bootstrap into it must reset it first).
     public func holdsRecords() throws -> Bool {
         try writer.read { db in
-            try Self.syncKindOrder.contains { kindName in
-                guard let kind = Self.syncKinds[kindName] else { return false }
-                return try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM \(kind.table))") ?? false
+            try Self.syncKindOrder.contains { recordKind in
+                guard let kind = Self.syncKinds[recordKind] else { return false }
+                return try Row.fetchOne(db, kind.rows.select(SyncKind.id).limit(1)) != nil
             }
         }
     }
 
     /// Whether records of `kind` are mutable (merged field by field, deletable) rather than insert-only.
-    public static func isMutable(kind: String) -> Bool { syncKinds[kind]?.mutable ?? false }
+    public static func isMutable(kind: String) -> Bool { syncKind(kind)?.mutable ?? false }
+
+    /// How sync reads and writes records of the kind a wire or change-log string names; nil for a
+    /// name that is no kind (a newer server's, say: such records are passed over).
+    static func syncKind(_ name: String) -> SyncKind? {
+        RecordKind(rawValue: name).flatMap { syncKinds[$0] }
+    }
 
     // MARK: Conflicts and exceptions
 
+    /// The conflicts not deleted, by id: open ones, and settled ones too when asked.
     public func conflicts(includeSettled: Bool = false) throws -> [ConflictRecord] {
         try writer.read { db in
-            try String.fetchAll(
-                db, sql: "SELECT body FROM sync_conflict WHERE deleted = 0\(includeSettled ? "" : " AND status = 'open'") ORDER BY id"
-            ).map { try RecordCoding.record(ConflictRecord.self, from: RecordCoding.decode(Data($0.utf8))) }
+            var request = Self.conflictTable.select(Column("body"), as: String.self).filter(Column("deleted") == false)
+            if !includeSettled { request = request.filter(Column("status") == ConflictRecord.Status.open.rawValue) }
+            return try request.order(Column("id")).fetchAll(db).map { try RecordCoding.record(ConflictRecord.self, from: RecordCoding.decode(Data($0.utf8))) }
         }
     }
+
+    private static let conflictTable = Table(RecordKind.syncConflict.rawValue)
+    private static let exceptionTable = Table("sync_exception")
 
     /// Settles a conflict: keeps the value every replica shows, or puts the set-aside one back
     /// (an edit of the record like any other), and marks the conflict settled. Both are local
     /// changes, pushed with the next sync.
     public func settleConflict(_ id: String, restoreLost: Bool, by user: String) throws -> ConflictRecord {
         try writer.write { db in
-            let conflictKind = Self.syncKinds["sync_conflict"]!
-            guard let fields = try conflictKind.fetch(db, id), fields[RecordCoding.deletedField] != .bool(true) else {
+            guard let conflictKind = Self.syncKinds[.syncConflict], let fields = try conflictKind.fetch(db, id), fields[RecordCoding.deletedField] != .bool(true) else {
                 throw DomainError.notFound(field: "id", id: id)
             }
             var conflict = try RecordCoding.record(ConflictRecord.self, from: fields)
-            if restoreLost, let kind = Self.syncKinds[conflict.kind], let current = try kind.fetch(db, conflict.recordID) {
+            if restoreLost, let recordKind = RecordKind(rawValue: conflict.kind), let kind = Self.syncKinds[recordKind],
+               let current = try kind.fetch(db, conflict.recordID) {
                 var changed = current
                 changed[conflict.field] = conflict.lost
                 try kind.write(db, changed, true)
-                let seq = try Self.logChange(db, kind: conflict.kind, id: conflict.recordID, op: "update")
-                try Self.stampChangedFields(db, kind: conflict.kind, id: conflict.recordID, before: current, after: changed, seq: seq)
+                let seq = try Self.logChange(db, kind: recordKind, id: conflict.recordID, op: "update")
+                try Self.stampChangedFields(db, kind: recordKind, id: conflict.recordID, before: current, after: changed, seq: seq)
             }
             conflict.status = .settled
             conflict.settledBy = user
             var settled = try RecordCoding.fields(of: conflict)
             settled[RecordCoding.deletedField] = .bool(false)
             try conflictKind.write(db, settled, true)
-            let seq = try Self.logChange(db, kind: "sync_conflict", id: id, op: "update")
-            try Self.stampChangedFields(db, kind: "sync_conflict", id: id, before: fields, after: settled, seq: seq)
+            let seq = try Self.logChange(db, kind: .syncConflict, id: id, op: "update")
+            try Self.stampChangedFields(db, kind: .syncConflict, id: id, before: fields, after: settled, seq: seq)
             return conflict
         }
     }
@@ -469,9 +480,9 @@ extension TenantStore {
     /// The reconciliation queue: open exceptions (and, if asked, resolved ones), with status.
     public func exceptions(includeResolved: Bool = false) throws -> [(exception: ReconciliationException, status: String, detectedAt: String)] {
         try writer.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT body, status, detected_at FROM sync_exception\(includeResolved ? "" : " WHERE status = 'open'") ORDER BY id"
-            ).map { row in
+            var request = Self.exceptionTable.select(Column("body"), Column("status"), Column("detected_at"))
+            if !includeResolved { request = request.filter(Column("status") == "open") }
+            return try Row.fetchAll(db, request.order(Column("id"))).map { row in
                 (try JSONDecoder().decode(ReconciliationException.self, from: Data((row["body"] as String).utf8)), row["status"], row["detected_at"])
             }
         }

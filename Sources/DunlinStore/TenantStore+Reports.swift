@@ -161,10 +161,8 @@ extension TenantStore {
             // In batches: SQLite takes at most 32,766 parameters per statement.
             for start in stride(from: 0, to: ids.count, by: 10_000) {
                 let batch = ids[start..<min(start + 10_000, ids.count)]
-                let rows = try Row.fetchCursor(
-                    db, sql: "SELECT id, name FROM customer WHERE id IN (\(batch.map { _ in "?" }.joined(separator: ",")))",
-                    arguments: StatementArguments(Array(batch))
-                )
+                let request = CustomerRow.select(CustomerRow.Columns.id, CustomerRow.Columns.name).filter(keys: batch)
+                let rows = try Row.fetchCursor(db, request)
                 while let row = try rows.next() { names[row[0]] = row[1] }
             }
             return names

@@ -110,9 +110,10 @@ struct SyncKind: Sendable {
     var fetch: @Sendable (Database, String) throws -> FieldMap?
     /// Writes the record. With `validate`, the same checks as the RPC that writes it.
     var write: @Sendable (Database, FieldMap, _ validate: Bool) throws -> Void
-    /// The ids of live records after `cursor`, for snapshots.
+    /// The table the kind's records live in, and whether its rows have tombstones (a `deleted`
+    /// column): what snapshots, resets and tombstone collection read, through ``rows`` and ``live``.
     var table: String
-    var liveCondition: String
+    var tombstoned: Bool
     /// Insert-only kinds: the canonical fields of the records after `cursor` (by id), read in one
     /// query and encoded straight from their Codable form (no field map): a snapshot page.
     var encodedPage: (@Sendable (Database, _ cursor: String, _ limit: Int) throws -> [(id: String, fields: Data)])? = nil
@@ -121,13 +122,29 @@ struct SyncKind: Sendable {
     var insertPulled: (@Sendable (Database, Data) throws -> Void)? = nil
 }
 
+extension SyncKind {
+    static let id = Column("id")
+    static let deleted = Column("deleted")
+
+    /// Every row of the kind's table, tombstones included.
+    var rows: Table<Row> { Table(table) }
+
+    /// The kind's live rows: all of them, or for a kind with tombstones those not deleted.
+    var live: QueryInterfaceRequest<Row> { tombstoned ? rows.filter(Self.deleted == false) : rows.all() }
+
+    /// The ids of `request`'s rows.
+    static func ids(_ request: QueryInterfaceRequest<Row>, _ db: Database) throws -> [String] {
+        try String.fetchAll(db, request.select(id))
+    }
+}
+
 extension TenantStore {
     /// The authority id stamped on every change this store commits. One server store per tenant
     /// today; a tenant served by several nodes would give each its own.
     public static let authority = "server"
 
-    static let syncKinds: [String: SyncKind] = [
-        "customer": SyncKind(
+    static let syncKinds: [RecordKind: SyncKind] = [
+        .customer: SyncKind(
             mutable: true,
             fetch: { db, id in
                 guard let row = try CustomerRow.fetchOne(db, key: id) else { return nil }
@@ -146,13 +163,13 @@ extension TenantStore {
                 }
                 try CustomerRow(customer).save(db)
             },
-            table: "customer", liveCondition: "1"
+            table: CustomerRow.databaseTableName, tombstoned: false
         ),
-        "contact": tombstoned(ContactRow.self, ContactRow.init, check),
-        "dispute": tombstoned(DisputeRow.self, DisputeRow.init, check),
-        "promise_to_pay": tombstoned(PromiseToPayRow.self, PromiseToPayRow.init, check),
-        "collection_task": tombstoned(CollectionTaskRow.self, CollectionTaskRow.init, check),
-        "sync_conflict": SyncKind(
+        .contact: tombstoned(ContactRow.self, ContactRow.init, check),
+        .dispute: tombstoned(DisputeRow.self, DisputeRow.init, check),
+        .promiseToPay: tombstoned(PromiseToPayRow.self, PromiseToPayRow.init, check),
+        .collectionTask: tombstoned(CollectionTaskRow.self, CollectionTaskRow.init, check),
+        .syncConflict: SyncKind(
             mutable: true,
             fetch: { db, id in
                 guard let row = try Row.fetchOne(db, sql: "SELECT body, deleted FROM sync_conflict WHERE id = ?", arguments: [id]) else { return nil }
@@ -171,9 +188,9 @@ extension TenantStore {
                     ]
                 )
             },
-            table: "sync_conflict", liveCondition: "deleted = 0"
+            table: RecordKind.syncConflict.rawValue, tombstoned: true
         ),
-        "ledger_entry": SyncKind(
+        .ledgerEntry: SyncKind(
             mutable: false,
             fetch: { db, id in try LedgerEntryRow.fetchOne(db, key: id)?.entry.map { try RecordCoding.fields(of: $0) } },
             write: { db, fields, validate in
@@ -182,7 +199,7 @@ extension TenantStore {
                 if validate { try SQLLedgerState.checking(db) { try LedgerRules.validate(entry, against: $0, balances: .reconcile) } }
                 try LedgerEntryRow(entry).insert(db)
             },
-            table: "ledger_entry", liveCondition: "1",
+            table: LedgerEntryRow.databaseTableName, tombstoned: false,
             encodedPage: { db, cursor, limit in
                 try LedgerEntryRow.fetchAll(db, sql: "SELECT * FROM ledger_entry WHERE id > ? ORDER BY id LIMIT ?", arguments: [cursor, limit])
                     .compactMap { row in try row.entry.map { (row.id, try RecordCoding.canonical(of: $0)) } }
@@ -198,7 +215,7 @@ extension TenantStore {
                     ])
             }
         ),
-        "activity": SyncKind(
+        .activity: SyncKind(
             mutable: false,
             fetch: { db, id in try ActivityRow.fetchOne(db, key: id).map { try RecordCoding.fields(of: $0.record()) } },
             write: { db, fields, validate in
@@ -206,7 +223,7 @@ extension TenantStore {
                 if validate { try check(activity, db) }
                 try ActivityRow(activity).insert(db)
             },
-            table: "activity", liveCondition: "1",
+            table: ActivityRow.databaseTableName, tombstoned: false,
             encodedPage: { db, cursor, limit in
                 try ActivityRow.fetchAll(db, sql: "SELECT * FROM activity WHERE id > ? ORDER BY id LIMIT ?", arguments: [cursor, limit])
                     .map { row in (row.id, try RecordCoding.canonical(of: try row.record())) }
@@ -221,7 +238,7 @@ extension TenantStore {
     ]
 
     /// Every kind, in the order a snapshot sends them (what later kinds refer to comes first).
-    public static let syncKindOrder = ["customer", "ledger_entry", "activity", "contact", "dispute", "promise_to_pay", "collection_task", "sync_conflict"]
+    public static let syncKindOrder: [RecordKind] = [.customer, .ledgerEntry, .activity, .contact, .dispute, .promiseToPay, .collectionTask, .syncConflict]
 
     private static func tombstoned<RecordRow: TombstonedRow>(
         _ type: RecordRow.Type, _ makeRow: @escaping @Sendable (RecordRow.Record) -> RecordRow,
@@ -238,7 +255,7 @@ extension TenantStore {
                 try row.save(db)
                 try db.execute(sql: "UPDATE \(RecordRow.databaseTableName) SET deleted = ? WHERE id = ?", arguments: [deleted, row.id])
             },
-            table: RecordRow.databaseTableName, liveCondition: "deleted = 0"
+            table: RecordRow.databaseTableName, tombstoned: true
         )
     }
 
@@ -271,27 +288,27 @@ extension TenantStore {
 
     /// Stamps the fields that differ between `before` and `after` as written by change `seq`.
     static func stampChangedFields(
-        _ db: Database, kind: String, id: String, before: FieldMap?, after: FieldMap, seq: Int64, dot: Dot? = nil, at: Int64 = nowMilliseconds
+        _ db: Database, kind: RecordKind, id: String, before: FieldMap?, after: FieldMap, seq: Int64, dot: Dot? = nil, at: Int64 = nowMilliseconds
     ) throws {
         for field in RecordCoding.diff(from: before ?? [:], to: after).keys {
             try stamp(db, kind: kind, id: id, field: field, Stamp(authority: authority, seq: UInt64(seq), dot: dot, at: at))
         }
     }
 
-    private static func stamp(_ db: Database, kind: String, id: String, field: String, _ stamp: Stamp) throws {
+    private static func stamp(_ db: Database, kind: RecordKind, id: String, field: String, _ stamp: Stamp) throws {
         try db.execute(
             sql: """
                 INSERT OR REPLACE INTO field_stamp (record_kind, record_id, field, seq, dot_replica, dot_counter, at)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """,
-            arguments: [kind, id, field, Int64(stamp.seq), stamp.dot?.replica, stamp.dot.map { Int64($0.counter) }, stamp.at]
+            arguments: [kind.rawValue, id, field, Int64(stamp.seq), stamp.dot?.replica, stamp.dot.map { Int64($0.counter) }, stamp.at]
         )
     }
 
-    private static func stamps(_ db: Database, kind: String, id: String) throws -> [String: Stamp] {
+    private static func stamps(_ db: Database, kind: RecordKind, id: String) throws -> [String: Stamp] {
         var result: [String: Stamp] = [:]
         let rows = try Row.fetchAll(
-            db, sql: "SELECT field, seq, dot_replica, dot_counter, at FROM field_stamp WHERE record_kind = ? AND record_id = ?", arguments: [kind, id]
+            db, sql: "SELECT field, seq, dot_replica, dot_counter, at FROM field_stamp WHERE record_kind = ? AND record_id = ?", arguments: [kind.rawValue, id]
         )
         for row in rows {
             let replica: String? = row["dot_replica"]
@@ -358,15 +375,14 @@ extension TenantStore {
                 )
                 outcomes.append(PushOutcome(counter: change.counter, kind: refused == nil ? .accepted : .refused, refusal: refused, conflictIDs: conflictIDs))
             }
-            let seq = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM change_log") ?? 0
-            return (outcomes, seq)
+            return (outcomes, try Self.newestChange(db))
         }
     }
 
     private static func apply(
         _ change: PushedChange, from replica: String, _ db: Database, authorize: (PushedChange, FieldMap?, (String) -> LedgerEntry?) throws -> Void
     ) throws -> [String] {
-        guard let kind = syncKinds[change.kind] else {
+        guard let recordKind = RecordKind(rawValue: change.kind), let kind = syncKinds[recordKind] else {
             throw DomainError.invalid(field: "kind", "\"\(change.kind)\" is not a kind of record")
         }
         guard change.fields["id"].map({ $0 == .string(change.id) }) ?? kind.mutable else {
@@ -389,12 +405,12 @@ extension TenantStore {
                 return []
             }
             try kind.write(db, change.fields, true)
-            try logChange(db, kind: change.kind, id: change.id, op: "insert", dot: dot)
+            try logChange(db, kind: recordKind, id: change.id, op: "insert", dot: dot)
             return []
         }
-        let seq = try logChange(db, kind: change.kind, id: change.id, op: current == nil ? "insert" : "update", dot: dot)
+        let seq = try logChange(db, kind: recordKind, id: change.id, op: current == nil ? "insert" : "update", dot: dot)
         let stamp = Stamp(authority: authority, seq: UInt64(seq), dot: dot, at: change.at)
-        let existing = try current.map { VersionedRecord(kind: change.kind, id: change.id, fields: $0, stamps: try stamps(db, kind: change.kind, id: change.id)) }
+        let existing = try current.map { VersionedRecord(kind: change.kind, id: change.id, fields: $0, stamps: try stamps(db, kind: recordKind, id: change.id)) }
         let change = RecordChange(
             kind: change.kind, id: change.id, dot: dot,
             base: ChangeVector([authority: change.baseSeq, replica: change.counter - 1]), fields: change.fields, at: change.at
@@ -402,18 +418,18 @@ extension TenantStore {
         let outcome = Merge.apply(change, to: existing, stamp: stamp)
         try kind.write(db, outcome.record.fields, true)
         for (field, fieldStamp) in outcome.record.stamps where fieldStamp == stamp {
-            try Self.stamp(db, kind: change.kind, id: change.id, field: field, stamp)
+            try Self.stamp(db, kind: recordKind, id: change.id, field: field, stamp)
         }
         var ids: [String] = []
         for conflict in outcome.conflicts {
             let record = ConflictRecord(conflict)
             ids.append(record.id)
-            guard try syncKinds["sync_conflict"]!.fetch(db, record.id) == nil else { continue }
+            guard let conflicts = syncKinds[.syncConflict], try conflicts.fetch(db, record.id) == nil else { continue }
             var fields = try RecordCoding.fields(of: record)
             fields[RecordCoding.deletedField] = .bool(false)
-            try syncKinds["sync_conflict"]!.write(db, fields, false)
-            let conflictSeq = try logChange(db, kind: "sync_conflict", id: record.id, op: "insert")
-            try stampChangedFields(db, kind: "sync_conflict", id: record.id, before: nil, after: fields, seq: conflictSeq)
+            try conflicts.write(db, fields, false)
+            let conflictSeq = try logChange(db, kind: .syncConflict, id: record.id, op: "insert")
+            try stampChangedFields(db, kind: .syncConflict, id: record.id, before: nil, after: fields, seq: conflictSeq)
         }
         return ids
     }
@@ -427,7 +443,7 @@ extension TenantStore {
         try writer.read { db in
             let horizon = try Self.syncInteger(db, .collectedThrough)
             if checkpoint < horizon { throw SyncStoreError.behindHorizon(checkpoint: checkpoint, horizon: horizon) }
-            let newest = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM change_log") ?? 0
+            let newest = try Self.newestChange(db)
             let bound = try Int64.fetchOne(
                 db, sql: "SELECT seq FROM change_log WHERE seq > ? ORDER BY seq LIMIT 1 OFFSET ?", arguments: [checkpoint, max(limit, 1) - 1]
             )
@@ -443,7 +459,7 @@ extension TenantStore {
             var records: [SyncRecordState] = []
             for row in touched {
                 let kindName: String = row["record_kind"], id: String = row["record_id"]
-                guard let kind = Self.syncKinds[kindName], let fields = try kind.fetch(db, id) else { continue }
+                guard let kind = RecordKind(rawValue: kindName).flatMap({ Self.syncKinds[$0] }), let fields = try kind.fetch(db, id) else { continue }
                 // An insert-only record has one change, its insert: the row's own.
                 let latest: Int64 = row["seq"]
                 let seq = kind.mutable
@@ -461,8 +477,9 @@ extension TenantStore {
     /// One page of live records of one kind, by id after `cursor`. A snapshot is these pages for
     /// every kind in ``syncKindOrder`` followed by a pull from ``snapshotStart()``: any record that
     /// changed while the pages were read comes again, as it stands, in that pull.
-    public func snapshotPage(kind kindName: String, after cursor: String, limit: Int) throws -> [SyncRecordState] {
-        guard let kind = Self.syncKinds[kindName] else { return [] }
+    public func snapshotPage(kind recordKind: RecordKind, after cursor: String, limit: Int) throws -> [SyncRecordState] {
+        guard let kind = Self.syncKinds[recordKind] else { return [] }
+        let kindName = recordKind.rawValue
         return try writer.read { db in
             if let encodedPage = kind.encodedPage {
                 let page = try encodedPage(db, cursor, limit)
@@ -483,9 +500,7 @@ extension TenantStore {
                 )
                 return page.map { SyncRecordState(kind: kindName, id: $0.id, seq: seqs[$0.id] ?? 0, fields: $0.fields) }
             }
-            let ids = try String.fetchAll(
-                db, sql: "SELECT id FROM \(kind.table) WHERE id > ? AND \(kind.liveCondition) ORDER BY id LIMIT ?", arguments: [cursor, limit]
-            )
+            let ids = try SyncKind.ids(kind.live.filter(SyncKind.id > cursor).order(SyncKind.id).limit(limit), db)
             return try ids.compactMap { id in
                 guard let fields = try kind.fetch(db, id) else { return nil }
                 let seq = kind.mutable
@@ -524,18 +539,35 @@ extension TenantStore {
         public var checkpoint: Int64
         public var lastSeen: String
         public var retired: Bool
-    }
 
-    /// Every replica that has synced this tenant, and the collected horizon.
-    public func replicas() throws -> (replicas: [ReplicaState], horizon: Int64) {
-        try writer.read { db in
-            let replicas = try Row.fetchAll(db, sql: "SELECT * FROM replica ORDER BY last_seen DESC, id").map { row in
-                ReplicaState(id: row["id"], userID: row["user_id"], checkpoint: row["checkpoint"], lastSeen: row["last_seen"], retired: row["retired"])
-            }
-            let horizon = try Self.syncInteger(db, .collectedThrough)
-            return (replicas, horizon)
+        init(row: Row) {
+            self.init(id: row["id"], userID: row["user_id"], checkpoint: row["checkpoint"], lastSeen: row["last_seen"], retired: row["retired"])
+        }
+
+        init(id: String, userID: String, checkpoint: Int64, lastSeen: String, retired: Bool) {
+            self.id = id
+            self.userID = userID
+            self.checkpoint = checkpoint
+            self.lastSeen = lastSeen
+            self.retired = retired
         }
     }
+
+    /// The replicas that have synced this tenant, by id, a page at a time (``PageRequest``), and
+    /// the collected horizon, read together.
+    public func replicas(page: PageRequest = .first) throws -> (replicas: Page<ReplicaState>, horizon: Int64) {
+        try writer.read { db in
+            let replicas = try Self.replicaTable.all().page(page, in: ListOrder(table: Self.replicaTable.tableName, by: Column("id")), db, ReplicaState.init(row:))
+            return (replicas, try Self.syncInteger(db, .collectedThrough))
+        }
+    }
+
+    /// The replica, or nil for one that never synced.
+    public func replica(_ id: String) throws -> ReplicaState? {
+        try writer.read { db in try Self.replicaTable.filter(key: id).fetchOne(db).map(ReplicaState.init(row:)) }
+    }
+
+    private static let replicaTable = Table("replica")
 
     /// Takes a replica out of the horizon (a lost laptop). If it comes back, it re-bootstraps.
     public func retire(replica id: String) throws {
@@ -551,20 +583,20 @@ extension TenantStore {
     public func collectTombstones() throws -> (horizon: Int64, removed: Int) {
         try writer.write { db in
             let horizon = try Int64.fetchOne(db, sql: "SELECT MIN(checkpoint) FROM replica WHERE retired = 0")
-                ?? (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM change_log") ?? 0)
+                ?? (try Self.newestChange(db))
             var removed = 0
-            for kindName in Self.syncKindOrder {
-                guard let kind = Self.syncKinds[kindName], kind.liveCondition != "1" else { continue }
-                let ids = try String.fetchAll(
-                    db,
-                    sql: """
-                        SELECT t.id FROM \(kind.table) t WHERE t.deleted = 1 AND
-                        (SELECT MAX(seq) FROM change_log c WHERE c.record_kind = ? AND c.record_id = t.id) <= ?
-                        """,
-                    arguments: [kindName, horizon]
+            for recordKind in Self.syncKindOrder {
+                guard let kind = Self.syncKinds[recordKind], kind.tombstoned else { continue }
+                let kindName = recordKind.rawValue
+                let tombstone = TableAlias()
+                let ids = try SyncKind.ids(
+                    kind.rows.aliased(tombstone).filter(SyncKind.deleted == true).filter(literal: """
+                        (SELECT MAX(seq) FROM change_log c WHERE c.record_kind = \(kindName) AND c.record_id = \(tombstone[SyncKind.id])) <= \(horizon)
+                        """),
+                    db
                 )
                 for id in ids {
-                    try db.execute(sql: "DELETE FROM \(kind.table) WHERE id = ?", arguments: [id])
+                    try kind.rows.filter(SyncKind.id == id).deleteAll(db)
                     try db.execute(sql: "DELETE FROM field_stamp WHERE record_kind = ? AND record_id = ?", arguments: [kindName, id])
                     try db.execute(sql: "DELETE FROM change_log WHERE record_kind = ? AND record_id = ?", arguments: [kindName, id])
                     removed += 1
@@ -592,10 +624,10 @@ extension TenantStore {
     public func syncedRecords() throws -> [String: FieldMap] {
         try writer.read { db in
             var result: [String: FieldMap] = [:]
-            for kindName in Self.syncKindOrder {
-                guard let kind = Self.syncKinds[kindName] else { continue }
-                for id in try String.fetchAll(db, sql: "SELECT id FROM \(kind.table)") {
-                    result["\(kindName)/\(id)"] = try kind.fetch(db, id)
+            for recordKind in Self.syncKindOrder {
+                guard let kind = Self.syncKinds[recordKind] else { continue }
+                for id in try SyncKind.ids(kind.rows.all(), db) {
+                    result["\(recordKind.rawValue)/\(id)"] = try kind.fetch(db, id)
                 }
             }
             return result

@@ -8,8 +8,11 @@ import GRDB
 /// is a copy of one file and deletion removes it.
 ///
 /// Every write is one transaction that also appends to the change log.
+///
+/// The database handle is the store's own: callers (the services, the replica, the sync engine)
+/// ask the store's methods, they never run SQL, so every query and its columns live here.
 public final class TenantStore: Sendable {
-    public let writer: any DatabaseWriter
+    let writer: any DatabaseWriter
 
     /// Opens (creating if needed, mode 0600) the tenant database at `path`, migrated to the current schema.
     /// WAL with `synchronous = FULL`: a commit is on disk before the call that made it returns, so
@@ -115,9 +118,9 @@ public final class TenantStore: Sendable {
                     throw StoreError.refused(index: index, error)
                 }
                 try CustomerRow(customer).save(db)
-                let seq = try Self.logChange(db, kind: "customer", id: customer.id, op: existing == nil ? "insert" : "update")
+                let seq = try Self.logChange(db, kind: .customer, id: customer.id, op: existing == nil ? "insert" : "update")
                 try Self.stampChangedFields(
-                    db, kind: "customer", id: customer.id, before: try existing.map { try RecordCoding.fields(of: $0.customer) },
+                    db, kind: .customer, id: customer.id, before: try existing.map { try RecordCoding.fields(of: $0.customer) },
                     after: try RecordCoding.fields(of: customer), seq: seq
                 )
             }
@@ -138,9 +141,9 @@ public final class TenantStore: Sendable {
     /// Appends to the change log and returns the change's sequence number. `dot` is the replica
     /// change it came from, for a pushed change.
     @discardableResult
-    static func logChange(_ db: Database, kind: String, id: String, op: String, dot: Dot? = nil, at: String = changeTime()) throws -> Int64 {
+    static func logChange(_ db: Database, kind: RecordKind, id: String, op: String, dot: Dot? = nil, at: String = changeTime()) throws -> Int64 {
         try db.cachedStatement(sql: "INSERT INTO change_log (record_kind, record_id, op, dot_replica, dot_counter, at) VALUES (?, ?, ?, ?, ?, ?)")
-            .execute(arguments: [kind, id, op, dot?.replica, dot.map { Int64($0.counter) }, at])
+            .execute(arguments: [kind.rawValue, id, op, dot?.replica, dot.map { Int64($0.counter) }, at])
         return db.lastInsertedRowID
     }
 
@@ -148,7 +151,9 @@ public final class TenantStore: Sendable {
     static func checkNumber(of customer: Customer, _ db: Database) throws(DomainError) {
         let other: String?
         do {
-            other = try String.fetchOne(db, sql: "SELECT id FROM customer WHERE number = ? AND id != ?", arguments: [customer.number, customer.id])
+            let columns = CustomerRow.Columns.self
+            other = try CustomerRow.select(columns.id, as: String.self)
+                .filter(columns.number == customer.number && columns.id != customer.id).fetchOne(db)
         } catch {
             throw .invalid(field: "number", "could not be checked: \(error)")
         }
@@ -173,9 +178,46 @@ public final class TenantStore: Sendable {
         try writer.read { db in try SQLLedgerState.checking(db) { $0.unapplied(ofSource: id) } }
     }
 
+    /// Whether a reversal targets entry `id` (an unapplied application, a voided invoice).
+    public func isReversed(_ id: String) throws -> Bool {
+        try writer.read { db in try SQLLedgerState.checking(db) { $0.reversal(of: id) != nil } }
+    }
+
     /// The highest change-log sequence number: where a sync feed reader would start.
     public func lastChangeSequence() throws -> Int64 {
-        try writer.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM change_log") ?? 0 }
+        try writer.read(Self.newestChange)
+    }
+
+    /// The highest change-log sequence number, 0 for an empty log.
+    static func newestChange(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM change_log") ?? 0
+    }
+
+    /// The newest change-log sequence number: the current one at once, then again each time a
+    /// commit moves it (a commit that leaves it where it was yields nothing). It ends, with an
+    /// error, only if the database cannot be read; stop iterating (or cancel the task) to stop
+    /// watching. What `Sync/Watch` turns into its notices.
+    public func changeSequence() -> ChangeSequence {
+        ChangeSequence(values: ValueObservation.tracking { db in try TenantStore.newestChange(db) }.removeDuplicates().values(in: writer))
+    }
+}
+
+/// The newest change-log sequence number as it moves (``TenantStore/changeSequence()``).
+public struct ChangeSequence: AsyncSequence, Sendable {
+    public typealias Element = Int64
+
+    fileprivate let values: AsyncValueObservation<Int64>
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        fileprivate var base: AsyncValueObservation<Int64>.AsyncIterator
+
+        public mutating func next() async throws -> Int64? {
+            try await base.next()
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: values.makeAsyncIterator())
     }
 }
 
@@ -234,7 +276,7 @@ struct LedgerWriter {
                 entry.id, entry.kind.rawValue, entry.customerID, entry.amount.currency.code, entry.amount.minorUnits,
                 entry.date.description, entry.dueDate?.description, entry.reference, entry.sourceID, entry.targetID, entry.memo,
             ])
-        try TenantStore.logChange(db, kind: "ledger_entry", id: entry.id, op: "insert", at: at)
+        try TenantStore.logChange(db, kind: .ledgerEntry, id: entry.id, op: "insert", at: at)
     }
 }
 
@@ -290,7 +332,10 @@ struct SQLLedgerState: LedgerState {
     }
 
     func reversal(of id: String) -> LedgerEntry? {
-        read { try LedgerEntryRow.filter(Column("target_id") == id && Column("kind") == "reversal").fetchOne(db)?.entry }
+        read {
+            let columns = LedgerEntryRow.Columns.self
+            return try LedgerEntryRow.filter(columns.targetID == id && columns.kind == LedgerEntryKind.reversal.rawValue).fetchOne(db)?.entry
+        }
     }
 
     /// A derived balance row: (currency, gross, reversed).

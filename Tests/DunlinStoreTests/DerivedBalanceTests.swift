@@ -1,5 +1,5 @@
 import DunlinCore
-import DunlinStore
+@testable import DunlinStore
 import GRDB
 import Testing
 

@@ -1,5 +1,5 @@
 import DunlinCore
-import DunlinStore
+@testable import DunlinStore
 import Foundation
 import GRDB
 import Testing
@@ -63,15 +63,15 @@ private func changeLog(_ store: TenantStore) throws -> [String] {
 
 /// Every item of a list, page by page, running `between` after each page (to write while paging).
 private func everything<Item>(
-    pageSize: Int, _ fetch: (String?, Int) throws -> Page<Item>, between: () throws -> Void = {}
+    pageSize: UInt32, _ fetch: (PageRequest) throws -> Page<Item>, between: () throws -> Void = {}
 ) throws -> [Item] {
     var items: [Item] = []
     var cursor: String?
     var pages = 0
     repeat {
-        let page = try fetch(cursor, pageSize)
-        #expect(page.items.count <= pageSize)
-        #expect(page.nextCursor == nil || page.items.count == pageSize)
+        let page = try fetch(PageRequest(after: cursor, size: pageSize))
+        #expect(page.items.count <= Int(pageSize))
+        #expect(page.nextCursor == nil || page.items.count == Int(pageSize))
         items += page.items
         cursor = page.nextCursor
         pages += 1
@@ -331,7 +331,7 @@ struct RecordStoreTests {
         let original = (0..<300).map { task("T\($0)", due: day.adding(days: Int.random(in: 0..<12, using: &generator))) }
         try store.upsert(original)
         var added = 0
-        let seen = try everything(pageSize: 7, { try store.tasks(after: $0, limit: $1) }) {
+        let seen = try everything(pageSize: 7, { try store.tasks(page: $0) }) {
             try store.upsert((0..<3).map { _ in
                 added += 1
                 return task("N\(added)", due: day.adding(days: Int.random(in: -2..<14, using: &generator)))
@@ -350,7 +350,7 @@ struct RecordStoreTests {
         let original = (0..<250).map { activity("A\($0)", at: noon.addingTimeInterval(Double(Int.random(in: 0..<40, using: &generator)) * 60)) }
         try store.append(original)
         var added = 0
-        let seen = try everything(pageSize: 9, { try store.activities(newestFirst: true, after: $0, limit: $1) }) {
+        let seen = try everything(pageSize: 9, { try store.activities(newestFirst: true, page: $0) }) {
             added += 1
             try store.append([activity("N\(added)", at: noon.addingTimeInterval(Double(Int.random(in: -10..<50, using: &generator)) * 60))])
         }
@@ -369,39 +369,39 @@ struct RecordStoreTests {
         try store.upsert((0..<30).map { dispute("D\($0)", opened: day.adding(days: $0 % 3)) })
         try store.upsert((0..<30).map { promise("P\($0)", promised: day.adding(days: $0 % 5)) })
         try store.upsert((0..<30).map { contact("K\($0)", name: ["Ana", "Bo"][$0 % 2]) })
-        try expectEachOnce(everything(pageSize: 4) { try store.customers(after: $0, limit: $1) }.map(\.id), covering: try store.customers(limit: 1000).items.map(\.id), count: 42)
-        try expectEachOnce(everything(pageSize: 6) { try store.entries(after: $0, limit: $1) }.map(\.id), covering: try store.entries(limit: 1000).items.map(\.id), count: 64)
-        try expectEachOnce(everything(pageSize: 5) { try store.disputes(after: $0, limit: $1) }.map(\.id), covering: (0..<30).map { "D\($0)" })
-        try expectEachOnce(everything(pageSize: 5) { try store.promises(after: $0, limit: $1) }.map(\.id), covering: (0..<30).map { "P\($0)" })
-        try expectEachOnce(everything(pageSize: 5) { try store.contacts(after: $0, limit: $1) }.map(\.id), covering: (0..<30).map { "K\($0)" })
+        try expectEachOnce(everything(pageSize: 4) { try store.customers(page: $0) }.map(\.id), covering: try store.customers(page: PageRequest(size: 1000)).items.map(\.id), count: 42)
+        try expectEachOnce(everything(pageSize: 6) { try store.entries(page: $0) }.map(\.id), covering: try store.entries(page: PageRequest(size: 1000)).items.map(\.id), count: 64)
+        try expectEachOnce(everything(pageSize: 5) { try store.disputes(page: $0) }.map(\.id), covering: (0..<30).map { "D\($0)" })
+        try expectEachOnce(everything(pageSize: 5) { try store.promises(page: $0) }.map(\.id), covering: (0..<30).map { "P\($0)" })
+        try expectEachOnce(everything(pageSize: 5) { try store.contacts(page: $0) }.map(\.id), covering: (0..<30).map { "K\($0)" })
     }
 
     @Test("a page holds at most 1000 rows, and the last page says there is no next")
     func pageSizeCap() throws {
         let store = try store()
         try store.upsert((0..<1005).map { task(String(format: "T%04d", $0)) })
-        let first = try store.tasks(limit: 5000)
-        #expect(first.items.count == TenantStore.maxPageSize)
-        let second = try store.tasks(after: first.nextCursor, limit: 5000)
+        let first = try store.tasks(page: PageRequest(size: 5000))
+        #expect(first.items.count == PageRequest.Sizes.lists.maximum)
+        let second = try store.tasks(page: PageRequest(after: first.nextCursor, size: 5000))
         #expect(second.items.map(\.id) == (1000..<1005).map { String(format: "T%04d", $0) })
         #expect(second.nextCursor == nil)
-        #expect(try store.tasks(limit: 5).nextCursor != nil)
-        #expect(try store.tasks().items.count == TenantStore.defaultPageSize)
+        #expect(try store.tasks(page: PageRequest(size: 5)).nextCursor != nil)
+        #expect(try store.tasks().items.count == PageRequest.Sizes.lists.standard)
+        #expect(try store.tasks(page: PageRequest(size: 0)).items.count == PageRequest.Sizes.lists.standard)
     }
 
-    @Test("a bad limit, a garbled cursor, and another list's cursor are refused by name")
+    @Test("a garbled cursor, and another list's cursor, are refused naming the cursor")
     func badPageArguments() throws {
         let store = try store()
         try store.upsert([task("T1"), task("T2")])
         try store.append([activity("A1"), activity("A2")])
-        #expect(throws: DomainError.invalid(field: "limit", "must be at least 1, not 0")) { try store.tasks(limit: 0) }
-        let garbled = #expect(throws: DomainError.self) { try store.tasks(after: "not a cursor") }
+        let garbled = #expect(throws: DomainError.self) { try store.tasks(page: PageRequest(after: "not a cursor")) }
         #expect(garbled?.field == "cursor")
-        let taskCursor = try #require(try store.tasks(limit: 1).nextCursor)
-        let foreign = #expect(throws: DomainError.self) { try store.disputes(after: taskCursor) }
+        let taskCursor = try #require(try store.tasks(page: PageRequest(size: 1)).nextCursor)
+        let foreign = #expect(throws: DomainError.self) { try store.disputes(page: PageRequest(after: taskCursor)) }
         #expect(foreign?.field == "cursor")
-        let oldestFirst = try #require(try store.activities(limit: 1).nextCursor)
-        let reversed = #expect(throws: DomainError.self) { try store.activities(newestFirst: true, after: oldestFirst) }
+        let oldestFirst = try #require(try store.activities(page: PageRequest(size: 1)).nextCursor)
+        let reversed = #expect(throws: DomainError.self) { try store.activities(newestFirst: true, page: PageRequest(after: oldestFirst)) }
         #expect(reversed?.field == "cursor")
     }
 

@@ -46,20 +46,20 @@ import Testing
     @Test("a snapshot page of ledger entries and activities is byte for byte the field-map encoding")
     func snapshotPagesMatchTheFieldMapEncoding() throws {
         let store = try server()
-        let ledger = try store.snapshotPage(kind: "ledger_entry", after: "", limit: 100)
+        let ledger = try store.snapshotPage(kind: .ledgerEntry, after: "", limit: 100)
         #expect(ledger.map(\.id) == entries.map(\.id).sorted())
         for record in ledger {
             let entry = try #require(entries.first { $0.id == record.id })
             #expect(String(decoding: record.fields, as: UTF8.self) == String(decoding: RecordCoding.canonical(try RecordCoding.fields(of: entry)), as: UTF8.self))
         }
-        let logged = try store.snapshotPage(kind: "activity", after: "", limit: 100)
+        let logged = try store.snapshotPage(kind: .activity, after: "", limit: 100)
         #expect(logged.map(\.id) == activities.map(\.id).sorted())
         for record in logged {
             let activity = try #require(activities.first { $0.id == record.id })
             #expect(String(decoding: record.fields, as: UTF8.self) == String(decoding: RecordCoding.canonical(try RecordCoding.fields(of: activity)), as: UTF8.self))
         }
         // Paging by id: a cursor and a limit cut the same list.
-        #expect(try store.snapshotPage(kind: "ledger_entry", after: "I1", limit: 2).map(\.id) == ["I2", "J1"])
+        #expect(try store.snapshotPage(kind: .ledgerEntry, after: "I1", limit: 2).map(\.id) == ["I2", "J1"])
     }
 
     @Test("bootstrap pages carry each record's latest change-log seq, the seq the pull feed gives it, insert-only kinds included")
@@ -75,7 +75,7 @@ import Testing
             var cursor: String? = ""
             while let after = cursor {
                 let page = try store.snapshotPage(kind: kind, after: after, limit: 2)
-                for record in page { paged["\(kind)/\(record.id)"] = record.seq }
+                for record in page { paged["\(kind.rawValue)/\(record.id)"] = record.seq }
                 cursor = page.last?.id
             }
         }
@@ -100,7 +100,7 @@ import Testing
     @Test("a pulled ledger entry whose fields are not an entry is refused and writes nothing")
     func aMalformedInsertOnlyRecordIsRefused() throws {
         let replica = try TenantStore()
-        let good = try server().snapshotPage(kind: "ledger_entry", after: "", limit: 1)
+        let good = try server().snapshotPage(kind: .ledgerEntry, after: "", limit: 1)
         let bad = SyncRecordState(kind: "ledger_entry", id: "X1", seq: 0, fields: Data(#"{"id":"X1","kind":"invoice"}"#.utf8))
         #expect(throws: DomainError.self) { try replica.applySyncBatch(good + [bad], checkpoint: 9) }
         #expect(try replica.syncedRecords().isEmpty)

@@ -1,7 +1,7 @@
 import DunlinClient
 import DunlinCore
 import DunlinServer
-import DunlinStore
+@testable import DunlinStore
 import DunlinWire
 import Foundation
 import NIOCore

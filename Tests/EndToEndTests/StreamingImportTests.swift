@@ -2,7 +2,7 @@ import DunlinClient
 import DunlinCore
 import DunlinServer
 import DunlinServices
-import DunlinStore
+@testable import DunlinStore
 import DunlinWire
 import Foundation
 import Testing

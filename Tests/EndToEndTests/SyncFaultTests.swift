@@ -2,7 +2,7 @@ import DunlinClient
 import DunlinCore
 import DunlinServer
 import DunlinServices
-import DunlinStore
+@testable import DunlinStore
 import DunlinWire
 import Foundation
 import GRDB
@@ -276,8 +276,8 @@ struct SyncFaultTests {
         })
         // The snapshot sends each kind in pages of 500, in order: pause after the last contact page.
         let live = try StoreContents(world.serverStorePath).records.keys
-        let pages = TenantStore.syncKindOrder.prefix(through: TenantStore.syncKindOrder.firstIndex(of: "contact")!).map { kind in
-            (live.filter { $0.hasPrefix("\(kind)/") }.count + 499) / 500
+        let pages = TenantStore.syncKindOrder.prefix(through: TenantStore.syncKindOrder.firstIndex(of: .contact)!).map { kind in
+            (live.filter { $0.hasPrefix("\(kind.rawValue)/") }.count + 499) / 500
         }.reduce(0, +)
         let login = try world.startCLI(["login", "--server", world.address, "--token", world.analystToken], pauses: ["DUNLIN_TEST_PAUSE_BETWEEN_BATCHES_MS": FaultWorld.pause(at: pages)])
         try await login.waitForLine(containing: "DUNLIN_TEST_PAUSE after-pull-batch \(pages)", onStderr: true)

@@ -13,7 +13,7 @@ func allEntries(_ store: TenantStore) throws -> [LedgerEntry] {
     var entries: [LedgerEntry] = []
     var cursor: String?
     repeat {
-        let page = try store.entries(after: cursor, limit: TenantStore.maxPageSize)
+        let page = try store.entries(page: PageRequest(after: cursor, size: 1000))
         entries += page.items
         cursor = page.nextCursor
     } while cursor != nil

@@ -103,7 +103,7 @@ struct SyncRightsTests {
         ], in: world)
         #expect(result.results.map(\.outcome) == [.refused, .accepted])
         #expect(result.results[0].code == StatusCode.permissionDenied.rawValue && result.results[0].field == "author_id")
-        #expect(try world.tenant.store.activities(customerID: "C1", after: nil, limit: 10).items.map(\.id) == ["ACT-OWN"])
+        #expect(try world.tenant.store.activities(customerID: "C1", page: PageRequest(size: 10)).items.map(\.id) == ["ACT-OWN"])
 
         let viewer = rawClient(world, "viewer", replica: testReplica("vi"))
         let viewed = try await push(viewer, replica: testReplica("vi"), [("activity", "ACT-V", 1, try activity("ACT-V", author: "u-v"))], in: world)
@@ -161,7 +161,7 @@ struct SyncRightsTests {
         let ana = try world.laptop("ana")
         try await ana.sync()
         let replicaID = ana.replica.profile.replicaID
-        let before = try #require(try world.tenant.store.replicas().replicas.first { $0.id == replicaID })
+        let before = try #require(try world.tenant.store.replica(replicaID))
 
         let viewer = rawClient(world, "viewer", replica: replicaID)
         for attempt in 0..<3 {
@@ -174,7 +174,7 @@ struct SyncRightsTests {
             }
             #expect(error?.code == .permissionDenied && error?.details.first?.field == "replica_id")
         }
-        let after = try #require(try world.tenant.store.replicas().replicas.first { $0.id == replicaID })
+        let after = try #require(try world.tenant.store.replica(replicaID))
         #expect(after.checkpoint == before.checkpoint && after.userID == "u-ana")
 
         // A HELLO that names one replica and a request that names another.

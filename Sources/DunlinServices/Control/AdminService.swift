@@ -43,7 +43,7 @@ public struct AdminService: RPCService {
         router.unary(Admin.listTenants) { request, context in
             try Caller(context).requireServerAdmin()
             let page = try RPCError.control {
-                try control.tenants(includeDeleted: request.includeDeleted, pageSize: try Self.pageSize(request.pageSize), cursor: request.cursor)
+                try control.tenants(includeDeleted: request.includeDeleted, page: PageRequest(after: request.cursor, size: request.pageSize))
             }
             return .with {
                 $0.tenants = page.items.map(Dunlin_V1_Tenant.init)
@@ -98,7 +98,7 @@ public struct AdminService: RPCService {
             let caller = try Caller(context)
             let tenantID = try caller.userScope(request.tenantID, control: control, listing: true)
             let page = try RPCError.control {
-                try control.users(tenantID: tenantID, includeInactive: request.includeInactive, pageSize: try Self.pageSize(request.pageSize), cursor: request.cursor)
+                try control.users(tenantID: tenantID, includeInactive: request.includeInactive, page: PageRequest(after: request.cursor, size: request.pageSize))
             }
             return .with {
                 $0.users = page.items.map(Dunlin_V1_User.init)
@@ -111,7 +111,7 @@ public struct AdminService: RPCService {
                 throw RPCError(.permissionDenied, "ListPeople lists a tenant's members; server admins belong to none (use ListUsers)")
             }
             let page = try RPCError.control {
-                try control.users(tenantID: tenantID, includeInactive: true, pageSize: try Self.pageSize(request.pageSize), cursor: request.cursor)
+                try control.users(tenantID: tenantID, includeInactive: true, page: PageRequest(after: request.cursor, size: request.pageSize))
             }
             return .with {
                 $0.users = page.items.map { user in .with { $0.id = user.id; $0.name = user.name; $0.active = user.active } }
@@ -172,21 +172,13 @@ public struct AdminService: RPCService {
                 _ = try caller.managedUser(userID, field: "user_id", control: control)
             }
             let page = try RPCError.control {
-                try control.tokens(userID: userID, includeRevoked: request.includeRevoked, pageSize: try Self.pageSize(request.pageSize), cursor: request.cursor)
+                try control.tokens(userID: userID, includeRevoked: request.includeRevoked, page: PageRequest(after: request.cursor, size: request.pageSize))
             }
             return .with {
                 $0.tokens = page.items.map(Dunlin_V1_TokenInfo.init)
                 $0.nextCursor = page.nextCursor ?? ""
             }
         }
-    }
-
-    /// A page size from the wire, converted with a check (never a trap); its range is the store's.
-    static func pageSize(_ requested: UInt32) throws(RPCError) -> Int {
-        guard let size = Int(exactly: requested) else {
-            throw RPCError(.invalidArgument, "page_size: \(requested) is out of range", details: [.with { $0.field = "page_size"; $0.reason = "out_of_range" }])
-        }
-        return size
     }
 
     /// An issue's expiry: Unix ms, or nil for a token that never expires, which must be asked for

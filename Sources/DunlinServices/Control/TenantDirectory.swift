@@ -36,7 +36,7 @@ public final class TenantDirectory: TenantProvider {
         self.logger = logger
         var cursor: String?
         repeat {
-            let page = try control.tenants(includeDeleted: true, pageSize: 1000, cursor: cursor)
+            let page = try control.tenants(includeDeleted: true, page: PageRequest(after: cursor, size: 1000))
             for tenant in page.items where tenant.status == .deleted {
                 try TenantFiles.remove(control.tenantFile(tenant.id))
             }

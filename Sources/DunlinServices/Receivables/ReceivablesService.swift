@@ -51,7 +51,7 @@ public struct ReceivablesService: RPCService {
             let page = try RPCError.mapping {
                 try tenant.store.customers(
                     analystID: request.analystID.isEmpty ? nil : request.analystID,
-                    after: request.cursor.isEmpty ? nil : request.cursor, limit: pageSize(request.pageSize)
+                    page: PageRequest(after: request.cursor, size: request.pageSize)
                 )
             }
             return .with {
@@ -74,7 +74,7 @@ public struct ReceivablesService: RPCService {
             let page = try RPCError.mapping {
                 try tenant.store.entries(
                     customerID: request.customerID.isEmpty ? nil : request.customerID, kinds: kinds, from: from, through: through,
-                    after: request.cursor.isEmpty ? nil : request.cursor, limit: pageSize(request.pageSize)
+                    page: PageRequest(after: request.cursor, size: request.pageSize)
                 )
             }
             return .with {
@@ -260,10 +260,7 @@ private func record(_ entry: LedgerEntry, in store: TenantStore) throws -> Dunli
         case .payment, .creditMemo: try store.unapplied(ofSource: entry.id)
         default: nil
         }
-    let reversed = try store.writer.read { db in
-        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM ledger_entry WHERE kind = 'reversal' AND target_id = ?)", arguments: [entry.id])
-    } ?? false
-    return Dunlin_V1_LedgerEntryRecord(entry, balance: balance, reversed: reversed)
+    return Dunlin_V1_LedgerEntryRecord(entry, balance: balance, reversed: try store.isReversed(entry.id))
 }
 
 private func aging(_ request: Dunlin_V1_AgingRequest, tenant: TenantHandle) throws -> Dunlin_V1_AgingResponse {
@@ -298,19 +295,18 @@ private func aging(_ request: Dunlin_V1_AgingRequest, tenant: TenantHandle) thro
     if let current = base, !currencies.allSatisfy({ $0 == current || rates[$0] != nil }) { base = nil }
     let report = try agingReport(sums, asOf: asOf, buckets: buckets, base: base, rates: rates)
     // One page of rows, by (customer, currency), after the cursor.
-    let size = request.pageSize == 0 ? 1000 : min(Int(request.pageSize), 10_000)
     let ordered = report.rows.sorted { ($0.customerID, $0.currency.code) < ($1.customerID, $1.currency.code) }
-    let key = { (row: AgingReport.Row) in "\(row.customerID)\u{1F}\(row.currency.code)" }
-    let start = request.cursor.isEmpty ? 0 : (ordered.firstIndex { key($0) > request.cursor } ?? ordered.count)
-    let page = ordered[start..<min(start + size, ordered.count)]
-    let names = try tenant.store.customerNames(Set(page.map(\.customerID)))
+    let page = try RPCError.mapping {
+        try Page(slicing: ordered, list: "aging", PageRequest(after: request.cursor, size: request.pageSize, sizes: .aging)) { ($0.customerID, $0.currency.code) }
+    }
+    let names = try tenant.store.customerNames(Set(page.items.map(\.customerID)))
     var response = Dunlin_V1_AgingResponse()
     response.asOf = asOf.description
     response.labels = buckets.labels
-    if start + size < ordered.count, let last = page.last { response.nextCursor = key(last) }
+    response.nextCursor = page.nextCursor ?? ""
     // Every sum below is made in 128 bits; one the wire's int64 cannot carry is OUT_OF_RANGE.
     try RPCError.mapping {
-        response.rows = try page.map { row in
+        response.rows = try page.items.map { row in
             try .with {
                 $0.customerID = row.customerID
                 $0.customerName = names[row.customerID] ?? ""
@@ -367,11 +363,6 @@ private func totals(_ amounts: [Money], field: String) throws -> [Dunlin_V1_Amou
     } catch {
         throw RPCError(.refusing(error, field: field))
     }
-}
-
-/// A requested page size: 0 means the default; above the maximum is cut to it.
-func pageSize(_ requested: UInt32) -> Int {
-    requested == 0 ? TenantStore.defaultPageSize : min(Int(requested), TenantStore.maxPageSize)
 }
 
 

@@ -16,7 +16,7 @@ protocol ServedMutableRecord: Sendable {
     static var owner: KeyPath<Self, String>? { get }
     static var stored: StoredRecords<Self> { get }
     /// One page of the kind's list, filtered as `request` asks.
-    static func page(_ request: ListRequest, after cursor: String?, limit: Int, in store: TenantStore) throws -> Page<Self>
+    static func page(_ request: ListRequest, _ page: PageRequest, in store: TenantStore) throws -> Page<Self>
 }
 
 extension ServedMutableRecord {
@@ -32,21 +32,21 @@ struct StoredRecords<Record> {
 }
 
 extension Contact: ServedMutableRecord {
-    static func page(_ request: Dunlin_V1_ListContactsRequest, after cursor: String?, limit: Int, in store: TenantStore) throws -> Page<Contact> {
-        try store.contacts(customerID: nonEmpty(request.customerID), after: cursor, limit: limit)
+    static func page(_ request: Dunlin_V1_ListContactsRequest, _ page: PageRequest, in store: TenantStore) throws -> Page<Contact> {
+        try store.contacts(customerID: nonEmpty(request.customerID), page: page)
     }
 
     static var stored: StoredRecords<Contact> { .init(find: TenantStore.contact, save: TenantStore.upsert, delete: TenantStore.deleteContacts) }
 }
 
 extension Dispute: ServedMutableRecord {
-    static func page(_ request: Dunlin_V1_ListDisputesRequest, after cursor: String?, limit: Int, in store: TenantStore) throws -> Page<Dispute> {
+    static func page(_ request: Dunlin_V1_ListDisputesRequest, _ page: PageRequest, in store: TenantStore) throws -> Page<Dispute> {
         try store.disputes(
             customerID: nonEmpty(request.customerID), invoiceID: nonEmpty(request.invoiceID),
             statuses: WireField.choices(request.statuses, field: "statuses"), ownerTeams: WireField.choices(request.ownerTeams, field: "owner_teams"),
             openedFrom: WireField.optionalDate(request.openedFrom, field: "opened_from"),
             openedThrough: WireField.optionalDate(request.openedThrough, field: "opened_through"),
-            after: cursor, limit: limit
+            page: page
         )
     }
 
@@ -54,13 +54,13 @@ extension Dispute: ServedMutableRecord {
 }
 
 extension PromiseToPay: ServedMutableRecord {
-    static func page(_ request: Dunlin_V1_ListPromisesRequest, after cursor: String?, limit: Int, in store: TenantStore) throws -> Page<PromiseToPay> {
+    static func page(_ request: Dunlin_V1_ListPromisesRequest, _ page: PageRequest, in store: TenantStore) throws -> Page<PromiseToPay> {
         try store.promises(
             customerID: nonEmpty(request.customerID), invoiceID: nonEmpty(request.invoiceID),
             statuses: WireField.choices(request.statuses, field: "statuses"),
             promisedFrom: WireField.optionalDate(request.promisedFrom, field: "promised_from"),
             promisedThrough: WireField.optionalDate(request.promisedThrough, field: "promised_through"),
-            after: cursor, limit: limit
+            page: page
         )
     }
 
@@ -71,13 +71,13 @@ extension CollectionTask: ServedMutableRecord {
     /// An analyst's tasks are their own: the rights table's assignee rule.
     static var owner: KeyPath<CollectionTask, String>? { \.assigneeID }
 
-    static func page(_ request: Dunlin_V1_ListTasksRequest, after cursor: String?, limit: Int, in store: TenantStore) throws -> Page<CollectionTask> {
+    static func page(_ request: Dunlin_V1_ListTasksRequest, _ page: PageRequest, in store: TenantStore) throws -> Page<CollectionTask> {
         try store.tasks(
             assigneeID: nonEmpty(request.assigneeID), customerID: nonEmpty(request.customerID),
             done: request.hasDone ? request.done : nil,
             dueFrom: WireField.optionalDate(request.dueFrom, field: "due_from"),
             dueThrough: WireField.optionalDate(request.dueThrough, field: "due_through"),
-            after: cursor, limit: limit
+            page: page
         )
     }
 

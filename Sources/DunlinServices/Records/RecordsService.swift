@@ -73,7 +73,7 @@ public struct RecordsService: RPCService {
         router.unary(Message.list) { request, context in
             let (tenant, _) = try access(context, tenants, requires: .viewer)
             let page = try RPCError.mapping {
-                try Record.page(request, after: nonEmpty(request.cursor), limit: pageSize(request.pageSize), in: tenant.store)
+                try Record.page(request, PageRequest(after: request.cursor, size: request.pageSize), in: tenant.store)
             }
             var response = Message.ListResponse()
             response[keyPath: Message.listed] = page.items.map(Message.init)
@@ -150,7 +150,7 @@ public struct RecordsService: RPCService {
                     kinds: WireField.choices(request.kinds, field: "kinds"),
                     occurredFrom: request.occurredFrom == 0 ? nil : Activity.instant(milliseconds: request.occurredFrom),
                     occurredBefore: request.occurredBefore == 0 ? nil : Activity.instant(milliseconds: request.occurredBefore),
-                    newestFirst: request.newestFirst, after: nonEmpty(request.cursor), limit: pageSize(request.pageSize)
+                    newestFirst: request.newestFirst, page: PageRequest(after: request.cursor, size: request.pageSize)
                 )
             }
             return .with {

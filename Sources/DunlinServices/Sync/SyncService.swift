@@ -3,7 +3,6 @@ import DunlinStore
 import DunlinSync
 import DunlinWire
 import Foundation
-import GRDB
 
 /// Bootstrap, pull, push and watch for the caller's tenant (Protocol/sync.proto, PROTOCOL.md §16.2).
 ///
@@ -129,12 +128,15 @@ public struct SyncService: RPCService {
             }
         }
 
-        router.unary(SyncMethods.listReplicas) { _, context in
+        router.unary(SyncMethods.listReplicas) { request, context in
             let (tenant, _) = try access(context, tenants, requires: .admin)
-            let (replicas, horizon) = try RPCError.mapping { try tenant.store.replicas() }
+            let (replicas, horizon) = try RPCError.mapping {
+                try tenant.store.replicas(page: PageRequest(after: request.cursor, size: request.pageSize))
+            }
             return .with {
-                $0.replicas = replicas.map(replicaInfo)
+                $0.replicas = replicas.items.map(replicaInfo)
                 $0.horizon = UInt64(max(horizon, 0))
+                $0.nextCursor = replicas.nextCursor ?? ""
             }
         }
 
@@ -144,7 +146,7 @@ public struct SyncService: RPCService {
                 try tenant.store.retire(replica: request.replicaID)
                 try tenant.store.collectTombstones()
             }
-            guard let retired = try RPCError.mapping({ try tenant.store.replicas() }).replicas.first(where: { $0.id == request.replicaID }) else {
+            guard let retired = try RPCError.mapping({ try tenant.store.replica(request.replicaID) }) else {
                 throw RPCError(.notFound, "no replica \(request.replicaID)", details: [.with { $0.field = "replica_id" }])
             }
             return replicaInfo(retired)
@@ -158,12 +160,11 @@ public struct SyncService: RPCService {
             // tenant suspended), and re-checks before each notice, so an expired token stops too.
             try await context.whileCredentialValid {
                 var known = afterSeq
-                let observation = ValueObservation.tracking { db in
-                    try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM change_log") ?? 0
-                }
-                for try await seq in observation.values(in: tenant.store.writer) where UInt64(seq) > known {
+                for try await seq in tenant.store.changeSequence() {
+                    // The log's numbers start at 1, so a sequence number is never negative.
+                    guard let seq = UInt64(exactly: seq), seq > known else { continue }
                     try await context.recheckCredential()
-                    known = UInt64(seq)
+                    known = seq
                     try await writer.write(.with { $0.seq = known })
                 }
             }

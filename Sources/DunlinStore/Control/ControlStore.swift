@@ -146,15 +146,11 @@ public final class ControlStore: Sendable {
     }
 
     /// Tenants in id order.
-    public func tenants(includeDeleted: Bool = false, pageSize: Int = 100, cursor: String? = nil) throws -> Page<TenantRecord> {
-        let limit = try Validation.pageSize(pageSize)
-        return try writer.read { db in
-            var request = TenantRecord.order(Column("id"))
-            if !includeDeleted { request = request.filter(Column("status") != TenantRecord.Status.deleted.rawValue) }
-            if let cursor, !cursor.isEmpty { request = request.filter(Column("id") > cursor) }
-            let rows = try request.limit(limit + 1).fetchAll(db)
-            return Page(items: Array(rows.prefix(limit)), nextCursor: rows.count > limit ? rows[limit - 1].id : nil)
-        }
+    public func tenants(includeDeleted: Bool = false, page: PageRequest = .first) throws -> Page<TenantRecord> {
+        let columns = TenantRecord.CodingKeys.self
+        var request = TenantRecord.all()
+        if !includeDeleted { request = request.filter(Column(columns.status) != TenantRecord.Status.deleted.rawValue) }
+        return try read(request, page, ListOrder(TenantRecord.self, by: Column(columns.id)), TenantRecord.init(row:))
     }
 
     /// Moves an active tenant to suspended or back. A deleted tenant is NOT_FOUND; asking for the
@@ -228,18 +224,11 @@ public final class ControlStore: Sendable {
     }
 
     /// A tenant's users (nil: the server admins), oldest first.
-    public func users(tenantID: String?, includeInactive: Bool = false, pageSize: Int = 100, cursor: String? = nil) throws -> Page<UserRecord> {
-        let limit = try Validation.pageSize(pageSize)
-        let after = try cursor.flatMap(Cursor.init(parsing:))
-        return try writer.read { db in
-            var request = UserRecord.order(Column("created_at"), Column("id"))
-            request = tenantID.map { request.filter(Column("tenant_id") == $0) } ?? request.filter(Column("tenant_id") == nil)
-            if !includeInactive { request = request.filter(Column("active") == true) }
-            if let after { request = request.filter(sql: "(created_at, id) > (?, ?)", arguments: [after.createdAt, after.id]) }
-            let rows = try request.limit(limit + 1).fetchAll(db)
-            let last = rows.count > limit ? rows[limit - 1] : nil
-            return Page(items: Array(rows.prefix(limit)), nextCursor: last.map { Cursor(createdAt: $0.createdAt, id: $0.id).text })
-        }
+    public func users(tenantID: String?, includeInactive: Bool = false, page: PageRequest = .first) throws -> Page<UserRecord> {
+        let columns = UserRecord.CodingKeys.self
+        var request = tenantID.map { UserRecord.filter(Column(columns.tenantID) == $0) } ?? UserRecord.filter(Column(columns.tenantID) == nil)
+        if !includeInactive { request = request.filter(Column(columns.active) == true) }
+        return try read(request, page, ListOrder(UserRecord.self, by: Column(columns.createdAt)), UserRecord.init(row:))
     }
 
     /// Changes a user's name, email, role or active flag. A tenant's last active admin, and the
@@ -391,16 +380,22 @@ public final class ControlStore: Sendable {
     }
 
     /// A user's tokens, oldest first; revoked ones only when asked.
-    public func tokens(userID: String, includeRevoked: Bool = false, pageSize: Int = 100, cursor: String? = nil) throws -> Page<TokenRecord> {
-        let limit = try Validation.pageSize(pageSize)
-        let after = try cursor.flatMap(Cursor.init(parsing:))
-        return try writer.read { db in
-            var request = TokenRecord.filter(Column("user_id") == userID).order(Column("created_at"), Column("id"))
-            if !includeRevoked { request = request.filter(Column("revoked_at") == nil) }
-            if let after { request = request.filter(sql: "(created_at, id) > (?, ?)", arguments: [after.createdAt, after.id]) }
-            let rows = try request.limit(limit + 1).fetchAll(db)
-            let last = rows.count > limit ? rows[limit - 1] : nil
-            return Page(items: Array(rows.prefix(limit)), nextCursor: last.map { Cursor(createdAt: $0.createdAt, id: $0.id).text })
+    public func tokens(userID: String, includeRevoked: Bool = false, page: PageRequest = .first) throws -> Page<TokenRecord> {
+        let columns = TokenRecord.CodingKeys.self
+        var request = TokenRecord.filter(Column(columns.userID) == userID)
+        if !includeRevoked { request = request.filter(Column(columns.revokedAt) == nil) }
+        return try read(request, page, ListOrder(TokenRecord.self, by: Column(columns.createdAt)), TokenRecord.init(row:))
+    }
+
+    /// One page of a list (``PageRequest``); a cursor that is garbled or from another list is
+    /// refused naming `cursor`, as every control-store refusal is, with a ``ControlError``.
+    private func read<Item, RowDecoder>(
+        _ request: QueryInterfaceRequest<RowDecoder>, _ page: PageRequest, _ order: ListOrder, _ decode: (Row) throws -> Item
+    ) throws -> Page<Item> {
+        do {
+            return try writer.read { db in try request.page(page, in: order, db, decode) }
+        } catch DomainError.invalid(let field, let message) {
+            throw ControlError.invalid(field, "malformed", message)
         }
     }
 
@@ -464,28 +459,6 @@ public final class ControlStore: Sendable {
     }
 }
 
-/// Where a list stopped: the (created_at, id) of its last row. Opaque to clients.
-struct Cursor {
-    var createdAt: Int64
-    var id: String
-
-    init(createdAt: Int64, id: String) {
-        self.createdAt = createdAt
-        self.id = id
-    }
-
-    init?(parsing text: String) throws {
-        if text.isEmpty { return nil }
-        let parts = text.split(separator: ".", maxSplits: 1)
-        guard parts.count == 2, let createdAt = Int64(parts[0]) else {
-            throw ControlError.invalid("cursor", "malformed", "\"\(text)\" is not a cursor this server gave out")
-        }
-        self.init(createdAt: createdAt, id: String(parts[1]))
-    }
-
-    var text: String { "\(createdAt).\(id)" }
-}
-
 /// The checks every value entering the control store passes, each naming its field.
 enum Validation {
     static func tenantID(_ id: String, field: String) throws {
@@ -542,13 +515,5 @@ enum Validation {
             throw ControlError.invalid("device", "malformed", "a device label is 1 to 64 printable characters, e.g. \"ana-laptop\"")
         }
         return device
-    }
-
-    static func pageSize(_ size: Int) throws -> Int {
-        if size == 0 { return 100 }
-        guard (1...1000).contains(size) else {
-            throw ControlError.invalid("page_size", "out_of_range", "page_size is 1 to 1000 (0 = 100); got \(size)")
-        }
-        return size
     }
 }

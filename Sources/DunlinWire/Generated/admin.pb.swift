@@ -23,8 +23,9 @@
 /// - RotateToken, RevokeToken, ListTokens: also anyone, on their own tokens.
 ///
 /// Times are Unix milliseconds, UTC; 0 means "none" (no expiry, never used, not revoked).
-/// Lists page with `page_size` (default 100, at most 1000) and `cursor` (the previous page's
-/// `next_cursor`; empty on the last page).
+/// Lists page with `page_size` (default 100; a larger one than 1000 is cut to 1000) and `cursor`
+/// (the previous page's `next_cursor`; empty on the last page), as every list does (PROTOCOL.md
+/// §16.1, "Paging").
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

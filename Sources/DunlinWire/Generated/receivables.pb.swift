@@ -480,7 +480,8 @@ public nonisolated struct Dunlin_V1_AgingRequest: Sendable {
   public var analystID: String = String()
 
   /// Rows come a page at a time, by (customer id, currency), so a portfolio of any size fits the
-  /// frame limit; every page carries the totals. 0 = 1000 rows, at most 10000.
+  /// frame limit; every page carries the totals. 0 = 1000 rows; a larger size than 10000 is cut to
+  /// 10000 (PROTOCOL.md §16.1, "Paging").
   public var pageSize: UInt32 = 0
 
   /// next_cursor of the previous page; empty for the first

@@ -290,10 +290,17 @@ public nonisolated struct Dunlin_V1_ReplicaInfo: Sendable {
   public init() {}
 }
 
+/// Replicas by id, paged like every list (PROTOCOL.md §16.1): `page_size` (default 100, at most
+/// 1000) and `cursor` (the previous page's `next_cursor`; empty on the last page). A request from
+/// a client older than these fields gets the first page.
 public nonisolated struct Dunlin_V1_ListReplicasRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
+
+  public var pageSize: UInt32 = 0
+
+  public var cursor: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -309,6 +316,9 @@ public nonisolated struct Dunlin_V1_ListReplicasResponse: Sendable {
 
   /// tombstones at or below it have been collected
   public var horizon: UInt64 = 0
+
+  /// empty on the last page
+  public var nextCursor: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -792,18 +802,34 @@ nonisolated extension Dunlin_V1_ReplicaInfo: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Dunlin_V1_ListReplicasRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListReplicasRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}page_size\0\u{1}cursor\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    // Load everything into unknown fields
-    while try decoder.nextFieldNumber() != nil {}
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.pageSize) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.cursor) }()
+      default: break
+      }
+    }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.pageSize != 0 {
+      try visitor.visitSingularUInt32Field(value: self.pageSize, fieldNumber: 1)
+    }
+    if !self.cursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.cursor, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Dunlin_V1_ListReplicasRequest, rhs: Dunlin_V1_ListReplicasRequest) -> Bool {
+    if lhs.pageSize != rhs.pageSize {return false}
+    if lhs.cursor != rhs.cursor {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -811,7 +837,7 @@ nonisolated extension Dunlin_V1_ListReplicasRequest: SwiftProtobuf.Message, Swif
 
 nonisolated extension Dunlin_V1_ListReplicasResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListReplicasResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}replicas\0\u{1}horizon\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}replicas\0\u{1}horizon\0\u{3}next_cursor\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -821,6 +847,7 @@ nonisolated extension Dunlin_V1_ListReplicasResponse: SwiftProtobuf.Message, Swi
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.replicas) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.horizon) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.nextCursor) }()
       default: break
       }
     }
@@ -833,12 +860,16 @@ nonisolated extension Dunlin_V1_ListReplicasResponse: SwiftProtobuf.Message, Swi
     if self.horizon != 0 {
       try visitor.visitSingularUInt64Field(value: self.horizon, fieldNumber: 2)
     }
+    if !self.nextCursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextCursor, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Dunlin_V1_ListReplicasResponse, rhs: Dunlin_V1_ListReplicasResponse) -> Bool {
     if lhs.replicas != rhs.replicas {return false}
     if lhs.horizon != rhs.horizon {return false}
+    if lhs.nextCursor != rhs.nextCursor {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
