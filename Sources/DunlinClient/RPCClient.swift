@@ -243,7 +243,7 @@ public final class RPCClient: Sendable {
         let connection = try await connection(deadline: deadline)
         let remaining = options.timeout.map { _ in deadline - ContinuousClock.now }
         if let remaining, remaining <= .zero {
-            throw RPCError(.deadlineExceeded, "deadline exceeded while connecting")
+            throw RPCError.deadlineExceededUnsent("deadline exceeded while connecting")
         }
         let token = CallToken()
         let handler = connection.handler
