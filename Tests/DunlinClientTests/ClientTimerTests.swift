@@ -96,7 +96,7 @@ private struct ClientTestError: Error {
     init(_ message: String) { self.message = message }
 }
 
-@Suite("Client connection timers, on the event loop's clock")
+@Suite("Client connection timers, on the event loop's clock", .timeLimit(.minutes(1)))
 struct ClientTimerTests {
     static let keepalive = RPCClient.Keepalive(interval: .seconds(30), timeout: .seconds(10))
     static let tick = Duration.milliseconds(1)

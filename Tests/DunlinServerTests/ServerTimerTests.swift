@@ -8,7 +8,7 @@ import Testing
 /// The server connection's timers, on a `NIOAsyncTestingChannel` whose clock only the test moves:
 /// each case checks that nothing happens a millisecond before the limit and that the limit's
 /// action happens at it. No socket and no sleep, so they hold however loaded the machine is.
-@Suite("Server connection timers, on the event loop's clock")
+@Suite("Server connection timers, on the event loop's clock", .timeLimit(.minutes(1)))
 struct ServerTimerTests {
     static let tick = Duration.milliseconds(1)
 
