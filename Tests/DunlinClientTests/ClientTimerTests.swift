@@ -54,17 +54,26 @@ private struct ClientConnection {
         await channel.testingEventLoop.advanceTime(by: TimeAmount(amount))
     }
 
-    /// The next item the client writes, waiting for the write.
-    mutating func next() async throws -> InboundItem {
+    /// The next item the client writes. Waiting, it waits for the write: for what a call's task
+    /// sends. Not waiting, it must be written already: for what a timer writes once the clock has
+    /// been advanced to it (a timer that fails to fire then fails the test at once).
+    mutating func next(waiting: Bool = true) async throws -> InboundItem {
+        if !waiting { await channel.testingEventLoop.run() }
         while true {
             if let item = try decoder.next(from: &written) { return item }
-            var bytes = try await channel.waitForOutboundWrite(as: ByteBuffer.self)
+            var bytes: ByteBuffer
+            if waiting {
+                bytes = try await channel.waitForOutboundWrite(as: ByteBuffer.self)
+            } else {
+                guard let written = try await channel.readOutbound(as: ByteBuffer.self) else { throw ClientTestError("nothing written") }
+                bytes = written
+            }
             written.writeBuffer(&bytes)
         }
     }
 
-    mutating func nextFrame() async throws -> Frame {
-        guard case .frame(let frame) = try await next() else { throw ClientTestError("a second preface") }
+    mutating func nextFrame(waiting: Bool = true) async throws -> Frame {
+        guard case .frame(let frame) = try await next(waiting: waiting) else { throw ClientTestError("a second preface") }
         return frame
     }
 
@@ -107,14 +116,14 @@ struct ClientTimerTests {
         await connection.advance(by: .seconds(30) - Self.tick)
         #expect(try await connection.isQuiet())
         await connection.advance(by: Self.tick)
-        let ping = try await connection.nextFrame()
+        let ping = try await connection.nextFrame(waiting: false)
         #expect(ping.type == .ping)
         try await connection.send(Frame(type: .pong, payload: ping.payload))
         await connection.advance(by: .seconds(10))
         #expect(connection.channel.isActive)
         // Quiet again: the next interval brings the next PING.
         await connection.advance(by: .seconds(20))
-        #expect(try await connection.nextFrame().type == .ping)
+        #expect(try await connection.nextFrame(waiting: false).type == .ping)
     }
 
     @Test("frames from the server count as liveness: no PING while it talks")
@@ -125,7 +134,7 @@ struct ClientTimerTests {
             var payload = ByteBuffer()
             payload.writeInteger(value)
             try await connection.send(Frame(type: .ping, payload: payload))
-            #expect(try await connection.nextFrame().type == .pong, "the client answers the server's PING")
+            #expect(try await connection.nextFrame(waiting: false).type == .pong, "the client answers the server's PING")
         }
         #expect(try await connection.isQuiet())
     }
@@ -137,12 +146,12 @@ struct ClientTimerTests {
         #expect(try await connection.nextFrame().type == .open)
         #expect(try await connection.nextFrame().type == .message)
         await connection.advance(by: .seconds(30))
-        #expect(try await connection.nextFrame().type == .ping)
+        #expect(try await connection.nextFrame(waiting: false).type == .ping)
         await connection.advance(by: .seconds(10) - Self.tick)
         #expect(try await connection.isQuiet())
         #expect(connection.channel.isActive)
         await connection.advance(by: Self.tick)
-        let frame = try await connection.nextFrame()
+        let frame = try await connection.nextFrame(waiting: false)
         #expect(frame.type == .goAway)
         #expect(try Dunlin_V1_GoAway(buffer: frame.payload).reason == .keepaliveTimeout)
         #expect(!connection.channel.isActive)
@@ -161,7 +170,7 @@ struct ClientTimerTests {
         await connection.advance(by: .milliseconds(300) - Self.tick)
         #expect(try await connection.isQuiet())
         await connection.advance(by: Self.tick)
-        let cancel = try await connection.nextFrame()
+        let cancel = try await connection.nextFrame(waiting: false)
         #expect(cancel.type == .cancel && cancel.streamID == open.streamID)
         let error = await #expect(throws: RPCError.self) { try await call.value }
         #expect(error?.code == .deadlineExceeded)

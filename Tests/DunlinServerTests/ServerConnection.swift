@@ -77,25 +77,35 @@ struct ServerConnection {
         await channel.testingEventLoop.advanceTime(by: TimeAmount(amount))
     }
 
-    /// The next frame the server writes, waiting for the write (never for a clock).
-    mutating func nextFrame() async throws -> Frame {
+    /// The next frame the server writes. Waiting, it waits for the write (never for a clock): for
+    /// what a handler task sends. Not waiting, the frame must be written already, and is thrown
+    /// for otherwise: for what a timer or a read writes, which advancing or writing into the
+    /// loop has run (a timer that fails to fire then fails the test at once instead of hanging it).
+    mutating func nextFrame(waiting: Bool = true) async throws -> Frame {
+        if !waiting { await channel.testingEventLoop.run() }
         while true {
             if case .frame(let frame)? = try decoder.next(from: &written) { return frame }
-            var bytes = try await channel.waitForOutboundWrite(as: ByteBuffer.self)
+            var bytes: ByteBuffer
+            if waiting {
+                bytes = try await channel.waitForOutboundWrite(as: ByteBuffer.self)
+            } else {
+                guard let written = try await channel.readOutbound(as: ByteBuffer.self) else { throw NothingWritten() }
+                bytes = written
+            }
             written.writeBuffer(&bytes)
         }
     }
 
     /// The next frame, which must be a GOAWAY.
-    mutating func goAway() async throws -> Dunlin_V1_GoAway {
-        let frame = try await nextFrame()
+    mutating func goAway(waiting: Bool = true) async throws -> Dunlin_V1_GoAway {
+        let frame = try await nextFrame(waiting: waiting)
         guard frame.type == .goAway else { throw UnexpectedFrame(frame) }
         return try Dunlin_V1_GoAway(buffer: frame.payload)
     }
 
     /// The next frame, which must be an END; its stream and status.
-    mutating func end() async throws -> (stream: UInt32, status: Dunlin_V1_Status) {
-        let frame = try await nextFrame()
+    mutating func end(waiting: Bool = true) async throws -> (stream: UInt32, status: Dunlin_V1_Status) {
+        let frame = try await nextFrame(waiting: waiting)
         guard frame.type == .end else { throw UnexpectedFrame(frame) }
         return (frame.streamID, try Dunlin_V1_Status(buffer: frame.payload))
     }
@@ -108,7 +118,7 @@ struct ServerConnection {
         await advance(by: limit - tick)
         guard try await isQuiet(), isOpen else { return false }
         await advance(by: tick)
-        let goAway = try await goAway()
+        let goAway = try await goAway(waiting: false)
         return goAway.reason == reason && goAway.code == StatusCode.unavailable.rawValue && !isOpen
     }
 
@@ -121,6 +131,8 @@ struct ServerConnection {
 
     var isOpen: Bool { channel.isActive }
 }
+
+struct NothingWritten: Error {}
 
 struct UnexpectedFrame: Error, CustomStringConvertible {
     let frame: Frame

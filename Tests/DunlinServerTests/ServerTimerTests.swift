@@ -48,7 +48,7 @@ struct ServerTimerTests {
         _ = try await connection.handshake()
         await connection.advance(by: Self.limits.idleTimeout / 2)
         try await connection.ping(1)
-        #expect(try await connection.nextFrame().type == .pong)
+        #expect(try await connection.nextFrame(waiting: false).type == .pong)
         #expect(try await connection.expectGoAway(.idleTimeout, after: Self.limits.idleTimeout / 2))
     }
 
@@ -77,28 +77,28 @@ struct ServerTimerTests {
         _ = try await connection.handshake()
         for value in UInt64(1)...6 {
             try await connection.ping(value)
-            let pong = try await connection.nextFrame()
+            let pong = try await connection.nextFrame(waiting: false)
             #expect(pong.type == .pong && pong.payload.getInteger(at: pong.payload.readerIndex, as: UInt64.self) == value)
             await connection.advance(by: Self.limits.minPingInterval)
         }
         // Two strikes are tolerated, and a ping on time clears them.
         for value in UInt64(10)...12 {
             try await connection.ping(value)
-            #expect(try await connection.nextFrame().type == .pong)
+            #expect(try await connection.nextFrame(waiting: false).type == .pong)
             await connection.advance(by: Self.limits.minPingInterval - Self.tick)
         }
         await connection.advance(by: Self.tick)
         try await connection.ping(13)
-        #expect(try await connection.nextFrame().type == .pong)
+        #expect(try await connection.nextFrame(waiting: false).type == .pong)
         for value in UInt64(14)...15 {
             await connection.advance(by: Self.limits.minPingInterval - Self.tick)
             try await connection.ping(value)
-            #expect(try await connection.nextFrame().type == .pong)
+            #expect(try await connection.nextFrame(waiting: false).type == .pong)
         }
         #expect(connection.isOpen)
         await connection.advance(by: Self.limits.minPingInterval - Self.tick)
         try await connection.ping(16)
-        let goAway = try await connection.goAway()
+        let goAway = try await connection.goAway(waiting: false)
         #expect(goAway.reason == .pingAbuse)
         #expect(!connection.isOpen)
     }
@@ -114,7 +114,7 @@ struct ServerTimerTests {
         await connection.advance(by: .milliseconds(300) - Self.tick)
         #expect(try await connection.isQuiet())
         await connection.advance(by: Self.tick)
-        let end = try await connection.end()
+        let end = try await connection.end(waiting: false)
         #expect(end.stream == 1)
         #expect(end.status.code == StatusCode.deadlineExceeded.rawValue)
         // The handler saw its cancellation: the test waits for that event, not for a clock.
