@@ -472,7 +472,7 @@ struct CredentialTests {
     }
 }
 
-@Suite("dunlind init and dunlin admin, as executables", .timeLimit(.minutes(10)))
+@Suite("dunlind init and dunlin admin, as executables", .loadsTheMachine, .timeLimit(.minutes(10)))
 struct AdminProcessTests {
     /// Runs `dunlind` (not `serve`) and returns its exit status and stdout.
     func dunlind(_ arguments: [String]) throws -> (status: Int32, output: String) {

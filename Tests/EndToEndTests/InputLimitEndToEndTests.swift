@@ -22,7 +22,7 @@ private func ledgerCount(_ store: TenantStore) throws -> Int {
     try store.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ledger_entry") ?? 0 }
 }
 
-@Suite("Amounts, customers and text at the edges, over the protocol", .timeLimit(.minutes(10)))
+@Suite("Amounts, customers and text at the edges, over the protocol", .loadsTheMachine, .timeLimit(.minutes(10)))
 struct InputLimitEndToEndTests {
     @Test("9,000 invoices and 9,000 payments at the maximum amount for one customer: exact statement, aging, unapplied cash and customer totals")
     func manyAtTheMaximum() async throws {

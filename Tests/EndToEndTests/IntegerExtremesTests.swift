@@ -16,7 +16,7 @@ import Testing
 ///
 /// The request shapes are found by probing the generated message types with hand-made protobuf
 /// bytes, not listed by hand, so a field added later is probed without anyone remembering to.
-@Suite("integer extremes", .serialized, .timeLimit(.minutes(10)))
+@Suite("integer extremes", .serialized, .loadsTheMachine, .timeLimit(.minutes(10)))
 struct IntegerExtremesTests {
     /// Raw varints: as int32/int64 they are 0, 1, -1, Int64.max, Int64.min, Int32.max, Int32.min;
     /// as uint32/uint64 also 2^31, 2^32-1, 2^32, 2^63 and UInt64.max (= -1's bits).

@@ -7,7 +7,7 @@ import NIOCore
 import NIOPosix
 import Testing
 
-@Suite("Connection and server life", .timeLimit(.minutes(10)))
+@Suite("Connection and server life", .timingSensitive, .timeLimit(.minutes(10)))
 struct LifecycleTests {
     @Test("graceful shutdown finishes calls in flight, refuses new ones, then returns")
     func gracefulShutdown() async throws {
@@ -39,30 +39,23 @@ struct LifecycleTests {
 
     @Test("a connection with no call is closed after the idle timeout, and the client reconnects")
     func idleTimeout() async throws {
-        // The timer itself, to the millisecond, is ServerTimerTests' (idleTimeout); here, that a real
-        // connection is closed by it and that the client then gets a new one. Every wait is for an
-        // event, bounded generously: nothing races a clock.
+        // 1 s, not less: on a loaded 2-core machine a fresh connection can sit for a few hundred
+        // milliseconds between WELCOME and its first call, and would be idled out before it.
         var limits = ConnectionLimits.defaults
         limits.idleTimeout = .seconds(1)
         let server = try await TestServer.start(limits: limits)
         let raw = try await RawConnection.connect(port: server.port)
         _ = try await raw.handshake()
-        let goAway = try await raw.goAway(timeout: .seconds(30))
+        let goAway = try await raw.goAway(timeout: .seconds(3))
         #expect(goAway.reason == .idleTimeout)
-        try await raw.waitClosed(timeout: .seconds(30))
+        try await raw.waitClosed()
 
         let client = server.client()
         let first = try await client.connect()
         _ = try await client.unary(Diagnostics.echo, .init())
-        // Once the server has idled the client's connection out, `connect()` opens another.
-        let giveUp = ContinuousClock.now + .seconds(30)
-        var current = first
-        while current.connectionID == first.connectionID, ContinuousClock.now < giveUp {
-            try await Task.sleep(for: .milliseconds(20))
-            current = try await client.connect()
-        }
-        #expect(current.connectionID != first.connectionID)
+        try await Task.sleep(for: .milliseconds(2_000))
         _ = try await client.unary(Diagnostics.echo, .init())
+        #expect(try await client.connect().connectionID != first.connectionID)
         await client.close()
         try await server.stop()
     }
@@ -81,8 +74,7 @@ struct LifecycleTests {
         #expect(down?.code == .unavailable)
 
         let second = try await TestServer.start(port: port)
-        // Bounded, not raced: the call goes through as soon as the backoff lets the client retry.
-        let response = try await client.unary(Diagnostics.echo, .with { $0.payload = Data("back".utf8) }, options: .init(timeout: .seconds(30)))
+        let response = try await client.unary(Diagnostics.echo, .with { $0.payload = Data("back".utf8) }, options: .init(timeout: .seconds(3)))
         #expect(response.payload == Data("back".utf8))
         await client.close()
         try await second.stop()

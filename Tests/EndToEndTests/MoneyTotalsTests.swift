@@ -13,14 +13,14 @@ import Testing
 ///
 /// Size: DUNLIN_MONEY_TEST_SIZE invoices (default 100,000 for CI; the full run is
 /// DUNLIN_MONEY_TEST_SIZE=1000000, a few minutes in a release build).
-@Suite("Money totals end to end", .timeLimit(.minutes(15)))
+@Suite("Money totals end to end", .loadsTheMachine, .timeLimit(.minutes(15)))
 struct MoneyTotalsTests {
     static var size: Int { ProcessInfo.processInfo.environment["DUNLIN_MONEY_TEST_SIZE"].flatMap(Int.init) ?? 100_000 }
 
     @Test("every random amount survives import, application and aging to the minor unit")
     func totals() async throws {
         // Minutes of synchronous work: run it on its own thread, so it does not starve the
-        // cooperative pool that the other tests run on.
+        // cooperative pool that the other (timing-sensitive) tests run on.
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             Thread.detachNewThread {
                 continuation.resume(with: Result { try Self.run() })

@@ -6,7 +6,7 @@ import Testing
 
 /// The offline workflow as two people would run it: real `dunlind demo` and `dunlin` processes, two
 /// profiles on one machine (Ana, an analyst, and Mia, a manager), each with its own replica.
-@Suite("Offline work through the CLI", .serialized, .timeLimit(.minutes(10)))
+@Suite("Offline work through the CLI", .serialized, .loadsTheMachine, .timeLimit(.minutes(10)))
 struct OfflineCLITests {
     /// Runs `dunlin ARGUMENTS --profile PROFILE --json` and decodes its output (object or array).
     func run(_ world: FaultWorld, _ profile: String, _ arguments: [String]) async throws -> Any {

@@ -137,7 +137,7 @@ func runCLI(_ arguments: [String], environment: [String: String]? = nil) async t
     return (status, child.stdout)
 }
 
-@Suite("The real executables", .timeLimit(.minutes(10)))
+@Suite("The real executables", .loadsTheMachine, .timeLimit(.minutes(10)))
 struct ProcessTests {
     @Test("dunlind demo --port 0 writes the port it listens on into demo-tokens.env and its login hint")
     func demoNamesItsRealPort() async throws {

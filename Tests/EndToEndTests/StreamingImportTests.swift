@@ -28,7 +28,7 @@ private func settledEntryCount(_ client: RPCClient, _ store: TenantStore) async 
     return try await store.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ledger_entry WHERE kind = 'invoice'") ?? 0 }
 }
 
-@Suite("Streaming import over the protocol", .timeLimit(.minutes(10)))
+@Suite("Streaming import over the protocol", .loadsTheMachine, .timeLimit(.minutes(10)))
 struct StreamingImportTests {
     @Test("entries streamed in chunks are imported in one transaction, and the balances follow")
     func importsAll() async throws {

@@ -216,7 +216,7 @@ private func expectEachPushedChangeOnce(server serverPath: String, prefix: Strin
     }
 }
 
-@Suite("Killing dunlin or dunlind at any instant of a sync", .serialized, .timeLimit(.minutes(10)))
+@Suite("Killing dunlin or dunlind at any instant of a sync", .serialized, .loadsTheMachine, .timeLimit(.minutes(10)))
 struct SyncFaultTests {
     @Test("a client killed mid-bootstrap and mid-pull resumes: its checkpoint never passes its data and the replica ends equal to the server")
     func clientKilledMidPull() async throws {

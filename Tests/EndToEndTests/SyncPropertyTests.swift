@@ -40,7 +40,7 @@ struct SeededGenerator: RandomNumberGenerator {
 /// was overwritten by someone who had seen it.
 ///
 /// Steps per seed: DUNLIN_SYNC_PROPERTY_STEPS (default 150; the long run uses 3000).
-@Suite(.serialized) struct SyncPropertyTests {
+@Suite(.serialized, .loadsTheMachine) struct SyncPropertyTests {
     static let steps = Int(ProcessInfo.processInfo.environment["DUNLIN_SYNC_PROPERTY_STEPS"] ?? "") ?? 150
 
     /// One field value written by a laptop, and who had seen it before writing over it.

@@ -90,7 +90,7 @@ func seed(_ world: SyncWorld) async throws {
     })
 }
 
-@Suite(.serialized) struct SyncTests {
+@Suite(.serialized, .loadsTheMachine) struct SyncTests {
     @Test func offlineWorkFromTwoLaptopsConvergesAndConcurrentEditsBecomeConflicts() async throws {
         let world = try await SyncWorld.start()
         try await seed(world)
