@@ -92,7 +92,7 @@ struct BadInput: Sendable, CustomTestStringConvertible {
     ]
 }
 
-@Suite("Bad input closes only the offending connection", .timeLimit(.minutes(10)))
+@Suite("Bad input closes only the offending connection", .timingSensitive, .timeLimit(.minutes(10)))
 struct BadInputTests {
     static var limits: ConnectionLimits {
         var limits = ConnectionLimits.defaults

@@ -6,7 +6,7 @@ import Foundation
 import NIOCore
 import Testing
 
-@Suite("Calls over a real connection", .timeLimit(.minutes(10)))
+@Suite("Calls over a real connection", .timingSensitive, .timeLimit(.minutes(10)))
 struct CallTests {
     @Test("a unary Echo returns the payload it was sent")
     func unaryEcho() async throws {
