@@ -113,7 +113,28 @@ let package = Package(
         .testTarget(name: "DunlinSyncTests", dependencies: ["DunlinSync", "DunlinCore"]),
         // The services called in process on in-memory stores: no sockets.
         .testTarget(name: "DunlinServicesTests", dependencies: ["DunlinServices", "DunlinStore", "DunlinSync", "DunlinWire", "DunlinCore"]),
-        .testTarget(name: "DunlinClientTests", dependencies: ["DunlinClient", "DunlinCore", "DunlinWire"]),
+        // The client's connection handler on a testing channel (time advanced, no sockets) and its file imports.
+        .testTarget(
+            name: "DunlinClientTests",
+            dependencies: [
+                "DunlinClient", "DunlinCore", "DunlinWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The server's connection handler on a testing channel: handshake, idle, ping, deadline and
+        // drain timers driven by advancing the event loop's clock, with no sockets.
+        .testTarget(
+            name: "DunlinServerTests",
+            dependencies: [
+                "DunlinServer", "DunlinServices", "DunlinWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "DunlinStoreTests",
             dependencies: ["DunlinStore", "DunlinCore", "DunlinSync", .product(name: "GRDB", package: "GRDB.swift")]

@@ -40,7 +40,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var pending = PendingSends<CheckedContinuation<Void, any Error>>()
     private var keepaliveTimer: RepeatedTask?
     private var pongTimer: Scheduled<Void>?
-    private var lastRead = NIODeadline.now()
+    /// When the server last sent anything, on the event loop's clock (its scheduler drives every
+    /// timer here, so tests move time by advancing the loop).
+    private var lastRead = NIODeadline.uptimeNanoseconds(0)
     private var outbox: FrameOutbox?
     /// Set when the connection can take no new call (GOAWAY or failure); shared with the client
     /// so it opens a new connection instead.
@@ -71,6 +73,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         self.outbox = FrameOutbox(context: context)
+        lastRead = context.eventLoop.now
         if context.channel.isActive { sendHandshake(context) }
     }
 
@@ -118,7 +121,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        lastRead = .now()
+        lastRead = context.eventLoop.now
         switch machine.received(unwrapInboundIn(data), now: lastRead) {
         case .none, .authenticate, .openCall, .refuseCall, .halfClosed, .cancelled:
             break
@@ -165,12 +168,12 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         token: ObjectIdentifier, path: String, timeout: Duration?, metadata: [String: [UInt8]],
         request: ByteBuffer?, responses: Responses
     ) {
-        guard context != nil else { return Self.fail(responses, RPCError(.unavailable, "connection is not open")) }
+        guard let context else { return Self.fail(responses, RPCError(.unavailable, "connection is not open")) }
         if cancelledTokens.remove(token) != nil {
             return Self.fail(responses, RPCError(.cancelled, "call cancelled"))
         }
         let call = WaitingCall(
-            token: token, path: path, deadline: timeout.map { .now() + TimeAmount($0) }, metadata: metadata,
+            token: token, path: path, deadline: timeout.map { context.eventLoop.now + TimeAmount($0) }, metadata: metadata,
             request: request, responses: responses
         )
         if waiting.isEmpty, machine.openStreamCount < machine.peerMaxConcurrentStreams {
@@ -184,8 +187,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private func startWaiting() {
         while !waiting.isEmpty, machine.openStreamCount < machine.peerMaxConcurrentStreams, isUsable {
             let call = waiting.removeFirst()
-            if let deadline = call.deadline, deadline <= .now() {
-                Self.fail(call.responses, RPCError(.deadlineExceeded, "deadline exceeded while waiting for a free stream"))
+            if let deadline = call.deadline, let context, deadline <= context.eventLoop.now {
+                Self.fail(call.responses, RPCError.deadlineExceededUnsent("deadline exceeded while waiting for a free stream"))
                 continue
             }
             open(call)
@@ -198,7 +201,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             waitingCall.token, waitingCall.path, waitingCall.metadata, waitingCall.request, waitingCall.responses
         )
         let timeout: Duration? = waitingCall.deadline.map { deadline in
-            .nanoseconds(max(1_000, (deadline - .now()).nanoseconds))
+            .nanoseconds(max(1_000, (deadline - context.eventLoop.now).nanoseconds))
         }
         let id: UInt32
         do {
@@ -408,9 +411,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     private func keepaliveTick(quietFor: TimeAmount) {
-        guard let context, pongTimer == nil, NIODeadline.now() - lastRead >= quietFor else { return }
+        guard let context, pongTimer == nil, context.eventLoop.now - lastRead >= quietFor else { return }
         var payload = context.channel.allocator.buffer(capacity: 8)
-        payload.writeInteger(UInt64(NIODeadline.now().uptimeNanoseconds))
+        payload.writeInteger(UInt64(context.eventLoop.now.uptimeNanoseconds))
         outbox?.writeNow(Frame(type: .ping, payload: payload))
         let handler = loopBound
         let timeout = keepalive.timeout

@@ -262,7 +262,7 @@ public final class RPCClient: Sendable {
         let connection = try await connection(deadline: start + options.connectionWait(default: configuration.connectPatience))
         let remaining = options.timeout.map { start + $0 - ContinuousClock.now }
         if let remaining, remaining <= .zero {
-            throw RPCError(.deadlineExceeded, "deadline exceeded while connecting")
+            throw RPCError.deadlineExceededUnsent("deadline exceeded while connecting")
         }
         let token = CallToken()
         let handler = connection.handler

@@ -121,7 +121,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let item = unwrapInboundIn(data)
-        switch machine.received(item, now: .now()) {
+        switch machine.received(item, now: context.eventLoop.now) {
         case .none, .welcomed, .ended, .pongReceived:
             break
         case .authenticate(let hello):

@@ -102,6 +102,20 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// Whether the server certainly never processed the call, so it is safe to retry.
     public var isUnprocessed: Bool {
-        code == .unavailable && details.contains { $0.reason == Self.unprocessedReason }
+        code == .unavailable && neverReachedServer
+    }
+
+    /// DEADLINE_EXCEEDED for a call whose deadline passed before it was sent: marked like an
+    /// unprocessed call, since the server never saw it, but not retried (its caller stopped waiting).
+    public static func deadlineExceededUnsent(_ message: String) -> RPCError {
+        var detail = Dunlin_V1_ErrorDetail()
+        detail.reason = unprocessedReason
+        return RPCError(.deadlineExceeded, message, details: [detail])
+    }
+
+    /// Whether the call never reached the server, whatever the code: refused unprocessed after a
+    /// GOAWAY, or failed by its deadline before it was sent.
+    public var neverReachedServer: Bool {
+        details.contains { $0.reason == Self.unprocessedReason }
     }
 }

@@ -24,11 +24,6 @@ struct BadInput: Sendable, CustomTestStringConvertible {
             Preface(minVersion: 2, maxVersion: 3).write(into: &buffer)
             try await raw.send(buffer)
         },
-        BadInput(name: "no HELLO within the handshake timeout", expected: .handshakeTimeout, authenticate: false) { raw in
-            var buffer = ByteBuffer()
-            Preface.current.write(into: &buffer)
-            try await raw.send(buffer)
-        },
         BadInput(name: "a frame other than HELLO after the preface", expected: .handshake, authenticate: false) { raw in
             var buffer = ByteBuffer()
             Preface.current.write(into: &buffer)
@@ -88,13 +83,6 @@ struct BadInput: Sendable, CustomTestStringConvertible {
                 try await raw.send(.open(id, ProbeService.hang.path), .message(id, request, flags: .endStream))
             }
         },
-        BadInput(name: "pings faster than allowed", expected: .pingAbuse) { raw in
-            for index in 0..<4 {
-                var payload = ByteBuffer()
-                payload.writeInteger(UInt64(index))
-                try await raw.send(Frame(type: .ping, payload: payload))
-            }
-        },
         BadInput(name: "a truncated frame, then EOF", expected: nil) { raw in
             var buffer = Frame.message(1, Dunlin_V1_EchoRequest.with { $0.payload = Data(repeating: 1, count: 100) }).encoded()
             buffer.moveWriterIndex(to: 40)
@@ -108,10 +96,7 @@ struct BadInput: Sendable, CustomTestStringConvertible {
 struct BadInputTests {
     static var limits: ConnectionLimits {
         var limits = ConnectionLimits.defaults
-        limits.handshakeTimeout = .milliseconds(1500)
         limits.maxConcurrentStreams = 4
-        limits.minPingInterval = .seconds(1)
-        limits.maxPingStrikes = 2
         return limits
     }
 

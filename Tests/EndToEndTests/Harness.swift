@@ -61,7 +61,7 @@ struct TestServer {
 }
 
 /// Methods that let tests see inside the server: how many responses a stream produced, and
-/// whether a handler saw cancellation.
+/// whether a handler started and saw cancellation, as events a test can await.
 final class ProbeService: RPCService, Sendable {
     static let shared = ProbeService()
 
@@ -84,11 +84,43 @@ final class ProbeService: RPCService, Sendable {
         var cancelled: Set<String> = []
     }
 
-    let counters = NIOLockedValueBox(Counters())
+    private struct State {
+        var counters = Counters()
+        /// Tests waiting for a condition on the counters.
+        var waiters: [(condition: @Sendable (Counters) -> Bool, continuation: CheckedContinuation<Void, Never>)] = []
+    }
 
-    func written(_ key: String) -> Int { counters.withLockedValue { $0.written[key] ?? 0 } }
-    func wasCancelled(_ key: String) -> Bool { counters.withLockedValue { $0.cancelled.contains(key) } }
-    func wasStarted(_ key: String) -> Bool { counters.withLockedValue { $0.started.contains(key) } }
+    private let state = NIOLockedValueBox(State())
+
+    func written(_ key: String) -> Int { state.withLockedValue { $0.counters.written[key] ?? 0 } }
+
+    /// Returns once the handler of the call keyed `key` has started: an event, not a poll.
+    func started(_ key: String) async { await until { $0.started.contains(key) } }
+
+    /// Returns once the handler of the call keyed `key` has seen its cancellation.
+    func cancelled(_ key: String) async { await until { $0.cancelled.contains(key) } }
+
+    private func until(_ condition: @escaping @Sendable (Counters) -> Bool) async {
+        await withCheckedContinuation { continuation in
+            let holds = state.withLockedValue { state in
+                if condition(state.counters) { return true }
+                state.waiters.append((condition, continuation))
+                return false
+            }
+            if holds { continuation.resume() }
+        }
+    }
+
+    private func update(_ change: (inout Counters) -> Void) {
+        let ready = state.withLockedValue { state in
+            change(&state.counters)
+            let counters = state.counters
+            let ready = state.waiters.filter { $0.condition(counters) }
+            state.waiters.removeAll { $0.condition(counters) }
+            return ready.map(\.continuation)
+        }
+        for continuation in ready { continuation.resume() }
+    }
 
     func register(in router: inout Router) {
         // Writes `payload` until cancelled, counting writes under the key in the payload's first 16 bytes.
@@ -99,21 +131,21 @@ final class ProbeService: RPCService, Sendable {
             do {
                 while true {
                     try await writer.write(response)
-                    self.counters.withLockedValue { $0.written[key, default: 0] += 1 }
+                    self.update { $0.written[key, default: 0] += 1 }
                 }
             } catch {
-                self.counters.withLockedValue { _ = $0.cancelled.insert(key) }
+                self.update { _ = $0.cancelled.insert(key) }
                 throw error
             }
         }
         // Never answers; records its cancellation under the payload as key.
         router.unary(Self.hang) { request, _ in
             let key = String(decoding: request.payload, as: UTF8.self)
-            self.counters.withLockedValue { _ = $0.started.insert(key) }
+            self.update { _ = $0.started.insert(key) }
             do {
                 try await Task.sleep(for: .seconds(3600))
             } catch {
-                self.counters.withLockedValue { _ = $0.cancelled.insert(key) }
+                self.update { _ = $0.cancelled.insert(key) }
                 throw error
             }
             return Dunlin_V1_EchoResponse()
@@ -121,7 +153,7 @@ final class ProbeService: RPCService, Sendable {
         // Answers after `delayMs`, recording when it starts, so tests know a call is in flight.
         router.unary(Self.slow) { request, _ in
             let key = String(decoding: request.payload, as: UTF8.self)
-            self.counters.withLockedValue { _ = $0.started.insert(key) }
+            self.update { _ = $0.started.insert(key) }
             try await Task.sleep(for: .milliseconds(request.delayMs))
             return .with { $0.payload = request.payload }
         }
