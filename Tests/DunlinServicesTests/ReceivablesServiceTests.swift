@@ -168,7 +168,6 @@ struct ReceivablesServiceTests {
     @Test("a retried write with the client's ids answers as the first did and changes nothing; the same id with other content is ALREADY_EXISTS")
     func retriesAreIdempotent() async throws {
         let world = try InProcessTenants.make()
-        let manager = world.acme(.manager)
         let analyst = world.acme(.analyst)
         try world.seedAcme()
         let apply = Dunlin_V1_ApplyCashRequest.with {
