@@ -264,7 +264,7 @@ extension TenantStore {
         try writer.read { db in
             try String.fetchAll(
                 db, sql: "SELECT body FROM sync_conflict WHERE deleted = 0\(includeSettled ? "" : " AND status = 'open'") ORDER BY id"
-            ).map { try RecordCoding.record(ConflictRecord.self, from: RecordCoding.decode(Data($0.utf8))) }
+            ).map { try ConflictRecord(fieldMap: RecordCoding.decode(Data($0.utf8))) }
         }
     }
 
@@ -277,7 +277,7 @@ extension TenantStore {
             guard let fields = try conflictKind.fetch(db, id), fields[RecordCoding.deletedField] != .bool(true) else {
                 throw DomainError.notFound(field: "id", id: id)
             }
-            var conflict = try RecordCoding.record(ConflictRecord.self, from: fields)
+            var conflict = try ConflictRecord(fieldMap: fields)
             if restoreLost, let kind = Self.syncKinds[conflict.kind], let current = try kind.fetch(db, conflict.recordID) {
                 var changed = current
                 changed[conflict.field] = conflict.lost
@@ -287,7 +287,7 @@ extension TenantStore {
             }
             conflict.status = .settled
             conflict.settledBy = user
-            var settled = try RecordCoding.fields(of: conflict)
+            var settled = conflict.fieldMap
             settled[RecordCoding.deletedField] = .bool(false)
             try conflictKind.write(db, settled, true)
             let seq = try Self.logChange(db, kind: "sync_conflict", id: id, op: "update")

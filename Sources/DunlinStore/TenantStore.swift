@@ -117,8 +117,8 @@ public final class TenantStore: Sendable {
                 try CustomerRow(customer).save(db)
                 let seq = try Self.logChange(db, kind: "customer", id: customer.id, op: existing == nil ? "insert" : "update")
                 try Self.stampChangedFields(
-                    db, kind: "customer", id: customer.id, before: try existing.map { try RecordCoding.fields(of: $0.customer) },
-                    after: try RecordCoding.fields(of: customer), seq: seq
+                    db, kind: "customer", id: customer.id, before: existing?.customer.fieldMap,
+                    after: customer.fieldMap, seq: seq
                 )
             }
         }

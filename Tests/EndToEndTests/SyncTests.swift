@@ -198,9 +198,9 @@ func seed(_ world: SyncWorld) async throws {
         let world = try await SyncWorld.start()
         try await seed(world)
         let client = world.server.client(token: "ana")
-        let activity = try RecordCoding.fields(of: Activity(
+        let activity = Activity(
             id: "ACT-1", customerID: "C1", kind: .note, direction: .undirected, outcome: "", authorID: "u-ana", occurredAt: Date(timeIntervalSince1970: 1_790_000_000), body: "left a note"
-        ))
+        ).fieldMap
         let contactEdit: FieldMap = ["phone": .string("+63 2 8888 0000")]
         let request = Dunlin_V1_PushRequest.with {
             $0.replicaID = testReplica("replay")
@@ -321,19 +321,35 @@ func seed(_ world: SyncWorld) async throws {
         )
         let task = Task { try await server.run() }
         let port = try await server.listeningPort
-        let old = RPCClient(configuration: .init(host: "127.0.0.1", port: port, token: "ana", replicaID: testReplica("old"), schemaVersion: SyncMethods.schemaVersion, connectPatience: .seconds(2)))
-        do {
-            _ = try await old.unary(SyncMethods.push, .with { $0.replicaID = testReplica("old"); $0.changes = [.with { $0.kind = "contact"; $0.id = "X"; $0.counter = 1 }] })
-            Issue.record("an old client was let in")
-        } catch let error as RPCError {
-            #expect(error.code == .failedPrecondition)
-            #expect(error.message.contains("upgrade dunlin"))
-        }
-        #expect(try world.tenant.store.lastChangeSequence() == 0)
-        await old.close()
+        try await expectToldToUpgrade(port: port, schema: SyncMethods.schemaVersion, saying: "upgrade dunlin", world)
         server.beginShutdown()
         try await task.value
         try await world.stop()
+    }
+
+    @Test("a schema 1 client (records in the Swift Codable form) is told to upgrade dunlin by a default server")
+    func aSchemaOneClientIsToldToUpgrade() async throws {
+        #expect(SyncMethods.schemaVersion == 2)
+        let world = try await SyncWorld.start()
+        try await expectToldToUpgrade(
+            port: world.server.port, schema: 1, saying: "client replica schema 1: this server needs replica schema 2 or newer: upgrade dunlin", world
+        )
+        try await world.stop()
+    }
+
+    /// A client announcing replica schema `schema` pushes: HELLO refuses it, saying `saying`, and
+    /// nothing is written.
+    private func expectToldToUpgrade(port: Int, schema: UInt32, saying: String, _ world: SyncWorld) async throws {
+        let old = RPCClient(configuration: .init(host: "127.0.0.1", port: port, token: "ana", replicaID: testReplica("old"), schemaVersion: schema, connectPatience: .seconds(2)))
+        do {
+            _ = try await old.unary(SyncMethods.push, .with { $0.replicaID = testReplica("old"); $0.changes = [.with { $0.kind = "contact"; $0.id = "X"; $0.counter = 1 }] })
+            Issue.record("a client of replica schema \(schema) was let in")
+        } catch let error as RPCError {
+            #expect(error.code == .failedPrecondition)
+            #expect(error.message.contains(saying), "\(error.message)")
+        }
+        #expect(try world.tenant.store.lastChangeSequence() == 0)
+        await old.close()
     }
 }
 
