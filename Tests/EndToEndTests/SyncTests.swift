@@ -227,6 +227,39 @@ func seed(_ world: SyncWorld) async throws {
         try await world.stop()
     }
 
+    @Test("a pushed change not in its kind's sync form is refused naming the field, writes nothing, and the rest of the push lands")
+    func changesNotInTheSyncFormAreRefusedByField() async throws {
+        let world = try await SyncWorld.start()
+        try await seed(world)
+        let client = world.server.client(token: "ana")
+        let before = try world.tenant.store.syncedRecords()
+        let pushed: [(kind: String, id: String, fields: String)] = [
+            ("contact", "K1", #"{"phone":5}"#),
+            ("contact", "K1", #"{"nickname":"Ro"}"#),
+            ("dispute", "D-NEW", #"{"amount":{"currency":"USD","minor":"9223372036854775808"}}"#),
+            ("dispute", "D-NEW", #"{"amount":{"currency":"USD","minor":100}}"#),
+            // Schema 1's form of a payment.
+            ("ledger_entry", "PAY-9", #"{"amount":{"currency":"USD","minorUnits":100},"customerID":"C1","date":"2026-11-20","id":"PAY-9","kind":"payment","memo":"","reference":""}"#),
+            ("contact", "K1", #"{"phone":"+63 2 8888 0001"}"#),
+        ]
+        let response = try await client.unary(SyncMethods.push, .with { request in
+            request.replicaID = testReplica("form")
+            request.changes = pushed.enumerated().map { index, change in
+                .with { $0.kind = change.kind; $0.id = change.id; $0.counter = UInt64(index + 1); $0.baseSeq = 5; $0.fields = Data(change.fields.utf8) }
+            }
+        })
+        #expect(response.results.map(\.outcome) == [Dunlin_V1_PushResult.Outcome.refused, .refused, .refused, .refused, .refused, .accepted])
+        #expect(response.results.map(\.field) == ["phone", "nickname", "amount.minor", "amount.minor", "amount.minorUnits", ""])
+        let invalid = StatusCode.invalidArgument.rawValue
+        #expect(response.results.map(\.code) == [invalid, invalid, StatusCode.outOfRange.rawValue, invalid, invalid, 0])
+        var after = try world.tenant.store.syncedRecords()
+        #expect(after["contact/K1"]?["phone"] == .string("+63 2 8888 0001"))
+        after["contact/K1"] = before["contact/K1"]
+        #expect(after == before)
+        await client.close()
+        try await world.stop()
+    }
+
     @Test func aRefusedChangeComesBackWithItsReasonAndLeavesTheLocalData() async throws {
         let world = try await SyncWorld.start()
         try await seed(world)
