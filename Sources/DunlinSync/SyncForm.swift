@@ -11,7 +11,8 @@ import Foundation
 /// fields it changed (null clears an optional one), plus `"_deleted"`.
 public protocol SyncRecordForm: Sendable {
     static var recordKind: RecordKind { get }
-    /// Every field of the form, in the order the RPC message numbers them.
+    /// Every field of the form, in the order the RPC message numbers them (a conflict, which has
+    /// no RPC message, in the order of PROTOCOL.md's table).
     static var form: [SyncField] { get }
     /// The record as a full field map (no `"_deleted"`: the store adds it for mutable kinds).
     var fieldMap: FieldMap { get }

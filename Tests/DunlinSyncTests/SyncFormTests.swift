@@ -40,6 +40,53 @@ let syncFormSamples: [any SyncRecordForm] = {
         }
     }
 
+    /// The fields of `message` in a .proto file of Protocol/, by number: (name, type, repeated).
+    static func protoFields(_ message: String, in file: String) throws -> [(name: String, type: String, repeated: Bool)] {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Protocol/\(file)")
+        let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        guard let start = lines.firstIndex(where: { $0.hasPrefix("message \(message) {") }) else { return [] }
+        var fields: [(number: Int, name: String, type: String, repeated: Bool)] = []
+        for line in lines[(start + 1)...] {
+            if line.hasPrefix("}") { break }
+            let words = line.split(separator: "//")[0].split(whereSeparator: { $0 == " " || $0 == "=" || $0 == ";" }).map(String.init)
+            guard words.count >= 3, let number = Int(words[words.count - 1]) else { continue }
+            let repeated = words[0] == "repeated"
+            fields.append((number, words[words.count - 2], words[repeated ? 1 : 0], repeated))
+        }
+        return fields.sorted { $0.number < $1.number }.map { ($0.name, $0.type, $0.repeated) }
+    }
+
+    @Test("every kind's form is its RPC message: the same field names, in field-number order, of matching types")
+    func formsAreTheRPCMessages() throws {
+        let messages: [(RecordKind, String, String, derived: Set<String>)] = [
+            (.customer, "CustomerRecord", "receivables.proto", []),
+            (.ledgerEntry, "LedgerEntryRecord", "receivables.proto", ["balance", "reversed"]),
+            (.activity, "ActivityRecord", "records.proto", []),
+            (.contact, "ContactRecord", "records.proto", []),
+            (.dispute, "DisputeRecord", "records.proto", []),
+            (.promiseToPay, "PromiseRecord", "records.proto", []),
+            (.collectionTask, "TaskRecord", "records.proto", []),
+        ]
+        for (kind, message, file, derived) in messages {
+            let proto = try Self.protoFields(message, in: file).filter { !derived.contains($0.name) }
+            let form = try #require(SyncForms.byKind[kind.rawValue]).form
+            #expect(proto.map(\.name) == form.map(\.name), "\(message)")
+            for (field, wire) in zip(form, proto) {
+                let expected: (type: String, repeated: Bool) = switch field.type {
+                case .text, .choice, .date: ("string", false)
+                case .textList: ("string", true)
+                case .int32: ("int32", false)
+                case .int64, .instant: ("int64", false)
+                case .bool: ("bool", false)
+                case .amount: ("Amount", false)
+                case .value: ("", false)
+                }
+                #expect(wire.type == expected.type && wire.repeated == expected.repeated, "\(message).\(wire.name)")
+            }
+        }
+    }
+
     @Test("the RPC's names and units: snake_case keys, amounts in minor units as int64 strings, instants in Unix ms")
     func namesAndUnitsAreTheRPCs() {
         let usd = Currency(code: "USD")!
