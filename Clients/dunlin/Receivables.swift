@@ -15,8 +15,11 @@ func printTable(_ rows: [[String]]) {
     guard let header = rows.first else { return }
     var widths = header.map(\.count)
     for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
+    // Amounts and counts align right; dates ("2026-11-22", digits and dashes too) stay left, under
+    // their headers like any other text.
     let numeric = (0..<header.count).map { column in
         rows.dropFirst().allSatisfy { row in row[column].isEmpty || row[column].allSatisfy { "0123456789.,-".contains($0) } }
+            && !rows.dropFirst().contains { row in CivilDate(row[column]) != nil }
     }
     for row in rows {
         let cells = row.enumerated().map { index, cell in
@@ -57,6 +60,42 @@ func money(_ text: String, _ code: String, option: String) throws -> Dunlin_V1_A
     } catch {
         throw ValidationError("\(option): \(error)")
     }
+}
+
+/// `given`, or else the one currency the invoices `ids` are in: what `disputes add` and `promises
+/// add` take when --currency is left out. Invoices in several currencies need --currency.
+func invoiceCurrency(_ given: String?, of ids: [String], client: any UnaryCaller, options: RPCClient.CallOptions) async throws -> String {
+    if let given { return given }
+    var currencies: Set<String> = []
+    for id in ids {
+        currencies.insert(try await client.unary(Receivables.getEntry, .with { $0.id = id }, options: options).amount.currency)
+    }
+    return try onlyCurrency(currencies, of: "the invoices")
+}
+
+/// `given`, or else the one currency `customer` bills in (that of all its invoices): what
+/// `payments record` takes when --currency is left out.
+func customerCurrency(_ given: String?, of customer: String, client: any UnaryCaller, options: RPCClient.CallOptions) async throws -> String {
+    if let given { return given }
+    guard !customer.isEmpty else { throw ValidationError("--currency: an unidentified payer's payment needs --currency") }
+    var currencies: Set<String> = []
+    var cursor = ""
+    repeat {
+        let page = try await client.unary(Receivables.listEntries, .with {
+            $0.customerID = customer; $0.kinds = [LedgerEntryKind.invoice.rawValue]; $0.pageSize = 1000; $0.cursor = cursor
+        }, options: options)
+        for entry in page.entries { currencies.insert(entry.amount.currency) }
+        cursor = page.nextCursor
+    } while !cursor.isEmpty
+    return try onlyCurrency(currencies, of: "customer \(customer)'s invoices")
+}
+
+private func onlyCurrency(_ currencies: Set<String>, of what: String) throws -> String {
+    guard currencies.count == 1, let only = currencies.first else {
+        let found = currencies.isEmpty ? "there are none" : "they are in \(currencies.sorted().joined(separator: " and "))"
+        throw ValidationError("--currency: no one currency to take from \(what) (\(found)); give --currency")
+    }
+    return only
 }
 
 struct Customers: AsyncParsableCommand {
@@ -230,21 +269,26 @@ struct Payments: AsyncParsableCommand {
         @Option(help: "Payment id (default: generated).") var id = ""
         @Option(help: "Customer id (empty: unidentified payer).") var customer = ""
         @Option(help: "Amount, e.g. 1,000.50.") var amount: String
-        @Option(help: "ISO 4217 currency.") var currency: String
-        @Option(help: "Receipt date YYYY-MM-DD (default: today).") var date = ""
+        @Option(help: "ISO 4217 currency (default: the one the customer's invoices are in).") var currency: String?
+        @Option(help: "Receipt date YYYY-MM-DD (default: today in the tenant's time zone).") var date = ""
         @Option(help: "Bank or remittance reference.") var reference = ""
 
         func run() async throws {
             var entry = Dunlin_V1_LedgerEntryRecord()
-            entry.id = id.isEmpty ? "pay_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16) : id
-            entry.kind = "payment"
+            entry.id = id.isEmpty ? RecordID.new(for: LedgerEntryKind.payment) : id
+            entry.kind = LedgerEntryKind.payment.rawValue
             entry.customerID = customer
-            entry.amount = try money(amount, currency, option: "--amount")
-            entry.date = date.isEmpty ? WallClock.system.today(in: .current).description : date
+            entry.date = date  // empty: the service dates it today in the tenant's time zone
             entry.reference = reference
             try await connection.withCaller { client in
+                entry.amount = try money(amount, try await customerCurrency(currency, of: customer, client: client, options: connection.callOptions), option: "--amount")
                 _ = try await client.unary(Receivables.postEntries, .with { $0.entries = [entry] }, options: connection.callOptions)
-                if connection.json { printJSON(json(entry)) } else { say("recorded payment \(entry.id): \(entry.amount.currency) \(text(entry.amount))") }
+                let recorded = try await client.unary(Receivables.getEntry, .with { $0.id = entry.id }, options: connection.callOptions)
+                if connection.json {
+                    printJSON(json(recorded))
+                } else {
+                    say("recorded payment \(recorded.id) on \(recorded.date): \(recorded.amount.currency) \(text(recorded.amount))")
+                }
             }
         }
     }
@@ -288,17 +332,20 @@ struct Ledger: AsyncParsableCommand {
 struct Apply: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Apply a payment or credit memo to invoices.",
-        discussion: "Pair each --invoice with an --amount: dunlin apply --source PAY-1 --invoice INV-1 --amount 600 --invoice INV-2 --amount 400.00"
+        discussion: """
+            Pair each --invoice with an --amount: dunlin apply --source PAY-1 --invoice INV-1 --amount 600 --invoice INV-2 --amount 400.00
+            With one --invoice and no --amount, applies what can be: the smaller of the source's unapplied amount and the invoice's open balance.
+            """
     )
     @OptionGroup var connection: ConnectionOptions
     @Option(help: "The payment or credit memo id.") var source: String
     @Option(help: "Invoice id (repeat for several).") var invoice: [String]
-    @Option(help: "Amount for the matching --invoice, in the source's currency.") var amount: [String]
+    @Option(help: "Amount for the matching --invoice, in the source's currency (one invoice: default all that can be applied).") var amount: [String] = []
     @Option(help: "Application date YYYY-MM-DD (default: today in the tenant's time zone).") var date = ""
 
     func validate() throws {
-        guard invoice.count == amount.count, !invoice.isEmpty else {
-            throw ValidationError("give one --amount for each --invoice")
+        guard !invoice.isEmpty, invoice.count == amount.count || (invoice.count == 1 && amount.isEmpty) else {
+            throw ValidationError("give one --amount for each --invoice (or one --invoice and no --amount to apply all that can be)")
         }
     }
 
@@ -306,7 +353,20 @@ struct Apply: AsyncParsableCommand {
         try await connection.withCaller { client in
             let source = try await client.unary(Receivables.getEntry, .with { $0.id = self.source }, options: connection.callOptions)
             var allocations: [Dunlin_V1_ApplyCashRequest.Allocation] = []
-            for (index, invoiceID) in invoice.enumerated() {
+            if amount.isEmpty, let invoiceID = invoice.first {
+                // The source's unapplied amount and the invoice's open balance are both derived
+                // `balance`s; the smaller is all this application can take.
+                let target = try await client.unary(Receivables.getEntry, .with { $0.id = invoiceID }, options: connection.callOptions)
+                guard target.balance.currency == source.balance.currency else {
+                    throw ValidationError("--amount: \(self.source) is in \(source.balance.currency) and \(invoiceID) in \(target.balance.currency); give --amount")
+                }
+                guard source.balance.minor > 0, target.balance.minor > 0 else {
+                    let empty = source.balance.minor > 0 ? "\(invoiceID) has no open balance" : "\(self.source) has nothing unapplied"
+                    throw ValidationError("--amount: nothing to apply: \(empty)")
+                }
+                allocations.append(.with { $0.invoiceID = invoiceID; $0.amount = source.balance.minor <= target.balance.minor ? source.balance : target.balance })
+            }
+            for (index, invoiceID) in invoice.enumerated() where index < amount.count {
                 let value = try money(amount[index], source.amount.currency, option: "--amount")
                 allocations.append(.with { $0.invoiceID = invoiceID; $0.amount = value })
             }

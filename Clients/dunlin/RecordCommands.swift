@@ -70,7 +70,18 @@ protocol RecordFilters: ParsableArguments {
 /// The options that make a new record (`add`).
 protocol NewRecordOptions: ParsableArguments {
     associatedtype Record
+    /// The record the options describe; `client` answers what a default needs to look up (the
+    /// invoices' currency when --currency is left out).
+    func record(client: any UnaryCaller, options: RPCClient.CallOptions) async throws -> Record
+}
+
+/// New-record options whose defaults need no lookup.
+protocol PlainNewRecordOptions: NewRecordOptions {
     func record() throws -> Record
+}
+
+extension PlainNewRecordOptions {
+    func record(client: any UnaryCaller, options: RPCClient.CallOptions) async throws -> Record { try record() }
 }
 
 /// The options that change a record (`update`): nil keeps the field.
@@ -142,9 +153,11 @@ struct AddRecord<Kind: RecordCommandKind>: AsyncParsableCommand {
     @OptionGroup var fields: Kind.NewRecord
 
     func run() async throws {
-        var record = try fields.record()
-        record.id = id
-        try await connection.withCaller { client in try await save(record, client: client, connection: connection) }
+        try await connection.withCaller { client in
+            var record = try await fields.record(client: client, options: connection.callOptions)
+            record.id = id
+            try await save(record, client: client, connection: connection)
+        }
     }
 }
 

@@ -43,8 +43,6 @@ struct PageOptions: ParsableArguments {
     }
 }
 
-/// Today on this machine's calendar: the default for dates the server does not default itself.
-private func localToday() -> String { WallClock.system.today(in: .current).description }
 
 // MARK: Contacts
 
@@ -88,7 +86,8 @@ extension Dunlin_V1_ContactRecord: RecordCommandKind {
         }
     }
 
-    struct NewRecord: NewRecordOptions {
+    struct NewRecord: PlainNewRecordOptions {
+        typealias Record = Dunlin_V1_ContactRecord
         @Option(help: "Customer id.") var customer: String
         @Option(help: "Full name.") var name: String
         @OptionGroup var fields: Fields
@@ -172,18 +171,17 @@ extension Dunlin_V1_DisputeRecord: RecordCommandKind {
     struct Fields: ParsableArguments {
         @Option(help: "Owner team (default billing).") var team: DisputeOwnerTeam?
         @Option(help: "Status (default open).") var status: DisputeStatus?
-        @Option(help: "Date it was resolved or rejected, YYYY-MM-DD (default: today when closing).") var resolved: String?
+        @Option(help: "Date it was resolved or rejected, YYYY-MM-DD (default: today in the tenant's time zone when closing).") var resolved: String?
         @Option(help: "Free-text note.") var note: String?
 
-        /// Sets the fields given; closing without --resolved dates it today, reopening clears the date.
+        /// Sets the fields given; closing without --resolved leaves the date to the service (the
+        /// tenant's today), reopening clears it.
         func apply(to dispute: inout Dunlin_V1_DisputeRecord) {
             if let team { dispute.ownerTeam = team.rawValue }
             if let note { dispute.note = note }
             if let status {
                 dispute.status = status.rawValue
-                let closed = status == .resolved || status == .rejected
-                if closed, dispute.resolvedOn.isEmpty { dispute.resolvedOn = localToday() }
-                if !closed { dispute.resolvedOn = "" }
+                if !status.isClosed { dispute.resolvedOn = "" }
             }
             if let resolved { dispute.resolvedOn = resolved }
         }
@@ -193,16 +191,16 @@ extension Dunlin_V1_DisputeRecord: RecordCommandKind {
         @Option(help: "Customer id.") var customer: String
         @Option(help: "Disputed invoice id (repeat for several).") var invoice: [String]
         @Option(help: "Disputed amount, e.g. 1,000.50.") var amount: String
-        @Option(help: "ISO 4217 currency of the invoices.") var currency: String
+        @Option(help: "ISO 4217 currency (default: the invoices').") var currency: String?
         @Option(help: "Reason code (pricing, damaged_goods, not_received...).") var reason: String
         @Option(help: "Date opened, YYYY-MM-DD (default: today in the tenant's time zone).") var opened = ""
         @OptionGroup var fields: Fields
 
-        func record() throws -> Dunlin_V1_DisputeRecord {
+        func record(client: any UnaryCaller, options: RPCClient.CallOptions) async throws -> Dunlin_V1_DisputeRecord {
             var dispute = Dunlin_V1_DisputeRecord()
             dispute.customerID = customer
             dispute.invoiceIds = invoice
-            dispute.amount = try money(amount, currency, option: "--amount")
+            dispute.amount = try money(amount, try await invoiceCurrency(currency, of: invoice, client: client, options: options), option: "--amount")
             dispute.reasonCode = reason
             dispute.openedOn = opened
             fields.apply(to: &dispute)
@@ -281,16 +279,16 @@ extension Dunlin_V1_PromiseRecord: RecordCommandKind {
         @Option(help: "Customer id.") var customer: String
         @Option(help: "Invoice the payment is for (repeat for several).") var invoice: [String]
         @Option(help: "Promised amount, e.g. 5,000.00.") var amount: String
-        @Option(help: "ISO 4217 currency of the invoices.") var currency: String
+        @Option(help: "ISO 4217 currency (default: the invoices').") var currency: String?
         @Option(help: "The date the customer promised to pay by, YYYY-MM-DD.") var date: String
         @Option(help: "The date the promise was made (default: today in the tenant's time zone).") var madeOn = ""
         @Option(help: "Free-text note.") var note = ""
 
-        func record() throws -> Dunlin_V1_PromiseRecord {
+        func record(client: any UnaryCaller, options: RPCClient.CallOptions) async throws -> Dunlin_V1_PromiseRecord {
             var promise = Dunlin_V1_PromiseRecord()
             promise.customerID = customer
             promise.invoiceIds = invoice
-            promise.amount = try money(amount, currency, option: "--amount")
+            promise.amount = try money(amount, try await invoiceCurrency(currency, of: invoice, client: client, options: options), option: "--amount")
             promise.promisedDate = date
             promise.madeOn = madeOn
             promise.note = note
@@ -417,7 +415,8 @@ extension Dunlin_V1_TaskRecord: RecordCommandKind {
         }
     }
 
-    struct NewRecord: NewRecordOptions {
+    struct NewRecord: PlainNewRecordOptions {
+        typealias Record = Dunlin_V1_TaskRecord
         @Option(help: "What to do.") var title: String
         @Option(help: "Due date YYYY-MM-DD (default: today in the tenant's time zone).") var due = ""
         @Option(help: "User id of who should do it (default: you).") var assignee = ""

@@ -246,15 +246,29 @@ struct ConflictsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Settle a conflict: keep what everyone sees, or put the set-aside value back.")
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "Conflict id.") var id: String
-        @Option(help: "kept (default) or lost.") var keep = "kept"
+        @Option(help: "Which value stays, in the words the conflict table uses.") var keep: Side = .kept
+
+        /// The two values of a conflict, named as `dunlin conflicts` shows them ("lost" is the
+        /// old spelling of set-aside, still read).
+        enum Side: String, ExpressibleByArgument, CaseIterable {
+            case kept
+            case setAside = "set-aside"
+
+            init?(argument: String) {
+                switch argument {
+                case "kept": self = .kept
+                case "set-aside", "set_aside", "lost": self = .setAside
+                default: return nil
+                }
+            }
+        }
 
         func run() async throws {
-            guard keep == "kept" || keep == "lost" else { throw ValidationError("--keep is kept or lost, not \"\(keep)\"") }
             let profile = try requireProfile(connection)
             do {
-                let conflict = try Replica(profile: profile).store.settleConflict(id, restoreLost: keep == "lost", by: profile.userID)
+                let conflict = try Replica(profile: profile).store.settleConflict(id, restoreLost: keep == .setAside, by: profile.userID)
                 if connection.json { printJSON(ConflictsCommand.json(conflict)) } else {
-                    say("settled \(id): \(conflict.field) is \(describe(keep == "lost" ? conflict.lost : conflict.kept)); `dunlin sync` sends it")
+                    say("settled \(id): \(conflict.field) is \(describe(keep == .setAside ? conflict.lost : conflict.kept)); `dunlin sync` sends it")
                 }
             } catch {
                 throw connection.report(error)

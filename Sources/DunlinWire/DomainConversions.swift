@@ -69,14 +69,18 @@ extension Dunlin_V1_LedgerEntryRecord {
         self.reversed = reversed
     }
 
-    public func entry() throws(DomainError) -> LedgerEntry {
+    /// The domain entry. An empty `date` is `today` when one is given (PostEntries: the tenant's
+    /// today) and refused when not (an import line must say its date).
+    public func entry(today: CivilDate? = nil) throws(DomainError) -> LedgerEntry {
         guard let kind = LedgerEntryKind(rawValue: kind) else {
             throw .invalid(field: "kind", "\"\(kind)\" is not one of \(LedgerEntryKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard hasAmount else { throw .invalid(field: "amount", "is required") }
+        let day: CivilDate
+        if date.isEmpty, let today { day = today } else { day = try civilDate(date, field: "date") }
         return LedgerEntry(
             id: id, kind: kind, customerID: customerID, amount: try amount.money(field: "amount"),
-            date: try civilDate(date, field: "date"),
+            date: day,
             dueDate: dueDate.isEmpty ? nil : try civilDate(dueDate, field: "due_date"),
             reference: reference, sourceID: sourceID.isEmpty ? nil : sourceID, targetID: targetID.isEmpty ? nil : targetID, memo: memo
         )

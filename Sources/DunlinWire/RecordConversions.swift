@@ -90,17 +90,19 @@ extension Dunlin_V1_DisputeRecord {
         note = dispute.note
     }
 
-    /// The dispute; status defaults to open, the owner team to billing, and the opening date to
-    /// `today` (the tenant's).
+    /// The dispute; status defaults to open, the owner team to billing, the opening date to
+    /// `today` (the tenant's), and a closed (resolved or rejected) dispute's resolution date to
+    /// `today` as well: the day it closes is the tenant's day, whatever the caller's calendar.
     public func record(today: CivilDate, caller: String) throws(DomainError) -> Dispute {
-        Dispute(
+        let status = try WireField.choice(status, field: "status", default: DisputeStatus.open)
+        return Dispute(
             id: id, customerID: customerID, invoiceIDs: invoiceIds,
             amount: try WireField.requiredMoney(amount, present: hasAmount, field: "amount"),
             reasonCode: reasonCode,
-            status: try WireField.choice(status, field: "status", default: .open),
+            status: status,
             ownerTeam: try WireField.choice(ownerTeam, field: "owner_team", default: .billing),
             openedOn: try WireField.date(openedOn, field: "opened_on", default: today),
-            resolvedOn: try WireField.optionalDate(resolvedOn, field: "resolved_on"),
+            resolvedOn: status.isClosed && resolvedOn.isEmpty ? today : try WireField.optionalDate(resolvedOn, field: "resolved_on"),
             note: note
         )
     }

@@ -115,7 +115,7 @@ struct OfflineCLITests {
             conflictID = try #require(conflicts.first?["id"] as? String)
         }
         // Ana puts her number back; Mia sees it after syncing, and the conflict is settled everywhere.
-        _ = try await run(world, "ana", ["conflicts", "settle", conflictID, "--keep", "lost"])
+        _ = try await run(world, "ana", ["conflicts", "settle", conflictID, "--keep", "set-aside"])
         try await sync(world, "ana", "mia")
         let contact = try #require(try await run(world, "mia", ["contacts", "get", "K-T"]) as? [String: Any])
         #expect(contact["phone"] as? String == "+1 312 555 0101")

@@ -32,10 +32,18 @@ final class FaultWorld {
     var replicaPath: String { directory.appendingPathComponent("xdg-data/dunlin/default/replica.sqlite").path }
     var address: String { "127.0.0.1:\(server.port)" }
 
-    init() async throws {
+    /// Added to the environment of every process of this world, the server's and the laptop's (a
+    /// clock offset, say).
+    let environment: [String: String]
+
+    init(environment: [String: String] = [:]) async throws {
+        self.environment = environment
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("dunlin-faults-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        server = try await DunlindProcess(command: "demo", arguments: ["--data", directory.appendingPathComponent("data").path])
+        server = try await DunlindProcess(
+            command: "demo", arguments: ["--data", directory.appendingPathComponent("data").path],
+            environment: ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        )
         var tokens: [String: String] = [:]
         let env = try String(contentsOf: directory.appendingPathComponent("data/demo-tokens.env"), encoding: .utf8)
         for line in env.split(separator: "\n") where line.hasPrefix("export ") {
@@ -53,7 +61,7 @@ final class FaultWorld {
         environment["HOME"] = directory.appendingPathComponent("home").path
         environment["XDG_CONFIG_HOME"] = directory.appendingPathComponent("xdg-config").path
         environment["XDG_DATA_HOME"] = directory.appendingPathComponent("xdg-data").path
-        return environment.merging(extra) { _, new in new }
+        return environment.merging(self.environment) { _, new in new }.merging(extra) { _, new in new }
     }
 
     /// Starts `dunlin ARGUMENTS` without waiting for it.
@@ -84,6 +92,7 @@ final class FaultWorld {
         server.child.signal(SIGKILL)
         _ = try await server.waitForExit()
         var environment = ProcessInfo.processInfo.environment
+        environment.merge(self.environment) { _, new in new }
         environment.merge(pauses) { _, new in new }
         server = try await DunlindProcess(arguments: ["--data", data.path, "--port", "\(server.port)"], environment: environment)
     }

@@ -86,10 +86,11 @@ public struct ReceivablesService: RPCService {
         router.unary(Receivables.postEntries) { request, context in
             let (tenant, role) = try access(context, tenants, requires: .analyst)
             var entries: [LedgerEntry] = []
+            let today = tenant.today
             for (index, record) in request.entries.enumerated() {
                 var entry: LedgerEntry
                 do throws(DomainError) {
-                    entry = try record.entry()
+                    entry = try record.entry(today: today)
                 } catch {
                     throw RPCError(error, item: index + 1)
                 }
