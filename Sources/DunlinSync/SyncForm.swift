@@ -134,10 +134,10 @@ public enum SyncValue {
         guard !magnitude.isEmpty, magnitude.allSatisfy({ (0x30...0x39).contains($0) }),
             magnitude.count == 1 || magnitude.first != UInt8(ascii: "0"), digits != "-0"
         else {
-            throw .invalid(field: field, "\"\(digits)\" is not an int64 in decimal (digits, \"-\" for a negative, no leading zeros)")
+            throw .invalid(field: field, "\"\(shown(digits))\" is not an int64 in decimal (digits, \"-\" for a negative, no leading zeros)")
         }
         guard let number = Int64(digits) else {
-            throw .outOfRange(field: field, "\(digits) is beyond int64 (\(Int64.min) to \(Int64.max))")
+            throw .outOfRange(field: field, "\(shown(digits)) is beyond int64 (\(Int64.min) to \(Int64.max))")
         }
         return number
     }
@@ -150,7 +150,7 @@ public enum SyncValue {
     public static func date(_ value: FieldValue, _ field: String) throws(DomainError) -> CivilDate {
         let text = try text(value, field)
         guard let date = CivilDate(text), date.description == text else {
-            throw .invalid(field: field, "\"\(text)\" is not a date YYYY-MM-DD")
+            throw .invalid(field: field, "\"\(shown(text))\" is not a date YYYY-MM-DD")
         }
         return date
     }
@@ -160,11 +160,11 @@ public enum SyncValue {
             throw wrongType(value, field, "an amount {\"currency\": code, \"minor\": int64 string}")
         }
         for key in members.keys.sorted() where key != "currency" && key != "minor" {
-            throw .invalid(field: "\(field).\(key)", "is not a field of an amount (currency, minor)")
+            throw .invalid(field: "\(field).\(shown(key))", "is not a field of an amount (currency, minor)")
         }
         let code = try text(members["currency"] ?? .null, "\(field).currency")
         guard let currency = Currency(code: code), currency.code == code else {
-            throw .invalid(field: "\(field).currency", "\"\(code)\" is not an ISO 4217 currency code in capitals")
+            throw .invalid(field: "\(field).currency", "\"\(shown(code))\" is not an ISO 4217 currency code in capitals")
         }
         return Money(minorUnits: try int64(members["minor"] ?? .null, "\(field).minor"), currency: currency)
     }
@@ -172,7 +172,7 @@ public enum SyncValue {
     public static func choice(_ value: FieldValue, _ names: [String], _ field: String) throws(DomainError) -> String {
         let name = try text(value, field)
         guard names.contains(name) else {
-            throw .invalid(field: field, "\"\(name)\" is not one of \(names.joined(separator: ", "))")
+            throw .invalid(field: field, "\"\(shown(name))\" is not one of \(names.joined(separator: ", "))")
         }
         return name
     }
@@ -186,7 +186,15 @@ public enum SyncValue {
     }
 
     private static func wrongType(_ value: FieldValue, _ field: String, _ expected: String) -> DomainError {
-        .invalid(field: field, "must be \(expected), not \(value)")
+        .invalid(field: field, "must be \(expected), not \(shown(value.description))")
+    }
+
+    /// Pushed text as a refusal shows it (in its message, or as the field when a key is unknown):
+    /// at most 64 characters, since a refusal is stored with its dot and sent back with every
+    /// retry, and must not grow with what was pushed.
+    static func shown(_ text: String) -> String {
+        guard text.utf8.count > 64, text.count > 64 else { return text }
+        return String(text.prefix(64)) + "…"
     }
 }
 
@@ -199,7 +207,7 @@ public struct SyncFieldReader {
     public init(_ fields: FieldMap, form: [SyncField], kind: RecordKind) throws(DomainError) {
         let byName = Dictionary(uniqueKeysWithValues: form.map { ($0.name, $0) })
         for key in fields.keys.sorted() where key != RecordCoding.deletedField && byName[key] == nil {
-            throw .invalid(field: key, "is not a field of a \(kind.rawValue) record")
+            throw .invalid(field: SyncValue.shown(key), "is not a field of a \(kind.rawValue) record")
         }
         for field in form {
             guard let value = fields[field.name] else {
@@ -252,7 +260,7 @@ public enum SyncForms {
     /// type. Which fields must be there is the record's to say once it is merged (a change to a
     /// mutable kind holds only what it changed).
     public static func check(_ fields: FieldMap, kind: String, allowsDeleted: Bool) throws(DomainError) {
-        guard let type = byKind[kind] else { throw .invalid(field: "kind", "\"\(kind)\" is not a kind of record") }
+        guard let type = byKind[kind] else { throw .invalid(field: "kind", "\"\(SyncValue.shown(kind))\" is not a kind of record") }
         let form = Dictionary(uniqueKeysWithValues: type.form.map { ($0.name, $0) })
         for key in fields.keys.sorted() {
             let value = fields[key] ?? .null
@@ -261,7 +269,7 @@ public enum SyncForms {
                 _ = try SyncValue.bool(value, key)
                 continue
             }
-            guard let field = form[key] else { throw .invalid(field: key, "is not a field of a \(kind) record") }
+            guard let field = form[key] else { throw .invalid(field: SyncValue.shown(key), "is not a field of a \(kind) record") }
             try field.check(value)
         }
     }

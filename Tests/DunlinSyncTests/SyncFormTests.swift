@@ -143,6 +143,25 @@ let syncFormSamples: [any SyncRecordForm] = {
         }
     }
 
+    @Test("a refusal stays short whatever was pushed: a huge unknown key or value is cut to 64 characters")
+    func refusalsDoNotGrowWithThePush() {
+        let huge = String(repeating: "é", count: 100_000)
+        for (fields, kind) in [
+            ([huge: FieldValue.string("x")], "contact"), (["phone": .array(Array(repeating: .string(huge), count: 3))], "contact"),
+            (["opened_on": .string(huge)], "dispute"), (["status": .string(huge)], "dispute"),
+            (["amount": .object(["currency": .string("USD"), "minor": .string(huge)])], "dispute"),
+            (["amount": .object(["currency": .string("USD"), "minor": .string("1"), huge: .null])], "dispute"),
+        ] as [(FieldMap, String)] {
+            do {
+                try SyncForms.check(fields, kind: kind, allowsDeleted: true)
+                Issue.record("let in")
+            } catch {
+                #expect(error.description.count < 300, "\(error.description.prefix(100))")
+                #expect(error.field.count <= 80)
+            }
+        }
+    }
+
     @Test("an integer too large for int64 in the JSON text is out of range, naming the field")
     func hugeJSONNumberIsOutOfRange() throws {
         let fields = try RecordCoding.decode(Data(#"{"risk_rating":123456789012345678901234}"#.utf8))
