@@ -24,7 +24,8 @@ public enum RecordWrite: String, Sendable, Hashable {
     case delete
 }
 
-/// Whose a record is, where that limits who may write it.
+/// Whose a record is, where that limits who may write it. A `field` is named as the kind's RPC
+/// message and its sync form name it (`assignee_id`), which is also the field a refusal names.
 public enum OwnerRule: Sendable, Hashable {
     /// Anyone with the role may write any record of the kind.
     case anyone
@@ -78,14 +79,14 @@ public enum Rights {
         .customer: RecordRights(create: .manager, change: .manager, delete: nil, owner: .anyone),
         // Per entry kind: see required(for:target:). Entries are immutable: never changed or deleted.
         .ledgerEntry: RecordRights(create: .analyst, change: nil, delete: nil, owner: .anyone),
-        .activity: RecordRights(create: .analyst, change: nil, delete: nil, owner: .author(field: "authorID")),
+        .activity: RecordRights(create: .analyst, change: nil, delete: nil, owner: .author(field: "author_id")),
         .contact: RecordRights(create: .analyst, change: .analyst, delete: .manager, owner: .anyone),
         .dispute: RecordRights(create: .analyst, change: .analyst, delete: .manager, owner: .anyone),
         .promiseToPay: RecordRights(create: .analyst, change: .analyst, delete: .manager, owner: .anyone),
         .collectionTask: RecordRights(
-            create: .analyst, change: .analyst, delete: .manager, owner: .assignee(field: "assigneeID", unless: .manager)
+            create: .analyst, change: .analyst, delete: .manager, owner: .assignee(field: "assignee_id", unless: .manager)
         ),
-        .syncConflict: RecordRights(create: nil, change: .analyst, delete: nil, owner: .settledOnly(by: "settledBy")),
+        .syncConflict: RecordRights(create: nil, change: .analyst, delete: nil, owner: .settledOnly(by: "settled_by")),
     ]
 
     /// The role posting `entry` needs; `target` is the entry a reversal reverses. Everyday cash
@@ -121,33 +122,16 @@ public enum Rights {
         case .assignee(let field, let unless):
             guard !role.satisfies(unless) else { return }
             if let now = after(field), now != caller {
-                throw AccessDenied(field: wireName(field), "assigning \(kind.rawValue) \(id) to \(now) needs the \(unless.rawValue) role; an analyst's are their own (\(caller))")
+                throw AccessDenied(field: field, "assigning \(kind.rawValue) \(id) to \(now) needs the \(unless.rawValue) role; an analyst's are their own (\(caller))")
             }
             if let was = before(field), was != caller {
-                throw AccessDenied(field: wireName(field), "\(kind.rawValue) \(id) is assigned to \(was); changing it needs the \(unless.rawValue) role")
+                throw AccessDenied(field: field, "\(kind.rawValue) \(id) is assigned to \(was); changing it needs the \(unless.rawValue) role")
             }
         case .author(let field):
             if let author = after(field), author != caller {
-                throw AccessDenied(field: wireName(field), "\(kind.rawValue) \(id) names \(author) as its author; the author is always the caller (\(caller))")
+                throw AccessDenied(field: field, "\(kind.rawValue) \(id) names \(author) as its author; the author is always the caller (\(caller))")
             }
         }
-    }
-
-    /// A record field's name as the RPC messages spell it: "assigneeID" is "assignee_id".
-    public static func wireName(_ key: String) -> String {
-        var name = ""
-        var previousUpper = false
-        for character in key {
-            if character.isUppercase {
-                if !name.isEmpty, !previousUpper { name.append("_") }
-                name.append(Character(character.lowercased()))
-                previousUpper = true
-            } else {
-                name.append(character)
-                previousUpper = false
-            }
-        }
-        return name
     }
 
     private static func verb(_ write: RecordWrite) -> String {

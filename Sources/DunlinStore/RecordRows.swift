@@ -1,4 +1,5 @@
 import DunlinCore
+import DunlinSync
 import Foundation
 import GRDB
 
@@ -15,7 +16,7 @@ extension RecordTable {
 /// A mutable record's row. Rows are never physically deleted by a write: `deleted` marks the
 /// tombstone, which reads skip and the sync feed reports.
 protocol TombstonedRow: Codable, Equatable, FetchableRecord, PersistableRecord, RecordTable {
-    associatedtype Record: Codable
+    associatedtype Record: Codable & SyncRecordForm
     var id: String { get }
     var deleted: Bool { get }
     func record() throws -> Record

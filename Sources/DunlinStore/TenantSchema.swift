@@ -1,3 +1,6 @@
+import DunlinCore
+import DunlinSync
+import Foundation
 import GRDB
 
 /// The tenant database's schema: named migrations, applied in order, never edited once shipped.
@@ -269,7 +272,10 @@ enum TenantSchema {
                 CREATE INDEX sync_conflict_tombstones ON sync_conflict(id) WHERE deleted = 1;
                 """)
         }
-        migrator.registerMigration("v9: push progress per batch") { db in
+        migrator.registerMigration("v9: sync records in the language-neutral form") { db in
+            try SyncFormUpgrade.run(db)
+        }
+        migrator.registerMigration("v10: push progress per batch") { db in
             try db.execute(sql: """
                 -- Replica side. Records whose local changes up to `counter` the server has answered
                 -- although older changes of other records are still unanswered, so the pushed-through
@@ -283,7 +289,7 @@ enum TenantSchema {
                 ) WITHOUT ROWID;
                 """)
         }
-        migrator.registerMigration("v10: possible duplicate payments") { db in
+        migrator.registerMigration("v11: possible duplicate payments") { db in
             try db.execute(sql: """
                 -- Payments that may be one payment recorded twice match on these, within days.
                 CREATE INDEX ledger_entry_payment_match ON ledger_entry(customer_id, currency, amount, reference, date)
@@ -291,5 +297,64 @@ enum TenantSchema {
                 """)
         }
         return migrator
+    }
+}
+
+/// Rewrites, in place, every record field map a store written by replica schema 1 keeps in that
+/// schema's form (the Swift Codable one) into today's (DunlinSync ``SyncRecordForm``): a replica's
+/// record bases (what its outbox is diffed against: upgrading them keeps every unpushed change,
+/// with nothing to push first and no re-bootstrap) and refused changes, and on both sides the
+/// field names of field stamps and the bodies of sync conflicts. Record tables hold columns, not
+/// field maps, and the change log holds no fields, so neither changes. A conflict keeps its id,
+/// which names the field as schema 1 did: ids are opaque and other replicas hold it.
+enum SyncFormUpgrade {
+    static func run(_ db: Database) throws {
+        for row in try Row.fetchAll(db, sql: "SELECT record_kind, record_id, fields FROM record_base") {
+            let kind: String = row["record_kind"]
+            let fields = try upgraded(row["fields"], kind: kind, what: "record_base \(kind)/\(row["record_id"] as String)")
+            try db.execute(
+                sql: "UPDATE record_base SET fields = ? WHERE record_kind = ? AND record_id = ?",
+                arguments: [RecordCoding.canonical(fields), kind, row["record_id"]]
+            )
+        }
+        for row in try Row.fetchAll(db, sql: "SELECT counter, record_kind, record_id, fields FROM refused_change") {
+            let kind: String = row["record_kind"], id: String = row["record_id"]
+            // A refused change to a conflict carries only what it changed; the conflict says
+            // which field its values belong to.
+            let conflicted = kind == RecordKind.syncConflict.rawValue ? try legacyConflicted(db, id: id) : nil
+            let fields = try upgraded(row["fields"], kind: kind, conflicted: conflicted, what: "refused_change \(row["counter"] as Int64)")
+            try db.execute(sql: "UPDATE refused_change SET fields = ? WHERE counter = ?", arguments: [RecordCoding.canonical(fields), row["counter"]])
+        }
+        for row in try Row.fetchAll(db, sql: "SELECT DISTINCT record_kind, field FROM field_stamp") {
+            let kind: String = row["record_kind"], legacy: String = row["field"]
+            let name = LegacySyncForm.fieldName(legacy, kind: kind)
+            guard name != legacy else { continue }
+            try db.execute(sql: "UPDATE field_stamp SET field = ? WHERE record_kind = ? AND field = ?", arguments: [name, kind, legacy])
+        }
+        let conflictKind = RecordKind.syncConflict.rawValue
+        for row in try Row.fetchAll(db, sql: "SELECT id, body FROM sync_conflict") {
+            let body: String = row["body"]
+            let fields = try upgraded(Data(body.utf8), kind: conflictKind, what: "sync_conflict \(row["id"] as String)")
+            try db.execute(
+                sql: "UPDATE sync_conflict SET body = ? WHERE id = ?",
+                arguments: [String(decoding: RecordCoding.canonical(fields), as: UTF8.self), row["id"]]
+            )
+        }
+    }
+
+    /// The conflicted kind and schema-1 field of conflict `id`, from its body as schema 1 wrote it.
+    private static func legacyConflicted(_ db: Database, id: String) throws -> (kind: String, field: String)? {
+        guard let body = try String.fetchOne(db, sql: "SELECT body FROM sync_conflict WHERE id = ?", arguments: [id]),
+            let fields = try? RecordCoding.decode(Data(body.utf8)), let kind = fields["kind"]?.text, let field = fields["field"]?.text
+        else { return nil }
+        return (kind, field)
+    }
+
+    private static func upgraded(_ data: Data, kind: String, conflicted: (kind: String, field: String)? = nil, what: String) throws -> FieldMap {
+        do {
+            return LegacySyncForm.upgrade(try RecordCoding.decode(data), kind: kind, conflicted: conflicted)
+        } catch {
+            throw DatabaseError(resultCode: .SQLITE_MISMATCH, message: "\(what) holds fields that are not a JSON object, so they cannot be upgraded: \(error)")
+        }
     }
 }

@@ -346,7 +346,7 @@ extension TenantStore {
         try writer.read { db in
             var request = Self.conflictTable.select(Column("body"), as: String.self).filter(Column("deleted") == false)
             if !includeSettled { request = request.filter(Column("status") == ConflictRecord.Status.open.rawValue) }
-            return try request.order(Column("id")).fetchAll(db).map { try RecordCoding.record(ConflictRecord.self, from: RecordCoding.decode(Data($0.utf8))) }
+            return try request.order(Column("id")).fetchAll(db).map { try ConflictRecord(fieldMap: RecordCoding.decode(Data($0.utf8))) }
         }
     }
 
@@ -361,7 +361,7 @@ extension TenantStore {
             guard let conflictKind = Self.syncKinds[.syncConflict], let fields = try conflictKind.fetch(db, id), fields[RecordCoding.deletedField] != .bool(true) else {
                 throw DomainError.notFound(field: "id", id: id)
             }
-            var conflict = try RecordCoding.record(ConflictRecord.self, from: fields)
+            var conflict = try ConflictRecord(fieldMap: fields)
             if restoreLost, let recordKind = RecordKind(rawValue: conflict.kind), let kind = Self.syncKinds[recordKind],
                let current = try kind.fetch(db, conflict.recordID) {
                 var changed = current
@@ -372,7 +372,7 @@ extension TenantStore {
             }
             conflict.status = .settled
             conflict.settledBy = user
-            var settled = try RecordCoding.fields(of: conflict)
+            var settled = conflict.fieldMap
             settled[RecordCoding.deletedField] = .bool(false)
             try conflictKind.write(db, settled, true)
             let seq = try Self.logChange(db, kind: .syncConflict, id: id, op: "update")

@@ -4,7 +4,8 @@ import DunlinSync
 import Foundation
 import GRDB
 
-/// One record as the sync feed carries it: current state, canonical JSON fields.
+/// One record as the sync feed carries it: current state, its fields in the kind's sync form as
+/// canonical JSON (DunlinSync ``SyncRecordForm``, PROTOCOL.md §16.2).
 public struct SyncRecordState: Sendable, Hashable {
     public var kind: String
     public var id: String
@@ -115,10 +116,10 @@ struct SyncKind: Sendable {
     var table: String
     var tombstoned: Bool
     /// Insert-only kinds: the canonical fields of the records after `cursor` (by id), read in one
-    /// query and encoded straight from their Codable form (no field map): a snapshot page.
+    /// query: a snapshot page.
     var encodedPage: (@Sendable (Database, _ cursor: String, _ limit: Int) throws -> [(id: String, fields: Data)])? = nil
     /// Insert-only kinds: inserts a pulled record from its canonical fields unless one with its id
-    /// is there (set union), decoding straight into the record (no field map).
+    /// is there (set union), with one prepared statement.
     var insertPulled: (@Sendable (Database, Data) throws -> Void)? = nil
 }
 
@@ -148,7 +149,7 @@ extension TenantStore {
             mutable: true,
             fetch: { db, id in
                 guard let row = try CustomerRow.fetchOne(db, key: id) else { return nil }
-                var fields = try RecordCoding.fields(of: row.customer)
+                var fields = row.customer.fieldMap
                 fields[RecordCoding.deletedField] = .bool(false)
                 return fields
             },
@@ -156,7 +157,7 @@ extension TenantStore {
                 if fields[RecordCoding.deletedField] == .bool(true) {
                     throw DomainError.invalid(field: "_deleted", "customers are not deleted")
                 }
-                let customer = try decode(Customer.self, fields)
+                let customer = try Customer(fieldMap: fields)
                 if validate {
                     try customer.validate()
                     try checkNumber(of: customer, db)
@@ -178,12 +179,12 @@ extension TenantStore {
                 return fields
             },
             write: { db, fields, _ in
-                let conflict = try decode(ConflictRecord.self, fields)
+                let conflict = try ConflictRecord(fieldMap: fields)
                 try db.execute(
                     sql: "INSERT OR REPLACE INTO sync_conflict (id, record_kind, record_id, status, body, deleted) VALUES (?, ?, ?, ?, ?, ?)",
                     arguments: [
                         conflict.id, conflict.kind, conflict.recordID, conflict.status.rawValue,
-                        String(decoding: RecordCoding.canonical(try RecordCoding.fields(of: conflict)), as: UTF8.self),
+                        String(decoding: RecordCoding.canonical(conflict.fieldMap), as: UTF8.self),
                         fields[RecordCoding.deletedField] == .bool(true),
                     ]
                 )
@@ -192,9 +193,9 @@ extension TenantStore {
         ),
         .ledgerEntry: SyncKind(
             mutable: false,
-            fetch: { db, id in try LedgerEntryRow.fetchOne(db, key: id)?.entry.map { try RecordCoding.fields(of: $0) } },
+            fetch: { db, id in try LedgerEntryRow.fetchOne(db, key: id)?.entry?.fieldMap },
             write: { db, fields, validate in
-                let entry = try decode(LedgerEntry.self, fields)
+                let entry = try LedgerEntry(fieldMap: fields)
                 // Limits that only two valid entries together can break become exceptions.
                 if validate { try SQLLedgerState.checking(db) { try LedgerRules.validate(entry, against: $0, balances: .reconcile) } }
                 try LedgerEntryRow(entry).insert(db)
@@ -202,10 +203,10 @@ extension TenantStore {
             table: LedgerEntryRow.databaseTableName, tombstoned: false,
             encodedPage: { db, cursor, limit in
                 try LedgerEntryRow.fetchAll(db, sql: "SELECT * FROM ledger_entry WHERE id > ? ORDER BY id LIMIT ?", arguments: [cursor, limit])
-                    .compactMap { row in try row.entry.map { (row.id, try RecordCoding.canonical(of: $0)) } }
+                    .compactMap { row in row.entry.map { (row.id, RecordCoding.canonical($0.fieldMap)) } }
             },
             insertPulled: { db, fields in
-                let entry = try decode(LedgerEntry.self, canonical: fields)
+                let entry = try LedgerEntry(fieldMap: RecordCoding.decode(fields))
                 try db.cachedStatement(sql: """
                     INSERT OR IGNORE INTO ledger_entry (id, kind, customer_id, currency, amount, date, due_date, reference, source_id, target_id, memo)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -217,19 +218,19 @@ extension TenantStore {
         ),
         .activity: SyncKind(
             mutable: false,
-            fetch: { db, id in try ActivityRow.fetchOne(db, key: id).map { try RecordCoding.fields(of: $0.record()) } },
+            fetch: { db, id in try ActivityRow.fetchOne(db, key: id).map { try $0.record().fieldMap } },
             write: { db, fields, validate in
-                let activity = try decode(Activity.self, fields)
+                let activity = try Activity(fieldMap: fields)
                 if validate { try check(activity, db) }
                 try ActivityRow(activity).insert(db)
             },
             table: ActivityRow.databaseTableName, tombstoned: false,
             encodedPage: { db, cursor, limit in
                 try ActivityRow.fetchAll(db, sql: "SELECT * FROM activity WHERE id > ? ORDER BY id LIMIT ?", arguments: [cursor, limit])
-                    .map { row in (row.id, try RecordCoding.canonical(of: try row.record())) }
+                    .map { row in (row.id, RecordCoding.canonical(try row.record().fieldMap)) }
             },
             insertPulled: { db, fields in
-                let row = ActivityRow(try decode(Activity.self, canonical: fields))
+                let row = ActivityRow(try Activity(fieldMap: RecordCoding.decode(fields)))
                 try db.cachedStatement(sql: """
                     INSERT OR IGNORE INTO activity (id, customer_id, kind, direction, outcome, author_id, occurred_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """).execute(arguments: [row.id, row.customer_id, row.kind, row.direction, row.outcome, row.author_id, row.occurred_at, row.body])
@@ -248,7 +249,7 @@ extension TenantStore {
             mutable: true,
             fetch: { db, id in try RecordRow.fetchOne(db, key: id).map(liveFields) },
             write: { db, fields, validate in
-                let record = try decode(RecordRow.Record.self, fields)
+                let record = try RecordRow.Record(fieldMap: fields)
                 let deleted = fields[RecordCoding.deletedField] == .bool(true)
                 if validate, !deleted { try check(record, db) }
                 let row = makeRow(record)
@@ -259,27 +260,8 @@ extension TenantStore {
         )
     }
 
-    private static func decode<Record: Decodable>(_ type: Record.Type, _ fields: FieldMap) throws -> Record {
-        do {
-            return try RecordCoding.record(type, from: fields)
-        } catch {
-            throw DomainError.invalid(field: "fields", "not a valid \(Record.self): \(error)")
-        }
-    }
-
-    /// One decoder for every pulled insert-only record (making one per record showed in profiles).
-    private static let pulledDecoder = JSONDecoder()
-
-    private static func decode<Record: Decodable>(_ type: Record.Type, canonical fields: Data) throws -> Record {
-        do {
-            return try pulledDecoder.decode(type, from: fields)
-        } catch {
-            throw DomainError.invalid(field: "fields", "not a valid \(Record.self): \(error)")
-        }
-    }
-
     static func liveFields<RecordRow: TombstonedRow>(_ row: RecordRow) throws -> FieldMap {
-        var fields = try RecordCoding.fields(of: row.record())
+        var fields = try row.record().fieldMap
         fields[RecordCoding.deletedField] = .bool(row.deleted)
         return fields
     }
@@ -385,6 +367,9 @@ extension TenantStore {
         guard let recordKind = RecordKind(rawValue: change.kind), let kind = syncKinds[recordKind] else {
             throw DomainError.invalid(field: "kind", "\"\(change.kind)\" is not a kind of record")
         }
+        // Every key a field of the kind and every value of its type, before anything reads it:
+        // a malformed value never reaches a merge, a conflict record or a table.
+        try SyncForms.check(change.fields, kind: change.kind, allowsDeleted: kind.mutable)
         guard change.fields["id"].map({ $0 == .string(change.id) }) ?? kind.mutable else {
             throw DomainError.invalid(field: "id", "the fields name another id than \(change.id)")
         }
@@ -395,7 +380,8 @@ extension TenantStore {
         try ledger.check()
         guard kind.mutable else {
             if let current {
-                guard current == change.fields else {
+                // The same content is a retry; an optional field left out counts as null.
+                guard RecordCoding.diff(from: current, to: change.fields).isEmpty else {
                     // What the RPC writing the kind (PostEntries, LogActivities) answers for its id
                     // taken by other content.
                     throw DomainError.alreadyExists(
@@ -425,7 +411,7 @@ extension TenantStore {
             let record = ConflictRecord(conflict)
             ids.append(record.id)
             guard let conflicts = syncKinds[.syncConflict], try conflicts.fetch(db, record.id) == nil else { continue }
-            var fields = try RecordCoding.fields(of: record)
+            var fields = record.fieldMap
             fields[RecordCoding.deletedField] = .bool(false)
             try conflicts.write(db, fields, false)
             let conflictSeq = try logChange(db, kind: .syncConflict, id: record.id, op: "insert")
@@ -639,7 +625,7 @@ extension TenantStore {
     /// "date and amount differ": the fields whose values differ between two forms of one record,
     /// by their wire names, for a refusal of an id taken by other content.
     static func differing(_ stored: FieldMap, _ offered: FieldMap) -> String {
-        let names = RecordCoding.diff(from: stored, to: offered).keys.map(Rights.wireName).sorted()
+        let names = RecordCoding.diff(from: stored, to: offered).keys.sorted()
         switch names.count {
         case 0: return "no field differs"
         case 1: return "\(names[0]) differs"

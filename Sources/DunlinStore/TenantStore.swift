@@ -120,8 +120,8 @@ public final class TenantStore: Sendable {
                 try CustomerRow(customer).save(db)
                 let seq = try Self.logChange(db, kind: .customer, id: customer.id, op: existing == nil ? "insert" : "update")
                 try Self.stampChangedFields(
-                    db, kind: .customer, id: customer.id, before: try existing.map { try RecordCoding.fields(of: $0.customer) },
-                    after: try RecordCoding.fields(of: customer), seq: seq
+                    db, kind: .customer, id: customer.id, before: existing?.customer.fieldMap,
+                    after: customer.fieldMap, seq: seq
                 )
             }
         }
@@ -255,7 +255,7 @@ struct LedgerWriter {
     func post(_ entry: LedgerEntry, index: Int) throws {
         if state.contains(entry.id) {
             guard let existing = state.entry(entry.id), existing == entry else {
-                let differing = try state.entry(entry.id).map { try TenantStore.differing(RecordCoding.fields(of: $0), RecordCoding.fields(of: entry)) }
+                let differing = state.entry(entry.id).map { TenantStore.differing($0.fieldMap, entry.fieldMap) }
                 throw StoreError.refused(index: index, .alreadyExists(
                     field: "id", "entry \(entry.id) already exists with other content (\(differing ?? "unreadable")); a retry must repeat the first request exactly"
                 ))

@@ -40,5 +40,10 @@ public enum SyncMethods {
 
     /// The replica schema this build speaks. A client announcing an older one in HELLO is told to
     /// upgrade before anything is read or written.
-    public static let schemaVersion: UInt32 = 1
+    ///
+    /// 2: records travel in the language-neutral sync form (PROTOCOL.md §16.2 "Record forms":
+    /// RPC field names, amounts in `minor` units, int64 as decimal strings, instants in Unix
+    /// milliseconds). 1 was the DunlinCore types' Swift Codable form; a replica file written by
+    /// it is upgraded in place when this build opens it (DunlinStore's "v9" migration).
+    public static let schemaVersion: UInt32 = 2
 }

@@ -15,9 +15,9 @@ struct ReconciliationViewTests {
     static func overApply(_ store: TenantStore) throws {
         let usd = Currency.usd
         let day = CivilDate("2026-11-20")!
-        let customer = try RecordCoding.fields(of: Customer(id: "C9", number: "9009", name: "Cebu Air")).merging([RecordCoding.deletedField: .bool(false)]) { $1 }
+        let customer = Customer(id: "C9", number: "9009", name: "Cebu Air").fieldMap.merging([RecordCoding.deletedField: .bool(false)]) { $1 }
         func pulled(_ entry: LedgerEntry, _ seq: Int64) throws -> SyncRecordState {
-            SyncRecordState(kind: "ledger_entry", id: entry.id, seq: seq, fields: RecordCoding.canonical(try RecordCoding.fields(of: entry)))
+            SyncRecordState(kind: "ledger_entry", id: entry.id, seq: seq, fields: RecordCoding.canonical(entry.fieldMap))
         }
         try store.applySyncBatch([
             SyncRecordState(kind: "customer", id: "C9", seq: 1, fields: RecordCoding.canonical(customer)),
@@ -61,7 +61,7 @@ struct ReconciliationViewTests {
             kept: .string("+1 312 555 0102"), keptStamp: Stamp(authority: "t-acme", seq: 7, at: 1_795_400_000_000),
             lost: .string("+1 312 555 0101"), lostStamp: Stamp(authority: "t-acme", seq: 6, dot: Dot(replica: testReplicaID, counter: 3), at: 1_795_399_000_000)
         ))
-        var fields = try RecordCoding.fields(of: conflict)
+        var fields = conflict.fieldMap
         fields[RecordCoding.deletedField] = .bool(false)
         try world.acme.store.applySyncBatch([SyncRecordState(kind: "sync_conflict", id: conflict.id, seq: 8, fields: RecordCoding.canonical(fields))], checkpoint: 8)
 

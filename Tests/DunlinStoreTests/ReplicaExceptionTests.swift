@@ -11,13 +11,13 @@ import Testing
     let day = CivilDate(year: 2026, month: 11, day: 20)!
 
     func pulled(_ entry: LedgerEntry, seq: Int64) throws -> SyncRecordState {
-        SyncRecordState(kind: "ledger_entry", id: entry.id, seq: seq, fields: RecordCoding.canonical(try RecordCoding.fields(of: entry)))
+        SyncRecordState(kind: "ledger_entry", id: entry.id, seq: seq, fields: RecordCoding.canonical(entry.fieldMap))
     }
 
     @Test func aPulledApplicationThatOverAppliesLocalWorkIsAnExceptionUntilReversed() throws {
         let replica = try TenantStore()
         let customer = Customer(id: "C1", number: "1001", name: "Globe")
-        var customerFields = try RecordCoding.fields(of: customer)
+        var customerFields = customer.fieldMap
         customerFields[RecordCoding.deletedField] = .bool(false)
         let invoice1 = LedgerEntry(id: "I1", kind: .invoice, customerID: "C1", amount: Money(minorUnits: 1_000_00, currency: usd), date: day, dueDate: day, reference: "I1")
         let invoice2 = LedgerEntry(id: "I2", kind: .invoice, customerID: "C1", amount: Money(minorUnits: 1_000_00, currency: usd), date: day, dueDate: day, reference: "I2")

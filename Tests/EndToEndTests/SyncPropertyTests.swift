@@ -72,7 +72,7 @@ struct SeededGenerator: RandomNumberGenerator {
         var counter = 0
 
         func record(_ laptop: Int, _ kind: String, _ id: String, _ fields: FieldMap) {
-            for (field, value) in fields where field != "id" && field != "customerID" {
+            for (field, value) in fields where field != "id" && field != "customer_id" {
                 edits.append(Edit(laptop: laptop, key: "\(kind)/\(id).\(field)", value: value, seen: lastSeen[laptop]))
             }
         }
@@ -95,10 +95,10 @@ struct SeededGenerator: RandomNumberGenerator {
                 case 1: contact.email = "c\(Int.random(in: 0...999, using: &random))@globe.example"
                 default: contact.role = ["AP clerk", "Controller", "Treasurer"].randomElement(using: &random)!
                 }
-                let before = existing.map { try? RecordCoding.fields(of: $0) } ?? [:]
+                let before = existing?.fieldMap ?? [:]
                 do {
                     _ = try await laptop.replica.unary(Records.upsertContacts, .with { $0.contacts = [Dunlin_V1_ContactRecord(contact)] })
-                    record(index, "contact", id, RecordCoding.diff(from: before ?? [:], to: try RecordCoding.fields(of: contact)))
+                    record(index, "contact", id, RecordCoding.diff(from: before, to: contact.fieldMap))
                 } catch let error as RPCError where error.code == .failedPrecondition || error.code == .alreadyExists {
                     // A deleted id is not reused: fine.
                 }
@@ -203,7 +203,7 @@ struct SeededGenerator: RandomNumberGenerator {
             #expect(try store.entry(change.id) == nil || bankLines[change.id] != nil, "refused \(change.id) is on the server (seed \(number))")
             guard bankLines[change.id] == nil else { continue }
             let fields = try RecordCoding.decode(change.fields)
-            guard case .string(let target)? = fields["targetID"], fields["kind"] == .string("reversal") else {
+            guard case .string(let target)? = fields["target_id"], fields["kind"] == .string("reversal") else {
                 Issue.record("refused \(change.id): \(change.refusal.message) (seed \(number))")
                 continue
             }

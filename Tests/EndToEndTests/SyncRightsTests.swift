@@ -40,7 +40,7 @@ struct SyncRightsTests {
     }
 
     private func taskFields(_ id: String, assignee: String) throws -> FieldMap {
-        var fields = try RecordCoding.fields(of: CollectionTask(id: id, assigneeID: assignee, customerID: "C1", title: "call Rosa", dueDate: CivilDate("2026-11-30")!))
+        var fields = CollectionTask(id: id, assigneeID: assignee, customerID: "C1", title: "call Rosa", dueDate: CivilDate("2026-11-30")!).fieldMap
         fields[RecordCoding.deletedField] = .bool(false)
         return fields
     }
@@ -66,7 +66,7 @@ struct SyncRightsTests {
         // The same through a push: a new task for Ben, and Ben's task taken over.
         let result = try await push(ana, replica: testReplica("ana"), [
             ("collection_task", "T-NEW", 1, try taskFields("T-NEW", assignee: "u-ben")),
-            ("collection_task", "T-BEN", 2, ["assigneeID": .string("u-ana")]),
+            ("collection_task", "T-BEN", 2, ["assignee_id": .string("u-ana")]),
             ("collection_task", "T-BEN", 3, ["title": .string("Ana's now")]),
             ("collection_task", "T-ANA", 4, try taskFields("T-ANA", assignee: "u-ana")),
         ], in: world)
@@ -79,7 +79,7 @@ struct SyncRightsTests {
 
         // A manager may assign through either path.
         let mo = rawClient(world, "mo", replica: testReplica("mo"))
-        let managed = try await push(mo, replica: testReplica("mo"), [("collection_task", "T-BEN", 1, ["assigneeID": .string("u-cy")])], in: world)
+        let managed = try await push(mo, replica: testReplica("mo"), [("collection_task", "T-BEN", 1, ["assignee_id": .string("u-cy")])], in: world)
         #expect(managed.results.map(\.outcome) == [.accepted])
         #expect(try world.tenant.store.task("T-BEN")?.assigneeID == "u-cy")
         await ana.close(); await mo.close(); await manager.close()
@@ -91,10 +91,10 @@ struct SyncRightsTests {
         let world = try await SyncWorld.start()
         try await seed(world)
         func activity(_ id: String, author: String) throws -> FieldMap {
-            try RecordCoding.fields(of: Activity(
+            Activity(
                 id: id, customerID: "C1", kind: .call, direction: .outbound, outcome: "no answer", authorID: author,
                 occurredAt: Date(timeIntervalSince1970: 1_795_000_000)
-            ))
+            ).fieldMap
         }
         let ana = rawClient(world, "ana", replica: testReplica("ana"))
         let result = try await push(ana, replica: testReplica("ana"), [
@@ -121,7 +121,7 @@ struct SyncRightsTests {
             kind: "contact", recordID: "K1", field: "phone", kept: .string("+1"), keptStamp: Stamp(authority: "server", seq: 1, dot: nil, at: 1),
             lost: .string("+2"), lostStamp: Stamp(authority: "server", seq: 2, dot: nil, at: 2)
         ))
-        var fields = try RecordCoding.fields(of: planted)
+        var fields = planted.fieldMap
         fields[RecordCoding.deletedField] = .bool(false)
         let result = try await push(ana, replica: testReplica("ana"), [("sync_conflict", planted.id, 1, fields)], in: world)
         #expect(result.results.map(\.outcome) == [.refused])
@@ -141,15 +141,15 @@ struct SyncRightsTests {
         let conflictID = String(conflict.key.dropFirst("sync_conflict/".count))
         let ben = rawClient(world, "ben", replica: testReplica("ben2"))
         let forged = try await push(ben, replica: testReplica("ben2"), [
-            ("sync_conflict", conflictID, 1, ["status": .string("settled"), "settledBy": .string("u-m")]),
-            ("sync_conflict", conflictID, 2, ["status": .string("settled"), "settledBy": .string("u-ben"), "lost": .string("+0")]),
+            ("sync_conflict", conflictID, 1, ["status": .string("settled"), "settled_by": .string("u-m")]),
+            ("sync_conflict", conflictID, 2, ["status": .string("settled"), "settled_by": .string("u-ben"), "lost": .string("+0")]),
             ("sync_conflict", conflictID, 3, ["_deleted": .bool(true)]),
-            ("sync_conflict", conflictID, 4, ["status": .string("settled"), "settledBy": .string("u-ben")]),
+            ("sync_conflict", conflictID, 4, ["status": .string("settled"), "settled_by": .string("u-ben")]),
         ], in: world)
         #expect(forged.results.map(\.outcome) == [.refused, .refused, .refused, .accepted])
         #expect(forged.results.map(\.field).prefix(2) == ["settled_by", "lost"])
         let settled = try #require(try world.tenant.store.syncedRecords()["sync_conflict/\(conflictID)"])
-        #expect(settled["settledBy"] == .string("u-ben") && settled["lost"] == conflict.value["lost"])
+        #expect(settled["settled_by"] == .string("u-ben") && settled["lost"] == conflict.value["lost"])
         await ana.close(); await ben.close(); await one.close(); await two.close()
         try await world.stop()
     }

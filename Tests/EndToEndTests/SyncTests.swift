@@ -198,9 +198,9 @@ func seed(_ world: SyncWorld) async throws {
         let world = try await SyncWorld.start()
         try await seed(world)
         let client = world.server.client(token: "ana")
-        let activity = try RecordCoding.fields(of: Activity(
+        let activity = Activity(
             id: "ACT-1", customerID: "C1", kind: .note, direction: .undirected, outcome: "", authorID: "u-ana", occurredAt: Date(timeIntervalSince1970: 1_790_000_000), body: "left a note"
-        ))
+        ).fieldMap
         let contactEdit: FieldMap = ["phone": .string("+63 2 8888 0000")]
         let request = Dunlin_V1_PushRequest.with {
             $0.replicaID = testReplica("replay")
@@ -224,6 +224,39 @@ func seed(_ world: SyncWorld) async throws {
         await #expect(throws: RPCError.self) { try await ben.unary(SyncMethods.push, request) }
         await client.close()
         await ben.close()
+        try await world.stop()
+    }
+
+    @Test("a pushed change not in its kind's sync form is refused naming the field, writes nothing, and the rest of the push lands")
+    func changesNotInTheSyncFormAreRefusedByField() async throws {
+        let world = try await SyncWorld.start()
+        try await seed(world)
+        let client = world.server.client(token: "ana")
+        let before = try world.tenant.store.syncedRecords()
+        let pushed: [(kind: String, id: String, fields: String)] = [
+            ("contact", "K1", #"{"phone":5}"#),
+            ("contact", "K1", #"{"nickname":"Ro"}"#),
+            ("dispute", "D-NEW", #"{"amount":{"currency":"USD","minor":"9223372036854775808"}}"#),
+            ("dispute", "D-NEW", #"{"amount":{"currency":"USD","minor":100}}"#),
+            // Schema 1's form of a payment.
+            ("ledger_entry", "PAY-9", #"{"amount":{"currency":"USD","minorUnits":100},"customerID":"C1","date":"2026-11-20","id":"PAY-9","kind":"payment","memo":"","reference":""}"#),
+            ("contact", "K1", #"{"phone":"+63 2 8888 0001"}"#),
+        ]
+        let response = try await client.unary(SyncMethods.push, .with { request in
+            request.replicaID = testReplica("form")
+            request.changes = pushed.enumerated().map { index, change in
+                .with { $0.kind = change.kind; $0.id = change.id; $0.counter = UInt64(index + 1); $0.baseSeq = 5; $0.fields = Data(change.fields.utf8) }
+            }
+        })
+        #expect(response.results.map(\.outcome) == [Dunlin_V1_PushResult.Outcome.refused, .refused, .refused, .refused, .refused, .accepted])
+        #expect(response.results.map(\.field) == ["phone", "nickname", "amount.minor", "amount.minor", "amount.minorUnits", ""])
+        let invalid = StatusCode.invalidArgument.rawValue
+        #expect(response.results.map(\.code) == [invalid, invalid, StatusCode.outOfRange.rawValue, invalid, invalid, 0])
+        var after = try world.tenant.store.syncedRecords()
+        #expect(after["contact/K1"]?["phone"] == .string("+63 2 8888 0001"))
+        after["contact/K1"] = before["contact/K1"]
+        #expect(after == before)
+        await client.close()
         try await world.stop()
     }
 
@@ -321,19 +354,35 @@ func seed(_ world: SyncWorld) async throws {
         )
         let task = Task { try await server.run() }
         let port = try await server.listeningPort
-        let old = RPCClient(configuration: .init(host: "127.0.0.1", port: port, token: "ana", replicaID: testReplica("old"), schemaVersion: SyncMethods.schemaVersion, connectPatience: .seconds(2)))
-        do {
-            _ = try await old.unary(SyncMethods.push, .with { $0.replicaID = testReplica("old"); $0.changes = [.with { $0.kind = "contact"; $0.id = "X"; $0.counter = 1 }] })
-            Issue.record("an old client was let in")
-        } catch let error as RPCError {
-            #expect(error.code == .failedPrecondition)
-            #expect(error.message.contains("upgrade dunlin"))
-        }
-        #expect(try world.tenant.store.lastChangeSequence() == 0)
-        await old.close()
+        try await expectToldToUpgrade(port: port, schema: SyncMethods.schemaVersion, saying: "upgrade dunlin", world)
         server.beginShutdown()
         try await task.value
         try await world.stop()
+    }
+
+    @Test("a schema 1 client (records in the Swift Codable form) is told to upgrade dunlin by a default server")
+    func aSchemaOneClientIsToldToUpgrade() async throws {
+        #expect(SyncMethods.schemaVersion == 2)
+        let world = try await SyncWorld.start()
+        try await expectToldToUpgrade(
+            port: world.server.port, schema: 1, saying: "client replica schema 1: this server needs replica schema 2 or newer: upgrade dunlin", world
+        )
+        try await world.stop()
+    }
+
+    /// A client announcing replica schema `schema` pushes: HELLO refuses it, saying `saying`, and
+    /// nothing is written.
+    private func expectToldToUpgrade(port: Int, schema: UInt32, saying: String, _ world: SyncWorld) async throws {
+        let old = RPCClient(configuration: .init(host: "127.0.0.1", port: port, token: "ana", replicaID: testReplica("old"), schemaVersion: schema, connectPatience: .seconds(2)))
+        do {
+            _ = try await old.unary(SyncMethods.push, .with { $0.replicaID = testReplica("old"); $0.changes = [.with { $0.kind = "contact"; $0.id = "X"; $0.counter = 1 }] })
+            Issue.record("a client of replica schema \(schema) was let in")
+        } catch let error as RPCError {
+            #expect(error.code == .failedPrecondition)
+            #expect(error.message.contains(saying), "\(error.message)")
+        }
+        #expect(try world.tenant.store.lastChangeSequence() == 0)
+        await old.close()
     }
 }
 

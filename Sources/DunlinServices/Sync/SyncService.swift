@@ -245,7 +245,7 @@ private func authorize(_ change: PushedChange, current: FieldMap?, role: Role, c
     let write: RecordWrite = current == nil ? .create : deleting ? .delete : .change
     do throws(AccessDenied) {
         if kind == .ledgerEntry {
-            let posted = try? RecordCoding.record(LedgerEntry.self, from: change.fields)
+            let posted = try? LedgerEntry(fieldMap: change.fields)
             if let posted {
                 let required = Rights.required(for: posted, target: posted.targetID.flatMap(entry))
                 guard role.satisfies(required) else {
@@ -272,14 +272,14 @@ private func authorize(_ change: PushedChange, current: FieldMap?, role: Role, c
 private func checkSettling(_ change: PushedChange, current: FieldMap, settler: String, caller: String) throws(AccessDenied) {
     for (field, value) in change.fields where field != "status" && field != settler {
         guard current[field] == value else {
-            throw AccessDenied(field: Rights.wireName(field), "a conflict's \(field) is the server's record of what happened; a replica may only settle it")
+            throw AccessDenied(field: field, "a conflict's \(field) is the server's record of what happened; a replica may only settle it")
         }
     }
     guard change.fields["status"]?.text == ConflictRecord.Status.settled.rawValue else {
         throw AccessDenied(field: "status", "a replica may only settle a conflict, not reopen it")
     }
     guard change.fields[settler]?.text == caller else {
-        throw AccessDenied(field: Rights.wireName(settler), "a conflict is settled by the caller (\(caller)), not \(change.fields[settler]?.text ?? "nobody")")
+        throw AccessDenied(field: settler, "a conflict is settled by the caller (\(caller)), not \(change.fields[settler]?.text ?? "nobody")")
     }
 }
 

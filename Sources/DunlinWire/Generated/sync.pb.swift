@@ -23,11 +23,14 @@
 /// reason invalid_format) and, when the connection's HELLO named a replica id, that one
 /// (INVALID_ARGUMENT, reason replica_mismatch). PROTOCOL.md §16.2, "Dots and vectors".
 ///
-/// Records travel as canonical JSON objects (sorted keys, UTF-8), one key per field of the record's
-/// DunlinCore Codable form, plus "_deleted": true on a tombstone. One encoding for every kind keeps
-/// field-level merge the same code for all of them. Kinds: customer, contact, dispute,
-/// promise_to_pay, collection_task, sync_conflict (mutable, merged field by field) and
-/// ledger_entry, activity (insert-only, merged by set union).
+/// Records travel in their kind's sync form (PROTOCOL.md §16.2 "Record forms"): a canonical JSON
+/// object (UTF-8, keys in byte order, no whitespace) whose keys are the kind's RPC message fields
+/// by their proto names, in the RPC's units (amounts {"currency", "minor"}, dates "YYYY-MM-DD",
+/// instants Unix milliseconds, int64 values as decimal strings), plus "_deleted" on mutable kinds
+/// (true on a tombstone). One encoding for every kind keeps field-level merge the same code for all
+/// of them. Kinds: customer, contact, dispute, promise_to_pay, collection_task, sync_conflict
+/// (mutable, merged field by field) and ledger_entry, activity (insert-only, merged by set union).
+/// Protocol/vectors/sync-records.json pins the bytes.
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -59,7 +62,7 @@ public nonisolated struct Dunlin_V1_SyncRecord: Sendable {
   /// the server change sequence number of the record's latest change
   public var seq: UInt64 = 0
 
-  /// canonical JSON object
+  /// the record's sync form, canonical JSON
   public var fields: Data = Data()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -146,7 +149,7 @@ public nonisolated struct Dunlin_V1_PushChange: Sendable {
 
   public var baseSeq: UInt64 = 0
 
-  /// canonical JSON object
+  /// JSON object in the kind's sync form (mutable kinds: changed fields only)
   public var fields: Data = Data()
 
   /// the replica's wall clock: breaks ties between concurrent writes only

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Writes Protocol/vectors/sync-records.json: golden vectors of the sync record form.
+
+An independent implementation of PROTOCOL.md §16.2 "Record forms" and "Canonical JSON", with
+nothing from the Swift code and no JSON library defaults: the canonical writer below follows the
+spec's rules one by one, and the checksum is hashlib's SHA-256 over the bytes §16.2 lists. The
+Swift test (Tests/DunlinStoreTests/SyncRecordVectorTests.swift) builds the same records from
+DunlinCore values, encodes them and compares bytes and checksum with this file; so can a client
+in any language.
+
+    python3 Protocol/vectors/generate_sync_records.py
+
+The file holds:
+
+- `records`: one SyncRecord of each kind (and a tombstone), as a batch would carry them: `kind`,
+  `id`, `seq`, and `fields`, a JSON string whose UTF-8 encoding is exactly the bytes of the
+  record's `fields`.
+- `checksum_hex`: SyncBatch.checksum of a batch holding these records in this order.
+"""
+import hashlib
+import json
+import os
+
+SHORT_ESCAPES = {0x22: '\\"', 0x5C: '\\\\', 0x08: '\\b', 0x09: '\\t', 0x0A: '\\n', 0x0C: '\\f', 0x0D: '\\r'}
+
+
+def canonical_string(text):
+    out = ['"']
+    for character in text:
+        code = ord(character)
+        if code in SHORT_ESCAPES:
+            out.append(SHORT_ESCAPES[code])
+        elif code < 0x20:
+            out.append('\\u%04x' % code)
+        else:
+            out.append(character)  # everything else as itself: '/', DEL, non-ASCII, U+2028
+    out.append('"')
+    return ''.join(out)
+
+
+def canonical(value):
+    """The canonical JSON text of a value; the caller encodes it as UTF-8."""
+    if value is None:
+        return 'null'
+    if value is True:
+        return 'true'
+    if value is False:
+        return 'false'
+    if isinstance(value, int):
+        assert -2**31 <= value < 2**31, 'only int32 fields are JSON numbers; int64 travels as a string'
+        return str(value)
+    if isinstance(value, str):
+        return canonical_string(value)
+    if isinstance(value, list):
+        return '[' + ','.join(canonical(item) for item in value) + ']'
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda key: key.encode('utf-8'))
+        return '{' + ','.join(canonical_string(key) + ':' + canonical(value[key]) for key in keys) + '}'
+    raise TypeError(value)
+
+
+def amount(currency, minor):
+    return {'currency': currency, 'minor': str(minor)}
+
+
+REPLICA = 'r4f1c2a9b7d3e4f5061728394a5b6c7d8'
+
+RECORDS = [
+    ('customer', 'C-1001', 3, {
+        'id': 'C-1001', 'number': '1001', 'name': 'Globe Telecom "Retail"',
+        'billing_address': '12/F Tower One, Ayala Ave\nMakati City', 'payment_terms_days': 30,
+        'credit_limit': amount('PHP', 10**15), 'risk_rating': 4, 'analyst_id': 'u-ana', 'time_zone': 'Asia/Manila',
+        'language': 'fil', 'portal_billing': '', 'tags': ['key', 'ph'], 'phone': '+63 2 8888 0000', '_deleted': False,
+    }),
+    ('ledger_entry', 'INV-1042', 4, {
+        'id': 'INV-1042', 'kind': 'invoice', 'customer_id': 'C-1001', 'amount': amount('PHP', 1250050),
+        'date': '2026-11-01', 'due_date': '2026-12-01', 'reference': 'INV-1042', 'source_id': None, 'target_id': None,
+        'memo': 'Kasunduan \u2116 7 \u2014 \u20b112,500.50',
+    }),
+    ('ledger_entry', 'ADJ-7', 5, {
+        'id': 'ADJ-7', 'kind': 'adjustment', 'customer_id': 'C-1001', 'amount': amount('PHP', -50000),
+        'date': '2026-11-02', 'due_date': None, 'reference': '', 'source_id': None, 'target_id': 'INV-1042',
+        'memo': 'late fee waived',
+    }),
+    ('activity', 'ACT-1', 6, {
+        'id': 'ACT-1', 'customer_id': 'C-1001', 'kind': 'call', 'direction': 'outbound',
+        'outcome': 'promised 5,000 by Friday', 'author_id': 'u-ana', 'occurred_at': '1795000000123',
+        'body': 'Rosa said:\t"next week" \\ maybe',
+    }),
+    ('contact', 'K1', 7, {
+        'id': 'K1', 'customer_id': 'C-1001', 'name': 'Rosa Cruz', 'role': 'AP clerk', 'email': 'rosa.cruz@globe.example',
+        'phone': '', 'preferred_channel': 'email', '_deleted': False,
+    }),
+    ('dispute', 'D-1', 8, {
+        'id': 'D-1', 'customer_id': 'C-1001', 'invoice_ids': ['INV-1042'], 'amount': amount('PHP', 250000),
+        'reason_code': 'pricing', 'status': 'resolved', 'owner_team': 'customer_service', 'opened_on': '2026-11-05',
+        'resolved_on': '2026-11-12', 'note': '', '_deleted': False,
+    }),
+    ('promise_to_pay', 'P-1', 9, {
+        'id': 'P-1', 'customer_id': 'C-1001', 'invoice_ids': ['INV-1042'], 'amount': amount('PHP', 1000000),
+        'made_on': '2026-11-10', 'promised_date': '2026-11-20', 'status': 'partly_kept', 'note': 'half by the 20th',
+        '_deleted': False,
+    }),
+    ('collection_task', 'T-1', 10, {
+        'id': 'T-1', 'assignee_id': 'u-ana', 'customer_id': 'C-1001', 'title': 'call Rosa about INV-1042',
+        'due_date': '2026-11-30', 'done': False, 'notes': '', '_deleted': False,
+    }),
+    ('sync_conflict', 'cfl_dispute_D-1_amount_server_11', 11, {
+        'id': 'cfl_dispute_D-1_amount_server_11', 'record_kind': 'dispute', 'record_id': 'D-1', 'field': 'amount',
+        'kept': amount('PHP', 250000), 'kept_by': REPLICA, 'kept_at': '1795000100000',
+        'lost': amount('PHP', 200000), 'lost_by': 'server', 'lost_at': '1794999900000',
+        'status': 'open', 'settled_by': '', '_deleted': False,
+    }),
+    ('contact', 'K2', 12, {
+        'id': 'K2', 'customer_id': 'C-1001', 'name': 'Old AP', 'role': '', 'email': '', 'phone': '+63 2 8888 0001',
+        'preferred_channel': 'phone', '_deleted': True,
+    }),
+]
+
+
+def main():
+    records = []
+    checksum = hashlib.sha256()
+    for kind, record_id, seq, fields in RECORDS:
+        data = canonical(fields).encode('utf-8')
+        for part in (kind.encode('utf-8'), record_id.encode('utf-8'), str(seq).encode('ascii'), data):
+            checksum.update(part + b'\x00')
+        records.append({'kind': kind, 'id': record_id, 'seq': seq, 'fields': data.decode('utf-8')})
+    document = {
+        'description': 'Sync records in the form of PROTOCOL.md §16.2, one of each kind and a tombstone, and the '
+                       'SyncBatch checksum of a batch of them in this order. Written by generate_sync_records.py.',
+        'records': records,
+        'checksum_hex': checksum.hexdigest(),
+    }
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'sync-records.json')
+    with open(path, 'w', encoding='utf-8') as out:
+        json.dump(document, out, ensure_ascii=False, indent=2)
+        out.write('\n')
+    print('wrote %d records to %s' % (len(records), path))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,123 @@
+import DunlinCore
+import DunlinStore
+import DunlinSync
+import Foundation
+import Testing
+
+/// Protocol/vectors/sync-records.json, written by an independent Python implementation of
+/// PROTOCOL.md §16.2 (generate_sync_records.py), against the records DunlinCore values make: a
+/// change to any kind's form, to the canonical JSON or to the checksum breaks these tests.
+@Suite struct SyncRecordVectorTests {
+    struct Vector: Decodable {
+        var kind: String
+        var id: String
+        var seq: Int64
+        var fields: String
+    }
+
+    struct VectorFile: Decodable {
+        var records: [Vector]
+        var checksumHex: String
+
+        enum CodingKeys: String, CodingKey {
+            case records
+            case checksumHex = "checksum_hex"
+        }
+    }
+
+    static func vectors() throws -> VectorFile {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Protocol/vectors/sync-records.json")
+        return try JSONDecoder().decode(VectorFile.self, from: Data(contentsOf: url))
+    }
+
+    /// The vectors' records, made from DunlinCore values, as a batch carries them.
+    static let records: [(kind: String, id: String, seq: Int64, fields: FieldMap)] = {
+        let php = Currency(code: "PHP")!
+        let day = { (text: String) in CivilDate(text)! }
+        let replica = "r4f1c2a9b7d3e4f5061728394a5b6c7d8"
+        func live(_ record: some SyncRecordForm, deleted: Bool = false) -> FieldMap {
+            var fields = record.fieldMap
+            fields[RecordCoding.deletedField] = .bool(deleted)
+            return fields
+        }
+        return [
+            ("customer", "C-1001", 3, live(Customer(
+                id: "C-1001", number: "1001", name: "Globe Telecom \"Retail\"", billingAddress: "12/F Tower One, Ayala Ave\nMakati City",
+                phone: "+63 2 8888 0000", creditLimit: Money(minorUnits: Money.maximumMinorUnits, currency: php), riskRating: 4,
+                analystID: "u-ana", timeZone: "Asia/Manila", language: "fil", tags: ["key", "ph"]
+            ))),
+            ("ledger_entry", "INV-1042", 4, LedgerEntry(
+                id: "INV-1042", kind: .invoice, customerID: "C-1001", amount: Money(minorUnits: 1_250_050, currency: php),
+                date: day("2026-11-01"), dueDate: day("2026-12-01"), reference: "INV-1042", memo: "Kasunduan № 7 — ₱12,500.50"
+            ).fieldMap),
+            ("ledger_entry", "ADJ-7", 5, LedgerEntry(
+                id: "ADJ-7", kind: .adjustment, customerID: "C-1001", amount: Money(minorUnits: -50000, currency: php),
+                date: day("2026-11-02"), targetID: "INV-1042", memo: "late fee waived"
+            ).fieldMap),
+            ("activity", "ACT-1", 6, Activity(
+                id: "ACT-1", customerID: "C-1001", kind: .call, direction: .outbound, outcome: "promised 5,000 by Friday",
+                authorID: "u-ana", occurredAt: Activity.instant(milliseconds: 1_795_000_000_123), body: "Rosa said:\t\"next week\" \\ maybe"
+            ).fieldMap),
+            ("contact", "K1", 7, live(Contact(
+                id: "K1", customerID: "C-1001", name: "Rosa Cruz", role: "AP clerk", email: "rosa.cruz@globe.example"
+            ))),
+            ("dispute", "D-1", 8, live(Dispute(
+                id: "D-1", customerID: "C-1001", invoiceIDs: ["INV-1042"], amount: Money(minorUnits: 250_000, currency: php),
+                reasonCode: "pricing", status: .resolved, ownerTeam: .customerService, openedOn: day("2026-11-05"), resolvedOn: day("2026-11-12")
+            ))),
+            ("promise_to_pay", "P-1", 9, live(PromiseToPay(
+                id: "P-1", customerID: "C-1001", invoiceIDs: ["INV-1042"], amount: Money(minorUnits: 1_000_000, currency: php),
+                madeOn: day("2026-11-10"), promisedDate: day("2026-11-20"), status: .partlyKept, note: "half by the 20th"
+            ))),
+            ("collection_task", "T-1", 10, live(CollectionTask(
+                id: "T-1", assigneeID: "u-ana", customerID: "C-1001", title: "call Rosa about INV-1042", dueDate: day("2026-11-30")
+            ))),
+            ("sync_conflict", "cfl_dispute_D-1_amount_server_11", 11, live(ConflictRecord(Conflict(
+                kind: "dispute", recordID: "D-1", field: "amount",
+                kept: SyncValue.amount(Money(minorUnits: 250_000, currency: php)),
+                keptStamp: Stamp(authority: "server", seq: 12, dot: Dot(replica: replica, counter: 4), at: 1_795_000_100_000),
+                lost: SyncValue.amount(Money(minorUnits: 200_000, currency: php)),
+                lostStamp: Stamp(authority: "server", seq: 11, at: 1_794_999_900_000)
+            )))),
+            ("contact", "K2", 12, live(Contact(
+                id: "K2", customerID: "C-1001", name: "Old AP", phone: "+63 2 8888 0001", preferredChannel: .phone
+            ), deleted: true)),
+        ]
+    }()
+
+    @Test("a record of every kind encodes to the golden bytes, and a batch of them to the golden checksum")
+    func recordsEncodeToTheVectors() throws {
+        let file = try Self.vectors()
+        let batch = Self.records.map { SyncRecordState(kind: $0.kind, id: $0.id, seq: $0.seq, fields: RecordCoding.canonical($0.fields)) }
+        #expect(Set(batch.map(\.kind)) == Set(RecordKind.allCases.map(\.rawValue)))
+        #expect(batch.map(\.kind) == file.records.map(\.kind))
+        #expect(batch.map(\.id) == file.records.map(\.id))
+        #expect(batch.map(\.seq) == file.records.map(\.seq))
+        for (record, vector) in zip(batch, file.records) {
+            #expect(String(decoding: record.fields, as: UTF8.self) == vector.fields, "\(vector.kind) \(vector.id)")
+        }
+        let checksum = SyncRecordState.checksum(batch).map { String(format: "%02x", $0) }.joined()
+        #expect(checksum == file.checksumHex)
+    }
+
+    @Test("the golden bytes read back to the same records, and a replica applies them as the same records")
+    func vectorsDecodeToTheRecords() throws {
+        let file = try Self.vectors()
+        for (vector, record) in zip(file.records, Self.records) {
+            let fields = try RecordCoding.decode(Data(vector.fields.utf8))
+            #expect(fields == record.fields, "\(vector.kind) \(vector.id)")
+            let form = try #require(SyncForms.byKind[vector.kind])
+            var typed = try form.init(fieldMap: fields).fieldMap
+            typed[RecordCoding.deletedField] = fields[RecordCoding.deletedField]
+            #expect(typed == fields, "\(vector.kind) \(vector.id)")
+        }
+        let replica = try TenantStore()
+        let batch = file.records.map { SyncRecordState(kind: $0.kind, id: $0.id, seq: $0.seq, fields: Data($0.fields.utf8)) }
+        try replica.applySyncBatch(batch, checkpoint: 12)
+        let held = try replica.syncedRecords()
+        for vector in file.records {
+            #expect(held["\(vector.kind)/\(vector.id)"].map { String(decoding: RecordCoding.canonical($0), as: UTF8.self) } == vector.fields)
+        }
+    }
+}

@@ -1,0 +1,211 @@
+import DunlinCore
+import DunlinSync
+import Foundation
+import Testing
+
+/// One record of every kind, with every optional field set on some and unset on others.
+let syncFormSamples: [any SyncRecordForm] = {
+    let usd = Currency(code: "USD")!
+    let day = { (text: String) in CivilDate(text)! }
+    return [
+        Customer(id: "C1", number: "1001", name: "Globe \"Retail\"", creditLimit: Money(minorUnits: 1_000_000_000_000_000, currency: usd), tags: ["key", "ph"]),
+        Customer(id: "C2", number: "1002", name: "Ayala", paymentTermsDays: 45, riskRating: 1),
+        LedgerEntry(id: "INV-1", kind: .invoice, customerID: "C1", amount: Money(minorUnits: 1_234_56, currency: usd), date: day("2026-11-01"), dueDate: day("2026-12-01"), reference: "INV-1"),
+        LedgerEntry(id: "ADJ-1", kind: .adjustment, customerID: "C1", amount: Money(minorUnits: -500, currency: usd), date: day("2026-11-02"), targetID: "INV-1", memo: "fee"),
+        Activity(id: "A1", customerID: "C1", kind: .call, direction: .outbound, outcome: "left voicemail", authorID: "u-ana", occurredAt: Date(timeIntervalSince1970: 1_795_000_000.123)),
+        Activity(id: "A2", customerID: "C1", kind: .note, direction: .undirected, authorID: "u-ana", occurredAt: Date(timeIntervalSince1970: 0), body: "a/b\nc"),
+        Contact(id: "K1", customerID: "C1", name: "Rosa", email: "rosa@globe.example", preferredChannel: .email),
+        Dispute(id: "D1", customerID: "C1", invoiceIDs: ["INV-1"], amount: Money(minorUnits: 100_00, currency: usd), reasonCode: "pricing", status: .resolved, ownerTeam: .customerService, openedOn: day("2026-11-03"), resolvedOn: day("2026-11-04")),
+        Dispute(id: "D2", customerID: "C1", invoiceIDs: ["INV-1"], amount: Money(minorUnits: 1, currency: usd), reasonCode: "damaged_goods", openedOn: day("2026-11-03")),
+        PromiseToPay(id: "P1", customerID: "C1", invoiceIDs: ["INV-1"], amount: Money(minorUnits: 500_00, currency: usd), madeOn: day("2026-11-05"), promisedDate: day("2026-11-20"), status: .partlyKept),
+        CollectionTask(id: "T1", assigneeID: "u-ana", customerID: "C1", title: "call Rosa", dueDate: day("2026-11-30"), done: true),
+        ConflictRecord(
+            id: "cfl_dispute_D1_amount_r1_2", kind: "dispute", recordID: "D1", field: "amount",
+            kept: SyncValue.amount(Money(minorUnits: 100_00, currency: usd)), keptBy: "r1", keptAt: 1_795_000_000_000,
+            lost: SyncValue.amount(Money(minorUnits: 90_00, currency: usd)), lostBy: "r2", lostAt: -1, status: .open, settledBy: ""
+        ),
+    ]
+}()
+
+@Suite struct SyncFormTests {
+    @Test("every kind's field map has exactly its form's keys and reads back to the same record")
+    func everyKindRoundTrips() throws {
+        #expect(Set(syncFormSamples.map { type(of: $0).recordKind }) == Set(RecordKind.allCases))
+        for sample in syncFormSamples {
+            let form = type(of: sample)
+            #expect(Set(sample.fieldMap.keys) == Set(form.form.map(\.name)), "\(form.recordKind)")
+            let back = try form.init(fieldMap: try RecordCoding.decode(RecordCoding.canonical(sample.fieldMap)))
+            #expect(back.fieldMap == sample.fieldMap, "\(form.recordKind)")
+            try SyncForms.check(sample.fieldMap, kind: form.recordKind.rawValue, allowsDeleted: false)
+        }
+    }
+
+    /// The fields of `message` in a .proto file of Protocol/, by number: (name, type, repeated).
+    static func protoFields(_ message: String, in file: String) throws -> [(name: String, type: String, repeated: Bool)] {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Protocol/\(file)")
+        let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        guard let start = lines.firstIndex(where: { $0.hasPrefix("message \(message) {") }) else { return [] }
+        var fields: [(number: Int, name: String, type: String, repeated: Bool)] = []
+        for line in lines[(start + 1)...] {
+            if line.hasPrefix("}") { break }
+            let words = line.split(separator: "//")[0].split(whereSeparator: { $0 == " " || $0 == "=" || $0 == ";" }).map(String.init)
+            guard words.count >= 3, let number = Int(words[words.count - 1]) else { continue }
+            let repeated = words[0] == "repeated"
+            fields.append((number, words[words.count - 2], words[repeated ? 1 : 0], repeated))
+        }
+        return fields.sorted { $0.number < $1.number }.map { ($0.name, $0.type, $0.repeated) }
+    }
+
+    @Test("every kind's form is its RPC message: the same field names, in field-number order, of matching types")
+    func formsAreTheRPCMessages() throws {
+        let messages: [(RecordKind, String, String, derived: Set<String>)] = [
+            (.customer, "CustomerRecord", "receivables.proto", []),
+            (.ledgerEntry, "LedgerEntryRecord", "receivables.proto", ["balance", "reversed"]),
+            (.activity, "ActivityRecord", "records.proto", []),
+            (.contact, "ContactRecord", "records.proto", []),
+            (.dispute, "DisputeRecord", "records.proto", []),
+            (.promiseToPay, "PromiseRecord", "records.proto", []),
+            (.collectionTask, "TaskRecord", "records.proto", []),
+        ]
+        for (kind, message, file, derived) in messages {
+            let proto = try Self.protoFields(message, in: file).filter { !derived.contains($0.name) }
+            let form = try #require(SyncForms.byKind[kind.rawValue]).form
+            #expect(proto.map(\.name) == form.map(\.name), "\(message)")
+            for (field, wire) in zip(form, proto) {
+                let expected: (type: String, repeated: Bool) = switch field.type {
+                case .text, .choice, .date: ("string", false)
+                case .textList: ("string", true)
+                case .int32: ("int32", false)
+                case .int64, .instant: ("int64", false)
+                case .bool: ("bool", false)
+                case .amount: ("Amount", false)
+                case .value: ("", false)
+                }
+                #expect(wire.type == expected.type && wire.repeated == expected.repeated, "\(message).\(wire.name)")
+            }
+        }
+    }
+
+    @Test("the RPC's names and units: snake_case keys, amounts in minor units as int64 strings, instants in Unix ms")
+    func namesAndUnitsAreTheRPCs() {
+        let usd = Currency(code: "USD")!
+        let entry = LedgerEntry(id: "I", kind: .creditMemo, customerID: "C", amount: Money(minorUnits: 100050, currency: usd), date: CivilDate("2026-01-31")!)
+        #expect(String(decoding: RecordCoding.canonical(entry.fieldMap), as: UTF8.self)
+            == #"{"amount":{"currency":"USD","minor":"100050"},"customer_id":"C","date":"2026-01-31","due_date":null,"id":"I","kind":"credit_memo","memo":"","reference":"","source_id":null,"target_id":null}"#)
+        let note = Activity(id: "A", customerID: "C", kind: .note, direction: .undirected, authorID: "u", occurredAt: Date(timeIntervalSince1970: 1.5))
+        #expect(note.fieldMap["occurred_at"] == .string("1500"))
+        #expect(note.fieldMap["direction"] == .string("none"))
+    }
+
+    @Test("canonical JSON: keys in byte order, no whitespace, only the escapes JSON requires")
+    func canonicalBytes() {
+        let value: FieldValue = .object([
+            "b": .array([.integer(-1), .null, .bool(true), .bool(false)]),
+            "a": .string("q\"b\\s/é\u{1}\t\n\r\u{8}\u{c}\u{1f}\u{7f}\u{2028}"),
+            "_": .object(["z": .string(""), "Z": .integer(0)]),
+        ])
+        #expect(String(decoding: CanonicalJSON.encode(value), as: UTF8.self)
+            == #"{"_":{"Z":0,"z":""},"a":"q\"b\\s/é\u0001\t\n\r\b\f\u001f"# + "\u{7f}\u{2028}" + #"","b":[-1,null,true,false]}"#)
+    }
+
+    @Test("a malformed value in a pushed change is refused, naming the field", arguments: [
+        ("contact", ["nickname": FieldValue.string("x")], "nickname", false),
+        ("contact", ["phone": .integer(5)], "phone", false),
+        ("contact", ["_deleted": .string("yes")], "_deleted", false),
+        ("ledger_entry", ["_deleted": .bool(true)], "_deleted", false),
+        ("customer", ["payment_terms_days": .integer(1 << 40)], "payment_terms_days", true),
+        ("customer", ["risk_rating": .string("3")], "risk_rating", false),
+        ("customer", ["risk_rating": .number(3.5)], "risk_rating", false),
+        ("customer", ["tags": .array([.string("a"), .integer(2)])], "tags[1]", false),
+        ("customer", ["credit_limit": .object(["currency": .string("USD"), "minorUnits": .integer(5)])], "credit_limit.minorUnits", false),
+        ("dispute", ["amount": .object(["currency": .string("USD"), "minor": .integer(5)])], "amount.minor", false),
+        ("dispute", ["amount": .object(["currency": .string("USD"), "minor": .string("9223372036854775808")])], "amount.minor", true),
+        ("dispute", ["amount": .object(["currency": .string("USD"), "minor": .string("05")])], "amount.minor", false),
+        ("dispute", ["amount": .object(["currency": .string("USD"), "minor": .string("-0")])], "amount.minor", false),
+        ("dispute", ["amount": .object(["currency": .string("USD"), "minor": .string("+5")])], "amount.minor", false),
+        ("dispute", ["amount": .object(["currency": .string("usd"), "minor": .string("5")])], "amount.currency", false),
+        ("dispute", ["amount": .null], "amount", false),
+        ("dispute", ["opened_on": .string("2026-02-30")], "opened_on", false),
+        ("dispute", ["opened_on": .string("+202-01-01")], "opened_on", false),
+        ("dispute", ["status": .string("closed")], "status", false),
+        ("activity", ["occurred_at": .integer(1_795_000_000_000)], "occurred_at", false),
+        ("sync_conflict", ["kept_at": .string("1e3")], "kept_at", false),
+        ("no_such_kind", [:], "kind", false),
+    ] as [(String, FieldMap, String, Bool)])
+    func malformedValuesAreRefused(kind: String, fields: FieldMap, field: String, outOfRange: Bool) {
+        do {
+            try SyncForms.check(fields, kind: kind, allowsDeleted: kind != "ledger_entry")
+            Issue.record("\(fields) was let in")
+        } catch {
+            #expect(error.field == field)
+            if case .outOfRange = error { #expect(outOfRange) } else { #expect(!outOfRange, "\(error)") }
+        }
+    }
+
+    @Test("a refusal stays short whatever was pushed: a huge unknown key or value is cut to 64 characters")
+    func refusalsDoNotGrowWithThePush() {
+        let huge = String(repeating: "é", count: 100_000)
+        for (fields, kind) in [
+            ([huge: FieldValue.string("x")], "contact"), (["phone": .array(Array(repeating: .string(huge), count: 3))], "contact"),
+            (["opened_on": .string(huge)], "dispute"), (["status": .string(huge)], "dispute"),
+            (["amount": .object(["currency": .string("USD"), "minor": .string(huge)])], "dispute"),
+            (["amount": .object(["currency": .string("USD"), "minor": .string("1"), huge: .null])], "dispute"),
+        ] as [(FieldMap, String)] {
+            do {
+                try SyncForms.check(fields, kind: kind, allowsDeleted: true)
+                Issue.record("let in")
+            } catch {
+                #expect(error.description.count < 300, "\(error.description.prefix(100))")
+                #expect(error.field.count <= 80)
+            }
+        }
+    }
+
+    @Test("an integer too large for int64 in the JSON text is out of range, naming the field")
+    func hugeJSONNumberIsOutOfRange() throws {
+        let fields = try RecordCoding.decode(Data(#"{"risk_rating":123456789012345678901234}"#.utf8))
+        do {
+            try SyncForms.check(fields, kind: "customer", allowsDeleted: true)
+            Issue.record("let in")
+        } catch {
+            guard case .outOfRange(field: "risk_rating", _) = error else { return #expect(Bool(false), "\(error)") }
+        }
+    }
+
+    @Test("a full record missing a required field, or null where none is allowed, names the field")
+    func fullRecordsNeedEveryRequiredField() {
+        var fields = Contact(id: "K1", customerID: "C1", name: "Rosa", email: "r@x.example").fieldMap
+        fields["customer_id"] = nil
+        #expect(throws: DomainError.invalid(field: "customer_id", "is missing: every contact record has it")) { try Contact(fieldMap: fields) }
+        fields["customer_id"] = .null
+        #expect(throws: DomainError.invalid(field: "customer_id", "must not be null")) { try Contact(fieldMap: fields) }
+    }
+
+    @Test("schema 1's Codable form of every kind upgrades to the record's form today")
+    func legacyFormUpgrades() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        for sample in syncFormSamples {
+            let form = type(of: sample)
+            guard let codable = sample as? any Encodable else { continue }
+            let legacy = try RecordCoding.decode(encoder.encode(codable))
+            let upgraded = LegacySyncForm.upgrade(legacy, kind: form.recordKind.rawValue)
+            #expect(try form.init(fieldMap: upgraded).fieldMap == sample.fieldMap, "\(form.recordKind)")
+        }
+        // Conflicts had no Codable twin left: schema 1's form as it wrote one.
+        let legacyConflict: FieldMap = [
+            "id": .string("cfl_customer_C1_creditLimit_r1_2"), "kind": .string("customer"), "recordID": .string("C1"),
+            "field": .string("creditLimit"), "kept": .object(["currency": .string("USD"), "minorUnits": .integer(5)]), "keptBy": .string("r1"),
+            "keptAt": .integer(7), "lost": .null, "lostBy": .string("server"), "lostAt": .integer(6), "status": .string("open"),
+            "settledBy": .string(""),
+        ]
+        let conflict = try ConflictRecord(fieldMap: LegacySyncForm.upgrade(legacyConflict, kind: "sync_conflict"))
+        #expect(conflict.field == "credit_limit")
+        #expect(conflict.kept == .object(["currency": .string("USD"), "minor": .string("5")]))
+        #expect(conflict.lost == .null && conflict.keptAt == 7 && conflict.lostAt == 6)
+        #expect(conflict.id == "cfl_customer_C1_creditLimit_r1_2")
+        #expect(LegacySyncForm.fieldName("assigneeID", kind: "collection_task") == "assignee_id")
+        #expect(LegacySyncForm.fieldName("_deleted", kind: "contact") == "_deleted")
+    }
+}
