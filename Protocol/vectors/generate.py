@@ -160,7 +160,7 @@ class Stream:
 
 def hello_message(**fields):
     values = dict(token="dk_live_7Hq2xV9c", replica_id="r4f1c2a9b7d3e4f5061728394a5b6c7d8", client_version="dunlin/0.1.0",
-                  schema_version=1, accept_compression=["deflate"], max_frame_size=MAX_FRAME,
+                  schema_version=2, accept_compression=["deflate"], max_frame_size=MAX_FRAME,
                   initial_window=1 << 20)
     values.update(fields)
     return pb.Hello(**values)
