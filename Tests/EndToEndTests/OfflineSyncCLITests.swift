@@ -104,13 +104,13 @@ struct OfflineSyncCLITests {
         _ = try await cut.waitForExit()
         #expect(try !StoreContents(world.replicaPath).records.isEmpty, "the kill came after some batches were applied")
 
-        for read in [["aging", "--as-of", "2026-12-31"], ["customers", "list"], ["exceptions"], ["conflicts"]] {
+        for read in [["aging", "--as-of", "2099-12-31"], ["customers", "list"], ["exceptions"], ["conflicts"]] {
             let refused = try await run(world, read + ["--json"])
             #expect(refused.status == Self.failedPrecondition, "dunlin \(read): \(refused)")
             let error = try JSONSerialization.jsonObject(with: Data(refused.stdout.utf8)) as? [String: Any]
             #expect((error?["error"] as? [String: Any])?["reason"] as? String == Replica.notBootstrappedReason, "\(refused.stdout)")
         }
-        let text = try await run(world, ["aging", "--as-of", "2026-12-31"])
+        let text = try await run(world, ["aging", "--as-of", "2099-12-31"])
         #expect(text.status == Self.failedPrecondition)
         #expect(text.stdout.isEmpty, "no partial totals: \(text.stdout)")
         #expect(text.stderr.contains("not bootstrapped") && text.stderr.contains("dunlin sync"), "\(text.stderr)")
@@ -123,8 +123,8 @@ struct OfflineSyncCLITests {
         #expect(again.status == 0, "\(again)")
         #expect(again.stderr.contains("the first sync of profile default did not finish; bootstrapping it again"), "\(again.stderr)")
         #expect((try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any]).flatMap { $0["sync"] as? [String: Any] }?["bootstrapped"] as? Bool == true)
-        let local = try await run(world, ["aging", "--as-of", "2026-12-31", "--json"])
-        let remote = try await run(world, ["aging", "--as-of", "2026-12-31", "--json", "--server", world.address, "--token", world.analystToken])
+        let local = try await run(world, ["aging", "--as-of", "2099-12-31", "--json"])
+        let remote = try await run(world, ["aging", "--as-of", "2099-12-31", "--json", "--server", world.address, "--token", world.analystToken])
         #expect(local.status == 0 && remote.status == 0)
         let localTotals = (try JSONSerialization.jsonObject(with: Data(local.stdout.utf8)) as? [String: Any])?["totals"] as? [[String: Any]]
         let remoteTotals = (try JSONSerialization.jsonObject(with: Data(remote.stdout.utf8)) as? [String: Any])?["totals"] as? [[String: Any]]
