@@ -488,11 +488,7 @@ private func isoInstant(_ milliseconds: Int64) -> String {
 /// Reads `--at`: ISO 8601 with an offset ("2026-11-23T09:05:00+08:00", "...Z"), or
 /// "YYYY-MM-DD HH:MM[:SS]" / "YYYY-MM-DDTHH:MM[:SS]" in this machine's time zone.
 func parseInstant(_ text: String, option: String) throws -> Date {
-    let iso = ISO8601DateFormatter()
-    for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime]] {
-        iso.formatOptions = options
-        if let date = iso.date(from: text) { return date }
-    }
+    if let date = parseISOInstant(text) { return date }
     let local = DateFormatter()
     local.locale = Locale(identifier: "en_US_POSIX")
     local.timeZone = .current

@@ -15,12 +15,17 @@ func localTime(milliseconds: Int64) -> String {
 /// ISO 8601 text (what a store keeps for "last sync", "last seen", "detected at") for people; the
 /// text as it is when it is not an instant.
 func localTime(iso text: String) -> String {
+    parseISOInstant(text).map(localTime) ?? text
+}
+
+/// ISO 8601 text with an offset, with or without fractional seconds; nil for anything else.
+func parseISOInstant(_ text: String) -> Date? {
     let iso = ISO8601DateFormatter()
     for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime]] {
         iso.formatOptions = options
-        if let date = iso.date(from: text) { return localTime(date) }
+        if let date = iso.date(from: text) { return date }
     }
-    return text
+    return nil
 }
 
 func localTime(_ date: Date) -> String {
