@@ -284,8 +284,15 @@ struct Status: AsyncParsableCommand {
             ["open exceptions", "\(exceptions.count)"],
             ["refused changes", "\(refused.count)"],
         ])
+        let settled = Dictionary(try store.conflicts(includeSettled: true).filter { $0.status == .settled }.map { ($0.id, $0) }) { first, _ in first }
         for change in refused {
-            say("refused #\(change.counter) \(change.kind) \(change.id): \(StatusCode(rawValue: change.refusal.code)?.description ?? "\(change.refusal.code)"): \(change.refusal.message)")
+            let code = StatusCode(rawValue: change.refusal.code)?.description ?? "\(change.refusal.code)"
+            // A settlement someone else made first: say who, in names, once the pull has it.
+            if change.kind == RecordKind.syncConflict.rawValue, let first = settled[change.id], first.settledBy != profile.userID {
+                say("refused #\(change.counter): your settlement of conflict \(change.id) (\(code)): it was \(ConflictsCommand.status(Dunlin_V1_SyncConflict(first), People.saved(for: profile)))")
+                continue
+            }
+            say("refused #\(change.counter) \(change.kind) \(change.id): \(code): \(change.refusal.message)")
         }
     }
 }
@@ -318,11 +325,25 @@ struct ConflictsCommand: AsyncParsableCommand {
         subcommands: [List.self, Show.self, Settle.self], defaultSubcommand: List.self
     )
 
-    /// The conflicts of the replica, or of the server with `--server`.
-    static func list(_ connection: ConnectionOptions, includeSettled: Bool, _ body: ([Dunlin_V1_SyncConflict]) throws -> Void) async throws {
+    /// The conflicts of the replica, or of the server with `--server`, and the people they name.
+    static func list(_ connection: ConnectionOptions, includeSettled: Bool, _ body: ([Dunlin_V1_SyncConflict], People) throws -> Void) async throws {
         try await connection.withCaller { client in
-            try body(try await client.unary(Records.listConflicts, .with { $0.includeSettled = includeSettled }, options: connection.callOptions).conflicts)
+            let conflicts = try await client.unary(Records.listConflicts, .with { $0.includeSettled = includeSettled }, options: connection.callOptions).conflicts
+            try body(conflicts, connection.json ? .none : await People.lookUp(connection: connection, client: client))
         }
+    }
+
+    /// One side of a conflict for people: the value and who wrote it.
+    static func side(_ value: String, by origin: String, user: String, device: String, own: String?, _ people: People) -> String {
+        "\(value) (\(writer(origin, user: user, device: device, ownReplica: own, people: people)))"
+    }
+
+    /// A conflict's status for people: "open", or how and by whom it was settled.
+    static func status(_ conflict: Dunlin_V1_SyncConflict, _ people: People) -> String {
+        guard conflict.status == ConflictRecord.Status.settled.rawValue else { return conflict.status }
+        let chosen = conflict.outcome == ConflictRecord.Outcome.setAside.rawValue ? "put back \(conflict.lost)" : "kept \(conflict.kept)"
+        let when = conflict.settledAtMs == 0 ? "" : " at \(localTime(milliseconds: conflict.settledAtMs))"
+        return "settled by \(people.name(conflict.settledBy))\(when): \(chosen)"
     }
 
     struct List: AsyncParsableCommand {
@@ -331,12 +352,15 @@ struct ConflictsCommand: AsyncParsableCommand {
         @Flag(help: "Include settled conflicts.") var all = false
 
         func run() async throws {
-            try await ConflictsCommand.list(connection, includeSettled: all) { conflicts in
+            try await ConflictsCommand.list(connection, includeSettled: all) { conflicts, people in
                 if connection.json { return printJSON(conflicts.map(ConflictsCommand.json)) }
                 guard !conflicts.isEmpty else { return say("no open conflicts") }
                 let own = try connection.activeProfile()?.replicaID
                 printTable([["id", "record", "field", "kept", "set aside", "status"]] + conflicts.map {
-                    [$0.id, "\($0.kind) \($0.recordID)", $0.field, "\($0.kept) (\(writer($0.keptBy, ownReplica: own)))", "\($0.lost) (\(writer($0.lostBy, ownReplica: own)))", $0.status]
+                    [$0.id, "\($0.kind) \($0.recordID)", $0.field,
+                     ConflictsCommand.side($0.kept, by: $0.keptBy, user: $0.keptByUser, device: $0.keptDevice, own: own, people),
+                     ConflictsCommand.side($0.lost, by: $0.lostBy, user: $0.lostByUser, device: $0.lostDevice, own: own, people),
+                     ConflictsCommand.status($0, people)]
                 })
             }
         }
@@ -348,15 +372,17 @@ struct ConflictsCommand: AsyncParsableCommand {
         @Argument(help: "Conflict id.") var id: String
 
         func run() async throws {
-            try await ConflictsCommand.list(connection, includeSettled: true) { conflicts in
+            try await ConflictsCommand.list(connection, includeSettled: true) { conflicts, people in
                 guard let conflict = conflicts.first(where: { $0.id == id }) else {
                     throw RPCError(.notFound, "no conflict \(id)")
                 }
                 if connection.json { return printJSON(ConflictsCommand.json(conflict)) }
                 let own = try connection.activeProfile()?.replicaID
-                say("\(conflict.kind) \(conflict.recordID), field \(conflict.field): \(conflict.status)")
-                say("  kept:      \(conflict.kept)  (by \(writer(conflict.keptBy, ownReplica: own)) at \(localTime(milliseconds: conflict.keptAtMs)))")
-                say("  set aside: \(conflict.lost)  (by \(writer(conflict.lostBy, ownReplica: own)) at \(localTime(milliseconds: conflict.lostAtMs)))")
+                say("\(conflict.kind) \(conflict.recordID), field \(conflict.field): \(ConflictsCommand.status(conflict, people))")
+                let keptBy = writer(conflict.keptBy, user: conflict.keptByUser, device: conflict.keptDevice, ownReplica: own, people: people)
+                let lostBy = writer(conflict.lostBy, user: conflict.lostByUser, device: conflict.lostDevice, ownReplica: own, people: people)
+                say("  kept:      \(conflict.kept)  (by \(keptBy) at \(localTime(milliseconds: conflict.keptAtMs)))")
+                say("  set aside: \(conflict.lost)  (by \(lostBy) at \(localTime(milliseconds: conflict.lostAtMs)))")
             }
         }
     }
@@ -387,7 +413,14 @@ struct ConflictsCommand: AsyncParsableCommand {
             guard connection.server == nil else { throw ValidationError("--server: settle a conflict on your replica (drop --server); `dunlin sync` sends it") }
             let profile = try requireProfile(connection)
             do {
-                let conflict = try bootstrappedReplica(connection).store.settleConflict(id, restoreLost: keep == .setAside, by: profile.userID)
+                let store = try bootstrappedReplica(connection).store
+                // Settled already (here, or by someone whose settlement was pulled): say by whom.
+                if let first = try store.conflicts(includeSettled: true).first(where: { $0.id == id && $0.status == .settled }) {
+                    let shown = Dunlin_V1_SyncConflict(first)
+                    throw RPCError(.failedPrecondition, "conflict \(id) is \(ConflictsCommand.status(shown, People.saved(for: profile)))",
+                                   details: [.with { $0.field = "id"; $0.reason = "already_settled" }])
+                }
+                let conflict = try store.settleConflict(id, outcome: keep == .setAside ? .setAside : .kept, by: profile.userID)
                 let settled = Dunlin_V1_SyncConflict(conflict)
                 if connection.json { printJSON(ConflictsCommand.json(settled)) } else {
                     say("settled \(id): \(conflict.field) is \(keep == .setAside ? settled.lost : settled.kept); `dunlin sync` sends it")
@@ -404,6 +437,9 @@ struct ConflictsCommand: AsyncParsableCommand {
             "kept": conflict.kept, "kept_by": conflict.keptBy, "kept_at_ms": conflict.keptAtMs,
             "lost": conflict.lost, "lost_by": conflict.lostBy, "lost_at_ms": conflict.lostAtMs,
             "status": conflict.status, "settled_by": conflict.settledBy,
+            "kept_by_user": conflict.keptByUser, "kept_device": conflict.keptDevice,
+            "lost_by_user": conflict.lostByUser, "lost_device": conflict.lostDevice,
+            "outcome": conflict.outcome, "settled_at_ms": conflict.settledAtMs,
         ]
     }
 }

@@ -36,10 +36,13 @@ func localTime(_ date: Date) -> String {
     return formatter.string(from: date)
 }
 
-/// Who wrote a value sync kept or set aside, for people: this laptop, the server (a write made
-/// there directly), or another laptop by its replica id's first digits.
-func writer(_ origin: String, ownReplica: String?) -> String {
+/// Who wrote a value sync kept or set aside, for people: this laptop, the person and the device
+/// their token was issued for ("Maria Santos on maria-laptop"), the server (a write made there
+/// directly), or, for a conflict recorded before servers kept devices, another laptop by its
+/// replica id's first digits.
+func writer(_ origin: String, user: String, device: String, ownReplica: String?, people: People) -> String {
     if origin == ownReplica { return "you, on this laptop" }
     if origin == "server" { return "the server" }
-    return "another laptop (\(origin.prefix(9)))"
+    guard !user.isEmpty else { return "another laptop (\(origin.prefix(9)))" }
+    return device.isEmpty ? people.name(user) : "\(people.name(user)) on \(device)"
 }

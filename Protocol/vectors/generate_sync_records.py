@@ -109,7 +109,8 @@ RECORDS = [
         'id': 'cfl_dispute_D-1_amount_server_11', 'record_kind': 'dispute', 'record_id': 'D-1', 'field': 'amount',
         'kept': amount('PHP', 250000), 'kept_by': REPLICA, 'kept_at': '1795000100000',
         'lost': amount('PHP', 200000), 'lost_by': 'server', 'lost_at': '1794999900000',
-        'status': 'open', 'settled_by': '', '_deleted': False,
+        'status': 'settled', 'settled_by': 'u-ben', 'kept_by_user': 'u-ana', 'kept_device': 'ana-laptop',
+        'lost_by_user': '', 'lost_device': '', 'outcome': 'kept', 'settled_at': '1795000200000', '_deleted': False,
     }),
     ('contact', 'K2', 12, {
         'id': 'K2', 'customer_id': 'C-1001', 'name': 'Old AP', 'role': '', 'email': '', 'phone': '+63 2 8888 0001',

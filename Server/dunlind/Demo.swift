@@ -39,8 +39,8 @@ struct Demo: AsyncParsableCommand {
         }
         let control = try ControlStore(directory)
         let (manager, analyst) = try Self.seedIfNeeded(control)
-        let managerToken = try control.issueToken(userID: manager.id, device: "quickstart", expiresAt: nil).token.plaintext
-        let analystToken = try control.issueToken(userID: analyst.id, device: "quickstart", expiresAt: nil).token.plaintext
+        let managerToken = try control.issueToken(userID: manager.id, device: "mia-laptop", expiresAt: nil).token.plaintext
+        let analystToken = try control.issueToken(userID: analyst.id, device: "ana-laptop", expiresAt: nil).token.plaintext
 
         let serve = try Serve.parse(["--data", directory.path, "--host", host, "--port", "\(port)"])
         // The hints name the port the server really listens on (the system's choice for --port 0),

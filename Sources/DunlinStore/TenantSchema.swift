@@ -296,6 +296,11 @@ enum TenantSchema {
                 WHERE kind = 'payment';
                 """)
         }
+        migrator.registerMigration("v12: replica devices") { db in
+            // Authority side: the device each replica runs on, as its user named it, so a conflict
+            // names its writers by person and device.
+            try db.execute(sql: "ALTER TABLE replica ADD COLUMN device TEXT NOT NULL DEFAULT ''")
+        }
         return migrator
     }
 }

@@ -353,25 +353,35 @@ extension TenantStore {
     private static let conflictTable = Table(RecordKind.syncConflict.rawValue)
     private static let exceptionTable = Table("sync_exception")
 
-    /// Settles a conflict: keeps the value every replica shows, or puts the set-aside one back
-    /// (an edit of the record like any other), and marks the conflict settled. Both are local
-    /// changes, pushed with the next sync.
-    public func settleConflict(_ id: String, restoreLost: Bool, by user: String) throws -> ConflictRecord {
+    /// Settles a conflict on this replica, as `user`: the conflict is marked settled with its
+    /// outcome and time, and the conflicted field shows the chosen value at once. Only the
+    /// conflict goes in the outbox: the server applies the settlement to the record in the same
+    /// commit (PROTOCOL.md §16.2), so a settlement it refuses (someone settled the conflict first)
+    /// changes the record nowhere, and the next pull shows what the first settlement chose. The
+    /// record's base takes the value too, so its own later edits do not send it again.
+    ///
+    /// A conflict already settled, here or by someone whose settlement this replica has pulled,
+    /// is refused (FAILED_PRECONDITION, field `id`).
+    public func settleConflict(_ id: String, outcome: ConflictRecord.Outcome, by user: String) throws -> ConflictRecord {
         try writer.write { db in
             guard let conflictKind = Self.syncKinds[.syncConflict], let fields = try conflictKind.fetch(db, id), fields[RecordCoding.deletedField] != .bool(true) else {
                 throw DomainError.notFound(field: "id", id: id)
             }
-            var conflict = try ConflictRecord(fieldMap: fields)
-            if restoreLost, let recordKind = RecordKind(rawValue: conflict.kind), let kind = Self.syncKinds[recordKind],
-               let current = try kind.fetch(db, conflict.recordID) {
-                var changed = current
-                changed[conflict.field] = conflict.lost
-                try kind.write(db, changed, true)
-                let seq = try Self.logChange(db, kind: recordKind, id: conflict.recordID, op: "update")
-                try Self.stampChangedFields(db, kind: recordKind, id: conflict.recordID, before: current, after: changed, seq: seq)
+            let open = try ConflictRecord(fieldMap: fields)
+            guard open.status == .open else {
+                throw DomainError.conflict(field: "id", "conflict \(id) is settled already, by \(open.settledBy.isEmpty ? "another user" : open.settledBy)")
             }
-            conflict.status = .settled
-            conflict.settledBy = user
+            let conflict = open.settled(by: user, outcome: outcome, at: Self.nowMilliseconds)
+            if let value = conflict.settledValue, let recordKind = RecordKind(rawValue: conflict.kind), let kind = Self.syncKinds[recordKind], kind.mutable,
+               var record = try kind.fetch(db, conflict.recordID), record[RecordCoding.deletedField] != .bool(true) {
+                record[conflict.field] = value
+                try kind.write(db, record, false)
+                if let base = try Self.base(db, conflict.kind, conflict.recordID) {
+                    var fields = base.fields
+                    fields[conflict.field] = value
+                    try Self.setBase(db, conflict.kind, conflict.recordID, seq: base.seq, fields: RecordCoding.canonical(fields))
+                }
+            }
             var settled = conflict.fieldMap
             settled[RecordCoding.deletedField] = .bool(false)
             try conflictKind.write(db, settled, true)

@@ -312,16 +312,17 @@ extension TenantStore {
     /// entries inside the transaction); `refusal` turns a validation
     /// error into the status the same RPC would answer.
     public func applyPush(
-        replica: String, userID: String, changes: [PushedChange],
+        replica: String, userID: String, device: String = "", changes: [PushedChange],
         authorize: (PushedChange, FieldMap?, _ entry: (String) -> LedgerEntry?) throws -> Void, refusal: (any Error) -> PushRefusal
     ) throws -> (outcomes: [PushOutcome], seq: Int64) {
         try writer.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO replica (id, user_id, last_seen) VALUES (?, ?, ?)
-                    ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen
+                    INSERT INTO replica (id, user_id, last_seen, device) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen,
+                    device = CASE excluded.device WHEN '' THEN device ELSE excluded.device END
                     """,
-                arguments: [replica, userID, ISO8601DateFormatter().string(from: WallClock.system.now())]
+                arguments: [replica, userID, ISO8601DateFormatter().string(from: WallClock.system.now()), device]
             )
             var outcomes: [PushOutcome] = []
             for change in changes {
@@ -394,6 +395,10 @@ extension TenantStore {
             try logChange(db, kind: recordKind, id: change.id, op: "insert", dot: dot)
             return []
         }
+        if recordKind == .syncConflict, let current {
+            try settle(change, conflict: current, dot: dot, db)
+            return []
+        }
         let seq = try logChange(db, kind: recordKind, id: change.id, op: current == nil ? "insert" : "update", dot: dot)
         let stamp = Stamp(authority: authority, seq: UInt64(seq), dot: dot, at: change.at)
         let existing = try current.map { VersionedRecord(kind: change.kind, id: change.id, fields: $0, stamps: try stamps(db, kind: recordKind, id: change.id)) }
@@ -408,7 +413,7 @@ extension TenantStore {
         }
         var ids: [String] = []
         for conflict in outcome.conflicts {
-            let record = ConflictRecord(conflict)
+            let record = ConflictRecord(conflict) { origin in (try? writer(db, origin: origin)) ?? nil }
             ids.append(record.id)
             guard let conflicts = syncKinds[.syncConflict], try conflicts.fetch(db, record.id) == nil else { continue }
             var fields = record.fieldMap
@@ -418,6 +423,42 @@ extension TenantStore {
             try stampChangedFields(db, kind: .syncConflict, id: record.id, before: nil, after: fields, seq: conflictSeq)
         }
         return ids
+    }
+
+    /// A pushed settlement of an open conflict, as one edit: the conflict is marked settled with
+    /// its outcome, and the conflicted field of the record takes the chosen value, stamped by the
+    /// same commit and dot, so the record and the conflict never disagree and a later edit made on
+    /// top of the settlement wins over it. A conflict already settled stays as it is: the second
+    /// settlement is refused (FAILED_PRECONDITION), naming who settled it first, when, and what
+    /// they kept. A record deleted since keeps its tombstone; the conflict is still closed.
+    private static func settle(_ change: PushedChange, conflict current: FieldMap, dot: Dot, _ db: Database) throws {
+        let before = try ConflictRecord(fieldMap: current)
+        guard before.status == .open else {
+            let when = before.settledAt.map { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double($0) / 1000)) } ?? "an unknown time"
+            let kept = before.settledValue.map { " (\(before.field) is \($0.text ?? $0.description))" } ?? ""
+            throw DomainError.conflict(
+                field: "status", "conflict \(before.id) was settled already, by \(before.settledBy.isEmpty ? "another user" : before.settledBy) at \(when)\(kept)"
+            )
+        }
+        var fields = current
+        fields.merge(change.fields) { _, pushed in pushed }
+        let settled = try ConflictRecord(fieldMap: fields)
+        guard settled.status == .settled, let value = settled.settledValue else {
+            throw DomainError.invalid(field: "outcome", "a settlement says which value the record keeps: kept or set_aside")
+        }
+        guard let conflicts = syncKinds[.syncConflict] else { return }
+        fields[RecordCoding.deletedField] = .bool(false)
+        try conflicts.write(db, fields, true)
+        let seq = try logChange(db, kind: .syncConflict, id: change.id, op: "update", dot: dot)
+        try stampChangedFields(db, kind: .syncConflict, id: change.id, before: current, after: fields, seq: seq, dot: dot, at: change.at)
+
+        guard let recordKind = RecordKind(rawValue: settled.kind), let kind = syncKinds[recordKind], kind.mutable,
+              let record = try kind.fetch(db, settled.recordID), record[RecordCoding.deletedField] != .bool(true) else { return }
+        var edited = record
+        edited[settled.field] = value
+        try kind.write(db, edited, true)
+        let recordSeq = try logChange(db, kind: recordKind, id: settled.recordID, op: "update", dot: dot)
+        try Self.stamp(db, kind: recordKind, id: settled.recordID, field: settled.field, Stamp(authority: authority, seq: UInt64(recordSeq), dot: dot, at: change.at))
     }
 
     // MARK: Authority: pull and bootstrap
@@ -499,18 +540,28 @@ extension TenantStore {
 
     /// Records that replica `id` holds every change up to `checkpoint`. Only a finished bootstrap
     /// (`rejoining`) brings a retired replica back into the horizon; a pull never does.
-    public func acknowledge(replica id: String, userID: String, checkpoint: Int64, rejoining: Bool) throws {
+    ///
+    /// - Parameter device: the device the replica runs on, as its user named it; empty keeps the
+    ///   one known.
+    public func acknowledge(replica id: String, userID: String, device: String = "", checkpoint: Int64, rejoining: Bool) throws {
         try writer.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO replica (id, user_id, checkpoint, last_seen) VALUES (?, ?, ?, ?)
+                    INSERT INTO replica (id, user_id, checkpoint, last_seen, device) VALUES (?, ?, ?, ?, ?)
                     ON CONFLICT(id) DO UPDATE SET
                     checkpoint = CASE WHEN ? THEN excluded.checkpoint ELSE MAX(checkpoint, excluded.checkpoint) END,
-                    last_seen = excluded.last_seen, retired = CASE WHEN ? THEN 0 ELSE retired END
+                    last_seen = excluded.last_seen, retired = CASE WHEN ? THEN 0 ELSE retired END,
+                    device = CASE excluded.device WHEN '' THEN device ELSE excluded.device END
                     """,
-                arguments: [id, userID, checkpoint, ISO8601DateFormatter().string(from: WallClock.system.now()), rejoining, rejoining]
+                arguments: [id, userID, checkpoint, ISO8601DateFormatter().string(from: WallClock.system.now()), device, rejoining, rejoining]
             )
         }
+    }
+
+    /// The user and device behind a stamp's origin: a replica this tenant knows, nil for the
+    /// server's own writes (its authority id) and replicas never seen.
+    static func writer(_ db: Database, origin: String) throws -> (user: String, device: String)? {
+        try Row.fetchOne(db, sql: "SELECT user_id, device FROM replica WHERE id = ?", arguments: [origin]).map { ($0["user_id"], $0["device"]) }
     }
 
     /// Whether replica `id` was retired (false for one never seen).

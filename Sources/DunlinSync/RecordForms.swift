@@ -237,7 +237,10 @@ extension CollectionTask: SyncRecordForm {
 /// A conflict holds two values of one field of another record (`record_kind`, `record_id`,
 /// `field`): `kept` and `lost` are that field's JSON values exactly as they stand in that
 /// record's form (an amount is an amount object, a cleared optional null), so settling one puts
-/// the value back unchanged. `kept_at` and `lost_at` are the writers' clocks, Unix milliseconds.
+/// the value back unchanged. `kept_at`, `lost_at` and `settled_at` are the writers' clocks, Unix
+/// milliseconds. The last six fields came after replica schema 2's first release and may be
+/// absent from a stored conflict: the writers' users and devices read as empty, `outcome` and
+/// `settled_at` as null.
 extension ConflictRecord: SyncRecordForm {
     public static let recordKind = RecordKind.syncConflict
     public static let form = [
@@ -253,6 +256,12 @@ extension ConflictRecord: SyncRecordForm {
         SyncField("lost_at", .int64, legacy: "lostAt"),
         SyncField("status", .choice(Status.allCases.map(\.rawValue))),
         SyncField("settled_by", .text, legacy: "settledBy"),
+        SyncField("kept_by_user", .text, optional: true),
+        SyncField("kept_device", .text, optional: true),
+        SyncField("lost_by_user", .text, optional: true),
+        SyncField("lost_device", .text, optional: true),
+        SyncField("outcome", .choice(Outcome.allCases.map(\.rawValue)), optional: true),
+        SyncField("settled_at", .int64, optional: true),
     ]
 
     public var fieldMap: FieldMap {
@@ -260,6 +269,9 @@ extension ConflictRecord: SyncRecordForm {
             "id": .string(id), "record_kind": .string(kind), "record_id": .string(recordID), "field": .string(field), "kept": kept,
             "kept_by": .string(keptBy), "kept_at": SyncValue.int64(keptAt), "lost": lost, "lost_by": .string(lostBy),
             "lost_at": SyncValue.int64(lostAt), "status": .string(status.rawValue), "settled_by": .string(settledBy),
+            "kept_by_user": .string(keptByUser), "kept_device": .string(keptDevice),
+            "lost_by_user": .string(lostByUser), "lost_device": .string(lostDevice),
+            "outcome": outcome.map { .string($0.rawValue) } ?? .null, "settled_at": settledAt.map(SyncValue.int64) ?? .null,
         ]
     }
 
@@ -268,8 +280,12 @@ extension ConflictRecord: SyncRecordForm {
         self.init(
             id: try read.text("id"), kind: try read.text("record_kind"), recordID: try read.text("record_id"), field: try read.text("field"),
             kept: read.any("kept"), keptBy: try read.text("kept_by"), keptAt: try read.int64("kept_at"),
+            keptByUser: try read.optional("kept_by_user", read.text) ?? "", keptDevice: try read.optional("kept_device", read.text) ?? "",
             lost: read.any("lost"), lostBy: try read.text("lost_by"), lostAt: try read.int64("lost_at"),
-            status: try read.choice("status", Status.self), settledBy: try read.text("settled_by")
+            lostByUser: try read.optional("lost_by_user", read.text) ?? "", lostDevice: try read.optional("lost_device", read.text) ?? "",
+            status: try read.choice("status", Status.self), settledBy: try read.text("settled_by"),
+            outcome: try read.optional("outcome") { name throws(DomainError) in try read.choice(name, Outcome.self) },
+            settledAt: try read.optional("settled_at", read.int64)
         )
     }
 }

@@ -74,10 +74,12 @@ struct ReconciliationViewTests {
 
     let testReplicaID = "r0123456789abcdef0123456789abcdef"
 
-    @Test("a value shows as people read it: a string as itself, anything else as its JSON")
+    @Test("a value shows as people read it: a string as itself, an amount as money, anything else as its JSON")
     func conflictValuesAsText() {
         #expect(Dunlin_V1_SyncConflict.text(.string("+63 1111")) == "+63 1111")
         #expect(Dunlin_V1_SyncConflict.text(.integer(42)) == "42")
+        #expect(Dunlin_V1_SyncConflict.text(.object(["currency": .string("USD"), "minor": .string("150000")])) == "USD 1,500.00")
+        #expect(Dunlin_V1_SyncConflict.text(.object(["currency": .string("USD")])) == #"{"currency":"USD"}"#)
         #expect(Dunlin_V1_SyncConflict.text(.null) == "null")
     }
 }

@@ -79,7 +79,7 @@ import Testing
                 keptStamp: Stamp(authority: "server", seq: 12, dot: Dot(replica: replica, counter: 4), at: 1_795_000_100_000),
                 lost: SyncValue.amount(Money(minorUnits: 200_000, currency: php)),
                 lostStamp: Stamp(authority: "server", seq: 11, at: 1_794_999_900_000)
-            )))),
+            ), writer: { $0 == replica ? ("u-ana", "ana-laptop") : nil }).settled(by: "u-ben", outcome: .kept, at: 1_795_000_200_000))),
             ("contact", "K2", 12, live(Contact(
                 id: "K2", customerID: "C-1001", name: "Old AP", phone: "+63 2 8888 0001", preferredChannel: .phone
             ), deleted: true)),

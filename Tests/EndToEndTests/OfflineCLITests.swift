@@ -165,17 +165,31 @@ struct OfflineCLITests {
         let (shown, text) = try await runCLI(["conflicts", "show", conflictID, "--profile", "ana"], environment: world.cliEnvironment(["TZ": "Asia/Manila"]))
         #expect(shown == 0)
         #expect(text.contains("set aside: +1 312 555 0101  (by you, on this laptop at "), "\(text)")
-        #expect(text.contains("kept:      +1 312 555 0102  (by another laptop (r"), "\(text)")
+        #expect(text.contains("kept:      +1 312 555 0102  (by Mia Santos on mia-laptop at "), "by name and device: \(text)")
         #expect(text.components(separatedBy: " +08:00)").count == 3, "both times in Manila's offset: \(text)")
         let serverConflicts = try #require(try await serverView(world, ["conflicts"]) as? [[String: Any]])
         #expect(serverConflicts.map { $0["id"] as? String } == [conflictID])
         #expect(serverConflicts.first?["lost"] as? String == "+1 312 555 0101")
+        // Both settle it, each for their own number, before either syncs: Ana's reaches the server
+        // first and stands; Mia's is refused, and her laptop says who settled it, in names.
         _ = try await run(world, "ana", ["conflicts", "settle", conflictID, "--keep", "set-aside"])
+        _ = try await run(world, "mia", ["conflicts", "settle", conflictID, "--keep", "kept"])
         try await sync(world, "ana", "mia")
-        let contact = try #require(try await run(world, "mia", ["contacts", "get", "K-T"]) as? [String: Any])
-        #expect(contact["phone"] as? String == "+1 312 555 0101")
-        #expect((try await run(world, "mia", ["conflicts"]) as? [Any])?.isEmpty == true)
+        for profile in ["ana", "mia"] {
+            let contact = try #require(try await run(world, profile, ["contacts", "get", "K-T"]) as? [String: Any])
+            #expect(contact["phone"] as? String == "+1 312 555 0101", "\(profile)")
+            #expect((try await run(world, profile, ["conflicts"]) as? [Any])?.isEmpty == true)
+            let all = try #require(try await run(world, profile, ["conflicts", "--all"]) as? [[String: Any]])
+            #expect(all.map { [$0["status"] as? String, $0["outcome"] as? String] } == [["settled", "set_aside"]], "\(profile)")
+        }
         #expect((try await serverView(world, ["conflicts"]) as? [Any])?.isEmpty == true)
+        let (_, status) = try await runCLI(["status", "--profile", "mia"], environment: world.cliEnvironment())
+        #expect(status.contains("your settlement of conflict \(conflictID) (FAILED_PRECONDITION): it was settled by Ana Reyes at "), "\(status)")
+        #expect(status.contains(": put back +1 312 555 0101"), "\(status)")
+        // Settling it again is refused on the laptop, naming who settled it.
+        let again = try ChildProcess(try Executables.url("dunlin"), ["conflicts", "settle", conflictID, "--profile", "mia"], environment: world.cliEnvironment())
+        #expect(try await again.waitForExit(timeout: .seconds(60)) == 109)
+        #expect(again.stderr.contains("settled by Ana Reyes"), "\(again.stderr)")
         // Settling is the replica's edit: --server refuses it before any call.
         let (settle, _) = try await runCLI(
             ["conflicts", "settle", conflictID, "--server", world.address, "--token", world.managerToken, "--json"], environment: world.cliEnvironment()

@@ -144,12 +144,18 @@ struct SyncRightsTests {
             ("sync_conflict", conflictID, 1, ["status": .string("settled"), "settled_by": .string("u-m")]),
             ("sync_conflict", conflictID, 2, ["status": .string("settled"), "settled_by": .string("u-ben"), "lost": .string("+0")]),
             ("sync_conflict", conflictID, 3, ["_deleted": .bool(true)]),
+            // A settlement says which value stays.
             ("sync_conflict", conflictID, 4, ["status": .string("settled"), "settled_by": .string("u-ben")]),
+            ("sync_conflict", conflictID, 5, ["status": .string("settled"), "settled_by": .string("u-ben"), "outcome": .string("kept"), "settled_at": .string("5")]),
+            // Once settled, it stays settled: a second settlement is refused.
+            ("sync_conflict", conflictID, 6, ["status": .string("settled"), "settled_by": .string("u-ben"), "outcome": .string("set_aside"), "settled_at": .string("6")]),
         ], in: world)
-        #expect(forged.results.map(\.outcome) == [.refused, .refused, .refused, .accepted])
-        #expect(forged.results.map(\.field).prefix(2) == ["settled_by", "lost"])
+        #expect(forged.results.map(\.outcome) == [.refused, .refused, .refused, .refused, .accepted, .refused])
+        #expect(forged.results.map(\.field) == ["settled_by", "lost", "", "outcome", "", "status"])
+        #expect(forged.results[5].code == StatusCode.failedPrecondition.rawValue)
         let settled = try #require(try world.tenant.store.syncedRecords()["sync_conflict/\(conflictID)"])
-        #expect(settled["settled_by"] == .string("u-ben") && settled["lost"] == conflict.value["lost"])
+        #expect(settled["settled_by"] == .string("u-ben") && settled["lost"] == conflict.value["lost"] && settled["outcome"] == .string("kept"))
+        #expect(try world.tenant.store.contact("K1")?.phone == conflict.value["kept"]?.text)
         await ana.close(); await ben.close(); await one.close(); await two.close()
         try await world.stop()
     }

@@ -20,8 +20,8 @@ struct SyncWorld {
         "manager": .with { $0.id = "u-m"; $0.name = "Marta"; $0.tenantID = "t-acme"; $0.role = "manager" },
         "mo": .with { $0.id = "u-mo"; $0.name = "Mo"; $0.tenantID = "t-acme"; $0.role = "manager" },
         "admin": .with { $0.id = "u-admin"; $0.name = "Ada"; $0.tenantID = "t-acme"; $0.role = "admin" },
-        "ana": .with { $0.id = "u-ana"; $0.name = "Ana"; $0.tenantID = "t-acme"; $0.role = "analyst" },
-        "ben": .with { $0.id = "u-ben"; $0.name = "Ben"; $0.tenantID = "t-acme"; $0.role = "analyst" },
+        "ana": .with { $0.id = "u-ana"; $0.name = "Ana"; $0.tenantID = "t-acme"; $0.role = "analyst"; $0.device = "ana-laptop" },
+        "ben": .with { $0.id = "u-ben"; $0.name = "Ben"; $0.tenantID = "t-acme"; $0.role = "analyst"; $0.device = "ben-laptop" },
         "cy": .with { $0.id = "u-cy"; $0.name = "Cy"; $0.tenantID = "t-acme"; $0.role = "analyst" },
         "viewer": .with { $0.id = "u-v"; $0.name = "Vi"; $0.tenantID = "t-acme"; $0.role = "viewer" },
     ]
@@ -145,7 +145,7 @@ func seed(_ world: SyncWorld) async throws {
             #expect(try store.pendingCount() == 0)
         }
         // Settling on one laptop reaches the other: Ana puts her number back.
-        let settled = try ana.replica.store.settleConflict(try ana.replica.store.conflicts()[0].id, restoreLost: true, by: "u-ana")
+        let settled = try ana.replica.store.settleConflict(try ana.replica.store.conflicts()[0].id, outcome: .setAside, by: "u-ana")
         #expect(settled.status == .settled)
         try await ana.sync()
         try await ben.sync()
@@ -153,6 +153,72 @@ func seed(_ world: SyncWorld) async throws {
         #expect(try ben.replica.store.conflicts().isEmpty)
         await ana.close()
         await ben.close()
+        try await world.stop()
+    }
+
+    /// Issue 10.5: a settlement is one edit of the record; the first one to reach the server
+    /// stands, a second is refused with who settled first, and nobody's record disagrees with
+    /// the conflict's stated outcome.
+    @Test func twoAnalystsSettleTheSameConflictDifferently() async throws {
+        let world = try await SyncWorld.start()
+        try await seed(world)
+        let ana = try world.laptop("ana"), ben = try world.laptop("ben"), cy = try world.laptop("cy")
+        for laptop in [ana, ben, cy] { try await laptop.sync() }
+        func phone(_ laptop: Laptop, _ number: String) async throws {
+            _ = try await laptop.replica.unary(Records.upsertContacts, .with {
+                $0.contacts = [.with { $0.id = "K1"; $0.customerID = "C1"; $0.name = "Rosa"; $0.phone = number; $0.email = "rosa@globe.example" }]
+            })
+        }
+        try await phone(ana, "+63 1111")
+        try await phone(ben, "+1 2222")
+        for laptop in [ana, ben, ana, cy] { try await laptop.sync() }
+        let open = try #require(try ana.replica.store.conflicts().first)
+        #expect(try ben.replica.store.conflicts().map(\.id) == [open.id])
+        // The conflict names each writer by user and the device their token was issued for.
+        let writers = [open.keptBy: (open.keptByUser, open.keptDevice), open.lostBy: (open.lostByUser, open.lostDevice)]
+        #expect(writers[ana.replica.profile.replicaID].map { [$0.0, $0.1] } == ["u-ana", "ana-laptop"])
+        #expect(writers[ben.replica.profile.replicaID].map { [$0.0, $0.1] } == ["u-ben", "ben-laptop"])
+
+        // Both settle, offline, each for their own number.
+        let anaChoice: ConflictRecord.Outcome = open.kept == .string("+63 1111") ? .kept : .setAside
+        let benChoice: ConflictRecord.Outcome = anaChoice == .kept ? .setAside : .kept
+        _ = try ana.replica.store.settleConflict(open.id, outcome: anaChoice, by: "u-ana")
+        _ = try ben.replica.store.settleConflict(open.id, outcome: benChoice, by: "u-ben")
+        #expect(try ana.replica.store.contact("K1")?.phone == "+63 1111")
+        #expect(try ben.replica.store.contact("K1")?.phone == "+1 2222")
+        // Settling again on the same laptop is refused there.
+        #expect(throws: DomainError.self) { try ana.replica.store.settleConflict(open.id, outcome: benChoice, by: "u-ana") }
+
+        let first = try await ana.sync()
+        #expect(first.accepted == 1 && first.refused == 0)
+        let second = try await ben.sync()
+        #expect(second.refused == 1)
+        let refusal = try #require(try ben.replica.store.refusedChanges().first)
+        #expect(refusal.kind == "sync_conflict" && refusal.id == open.id)
+        #expect(refusal.refusal.code == StatusCode.failedPrecondition.rawValue && refusal.refusal.field == "status")
+        #expect(refusal.refusal.message.contains("settled already, by u-ana"))
+        #expect(refusal.refusal.message.contains("+63 1111"))
+        for laptop in [ana, cy] { try await laptop.sync() }
+
+        // Everywhere: Ana's settlement, and the record says what it says; no conflict on the conflict.
+        for store in [world.tenant.store, ana.replica.store, ben.replica.store, cy.replica.store] {
+            let all = try store.conflicts(includeSettled: true)
+            #expect(all.map(\.id) == [open.id])
+            let settled = try #require(all.first)
+            #expect(settled.status == .settled && settled.settledBy == "u-ana" && settled.outcome == anaChoice)
+            #expect(settled.settledValue == .string("+63 1111"))
+            #expect(try store.contact("K1")?.phone == "+63 1111")
+        }
+
+        // The settlement is an edit like any other: Ben, who has pulled it, changes the number
+        // again, and that simply wins, with no new conflict.
+        try await phone(ben, "+1 3333")
+        for laptop in [ben, ana] { try await laptop.sync() }
+        for store in [world.tenant.store, ana.replica.store, ben.replica.store] {
+            #expect(try store.contact("K1")?.phone == "+1 3333")
+            #expect(try store.conflicts().isEmpty)
+        }
+        for laptop in [ana, ben, cy] { await laptop.close() }
         try await world.stop()
     }
 

@@ -28,6 +28,7 @@ public struct TokenAuthenticator: Authenticator {
         case .success(let authenticated):
             var principal = Dunlin_V1_Principal(authenticated.user)
             principal.tokenID = authenticated.tokenID
+            principal.device = authenticated.device
             return principal
         case .failure(let refusal):
             throw RPCError(.unauthenticated, refusal.description)
@@ -53,6 +54,7 @@ public struct TokenAuthenticator: Authenticator {
             }
             var current = Dunlin_V1_Principal(authenticated.user)
             current.tokenID = authenticated.tokenID
+            current.device = authenticated.device
             return current
         case .failure(.tenantSuspended(let tenantID)):
             throw RPCError(.failedPrecondition, "tenant \(tenantID) is suspended", details: [.with { $0.reason = "tenant_suspended" }])

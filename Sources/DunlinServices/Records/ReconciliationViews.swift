@@ -42,8 +42,9 @@ extension RecordsService {
 }
 
 extension Dunlin_V1_SyncConflict {
-    /// The conflict as the wire carries it: values as text (a string as itself, anything else as
-    /// its JSON), who wrote each by origin.
+    /// The conflict as the wire carries it: values as text for people (a string as itself, an
+    /// amount as "USD 1,500.00", anything else as its JSON), who wrote each by origin, user and
+    /// device, and the settlement's outcome and time.
     public init(_ conflict: ConflictRecord) {
         self.init()
         id = conflict.id
@@ -53,15 +54,23 @@ extension Dunlin_V1_SyncConflict {
         kept = Self.text(conflict.kept)
         keptBy = conflict.keptBy
         keptAtMs = conflict.keptAt
+        keptByUser = conflict.keptByUser
+        keptDevice = conflict.keptDevice
         lost = Self.text(conflict.lost)
         lostBy = conflict.lostBy
         lostAtMs = conflict.lostAt
+        lostByUser = conflict.lostByUser
+        lostDevice = conflict.lostDevice
         status = conflict.status.rawValue
         settledBy = conflict.settledBy
+        outcome = conflict.outcome?.rawValue ?? ""
+        settledAtMs = conflict.settledAt ?? 0
     }
 
-    /// A field value for people: a string as itself, anything else as its JSON.
+    /// A field value for people: a string as itself, an amount as money, anything else as its JSON.
     public static func text(_ value: FieldValue) -> String {
-        value.text ?? value.description
+        if let text = value.text { return text }
+        if case .object = value, let money = try? SyncValue.amount(value, "") { return money.description }
+        return value.description
     }
 }

@@ -51,7 +51,7 @@ public struct SyncService: RPCService {
                 try await writer.write(batch(records, through: 0, last: false))
             }
             try RPCError.mapping {
-                try tenant.store.acknowledge(replica: request.replicaID, userID: context.principal.id, checkpoint: checkpoint, rejoining: true)
+                try tenant.store.acknowledge(replica: request.replicaID, userID: context.principal.id, device: context.principal.device, checkpoint: checkpoint, rejoining: true)
             }
         }
 
@@ -67,7 +67,7 @@ public struct SyncService: RPCService {
                                details: [.with { $0.field = "after_seq"; $0.reason = "rebootstrap" }])
             }
             try RPCError.mapping {
-                try tenant.store.acknowledge(replica: request.replicaID, userID: context.principal.id, checkpoint: afterSeq, rejoining: false)
+                try tenant.store.acknowledge(replica: request.replicaID, userID: context.principal.id, device: context.principal.device, checkpoint: afterSeq, rejoining: false)
                 // Every acknowledgement may lower the horizon's last holdout: collect what it frees.
                 try tenant.store.collectTombstones()
             }
@@ -105,7 +105,7 @@ public struct SyncService: RPCService {
             await FaultPause.beforePush.pause()
             let (outcomes, seq) = try RPCError.mapping {
                 try tenant.store.applyPush(
-                    replica: request.replicaID, userID: context.principal.id, changes: changes,
+                    replica: request.replicaID, userID: context.principal.id, device: context.principal.device, changes: changes,
                     authorize: { change, current, entry in try authorize(change, current: current, role: role, caller: context.principal.id, entry: entry) },
                     refusal: refusal
                 )
@@ -268,9 +268,12 @@ private func authorize(_ change: PushedChange, current: FieldMap?, role: Role, c
     }
 }
 
-/// A replica may settle a conflict the server recorded, as itself, and change nothing else of it.
+/// A replica may settle a conflict the server recorded, as itself, and change nothing else of it
+/// than the settlement: its status, settler, outcome and time. (Whether it is still open is the
+/// store's to say, in the same transaction: ``TenantStore/applyPush``.)
 private func checkSettling(_ change: PushedChange, current: FieldMap, settler: String, caller: String) throws(AccessDenied) {
-    for (field, value) in change.fields where field != "status" && field != settler {
+    let settlement: Set = ["status", settler, "outcome", "settled_at"]
+    for (field, value) in change.fields where !settlement.contains(field) {
         guard current[field] == value else {
             throw AccessDenied(field: field, "a conflict's \(field) is the server's record of what happened; a replica may only settle it")
         }

@@ -105,6 +105,8 @@ public struct IssuedToken: Sendable, CustomStringConvertible {
 public struct AuthenticatedUser: Sendable, Hashable {
     public var user: UserRecord
     public var tokenID: String
+    /// The device the token was issued for.
+    public var device: String
 }
 
 /// Why a token was refused at HELLO. The description is sent to the client (GOAWAY

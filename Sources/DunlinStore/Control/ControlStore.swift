@@ -423,7 +423,7 @@ public final class ControlStore: Sendable {
                 try db.execute(sql: "UPDATE token SET last_used_at = ? WHERE id = ?", arguments: [at, record.id])
             }
         }
-        return .success(AuthenticatedUser(user: user, tokenID: record.id))
+        return .success(AuthenticatedUser(user: user, tokenID: record.id, device: record.device))
     }
 
     /// The credential a connection was let in with, as it stands now: the per-call re-check. The
@@ -440,7 +440,7 @@ public final class ControlStore: Sendable {
         }
         guard let (record, user, tenant) = found else { return .failure(.unknown) }
         if let refusal = Self.refusal(record, user, tenant, at: at) { return .failure(refusal) }
-        return .success(AuthenticatedUser(user: user, tokenID: record.id))
+        return .success(AuthenticatedUser(user: user, tokenID: record.id, device: record.device))
     }
 
     /// Why a token, its user and tenant are refused at `at`, or nil when they are all live.

@@ -259,6 +259,10 @@ public nonisolated struct Dunlin_V1_Principal: Sendable {
   /// so revoking or expiring a token ends what long-lived connections (sync --watch) can do.
   public var tokenID: String = String()
 
+  /// The device the token was issued for ("maria-laptop"); empty where token_id is. Sync records
+  /// it against the replica, so a conflict names its writers by person and device.
+  public var device: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -705,7 +709,7 @@ nonisolated extension Dunlin_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Dunlin_V1_Principal: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Principal"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}tenant_id\0\u{1}role\0\u{3}token_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}tenant_id\0\u{1}role\0\u{3}token_id\0\u{1}device\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -718,6 +722,7 @@ nonisolated extension Dunlin_V1_Principal: SwiftProtobuf.Message, SwiftProtobuf.
       case 3: try { try decoder.decodeSingularStringField(value: &self.tenantID) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.role) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.tokenID) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.device) }()
       default: break
       }
     }
@@ -739,6 +744,9 @@ nonisolated extension Dunlin_V1_Principal: SwiftProtobuf.Message, SwiftProtobuf.
     if !self.tokenID.isEmpty {
       try visitor.visitSingularStringField(value: self.tokenID, fieldNumber: 5)
     }
+    if !self.device.isEmpty {
+      try visitor.visitSingularStringField(value: self.device, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -748,6 +756,7 @@ nonisolated extension Dunlin_V1_Principal: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.tenantID != rhs.tenantID {return false}
     if lhs.role != rhs.role {return false}
     if lhs.tokenID != rhs.tokenID {return false}
+    if lhs.device != rhs.device {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

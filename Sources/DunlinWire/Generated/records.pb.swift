@@ -809,45 +809,117 @@ public nonisolated struct Dunlin_V1_ListExceptionsResponse: Sendable {
 }
 
 /// A concurrent edit sync resolved: both values, who wrote each and when.
-public nonisolated struct Dunlin_V1_SyncConflict: Sendable {
+public nonisolated struct Dunlin_V1_SyncConflict: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var id: String = String()
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
 
   /// the record's kind (contact, dispute, ...)
-  public var kind: String = String()
+  public var kind: String {
+    get {_storage._kind}
+    set {_uniqueStorage()._kind = newValue}
+  }
 
-  public var recordID: String = String()
+  public var recordID: String {
+    get {_storage._recordID}
+    set {_uniqueStorage()._recordID = newValue}
+  }
 
   /// the record field the two edits set
-  public var field: String = String()
+  public var field: String {
+    get {_storage._field}
+    set {_uniqueStorage()._field = newValue}
+  }
 
   /// the value everyone sees, as text (JSON for non-strings)
-  public var kept: String = String()
+  public var kept: String {
+    get {_storage._kept}
+    set {_uniqueStorage()._kept = newValue}
+  }
 
   /// who wrote it: a replica id, or the server's
-  public var keptBy: String = String()
+  public var keptBy: String {
+    get {_storage._keptBy}
+    set {_uniqueStorage()._keptBy = newValue}
+  }
 
-  public var keptAtMs: Int64 = 0
+  public var keptAtMs: Int64 {
+    get {_storage._keptAtMs}
+    set {_uniqueStorage()._keptAtMs = newValue}
+  }
 
   /// the value set aside
-  public var lost: String = String()
+  public var lost: String {
+    get {_storage._lost}
+    set {_uniqueStorage()._lost = newValue}
+  }
 
-  public var lostBy: String = String()
+  public var lostBy: String {
+    get {_storage._lostBy}
+    set {_uniqueStorage()._lostBy = newValue}
+  }
 
-  public var lostAtMs: Int64 = 0
+  public var lostAtMs: Int64 {
+    get {_storage._lostAtMs}
+    set {_uniqueStorage()._lostAtMs = newValue}
+  }
 
   /// open, settled
-  public var status: String = String()
+  public var status: String {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
 
   /// user id
-  public var settledBy: String = String()
+  public var settledBy: String {
+    get {_storage._settledBy}
+    set {_uniqueStorage()._settledBy = newValue}
+  }
+
+  /// the user behind kept_by, and the device of that replica;
+  public var keptByUser: String {
+    get {_storage._keptByUser}
+    set {_uniqueStorage()._keptByUser = newValue}
+  }
+
+  ///   empty for a write made on the server itself
+  public var keptDevice: String {
+    get {_storage._keptDevice}
+    set {_uniqueStorage()._keptDevice = newValue}
+  }
+
+  public var lostByUser: String {
+    get {_storage._lostByUser}
+    set {_uniqueStorage()._lostByUser = newValue}
+  }
+
+  public var lostDevice: String {
+    get {_storage._lostDevice}
+    set {_uniqueStorage()._lostDevice = newValue}
+  }
+
+  /// settled: "kept" or "set_aside" (which value the record took)
+  public var outcome: String {
+    get {_storage._outcome}
+    set {_uniqueStorage()._outcome = newValue}
+  }
+
+  /// settled: the settling analyst's clock; 0 while open
+  public var settledAtMs: Int64 {
+    get {_storage._settledAtMs}
+    set {_uniqueStorage()._settledAtMs = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Dunlin_V1_ListConflictsRequest: Sendable {
@@ -2494,84 +2566,184 @@ nonisolated extension Dunlin_V1_ListExceptionsResponse: SwiftProtobuf.Message, S
 
 nonisolated extension Dunlin_V1_SyncConflict: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SyncConflict"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}kind\0\u{3}record_id\0\u{1}field\0\u{1}kept\0\u{3}kept_by\0\u{3}kept_at_ms\0\u{1}lost\0\u{3}lost_by\0\u{3}lost_at_ms\0\u{1}status\0\u{3}settled_by\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}kind\0\u{3}record_id\0\u{1}field\0\u{1}kept\0\u{3}kept_by\0\u{3}kept_at_ms\0\u{1}lost\0\u{3}lost_by\0\u{3}lost_at_ms\0\u{1}status\0\u{3}settled_by\0\u{3}kept_by_user\0\u{3}kept_device\0\u{3}lost_by_user\0\u{3}lost_device\0\u{1}outcome\0\u{3}settled_at_ms\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _kind: String = String()
+    var _recordID: String = String()
+    var _field: String = String()
+    var _kept: String = String()
+    var _keptBy: String = String()
+    var _keptAtMs: Int64 = 0
+    var _lost: String = String()
+    var _lostBy: String = String()
+    var _lostAtMs: Int64 = 0
+    var _status: String = String()
+    var _settledBy: String = String()
+    var _keptByUser: String = String()
+    var _keptDevice: String = String()
+    var _lostByUser: String = String()
+    var _lostDevice: String = String()
+    var _outcome: String = String()
+    var _settledAtMs: Int64 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _kind = source._kind
+      _recordID = source._recordID
+      _field = source._field
+      _kept = source._kept
+      _keptBy = source._keptBy
+      _keptAtMs = source._keptAtMs
+      _lost = source._lost
+      _lostBy = source._lostBy
+      _lostAtMs = source._lostAtMs
+      _status = source._status
+      _settledBy = source._settledBy
+      _keptByUser = source._keptByUser
+      _keptDevice = source._keptDevice
+      _lostByUser = source._lostByUser
+      _lostDevice = source._lostDevice
+      _outcome = source._outcome
+      _settledAtMs = source._settledAtMs
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.kind) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.recordID) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.field) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.kept) }()
-      case 6: try { try decoder.decodeSingularStringField(value: &self.keptBy) }()
-      case 7: try { try decoder.decodeSingularInt64Field(value: &self.keptAtMs) }()
-      case 8: try { try decoder.decodeSingularStringField(value: &self.lost) }()
-      case 9: try { try decoder.decodeSingularStringField(value: &self.lostBy) }()
-      case 10: try { try decoder.decodeSingularInt64Field(value: &self.lostAtMs) }()
-      case 11: try { try decoder.decodeSingularStringField(value: &self.status) }()
-      case 12: try { try decoder.decodeSingularStringField(value: &self.settledBy) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._kind) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._recordID) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._field) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._kept) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._keptBy) }()
+        case 7: try { try decoder.decodeSingularInt64Field(value: &_storage._keptAtMs) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._lost) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._lostBy) }()
+        case 10: try { try decoder.decodeSingularInt64Field(value: &_storage._lostAtMs) }()
+        case 11: try { try decoder.decodeSingularStringField(value: &_storage._status) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._settledBy) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._keptByUser) }()
+        case 14: try { try decoder.decodeSingularStringField(value: &_storage._keptDevice) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._lostByUser) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._lostDevice) }()
+        case 17: try { try decoder.decodeSingularStringField(value: &_storage._outcome) }()
+        case 18: try { try decoder.decodeSingularInt64Field(value: &_storage._settledAtMs) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.id.isEmpty {
-      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
-    }
-    if !self.kind.isEmpty {
-      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 2)
-    }
-    if !self.recordID.isEmpty {
-      try visitor.visitSingularStringField(value: self.recordID, fieldNumber: 3)
-    }
-    if !self.field.isEmpty {
-      try visitor.visitSingularStringField(value: self.field, fieldNumber: 4)
-    }
-    if !self.kept.isEmpty {
-      try visitor.visitSingularStringField(value: self.kept, fieldNumber: 5)
-    }
-    if !self.keptBy.isEmpty {
-      try visitor.visitSingularStringField(value: self.keptBy, fieldNumber: 6)
-    }
-    if self.keptAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.keptAtMs, fieldNumber: 7)
-    }
-    if !self.lost.isEmpty {
-      try visitor.visitSingularStringField(value: self.lost, fieldNumber: 8)
-    }
-    if !self.lostBy.isEmpty {
-      try visitor.visitSingularStringField(value: self.lostBy, fieldNumber: 9)
-    }
-    if self.lostAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.lostAtMs, fieldNumber: 10)
-    }
-    if !self.status.isEmpty {
-      try visitor.visitSingularStringField(value: self.status, fieldNumber: 11)
-    }
-    if !self.settledBy.isEmpty {
-      try visitor.visitSingularStringField(value: self.settledBy, fieldNumber: 12)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._kind.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._kind, fieldNumber: 2)
+      }
+      if !_storage._recordID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._recordID, fieldNumber: 3)
+      }
+      if !_storage._field.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._field, fieldNumber: 4)
+      }
+      if !_storage._kept.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._kept, fieldNumber: 5)
+      }
+      if !_storage._keptBy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._keptBy, fieldNumber: 6)
+      }
+      if _storage._keptAtMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._keptAtMs, fieldNumber: 7)
+      }
+      if !_storage._lost.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._lost, fieldNumber: 8)
+      }
+      if !_storage._lostBy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._lostBy, fieldNumber: 9)
+      }
+      if _storage._lostAtMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._lostAtMs, fieldNumber: 10)
+      }
+      if !_storage._status.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._status, fieldNumber: 11)
+      }
+      if !_storage._settledBy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._settledBy, fieldNumber: 12)
+      }
+      if !_storage._keptByUser.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._keptByUser, fieldNumber: 13)
+      }
+      if !_storage._keptDevice.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._keptDevice, fieldNumber: 14)
+      }
+      if !_storage._lostByUser.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._lostByUser, fieldNumber: 15)
+      }
+      if !_storage._lostDevice.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._lostDevice, fieldNumber: 16)
+      }
+      if !_storage._outcome.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._outcome, fieldNumber: 17)
+      }
+      if _storage._settledAtMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._settledAtMs, fieldNumber: 18)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Dunlin_V1_SyncConflict, rhs: Dunlin_V1_SyncConflict) -> Bool {
-    if lhs.id != rhs.id {return false}
-    if lhs.kind != rhs.kind {return false}
-    if lhs.recordID != rhs.recordID {return false}
-    if lhs.field != rhs.field {return false}
-    if lhs.kept != rhs.kept {return false}
-    if lhs.keptBy != rhs.keptBy {return false}
-    if lhs.keptAtMs != rhs.keptAtMs {return false}
-    if lhs.lost != rhs.lost {return false}
-    if lhs.lostBy != rhs.lostBy {return false}
-    if lhs.lostAtMs != rhs.lostAtMs {return false}
-    if lhs.status != rhs.status {return false}
-    if lhs.settledBy != rhs.settledBy {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._kind != rhs_storage._kind {return false}
+        if _storage._recordID != rhs_storage._recordID {return false}
+        if _storage._field != rhs_storage._field {return false}
+        if _storage._kept != rhs_storage._kept {return false}
+        if _storage._keptBy != rhs_storage._keptBy {return false}
+        if _storage._keptAtMs != rhs_storage._keptAtMs {return false}
+        if _storage._lost != rhs_storage._lost {return false}
+        if _storage._lostBy != rhs_storage._lostBy {return false}
+        if _storage._lostAtMs != rhs_storage._lostAtMs {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._settledBy != rhs_storage._settledBy {return false}
+        if _storage._keptByUser != rhs_storage._keptByUser {return false}
+        if _storage._keptDevice != rhs_storage._keptDevice {return false}
+        if _storage._lostByUser != rhs_storage._lostByUser {return false}
+        if _storage._lostDevice != rhs_storage._lostDevice {return false}
+        if _storage._outcome != rhs_storage._outcome {return false}
+        if _storage._settledAtMs != rhs_storage._settledAtMs {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
