@@ -100,7 +100,7 @@ private func onlyCurrency(_ currencies: Set<String>, of what: String) throws -> 
 
 struct Customers: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Customer accounts.", subcommands: [List.self, Get.self, Update.self, Import.self]
+        abstract: "Customer accounts.", subcommands: [List.self, Get.self, Update.self, Import.self, HoldCustomer.self, ReleaseCustomer.self]
     )
 
     struct List: AsyncParsableCommand {

@@ -45,6 +45,9 @@ extension RecordCommandKind {
 struct RecordHelp {
     /// "contact": the kind in help and messages; "contacts" names the family and a list's JSON.
     var noun: String
+    /// The family's command and a list's JSON key, when not the noun + "s" ("policy", "policies").
+    var command: String? = nil
+    var pluralNoun: String? = nil
     var family: String
     var list: String
     var add: String
@@ -56,7 +59,7 @@ struct RecordHelp {
 
 extension RecordCommandKind {
     static var noun: String { help.noun }
-    static var plural: String { help.noun + "s" }
+    static var plural: String { help.pluralNoun ?? help.noun + "s" }
     /// "Contact": the noun at the start of a sentence.
     static var title: String { noun.prefix(1).uppercased() + noun.dropFirst() }
 }
@@ -94,7 +97,7 @@ protocol RecordChanges: ParsableArguments {
 struct RecordFamily<Kind: RecordCommandKind>: AsyncParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(
-            commandName: Kind.plural, abstract: Kind.help.family,
+            commandName: Kind.help.command ?? Kind.plural, abstract: Kind.help.family,
             subcommands: [ListRecords<Kind>.self, GetRecord<Kind>.self, AddRecord<Kind>.self, UpdateRecord<Kind>.self, DeleteRecords<Kind>.self]
                 + Kind.moreCommands
         )
@@ -130,7 +133,7 @@ struct ListRecords<Kind: RecordCommandKind>: AsyncParsableCommand {
 
 struct GetRecord<Kind: RecordCommandKind>: AsyncParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: "get", abstract: Kind.help.get ?? "Show a \(Kind.noun).")
+        CommandConfiguration(commandName: "get", abstract: Kind.help.get ?? "Show a \(Kind.noun).", aliases: ["show"])
     }
     @OptionGroup var connection: ConnectionOptions
     @Argument(help: ArgumentHelp("\(Kind.title) id.")) var id: String

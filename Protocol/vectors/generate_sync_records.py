@@ -116,6 +116,33 @@ RECORDS = [
         'id': 'K2', 'customer_id': 'C-1001', 'name': 'Old AP', 'role': '', 'email': '', 'phone': '+63 2 8888 0001',
         'preferred_channel': 'phone', '_deleted': True,
     }),
+    # A policy's levels and a notice's lines and charges are arrays of objects, each object with
+    # every field of its form (null for an absent optional one).
+    ('dunning_policy', 'POL-1', 13, {
+        'id': 'POL-1', 'name': 'Standard "SMB"', 'segment': 'smb', 'customer_ids': ['C-1001'],
+        'levels': [
+            {'days': -5, 'channel': 'email', 'template': 'friendly_reminder', 'fee': None, 'interest_basis_points': 0},
+            {'days': 30, 'channel': 'letter', 'template': 'second_notice', 'fee': amount('PHP', 50000),
+             'interest_basis_points': 1850},
+        ],
+        '_deleted': False,
+    }),
+    ('dunning_hold', 'HOLD-1', 14, {
+        'id': 'HOLD-1', 'customer_id': 'C-1001', 'reason': 'CFO on leave until the 15th', 'placed_on': '2026-11-03',
+        'released_on': '2026-11-16', 'release_reason': 'back at work', '_deleted': False,
+    }),
+    # Interest: 1,200,050 centavos x 1850 bp x 30 days / (10,000 x 365) = 18,247.34..., rounded once: 18,247.
+    ('dunning_notice', 'DN:C-1001:30:INV-1042', 15, {
+        'id': 'DN:C-1001:30:INV-1042', 'run_id': 'R-2026-12-31', 'customer_id': 'C-1001', 'policy_id': 'POL-1',
+        'level': 2, 'level_days': 30, 'channel': 'letter', 'template': 'second_notice', 'as_of': '2026-12-31',
+        'anchor_invoice_id': 'INV-1042',
+        'lines': [{'invoice_id': 'INV-1042', 'reference': 'INV-1042', 'due_date': '2026-12-01', 'days_past_due': 30,
+                   'balance': amount('PHP', 1200050)}],
+        'charges': [{'total': amount('PHP', 1200050), 'interest': amount('PHP', 1200050 * 1850 * 30 // 3650000),
+                     'fee': amount('PHP', 50000)}],
+        'status': 'released', 'status_reason': '', 'created_at': '1798700000000', 'released_at': '1798700100000',
+        'released_by': 'u-ben', '_deleted': False,
+    }),
 ]
 
 

@@ -14,7 +14,8 @@ struct Demo: AsyncParsableCommand {
         discussion: """
             The first run initialises DIR, creates tenant "demo" (USD base, America/Chicago) with customers in \
             US and Philippine time zones, invoices in several currencies across every aging bucket, payments, \
-            unapplied and unidentified cash, and users Mia (manager), Ana and Ben (analysts). Every run issues \
+            unapplied and unidentified cash, two dunning policies and a held customer, and users Mia (manager), Ana and \
+            Ben (analysts). Every run issues \
             fresh tokens for Mia and Ana (older ones stay valid until revoked) and writes them to DIR/demo-tokens.env.
             """
     )
@@ -84,6 +85,10 @@ struct Demo: AsyncParsableCommand {
               dunlin payments record --id PAY-NEW-1 --customer CUS-1007 --amount 1000.00 --currency USD
               dunlin apply --source PAY-NEW-1 --invoice <an INV id from the statement> --amount 1000.00
               dunlin aging          # and see it move
+              dunlin dunning policy list
+              dunlin dunning run                          # notices at several levels, queued
+              dunlin dunning preview                      # what they say
+              dunlin dunning release                      # fees and interest posted
 
             Work like an analyst on a laptop, offline first (a local replica, then sync):
               dunlin login --server \(host):\(port) --token "$DUNLIN_ANALYST_TOKEN"
@@ -106,6 +111,8 @@ struct Demo: AsyncParsableCommand {
             let portfolio = DemoPortfolio(today: today, analysts: [ana.id, ben.id])
             try store.upsert(portfolio.customers)
             try store.post(portfolio.entries)
+            try store.upsert(portfolio.policies)
+            try store.upsert(portfolio.holds)
         }
         let users = try control.users(tenantID: tenantID).items
         guard let manager = users.first(where: { $0.email == "mia@demo.example" }),

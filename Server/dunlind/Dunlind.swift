@@ -124,7 +124,10 @@ struct Serve: AsyncParsableCommand {
                 throw ExitCode(100 + Int32(StatusCode.failedPrecondition.rawValue))
             }
             let tenants = try TenantDirectory(control: control, logger: Logger(label: "dunlind.tenants"))
-            services += [AdminService(tenants: tenants), ReceivablesService(tenants: tenants), RecordsService(tenants: tenants), SyncService(tenants: tenants)]
+            services += [
+                AdminService(tenants: tenants), ReceivablesService(tenants: tenants), RecordsService(tenants: tenants),
+                DunningService(tenants: tenants, authority: true), SyncService(tenants: tenants),
+            ]
             authenticator = TokenAuthenticator(control: control)
         }
         let server = RPCServer(

@@ -131,6 +131,8 @@ public final class Replica: UnaryCaller {
         var router = Router()
         ReceivablesService(tenants: FixedTenants([tenant])).register(in: &router)
         RecordsService(tenants: FixedTenants([tenant])).register(in: &router)
+        // Reads only: runs and releases are the server's.
+        DunningService(tenants: FixedTenants([tenant]), authority: false).register(in: &router)
         self.router = router
     }
 

@@ -8,6 +8,12 @@ public struct DemoPortfolio: Sendable {
     public var customers: [Customer] = []
     /// In posting order: invoices and payments first, then applications.
     public var entries: [LedgerEntry] = []
+    /// Two dunning policies: a gentle one for the key accounts (by their tag) and the standard one
+    /// for everyone else (named explicitly), with fees and interest from the 30-day level; a run
+    /// on the portfolio gives notices at several levels.
+    public var policies: [DunningPolicy] = []
+    /// A manual hold on one customer, so a run shows a customer held.
+    public var holds: [DunningHold] = []
 
     public init(today: CivilDate, seed: UInt64 = 2026, analysts: [String] = ["ana", "ben"], customerCount: Int = 24) {
         var random = DemoRandom(seed: seed)
@@ -78,6 +84,27 @@ public struct DemoPortfolio: Sendable {
                     sourceID: paymentID, targetID: partial.id
                 ))
             }
+        }
+        policies = [
+            DunningPolicy(id: "POL-KEY", name: "Key accounts", segment: "key-account", levels: [
+                DunningLevel(days: 0, channel: .email, template: "courtesy_reminder"),
+                DunningLevel(days: 30, channel: .callTask, template: "account_manager_call"),
+                DunningLevel(days: 60, channel: .escalate, template: "manager_review"),
+            ]),
+            DunningPolicy(
+                id: "POL-STD", name: "Standard", customerIDs: customers.map(\.id).filter { id in !customers.contains { $0.id == id && $0.tags.contains("key-account") } },
+                levels: [
+                    DunningLevel(days: -5, channel: .email, template: "friendly_reminder"),
+                    DunningLevel(days: 15, channel: .email, template: "first_notice"),
+                    DunningLevel(days: 30, channel: .letter, template: "second_notice", fee: Money(minorUnits: 25_00, currency: .usd), interestBasisPoints: 1200),
+                    DunningLevel(days: 60, channel: .callTask, template: "collections_call", interestBasisPoints: 1200),
+                    DunningLevel(days: 90, channel: .escalate, template: "final_demand", interestBasisPoints: 1200),
+                    DunningLevel(days: 120, channel: .place, template: "agency_placement", interestBasisPoints: 1200),
+                ]
+            ),
+        ]
+        if customers.count > 3 {
+            holds = [DunningHold(id: "HOLD-1", customerID: customers[3].id, reason: "CFO on leave; agreed to wait for her return", placedOn: today.adding(days: -7))]
         }
         // Cash nobody has matched yet.
         entries.append(LedgerEntry(

@@ -37,6 +37,9 @@ public enum RecordID {
         case .promiseToPay: "ptp_"
         case .collectionTask: "tsk_"
         case .syncConflict: "cfl_"
+        case .dunningPolicy: "dpol_"
+        case .dunningHold: "hold_"
+        case .dunningNotice: "dn_"
         }
     }
 

@@ -9,6 +9,9 @@ public enum RecordKind: String, Sendable, Hashable, Codable, CaseIterable {
     case promiseToPay = "promise_to_pay"
     case collectionTask = "collection_task"
     case syncConflict = "sync_conflict"
+    case dunningPolicy = "dunning_policy"
+    case dunningHold = "dunning_hold"
+    case dunningNotice = "dunning_notice"
 }
 
 extension RecordKind: CustomStringConvertible {
@@ -87,6 +90,12 @@ public enum Rights {
             create: .analyst, change: .analyst, delete: .manager, owner: .assignee(field: "assignee_id", unless: .manager)
         ),
         .syncConflict: RecordRights(create: nil, change: .analyst, delete: nil, owner: .settledOnly(by: "settled_by")),
+        // Policies decide what reaches customers and what is charged: a manager's.
+        .dunningPolicy: RecordRights(create: .manager, change: .manager, delete: .manager, owner: .anyone),
+        // Holding dunning off a customer is everyday work; deleting a hold (rather than releasing it) is a manager's.
+        .dunningHold: RecordRights(create: .analyst, change: .analyst, delete: .manager, owner: .anyone),
+        // Made and released by the server alone (DunningService's RunDunning and ReleaseNotices).
+        .dunningNotice: RecordRights(create: nil, change: nil, delete: nil, owner: .anyone),
     ]
 
     /// The role posting `entry` needs; `target` is the entry a reversal reverses. Everyday cash

@@ -301,6 +301,51 @@ enum TenantSchema {
             // names its writers by person and device.
             try db.execute(sql: "ALTER TABLE replica ADD COLUMN device TEXT NOT NULL DEFAULT ''")
         }
+        migrator.registerMigration("v14: dunning") { db in
+            try db.execute(sql: """
+                -- Mutable, tombstoned like the records of v2. customer_ids and levels hold the sync
+                -- form's JSON (an array of ids; an array of level objects).
+                CREATE TABLE dunning_policy (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    name TEXT NOT NULL,
+                    segment TEXT NOT NULL DEFAULT '',
+                    customer_ids TEXT NOT NULL DEFAULT '[]',
+                    levels TEXT NOT NULL,
+                    deleted INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX dunning_policy_by_name ON dunning_policy(name, id);
+                CREATE INDEX dunning_policy_tombstones ON dunning_policy(id) WHERE deleted = 1;
+
+                CREATE TABLE dunning_hold (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    customer_id TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    placed_on TEXT NOT NULL,
+                    released_on TEXT,
+                    release_reason TEXT NOT NULL DEFAULT '',
+                    deleted INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX dunning_hold_by_customer ON dunning_hold(customer_id, placed_on, id);
+                CREATE INDEX dunning_hold_by_placed ON dunning_hold(placed_on, id);
+                CREATE INDEX dunning_hold_tombstones ON dunning_hold(id) WHERE deleted = 1;
+
+                -- Written by the server's runs and releases only. body: the whole notice in its
+                -- sync form; the columns beside it are what lists filter and sort by. Never
+                -- deleted (deleted stays 0: the column keeps the mutable kinds' one shape).
+                CREATE TABLE dunning_notice (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    run_id TEXT NOT NULL,
+                    customer_id TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    as_of TEXT NOT NULL,
+                    body TEXT NOT NULL,
+                    deleted INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX dunning_notice_by_customer ON dunning_notice(customer_id, as_of, id);
+                CREATE INDEX dunning_notice_by_run ON dunning_notice(run_id, as_of, id);
+                CREATE INDEX dunning_notice_by_as_of ON dunning_notice(as_of, id);
+                """)
+        }
         return migrator
     }
 }

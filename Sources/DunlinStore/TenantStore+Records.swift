@@ -234,7 +234,7 @@ extension TenantStore {
 
     /// Validates and inserts or updates each record. An update that changes nothing writes nothing
     /// (and logs nothing); a tombstone is never overwritten, so a deleted id is never reused.
-    private func save<Record, RecordRow: TombstonedRow>(
+    func save<Record, RecordRow: TombstonedRow>(
         _ records: [Record], as makeRow: (Record) -> RecordRow, validate: (Record, Database) throws -> Void
     ) throws {
         try writeBatch(records) { record, db in
@@ -251,7 +251,7 @@ extension TenantStore {
         }
     }
 
-    private func tombstone<RecordRow: TombstonedRow>(_ type: RecordRow.Type, _ ids: [String]) throws {
+    func tombstone<RecordRow: TombstonedRow>(_ type: RecordRow.Type, _ ids: [String]) throws {
         try writeBatch(ids) { id, db in
             let deleted = Column("deleted")
             let changed = try RecordRow.filter(key: id).filter(deleted == false).updateAll(db, deleted.set(to: true))
@@ -299,7 +299,7 @@ extension TenantStore {
 
     // MARK: Reading
 
-    private func live<RecordRow: TombstonedRow>(_ type: RecordRow.Type, _ id: String) throws -> RecordRow? {
+    func live<RecordRow: TombstonedRow>(_ type: RecordRow.Type, _ id: String) throws -> RecordRow? {
         try writer.read { db in try RecordRow.live.filter(key: id).fetchOne(db) }
     }
 
@@ -321,7 +321,7 @@ extension TenantStore {
     }
 
     /// One page of `request` in `order` (``QueryInterfaceRequest/page(_:in:_:_:)``), in one read.
-    private func read<Item, RowDecoder>(
+    func read<Item, RowDecoder>(
         _ request: QueryInterfaceRequest<RowDecoder>, _ page: PageRequest, _ order: ListOrder, _ decode: (Row) throws -> Item
     ) throws -> Page<Item> {
         try writer.read { db in try request.page(page, in: order, db, decode) }

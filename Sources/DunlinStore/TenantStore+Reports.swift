@@ -16,7 +16,12 @@ extension TenantStore {
     /// Invoices with an open balance as of a date, optionally of one customer or one analyst's
     /// customers, oldest due first. Without a date: as the ledger stands.
     public func openInvoices(customerID: String? = nil, analystID: String? = nil, asOf: CivilDate? = nil) throws -> [(entry: LedgerEntry, open: Money)] {
-        try writer.read { db in
+        try writer.read { db in try Self.openInvoices(db, customerID: customerID, analystID: analystID, asOf: asOf) }
+    }
+
+    /// ``openInvoices(customerID:analystID:asOf:)`` inside a transaction the caller holds.
+    static func openInvoices(_ db: Database, customerID: String? = nil, analystID: String? = nil, asOf: CivilDate?) throws -> [(entry: LedgerEntry, open: Money)] {
+        do {
             let view = try AsOfView(db, asOf: asOf, side: .invoice)
             var arguments = view.arguments
             var sql = "\(view.with) SELECT \(Self.entryColumns("i")), \(view.balance) AS balance FROM invoice_balance b JOIN ledger_entry i ON i.id = b.invoice_id \(view.join)"

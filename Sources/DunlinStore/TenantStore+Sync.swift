@@ -170,6 +170,10 @@ extension TenantStore {
         .dispute: tombstoned(DisputeRow.self, DisputeRow.init, check),
         .promiseToPay: tombstoned(PromiseToPayRow.self, PromiseToPayRow.init, check),
         .collectionTask: tombstoned(CollectionTaskRow.self, CollectionTaskRow.init, check),
+        .dunningPolicy: tombstoned(DunningPolicyRow.self, DunningPolicyRow.init, check),
+        .dunningHold: tombstoned(DunningHoldRow.self, DunningHoldRow.init, check),
+        // Only the server writes notices (the rights table refuses every pushed one).
+        .dunningNotice: tombstoned(DunningNoticeRow.self, DunningNoticeRow.init) { _, _ in },
         .syncConflict: SyncKind(
             mutable: true,
             fetch: { db, id in
@@ -239,7 +243,10 @@ extension TenantStore {
     ]
 
     /// Every kind, in the order a snapshot sends them (what later kinds refer to comes first).
-    public static let syncKindOrder: [RecordKind] = [.customer, .ledgerEntry, .activity, .contact, .dispute, .promiseToPay, .collectionTask, .syncConflict]
+    public static let syncKindOrder: [RecordKind] = [
+        .customer, .ledgerEntry, .activity, .contact, .dispute, .promiseToPay, .collectionTask, .dunningPolicy, .dunningHold, .dunningNotice,
+        .syncConflict,
+    ]
 
     private static func tombstoned<RecordRow: TombstonedRow>(
         _ type: RecordRow.Type, _ makeRow: @escaping @Sendable (RecordRow.Record) -> RecordRow,

@@ -44,6 +44,9 @@ public enum SyncFieldType: Sendable, Hashable {
     /// Any JSON value: a field value of another record, in that record's form (a conflict's kept
     /// and set-aside values).
     case value
+    /// A JSON array of objects, each holding exactly these fields (a policy's levels, a notice's
+    /// lines), by the same rules as a record's: every key a field, every required one present.
+    case objects([SyncField])
 }
 
 /// One field of a sync record's form.
@@ -80,6 +83,7 @@ public struct SyncField: Sendable, Hashable {
         case .amount: _ = try SyncValue.amount(value, name)
         case .choice(let names): _ = try SyncValue.choice(value, names, name)
         case .value: break
+        case .objects(let form): _ = try SyncValue.objects(value, form, name)
         }
     }
 }
@@ -177,6 +181,18 @@ public enum SyncValue {
         return name
     }
 
+    /// An array of objects of `form`, each read with a ``SyncFieldReader`` that names its
+    /// fields `field[i].name`.
+    public static func objects(_ value: FieldValue, _ form: [SyncField], _ field: String) throws(DomainError) -> [SyncFieldReader] {
+        guard case .array(let items) = value else { throw wrongType(value, field, "an array of objects") }
+        var readers: [SyncFieldReader] = []
+        for (index, item) in items.enumerated() {
+            guard case .object(let members) = item else { throw wrongType(item, "\(field)[\(index)]", "an object") }
+            readers.append(try SyncFieldReader(members, form: form, what: "\(field)[\(index)]"))
+        }
+        return readers
+    }
+
     public static func choice<Choice: RawRepresentable<String> & CaseIterable>(
         _ value: FieldValue, _ type: Choice.Type, _ field: String
     ) throws(DomainError) -> Choice {
@@ -203,39 +219,73 @@ public enum SyncValue {
 /// its field.
 public struct SyncFieldReader {
     private let fields: FieldMap
+    /// "" for a record; "levels[2]" for an object of a record's field, prefixed to every field
+    /// a refusal names.
+    private let path: String
 
     public init(_ fields: FieldMap, form: [SyncField], kind: RecordKind) throws(DomainError) {
+        try self.init(fields, form: form, path: "", noun: "\(kind.rawValue) record")
+    }
+
+    /// An object of a record's ``SyncFieldType/objects(_:)`` field, at `path` ("levels[2]").
+    init(_ fields: FieldMap, form: [SyncField], what path: String) throws(DomainError) {
+        try self.init(fields, form: form, path: path, noun: "object of \(path.prefix { $0 != "[" })")
+    }
+
+    private init(_ fields: FieldMap, form: [SyncField], path: String, noun: String) throws(DomainError) {
+        let prefix = path.isEmpty ? "" : path + "."
         let byName = Dictionary(uniqueKeysWithValues: form.map { ($0.name, $0) })
-        for key in fields.keys.sorted() where key != RecordCoding.deletedField && byName[key] == nil {
-            throw .invalid(field: SyncValue.shown(key), "is not a field of a \(kind.rawValue) record")
+        for key in fields.keys.sorted() where (!path.isEmpty || key != RecordCoding.deletedField) && byName[key] == nil {
+            throw .invalid(field: prefix + SyncValue.shown(key), "is not a field of \(noun.first == "o" ? "an" : "a") \(noun)")
         }
         for field in form {
             guard let value = fields[field.name] else {
-                guard field.optional else { throw .invalid(field: field.name, "is missing: every \(kind.rawValue) record has it") }
+                guard field.optional else { throw .invalid(field: prefix + field.name, "is missing: every \(noun) has it") }
                 continue
             }
-            try field.check(value)
+            do throws(DomainError) {
+                try field.check(value)
+            } catch {
+                throw error.prefixed(prefix)
+            }
         }
         self.fields = fields
+        self.path = prefix
     }
 
     private func value(_ name: String) -> FieldValue { fields[name] ?? .null }
 
-    public func text(_ name: String) throws(DomainError) -> String { try SyncValue.text(value(name), name) }
-    public func textList(_ name: String) throws(DomainError) -> [String] { try SyncValue.textList(value(name), name) }
-    public func int32(_ name: String) throws(DomainError) -> Int { try SyncValue.int32(value(name), name) }
-    public func int64(_ name: String) throws(DomainError) -> Int64 { try SyncValue.int64(value(name), name) }
-    public func bool(_ name: String) throws(DomainError) -> Bool { try SyncValue.bool(value(name), name) }
-    public func date(_ name: String) throws(DomainError) -> CivilDate { try SyncValue.date(value(name), name) }
-    public func amount(_ name: String) throws(DomainError) -> Money { try SyncValue.amount(value(name), name) }
+    /// Runs a typed read, naming the field with its path.
+    private func read<Value>(_ name: String, _ body: (FieldValue, String) throws(DomainError) -> Value) throws(DomainError) -> Value {
+        do throws(DomainError) {
+            return try body(value(name), name)
+        } catch {
+            throw error.prefixed(path)
+        }
+    }
+
+    public func text(_ name: String) throws(DomainError) -> String { try read(name, SyncValue.text) }
+    public func textList(_ name: String) throws(DomainError) -> [String] { try read(name, SyncValue.textList) }
+    public func int32(_ name: String) throws(DomainError) -> Int { try read(name, SyncValue.int32) }
+    public func int64(_ name: String) throws(DomainError) -> Int64 { try read(name, SyncValue.int64) }
+    public func bool(_ name: String) throws(DomainError) -> Bool { try read(name, SyncValue.bool) }
+    public func date(_ name: String) throws(DomainError) -> CivilDate { try read(name, SyncValue.date) }
+    public func amount(_ name: String) throws(DomainError) -> Money { try read(name, SyncValue.amount) }
     public func any(_ name: String) -> FieldValue { value(name) }
+
+    /// The objects of an ``SyncFieldType/objects(_:)`` field, each read by `body`.
+    public func objects<Item>(_ name: String, _ form: [SyncField], _ body: (SyncFieldReader) throws(DomainError) -> Item) throws(DomainError) -> [Item] {
+        var items: [Item] = []
+        for reader in try SyncValue.objects(value(name), form, path + name) { items.append(try body(reader)) }
+        return items
+    }
 
     public func instant(_ name: String) throws(DomainError) -> Date {
         Activity.instant(milliseconds: try int64(name))
     }
 
     public func choice<Choice: RawRepresentable<String> & CaseIterable>(_ name: String, _ type: Choice.Type) throws(DomainError) -> Choice {
-        try SyncValue.choice(value(name), type, name)
+        try read(name) { value, name throws(DomainError) in try SyncValue.choice(value, type, name) }
     }
 
     /// nil when the field is null or absent.
@@ -248,7 +298,7 @@ public struct SyncFieldReader {
 public enum SyncForms {
     public static let all: [any SyncRecordForm.Type] = [
         Customer.self, LedgerEntry.self, Activity.self, Contact.self, Dispute.self, PromiseToPay.self, CollectionTask.self,
-        ConflictRecord.self,
+        ConflictRecord.self, DunningPolicy.self, DunningHold.self, DunningNotice.self,
     ]
 
     public static let byKind: [String: any SyncRecordForm.Type] = Dictionary(
@@ -271,6 +321,21 @@ public enum SyncForms {
             }
             guard let field = form[key] else { throw .invalid(field: SyncValue.shown(key), "is not a field of a \(kind) record") }
             try field.check(value)
+        }
+    }
+}
+
+extension DomainError {
+    /// The same refusal with `prefix` ("levels[2].") before the field it names.
+    func prefixed(_ prefix: String) -> DomainError {
+        guard !prefix.isEmpty else { return self }
+        switch self {
+        case .invalid(let field, let reason): return .invalid(field: prefix + field, reason)
+        case .money(let field, let error): return .money(field: prefix + field, error)
+        case .conflict(let field, let reason): return .conflict(field: prefix + field, reason)
+        case .notFound(let field, let id): return .notFound(field: prefix + field, id: id)
+        case .alreadyExists(let field, let reason): return .alreadyExists(field: prefix + field, reason)
+        case .outOfRange(let field, let reason): return .outOfRange(field: prefix + field, reason)
         }
     }
 }

@@ -36,6 +36,7 @@ struct InProcessTenants {
         var router = Router()
         ReceivablesService(tenants: tenants).register(in: &router)
         RecordsService(tenants: tenants).register(in: &router)
+        DunningService(tenants: tenants, authority: true).register(in: &router)
         return InProcessTenants(router: router, acme: acme, bayani: bayani)
     }
 

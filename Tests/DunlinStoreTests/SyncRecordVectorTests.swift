@@ -83,6 +83,31 @@ import Testing
             ("contact", "K2", 12, live(Contact(
                 id: "K2", customerID: "C-1001", name: "Old AP", phone: "+63 2 8888 0001", preferredChannel: .phone
             ), deleted: true)),
+            ("dunning_policy", "POL-1", 13, live(DunningPolicy(
+                id: "POL-1", name: "Standard \"SMB\"", segment: "smb", customerIDs: ["C-1001"], levels: [
+                    DunningLevel(days: -5, channel: .email, template: "friendly_reminder"),
+                    DunningLevel(days: 30, channel: .letter, template: "second_notice", fee: Money(minorUnits: 50_000, currency: php), interestBasisPoints: 1850),
+                ]
+            ))),
+            ("dunning_hold", "HOLD-1", 14, live(DunningHold(
+                id: "HOLD-1", customerID: "C-1001", reason: "CFO on leave until the 15th", placedOn: day("2026-11-03"),
+                releasedOn: day("2026-11-16"), releaseReason: "back at work"
+            ))),
+            ("dunning_notice", "DN:C-1001:30:INV-1042", 15, live(DunningNotice(
+                id: DunningNotice.id(customerID: "C-1001", levelDays: 30, anchorInvoiceID: "INV-1042"), runID: DunningRunID.of(day("2026-12-31")),
+                customerID: "C-1001", policyID: "POL-1", level: 2, levelDays: 30, channel: .letter, template: "second_notice",
+                asOf: day("2026-12-31"), anchorInvoiceID: "INV-1042",
+                lines: [DunningNoticeLine(invoiceID: "INV-1042", reference: "INV-1042", dueDate: day("2026-12-01"), daysPastDue: 30, balance: Money(minorUnits: 1_200_050, currency: php))],
+                charges: [DunningCharge(
+                    total: Money(minorUnits: 1_200_050, currency: php),
+                    interest: try! DunningInterest.interest(
+                        on: [(Money(minorUnits: 1_200_050, currency: php), 30)], basisPoints: 1850, currency: php
+                    ),
+                    fee: Money(minorUnits: 50_000, currency: php)
+                )],
+                status: .released, createdAt: Activity.instant(milliseconds: 1_798_700_000_000),
+                releasedAt: Activity.instant(milliseconds: 1_798_700_100_000), releasedBy: "u-ben"
+            ))),
         ]
     }()
 
@@ -114,7 +139,7 @@ import Testing
         }
         let replica = try TenantStore()
         let batch = file.records.map { SyncRecordState(kind: $0.kind, id: $0.id, seq: $0.seq, fields: Data($0.fields.utf8)) }
-        try replica.applySyncBatch(batch, checkpoint: 12)
+        try replica.applySyncBatch(batch, checkpoint: 15)
         let held = try replica.syncedRecords()
         for vector in file.records {
             #expect(held["\(vector.kind)/\(vector.id)"].map { String(decoding: RecordCoding.canonical($0), as: UTF8.self) } == vector.fields)

@@ -55,6 +55,10 @@ struct ProtoServiceTests {
         Method(Records.listTasks), Method(Records.deleteTasks), Method(Records.logActivities),
         Method(Records.listActivities), Method(Records.listExceptions), Method(Records.listConflicts),
 
+        Method(Dunning.upsertPolicies), Method(Dunning.getPolicy), Method(Dunning.listPolicies), Method(Dunning.deletePolicies),
+        Method(Dunning.upsertHolds), Method(Dunning.getHold), Method(Dunning.listHolds), Method(Dunning.deleteHolds),
+        Method(Dunning.runDunning), Method(Dunning.getNotice), Method(Dunning.listNotices), Method(Dunning.releaseNotices),
+
         Method(SyncMethods.bootstrap), Method(SyncMethods.pull), Method(SyncMethods.push),
         Method(SyncMethods.watch), Method(SyncMethods.listReplicas), Method(SyncMethods.retireReplica),
     ]
@@ -72,7 +76,7 @@ struct ProtoServiceTests {
             Issue.record("the .proto files declare \(method), which DunlinWire has no descriptor for")
         }
         #expect(Set(declared.map { $0.path.split(separator: "/")[0] }) == [
-            "dunlin.v1.Diagnostics", "dunlin.v1.Admin", "dunlin.v1.Receivables", "dunlin.v1.Records", "dunlin.v1.Sync",
+            "dunlin.v1.Diagnostics", "dunlin.v1.Admin", "dunlin.v1.Receivables", "dunlin.v1.Records", "dunlin.v1.Sync", "dunlin.v1.Dunning",
         ])
     }
 

@@ -31,7 +31,7 @@ public struct RecordsService: RPCService {
 
     /// Upsert, get, list and delete of one mutable record kind: writes held to the rights table
     /// (and, for a kind with an owner, to its owner rule item by item), reads open to viewers.
-    private func registerMutable<Message: MutableRecordMessage>(_: Message.Type, in router: inout Router)
+    func registerMutable<Message: MutableRecordMessage>(_: Message.Type, in router: inout Router)
     where Message.Record: ServedMutableRecord, Message.Record.ListRequest == Message.ListRequest {
         typealias Record = Message.Record
         let tenants = self.tenants

@@ -1,0 +1,114 @@
+import Foundation
+
+/// What keeps dunning away, as of a run's date: an active manual hold keeps it from the whole
+/// customer; an open or investigating dispute, an open promise whose deadline (promised date plus
+/// grace, ``PromiseToPay/deadline(graceDays:)``) has not passed, and a ledger exception keep it
+/// from the invoices they name. A held item is left out of the notice altogether: it neither
+/// appears on it, nor counts towards its totals, nor sets its level.
+public struct DunningHolds: Sendable {
+    private var customers: [String: String] = [:]
+    private var items: [String: String] = [:]
+
+    public init(asOf: CivilDate, disputes: [Dispute], promises: [PromiseToPay], exceptionInvoiceIDs: [String], manual: [DunningHold]) {
+        for hold in manual.sorted(by: { $0.id < $1.id }) where hold.isActive(on: asOf) && customers[hold.customerID] == nil {
+            customers[hold.customerID] = "held by \(hold.id): \(hold.reason)"
+        }
+        for dispute in disputes where !dispute.status.isClosed {
+            for invoice in dispute.invoiceIDs where items[invoice] == nil { items[invoice] = "disputed (\(dispute.id))" }
+        }
+        for promise in promises where promise.status == .open && asOf <= promise.deadline() {
+            for invoice in promise.invoiceIDs where items[invoice] == nil { items[invoice] = "promised by \(promise.promisedDate) (\(promise.id))" }
+        }
+        for invoice in exceptionInvoiceIDs where items[invoice] == nil { items[invoice] = "under a ledger exception" }
+    }
+
+    /// Why the customer is held, nil when it is not.
+    public func customerHold(_ customerID: String) -> String? { customers[customerID] }
+
+    /// Why the invoice is held, nil when it is not.
+    public func itemHold(_ invoiceID: String) -> String? { items[invoiceID] }
+}
+
+/// A run's result for the whole tenant: the notices it calls for, and how much it held back.
+public struct DunningPlan: Sendable, Hashable {
+    public var notices: [DunningNotice] = []
+    /// Customers left alone by a manual hold.
+    public var heldCustomers = 0
+    /// Open items left out under a dispute, promise or exception.
+    public var heldItems = 0
+
+    public init() {}
+}
+
+/// The dunning run's rule, pure: from each customer's policy, open invoices and holds as of a
+/// date, the notice it calls for.
+///
+/// A customer's level is set by its oldest unpaid item that is not held (a partial payment leaves
+/// the item, and so the level, where it was): the last level whose days that item's days past due
+/// reach. The notice lists every unheld open item at least as old as the level asks (overdue items;
+/// for a reminder level, also those coming due within its days), each with its balance, and per
+/// currency the total, the level's interest on the overdue lines and its fee.
+public enum DunningRun {
+    public static func plan(
+        asOf: CivilDate, customers: [Customer], policies: [DunningPolicy], openInvoices: [(entry: LedgerEntry, open: Money)],
+        holds: DunningHolds, createdAt: Date
+    ) throws(DomainError) -> DunningPlan {
+        var byCustomer: [String: [(entry: LedgerEntry, open: Money)]] = [:]
+        for invoice in openInvoices where invoice.entry.kind == .invoice && invoice.open.isPositive {
+            byCustomer[invoice.entry.customerID, default: []].append(invoice)
+        }
+        var plan = DunningPlan()
+        for customer in customers.sorted(by: { $0.id < $1.id }) {
+            guard let items = byCustomer[customer.id], let policy = DunningPolicy.policy(for: customer, among: policies) else { continue }
+            if holds.customerHold(customer.id) != nil {
+                plan.heldCustomers += 1
+                continue
+            }
+            let unheld = items.filter { holds.itemHold($0.entry.id) == nil }
+            plan.heldItems += items.count - unheld.count
+            if let notice = try notice(for: customer, policy: policy, openInvoices: unheld, asOf: asOf, createdAt: createdAt) {
+                plan.notices.append(notice)
+            }
+        }
+        return plan
+    }
+
+    /// The notice `openInvoices` (the customer's unheld open items) call for under `policy` on
+    /// `asOf`, nil when the oldest is not old enough for the first level.
+    public static func notice(
+        for customer: Customer, policy: DunningPolicy, openInvoices: [(entry: LedgerEntry, open: Money)], asOf: CivilDate, createdAt: Date
+    ) throws(DomainError) -> DunningNotice? {
+        let items = openInvoices
+            .filter { $0.open.isPositive }
+            .map { (entry: $0.entry, open: $0.open, due: $0.entry.dueDate ?? $0.entry.date) }
+            .sorted { ($0.due, $0.entry.id) < ($1.due, $1.entry.id) }
+        guard let anchor = items.first, let index = policy.levelIndex(daysPastDue: anchor.due.days(until: asOf)) else { return nil }
+        let level = policy.levels[index]
+        let lines = items.compactMap { item -> DunningNoticeLine? in
+            let days = item.due.days(until: asOf)
+            guard days >= min(level.days, 1) else { return nil }
+            return DunningNoticeLine(invoiceID: item.entry.id, reference: item.entry.reference, dueDate: item.due, daysPastDue: days, balance: item.open)
+        }
+        var charges: [DunningCharge] = []
+        for currency in Set(lines.map(\.balance.currency)).sorted(by: { $0.code < $1.code }) {
+            let inCurrency = lines.filter { $0.balance.currency == currency }
+            let total = try AgingReport.narrow(inCurrency.reduce(Int128(0)) { $0 + Int128($1.balance.minorUnits) }, currency, field: "total")
+            let overdue = inCurrency.contains { $0.daysPastDue > 0 }
+            var charge = DunningCharge(total: Money(minorUnits: total, currency: currency))
+            if level.interestBasisPoints > 0 {
+                let interest = try DunningInterest.interest(
+                    on: inCurrency.map { ($0.balance, $0.daysPastDue) }, basisPoints: level.interestBasisPoints, currency: currency
+                )
+                charge.interest = interest.isZero ? nil : interest
+            }
+            if let fee = level.fee, fee.currency == currency, overdue { charge.fee = fee }
+            charges.append(charge)
+        }
+        return DunningNotice(
+            id: DunningNotice.id(customerID: customer.id, levelDays: level.days, anchorInvoiceID: anchor.entry.id),
+            runID: DunningRunID.of(asOf), customerID: customer.id, policyID: policy.id, level: index + 1, levelDays: level.days,
+            channel: level.channel, template: level.template, asOf: asOf, anchorInvoiceID: anchor.entry.id, lines: lines, charges: charges,
+            createdAt: createdAt
+        )
+    }
+}

@@ -1,0 +1,116 @@
+import DunlinCore
+import DunlinStore
+import DunlinWire
+import Foundation
+
+/// Dunning policies, manual holds, runs and notices of the caller's tenant (Protocol/dunning.proto).
+///
+/// Policies and holds are mutable records served like contacts and disputes (the Records
+/// service's one registration, held to the rights table). Notices are the server's: a run
+/// (RunDunning) computes and queues them, a release (ReleaseNotices) checks each again and releases
+/// or drops it; both need a manager and are registered only where the authority answers
+/// (`authority: true`, the server). A replica registers the reads alone, so a preview works offline
+/// on its copy and a run or release asked of it is UNIMPLEMENTED ("needs the server").
+public struct DunningService: RPCService {
+    let tenants: any TenantProvider
+    let authority: Bool
+
+    public init(tenants: any TenantProvider, authority: Bool) {
+        self.tenants = tenants
+        self.authority = authority
+    }
+
+    public func register(in router: inout Router) {
+        let records = RecordsService(tenants: tenants)
+        records.registerMutable(Dunlin_V1_DunningPolicyRecord.self, in: &router)
+        records.registerMutable(Dunlin_V1_DunningHoldRecord.self, in: &router)
+        registerNoticeReads(in: &router)
+        if authority { registerRunAndRelease(in: &router) }
+    }
+
+    private func registerNoticeReads(in router: inout Router) {
+        let tenants = self.tenants
+
+        router.unary(Dunning.getNotice) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: .viewer)
+            guard let notice = try tenant.store.dunningNotice(request.id) else {
+                throw RPCError(DomainError.notFound(field: "id", id: request.id))
+            }
+            return Dunlin_V1_DunningNoticeRecord(notice)
+        }
+
+        router.unary(Dunning.listNotices) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: .viewer)
+            let page = try RPCError.mapping {
+                try tenant.store.dunningNotices(
+                    customerID: nonEmpty(request.customerID), runID: nonEmpty(request.runID),
+                    statuses: WireField.choices(request.statuses, field: "statuses"),
+                    page: PageRequest(after: request.cursor, size: request.pageSize)
+                )
+            }
+            return .with {
+                $0.notices = page.items.map(Dunlin_V1_DunningNoticeRecord.init)
+                $0.nextCursor = page.nextCursor ?? ""
+            }
+        }
+    }
+
+    /// The run and the release: they reach customers and post charges, so they are decided on the
+    /// server alone (DESIGN.md), by a manager, each in one transaction of the store.
+    private func registerRunAndRelease(in router: inout Router) {
+        let tenants = self.tenants
+
+        router.unary(Dunning.runDunning) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: Self.runRole)
+            let asOf = try RPCError.mapping { try WireField.date(request.asOf, field: "as_of", default: tenant.today) }
+            let result = try RPCError.mapping { try tenant.store.runDunning(asOf: asOf, at: tenant.now) }
+            context.logger.info(
+                "dunning run",
+                metadata: ["run": "\(result.runID)", "created": "\(result.created.count)", "existing": "\(result.existing)"]
+            )
+            return .with {
+                $0.runID = result.runID
+                $0.asOf = result.asOf.description
+                $0.created = result.created.map(Dunlin_V1_DunningNoticeRecord.init)
+                $0.existing = UInt32(clamping: result.existing)
+                $0.superseded = UInt32(clamping: result.superseded)
+                $0.heldCustomers = UInt32(clamping: result.heldCustomers)
+                $0.heldItems = UInt32(clamping: result.heldItems)
+            }
+        }
+
+        router.unary(Dunning.releaseNotices) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: Self.runRole)
+            let notices = try RPCError.mapping {
+                try tenant.store.releaseNotices(
+                    request.noticeIds, runID: nonEmpty(request.runID), by: context.principal.id, today: tenant.today, at: tenant.now
+                )
+            }
+            return .with { $0.notices = notices.map(Dunlin_V1_DunningNoticeRecord.init) }
+        }
+    }
+
+    /// Who may run dunning and release notices: what reaches customers and posts charges by
+    /// policy is a manager's.
+    public static let runRole = Role.manager
+}
+
+extension DunningPolicy: ServedMutableRecord {
+    static func page(_ request: Dunlin_V1_ListPoliciesRequest, _ page: PageRequest, in store: TenantStore) throws -> Page<DunningPolicy> {
+        try store.dunningPolicies(customerID: nonEmpty(request.customerID), page: page)
+    }
+
+    static var stored: StoredRecords<DunningPolicy> {
+        .init(find: TenantStore.dunningPolicy, save: TenantStore.upsert, delete: TenantStore.deleteDunningPolicies)
+    }
+}
+
+extension DunningHold: ServedMutableRecord {
+    static func page(_ request: Dunlin_V1_ListHoldsRequest, _ page: PageRequest, in store: TenantStore) throws -> Page<DunningHold> {
+        try store.dunningHolds(customerID: nonEmpty(request.customerID), active: request.hasActive ? request.active : nil, page: page)
+    }
+
+    static var stored: StoredRecords<DunningHold> {
+        .init(find: TenantStore.dunningHold, save: TenantStore.upsert, delete: TenantStore.deleteDunningHolds)
+    }
+}

@@ -1,0 +1,128 @@
+import DunlinCore
+import DunlinSync
+import Foundation
+import GRDB
+
+/// A column that holds one field of a record's sync form as canonical JSON (a policy's levels, a
+/// notice's whole body): read back through the kind's form, which refuses what it cannot read.
+enum FormColumn {
+    static func encode(_ value: FieldValue?) -> String {
+        String(decoding: CanonicalJSON.encode(value ?? .null), as: UTF8.self)
+    }
+
+    static func decode(_ json: String, _ table: String, _ column: String, id: String) throws -> FieldValue {
+        do {
+            return try JSONDecoder().decode(FieldValue.self, from: Data(json.utf8))
+        } catch {
+            throw DatabaseError(resultCode: .SQLITE_MISMATCH, message: "\(table).\(column) of \(id) is not JSON this version can read")
+        }
+    }
+}
+
+struct DunningPolicyRow: TombstonedRow {
+    static let recordKind = RecordKind.dunningPolicy
+
+    var id: String
+    var name: String
+    var segment: String
+    var customer_ids: String
+    var levels: String
+    var deleted: Bool
+
+    init(_ policy: DunningPolicy) {
+        id = policy.id
+        name = policy.name
+        segment = policy.segment
+        customer_ids = StoredValue.json(policy.customerIDs)
+        levels = FormColumn.encode(policy.fieldMap["levels"])
+        deleted = false
+    }
+
+    func record() throws -> DunningPolicy {
+        let table = Self.databaseTableName
+        return try DunningPolicy(fieldMap: [
+            "id": .string(id), "name": .string(name), "segment": .string(segment),
+            "customer_ids": .array(try StoredValue.ids(customer_ids, table, "customer_ids", id: id).map(FieldValue.string)),
+            "levels": try FormColumn.decode(levels, table, "levels", id: id),
+        ])
+    }
+
+    enum Columns {
+        static let name = Column(CodingKeys.name)
+        static let segment = Column(CodingKeys.segment)
+        static let customerIDs = Column(CodingKeys.customer_ids)
+    }
+}
+
+struct DunningHoldRow: TombstonedRow {
+    static let recordKind = RecordKind.dunningHold
+
+    var id: String
+    var customer_id: String
+    var reason: String
+    var placed_on: String
+    var released_on: String?
+    var release_reason: String
+    var deleted: Bool
+
+    init(_ hold: DunningHold) {
+        id = hold.id
+        customer_id = hold.customerID
+        reason = hold.reason
+        placed_on = hold.placedOn.description
+        released_on = hold.releasedOn?.description
+        release_reason = hold.releaseReason
+        deleted = false
+    }
+
+    func record() throws -> DunningHold {
+        let table = Self.databaseTableName
+        return DunningHold(
+            id: id, customerID: customer_id, reason: reason, placedOn: try StoredValue.date(placed_on, table, "placed_on", id: id),
+            releasedOn: try released_on.map { text throws in try StoredValue.date(text, table, "released_on", id: id) },
+            releaseReason: release_reason
+        )
+    }
+
+    enum Columns {
+        static let customerID = Column(CodingKeys.customer_id)
+        static let placedOn = Column(CodingKeys.placed_on)
+        static let releasedOn = Column(CodingKeys.released_on)
+    }
+}
+
+struct DunningNoticeRow: TombstonedRow {
+    static let recordKind = RecordKind.dunningNotice
+
+    var id: String
+    var run_id: String
+    var customer_id: String
+    var status: String
+    var as_of: String
+    var body: String
+    var deleted: Bool
+
+    init(_ notice: DunningNotice) {
+        id = notice.id
+        run_id = notice.runID
+        customer_id = notice.customerID
+        status = notice.status.rawValue
+        as_of = notice.asOf.description
+        body = String(decoding: RecordCoding.canonical(notice.fieldMap), as: UTF8.self)
+        deleted = false
+    }
+
+    func record() throws -> DunningNotice {
+        guard case .object(let fields) = try FormColumn.decode(body, Self.databaseTableName, "body", id: id) else {
+            throw DatabaseError(resultCode: .SQLITE_MISMATCH, message: "dunning_notice.body of \(id) is not a JSON object")
+        }
+        return try DunningNotice(fieldMap: fields)
+    }
+
+    enum Columns {
+        static let runID = Column(CodingKeys.run_id)
+        static let customerID = Column(CodingKeys.customer_id)
+        static let status = Column(CodingKeys.status)
+        static let asOf = Column(CodingKeys.as_of)
+    }
+}

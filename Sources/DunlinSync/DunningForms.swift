@@ -1,0 +1,166 @@
+import DunlinCore
+import Foundation
+
+// The sync forms of the dunning kinds (PROTOCOL.md §16.2 "Record forms"), named as the RPC
+// messages of Protocol/dunning.proto name them (DunningPolicyRecord, DunningHoldRecord,
+// DunningNoticeRecord). A policy's levels and a notice's lines and charges are arrays of objects
+// (``SyncFieldType/objects(_:)``): each merges as one field, so two managers editing one policy's
+// levels offline keep one list and set the other aside as a conflict, never a mix of both.
+
+extension DunningLevel {
+    static let form = [
+        SyncField("days", .int32),
+        SyncField("channel", .choice(DunningChannel.allCases.map(\.rawValue))),
+        SyncField("template", .text),
+        SyncField("fee", .amount, optional: true),
+        SyncField("interest_basis_points", .int32),
+    ]
+
+    var fieldValue: FieldValue {
+        .object([
+            "days": .integer(Int64(days)), "channel": .string(channel.rawValue), "template": .string(template),
+            "fee": fee.map(SyncValue.amount) ?? .null, "interest_basis_points": .integer(Int64(interestBasisPoints)),
+        ])
+    }
+
+    init(_ read: SyncFieldReader) throws(DomainError) {
+        self.init(
+            days: try read.int32("days"), channel: try read.choice("channel", DunningChannel.self), template: try read.text("template"),
+            fee: try read.optional("fee", read.amount), interestBasisPoints: try read.int32("interest_basis_points")
+        )
+    }
+}
+
+extension DunningPolicy: SyncRecordForm {
+    public static let recordKind = RecordKind.dunningPolicy
+    public static let form = [
+        SyncField("id", .text),
+        SyncField("name", .text),
+        SyncField("segment", .text),
+        SyncField("customer_ids", .textList),
+        SyncField("levels", .objects(DunningLevel.form)),
+    ]
+
+    public var fieldMap: FieldMap {
+        [
+            "id": .string(id), "name": .string(name), "segment": .string(segment), "customer_ids": .array(customerIDs.map(FieldValue.string)),
+            "levels": .array(levels.map(\.fieldValue)),
+        ]
+    }
+
+    public init(fieldMap: FieldMap) throws(DomainError) {
+        let read = try SyncFieldReader(fieldMap, form: Self.form, kind: Self.recordKind)
+        self.init(
+            id: try read.text("id"), name: try read.text("name"), segment: try read.text("segment"), customerIDs: try read.textList("customer_ids"),
+            levels: try read.objects("levels", DunningLevel.form, DunningLevel.init)
+        )
+    }
+}
+
+extension DunningHold: SyncRecordForm {
+    public static let recordKind = RecordKind.dunningHold
+    public static let form = [
+        SyncField("id", .text),
+        SyncField("customer_id", .text),
+        SyncField("reason", .text),
+        SyncField("placed_on", .date),
+        SyncField("released_on", .date, optional: true),
+        SyncField("release_reason", .text),
+    ]
+
+    public var fieldMap: FieldMap {
+        [
+            "id": .string(id), "customer_id": .string(customerID), "reason": .string(reason), "placed_on": SyncValue.date(placedOn),
+            "released_on": releasedOn.map(SyncValue.date) ?? .null, "release_reason": .string(releaseReason),
+        ]
+    }
+
+    public init(fieldMap: FieldMap) throws(DomainError) {
+        let read = try SyncFieldReader(fieldMap, form: Self.form, kind: Self.recordKind)
+        self.init(
+            id: try read.text("id"), customerID: try read.text("customer_id"), reason: try read.text("reason"),
+            placedOn: try read.date("placed_on"), releasedOn: try read.optional("released_on", read.date),
+            releaseReason: try read.text("release_reason")
+        )
+    }
+}
+
+extension DunningNotice: SyncRecordForm {
+    public static let recordKind = RecordKind.dunningNotice
+    static let lineForm = [
+        SyncField("invoice_id", .text),
+        SyncField("reference", .text),
+        SyncField("due_date", .date),
+        SyncField("days_past_due", .int32),
+        SyncField("balance", .amount),
+    ]
+    static let chargeForm = [
+        SyncField("total", .amount),
+        SyncField("interest", .amount, optional: true),
+        SyncField("fee", .amount, optional: true),
+    ]
+    public static let form = [
+        SyncField("id", .text),
+        SyncField("run_id", .text),
+        SyncField("customer_id", .text),
+        SyncField("policy_id", .text),
+        SyncField("level", .int32),
+        SyncField("level_days", .int32),
+        SyncField("channel", .choice(DunningChannel.allCases.map(\.rawValue))),
+        SyncField("template", .text),
+        SyncField("as_of", .date),
+        SyncField("anchor_invoice_id", .text),
+        SyncField("lines", .objects(lineForm)),
+        SyncField("charges", .objects(chargeForm)),
+        SyncField("status", .choice(DunningNoticeStatus.allCases.map(\.rawValue))),
+        SyncField("status_reason", .text),
+        SyncField("created_at", .instant),
+        SyncField("released_at", .instant, optional: true),
+        SyncField("released_by", .text),
+    ]
+
+    public var fieldMap: FieldMap {
+        let lines = lines.map { line -> FieldValue in
+            .object([
+                "invoice_id": .string(line.invoiceID), "reference": .string(line.reference), "due_date": SyncValue.date(line.dueDate),
+                "days_past_due": .integer(Int64(line.daysPastDue)), "balance": SyncValue.amount(line.balance),
+            ])
+        }
+        let charges = charges.map { charge -> FieldValue in
+            .object([
+                "total": SyncValue.amount(charge.total), "interest": charge.interest.map(SyncValue.amount) ?? .null,
+                "fee": charge.fee.map(SyncValue.amount) ?? .null,
+            ])
+        }
+        return [
+            "id": .string(id), "run_id": .string(runID), "customer_id": .string(customerID), "policy_id": .string(policyID),
+            "level": .integer(Int64(level)), "level_days": .integer(Int64(levelDays)), "channel": .string(channel.rawValue),
+            "template": .string(template), "as_of": SyncValue.date(asOf), "anchor_invoice_id": .string(anchorInvoiceID),
+            "lines": .array(lines), "charges": .array(charges), "status": .string(status.rawValue), "status_reason": .string(statusReason),
+            "created_at": SyncValue.instant(createdAt), "released_at": releasedAt.map(SyncValue.instant) ?? .null,
+            "released_by": .string(releasedBy),
+        ]
+    }
+
+    public init(fieldMap: FieldMap) throws(DomainError) {
+        let read = try SyncFieldReader(fieldMap, form: Self.form, kind: Self.recordKind)
+        self.init(
+            id: try read.text("id"), runID: try read.text("run_id"), customerID: try read.text("customer_id"),
+            policyID: try read.text("policy_id"), level: try read.int32("level"), levelDays: try read.int32("level_days"),
+            channel: try read.choice("channel", DunningChannel.self), template: try read.text("template"), asOf: try read.date("as_of"),
+            anchorInvoiceID: try read.text("anchor_invoice_id"),
+            lines: try read.objects("lines", Self.lineForm) { line throws(DomainError) in
+                DunningNoticeLine(
+                    invoiceID: try line.text("invoice_id"), reference: try line.text("reference"), dueDate: try line.date("due_date"),
+                    daysPastDue: try line.int32("days_past_due"), balance: try line.amount("balance")
+                )
+            },
+            charges: try read.objects("charges", Self.chargeForm) { charge throws(DomainError) in
+                DunningCharge(total: try charge.amount("total"), interest: try charge.optional("interest", charge.amount), fee: try charge.optional("fee", charge.amount))
+            },
+            status: try read.choice("status", DunningNoticeStatus.self), statusReason: try read.text("status_reason"),
+            createdAt: try read.instant("created_at"), releasedAt: try read.optional("released_at", read.instant),
+            releasedBy: try read.text("released_by")
+        )
+    }
+}
