@@ -35,7 +35,10 @@ struct SyncWorld {
         )
         let tenants = FixedTenants([tenant])
         let server = try await TestServer.start(
-            services: [DiagnosticsService(), ReceivablesService(tenants: tenants), RecordsService(tenants: tenants), SyncService(tenants: tenants)],
+            services: [
+                DiagnosticsService(), ReceivablesService(tenants: tenants), RecordsService(tenants: tenants),
+                DunningService(tenants: tenants, authority: true), SyncService(tenants: tenants),
+            ],
             tokens: principals
         )
         return SyncWorld(server: server, tenant: tenant, directory: directory)
