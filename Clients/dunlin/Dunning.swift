@@ -20,7 +20,7 @@ extension DunningNoticeStatus: ExpressibleByArgument {}
 struct DunningCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dunning", abstract: "Dunning policies, holds, runs and the notice queue.",
-        subcommands: [PolicyCommand.self, HoldCommand.self, Run.self, Preview.self, Release.self]
+        subcommands: [PolicyCommand.self, HoldCommand.self, Run.self, Preview.self, Release.self, Schedule.self]
     )
 
     struct Run: AsyncParsableCommand {
@@ -101,6 +101,37 @@ struct DunningCommand: AsyncParsableCommand {
                     for notice in response.notices where notice.status == DunningNoticeStatus.dropped.rawValue {
                         say("dropped \(notice.id): \(notice.statusReason)")
                     }
+                }
+            }
+        }
+    }
+}
+
+extension DunningCommand {
+    struct Schedule: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show or set the daily scheduled run (managers set it): dunlind serve runs dunning when the tenant's clock reads it."
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "Run daily at this time of the tenant's day, HH:MM (24-hour).") var at: String?
+        @Flag(help: "No scheduled run.") var off = false
+
+        func validate() throws {
+            if at != nil, off { throw ValidationError("give --at or --off, not both") }
+            if let at, (try? DunningSchedule.time(at)) == nil { throw ValidationError("--at must be a time of day HH:MM (00:00 to 23:59), not \"\(at)\"") }
+        }
+
+        func run() async throws {
+            try await connection.withCaller { client in
+                var settings = try await client.unary(Dunning.getSettings, .init(), options: connection.callOptions)
+                if at != nil || off {
+                    settings.dunningRunTime = at ?? ""
+                    settings = try await client.unary(Dunning.updateSettings, .with { $0.settings = settings }, options: connection.callOptions)
+                }
+                if connection.json {
+                    printJSON(["dunning_run_time": settings.dunningRunTime])
+                } else {
+                    say(settings.dunningRunTime.isEmpty ? "no scheduled dunning run" : "dunning runs daily at \(settings.dunningRunTime), the tenant's time")
                 }
             }
         }

@@ -143,6 +143,7 @@ RECORDS = [
         'status': 'released', 'status_reason': '', 'created_at': '1798700000000', 'released_at': '1798700100000',
         'released_by': 'u-ben', '_deleted': False,
     }),
+    ('collections_settings', 'collections', 16, {'id': 'collections', 'dunning_run_time': '06:30', '_deleted': False}),
 ]
 
 

@@ -109,6 +109,7 @@ struct Serve: AsyncParsableCommand {
         limits.maxConcurrentStreams = maxConcurrentStreams
         limits.idleTimeout = .seconds(idleTimeout)
         var services: [any RPCService] = [DiagnosticsService()]
+        var scheduledRuns: ScheduledDunningRuns?
         var authenticator: any Authenticator = StaticTokenAuthenticator(
             Dictionary(devTokens.map { ($0, Self.developmentPrincipal) }, uniquingKeysWith: { first, _ in first })
         )
@@ -129,6 +130,7 @@ struct Serve: AsyncParsableCommand {
                 DunningService(tenants: tenants, authority: true), SyncService(tenants: tenants),
             ]
             authenticator = TokenAuthenticator(control: control)
+            scheduledRuns = ScheduledDunningRuns(tenants: tenants)
         }
         let server = RPCServer(
             configuration: .init(host: host, port: port, limits: limits, shutdownGracePeriod: .seconds(gracePeriod)),
@@ -138,7 +140,7 @@ struct Serve: AsyncParsableCommand {
         )
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: server)],
+                services: [.init(service: server)] + (scheduledRuns.map { [.init(service: $0)] } ?? []),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -203,5 +205,35 @@ struct Init: AsyncParsableCommand {
                       DUNLIN_TOKEN=<the token> dunlin admin tenant create ID --name NAME --currency USD --time-zone America/New_York
                 """)
         }
+    }
+}
+
+/// Each tenant's scheduled dunning run (its collections settings' run time), checked every minute
+/// while the server runs; stops at graceful shutdown.
+struct ScheduledDunningRuns: Service {
+    let tenants: TenantDirectory
+    let scheduler = DunningScheduler()
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                scheduler.tick(activeTenants())
+                try? await Task.sleep(for: .seconds(60))
+            }
+        }
+    }
+
+    /// The active tenants' handles; one that cannot be opened now is left for the next minute.
+    private func activeTenants() -> [TenantHandle] {
+        var handles: [TenantHandle] = []
+        var cursor: String?
+        repeat {
+            guard let page = try? tenants.control.tenants(page: PageRequest(after: cursor, size: 1000)) else { return handles }
+            for record in page.items where record.status == .active {
+                if let handle = try? tenants.tenant(record.id) { handles.append(handle) }
+            }
+            cursor = page.nextCursor
+        } while cursor != nil
+        return handles
     }
 }

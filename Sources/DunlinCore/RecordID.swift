@@ -40,6 +40,7 @@ public enum RecordID {
         case .dunningPolicy: "dpol_"
         case .dunningHold: "hold_"
         case .dunningNotice: "dn_"
+        case .collectionsSettings: "set_"
         }
     }
 

@@ -12,6 +12,7 @@ public enum RecordKind: String, Sendable, Hashable, Codable, CaseIterable {
     case dunningPolicy = "dunning_policy"
     case dunningHold = "dunning_hold"
     case dunningNotice = "dunning_notice"
+    case collectionsSettings = "collections_settings"
 }
 
 extension RecordKind: CustomStringConvertible {
@@ -96,6 +97,8 @@ public enum Rights {
         .dunningHold: RecordRights(create: .analyst, change: .analyst, delete: .manager, owner: .anyone),
         // Made and released by the server alone (DunningService's RunDunning and ReleaseNotices).
         .dunningNotice: RecordRights(create: nil, change: nil, delete: nil, owner: .anyone),
+        // One record per tenant, never deleted: when dunning runs is a manager's decision.
+        .collectionsSettings: RecordRights(create: .manager, change: .manager, delete: nil, owner: .anyone),
     ]
 
     /// The role posting `entry` needs; `target` is the entry a reversal reverses. Everyday cash

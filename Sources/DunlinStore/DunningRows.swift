@@ -126,3 +126,21 @@ struct DunningNoticeRow: TombstonedRow {
         static let asOf = Column(CodingKeys.as_of)
     }
 }
+
+struct CollectionsSettingsRow: TombstonedRow {
+    static let recordKind = RecordKind.collectionsSettings
+
+    var id: String
+    var dunning_run_time: String
+    var deleted: Bool
+
+    init(_ settings: CollectionsSettings) {
+        id = settings.id
+        dunning_run_time = settings.dunningRunTime
+        deleted = false
+    }
+
+    func record() throws -> CollectionsSettings {
+        CollectionsSettings(id: id, dunningRunTime: dunning_run_time)
+    }
+}

@@ -344,6 +344,13 @@ enum TenantSchema {
                 CREATE INDEX dunning_notice_by_customer ON dunning_notice(customer_id, as_of, id);
                 CREATE INDEX dunning_notice_by_run ON dunning_notice(run_id, as_of, id);
                 CREATE INDEX dunning_notice_by_as_of ON dunning_notice(as_of, id);
+
+                -- One row: the tenant's collections settings (a mutable record; never deleted).
+                CREATE TABLE collections_settings (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    dunning_run_time TEXT NOT NULL DEFAULT '',
+                    deleted INTEGER NOT NULL DEFAULT 0
+                );
                 """)
         }
         return migrator

@@ -89,6 +89,18 @@ extension TenantStore {
         try requireCustomer(hold.customerID, db)
     }
 
+    // MARK: Settings
+
+    /// The tenant's collections settings: the defaults (no scheduled run) until a manager sets them.
+    public func collectionsSettings() throws -> CollectionsSettings {
+        try live(CollectionsSettingsRow.self, CollectionsSettings.recordID)?.record() ?? CollectionsSettings()
+    }
+
+    /// Replaces the collections settings, once ``CollectionsSettings/validate()`` passes.
+    public func upsert(_ settings: CollectionsSettings) throws {
+        try save([settings], as: CollectionsSettingsRow.init) { settings, _ in try settings.validate() }
+    }
+
     // MARK: Notices
 
     public func dunningNotice(_ id: String) throws -> DunningNotice? {

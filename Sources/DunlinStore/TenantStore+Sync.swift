@@ -174,6 +174,7 @@ extension TenantStore {
         .dunningHold: tombstoned(DunningHoldRow.self, DunningHoldRow.init, check),
         // Only the server writes notices (the rights table refuses every pushed one).
         .dunningNotice: tombstoned(DunningNoticeRow.self, DunningNoticeRow.init) { _, _ in },
+        .collectionsSettings: tombstoned(CollectionsSettingsRow.self, CollectionsSettingsRow.init) { settings, _ in try settings.validate() },
         .syncConflict: SyncKind(
             mutable: true,
             fetch: { db, id in
@@ -245,7 +246,7 @@ extension TenantStore {
     /// Every kind, in the order a snapshot sends them (what later kinds refer to comes first).
     public static let syncKindOrder: [RecordKind] = [
         .customer, .ledgerEntry, .activity, .contact, .dispute, .promiseToPay, .collectionTask, .dunningPolicy, .dunningHold, .dunningNotice,
-        .syncConflict,
+        .collectionsSettings, .syncConflict,
     ]
 
     private static func tombstoned<RecordRow: TombstonedRow>(

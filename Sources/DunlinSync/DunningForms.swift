@@ -164,3 +164,18 @@ extension DunningNotice: SyncRecordForm {
         )
     }
 }
+
+extension CollectionsSettings: SyncRecordForm {
+    public static let recordKind = RecordKind.collectionsSettings
+    public static let form = [
+        SyncField("id", .text),
+        SyncField("dunning_run_time", .text),
+    ]
+
+    public var fieldMap: FieldMap { ["id": .string(id), "dunning_run_time": .string(dunningRunTime)] }
+
+    public init(fieldMap: FieldMap) throws(DomainError) {
+        let read = try SyncFieldReader(fieldMap, form: Self.form, kind: Self.recordKind)
+        self.init(id: try read.text("id"), dunningRunTime: try read.text("dunning_run_time"))
+    }
+}

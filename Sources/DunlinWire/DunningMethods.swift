@@ -43,6 +43,12 @@ public enum Dunning {
     public static let releaseNotices = MethodDescriptor<Dunlin_V1_ReleaseNoticesRequest, Dunlin_V1_ReleaseNoticesResponse>(
         path: "/dunlin.v1.Dunning/ReleaseNotices", kind: .unary
     )
+    public static let getSettings = MethodDescriptor<Dunlin_V1_GetSettingsRequest, Dunlin_V1_CollectionsSettingsRecord>(
+        path: "/dunlin.v1.Dunning/GetSettings", kind: .unary
+    )
+    public static let updateSettings = MethodDescriptor<Dunlin_V1_UpdateSettingsRequest, Dunlin_V1_CollectionsSettingsRecord>(
+        path: "/dunlin.v1.Dunning/UpdateSettings", kind: .unary
+    )
 }
 
 extension Dunlin_V1_GetPolicyRequest: RecordIDRequest {}
@@ -168,5 +174,18 @@ extension Dunlin_V1_DunningNoticeRecord {
         createdAt = Activity.milliseconds(of: notice.createdAt)
         releasedAt = notice.releasedAt.map(Activity.milliseconds(of:)) ?? 0
         releasedBy = notice.releasedBy
+    }
+}
+
+extension Dunlin_V1_CollectionsSettingsRecord {
+    public init(_ settings: CollectionsSettings) {
+        self.init()
+        id = settings.id
+        dunningRunTime = settings.dunningRunTime
+    }
+
+    /// The settings; an empty id is the one settings record's.
+    public var settings: CollectionsSettings {
+        CollectionsSettings(id: id.isEmpty ? CollectionsSettings.recordID : id, dunningRunTime: dunningRunTime)
     }
 }

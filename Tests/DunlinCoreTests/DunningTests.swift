@@ -258,4 +258,39 @@ struct DunningTests {
         #expect(late == Self.day("2026-11-01"))
         #expect(Self.day("2026-10-02").days(until: early) == 30)
     }
+
+    // MARK: The scheduled run
+
+    struct ScheduleCase: CustomTestStringConvertible, Sendable {
+        var zone: String
+        var runTime: String
+        var instant: String
+        var lastRun: String?
+        var due: String?
+        var testDescription: String { "\(runTime) in \(zone) at \(instant), last \(lastRun ?? "never")" }
+    }
+
+    static let scheduleCases: [ScheduleCase] = [
+        ScheduleCase(zone: "Asia/Manila", runTime: "06:00", instant: "2026-03-07T21:59:00Z", due: nil),                  // 05:59 on the 8th
+        ScheduleCase(zone: "Asia/Manila", runTime: "06:00", instant: "2026-03-07T22:00:00Z", due: "2026-03-08"),         // 06:00 on the 8th, UTC's 7th
+        ScheduleCase(zone: "Asia/Manila", runTime: "06:00", instant: "2026-03-08T15:59:00Z", lastRun: "2026-03-08", due: nil),  // ran today
+        ScheduleCase(zone: "Asia/Manila", runTime: "00:00", instant: "2026-03-07T16:00:00Z", lastRun: "2026-03-07", due: "2026-03-08"),  // midnight
+        ScheduleCase(zone: "America/New_York", runTime: "02:30", instant: "2026-03-08T06:59:00Z", due: nil),             // 01:59 EST
+        ScheduleCase(zone: "America/New_York", runTime: "02:30", instant: "2026-03-08T07:00:00Z", due: "2026-03-08"),    // 03:00 EDT: 02:30 never came
+        ScheduleCase(zone: "America/New_York", runTime: "01:30", instant: "2026-11-01T05:30:00Z", due: "2026-11-01"),    // 01:30 EDT, the first time
+        ScheduleCase(zone: "America/New_York", runTime: "01:30", instant: "2026-11-01T06:30:00Z", lastRun: "2026-11-01", due: nil),  // 01:30 EST, again: once
+    ]
+
+    @Test("the scheduled run is due once a day when the tenant's clock reaches its time, across DST and midnight", arguments: scheduleCases)
+    func scheduledRun(_ example: ScheduleCase) throws {
+        let time = try #require(try DunningSchedule.time(example.runTime))
+        let instant = try #require(ISO8601DateFormatter().date(from: example.instant))
+        let due = DunningSchedule.due(runTime: time, now: instant, in: TimeZone(identifier: example.zone)!, lastRun: example.lastRun.map(Self.day))
+        #expect(due == example.due.map(Self.day))
+    }
+
+    @Test("a run time is HH:MM or nothing", arguments: ["6:00", "24:00", "06:60", "0600", "06:00:00", "ab:cd", " 06:00"])
+    func badRunTimes(text: String) {
+        #expect(throws: DomainError.self) { try CollectionsSettings(dunningRunTime: text).validate() }
+    }
 }

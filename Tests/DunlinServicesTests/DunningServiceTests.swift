@@ -241,4 +241,41 @@ struct DunningServiceTests {
         try replica.applySyncBatch(next.records, checkpoint: next.through)
         #expect(try replica.dunningNotices().items.map(\.id) == ["DN:C1:90:INV-1"])
     }
+
+    @Test("the collections settings: managers set the run time, every role reads it, a bad time is refused naming the field", arguments: RightsTableTests.tenantRoles)
+    func settingsRights(role: Role) async throws {
+        let world = try World.make()
+        #expect(try await world.call(Dunning.getSettings, .init(), as: role).dunningRunTime == "")
+        let code = await RightsTableTests.status {
+            _ = try await world.call(Dunning.updateSettings, .with { $0.settings.dunningRunTime = "06:30" }, as: role)
+        }
+        #expect(code == (role.satisfies(.manager) ? nil : .permissionDenied))
+        guard code == nil else { return }
+        #expect(try await world.call(Dunning.getSettings, .init(), as: .viewer).dunningRunTime == "06:30")
+        do {
+            _ = try await world.call(Dunning.updateSettings, .with { $0.settings.dunningRunTime = "6:30pm" }, as: role)
+            Issue.record("accepted")
+        } catch let error as RPCError {
+            #expect(error.code == .invalidArgument && error.details.first?.field == "dunning_run_time")
+        }
+        #expect(try world.bayani.store.collectionsSettings().dunningRunTime == "", "another tenant's settings are its own")
+    }
+
+    @Test("the scheduler runs each tenant once a day at its own time, by the injected clock")
+    func scheduledRuns() async throws {
+        let world = try await Self.withPolicy()
+        try world.acme.store.upsert(CollectionsSettings(dunningRunTime: "06:00"))
+        let zone = world.acme.timeZone  // Manila
+        func scheduler(at hour: Int, on day: String) -> DunningScheduler {
+            DunningScheduler(clock: WallClock.fixed(CivilDate(day)!, hour: hour, in: zone))
+        }
+        #expect(scheduler(at: 5, on: "2026-11-23").tick([world.acme, world.bayani]).isEmpty, "before 06:00 nothing runs")
+        let morning = scheduler(at: 7, on: "2026-11-23")
+        let runs = morning.tick([world.acme, world.bayani])
+        #expect(runs.map(\.tenant) == ["t-acme"], "Bayani has no scheduled run")
+        #expect(runs.first?.run.created.map(\.id) == ["DN:C1:90:INV-1"])
+        #expect(morning.tick([world.acme]).isEmpty, "once a day")
+        // A restarted server runs again the same day: nothing is created twice.
+        #expect(scheduler(at: 8, on: "2026-11-23").tick([world.acme]).first?.run.existing == 1)
+    }
 }

@@ -108,6 +108,7 @@ import Testing
                 status: .released, createdAt: Activity.instant(milliseconds: 1_798_700_000_000),
                 releasedAt: Activity.instant(milliseconds: 1_798_700_100_000), releasedBy: "u-ben"
             ))),
+            ("collections_settings", "collections", 16, live(CollectionsSettings(dunningRunTime: "06:30"))),
         ]
     }()
 
@@ -139,7 +140,7 @@ import Testing
         }
         let replica = try TenantStore()
         let batch = file.records.map { SyncRecordState(kind: $0.kind, id: $0.id, seq: $0.seq, fields: Data($0.fields.utf8)) }
-        try replica.applySyncBatch(batch, checkpoint: 15)
+        try replica.applySyncBatch(batch, checkpoint: 16)
         let held = try replica.syncedRecords()
         for vector in file.records {
             #expect(held["\(vector.kind)/\(vector.id)"].map { String(decoding: RecordCoding.canonical($0), as: UTF8.self) } == vector.fields)

@@ -37,6 +37,7 @@ let syncFormSamples: [any SyncRecordForm] = {
             charges: [DunningCharge(total: Money(minorUnits: 1_234_56, currency: usd), interest: Money(minorUnits: 18_77, currency: usd))],
             createdAt: Date(timeIntervalSince1970: 1_798_700_000)
         ),
+        CollectionsSettings(dunningRunTime: "06:30"),
     ]
 }()
 
@@ -83,6 +84,7 @@ let syncFormSamples: [any SyncRecordForm] = {
             (.dunningPolicy, "DunningPolicyRecord", "dunning.proto", []),
             (.dunningHold, "DunningHoldRecord", "dunning.proto", []),
             (.dunningNotice, "DunningNoticeRecord", "dunning.proto", []),
+            (.collectionsSettings, "CollectionsSettingsRecord", "dunning.proto", []),
         ]
         for (kind, message, file, derived) in messages {
             let proto = try Self.protoFields(message, in: file).filter { !derived.contains($0.name) }
@@ -244,7 +246,7 @@ let syncFormSamples: [any SyncRecordForm] = {
         for sample in syncFormSamples {
             let form = type(of: sample)
             // The dunning kinds came after replica schema 1: no store holds them in its form.
-            guard let codable = sample as? any Encodable, ![.dunningPolicy, .dunningHold, .dunningNotice].contains(form.recordKind) else { continue }
+            guard let codable = sample as? any Encodable, ![.dunningPolicy, .dunningHold, .dunningNotice, .collectionsSettings].contains(form.recordKind) else { continue }
             let legacy = try RecordCoding.decode(encoder.encode(codable))
             let upgraded = LegacySyncForm.upgrade(legacy, kind: form.recordKind.rawValue)
             #expect(try form.init(fieldMap: upgraded).fieldMap == sample.fieldMap, "\(form.recordKind)")

@@ -25,7 +25,26 @@ public struct DunningService: RPCService {
         records.registerMutable(Dunlin_V1_DunningPolicyRecord.self, in: &router)
         records.registerMutable(Dunlin_V1_DunningHoldRecord.self, in: &router)
         registerNoticeReads(in: &router)
+        registerSettings(in: &router)
         if authority { registerRunAndRelease(in: &router) }
+    }
+
+    /// The tenant's collections settings: everyone reads them, managers change them (the rights
+    /// table's `collections_settings`).
+    private func registerSettings(in router: inout Router) {
+        let tenants = self.tenants
+
+        router.unary(Dunning.getSettings) { _, context in
+            let (tenant, _) = try access(context, tenants, requires: .viewer)
+            return Dunlin_V1_CollectionsSettingsRecord(try tenant.store.collectionsSettings())
+        }
+
+        router.unary(Dunning.updateSettings) { request, context in
+            let (tenant, _) = try access(context, tenants, writing: .change, .collectionsSettings)
+            let settings = request.settings.settings
+            try RPCError.mapping { try tenant.store.upsert(settings) }
+            return Dunlin_V1_CollectionsSettingsRecord(settings)
+        }
     }
 
     private func registerNoticeReads(in router: inout Router) {
