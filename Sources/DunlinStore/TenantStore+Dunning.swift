@@ -163,7 +163,8 @@ extension TenantStore {
     /// in their currency (entry ids fixed by the notice, so nothing posts twice); one it no longer
     /// calls for (paid, credited or held since the run, or now at another level) is dropped with
     /// the reason. One transaction. A notice named that is released or dropped already is
-    /// returned as it stands; an id that names no notice refuses the whole call.
+    /// returned as it stands; an id that names no notice refuses the whole call, and so does a
+    /// charge the ledger refuses (naming the notice as the item).
     public func releaseNotices(_ ids: [String], runID: String?, by user: String, today: CivilDate, at: Date) throws -> [DunningNotice] {
         let releasedAt = Activity.instant(milliseconds: Activity.milliseconds(of: at))
         return try writer.write { db in
@@ -184,7 +185,7 @@ extension TenantStore {
             }
             let ledger = LedgerWriter(db: db)
             var answered: [DunningNotice] = []
-            for notice in notices {
+            for (index, notice) in notices.enumerated() {
                 guard notice.status == .pending else {
                     answered.append(notice)
                     continue
@@ -199,7 +200,7 @@ extension TenantStore {
                     settled.status = .released
                     settled.lines = current.lines
                     settled.charges = current.charges
-                    for (index, charge) in settled.charges.enumerated() {
+                    for charge in settled.charges {
                         guard let target = settled.lines.first(where: { $0.balance.currency == charge.total.currency })?.invoiceID else { continue }
                         for (kind, amount) in [("fee", charge.fee), ("interest", charge.interest)] {
                             guard let amount else { continue }

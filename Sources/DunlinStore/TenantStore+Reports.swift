@@ -21,23 +21,21 @@ extension TenantStore {
 
     /// ``openInvoices(customerID:analystID:asOf:)`` inside a transaction the caller holds.
     static func openInvoices(_ db: Database, customerID: String? = nil, analystID: String? = nil, asOf: CivilDate?) throws -> [(entry: LedgerEntry, open: Money)] {
-        do {
-            let view = try AsOfView(db, asOf: asOf, side: .invoice)
-            var arguments = view.arguments
-            var sql = "\(view.with) SELECT \(Self.entryColumns("i")), \(view.balance) AS balance FROM invoice_balance b JOIN ledger_entry i ON i.id = b.invoice_id \(view.join)"
-            if let analystID {
-                sql += " JOIN customer c ON c.id = b.customer_id AND c.analyst_id = ?"
-                arguments.append(analystID)
-            }
-            sql += " WHERE \(view.counts)"
-            arguments += view.countsArguments
-            if let customerID {
-                sql += " AND b.customer_id = ?"
-                arguments.append(customerID)
-            }
-            sql += " AND balance != 0 ORDER BY i.due_date, i.id"
-            return try Self.withBalances(db, sql: sql, arguments: StatementArguments(arguments))
+        let view = try AsOfView(db, asOf: asOf, side: .invoice)
+        var arguments = view.arguments
+        var sql = "\(view.with) SELECT \(Self.entryColumns("i")), \(view.balance) AS balance FROM invoice_balance b JOIN ledger_entry i ON i.id = b.invoice_id \(view.join)"
+        if let analystID {
+            sql += " JOIN customer c ON c.id = b.customer_id AND c.analyst_id = ?"
+            arguments.append(analystID)
         }
+        sql += " WHERE \(view.counts)"
+        arguments += view.countsArguments
+        if let customerID {
+            sql += " AND b.customer_id = ?"
+            arguments.append(customerID)
+        }
+        sql += " AND balance != 0 ORDER BY i.due_date, i.id"
+        return try Self.withBalances(db, sql: sql, arguments: StatementArguments(arguments))
     }
 
     /// Open items for aging, as of a date.
