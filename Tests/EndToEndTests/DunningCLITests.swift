@@ -44,6 +44,11 @@ struct DunningCLITests {
         #expect(notices.count == created.count)
         #expect(notices.allSatisfy { $0["status"] as? String == "released" })
 
+        // A revoked token runs nothing: every call re-checks the credential (exit 116).
+        let tokenID = String(world.managerToken.dropFirst(4).prefix(16))
+        #expect(try await run(world, "mia", ["admin", "token", "revoke", tokenID]).status == 0)
+        #expect(try await run(world, "mia", ["dunning", "run"]).status == 116)
+
         // The server goes away; Ana's preview still answers from her replica (what she last pulled).
         world.server.terminate()
         _ = try await world.server.waitForExit()

@@ -86,5 +86,27 @@ struct DunningSyncTests {
         #expect(pushed.results.allSatisfy { $0.code == StatusCode.permissionDenied.rawValue })
         #expect(try world.tenant.store.dunningNotice("DN:C1:30:INV-2") == nil)
         #expect(try world.tenant.store.dunningNotice("DN:C1:60:INV-1")?.status == .pending)
+
+        // Pushed policies and holds are held to the rights table as their RPCs are: an analyst's
+        // policy is refused, her hold accepted.
+        let analyst = RPCClient(configuration: .init(
+            host: "127.0.0.1", port: world.server.port, token: "ana", replicaID: testReplica("ana-raw"), schemaVersion: SyncMethods.schemaVersion
+        ))
+        defer { Task { await analyst.close() } }
+        var policy = DunningPolicy(id: "POL-ANA", name: "Mine", segment: "ana", levels: [DunningLevel(days: 1, channel: .email, template: "nudge")]).fieldMap
+        policy[RecordCoding.deletedField] = .bool(false)
+        var hold = DunningHold(id: "H-ANA", customerID: "C1", reason: "CFO on leave", placedOn: CivilDate("2026-11-30")!).fieldMap
+        hold[RecordCoding.deletedField] = .bool(false)
+        let byAnalyst = try await analyst.unary(SyncMethods.push, .with {
+            $0.replicaID = testReplica("ana-raw")
+            $0.changes = [
+                .with { $0.kind = "dunning_policy"; $0.id = "POL-ANA"; $0.counter = 1; $0.baseSeq = newest; $0.fields = RecordCoding.canonical(policy); $0.atMs = 1 },
+                .with { $0.kind = "dunning_hold"; $0.id = "H-ANA"; $0.counter = 2; $0.baseSeq = newest; $0.fields = RecordCoding.canonical(hold); $0.atMs = 1 },
+            ]
+        })
+        #expect(byAnalyst.results.map(\.outcome) == [.refused, .accepted])
+        #expect(byAnalyst.results.first?.code == StatusCode.permissionDenied.rawValue)
+        #expect(try world.tenant.store.dunningPolicy("POL-ANA") == nil)
+        #expect(try world.tenant.store.dunningHold("H-ANA")?.reason == "CFO on leave")
     }
 }
