@@ -310,7 +310,7 @@ extension TenantStore {
         return entry
     }
 
-    private static func paymentApplications(toInvoices ids: [String], _ db: Database) throws -> [LedgerEntry] {
+    static func paymentApplications(toInvoices ids: [String], _ db: Database) throws -> [LedgerEntry] {
         let sql = """
             SELECT a.* FROM ledger_entry a JOIN ledger_entry s ON s.id = a.source_id AND s.kind = 'payment'
             WHERE a.kind = 'application' AND a.target_id IN (SELECT value FROM json_each(?))

@@ -16,23 +16,25 @@ extension TenantStore {
     /// Invoices with an open balance as of a date, optionally of one customer or one analyst's
     /// customers, oldest due first. Without a date: as the ledger stands.
     public func openInvoices(customerID: String? = nil, analystID: String? = nil, asOf: CivilDate? = nil) throws -> [(entry: LedgerEntry, open: Money)] {
-        try writer.read { db in
-            let view = try AsOfView(db, asOf: asOf, side: .invoice)
-            var arguments = view.arguments
-            var sql = "\(view.with) SELECT \(Self.entryColumns("i")), \(view.balance) AS balance FROM invoice_balance b JOIN ledger_entry i ON i.id = b.invoice_id \(view.join)"
-            if let analystID {
-                sql += " JOIN customer c ON c.id = b.customer_id AND c.analyst_id = ?"
-                arguments.append(analystID)
-            }
-            sql += " WHERE \(view.counts)"
-            arguments += view.countsArguments
-            if let customerID {
-                sql += " AND b.customer_id = ?"
-                arguments.append(customerID)
-            }
-            sql += " AND balance != 0 ORDER BY i.due_date, i.id"
-            return try Self.withBalances(db, sql: sql, arguments: StatementArguments(arguments))
+        try writer.read { db in try Self.openInvoices(db, customerID: customerID, analystID: analystID, asOf: asOf) }
+    }
+
+    static func openInvoices(_ db: Database, customerID: String? = nil, analystID: String? = nil, asOf: CivilDate? = nil) throws -> [(entry: LedgerEntry, open: Money)] {
+        let view = try AsOfView(db, asOf: asOf, side: .invoice)
+        var arguments = view.arguments
+        var sql = "\(view.with) SELECT \(Self.entryColumns("i")), \(view.balance) AS balance FROM invoice_balance b JOIN ledger_entry i ON i.id = b.invoice_id \(view.join)"
+        if let analystID {
+            sql += " JOIN customer c ON c.id = b.customer_id AND c.analyst_id = ?"
+            arguments.append(analystID)
         }
+        sql += " WHERE \(view.counts)"
+        arguments += view.countsArguments
+        if let customerID {
+            sql += " AND b.customer_id = ?"
+            arguments.append(customerID)
+        }
+        sql += " AND balance != 0 ORDER BY i.due_date, i.id"
+        return try Self.withBalances(db, sql: sql, arguments: StatementArguments(arguments))
     }
 
     /// Open items for aging, as of a date.
