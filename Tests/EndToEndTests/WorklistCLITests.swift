@@ -1,0 +1,64 @@
+import DunlinCore
+import Foundation
+import Testing
+
+/// `dunlin worklist` as an analyst starts the day: real `dunlind demo` (tenant in Chicago; Ana, in
+/// Manila, has a time zone of her own) and `dunlin` processes, both clocks at one instant:
+/// 2026-11-23 03:00 UTC, which is 11:00 on the 23rd in Manila and 21:00 on the 22nd in Chicago.
+@Suite("The worklist through the CLI", .serialized, .loadsTheMachine, .timeLimit(.minutes(10)))
+struct WorklistCLITests {
+    func json(_ world: FaultWorld, _ arguments: [String], zone: String = "UTC") async throws -> [String: Any] {
+        let (status, output) = try await runCLI(arguments + ["--json"], environment: world.cliEnvironment(["TZ": zone]))
+        guard status == 0, let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any] else {
+            throw RawError("dunlin \(arguments.joined(separator: " ")) exited \(status): \(output)")
+        }
+        return object
+    }
+
+    @Test func anAnalystStartsTheDayFromTheWorklistOffline() async throws {
+        let world = try await FaultWorld(environment: ["DUNLIN_CLOCK_OFFSET": TenantDatesTests.clockOffset()])
+        _ = try await world.login()
+        // On whatever laptop time zone, Ana's day is Manila's.
+        let list = try await json(world, ["worklist"], zone: "America/Los_Angeles")
+        #expect(list["as_of"] as? String == "2026-11-23")
+        #expect(list["time_zone"] as? String == "Asia/Manila")
+        let rows = try #require(list["rows"] as? [[String: Any]])
+        #expect(!rows.isEmpty)
+        // Priority rows first, then by score.
+        let keys = rows.map { [($0["priority"] as? Bool) == true ? 1 : 0, $0["score"] as? Int ?? -1] }
+        #expect(zip(keys, keys.dropFirst()).allSatisfy { !$0.lexicographicallyPrecedes($1) }, "non-increasing: \(keys)")
+        for row in rows {
+            #expect(!((row["reasons"] as? [String]) ?? []).isEmpty, "every row says why: \(row)")
+            let parts = (row["parts"] as? [String: Int]) ?? [:]
+            #expect(parts.values.reduce(0, +) == row["score"] as? Int, "the parts add up to the score: \(row)")
+        }
+        let analyst = try #require(list["analyst_id"] as? String)
+
+        // The table: names, not ids, and why.
+        let (status, table) = try await runCLI(["worklist", "--limit", "5"], environment: world.cliEnvironment())
+        #expect(status == 0)
+        #expect(table.contains("Worklist of Ana Reyes for 2026-11-23 (Asia/Manila)"), "\(table)")
+        let first = try #require(rows.first?["customer"] as? String)
+        #expect(table.contains(first))
+        #expect(!table.contains(try #require(rows.first?["customer_id"] as? String)))
+
+        // The server's view for the manager (no time zone of her own: the tenant's day, the 22nd).
+        let (serverStatus, serverOutput) = try await runCLI(
+            ["worklist", "--analyst", analyst, "--server", world.address, "--token", world.managerToken, "--json"], environment: world.cliEnvironment()
+        )
+        #expect(serverStatus == 0)
+        let serverList = try #require(try JSONSerialization.jsonObject(with: Data(serverOutput.utf8)) as? [String: Any])
+        #expect(serverList["as_of"] as? String == "2026-11-22" && serverList["time_zone"] as? String == "America/Chicago")
+
+        // Offline: the same list from the replica.
+        world.server.child.signal(SIGKILL)
+        _ = try await world.server.waitForExit()
+        let offline = try await json(world, ["worklist"])
+        #expect((offline["rows"] as? [[String: Any]])?.map { $0["customer_id"] as? String } == rows.map { $0["customer_id"] as? String })
+
+        // Bad input exits 64 before anything is read.
+        #expect(try await runCLI(["worklist", "--as-of", "2026-13-01"], environment: world.cliEnvironment()).status == 64)
+        #expect(try await runCLI(["worklist", "--limit", "5000"], environment: world.cliEnvironment()).status == 64)
+        try? FileManager.default.removeItem(at: world.directory)
+    }
+}
