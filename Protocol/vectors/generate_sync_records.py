@@ -116,6 +116,9 @@ RECORDS = [
         'id': 'K2', 'customer_id': 'C-1001', 'name': 'Old AP', 'role': '', 'email': '', 'phone': '+63 2 8888 0001',
         'preferred_channel': 'phone', '_deleted': True,
     }),
+    ('tenant_setting', 'worklist.broken_promise', 13, {
+        'id': 'worklist.broken_promise', 'value': '30', '_deleted': False,
+    }),
 ]
 
 

@@ -37,6 +37,7 @@ public enum RecordID {
         case .promiseToPay: "ptp_"
         case .collectionTask: "tsk_"
         case .syncConflict: "cfl_"
+        case .tenantSetting: "set_"
         }
     }
 

@@ -9,6 +9,7 @@ public enum RecordKind: String, Sendable, Hashable, Codable, CaseIterable {
     case promiseToPay = "promise_to_pay"
     case collectionTask = "collection_task"
     case syncConflict = "sync_conflict"
+    case tenantSetting = "tenant_setting"
 }
 
 extension RecordKind: CustomStringConvertible {
@@ -87,6 +88,8 @@ public enum Rights {
             create: .analyst, change: .analyst, delete: .manager, owner: .assignee(field: "assignee_id", unless: .manager)
         ),
         .syncConflict: RecordRights(create: nil, change: .analyst, delete: nil, owner: .settledOnly(by: "settled_by")),
+        // The tenant's collections settings (worklist weights): a manager's; deleting one puts the default back.
+        .tenantSetting: RecordRights(create: .manager, change: .manager, delete: .manager, owner: .anyone),
     ]
 
     /// The role posting `entry` needs; `target` is the entry a reversal reverses. Everyday cash

@@ -246,6 +246,22 @@ extension CollectionTaskRow {
     }
 }
 
+struct TenantSettingRow: TombstonedRow {
+    static let recordKind = RecordKind.tenantSetting
+
+    var id: String
+    var value: String
+    var deleted: Bool
+
+    init(_ setting: TenantSetting) {
+        id = setting.id
+        value = setting.value
+        deleted = false
+    }
+
+    func record() throws -> TenantSetting { TenantSetting(id: id, value: value) }
+}
+
 /// An activity as a row: inserted once, never updated or deleted (triggers refuse both).
 struct ActivityRow: Codable, FetchableRecord, PersistableRecord, RecordTable {
     static let recordKind = RecordKind.activity

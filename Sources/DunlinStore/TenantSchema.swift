@@ -301,6 +301,17 @@ enum TenantSchema {
             // names its writers by person and device.
             try db.execute(sql: "ALTER TABLE replica ADD COLUMN device TEXT NOT NULL DEFAULT ''")
         }
+        migrator.registerMigration("v13: tenant settings") { db in
+            try db.execute(sql: """
+                -- A manager's collections settings, one record per setting (TenantSetting); a
+                -- setting without a live row has its default. Synced like every mutable kind.
+                CREATE TABLE tenant_setting (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    value TEXT NOT NULL,
+                    deleted INTEGER NOT NULL DEFAULT 0
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -154,6 +154,23 @@ extension TenantStore {
         try tombstone(CollectionTaskRow.self, ids)
     }
 
+    // MARK: Settings
+
+    /// Sets tenant settings, all or none; each must pass ``TenantSetting/validate()``.
+    public func upsert(_ settings: [TenantSetting]) throws {
+        try save(settings, as: TenantSettingRow.init, validate: Self.check)
+    }
+
+    /// The settings that are set (not their defaults), by name.
+    public func settings() throws -> [TenantSetting] {
+        try writer.read { db in try TenantSettingRow.live.order(Column("id")).fetchAll(db).map { try $0.record() } }
+    }
+
+    /// Puts settings back to their defaults.
+    public func deleteSettings(_ ids: [String]) throws {
+        try tombstone(TenantSettingRow.self, ids)
+    }
+
     // MARK: Activities
 
     /// Appends activities, all or none. Each must pass ``Activity/validate()`` and belong
@@ -283,6 +300,10 @@ extension TenantStore {
     static func check(_ task: CollectionTask, _ db: Database) throws {
         try task.validate()
         if !task.customerID.isEmpty { try requireCustomer(task.customerID, db) }
+    }
+
+    static func check(_ setting: TenantSetting, _ db: Database) throws {
+        try setting.validate()
     }
 
     static func check(_ activity: Activity, _ db: Database) throws {

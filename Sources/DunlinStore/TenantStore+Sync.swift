@@ -170,6 +170,7 @@ extension TenantStore {
         .dispute: tombstoned(DisputeRow.self, DisputeRow.init, check),
         .promiseToPay: tombstoned(PromiseToPayRow.self, PromiseToPayRow.init, check),
         .collectionTask: tombstoned(CollectionTaskRow.self, CollectionTaskRow.init, check),
+        .tenantSetting: tombstoned(TenantSettingRow.self, TenantSettingRow.init, check),
         .syncConflict: SyncKind(
             mutable: true,
             fetch: { db, id in
@@ -239,7 +240,9 @@ extension TenantStore {
     ]
 
     /// Every kind, in the order a snapshot sends them (what later kinds refer to comes first).
-    public static let syncKindOrder: [RecordKind] = [.customer, .ledgerEntry, .activity, .contact, .dispute, .promiseToPay, .collectionTask, .syncConflict]
+    public static let syncKindOrder: [RecordKind] = [
+        .customer, .ledgerEntry, .activity, .contact, .dispute, .promiseToPay, .collectionTask, .syncConflict, .tenantSetting,
+    ]
 
     private static func tombstoned<RecordRow: TombstonedRow>(
         _ type: RecordRow.Type, _ makeRow: @escaping @Sendable (RecordRow.Record) -> RecordRow,

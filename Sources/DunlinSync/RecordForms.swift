@@ -234,6 +234,21 @@ extension CollectionTask: SyncRecordForm {
     }
 }
 
+extension TenantSetting: SyncRecordForm {
+    public static let recordKind = RecordKind.tenantSetting
+    public static let form = [
+        SyncField("id", .text),
+        SyncField("value", .text),
+    ]
+
+    public var fieldMap: FieldMap { ["id": .string(id), "value": .string(value)] }
+
+    public init(fieldMap: FieldMap) throws(DomainError) {
+        let read = try SyncFieldReader(fieldMap, form: Self.form, kind: Self.recordKind)
+        self.init(id: try read.text("id"), value: try read.text("value"))
+    }
+}
+
 /// A conflict holds two values of one field of another record (`record_kind`, `record_id`,
 /// `field`): `kept` and `lost` are that field's JSON values exactly as they stand in that
 /// record's form (an amount is an amount object, a cleared optional null), so settling one puts

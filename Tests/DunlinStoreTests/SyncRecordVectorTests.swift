@@ -83,6 +83,7 @@ import Testing
             ("contact", "K2", 12, live(Contact(
                 id: "K2", customerID: "C-1001", name: "Old AP", phone: "+63 2 8888 0001", preferredChannel: .phone
             ), deleted: true)),
+            ("tenant_setting", "worklist.broken_promise", 13, live(TenantSetting(id: "worklist.broken_promise", value: "30"))),
         ]
     }()
 

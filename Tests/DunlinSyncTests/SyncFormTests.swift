@@ -24,6 +24,7 @@ let syncFormSamples: [any SyncRecordForm] = {
             kept: SyncValue.amount(Money(minorUnits: 100_00, currency: usd)), keptBy: "r1", keptAt: 1_795_000_000_000,
             lost: SyncValue.amount(Money(minorUnits: 90_00, currency: usd)), lostBy: "r2", lostAt: -1, status: .open, settledBy: ""
         ),
+        TenantSetting(id: "worklist.broken_promise", value: "30"),
     ]
 }()
 
@@ -67,6 +68,7 @@ let syncFormSamples: [any SyncRecordForm] = {
             (.dispute, "DisputeRecord", "records.proto", []),
             (.promiseToPay, "PromiseRecord", "records.proto", []),
             (.collectionTask, "TaskRecord", "records.proto", []),
+            (.tenantSetting, "TenantSettingRecord", "records.proto", ["is_default"]),
         ]
         for (kind, message, file, derived) in messages {
             let proto = try Self.protoFields(message, in: file).filter { !derived.contains($0.name) }

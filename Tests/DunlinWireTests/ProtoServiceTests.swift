@@ -54,6 +54,7 @@ struct ProtoServiceTests {
         Method(Records.evaluatePromise), Method(Records.upsertTasks), Method(Records.getTask),
         Method(Records.listTasks), Method(Records.deleteTasks), Method(Records.logActivities),
         Method(Records.listActivities), Method(Records.listExceptions), Method(Records.listConflicts),
+        Method(Records.listSettings), Method(Records.updateSettings),
 
         Method(SyncMethods.bootstrap), Method(SyncMethods.pull), Method(SyncMethods.push),
         Method(SyncMethods.watch), Method(SyncMethods.listReplicas), Method(SyncMethods.retireReplica),

@@ -228,6 +228,7 @@ struct ProbedMethod: Sendable {
         method(Records.evaluatePromise),
         method(Records.upsertTasks), method(Records.getTask), method(Records.listTasks), method(Records.deleteTasks),
         method(Records.logActivities), method(Records.listActivities), method(Records.listExceptions), method(Records.listConflicts),
+        method(Records.listSettings), method(Records.updateSettings),
         method(SyncMethods.bootstrap), method(SyncMethods.pull), method(SyncMethods.push), method(SyncMethods.watch, timeout: .milliseconds(200)),
         method(SyncMethods.listReplicas), method(SyncMethods.retireReplica),
         method(Admin.listTenants), method(Admin.createUser), method(Admin.listUsers), method(Admin.listPeople), method(Admin.updateUser),

@@ -1,4 +1,5 @@
 import DunlinCore
+import DunlinWire
 import Foundation
 import Testing
 
@@ -50,11 +51,27 @@ struct WorklistCLITests {
         let serverList = try #require(try JSONSerialization.jsonObject(with: Data(serverOutput.utf8)) as? [String: Any])
         #expect(serverList["as_of"] as? String == "2026-11-22" && serverList["time_zone"] as? String == "America/Chicago")
 
+        // Mia, a manager, changes a weight on her laptop; after both sync, Ana's list uses it.
+        // An analyst may not change weights, on her replica either.
+        _ = try await json(world, ["login", "--server", world.address, "--token", world.managerToken, "--profile", "mia"])
+        let (set, setOutput) = try await runCLI(["settings", "worklist", "--broken-promise", "200", "--profile", "mia", "--json"], environment: world.cliEnvironment())
+        #expect(set == 0)
+        let shown = try #require(try JSONSerialization.jsonObject(with: Data(setOutput.utf8)) as? [[String: Any]])
+        #expect(shown.first { $0["id"] as? String == "worklist.broken_promise" }?["value"] as? String == "200")
+        _ = try await json(world, ["sync", "--profile", "mia"])
+        _ = try await json(world, ["sync"])
+        let reweighted = try await json(world, ["worklist"])
+        #expect((reweighted["weights"] as? [String: Int])?["broken_promise"] == 200)
+        let (denied, _) = try await runCLI(["settings", "worklist", "--risk", "1"], environment: world.cliEnvironment())
+        #expect(denied == 100 + Int32(StatusCode.permissionDenied.rawValue))
+        let (_, settingsTable) = try await runCLI(["settings"], environment: world.cliEnvironment())
+        #expect(settingsTable.contains("worklist.broken_promise") && settingsTable.contains("200"), "\(settingsTable)")
+
         // Offline: the same list from the replica.
         world.server.child.signal(SIGKILL)
         _ = try await world.server.waitForExit()
         let offline = try await json(world, ["worklist"])
-        #expect((offline["rows"] as? [[String: Any]])?.map { $0["customer_id"] as? String } == rows.map { $0["customer_id"] as? String })
+        #expect((offline["rows"] as? [[String: Any]])?.map { $0["customer_id"] as? String } == (reweighted["rows"] as? [[String: Any]])?.map { $0["customer_id"] as? String })
 
         // Bad input exits 64 before anything is read.
         #expect(try await runCLI(["worklist", "--as-of", "2026-13-01"], environment: world.cliEnvironment()).status == 64)

@@ -21,7 +21,7 @@ func worklist(_ request: Dunlin_V1_WorklistRequest, tenant: TenantHandle, caller
         base = currency
     }
     let rates = try exchangeRates(request.rates, to: base)
-    let weights = WorklistWeights.standard
+    let weights = try RPCError.mapping { try TenantSetting.weights(tenant.store.settings()) }
     let facts = try RPCError.mapping { try tenant.store.worklistFacts(analystID: analyst, today: today, timeZone: zone) }
     let rows = Worklist.rank(facts, today: today, weights: weights, base: base, rates: rates)
     return .with { response in

@@ -27,6 +27,7 @@ public struct RecordsService: RPCService {
         registerPromiseEvaluation(in: &router)
         registerActivities(in: &router)
         registerReconciliationViews(in: &router)
+        registerSettings(in: &router)
     }
 
     /// Upsert, get, list and delete of one mutable record kind: writes held to the rights table

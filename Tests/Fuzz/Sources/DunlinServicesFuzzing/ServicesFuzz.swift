@@ -78,6 +78,7 @@ public enum ServicesFuzz {
         local(Records.evaluatePromise),
         local(Records.upsertTasks), local(Records.getTask), local(Records.listTasks), local(Records.deleteTasks),
         local(Records.logActivities), local(Records.listActivities), local(Records.listExceptions), local(Records.listConflicts),
+        local(Records.listSettings), local(Records.updateSettings),
         local(SyncMethods.push), local(SyncMethods.listReplicas), local(SyncMethods.retireReplica),
     ]
 
