@@ -312,6 +312,11 @@ enum TenantSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v15: payment plans") { db in
+            // A promise's installments in their sync form (PromiseToPay.installments); "[]" for a
+            // promise of one payment.
+            try db.execute(sql: "ALTER TABLE promise_to_pay ADD COLUMN installments TEXT NOT NULL DEFAULT '[]'")
+        }
         return migrator
     }
 }

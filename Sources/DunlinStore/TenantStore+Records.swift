@@ -123,6 +123,15 @@ extension TenantStore {
         }
     }
 
+    /// Each installment of promise `id` on `asOf` (a promise of one payment: one), nil when there
+    /// is no such promise; read in one snapshot.
+    public func evaluateInstallments(_ id: String, asOf: CivilDate, graceDays: Int = PromiseToPay.defaultGraceDays) throws -> [InstallmentEvaluation]? {
+        try writer.read { db in
+            guard let promise = try PromiseToPayRow.live.filter(key: id).fetchOne(db)?.record() else { return nil }
+            return promise.evaluateInstallments(applications: try Self.paymentApplications(toInvoices: promise.invoiceIDs, db), asOf: asOf, graceDays: graceDays)
+        }
+    }
+
     // MARK: Tasks
 
     /// Creates or replaces tasks. Each must pass ``CollectionTask/validate()``; a task about a

@@ -58,23 +58,28 @@ extension TenantStore {
                 facts[row["customer_id"]]?.lastContact = CivilDate(Activity.instant(milliseconds: row["last"]), in: timeZone)
             }
 
-            // Promises whose broken day could fall in the window, or due today.
+            // Promises whose broken day could fall in the window, or due today; a plan's last day
+            // (its promised date) may be later than installments already broken or due.
             let earliest = today.adding(days: -(Worklist.brokenPromiseWindowDays + PromiseToPay.defaultGraceDays + 1))
             let promises = try PromiseToPayRow.live
-                .filter(sql: "promised_date >= ? AND promised_date <= ?\(mine)", arguments: [earliest.description, today.description] + scope)
+                .filter(sql: "promised_date >= ?\(mine)", arguments: [earliest.description] + scope)
                 .fetchAll(db)
             for row in promises {
+                // A payment plan counts installment by installment.
                 let promise = try row.record()
-                let evaluation = promise.evaluate(applications: try Self.paymentApplications(toInvoices: promise.invoiceIDs, db), asOf: today)
-                switch evaluation.status {
-                case .broken, .partlyKept:
-                    facts[promise.customerID]?.brokenPromises.append(.init(
-                        amount: promise.amount, brokenOn: evaluation.deadline.adding(days: 1), partly: evaluation.status == .partlyKept
-                    ))
-                case .open where promise.promisedDate == today:
-                    facts[promise.customerID]?.promisesDue.append(.init(amount: promise.amount, promisedDate: promise.promisedDate))
-                case .open, .kept:
-                    break
+                let applications = try Self.paymentApplications(toInvoices: promise.invoiceIDs, db)
+                for evaluation in promise.evaluateInstallments(applications: applications, asOf: today) {
+                    let installment = evaluation.installment
+                    switch evaluation.status {
+                    case .broken, .partlyKept:
+                        facts[promise.customerID]?.brokenPromises.append(.init(
+                            amount: installment.amount, brokenOn: evaluation.deadline.adding(days: 1), partly: evaluation.status == .partlyKept
+                        ))
+                    case .open where installment.dueDate == today:
+                        facts[promise.customerID]?.promisesDue.append(.init(amount: installment.amount, promisedDate: installment.dueDate))
+                    case .open, .kept:
+                        break
+                    }
                 }
             }
             return order.compactMap { facts[$0] }

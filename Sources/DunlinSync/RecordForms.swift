@@ -186,13 +186,15 @@ extension PromiseToPay: SyncRecordForm {
         SyncField("promised_date", .date, legacy: "promisedDate"),
         SyncField("status", .choice(PromiseStatus.allCases.map(\.rawValue))),
         SyncField("note", .text),
+        // Added after replica schema 2's first release: absent reads as no installments.
+        SyncField("installments", .installments, optional: true),
     ]
 
     public var fieldMap: FieldMap {
         [
             "id": .string(id), "customer_id": .string(customerID), "invoice_ids": .array(invoiceIDs.map(FieldValue.string)),
             "amount": SyncValue.amount(amount), "made_on": SyncValue.date(madeOn), "promised_date": SyncValue.date(promisedDate),
-            "status": .string(status.rawValue), "note": .string(note),
+            "status": .string(status.rawValue), "note": .string(note), "installments": SyncValue.installments(installments),
         ]
     }
 
@@ -201,7 +203,8 @@ extension PromiseToPay: SyncRecordForm {
         self.init(
             id: try read.text("id"), customerID: try read.text("customer_id"), invoiceIDs: try read.textList("invoice_ids"),
             amount: try read.amount("amount"), madeOn: try read.date("made_on"), promisedDate: try read.date("promised_date"),
-            status: try read.choice("status", PromiseStatus.self), note: try read.text("note")
+            status: try read.choice("status", PromiseStatus.self), note: try read.text("note"),
+            installments: try read.optional("installments", read.installments) ?? []
         )
     }
 }

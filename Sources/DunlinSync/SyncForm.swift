@@ -44,6 +44,9 @@ public enum SyncFieldType: Sendable, Hashable {
     /// Any JSON value: a field value of another record, in that record's form (a conflict's kept
     /// and set-aside values).
     case value
+    /// A payment plan's installments: a JSON array of `{"due_date": date, "amount": amount}`, in
+    /// due order.
+    case installments
 }
 
 /// One field of a sync record's form.
@@ -80,6 +83,7 @@ public struct SyncField: Sendable, Hashable {
         case .amount: _ = try SyncValue.amount(value, name)
         case .choice(let names): _ = try SyncValue.choice(value, names, name)
         case .value: break
+        case .installments: _ = try SyncValue.installments(value, name)
         }
     }
 }
@@ -169,6 +173,26 @@ public enum SyncValue {
         return Money(minorUnits: try int64(members["minor"] ?? .null, "\(field).minor"), currency: currency)
     }
 
+    public static func installments(_ plan: [Installment]) -> FieldValue {
+        .array(plan.map { .object(["due_date": date($0.dueDate), "amount": amount($0.amount)]) })
+    }
+
+    public static func installments(_ value: FieldValue, _ field: String) throws(DomainError) -> [Installment] {
+        guard case .array(let items) = value else { throw wrongType(value, field, "an array of installments") }
+        var plan: [Installment] = []
+        for (index, item) in items.enumerated() {
+            let name = "\(field)[\(index)]"
+            guard case .object(let members) = item else { throw wrongType(item, name, "an installment {\"due_date\", \"amount\"}") }
+            for key in members.keys.sorted() where key != "due_date" && key != "amount" {
+                throw .invalid(field: "\(name).\(shown(key))", "is not a field of an installment (due_date, amount)")
+            }
+            plan.append(Installment(
+                dueDate: try date(members["due_date"] ?? .null, "\(name).due_date"), amount: try amount(members["amount"] ?? .null, "\(name).amount")
+            ))
+        }
+        return plan
+    }
+
     public static func choice(_ value: FieldValue, _ names: [String], _ field: String) throws(DomainError) -> String {
         let name = try text(value, field)
         guard names.contains(name) else {
@@ -228,6 +252,7 @@ public struct SyncFieldReader {
     public func bool(_ name: String) throws(DomainError) -> Bool { try SyncValue.bool(value(name), name) }
     public func date(_ name: String) throws(DomainError) -> CivilDate { try SyncValue.date(value(name), name) }
     public func amount(_ name: String) throws(DomainError) -> Money { try SyncValue.amount(value(name), name) }
+    public func installments(_ name: String) throws(DomainError) -> [Installment] { try SyncValue.installments(value(name), name) }
     public func any(_ name: String) -> FieldValue { value(name) }
 
     public func instant(_ name: String) throws(DomainError) -> Date {

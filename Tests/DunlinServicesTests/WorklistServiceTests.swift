@@ -82,6 +82,41 @@ struct WorklistServiceTests {
         #expect(error?.details.first?.field == field)
     }
 
+    @Test("a payment plan counts installment by installment: one broken raises the score, one due today comes first")
+    func paymentPlans() async throws {
+        let tenants = try Self.world()
+        // C2's plan: 1,000 by 11-10 (broken: nothing came), 1,000 by 11-24 (due today in Manila), 1,000 by 12-24.
+        _ = try await tenants.acme(.analyst).unary(Records.upsertPromises, .with {
+            $0.promises = [.with {
+                $0.id = "PLAN"; $0.customerID = "C2"; $0.invoiceIds = ["INV-2"]; $0.amount = amount(3_000_00); $0.madeOn = "2026-11-01"
+                $0.promisedDate = "2026-12-24"
+                $0.installments = ["2026-11-10", "2026-11-24", "2026-12-24"].map { date in
+                    .with { $0.dueDate = date; $0.amount = amount(1_000_00) }
+                }
+            }]
+        })
+        let manila = try await Self.analyst(tenants, timeZone: "Asia/Manila").unary(Receivables.worklist, .init())
+        let plan = try #require(manila.rows.first { $0.customerID == "C2" })
+        #expect(plan.priority)
+        #expect(plan.reasons.contains("promise of USD 1,000.00 due today"))
+        #expect(plan.reasons.contains("promise of USD 1,000.00 broken on 2026-11-14"))
+        #expect(plan.parts.contains { $0.name == "broken_promises" && $0.points == 20 })
+
+        let evaluated = try await tenants.acme(.viewer).unary(Records.evaluatePromise, .with { $0.id = "PLAN"; $0.asOf = "2026-11-24" })
+        #expect(evaluated.status == "broken")
+        #expect(evaluated.installments.map(\.status) == ["broken", "open", "open"])
+        // A plan that does not add up is refused, naming the field.
+        let refused = await refusal {
+            _ = try await tenants.acme(.analyst).unary(Records.upsertPromises, .with {
+                $0.promises = [.with {
+                    $0.id = "BAD"; $0.customerID = "C2"; $0.invoiceIds = ["INV-2"]; $0.amount = amount(3_000_00); $0.promisedDate = "2026-12-24"
+                    $0.installments = [.with { $0.dueDate = "2026-12-24"; $0.amount = amount(2_000_00) }]
+                }]
+            })
+        }
+        #expect(refused?.code == .invalidArgument && refused?.details.first?.field == "installments")
+    }
+
     @Test("the limit cuts the rows, not the total")
     func limit() async throws {
         let tenants = try Self.world()

@@ -68,7 +68,11 @@ import Testing
             ))),
             ("promise_to_pay", "P-1", 9, live(PromiseToPay(
                 id: "P-1", customerID: "C-1001", invoiceIDs: ["INV-1042"], amount: Money(minorUnits: 1_000_000, currency: php),
-                madeOn: day("2026-11-10"), promisedDate: day("2026-11-20"), status: .partlyKept, note: "half by the 20th"
+                madeOn: day("2026-11-10"), promisedDate: day("2026-12-20"), status: .partlyKept, note: "half by the 20th",
+                installments: [
+                    Installment(dueDate: day("2026-11-20"), amount: Money(minorUnits: 500_000, currency: php)),
+                    Installment(dueDate: day("2026-12-20"), amount: Money(minorUnits: 500_000, currency: php)),
+                ]
             ))),
             ("collection_task", "T-1", 10, live(CollectionTask(
                 id: "T-1", assigneeID: "u-ana", customerID: "C-1001", title: "call Rosa about INV-1042", dueDate: day("2026-11-30")

@@ -67,6 +67,20 @@ struct WorklistCLITests {
         let (_, settingsTable) = try await runCLI(["settings"], environment: world.cliEnvironment())
         #expect(settingsTable.contains("worklist.broken_promise") && settingsTable.contains("200"), "\(settingsTable)")
 
+        // A payment plan, on Ana's replica: two installments, each evaluated on its own.
+        let customer = try #require(rows.first?["customer_id"] as? String)
+        let ledger = try await json(world, ["ledger", "--customer", customer, "--kind", "invoice"])
+        let invoice = try #require((ledger["entries"] as? [[String: Any]])?.first?["id"] as? String)
+        let plan = try await json(world, ["promises", "add", "--customer", customer, "--invoice", invoice, "--installment", "2026-12-15=10", "--installment", "2027-01-15=15"])
+        #expect(plan["promised_date"] as? String == "2027-01-15")
+        #expect((plan["installments"] as? [[String: Any]])?.map { $0["due_date"] as? String } == ["2026-12-15", "2027-01-15"])
+        let planID = try #require(plan["id"] as? String)
+        let evaluated = try await json(world, ["promises", "evaluate", planID, "--as-of", "2026-12-20"])
+        #expect(evaluated["status"] as? String == "broken")
+        #expect((evaluated["installments"] as? [[String: Any]])?.map { $0["status"] as? String } == ["broken", "open"])
+        let (badPlan, _) = try await runCLI(["promises", "add", "--customer", customer, "--invoice", invoice, "--installment", "15 December=10"], environment: world.cliEnvironment())
+        #expect(badPlan == 64)
+
         // Offline: the same list from the replica.
         world.server.child.signal(SIGKILL)
         _ = try await world.server.waitForExit()
