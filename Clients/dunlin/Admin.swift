@@ -211,11 +211,12 @@ struct UserCommands: AsyncParsableCommand {
         @Option(help: "Email (optional; unique within the tenant).") var email = ""
         @Option(help: "admin, manager, analyst or viewer; server-admin for a server admin (no --tenant).") var role: String
         @Option(help: "Server admins: the user's tenant. Tenant admins: leave out (yours is implied).") var tenant = ""
+        @Option(help: "The user's own IANA time zone, e.g. Asia/Manila (default: the tenant's).") var timeZone = ""
 
         func run() async throws {
             try await connection.withClient { client in
                 let user = try await client.unary(Admin.createUser, .with {
-                    $0.tenantID = tenant; $0.name = name; $0.email = email; $0.role = role
+                    $0.tenantID = tenant; $0.name = name; $0.email = email; $0.role = role; $0.timeZone = timeZone
                 }, options: connection.callOptions)
                 printUsers([user], json: connection.json, single: true)
             }
@@ -254,13 +255,14 @@ struct UserCommands: AsyncParsableCommand {
         @Option(help: "New name.") var name: String?
         @Option(help: "New email.") var email: String?
         @Option(help: "New role: admin, manager, analyst or viewer.") var role: String?
+        @Option(help: "The user's own IANA time zone; \"\" for the tenant's.") var timeZone: String?
         @Flag(help: "Deactivate (--deactivate) or reactivate (--activate).") var active: Activation?
 
         enum Activation: EnumerableFlag { case activate, deactivate }
 
         func validate() throws {
-            guard name != nil || email != nil || role != nil || active != nil else {
-                throw ValidationError("nothing to change: give --name, --email, --role, --activate or --deactivate")
+            guard name != nil || email != nil || role != nil || active != nil || timeZone != nil else {
+                throw ValidationError("nothing to change: give --name, --email, --role, --time-zone, --activate or --deactivate")
             }
         }
 
@@ -271,6 +273,7 @@ struct UserCommands: AsyncParsableCommand {
                     if let name { $0.name = name }
                     if let email { $0.email = email }
                     if let role { $0.role = role }
+                    if let timeZone { $0.timeZone = timeZone }
                     if let active { $0.active = active == .activate }
                 }, options: connection.callOptions)
                 printUsers([user], json: connection.json, single: true)
@@ -284,14 +287,15 @@ private func printUsers(_ users: [Dunlin_V1_User], json: Bool, single: Bool) {
         let objects = users.map { user -> [String: Any] in
             [
                 "id": user.id, "tenant_id": user.tenantID, "name": user.name, "email": user.email, "role": user.role,
-                "active": user.active, "created_at_ms": user.createdAtMs,
+                "active": user.active, "created_at_ms": user.createdAtMs, "time_zone": user.timeZone,
             ]
         }
         printJSON(single ? objects[0] as Any : ["users": objects] as Any)
         return
     }
-    printTable([["ID", "TENANT", "NAME", "EMAIL", "ROLE", "ACTIVE", "CREATED"]] + users.map {
-        [$0.id, $0.tenantID.isEmpty ? "-" : $0.tenantID, $0.name, $0.email, $0.role, $0.active ? "yes" : "no", time($0.createdAtMs)]
+    printTable([["ID", "TENANT", "NAME", "EMAIL", "ROLE", "TIME ZONE", "ACTIVE", "CREATED"]] + users.map {
+        [$0.id, $0.tenantID.isEmpty ? "-" : $0.tenantID, $0.name, $0.email, $0.role, $0.timeZone.isEmpty ? "tenant's" : $0.timeZone,
+         $0.active ? "yes" : "no", time($0.createdAtMs)]
     })
 }
 

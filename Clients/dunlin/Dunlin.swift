@@ -22,7 +22,7 @@ struct Dunlin: AsyncParsableCommand {
         subcommands: [
             Ping.self, Echo.self, Info.self,
             Customers.self, Invoices.self, Payments.self, Apply.self, Unapply.self, Entry.self, Ledger.self,
-            Aging.self, Statement.self, Unapplied.self,
+            WorklistCommand.self, SettingsCommand.self, Aging.self, Statement.self, Unapplied.self,
             ContactsCommand.self, DisputesCommand.self, PromisesCommand.self, TasksCommand.self, LogCommand.self, ActivitiesCommand.self,
             DunningCommand.self, NoticesCommand.self,
             Login.self, SyncCommand.self, Status.self, ConflictsCommand.self, ExceptionsCommand.self,

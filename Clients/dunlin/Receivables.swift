@@ -418,11 +418,7 @@ struct Aging: AsyncParsableCommand {
                 return bound
             }
         }
-        request.rates = try rate.map { pair in
-            let parts = pair.split(separator: "=")
-            guard parts.count == 2 else { throw ValidationError("--rate: \"\(pair)\" is not CUR=RATE") }
-            return .with { $0.currency = String(parts[0]); $0.rate = String(parts[1]) }
-        }
+        request.rates = try exchangeRateOptions(rate)
         try await connection.withCaller { client in
             // Every page of rows (the totals come with each).
             var report = try await client.unary(Receivables.aging, request, options: connection.callOptions)

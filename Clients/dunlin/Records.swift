@@ -234,26 +234,37 @@ extension Dunlin_V1_PromiseRecord: RecordCommandKind {
             noun: "promise", family: "Promises to pay: amount, date, and whether they were kept.",
             list: "List promises by promised date (--all for every page).",
             add: "Record a promise to pay.", get: "Show a promise as recorded (see evaluate for what the ledger says).",
-            addDiscussion: "dunlin promises add --customer C1 --invoice INV-1 --amount 5,000 --currency USD --date 2026-11-27"
+            addDiscussion: """
+                dunlin promises add --customer C1 --invoice INV-1 --amount 5,000 --currency USD --date 2026-11-27
+                A payment plan: dunlin promises add --customer C1 --invoice INV-1 --installment 2026-12-15=5000 --installment 2027-01-15=5000
+                """
         )
     }
 
     static var header: [String] { ["id", "customer", "invoices", "cur", "amount", "made", "promised", "status"] }
     func row(_ people: People) -> [String] {
-        [id, customerID, invoiceIds.joined(separator: " "), amount.currency, text(amount), madeOn, promisedDate, status]
+        [id, customerID, invoiceIds.joined(separator: " "), amount.currency, text(amount), madeOn,
+         installments.isEmpty ? promisedDate : "\(promisedDate) (\(installments.count) installments)", status]
     }
 
     struct JSON: Encodable {
+        struct Installment: Encodable {
+            var due_date: String
+            var amount: AmountJSON
+        }
+
         var id, customer_id: String
         var invoice_ids: [String]
         var amount: AmountJSON
         var made_on, promised_date, status, note: String
+        var installments: [Installment]
     }
 
     var json: JSON {
         JSON(
             id: id, customer_id: customerID, invoice_ids: invoiceIds, amount: AmountJSON(amount), made_on: madeOn,
-            promised_date: promisedDate, status: status, note: note
+            promised_date: promisedDate, status: status, note: note,
+            installments: installments.map { .init(due_date: $0.dueDate, amount: AmountJSON($0.amount)) }
         )
     }
 
@@ -278,9 +289,10 @@ extension Dunlin_V1_PromiseRecord: RecordCommandKind {
     struct NewRecord: NewRecordOptions {
         @Option(help: "Customer id.") var customer: String
         @Option(help: "Invoice the payment is for (repeat for several).") var invoice: [String]
-        @Option(help: "Promised amount, e.g. 5,000.00.") var amount: String
+        @Option(help: "Promised amount, e.g. 5,000.00 (default with --installment: their sum).") var amount: String?
         @Option(help: "ISO 4217 currency (default: the invoices').") var currency: String?
-        @Option(help: "The date the customer promised to pay by, YYYY-MM-DD.") var date: String
+        @Option(help: "The date the customer promised to pay by, YYYY-MM-DD (default with --installment: the last one's).") var date: String?
+        @Option(help: "A payment plan's installment, DATE=AMOUNT, e.g. 2026-12-15=5000 (repeat, in date order).") var installment: [String] = []
         @Option(help: "The date the promise was made (default: today in the tenant's time zone).") var madeOn = ""
         @Option(help: "Free-text note.") var note = ""
 
@@ -288,8 +300,30 @@ extension Dunlin_V1_PromiseRecord: RecordCommandKind {
             var promise = Dunlin_V1_PromiseRecord()
             promise.customerID = customer
             promise.invoiceIds = invoice
-            promise.amount = try money(amount, try await invoiceCurrency(currency, of: invoice, client: client, options: options), option: "--amount")
-            promise.promisedDate = date
+            let code = try await invoiceCurrency(currency, of: invoice, client: client, options: options)
+            var total: Int64 = 0
+            for pair in installment {
+                let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, CivilDate(parts[0]) != nil else {
+                    throw ValidationError("--installment: \"\(pair)\" is not DATE=AMOUNT, e.g. 2026-12-15=5000")
+                }
+                let amount = try money(parts[1], code, option: "--installment")
+                let (sum, overflow) = total.addingReportingOverflow(amount.minor)
+                guard !overflow else { throw ValidationError("--installment: the installments add up to more than an amount can be") }
+                total = sum
+                promise.installments.append(.with { $0.dueDate = parts[0]; $0.amount = amount })
+            }
+            if let amount {
+                promise.amount = try money(amount, code, option: "--amount")
+            } else if !promise.installments.isEmpty {
+                promise.amount = .with { $0.currency = code; $0.minor = total }
+            } else {
+                throw ValidationError("--amount is needed (or --installment DATE=AMOUNT for a payment plan)")
+            }
+            guard let promised = date ?? promise.installments.last?.dueDate else {
+                throw ValidationError("--date is needed (or --installment DATE=AMOUNT for a payment plan)")
+            }
+            promise.promisedDate = promised
             promise.madeOn = madeOn
             promise.note = note
             return promise
@@ -330,11 +364,20 @@ struct EvaluatePromise: AsyncParsableCommand {
     @Flag(help: "Store the evaluated status on the promise.") var record = false
 
     struct JSON: Encodable {
+        struct Installment: Encodable {
+            var due_date: String
+            var amount: AmountJSON
+            var status: String
+            var received: AmountJSON
+            var deadline: String
+        }
+
         var promise: Dunlin_V1_PromiseRecord.JSON
         var status: String
         var received: AmountJSON
         var deadline, as_of: String
         var recorded: Bool
+        var installments: [Installment]
     }
 
     func run() async throws {
@@ -347,7 +390,10 @@ struct EvaluatePromise: AsyncParsableCommand {
             if connection.json {
                 printJSON(encoding: JSON(
                     promise: promise.json, status: result.status, received: AmountJSON(result.received),
-                    deadline: result.deadline, as_of: result.asOf, recorded: result.recorded
+                    deadline: result.deadline, as_of: result.asOf, recorded: result.recorded,
+                    installments: result.installments.map {
+                        .init(due_date: $0.dueDate, amount: AmountJSON($0.amount), status: $0.status, received: AmountJSON($0.received), deadline: $0.deadline)
+                    }
                 ))
             } else {
                 printTable([
@@ -355,6 +401,11 @@ struct EvaluatePromise: AsyncParsableCommand {
                     [promise.id, promise.amount.currency, text(promise.amount), text(result.received), promise.promisedDate,
                      result.deadline, result.asOf, result.status, result.recorded ? "yes" : ""],
                 ])
+                if !promise.installments.isEmpty {
+                    printTable([["installment", "due", "amount", "received", "deadline", "status"]] + result.installments.enumerated().map { index, item in
+                        ["\(index + 1)", item.dueDate, text(item.amount), text(item.received), item.deadline, item.status]
+                    })
+                }
             }
         }
     }

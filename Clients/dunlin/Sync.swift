@@ -142,6 +142,7 @@ struct Login: AsyncParsableCommand {
             draft.userName = welcome.principal.name
             draft.tenantID = welcome.principal.tenantID
             draft.role = welcome.principal.role
+            draft.userTimeZone = welcome.principal.timeZone
             try draft.save()
             let replica = try Replica(profile: draft)
             if existing != nil, try !replica.isBootstrapped() {

@@ -98,7 +98,11 @@ RECORDS = [
     }),
     ('promise_to_pay', 'P-1', 9, {
         'id': 'P-1', 'customer_id': 'C-1001', 'invoice_ids': ['INV-1042'], 'amount': amount('PHP', 1000000),
-        'made_on': '2026-11-10', 'promised_date': '2026-11-20', 'status': 'partly_kept', 'note': 'half by the 20th',
+        'made_on': '2026-11-10', 'promised_date': '2026-12-20', 'status': 'partly_kept', 'note': 'half by the 20th',
+        'installments': [
+            {'due_date': '2026-11-20', 'amount': amount('PHP', 500000)},
+            {'due_date': '2026-12-20', 'amount': amount('PHP', 500000)},
+        ],
         '_deleted': False,
     }),
     ('collection_task', 'T-1', 10, {
@@ -144,6 +148,9 @@ RECORDS = [
         'released_by': 'u-ben', '_deleted': False,
     }),
     ('collections_settings', 'collections', 16, {'id': 'collections', 'dunning_run_time': '06:30', '_deleted': False}),
+    ('tenant_setting', 'worklist.broken_promise', 17, {
+        'id': 'worklist.broken_promise', 'value': '30', '_deleted': False,
+    }),
 ]
 
 

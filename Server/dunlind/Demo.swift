@@ -104,8 +104,9 @@ struct Demo: AsyncParsableCommand {
     static func seedIfNeeded(_ control: ControlStore) throws -> (manager: UserRecord, analyst: UserRecord) {
         if try control.tenant(tenantID) == nil {
             let (_, store) = try control.createTenant(id: tenantID, name: "Dunlin Demo Co", baseCurrency: "USD", timeZone: "America/Chicago")
-            let ana = try control.createUser(tenantID: tenantID, name: "Ana Reyes", email: "ana@demo.example", role: .analyst)
-            let ben = try control.createUser(tenantID: tenantID, name: "Ben Carter", email: "ben@demo.example", role: .analyst)
+            // Ana works from Manila and Ben from New York: their worklists follow their own days.
+            let ana = try control.createUser(tenantID: tenantID, name: "Ana Reyes", email: "ana@demo.example", role: .analyst, timeZone: "Asia/Manila")
+            let ben = try control.createUser(tenantID: tenantID, name: "Ben Carter", email: "ben@demo.example", role: .analyst, timeZone: "America/New_York")
             _ = try control.createUser(tenantID: tenantID, name: "Mia Santos", email: "mia@demo.example", role: .manager)
             let today = WallClock.system.today(in: TimeZone(identifier: "America/Chicago")!)
             let portfolio = DemoPortfolio(today: today, analysts: [ana.id, ben.id])

@@ -43,6 +43,9 @@ public struct Profile: Sendable, Hashable, Codable {
     public var role: String
     public var baseCurrency: String
     public var timeZone: String
+    /// The user's own time zone as the server last said at login or sync (their "today"); nil or
+    /// empty: the tenant's.
+    public var userTimeZone: String?
 
     public init(
         name: String, server: String, token: String, replicaID: String, userID: String, userName: String,
@@ -142,6 +145,7 @@ public final class Replica: UnaryCaller {
             $0.name = profile.userName
             $0.tenantID = profile.tenantID
             $0.role = profile.role
+            $0.timeZone = profile.userTimeZone ?? ""
         }
     }
 

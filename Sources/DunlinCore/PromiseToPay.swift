@@ -30,11 +30,18 @@ public struct PromiseToPay: Sendable, Hashable, Codable, Identifiable {
     public var promisedDate: CivilDate
     public var status: PromiseStatus
     public var note: String
+    /// A payment plan's installments, by due date; empty for a promise of one payment. They add
+    /// up to `amount`, and the last is due on `promisedDate`.
+    public var installments: [Installment]
+
+    /// The most installments a plan may have (ten years of monthly payments).
+    public static let maxInstallments = 120
 
     public init(
         id: String, customerID: String, invoiceIDs: [String], amount: Money, madeOn: CivilDate, promisedDate: CivilDate,
-        status: PromiseStatus = .open, note: String = ""
+        status: PromiseStatus = .open, note: String = "", installments: [Installment] = []
     ) {
+        self.installments = installments
         self.id = id
         self.customerID = customerID
         self.invoiceIDs = invoiceIDs
@@ -55,6 +62,44 @@ public struct PromiseToPay: Sendable, Hashable, Codable, Identifiable {
         try Require.positive(amount, "amount")
         guard promisedDate >= madeOn else {
             throw .invalid(field: "promised_date", "promised for \(promisedDate), before the promise was made on \(madeOn)")
+        }
+        try validateInstallments()
+    }
+
+    /// A plan's installments: at most ``maxInstallments``, each positive and in the promise's
+    /// currency, due on strictly later days from the day the promise was made, adding up to the
+    /// amount exactly, the last due on the promised date.
+    private func validateInstallments() throws(DomainError) {
+        guard !installments.isEmpty else { return }
+        guard installments.count <= Self.maxInstallments else {
+            throw .outOfRange(field: "installments", "at most \(Self.maxInstallments) installments, not \(installments.count)")
+        }
+        var total = Money.zero(amount.currency)
+        var previous: CivilDate?
+        for (index, installment) in installments.enumerated() {
+            let field = "installments[\(index)]"
+            guard installment.amount.currency == amount.currency else {
+                throw .invalid(field: "\(field).amount", "in \(installment.amount.currency.code), not the promise's \(amount.currency.code)")
+            }
+            try Require.positive(installment.amount, "\(field).amount")
+            guard installment.dueDate >= madeOn else {
+                throw .invalid(field: "\(field).due_date", "due \(installment.dueDate), before the promise was made on \(madeOn)")
+            }
+            if let previous, installment.dueDate <= previous {
+                throw .invalid(field: "\(field).due_date", "due \(installment.dueDate), not after the installment before it (\(previous))")
+            }
+            previous = installment.dueDate
+            do {
+                total = try total.adding(installment.amount)
+            } catch {
+                throw .refusing(error, field: "installments")
+            }
+        }
+        guard total == amount else {
+            throw .invalid(field: "installments", "add up to \(total), not the promised \(amount)")
+        }
+        guard previous == promisedDate else {
+            throw .invalid(field: "promised_date", "the last installment is due \(previous.map(String.init(describing:)) ?? ""), so the promise is for then, not \(promisedDate)")
         }
     }
 
@@ -97,6 +142,68 @@ public struct PromiseToPay: Sendable, Hashable, Codable, Identifiable {
             else if received > 0 { .partlyKept }
             else { .broken }
         return PromiseEvaluation(status: status, received: Money(minorUnits: received, currency: amount.currency), deadline: deadline)
+    }
+}
+
+/// One installment of a payment plan.
+public struct Installment: Sendable, Hashable, Codable {
+    public var dueDate: CivilDate
+    public var amount: Money
+
+    public init(dueDate: CivilDate, amount: Money) {
+        self.dueDate = dueDate
+        self.amount = amount
+    }
+}
+
+/// One installment measured against the ledger: payments count towards the installments in
+/// order, so an installment has what arrived by its deadline beyond what the earlier ones took.
+public struct InstallmentEvaluation: Sendable, Hashable {
+    public var installment: Installment
+    public var status: PromiseStatus
+    /// What arrived towards this installment (at most its amount).
+    public var received: Money
+    public var deadline: CivilDate
+}
+
+extension PromiseToPay {
+    /// Each installment of a plan on `asOf` (a promise of one payment is one installment: its
+    /// amount by its promised date). Installment k is kept when the payments counted through its
+    /// deadline cover installments 1 to k; until its deadline it is open; after, partly kept when
+    /// some of it arrived and broken when none did. Payments count as ``evaluate(applications:asOf:graceDays:)``
+    /// counts them.
+    public func evaluateInstallments(applications: [LedgerEntry], asOf: CivilDate, graceDays: Int = Self.defaultGraceDays) -> [InstallmentEvaluation] {
+        let plan = installments.isEmpty ? [Installment(dueDate: promisedDate, amount: amount)] : installments
+        var before: Int64 = 0
+        return plan.map { installment in
+            var single = self
+            single.installments = []
+            single.promisedDate = installment.dueDate
+            let deadline = single.deadline(graceDays: graceDays)
+            let received = single.evaluate(applications: applications, asOf: asOf, graceDays: graceDays).received.minorUnits
+            let towards = min(max(received - before, 0), installment.amount.minorUnits)
+            before = before > Int64.max - installment.amount.minorUnits ? .max : before + installment.amount.minorUnits
+            let status: PromiseStatus =
+                if towards >= installment.amount.minorUnits { .kept }
+                else if asOf <= deadline { .open }
+                else if towards > 0 { .partlyKept }
+                else { .broken }
+            return InstallmentEvaluation(
+                installment: installment, status: status, received: Money(minorUnits: towards, currency: amount.currency), deadline: deadline
+            )
+        }
+    }
+}
+
+extension PromiseToPay {
+    /// A plan's status from its installments': kept when every one is; broken when one is; partly
+    /// kept when one is and none is broken; open otherwise.
+    public static func status(of installments: [InstallmentEvaluation]) -> PromiseStatus {
+        let statuses = installments.map(\.status)
+        if statuses.allSatisfy({ $0 == .kept }) { return .kept }
+        if statuses.contains(.broken) { return .broken }
+        if statuses.contains(.partlyKept) { return .partlyKept }
+        return .open
     }
 }
 

@@ -41,6 +41,7 @@ public enum RecordID {
         case .dunningHold: "hold_"
         case .dunningNotice: "dn_"
         case .collectionsSettings: "set_"
+        case .tenantSetting: "tset_"
         }
     }
 

@@ -13,6 +13,7 @@ public enum RecordKind: String, Sendable, Hashable, Codable, CaseIterable {
     case dunningHold = "dunning_hold"
     case dunningNotice = "dunning_notice"
     case collectionsSettings = "collections_settings"
+    case tenantSetting = "tenant_setting"
 }
 
 extension RecordKind: CustomStringConvertible {
@@ -99,6 +100,8 @@ public enum Rights {
         .dunningNotice: RecordRights(create: nil, change: nil, delete: nil, owner: .anyone),
         // One record per tenant, never deleted: when dunning runs is a manager's decision.
         .collectionsSettings: RecordRights(create: .manager, change: .manager, delete: nil, owner: .anyone),
+        // The tenant's collections settings (worklist weights): a manager's; deleting one puts the default back.
+        .tenantSetting: RecordRights(create: .manager, change: .manager, delete: .manager, owner: .anyone),
     ]
 
     /// The role posting `entry` needs; `target` is the entry a reversal reverses. Everyday cash

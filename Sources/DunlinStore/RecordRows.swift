@@ -168,6 +168,8 @@ struct PromiseToPayRow: TombstonedRow {
     var promised_date: String
     var status: String
     var note: String
+    /// A payment plan's installments in their sync form (a JSON array), "[]" for none.
+    var installments: String
     var deleted: Bool
 
     init(_ promise: PromiseToPay) {
@@ -180,17 +182,25 @@ struct PromiseToPayRow: TombstonedRow {
         promised_date = promise.promisedDate.description
         status = promise.status.rawValue
         note = promise.note
+        installments = String(decoding: CanonicalJSON.encode(.array(promise.installments.map(\.fieldValue))), as: UTF8.self)
         deleted = false
     }
 
     func record() throws -> PromiseToPay {
         let table = Self.databaseTableName
+        let plan: [Installment]
+        do {
+            plan = try SyncValue.objects(try JSONDecoder().decode(FieldValue.self, from: Data(installments.utf8)), Installment.form, "installments")
+                .map { try Installment($0) }
+        } catch {
+            throw DatabaseError(resultCode: .SQLITE_MISMATCH, message: "\(table).installments of \(id) holds \"\(installments.prefix(64))\", which this version cannot read")
+        }
         return PromiseToPay(
             id: id, customerID: customer_id, invoiceIDs: try StoredValue.ids(invoice_ids, table, "invoice_ids", id: id),
             amount: try StoredValue.money(amount, currency, table, id: id),
             madeOn: try StoredValue.date(made_on, table, "made_on", id: id),
             promisedDate: try StoredValue.date(promised_date, table, "promised_date", id: id),
-            status: try StoredValue.decode(status, table, "status", id: id), note: note
+            status: try StoredValue.decode(status, table, "status", id: id), note: note, installments: plan
         )
     }
 }
@@ -244,6 +254,22 @@ extension CollectionTaskRow {
         static let done = Column(CodingKeys.done)
         static let dueDate = Column(CodingKeys.due_date)
     }
+}
+
+struct TenantSettingRow: TombstonedRow {
+    static let recordKind = RecordKind.tenantSetting
+
+    var id: String
+    var value: String
+    var deleted: Bool
+
+    init(_ setting: TenantSetting) {
+        id = setting.id
+        value = setting.value
+        deleted = false
+    }
+
+    func record() throws -> TenantSetting { TenantSetting(id: id, value: value) }
 }
 
 /// An activity as a row: inserted once, never updated or deleted (triggers refuse both).

@@ -301,6 +301,17 @@ enum TenantSchema {
             // names its writers by person and device.
             try db.execute(sql: "ALTER TABLE replica ADD COLUMN device TEXT NOT NULL DEFAULT ''")
         }
+        migrator.registerMigration("v13: tenant settings") { db in
+            try db.execute(sql: """
+                -- A manager's collections settings, one record per setting (TenantSetting); a
+                -- setting without a live row has its default. Synced like every mutable kind.
+                CREATE TABLE tenant_setting (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    value TEXT NOT NULL,
+                    deleted INTEGER NOT NULL DEFAULT 0
+                );
+                """)
+        }
         migrator.registerMigration("v14: dunning") { db in
             try db.execute(sql: """
                 -- Mutable, tombstoned like the records of v2. customer_ids and levels hold the sync
@@ -352,6 +363,11 @@ enum TenantSchema {
                     deleted INTEGER NOT NULL DEFAULT 0
                 );
                 """)
+        }
+        migrator.registerMigration("v15: payment plans") { db in
+            // A promise's installments in their sync form (PromiseToPay.installments); "[]" for a
+            // promise of one payment.
+            try db.execute(sql: "ALTER TABLE promise_to_pay ADD COLUMN installments TEXT NOT NULL DEFAULT '[]'")
         }
         return migrator
     }

@@ -123,6 +123,15 @@ extension TenantStore {
         }
     }
 
+    /// Each installment of promise `id` on `asOf` (a promise of one payment: one), nil when there
+    /// is no such promise; read in one snapshot.
+    public func evaluateInstallments(_ id: String, asOf: CivilDate, graceDays: Int = PromiseToPay.defaultGraceDays) throws -> [InstallmentEvaluation]? {
+        try writer.read { db in
+            guard let promise = try PromiseToPayRow.live.filter(key: id).fetchOne(db)?.record() else { return nil }
+            return promise.evaluateInstallments(applications: try Self.paymentApplications(toInvoices: promise.invoiceIDs, db), asOf: asOf, graceDays: graceDays)
+        }
+    }
+
     // MARK: Tasks
 
     /// Creates or replaces tasks. Each must pass ``CollectionTask/validate()``; a task about a
@@ -152,6 +161,23 @@ extension TenantStore {
 
     public func deleteTasks(_ ids: [String]) throws {
         try tombstone(CollectionTaskRow.self, ids)
+    }
+
+    // MARK: Settings
+
+    /// Sets tenant settings, all or none; each must pass ``TenantSetting/validate()``.
+    public func upsert(_ settings: [TenantSetting]) throws {
+        try save(settings, as: TenantSettingRow.init, validate: Self.check)
+    }
+
+    /// The settings that are set (not their defaults), by name.
+    public func settings() throws -> [TenantSetting] {
+        try writer.read { db in try TenantSettingRow.live.order(Column("id")).fetchAll(db).map { try $0.record() } }
+    }
+
+    /// Puts settings back to their defaults.
+    public func deleteSettings(_ ids: [String]) throws {
+        try tombstone(TenantSettingRow.self, ids)
     }
 
     // MARK: Activities
@@ -285,6 +311,10 @@ extension TenantStore {
         if !task.customerID.isEmpty { try requireCustomer(task.customerID, db) }
     }
 
+    static func check(_ setting: TenantSetting, _ db: Database) throws {
+        try setting.validate()
+    }
+
     static func check(_ activity: Activity, _ db: Database) throws {
         try activity.validate()
         try requireCustomer(activity.customerID, db)
@@ -310,7 +340,7 @@ extension TenantStore {
         return entry
     }
 
-    private static func paymentApplications(toInvoices ids: [String], _ db: Database) throws -> [LedgerEntry] {
+    static func paymentApplications(toInvoices ids: [String], _ db: Database) throws -> [LedgerEntry] {
         let sql = """
             SELECT a.* FROM ledger_entry a JOIN ledger_entry s ON s.id = a.source_id AND s.kind = 'payment'
             WHERE a.kind = 'application' AND a.target_id IN (SELECT value FROM json_each(?))

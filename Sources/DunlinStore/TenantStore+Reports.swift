@@ -20,7 +20,7 @@ extension TenantStore {
     }
 
     /// ``openInvoices(customerID:analystID:asOf:)`` inside a transaction the caller holds.
-    static func openInvoices(_ db: Database, customerID: String? = nil, analystID: String? = nil, asOf: CivilDate?) throws -> [(entry: LedgerEntry, open: Money)] {
+    static func openInvoices(_ db: Database, customerID: String? = nil, analystID: String? = nil, asOf: CivilDate? = nil) throws -> [(entry: LedgerEntry, open: Money)] {
         let view = try AsOfView(db, asOf: asOf, side: .invoice)
         var arguments = view.arguments
         var sql = "\(view.with) SELECT \(Self.entryColumns("i")), \(view.balance) AS balance FROM invoice_balance b JOIN ledger_entry i ON i.id = b.invoice_id \(view.join)"

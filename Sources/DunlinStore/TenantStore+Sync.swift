@@ -175,6 +175,7 @@ extension TenantStore {
         // Only the server writes notices (the rights table refuses every pushed one).
         .dunningNotice: tombstoned(DunningNoticeRow.self, DunningNoticeRow.init) { _, _ in },
         .collectionsSettings: tombstoned(CollectionsSettingsRow.self, CollectionsSettingsRow.init) { settings, _ in try settings.validate() },
+        .tenantSetting: tombstoned(TenantSettingRow.self, TenantSettingRow.init, check),
         .syncConflict: SyncKind(
             mutable: true,
             fetch: { db, id in
@@ -246,7 +247,7 @@ extension TenantStore {
     /// Every kind, in the order a snapshot sends them (what later kinds refer to comes first).
     public static let syncKindOrder: [RecordKind] = [
         .customer, .ledgerEntry, .activity, .contact, .dispute, .promiseToPay, .collectionTask, .dunningPolicy, .dunningHold, .dunningNotice,
-        .collectionsSettings, .syncConflict,
+        .collectionsSettings, .syncConflict, .tenantSetting,
     ]
 
     private static func tombstoned<RecordRow: TombstonedRow>(

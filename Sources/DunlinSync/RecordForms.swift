@@ -175,6 +175,20 @@ extension Dispute: SyncRecordForm {
     }
 }
 
+extension Installment {
+    /// An installment in a promise's `installments`: `{"due_date", "amount"}`.
+    public static let form = [
+        SyncField("due_date", .date),
+        SyncField("amount", .amount),
+    ]
+
+    public var fieldValue: FieldValue { .object(["due_date": SyncValue.date(dueDate), "amount": SyncValue.amount(amount)]) }
+
+    public init(_ read: SyncFieldReader) throws(DomainError) {
+        self.init(dueDate: try read.date("due_date"), amount: try read.amount("amount"))
+    }
+}
+
 extension PromiseToPay: SyncRecordForm {
     public static let recordKind = RecordKind.promiseToPay
     public static let form = [
@@ -186,13 +200,15 @@ extension PromiseToPay: SyncRecordForm {
         SyncField("promised_date", .date, legacy: "promisedDate"),
         SyncField("status", .choice(PromiseStatus.allCases.map(\.rawValue))),
         SyncField("note", .text),
+        // Added after replica schema 2's first release: absent reads as no installments.
+        SyncField("installments", .objects(Installment.form), optional: true),
     ]
 
     public var fieldMap: FieldMap {
         [
             "id": .string(id), "customer_id": .string(customerID), "invoice_ids": .array(invoiceIDs.map(FieldValue.string)),
             "amount": SyncValue.amount(amount), "made_on": SyncValue.date(madeOn), "promised_date": SyncValue.date(promisedDate),
-            "status": .string(status.rawValue), "note": .string(note),
+            "status": .string(status.rawValue), "note": .string(note), "installments": .array(installments.map(\.fieldValue)),
         ]
     }
 
@@ -201,7 +217,8 @@ extension PromiseToPay: SyncRecordForm {
         self.init(
             id: try read.text("id"), customerID: try read.text("customer_id"), invoiceIDs: try read.textList("invoice_ids"),
             amount: try read.amount("amount"), madeOn: try read.date("made_on"), promisedDate: try read.date("promised_date"),
-            status: try read.choice("status", PromiseStatus.self), note: try read.text("note")
+            status: try read.choice("status", PromiseStatus.self), note: try read.text("note"),
+            installments: try read.optional("installments") { name throws(DomainError) in try read.objects(name, Installment.form, Installment.init) } ?? []
         )
     }
 }
@@ -231,6 +248,21 @@ extension CollectionTask: SyncRecordForm {
             id: try read.text("id"), assigneeID: try read.text("assignee_id"), customerID: try read.text("customer_id"),
             title: try read.text("title"), dueDate: try read.date("due_date"), done: try read.bool("done"), notes: try read.text("notes")
         )
+    }
+}
+
+extension TenantSetting: SyncRecordForm {
+    public static let recordKind = RecordKind.tenantSetting
+    public static let form = [
+        SyncField("id", .text),
+        SyncField("value", .text),
+    ]
+
+    public var fieldMap: FieldMap { ["id": .string(id), "value": .string(value)] }
+
+    public init(fieldMap: FieldMap) throws(DomainError) {
+        let read = try SyncFieldReader(fieldMap, form: Self.form, kind: Self.recordKind)
+        self.init(id: try read.text("id"), value: try read.text("value"))
     }
 }
 

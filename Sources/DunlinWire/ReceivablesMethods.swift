@@ -38,4 +38,8 @@ public enum Receivables {
     public static let unappliedCash = MethodDescriptor<Dunlin_V1_UnappliedCashRequest, Dunlin_V1_UnappliedCashResponse>(
         path: "/dunlin.v1.Receivables/UnappliedCash", kind: .unary
     )
+    /// The caller's (or an analyst's) customers in the order to work them, each with why.
+    public static let worklist = MethodDescriptor<Dunlin_V1_WorklistRequest, Dunlin_V1_WorklistResponse>(
+        path: "/dunlin.v1.Receivables/Worklist", kind: .unary
+    )
 }

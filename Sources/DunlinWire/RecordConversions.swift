@@ -119,6 +119,9 @@ extension Dunlin_V1_PromiseRecord {
         promisedDate = promise.promisedDate.description
         status = promise.status.rawValue
         note = promise.note
+        installments = promise.installments.map { installment in
+            .with { $0.dueDate = installment.dueDate.description; $0.amount = Dunlin_V1_Amount(installment.amount) }
+        }
     }
 
     /// The promise; status defaults to open and the day it was made to `today` (the tenant's).
@@ -129,7 +132,13 @@ extension Dunlin_V1_PromiseRecord {
             madeOn: try WireField.date(madeOn, field: "made_on", default: today),
             promisedDate: try WireField.requiredDate(promisedDate, field: "promised_date"),
             status: try WireField.choice(status, field: "status", default: .open),
-            note: note
+            note: note,
+            installments: try installments.enumerated().map { index, installment throws(DomainError) in
+                Installment(
+                    dueDate: try WireField.requiredDate(installment.dueDate, field: "installments[\(index)].due_date"),
+                    amount: try WireField.requiredMoney(installment.amount, present: installment.hasAmount, field: "installments[\(index)].amount")
+                )
+            }
         )
     }
 }

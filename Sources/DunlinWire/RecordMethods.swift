@@ -83,6 +83,14 @@ public enum Records {
         path: "/dunlin.v1.Records/ListExceptions", kind: .unary
     )
     /// The conflicts sync's merges recorded, open ones (and settled ones if asked).
+    /// Every tenant setting, set or at its default (any tenant role).
+    public static let listSettings = MethodDescriptor<Dunlin_V1_ListSettingsRequest, Dunlin_V1_ListSettingsResponse>(
+        path: "/dunlin.v1.Records/ListSettings", kind: .unary
+    )
+    /// Sets tenant settings, all or none (managers and above); "" puts one back to its default.
+    public static let updateSettings = MethodDescriptor<Dunlin_V1_UpdateTenantSettingsRequest, Dunlin_V1_UpdateTenantSettingsResponse>(
+        path: "/dunlin.v1.Records/UpdateSettings", kind: .unary
+    )
     public static let listConflicts = MethodDescriptor<Dunlin_V1_ListConflictsRequest, Dunlin_V1_ListConflictsResponse>(
         path: "/dunlin.v1.Records/ListConflicts", kind: .unary
     )

@@ -270,6 +270,76 @@ struct PromiseTests {
         let otherCurrency: Currency = currency == jpy ? usd : jpy
         #expect(promise.evaluate(applications: [applied(minorUnits, otherCurrency, to: "I1", on: "2026-10-03")], asOf: after).status == .broken)
     }
+
+    /// A plan of three: USD 300.00 by 2026-10-15, 300.00 by 2026-11-15, 400.00 by 2026-12-15
+    /// (grace 3 days each), made on 2026-10-01.
+    var plan: PromiseToPay {
+        var plan = promise
+        plan.promisedDate = CivilDate("2026-12-15")!
+        plan.installments = [
+            Installment(dueDate: CivilDate("2026-10-15")!, amount: Money(minorUnits: 300_00, currency: usd)),
+            Installment(dueDate: CivilDate("2026-11-15")!, amount: Money(minorUnits: 300_00, currency: usd)),
+            Installment(dueDate: CivilDate("2026-12-15")!, amount: Money(minorUnits: 400_00, currency: usd)),
+        ]
+        return plan
+    }
+
+    @Test("a payment plan's installments, each on its own: payments fill them in order", arguments: [
+        // (payments as (minor, date), as of, statuses, received per installment)
+        ([(300_00, "2026-10-10"), (300_00, "2026-11-10")], "2026-11-20", ["kept", "kept", "open"], [300_00, 300_00, 0]),
+        // The second came late: broken (its money, after its deadline, counts for the third).
+        ([(300_00, "2026-10-10"), (300_00, "2026-11-19")], "2026-11-20", ["kept", "broken", "open"], [300_00, 0, 0]),
+        // Half of the second by its deadline: partly kept.
+        ([(300_00, "2026-10-10"), (150_00, "2026-11-18")], "2026-11-19", ["kept", "partly_kept", "open"], [300_00, 150_00, 0]),
+        // One early payment of everything keeps all three, even before they are due.
+        ([(1000_00, "2026-10-02")], "2026-10-03", ["kept", "kept", "kept"], [300_00, 300_00, 400_00]),
+        // Nothing at all, as of the last deadline's next day: all broken.
+        ([], "2026-12-19", ["broken", "broken", "broken"], [0, 0, 0]),
+        // Too little for the first, then the rest in time for the third.
+        ([(100_00, "2026-10-12"), (900_00, "2026-12-01")], "2026-12-19", ["partly_kept", "broken", "kept"], [100_00, 0, 400_00]),
+    ] as [([(Int64, String)], String, [String], [Int64])])
+    func installments(payments: [(Int64, String)], asOf: String, statuses: [String], received: [Int64]) throws {
+        let evaluations = plan.evaluateInstallments(applications: payments.map { applied($0.0, on: $0.1) }, asOf: CivilDate(asOf)!)
+        #expect(evaluations.map(\.status.rawValue) == statuses)
+        #expect(evaluations.map(\.received.minorUnits) == received)
+        #expect(evaluations.map(\.deadline.description) == ["2026-10-18", "2026-11-18", "2026-12-18"])
+    }
+
+    @Test("a plan's status: broken when an installment is, partly kept when one is, kept when all are")
+    func planStatus() {
+        func status(_ payments: [(Int64, String)], _ asOf: String) -> PromiseStatus {
+            PromiseToPay.status(of: plan.evaluateInstallments(applications: payments.map { applied($0.0, on: $0.1) }, asOf: CivilDate(asOf)!))
+        }
+        #expect(status([(300_00, "2026-10-10")], "2026-11-01") == .open)
+        #expect(status([(300_00, "2026-10-10")], "2026-11-19") == .broken)
+        #expect(status([(300_00, "2026-10-10"), (100_00, "2026-11-10")], "2026-11-19") == .partlyKept)
+        #expect(status([(1000_00, "2026-10-10")], "2026-10-11") == .kept)
+        // A promise of one payment is one installment: the same answer as evaluate.
+        #expect(promise.evaluateInstallments(applications: [applied(999_99, on: "2026-10-10")], asOf: CivilDate("2026-10-19")!).map(\.status) == [.partlyKept])
+    }
+
+    @Test("a plan is refused when its installments do not add up, are out of order, in another currency, or end on another day")
+    func planValidation() throws {
+        #expect(refusedField { try self.plan.validate() } == nil)
+        var plan = self.plan
+        plan.amount = Money(minorUnits: 999_00, currency: usd)
+        #expect(refusedField { try plan.validate() } == "installments")
+        plan = self.plan
+        plan.installments.swapAt(0, 1)
+        #expect(refusedField { try plan.validate() } == "installments[1].due_date")
+        plan = self.plan
+        plan.installments[2].amount = Money(minorUnits: 400_00, currency: php)
+        #expect(refusedField { try plan.validate() } == "installments[2].amount")
+        plan = self.plan
+        plan.installments[0].amount = Money(minorUnits: 0, currency: usd)
+        #expect(refusedField { try plan.validate() } == "installments[0].amount")
+        plan = self.plan
+        plan.promisedDate = CivilDate("2026-12-20")!
+        #expect(refusedField { try plan.validate() } == "promised_date")
+        plan = self.plan
+        plan.installments[0].dueDate = CivilDate("2026-09-30")!
+        #expect(refusedField { try plan.validate() } == "installments[0].due_date")
+    }
 }
 
 @Suite("Tasks")

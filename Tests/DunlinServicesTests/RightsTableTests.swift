@@ -99,9 +99,48 @@ struct RightsTableTests {
         await expect(.customer, .change) {
             _ = try await world.call(Receivables.upsertCustomers, .with { $0.customers = [.with { $0.id = "C2"; $0.number = "1002"; $0.name = "Ayala" }] }, as: role, user: user)
         }
+        await expect(.tenantSetting, .change) {
+            _ = try await world.call(Records.updateSettings, .with { $0.settings = [.with { $0.id = "worklist.risk"; $0.value = "7" }] }, as: role, user: user)
+        }
         await expect(.contact, .delete) {
             _ = try await world.call(Records.deleteContacts, .with { $0.ids = ["K1"] }, as: role, user: user)
         }
+    }
+
+    @Test("settings: every role reads them; a bad name or value is refused naming it and changes nothing; another tenant's stay its own")
+    func settings() async throws {
+        let world = try World.make()
+        for role in Self.tenantRoles {
+            let listed = try await world.call(Records.listSettings, .init(), as: role)
+            #expect(listed.settings.map(\.id) == TenantSetting.names)
+            #expect(listed.settings.allSatisfy { $0.isDefault })
+        }
+        let changed = try await world.call(Records.updateSettings, .with {
+            $0.settings = [.with { $0.id = "worklist.broken_promise"; $0.value = "35" }, .with { $0.id = "worklist.risk"; $0.value = "0" }]
+        }, as: .manager)
+        #expect(changed.settings.first { $0.id == "worklist.broken_promise" }.map { [$0.value, "\($0.isDefault)"] } == ["35", "false"])
+        let weights = try TenantSetting.weights(world.acme.store.settings())
+        #expect(weights.brokenPromise == 35)
+        for (id, value, field) in [("worklist.friendliness", "1", "id"), ("worklist.risk", "1001", "worklist.risk"), ("worklist.risk", "lots", "worklist.risk")] {
+            do {
+                _ = try await world.call(Records.updateSettings, .with {
+                    $0.settings = [.with { $0.id = "worklist.overdue"; $0.value = "9" }, .with { $0.id = id; $0.value = value }]
+                }, as: .manager)
+                Issue.record("\(id)=\(value) was accepted")
+            } catch let error as RPCError {
+                #expect(error.code == .invalidArgument || error.code == .outOfRange, "\(id)=\(value)")
+                #expect(error.details.first?.field == field, "\(id)=\(value): \(error)")
+                #expect(error.details.first?.line == 2, "the item: \(id)=\(value)")
+            }
+        }
+        let after = try TenantSetting.weights(world.acme.store.settings())
+        #expect(after.overdue == WorklistWeights.standard.overdue, "nothing of a refused batch")
+        // "" puts the default back.
+        let reset = try await world.call(Records.updateSettings, .with { $0.settings = [.with { $0.id = "worklist.broken_promise"; $0.value = "" }] }, as: .admin)
+        #expect(reset.settings.first { $0.id == "worklist.broken_promise" }?.isDefault == true)
+        // Bayani's settings are its own.
+        let bayani = try await world.call(Records.listSettings, .init(), as: .admin, tenant: "t-bayani")
+        #expect(bayani.settings.first { $0.id == "worklist.risk" }?.value == "5")
     }
 
     @Test("an analyst's tasks are their own; a manager assigns anyone's", arguments: tenantRoles)

@@ -68,7 +68,11 @@ import Testing
             ))),
             ("promise_to_pay", "P-1", 9, live(PromiseToPay(
                 id: "P-1", customerID: "C-1001", invoiceIDs: ["INV-1042"], amount: Money(minorUnits: 1_000_000, currency: php),
-                madeOn: day("2026-11-10"), promisedDate: day("2026-11-20"), status: .partlyKept, note: "half by the 20th"
+                madeOn: day("2026-11-10"), promisedDate: day("2026-12-20"), status: .partlyKept, note: "half by the 20th",
+                installments: [
+                    Installment(dueDate: day("2026-11-20"), amount: Money(minorUnits: 500_000, currency: php)),
+                    Installment(dueDate: day("2026-12-20"), amount: Money(minorUnits: 500_000, currency: php)),
+                ]
             ))),
             ("collection_task", "T-1", 10, live(CollectionTask(
                 id: "T-1", assigneeID: "u-ana", customerID: "C-1001", title: "call Rosa about INV-1042", dueDate: day("2026-11-30")
@@ -109,6 +113,7 @@ import Testing
                 releasedAt: Activity.instant(milliseconds: 1_798_700_100_000), releasedBy: "u-ben"
             ))),
             ("collections_settings", "collections", 16, live(CollectionsSettings(dunningRunTime: "06:30"))),
+            ("tenant_setting", "worklist.broken_promise", 17, live(TenantSetting(id: "worklist.broken_promise", value: "30"))),
         ]
     }()
 

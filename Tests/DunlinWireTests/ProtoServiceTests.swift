@@ -45,7 +45,7 @@ struct ProtoServiceTests {
         Method(Receivables.upsertCustomers), Method(Receivables.getCustomer), Method(Receivables.listCustomers),
         Method(Receivables.postEntries), Method(Receivables.importEntries), Method(Receivables.getEntry),
         Method(Receivables.listEntries), Method(Receivables.applyCash), Method(Receivables.unapply),
-        Method(Receivables.aging), Method(Receivables.statement), Method(Receivables.unappliedCash),
+        Method(Receivables.aging), Method(Receivables.statement), Method(Receivables.unappliedCash), Method(Receivables.worklist),
 
         Method(Records.upsertContacts), Method(Records.getContact), Method(Records.listContacts),
         Method(Records.deleteContacts), Method(Records.upsertDisputes), Method(Records.getDispute),
@@ -54,6 +54,7 @@ struct ProtoServiceTests {
         Method(Records.evaluatePromise), Method(Records.upsertTasks), Method(Records.getTask),
         Method(Records.listTasks), Method(Records.deleteTasks), Method(Records.logActivities),
         Method(Records.listActivities), Method(Records.listExceptions), Method(Records.listConflicts),
+        Method(Records.listSettings), Method(Records.updateSettings),
 
         Method(Dunning.upsertPolicies), Method(Dunning.getPolicy), Method(Dunning.listPolicies), Method(Dunning.deletePolicies),
         Method(Dunning.upsertHolds), Method(Dunning.getHold), Method(Dunning.listHolds), Method(Dunning.deleteHolds),

@@ -112,6 +112,30 @@ struct SyncRightsTests {
         try await world.stop()
     }
 
+    @Test("a tenant setting pushed from an analyst's hand-edited replica is refused; a manager's lands; a bad value is refused naming the setting")
+    func settingsAreManagers() async throws {
+        let world = try await SyncWorld.start()
+        try await seed(world)
+        func setting(_ value: String) -> FieldMap {
+            var fields = TenantSetting(id: "worklist.risk", value: value).fieldMap
+            fields[RecordCoding.deletedField] = .bool(false)
+            return fields
+        }
+        let ana = rawClient(world, "ana", replica: testReplica("ana"))
+        let refused = try await push(ana, replica: testReplica("ana"), [("tenant_setting", "worklist.risk", 1, setting("50"))], in: world)
+        #expect(refused.results.map(\.code) == [StatusCode.permissionDenied.rawValue])
+        let mo = rawClient(world, "mo", replica: testReplica("mo"))
+        let pushed = try await push(mo, replica: testReplica("mo"), [
+            ("tenant_setting", "worklist.risk", 1, setting("lots")),
+            ("tenant_setting", "worklist.risk", 2, setting("9")),
+        ], in: world)
+        #expect(pushed.results.map(\.outcome) == [.refused, .accepted])
+        #expect(pushed.results[0].code == StatusCode.invalidArgument.rawValue && pushed.results[0].field == "worklist.risk")
+        #expect(try world.tenant.store.settings() == [TenantSetting(id: "worklist.risk", value: "9")])
+        await ana.close(); await mo.close()
+        try await world.stop()
+    }
+
     @Test("a replica cannot plant a conflict, and settles one only as itself, changing nothing else")
     func conflictsAreTheServers() async throws {
         let world = try await SyncWorld.start()

@@ -76,5 +76,6 @@ extension Dunlin_V1_Principal {
         name = user.name
         tenantID = user.tenantID ?? ""
         role = user.role.rawValue
+        timeZone = user.timeZone
     }
 }

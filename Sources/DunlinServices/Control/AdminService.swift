@@ -91,7 +91,7 @@ public struct AdminService: RPCService {
             let tenantID = try caller.userScope(request.tenantID, control: control, listing: false)
             let role = try Self.role(request.role)
             return Dunlin_V1_User(try RPCError.control {
-                try control.createUser(tenantID: tenantID, name: request.name, email: request.email, role: role)
+                try control.createUser(tenantID: tenantID, name: request.name, email: request.email, role: role, timeZone: request.timeZone)
             })
         }
         router.unary(Admin.listUsers) { request, context in
@@ -126,7 +126,8 @@ public struct AdminService: RPCService {
                 name: request.hasName ? request.name : nil,
                 email: request.hasEmail ? request.email : nil,
                 role: request.hasRole ? try Self.role(request.role) : nil,
-                active: request.hasActive ? request.active : nil
+                active: request.hasActive ? request.active : nil,
+                timeZone: request.hasTimeZone ? request.timeZone : nil
             )
             return Dunlin_V1_User(try RPCError.control { try control.updateUser(request.userID, changes) })
         }
@@ -337,6 +338,7 @@ extension Dunlin_V1_User {
         role = user.role.rawValue
         active = user.active
         createdAtMs = user.createdAt
+        timeZone = user.timeZone
     }
 }
 

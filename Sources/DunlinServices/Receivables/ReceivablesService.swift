@@ -162,6 +162,11 @@ public struct ReceivablesService: RPCService {
             return try aging(request, tenant: tenant)
         }
 
+        router.unary(Receivables.worklist) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: .viewer)
+            return try worklist(request, tenant: tenant, caller: context.principal)
+        }
+
         router.unary(Receivables.statement) { request, context in
             let (tenant, _) = try access(context, tenants, requires: .viewer)
             guard let customer = try tenant.store.customer(request.customerID) else {
@@ -263,6 +268,24 @@ private func record(_ entry: LedgerEntry, in store: TenantStore) throws -> Dunli
     return Dunlin_V1_LedgerEntryRecord(entry, balance: balance, reversed: try store.isReversed(entry.id))
 }
 
+/// A request's exchange rates to `base`, by currency, each checked and refused naming its item
+/// (none without a base).
+func exchangeRates(_ rates: [Dunlin_V1_AgingRequest.Rate], to base: Currency?) throws -> [Currency: ExchangeRate] {
+    var result: [Currency: ExchangeRate] = [:]
+    for (index, rate) in rates.enumerated() {
+        guard let currency = Currency(code: rate.currency) else {
+            throw RPCError(.money(field: "rates.currency", .unknownCurrency(rate.currency)), item: index + 1)
+        }
+        guard let base else { continue }
+        do {
+            result[currency] = try ExchangeRate(from: currency, to: base, rate: rate.rate)
+        } catch {
+            throw RPCError(.money(field: "rates.rate", error), item: index + 1)
+        }
+    }
+    return result
+}
+
 private func aging(_ request: Dunlin_V1_AgingRequest, tenant: TenantHandle) throws -> Dunlin_V1_AgingResponse {
     let asOf = try RPCError.mapping { try WireField.date(request.asOf, field: "as_of", default: tenant.today) }
     let buckets = try agingBuckets(request.bucketBounds)
@@ -275,18 +298,7 @@ private func aging(_ request: Dunlin_V1_AgingRequest, tenant: TenantHandle) thro
         }
         base = currency
     }
-    var rates: [Currency: ExchangeRate] = [:]
-    for (index, rate) in request.rates.enumerated() {
-        guard let currency = Currency(code: rate.currency) else {
-            throw RPCError(.money(field: "rates.currency", .unknownCurrency(rate.currency)), item: index + 1)
-        }
-        guard let base else { continue }
-        do {
-            rates[currency] = try ExchangeRate(from: currency, to: base, rate: rate.rate)
-        } catch {
-            throw RPCError(.money(field: "rates.rate", error), item: index + 1)
-        }
-    }
+    let rates = try exchangeRates(request.rates, to: base)
     let sums = try RPCError.mapping {
         try tenant.store.agingSums(analystID: request.analystID.isEmpty ? nil : request.analystID, asOf: asOf, buckets: buckets)
     }

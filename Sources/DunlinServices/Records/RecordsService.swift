@@ -27,6 +27,7 @@ public struct RecordsService: RPCService {
         registerPromiseEvaluation(in: &router)
         registerActivities(in: &router)
         registerReconciliationViews(in: &router)
+        registerSettings(in: &router)
     }
 
     /// Upsert, get, list and delete of one mutable record kind: writes held to the rights table
@@ -105,8 +106,10 @@ public struct RecordsService: RPCService {
             guard graceDays <= Self.maxGraceDays else {
                 throw RPCError(.invalid(field: "grace_days", "at most \(Self.maxGraceDays) days, not \(graceDays)"))
             }
-            let evaluation = try found(tenant.store.evaluatePromise(request.id, asOf: asOf, graceDays: graceDays), request.id)
+            var evaluation = try found(tenant.store.evaluatePromise(request.id, asOf: asOf, graceDays: graceDays), request.id)
+            let installments = try found(tenant.store.evaluateInstallments(request.id, asOf: asOf, graceDays: graceDays), request.id)
             var promise = try found(tenant.store.promise(request.id), request.id)
+            if !promise.installments.isEmpty { evaluation.status = PromiseToPay.status(of: installments) }
             var recorded = false
             if request.record, promise.status != evaluation.status {
                 // Between the read and this write another caller may have updated the promise;
@@ -122,6 +125,15 @@ public struct RecordsService: RPCService {
                 $0.deadline = evaluation.deadline.description
                 $0.asOf = asOf.description
                 $0.recorded = recorded
+                $0.installments = installments.map { item in
+                    .with {
+                        $0.dueDate = item.installment.dueDate.description
+                        $0.amount = Dunlin_V1_Amount(item.installment.amount)
+                        $0.status = item.status.rawValue
+                        $0.received = Dunlin_V1_Amount(item.received)
+                        $0.deadline = item.deadline.description
+                    }
+                }
             }
         }
     }

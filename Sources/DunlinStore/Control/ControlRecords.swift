@@ -50,11 +50,15 @@ public struct UserRecord: Sendable, Hashable, Codable, FetchableRecord, Persista
     /// An inactive user's tokens are refused at HELLO.
     public var active: Bool
     public var createdAt: Int64
+    /// The user's own IANA time zone, where their day (the worklist's "today") is; empty for the
+    /// tenant's.
+    public var timeZone: String = ""
 
     enum CodingKeys: String, CodingKey {
         case id, name, email, role, active
         case tenantID = "tenant_id"
         case createdAt = "created_at"
+        case timeZone = "time_zone"
     }
 }
 
@@ -144,11 +148,14 @@ public struct UserChanges: Sendable, Hashable {
     public var email: String?
     public var role: Role?
     public var active: Bool?
+    /// An IANA time zone, or empty for the tenant's.
+    public var timeZone: String?
 
-    public init(name: String? = nil, email: String? = nil, role: Role? = nil, active: Bool? = nil) {
+    public init(name: String? = nil, email: String? = nil, role: Role? = nil, active: Bool? = nil, timeZone: String? = nil) {
         self.name = name
         self.email = email
         self.role = role
         self.active = active
+        self.timeZone = timeZone
     }
 }

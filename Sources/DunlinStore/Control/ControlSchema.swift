@@ -50,6 +50,10 @@ enum ControlSchema {
                 CREATE INDEX token_user ON token(user_id, created_at, id);
                 """)
         }
+        migrator.registerMigration("v2: user time zones") { db in
+            // A user's own time zone (IANA), for "today" in their worklist; '' is the tenant's.
+            try db.execute(sql: "ALTER TABLE user ADD COLUMN time_zone TEXT NOT NULL DEFAULT ''")
+        }
         return migrator
     }
 }

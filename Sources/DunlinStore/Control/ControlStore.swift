@@ -201,10 +201,11 @@ public final class ControlStore: Sendable {
 
     /// Creates a user: a server admin when `tenantID` is nil (role must be server-admin), else a
     /// member of a tenant that is not deleted, with a tenant role.
-    public func createUser(tenantID: String?, name: String, email: String, role: Role) throws -> UserRecord {
+    public func createUser(tenantID: String?, name: String, email: String, role: Role, timeZone: String = "") throws -> UserRecord {
         let name = try Validation.name(name)
         let email = try Validation.email(email)
         try Validation.role(role, tenantID: tenantID)
+        if !timeZone.isEmpty { try Validation.timeZone(timeZone) }
         return try writer.write { db in
             if let tenantID {
                 guard let tenant = try TenantRecord.fetchOne(db, key: tenantID), tenant.status != .deleted else {
@@ -213,7 +214,7 @@ public final class ControlStore: Sendable {
             }
             try Self.checkEmailFree(db, email, tenantID: tenantID, except: nil)
             let user = UserRecord(id: "u" + APIToken.randomBase32(count: 16), tenantID: tenantID, name: name, email: email,
-                                  role: role, active: true, createdAt: now())
+                                  role: role, active: true, createdAt: now(), timeZone: timeZone)
             try user.insert(db)
             return user
         }
@@ -239,6 +240,7 @@ public final class ControlStore: Sendable {
         defer { credentialChanges.publish() }
         let name = try changes.name.map(Validation.name)
         let email = try changes.email.map(Validation.email)
+        if let zone = changes.timeZone, !zone.isEmpty { try Validation.timeZone(zone) }
         return try writer.write { db in
             guard var user = try UserRecord.fetchOne(db, key: id) else { throw ControlError.notFound("user_id", "user", id) }
             if let role = changes.role {
@@ -252,6 +254,7 @@ public final class ControlStore: Sendable {
             }
             if let role = changes.role { user.role = role }
             if let active = changes.active { user.active = active }
+            if let zone = changes.timeZone { user.timeZone = zone }
             let isManager = user.active && (user.role == .admin || user.role == .serverAdmin)
             if wasManager && !isManager {
                 let others = try UserRecord

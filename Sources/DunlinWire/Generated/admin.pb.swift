@@ -235,6 +235,9 @@ public nonisolated struct Dunlin_V1_User: Sendable {
 
   public var createdAtMs: Int64 = 0
 
+  /// the user's IANA time zone (their "today"); empty: the tenant's
+  public var timeZone: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -254,6 +257,9 @@ public nonisolated struct Dunlin_V1_CreateUserRequest: Sendable {
   public var email: String = String()
 
   public var role: String = String()
+
+  /// IANA; empty: the tenant's
+  public var timeZone: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -338,6 +344,16 @@ public nonisolated struct Dunlin_V1_UpdateUserRequest: Sendable {
   /// Clears the value of `email`. Subsequent reads from it will return its default value.
   public mutating func clearEmail() {self._email = nil}
 
+  /// IANA; empty: back to the tenant's
+  public var timeZone: String {
+    get {_timeZone ?? String()}
+    set {_timeZone = newValue}
+  }
+  /// Returns true if `timeZone` has been explicitly set.
+  public var hasTimeZone: Bool {self._timeZone != nil}
+  /// Clears the value of `timeZone`. Subsequent reads from it will return its default value.
+  public mutating func clearTimeZone() {self._timeZone = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -346,6 +362,7 @@ public nonisolated struct Dunlin_V1_UpdateUserRequest: Sendable {
   fileprivate var _active: Bool? = nil
   fileprivate var _name: String? = nil
   fileprivate var _email: String? = nil
+  fileprivate var _timeZone: String? = nil
 }
 
 /// A token as it can be shown: never its value or its hash.
@@ -849,7 +866,7 @@ nonisolated extension Dunlin_V1_DeleteTenantRequest: SwiftProtobuf.Message, Swif
 
 nonisolated extension Dunlin_V1_User: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".User"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}tenant_id\0\u{1}name\0\u{1}email\0\u{1}role\0\u{1}active\0\u{3}created_at_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}tenant_id\0\u{1}name\0\u{1}email\0\u{1}role\0\u{1}active\0\u{3}created_at_ms\0\u{3}time_zone\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -864,6 +881,7 @@ nonisolated extension Dunlin_V1_User: SwiftProtobuf.Message, SwiftProtobuf._Mess
       case 5: try { try decoder.decodeSingularStringField(value: &self.role) }()
       case 6: try { try decoder.decodeSingularBoolField(value: &self.active) }()
       case 7: try { try decoder.decodeSingularInt64Field(value: &self.createdAtMs) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.timeZone) }()
       default: break
       }
     }
@@ -891,6 +909,9 @@ nonisolated extension Dunlin_V1_User: SwiftProtobuf.Message, SwiftProtobuf._Mess
     if self.createdAtMs != 0 {
       try visitor.visitSingularInt64Field(value: self.createdAtMs, fieldNumber: 7)
     }
+    if !self.timeZone.isEmpty {
+      try visitor.visitSingularStringField(value: self.timeZone, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -902,6 +923,7 @@ nonisolated extension Dunlin_V1_User: SwiftProtobuf.Message, SwiftProtobuf._Mess
     if lhs.role != rhs.role {return false}
     if lhs.active != rhs.active {return false}
     if lhs.createdAtMs != rhs.createdAtMs {return false}
+    if lhs.timeZone != rhs.timeZone {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -909,7 +931,7 @@ nonisolated extension Dunlin_V1_User: SwiftProtobuf.Message, SwiftProtobuf._Mess
 
 nonisolated extension Dunlin_V1_CreateUserRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateUserRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}tenant_id\0\u{1}name\0\u{1}email\0\u{1}role\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}tenant_id\0\u{1}name\0\u{1}email\0\u{1}role\0\u{3}time_zone\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -921,6 +943,7 @@ nonisolated extension Dunlin_V1_CreateUserRequest: SwiftProtobuf.Message, SwiftP
       case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.email) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.role) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.timeZone) }()
       default: break
       }
     }
@@ -939,6 +962,9 @@ nonisolated extension Dunlin_V1_CreateUserRequest: SwiftProtobuf.Message, SwiftP
     if !self.role.isEmpty {
       try visitor.visitSingularStringField(value: self.role, fieldNumber: 4)
     }
+    if !self.timeZone.isEmpty {
+      try visitor.visitSingularStringField(value: self.timeZone, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -947,6 +973,7 @@ nonisolated extension Dunlin_V1_CreateUserRequest: SwiftProtobuf.Message, SwiftP
     if lhs.name != rhs.name {return false}
     if lhs.email != rhs.email {return false}
     if lhs.role != rhs.role {return false}
+    if lhs.timeZone != rhs.timeZone {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1034,7 +1061,7 @@ nonisolated extension Dunlin_V1_ListUsersResponse: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Dunlin_V1_UpdateUserRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UpdateUserRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{1}role\0\u{1}active\0\u{1}name\0\u{1}email\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{1}role\0\u{1}active\0\u{1}name\0\u{1}email\0\u{3}time_zone\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1047,6 +1074,7 @@ nonisolated extension Dunlin_V1_UpdateUserRequest: SwiftProtobuf.Message, SwiftP
       case 3: try { try decoder.decodeSingularBoolField(value: &self._active) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self._name) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self._email) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self._timeZone) }()
       default: break
       }
     }
@@ -1072,6 +1100,9 @@ nonisolated extension Dunlin_V1_UpdateUserRequest: SwiftProtobuf.Message, SwiftP
     try { if let v = self._email {
       try visitor.visitSingularStringField(value: v, fieldNumber: 5)
     } }()
+    try { if let v = self._timeZone {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 6)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1081,6 +1112,7 @@ nonisolated extension Dunlin_V1_UpdateUserRequest: SwiftProtobuf.Message, SwiftP
     if lhs._active != rhs._active {return false}
     if lhs._name != rhs._name {return false}
     if lhs._email != rhs._email {return false}
+    if lhs._timeZone != rhs._timeZone {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -263,6 +263,10 @@ public nonisolated struct Dunlin_V1_Principal: Sendable {
   /// it against the replica, so a conflict names its writers by person and device.
   public var device: String = String()
 
+  /// The user's own IANA time zone, where their day is (the worklist's "today"); empty: the
+  /// tenant's.
+  public var timeZone: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -709,7 +713,7 @@ nonisolated extension Dunlin_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Dunlin_V1_Principal: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Principal"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}tenant_id\0\u{1}role\0\u{3}token_id\0\u{1}device\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}tenant_id\0\u{1}role\0\u{3}token_id\0\u{1}device\0\u{3}time_zone\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -723,6 +727,7 @@ nonisolated extension Dunlin_V1_Principal: SwiftProtobuf.Message, SwiftProtobuf.
       case 4: try { try decoder.decodeSingularStringField(value: &self.role) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.tokenID) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.device) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.timeZone) }()
       default: break
       }
     }
@@ -747,6 +752,9 @@ nonisolated extension Dunlin_V1_Principal: SwiftProtobuf.Message, SwiftProtobuf.
     if !self.device.isEmpty {
       try visitor.visitSingularStringField(value: self.device, fieldNumber: 6)
     }
+    if !self.timeZone.isEmpty {
+      try visitor.visitSingularStringField(value: self.timeZone, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -757,6 +765,7 @@ nonisolated extension Dunlin_V1_Principal: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.role != rhs.role {return false}
     if lhs.tokenID != rhs.tokenID {return false}
     if lhs.device != rhs.device {return false}
+    if lhs.timeZone != rhs.timeZone {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -658,6 +658,115 @@ public nonisolated struct Dunlin_V1_UnappliedCashResponse: Sendable {
   public init() {}
 }
 
+public nonisolated struct Dunlin_V1_WorklistRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// default: the caller
+  public var analystID: String = String()
+
+  /// default: today in the caller's own time zone (else the tenant's)
+  public var asOf: String = String()
+
+  /// rows; 0 = 50, at most 1000
+  public var limit: UInt32 = 0
+
+  /// empty: the tenant's base currency
+  public var baseCurrency: String = String()
+
+  /// to convert other currencies' overdue amounts
+  public var rates: [Dunlin_V1_AgingRequest.Rate] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_WorklistRow: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  public var customerName: String = String()
+
+  /// a call-back or a promise is due: before every row without one
+  public var priority: Bool = false
+
+  public var score: Int64 = 0
+
+  /// the non-zero parts of the score
+  public var parts: [Dunlin_V1_WorklistRow.Part] = []
+
+  /// why, in words, most pressing first
+  public var reasons: [String] = []
+
+  /// overdue in the base currency (what converts)
+  public var overdueBase: Dunlin_V1_Amount {
+    get {_overdueBase ?? Dunlin_V1_Amount()}
+    set {_overdueBase = newValue}
+  }
+  /// Returns true if `overdueBase` has been explicitly set.
+  public var hasOverdueBase: Bool {self._overdueBase != nil}
+  /// Clears the value of `overdueBase`. Subsequent reads from it will return its default value.
+  public mutating func clearOverdueBase() {self._overdueBase = nil}
+
+  /// overdue per currency, as booked
+  public var overdue: [Dunlin_V1_Amount] = []
+
+  /// of the oldest overdue item
+  public var daysPastDue: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated struct Part: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    /// a weight's name: overdue, days_past_due, broken_promises, ...
+    public var name: String = String()
+
+    public var points: Int64 = 0
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+  }
+
+  public init() {}
+
+  fileprivate var _overdueBase: Dunlin_V1_Amount? = nil
+}
+
+public nonisolated struct Dunlin_V1_WorklistResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the day the list is for
+  public var asOf: String = String()
+
+  public var analystID: String = String()
+
+  /// whose day: the analyst's own time zone, else the tenant's
+  public var timeZone: String = String()
+
+  public var rows: [Dunlin_V1_WorklistRow] = []
+
+  /// rows before the limit
+  public var total: UInt32 = 0
+
+  /// the tenant's weights the scores used
+  public var weights: Dictionary<String,Int32> = [:]
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "dunlin.v1"
@@ -1938,6 +2047,220 @@ nonisolated extension Dunlin_V1_UnappliedCashResponse: SwiftProtobuf.Message, Sw
   public static func ==(lhs: Dunlin_V1_UnappliedCashResponse, rhs: Dunlin_V1_UnappliedCashResponse) -> Bool {
     if lhs.sources != rhs.sources {return false}
     if lhs.totals != rhs.totals {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_WorklistRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WorklistRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}analyst_id\0\u{3}as_of\0\u{1}limit\0\u{3}base_currency\0\u{1}rates\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.analystID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.asOf) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.baseCurrency) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.rates) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.analystID.isEmpty {
+      try visitor.visitSingularStringField(value: self.analystID, fieldNumber: 1)
+    }
+    if !self.asOf.isEmpty {
+      try visitor.visitSingularStringField(value: self.asOf, fieldNumber: 2)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 3)
+    }
+    if !self.baseCurrency.isEmpty {
+      try visitor.visitSingularStringField(value: self.baseCurrency, fieldNumber: 4)
+    }
+    if !self.rates.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rates, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_WorklistRequest, rhs: Dunlin_V1_WorklistRequest) -> Bool {
+    if lhs.analystID != rhs.analystID {return false}
+    if lhs.asOf != rhs.asOf {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.baseCurrency != rhs.baseCurrency {return false}
+    if lhs.rates != rhs.rates {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_WorklistRow: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WorklistRow"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}customer_name\0\u{1}priority\0\u{1}score\0\u{1}parts\0\u{1}reasons\0\u{3}overdue_base\0\u{1}overdue\0\u{3}days_past_due\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerName) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.priority) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.score) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.parts) }()
+      case 6: try { try decoder.decodeRepeatedStringField(value: &self.reasons) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._overdueBase) }()
+      case 8: try { try decoder.decodeRepeatedMessageField(value: &self.overdue) }()
+      case 9: try { try decoder.decodeSingularInt32Field(value: &self.daysPastDue) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if !self.customerName.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerName, fieldNumber: 2)
+    }
+    if self.priority != false {
+      try visitor.visitSingularBoolField(value: self.priority, fieldNumber: 3)
+    }
+    if self.score != 0 {
+      try visitor.visitSingularInt64Field(value: self.score, fieldNumber: 4)
+    }
+    if !self.parts.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.parts, fieldNumber: 5)
+    }
+    if !self.reasons.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.reasons, fieldNumber: 6)
+    }
+    try { if let v = self._overdueBase {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    if !self.overdue.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.overdue, fieldNumber: 8)
+    }
+    if self.daysPastDue != 0 {
+      try visitor.visitSingularInt32Field(value: self.daysPastDue, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_WorklistRow, rhs: Dunlin_V1_WorklistRow) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.customerName != rhs.customerName {return false}
+    if lhs.priority != rhs.priority {return false}
+    if lhs.score != rhs.score {return false}
+    if lhs.parts != rhs.parts {return false}
+    if lhs.reasons != rhs.reasons {return false}
+    if lhs._overdueBase != rhs._overdueBase {return false}
+    if lhs.overdue != rhs.overdue {return false}
+    if lhs.daysPastDue != rhs.daysPastDue {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_WorklistRow.Part: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Dunlin_V1_WorklistRow.protoMessageName + ".Part"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}points\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.points) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if self.points != 0 {
+      try visitor.visitSingularInt64Field(value: self.points, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_WorklistRow.Part, rhs: Dunlin_V1_WorklistRow.Part) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.points != rhs.points {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_WorklistResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WorklistResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}as_of\0\u{3}analyst_id\0\u{3}time_zone\0\u{1}rows\0\u{1}total\0\u{1}weights\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.asOf) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.analystID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.timeZone) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.rows) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.total) }()
+      case 6: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt32>.self, value: &self.weights) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.asOf.isEmpty {
+      try visitor.visitSingularStringField(value: self.asOf, fieldNumber: 1)
+    }
+    if !self.analystID.isEmpty {
+      try visitor.visitSingularStringField(value: self.analystID, fieldNumber: 2)
+    }
+    if !self.timeZone.isEmpty {
+      try visitor.visitSingularStringField(value: self.timeZone, fieldNumber: 3)
+    }
+    if !self.rows.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rows, fieldNumber: 4)
+    }
+    if self.total != 0 {
+      try visitor.visitSingularUInt32Field(value: self.total, fieldNumber: 5)
+    }
+    if !self.weights.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt32>.self, value: self.weights, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_WorklistResponse, rhs: Dunlin_V1_WorklistResponse) -> Bool {
+    if lhs.asOf != rhs.asOf {return false}
+    if lhs.analystID != rhs.analystID {return false}
+    if lhs.timeZone != rhs.timeZone {return false}
+    if lhs.rows != rhs.rows {return false}
+    if lhs.total != rhs.total {return false}
+    if lhs.weights != rhs.weights {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -147,6 +147,33 @@ public nonisolated struct Dunlin_V1_PromiseRecord: Sendable {
 
   public var note: String = String()
 
+  /// A payment plan: installments by due date, adding up to amount, the last due on promised_date
+  /// (each evaluated on its own: EvaluatePromise). Empty: one payment of amount by promised_date.
+  public var installments: [Dunlin_V1_Installment] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _amount: Dunlin_V1_Amount? = nil
+}
+
+public nonisolated struct Dunlin_V1_Installment: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var dueDate: String = String()
+
+  public var amount: Dunlin_V1_Amount {
+    get {_amount ?? Dunlin_V1_Amount()}
+    set {_amount = newValue}
+  }
+  /// Returns true if `amount` has been explicitly set.
+  public var hasAmount: Bool {self._amount != nil}
+  /// Clears the value of `amount`. Subsequent reads from it will return its default value.
+  public mutating func clearAmount() {self._amount = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -523,25 +550,88 @@ public nonisolated struct Dunlin_V1_EvaluatePromiseRequest: Sendable {
   fileprivate var _graceDays: UInt32? = nil
 }
 
-public nonisolated struct Dunlin_V1_EvaluatePromiseResponse: Sendable {
+public nonisolated struct Dunlin_V1_EvaluatePromiseResponse: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// as stored after the call
   public var promise: Dunlin_V1_PromiseRecord {
-    get {_promise ?? Dunlin_V1_PromiseRecord()}
-    set {_promise = newValue}
+    get {_storage._promise ?? Dunlin_V1_PromiseRecord()}
+    set {_uniqueStorage()._promise = newValue}
   }
   /// Returns true if `promise` has been explicitly set.
-  public var hasPromise: Bool {self._promise != nil}
+  public var hasPromise: Bool {_storage._promise != nil}
   /// Clears the value of `promise`. Subsequent reads from it will return its default value.
-  public mutating func clearPromise() {self._promise = nil}
+  public mutating func clearPromise() {_uniqueStorage()._promise = nil}
+
+  /// open, kept, partly_kept, broken
+  public var status: String {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
+
+  /// what arrived towards it (may exceed the promised amount)
+  public var received: Dunlin_V1_Amount {
+    get {_storage._received ?? Dunlin_V1_Amount()}
+    set {_uniqueStorage()._received = newValue}
+  }
+  /// Returns true if `received` has been explicitly set.
+  public var hasReceived: Bool {_storage._received != nil}
+  /// Clears the value of `received`. Subsequent reads from it will return its default value.
+  public mutating func clearReceived() {_uniqueStorage()._received = nil}
+
+  /// the last day a payment counts
+  public var deadline: String {
+    get {_storage._deadline}
+    set {_uniqueStorage()._deadline = newValue}
+  }
+
+  public var asOf: String {
+    get {_storage._asOf}
+    set {_uniqueStorage()._asOf = newValue}
+  }
+
+  /// the stored status changed
+  public var recorded: Bool {
+    get {_storage._recorded}
+    set {_uniqueStorage()._recorded = newValue}
+  }
+
+  /// Each installment on its own (a promise of one payment: one). For a plan, status is broken
+  /// when an installment is, partly_kept when one is and none is broken, kept when all are.
+  public var installments: [Dunlin_V1_InstallmentEvaluation] {
+    get {_storage._installments}
+    set {_uniqueStorage()._installments = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Dunlin_V1_InstallmentEvaluation: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var dueDate: String = String()
+
+  public var amount: Dunlin_V1_Amount {
+    get {_amount ?? Dunlin_V1_Amount()}
+    set {_amount = newValue}
+  }
+  /// Returns true if `amount` has been explicitly set.
+  public var hasAmount: Bool {self._amount != nil}
+  /// Clears the value of `amount`. Subsequent reads from it will return its default value.
+  public mutating func clearAmount() {self._amount = nil}
 
   /// open, kept, partly_kept, broken
   public var status: String = String()
 
-  /// what arrived towards it (may exceed the promised amount)
+  /// what arrived towards this installment, after the earlier ones
   public var received: Dunlin_V1_Amount {
     get {_received ?? Dunlin_V1_Amount()}
     set {_received = newValue}
@@ -551,19 +641,13 @@ public nonisolated struct Dunlin_V1_EvaluatePromiseResponse: Sendable {
   /// Clears the value of `received`. Subsequent reads from it will return its default value.
   public mutating func clearReceived() {self._received = nil}
 
-  /// the last day a payment counts
   public var deadline: String = String()
-
-  public var asOf: String = String()
-
-  /// the stored status changed
-  public var recorded: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _promise: Dunlin_V1_PromiseRecord? = nil
+  fileprivate var _amount: Dunlin_V1_Amount? = nil
   fileprivate var _received: Dunlin_V1_Amount? = nil
 }
 
@@ -946,6 +1030,74 @@ public nonisolated struct Dunlin_V1_ListConflictsResponse: Sendable {
   public init() {}
 }
 
+public nonisolated struct Dunlin_V1_TenantSettingRecord: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the setting's name: "worklist.overdue", ...
+  public var id: String = String()
+
+  /// as text: a weight is a whole number 0 to 1000
+  public var value: String = String()
+
+  /// in ListSettings: nobody set it (derived; not synced)
+  public var isDefault: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_ListSettingsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_ListSettingsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// every setting there is, by name, set or default
+  public var settings: [Dunlin_V1_TenantSettingRecord] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// All or none. A value of "" puts the setting back to its default.
+public nonisolated struct Dunlin_V1_UpdateTenantSettingsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var settings: [Dunlin_V1_TenantSettingRecord] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_UpdateTenantSettingsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// every setting after the change, as ListSettings
+  public var settings: [Dunlin_V1_TenantSettingRecord] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "dunlin.v1"
@@ -1091,7 +1243,7 @@ nonisolated extension Dunlin_V1_DisputeRecord: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Dunlin_V1_PromiseRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PromiseRecord"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}customer_id\0\u{3}invoice_ids\0\u{1}amount\0\u{3}made_on\0\u{3}promised_date\0\u{1}status\0\u{1}note\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}customer_id\0\u{3}invoice_ids\0\u{1}amount\0\u{3}made_on\0\u{3}promised_date\0\u{1}status\0\u{1}note\0\u{1}installments\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1107,6 +1259,7 @@ nonisolated extension Dunlin_V1_PromiseRecord: SwiftProtobuf.Message, SwiftProto
       case 6: try { try decoder.decodeSingularStringField(value: &self.promisedDate) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.status) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      case 9: try { try decoder.decodeRepeatedMessageField(value: &self.installments) }()
       default: break
       }
     }
@@ -1141,6 +1294,9 @@ nonisolated extension Dunlin_V1_PromiseRecord: SwiftProtobuf.Message, SwiftProto
     if !self.note.isEmpty {
       try visitor.visitSingularStringField(value: self.note, fieldNumber: 8)
     }
+    if !self.installments.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.installments, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1153,6 +1309,46 @@ nonisolated extension Dunlin_V1_PromiseRecord: SwiftProtobuf.Message, SwiftProto
     if lhs.promisedDate != rhs.promisedDate {return false}
     if lhs.status != rhs.status {return false}
     if lhs.note != rhs.note {return false}
+    if lhs.installments != rhs.installments {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_Installment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Installment"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}due_date\0\u{1}amount\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.dueDate) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._amount) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.dueDate.isEmpty {
+      try visitor.visitSingularStringField(value: self.dueDate, fieldNumber: 1)
+    }
+    try { if let v = self._amount {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_Installment, rhs: Dunlin_V1_Installment) -> Bool {
+    if lhs.dueDate != rhs.dueDate {return false}
+    if lhs._amount != rhs._amount {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1994,7 +2190,119 @@ nonisolated extension Dunlin_V1_EvaluatePromiseRequest: SwiftProtobuf.Message, S
 
 nonisolated extension Dunlin_V1_EvaluatePromiseResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".EvaluatePromiseResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}promise\0\u{1}status\0\u{1}received\0\u{1}deadline\0\u{3}as_of\0\u{1}recorded\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}promise\0\u{1}status\0\u{1}received\0\u{1}deadline\0\u{3}as_of\0\u{1}recorded\0\u{1}installments\0")
+
+  fileprivate class _StorageClass {
+    var _promise: Dunlin_V1_PromiseRecord? = nil
+    var _status: String = String()
+    var _received: Dunlin_V1_Amount? = nil
+    var _deadline: String = String()
+    var _asOf: String = String()
+    var _recorded: Bool = false
+    var _installments: [Dunlin_V1_InstallmentEvaluation] = []
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _promise = source._promise
+      _status = source._status
+      _received = source._received
+      _deadline = source._deadline
+      _asOf = source._asOf
+      _recorded = source._recorded
+      _installments = source._installments
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._promise) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._status) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._received) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._deadline) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._asOf) }()
+        case 6: try { try decoder.decodeSingularBoolField(value: &_storage._recorded) }()
+        case 7: try { try decoder.decodeRepeatedMessageField(value: &_storage._installments) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._promise {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      if !_storage._status.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._status, fieldNumber: 2)
+      }
+      try { if let v = _storage._received {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      if !_storage._deadline.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._deadline, fieldNumber: 4)
+      }
+      if !_storage._asOf.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._asOf, fieldNumber: 5)
+      }
+      if _storage._recorded != false {
+        try visitor.visitSingularBoolField(value: _storage._recorded, fieldNumber: 6)
+      }
+      if !_storage._installments.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._installments, fieldNumber: 7)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_EvaluatePromiseResponse, rhs: Dunlin_V1_EvaluatePromiseResponse) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._promise != rhs_storage._promise {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._received != rhs_storage._received {return false}
+        if _storage._deadline != rhs_storage._deadline {return false}
+        if _storage._asOf != rhs_storage._asOf {return false}
+        if _storage._recorded != rhs_storage._recorded {return false}
+        if _storage._installments != rhs_storage._installments {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_InstallmentEvaluation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".InstallmentEvaluation"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}due_date\0\u{1}amount\0\u{1}status\0\u{1}received\0\u{1}deadline\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2002,12 +2310,11 @@ nonisolated extension Dunlin_V1_EvaluatePromiseResponse: SwiftProtobuf.Message, 
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularMessageField(value: &self._promise) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.status) }()
-      case 3: try { try decoder.decodeSingularMessageField(value: &self._received) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.deadline) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.asOf) }()
-      case 6: try { try decoder.decodeSingularBoolField(value: &self.recorded) }()
+      case 1: try { try decoder.decodeSingularStringField(value: &self.dueDate) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._amount) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.status) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._received) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.deadline) }()
       default: break
       }
     }
@@ -2018,34 +2325,30 @@ nonisolated extension Dunlin_V1_EvaluatePromiseResponse: SwiftProtobuf.Message, 
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
     // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._promise {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    if !self.dueDate.isEmpty {
+      try visitor.visitSingularStringField(value: self.dueDate, fieldNumber: 1)
+    }
+    try { if let v = self._amount {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
     } }()
     if !self.status.isEmpty {
-      try visitor.visitSingularStringField(value: self.status, fieldNumber: 2)
+      try visitor.visitSingularStringField(value: self.status, fieldNumber: 3)
     }
     try { if let v = self._received {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
     } }()
     if !self.deadline.isEmpty {
-      try visitor.visitSingularStringField(value: self.deadline, fieldNumber: 4)
-    }
-    if !self.asOf.isEmpty {
-      try visitor.visitSingularStringField(value: self.asOf, fieldNumber: 5)
-    }
-    if self.recorded != false {
-      try visitor.visitSingularBoolField(value: self.recorded, fieldNumber: 6)
+      try visitor.visitSingularStringField(value: self.deadline, fieldNumber: 5)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Dunlin_V1_EvaluatePromiseResponse, rhs: Dunlin_V1_EvaluatePromiseResponse) -> Bool {
-    if lhs._promise != rhs._promise {return false}
+  public static func ==(lhs: Dunlin_V1_InstallmentEvaluation, rhs: Dunlin_V1_InstallmentEvaluation) -> Bool {
+    if lhs.dueDate != rhs.dueDate {return false}
+    if lhs._amount != rhs._amount {return false}
     if lhs.status != rhs.status {return false}
     if lhs._received != rhs._received {return false}
     if lhs.deadline != rhs.deadline {return false}
-    if lhs.asOf != rhs.asOf {return false}
-    if lhs.recorded != rhs.recorded {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2804,6 +3107,155 @@ nonisolated extension Dunlin_V1_ListConflictsResponse: SwiftProtobuf.Message, Sw
 
   public static func ==(lhs: Dunlin_V1_ListConflictsResponse, rhs: Dunlin_V1_ListConflictsResponse) -> Bool {
     if lhs.conflicts != rhs.conflicts {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_TenantSettingRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TenantSettingRecord"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}value\0\u{3}is_default\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.value) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.isDefault) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.value.isEmpty {
+      try visitor.visitSingularStringField(value: self.value, fieldNumber: 2)
+    }
+    if self.isDefault != false {
+      try visitor.visitSingularBoolField(value: self.isDefault, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_TenantSettingRecord, rhs: Dunlin_V1_TenantSettingRecord) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.value != rhs.value {return false}
+    if lhs.isDefault != rhs.isDefault {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ListSettingsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListSettingsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ListSettingsRequest, rhs: Dunlin_V1_ListSettingsRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ListSettingsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListSettingsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}settings\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.settings) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.settings.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.settings, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ListSettingsResponse, rhs: Dunlin_V1_ListSettingsResponse) -> Bool {
+    if lhs.settings != rhs.settings {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_UpdateTenantSettingsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateTenantSettingsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}settings\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.settings) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.settings.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.settings, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_UpdateTenantSettingsRequest, rhs: Dunlin_V1_UpdateTenantSettingsRequest) -> Bool {
+    if lhs.settings != rhs.settings {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_UpdateTenantSettingsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateTenantSettingsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}settings\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.settings) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.settings.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.settings, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_UpdateTenantSettingsResponse, rhs: Dunlin_V1_UpdateTenantSettingsResponse) -> Bool {
+    if lhs.settings != rhs.settings {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

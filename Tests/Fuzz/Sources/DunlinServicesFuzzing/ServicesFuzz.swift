@@ -71,13 +71,14 @@ public enum ServicesFuzz {
         local(Receivables.upsertCustomers), local(Receivables.getCustomer), local(Receivables.listCustomers),
         local(Receivables.postEntries), local(Receivables.getEntry), local(Receivables.listEntries),
         local(Receivables.applyCash), local(Receivables.unapply), local(Receivables.aging), local(Receivables.statement),
-        local(Receivables.unappliedCash),
+        local(Receivables.unappliedCash), local(Receivables.worklist),
         local(Records.upsertContacts), local(Records.getContact), local(Records.listContacts), local(Records.deleteContacts),
         local(Records.upsertDisputes), local(Records.getDispute), local(Records.listDisputes), local(Records.deleteDisputes),
         local(Records.upsertPromises), local(Records.getPromise), local(Records.listPromises), local(Records.deletePromises),
         local(Records.evaluatePromise),
         local(Records.upsertTasks), local(Records.getTask), local(Records.listTasks), local(Records.deleteTasks),
         local(Records.logActivities), local(Records.listActivities), local(Records.listExceptions), local(Records.listConflicts),
+        local(Records.listSettings), local(Records.updateSettings),
         local(SyncMethods.push), local(SyncMethods.listReplicas), local(SyncMethods.retireReplica),
     ]
 

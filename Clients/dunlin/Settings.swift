@@ -1,0 +1,87 @@
+import ArgumentParser
+import DunlinClient
+import DunlinCore
+import DunlinWire
+import Foundation
+
+/// `dunlin settings`: the tenant's collections settings (managers change them; everyone reads).
+struct SettingsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "settings", abstract: "The tenant's collections settings: list them, or change the worklist's weights (managers).",
+        subcommands: [List.self, WorklistWeightsCommand.self], defaultSubcommand: List.self
+    )
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every setting, with its value or default.")
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            try await connection.withCaller { client in
+                let settings = try await client.unary(Records.listSettings, .init(), options: connection.callOptions).settings
+                SettingsCommand.show(settings, json: connection.json)
+            }
+        }
+    }
+
+    static func show(_ settings: [Dunlin_V1_TenantSettingRecord], json: Bool) {
+        if json { return printJSON(encoding: settings.map(SettingJSON.init)) }
+        printTable([["setting", "value", ""]] + settings.map { [$0.id, $0.value, $0.isDefault ? "(default)" : ""] })
+    }
+}
+
+/// `dunlin settings worklist [--overdue N ...] [--reset NAME ...]`: the worklist's weights.
+struct WorklistWeightsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worklist", abstract: "Show or change the worklist's weights (points per unit of each part; README, \"The worklist\").",
+        discussion: "Each weight is a whole number 0 to \(WorklistWeights.maximum). Without options, shows them. Changing them needs the manager role."
+    )
+    @OptionGroup var connection: ConnectionOptions
+    @Option(help: "Points per whole 1,000.00 overdue (base currency).") var overdue: Int?
+    @Option(help: "Points per whole 10 days the oldest item is past due.") var daysPastDue: Int?
+    @Option(help: "Points per promise broken in the last 90 days.") var brokenPromise: Int?
+    @Option(help: "Points per open dispute.") var openDispute: Int?
+    @Option(help: "Points per step of risk rating above 1.") var risk: Int?
+    @Option(help: "Points when over the credit limit.") var overCreditLimit: Int?
+    @Option(help: "Points per whole 7 days without contact.") var noContact: Int?
+    @Option(help: "Put a weight back to its default, by name (repeat).") var reset: [String] = []
+
+    func run() async throws {
+        let given: [(String, Int?)] = [
+            ("overdue", overdue), ("days_past_due", daysPastDue), ("broken_promise", brokenPromise), ("open_dispute", openDispute),
+            ("risk", risk), ("over_credit_limit", overCreditLimit), ("no_contact", noContact),
+        ]
+        var changes: [Dunlin_V1_TenantSettingRecord] = given.compactMap { name, value in
+            value.map { value in .with { $0.id = TenantSetting.worklistPrefix + name; $0.value = String(value) } }
+        }
+        for name in reset {
+            guard WorklistWeights.names.contains(name) else {
+                throw ValidationError("--reset: \"\(name)\" is not a weight; the weights are \(WorklistWeights.names.joined(separator: ", "))")
+            }
+            changes.append(.with { $0.id = TenantSetting.worklistPrefix + name; $0.value = "" })
+        }
+        try await connection.withCaller { client in
+            let settings = changes.isEmpty
+                ? try await client.unary(Records.listSettings, .init(), options: connection.callOptions).settings
+                : try await client.unary(Records.updateSettings, .with { $0.settings = changes }, options: connection.callOptions).settings
+            SettingsCommand.show(settings.filter { $0.id.hasPrefix(TenantSetting.worklistPrefix) }, json: connection.json)
+        }
+    }
+}
+
+/// A setting in `--json`.
+struct SettingJSON: Encodable {
+    var id: String
+    var value: String
+    var isDefault: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case id, value
+        case isDefault = "is_default"
+    }
+
+    init(_ setting: Dunlin_V1_TenantSettingRecord) {
+        id = setting.id
+        value = setting.value
+        isDefault = setting.isDefault
+    }
+}

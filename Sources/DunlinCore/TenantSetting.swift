@@ -1,0 +1,47 @@
+/// One tenant setting a manager changes and every replica holds (kind "tenant_setting"): a
+/// name and its value as text. A setting with no record has its default; deleting one puts the
+/// default back. Each setting is its own record, so two managers changing two settings offline
+/// both keep their change (sync merges field by field, record by record).
+///
+/// The names: `worklist.<weight>` for each ``WorklistWeights`` name (a whole number 0 to
+/// ``WorklistWeights/maximum``).
+public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
+    /// The setting's name, e.g. "worklist.broken_promise".
+    public var id: String
+    public var value: String
+
+    public init(id: String, value: String) {
+        self.id = id
+        self.value = value
+    }
+
+    /// The prefix of the worklist's weights.
+    public static let worklistPrefix = "worklist."
+
+    /// Every setting name there is, in a fixed order.
+    public static var names: [String] { WorklistWeights.names.map { worklistPrefix + $0 } }
+
+    /// Checks the name is a setting and the value one it takes, naming the setting.
+    public func validate() throws(DomainError) {
+        try StoredText.check(value, field: id)
+        guard id.hasPrefix(Self.worklistPrefix), WorklistWeights.standard[String(id.dropFirst(Self.worklistPrefix.count))] != nil else {
+            throw .invalid(field: "id", "\"\(id.prefix(64))\" is not a setting; the settings are \(Self.names.joined(separator: ", "))")
+        }
+        _ = try Self.weights([self])
+    }
+
+    /// The worklist's weights from the tenant's settings: the default where none is set.
+    public static func weights(_ settings: [TenantSetting]) throws(DomainError) -> WorklistWeights {
+        var weights = WorklistWeights.standard
+        for setting in settings where setting.id.hasPrefix(worklistPrefix) {
+            guard let value = Int(setting.value) else {
+                throw .invalid(field: setting.id, "a weight is a whole number 0 to \(WorklistWeights.maximum), not \"\(setting.value.prefix(64))\"")
+            }
+            guard (0...WorklistWeights.maximum).contains(value) else {
+                throw .outOfRange(field: setting.id, "a weight is 0 to \(WorklistWeights.maximum), not \(value)")
+            }
+            try weights.set(String(setting.id.dropFirst(worklistPrefix.count)), value)
+        }
+        return weights
+    }
+}

@@ -1,0 +1,47 @@
+import DunlinCore
+import DunlinStore
+import DunlinWire
+import Foundation
+
+/// `Receivables/Worklist`: an analyst's customers ranked by ``DunlinCore/Worklist``, on the
+/// analyst's own day. Any tenant role may read any analyst's list (viewers read everything of
+/// their tenant); the default analyst is the caller. "Today" is the caller's: their own time zone
+/// from the credential (`Principal.time_zone`), else the tenant's, so at 09:00 in Manila an analyst
+/// there sees tomorrow's list while New York's evening still has today's.
+func worklist(_ request: Dunlin_V1_WorklistRequest, tenant: TenantHandle, caller: Dunlin_V1_Principal) throws -> Dunlin_V1_WorklistResponse {
+    let zone = (caller.timeZone.isEmpty ? nil : TimeZone(identifier: caller.timeZone)) ?? tenant.timeZone
+    let today = try RPCError.mapping { try WireField.date(request.asOf, field: "as_of", default: tenant.clock.today(in: zone)) }
+    let analyst = request.analystID.isEmpty ? caller.id : request.analystID
+    let limit = request.limit == 0 ? 50 : Int(min(request.limit, 1000))
+    var base = tenant.baseCurrency
+    if !request.baseCurrency.isEmpty {
+        guard let currency = Currency(code: request.baseCurrency) else {
+            throw RPCError(.money(field: "base_currency", .unknownCurrency(request.baseCurrency)))
+        }
+        base = currency
+    }
+    let rates = try exchangeRates(request.rates, to: base)
+    let weights = try RPCError.mapping { try TenantSetting.weights(tenant.store.settings()) }
+    let facts = try RPCError.mapping { try tenant.store.worklistFacts(analystID: analyst, today: today, timeZone: zone) }
+    let rows = Worklist.rank(facts, today: today, weights: weights, base: base, rates: rates)
+    return .with { response in
+        response.asOf = today.description
+        response.analystID = analyst
+        response.timeZone = zone.identifier
+        response.total = UInt32(clamping: rows.count)
+        response.rows = rows.prefix(limit).map { row in
+            .with {
+                $0.customerID = row.customerID
+                $0.customerName = row.customerName
+                $0.priority = row.priority
+                $0.score = Int64(row.score)
+                $0.parts = row.parts.map { part in .with { $0.name = part.name; $0.points = Int64(part.points) } }
+                $0.reasons = row.reasons
+                $0.overdueBase = Dunlin_V1_Amount(row.overdueBase)
+                $0.overdue = row.overdue.map(Dunlin_V1_Amount.init)
+                $0.daysPastDue = Int32(clamping: row.daysPastDue)
+            }
+        }
+        response.weights = Dictionary(uniqueKeysWithValues: WorklistWeights.names.map { ($0, Int32(clamping: weights[$0] ?? 0)) })
+    }
+}

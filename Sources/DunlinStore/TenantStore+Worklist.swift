@@ -1,0 +1,88 @@
+import DunlinCore
+import Foundation
+import GRDB
+
+extension TenantStore {
+    /// What the worklist (``DunlinCore/Worklist``) reads of each customer of `analystID` (every
+    /// customer when nil) on `today`, in one snapshot: open and overdue invoice balances as of
+    /// `today`, open disputes, promises measured against the ledger, open tasks due by `today`, and
+    /// the day of the last activity in `timeZone` (the reader's calendar).
+    public func worklistFacts(analystID: String?, today: CivilDate, timeZone: TimeZone) throws -> [WorklistFacts] {
+        try writer.read { db in
+            let mine = analystID == nil ? "" : " AND customer_id IN (SELECT id FROM customer WHERE analyst_id = ?)"
+            let scope: StatementArguments = analystID.map { [$0] } ?? []
+            var facts: [String: WorklistFacts] = [:]
+            var order: [String] = []
+            let customers = try Row.fetchCursor(
+                db, sql: "SELECT id, name, risk_rating, credit_limit, credit_currency FROM customer" + (analystID == nil ? "" : " WHERE analyst_id = ?"),
+                arguments: scope
+            )
+            while let row = try customers.next() {
+                let id: String = row["id"]
+                let limit: Int64? = row["credit_limit"], currency: String? = row["credit_currency"]
+                facts[id] = WorklistFacts(
+                    customerID: id, customerName: row["name"], riskRating: row["risk_rating"],
+                    creditLimit: limit.flatMap { limit in currency.flatMap(Currency.init(code:)).map { Money(minorUnits: limit, currency: $0) } }
+                )
+                order.append(id)
+            }
+
+            var overdue: [String: MoneyTotals] = [:], open: [String: MoneyTotals] = [:]
+            for (invoice, balance) in try Self.openInvoices(db, analystID: analystID, asOf: today) where balance.isPositive {
+                open[invoice.customerID, default: MoneyTotals()].add(balance)
+                guard let due = invoice.dueDate, due < today else { continue }
+                overdue[invoice.customerID, default: MoneyTotals()].add(balance)
+                if facts[invoice.customerID]?.oldestDue.map({ due < $0 }) ?? true { facts[invoice.customerID]?.oldestDue = due }
+            }
+            for (id, totals) in overdue { facts[id]?.overdue = try totals.amounts() }
+            for (id, totals) in open { facts[id]?.openTotal = try totals.amounts() }
+
+            let disputes = try Row.fetchCursor(
+                db, sql: "SELECT customer_id, COUNT(*) AS n FROM dispute WHERE deleted = 0 AND status NOT IN ('resolved', 'rejected')\(mine) GROUP BY customer_id",
+                arguments: scope
+            )
+            while let row = try disputes.next() { facts[row["customer_id"]]?.openDisputes = row["n"] }
+
+            let tasks = try Row.fetchCursor(
+                db, sql: "SELECT customer_id, due_date FROM collection_task WHERE deleted = 0 AND done = 0 AND due_date <= ?\(mine)",
+                arguments: [today.description] + scope
+            )
+            while let row = try tasks.next() {
+                if let due = CivilDate(row["due_date"] as String) { facts[row["customer_id"]]?.callBacks.append(due) }
+            }
+
+            let contacts = try Row.fetchCursor(
+                db, sql: "SELECT customer_id, MAX(occurred_at) AS last FROM activity WHERE 1\(mine) GROUP BY customer_id", arguments: scope
+            )
+            while let row = try contacts.next() {
+                facts[row["customer_id"]]?.lastContact = CivilDate(Activity.instant(milliseconds: row["last"]), in: timeZone)
+            }
+
+            // Promises whose broken day could fall in the window, or due today; a plan's last day
+            // (its promised date) may be later than installments already broken or due.
+            let earliest = today.adding(days: -(Worklist.brokenPromiseWindowDays + PromiseToPay.defaultGraceDays + 1))
+            let promises = try PromiseToPayRow.live
+                .filter(sql: "promised_date >= ?\(mine)", arguments: [earliest.description] + scope)
+                .fetchAll(db)
+            for row in promises {
+                // A payment plan counts installment by installment.
+                let promise = try row.record()
+                let applications = try Self.paymentApplications(toInvoices: promise.invoiceIDs, db)
+                for evaluation in promise.evaluateInstallments(applications: applications, asOf: today) {
+                    let installment = evaluation.installment
+                    switch evaluation.status {
+                    case .broken, .partlyKept:
+                        facts[promise.customerID]?.brokenPromises.append(.init(
+                            amount: installment.amount, brokenOn: evaluation.deadline.adding(days: 1), partly: evaluation.status == .partlyKept
+                        ))
+                    case .open where installment.dueDate == today:
+                        facts[promise.customerID]?.promisesDue.append(.init(amount: installment.amount, promisedDate: installment.dueDate))
+                    case .open, .kept:
+                        break
+                    }
+                }
+            }
+            return order.compactMap { facts[$0] }
+        }
+    }
+}

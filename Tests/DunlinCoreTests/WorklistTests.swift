@@ -1,0 +1,108 @@
+import DunlinCore
+import Foundation
+import Testing
+
+/// The worklist's order and reasons for a handful of hand-made customers (Worklist's doc comment
+/// is the rule; each case says which part of it decides).
+@Suite struct WorklistTests {
+    static let usd = Currency(code: "USD")!
+    static let php = Currency(code: "PHP")!
+    static let today = CivilDate("2026-11-30")!
+
+    static func usd(_ major: Int64) -> Money { Money(minorUnits: major * 100, currency: usd) }
+    static func day(_ text: String) -> CivilDate { CivilDate(text)! }
+
+    static func rank(_ facts: [WorklistFacts], weights: WorklistWeights = .standard, rates: [Currency: ExchangeRate] = [:]) -> [WorklistRow] {
+        Worklist.rank(facts, today: today, weights: weights, base: usd, rates: rates)
+    }
+
+    @Test("call-backs and promises due today come first; then the score; customers with nothing to do are left out")
+    func order() {
+        let facts = [
+            // 48,200 overdue, oldest 60 days: 48 + 6 points, risk 3: 10, no contact 16 days: 4 => 68.
+            WorklistFacts(customerID: "C-BIG", customerName: "Big Retail", overdue: [Self.usd(48_200)], openTotal: [Self.usd(48_200)],
+                          oldestDue: Self.day("2026-10-01"), lastContact: Self.day("2026-11-14")),
+            // Little overdue, but a call-back due today: first.
+            WorklistFacts(customerID: "C-CB", customerName: "Callback Co", overdue: [Self.usd(500)], oldestDue: Self.day("2026-11-25"),
+                          callBacks: [Self.today], lastContact: Self.day("2026-11-29")),
+            // A promise due today and nothing overdue: in the first group too.
+            WorklistFacts(customerID: "C-PR", customerName: "Promise Ltd", promisesDue: [.init(amount: Self.usd(2_000), promisedDate: Self.today)],
+                          lastContact: Self.day("2026-11-29")),
+            // Broken promise (20) + smaller overdue: 10 + 3 + 10 + 20 = 43 (contacted today).
+            WorklistFacts(customerID: "C-BRK", customerName: "Broken Inc", overdue: [Self.usd(10_000)], oldestDue: Self.day("2026-10-31"),
+                          brokenPromises: [.init(amount: Self.usd(10_000), brokenOn: Self.day("2026-11-20"), partly: false)],
+                          lastContact: Self.today),
+            // Nothing overdue, a promise due next week, contacted: not on the list.
+            WorklistFacts(customerID: "C-OK", customerName: "Fine Corp", openTotal: [Self.usd(9_000)],
+                          promisesDue: [.init(amount: Self.usd(100), promisedDate: Self.day("2026-12-07"))], lastContact: Self.today),
+            // A broken promise older than 90 days does not bring a customer back.
+            WorklistFacts(customerID: "C-OLD", customerName: "Old Promise", brokenPromises: [.init(amount: Self.usd(5), brokenOn: Self.day("2026-08-01"), partly: false)]),
+        ]
+        let rows = Self.rank(facts)
+        // Within the first group, equal scores (risk 10 each): the larger overdue first.
+        #expect(rows.map(\.customerID) == ["C-CB", "C-PR", "C-BIG", "C-BRK"])
+        #expect(rows.map(\.priority) == [true, true, false, false])
+        let big = rows[2]
+        #expect(big.score == 48 + 6 + 10 + 4)
+        #expect(big.parts.map(\.name) == ["overdue", "days_past_due", "risk", "no_contact"])
+        #expect(big.reasons == ["USD 48,200.00 overdue, oldest 60 days past due", "no contact for 16 days"])
+        #expect(rows[3].score == 10 + 3 + 20 + 10)
+        #expect(rows[3].reasons == ["USD 10,000.00 overdue, oldest 30 days past due", "promise of USD 10,000.00 broken on 2026-11-20"])
+        #expect(rows[0].reasons.first == "call back due today")
+        #expect(rows[1].reasons.first == "promise of USD 2,000.00 due today")
+    }
+
+    @Test("every part, its words and its cap", arguments: [
+        // (facts, points, reason)
+        (WorklistFacts(customerID: "A", customerName: "A", riskRating: 1, overdue: [usd(5_000_000)], oldestDue: day("2020-01-01"), lastContact: today),
+         100 + 36, "USD 5,000,000.00 overdue, oldest 2525 days past due"),
+        (WorklistFacts(customerID: "B", customerName: "B", riskRating: 5, overdue: [usd(999)], oldestDue: day("2026-11-29"), lastContact: today),
+         0 + 0 + 20, "risk 5 of 5"),
+        (WorklistFacts(customerID: "C", customerName: "C", riskRating: 1, creditLimit: usd(1_000), overdue: [usd(1_000)], openTotal: [usd(1_500)],
+                       oldestDue: day("2026-11-29"), lastContact: today),
+         1 + 15, "over the credit limit of USD 1,000.00 by USD 500.00"),
+        (WorklistFacts(customerID: "D", customerName: "D", riskRating: 1, overdue: [usd(1_000)], oldestDue: day("2026-11-29"), openDisputes: 2, lastContact: today),
+         1 + 10, "2 open disputes"),
+        (WorklistFacts(customerID: "E", customerName: "E", riskRating: 1, overdue: [usd(1_000)], oldestDue: day("2026-11-29")),
+         1 + 26, "never contacted"),
+        (WorklistFacts(customerID: "F", customerName: "F", riskRating: 1, overdue: [usd(1_000)], oldestDue: day("2026-11-29"),
+                       brokenPromises: [.init(amount: usd(300), brokenOn: day("2026-11-10"), partly: true)], lastContact: today),
+         1 + 20, "promise of USD 300.00 partly kept on 2026-11-10"),
+        (WorklistFacts(customerID: "G", customerName: "G", riskRating: 1, overdue: [usd(1_000)], oldestDue: day("2026-11-29"), callBacks: [day("2026-11-27")], lastContact: today),
+         1, "call back due since 2026-11-27"),
+    ])
+    func parts(facts: WorklistFacts, points: Int, reason: String) throws {
+        let row = try #require(Self.rank([facts]).first)
+        #expect(row.score == points)
+        #expect(row.reasons.contains(reason), "\(row.reasons)")
+    }
+
+    @Test("another currency converts at the given rate, or is named and not scored")
+    func currencies() throws {
+        let facts = WorklistFacts(customerID: "P", customerName: "Manila Trading", riskRating: 1,
+                                  overdue: [Money(minorUnits: 11_500_000_00, currency: Self.php)], oldestDue: Self.day("2026-11-20"), lastContact: Self.today)
+        let unconverted = try #require(Self.rank([facts]).first)
+        #expect(unconverted.score == 1)
+        #expect(unconverted.reasons.contains("PHP 11,500,000.00 overdue (no rate to USD: not scored)"))
+        let rate = try ExchangeRate(from: Self.php, to: Self.usd, rate: "0.0172")
+        let converted = try #require(Self.rank([facts], rates: [Self.php: rate]).first)
+        #expect(converted.overdueBase == Self.usd(197_800))
+        #expect(converted.score == 100 + 1)
+        #expect(converted.reasons.first == "USD 197,800.00 (converted) overdue, oldest 10 days past due")
+    }
+
+    @Test("the tenant's weights change the order; a weight outside 0...1000 or an unknown one is refused")
+    func weights() throws {
+        let disputed = WorklistFacts(customerID: "D", customerName: "Disputed", riskRating: 1, overdue: [Self.usd(1_000)],
+                                     oldestDue: Self.day("2026-11-29"), openDisputes: 3, lastContact: Self.today)
+        let larger = WorklistFacts(customerID: "L", customerName: "Larger", riskRating: 1, overdue: [Self.usd(20_000)],
+                                   oldestDue: Self.day("2026-11-29"), lastContact: Self.today)
+        #expect(Self.rank([disputed, larger]).map(\.customerID) == ["L", "D"])
+        var weights = WorklistWeights.standard
+        try weights.set("open_dispute", 10)
+        #expect(Self.rank([disputed, larger], weights: weights).map(\.customerID) == ["D", "L"])
+        #expect(throws: DomainError.self) { try weights.set("open_dispute", 1001) }
+        #expect(throws: DomainError.self) { try weights.set("friendliness", 1) }
+        #expect(weights["open_dispute"] == 10)
+    }
+}
