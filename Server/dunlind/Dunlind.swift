@@ -208,8 +208,9 @@ struct Init: AsyncParsableCommand {
     }
 }
 
-/// Each tenant's scheduled dunning run (its collections settings' run time), checked every minute
-/// while the server runs; stops at graceful shutdown.
+/// Each tenant's scheduled dunning run (its collections settings' run time) and, once a tenant
+/// day, the follow-up tasks of broken promises, checked every minute while the server runs; stops
+/// at graceful shutdown.
 struct ScheduledDunningRuns: Service {
     let tenants: TenantDirectory
     let scheduler = DunningScheduler()
@@ -217,7 +218,9 @@ struct ScheduledDunningRuns: Service {
     func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                scheduler.tick(activeTenants())
+                let tenants = activeTenants()
+                scheduler.tick(tenants)
+                scheduler.followUps(tenants)
                 try? await Task.sleep(for: .seconds(60))
             }
         }

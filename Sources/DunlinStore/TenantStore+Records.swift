@@ -265,16 +265,21 @@ extension TenantStore {
     ) throws {
         try writeBatch(records) { record, db in
             try validate(record, db)
-            let row = makeRow(record)
-            let existing = try RecordRow.fetchOne(db, key: row.id)
-            if let existing, existing.deleted {
-                throw DomainError.conflict(field: "id", "\(RecordRow.databaseTableName) \(row.id) was deleted; ids are not reused")
-            }
-            guard existing != row else { return }
-            if existing == nil { try row.insert(db) } else { try row.update(db) }
-            let seq = try Self.logChange(db, kind: RecordRow.recordKind, id: row.id, op: existing == nil ? "insert" : "update")
-            try Self.stampChangedFields(db, kind: RecordRow.recordKind, id: row.id, before: try existing.map(Self.liveFields), after: try Self.liveFields(row), seq: seq)
+            try Self.save(makeRow(record), db)
         }
+    }
+
+    /// Inserts or updates one validated row, logging and stamping what changed (nothing when
+    /// nothing did); a tombstone is never overwritten.
+    static func save<RecordRow: TombstonedRow>(_ row: RecordRow, _ db: Database) throws {
+        let existing = try RecordRow.fetchOne(db, key: row.id)
+        if let existing, existing.deleted {
+            throw DomainError.conflict(field: "id", "\(RecordRow.databaseTableName) \(row.id) was deleted; ids are not reused")
+        }
+        guard existing != row else { return }
+        if existing == nil { try row.insert(db) } else { try row.update(db) }
+        let seq = try logChange(db, kind: RecordRow.recordKind, id: row.id, op: existing == nil ? "insert" : "update")
+        try stampChangedFields(db, kind: RecordRow.recordKind, id: row.id, before: try existing.map(liveFields), after: try liveFields(row), seq: seq)
     }
 
     func tombstone<RecordRow: TombstonedRow>(_ type: RecordRow.Type, _ ids: [String]) throws {

@@ -117,6 +117,26 @@ struct WorklistServiceTests {
         #expect(refused?.code == .invalidArgument && refused?.details.first?.field == "installments")
     }
 
+    @Test("the server's daily tick gives the analyst a follow-up task for a broken installment, once")
+    func followUps() async throws {
+        let tenants = try Self.world()
+        _ = try await tenants.acme(.analyst).unary(Records.upsertPromises, .with {
+            $0.promises = [.with {
+                $0.id = "PLAN"; $0.customerID = "C2"; $0.invoiceIds = ["INV-2"]; $0.amount = amount(2_000_00); $0.madeOn = "2026-11-01"
+                $0.promisedDate = "2026-12-24"
+                $0.installments = ["2026-11-10", "2026-12-24"].map { date in .with { $0.dueDate = date; $0.amount = amount(1_000_00) } }
+            }]
+        })
+        let scheduler = DunningScheduler(clock: InProcessTenants.clock)
+        // C1's broken promise P1 and C2's first installment.
+        #expect(scheduler.followUps([tenants.acme, tenants.bayani]).map { "\($0.tenant)=\($0.made)" } == ["t-acme=2", "t-bayani=0"])
+        #expect(scheduler.followUps([tenants.acme]).isEmpty, "once a tenant day")
+        let tasks = try await tenants.acme(.analyst).unary(Records.listTasks, .with { $0.customerID = "C2" })
+        #expect(tasks.tasks.map(\.assigneeID) == ["u-a"])
+        #expect(tasks.tasks.first?.title == "Follow up: installment 1 of 2 of USD 1,000.00 due 2026-11-10 broken on 2026-11-14")
+        #expect(DunningScheduler(clock: InProcessTenants.clock).followUps([tenants.acme]).map(\.made) == [0], "a restarted server makes nothing twice")
+    }
+
     @Test("the limit cuts the rows, not the total")
     func limit() async throws {
         let tenants = try Self.world()

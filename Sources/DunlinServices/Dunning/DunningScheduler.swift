@@ -13,6 +13,8 @@ public final class DunningScheduler: Sendable {
     private let logger: Logger
     /// The as-of date of each tenant's last scheduled run in this process.
     private let lastRun = Mutex<[String: CivilDate]>([:])
+    /// The tenant day each tenant's follow-ups were last made for in this process.
+    private let lastFollowUps = Mutex<[String: CivilDate]>([:])
 
     public init(clock: WallClock = .system, logger: Logger = Logger(label: "dunlind.dunning")) {
         self.clock = clock
@@ -43,5 +45,28 @@ public final class DunningScheduler: Sendable {
             }
         }
         return runs
+    }
+
+    /// Makes the follow-up tasks of broken promises and installments
+    /// (``DunlinStore/TenantStore/makeFollowUps(today:lookBackDays:)``) for each tenant, on the
+    /// first tick of each tenant day; returns how many each made. Making them again makes nothing
+    /// twice (their ids are fixed), so a restarted server that runs it again the same day is
+    /// harmless. A tenant whose store fails is logged and tried again at the next tick.
+    @discardableResult
+    public func followUps(_ tenants: [TenantHandle]) -> [(tenant: String, made: Int)] {
+        var made: [(tenant: String, made: Int)] = []
+        for tenant in tenants {
+            let today = tenant.clock.today(in: tenant.timeZone)
+            guard lastFollowUps.withLock({ $0[tenant.id] }) != today else { continue }
+            do {
+                let tasks = try tenant.store.makeFollowUps(today: today)
+                lastFollowUps.withLock { $0[tenant.id] = today }
+                if !tasks.isEmpty { logger.info("follow-ups made", metadata: ["tenant": "\(tenant.id)", "tasks": "\(tasks.count)"]) }
+                made.append((tenant.id, tasks.count))
+            } catch {
+                logger.error("follow-ups failed", metadata: ["tenant": "\(tenant.id)", "error": "\(error)"])
+            }
+        }
+        return made
     }
 }

@@ -1,0 +1,50 @@
+import DunlinCore
+import GRDB
+
+extension TenantStore {
+    /// The id of the follow-up task for installment `index` (0-based; a promise of one payment
+    /// has one) of promise `promiseID`: fixed, so the task is made once whoever notices first.
+    public static func followUpTaskID(promise promiseID: String, installment index: Int) -> String {
+        "tsk_followup_\(promiseID)_\(index + 1)"
+    }
+
+    /// Makes a follow-up task for the customer's analyst for every installment (or promise of one
+    /// payment) broken or partly kept as of `today`, due `today`, titled with what was promised
+    /// and when it broke, in one transaction. Each task has a fixed id
+    /// (``followUpTaskID(promise:installment:)``) and is made only if no task ever had it, so
+    /// running this again (a retry, a second server tick, after a crash) makes nothing twice, and
+    /// a follow-up an analyst deleted stays deleted. A customer without an analyst gets none.
+    /// Returns the tasks made. Each goes in the change log like any task, so it reaches replicas.
+    @discardableResult
+    public func makeFollowUps(today: CivilDate, lookBackDays: Int = Worklist.brokenPromiseWindowDays) throws -> [CollectionTask] {
+        try writer.write { db in
+            let earliest = today.adding(days: -(lookBackDays + PromiseToPay.defaultGraceDays + 1))
+            let promises = try PromiseToPayRow.live.filter(sql: "promised_date >= ?", arguments: [earliest.description]).fetchAll(db)
+            var made: [CollectionTask] = []
+            for row in promises {
+                let promise = try row.record()
+                guard let analyst = try String.fetchOne(db, sql: "SELECT analyst_id FROM customer WHERE id = ?", arguments: [promise.customerID]),
+                      !analyst.isEmpty else { continue }
+                let applications = try Self.paymentApplications(toInvoices: promise.invoiceIDs, db)
+                for (index, evaluation) in promise.evaluateInstallments(applications: applications, asOf: today).enumerated()
+                where evaluation.status == .broken || evaluation.status == .partlyKept {
+                    let brokenOn = evaluation.deadline.adding(days: 1)
+                    guard brokenOn > earliest else { continue }
+                    let id = Self.followUpTaskID(promise: promise.id, installment: index)
+                    guard try !CollectionTaskRow.exists(db, key: id) else { continue }
+                    let what = promise.installments.isEmpty ? "promise" : "installment \(index + 1) of \(promise.installments.count)"
+                    let how = evaluation.status == .broken ? "broken" : "partly kept (\(evaluation.received) of \(evaluation.installment.amount))"
+                    let task = CollectionTask(
+                        id: id, assigneeID: analyst, customerID: promise.customerID,
+                        title: "Follow up: \(what) of \(evaluation.installment.amount) due \(evaluation.installment.dueDate) \(how) on \(brokenOn)",
+                        dueDate: today, notes: "promise \(promise.id)"
+                    )
+                    try Self.check(task, db)
+                    try Self.save(CollectionTaskRow(task), db)
+                    made.append(task)
+                }
+            }
+            return made
+        }
+    }
+}
