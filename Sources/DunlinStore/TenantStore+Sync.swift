@@ -115,12 +115,36 @@ struct SyncKind: Sendable {
     /// column): what snapshots, resets and tombstone collection read, through ``rows`` and ``live``.
     var table: String
     var tombstoned: Bool
-    /// Insert-only kinds: the canonical fields of the records after `cursor` (by id), read in one
-    /// query: a snapshot page.
-    var encodedPage: (@Sendable (Database, _ cursor: String, _ limit: Int) throws -> [(id: String, fields: Data)])? = nil
+    /// Insert-only kinds: the canonical fields of the records `selection` picks, read in one query
+    /// (a snapshot page, or every record a pull batch's stretch of the change log inserted), so
+    /// neither a bootstrap nor a pull looks records up one at a time.
+    var encoded: (@Sendable (Database, RecordSelection) throws -> [(id: String, fields: Data)])? = nil
     /// Insert-only kinds: inserts a pulled record from its canonical fields unless one with its id
     /// is there (set union), with one prepared statement.
     var insertPulled: (@Sendable (Database, Data) throws -> Void)? = nil
+}
+
+/// Which records of one kind a read picks.
+enum RecordSelection: Sendable, Hashable {
+    /// A snapshot page: the records after `cursor` by id, at most `limit`, in id order.
+    case page(after: String, limit: Int)
+    /// What the change log's entries in (`after`, `through`] touched: a pull batch's records.
+    case changed(after: Int64, through: Int64)
+
+    /// `rows` (the table of records of `kind`) narrowed to this selection.
+    func apply<RowType: TableRecord>(to rows: QueryInterfaceRequest<RowType>, kind: RecordKind) -> QueryInterfaceRequest<RowType> {
+        switch self {
+        case .page(let cursor, let limit):
+            rows.filter(SyncKind.id > cursor).order(SyncKind.id).limit(limit)
+        case .changed(let after, let through):
+            // The stretch by seq, the log's primary key: its (record_kind, record_id) index would
+            // have SQLite read every change of the kind ever made to find the batch's few.
+            rows.filter(literal: """
+                \(SyncKind.id) IN (
+                    SELECT record_id FROM change_log NOT INDEXED WHERE seq > \(after) AND seq <= \(through) AND record_kind = \(kind.rawValue))
+                """)
+        }
+    }
 }
 
 extension SyncKind {
@@ -207,8 +231,8 @@ extension TenantStore {
                 try LedgerEntryRow(entry).insert(db)
             },
             table: LedgerEntryRow.databaseTableName, tombstoned: false,
-            encodedPage: { db, cursor, limit in
-                try LedgerEntryRow.fetchAll(db, sql: "SELECT * FROM ledger_entry WHERE id > ? ORDER BY id LIMIT ?", arguments: [cursor, limit])
+            encoded: { db, selection in
+                try selection.apply(to: LedgerEntryRow.all(), kind: .ledgerEntry).fetchAll(db)
                     .compactMap { row in row.entry.map { (row.id, RecordCoding.canonical($0.fieldMap)) } }
             },
             insertPulled: { db, fields in
@@ -231,8 +255,8 @@ extension TenantStore {
                 try ActivityRow(activity).insert(db)
             },
             table: ActivityRow.databaseTableName, tombstoned: false,
-            encodedPage: { db, cursor, limit in
-                try ActivityRow.fetchAll(db, sql: "SELECT * FROM activity WHERE id > ? ORDER BY id LIMIT ?", arguments: [cursor, limit])
+            encoded: { db, selection in
+                try selection.apply(to: ActivityRow.all(), kind: .activity).fetchAll(db)
                     .map { row in (row.id, RecordCoding.canonical(try row.record().fieldMap)) }
             },
             insertPulled: { db, fields in
@@ -474,7 +498,12 @@ extension TenantStore {
 
     /// The change feed after `checkpoint`: the current state of every record changed in the next
     /// `limit` change-log rows, and the checkpoint to store once they are applied. Records changed
-    /// several times appear once, as they stand now.
+    /// several times appear once, as they stand now, in the order of their last change in the
+    /// stretch, each with the seq of its latest change (later than the stretch when it changed
+    /// again since: its fields are as of that change).
+    ///
+    /// The records of insert-only kinds are read a kind at a time, one query each, as snapshot
+    /// pages are; only mutable records are looked up one by one.
     public func changes(after checkpoint: Int64, limit: Int) throws -> (records: [SyncRecordState], through: Int64, last: Bool) {
         try writer.read { db in
             let horizon = try Self.syncInteger(db, .collectedThrough)
@@ -487,21 +516,32 @@ extension TenantStore {
             let touched = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT record_kind, record_id, MAX(seq) AS seq FROM change_log WHERE seq > ? AND seq <= ?
-                    GROUP BY record_kind, record_id ORDER BY MAX(seq)
+                    SELECT t.record_kind, t.record_id,
+                        (SELECT MAX(c.seq) FROM change_log c WHERE c.record_kind = t.record_kind AND c.record_id = t.record_id) AS seq
+                    FROM (SELECT record_kind, record_id, MAX(seq) AS last_touched FROM change_log WHERE seq > ? AND seq <= ?
+                          GROUP BY record_kind, record_id) t
+                    ORDER BY t.last_touched
                     """,
                 arguments: [checkpoint, through]
             )
+            var encoded: [String: [String: Data]] = [:]
+            for kindName in Set(touched.map { $0["record_kind"] as String }) {
+                guard let read = Self.syncKind(kindName)?.encoded else { continue }
+                encoded[kindName] = Dictionary(uniqueKeysWithValues: try read(db, .changed(after: checkpoint, through: through)).map { ($0.id, $0.fields) })
+            }
             var records: [SyncRecordState] = []
             for row in touched {
                 let kindName: String = row["record_kind"], id: String = row["record_id"]
-                guard let kind = RecordKind(rawValue: kindName).flatMap({ Self.syncKinds[$0] }), let fields = try kind.fetch(db, id) else { continue }
-                // An insert-only record has one change, its insert: the row's own.
-                let latest: Int64 = row["seq"]
-                let seq = kind.mutable
-                    ? try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM change_log WHERE record_kind = ? AND record_id = ?", arguments: [kindName, id]) ?? latest
-                    : latest
-                records.append(SyncRecordState(kind: kindName, id: id, seq: seq, fields: RecordCoding.canonical(fields)))
+                guard let kind = Self.syncKind(kindName) else { continue }
+                let fields: Data
+                if kind.encoded != nil {
+                    guard let read = encoded[kindName]?[id] else { continue }
+                    fields = read
+                } else {
+                    guard let current = try kind.fetch(db, id) else { continue }
+                    fields = RecordCoding.canonical(current)
+                }
+                records.append(SyncRecordState(kind: kindName, id: id, seq: row["seq"], fields: fields))
             }
             return (records, through, through >= newest)
         }
@@ -517,8 +557,8 @@ extension TenantStore {
         guard let kind = Self.syncKinds[recordKind] else { return [] }
         let kindName = recordKind.rawValue
         return try writer.read { db in
-            if let encodedPage = kind.encodedPage {
-                let page = try encodedPage(db, cursor, limit)
+            if let encoded = kind.encoded {
+                let page = try encoded(db, .page(after: cursor, limit: limit))
                 guard let first = page.first?.id, let last = page.last?.id else { return [] }
                 // Each record's seq is its change-log line (an insert-only record has one, its
                 // insert), as the pull feed sends it: one range read of the change log's
