@@ -40,6 +40,15 @@ public func measured<Value>(_ body: () async throws -> Value) async throws -> (V
     return (value, seconds(ContinuousClock.now - start))
 }
 
+/// CPU seconds, user and system, that every thread of this process (client, server and harness
+/// together) has used so far. Divided by the work done, a cost that other processes' load on the
+/// machine barely moves, unlike a rate.
+public func processCPUSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
+}
+
 public func timedSync(_ body: () throws -> Void) throws -> Double {
     let start = ContinuousClock.now
     try body()

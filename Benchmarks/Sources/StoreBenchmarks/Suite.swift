@@ -2,6 +2,7 @@ import BenchmarkSupport
 import DunlinClient
 import DunlinCore
 import DunlinServer
+import DunlinServices
 import DunlinStore
 import DunlinWire
 import Foundation

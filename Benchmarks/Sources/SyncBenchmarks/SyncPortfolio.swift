@@ -48,6 +48,19 @@ struct SyncPortfolio: Sendable {
         )
     }
 
+    /// Invoice `index` paid in full: payment `prefix`PAY`index` of its amount and the application
+    /// `prefix`APP`index` of the payment to it, as a bank file's matches arrive.
+    func settlement(ofInvoice index: Int, prefix: String) -> (payment: LedgerEntry, application: LedgerEntry) {
+        let invoice = invoice(index)
+        let paid = invoice.dueDate ?? invoice.date
+        return (
+            LedgerEntry(id: "\(prefix)PAY\(index)", kind: .payment, customerID: invoice.customerID, amount: invoice.amount, date: paid,
+                        reference: "\(prefix)-WIRE-\(index)"),
+            LedgerEntry(id: "\(prefix)APP\(index)", kind: .application, customerID: invoice.customerID, amount: invoice.amount, date: paid,
+                        sourceID: "\(prefix)PAY\(index)", targetID: invoice.id)
+        )
+    }
+
     func activity(_ index: Int, prefix: String = "ACT", author: String = "U1") -> Activity {
         let kinds: [(ActivityKind, ActivityDirection, String)] = [
             (.call, .outbound, "left voicemail"), (.email, .outbound, "sent statement"), (.call, .inbound, "promised to pay Friday"),
