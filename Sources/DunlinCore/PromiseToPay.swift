@@ -164,6 +164,9 @@ public struct InstallmentEvaluation: Sendable, Hashable {
     /// What arrived towards this installment (at most its amount).
     public var received: Money
     public var deadline: CivilDate
+
+    /// The day it counts as broken (or partly kept): the day after its deadline.
+    public var brokenOn: CivilDate { deadline.adding(days: 1) }
 }
 
 extension PromiseToPay {

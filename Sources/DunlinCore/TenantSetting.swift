@@ -24,10 +24,16 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
     /// Checks the name is a setting and the value one it takes, naming the setting.
     public func validate() throws(DomainError) {
         try StoredText.check(value, field: id)
-        guard id.hasPrefix(Self.worklistPrefix), WorklistWeights.standard[String(id.dropFirst(Self.worklistPrefix.count))] != nil else {
-            throw .invalid(field: "id", "\"\(id.prefix(64))\" is not a setting; the settings are \(Self.names.joined(separator: ", "))")
-        }
+        _ = try Self.defaultValue(of: id)
         _ = try Self.weights([self])
+    }
+
+    /// The value setting `name` has when nobody set it; refuses a name that is no setting (field `id`).
+    public static func defaultValue(of name: String) throws(DomainError) -> String {
+        guard name.hasPrefix(worklistPrefix), let weight = WorklistWeights.standard[String(name.dropFirst(worklistPrefix.count))] else {
+            throw .invalid(field: "id", "\"\(name.prefix(64))\" is not a setting; the settings are \(names.joined(separator: ", "))")
+        }
+        return String(weight)
     }
 
     /// The worklist's weights from the tenant's settings: the default where none is set.
@@ -37,10 +43,7 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
             guard let value = Int(setting.value) else {
                 throw .invalid(field: setting.id, "a weight is a whole number 0 to \(WorklistWeights.maximum), not \"\(setting.value.prefix(64))\"")
             }
-            guard (0...WorklistWeights.maximum).contains(value) else {
-                throw .outOfRange(field: setting.id, "a weight is 0 to \(WorklistWeights.maximum), not \(value)")
-            }
-            try weights.set(String(setting.id.dropFirst(worklistPrefix.count)), value)
+            try weights.set(String(setting.id.dropFirst(worklistPrefix.count)), value, field: setting.id)
         }
         return weights
     }

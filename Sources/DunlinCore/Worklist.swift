@@ -246,13 +246,14 @@ public struct WorklistWeights: Sendable, Hashable, Codable {
         Self.keyPath(name).map { self[keyPath: $0] }
     }
 
-    /// Sets the weight `name`, refusing an unknown name or a value outside 0...``maximum``.
-    public mutating func set(_ name: String, _ value: Int) throws(DomainError) {
+    /// Sets the weight `name`, refusing an unknown name or a value outside 0...``maximum``; a
+    /// refusal names `field` (the weight's name unless told, e.g. the setting that holds it).
+    public mutating func set(_ name: String, _ value: Int, field: String? = nil) throws(DomainError) {
         guard let path = Self.keyPath(name) else {
-            throw .invalid(field: name, "is not a worklist weight; the weights are \(Self.names.joined(separator: ", "))")
+            throw .invalid(field: field ?? name, "is not a worklist weight; the weights are \(Self.names.joined(separator: ", "))")
         }
         guard (0...Self.maximum).contains(value) else {
-            throw .outOfRange(field: name, "a weight is 0 to \(Self.maximum), not \(value)")
+            throw .outOfRange(field: field ?? name, "a weight is 0 to \(Self.maximum), not \(value)")
         }
         self[keyPath: path] = value
     }

@@ -18,18 +18,14 @@ extension TenantStore {
     @discardableResult
     public func makeFollowUps(today: CivilDate, lookBackDays: Int = Worklist.brokenPromiseWindowDays) throws -> [CollectionTask] {
         try writer.write { db in
-            let earliest = today.adding(days: -(lookBackDays + PromiseToPay.defaultGraceDays + 1))
-            let promises = try PromiseToPayRow.live.filter(sql: "promised_date >= ?", arguments: [earliest.description]).fetchAll(db)
+            let since = today.adding(days: -lookBackDays)
             var made: [CollectionTask] = []
-            for row in promises {
-                let promise = try row.record()
+            for (promise, installments) in try Self.recentPromiseEvaluations(db, since: since, today: today) {
                 guard let analyst = try String.fetchOne(db, sql: "SELECT analyst_id FROM customer WHERE id = ?", arguments: [promise.customerID]),
                       !analyst.isEmpty else { continue }
-                let applications = try Self.paymentApplications(toInvoices: promise.invoiceIDs, db)
-                for (index, evaluation) in promise.evaluateInstallments(applications: applications, asOf: today).enumerated()
-                where evaluation.status == .broken || evaluation.status == .partlyKept {
-                    let brokenOn = evaluation.deadline.adding(days: 1)
-                    guard brokenOn > earliest else { continue }
+                for (index, evaluation) in installments.enumerated()
+                where (evaluation.status == .broken || evaluation.status == .partlyKept) && evaluation.brokenOn > since {
+                    let brokenOn = evaluation.brokenOn
                     let id = Self.followUpTaskID(promise: promise.id, installment: index)
                     guard try !CollectionTaskRow.exists(db, key: id) else { continue }
                     let what = promise.installments.isEmpty ? "promise" : "installment \(index + 1) of \(promise.installments.count)"

@@ -114,21 +114,36 @@ extension TenantStore {
     /// one snapshot. It does not change the promise's recorded status: a caller that wants to keep
     /// the result upserts the promise with it.
     public func evaluatePromise(_ id: String, asOf: CivilDate, graceDays: Int = PromiseToPay.defaultGraceDays) throws -> PromiseEvaluation? {
+        try promiseEvaluation(id, asOf: asOf, graceDays: graceDays)?.whole
+    }
+
+    /// Promise `id` with what the ledger says of it on `asOf`, as a whole and installment by
+    /// installment (a promise of one payment: one), read in one snapshot; nil when there is no such
+    /// promise. A payment plan's whole status is its installments' (``PromiseToPay/status(of:)``).
+    public func promiseEvaluation(
+        _ id: String, asOf: CivilDate, graceDays: Int = PromiseToPay.defaultGraceDays
+    ) throws -> (promise: PromiseToPay, whole: PromiseEvaluation, installments: [InstallmentEvaluation])? {
         try writer.read { db in
-            guard let promise = try PromiseToPayRow.live.filter(key: id).fetchOne(db)?.record() else {
-                return nil
-            }
+            guard let promise = try PromiseToPayRow.live.filter(key: id).fetchOne(db)?.record() else { return nil }
             let applications = try Self.paymentApplications(toInvoices: promise.invoiceIDs, db)
-            return promise.evaluate(applications: applications, asOf: asOf, graceDays: graceDays)
+            var whole = promise.evaluate(applications: applications, asOf: asOf, graceDays: graceDays)
+            let installments = promise.evaluateInstallments(applications: applications, asOf: asOf, graceDays: graceDays)
+            if !promise.installments.isEmpty { whole.status = PromiseToPay.status(of: installments) }
+            return (promise, whole, installments)
         }
     }
 
-    /// Each installment of promise `id` on `asOf` (a promise of one payment: one), nil when there
-    /// is no such promise; read in one snapshot.
-    public func evaluateInstallments(_ id: String, asOf: CivilDate, graceDays: Int = PromiseToPay.defaultGraceDays) throws -> [InstallmentEvaluation]? {
-        try writer.read { db in
-            guard let promise = try PromiseToPayRow.live.filter(key: id).fetchOne(db)?.record() else { return nil }
-            return promise.evaluateInstallments(applications: try Self.paymentApplications(toInvoices: promise.invoiceIDs, db), asOf: asOf, graceDays: graceDays)
+    /// The live promises that may have an installment broken since `since` or due by `today`
+    /// (a plan's promised date is its last installment's, so it is the bound), each with its
+    /// installments measured on `today`; `scope` narrows them (SQL after the date test, with its
+    /// arguments). What the worklist and the follow-up tasks read.
+    static func recentPromiseEvaluations(
+        _ db: Database, since: CivilDate, today: CivilDate, scope: String = "", _ arguments: StatementArguments = []
+    ) throws -> [(promise: PromiseToPay, installments: [InstallmentEvaluation])] {
+        let earliest = since.adding(days: -(PromiseToPay.defaultGraceDays + 1))
+        return try PromiseToPayRow.live.filter(sql: "promised_date >= ?\(scope)", arguments: [earliest.description] + arguments).fetchAll(db).map { row in
+            let promise = try row.record()
+            return (promise, promise.evaluateInstallments(applications: try Self.paymentApplications(toInvoices: promise.invoiceIDs, db), asOf: today))
         }
     }
 

@@ -58,22 +58,15 @@ extension TenantStore {
                 facts[row["customer_id"]]?.lastContact = CivilDate(Activity.instant(milliseconds: row["last"]), in: timeZone)
             }
 
-            // Promises whose broken day could fall in the window, or due today; a plan's last day
-            // (its promised date) may be later than installments already broken or due.
-            let earliest = today.adding(days: -(Worklist.brokenPromiseWindowDays + PromiseToPay.defaultGraceDays + 1))
-            let promises = try PromiseToPayRow.live
-                .filter(sql: "promised_date >= ?\(mine)", arguments: [earliest.description] + scope)
-                .fetchAll(db)
-            for row in promises {
-                // A payment plan counts installment by installment.
-                let promise = try row.record()
-                let applications = try Self.paymentApplications(toInvoices: promise.invoiceIDs, db)
-                for evaluation in promise.evaluateInstallments(applications: applications, asOf: today) {
+            // Promises and plans, installment by installment: broken in the window, or due today.
+            let since = today.adding(days: -Worklist.brokenPromiseWindowDays)
+            for (promise, installments) in try Self.recentPromiseEvaluations(db, since: since, today: today, scope: mine, scope) {
+                for evaluation in installments {
                     let installment = evaluation.installment
                     switch evaluation.status {
                     case .broken, .partlyKept:
                         facts[promise.customerID]?.brokenPromises.append(.init(
-                            amount: installment.amount, brokenOn: evaluation.deadline.adding(days: 1), partly: evaluation.status == .partlyKept
+                            amount: installment.amount, brokenOn: evaluation.brokenOn, partly: evaluation.status == .partlyKept
                         ))
                     case .open where installment.dueDate == today:
                         facts[promise.customerID]?.promisesDue.append(.init(amount: installment.amount, promisedDate: installment.dueDate))

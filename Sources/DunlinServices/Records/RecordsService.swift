@@ -106,10 +106,9 @@ public struct RecordsService: RPCService {
             guard graceDays <= Self.maxGraceDays else {
                 throw RPCError(.invalid(field: "grace_days", "at most \(Self.maxGraceDays) days, not \(graceDays)"))
             }
-            var evaluation = try found(tenant.store.evaluatePromise(request.id, asOf: asOf, graceDays: graceDays), request.id)
-            let installments = try found(tenant.store.evaluateInstallments(request.id, asOf: asOf, graceDays: graceDays), request.id)
-            var promise = try found(tenant.store.promise(request.id), request.id)
-            if !promise.installments.isEmpty { evaluation.status = PromiseToPay.status(of: installments) }
+            let measured = try found(tenant.store.promiseEvaluation(request.id, asOf: asOf, graceDays: graceDays), request.id)
+            var promise = measured.promise
+            let (evaluation, installments) = (measured.whole, measured.installments)
             var recorded = false
             if request.record, promise.status != evaluation.status {
                 // Between the read and this write another caller may have updated the promise;

@@ -18,12 +18,12 @@ extension RecordsService {
 
         router.unary(Records.updateSettings) { request, context in
             let (tenant, _) = try access(context, tenants, writing: .change, .tenantSetting)
-            let names = Set(TenantSetting.names)
             var set: [TenantSetting] = [], reset: [String] = []
             for (index, setting) in request.settings.enumerated() {
-                guard names.contains(setting.id) else {
-                    let known = TenantSetting.names.joined(separator: ", ")
-                    throw RPCError(.invalid(field: "id", "\"\(setting.id.prefix(64))\" is not a setting; the settings are \(known)"), item: index + 1)
+                do throws(DomainError) {
+                    _ = try TenantSetting.defaultValue(of: setting.id)
+                } catch {
+                    throw RPCError(error, item: index + 1)
                 }
                 if setting.value.isEmpty { reset.append(setting.id) } else { set.append(TenantSetting(id: setting.id, value: setting.value)) }
             }
@@ -44,7 +44,7 @@ private func settingsList(_ store: TenantStore) throws -> [Dunlin_V1_TenantSetti
     return TenantSetting.names.map { name in
         .with {
             $0.id = name
-            $0.value = set[name] ?? String(WorklistWeights.standard[String(name.dropFirst(TenantSetting.worklistPrefix.count))] ?? 0)
+            $0.value = set[name] ?? (try? TenantSetting.defaultValue(of: name)) ?? ""
             $0.isDefault = set[name] == nil
         }
     }
