@@ -11,6 +11,26 @@ public enum DunningNoticeStatus: String, Sendable, Hashable, Codable, CaseIterab
     case dropped
 }
 
+/// Where a released notice's letter or email stands. Only notices whose level writes to the
+/// customer (email, letter) are delivered; the server moves them along:
+/// `queued` (released, waiting for the server's delivery) → `sending` (written down before the
+/// message is handed to the mail transfer agent) → `sent`. A server stopped between handing a
+/// message over and writing down that it did finds the notice `sending` when it starts again: the
+/// message may or may not have left, so it is marked `unconfirmed` and never sent again on its own
+/// (a manager who checked the mail log sends it again with `dunlin notices resend`). A message the
+/// mail transfer agent refused is tried again at the next delivery, and `failed` after
+/// ``maximumAttempts`` refusals or when it cannot be written at all (no template, say).
+public enum NoticeDeliveryState: String, Sendable, Hashable, Codable, CaseIterable {
+    case queued
+    case sending
+    case sent
+    case unconfirmed
+    case failed
+
+    /// Refusals by the mail transfer agent before a notice is `failed`.
+    public static let maximumAttempts = 5
+}
+
 /// One overdue (or, for a reminder, coming due) invoice on a notice, with its open balance.
 public struct DunningNoticeLine: Sendable, Hashable, Codable {
     public var invoiceID: String
@@ -74,11 +94,25 @@ public struct DunningNotice: Sendable, Hashable, Codable, Identifiable {
     public var releasedAt: Date?
     /// The user who released or dropped it at release; empty while pending.
     public var releasedBy: String
+    /// Where its letter or email stands; nil for a notice not released, or whose channel writes
+    /// to no one (call task, escalation, placement).
+    public var delivery: NoticeDeliveryState?
+    /// What it went out as: `email`, or `letter` (a letter level, or an email level for a customer
+    /// with no contact email).
+    public var deliveredAs: DunningChannel?
+    /// When it was sent (handed to the mail transfer agent, or the letter written).
+    public var deliveredAt: Date?
+    /// The recipient and message id, the letter's file, or why it failed or is unconfirmed.
+    public var deliveryDetail: String
+    /// Times the mail transfer agent refused it.
+    public var deliveryAttempts: Int
 
     public init(
         id: String, runID: String, customerID: String, policyID: String, level: Int, levelDays: Int, channel: DunningChannel,
         template: String, asOf: CivilDate, anchorInvoiceID: String, lines: [DunningNoticeLine], charges: [DunningCharge],
-        status: DunningNoticeStatus = .pending, statusReason: String = "", createdAt: Date, releasedAt: Date? = nil, releasedBy: String = ""
+        status: DunningNoticeStatus = .pending, statusReason: String = "", createdAt: Date, releasedAt: Date? = nil, releasedBy: String = "",
+        delivery: NoticeDeliveryState? = nil, deliveredAs: DunningChannel? = nil, deliveredAt: Date? = nil, deliveryDetail: String = "",
+        deliveryAttempts: Int = 0
     ) {
         self.id = id
         self.runID = runID
@@ -97,7 +131,15 @@ public struct DunningNotice: Sendable, Hashable, Codable, Identifiable {
         self.createdAt = createdAt
         self.releasedAt = releasedAt
         self.releasedBy = releasedBy
+        self.delivery = delivery
+        self.deliveredAs = deliveredAs
+        self.deliveredAt = deliveredAt
+        self.deliveryDetail = deliveryDetail
+        self.deliveryAttempts = deliveryAttempts
     }
+
+    /// Whether its channel writes to the customer, so a release queues a letter or an email.
+    public var writesToCustomer: Bool { channel == .email || channel == .letter }
 
     /// "DN:CUS-1001:30:INV-2001": the notice of customer CUS-1001 at the 30-day level for the
     /// episode whose oldest unpaid item is INV-2001.

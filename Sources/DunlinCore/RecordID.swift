@@ -42,6 +42,7 @@ public enum RecordID {
         case .dunningNotice: "dn_"
         case .collectionsSettings: "set_"
         case .tenantSetting: "tset_"
+        case .noticeTemplate: "tpl_"
         }
     }
 

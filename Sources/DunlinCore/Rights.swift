@@ -14,6 +14,7 @@ public enum RecordKind: String, Sendable, Hashable, Codable, CaseIterable {
     case dunningNotice = "dunning_notice"
     case collectionsSettings = "collections_settings"
     case tenantSetting = "tenant_setting"
+    case noticeTemplate = "notice_template"
 }
 
 extension RecordKind: CustomStringConvertible {
@@ -102,6 +103,8 @@ public enum Rights {
         .collectionsSettings: RecordRights(create: .manager, change: .manager, delete: nil, owner: .anyone),
         // The tenant's collections settings (worklist weights): a manager's; deleting one puts the default back.
         .tenantSetting: RecordRights(create: .manager, change: .manager, delete: .manager, owner: .anyone),
+        // What customers read in letters and emails: a manager's, like the policies that name them.
+        .noticeTemplate: RecordRights(create: .manager, change: .manager, delete: .manager, owner: .anyone),
     ]
 
     /// The role posting `entry` needs; `target` is the entry a reversal reverses. Everyday cash

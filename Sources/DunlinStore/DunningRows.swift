@@ -100,6 +100,7 @@ struct DunningNoticeRow: TombstonedRow {
     var status: String
     var as_of: String
     var body: String
+    var delivery: String
     var deleted: Bool
 
     init(_ notice: DunningNotice) {
@@ -109,6 +110,7 @@ struct DunningNoticeRow: TombstonedRow {
         status = notice.status.rawValue
         as_of = notice.asOf.description
         body = String(decoding: RecordCoding.canonical(notice.fieldMap), as: UTF8.self)
+        delivery = notice.delivery?.rawValue ?? ""
         deleted = false
     }
 
@@ -124,6 +126,7 @@ struct DunningNoticeRow: TombstonedRow {
         static let customerID = Column(CodingKeys.customer_id)
         static let status = Column(CodingKeys.status)
         static let asOf = Column(CodingKeys.as_of)
+        static let delivery = Column(CodingKeys.delivery)
     }
 }
 
@@ -142,5 +145,38 @@ struct CollectionsSettingsRow: TombstonedRow {
 
     func record() throws -> CollectionsSettings {
         CollectionsSettings(id: id, dunningRunTime: dunning_run_time)
+    }
+}
+
+struct NoticeTemplateRow: TombstonedRow {
+    static let recordKind = RecordKind.noticeTemplate
+
+    var id: String
+    var name: String
+    var language: String
+    var subject: String
+    var recipient: String
+    var text: String
+    var html: String
+    var deleted: Bool
+
+    init(_ template: NoticeTemplate) {
+        id = template.id
+        name = template.name
+        language = template.language
+        subject = template.subject
+        recipient = template.recipient
+        text = template.text
+        html = template.html
+        deleted = false
+    }
+
+    func record() throws -> NoticeTemplate {
+        NoticeTemplate(id: id, name: name, language: language, subject: subject, recipient: recipient, text: text, html: html)
+    }
+
+    enum Columns {
+        static let name = Column(CodingKeys.name)
+        static let language = Column(CodingKeys.language)
     }
 }

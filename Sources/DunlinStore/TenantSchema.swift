@@ -369,6 +369,29 @@ enum TenantSchema {
             // promise of one payment.
             try db.execute(sql: "ALTER TABLE promise_to_pay ADD COLUMN installments TEXT NOT NULL DEFAULT '[]'")
         }
+        migrator.registerMigration("v16: notice templates and delivery") { db in
+            try db.execute(sql: """
+                -- A tenant's Mustache templates for notices (NoticeTemplate): mutable, tombstoned.
+                -- One live template per name and language (the store's check).
+                CREATE TABLE notice_template (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    name TEXT NOT NULL,
+                    language TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    recipient TEXT NOT NULL,
+                    text TEXT NOT NULL,
+                    html TEXT NOT NULL,
+                    deleted INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX notice_template_by_name ON notice_template(name, language, id);
+                CREATE INDEX notice_template_tombstones ON notice_template(id) WHERE deleted = 1;
+
+                -- Where a released notice's letter or email stands (DunningNotice.delivery; the
+                -- body holds it too): what the server's delivery picks up. '' for none.
+                ALTER TABLE dunning_notice ADD COLUMN delivery TEXT NOT NULL DEFAULT '';
+                CREATE INDEX dunning_notice_by_delivery ON dunning_notice(delivery, id) WHERE delivery <> '';
+                """)
+        }
         return migrator
     }
 }

@@ -200,6 +200,7 @@ extension TenantStore {
         .dunningNotice: tombstoned(DunningNoticeRow.self, DunningNoticeRow.init) { _, _ in },
         .collectionsSettings: tombstoned(CollectionsSettingsRow.self, CollectionsSettingsRow.init) { settings, _ in try settings.validate() },
         .tenantSetting: tombstoned(TenantSettingRow.self, TenantSettingRow.init, check),
+        .noticeTemplate: tombstoned(NoticeTemplateRow.self, NoticeTemplateRow.init, check),
         .syncConflict: SyncKind(
             mutable: true,
             fetch: { db, id in
@@ -271,7 +272,7 @@ extension TenantStore {
     /// Every kind, in the order a snapshot sends them (what later kinds refer to comes first).
     public static let syncKindOrder: [RecordKind] = [
         .customer, .ledgerEntry, .activity, .contact, .dispute, .promiseToPay, .collectionTask, .dunningPolicy, .dunningHold, .dunningNotice,
-        .collectionsSettings, .syncConflict, .tenantSetting,
+        .collectionsSettings, .syncConflict, .tenantSetting, .noticeTemplate,
     ]
 
     private static func tombstoned<RecordRow: TombstonedRow>(

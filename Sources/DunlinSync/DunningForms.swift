@@ -117,6 +117,12 @@ extension DunningNotice: SyncRecordForm {
         SyncField("created_at", .instant),
         SyncField("released_at", .instant, optional: true),
         SyncField("released_by", .text),
+        // Added with delivery (schema v16): absent from notices written before.
+        SyncField("delivery", .choice(NoticeDeliveryState.allCases.map(\.rawValue)), optional: true),
+        SyncField("delivered_as", .choice(DunningChannel.allCases.map(\.rawValue)), optional: true),
+        SyncField("delivered_at", .instant, optional: true),
+        SyncField("delivery_detail", .text, optional: true),
+        SyncField("delivery_attempts", .int32, optional: true),
     ]
 
     public var fieldMap: FieldMap {
@@ -138,7 +144,9 @@ extension DunningNotice: SyncRecordForm {
             "template": .string(template), "as_of": SyncValue.date(asOf), "anchor_invoice_id": .string(anchorInvoiceID),
             "lines": .array(lines), "charges": .array(charges), "status": .string(status.rawValue), "status_reason": .string(statusReason),
             "created_at": SyncValue.instant(createdAt), "released_at": releasedAt.map(SyncValue.instant) ?? .null,
-            "released_by": .string(releasedBy),
+            "released_by": .string(releasedBy), "delivery": delivery.map { .string($0.rawValue) } ?? .null,
+            "delivered_as": deliveredAs.map { .string($0.rawValue) } ?? .null, "delivered_at": deliveredAt.map(SyncValue.instant) ?? .null,
+            "delivery_detail": .string(deliveryDetail), "delivery_attempts": .integer(Int64(deliveryAttempts)),
         ]
     }
 
@@ -160,7 +168,10 @@ extension DunningNotice: SyncRecordForm {
             },
             status: try read.choice("status", DunningNoticeStatus.self), statusReason: try read.text("status_reason"),
             createdAt: try read.instant("created_at"), releasedAt: try read.optional("released_at", read.instant),
-            releasedBy: try read.text("released_by")
+            releasedBy: try read.text("released_by"), delivery: try read.optional("delivery") { name throws(DomainError) in try read.choice(name, NoticeDeliveryState.self) },
+            deliveredAs: try read.optional("delivered_as") { name throws(DomainError) in try read.choice(name, DunningChannel.self) },
+            deliveredAt: try read.optional("delivered_at", read.instant), deliveryDetail: try read.optional("delivery_detail", read.text) ?? "",
+            deliveryAttempts: try read.optional("delivery_attempts", read.int32) ?? 0
         )
     }
 }
@@ -177,5 +188,33 @@ extension CollectionsSettings: SyncRecordForm {
     public init(fieldMap: FieldMap) throws(DomainError) {
         let read = try SyncFieldReader(fieldMap, form: Self.form, kind: Self.recordKind)
         self.init(id: try read.text("id"), dunningRunTime: try read.text("dunning_run_time"))
+    }
+}
+
+extension NoticeTemplate: SyncRecordForm {
+    public static let recordKind = RecordKind.noticeTemplate
+    public static let form = [
+        SyncField("id", .text),
+        SyncField("name", .text),
+        SyncField("language", .text),
+        SyncField("subject", .text),
+        SyncField("recipient", .text),
+        SyncField("text", .text),
+        SyncField("html", .text),
+    ]
+
+    public var fieldMap: FieldMap {
+        [
+            "id": .string(id), "name": .string(name), "language": .string(language), "subject": .string(subject),
+            "recipient": .string(recipient), "text": .string(text), "html": .string(html),
+        ]
+    }
+
+    public init(fieldMap: FieldMap) throws(DomainError) {
+        let read = try SyncFieldReader(fieldMap, form: Self.form, kind: Self.recordKind)
+        self.init(
+            id: try read.text("id"), name: try read.text("name"), language: try read.text("language"), subject: try read.text("subject"),
+            recipient: try read.text("recipient"), text: try read.text("text"), html: try read.text("html")
+        )
     }
 }

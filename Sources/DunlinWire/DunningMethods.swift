@@ -43,6 +43,22 @@ public enum Dunning {
     public static let releaseNotices = MethodDescriptor<Dunlin_V1_ReleaseNoticesRequest, Dunlin_V1_ReleaseNoticesResponse>(
         path: "/dunlin.v1.Dunning/ReleaseNotices", kind: .unary
     )
+    public static let upsertTemplates = MethodDescriptor<Dunlin_V1_UpsertTemplatesRequest, Dunlin_V1_UpsertTemplatesResponse>(
+        path: "/dunlin.v1.Dunning/UpsertTemplates", kind: .unary
+    )
+    public static let getTemplate = MethodDescriptor<Dunlin_V1_GetTemplateRequest, Dunlin_V1_NoticeTemplateRecord>(
+        path: "/dunlin.v1.Dunning/GetTemplate", kind: .unary
+    )
+    public static let listTemplates = MethodDescriptor<Dunlin_V1_ListTemplatesRequest, Dunlin_V1_ListTemplatesResponse>(
+        path: "/dunlin.v1.Dunning/ListTemplates", kind: .unary
+    )
+    public static let deleteTemplates = MethodDescriptor<Dunlin_V1_DeleteTemplatesRequest, Dunlin_V1_DeleteResponse>(
+        path: "/dunlin.v1.Dunning/DeleteTemplates", kind: .unary
+    )
+    /// Queues unconfirmed or failed deliveries again: the server's alone.
+    public static let resendNotices = MethodDescriptor<Dunlin_V1_ResendNoticesRequest, Dunlin_V1_ResendNoticesResponse>(
+        path: "/dunlin.v1.Dunning/ResendNotices", kind: .unary
+    )
     public static let getSettings = MethodDescriptor<Dunlin_V1_GetSettingsRequest, Dunlin_V1_CollectionsSettingsRecord>(
         path: "/dunlin.v1.Dunning/GetSettings", kind: .unary
     )
@@ -53,6 +69,10 @@ public enum Dunning {
 
 extension Dunlin_V1_GetPolicyRequest: RecordIDRequest {}
 extension Dunlin_V1_GetHoldRequest: RecordIDRequest {}
+extension Dunlin_V1_GetTemplateRequest: RecordIDRequest {}
+extension Dunlin_V1_DeleteTemplatesRequest: RecordIDsRequest {}
+extension Dunlin_V1_ListTemplatesRequest: PagedRequest {}
+extension Dunlin_V1_ListTemplatesResponse: PagedResponse {}
 extension Dunlin_V1_DeletePoliciesRequest: RecordIDsRequest {}
 extension Dunlin_V1_DeleteHoldsRequest: RecordIDsRequest {}
 extension Dunlin_V1_ListPoliciesRequest: PagedRequest {}
@@ -84,7 +104,39 @@ extension Dunlin_V1_DunningHoldRecord: MutableRecordMessage {
     public static var listed: WritableKeyPath<Dunlin_V1_ListHoldsResponse, [Self]> { \.holds }
 }
 
+extension Dunlin_V1_NoticeTemplateRecord: MutableRecordMessage {
+    public static var kind: RecordKind { .noticeTemplate }
+    public static var upsert: MethodDescriptor<Dunlin_V1_UpsertTemplatesRequest, Dunlin_V1_UpsertTemplatesResponse> { Dunning.upsertTemplates }
+    public static var get: MethodDescriptor<Dunlin_V1_GetTemplateRequest, Self> { Dunning.getTemplate }
+    public static var list: MethodDescriptor<Dunlin_V1_ListTemplatesRequest, Dunlin_V1_ListTemplatesResponse> { Dunning.listTemplates }
+    public static var delete: MethodDescriptor<Dunlin_V1_DeleteTemplatesRequest, Dunlin_V1_DeleteResponse> { Dunning.deleteTemplates }
+    public static var batch: WritableKeyPath<Dunlin_V1_UpsertTemplatesRequest, [Self]> { \.templates }
+    public static var saved: WritableKeyPath<Dunlin_V1_UpsertTemplatesResponse, [Self]> { \.templates }
+    public static var listed: WritableKeyPath<Dunlin_V1_ListTemplatesResponse, [Self]> { \.templates }
+}
+
 // MARK: Conversions
+
+extension Dunlin_V1_NoticeTemplateRecord {
+    public init(_ template: NoticeTemplate) {
+        self.init()
+        id = template.id
+        name = template.name
+        language = template.language
+        subject = template.subject
+        recipient = template.recipient
+        text = template.text
+        html = template.html
+    }
+
+    /// The template; English and the contact's email unless it says otherwise.
+    public func record(today: CivilDate, caller: String) throws(DomainError) -> NoticeTemplate {
+        NoticeTemplate(
+            id: id, name: name, language: language.isEmpty ? "en" : language, subject: subject,
+            recipient: recipient.isEmpty ? NoticeTemplate.defaultRecipient : recipient, text: text, html: html
+        )
+    }
+}
 
 extension Dunlin_V1_DunningPolicyRecord {
     public init(_ policy: DunningPolicy) {
@@ -174,6 +226,11 @@ extension Dunlin_V1_DunningNoticeRecord {
         createdAt = Activity.milliseconds(of: notice.createdAt)
         releasedAt = notice.releasedAt.map(Activity.milliseconds(of:)) ?? 0
         releasedBy = notice.releasedBy
+        delivery = notice.delivery?.rawValue ?? ""
+        deliveredAs = notice.deliveredAs?.rawValue ?? ""
+        deliveredAt = notice.deliveredAt.map(Activity.milliseconds(of:)) ?? 0
+        deliveryDetail = notice.deliveryDetail
+        deliveryAttempts = Int32(clamping: notice.deliveryAttempts)
     }
 }
 

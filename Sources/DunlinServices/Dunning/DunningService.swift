@@ -24,6 +24,7 @@ public struct DunningService: RPCService {
         let records = RecordsService(tenants: tenants)
         records.registerMutable(Dunlin_V1_DunningPolicyRecord.self, in: &router)
         records.registerMutable(Dunlin_V1_DunningHoldRecord.self, in: &router)
+        records.registerMutable(Dunlin_V1_NoticeTemplateRecord.self, in: &router)
         registerNoticeReads(in: &router)
         registerSettings(in: &router)
         if authority { registerRunAndRelease(in: &router) }
@@ -131,5 +132,15 @@ extension DunningHold: ServedMutableRecord {
 
     static var stored: StoredRecords<DunningHold> {
         .init(find: TenantStore.dunningHold, save: TenantStore.upsert, delete: TenantStore.deleteDunningHolds)
+    }
+}
+
+extension NoticeTemplate: ServedMutableRecord {
+    static func page(_ request: Dunlin_V1_ListTemplatesRequest, _ page: PageRequest, in store: TenantStore) throws -> Page<NoticeTemplate> {
+        try store.noticeTemplates(name: nonEmpty(request.name), page: page)
+    }
+
+    static var stored: StoredRecords<NoticeTemplate> {
+        .init(find: TenantStore.noticeTemplate, save: TenantStore.upsert, delete: TenantStore.deleteNoticeTemplates)
     }
 }

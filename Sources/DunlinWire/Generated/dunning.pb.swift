@@ -18,7 +18,9 @@
 /// - viewer: GetPolicy, ListPolicies, GetHold, ListHolds, GetNotice, ListNotices.
 /// - analyst: UpsertHolds (place and release holds).
 /// - viewer also: GetSettings.
-/// - manager: UpsertPolicies, DeletePolicies, DeleteHolds, RunDunning, ReleaseNotices, UpdateSettings.
+/// - viewer also: GetTemplate, ListTemplates.
+/// - manager: UpsertPolicies, DeletePolicies, DeleteHolds, RunDunning, ReleaseNotices, UpdateSettings,
+///   UpsertTemplates, DeleteTemplates, ResendNotices.
 /// Notices are written by the server alone: no replica may create or change one (a pushed notice
 /// is refused PERMISSION_DENIED). RunDunning and ReleaseNotices are answered by the server only; a
 /// replica answers the reads from its copy, offline.
@@ -301,11 +303,77 @@ public nonisolated struct Dunlin_V1_DunningNoticeRecord: @unchecked Sendable {
     set {_uniqueStorage()._releasedBy = newValue}
   }
 
+  /// Its letter or email (email and letter levels only; PROTOCOL.md §16.3 "Delivery"):
+  public var delivery: String {
+    get {_storage._delivery}
+    set {_uniqueStorage()._delivery = newValue}
+  }
+
+  /// email, or letter (also an email level's notice to a customer with no contact email)
+  public var deliveredAs: String {
+    get {_storage._deliveredAs}
+    set {_uniqueStorage()._deliveredAs = newValue}
+  }
+
+  /// 0 until sent
+  public var deliveredAt: Int64 {
+    get {_storage._deliveredAt}
+    set {_uniqueStorage()._deliveredAt = newValue}
+  }
+
+  /// the recipient and Message-ID, the letter's file, or why it failed / is unconfirmed
+  public var deliveryDetail: String {
+    get {_storage._deliveryDetail}
+    set {_uniqueStorage()._deliveryDetail = newValue}
+  }
+
+  /// refusals by the mail transfer agent
+  public var deliveryAttempts: Int32 {
+    get {_storage._deliveryAttempts}
+    set {_uniqueStorage()._deliveryAttempts = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// A Mustache template for notices, in one language. The notice to a customer takes the template
+/// its level names in the customer's language (else the primary language, else "en", else any).
+/// Saving refuses, INVALID_ARGUMENT naming the part (subject, recipient, text, html) and the line,
+/// a template that does not compile, names a field a notice does not have, or renders an empty
+/// or malformed recipient for a sample notice; ALREADY_EXISTS/CONFLICT (field language) a second
+/// live template of one name and language.
+public nonisolated struct Dunlin_V1_NoticeTemplateRecord: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  /// what a level's template names: letters, digits, _ - .
+  public var name: String = String()
+
+  /// BCP 47: "en", "fil", "es-US"; default "en"
+  public var language: String = String()
+
+  /// the email's subject (one line)
+  public var subject: String = String()
+
+  /// the email's recipient; default "{{contact.email}}"
+  public var recipient: String = String()
+
+  /// plain-text body of the email
+  public var text: String = String()
+
+  /// HTML body of the email, and the body of the letter
+  public var html: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 public nonisolated struct Dunlin_V1_UpsertPoliciesRequest: Sendable {
@@ -382,6 +450,113 @@ public nonisolated struct Dunlin_V1_DeletePoliciesRequest: Sendable {
   // methods supported on all messages.
 
   public var ids: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_UpsertTemplatesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var templates: [Dunlin_V1_NoticeTemplateRecord] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_UpsertTemplatesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var templates: [Dunlin_V1_NoticeTemplateRecord] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_GetTemplateRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_ListTemplatesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// only templates of this name
+  public var name: String = String()
+
+  public var pageSize: UInt32 = 0
+
+  public var cursor: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// By name, then id.
+public nonisolated struct Dunlin_V1_ListTemplatesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var templates: [Dunlin_V1_NoticeTemplateRecord] = []
+
+  public var nextCursor: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_DeleteTemplatesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var ids: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Sends released notices again whose delivery is unconfirmed or failed (a manager who checked the
+/// mail log): each is queued and delivered anew. A notice in another state is refused
+/// FAILED_PRECONDITION naming it; all or nothing.
+public nonisolated struct Dunlin_V1_ResendNoticesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var noticeIds: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_ResendNoticesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var notices: [Dunlin_V1_DunningNoticeRecord] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -911,7 +1086,7 @@ nonisolated extension Dunlin_V1_DunningCharge: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Dunlin_V1_DunningNoticeRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DunningNoticeRecord"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}run_id\0\u{3}customer_id\0\u{3}policy_id\0\u{1}level\0\u{3}level_days\0\u{1}channel\0\u{1}template\0\u{3}as_of\0\u{3}anchor_invoice_id\0\u{1}lines\0\u{1}charges\0\u{1}status\0\u{3}status_reason\0\u{3}created_at\0\u{3}released_at\0\u{3}released_by\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}run_id\0\u{3}customer_id\0\u{3}policy_id\0\u{1}level\0\u{3}level_days\0\u{1}channel\0\u{1}template\0\u{3}as_of\0\u{3}anchor_invoice_id\0\u{1}lines\0\u{1}charges\0\u{1}status\0\u{3}status_reason\0\u{3}created_at\0\u{3}released_at\0\u{3}released_by\0\u{1}delivery\0\u{3}delivered_as\0\u{3}delivered_at\0\u{3}delivery_detail\0\u{3}delivery_attempts\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -931,6 +1106,11 @@ nonisolated extension Dunlin_V1_DunningNoticeRecord: SwiftProtobuf.Message, Swif
     var _createdAt: Int64 = 0
     var _releasedAt: Int64 = 0
     var _releasedBy: String = String()
+    var _delivery: String = String()
+    var _deliveredAs: String = String()
+    var _deliveredAt: Int64 = 0
+    var _deliveryDetail: String = String()
+    var _deliveryAttempts: Int32 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -958,6 +1138,11 @@ nonisolated extension Dunlin_V1_DunningNoticeRecord: SwiftProtobuf.Message, Swif
       _createdAt = source._createdAt
       _releasedAt = source._releasedAt
       _releasedBy = source._releasedBy
+      _delivery = source._delivery
+      _deliveredAs = source._deliveredAs
+      _deliveredAt = source._deliveredAt
+      _deliveryDetail = source._deliveryDetail
+      _deliveryAttempts = source._deliveryAttempts
     }
   }
 
@@ -993,6 +1178,11 @@ nonisolated extension Dunlin_V1_DunningNoticeRecord: SwiftProtobuf.Message, Swif
         case 15: try { try decoder.decodeSingularInt64Field(value: &_storage._createdAt) }()
         case 16: try { try decoder.decodeSingularInt64Field(value: &_storage._releasedAt) }()
         case 17: try { try decoder.decodeSingularStringField(value: &_storage._releasedBy) }()
+        case 18: try { try decoder.decodeSingularStringField(value: &_storage._delivery) }()
+        case 19: try { try decoder.decodeSingularStringField(value: &_storage._deliveredAs) }()
+        case 20: try { try decoder.decodeSingularInt64Field(value: &_storage._deliveredAt) }()
+        case 21: try { try decoder.decodeSingularStringField(value: &_storage._deliveryDetail) }()
+        case 22: try { try decoder.decodeSingularInt32Field(value: &_storage._deliveryAttempts) }()
         default: break
         }
       }
@@ -1052,6 +1242,21 @@ nonisolated extension Dunlin_V1_DunningNoticeRecord: SwiftProtobuf.Message, Swif
       if !_storage._releasedBy.isEmpty {
         try visitor.visitSingularStringField(value: _storage._releasedBy, fieldNumber: 17)
       }
+      if !_storage._delivery.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._delivery, fieldNumber: 18)
+      }
+      if !_storage._deliveredAs.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._deliveredAs, fieldNumber: 19)
+      }
+      if _storage._deliveredAt != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._deliveredAt, fieldNumber: 20)
+      }
+      if !_storage._deliveryDetail.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._deliveryDetail, fieldNumber: 21)
+      }
+      if _storage._deliveryAttempts != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._deliveryAttempts, fieldNumber: 22)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1078,10 +1283,75 @@ nonisolated extension Dunlin_V1_DunningNoticeRecord: SwiftProtobuf.Message, Swif
         if _storage._createdAt != rhs_storage._createdAt {return false}
         if _storage._releasedAt != rhs_storage._releasedAt {return false}
         if _storage._releasedBy != rhs_storage._releasedBy {return false}
+        if _storage._delivery != rhs_storage._delivery {return false}
+        if _storage._deliveredAs != rhs_storage._deliveredAs {return false}
+        if _storage._deliveredAt != rhs_storage._deliveredAt {return false}
+        if _storage._deliveryDetail != rhs_storage._deliveryDetail {return false}
+        if _storage._deliveryAttempts != rhs_storage._deliveryAttempts {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_NoticeTemplateRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".NoticeTemplateRecord"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}language\0\u{1}subject\0\u{1}recipient\0\u{1}text\0\u{1}html\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.language) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.subject) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.recipient) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.text) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.html) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if !self.language.isEmpty {
+      try visitor.visitSingularStringField(value: self.language, fieldNumber: 3)
+    }
+    if !self.subject.isEmpty {
+      try visitor.visitSingularStringField(value: self.subject, fieldNumber: 4)
+    }
+    if !self.recipient.isEmpty {
+      try visitor.visitSingularStringField(value: self.recipient, fieldNumber: 5)
+    }
+    if !self.text.isEmpty {
+      try visitor.visitSingularStringField(value: self.text, fieldNumber: 6)
+    }
+    if !self.html.isEmpty {
+      try visitor.visitSingularStringField(value: self.html, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_NoticeTemplateRecord, rhs: Dunlin_V1_NoticeTemplateRecord) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.language != rhs.language {return false}
+    if lhs.subject != rhs.subject {return false}
+    if lhs.recipient != rhs.recipient {return false}
+    if lhs.text != rhs.text {return false}
+    if lhs.html != rhs.html {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1277,6 +1547,261 @@ nonisolated extension Dunlin_V1_DeletePoliciesRequest: SwiftProtobuf.Message, Sw
 
   public static func ==(lhs: Dunlin_V1_DeletePoliciesRequest, rhs: Dunlin_V1_DeletePoliciesRequest) -> Bool {
     if lhs.ids != rhs.ids {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_UpsertTemplatesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertTemplatesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}templates\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.templates) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.templates.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.templates, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_UpsertTemplatesRequest, rhs: Dunlin_V1_UpsertTemplatesRequest) -> Bool {
+    if lhs.templates != rhs.templates {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_UpsertTemplatesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertTemplatesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}templates\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.templates) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.templates.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.templates, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_UpsertTemplatesResponse, rhs: Dunlin_V1_UpsertTemplatesResponse) -> Bool {
+    if lhs.templates != rhs.templates {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_GetTemplateRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetTemplateRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_GetTemplateRequest, rhs: Dunlin_V1_GetTemplateRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ListTemplatesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListTemplatesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}page_size\0\u{1}cursor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.pageSize) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.cursor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if self.pageSize != 0 {
+      try visitor.visitSingularUInt32Field(value: self.pageSize, fieldNumber: 2)
+    }
+    if !self.cursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.cursor, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ListTemplatesRequest, rhs: Dunlin_V1_ListTemplatesRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.pageSize != rhs.pageSize {return false}
+    if lhs.cursor != rhs.cursor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ListTemplatesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListTemplatesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}templates\0\u{3}next_cursor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.templates) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nextCursor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.templates.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.templates, fieldNumber: 1)
+    }
+    if !self.nextCursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextCursor, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ListTemplatesResponse, rhs: Dunlin_V1_ListTemplatesResponse) -> Bool {
+    if lhs.templates != rhs.templates {return false}
+    if lhs.nextCursor != rhs.nextCursor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_DeleteTemplatesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeleteTemplatesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ids\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.ids) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.ids.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.ids, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_DeleteTemplatesRequest, rhs: Dunlin_V1_DeleteTemplatesRequest) -> Bool {
+    if lhs.ids != rhs.ids {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ResendNoticesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ResendNoticesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}notice_ids\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.noticeIds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.noticeIds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.noticeIds, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ResendNoticesRequest, rhs: Dunlin_V1_ResendNoticesRequest) -> Bool {
+    if lhs.noticeIds != rhs.noticeIds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ResendNoticesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ResendNoticesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}notices\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.notices) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.notices.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.notices, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ResendNoticesResponse, rhs: Dunlin_V1_ResendNoticesResponse) -> Bool {
+    if lhs.notices != rhs.notices {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
