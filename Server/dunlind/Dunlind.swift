@@ -67,6 +67,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Longest lifetime, in days, of a token issued or rotated with an expiry (a token without one is only made on request).")
     var maxTokenLifetime = Int(ControlStore.defaultMaxTokenLifetime / 86_400_000)
 
+    @Option(help: "The mail command released emails are handed to, words separated by spaces, run without a shell; it reads the message on stdin and takes the recipients from its headers (sendmail -t).")
+    var sendmail = Sendmail.standard.joined(separator: " ")
+
+    @Option(help: "Where letters and copies of emails are written, a folder per tenant (default: <data>/outbox).")
+    var outbox: String?
+
+    @Option(help: "The From address of emails of a tenant whose letterhead names no email.")
+    var mailFrom = "dunlin@localhost"
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -125,12 +134,26 @@ struct Serve: AsyncParsableCommand {
                 throw ExitCode(100 + Int32(StatusCode.failedPrecondition.rawValue))
             }
             let tenants = try TenantDirectory(control: control, logger: Logger(label: "dunlind.tenants"))
+            guard let mailCommand = Sendmail(commandLine: sendmail) else { throw ValidationError("--sendmail names no command") }
+            let delivery = NoticeDelivery(
+                configuration: DeliveryConfiguration(
+                    sendmail: mailCommand, outbox: outbox.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: data).appendingPathComponent("outbox"),
+                    from: mailFrom
+                ),
+                directory: DeliveryDirectory(
+                    person: { tenantID, userID in
+                        guard let user = try? control.user(userID), user.tenantID == tenantID else { return nil }
+                        return NoticePerson(name: user.name, email: user.email)
+                    },
+                    tenantName: { tenantID in (try? control.tenant(tenantID))?.name ?? tenantID }
+                )
+            )
             services += [
                 AdminService(tenants: tenants), ReceivablesService(tenants: tenants), RecordsService(tenants: tenants),
-                DunningService(tenants: tenants, authority: true), SyncService(tenants: tenants),
+                DunningService(tenants: tenants, authority: true, delivery: delivery), SyncService(tenants: tenants),
             ]
             authenticator = TokenAuthenticator(control: control)
-            scheduledRuns = ScheduledDunningRuns(tenants: tenants)
+            scheduledRuns = ScheduledDunningRuns(tenants: tenants, delivery: delivery)
         }
         let server = RPCServer(
             configuration: .init(host: host, port: port, limits: limits, shutdownGracePeriod: .seconds(gracePeriod)),
@@ -208,11 +231,13 @@ struct Init: AsyncParsableCommand {
     }
 }
 
-/// Each tenant's scheduled dunning run (its collections settings' run time) and, once a tenant
-/// day, the follow-up tasks of broken promises, checked every minute while the server runs; stops
-/// at graceful shutdown.
+/// Each tenant's scheduled dunning run (its collections settings' run time), once a tenant day the
+/// follow-up tasks of broken promises, and the delivery of released notices still queued (the
+/// first pass also settles deliveries a stopped server left half done), checked every minute
+/// while the server runs, starting at once; stops at graceful shutdown.
 struct ScheduledDunningRuns: Service {
     let tenants: TenantDirectory
+    let delivery: NoticeDelivery
     let scheduler = DunningScheduler()
 
     func run() async throws {
@@ -221,6 +246,7 @@ struct ScheduledDunningRuns: Service {
                 let tenants = activeTenants()
                 scheduler.tick(tenants)
                 scheduler.followUps(tenants)
+                for tenant in tenants { await delivery.deliver(tenant) }
                 try? await Task.sleep(for: .seconds(60))
             }
         }

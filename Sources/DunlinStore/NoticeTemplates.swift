@@ -43,13 +43,21 @@ public enum NoticeRenderer {
     /// Renders `template` with `document`. Refuses (naming the field) a subject that renders to
     /// more than one line or to nothing, and a recipient that is not one email address.
     public static func render(_ template: NoticeTemplate, _ document: TemplateValue) throws(DomainError) -> RenderedNotice {
+        let rendered = try renderUnchecked(template, document)
+        try NoticeTemplate.checkRendered(subject: rendered.subject, recipient: rendered.recipient)
+        return rendered
+    }
+
+    /// Renders `template` with `document` as it comes out (subject and recipient trimmed), for a
+    /// caller that checks the headers itself: a letter needs no recipient.
+    public static func renderUnchecked(_ template: NoticeTemplate, _ document: TemplateValue) throws(DomainError) -> RenderedNotice {
         let compiled = try compile(template)
         let context = mustacheValue(document)
         func part(_ field: String) -> String { compiled[field]?.render(context) ?? "" }
-        let subject = part("subject").trimmingCharacters(in: .whitespacesAndNewlines)
-        let recipient = part("recipient").trimmingCharacters(in: .whitespacesAndNewlines)
-        try NoticeTemplate.checkRendered(subject: subject, recipient: recipient)
-        return RenderedNotice(subject: subject, recipient: recipient, text: part("text"), html: part("html"))
+        return RenderedNotice(
+            subject: part("subject").trimmingCharacters(in: .whitespacesAndNewlines),
+            recipient: part("recipient").trimmingCharacters(in: .whitespacesAndNewlines), text: part("text"), html: part("html")
+        )
     }
 
     /// The store's check when a template is saved: its fields (``NoticeTemplate/validate()``),

@@ -198,6 +198,7 @@ extension TenantStore {
                 settled.releasedBy = user
                 if let current = now.notices.first(where: { $0.id == notice.id }) {
                     settled.status = .released
+                    if settled.writesToCustomer { settled.delivery = .queued }
                     settled.lines = current.lines
                     settled.charges = current.charges
                     for charge in settled.charges {
@@ -220,6 +221,75 @@ extension TenantStore {
                 answered.append(settled)
             }
             return answered
+        }
+    }
+
+    // MARK: Delivery (the server's)
+
+    /// Released notices whose delivery is in one of `states`, oldest first.
+    public func noticesToDeliver(_ states: Set<NoticeDeliveryState>) throws -> [DunningNotice] {
+        try writer.read { db in
+            try DunningNoticeRow.live
+                .filter(states.map(\.rawValue).contains(DunningNoticeRow.Columns.delivery))
+                .order(DunningNoticeRow.Columns.asOf, Column("id"))
+                .fetchAll(db).map { try $0.record() }
+        }
+    }
+
+    /// Changes a notice's delivery in one transaction, as the server's own change (replicas pull
+    /// it): `change` gets the notice as it stands and returns it changed, or nil to leave it.
+    /// Returns the notice as it stands after.
+    @discardableResult
+    public func updateDelivery(_ id: String, _ change: @Sendable (DunningNotice) throws -> DunningNotice?) throws -> DunningNotice {
+        try writer.write { db in
+            guard let notice = try DunningNoticeRow.live.filter(key: id).fetchOne(db)?.record() else {
+                throw DomainError.notFound(field: "id", id: id)
+            }
+            guard let changed = try change(notice), changed != notice else { return notice }
+            try Self.write(changed, before: notice, db)
+            return changed
+        }
+    }
+
+    /// Queues again, all or none, notices whose delivery is unconfirmed or failed (a manager who
+    /// checked the mail log): their attempts start again from none. Refuses a notice in any
+    /// other state FAILED_PRECONDITION naming it (`notice_ids[i]`), and an unknown id NOT_FOUND.
+    public func resendNotices(_ ids: [String]) throws -> [DunningNotice] {
+        try writer.write { db in
+            var queued: [DunningNotice] = []
+            for (index, id) in ids.enumerated() {
+                let field = "notice_ids[\(index)]"
+                guard let notice = try DunningNoticeRow.live.filter(key: id).fetchOne(db)?.record() else {
+                    throw DomainError.notFound(field: field, id: id)
+                }
+                guard let state = notice.delivery, state == .unconfirmed || state == .failed else {
+                    throw DomainError.conflict(
+                        field: field, "notice \(id) is \(notice.delivery?.rawValue ?? notice.status.rawValue), not unconfirmed or failed: only those are sent again"
+                    )
+                }
+                var again = notice
+                again.delivery = .queued
+                again.deliveryAttempts = 0
+                again.deliveryDetail = "sent again on request (was \(state.rawValue): \(notice.deliveryDetail))"
+                try Self.write(again, before: notice, db)
+                queued.append(again)
+            }
+            return queued
+        }
+    }
+
+    /// What writing `notice` to its customer needs, read in one snapshot: the customer, the
+    /// contact it goes to (the first by id among those preferring email and having an address,
+    /// else among those with an address, else the first), the tenant's templates of the level's
+    /// name, and the tenant's settings. Nil customer when it is gone.
+    public func deliveryInputs(for notice: DunningNotice) throws -> (customer: Customer?, contact: Contact?, templates: [NoticeTemplate], settings: [TenantSetting]) {
+        try writer.read { db in
+            let customer = try CustomerRow.fetchOne(db, key: notice.customerID)?.customer
+            let contacts = try ContactRow.live.filter(ContactRow.Columns.customerID == notice.customerID).order(Column("id")).fetchAll(db).map { try $0.record() }
+            let contact = contacts.first { $0.preferredChannel == .email && !$0.email.isEmpty } ?? contacts.first { !$0.email.isEmpty } ?? contacts.first
+            let templates = try NoticeTemplateRow.live.filter(NoticeTemplateRow.Columns.name == notice.template).fetchAll(db).map { try $0.record() }
+            let settings = try TenantSettingRow.live.order(Column("id")).fetchAll(db).map { try $0.record() }
+            return (customer, contact, templates, settings)
         }
     }
 

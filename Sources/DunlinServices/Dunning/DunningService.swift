@@ -14,10 +14,13 @@ import Foundation
 public struct DunningService: RPCService {
     let tenants: any TenantProvider
     let authority: Bool
+    /// Where released notices go out (the server's; nil: they stay queued for a server that has one).
+    let delivery: NoticeDelivery?
 
-    public init(tenants: any TenantProvider, authority: Bool) {
+    public init(tenants: any TenantProvider, authority: Bool, delivery: NoticeDelivery? = nil) {
         self.tenants = tenants
         self.authority = authority
+        self.delivery = delivery
     }
 
     public func register(in router: inout Router) {
@@ -79,6 +82,7 @@ public struct DunningService: RPCService {
     /// server alone (DESIGN.md), by a manager, each in one transaction of the store.
     private func registerRunAndRelease(in router: inout Router) {
         let tenants = self.tenants
+        let delivery = self.delivery
 
         router.unary(Dunning.runDunning) { request, context in
             let (tenant, _) = try access(context, tenants, requires: Self.runRole)
@@ -106,8 +110,24 @@ public struct DunningService: RPCService {
                     request.noticeIds, runID: nonEmpty(request.runID), by: context.principal.id, today: tenant.today, at: tenant.now
                 )
             }
-            return .with { $0.notices = notices.map(Dunlin_V1_DunningNoticeRecord.init) }
+            let answered = try await Self.delivered(notices, of: tenant, by: delivery)
+            return .with { $0.notices = answered.map(Dunlin_V1_DunningNoticeRecord.init) }
         }
+
+        router.unary(Dunning.resendNotices) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: Self.runRole)
+            let notices = try RPCError.mapping { try tenant.store.resendNotices(request.noticeIds) }
+            let answered = try await Self.delivered(notices, of: tenant, by: delivery)
+            return .with { $0.notices = answered.map(Dunlin_V1_DunningNoticeRecord.init) }
+        }
+    }
+
+    /// Delivers what `notices` queued (with the tenant's other queued notices) and returns them as
+    /// they stand after; without a delivery, as they are.
+    private static func delivered(_ notices: [DunningNotice], of tenant: TenantHandle, by delivery: NoticeDelivery?) async throws -> [DunningNotice] {
+        guard let delivery, notices.contains(where: { $0.delivery == .queued }) else { return notices }
+        await delivery.deliver(tenant)
+        return try RPCError.mapping { try notices.map { try tenant.store.dunningNotice($0.id) ?? $0 } }
     }
 
     /// Who may run dunning and release notices: what reaches customers and posts charges by
