@@ -12,6 +12,7 @@ import Foundation
 
 typealias PolicyCommand = RecordFamily<Dunlin_V1_DunningPolicyRecord>
 typealias HoldCommand = RecordFamily<Dunlin_V1_DunningHoldRecord>
+typealias TemplateCommand = RecordFamily<Dunlin_V1_NoticeTemplateRecord>
 
 extension DunningChannel: ExpressibleByArgument {}
 extension DunningNoticeStatus: ExpressibleByArgument {}
@@ -20,7 +21,7 @@ extension DunningNoticeStatus: ExpressibleByArgument {}
 struct DunningCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dunning", abstract: "Dunning policies, holds, runs and the notice queue.",
-        subcommands: [PolicyCommand.self, HoldCommand.self, Run.self, Preview.self, Release.self, Schedule.self]
+        subcommands: [PolicyCommand.self, HoldCommand.self, TemplateCommand.self, Run.self, Preview.self, Release.self, Schedule.self]
     )
 
     struct Run: AsyncParsableCommand {
@@ -101,6 +102,9 @@ struct DunningCommand: AsyncParsableCommand {
                     for notice in response.notices where notice.status == DunningNoticeStatus.dropped.rawValue {
                         say("dropped \(notice.id): \(notice.statusReason)")
                     }
+                    for notice in response.notices where !notice.delivery.isEmpty {
+                        say("\(notice.id): \(deliveryText(notice))")
+                    }
                 }
             }
         }
@@ -141,7 +145,8 @@ extension DunningCommand {
 /// `dunlin notices list|show`.
 struct NoticesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "notices", abstract: "Dunning notices: queued, released and dropped.", subcommands: [List.self, Show.self]
+        commandName: "notices", abstract: "Dunning notices: queued, released and dropped, and their letters and emails.",
+        subcommands: [List.self, Show.self, Resend.self]
     )
 
     struct List: AsyncParsableCommand {
@@ -169,6 +174,29 @@ struct NoticesCommand: AsyncParsableCommand {
                 } else {
                     printNotices(notices)
                     if !next.isEmpty { say("more: --cursor \(next)") }
+                }
+            }
+        }
+    }
+
+    struct Resend: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Send again notices whose delivery is unconfirmed or failed (managers; on the server), once you checked the mail log."
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Notice ids.") var ids: [String]
+
+        func validate() throws {
+            if ids.isEmpty { throw ValidationError("name the notices to send again") }
+        }
+
+        func run() async throws {
+            try await connection.withClient { client in
+                let response = try await client.unary(Dunning.resendNotices, .with { $0.noticeIds = ids }, options: connection.callOptions)
+                if connection.json {
+                    printJSON(encoding: ListJSON(key: "notices", items: response.notices.map(NoticeJSON.init), nextCursor: ""))
+                } else {
+                    for notice in response.notices { say("\(notice.id): \(deliveryText(notice))") }
                 }
             }
         }
@@ -214,9 +242,24 @@ private func charges(_ notice: Dunlin_V1_DunningNoticeRecord) -> String {
 }
 
 private func printNotices(_ notices: [Dunlin_V1_DunningNoticeRecord]) {
-    printTable([["id", "customer", "level", "days", "channel", "as of", "items", "owed", "status"]] + notices.map { notice in
-        [notice.id, notice.customerID, String(notice.level), String(notice.levelDays), notice.channel, notice.asOf, String(notice.lines.count), charges(notice), notice.status]
+    printTable([["id", "customer", "level", "days", "channel", "as of", "items", "owed", "status", "sent"]] + notices.map { notice in
+        [
+            notice.id, notice.customerID, String(notice.level), String(notice.levelDays), notice.channel, notice.asOf, String(notice.lines.count),
+            charges(notice), notice.status, notice.delivery.isEmpty ? "" : "\(notice.delivery)\(notice.deliveredAs.isEmpty ? "" : " (\(notice.deliveredAs))")",
+        ]
     })
+}
+
+/// "sent as email on 2026-11-30 09:15 UTC: to ap@globe.example, Message-ID <…>".
+private func deliveryText(_ notice: Dunlin_V1_DunningNoticeRecord) -> String {
+    var said = notice.delivery
+    if !notice.deliveredAs.isEmpty { said += " as \(notice.deliveredAs)" }
+    if notice.deliveredAt > 0 {
+        let instant = Date(timeIntervalSince1970: Double(notice.deliveredAt) / 1000)
+        said += " at \(instant.formatted(.iso8601))"
+    }
+    if !notice.deliveryDetail.isEmpty { said += ": \(notice.deliveryDetail)" }
+    return said
 }
 
 private func printNoticeDetail(_ notice: Dunlin_V1_DunningNoticeRecord) {
@@ -227,6 +270,7 @@ private func printNoticeDetail(_ notice: Dunlin_V1_DunningNoticeRecord) {
         [line.invoiceID, line.reference, line.dueDate, String(line.daysPastDue), line.balance.currency, text(line.balance)]
     })
     say("owed: \(charges(notice))")
+    if !notice.delivery.isEmpty { say("delivery: \(deliveryText(notice))") }
 }
 
 // MARK: JSON
@@ -249,6 +293,10 @@ struct NoticeJSON: Encodable {
     var lines: [Line]
     var charges: [Charge]
     var created_at, released_at: Int64
+    /// Its letter or email: empty strings and 0 for none.
+    var delivery, delivered_as, delivery_detail: String
+    var delivered_at: Int64
+    var delivery_attempts: Int32
 
     init(_ notice: Dunlin_V1_DunningNoticeRecord) {
         id = notice.id
@@ -272,6 +320,11 @@ struct NoticeJSON: Encodable {
         }
         created_at = notice.createdAt
         released_at = notice.releasedAt
+        delivery = notice.delivery
+        delivered_as = notice.deliveredAs
+        delivery_detail = notice.deliveryDetail
+        delivered_at = notice.deliveredAt
+        delivery_attempts = notice.deliveryAttempts
     }
 }
 
@@ -536,5 +589,88 @@ struct ReleaseCustomer: AsyncParsableCommand {
                 for hold in response.holds { say("hold \(hold.id) on \(hold.customerID) released on \(hold.releasedOn)") }
             }
         }
+    }
+}
+
+// MARK: Templates
+
+extension Dunlin_V1_NoticeTemplateRecord: RecordCommandKind {
+    static var help: RecordHelp {
+        RecordHelp(
+            noun: "template", command: "template",
+            family: "Notice templates (Mustache): a level's template in each language, for its emails and letters.",
+            list: "List templates by name.", add: "Add a template (managers); refused with the part and line if it does not compile or names a field a notice lacks.",
+            addDiscussion: """
+                dunlin dunning template add --name first_notice --language en --subject "Overdue: {{amount_due}}" \\
+                  --text-file first_notice.txt --html-file first_notice.html
+                The fields a template may name are in README, "Letters and emails".
+                """,
+            updateDiscussion: "Each option replaces that part; the whole template is checked again."
+        )
+    }
+
+    static var header: [String] { ["id", "name", "language", "subject", "recipient"] }
+    func row(_ people: People) -> [String] { [id, name, language, subject, recipient] }
+
+    struct JSON: Encodable {
+        var id, name, language, subject, recipient, text, html: String
+    }
+
+    var json: JSON { JSON(id: id, name: name, language: language, subject: subject, recipient: recipient, text: text, html: html) }
+
+    var remark: String? { "text:\n\(text)\nhtml:\n\(html)" }
+
+    struct Filters: RecordFilters {
+        @Option(help: "Only templates of this name.") var name = ""
+        func apply(to request: inout Dunlin_V1_ListTemplatesRequest) { request.name = name }
+    }
+
+    struct NewRecord: PlainNewRecordOptions {
+        typealias Record = Dunlin_V1_NoticeTemplateRecord
+        @Option(help: "The name levels use: letters, digits, _ - .") var name: String
+        @Option(help: "BCP 47 language tag.") var language = "en"
+        @Option(help: "The email's subject (Mustache).") var subject: String
+        @Option(help: "The email's recipient (Mustache; default {{contact.email}}).") var recipient = ""
+        @Option(help: "A file holding the plain-text body (Mustache).") var textFile: String
+        @Option(help: "A file holding the HTML body of emails and letters (Mustache).") var htmlFile: String
+
+        func record() throws -> Dunlin_V1_NoticeTemplateRecord {
+            let text = try TemplateFile.read(textFile, option: "--text-file")
+            let html = try TemplateFile.read(htmlFile, option: "--html-file")
+            return .with {
+                $0.name = name
+                $0.language = language
+                $0.subject = subject
+                $0.recipient = recipient
+                $0.text = text
+                $0.html = html
+            }
+        }
+    }
+
+    struct Changes: RecordChanges {
+        @Option(help: "The email's subject (Mustache).") var subject: String?
+        @Option(help: "The email's recipient (Mustache).") var recipient: String?
+        @Option(help: "A file holding the plain-text body.") var textFile: String?
+        @Option(help: "A file holding the HTML body.") var htmlFile: String?
+
+        func apply(to template: inout Dunlin_V1_NoticeTemplateRecord) throws {
+            if let subject { template.subject = subject }
+            if let recipient { template.recipient = recipient }
+            if let textFile { template.text = try TemplateFile.read(textFile, option: "--text-file") }
+            if let htmlFile { template.html = try TemplateFile.read(htmlFile, option: "--html-file") }
+        }
+    }
+}
+
+/// A template part read from a file: UTF-8, at most ``NoticeTemplate/maximumLength`` characters.
+enum TemplateFile {
+    static func read(_ path: String, option: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("\(option): cannot read \(path)") }
+        guard let text = String(data: data, encoding: .utf8) else { throw ValidationError("\(option): \(path) is not UTF-8 text") }
+        guard text.count <= NoticeTemplate.maximumLength else {
+            throw ValidationError("\(option): \(path) holds \(text.count) characters; a template part holds at most \(NoticeTemplate.maximumLength)")
+        }
+        return text
     }
 }

@@ -8,7 +8,7 @@ import Foundation
 struct SettingsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "settings", abstract: "The tenant's collections settings: list them, or change the worklist's weights (managers).",
-        subcommands: [List.self, WorklistWeightsCommand.self], defaultSubcommand: List.self
+        subcommands: [List.self, WorklistWeightsCommand.self, LetterheadCommand.self], defaultSubcommand: List.self
     )
 
     struct List: AsyncParsableCommand {
@@ -64,6 +64,38 @@ struct WorklistWeightsCommand: AsyncParsableCommand {
                 ? try await client.unary(Records.listSettings, .init(), options: connection.callOptions).settings
                 : try await client.unary(Records.updateSettings, .with { $0.settings = changes }, options: connection.callOptions).settings
             SettingsCommand.show(settings.filter { $0.id.hasPrefix(TenantSetting.worklistPrefix) }, json: connection.json)
+        }
+    }
+}
+
+/// `dunlin settings letterhead [--name N] [--address-line L ...] [--phone P] [--email E]`: what heads
+/// letters and signs emails.
+struct LetterheadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "letterhead", abstract: "Show or change the letterhead of letters and the sender of emails (managers change it).",
+        discussion: "An empty value puts the default back (the tenant's name for --name, nothing for the rest)."
+    )
+    @OptionGroup var connection: ConnectionOptions
+    @Option(help: "The name at the head of letters and in emails' From.") var name: String?
+    @Option(help: "A line of the address (repeat for each line, in order; one empty line clears it).") var addressLine: [String] = []
+    @Option(help: "The telephone number letters give.") var phone: String?
+    @Option(help: "The address emails come from and letters give.") var email: String?
+
+    func run() async throws {
+        var changes: [Dunlin_V1_TenantSettingRecord] = []
+        func set(_ field: String, _ value: String?) {
+            guard let value else { return }
+            changes.append(.with { $0.id = TenantSetting.letterheadPrefix + field; $0.value = value })
+        }
+        set("name", name)
+        set("address", addressLine.isEmpty ? nil : addressLine.filter { !$0.isEmpty }.joined(separator: "\n"))
+        set("phone", phone)
+        set("email", email)
+        try await connection.withCaller { client in
+            let settings = changes.isEmpty
+                ? try await client.unary(Records.listSettings, .init(), options: connection.callOptions).settings
+                : try await client.unary(Records.updateSettings, .with { $0.settings = changes }, options: connection.callOptions).settings
+            SettingsCommand.show(settings.filter { $0.id.hasPrefix(TenantSetting.letterheadPrefix) }, json: connection.json)
         }
     }
 }
