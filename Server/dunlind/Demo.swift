@@ -29,6 +29,12 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Port to listen on.")
     var port = RPCServer.Configuration.defaultPort
 
+    @Option(help: "The mail command released emails are handed to (as for serve).")
+    var sendmail = Sendmail.standard.joined(separator: " ")
+
+    @Option(help: "Where letters and copies of emails are written (default: DIR/outbox).")
+    var outbox: String?
+
     static let tenantID = "demo"
 
     func run() async throws {
@@ -43,7 +49,9 @@ struct Demo: AsyncParsableCommand {
         let managerToken = try control.issueToken(userID: manager.id, device: "mia-laptop", expiresAt: nil).token.plaintext
         let analystToken = try control.issueToken(userID: analyst.id, device: "ana-laptop", expiresAt: nil).token.plaintext
 
-        let serve = try Serve.parse(["--data", directory.path, "--host", host, "--port", "\(port)"])
+        let serve = try Serve.parse(
+            ["--data", directory.path, "--host", host, "--port", "\(port)", "--sendmail", sendmail] + (outbox.map { ["--outbox", $0] } ?? [])
+        )
         // The hints name the port the server really listens on (the system's choice for --port 0),
         // so they are written once it is bound, before its "dunlind listening on" line.
         try await serve.serve { [host, adminToken] port in
@@ -114,6 +122,9 @@ struct Demo: AsyncParsableCommand {
             try store.post(portfolio.entries)
             try store.upsert(portfolio.policies)
             try store.upsert(portfolio.holds)
+            try store.upsert(portfolio.contacts)
+            try store.upsert(portfolio.templates)
+            try store.upsert(portfolio.letterhead)
         }
         let users = try control.users(tenantID: tenantID).items
         guard let manager = users.first(where: { $0.email == "mia@demo.example" }),

@@ -14,6 +14,18 @@ public struct DemoPortfolio: Sendable {
     public var policies: [DunningPolicy] = []
     /// A manual hold on one customer, so a run shows a customer held.
     public var holds: [DunningHold] = []
+    /// An accounts-payable contact per customer, with an email except every fifth customer's (whose
+    /// email notices go out as letters).
+    public var contacts: [Contact] = []
+    /// The templates of the email and letter levels, in English (and the first notice in Filipino).
+    public var templates: [NoticeTemplate] = DemoPortfolio.noticeTemplates
+    /// The letterhead: the tenant's `letterhead.*` settings.
+    public var letterhead: [TenantSetting] = [
+        TenantSetting(id: "letterhead.name", value: "Dunlin Demo Co"),
+        TenantSetting(id: "letterhead.address", value: "200 W Madison St\nChicago, IL 60606"),
+        TenantSetting(id: "letterhead.phone", value: "+1 312 555 0100"),
+        TenantSetting(id: "letterhead.email", value: "ar@demo.example"),
+    ]
 
     public init(today: CivilDate, seed: UInt64 = 2026, analysts: [String] = ["ana", "ben"], customerCount: Int = 24) {
         var random = DemoRandom(seed: seed)
@@ -45,6 +57,11 @@ public struct DemoPortfolio: Sendable {
                 creditLimit: Money(minorUnits: Int64(random.next(in: 5...50)) * 10_000 * profile.currency.minorUnitsPerMajor, currency: profile.currency),
                 riskRating: 1 + index % 5, analystID: analysts[index % analysts.count], timeZone: profile.timeZone,
                 language: profile.language, portalBilling: index % 4 == 0 ? "Coupa" : "", tags: index % 3 == 0 ? ["key-account"] : []
+            ))
+            let slug = profile.name.lowercased().filter { $0.isLetter || $0.isNumber }
+            contacts.append(Contact(
+                id: "CON-\(1001 + index)", customerID: customerID, name: "Accounts Payable, \(profile.name)", role: "AP clerk",
+                email: index % 5 == 4 ? "" : "ap@\(slug).example", preferredChannel: index % 5 == 4 ? .letter : .email
             ))
             var invoices: [LedgerEntry] = []
             for slot in 0..<Int(random.next(in: 3...7)) {
@@ -112,6 +129,63 @@ public struct DemoPortfolio: Sendable {
             reference: "BPI wire, no remittance advice"
         ))
     }
+}
+
+extension DemoPortfolio {
+    /// One template per email and letter level of the demo's policies: a table of the overdue
+    /// items, the totals with interest and fees, and the analyst to answer.
+    static let noticeTemplates: [NoticeTemplate] = {
+        let text = """
+            Dear {{contact.name}},
+
+            {{opening}}
+
+            {{#lines}}
+            Invoice {{reference}}, due {{due_date}} ({{days_past_due}} days): {{balance}}
+            {{/lines}}
+
+            {{#totals}}
+            Total {{currency}}: {{total}}{{#has_interest}}, interest {{interest}}{{/has_interest}}{{#has_fee}}, late fee {{fee}}{{/has_fee}}; amount due {{amount_due}}
+            {{/totals}}
+
+            Questions? Reply to this message, or write to {{analyst.name}} ({{analyst.email}}).
+
+            {{tenant.name}}
+            """
+        let html = """
+            <p>Dear {{contact.name}},</p>
+            <p>{{opening}}</p>
+            <table>
+            <tr><th>Invoice</th><th>Due</th><th>Days</th><th>Balance</th></tr>
+            {{#lines}}<tr><td>{{reference}}</td><td>{{due_date}}</td><td>{{days_past_due}}</td><td>{{balance}}</td></tr>
+            {{/lines}}</table>
+            {{#totals}}<p>Total {{currency}}: {{total}}{{#has_interest}}, interest {{interest}}{{/has_interest}}{{#has_fee}}, late fee {{fee}}{{/has_fee}}. <strong>Amount due: {{amount_due}}</strong></p>
+            {{/totals}}
+            <p>Questions? Reply to this message, or write to {{analyst.name}} ({{analyst.email}}).</p>
+            <p>{{tenant.name}}</p>
+            """
+        let openings: [(name: String, subject: String, opening: String)] = [
+            ("friendly_reminder", "Coming due: {{amount_due}} for {{customer.name}}", "A friendly reminder that these invoices come due soon."),
+            ("courtesy_reminder", "Courtesy reminder: {{amount_due}} for {{customer.name}}", "As a courtesy, these invoices are now due."),
+            ("first_notice", "Overdue: {{amount_due}} for {{customer.name}}", "Our records show these invoices are past due. Please arrange payment."),
+            ("second_notice", "Second notice: {{amount_due}} for {{customer.name}}", "These invoices remain unpaid despite our earlier notice. Interest and a late fee now apply."),
+        ]
+        var templates = openings.map { opening in
+            NoticeTemplate(
+                id: "TPL-\(opening.name)-en", name: opening.name, language: "en", subject: opening.subject,
+                text: text.replacingOccurrences(of: "{{opening}}", with: opening.opening),
+                html: html.replacingOccurrences(of: "{{opening}}", with: opening.opening)
+            )
+        }
+        templates.append(NoticeTemplate(
+            id: "TPL-first_notice-fil", name: "first_notice", language: "fil", subject: "Lampas na sa takdang petsa: {{amount_due}} para sa {{customer.name}}",
+            text: text.replacingOccurrences(of: "{{opening}}", with: "Ayon sa aming talaan, lampas na sa takdang petsa ang mga invoice na ito. Pakisaayos ang bayad.")
+                .replacingOccurrences(of: "Dear", with: "Mahal na"),
+            html: html.replacingOccurrences(of: "{{opening}}", with: "Ayon sa aming talaan, lampas na sa takdang petsa ang mga invoice na ito. Pakisaayos ang bayad.")
+                .replacingOccurrences(of: "Dear", with: "Mahal na")
+        ))
+        return templates
+    }()
 }
 
 /// SplitMix64: small, fast and the same on every platform.
