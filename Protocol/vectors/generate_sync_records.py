@@ -145,11 +145,19 @@ RECORDS = [
         'charges': [{'total': amount('PHP', 1200050), 'interest': amount('PHP', 1200050 * 1850 * 30 // 3650000),
                      'fee': amount('PHP', 50000)}],
         'status': 'released', 'status_reason': '', 'created_at': '1798700000000', 'released_at': '1798700100000',
-        'released_by': 'u-ben', '_deleted': False,
+        'released_by': 'u-ben', 'delivery': 'sent', 'delivered_as': 'letter', 'delivered_at': '1798700200000',
+        'delivery_detail': 'letter written to outbox/demo/letters/DN_C-1001_30_INV-1042-1a2b3c4d.html', 'delivery_attempts': 0,
+        '_deleted': False,
     }),
     ('collections_settings', 'collections', 16, {'id': 'collections', 'dunning_run_time': '06:30', '_deleted': False}),
     ('tenant_setting', 'worklist.broken_promise', 17, {
         'id': 'worklist.broken_promise', 'value': '30', '_deleted': False,
+    }),
+    ('notice_template', 'TPL-first_notice-fil', 18, {
+        'id': 'TPL-first_notice-fil', 'name': 'first_notice', 'language': 'fil',
+        'subject': 'Lampas na sa takdang petsa: {{amount_due}}', 'recipient': '{{contact.email}}',
+        'text': 'Mahal na {{contact.name}},\n{{#lines}}\n{{reference}}: {{balance}}\n{{/lines}}',
+        'html': '<p>Mahal na {{contact.name}},</p>{{#lines}}<p>{{reference}}: {{balance}}</p>{{/lines}}', '_deleted': False,
     }),
 ]
 

@@ -110,10 +110,17 @@ import Testing
                     fee: Money(minorUnits: 50_000, currency: php)
                 )],
                 status: .released, createdAt: Activity.instant(milliseconds: 1_798_700_000_000),
-                releasedAt: Activity.instant(milliseconds: 1_798_700_100_000), releasedBy: "u-ben"
+                releasedAt: Activity.instant(milliseconds: 1_798_700_100_000), releasedBy: "u-ben", delivery: .sent, deliveredAs: .letter,
+                deliveredAt: Activity.instant(milliseconds: 1_798_700_200_000),
+                deliveryDetail: "letter written to outbox/demo/letters/DN_C-1001_30_INV-1042-1a2b3c4d.html"
             ))),
             ("collections_settings", "collections", 16, live(CollectionsSettings(dunningRunTime: "06:30"))),
             ("tenant_setting", "worklist.broken_promise", 17, live(TenantSetting(id: "worklist.broken_promise", value: "30"))),
+            ("notice_template", "TPL-first_notice-fil", 18, live(NoticeTemplate(
+                id: "TPL-first_notice-fil", name: "first_notice", language: "fil", subject: "Lampas na sa takdang petsa: {{amount_due}}",
+                text: "Mahal na {{contact.name}},\n{{#lines}}\n{{reference}}: {{balance}}\n{{/lines}}",
+                html: "<p>Mahal na {{contact.name}},</p>{{#lines}}<p>{{reference}}: {{balance}}</p>{{/lines}}"
+            ))),
         ]
     }()
 

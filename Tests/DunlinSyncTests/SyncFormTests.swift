@@ -39,8 +39,11 @@ let syncFormSamples: [any SyncRecordForm] = {
             template: "second_notice", asOf: day("2026-12-31"), anchorInvoiceID: "INV-1",
             lines: [DunningNoticeLine(invoiceID: "INV-1", reference: "INV-1", dueDate: day("2026-12-01"), daysPastDue: 30, balance: Money(minorUnits: 1_234_56, currency: usd))],
             charges: [DunningCharge(total: Money(minorUnits: 1_234_56, currency: usd), interest: Money(minorUnits: 18_77, currency: usd))],
-            createdAt: Date(timeIntervalSince1970: 1_798_700_000)
+            status: .released, createdAt: Date(timeIntervalSince1970: 1_798_700_000), releasedAt: Date(timeIntervalSince1970: 1_798_700_100),
+            releasedBy: "u-ben", delivery: .sent, deliveredAs: .email, deliveredAt: Date(timeIntervalSince1970: 1_798_700_200),
+            deliveryDetail: "to ap@globe.example", deliveryAttempts: 1
         ),
+        NoticeTemplate(id: "T1", name: "first_notice", language: "fil", subject: "Lampas na: {{amount_due}}", text: "{{contact.name}}", html: "<p>{{contact.name}}</p>"),
         CollectionsSettings(dunningRunTime: "06:30"),
         TenantSetting(id: "worklist.broken_promise", value: "30"),
     ]

@@ -60,6 +60,8 @@ struct ProtoServiceTests {
         Method(Dunning.upsertHolds), Method(Dunning.getHold), Method(Dunning.listHolds), Method(Dunning.deleteHolds),
         Method(Dunning.runDunning), Method(Dunning.getNotice), Method(Dunning.listNotices), Method(Dunning.releaseNotices),
         Method(Dunning.getSettings), Method(Dunning.updateSettings),
+        Method(Dunning.upsertTemplates), Method(Dunning.getTemplate), Method(Dunning.listTemplates), Method(Dunning.deleteTemplates),
+        Method(Dunning.resendNotices),
 
         Method(SyncMethods.bootstrap), Method(SyncMethods.pull), Method(SyncMethods.push),
         Method(SyncMethods.watch), Method(SyncMethods.listReplicas), Method(SyncMethods.retireReplica),
