@@ -35,13 +35,16 @@ final class FaultWorld {
     /// Added to the environment of every process of this world, the server's and the laptop's (a
     /// clock offset, say).
     let environment: [String: String]
+    /// Added to the server's command line, at the start and at every restart (a mail command, say).
+    let serverArguments: [String]
 
-    init(environment: [String: String] = [:]) async throws {
+    init(environment: [String: String] = [:], serverArguments: [String] = []) async throws {
         self.environment = environment
+        self.serverArguments = serverArguments
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("dunlin-faults-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         server = try await DunlindProcess(
-            command: "demo", arguments: ["--data", directory.appendingPathComponent("data").path],
+            command: "demo", arguments: ["--data", directory.appendingPathComponent("data").path] + serverArguments,
             environment: ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         )
         var tokens: [String: String] = [:]
@@ -88,13 +91,15 @@ final class FaultWorld {
 
     /// SIGKILLs the server (if it still runs) and starts `dunlind serve` on the same data directory
     /// and port, with `pauses` in its environment.
-    func restartServer(pauses: [String: String] = [:]) async throws {
+    func restartServer(pauses: [String: String] = [:], arguments: [String]? = nil) async throws {
         server.child.signal(SIGKILL)
         _ = try await server.waitForExit()
         var environment = ProcessInfo.processInfo.environment
         environment.merge(self.environment) { _, new in new }
         environment.merge(pauses) { _, new in new }
-        server = try await DunlindProcess(arguments: ["--data", data.path, "--port", "\(server.port)"], environment: environment)
+        server = try await DunlindProcess(
+            arguments: ["--data", data.path, "--port", "\(server.port)"] + (arguments ?? serverArguments), environment: environment
+        )
     }
 
     /// Posts `count` payments of 1.00 + n cents to `customer` on the server, as the manager, 500 a call.
