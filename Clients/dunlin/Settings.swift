@@ -23,6 +23,16 @@ struct SettingsCommand: AsyncParsableCommand {
         }
     }
 
+    /// Makes `changes` (none: only reads), then shows the settings whose names start with `prefix`.
+    static func change(_ changes: [Dunlin_V1_TenantSettingRecord], showing prefix: String, connection: ConnectionOptions) async throws {
+        try await connection.withCaller { client in
+            let settings = changes.isEmpty
+                ? try await client.unary(Records.listSettings, .init(), options: connection.callOptions).settings
+                : try await client.unary(Records.updateSettings, .with { $0.settings = changes }, options: connection.callOptions).settings
+            show(settings.filter { $0.id.hasPrefix(prefix) }, json: connection.json)
+        }
+    }
+
     static func show(_ settings: [Dunlin_V1_TenantSettingRecord], json: Bool) {
         if json { return printJSON(encoding: settings.map(SettingJSON.init)) }
         printTable([["setting", "value", ""]] + settings.map { [$0.id, $0.value, $0.isDefault ? "(default)" : ""] })
@@ -59,12 +69,7 @@ struct WorklistWeightsCommand: AsyncParsableCommand {
             }
             changes.append(.with { $0.id = TenantSetting.worklistPrefix + name; $0.value = "" })
         }
-        try await connection.withCaller { client in
-            let settings = changes.isEmpty
-                ? try await client.unary(Records.listSettings, .init(), options: connection.callOptions).settings
-                : try await client.unary(Records.updateSettings, .with { $0.settings = changes }, options: connection.callOptions).settings
-            SettingsCommand.show(settings.filter { $0.id.hasPrefix(TenantSetting.worklistPrefix) }, json: connection.json)
-        }
+        try await SettingsCommand.change(changes, showing: TenantSetting.worklistPrefix, connection: connection)
     }
 }
 
@@ -91,12 +96,7 @@ struct LetterheadCommand: AsyncParsableCommand {
         set("address", addressLine.isEmpty ? nil : addressLine.filter { !$0.isEmpty }.joined(separator: "\n"))
         set("phone", phone)
         set("email", email)
-        try await connection.withCaller { client in
-            let settings = changes.isEmpty
-                ? try await client.unary(Records.listSettings, .init(), options: connection.callOptions).settings
-                : try await client.unary(Records.updateSettings, .with { $0.settings = changes }, options: connection.callOptions).settings
-            SettingsCommand.show(settings.filter { $0.id.hasPrefix(TenantSetting.letterheadPrefix) }, json: connection.json)
-        }
+        try await SettingsCommand.change(changes, showing: TenantSetting.letterheadPrefix, connection: connection)
     }
 }
 
