@@ -58,7 +58,9 @@ struct MailDeliveryTests {
         let (status, output) = try await runCLI(arguments + ["--json"], environment: world.cliEnvironment([
             "DUNLIN_SERVER": world.address, "DUNLIN_TOKEN": world.managerToken,
         ]))
-        return (status, try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+        let json = try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]
+        if json == nil { print("dunlin \(arguments.joined(separator: " ")) exited \(status): \(output)") }
+        return (status, json)
     }
 
     static func notices(_ world: FaultWorld) async throws -> [[String: Any]] {
@@ -83,7 +85,8 @@ struct MailDeliveryTests {
         let world = try await FaultWorld(serverArguments: ["--sendmail", receiver.msmtp])
 
         #expect(try await Self.mia(world, ["dunning", "run"]).status == 0)
-        let released = try #require(try await Self.mia(world, ["dunning", "release"]).json?["notices"] as? [[String: Any]])
+        let release = try await Self.mia(world, ["dunning", "release"])
+        let released = try #require(release.json?["notices"] as? [[String: Any]], "exit \(release.status)")
         let emails = released.filter { $0["delivered_as"] as? String == "email" }
         let letters = released.filter { $0["delivered_as"] as? String == "letter" }
         try #require(!emails.isEmpty, "the demo's run has an email to send")

@@ -81,7 +81,7 @@ final class ChildProcess: Sendable {
     func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
     /// Waits for the exit and for the end of both outputs; SIGKILLs and throws after `timeout`.
-    /// Once the process has exited, its outputs get two seconds to drain: a pipe can stay open
+    /// Once the process has exited, its outputs drain until three seconds pass with nothing new: a pipe can stay open
     /// after its writer exits (another child spawned meanwhile may hold a copy of its write end),
     /// and what the process wrote is already in the pipe by then.
     func waitForExit(timeout: Duration = .seconds(20)) async throws -> Int32 {
@@ -93,9 +93,17 @@ final class ChildProcess: Sendable {
             }
             try await Task.sleep(for: .milliseconds(5))
         }
-        let drained = ContinuousClock.now + .seconds(2)
-        while output.withLockedValue({ $0.open > 0 }), ContinuousClock.now < drained {
+        // Three quiet seconds end the drain; while bytes keep arriving (a loaded machine schedules
+        // the readers late), it goes on.
+        var quietSince = ContinuousClock.now
+        var seen = output.withLockedValue { $0.stdout.count + $0.stderr.count }
+        while output.withLockedValue({ $0.open > 0 }), ContinuousClock.now < quietSince + .seconds(3) {
             try await Task.sleep(for: .milliseconds(5))
+            let now = output.withLockedValue { $0.stdout.count + $0.stderr.count }
+            if now != seen {
+                seen = now
+                quietSince = ContinuousClock.now
+            }
         }
         return process.terminationStatus
     }
