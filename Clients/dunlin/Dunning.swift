@@ -110,7 +110,8 @@ struct DunningCommand: AsyncParsableCommand {
 extension DunningCommand {
     struct Schedule: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show or set the daily scheduled run (managers set it): dunlind serve runs dunning when the tenant's clock reads it."
+            abstract: "Show or set the daily scheduled run (managers set it): dunlind serve runs dunning when the tenant's clock reads it.",
+            discussion: "The run time is the tenant setting dunning.run_time (dunlin settings lists it); this command writes it."
         )
         @OptionGroup var connection: ConnectionOptions
         @Option(help: "Run daily at this time of the tenant's day, HH:MM (24-hour).") var at: String?
@@ -123,15 +124,17 @@ extension DunningCommand {
 
         func run() async throws {
             try await connection.withCaller { client in
-                var settings = try await client.unary(Dunning.getSettings, .init(), options: connection.callOptions)
-                if at != nil || off {
-                    settings.dunningRunTime = at ?? ""
-                    settings = try await client.unary(Dunning.updateSettings, .with { $0.settings = settings }, options: connection.callOptions)
-                }
+                let name = TenantSetting.dunningRunTime
+                let settings = at != nil || off
+                    ? try await client.unary(Records.updateSettings, .with {
+                        $0.settings = [.with { $0.id = name; $0.value = at ?? "" }]
+                    }, options: connection.callOptions).settings
+                    : try await client.unary(Records.listSettings, .init(), options: connection.callOptions).settings
+                let runTime = settings.first { $0.id == name }?.value ?? ""
                 if connection.json {
-                    printJSON(["dunning_run_time": settings.dunningRunTime])
+                    printJSON([name: runTime])
                 } else {
-                    say(settings.dunningRunTime.isEmpty ? "no scheduled dunning run" : "dunning runs daily at \(settings.dunningRunTime), the tenant's time")
+                    say(runTime.isEmpty ? "no scheduled dunning run" : "dunning runs daily at \(runTime), the tenant's time")
                 }
             }
         }

@@ -208,9 +208,9 @@ struct Init: AsyncParsableCommand {
     }
 }
 
-/// Each tenant's scheduled dunning run (its collections settings' run time) and, once a tenant
-/// day, the follow-up tasks of broken promises, checked every minute while the server runs; stops
-/// at graceful shutdown.
+/// Each tenant's scheduled dunning run (its setting `dunning.run_time`) and, once a tenant day,
+/// the follow-up tasks of broken promises and the evaluation of its escalation rules, checked
+/// every minute while the server runs; stops at graceful shutdown.
 struct ScheduledDunningRuns: Service {
     let tenants: TenantDirectory
     let scheduler = DunningScheduler()
@@ -221,6 +221,7 @@ struct ScheduledDunningRuns: Service {
                 let tenants = activeTenants()
                 scheduler.tick(tenants)
                 scheduler.followUps(tenants)
+                scheduler.escalations(tenants)
                 try? await Task.sleep(for: .seconds(60))
             }
         }

@@ -1,7 +1,7 @@
 import Foundation
 
-/// What keeps dunning away, as of a run's date: an active manual hold keeps it from the whole
-/// customer; an open or investigating dispute, an open promise whose deadline (promised date plus
+/// What keeps dunning away, as of a run's date: an active manual hold or a placement with a
+/// collection agency (``Escalation/places(on:)``) keeps it from the whole customer; an open or investigating dispute, an open promise whose deadline (promised date plus
 /// grace, ``PromiseToPay/deadline(graceDays:)``) has not passed, and a ledger exception keep it
 /// from the invoices they name. A held item is left out of the notice altogether: it neither
 /// appears on it, nor counts towards its totals, nor sets its level.
@@ -9,7 +9,13 @@ public struct DunningHolds: Sendable {
     private var customers: [String: String] = [:]
     private var items: [String: String] = [:]
 
-    public init(asOf: CivilDate, disputes: [Dispute], promises: [PromiseToPay], exceptionInvoiceIDs: [String], manual: [DunningHold]) {
+    public init(
+        asOf: CivilDate, disputes: [Dispute], promises: [PromiseToPay], exceptionInvoiceIDs: [String], manual: [DunningHold],
+        placements: [Escalation] = []
+    ) {
+        for placement in placements.sorted(by: { $0.id < $1.id }) where placement.places(on: asOf) && customers[placement.customerID] == nil {
+            customers[placement.customerID] = "placed with \(placement.agency) on \(placement.escalatedOn) (\(placement.id))"
+        }
         for hold in manual.sorted(by: { $0.id < $1.id }) where hold.isActive(on: asOf) && customers[hold.customerID] == nil {
             customers[hold.customerID] = "held by \(hold.id): \(hold.reason)"
         }
@@ -32,7 +38,7 @@ public struct DunningHolds: Sendable {
 /// A run's result for the whole tenant: the notices it calls for, and how much it held back.
 public struct DunningPlan: Sendable, Hashable {
     public var notices: [DunningNotice] = []
-    /// Customers left alone by a manual hold.
+    /// Customers left alone by a manual hold or a placement with an agency.
     public var heldCustomers = 0
     /// Open items left out under a dispute, promise or exception.
     public var heldItems = 0

@@ -89,18 +89,6 @@ extension TenantStore {
         try requireCustomer(hold.customerID, db)
     }
 
-    // MARK: Settings
-
-    /// The tenant's collections settings: the defaults (no scheduled run) until a manager sets them.
-    public func collectionsSettings() throws -> CollectionsSettings {
-        try live(CollectionsSettingsRow.self, CollectionsSettings.recordID)?.record() ?? CollectionsSettings()
-    }
-
-    /// Replaces the collections settings, once ``CollectionsSettings/validate()`` passes.
-    public func upsert(_ settings: CollectionsSettings) throws {
-        try save([settings], as: CollectionsSettingsRow.init) { settings, _ in try settings.validate() }
-    }
-
     // MARK: Notices
 
     public func dunningNotice(_ id: String) throws -> DunningNotice? {
@@ -139,7 +127,7 @@ extension TenantStore {
                     result.existing += 1
                     continue
                 }
-                try Self.write(notice, before: nil, db)
+                try Self.save(DunningNoticeRow(notice), db)
                 result.created.append(notice)
                 let pending = try DunningNoticeRow.live
                     .filter(DunningNoticeRow.Columns.customerID == notice.customerID && DunningNoticeRow.Columns.status == DunningNoticeStatus.pending.rawValue)
@@ -148,7 +136,7 @@ extension TenantStore {
                     var dropped = older
                     dropped.status = .dropped
                     dropped.statusReason = "superseded by \(notice.id) (level \(notice.level)) in run \(notice.runID)"
-                    try Self.write(dropped, before: older, db)
+                    try Self.save(DunningNoticeRow(dropped), db)
                     result.superseded += 1
                 }
             }
@@ -200,6 +188,7 @@ extension TenantStore {
                     settled.status = .released
                     settled.lines = current.lines
                     settled.charges = current.charges
+                    try Self.escalate(notice: settled, today: today, at: releasedAt, db)
                     for charge in settled.charges {
                         guard let target = settled.lines.first(where: { $0.balance.currency == charge.total.currency })?.invoiceID else { continue }
                         for (kind, amount) in [("fee", charge.fee), ("interest", charge.interest)] {
@@ -216,7 +205,7 @@ extension TenantStore {
                     settled.status = .dropped
                     settled.statusReason = try Self.dropReason(notice, now: now, db)
                 }
-                try Self.write(settled, before: notice, db)
+                try Self.save(DunningNoticeRow(settled), db)
                 answered.append(settled)
             }
             return answered
@@ -238,14 +227,23 @@ extension TenantStore {
 
     /// The run's inputs, read inside the caller's transaction, and its plan: customers (one, or
     /// all), policies, open invoices (as of `balancesAsOf`, nil: as the ledger stands), and what
-    /// holds dunning on `holdsOn`: manual holds, open disputes, open promises, and the ledger's
-    /// broken invariants (a possible duplicate payment someone dismissed as real holds nothing).
+    /// holds dunning on `holdsOn` (``dunningHolds(_:on:customerID:)``).
     private static func dunningPlan(
         _ db: Database, asOf: CivilDate, holdsOn: CivilDate, balancesAsOf: CivilDate?, customerID: String? = nil, createdAt: Date
     ) throws -> DunningPlan {
         let customers = try CustomerRow.all().matching(CustomerRow.Columns.id, customerID).fetchAll(db).map(\.customer)
         let policies = try DunningPolicyRow.live.fetchAll(db).map { try $0.record() }
         let invoices = try openInvoices(db, customerID: customerID, asOf: balancesAsOf)
+        return try DunningRun.plan(
+            asOf: asOf, customers: customers, policies: policies, openInvoices: invoices, holds: try dunningHolds(db, on: holdsOn, customerID: customerID),
+            createdAt: createdAt
+        )
+    }
+
+    /// What holds dunning on `date`, read inside the caller's transaction: manual holds,
+    /// placements with an agency, open disputes, open promises, and the ledger's broken invariants
+    /// (a possible duplicate payment someone dismissed as real holds nothing).
+    static func dunningHolds(_ db: Database, on date: CivilDate, customerID: String? = nil) throws -> DunningHolds {
         let disputes = try DisputeRow.live.matching(DisputeRow.Columns.customerID, customerID)
             .matching(DisputeRow.Columns.status, oneOf: DisputeStatus.allCases.filter { !$0.isClosed }.map(\.rawValue))
             .fetchAll(db).map { try $0.record() }
@@ -255,21 +253,10 @@ extension TenantStore {
         let holds = try DunningHoldRow.live.matching(DunningHoldRow.Columns.customerID, customerID).fetchAll(db).map { try $0.record() }
         let dismissed = Set(try String.fetchAll(db, sql: "SELECT id FROM sync_exception WHERE status = 'dismissed'"))
         let exceptionHolds = try invariantViolations(db).filter { !dismissed.contains($0.id) }.flatMap(\.holds)
-        return try DunningRun.plan(
-            asOf: asOf, customers: customers, policies: policies, openInvoices: invoices,
-            holds: DunningHolds(asOf: holdsOn, disputes: disputes, promises: promises, exceptionInvoiceIDs: exceptionHolds, manual: holds),
-            createdAt: createdAt
+        let placements = try EscalationRow.live.matching(EscalationRow.Columns.customerID, customerID)
+            .filter(EscalationRow.Columns.action == EscalationAction.place.rawValue).fetchAll(db).map { try $0.record() }
+        return DunningHolds(
+            asOf: date, disputes: disputes, promises: promises, exceptionInvoiceIDs: exceptionHolds, manual: holds, placements: placements
         )
-    }
-
-    /// Writes a notice as the server's own change: its row, a change-log line and the stamps of
-    /// the fields that changed, so replicas pull it like any record.
-    private static func write(_ notice: DunningNotice, before: DunningNotice?, _ db: Database) throws {
-        let row = DunningNoticeRow(notice)
-        try row.save(db)
-        let seq = try logChange(db, kind: .dunningNotice, id: notice.id, op: before == nil ? "insert" : "update")
-        var beforeFields = before?.fieldMap
-        beforeFields?[RecordCoding.deletedField] = .bool(false)
-        try stampChangedFields(db, kind: .dunningNotice, id: notice.id, before: beforeFields, after: try liveFields(row), seq: seq)
     }
 }

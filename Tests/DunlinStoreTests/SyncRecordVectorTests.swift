@@ -112,8 +112,18 @@ import Testing
                 status: .released, createdAt: Activity.instant(milliseconds: 1_798_700_000_000),
                 releasedAt: Activity.instant(milliseconds: 1_798_700_100_000), releasedBy: "u-ben"
             ))),
-            ("collections_settings", "collections", 16, live(CollectionsSettings(dunningRunTime: "06:30"))),
+            ("tenant_setting", "dunning.run_time", 16, live(TenantSetting(id: "dunning.run_time", value: "06:30"))),
             ("tenant_setting", "worklist.broken_promise", 17, live(TenantSetting(id: "worklist.broken_promise", value: "30"))),
+            ("escalation_rule", "ER-1", 18, live(EscalationRule(
+                id: "ER-1", name: "Twice broken", trigger: .brokenPromises, count: 2, windowDays: 90, action: .place, agency: "Acme Recovery"
+            ))),
+            ("escalation", "ESC:ER-1:C-1001:P-1#2", 19, live(Escalation(
+                id: Escalation.id(rule: "ER-1", customerID: "C-1001", episode: "P-1#2"), customerID: "C-1001", action: .place, ruleID: "ER-1",
+                reason: "Twice broken: 2 promises broken within 90 days", agency: "Acme Recovery", escalatedOn: day("2026-12-24"),
+                summary: "overdue PHP 12,000.50; oldest item 23 days past due; 2 promises broken in the last 90 days; 0 open disputes",
+                status: .recalled, recalledOn: day("2027-01-05"), recalledBy: "u-ben", recallReason: "paid in full",
+                createdAt: Activity.instant(milliseconds: 1_798_070_400_000)
+            ))),
         ]
     }()
 
@@ -145,7 +155,7 @@ import Testing
         }
         let replica = try TenantStore()
         let batch = file.records.map { SyncRecordState(kind: $0.kind, id: $0.id, seq: $0.seq, fields: Data($0.fields.utf8)) }
-        try replica.applySyncBatch(batch, checkpoint: 16)
+        try replica.applySyncBatch(batch, checkpoint: 19)
         let held = try replica.syncedRecords()
         for vector in file.records {
             #expect(held["\(vector.kind)/\(vector.id)"].map { String(decoding: RecordCoding.canonical($0), as: UTF8.self) } == vector.fields)

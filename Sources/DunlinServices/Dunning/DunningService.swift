@@ -24,26 +24,12 @@ public struct DunningService: RPCService {
         let records = RecordsService(tenants: tenants)
         records.registerMutable(Dunlin_V1_DunningPolicyRecord.self, in: &router)
         records.registerMutable(Dunlin_V1_DunningHoldRecord.self, in: &router)
+        records.registerMutable(Dunlin_V1_EscalationRuleRecord.self, in: &router)
         registerNoticeReads(in: &router)
-        registerSettings(in: &router)
-        if authority { registerRunAndRelease(in: &router) }
-    }
-
-    /// The tenant's collections settings: everyone reads them, managers change them (the rights
-    /// table's `collections_settings`).
-    private func registerSettings(in router: inout Router) {
-        let tenants = self.tenants
-
-        router.unary(Dunning.getSettings) { _, context in
-            let (tenant, _) = try access(context, tenants, requires: .viewer)
-            return Dunlin_V1_CollectionsSettingsRecord(try tenant.store.collectionsSettings())
-        }
-
-        router.unary(Dunning.updateSettings) { request, context in
-            let (tenant, _) = try access(context, tenants, writing: .change, .collectionsSettings)
-            let settings = request.settings.settings
-            try RPCError.mapping { try tenant.store.upsert(settings) }
-            return Dunlin_V1_CollectionsSettingsRecord(settings)
+        registerEscalationReads(in: &router)
+        if authority {
+            registerRunAndRelease(in: &router)
+            registerEscalationWrites(in: &router)
         }
     }
 
@@ -110,8 +96,65 @@ public struct DunningService: RPCService {
     }
 
     /// Who may run dunning and release notices: what reaches customers and posts charges by
-    /// policy is a manager's.
+    /// policy is a manager's. Evaluating the escalation rules and recalling a placement too.
     public static let runRole = Role.manager
+
+    /// Escalations and placements: every role reads them, on the server and from a replica's copy.
+    private func registerEscalationReads(in router: inout Router) {
+        let tenants = self.tenants
+
+        router.unary(Dunning.getEscalation) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: .viewer)
+            return Dunlin_V1_EscalationRecord(try found(tenant.store.escalation(request.id), request.id))
+        }
+
+        router.unary(Dunning.listEscalations) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: .viewer)
+            let page = try RPCError.mapping {
+                try tenant.store.escalations(
+                    customerID: nonEmpty(request.customerID),
+                    action: request.action.isEmpty ? nil : WireField.choice(request.action, field: "action") as EscalationAction,
+                    status: request.status.isEmpty ? nil : WireField.choice(request.status, field: "status") as EscalationStatus,
+                    page: PageRequest(after: request.cursor, size: request.pageSize)
+                )
+            }
+            return .with {
+                $0.escalations = page.items.map(Dunlin_V1_EscalationRecord.init)
+                $0.nextCursor = page.nextCursor ?? ""
+            }
+        }
+    }
+
+    /// The evaluation of the rules and the recall of a placement: escalations are the server's
+    /// (like notices), each write one transaction of the store.
+    private func registerEscalationWrites(in router: inout Router) {
+        let tenants = self.tenants
+
+        router.unary(Dunning.evaluateEscalations) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: Self.runRole)
+            let asOf = try RPCError.mapping { try WireField.date(request.asOf, field: "as_of", default: tenant.today) }
+            let result = try RPCError.mapping { try tenant.store.evaluateEscalations(asOf: asOf, baseCurrency: tenant.baseCurrency, at: tenant.now) }
+            context.logger.info("escalation rules evaluated", metadata: ["created": "\(result.created.count)", "existing": "\(result.existing)"])
+            return .with {
+                $0.created = result.created.map(Dunlin_V1_EscalationRecord.init)
+                $0.existing = UInt32(clamping: result.existing)
+            }
+        }
+
+        router.unary(Dunning.recallPlacement) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: Self.runRole)
+            try RPCError.mapping {
+                try StoredText.check(request.reason, field: "reason")
+                guard !request.reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                    throw DomainError.invalid(field: "reason", "a recall needs a reason")
+                }
+            }
+            let recalled = try RPCError.mapping {
+                try tenant.store.recallPlacement(request.id, by: context.principal.id, reason: request.reason, today: tenant.today)
+            }
+            return Dunlin_V1_EscalationRecord(recalled)
+        }
+    }
 }
 
 extension DunningPolicy: ServedMutableRecord {
@@ -131,5 +174,15 @@ extension DunningHold: ServedMutableRecord {
 
     static var stored: StoredRecords<DunningHold> {
         .init(find: TenantStore.dunningHold, save: TenantStore.upsert, delete: TenantStore.deleteDunningHolds)
+    }
+}
+
+extension EscalationRule: ServedMutableRecord {
+    static func page(_ request: Dunlin_V1_ListEscalationRulesRequest, _ page: PageRequest, in store: TenantStore) throws -> Page<EscalationRule> {
+        try store.escalationRules(page: page)
+    }
+
+    static var stored: StoredRecords<EscalationRule> {
+        .init(find: TenantStore.escalationRule, save: TenantStore.upsert, delete: TenantStore.deleteEscalationRules)
     }
 }

@@ -188,7 +188,7 @@ private func decodeEach<Record, Item>(_ records: [Record], _ decode: (Record) th
 
 /// The record, or NOT_FOUND naming `id`: the same answer for an id of another tenant as for one
 /// that never existed or was deleted.
-private func found<Record>(_ record: Record?, _ id: String) throws(RPCError) -> Record {
+func found<Record>(_ record: Record?, _ id: String) throws(RPCError) -> Record {
     guard let record else { throw RPCError(DomainError.notFound(field: "id", id: id)) }
     return record
 }
