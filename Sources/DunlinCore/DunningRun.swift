@@ -33,6 +33,40 @@ public struct DunningHolds: Sendable {
 
     /// Why the invoice is held, nil when it is not.
     public func itemHold(_ invoiceID: String) -> String? { items[invoiceID] }
+
+    /// `notice` checked again against these holds, the run's own rule: whether its customer is
+    /// held now, and which of its lines are. A preview shows a queued notice with what holds it
+    /// now (a dispute opened on a laptop since the run, offline too), so nobody reads as due what
+    /// the release will drop.
+    public func recheck(_ notice: DunningNotice) -> NoticeRecheck {
+        NoticeRecheck(
+            customerHold: customerHold(notice.customerID),
+            heldLines: notice.lines.compactMap { line in itemHold(line.invoiceID).map { NoticeRecheck.HeldLine(invoiceID: line.invoiceID, reason: $0) } }
+        )
+    }
+}
+
+/// What holds a queued notice now (``DunningHolds/recheck(_:)``).
+public struct NoticeRecheck: Sendable, Hashable {
+    public struct HeldLine: Sendable, Hashable {
+        public var invoiceID: String
+        public var reason: String
+
+        public init(invoiceID: String, reason: String) {
+            self.invoiceID = invoiceID
+            self.reason = reason
+        }
+    }
+
+    /// Why the whole customer is held now, nil when it is not.
+    public var customerHold: String?
+    /// The notice's lines held now, in the notice's order.
+    public var heldLines: [HeldLine]
+
+    public init(customerHold: String? = nil, heldLines: [HeldLine] = []) {
+        self.customerHold = customerHold
+        self.heldLines = heldLines
+    }
 }
 
 /// A run's result for the whole tenant: the notices it calls for, and how much it held back.

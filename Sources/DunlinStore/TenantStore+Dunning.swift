@@ -107,6 +107,23 @@ extension TenantStore {
         return try read(request, page, ListOrder(DunningNoticeRow.self, by: columns.asOf)) { try DunningNoticeRow(row: $0).record() }
     }
 
+    /// Pending notices (by as-of date, then id) each checked again against the holds of `today`
+    /// in this store (``DunlinCore/DunningHolds/recheck(_:)``): on a replica, the disputes,
+    /// promises and holds made on this laptop, synced or not, and what the last pull brought.
+    public func previewNotices(customerID: String? = nil, runID: String? = nil, today: CivilDate, page: PageRequest = .first) throws -> Page<(notice: DunningNotice, now: NoticeRecheck)> {
+        let notices = try dunningNotices(customerID: customerID, runID: runID, statuses: [.pending], page: page)
+        return try writer.read { db in
+            var read: [String: DunningHolds] = [:]
+            let items = try notices.items.map { notice in
+                let on = max(today, notice.asOf), key = "\(notice.customerID)/\(on)"
+                let holds = try read[key] ?? Self.dunningHolds(db, on: on, customerID: notice.customerID)
+                read[key] = holds
+                return (notice: notice, now: holds.recheck(notice))
+            }
+            return Page(items: items, nextCursor: notices.nextCursor)
+        }
+    }
+
     // MARK: Run and release (the server's)
 
     /// Computes the notices due on `asOf` (DunlinCore ``DunningRun``) and writes those not there

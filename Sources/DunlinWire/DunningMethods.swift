@@ -43,6 +43,10 @@ public enum Dunning {
     public static let releaseNotices = MethodDescriptor<Dunlin_V1_ReleaseNoticesRequest, Dunlin_V1_ReleaseNoticesResponse>(
         path: "/dunlin.v1.Dunning/ReleaseNotices", kind: .unary
     )
+    /// The pending notices with what holds each now; the server and a replica answer it.
+    public static let previewNotices = MethodDescriptor<Dunlin_V1_PreviewNoticesRequest, Dunlin_V1_PreviewNoticesResponse>(
+        path: "/dunlin.v1.Dunning/PreviewNotices", kind: .unary
+    )
     public static let upsertEscalationRules = MethodDescriptor<Dunlin_V1_UpsertEscalationRulesRequest, Dunlin_V1_UpsertEscalationRulesResponse>(
         path: "/dunlin.v1.Dunning/UpsertEscalationRules", kind: .unary
     )
@@ -81,6 +85,8 @@ extension Dunlin_V1_ListNoticesRequest: PagedRequest {}
 extension Dunlin_V1_ListPoliciesResponse: PagedResponse {}
 extension Dunlin_V1_ListHoldsResponse: PagedResponse {}
 extension Dunlin_V1_ListNoticesResponse: PagedResponse {}
+extension Dunlin_V1_PreviewNoticesRequest: PagedRequest {}
+extension Dunlin_V1_PreviewNoticesResponse: PagedResponse {}
 extension Dunlin_V1_GetEscalationRuleRequest: RecordIDRequest {}
 extension Dunlin_V1_GetEscalationRequest: RecordIDRequest {}
 extension Dunlin_V1_DeleteEscalationRulesRequest: RecordIDsRequest {}

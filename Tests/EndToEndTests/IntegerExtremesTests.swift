@@ -230,7 +230,7 @@ struct ProbedMethod: Sendable {
         method(Records.logActivities), method(Records.listActivities), method(Records.listExceptions), method(Records.listConflicts),
         method(Dunning.upsertPolicies), method(Dunning.getPolicy), method(Dunning.listPolicies), method(Dunning.deletePolicies),
         method(Dunning.upsertHolds), method(Dunning.getHold), method(Dunning.listHolds), method(Dunning.deleteHolds),
-        method(Dunning.runDunning), method(Dunning.getNotice), method(Dunning.listNotices), method(Dunning.releaseNotices),
+        method(Dunning.runDunning), method(Dunning.getNotice), method(Dunning.listNotices), method(Dunning.releaseNotices), method(Dunning.previewNotices),
         method(Dunning.upsertEscalationRules), method(Dunning.getEscalationRule), method(Dunning.listEscalationRules),
         method(Dunning.deleteEscalationRules), method(Dunning.getEscalation), method(Dunning.listEscalations),
         method(Dunning.evaluateEscalations), method(Dunning.recallPlacement),

@@ -58,6 +58,26 @@ public struct DunningService: RPCService {
                 $0.nextCursor = page.nextCursor ?? ""
             }
         }
+
+        router.unary(Dunning.previewNotices) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: .viewer)
+            let page = try RPCError.mapping {
+                try tenant.store.previewNotices(
+                    customerID: nonEmpty(request.customerID), runID: nonEmpty(request.runID), today: tenant.today,
+                    page: PageRequest(after: request.cursor, size: request.pageSize)
+                )
+            }
+            return .with {
+                $0.previews = page.items.map { item in
+                    .with {
+                        $0.notice = Dunlin_V1_DunningNoticeRecord(item.notice)
+                        $0.customerHeld = item.now.customerHold ?? ""
+                        $0.heldLines = item.now.heldLines.map { line in .with { $0.invoiceID = line.invoiceID; $0.reason = line.reason } }
+                    }
+                }
+                $0.nextCursor = page.nextCursor ?? ""
+            }
+        }
     }
 
     /// The run and the release: they reach customers and post charges, so they are decided on the
