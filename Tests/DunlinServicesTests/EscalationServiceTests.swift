@@ -53,6 +53,16 @@ struct EscalationServiceTests {
             #expect(error.code == .invalidArgument && error.details.first?.field == "agency" && error.details.first?.line == 1)
         }
         #expect(try world.acme.store.escalationRule("ER-2") == nil)
+        bad = Self.placeRule
+        bad.id = "ER-3"
+        bad.amount = Self.amount(500_00, "PHP")
+        do {
+            _ = try await world.call(Dunning.upsertEscalationRules, .with { $0.rules = [Self.placeRule, bad] }, as: .manager)
+            Issue.record("accepted")
+        } catch let error as RPCError {
+            #expect(error.code == .invalidArgument && error.details.first?.field == "amount" && error.details.first?.line == 2, "the base currency, USD")
+        }
+        #expect(try world.acme.store.escalationRule("ER-3") == nil)
         let deleted = await RightsTableTests.status { _ = try await world.call(Dunning.deleteEscalationRules, .with { $0.ids = ["ER-1"] }, as: role) }
         #expect(deleted == (role.satisfies(.manager) ? nil : .permissionDenied))
     }

@@ -24,7 +24,11 @@ public struct DunningService: RPCService {
         let records = RecordsService(tenants: tenants)
         records.registerMutable(Dunlin_V1_DunningPolicyRecord.self, in: &router)
         records.registerMutable(Dunlin_V1_DunningHoldRecord.self, in: &router)
-        records.registerMutable(Dunlin_V1_EscalationRuleRecord.self, in: &router)
+        // An overdue rule's amount is in the tenant's base currency (a pushed rule in another
+        // currency, which the store cannot tell, never fires: EscalationRules skips it).
+        records.registerMutable(Dunlin_V1_EscalationRuleRecord.self, in: &router) { rule, tenant throws(DomainError) in
+            try rule.validate(baseCurrency: tenant.baseCurrency)
+        }
         registerNoticeReads(in: &router)
         registerEscalationReads(in: &router)
         if authority {
