@@ -141,6 +141,25 @@ struct EscalationServiceTests {
         #expect(try await world.call(Dunning.evaluateEscalations, .init(), as: .manager).existing == 1, "a recalled episode is not placed again")
     }
 
+    @Test("the scheduler evaluates each tenant's rules once a tenant day, by the injected clock; a restart the same day makes nothing twice")
+    func scheduledEvaluation() async throws {
+        let world = try Self.world()
+        _ = try await world.call(Dunning.upsertEscalationRules, .with { $0.rules = [Self.placeRule] }, as: .manager)
+        func scheduler(on day: String, hour: Int = 9) -> DunningScheduler {
+            DunningScheduler(clock: WallClock.fixed(CivilDate(day)!, hour: hour, in: world.acme.timeZone))
+        }
+        func tenant(on day: String) -> TenantHandle {
+            TenantHandle(id: "t-acme", store: world.acme.store, baseCurrency: .usd, timeZone: world.acme.timeZone, clock: .fixed(CivilDate(day)!, in: world.acme.timeZone))
+        }
+        let morning = scheduler(on: "2026-11-23")
+        #expect(morning.escalations([tenant(on: "2026-11-23"), world.bayani]).map(\.made) == [1, 0])
+        #expect(morning.escalations([tenant(on: "2026-11-23")]).isEmpty, "once a tenant day")
+        #expect(scheduler(on: "2026-11-23", hour: 15).escalations([tenant(on: "2026-11-23")]).map(\.made) == [0], "a restarted server makes nothing twice")
+        #expect(morning.escalations([tenant(on: "2026-11-24")]).map(\.made) == [0], "the next day, the same episode")
+        #expect(try world.acme.store.escalations().items.map(\.escalatedOn) == [CivilDate("2026-11-23")!])
+        #expect(await RightsTableTests.status { _ = try await world.call(Dunning.getEscalation, .with { $0.id = "ESC:ER-1:C1:INV-1" }, as: .manager, tenant: "t-bayani") } == .notFound)
+    }
+
     @Test("escalations are the server's: a replica reads them but neither evaluates nor recalls, and a pushed one is refused")
     func serverOnly() async throws {
         let world = try Self.world()
@@ -175,6 +194,21 @@ struct EscalationServiceTests {
         }
         #expect(try world.acme.store.escalations().items.map(\.id) == ["ESC:ER-1:C1:INV-1"])
         #expect(try world.acme.store.escalation("ESC:ER-1:C1:INV-1")?.status == .active)
+
+        // A rule pushed from a replica is held to the same table: an analyst's is refused, a manager's lands.
+        var rule = try Self.placeRule.record(today: CivilDate("2026-11-23")!, caller: "u-1")
+        rule.id = "ER-PUSHED"
+        var fields = rule.fieldMap
+        fields[RecordCoding.deletedField] = .bool(false)
+        for (counter, role) in [(3, Role.analyst), (4, .manager)] {
+            let pusher = Dunlin_V1_Principal.with { $0.id = "u-\(role.rawValue)"; $0.tenantID = "t-acme"; $0.role = role.rawValue }
+            let response = try await sync.callLocally(SyncMethods.push, .with {
+                $0.replicaID = "r" + String(repeating: role == .manager ? "2" : "1", count: 32)
+                $0.changes = [.with { $0.kind = "escalation_rule"; $0.id = "ER-PUSHED"; $0.counter = UInt64(counter); $0.fields = RecordCoding.canonical(fields) }]
+            }, context: .local(principal: pusher))
+            #expect(response.results.first?.outcome == (role == .manager ? .accepted : .refused), "\(role)")
+        }
+        #expect(try world.acme.store.escalationRule("ER-PUSHED") != nil)
     }
 
     @Test("the preview re-checks each queued notice: a line disputed on this laptop offline is held now, and on another laptop after sync")
