@@ -234,7 +234,7 @@ extension TenantStore {
         if let other = now.notices.first {
             return "the customer is now at level \(other.level) (\(other.levelDays) days, notice \(other.id)), not \(notice.level)"
         }
-        if now.heldCustomers > 0 { return "the customer is on hold since the run" }
+        if now.heldCustomers > 0 { return "the customer is on hold or placed with an agency since the run" }
         let stillOpen = Set(try openInvoices(db, customerID: notice.customerID, asOf: nil).filter { $0.open.isPositive }.map(\.entry.id))
         let owed = notice.lines.contains { stillOpen.contains($0.invoiceID) }
         return owed

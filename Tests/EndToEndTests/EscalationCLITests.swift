@@ -24,6 +24,16 @@ struct EscalationCLITests {
         // Mia's reads and record writes go to the server itself, not her replica.
         let atServer = ["--server", world.address, "--token", world.managerToken]
 
+        // The schedule is the setting dunning.run_time: a manager's; off, then on again.
+        #expect(try await run(world, "ana", ["dunning", "schedule", "--at", "06:30"]).status == 107)
+        for (options, expected) in [(["--at", "06:30"], "06:30"), (["--off"], ""), (["--at", "07:15"], "07:15")] {
+            let schedule = try await run(world, "mia", ["dunning", "schedule"] + options + atServer)
+            #expect((schedule.json as? [String: Any])?["dunning.run_time"] as? String == expected, "\(options)")
+        }
+        #expect(try await run(world, "mia", ["dunning", "schedule", "--at", "25:00"] + atServer).status == 64, "refused before any call")
+        let settings = try #require(try await run(world, "mia", ["settings"] + atServer).json as? [[String: Any]])
+        #expect(settings.first { $0["id"] as? String == "dunning.run_time" }?["value"] as? String == "07:15")
+
         // The run queues notices; Ana pulls them, then disputes a line of one offline: her preview holds it at once.
         let first = try #require(try await run(world, "mia", ["dunning", "run"]).json as? [String: Any])
         let created = try #require(first["created"] as? [[String: Any]])
