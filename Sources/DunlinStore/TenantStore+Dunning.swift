@@ -170,7 +170,11 @@ extension TenantStore {
     /// the reason. One transaction. A notice named that is released or dropped already is
     /// returned as it stands; an id that names no notice refuses the whole call, and so does a
     /// charge the ledger refuses (naming the notice as the item).
-    public func releaseNotices(_ ids: [String], runID: String?, by user: String, today: CivilDate, at: Date) throws -> [DunningNotice] {
+    /// A released notice of an `escalate` or `place` level makes its escalation
+    /// (``escalate(notice:today:at:managerOf:_:)``), for the manager `managerOf` names first.
+    public func releaseNotices(
+        _ ids: [String], runID: String?, by user: String, today: CivilDate, at: Date, managerOf: @Sendable (String) -> String? = { _ in nil }
+    ) throws -> [DunningNotice] {
         let releasedAt = Activity.instant(milliseconds: Activity.milliseconds(of: at))
         return try writer.write { db in
             var notices: [DunningNotice] = []
@@ -205,7 +209,7 @@ extension TenantStore {
                     settled.status = .released
                     settled.lines = current.lines
                     settled.charges = current.charges
-                    try Self.escalate(notice: settled, today: today, at: releasedAt, db)
+                    try Self.escalate(notice: settled, today: today, at: releasedAt, managerOf: managerOf, db)
                     for charge in settled.charges {
                         guard let target = settled.lines.first(where: { $0.balance.currency == charge.total.currency })?.invoiceID else { continue }
                         for (kind, amount) in [("fee", charge.fee), ("interest", charge.interest)] {

@@ -63,7 +63,11 @@ extension TenantStore {
     /// Evaluates the tenant's rules (DunlinCore ``EscalationRules``) as of `asOf` and makes, in one
     /// transaction, the escalations they call for that were never made: a retry, a second tick or
     /// a restart makes nothing twice, and a recalled placement is not made again for its episode.
-    public func evaluateEscalations(asOf: CivilDate, baseCurrency: Currency, at: Date) throws -> EscalationEvaluation {
+    /// `managerOf` answers a user's manager (the control database's), who an escalation of that
+    /// user's customer goes to first.
+    public func evaluateEscalations(
+        asOf: CivilDate, baseCurrency: Currency, at: Date, managerOf: @Sendable (String) -> String? = { _ in nil }
+    ) throws -> EscalationEvaluation {
         let createdAt = Activity.instant(milliseconds: Activity.milliseconds(of: at))
         return try writer.write { db in
             let rules = try EscalationRuleRow.live.fetchAll(db).map { try $0.record() }
@@ -75,7 +79,7 @@ extension TenantStore {
             for call in EscalationRules.evaluate(asOf: asOf, baseCurrency: baseCurrency, rules: rules, facts: facts) {
                 let made = try Self.escalate(
                     id: call.id, customerID: call.customerID, action: call.rule.action, ruleID: call.rule.id, reason: call.reason,
-                    agency: call.rule.agency, facts: byCustomer[call.customerID], today: asOf, at: createdAt, db
+                    agency: call.rule.agency, facts: byCustomer[call.customerID], today: asOf, at: createdAt, managerOf: managerOf, db
                 )
                 if let made { result.created.append(made) } else { result.existing += 1 }
             }
@@ -101,7 +105,7 @@ extension TenantStore {
     /// The escalation a released notice of an `escalate` or `place` level makes
     /// (``Escalation/id(notice:)``); a `place` level's template names the agency. Nothing for the
     /// other channels, or when it was made before.
-    static func escalate(notice: DunningNotice, today: CivilDate, at: Date, _ db: Database) throws {
+    static func escalate(notice: DunningNotice, today: CivilDate, at: Date, managerOf: (String) -> String?, _ db: Database) throws {
         let action: EscalationAction
         switch notice.channel {
         case .escalate: action = .escalate
@@ -112,18 +116,19 @@ extension TenantStore {
         try escalate(
             id: Escalation.id(notice: notice.id), customerID: notice.customerID, action: action, noticeID: notice.id,
             reason: "dunning level \(notice.level) (\(notice.levelDays) days past due) of policy \(notice.policyID), notice \(notice.id)",
-            agency: action == .place ? notice.template : "", facts: facts, today: today, at: at, db
+            agency: action == .place ? notice.template : "", facts: facts, today: today, at: at, managerOf: managerOf, db
         )
     }
 
     /// Makes escalation `id` unless it was ever made: the record and, for `escalate`, a task due
-    /// `today` for the tenant's escalation manager (the setting `escalation.manager`), else for the
-    /// customer's analyst to take to their manager; with neither, the escalation names no task.
-    /// Returns what it made, nil when it was there.
+    /// `today` for the manager of the customer's analyst (`managerOf`), else the tenant's
+    /// escalation manager (the setting `escalation.manager`), else the customer's analyst to take
+    /// to their manager; with none, the escalation names no task. Returns what it made, nil when
+    /// it was there.
     @discardableResult
     private static func escalate(
         id: String, customerID: String, action: EscalationAction, ruleID: String = "", noticeID: String = "", reason: String, agency: String,
-        facts: EscalationFacts?, today: CivilDate, at: Date, _ db: Database
+        facts: EscalationFacts?, today: CivilDate, at: Date, managerOf: (String) -> String?, _ db: Database
     ) throws -> Escalation? {
         guard try !EscalationRow.exists(db, key: id) else { return nil }
         let summary = AccountSummary.text(facts ?? EscalationFacts(customerID: customerID), asOf: today)
@@ -132,9 +137,11 @@ extension TenantStore {
             escalatedOn: today, summary: summary, createdAt: at
         )
         if action == .escalate {
-            let manager = try TenantSettingRow.live.filter(key: TenantSetting.escalationManager).fetchOne(db)?.value ?? ""
             let customer = try CustomerRow.fetchOne(db, key: customerID)
-            let assignee = manager.isEmpty ? customer?.analyst_id ?? "" : manager
+            let analyst = customer?.analyst_id ?? ""
+            let manager = try (analyst.isEmpty ? nil : managerOf(analyst))
+                ?? TenantSettingRow.live.filter(key: TenantSetting.escalationManager).fetchOne(db)?.value ?? ""
+            let assignee = manager.isEmpty ? analyst : manager
             if !assignee.isEmpty {
                 let task = CollectionTask(
                     id: Escalation.taskID(of: id), assigneeID: assignee, customerID: customerID,

@@ -91,6 +91,31 @@ struct EscalationServiceTests {
         #expect(try world.acme.store.tasks().items.count == 1)
     }
 
+    @Test("the task goes to the analyst's manager first, then the tenant's escalation manager")
+    func escalateToTheAnalystsManager() async throws {
+        let world = try Self.world(analyst: "u-ana")
+        let acme = TenantHandle(
+            id: "t-acme", store: world.acme.store, baseCurrency: .usd, timeZone: world.acme.timeZone, clock: world.acme.clock,
+            managerOf: { $0 == "u-ana" ? "u-lea" : nil }
+        )
+        var rule = Self.placeRule
+        rule.action = "escalate"
+        rule.agency = ""
+        _ = try await world.call(Dunning.upsertEscalationRules, .with { $0.rules = [rule] }, as: .manager)
+        try world.acme.store.upsert([TenantSetting(id: TenantSetting.escalationManager, value: "u-mia")])
+        let made = try acme.store.evaluateEscalations(asOf: acme.today, baseCurrency: .usd, at: acme.now, managerOf: acme.managerOf).created
+        #expect(made.map(\.assigneeID) == ["u-lea"])
+        #expect(try world.acme.store.task("tsk_ESC:ER-1:C1:INV-1")?.title.hasPrefix("Escalation: Globe Retail") == true)
+        // Ben's customers have no manager for Ben: the tenant's escalation manager takes them.
+        try world.acme.store.upsert([Customer(id: "C2", number: "1002", name: "Bayani Foods", analystID: "u-ben")])
+        try world.acme.store.post([
+            LedgerEntry(id: "INV-2", kind: .invoice, customerID: "C2", amount: Money(minorUnits: 900_00, currency: .usd),
+                        date: CivilDate("2026-08-01")!, dueDate: CivilDate("2026-08-01")!, reference: "INV-2"),
+        ])
+        let next = try acme.store.evaluateEscalations(asOf: acme.today, baseCurrency: .usd, at: acme.now, managerOf: acme.managerOf).created
+        #expect(next.map(\.assigneeID) == ["u-mia"])
+    }
+
     @Test("without an escalation manager the task goes to the customer's analyst, to take to their manager")
     func escalateFallsBackToTheAnalyst() async throws {
         let world = try Self.world(analyst: "u-ana")

@@ -54,7 +54,22 @@ struct EscalationCLITests {
         let table = try await run(world, "ana", ["dunning", "preview", "--customer", customer], json: false)
         #expect(table.text.contains("held: disputed"))
 
-        // Mia releases: escalate levels make tasks for her, place levels place the customers.
+        // The server admin gives Ana a manager, Lea: escalations of Ana's customers go to Lea, the
+        // others' to Mia (the demo's escalation.manager). A manager must be one (exit 109).
+        let env = try String(contentsOf: world.data.appendingPathComponent("demo-tokens.env"), encoding: .utf8)
+        let adminToken = try #require(env.split(separator: "\n").first { $0.hasPrefix("export DUNLIN_ADMIN_TOKEN=") }?.split(separator: "=", maxSplits: 1).last.map(String.init))
+        let asAdmin = ["--server", world.address, "--token", adminToken]
+        let users = try #require((try await run(world, "root", ["admin", "user", "list", "--tenant", "demo"] + asAdmin).json as? [String: Any])?["users"] as? [[String: Any]])
+        let anaID = try #require(users.first { $0["name"] as? String == "Ana Reyes" }?["id"] as? String)
+        let benID = try #require(users.first { $0["name"] as? String == "Ben Carter" }?["id"] as? String)
+        let lea = try #require(try await run(world, "root", ["admin", "user", "create", "--tenant", "demo", "--name", "Lea Cruz", "--role", "manager"] + asAdmin).json as? [String: Any])
+        let leaID = try #require(lea["id"] as? String)
+        #expect(try await run(world, "root", ["admin", "user", "update", anaID, "--manager", benID] + asAdmin).status == 109, "Ben is an analyst")
+        #expect(try await run(world, "mia", ["admin", "user", "update", anaID, "--manager", leaID] + atServer).status == 107, "a manager does not manage users")
+        let updated = try #require(try await run(world, "root", ["admin", "user", "update", anaID, "--manager", leaID] + asAdmin).json as? [String: Any])
+        #expect(updated["manager_id"] as? String == leaID)
+
+        // Mia releases: escalate levels make tasks for the managers, place levels place the customers.
         #expect(try await run(world, "ana", ["dunning", "release"]).status == 107, "an analyst may not release")
         #expect(try await run(world, "mia", ["dunning", "release"]).status == 0)
         let listed = try #require((try await run(world, "mia", ["escalations", "list", "--all"] + atServer).json as? [String: Any])?["escalations"] as? [[String: Any]])
@@ -66,7 +81,15 @@ struct EscalationCLITests {
         let task = try #require(try await run(world, "mia", ["tasks", "get", taskID] + atServer).json as? [String: Any])
         #expect(task["assignee_id"] as? String == escalation["assignee_id"] as? String)
         let names = try await run(world, "mia", ["escalations", "list", "--all"] + atServer, json: false)
-        #expect(names.text.contains("Mia Santos"), "the assignee by name")
+        #expect(names.text.contains("Mia Santos") && names.text.contains("Lea Cruz"), "the assignees by name")
+        let anasCustomers = try #require((try await run(world, "mia", ["customers", "list", "--analyst", anaID, "--all"] + atServer).json as? [String: Any])?["customers"] as? [[String: Any]])
+        let anas = Set(anasCustomers.compactMap { $0["id"] as? String })
+        let miaID = try #require(users.first { $0["name"] as? String == "Mia Santos" }?["id"] as? String)
+        #expect(!anas.isEmpty)
+        for escalated in listed where escalated["action"] as? String == "escalate" {
+            let customerID = escalated["customer_id"] as? String ?? ""
+            #expect(escalated["assignee_id"] as? String == (anas.contains(customerID) ? leaID : miaID), "\(customerID)")
+        }
         #expect(names.text.contains("agency_placement"), "the agency of a placement")
         let customerColumn = names.text.split(separator: "\n").dropFirst().map { $0.prefix { $0 != " " } }
         #expect(!customerColumn.isEmpty && !customerColumn.contains { $0.hasPrefix("CUS-") }, "customers by name, not id")

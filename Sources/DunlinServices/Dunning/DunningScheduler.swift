@@ -66,7 +66,7 @@ public final class DunningScheduler: Sendable {
     @discardableResult
     public func escalations(_ tenants: [TenantHandle]) -> [(tenant: String, made: Int)] {
         daily(tenants, last: lastEscalations, what: "escalations") { tenant, today in
-            try tenant.store.evaluateEscalations(asOf: today, baseCurrency: tenant.baseCurrency, at: tenant.now).created.count
+            try tenant.store.evaluateEscalations(asOf: today, baseCurrency: tenant.baseCurrency, at: tenant.now, managerOf: tenant.managerOf).created.count
         }
     }
 

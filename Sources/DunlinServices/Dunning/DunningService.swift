@@ -112,7 +112,8 @@ public struct DunningService: RPCService {
             let (tenant, _) = try access(context, tenants, requires: Self.runRole)
             let notices = try RPCError.mapping {
                 try tenant.store.releaseNotices(
-                    request.noticeIds, runID: nonEmpty(request.runID), by: context.principal.id, today: tenant.today, at: tenant.now
+                    request.noticeIds, runID: nonEmpty(request.runID), by: context.principal.id, today: tenant.today, at: tenant.now,
+                    managerOf: tenant.managerOf
                 )
             }
             return .with { $0.notices = notices.map(Dunlin_V1_DunningNoticeRecord.init) }
@@ -157,7 +158,7 @@ public struct DunningService: RPCService {
         router.unary(Dunning.evaluateEscalations) { request, context in
             let (tenant, _) = try access(context, tenants, requires: Self.runRole)
             let asOf = try RPCError.mapping { try WireField.date(request.asOf, field: "as_of", default: tenant.today) }
-            let result = try RPCError.mapping { try tenant.store.evaluateEscalations(asOf: asOf, baseCurrency: tenant.baseCurrency, at: tenant.now) }
+            let result = try RPCError.mapping { try tenant.store.evaluateEscalations(asOf: asOf, baseCurrency: tenant.baseCurrency, at: tenant.now, managerOf: tenant.managerOf) }
             context.logger.info("escalation rules evaluated", metadata: ["created": "\(result.created.count)", "existing": "\(result.existing)"])
             return .with {
                 $0.created = result.created.map(Dunlin_V1_EscalationRecord.init)
