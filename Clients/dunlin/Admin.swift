@@ -247,8 +247,8 @@ struct UserCommands: AsyncParsableCommand {
 
     struct Update: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Change a user's name, email or role, or deactivate or reactivate them.",
-            discussion: "A deactivated user's tokens are refused. A tenant's last active admin cannot be demoted or deactivated."
+            abstract: "Change a user's name, email, role, time zone or manager, or deactivate or reactivate them.",
+            discussion: "A deactivated user's tokens are refused. A tenant's last active admin cannot be demoted or deactivated. A user's manager (an active manager or admin of the tenant) receives the escalations of the customers the user works."
         )
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "User id.") var id: String
@@ -256,13 +256,14 @@ struct UserCommands: AsyncParsableCommand {
         @Option(help: "New email.") var email: String?
         @Option(help: "New role: admin, manager, analyst or viewer.") var role: String?
         @Option(help: "The user's own IANA time zone; \"\" for the tenant's.") var timeZone: String?
+        @Option(help: "The user's manager, a user id (an active manager or admin); \"\" for none.") var manager: String?
         @Flag(help: "Deactivate (--deactivate) or reactivate (--activate).") var active: Activation?
 
         enum Activation: EnumerableFlag { case activate, deactivate }
 
         func validate() throws {
-            guard name != nil || email != nil || role != nil || active != nil || timeZone != nil else {
-                throw ValidationError("nothing to change: give --name, --email, --role, --time-zone, --activate or --deactivate")
+            guard name != nil || email != nil || role != nil || active != nil || timeZone != nil || manager != nil else {
+                throw ValidationError("nothing to change: give --name, --email, --role, --time-zone, --manager, --activate or --deactivate")
             }
         }
 
@@ -274,6 +275,7 @@ struct UserCommands: AsyncParsableCommand {
                     if let email { $0.email = email }
                     if let role { $0.role = role }
                     if let timeZone { $0.timeZone = timeZone }
+                    if let manager { $0.managerID = manager }
                     if let active { $0.active = active == .activate }
                 }, options: connection.callOptions)
                 printUsers([user], json: connection.json, single: true)
@@ -287,15 +289,16 @@ private func printUsers(_ users: [Dunlin_V1_User], json: Bool, single: Bool) {
         let objects = users.map { user -> [String: Any] in
             [
                 "id": user.id, "tenant_id": user.tenantID, "name": user.name, "email": user.email, "role": user.role,
-                "active": user.active, "created_at_ms": user.createdAtMs, "time_zone": user.timeZone,
+                "active": user.active, "created_at_ms": user.createdAtMs, "time_zone": user.timeZone, "manager_id": user.managerID,
             ]
         }
         printJSON(single ? objects[0] as Any : ["users": objects] as Any)
         return
     }
-    printTable([["ID", "TENANT", "NAME", "EMAIL", "ROLE", "TIME ZONE", "ACTIVE", "CREATED"]] + users.map {
+    let names = Dictionary(users.map { ($0.id, $0.name) }) { first, _ in first }
+    printTable([["ID", "TENANT", "NAME", "EMAIL", "ROLE", "TIME ZONE", "MANAGER", "ACTIVE", "CREATED"]] + users.map {
         [$0.id, $0.tenantID.isEmpty ? "-" : $0.tenantID, $0.name, $0.email, $0.role, $0.timeZone.isEmpty ? "tenant's" : $0.timeZone,
-         $0.active ? "yes" : "no", time($0.createdAtMs)]
+         $0.managerID.isEmpty ? "" : names[$0.managerID] ?? $0.managerID, $0.active ? "yes" : "no", time($0.createdAtMs)]
     })
 }
 

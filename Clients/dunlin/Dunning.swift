@@ -51,7 +51,8 @@ struct DunningCommand: AsyncParsableCommand {
 
     struct Preview: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show the notices waiting for release, with their lines (read-only; offline from the replica)."
+            abstract: "Show the notices waiting for release, with their lines (read-only; offline from the replica).",
+            discussion: "Each notice is checked again against the holds as they stand here now (a dispute opened on this laptop, synced or not): held lines and customers are marked, and the release will leave them off."
         )
         @OptionGroup var connection: ConnectionOptions
         @Option(help: "Only this run's notices (R-YYYY-MM-DD).") var run = ""
@@ -59,17 +60,19 @@ struct DunningCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await connection.withCaller { client in
-                let notices = try await allNotices(client, connection: connection) {
-                    $0.runID = run
-                    $0.customerID = customer
-                    $0.statuses = [DunningNoticeStatus.pending.rawValue]
-                }
+                var previews: [Dunlin_V1_NoticePreview] = []
+                var request = Dunlin_V1_PreviewNoticesRequest.with { $0.runID = run; $0.customerID = customer; $0.pageSize = 1000 }
+                repeat {
+                    let page = try await client.unary(Dunning.previewNotices, request, options: connection.callOptions)
+                    previews += page.previews
+                    request.cursor = page.nextCursor
+                } while !request.cursor.isEmpty
                 if connection.json {
-                    printJSON(encoding: ListJSON(key: "notices", items: notices.map(NoticeJSON.init), nextCursor: ""))
-                } else if notices.isEmpty {
+                    printJSON(encoding: ListJSON(key: "notices", items: previews.map(PreviewJSON.init), nextCursor: ""))
+                } else if previews.isEmpty {
                     say("no notices waiting for release")
                 } else {
-                    for notice in notices { printNoticeDetail(notice) }
+                    for preview in previews { printNoticeDetail(preview.notice, now: preview) }
                 }
             }
         }
@@ -114,7 +117,8 @@ struct DunningCommand: AsyncParsableCommand {
 extension DunningCommand {
     struct Schedule: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show or set the daily scheduled run (managers set it): dunlind serve runs dunning when the tenant's clock reads it."
+            abstract: "Show or set the daily scheduled run (managers set it): dunlind serve runs dunning when the tenant's clock reads it.",
+            discussion: "The run time is the tenant setting dunning.run_time (dunlin settings lists it); this command writes it."
         )
         @OptionGroup var connection: ConnectionOptions
         @Option(help: "Run daily at this time of the tenant's day, HH:MM (24-hour).") var at: String?
@@ -127,15 +131,17 @@ extension DunningCommand {
 
         func run() async throws {
             try await connection.withCaller { client in
-                var settings = try await client.unary(Dunning.getSettings, .init(), options: connection.callOptions)
-                if at != nil || off {
-                    settings.dunningRunTime = at ?? ""
-                    settings = try await client.unary(Dunning.updateSettings, .with { $0.settings = settings }, options: connection.callOptions)
-                }
+                let name = TenantSetting.dunningRunTime
+                let settings = at != nil || off
+                    ? try await client.unary(Records.updateSettings, .with {
+                        $0.settings = [.with { $0.id = name; $0.value = at ?? "" }]
+                    }, options: connection.callOptions).settings
+                    : try await client.unary(Records.listSettings, .init(), options: connection.callOptions).settings
+                let runTime = settings.first { $0.id == name }?.value ?? ""
                 if connection.json {
-                    printJSON(["dunning_run_time": settings.dunningRunTime])
+                    printJSON([name: runTime])
                 } else {
-                    say(settings.dunningRunTime.isEmpty ? "no scheduled dunning run" : "dunning runs daily at \(settings.dunningRunTime), the tenant's time")
+                    say(runTime.isEmpty ? "no scheduled dunning run" : "dunning runs daily at \(runTime), the tenant's time")
                 }
             }
         }
@@ -216,22 +222,6 @@ struct NoticesCommand: AsyncParsableCommand {
     }
 }
 
-/// Every notice the request selects, following the cursor.
-private func allNotices(
-    _ client: any UnaryCaller, connection: ConnectionOptions, _ filter: (inout Dunlin_V1_ListNoticesRequest) -> Void
-) async throws -> [Dunlin_V1_DunningNoticeRecord] {
-    var notices: [Dunlin_V1_DunningNoticeRecord] = []
-    var request = Dunlin_V1_ListNoticesRequest()
-    filter(&request)
-    request.pageSize = 1000
-    repeat {
-        let page = try await client.unary(Dunning.listNotices, request, options: connection.callOptions)
-        notices += page.notices
-        request.cursor = page.nextCursor
-    } while !request.cursor.isEmpty
-    return notices
-}
-
 private func charges(_ notice: Dunlin_V1_DunningNoticeRecord) -> String {
     notice.charges.map { charge in
         var owed = "\(charge.total.currency) \(text(charge.total))"
@@ -262,15 +252,36 @@ private func deliveryText(_ notice: Dunlin_V1_DunningNoticeRecord) -> String {
     return said
 }
 
-private func printNoticeDetail(_ notice: Dunlin_V1_DunningNoticeRecord) {
+/// A notice with its lines; with `now` (a preview), what holds it now: the customer, or each held line.
+private func printNoticeDetail(_ notice: Dunlin_V1_DunningNoticeRecord, now: Dunlin_V1_NoticePreview? = nil) {
     say("notice \(notice.id): customer \(notice.customerID), level \(notice.level) (\(notice.levelDays) days) of policy \(notice.policyID), "
         + "\(notice.channel) from template \(notice.template), as of \(notice.asOf), \(notice.status)"
         + (notice.statusReason.isEmpty ? "" : ": \(notice.statusReason)"))
-    printTable([["invoice", "number", "due", "days", "cur", "balance"]] + notice.lines.map { line in
+    if let now, !now.customerHeld.isEmpty { say("HELD NOW: \(now.customerHeld); the release will drop this notice") }
+    let held = Dictionary((now?.heldLines ?? []).map { ($0.invoiceID, $0.reason) }) { first, _ in first }
+    printTable([["invoice", "number", "due", "days", "cur", "balance"] + (now == nil ? [] : ["now"])] + notice.lines.map { line in
         [line.invoiceID, line.reference, line.dueDate, String(line.daysPastDue), line.balance.currency, text(line.balance)]
+            + (now == nil ? [] : [held[line.invoiceID].map { "held: \($0)" } ?? ""])
     })
-    say("owed: \(charges(notice))")
+    say("owed: \(charges(notice))" + (held.isEmpty ? "" : " (as queued; held lines will be left off at release)"))
     if !notice.delivery.isEmpty { say("delivery: \(deliveryText(notice))") }
+}
+
+/// A preview in `--json`: the notice as queued, and what holds it now.
+struct PreviewJSON: Encodable {
+    struct Held: Encodable {
+        var invoice_id, reason: String
+    }
+
+    var notice: NoticeJSON
+    var customer_held: String
+    var held_lines: [Held]
+
+    init(_ preview: Dunlin_V1_NoticePreview) {
+        notice = NoticeJSON(preview.notice)
+        customer_held = preview.customerHeld
+        held_lines = preview.heldLines.map { Held(invoice_id: $0.invoiceID, reason: $0.reason) }
+    }
 }
 
 // MARK: JSON

@@ -149,11 +149,22 @@ RECORDS = [
         'delivery_detail': 'letter written to outbox/demo/letters/DN_C-1001_30_INV-1042-1a2b3c4d.html', 'delivery_attempts': 0,
         '_deleted': False,
     }),
-    ('collections_settings', 'collections', 16, {'id': 'collections', 'dunning_run_time': '06:30', '_deleted': False}),
+    ('tenant_setting', 'dunning.run_time', 16, {'id': 'dunning.run_time', 'value': '06:30', '_deleted': False}),
     ('tenant_setting', 'worklist.broken_promise', 17, {
         'id': 'worklist.broken_promise', 'value': '30', '_deleted': False,
     }),
-    ('notice_template', 'TPL-first_notice-fil', 18, {
+    ('escalation_rule', 'ER-1', 18, {
+        'id': 'ER-1', 'name': 'Twice broken', 'trigger': 'broken_promises', 'days': 0, 'amount': None, 'count': 2,
+        'window_days': 90, 'action': 'place', 'agency': 'Acme Recovery', '_deleted': False,
+    }),
+    ('escalation', 'ESC:ER-1:C-1001:P-1#2', 19, {
+        'id': 'ESC:ER-1:C-1001:P-1#2', 'customer_id': 'C-1001', 'action': 'place', 'rule_id': 'ER-1', 'notice_id': '',
+        'reason': 'Twice broken: 2 promises broken within 90 days', 'agency': 'Acme Recovery', 'escalated_on': '2026-12-24',
+        'summary': 'overdue PHP 12,000.50; oldest item 23 days past due; 2 promises broken in the last 90 days; 0 open disputes',
+        'task_id': '', 'assignee_id': '', 'status': 'recalled', 'recalled_on': '2027-01-05', 'recalled_by': 'u-ben',
+        'recall_reason': 'paid in full', 'created_at': '1798070400000', '_deleted': False,
+    }),
+    ('notice_template', 'TPL-first_notice-fil', 20, {
         'id': 'TPL-first_notice-fil', 'name': 'first_notice', 'language': 'fil',
         'subject': 'Lampas na sa takdang petsa: {{amount_due}}', 'recipient': '{{contact.email}}',
         'text': 'Mahal na {{contact.name}},\n{{#lines}}\n{{reference}}: {{balance}}\n{{/lines}}',

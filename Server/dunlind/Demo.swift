@@ -96,7 +96,8 @@ struct Demo: AsyncParsableCommand {
               dunlin dunning policy list
               dunlin dunning run                          # notices at several levels, queued
               dunlin dunning preview                      # what they say
-              dunlin dunning release                      # fees and interest posted
+              dunlin dunning release                      # fees and interest posted; escalations made
+              dunlin escalations list                     # tasks for Mia, placements with agencies
 
             Work like an analyst on a laptop, offline first (a local replica, then sync):
               dunlin login --server \(host):\(port) --token "$DUNLIN_ANALYST_TOKEN"
@@ -115,7 +116,7 @@ struct Demo: AsyncParsableCommand {
             // Ana works from Manila and Ben from New York: their worklists follow their own days.
             let ana = try control.createUser(tenantID: tenantID, name: "Ana Reyes", email: "ana@demo.example", role: .analyst, timeZone: "Asia/Manila")
             let ben = try control.createUser(tenantID: tenantID, name: "Ben Carter", email: "ben@demo.example", role: .analyst, timeZone: "America/New_York")
-            _ = try control.createUser(tenantID: tenantID, name: "Mia Santos", email: "mia@demo.example", role: .manager)
+            let mia = try control.createUser(tenantID: tenantID, name: "Mia Santos", email: "mia@demo.example", role: .manager)
             let today = WallClock.system.today(in: TimeZone(identifier: "America/Chicago")!)
             let portfolio = DemoPortfolio(today: today, analysts: [ana.id, ben.id])
             try store.upsert(portfolio.customers)
@@ -125,6 +126,8 @@ struct Demo: AsyncParsableCommand {
             try store.upsert(portfolio.contacts)
             try store.upsert(portfolio.templates)
             try store.upsert(portfolio.letterhead)
+            // Escalations (the policies' escalate levels, the rules a manager adds) land with Mia.
+            try store.upsert([TenantSetting(id: TenantSetting.escalationManager, value: mia.id)])
         }
         let users = try control.users(tenantID: tenantID).items
         guard let manager = users.first(where: { $0.email == "mia@demo.example" }),

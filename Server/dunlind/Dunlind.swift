@@ -231,10 +231,11 @@ struct Init: AsyncParsableCommand {
     }
 }
 
-/// Each tenant's scheduled dunning run (its collections settings' run time), once a tenant day the
-/// follow-up tasks of broken promises, and the delivery of released notices still queued (the
-/// first pass also settles deliveries a stopped server left half done), checked every minute
-/// while the server runs, starting at once; stops at graceful shutdown.
+/// Each tenant's scheduled dunning run (its setting `dunning.run_time`), once a tenant day the
+/// follow-up tasks of broken promises and the evaluation of its escalation rules, and the delivery
+/// of released notices still queued (the first pass also settles deliveries a stopped server left
+/// half done), checked every minute while the server runs, starting at once; stops at graceful
+/// shutdown.
 struct ScheduledDunningRuns: Service {
     let tenants: TenantDirectory
     let delivery: NoticeDelivery
@@ -246,6 +247,7 @@ struct ScheduledDunningRuns: Service {
                 let tenants = activeTenants()
                 scheduler.tick(tenants)
                 scheduler.followUps(tenants)
+                scheduler.escalations(tenants)
                 for tenant in tenants { await delivery.deliver(tenant) }
                 try? await Task.sleep(for: .seconds(60))
             }

@@ -1,7 +1,7 @@
 import Foundation
 
-/// What keeps dunning away, as of a run's date: an active manual hold keeps it from the whole
-/// customer; an open or investigating dispute, an open promise whose deadline (promised date plus
+/// What keeps dunning away, as of a run's date: an active manual hold or a placement with a
+/// collection agency (``Escalation/places(on:)``) keeps it from the whole customer; an open or investigating dispute, an open promise whose deadline (promised date plus
 /// grace, ``PromiseToPay/deadline(graceDays:)``) has not passed, and a ledger exception keep it
 /// from the invoices they name. A held item is left out of the notice altogether: it neither
 /// appears on it, nor counts towards its totals, nor sets its level.
@@ -9,7 +9,13 @@ public struct DunningHolds: Sendable {
     private var customers: [String: String] = [:]
     private var items: [String: String] = [:]
 
-    public init(asOf: CivilDate, disputes: [Dispute], promises: [PromiseToPay], exceptionInvoiceIDs: [String], manual: [DunningHold]) {
+    public init(
+        asOf: CivilDate, disputes: [Dispute], promises: [PromiseToPay], exceptionInvoiceIDs: [String], manual: [DunningHold],
+        placements: [Escalation] = []
+    ) {
+        for placement in placements.sorted(by: { $0.id < $1.id }) where placement.places(on: asOf) && customers[placement.customerID] == nil {
+            customers[placement.customerID] = "placed with \(placement.agency) on \(placement.escalatedOn) (\(placement.id))"
+        }
         for hold in manual.sorted(by: { $0.id < $1.id }) where hold.isActive(on: asOf) && customers[hold.customerID] == nil {
             customers[hold.customerID] = "held by \(hold.id): \(hold.reason)"
         }
@@ -27,12 +33,46 @@ public struct DunningHolds: Sendable {
 
     /// Why the invoice is held, nil when it is not.
     public func itemHold(_ invoiceID: String) -> String? { items[invoiceID] }
+
+    /// `notice` checked again against these holds, the run's own rule: whether its customer is
+    /// held now, and which of its lines are. A preview shows a queued notice with what holds it
+    /// now (a dispute opened on a laptop since the run, offline too), so nobody reads as due what
+    /// the release will drop.
+    public func recheck(_ notice: DunningNotice) -> NoticeRecheck {
+        NoticeRecheck(
+            customerHold: customerHold(notice.customerID),
+            heldLines: notice.lines.compactMap { line in itemHold(line.invoiceID).map { NoticeRecheck.HeldLine(invoiceID: line.invoiceID, reason: $0) } }
+        )
+    }
+}
+
+/// What holds a queued notice now (``DunningHolds/recheck(_:)``).
+public struct NoticeRecheck: Sendable, Hashable {
+    public struct HeldLine: Sendable, Hashable {
+        public var invoiceID: String
+        public var reason: String
+
+        public init(invoiceID: String, reason: String) {
+            self.invoiceID = invoiceID
+            self.reason = reason
+        }
+    }
+
+    /// Why the whole customer is held now, nil when it is not.
+    public var customerHold: String?
+    /// The notice's lines held now, in the notice's order.
+    public var heldLines: [HeldLine]
+
+    public init(customerHold: String? = nil, heldLines: [HeldLine] = []) {
+        self.customerHold = customerHold
+        self.heldLines = heldLines
+    }
 }
 
 /// A run's result for the whole tenant: the notices it calls for, and how much it held back.
 public struct DunningPlan: Sendable, Hashable {
     public var notices: [DunningNotice] = []
-    /// Customers left alone by a manual hold.
+    /// Customers left alone by a manual hold or a placement with an agency.
     public var heldCustomers = 0
     /// Open items left out under a dispute, promise or exception.
     public var heldItems = 0

@@ -40,9 +40,10 @@ public enum RecordID {
         case .dunningPolicy: "dpol_"
         case .dunningHold: "hold_"
         case .dunningNotice: "dn_"
-        case .collectionsSettings: "set_"
         case .tenantSetting: "tset_"
         case .noticeTemplate: "tpl_"
+        case .escalationRule: "erule_"
+        case .escalation: "esc_"
         }
     }
 

@@ -12,9 +12,10 @@ public enum RecordKind: String, Sendable, Hashable, Codable, CaseIterable {
     case dunningPolicy = "dunning_policy"
     case dunningHold = "dunning_hold"
     case dunningNotice = "dunning_notice"
-    case collectionsSettings = "collections_settings"
     case tenantSetting = "tenant_setting"
     case noticeTemplate = "notice_template"
+    case escalationRule = "escalation_rule"
+    case escalation
 }
 
 extension RecordKind: CustomStringConvertible {
@@ -99,12 +100,16 @@ public enum Rights {
         .dunningHold: RecordRights(create: .analyst, change: .analyst, delete: .manager, owner: .anyone),
         // Made and released by the server alone (DunningService's RunDunning and ReleaseNotices).
         .dunningNotice: RecordRights(create: nil, change: nil, delete: nil, owner: .anyone),
-        // One record per tenant, never deleted: when dunning runs is a manager's decision.
-        .collectionsSettings: RecordRights(create: .manager, change: .manager, delete: nil, owner: .anyone),
-        // The tenant's collections settings (worklist weights): a manager's; deleting one puts the default back.
+        // The tenant's settings (worklist weights, the dunning run time, who gets escalations): a
+        // manager's; deleting one puts the default back.
         .tenantSetting: RecordRights(create: .manager, change: .manager, delete: .manager, owner: .anyone),
         // What customers read in letters and emails: a manager's, like the policies that name them.
         .noticeTemplate: RecordRights(create: .manager, change: .manager, delete: .manager, owner: .anyone),
+        // What escalates a customer to a manager or an agency: a manager's.
+        .escalationRule: RecordRights(create: .manager, change: .manager, delete: .manager, owner: .anyone),
+        // Made by the server alone (a release meeting an escalate or place level, a rule's
+        // evaluation); recalled by a manager through DunningService's RecallPlacement, on the server.
+        .escalation: RecordRights(create: nil, change: nil, delete: nil, owner: .anyone),
     ]
 
     /// The role posting `entry` needs; `target` is the entry a reversal reverses. Everyday cash

@@ -1,12 +1,18 @@
 /// One tenant setting a manager changes and every replica holds (kind "tenant_setting"): a
 /// name and its value as text. A setting with no record has its default; deleting one puts the
 /// default back. Each setting is its own record, so two managers changing two settings offline
-/// both keep their change (sync merges field by field, record by record).
+/// both keep their change (sync merges field by field, record by record). This is the tenant's
+/// one settings mechanism: every tenant-wide choice a manager makes is a setting here.
 ///
-/// The names: `worklist.<weight>` for each ``WorklistWeights`` name (a whole number 0 to
-/// ``WorklistWeights/maximum``); the letterhead on letters and emails, `letterhead.name`,
-/// `letterhead.address` (lines), `letterhead.phone` and `letterhead.email` (text; empty by
-/// default: the tenant's name heads a letter with no `letterhead.name`).
+/// The names:
+/// - `worklist.<weight>` for each ``WorklistWeights`` name: a whole number 0 to ``WorklistWeights/maximum``.
+/// - `dunning.run_time`: "HH:MM" on the tenant's clock, when `dunlind serve` runs dunning each
+///   day (``DunningSchedule``); "" (the default): no scheduled run.
+/// - `escalation.manager`: the user id escalation tasks are assigned to (``Escalation``); ""
+///   (the default): the customer's analyst, the task titled for their manager.
+/// - `letterhead.name`, `letterhead.address` (lines), `letterhead.phone`, `letterhead.email`: the
+///   letterhead on letters and the sender of emails (text; empty by default: the tenant's name
+///   heads a letter with no `letterhead.name`).
 public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
     /// The setting's name, e.g. "worklist.broken_promise".
     public var id: String
@@ -19,6 +25,10 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
 
     /// The prefix of the worklist's weights.
     public static let worklistPrefix = "worklist."
+    /// The daily scheduled dunning run's time of day.
+    public static let dunningRunTime = "dunning.run_time"
+    /// Who escalation tasks go to.
+    public static let escalationManager = "escalation.manager"
 
     /// The prefix of the letterhead's fields.
     public static let letterheadPrefix = "letterhead."
@@ -26,23 +36,33 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
     public static let letterheadNames = ["name", "address", "phone", "email"].map { letterheadPrefix + $0 }
 
     /// Every setting name there is, in a fixed order.
-    public static var names: [String] { WorklistWeights.names.map { worklistPrefix + $0 } + letterheadNames }
+    public static var names: [String] { WorklistWeights.names.map { worklistPrefix + $0 } + [dunningRunTime, escalationManager] + letterheadNames }
 
     /// Checks the name is a setting and the value one it takes, naming the setting.
     public func validate() throws(DomainError) {
         try StoredText.check(value, field: id)
         _ = try Self.defaultValue(of: id)
-        _ = try Self.weights([self])
-        _ = try Self.letterhead([self], tenantName: "")
+        switch id {
+        case Self.dunningRunTime: _ = try DunningSchedule.time(value, field: id)
+        case Self.escalationManager: try Require.code(value, id)
+        case let name where letterheadNames.contains(name): _ = try Self.letterhead([self], tenantName: "")
+        default: _ = try Self.weights([self])
+        }
     }
 
     /// The value setting `name` has when nobody set it; refuses a name that is no setting (field `id`).
     public static func defaultValue(of name: String) throws(DomainError) -> String {
-        if letterheadNames.contains(name) { return "" }
+        if name == dunningRunTime || name == escalationManager || letterheadNames.contains(name) { return "" }
         guard name.hasPrefix(worklistPrefix), let weight = WorklistWeights.standard[String(name.dropFirst(worklistPrefix.count))] else {
             throw .invalid(field: "id", "\"\(name.prefix(64))\" is not a setting; the settings are \(names.joined(separator: ", "))")
         }
         return String(weight)
+    }
+
+    /// The value of setting `name` among `settings`, or its default.
+    public static func value(of name: String, in settings: [TenantSetting]) throws(DomainError) -> String {
+        if let set = settings.first(where: { $0.id == name }) { return set.value }
+        return try defaultValue(of: name)
     }
 
     /// The worklist's weights from the tenant's settings: the default where none is set.

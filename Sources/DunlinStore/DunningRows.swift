@@ -91,7 +91,8 @@ struct DunningHoldRow: TombstonedRow {
     }
 }
 
-struct DunningNoticeRow: TombstonedRow {
+struct DunningNoticeRow: BodyRow {
+    typealias Record = DunningNotice
     static let recordKind = RecordKind.dunningNotice
 
     var id: String
@@ -109,16 +110,9 @@ struct DunningNoticeRow: TombstonedRow {
         customer_id = notice.customerID
         status = notice.status.rawValue
         as_of = notice.asOf.description
-        body = String(decoding: RecordCoding.canonical(notice.fieldMap), as: UTF8.self)
+        body = Self.body(notice)
         delivery = notice.delivery?.rawValue ?? ""
         deleted = false
-    }
-
-    func record() throws -> DunningNotice {
-        guard case .object(let fields) = try FormColumn.decode(body, Self.databaseTableName, "body", id: id) else {
-            throw DatabaseError(resultCode: .SQLITE_MISMATCH, message: "dunning_notice.body of \(id) is not a JSON object")
-        }
-        return try DunningNotice(fieldMap: fields)
     }
 
     enum Columns {
@@ -130,21 +124,71 @@ struct DunningNoticeRow: TombstonedRow {
     }
 }
 
-struct CollectionsSettingsRow: TombstonedRow {
-    static let recordKind = RecordKind.collectionsSettings
+/// A row whose record lives whole in `body`, its sync form as canonical JSON; the other columns
+/// are what lists filter and sort by.
+protocol BodyRow: TombstonedRow where Record: SyncRecordForm {
+    var body: String { get }
+}
+
+extension BodyRow {
+    static func body(_ record: Record) -> String { String(decoding: RecordCoding.canonical(record.fieldMap), as: UTF8.self) }
+
+    func record() throws -> Record {
+        guard case .object(let fields) = try FormColumn.decode(body, Self.databaseTableName, "body", id: id) else {
+            throw DatabaseError(resultCode: .SQLITE_MISMATCH, message: "\(Self.databaseTableName).body of \(id) is not a JSON object")
+        }
+        return try Record(fieldMap: fields)
+    }
+}
+
+struct EscalationRuleRow: BodyRow {
+    typealias Record = EscalationRule
+    static let recordKind = RecordKind.escalationRule
 
     var id: String
-    var dunning_run_time: String
+    var name: String
+    var body: String
     var deleted: Bool
 
-    init(_ settings: CollectionsSettings) {
-        id = settings.id
-        dunning_run_time = settings.dunningRunTime
+    init(_ rule: EscalationRule) {
+        id = rule.id
+        name = rule.name
+        body = Self.body(rule)
         deleted = false
     }
 
-    func record() throws -> CollectionsSettings {
-        CollectionsSettings(id: id, dunningRunTime: dunning_run_time)
+    enum Columns {
+        static let name = Column(CodingKeys.name)
+    }
+}
+
+struct EscalationRow: BodyRow {
+    typealias Record = Escalation
+    static let recordKind = RecordKind.escalation
+
+    var id: String
+    var customer_id: String
+    var action: String
+    var status: String
+    var escalated_on: String
+    var body: String
+    var deleted: Bool
+
+    init(_ escalation: Escalation) {
+        id = escalation.id
+        customer_id = escalation.customerID
+        action = escalation.action.rawValue
+        status = escalation.status.rawValue
+        escalated_on = escalation.escalatedOn.description
+        body = Self.body(escalation)
+        deleted = false
+    }
+
+    enum Columns {
+        static let customerID = Column(CodingKeys.customer_id)
+        static let action = Column(CodingKeys.action)
+        static let status = Column(CodingKeys.status)
+        static let escalatedOn = Column(CodingKeys.escalated_on)
     }
 }
 

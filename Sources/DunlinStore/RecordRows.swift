@@ -20,9 +20,15 @@ protocol TombstonedRow: Codable, Equatable, FetchableRecord, PersistableRecord, 
     var id: String { get }
     var deleted: Bool { get }
     func record() throws -> Record
+    /// Whether writing the id again brings a tombstoned record back. Records are not reused
+    /// (false); a tenant setting is its name, and setting it after a reset to its default is
+    /// an ordinary edit.
+    static var revivable: Bool { get }
 }
 
 extension TombstonedRow {
+    static var revivable: Bool { false }
+
     /// The tombstone flag every mutable record's table has.
     static var deletedColumn: Column { Column("deleted") }
 
@@ -258,6 +264,7 @@ extension CollectionTaskRow {
 
 struct TenantSettingRow: TombstonedRow {
     static let recordKind = RecordKind.tenantSetting
+    static let revivable = true
 
     var id: String
     var value: String

@@ -369,7 +369,37 @@ enum TenantSchema {
             // promise of one payment.
             try db.execute(sql: "ALTER TABLE promise_to_pay ADD COLUMN installments TEXT NOT NULL DEFAULT '[]'")
         }
-        migrator.registerMigration("v16: notice templates and delivery") { db in
+        migrator.registerMigration("v16: one settings mechanism") { db in
+            try SettingsMerge.run(db)
+        }
+        migrator.registerMigration("v17: escalation") { db in
+            try db.execute(sql: """
+                -- A manager's escalation rules (EscalationRule); mutable, tombstoned.
+                CREATE TABLE escalation_rule (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    name TEXT NOT NULL,
+                    body TEXT NOT NULL,
+                    deleted INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX escalation_rule_by_name ON escalation_rule(name, id);
+
+                -- Escalations and placements, written by the server alone (like dunning_notice).
+                -- body: the whole record in its sync form; the columns beside it are what lists
+                -- filter and sort by. Never deleted.
+                CREATE TABLE escalation (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    customer_id TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    escalated_on TEXT NOT NULL,
+                    body TEXT NOT NULL,
+                    deleted INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX escalation_by_customer ON escalation(customer_id, escalated_on, id);
+                CREATE INDEX escalation_by_day ON escalation(escalated_on, id);
+                """)
+        }
+        migrator.registerMigration("v18: notice templates and delivery") { db in
             try db.execute(sql: """
                 -- A tenant's Mustache templates for notices (NoticeTemplate): mutable, tombstoned.
                 -- One live template per name and language (the store's check).
@@ -393,6 +423,80 @@ enum TenantSchema {
                 """)
         }
         return migrator
+    }
+}
+
+/// Folds the kind `collections_settings` (one record, id `collections`, holding the dunning run
+/// time) into the tenant settings (kind `tenant_setting`, one record per setting): the run time
+/// becomes the setting `dunning.run_time`. A run time that was set becomes that setting's record,
+/// and everything sync keeps about the old record follows it under its new kind, id and field
+/// name (`dunning_run_time` is `value`): its change-log lines (so a replica that has not pulled it
+/// yet does, and a replica's unpushed edit is still pushed, as the setting), its field stamps, a
+/// replica's base and refused changes, and the conflicts about it. A run time that was never set
+/// ("", the default either way) leaves nothing behind. The same on the server and on a replica,
+/// so both hold the same record under the same sequence numbers. Then the table goes.
+enum SettingsMerge {
+    static let oldKind = "collections_settings"
+    static let oldID = "collections"
+    static let newKind = RecordKind.tenantSetting.rawValue
+    static let newID = TenantSetting.dunningRunTime
+
+    static func run(_ db: Database) throws {
+        let row = try Row.fetchOne(db, sql: "SELECT dunning_run_time, deleted FROM collections_settings WHERE id = ?", arguments: [oldID])
+        let runTime: String = row?["dunning_run_time"] ?? ""
+        let taken = try Bool.fetchOne(db, sql: "SELECT 1 FROM tenant_setting WHERE id = ?", arguments: [newID]) ?? false
+        let moved = !runTime.isEmpty && !(row?["deleted"] as Bool? ?? false) && !taken
+        if moved {
+            try db.execute(sql: "INSERT INTO tenant_setting (id, value, deleted) VALUES (?, ?, 0)", arguments: [newID, runTime])
+            try db.execute(sql: "UPDATE change_log SET record_kind = ?, record_id = ? WHERE record_kind = ?", arguments: [newKind, newID, oldKind])
+            try db.execute(
+                sql: """
+                    UPDATE field_stamp SET record_kind = ?, record_id = ?,
+                        field = CASE field WHEN 'dunning_run_time' THEN 'value' ELSE field END
+                    WHERE record_kind = ?
+                    """,
+                arguments: [newKind, newID, oldKind]
+            )
+            for table in ["record_base", "answered_change"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE record_kind = ? AND record_id = ?", arguments: [newKind, newID])
+                try db.execute(sql: "UPDATE \(table) SET record_kind = ?, record_id = ? WHERE record_kind = ?", arguments: [newKind, newID, oldKind])
+            }
+            for base in try Row.fetchAll(db, sql: "SELECT fields FROM record_base WHERE record_kind = ? AND record_id = ?", arguments: [newKind, newID]) {
+                try db.execute(
+                    sql: "UPDATE record_base SET fields = ? WHERE record_kind = ? AND record_id = ?",
+                    arguments: [RecordCoding.canonical(try renamed(base["fields"])), newKind, newID]
+                )
+            }
+            for refused in try Row.fetchAll(db, sql: "SELECT counter, fields FROM refused_change WHERE record_kind = ?", arguments: [oldKind]) {
+                try db.execute(
+                    sql: "UPDATE refused_change SET record_kind = ?, record_id = ?, fields = ? WHERE counter = ?",
+                    arguments: [newKind, newID, RecordCoding.canonical(try renamed(refused["fields"])), refused["counter"] as Int64]
+                )
+            }
+            for conflict in try Row.fetchAll(db, sql: "SELECT id, body FROM sync_conflict WHERE record_kind = ?", arguments: [oldKind]) {
+                var body = try RecordCoding.decode(Data((conflict["body"] as String).utf8))
+                body["record_kind"] = .string(newKind)
+                body["record_id"] = .string(newID)
+                if body["field"] == .string("dunning_run_time") { body["field"] = .string("value") }
+                try db.execute(
+                    sql: "UPDATE sync_conflict SET record_kind = ?, record_id = ?, body = ? WHERE id = ?",
+                    arguments: [newKind, newID, String(decoding: RecordCoding.canonical(body), as: UTF8.self), conflict["id"] as String]
+                )
+            }
+        } else {
+            for table in ["change_log", "field_stamp", "record_base", "answered_change", "refused_change", "sync_conflict"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE record_kind = ?", arguments: [oldKind])
+            }
+        }
+        try db.execute(sql: "DROP TABLE collections_settings")
+    }
+
+    /// The old record's fields (all, or a change's few) under the setting's names.
+    private static func renamed(_ data: Data) throws -> FieldMap {
+        var fields = try RecordCoding.decode(data)
+        if fields["id"] != nil { fields["id"] = .string(newID) }
+        if let runTime = fields.removeValue(forKey: "dunning_run_time") { fields["value"] = runTime }
+        return fields
     }
 }
 

@@ -89,18 +89,6 @@ extension TenantStore {
         try requireCustomer(hold.customerID, db)
     }
 
-    // MARK: Settings
-
-    /// The tenant's collections settings: the defaults (no scheduled run) until a manager sets them.
-    public func collectionsSettings() throws -> CollectionsSettings {
-        try live(CollectionsSettingsRow.self, CollectionsSettings.recordID)?.record() ?? CollectionsSettings()
-    }
-
-    /// Replaces the collections settings, once ``CollectionsSettings/validate()`` passes.
-    public func upsert(_ settings: CollectionsSettings) throws {
-        try save([settings], as: CollectionsSettingsRow.init) { settings, _ in try settings.validate() }
-    }
-
     // MARK: Notices
 
     public func dunningNotice(_ id: String) throws -> DunningNotice? {
@@ -117,6 +105,23 @@ extension TenantStore {
             .matching(columns.runID, runID)
             .matching(columns.status, oneOf: statuses.map(\.rawValue))
         return try read(request, page, ListOrder(DunningNoticeRow.self, by: columns.asOf)) { try DunningNoticeRow(row: $0).record() }
+    }
+
+    /// Pending notices (by as-of date, then id) each checked again against the holds of `today`
+    /// in this store (``DunlinCore/DunningHolds/recheck(_:)``): on a replica, the disputes,
+    /// promises and holds made on this laptop, synced or not, and what the last pull brought.
+    public func previewNotices(customerID: String? = nil, runID: String? = nil, today: CivilDate, page: PageRequest = .first) throws -> Page<(notice: DunningNotice, now: NoticeRecheck)> {
+        let notices = try dunningNotices(customerID: customerID, runID: runID, statuses: [.pending], page: page)
+        return try writer.read { db in
+            var read: [String: DunningHolds] = [:]
+            let items = try notices.items.map { notice in
+                let on = max(today, notice.asOf), key = "\(notice.customerID)/\(on)"
+                let holds = try read[key] ?? Self.dunningHolds(db, on: on, customerID: notice.customerID)
+                read[key] = holds
+                return (notice: notice, now: holds.recheck(notice))
+            }
+            return Page(items: items, nextCursor: notices.nextCursor)
+        }
     }
 
     // MARK: Run and release (the server's)
@@ -139,7 +144,7 @@ extension TenantStore {
                     result.existing += 1
                     continue
                 }
-                try Self.write(notice, before: nil, db)
+                try Self.save(DunningNoticeRow(notice), db)
                 result.created.append(notice)
                 let pending = try DunningNoticeRow.live
                     .filter(DunningNoticeRow.Columns.customerID == notice.customerID && DunningNoticeRow.Columns.status == DunningNoticeStatus.pending.rawValue)
@@ -148,7 +153,7 @@ extension TenantStore {
                     var dropped = older
                     dropped.status = .dropped
                     dropped.statusReason = "superseded by \(notice.id) (level \(notice.level)) in run \(notice.runID)"
-                    try Self.write(dropped, before: older, db)
+                    try Self.save(DunningNoticeRow(dropped), db)
                     result.superseded += 1
                 }
             }
@@ -165,7 +170,11 @@ extension TenantStore {
     /// the reason. One transaction. A notice named that is released or dropped already is
     /// returned as it stands; an id that names no notice refuses the whole call, and so does a
     /// charge the ledger refuses (naming the notice as the item).
-    public func releaseNotices(_ ids: [String], runID: String?, by user: String, today: CivilDate, at: Date) throws -> [DunningNotice] {
+    /// A released notice of an `escalate` or `place` level makes its escalation
+    /// (``escalate(notice:today:at:managerOf:_:)``), for the manager `managerOf` names first.
+    public func releaseNotices(
+        _ ids: [String], runID: String?, by user: String, today: CivilDate, at: Date, managerOf: @Sendable (String) -> String? = { _ in nil }
+    ) throws -> [DunningNotice] {
         let releasedAt = Activity.instant(milliseconds: Activity.milliseconds(of: at))
         return try writer.write { db in
             var notices: [DunningNotice] = []
@@ -201,6 +210,7 @@ extension TenantStore {
                     if settled.writesToCustomer { settled.delivery = .queued }
                     settled.lines = current.lines
                     settled.charges = current.charges
+                    try Self.escalate(notice: settled, today: today, at: releasedAt, managerOf: managerOf, db)
                     for charge in settled.charges {
                         guard let target = settled.lines.first(where: { $0.balance.currency == charge.total.currency })?.invoiceID else { continue }
                         for (kind, amount) in [("fee", charge.fee), ("interest", charge.interest)] {
@@ -217,7 +227,7 @@ extension TenantStore {
                     settled.status = .dropped
                     settled.statusReason = try Self.dropReason(notice, now: now, db)
                 }
-                try Self.write(settled, before: notice, db)
+                try Self.save(DunningNoticeRow(settled), db)
                 answered.append(settled)
             }
             return answered
@@ -298,7 +308,7 @@ extension TenantStore {
         if let other = now.notices.first {
             return "the customer is now at level \(other.level) (\(other.levelDays) days, notice \(other.id)), not \(notice.level)"
         }
-        if now.heldCustomers > 0 { return "the customer is on hold since the run" }
+        if now.heldCustomers > 0 { return "the customer is on hold or placed with an agency since the run" }
         let stillOpen = Set(try openInvoices(db, customerID: notice.customerID, asOf: nil).filter { $0.open.isPositive }.map(\.entry.id))
         let owed = notice.lines.contains { stillOpen.contains($0.invoiceID) }
         return owed
@@ -308,14 +318,23 @@ extension TenantStore {
 
     /// The run's inputs, read inside the caller's transaction, and its plan: customers (one, or
     /// all), policies, open invoices (as of `balancesAsOf`, nil: as the ledger stands), and what
-    /// holds dunning on `holdsOn`: manual holds, open disputes, open promises, and the ledger's
-    /// broken invariants (a possible duplicate payment someone dismissed as real holds nothing).
+    /// holds dunning on `holdsOn` (``dunningHolds(_:on:customerID:)``).
     private static func dunningPlan(
         _ db: Database, asOf: CivilDate, holdsOn: CivilDate, balancesAsOf: CivilDate?, customerID: String? = nil, createdAt: Date
     ) throws -> DunningPlan {
         let customers = try CustomerRow.all().matching(CustomerRow.Columns.id, customerID).fetchAll(db).map(\.customer)
         let policies = try DunningPolicyRow.live.fetchAll(db).map { try $0.record() }
         let invoices = try openInvoices(db, customerID: customerID, asOf: balancesAsOf)
+        return try DunningRun.plan(
+            asOf: asOf, customers: customers, policies: policies, openInvoices: invoices, holds: try dunningHolds(db, on: holdsOn, customerID: customerID),
+            createdAt: createdAt
+        )
+    }
+
+    /// What holds dunning on `date`, read inside the caller's transaction: manual holds,
+    /// placements with an agency, open disputes, open promises, and the ledger's broken invariants
+    /// (a possible duplicate payment someone dismissed as real holds nothing).
+    static func dunningHolds(_ db: Database, on date: CivilDate, customerID: String? = nil) throws -> DunningHolds {
         let disputes = try DisputeRow.live.matching(DisputeRow.Columns.customerID, customerID)
             .matching(DisputeRow.Columns.status, oneOf: DisputeStatus.allCases.filter { !$0.isClosed }.map(\.rawValue))
             .fetchAll(db).map { try $0.record() }
@@ -325,21 +344,10 @@ extension TenantStore {
         let holds = try DunningHoldRow.live.matching(DunningHoldRow.Columns.customerID, customerID).fetchAll(db).map { try $0.record() }
         let dismissed = Set(try String.fetchAll(db, sql: "SELECT id FROM sync_exception WHERE status = 'dismissed'"))
         let exceptionHolds = try invariantViolations(db).filter { !dismissed.contains($0.id) }.flatMap(\.holds)
-        return try DunningRun.plan(
-            asOf: asOf, customers: customers, policies: policies, openInvoices: invoices,
-            holds: DunningHolds(asOf: holdsOn, disputes: disputes, promises: promises, exceptionInvoiceIDs: exceptionHolds, manual: holds),
-            createdAt: createdAt
+        let placements = try EscalationRow.live.matching(EscalationRow.Columns.customerID, customerID)
+            .filter(EscalationRow.Columns.action == EscalationAction.place.rawValue).fetchAll(db).map { try $0.record() }
+        return DunningHolds(
+            asOf: date, disputes: disputes, promises: promises, exceptionInvoiceIDs: exceptionHolds, manual: holds, placements: placements
         )
-    }
-
-    /// Writes a notice as the server's own change: its row, a change-log line and the stamps of
-    /// the fields that changed, so replicas pull it like any record.
-    private static func write(_ notice: DunningNotice, before: DunningNotice?, _ db: Database) throws {
-        let row = DunningNoticeRow(notice)
-        try row.save(db)
-        let seq = try logChange(db, kind: .dunningNotice, id: notice.id, op: before == nil ? "insert" : "update")
-        var beforeFields = before?.fieldMap
-        beforeFields?[RecordCoding.deletedField] = .bool(false)
-        try stampChangedFields(db, kind: .dunningNotice, id: notice.id, before: beforeFields, after: try liveFields(row), seq: seq)
     }
 }

@@ -288,7 +288,7 @@ extension TenantStore {
     /// nothing did); a tombstone is never overwritten.
     static func save<RecordRow: TombstonedRow>(_ row: RecordRow, _ db: Database) throws {
         let existing = try RecordRow.fetchOne(db, key: row.id)
-        if let existing, existing.deleted {
+        if let existing, existing.deleted, !RecordRow.revivable {
             throw DomainError.conflict(field: "id", "\(RecordRow.databaseTableName) \(row.id) was deleted; ids are not reused")
         }
         guard existing != row else { return }

@@ -198,9 +198,11 @@ extension TenantStore {
         .dunningHold: tombstoned(DunningHoldRow.self, DunningHoldRow.init, check),
         // Only the server writes notices (the rights table refuses every pushed one).
         .dunningNotice: tombstoned(DunningNoticeRow.self, DunningNoticeRow.init) { _, _ in },
-        .collectionsSettings: tombstoned(CollectionsSettingsRow.self, CollectionsSettingsRow.init) { settings, _ in try settings.validate() },
         .tenantSetting: tombstoned(TenantSettingRow.self, TenantSettingRow.init, check),
         .noticeTemplate: tombstoned(NoticeTemplateRow.self, NoticeTemplateRow.init, check),
+        .escalationRule: tombstoned(EscalationRuleRow.self, EscalationRuleRow.init, check),
+        // Only the server writes escalations (the rights table refuses every pushed one).
+        .escalation: tombstoned(EscalationRow.self, EscalationRow.init) { _, _ in },
         .syncConflict: SyncKind(
             mutable: true,
             fetch: { db, id in
@@ -272,7 +274,7 @@ extension TenantStore {
     /// Every kind, in the order a snapshot sends them (what later kinds refer to comes first).
     public static let syncKindOrder: [RecordKind] = [
         .customer, .ledgerEntry, .activity, .contact, .dispute, .promiseToPay, .collectionTask, .dunningPolicy, .dunningHold, .dunningNotice,
-        .collectionsSettings, .syncConflict, .tenantSetting, .noticeTemplate,
+        .escalationRule, .escalation, .syncConflict, .tenantSetting, .noticeTemplate,
     ]
 
     private static func tombstoned<RecordRow: TombstonedRow>(

@@ -117,7 +117,7 @@ extension DunningNotice: SyncRecordForm {
         SyncField("created_at", .instant),
         SyncField("released_at", .instant, optional: true),
         SyncField("released_by", .text),
-        // Added with delivery (schema v16): absent from notices written before.
+        // Added with delivery (schema v18): absent from notices written before.
         SyncField("delivery", .choice(NoticeDeliveryState.allCases.map(\.rawValue)), optional: true),
         SyncField("delivered_as", .choice(DunningChannel.allCases.map(\.rawValue)), optional: true),
         SyncField("delivered_at", .instant, optional: true),
@@ -176,18 +176,79 @@ extension DunningNotice: SyncRecordForm {
     }
 }
 
-extension CollectionsSettings: SyncRecordForm {
-    public static let recordKind = RecordKind.collectionsSettings
+extension EscalationRule: SyncRecordForm {
+    public static let recordKind = RecordKind.escalationRule
     public static let form = [
         SyncField("id", .text),
-        SyncField("dunning_run_time", .text),
+        SyncField("name", .text),
+        SyncField("trigger", .choice(EscalationTrigger.allCases.map(\.rawValue))),
+        SyncField("days", .int32),
+        SyncField("amount", .amount, optional: true),
+        SyncField("count", .int32),
+        SyncField("window_days", .int32),
+        SyncField("action", .choice(EscalationAction.allCases.map(\.rawValue))),
+        SyncField("agency", .text),
     ]
 
-    public var fieldMap: FieldMap { ["id": .string(id), "dunning_run_time": .string(dunningRunTime)] }
+    public var fieldMap: FieldMap {
+        [
+            "id": .string(id), "name": .string(name), "trigger": .string(trigger.rawValue), "days": .integer(Int64(days)),
+            "amount": amount.map(SyncValue.amount) ?? .null, "count": .integer(Int64(count)), "window_days": .integer(Int64(windowDays)),
+            "action": .string(action.rawValue), "agency": .string(agency),
+        ]
+    }
 
     public init(fieldMap: FieldMap) throws(DomainError) {
         let read = try SyncFieldReader(fieldMap, form: Self.form, kind: Self.recordKind)
-        self.init(id: try read.text("id"), dunningRunTime: try read.text("dunning_run_time"))
+        self.init(
+            id: try read.text("id"), name: try read.text("name"), trigger: try read.choice("trigger", EscalationTrigger.self),
+            days: try read.int32("days"), amount: try read.optional("amount", read.amount), count: try read.int32("count"),
+            windowDays: try read.int32("window_days"), action: try read.choice("action", EscalationAction.self), agency: try read.text("agency")
+        )
+    }
+}
+
+extension Escalation: SyncRecordForm {
+    public static let recordKind = RecordKind.escalation
+    public static let form = [
+        SyncField("id", .text),
+        SyncField("customer_id", .text),
+        SyncField("action", .choice(EscalationAction.allCases.map(\.rawValue))),
+        SyncField("rule_id", .text),
+        SyncField("notice_id", .text),
+        SyncField("reason", .text),
+        SyncField("agency", .text),
+        SyncField("escalated_on", .date),
+        SyncField("summary", .text),
+        SyncField("task_id", .text),
+        SyncField("assignee_id", .text),
+        SyncField("status", .choice(EscalationStatus.allCases.map(\.rawValue))),
+        SyncField("recalled_on", .date, optional: true),
+        SyncField("recalled_by", .text),
+        SyncField("recall_reason", .text),
+        SyncField("created_at", .instant),
+    ]
+
+    public var fieldMap: FieldMap {
+        [
+            "id": .string(id), "customer_id": .string(customerID), "action": .string(action.rawValue), "rule_id": .string(ruleID),
+            "notice_id": .string(noticeID), "reason": .string(reason), "agency": .string(agency), "escalated_on": SyncValue.date(escalatedOn),
+            "summary": .string(summary), "task_id": .string(taskID), "assignee_id": .string(assigneeID), "status": .string(status.rawValue),
+            "recalled_on": recalledOn.map(SyncValue.date) ?? .null, "recalled_by": .string(recalledBy), "recall_reason": .string(recallReason),
+            "created_at": SyncValue.instant(createdAt),
+        ]
+    }
+
+    public init(fieldMap: FieldMap) throws(DomainError) {
+        let read = try SyncFieldReader(fieldMap, form: Self.form, kind: Self.recordKind)
+        self.init(
+            id: try read.text("id"), customerID: try read.text("customer_id"), action: try read.choice("action", EscalationAction.self),
+            ruleID: try read.text("rule_id"), noticeID: try read.text("notice_id"), reason: try read.text("reason"), agency: try read.text("agency"),
+            escalatedOn: try read.date("escalated_on"), summary: try read.text("summary"), taskID: try read.text("task_id"),
+            assigneeID: try read.text("assignee_id"), status: try read.choice("status", EscalationStatus.self),
+            recalledOn: try read.optional("recalled_on", read.date), recalledBy: try read.text("recalled_by"),
+            recallReason: try read.text("recall_reason"), createdAt: try read.instant("created_at")
+        )
     }
 }
 

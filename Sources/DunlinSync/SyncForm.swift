@@ -298,8 +298,8 @@ public struct SyncFieldReader {
 public enum SyncForms {
     public static let all: [any SyncRecordForm.Type] = [
         Customer.self, LedgerEntry.self, Activity.self, Contact.self, Dispute.self, PromiseToPay.self, CollectionTask.self,
-        ConflictRecord.self, DunningPolicy.self, DunningHold.self, DunningNotice.self, CollectionsSettings.self, TenantSetting.self,
-        NoticeTemplate.self,
+        ConflictRecord.self, DunningPolicy.self, DunningHold.self, DunningNotice.self, TenantSetting.self,
+        EscalationRule.self, Escalation.self, NoticeTemplate.self,
     ]
 
     public static let byKind: [String: any SyncRecordForm.Type] = Dictionary(

@@ -59,11 +59,35 @@ public enum Dunning {
     public static let resendNotices = MethodDescriptor<Dunlin_V1_ResendNoticesRequest, Dunlin_V1_ResendNoticesResponse>(
         path: "/dunlin.v1.Dunning/ResendNotices", kind: .unary
     )
-    public static let getSettings = MethodDescriptor<Dunlin_V1_GetSettingsRequest, Dunlin_V1_CollectionsSettingsRecord>(
-        path: "/dunlin.v1.Dunning/GetSettings", kind: .unary
+    /// The pending notices with what holds each now; the server and a replica answer it.
+    public static let previewNotices = MethodDescriptor<Dunlin_V1_PreviewNoticesRequest, Dunlin_V1_PreviewNoticesResponse>(
+        path: "/dunlin.v1.Dunning/PreviewNotices", kind: .unary
     )
-    public static let updateSettings = MethodDescriptor<Dunlin_V1_UpdateSettingsRequest, Dunlin_V1_CollectionsSettingsRecord>(
-        path: "/dunlin.v1.Dunning/UpdateSettings", kind: .unary
+    public static let upsertEscalationRules = MethodDescriptor<Dunlin_V1_UpsertEscalationRulesRequest, Dunlin_V1_UpsertEscalationRulesResponse>(
+        path: "/dunlin.v1.Dunning/UpsertEscalationRules", kind: .unary
+    )
+    public static let getEscalationRule = MethodDescriptor<Dunlin_V1_GetEscalationRuleRequest, Dunlin_V1_EscalationRuleRecord>(
+        path: "/dunlin.v1.Dunning/GetEscalationRule", kind: .unary
+    )
+    public static let listEscalationRules = MethodDescriptor<Dunlin_V1_ListEscalationRulesRequest, Dunlin_V1_ListEscalationRulesResponse>(
+        path: "/dunlin.v1.Dunning/ListEscalationRules", kind: .unary
+    )
+    public static let deleteEscalationRules = MethodDescriptor<Dunlin_V1_DeleteEscalationRulesRequest, Dunlin_V1_DeleteResponse>(
+        path: "/dunlin.v1.Dunning/DeleteEscalationRules", kind: .unary
+    )
+    public static let getEscalation = MethodDescriptor<Dunlin_V1_GetEscalationRequest, Dunlin_V1_EscalationRecord>(
+        path: "/dunlin.v1.Dunning/GetEscalation", kind: .unary
+    )
+    public static let listEscalations = MethodDescriptor<Dunlin_V1_ListEscalationsRequest, Dunlin_V1_ListEscalationsResponse>(
+        path: "/dunlin.v1.Dunning/ListEscalations", kind: .unary
+    )
+    /// Evaluates the escalation rules and makes what they call for: the server's alone.
+    public static let evaluateEscalations = MethodDescriptor<Dunlin_V1_EvaluateEscalationsRequest, Dunlin_V1_EvaluateEscalationsResponse>(
+        path: "/dunlin.v1.Dunning/EvaluateEscalations", kind: .unary
+    )
+    /// Recalls a placement: the server's alone.
+    public static let recallPlacement = MethodDescriptor<Dunlin_V1_RecallPlacementRequest, Dunlin_V1_EscalationRecord>(
+        path: "/dunlin.v1.Dunning/RecallPlacement", kind: .unary
     )
 }
 
@@ -81,6 +105,28 @@ extension Dunlin_V1_ListNoticesRequest: PagedRequest {}
 extension Dunlin_V1_ListPoliciesResponse: PagedResponse {}
 extension Dunlin_V1_ListHoldsResponse: PagedResponse {}
 extension Dunlin_V1_ListNoticesResponse: PagedResponse {}
+extension Dunlin_V1_PreviewNoticesRequest: PagedRequest {}
+extension Dunlin_V1_PreviewNoticesResponse: PagedResponse {}
+extension Dunlin_V1_GetEscalationRuleRequest: RecordIDRequest {}
+extension Dunlin_V1_GetEscalationRequest: RecordIDRequest {}
+extension Dunlin_V1_DeleteEscalationRulesRequest: RecordIDsRequest {}
+extension Dunlin_V1_ListEscalationRulesRequest: PagedRequest {}
+extension Dunlin_V1_ListEscalationsRequest: PagedRequest {}
+extension Dunlin_V1_ListEscalationRulesResponse: PagedResponse {}
+extension Dunlin_V1_ListEscalationsResponse: PagedResponse {}
+
+extension Dunlin_V1_EscalationRuleRecord: MutableRecordMessage {
+    public static var kind: RecordKind { .escalationRule }
+    public static var upsert: MethodDescriptor<Dunlin_V1_UpsertEscalationRulesRequest, Dunlin_V1_UpsertEscalationRulesResponse> {
+        Dunning.upsertEscalationRules
+    }
+    public static var get: MethodDescriptor<Dunlin_V1_GetEscalationRuleRequest, Self> { Dunning.getEscalationRule }
+    public static var list: MethodDescriptor<Dunlin_V1_ListEscalationRulesRequest, Dunlin_V1_ListEscalationRulesResponse> { Dunning.listEscalationRules }
+    public static var delete: MethodDescriptor<Dunlin_V1_DeleteEscalationRulesRequest, Dunlin_V1_DeleteResponse> { Dunning.deleteEscalationRules }
+    public static var batch: WritableKeyPath<Dunlin_V1_UpsertEscalationRulesRequest, [Self]> { \.rules }
+    public static var saved: WritableKeyPath<Dunlin_V1_UpsertEscalationRulesResponse, [Self]> { \.rules }
+    public static var listed: WritableKeyPath<Dunlin_V1_ListEscalationRulesResponse, [Self]> { \.rules }
+}
 
 extension Dunlin_V1_DunningPolicyRecord: MutableRecordMessage {
     public static var kind: RecordKind { .dunningPolicy }
@@ -234,15 +280,48 @@ extension Dunlin_V1_DunningNoticeRecord {
     }
 }
 
-extension Dunlin_V1_CollectionsSettingsRecord {
-    public init(_ settings: CollectionsSettings) {
+extension Dunlin_V1_EscalationRuleRecord {
+    public init(_ rule: EscalationRule) {
         self.init()
-        id = settings.id
-        dunningRunTime = settings.dunningRunTime
+        id = rule.id
+        name = rule.name
+        trigger = rule.trigger.rawValue
+        days = Int32(clamping: rule.days)
+        if let amount = rule.amount { self.amount = Dunlin_V1_Amount(amount) }
+        count = Int32(clamping: rule.count)
+        windowDays = Int32(clamping: rule.windowDays)
+        action = rule.action.rawValue
+        agency = rule.agency
     }
 
-    /// The settings; an empty id is the one settings record's.
-    public var settings: CollectionsSettings {
-        CollectionsSettings(id: id.isEmpty ? CollectionsSettings.recordID : id, dunningRunTime: dunningRunTime)
+    /// The rule; trigger and action are required.
+    public func record(today: CivilDate, caller: String) throws(DomainError) -> EscalationRule {
+        EscalationRule(
+            id: id, name: name, trigger: try WireField.choice(trigger, field: "trigger"), days: Int(days),
+            amount: hasAmount ? try amount.money(field: "amount") : nil, count: Int(count), windowDays: Int(windowDays),
+            action: try WireField.choice(action, field: "action"), agency: agency
+        )
+    }
+}
+
+extension Dunlin_V1_EscalationRecord {
+    public init(_ escalation: Escalation) {
+        self.init()
+        id = escalation.id
+        customerID = escalation.customerID
+        action = escalation.action.rawValue
+        ruleID = escalation.ruleID
+        noticeID = escalation.noticeID
+        reason = escalation.reason
+        agency = escalation.agency
+        escalatedOn = escalation.escalatedOn.description
+        summary = escalation.summary
+        taskID = escalation.taskID
+        assigneeID = escalation.assigneeID
+        status = escalation.status.rawValue
+        recalledOn = escalation.recalledOn?.description ?? ""
+        recalledBy = escalation.recalledBy
+        recallReason = escalation.recallReason
+        createdAt = Activity.milliseconds(of: escalation.createdAt)
     }
 }

@@ -291,6 +291,8 @@ struct DunningTests {
 
     @Test("a run time is HH:MM or nothing", arguments: ["6:00", "24:00", "06:60", "0600", "06:00:00", "ab:cd", " 06:00"])
     func badRunTimes(text: String) {
-        #expect(throws: DomainError.self) { try CollectionsSettings(dunningRunTime: text).validate() }
+        #expect(throws: DomainError.invalid(field: "dunning.run_time", "\"\(text)\" is not a time of day HH:MM (00:00 to 23:59)")) {
+            try TenantSetting(id: TenantSetting.dunningRunTime, value: text).validate()
+        }
     }
 }

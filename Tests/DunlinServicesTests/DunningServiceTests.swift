@@ -242,29 +242,35 @@ struct DunningServiceTests {
         #expect(try replica.dunningNotices().items.map(\.id) == ["DN:C1:90:INV-1"])
     }
 
-    @Test("the collections settings: managers set the run time, every role reads it, a bad time is refused naming the field", arguments: RightsTableTests.tenantRoles)
+    @Test("the run time is the tenant setting dunning.run_time: managers set it, every role reads it, a bad time is refused naming it", arguments: RightsTableTests.tenantRoles)
     func settingsRights(role: Role) async throws {
         let world = try World.make()
-        #expect(try await world.call(Dunning.getSettings, .init(), as: role).dunningRunTime == "")
-        let code = await RightsTableTests.status {
-            _ = try await world.call(Dunning.updateSettings, .with { $0.settings.dunningRunTime = "06:30" }, as: role)
+        func runTime(_ settings: [Dunlin_V1_TenantSettingRecord]) -> String? { settings.first { $0.id == "dunning.run_time" }?.value }
+        func set(_ value: String, as role: Role) async throws -> [Dunlin_V1_TenantSettingRecord] {
+            try await world.call(Records.updateSettings, .with { $0.settings = [.with { $0.id = "dunning.run_time"; $0.value = value }] }, as: role).settings
         }
+        #expect(runTime(try await world.call(Records.listSettings, .init(), as: role).settings) == "")
+        let code = await RightsTableTests.status { _ = try await set("06:30", as: role) }
         #expect(code == (role.satisfies(.manager) ? nil : .permissionDenied))
         guard code == nil else { return }
-        #expect(try await world.call(Dunning.getSettings, .init(), as: .viewer).dunningRunTime == "06:30")
+        #expect(runTime(try await world.call(Records.listSettings, .init(), as: .viewer).settings) == "06:30")
         do {
-            _ = try await world.call(Dunning.updateSettings, .with { $0.settings.dunningRunTime = "6:30pm" }, as: role)
+            _ = try await set("6:30pm", as: role)
             Issue.record("accepted")
         } catch let error as RPCError {
-            #expect(error.code == .invalidArgument && error.details.first?.field == "dunning_run_time")
+            #expect(error.code == .invalidArgument && error.details.first?.field == "dunning.run_time")
         }
-        #expect(try world.bayani.store.collectionsSettings().dunningRunTime == "", "another tenant's settings are its own")
+        #expect(try world.bayani.store.settings().isEmpty, "another tenant's settings are its own")
+        // Off ("" puts the default back: no run), then on again: a reset setting is set again like any edit.
+        #expect(runTime(try await set("", as: role)) == "")
+        #expect(runTime(try await set("07:15", as: role)) == "07:15")
+        #expect(try world.acme.store.settings() == [TenantSetting(id: "dunning.run_time", value: "07:15")])
     }
 
     @Test("the scheduler runs each tenant once a day at its own time, by the injected clock")
     func scheduledRuns() async throws {
         let world = try await Self.withPolicy()
-        try world.acme.store.upsert(CollectionsSettings(dunningRunTime: "06:00"))
+        try world.acme.store.upsert([TenantSetting(id: TenantSetting.dunningRunTime, value: "06:00")])
         let zone = world.acme.timeZone  // Manila
         func scheduler(at hour: Int, on day: String) -> DunningScheduler {
             DunningScheduler(clock: WallClock.fixed(CivilDate(day)!, hour: hour, in: zone))

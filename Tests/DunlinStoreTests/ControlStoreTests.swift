@@ -217,6 +217,28 @@ struct ControlStoreTests {
         _ = try store.createUser(tenantID: "beta", name: "Maria", email: "maria@acme.example", role: .admin)
     }
 
+    @Test("a user's manager is an active manager or admin of the same tenant; another tenant's user is NOT_FOUND; nothing changes on a refusal")
+    func managers() throws {
+        let (store, _, admin) = try fixture()
+        let ana = try store.createUser(tenantID: "acme", name: "Ana", email: "", role: .analyst)
+        let ben = try store.createUser(tenantID: "acme", name: "Ben", email: "", role: .analyst)
+        let mia = try store.createUser(tenantID: "acme", name: "Mia", email: "", role: .manager)
+        _ = try store.createTenant(id: "beta", name: "Beta", baseCurrency: "PHP", timeZone: "Asia/Manila")
+        let other = try store.createUser(tenantID: "beta", name: "Olga", email: "", role: .manager)
+        #expect(controlError { try store.updateUser(ana.id, UserChanges(managerID: ana.id)) }?.kind == .invalid)
+        #expect(controlError { try store.updateUser(ana.id, UserChanges(managerID: other.id)) }.map { ($0.kind, $0.field) } ?? (.invalid, "") == (.notFound, "manager_id"))
+        #expect(controlError { try store.updateUser(ana.id, UserChanges(managerID: "unobody")) }?.kind == .notFound)
+        #expect(controlError { try store.updateUser(ana.id, UserChanges(managerID: ben.id)) }?.reason == "not_a_manager")
+        #expect(try store.manager(of: ana.id) == nil, "refusals changed nothing")
+        #expect(try store.updateUser(ana.id, UserChanges(managerID: mia.id)).managerID == mia.id)
+        #expect(try store.manager(of: ana.id) == mia.id)
+        #expect(try store.updateUser(ben.id, UserChanges(managerID: admin.id)).managerID == admin.id, "an admin manages too")
+        // A manager deactivated (or demoted) since manages no one: escalations fall back.
+        _ = try store.updateUser(mia.id, UserChanges(active: false))
+        #expect(try store.manager(of: ana.id) == nil)
+        #expect(try store.updateUser(ana.id, UserChanges(managerID: "")).managerID == "")
+    }
+
     @Test("a tenant's last active admin can be neither demoted nor deactivated")
     func lastAdmin() throws {
         let (store, adminToken, admin) = try fixture()

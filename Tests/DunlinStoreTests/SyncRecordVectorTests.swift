@@ -114,9 +114,19 @@ import Testing
                 deliveredAt: Activity.instant(milliseconds: 1_798_700_200_000),
                 deliveryDetail: "letter written to outbox/demo/letters/DN_C-1001_30_INV-1042-1a2b3c4d.html"
             ))),
-            ("collections_settings", "collections", 16, live(CollectionsSettings(dunningRunTime: "06:30"))),
+            ("tenant_setting", "dunning.run_time", 16, live(TenantSetting(id: "dunning.run_time", value: "06:30"))),
             ("tenant_setting", "worklist.broken_promise", 17, live(TenantSetting(id: "worklist.broken_promise", value: "30"))),
-            ("notice_template", "TPL-first_notice-fil", 18, live(NoticeTemplate(
+            ("escalation_rule", "ER-1", 18, live(EscalationRule(
+                id: "ER-1", name: "Twice broken", trigger: .brokenPromises, count: 2, windowDays: 90, action: .place, agency: "Acme Recovery"
+            ))),
+            ("escalation", "ESC:ER-1:C-1001:P-1#2", 19, live(Escalation(
+                id: Escalation.id(rule: "ER-1", customerID: "C-1001", episode: "P-1#2"), customerID: "C-1001", action: .place, ruleID: "ER-1",
+                reason: "Twice broken: 2 promises broken within 90 days", agency: "Acme Recovery", escalatedOn: day("2026-12-24"),
+                summary: "overdue PHP 12,000.50; oldest item 23 days past due; 2 promises broken in the last 90 days; 0 open disputes",
+                status: .recalled, recalledOn: day("2027-01-05"), recalledBy: "u-ben", recallReason: "paid in full",
+                createdAt: Activity.instant(milliseconds: 1_798_070_400_000)
+            ))),
+            ("notice_template", "TPL-first_notice-fil", 20, live(NoticeTemplate(
                 id: "TPL-first_notice-fil", name: "first_notice", language: "fil", subject: "Lampas na sa takdang petsa: {{amount_due}}",
                 text: "Mahal na {{contact.name}},\n{{#lines}}\n{{reference}}: {{balance}}\n{{/lines}}",
                 html: "<p>Mahal na {{contact.name}},</p>{{#lines}}<p>{{reference}}: {{balance}}</p>{{/lines}}"
@@ -152,7 +162,7 @@ import Testing
         }
         let replica = try TenantStore()
         let batch = file.records.map { SyncRecordState(kind: $0.kind, id: $0.id, seq: $0.seq, fields: Data($0.fields.utf8)) }
-        try replica.applySyncBatch(batch, checkpoint: 16)
+        try replica.applySyncBatch(batch, checkpoint: 19)
         let held = try replica.syncedRecords()
         for vector in file.records {
             #expect(held["\(vector.kind)/\(vector.id)"].map { String(decoding: RecordCoding.canonical($0), as: UTF8.self) } == vector.fields)

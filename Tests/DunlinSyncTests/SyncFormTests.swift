@@ -44,8 +44,12 @@ let syncFormSamples: [any SyncRecordForm] = {
             deliveryDetail: "to ap@globe.example", deliveryAttempts: 1
         ),
         NoticeTemplate(id: "T1", name: "first_notice", language: "fil", subject: "Lampas na: {{amount_due}}", text: "{{contact.name}}", html: "<p>{{contact.name}}</p>"),
-        CollectionsSettings(dunningRunTime: "06:30"),
         TenantSetting(id: "worklist.broken_promise", value: "30"),
+        EscalationRule(id: "ER-1", name: "Big and old", trigger: .overdue, days: 60, amount: Money(minorUnits: 10_000_00, currency: usd), action: .escalate),
+        Escalation(
+            id: "ESC:ER-1:C1:INV-1", customerID: "C1", action: .escalate, ruleID: "ER-1", reason: "Big and old", escalatedOn: day("2026-12-31"),
+            summary: "overdue USD 12,000.00", taskID: "tsk_ESC:ER-1:C1:INV-1", assigneeID: "u-mia", createdAt: Date(timeIntervalSince1970: 1_798_700_000)
+        ),
     ]
 }()
 
@@ -92,7 +96,8 @@ let syncFormSamples: [any SyncRecordForm] = {
             (.dunningPolicy, "DunningPolicyRecord", "dunning.proto", []),
             (.dunningHold, "DunningHoldRecord", "dunning.proto", []),
             (.dunningNotice, "DunningNoticeRecord", "dunning.proto", []),
-            (.collectionsSettings, "CollectionsSettingsRecord", "dunning.proto", []),
+            (.escalationRule, "EscalationRuleRecord", "dunning.proto", []),
+            (.escalation, "EscalationRecord", "dunning.proto", []),
             (.tenantSetting, "TenantSettingRecord", "records.proto", ["is_default"]),
         ]
         for (kind, message, file, derived) in messages {
@@ -255,7 +260,7 @@ let syncFormSamples: [any SyncRecordForm] = {
         for sample in syncFormSamples {
             let form = type(of: sample)
             // The dunning kinds came after replica schema 1: no store holds them in its form.
-            guard let codable = sample as? any Encodable, ![.dunningPolicy, .dunningHold, .dunningNotice, .collectionsSettings].contains(form.recordKind) else { continue }
+            guard let codable = sample as? any Encodable, ![.dunningPolicy, .dunningHold, .dunningNotice, .escalationRule, .escalation].contains(form.recordKind) else { continue }
             // Schema 1 had no payment plans: no schema 1 record holds installments.
             if let promise = sample as? PromiseToPay, !promise.installments.isEmpty { continue }
             let legacy = try RecordCoding.decode(encoder.encode(codable))

@@ -58,8 +58,10 @@ struct ProtoServiceTests {
 
         Method(Dunning.upsertPolicies), Method(Dunning.getPolicy), Method(Dunning.listPolicies), Method(Dunning.deletePolicies),
         Method(Dunning.upsertHolds), Method(Dunning.getHold), Method(Dunning.listHolds), Method(Dunning.deleteHolds),
-        Method(Dunning.runDunning), Method(Dunning.getNotice), Method(Dunning.listNotices), Method(Dunning.releaseNotices),
-        Method(Dunning.getSettings), Method(Dunning.updateSettings),
+        Method(Dunning.runDunning), Method(Dunning.getNotice), Method(Dunning.listNotices), Method(Dunning.releaseNotices), Method(Dunning.previewNotices),
+        Method(Dunning.upsertEscalationRules), Method(Dunning.getEscalationRule), Method(Dunning.listEscalationRules),
+        Method(Dunning.deleteEscalationRules), Method(Dunning.getEscalation), Method(Dunning.listEscalations),
+        Method(Dunning.evaluateEscalations), Method(Dunning.recallPlacement),
         Method(Dunning.upsertTemplates), Method(Dunning.getTemplate), Method(Dunning.listTemplates), Method(Dunning.deleteTemplates),
         Method(Dunning.resendNotices),
 

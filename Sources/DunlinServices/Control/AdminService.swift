@@ -127,7 +127,8 @@ public struct AdminService: RPCService {
                 email: request.hasEmail ? request.email : nil,
                 role: request.hasRole ? try Self.role(request.role) : nil,
                 active: request.hasActive ? request.active : nil,
-                timeZone: request.hasTimeZone ? request.timeZone : nil
+                timeZone: request.hasTimeZone ? request.timeZone : nil,
+                managerID: request.hasManagerID ? request.managerID : nil
             )
             return Dunlin_V1_User(try RPCError.control { try control.updateUser(request.userID, changes) })
         }
@@ -339,6 +340,7 @@ extension Dunlin_V1_User {
         active = user.active
         createdAtMs = user.createdAt
         timeZone = user.timeZone
+        managerID = user.managerID
     }
 }
 

@@ -50,7 +50,11 @@ public final class TenantDirectory: TenantProvider {
     /// The caller's tenant: its store, base currency and time zone.
     public func tenant(_ id: String) throws(RPCError) -> TenantHandle {
         let open = try openTenant(id, allowSuspended: false)
-        return TenantHandle(id: id, store: open.store, baseCurrency: open.record.currency, timeZone: open.record.zone)
+        let control = self.control
+        return TenantHandle(
+            id: id, store: open.store, baseCurrency: open.record.currency, timeZone: open.record.zone,
+            managerOf: { user in (try? control.manager(of: user)) ?? nil }
+        )
     }
 
     /// The store of an active tenant.

@@ -5,7 +5,7 @@ import Logging
 import Synchronization
 
 /// The scheduled dunning runs `dunlind serve` makes: each tenant's once a day, when the tenant's
-/// clock reaches the run time in its collections settings (``DunningSchedule``). ``tick(_:)`` is the
+/// clock reaches the run time in its settings (`dunning.run_time`) (``DunningSchedule``). ``tick(_:)`` is the
 /// whole decision, made with the injected clock, so tests drive it without waiting; the server
 /// calls it every minute.
 public final class DunningScheduler: Sendable {
@@ -15,6 +15,8 @@ public final class DunningScheduler: Sendable {
     private let lastRun = Mutex<[String: CivilDate]>([:])
     /// The tenant day each tenant's follow-ups were last made for in this process.
     private let lastFollowUps = Mutex<[String: CivilDate]>([:])
+    /// The tenant day each tenant's escalation rules were last evaluated for in this process.
+    private let lastEscalations = Mutex<[String: CivilDate]>([:])
 
     public init(clock: WallClock = .system, logger: Logger = Logger(label: "dunlind.dunning")) {
         self.clock = clock
@@ -30,7 +32,7 @@ public final class DunningScheduler: Sendable {
         let now = clock.now()
         for tenant in tenants {
             do {
-                guard let time = try DunningSchedule.time(tenant.store.collectionsSettings().dunningRunTime),
+                guard let time = try DunningSchedule.time(TenantSetting.value(of: TenantSetting.dunningRunTime, in: tenant.store.settings())),
                     let asOf = DunningSchedule.due(runTime: time, now: now, in: tenant.timeZone, lastRun: lastRun.withLock { $0[tenant.id] })
                 else { continue }
                 let result = try tenant.store.runDunning(asOf: asOf, at: now)
@@ -54,17 +56,36 @@ public final class DunningScheduler: Sendable {
     /// harmless. A tenant whose store fails is logged and tried again at the next tick.
     @discardableResult
     public func followUps(_ tenants: [TenantHandle]) -> [(tenant: String, made: Int)] {
+        daily(tenants, last: lastFollowUps, what: "follow-ups") { tenant, today in try tenant.store.makeFollowUps(today: today).count }
+    }
+
+    /// Evaluates each tenant's escalation rules
+    /// (``DunlinStore/TenantStore/evaluateEscalations(asOf:baseCurrency:at:)``) on the first tick
+    /// of each tenant day; returns how many escalations each made. Their ids are fixed, so a
+    /// restarted server that evaluates again the same day makes nothing twice.
+    @discardableResult
+    public func escalations(_ tenants: [TenantHandle]) -> [(tenant: String, made: Int)] {
+        daily(tenants, last: lastEscalations, what: "escalations") { tenant, today in
+            try tenant.store.evaluateEscalations(asOf: today, baseCurrency: tenant.baseCurrency, at: tenant.now, managerOf: tenant.managerOf).created.count
+        }
+    }
+
+    /// Does `work` once per tenant day for each tenant (`last` remembers the day per tenant in
+    /// this process); a tenant whose work fails is logged and tried again at the next tick.
+    private func daily(
+        _ tenants: [TenantHandle], last: borrowing Mutex<[String: CivilDate]>, what: String, _ work: (TenantHandle, CivilDate) throws -> Int
+    ) -> [(tenant: String, made: Int)] {
         var made: [(tenant: String, made: Int)] = []
         for tenant in tenants {
             let today = tenant.clock.today(in: tenant.timeZone)
-            guard lastFollowUps.withLock({ $0[tenant.id] }) != today else { continue }
+            guard last.withLock({ $0[tenant.id] }) != today else { continue }
             do {
-                let tasks = try tenant.store.makeFollowUps(today: today)
-                lastFollowUps.withLock { $0[tenant.id] = today }
-                if !tasks.isEmpty { logger.info("follow-ups made", metadata: ["tenant": "\(tenant.id)", "tasks": "\(tasks.count)"]) }
-                made.append((tenant.id, tasks.count))
+                let count = try work(tenant, today)
+                last.withLock { $0[tenant.id] = today }
+                if count > 0 { logger.info("\(what) made", metadata: ["tenant": "\(tenant.id)", "made": "\(count)"]) }
+                made.append((tenant.id, count))
             } catch {
-                logger.error("follow-ups failed", metadata: ["tenant": "\(tenant.id)", "error": "\(error)"])
+                logger.error("\(what) failed", metadata: ["tenant": "\(tenant.id)", "error": "\(error)"])
             }
         }
         return made

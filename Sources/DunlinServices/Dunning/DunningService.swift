@@ -28,26 +28,16 @@ public struct DunningService: RPCService {
         records.registerMutable(Dunlin_V1_DunningPolicyRecord.self, in: &router)
         records.registerMutable(Dunlin_V1_DunningHoldRecord.self, in: &router)
         records.registerMutable(Dunlin_V1_NoticeTemplateRecord.self, in: &router)
-        registerNoticeReads(in: &router)
-        registerSettings(in: &router)
-        if authority { registerRunAndRelease(in: &router) }
-    }
-
-    /// The tenant's collections settings: everyone reads them, managers change them (the rights
-    /// table's `collections_settings`).
-    private func registerSettings(in router: inout Router) {
-        let tenants = self.tenants
-
-        router.unary(Dunning.getSettings) { _, context in
-            let (tenant, _) = try access(context, tenants, requires: .viewer)
-            return Dunlin_V1_CollectionsSettingsRecord(try tenant.store.collectionsSettings())
+        // An overdue rule's amount is in the tenant's base currency (a pushed rule in another
+        // currency, which the store cannot tell, never fires: EscalationRules skips it).
+        records.registerMutable(Dunlin_V1_EscalationRuleRecord.self, in: &router) { rule, tenant throws(DomainError) in
+            try rule.validate(baseCurrency: tenant.baseCurrency)
         }
-
-        router.unary(Dunning.updateSettings) { request, context in
-            let (tenant, _) = try access(context, tenants, writing: .change, .collectionsSettings)
-            let settings = request.settings.settings
-            try RPCError.mapping { try tenant.store.upsert(settings) }
-            return Dunlin_V1_CollectionsSettingsRecord(settings)
+        registerNoticeReads(in: &router)
+        registerEscalationReads(in: &router)
+        if authority {
+            registerRunAndRelease(in: &router)
+            registerEscalationWrites(in: &router)
         }
     }
 
@@ -73,6 +63,26 @@ public struct DunningService: RPCService {
             }
             return .with {
                 $0.notices = page.items.map(Dunlin_V1_DunningNoticeRecord.init)
+                $0.nextCursor = page.nextCursor ?? ""
+            }
+        }
+
+        router.unary(Dunning.previewNotices) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: .viewer)
+            let page = try RPCError.mapping {
+                try tenant.store.previewNotices(
+                    customerID: nonEmpty(request.customerID), runID: nonEmpty(request.runID), today: tenant.today,
+                    page: PageRequest(after: request.cursor, size: request.pageSize)
+                )
+            }
+            return .with {
+                $0.previews = page.items.map { item in
+                    .with {
+                        $0.notice = Dunlin_V1_DunningNoticeRecord(item.notice)
+                        $0.customerHeld = item.now.customerHold ?? ""
+                        $0.heldLines = item.now.heldLines.map { line in .with { $0.invoiceID = line.invoiceID; $0.reason = line.reason } }
+                    }
+                }
                 $0.nextCursor = page.nextCursor ?? ""
             }
         }
@@ -107,7 +117,8 @@ public struct DunningService: RPCService {
             let (tenant, _) = try access(context, tenants, requires: Self.runRole)
             let notices = try RPCError.mapping {
                 try tenant.store.releaseNotices(
-                    request.noticeIds, runID: nonEmpty(request.runID), by: context.principal.id, today: tenant.today, at: tenant.now
+                    request.noticeIds, runID: nonEmpty(request.runID), by: context.principal.id, today: tenant.today, at: tenant.now,
+                    managerOf: tenant.managerOf
                 )
             }
             let answered = try await Self.delivered(notices, of: tenant, by: delivery)
@@ -131,8 +142,65 @@ public struct DunningService: RPCService {
     }
 
     /// Who may run dunning and release notices: what reaches customers and posts charges by
-    /// policy is a manager's.
+    /// policy is a manager's. Evaluating the escalation rules and recalling a placement too.
     public static let runRole = Role.manager
+
+    /// Escalations and placements: every role reads them, on the server and from a replica's copy.
+    private func registerEscalationReads(in router: inout Router) {
+        let tenants = self.tenants
+
+        router.unary(Dunning.getEscalation) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: .viewer)
+            return Dunlin_V1_EscalationRecord(try found(tenant.store.escalation(request.id), request.id))
+        }
+
+        router.unary(Dunning.listEscalations) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: .viewer)
+            let page = try RPCError.mapping {
+                try tenant.store.escalations(
+                    customerID: nonEmpty(request.customerID),
+                    action: request.action.isEmpty ? nil : WireField.choice(request.action, field: "action") as EscalationAction,
+                    status: request.status.isEmpty ? nil : WireField.choice(request.status, field: "status") as EscalationStatus,
+                    page: PageRequest(after: request.cursor, size: request.pageSize)
+                )
+            }
+            return .with {
+                $0.escalations = page.items.map(Dunlin_V1_EscalationRecord.init)
+                $0.nextCursor = page.nextCursor ?? ""
+            }
+        }
+    }
+
+    /// The evaluation of the rules and the recall of a placement: escalations are the server's
+    /// (like notices), each write one transaction of the store.
+    private func registerEscalationWrites(in router: inout Router) {
+        let tenants = self.tenants
+
+        router.unary(Dunning.evaluateEscalations) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: Self.runRole)
+            let asOf = try RPCError.mapping { try WireField.date(request.asOf, field: "as_of", default: tenant.today) }
+            let result = try RPCError.mapping { try tenant.store.evaluateEscalations(asOf: asOf, baseCurrency: tenant.baseCurrency, at: tenant.now, managerOf: tenant.managerOf) }
+            context.logger.info("escalation rules evaluated", metadata: ["created": "\(result.created.count)", "existing": "\(result.existing)"])
+            return .with {
+                $0.created = result.created.map(Dunlin_V1_EscalationRecord.init)
+                $0.existing = UInt32(clamping: result.existing)
+            }
+        }
+
+        router.unary(Dunning.recallPlacement) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: Self.runRole)
+            try RPCError.mapping {
+                try StoredText.check(request.reason, field: "reason")
+                guard !request.reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                    throw DomainError.invalid(field: "reason", "a recall needs a reason")
+                }
+            }
+            let recalled = try RPCError.mapping {
+                try tenant.store.recallPlacement(request.id, by: context.principal.id, reason: request.reason, today: tenant.today)
+            }
+            return Dunlin_V1_EscalationRecord(recalled)
+        }
+    }
 }
 
 extension DunningPolicy: ServedMutableRecord {
@@ -162,5 +230,15 @@ extension NoticeTemplate: ServedMutableRecord {
 
     static var stored: StoredRecords<NoticeTemplate> {
         .init(find: TenantStore.noticeTemplate, save: TenantStore.upsert, delete: TenantStore.deleteNoticeTemplates)
+    }
+}
+
+extension EscalationRule: ServedMutableRecord {
+    static func page(_ request: Dunlin_V1_ListEscalationRulesRequest, _ page: PageRequest, in store: TenantStore) throws -> Page<EscalationRule> {
+        try store.escalationRules(page: page)
+    }
+
+    static var stored: StoredRecords<EscalationRule> {
+        .init(find: TenantStore.escalationRule, save: TenantStore.upsert, delete: TenantStore.deleteEscalationRules)
     }
 }

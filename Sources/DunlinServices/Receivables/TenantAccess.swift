@@ -11,13 +11,20 @@ public struct TenantHandle: Sendable {
     public var timeZone: TimeZone
     /// Where "now" comes from: the system clock in a server, a fixed one in tests.
     public var clock: WallClock
+    /// A user's active manager (the control database's users), nil when none: who an escalation
+    /// of that user's customer goes to. Nobody's on a replica, which makes no escalations.
+    public var managerOf: @Sendable (String) -> String?
 
-    public init(id: String, store: TenantStore, baseCurrency: Currency, timeZone: TimeZone, clock: WallClock = .system) {
+    public init(
+        id: String, store: TenantStore, baseCurrency: Currency, timeZone: TimeZone, clock: WallClock = .system,
+        managerOf: @escaping @Sendable (String) -> String? = { _ in nil }
+    ) {
         self.id = id
         self.store = store
         self.baseCurrency = baseCurrency
         self.timeZone = timeZone
         self.clock = clock
+        self.managerOf = managerOf
     }
 
     /// Today in the tenant's calendar: the default date of every entry, status and report.

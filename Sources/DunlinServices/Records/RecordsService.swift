@@ -32,7 +32,12 @@ public struct RecordsService: RPCService {
 
     /// Upsert, get, list and delete of one mutable record kind: writes held to the rights table
     /// (and, for a kind with an owner, to its owner rule item by item), reads open to viewers.
-    func registerMutable<Message: MutableRecordMessage>(_: Message.Type, in router: inout Router)
+    /// `tenantCheck` holds each upserted record to what only the tenant knows (its base currency),
+    /// naming the item.
+    func registerMutable<Message: MutableRecordMessage>(
+        _: Message.Type, in router: inout Router,
+        tenantCheck: (@Sendable (Message.Record, TenantHandle) throws(DomainError) -> Void)? = nil
+    )
     where Message.Record: ServedMutableRecord, Message.Record.ListRequest == Message.ListRequest {
         typealias Record = Message.Record
         let tenants = self.tenants
@@ -46,6 +51,11 @@ public struct RecordsService: RPCService {
                 var record = try message.record(today: today, caller: caller)
                 if record.id.isEmpty { record.id = RecordID.new(for: kind) }
                 return record
+            }
+            if let tenantCheck {
+                for (index, record) in records.enumerated() {
+                    do throws(DomainError) { try tenantCheck(record, tenant) } catch { throw RPCError(error, item: index + 1) }
+                }
             }
             if let owner = Record.owner {
                 for (index, record) in records.enumerated() {
@@ -188,7 +198,7 @@ private func decodeEach<Record, Item>(_ records: [Record], _ decode: (Record) th
 
 /// The record, or NOT_FOUND naming `id`: the same answer for an id of another tenant as for one
 /// that never existed or was deleted.
-private func found<Record>(_ record: Record?, _ id: String) throws(RPCError) -> Record {
+func found<Record>(_ record: Record?, _ id: String) throws(RPCError) -> Record {
     guard let record else { throw RPCError(DomainError.notFound(field: "id", id: id)) }
     return record
 }

@@ -53,12 +53,16 @@ public struct UserRecord: Sendable, Hashable, Codable, FetchableRecord, Persista
     /// The user's own IANA time zone, where their day (the worklist's "today") is; empty for the
     /// tenant's.
     public var timeZone: String = ""
+    /// The user's manager (a user of the same tenant, manager role or above): escalations of the
+    /// customers this user works go to them. Empty: none.
+    public var managerID: String = ""
 
     enum CodingKeys: String, CodingKey {
         case id, name, email, role, active
         case tenantID = "tenant_id"
         case createdAt = "created_at"
         case timeZone = "time_zone"
+        case managerID = "manager_id"
     }
 }
 
@@ -150,12 +154,15 @@ public struct UserChanges: Sendable, Hashable {
     public var active: Bool?
     /// An IANA time zone, or empty for the tenant's.
     public var timeZone: String?
+    /// A user id, or empty for none.
+    public var managerID: String?
 
-    public init(name: String? = nil, email: String? = nil, role: Role? = nil, active: Bool? = nil, timeZone: String? = nil) {
+    public init(name: String? = nil, email: String? = nil, role: Role? = nil, active: Bool? = nil, timeZone: String? = nil, managerID: String? = nil) {
         self.name = name
         self.email = email
         self.role = role
         self.active = active
         self.timeZone = timeZone
+        self.managerID = managerID
     }
 }

@@ -54,6 +54,11 @@ enum ControlSchema {
             // A user's own time zone (IANA), for "today" in their worklist; '' is the tenant's.
             try db.execute(sql: "ALTER TABLE user ADD COLUMN time_zone TEXT NOT NULL DEFAULT ''")
         }
+        migrator.registerMigration("v3: managers") { db in
+            // The user's manager: an active user of the same tenant with the manager role or
+            // above, who receives the escalations of the customers this user works; '' none.
+            try db.execute(sql: "ALTER TABLE user ADD COLUMN manager_id TEXT NOT NULL DEFAULT ''")
+        }
         return migrator
     }
 }

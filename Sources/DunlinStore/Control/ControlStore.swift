@@ -255,6 +255,10 @@ public final class ControlStore: Sendable {
             if let role = changes.role { user.role = role }
             if let active = changes.active { user.active = active }
             if let zone = changes.timeZone { user.timeZone = zone }
+            if let managerID = changes.managerID {
+                if !managerID.isEmpty { try Self.checkManager(db, managerID, of: user) }
+                user.managerID = managerID
+            }
             let isManager = user.active && (user.role == .admin || user.role == .serverAdmin)
             if wasManager && !isManager {
                 let others = try UserRecord
@@ -270,6 +274,33 @@ public final class ControlStore: Sendable {
             }
             try user.update(db)
             return user
+        }
+    }
+
+    /// `managerID` may manage `user`: another user of the same tenant, active, with the manager
+    /// role or above. A user of another tenant is NOT_FOUND, as one that does not exist.
+    private static func checkManager(_ db: Database, _ managerID: String, of user: UserRecord) throws {
+        guard managerID != user.id else {
+            throw ControlError.invalid("manager_id", "own_manager", "\(user.id) cannot be their own manager")
+        }
+        guard let tenantID = user.tenantID, let manager = try UserRecord.fetchOne(db, key: managerID), manager.tenantID == tenantID else {
+            throw ControlError.notFound("manager_id", "user", managerID)
+        }
+        guard manager.active, manager.role.satisfies(.manager) else {
+            throw ControlError(.failedPrecondition, field: "manager_id", reason: "not_a_manager",
+                               "\(manager.id) (\(manager.name)) is \(manager.active ? "a" : "an inactive") \(manager.role.rawValue); a manager is an active manager or admin")
+        }
+    }
+
+    /// The active manager of user `id` (``UserRecord/managerID``), nil when there is none (no
+    /// manager set, or one since deactivated or demoted below manager).
+    public func manager(of id: String) throws -> String? {
+        try writer.read { db in
+            guard let user = try UserRecord.fetchOne(db, key: id), !user.managerID.isEmpty,
+                let manager = try UserRecord.fetchOne(db, key: user.managerID),
+                manager.active, manager.role.satisfies(.manager), manager.tenantID == user.tenantID
+            else { return nil }
+            return manager.id
         }
     }
 

@@ -238,6 +238,9 @@ public nonisolated struct Dunlin_V1_User: Sendable {
   /// the user's IANA time zone (their "today"); empty: the tenant's
   public var timeZone: String = String()
 
+  /// the user's manager: escalations of their customers go there; empty: none
+  public var managerID: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -354,6 +357,18 @@ public nonisolated struct Dunlin_V1_UpdateUserRequest: Sendable {
   /// Clears the value of `timeZone`. Subsequent reads from it will return its default value.
   public mutating func clearTimeZone() {self._timeZone = nil}
 
+  /// An active user of the same tenant with the manager role or above; empty: none. Another
+  /// tenant's user is NOT_FOUND; a user below manager, or inactive, FAILED_PRECONDITION; oneself
+  /// INVALID_ARGUMENT; all naming manager_id.
+  public var managerID: String {
+    get {_managerID ?? String()}
+    set {_managerID = newValue}
+  }
+  /// Returns true if `managerID` has been explicitly set.
+  public var hasManagerID: Bool {self._managerID != nil}
+  /// Clears the value of `managerID`. Subsequent reads from it will return its default value.
+  public mutating func clearManagerID() {self._managerID = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -363,6 +378,7 @@ public nonisolated struct Dunlin_V1_UpdateUserRequest: Sendable {
   fileprivate var _name: String? = nil
   fileprivate var _email: String? = nil
   fileprivate var _timeZone: String? = nil
+  fileprivate var _managerID: String? = nil
 }
 
 /// A token as it can be shown: never its value or its hash.
@@ -866,7 +882,7 @@ nonisolated extension Dunlin_V1_DeleteTenantRequest: SwiftProtobuf.Message, Swif
 
 nonisolated extension Dunlin_V1_User: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".User"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}tenant_id\0\u{1}name\0\u{1}email\0\u{1}role\0\u{1}active\0\u{3}created_at_ms\0\u{3}time_zone\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}tenant_id\0\u{1}name\0\u{1}email\0\u{1}role\0\u{1}active\0\u{3}created_at_ms\0\u{3}time_zone\0\u{3}manager_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -882,6 +898,7 @@ nonisolated extension Dunlin_V1_User: SwiftProtobuf.Message, SwiftProtobuf._Mess
       case 6: try { try decoder.decodeSingularBoolField(value: &self.active) }()
       case 7: try { try decoder.decodeSingularInt64Field(value: &self.createdAtMs) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.timeZone) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.managerID) }()
       default: break
       }
     }
@@ -912,6 +929,9 @@ nonisolated extension Dunlin_V1_User: SwiftProtobuf.Message, SwiftProtobuf._Mess
     if !self.timeZone.isEmpty {
       try visitor.visitSingularStringField(value: self.timeZone, fieldNumber: 8)
     }
+    if !self.managerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.managerID, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -924,6 +944,7 @@ nonisolated extension Dunlin_V1_User: SwiftProtobuf.Message, SwiftProtobuf._Mess
     if lhs.active != rhs.active {return false}
     if lhs.createdAtMs != rhs.createdAtMs {return false}
     if lhs.timeZone != rhs.timeZone {return false}
+    if lhs.managerID != rhs.managerID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1061,7 +1082,7 @@ nonisolated extension Dunlin_V1_ListUsersResponse: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Dunlin_V1_UpdateUserRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UpdateUserRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{1}role\0\u{1}active\0\u{1}name\0\u{1}email\0\u{3}time_zone\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{1}role\0\u{1}active\0\u{1}name\0\u{1}email\0\u{3}time_zone\0\u{3}manager_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1075,6 +1096,7 @@ nonisolated extension Dunlin_V1_UpdateUserRequest: SwiftProtobuf.Message, SwiftP
       case 4: try { try decoder.decodeSingularStringField(value: &self._name) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self._email) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self._timeZone) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self._managerID) }()
       default: break
       }
     }
@@ -1103,6 +1125,9 @@ nonisolated extension Dunlin_V1_UpdateUserRequest: SwiftProtobuf.Message, SwiftP
     try { if let v = self._timeZone {
       try visitor.visitSingularStringField(value: v, fieldNumber: 6)
     } }()
+    try { if let v = self._managerID {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 7)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1113,6 +1138,7 @@ nonisolated extension Dunlin_V1_UpdateUserRequest: SwiftProtobuf.Message, SwiftP
     if lhs._name != rhs._name {return false}
     if lhs._email != rhs._email {return false}
     if lhs._timeZone != rhs._timeZone {return false}
+    if lhs._managerID != rhs._managerID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -15,12 +15,17 @@
 /// another tenant answers NOT_FOUND, exactly like an id that does not exist.
 ///
 /// Who may call what (the caller's role; each role includes those below), from the one rights table:
-/// - viewer: GetPolicy, ListPolicies, GetHold, ListHolds, GetNotice, ListNotices.
+/// - viewer: GetPolicy, ListPolicies, GetHold, ListHolds, GetNotice, ListNotices, PreviewNotices.
 /// - analyst: UpsertHolds (place and release holds).
-/// - viewer also: GetSettings.
-/// - viewer also: GetTemplate, ListTemplates.
-/// - manager: UpsertPolicies, DeletePolicies, DeleteHolds, RunDunning, ReleaseNotices, UpdateSettings,
-///   UpsertTemplates, DeleteTemplates, ResendNotices.
+/// - viewer also: GetTemplate, ListTemplates, GetEscalationRule, ListEscalationRules, GetEscalation, ListEscalations.
+/// - manager: UpsertPolicies, DeletePolicies, DeleteHolds, RunDunning, ReleaseNotices,
+///   UpsertTemplates, DeleteTemplates, ResendNotices,
+///   UpsertEscalationRules, DeleteEscalationRules, EvaluateEscalations, RecallPlacement.
+/// Escalations, like notices, are made by the server alone (a release meeting an escalate or place
+/// level, a rule's evaluation); a pushed escalation is refused PERMISSION_DENIED. EvaluateEscalations,
+/// RecallPlacement and ResendNotices are answered by the server only.
+/// The daily run time is the tenant setting "dunning.run_time" (records.proto ListSettings and
+/// UpdateSettings, one settings mechanism for the tenant).
 /// Notices are written by the server alone: no replica may create or change one (a pushed notice
 /// is refused PERMISSION_DENIED). RunDunning and ReleaseNotices are answered by the server only; a
 /// replica answers the reads from its copy, offline.
@@ -344,7 +349,7 @@ public nonisolated struct Dunlin_V1_DunningNoticeRecord: @unchecked Sendable {
 /// its level names in the customer's language (else the primary language, else "en", else any).
 /// Saving refuses, INVALID_ARGUMENT naming the part (subject, recipient, text, html) and the line,
 /// a template that does not compile, names a field a notice does not have, or renders an empty
-/// or malformed recipient for a sample notice; ALREADY_EXISTS/CONFLICT (field language) a second
+/// or malformed recipient for a sample notice; FAILED_PRECONDITION (field language) a second
 /// live template of one name and language.
 public nonisolated struct Dunlin_V1_NoticeTemplateRecord: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -745,6 +750,86 @@ public nonisolated struct Dunlin_V1_ListNoticesResponse: Sendable {
   public init() {}
 }
 
+/// The pending notices (filtered as ListNotices, page by page) each checked again against the
+/// holds of the tenant's today in the store that answers: on a replica, the disputes, promises and
+/// holds made on that laptop (offline too) and those it has pulled. Any tenant role; answered by the
+/// server and by a replica.
+public nonisolated struct Dunlin_V1_PreviewNoticesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  public var runID: String = String()
+
+  public var pageSize: UInt32 = 0
+
+  public var cursor: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_HeldLine: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var invoiceID: String = String()
+
+  /// "disputed (D-1)", "promised by 2026-12-20 (P-1)", ...
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_NoticePreview: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// as the run queued it
+  public var notice: Dunlin_V1_DunningNoticeRecord {
+    get {_notice ?? Dunlin_V1_DunningNoticeRecord()}
+    set {_notice = newValue}
+  }
+  /// Returns true if `notice` has been explicitly set.
+  public var hasNotice: Bool {self._notice != nil}
+  /// Clears the value of `notice`. Subsequent reads from it will return its default value.
+  public mutating func clearNotice() {self._notice = nil}
+
+  /// why the customer is held now (a manual hold, a placement); empty: not held
+  public var customerHeld: String = String()
+
+  /// the notice's lines held now; the release will leave them off
+  public var heldLines: [Dunlin_V1_HeldLine] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _notice: Dunlin_V1_DunningNoticeRecord? = nil
+}
+
+/// By as_of, then id.
+public nonisolated struct Dunlin_V1_PreviewNoticesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var previews: [Dunlin_V1_NoticePreview] = []
+
+  public var nextCursor: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 /// Releases the notices named, else every pending notice of run_id, else every pending notice.
 /// Each is checked again first: one whose customer paid, was credited or was held since the run
 /// is dropped with the reason; the rest are released with their lines as they stand now, and their
@@ -775,52 +860,284 @@ public nonisolated struct Dunlin_V1_ReleaseNoticesResponse: Sendable {
   public init() {}
 }
 
-/// The tenant's collections settings: one record, synced like the others.
-public nonisolated struct Dunlin_V1_CollectionsSettingsRecord: Sendable {
+/// A rule that escalates a customer, a manager's (kind "escalation_rule"). trigger "overdue": the
+/// customer owes more than `amount` (in the tenant's base currency; items in other currencies do not
+/// count) on unheld items more than `days` days past due. trigger "broken_promises": at least `count`
+/// promises (or payment-plan installments) broke in the last `window_days` days. Fields of the other
+/// trigger are zero (absent for amount). action "escalate": a task for the escalation manager;
+/// "place": the customer is placed with `agency` and dunning stops.
+public nonisolated struct Dunlin_V1_EscalationRuleRecord: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// always "collections"
   public var id: String = String()
 
-  /// "HH:MM" on the tenant's clock: dunlind serve runs dunning daily then; empty: never
-  public var dunningRunTime: String = String()
+  public var name: String = String()
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  /// overdue, broken_promises
+  public var trigger: String = String()
 
-  public init() {}
-}
+  /// overdue: 0 to 3650
+  public var days: Int32 = 0
 
-public nonisolated struct Dunlin_V1_GetSettingsRequest: Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  public init() {}
-}
-
-public nonisolated struct Dunlin_V1_UpdateSettingsRequest: Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  public var settings: Dunlin_V1_CollectionsSettingsRecord {
-    get {_settings ?? Dunlin_V1_CollectionsSettingsRecord()}
-    set {_settings = newValue}
+  /// overdue: positive, in the base currency
+  public var amount: Dunlin_V1_Amount {
+    get {_amount ?? Dunlin_V1_Amount()}
+    set {_amount = newValue}
   }
-  /// Returns true if `settings` has been explicitly set.
-  public var hasSettings: Bool {self._settings != nil}
-  /// Clears the value of `settings`. Subsequent reads from it will return its default value.
-  public mutating func clearSettings() {self._settings = nil}
+  /// Returns true if `amount` has been explicitly set.
+  public var hasAmount: Bool {self._amount != nil}
+  /// Clears the value of `amount`. Subsequent reads from it will return its default value.
+  public mutating func clearAmount() {self._amount = nil}
+
+  /// broken_promises: 1 to 100
+  public var count: Int32 = 0
+
+  /// broken_promises: 1 to 3650
+  public var windowDays: Int32 = 0
+
+  /// escalate, place
+  public var action: String = String()
+
+  /// place: the collection agency, required; escalate: empty
+  public var agency: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _settings: Dunlin_V1_CollectionsSettingsRecord? = nil
+  fileprivate var _amount: Dunlin_V1_Amount? = nil
+}
+
+/// An escalation or placement, made by the server alone (kind "escalation"). Its id is fixed by what
+/// made it, so nothing is made twice: "ESC:<notice id>" for a released escalate/place level,
+/// "ESC:<rule id>:<customer>:<episode>" for a rule (the episode: the oldest overdue item, or the
+/// latest broken promise).
+public nonisolated struct Dunlin_V1_EscalationRecord: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var customerID: String = String()
+
+  /// escalate, place
+  public var action: String = String()
+
+  /// the rule that made it; empty for a dunning level
+  public var ruleID: String = String()
+
+  /// the released notice whose level made it; empty for a rule
+  public var noticeID: String = String()
+
+  /// why, in words
+  public var reason: String = String()
+
+  /// place: the agency
+  public var agency: String = String()
+
+  /// the tenant day it was made
+  public var escalatedOn: String = String()
+
+  /// the account summary, as text
+  public var summary: String = String()
+
+  /// escalate: the task made for the manager; empty when nobody could take it
+  public var taskID: String = String()
+
+  /// escalate: who the task is for
+  public var assigneeID: String = String()
+
+  /// active, recalled (a placement a manager recalled)
+  public var status: String = String()
+
+  /// empty while active
+  public var recalledOn: String = String()
+
+  public var recalledBy: String = String()
+
+  public var recallReason: String = String()
+
+  public var createdAt: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_UpsertEscalationRulesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rules: [Dunlin_V1_EscalationRuleRecord] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_UpsertEscalationRulesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rules: [Dunlin_V1_EscalationRuleRecord] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_GetEscalationRuleRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_ListEscalationRulesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var pageSize: UInt32 = 0
+
+  public var cursor: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// By name, then id.
+public nonisolated struct Dunlin_V1_ListEscalationRulesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rules: [Dunlin_V1_EscalationRuleRecord] = []
+
+  public var nextCursor: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_DeleteEscalationRulesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var ids: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_GetEscalationRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_ListEscalationsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  /// escalate or place; empty: both
+  public var action: String = String()
+
+  /// active or recalled; empty: both
+  public var status: String = String()
+
+  public var pageSize: UInt32 = 0
+
+  public var cursor: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// By escalated_on, then id.
+public nonisolated struct Dunlin_V1_ListEscalationsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var escalations: [Dunlin_V1_EscalationRecord] = []
+
+  public var nextCursor: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Evaluates the tenant's escalation rules as of a date and makes the escalations they call for
+/// that were not made before (dunlind serve does it once a tenant day by itself).
+public nonisolated struct Dunlin_V1_EvaluateEscalationsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// default: the tenant's today
+  public var asOf: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_EvaluateEscalationsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var created: [Dunlin_V1_EscalationRecord] = []
+
+  /// escalations the rules called for that were there already
+  public var existing: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Recalls a placement: the customer is dunned again. A placement already recalled comes back as it is.
+public nonisolated struct Dunlin_V1_RecallPlacementRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the placement's escalation id
+  public var id: String = String()
+
+  /// required
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -2216,6 +2533,165 @@ nonisolated extension Dunlin_V1_ListNoticesResponse: SwiftProtobuf.Message, Swif
   }
 }
 
+nonisolated extension Dunlin_V1_PreviewNoticesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PreviewNoticesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}run_id\0\u{3}page_size\0\u{1}cursor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.runID) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.pageSize) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.cursor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if !self.runID.isEmpty {
+      try visitor.visitSingularStringField(value: self.runID, fieldNumber: 2)
+    }
+    if self.pageSize != 0 {
+      try visitor.visitSingularUInt32Field(value: self.pageSize, fieldNumber: 3)
+    }
+    if !self.cursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.cursor, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_PreviewNoticesRequest, rhs: Dunlin_V1_PreviewNoticesRequest) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.runID != rhs.runID {return false}
+    if lhs.pageSize != rhs.pageSize {return false}
+    if lhs.cursor != rhs.cursor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_HeldLine: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HeldLine"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}invoice_id\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.invoiceID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.invoiceID.isEmpty {
+      try visitor.visitSingularStringField(value: self.invoiceID, fieldNumber: 1)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_HeldLine, rhs: Dunlin_V1_HeldLine) -> Bool {
+    if lhs.invoiceID != rhs.invoiceID {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_NoticePreview: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".NoticePreview"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}notice\0\u{3}customer_held\0\u{3}held_lines\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._notice) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerHeld) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.heldLines) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._notice {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.customerHeld.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerHeld, fieldNumber: 2)
+    }
+    if !self.heldLines.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.heldLines, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_NoticePreview, rhs: Dunlin_V1_NoticePreview) -> Bool {
+    if lhs._notice != rhs._notice {return false}
+    if lhs.customerHeld != rhs.customerHeld {return false}
+    if lhs.heldLines != rhs.heldLines {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_PreviewNoticesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PreviewNoticesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}previews\0\u{3}next_cursor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.previews) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nextCursor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.previews.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.previews, fieldNumber: 1)
+    }
+    if !self.nextCursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextCursor, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_PreviewNoticesResponse, rhs: Dunlin_V1_PreviewNoticesResponse) -> Bool {
+    if lhs.previews != rhs.previews {return false}
+    if lhs.nextCursor != rhs.nextCursor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Dunlin_V1_ReleaseNoticesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ReleaseNoticesRequest"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}notice_ids\0\u{3}run_id\0")
@@ -2281,9 +2757,9 @@ nonisolated extension Dunlin_V1_ReleaseNoticesResponse: SwiftProtobuf.Message, S
   }
 }
 
-nonisolated extension Dunlin_V1_CollectionsSettingsRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".CollectionsSettingsRecord"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}dunning_run_time\0")
+nonisolated extension Dunlin_V1_EscalationRuleRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EscalationRuleRecord"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}trigger\0\u{1}days\0\u{1}amount\0\u{1}count\0\u{3}window_days\0\u{1}action\0\u{1}agency\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2292,60 +2768,14 @@ nonisolated extension Dunlin_V1_CollectionsSettingsRecord: SwiftProtobuf.Message
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.dunningRunTime) }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.id.isEmpty {
-      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
-    }
-    if !self.dunningRunTime.isEmpty {
-      try visitor.visitSingularStringField(value: self.dunningRunTime, fieldNumber: 2)
-    }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Dunlin_V1_CollectionsSettingsRecord, rhs: Dunlin_V1_CollectionsSettingsRecord) -> Bool {
-    if lhs.id != rhs.id {return false}
-    if lhs.dunningRunTime != rhs.dunningRunTime {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Dunlin_V1_GetSettingsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".GetSettingsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    // Load everything into unknown fields
-    while try decoder.nextFieldNumber() != nil {}
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Dunlin_V1_GetSettingsRequest, rhs: Dunlin_V1_GetSettingsRequest) -> Bool {
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Dunlin_V1_UpdateSettingsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".UpdateSettingsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}settings\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularMessageField(value: &self._settings) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.trigger) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.days) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._amount) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self.count) }()
+      case 7: try { try decoder.decodeSingularInt32Field(value: &self.windowDays) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.action) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.agency) }()
       default: break
       }
     }
@@ -2356,14 +2786,556 @@ nonisolated extension Dunlin_V1_UpdateSettingsRequest: SwiftProtobuf.Message, Sw
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
     // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._settings {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if !self.trigger.isEmpty {
+      try visitor.visitSingularStringField(value: self.trigger, fieldNumber: 3)
+    }
+    if self.days != 0 {
+      try visitor.visitSingularInt32Field(value: self.days, fieldNumber: 4)
+    }
+    try { if let v = self._amount {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
     } }()
+    if self.count != 0 {
+      try visitor.visitSingularInt32Field(value: self.count, fieldNumber: 6)
+    }
+    if self.windowDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.windowDays, fieldNumber: 7)
+    }
+    if !self.action.isEmpty {
+      try visitor.visitSingularStringField(value: self.action, fieldNumber: 8)
+    }
+    if !self.agency.isEmpty {
+      try visitor.visitSingularStringField(value: self.agency, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Dunlin_V1_UpdateSettingsRequest, rhs: Dunlin_V1_UpdateSettingsRequest) -> Bool {
-    if lhs._settings != rhs._settings {return false}
+  public static func ==(lhs: Dunlin_V1_EscalationRuleRecord, rhs: Dunlin_V1_EscalationRuleRecord) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.trigger != rhs.trigger {return false}
+    if lhs.days != rhs.days {return false}
+    if lhs._amount != rhs._amount {return false}
+    if lhs.count != rhs.count {return false}
+    if lhs.windowDays != rhs.windowDays {return false}
+    if lhs.action != rhs.action {return false}
+    if lhs.agency != rhs.agency {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_EscalationRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EscalationRecord"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}customer_id\0\u{1}action\0\u{3}rule_id\0\u{3}notice_id\0\u{1}reason\0\u{1}agency\0\u{3}escalated_on\0\u{1}summary\0\u{3}task_id\0\u{3}assignee_id\0\u{1}status\0\u{3}recalled_on\0\u{3}recalled_by\0\u{3}recall_reason\0\u{3}created_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.action) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.ruleID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.noticeID) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.agency) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.escalatedOn) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.summary) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.taskID) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.assigneeID) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.status) }()
+      case 13: try { try decoder.decodeSingularStringField(value: &self.recalledOn) }()
+      case 14: try { try decoder.decodeSingularStringField(value: &self.recalledBy) }()
+      case 15: try { try decoder.decodeSingularStringField(value: &self.recallReason) }()
+      case 16: try { try decoder.decodeSingularInt64Field(value: &self.createdAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    if !self.action.isEmpty {
+      try visitor.visitSingularStringField(value: self.action, fieldNumber: 3)
+    }
+    if !self.ruleID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ruleID, fieldNumber: 4)
+    }
+    if !self.noticeID.isEmpty {
+      try visitor.visitSingularStringField(value: self.noticeID, fieldNumber: 5)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 6)
+    }
+    if !self.agency.isEmpty {
+      try visitor.visitSingularStringField(value: self.agency, fieldNumber: 7)
+    }
+    if !self.escalatedOn.isEmpty {
+      try visitor.visitSingularStringField(value: self.escalatedOn, fieldNumber: 8)
+    }
+    if !self.summary.isEmpty {
+      try visitor.visitSingularStringField(value: self.summary, fieldNumber: 9)
+    }
+    if !self.taskID.isEmpty {
+      try visitor.visitSingularStringField(value: self.taskID, fieldNumber: 10)
+    }
+    if !self.assigneeID.isEmpty {
+      try visitor.visitSingularStringField(value: self.assigneeID, fieldNumber: 11)
+    }
+    if !self.status.isEmpty {
+      try visitor.visitSingularStringField(value: self.status, fieldNumber: 12)
+    }
+    if !self.recalledOn.isEmpty {
+      try visitor.visitSingularStringField(value: self.recalledOn, fieldNumber: 13)
+    }
+    if !self.recalledBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.recalledBy, fieldNumber: 14)
+    }
+    if !self.recallReason.isEmpty {
+      try visitor.visitSingularStringField(value: self.recallReason, fieldNumber: 15)
+    }
+    if self.createdAt != 0 {
+      try visitor.visitSingularInt64Field(value: self.createdAt, fieldNumber: 16)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_EscalationRecord, rhs: Dunlin_V1_EscalationRecord) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.action != rhs.action {return false}
+    if lhs.ruleID != rhs.ruleID {return false}
+    if lhs.noticeID != rhs.noticeID {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.agency != rhs.agency {return false}
+    if lhs.escalatedOn != rhs.escalatedOn {return false}
+    if lhs.summary != rhs.summary {return false}
+    if lhs.taskID != rhs.taskID {return false}
+    if lhs.assigneeID != rhs.assigneeID {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.recalledOn != rhs.recalledOn {return false}
+    if lhs.recalledBy != rhs.recalledBy {return false}
+    if lhs.recallReason != rhs.recallReason {return false}
+    if lhs.createdAt != rhs.createdAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_UpsertEscalationRulesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertEscalationRulesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.rules) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.rules.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rules, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_UpsertEscalationRulesRequest, rhs: Dunlin_V1_UpsertEscalationRulesRequest) -> Bool {
+    if lhs.rules != rhs.rules {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_UpsertEscalationRulesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertEscalationRulesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.rules) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.rules.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rules, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_UpsertEscalationRulesResponse, rhs: Dunlin_V1_UpsertEscalationRulesResponse) -> Bool {
+    if lhs.rules != rhs.rules {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_GetEscalationRuleRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetEscalationRuleRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_GetEscalationRuleRequest, rhs: Dunlin_V1_GetEscalationRuleRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ListEscalationRulesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListEscalationRulesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}page_size\0\u{1}cursor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.pageSize) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.cursor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.pageSize != 0 {
+      try visitor.visitSingularUInt32Field(value: self.pageSize, fieldNumber: 1)
+    }
+    if !self.cursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.cursor, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ListEscalationRulesRequest, rhs: Dunlin_V1_ListEscalationRulesRequest) -> Bool {
+    if lhs.pageSize != rhs.pageSize {return false}
+    if lhs.cursor != rhs.cursor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ListEscalationRulesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListEscalationRulesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0\u{3}next_cursor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.rules) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nextCursor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.rules.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rules, fieldNumber: 1)
+    }
+    if !self.nextCursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextCursor, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ListEscalationRulesResponse, rhs: Dunlin_V1_ListEscalationRulesResponse) -> Bool {
+    if lhs.rules != rhs.rules {return false}
+    if lhs.nextCursor != rhs.nextCursor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_DeleteEscalationRulesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeleteEscalationRulesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ids\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.ids) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.ids.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.ids, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_DeleteEscalationRulesRequest, rhs: Dunlin_V1_DeleteEscalationRulesRequest) -> Bool {
+    if lhs.ids != rhs.ids {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_GetEscalationRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetEscalationRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_GetEscalationRequest, rhs: Dunlin_V1_GetEscalationRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ListEscalationsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListEscalationsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}action\0\u{1}status\0\u{3}page_size\0\u{1}cursor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.action) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.status) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.pageSize) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.cursor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if !self.action.isEmpty {
+      try visitor.visitSingularStringField(value: self.action, fieldNumber: 2)
+    }
+    if !self.status.isEmpty {
+      try visitor.visitSingularStringField(value: self.status, fieldNumber: 3)
+    }
+    if self.pageSize != 0 {
+      try visitor.visitSingularUInt32Field(value: self.pageSize, fieldNumber: 4)
+    }
+    if !self.cursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.cursor, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ListEscalationsRequest, rhs: Dunlin_V1_ListEscalationsRequest) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.action != rhs.action {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.pageSize != rhs.pageSize {return false}
+    if lhs.cursor != rhs.cursor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ListEscalationsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListEscalationsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}escalations\0\u{3}next_cursor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.escalations) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nextCursor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.escalations.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.escalations, fieldNumber: 1)
+    }
+    if !self.nextCursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextCursor, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ListEscalationsResponse, rhs: Dunlin_V1_ListEscalationsResponse) -> Bool {
+    if lhs.escalations != rhs.escalations {return false}
+    if lhs.nextCursor != rhs.nextCursor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_EvaluateEscalationsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EvaluateEscalationsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}as_of\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.asOf) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.asOf.isEmpty {
+      try visitor.visitSingularStringField(value: self.asOf, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_EvaluateEscalationsRequest, rhs: Dunlin_V1_EvaluateEscalationsRequest) -> Bool {
+    if lhs.asOf != rhs.asOf {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_EvaluateEscalationsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EvaluateEscalationsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}created\0\u{1}existing\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.created) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.existing) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.created.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.created, fieldNumber: 1)
+    }
+    if self.existing != 0 {
+      try visitor.visitSingularUInt32Field(value: self.existing, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_EvaluateEscalationsResponse, rhs: Dunlin_V1_EvaluateEscalationsResponse) -> Bool {
+    if lhs.created != rhs.created {return false}
+    if lhs.existing != rhs.existing {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_RecallPlacementRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecallPlacementRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_RecallPlacementRequest, rhs: Dunlin_V1_RecallPlacementRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.reason != rhs.reason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

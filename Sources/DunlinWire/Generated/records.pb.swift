@@ -1035,10 +1035,10 @@ public nonisolated struct Dunlin_V1_TenantSettingRecord: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// the setting's name: "worklist.overdue", ...
+  /// the setting's name: "worklist.overdue", "dunning.run_time", "escalation.manager"
   public var id: String = String()
 
-  /// as text: a weight is a whole number 0 to 1000
+  /// as text: a weight is a whole number 0 to 1000; a run time "HH:MM" ("" none); a user id
   public var value: String = String()
 
   /// in ListSettings: nobody set it (derived; not synced)
