@@ -45,7 +45,7 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
         switch id {
         case Self.dunningRunTime: _ = try DunningSchedule.time(value, field: id)
         case Self.escalationManager: try Require.code(value, id)
-        case let name where letterheadNames.contains(name): _ = try Self.letterhead([self], tenantName: "")
+        case let name where Self.letterheadNames.contains(name): _ = try Self.letterhead([self], tenantName: "")
         default: _ = try Self.weights([self])
         }
     }

@@ -256,7 +256,7 @@ extension TenantStore {
                 throw DomainError.notFound(field: "id", id: id)
             }
             guard let changed = try change(notice), changed != notice else { return notice }
-            try Self.write(changed, before: notice, db)
+            try Self.save(DunningNoticeRow(changed), db)
             return changed
         }
     }
@@ -281,7 +281,7 @@ extension TenantStore {
                 again.delivery = .queued
                 again.deliveryAttempts = 0
                 again.deliveryDetail = "sent again on request (was \(state.rawValue): \(notice.deliveryDetail))"
-                try Self.write(again, before: notice, db)
+                try Self.save(DunningNoticeRow(again), db)
                 queued.append(again)
             }
             return queued

@@ -234,6 +234,8 @@ struct ProbedMethod: Sendable {
         method(Dunning.upsertEscalationRules), method(Dunning.getEscalationRule), method(Dunning.listEscalationRules),
         method(Dunning.deleteEscalationRules), method(Dunning.getEscalation), method(Dunning.listEscalations),
         method(Dunning.evaluateEscalations), method(Dunning.recallPlacement),
+        method(Dunning.upsertTemplates), method(Dunning.getTemplate), method(Dunning.listTemplates), method(Dunning.deleteTemplates),
+        method(Dunning.resendNotices),
         method(Records.listSettings), method(Records.updateSettings),
         method(SyncMethods.bootstrap), method(SyncMethods.pull), method(SyncMethods.push), method(SyncMethods.watch, timeout: .milliseconds(200)),
         method(SyncMethods.listReplicas), method(SyncMethods.retireReplica),

@@ -233,20 +233,14 @@ public actor NoticeDelivery {
         return safe + "-" + String(repeating: "0", count: 8 - hex.count) + hex
     }
 
-    /// Writes `data` whole or not at all (a temporary file renamed), readable by the server's
-    /// user only, in folders only it can enter.
+    /// Writes `data` whole or not at all, synced to disk before it is renamed into place, readable
+    /// by the server's user only (DunlinStore ``OwnerOnlyFiles``), in folders only it can enter.
     static func writeOwnerOnly(_ data: Data, to file: URL) throws {
-        try FileManager.default.createDirectory(
-            at: file.deletingLastPathComponent(), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]
-        )
-        let temporary = file.deletingLastPathComponent().appendingPathComponent(".\(file.lastPathComponent).\(UUID().uuidString)")
-        guard FileManager.default.createFile(atPath: temporary.path, contents: data, attributes: [.posixPermissions: 0o600]) else {
-            throw DeliveryProblem("cannot write \(temporary.path)")
+        let folder = file.deletingLastPathComponent()
+        for level in [folder.deletingLastPathComponent().deletingLastPathComponent(), folder.deletingLastPathComponent(), folder] {
+            try OwnerOnlyFiles.directory(level)
         }
-        guard rename(temporary.path, file.path) == 0 else {
-            try? FileManager.default.removeItem(at: temporary)
-            throw DeliveryProblem("cannot move \(temporary.path) to \(file.path) (errno \(errno))")
-        }
+        try OwnerOnlyFiles.write(data, to: file)
     }
 }
 
