@@ -135,6 +135,12 @@ struct Serve: AsyncParsableCommand {
             }
             let tenants = try TenantDirectory(control: control, logger: Logger(label: "dunlind.tenants"))
             guard let mailCommand = Sendmail(commandLine: sendmail) else { throw ValidationError("--sendmail names no command") }
+            if !mailCommand.isInstalled {
+                logger.warning(
+                    "no mail command: released emails wait in the queue (notices show why) until one is given",
+                    metadata: ["sendmail": "\(sendmail)", "hint": "install an MTA, or --sendmail \"msmtp -t -i\""]
+                )
+            }
             let delivery = NoticeDelivery(
                 configuration: DeliveryConfiguration(
                     sendmail: mailCommand, outbox: outbox.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: data).appendingPathComponent("outbox"),

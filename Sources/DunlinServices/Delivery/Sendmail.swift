@@ -34,6 +34,9 @@ public struct Sendmail: Sendable {
         self.init(command: words, timeLimit: timeLimit)
     }
 
+    /// Whether the command's program is there to run.
+    public var isInstalled: Bool { Self.executable(command[0]) != nil }
+
     /// Hands `message` to the command and waits for it to exit.
     public func send(_ message: Data) async -> Outcome {
         guard let executable = Self.executable(command[0]) else {
