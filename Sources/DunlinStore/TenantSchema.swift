@@ -369,6 +369,9 @@ enum TenantSchema {
             // promise of one payment.
             try db.execute(sql: "ALTER TABLE promise_to_pay ADD COLUMN installments TEXT NOT NULL DEFAULT '[]'")
         }
+        migrator.registerMigration("v16: possible duplicate payments kept by a trigger") { db in
+            try db.execute(sql: PossibleDuplicatePayments.schema)
+        }
         return migrator
     }
 }
