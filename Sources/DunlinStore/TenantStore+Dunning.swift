@@ -141,8 +141,11 @@ extension TenantStore {
                 }
                 try Self.write(notice, before: nil, db)
                 result.created.append(notice)
+                // Not the notice just written: it is never older than itself, and decoding it
+                // for every customer of a run would cost more than writing it.
                 let pending = try DunningNoticeRow.live
                     .filter(DunningNoticeRow.Columns.customerID == notice.customerID && DunningNoticeRow.Columns.status == DunningNoticeStatus.pending.rawValue)
+                    .filter(Column("id") != notice.id)
                     .fetchAll(db).map { try $0.record() }
                 for older in pending where older.anchorInvoiceID == notice.anchorInvoiceID && older.levelDays < notice.levelDays {
                     var dropped = older
@@ -268,8 +271,12 @@ extension TenantStore {
         let row = DunningNoticeRow(notice)
         try row.save(db)
         let seq = try logChange(db, kind: .dunningNotice, id: notice.id, op: before == nil ? "insert" : "update")
+        // The notice's own fields, not its row decoded again: the row's body is their canonical
+        // form, which decodes to the same fields (the sync form round-trips).
         var beforeFields = before?.fieldMap
         beforeFields?[RecordCoding.deletedField] = .bool(false)
-        try stampChangedFields(db, kind: .dunningNotice, id: notice.id, before: beforeFields, after: try liveFields(row), seq: seq)
+        var afterFields = notice.fieldMap
+        afterFields[RecordCoding.deletedField] = .bool(row.deleted)
+        try stampChangedFields(db, kind: .dunningNotice, id: notice.id, before: beforeFields, after: afterFields, seq: seq)
     }
 }
