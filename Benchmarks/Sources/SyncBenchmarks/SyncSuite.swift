@@ -51,7 +51,7 @@ struct SyncSuite {
         let serving = Task { try await server.run() }
         let port = try await server.listeningPort
 
-        let laptop = try laptop(token: "large", tenant: "t-large", port: port)
+        let laptop = try newLaptop(token: "large", tenant: "t-large", port: port)
         let bootstrapped = try await bootstrap(laptop, large)
         try await pullLedger(laptop, server: largeStore, beside: bootstrapped)
         try await wireBytes(port: port)
@@ -60,7 +60,7 @@ struct SyncSuite {
         try await push(laptop)
         await laptop.close()
 
-        let smallLaptop = try laptop(token: "small", tenant: "t-small", port: port)
+        let smallLaptop = try newLaptop(token: "small", tenant: "t-small", port: port)
         _ = try await bootstrap(smallLaptop, small, bench: "bootstrap_small")
         try await emptySync(smallLaptop, small)
         await smallLaptop.close()
@@ -84,7 +84,7 @@ struct SyncSuite {
     }
 
     /// A laptop syncing `tenant`, its replica file in the run's directory.
-    private func laptop(token: String, tenant: String, port: Int) throws -> Laptop {
+    private func newLaptop(token: String, tenant: String, port: Int) throws -> Laptop {
         try Laptop(
             token: token, tenant: tenant, port: port, path: settings.directory.appendingPathComponent("replica-\(tenant).sqlite").path,
             batch: settings.batch, compress: settings.compress
