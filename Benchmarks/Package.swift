@@ -13,9 +13,19 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
-        .target(name: "BenchmarkSupport"),
+        .target(
+            name: "BenchmarkSupport",
+            dependencies: [
+                .product(name: "DunlinCore", package: "Dunlin"),
+                .product(name: "DunlinStore", package: "Dunlin"),
+                .product(name: "DunlinWire", package: "Dunlin"),
+                .product(name: "DunlinClient", package: "Dunlin"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "RPCBenchmarks",
             dependencies: [
@@ -57,6 +67,21 @@ let package = Package(
                 .product(name: "DunlinServer", package: "Dunlin"),
                 .product(name: "DunlinClient", package: "Dunlin"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "CollectionsBenchmarks",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "DunlinCore", package: "Dunlin"),
+                .product(name: "DunlinStore", package: "Dunlin"),
+                .product(name: "DunlinWire", package: "Dunlin"),
+                .product(name: "DunlinServices", package: "Dunlin"),
+                .product(name: "DunlinServer", package: "Dunlin"),
+                .product(name: "DunlinClient", package: "Dunlin"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

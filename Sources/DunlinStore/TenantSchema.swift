@@ -422,6 +422,9 @@ enum TenantSchema {
                 CREATE INDEX dunning_notice_by_delivery ON dunning_notice(delivery, id) WHERE delivery <> '';
                 """)
         }
+        migrator.registerMigration("v19: possible duplicate payments kept by a trigger") { db in
+            try db.execute(sql: PossibleDuplicatePayments.schema)
+        }
         return migrator
     }
 }

@@ -146,8 +146,11 @@ extension TenantStore {
                 }
                 try Self.save(DunningNoticeRow(notice), db)
                 result.created.append(notice)
+                // Not the notice just written: it is never older than itself, and decoding it
+                // for every customer of a run would cost more than writing it.
                 let pending = try DunningNoticeRow.live
                     .filter(DunningNoticeRow.Columns.customerID == notice.customerID && DunningNoticeRow.Columns.status == DunningNoticeStatus.pending.rawValue)
+                    .filter(Column("id") != notice.id)
                     .fetchAll(db).map { try $0.record() }
                 for older in pending where older.anchorInvoiceID == notice.anchorInvoiceID && older.levelDays < notice.levelDays {
                     var dropped = older

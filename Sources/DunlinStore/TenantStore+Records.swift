@@ -367,7 +367,8 @@ extension TenantStore {
               AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.kind = 'reversal' AND r.target_id = a.id)
             ORDER BY a.date, a.id
             """
-        return try LedgerEntryRow.fetchAll(db, sql: sql, arguments: [StoredValue.json(ids)]).map(entry)
+        // Cached: the worklist and the follow-ups evaluate every recent promise with it.
+        return try LedgerEntryRow.fetchAll(try db.cachedStatement(sql: sql), arguments: [StoredValue.json(ids)]).map(entry)
     }
 
     /// One page of `request` in `order` (``QueryInterfaceRequest/page(_:in:_:_:)``), in one read.

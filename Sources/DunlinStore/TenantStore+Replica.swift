@@ -468,23 +468,16 @@ extension TenantStore {
     }
 
     /// ``DunlinSync/LedgerInvariants/possibleDuplicatePayments(in:)`` over the payments that have a
-    /// match within the window (found through the `ledger_entry_payment_match` index) and their
+    /// match within the window (kept by a trigger: ``PossibleDuplicatePayments``) and their
     /// reversals: what the rule reads, not the whole ledger.
     static func possibleDuplicatePayments(_ db: Database) throws -> [ReconciliationException] {
-        let window = LedgerInvariants.duplicateWindowDays
         let rows = try LedgerEntryRow.fetchAll(db, sql: """
-            SELECT DISTINCT p.* FROM ledger_entry p JOIN ledger_entry q
-              ON q.kind = 'payment' AND q.customer_id = p.customer_id AND q.currency = p.currency
-             AND q.amount = p.amount AND q.reference = p.reference AND q.id != p.id
-             AND q.date BETWEEN date(p.date, '-\(window) days') AND date(p.date, '+\(window) days')
-            WHERE p.kind = 'payment' AND p.customer_id != ''
+            SELECT p.* FROM possible_duplicate_payment d JOIN ledger_entry p ON p.id = d.payment_id
+            UNION ALL
+            SELECT r.* FROM possible_duplicate_payment d JOIN ledger_entry r ON r.target_id = d.payment_id AND r.kind = 'reversal'
             """)
         guard !rows.isEmpty else { return [] }
-        var entries = rows.compactMap(\.entry)
-        for payment in rows {
-            entries += try LedgerEntryRow.fetchAll(db, sql: "SELECT * FROM ledger_entry WHERE target_id = ? AND kind = 'reversal'", arguments: [payment.id]).compactMap(\.entry)
-        }
-        return LedgerInvariants.possibleDuplicatePayments(in: entries)
+        return LedgerInvariants.possibleDuplicatePayments(in: rows.compactMap(\.entry))
     }
 
     /// The reconciliation queue: open exceptions (and, if asked, resolved ones), with status.

@@ -38,6 +38,47 @@ extension TenantStore {
         return try Self.withBalances(db, sql: sql, arguments: StatementArguments(arguments))
     }
 
+    /// Per customer and currency, over the invoices that count on `asOf` with a positive balance
+    /// (optionally of one analyst's customers): the open balance, the part of it due before
+    /// `asOf`, and the oldest due date of that part. Summed in SQL (``WideSum``) over the
+    /// covering index rather than read invoice by invoice: equal to summing the positive
+    /// balances ``openInvoices(_:customerID:analystID:asOf:)`` returns, with the same refusal of
+    /// a balance beyond 64 bits. A currency with nothing overdue has `overdue` zero and no date.
+    static func openBalanceSums(_ db: Database, analystID: String?, asOf: CivilDate) throws -> [OpenBalanceSum] {
+        let view = try AsOfView(db, asOf: asOf, side: .invoice)
+        let balance = view.balance, day = asOf.description
+        let positive = "(\(balance)) > 0", overdue = "(\(balance)) > 0 AND b.due_date < ?"
+        var sql = """
+            \(view.with) SELECT b.customer_id, b.currency, \(WideSum.columns(balance, filter: positive)),
+                \(WideSum.columns(balance, filter: overdue)), MIN(b.due_date) FILTER (WHERE \(overdue)),
+                SUM(typeof(\(balance)) != 'integer')
+            FROM invoice_balance b \(view.join)
+            """
+        var arguments = view.arguments + [day, day, day]
+        if let analystID {
+            sql += " JOIN customer c ON c.id = b.customer_id AND c.analyst_id = ?"
+            arguments.append(analystID)
+        }
+        sql += " WHERE \(view.counts) AND (\(balance)) != 0 GROUP BY b.customer_id, b.currency"
+        arguments += view.countsArguments
+        do {
+            var sums: [OpenBalanceSum] = []
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
+            while let row = try rows.next() {
+                // A balance SQLite's `+` turned into a REAL is beyond 64 bits, as `integer(_:_:)` refuses it.
+                guard (row[7] as Int64? ?? 0) == 0 else { throw sumOutOfRange }
+                guard let currency = Currency(code: row[1]) else { continue }
+                sums.append(OpenBalanceSum(
+                    customerID: row[0], currency: currency, open: WideSum.value(row, at: 2), overdue: WideSum.value(row, at: 4),
+                    oldestOverdue: (row[6] as String?).flatMap(CivilDate.init)
+                ))
+            }
+            return sums
+        } catch let error as DatabaseError where error.message == "integer overflow" {
+            throw sumOutOfRange
+        }
+    }
+
     /// Open items for aging, as of a date.
     public func agingItems(analystID: String? = nil, asOf: CivilDate? = nil) throws -> [AgingItem] {
         try openInvoices(analystID: analystID, asOf: asOf).map { invoice in
@@ -219,6 +260,17 @@ enum WideSum {
         let low = (row[index + 1] as Int64?) ?? 0
         return Int128(high) << 32 + Int128(low)
     }
+}
+
+/// One customer's open invoices in one currency, as ``TenantStore/openBalanceSums(_:analystID:asOf:)`` sums them.
+struct OpenBalanceSum {
+    var customerID: String
+    var currency: Currency
+    /// The positive balances' sum.
+    var open: Int128
+    /// The part of `open` due before the date.
+    var overdue: Int128
+    var oldestOverdue: CivilDate?
 }
 
 /// One row of an aging: a customer's receivables in one currency.

@@ -314,13 +314,11 @@ extension TenantStore {
     }
 
     private static func stamp(_ db: Database, kind: RecordKind, id: String, field: String, _ stamp: Stamp) throws {
-        try db.execute(
-            sql: """
-                INSERT OR REPLACE INTO field_stamp (record_kind, record_id, field, seq, dot_replica, dot_counter, at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [kind.rawValue, id, field, Int64(stamp.seq), stamp.dot?.replica, stamp.dot.map { Int64($0.counter) }, stamp.at]
-        )
+        // Cached: a record's write stamps each of its fields, and a run writes thousands of records.
+        try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO field_stamp (record_kind, record_id, field, seq, dot_replica, dot_counter, at)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [kind.rawValue, id, field, Int64(stamp.seq), stamp.dot?.replica, stamp.dot.map { Int64($0.counter) }, stamp.at])
     }
 
     private static func stamps(_ db: Database, kind: RecordKind, id: String) throws -> [String: Stamp] {

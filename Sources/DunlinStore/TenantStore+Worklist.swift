@@ -27,15 +27,13 @@ extension TenantStore {
                 order.append(id)
             }
 
-            var overdue: [String: MoneyTotals] = [:], open: [String: MoneyTotals] = [:]
-            for (invoice, balance) in try Self.openInvoices(db, analystID: analystID, asOf: today) where balance.isPositive {
-                open[invoice.customerID, default: MoneyTotals()].add(balance)
-                guard let due = invoice.dueDate, due < today else { continue }
-                overdue[invoice.customerID, default: MoneyTotals()].add(balance)
-                if facts[invoice.customerID]?.oldestDue.map({ due < $0 }) ?? true { facts[invoice.customerID]?.oldestDue = due }
+            // Sums per customer and currency, in currency order as MoneyTotals gives them.
+            for sum in try Self.openBalanceSums(db, analystID: analystID, asOf: today).sorted(by: { $0.currency < $1.currency }) {
+                guard facts[sum.customerID] != nil else { continue }
+                if sum.open > 0 { facts[sum.customerID]?.openTotal.append(Money(minorUnits: try MoneyTotals.narrow(sum.open, sum.currency), currency: sum.currency)) }
+                if sum.overdue > 0 { facts[sum.customerID]?.overdue.append(Money(minorUnits: try MoneyTotals.narrow(sum.overdue, sum.currency), currency: sum.currency)) }
+                if let due = sum.oldestOverdue, facts[sum.customerID]?.oldestDue.map({ due < $0 }) ?? true { facts[sum.customerID]?.oldestDue = due }
             }
-            for (id, totals) in overdue { facts[id]?.overdue = try totals.amounts() }
-            for (id, totals) in open { facts[id]?.openTotal = try totals.amounts() }
 
             let disputes = try Row.fetchCursor(
                 db, sql: "SELECT customer_id, COUNT(*) AS n FROM dispute WHERE deleted = 0 AND status NOT IN ('resolved', 'rejected')\(mine) GROUP BY customer_id",

@@ -80,11 +80,19 @@ public func progress(_ message: String) {
     FileHandle.standardError.write(Data("[\(Date())] \(message)\n".utf8))
 }
 
-/// A figure of repeated timings: median and best in milliseconds against a target.
-public func figure(_ bench: String, _ times: [Double], target: Double, extra: [String: Any]) -> [String: Any] {
+/// The `q` quantile (0...1) of `sorted` by nearest rank: the smallest value with at least
+/// `q` of the values at or below it.
+public func percentile(_ sorted: [Double], _ q: Double) -> Double {
+    sorted[min(sorted.count - 1, max(0, Int((q * Double(sorted.count)).rounded(.up)) - 1))]
+}
+
+/// A figure of repeated timings in milliseconds: median (the p50), p99, best and worst, the median
+/// against a target.
+public func figure(_ bench: String, _ times: [Double], target: Double, impl: String = "dunlin", extra: [String: Any]) -> [String: Any] {
     let sorted = times.sorted()
     let median = sorted[sorted.count / 2] * 1_000
-    var line: [String: Any] = ["bench": bench, "impl": "dunlin", "runs": times.count, "median_ms": round(median, 2),
+    var line: [String: Any] = ["bench": bench, "impl": impl, "runs": times.count, "median_ms": round(median, 2),
+                               "p99_ms": round(percentile(sorted, 0.99) * 1_000, 2), "max_ms": round(sorted[sorted.count - 1] * 1_000, 2),
                                "best_ms": round(sorted[0] * 1_000, 2), "target_ms": target, "met": median <= target]
     line.merge(extra) { first, _ in first }
     return line

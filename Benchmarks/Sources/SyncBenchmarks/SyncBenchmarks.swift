@@ -44,7 +44,7 @@ struct SyncBenchmarks: ParsableCommand {
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("dunlin-sync-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
         defer { if directory == nil { try? FileManager.default.removeItem(at: base) } }
-        let large = SyncPortfolio(customers: customers, invoices: invoices, payments: payments, activities: activities)
+        let large = TenantPortfolio(customers: customers, invoices: invoices, payments: payments, activities: activities)
         let settings = SyncSuite.Settings(
             changes: changes, ledgerPull: ledgerPull, batch: batch, runs: runs, compress: compress, sqlite3: sqlite3, directory: base
         )

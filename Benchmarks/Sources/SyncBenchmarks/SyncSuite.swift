@@ -23,8 +23,8 @@ struct SyncSuite {
         var directory: URL
     }
 
-    let large: SyncPortfolio
-    let small: SyncPortfolio
+    let large: TenantPortfolio
+    let small: TenantPortfolio
     let settings: Settings
 
     func run() async throws {
@@ -51,7 +51,7 @@ struct SyncSuite {
         let serving = Task { try await server.run() }
         let port = try await server.listeningPort
 
-        let laptop = try Laptop(token: "large", tenant: "t-large", port: port, settings: settings)
+        let laptop = try newLaptop(token: "large", tenant: "t-large", port: port)
         let bootstrapped = try await bootstrap(laptop, large)
         try await pullLedger(laptop, server: largeStore, beside: bootstrapped)
         try await wireBytes(port: port)
@@ -60,7 +60,7 @@ struct SyncSuite {
         try await push(laptop)
         await laptop.close()
 
-        let smallLaptop = try Laptop(token: "small", tenant: "t-small", port: port, settings: settings)
+        let smallLaptop = try newLaptop(token: "small", tenant: "t-small", port: port)
         _ = try await bootstrap(smallLaptop, small, bench: "bootstrap_small")
         try await emptySync(smallLaptop, small)
         await smallLaptop.close()
@@ -72,27 +72,23 @@ struct SyncSuite {
 
     // MARK: The tenants
 
-    /// A server store holding `portfolio`, written through the store's own methods (so the change
-    /// log and derived balances are as the RPCs leave them). Not timed beyond a progress line.
-    private func build(_ portfolio: SyncPortfolio, name: String) throws -> TenantStore {
+    /// A server store holding `portfolio` (``TenantPortfolio/write(to:)``). Not timed beyond a
+    /// progress line.
+    private func build(_ portfolio: TenantPortfolio, name: String) throws -> TenantStore {
         let store = try TenantStore(path: settings.directory.appendingPathComponent("\(name).sqlite").path)
         let start = ContinuousClock.now
         progress("building the \(name) tenant: \(portfolio.records) records")
-        let chunk = 50_000
-        for first in stride(from: 0, to: portfolio.customers, by: chunk) {
-            try store.upsert((first..<min(first + chunk, portfolio.customers)).map(portfolio.customer))
-        }
-        for first in stride(from: 0, to: portfolio.invoices, by: chunk) {
-            try store.post((first..<min(first + chunk, portfolio.invoices)).map(portfolio.invoice))
-        }
-        for first in stride(from: 0, to: portfolio.payments, by: chunk) {
-            try store.post((first..<min(first + chunk, portfolio.payments)).map { portfolio.payment($0) })
-        }
-        for first in stride(from: 0, to: portfolio.activities, by: chunk) {
-            try store.append((first..<min(first + chunk, portfolio.activities)).map { portfolio.activity($0) })
-        }
+        try portfolio.write(to: store)
         progress("built the \(name) tenant in \(round(seconds(ContinuousClock.now - start), 1)) s")
         return store
+    }
+
+    /// A laptop syncing `tenant`, its replica file in the run's directory.
+    private func newLaptop(token: String, tenant: String, port: Int) throws -> Laptop {
+        try Laptop(
+            token: token, tenant: tenant, port: port, path: settings.directory.appendingPathComponent("replica-\(tenant).sqlite").path,
+            batch: settings.batch, compress: settings.compress
+        )
     }
 
     // MARK: Figures
@@ -134,7 +130,7 @@ struct SyncSuite {
 
     /// A new replica's first `dunlin sync`, end to end: snapshot and apply, then the invariant
     /// check it ends with, timed apart.
-    private func bootstrap(_ laptop: Laptop, _ portfolio: SyncPortfolio, bench: String = "bootstrap") async throws -> SyncRun {
+    private func bootstrap(_ laptop: Laptop, _ portfolio: TenantPortfolio, bench: String = "bootstrap") async throws -> SyncRun {
         progress("\(bench): \(portfolio.records) records")
         let run = try await syncTimed(laptop) { $0.bootstrapped && $0.pulled >= portfolio.records }
         emit(run.fields.merging([
@@ -172,7 +168,7 @@ struct SyncSuite {
         let client = RPCClient(
             configuration: .init(host: "127.0.0.1", port: port, token: "large", replicaID: "r0000000000000000000000000000c0de", schemaVersion: SyncMethods.schemaVersion,
                                  compressRequests: settings.compress),
-            logger: quietLogger()
+            logger: quietLogger(label: "bench.client")
         )
         var records = 0
         var messages = 0
@@ -197,7 +193,7 @@ struct SyncSuite {
     }
 
     /// A sync with nothing to do, with and without the invariant check at its end.
-    private func emptySync(_ laptop: Laptop, _ portfolio: SyncPortfolio) async throws {
+    private func emptySync(_ laptop: Laptop, _ portfolio: TenantPortfolio) async throws {
         for checks in [true, false] {
             progress("empty sync, \(portfolio.invoices) invoices, invariants \(checks ? "checked" : "not checked")")
             var engine = laptop.engine()
@@ -315,39 +311,4 @@ struct SyncSuite {
         process.waitUntilExit()
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
-}
-
-/// One laptop: a replica file in the run's directory and a client for its profile.
-struct Laptop {
-    let replica: Replica
-    let client: RPCClient
-    let batch: Int
-
-    init(token: String, tenant: String, port: Int, settings: SyncSuite.Settings) throws {
-        let profile = Profile(
-            name: token, server: "127.0.0.1:\(port)", token: token, replicaID: Profile.newReplicaID(),
-            userID: "u-bench", userName: "Bench", tenantID: tenant, role: "manager"
-        )
-        replica = try Replica(profile: profile, path: settings.directory.appendingPathComponent("replica-\(tenant).sqlite").path)
-        client = RPCClient(
-            configuration: .init(host: "127.0.0.1", port: port, token: token, replicaID: profile.replicaID, clientVersion: "dunlin/bench",
-                                 schemaVersion: SyncMethods.schemaVersion, compressRequests: settings.compress, connectPatience: .seconds(30)),
-            logger: quietLogger()
-        )
-        batch = settings.batch
-    }
-
-    func engine() -> SyncEngine {
-        var engine = SyncEngine(replica: replica, client: client)
-        engine.batchSize = batch
-        return engine
-    }
-
-    func close() async { await client.close() }
-}
-
-private func quietLogger() -> Logger {
-    var logger = Logger(label: "bench.client")
-    logger.logLevel = .critical
-    return logger
 }

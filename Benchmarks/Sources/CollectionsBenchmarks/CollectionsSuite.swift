@@ -1,0 +1,246 @@
+import BenchmarkSupport
+import DunlinClient
+import DunlinCore
+import DunlinServer
+import DunlinServices
+import DunlinStore
+import DunlinWire
+import Foundation
+
+/// The measured run, in order: the cached tenant (generated first if missing), a fresh copy of
+/// it, the worklist four ways (store call, RPC to the server, the replica's local call, the
+/// sqlite3 peer), then the dunning run (fresh, repeated, the peer).
+struct CollectionsSuite {
+    struct Settings: Sendable {
+        var runs: Int
+        var dunningRuns: Int
+        var batch: Int
+        var cache: URL
+        var rebuild: Bool
+    }
+
+    let portfolio: TenantPortfolio
+    let settings: Settings
+
+    /// The analyst whose worklist is measured: customers/analysts customers.
+    static let analyst = "U0"
+    static let today = TenantPortfolio.morning
+    /// When the dunning run runs (its notices' creation time): the morning, 08:00 UTC.
+    static let runAt = Date(timeIntervalSince1970: Double(TenantPortfolio.morning.daysSinceEpoch) * 86_400 + 8 * 3_600)
+    static let phpRate = "0.0171"
+
+    func run() async throws {
+        emit(["bench": "environment", "load_average": loadAverage(), "cores": ProcessInfo.processInfo.activeProcessorCount,
+              "customers": portfolio.customers, "invoices": portfolio.invoices, "activities": portfolio.activities,
+              "analysts": portfolio.analysts, "analyst_customers": portfolio.customers / portfolio.analysts])
+        let cached = try await cachedTenant()
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("dunlin-collections-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        progress("copying the tenant to \(work.path)")
+        for name in try FileManager.default.contentsOfDirectory(atPath: cached.path) where name.hasSuffix(".sqlite") || name.hasSuffix(".sqlite-wal") {
+            try FileManager.default.copyItem(at: cached.appendingPathComponent(name), to: work.appendingPathComponent(name))
+        }
+        let serverPath = work.appendingPathComponent("server.sqlite").path
+        let store = try TenantStore(path: serverPath)
+        let tenant = Self.tenant(store)
+        let (server, serving, port) = try await serve(ReceivablesService(tenants: FixedTenants([tenant])))
+        let client = RPCClient(configuration: .init(host: "127.0.0.1", port: port, token: "bench"), logger: quietLogger(label: "bench.client"))
+        let replica = try Replica(
+            profile: Profile(name: "bench", server: "127.0.0.1:\(port)", token: "bench", replicaID: Profile.newReplicaID(), userID: "u-bench",
+                             userName: "Bench", tenantID: "t-bench", role: "manager"),
+            path: work.appendingPathComponent("replica.sqlite").path
+        )
+        let peer = try SQLitePeer(path: serverPath)
+
+        try await worklist(store: store, client: client, replica: replica, peer: peer)
+        await client.close()
+        server.beginShutdown()
+        try await serving.value
+        try await invariantCheck(store: store, peer: peer)
+        try await dunning(store: store, peer: peer)
+    }
+
+    // MARK: The tenant
+
+    /// The generated tenant's directory in the cache: `server.sqlite` (the server's store) and
+    /// `replica.sqlite` (a replica bootstrapped from it by ``SyncEngine``), generated when
+    /// missing. The name carries the portfolio's size and the generator's version (`g1`: bump it
+    /// when ``TenantPortfolio`` changes what it writes).
+    private func cachedTenant() async throws -> URL {
+        let p = portfolio
+        let name = "collections-\(p.customers)c-\(p.invoices)i-\(p.activities)a-\(p.analysts)u-g1"
+        let directory = settings.cache.appendingPathComponent(name)
+        let done = directory.appendingPathComponent("complete")
+        if !settings.rebuild, FileManager.default.fileExists(atPath: done.path) {
+            progress("using the cached tenant \(directory.path)")
+            return directory
+        }
+        try? FileManager.default.removeItem(at: directory)
+        let building = settings.cache.appendingPathComponent("\(name).building-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: building, withIntermediateDirectories: true)
+        let started = ContinuousClock.now
+        try await generate(into: building)
+        let elapsed = round(seconds(ContinuousClock.now - started), 1)
+        try Data("generated in \(elapsed) s at \(Date())\n".utf8).write(to: building.appendingPathComponent("complete"))
+        try FileManager.default.moveItem(at: building, to: directory)
+        progress("generated and cached the tenant in \(elapsed) s: \(directory.path)")
+        return directory
+    }
+
+    /// Writes the server's store, then bootstraps a replica from it through a real server on
+    /// 127.0.0.1, as a laptop's first `dunlin sync` does. Every store is closed on return.
+    private func generate(into directory: URL) async throws {
+        let store = try TenantStore(path: directory.appendingPathComponent("server.sqlite").path)
+        progress("generating the tenant: \(portfolio.customers) customers, \(portfolio.invoices) invoices, \(portfolio.activities) activities")
+        try portfolio.write(to: store)
+        let (server, serving, port) = try await serve(SyncService(tenants: FixedTenants([Self.tenant(store)])))
+        let laptop = try Laptop(
+            token: "bench", tenant: "t-bench", port: port, path: directory.appendingPathComponent("replica.sqlite").path,
+            batch: settings.batch, compress: true
+        )
+        progress("bootstrapping the replica")
+        let report = try await laptop.engine().sync()
+        precondition(report.bootstrapped, "the replica did not bootstrap")
+        await laptop.close()
+        server.beginShutdown()
+        try await serving.value
+    }
+
+    /// The tenant `t-bench` over `store`: base currency USD, time zone UTC.
+    private static func tenant(_ store: TenantStore) -> TenantHandle {
+        TenantHandle(id: "t-bench", store: store, baseCurrency: .usd, timeZone: TimeZone(identifier: "UTC")!)
+    }
+
+    /// A real server on 127.0.0.1 with `service`, token `bench` a manager of `t-bench`; its task
+    /// ends after `beginShutdown()`.
+    private func serve(_ service: some RPCService) async throws -> (RPCServer, Task<Void, any Error>, Int) {
+        let server = RPCServer(
+            configuration: .init(host: "127.0.0.1", port: 0), services: [service],
+            authenticator: StaticTokenAuthenticator(["bench": .with { $0.id = "u-bench"; $0.tenantID = "t-bench"; $0.role = "manager" }]),
+            logger: quietLogger(label: "bench.dunlind")
+        )
+        let serving = Task { try await server.run() }
+        return (server, serving, try await server.listeningPort)
+    }
+
+    // MARK: Worklist
+
+    private func worklist(store: TenantStore, client: RPCClient, replica: Replica, peer: SQLitePeer) async throws {
+        let analyst = Self.analyst, today = Self.today
+        let request = Dunlin_V1_WorklistRequest.with {
+            $0.analystID = analyst
+            $0.asOf = today.description
+            $0.limit = 1000
+            $0.rates = [.with { $0.currency = "PHP"; $0.rate = Self.phpRate }]
+        }
+        let customers = portfolio.customers / portfolio.analysts
+        let common: [String: Any] = ["analyst_customers": customers, "invoices": portfolio.invoices, "customers": portfolio.customers, "as_of": today.description]
+        var lines: [[String: Any]] = []
+
+        progress("worklist: the store's read and the rule, in process")
+        let rates = [Currency(code: "PHP")!: try ExchangeRate(from: Currency(code: "PHP")!, to: .usd, rate: Self.phpRate)]
+        var storeRows = 0
+        let storeTimes = try await repeated(runs: settings.runs) {
+            let facts = try store.worklistFacts(analystID: analyst, today: today, timeZone: TimeZone(identifier: "UTC")!)
+            storeRows = Worklist.rank(facts, today: today, weights: .standard, base: .usd, rates: rates).count
+        }
+        lines.append(figure("worklist_store", storeTimes, target: 50, extra: common.merging(["rows": storeRows, "where": "server store",
+            "via": "TenantStore.worklistFacts + Worklist.rank, in process"]) { a, _ in a }))
+
+        // The read the worklist made before it summed in SQL (every open invoice of the analyst as
+        // a LedgerEntry), timed alone: what the change removed from each call.
+        progress("worklist: the open invoices read one by one (the earlier read)")
+        var invoiceRows = 0
+        let itemTimes = try await repeated(runs: settings.runs) {
+            invoiceRows = try store.openInvoices(analystID: analyst, asOf: today).count
+        }
+        lines.append(figure("worklist_invoice_by_invoice_read", itemTimes, target: 50, extra: common.merging(["rows": invoiceRows, "where": "server store",
+            "via": "TenantStore.openInvoices(analystID:asOf:) alone: the read worklistFacts made before openBalanceSums"]) { a, _ in a }))
+
+        progress("worklist: the server, through the protocol")
+        var serverTotal: UInt32 = 0
+        let serverTimes = try await repeated(runs: settings.runs) { serverTotal = try await client.unary(Receivables.worklist, request).total }
+        lines.append(figure("worklist_server", serverTimes, target: 50, extra: common.merging(["rows": Int(serverTotal), "where": "server",
+            "via": "Receivables/Worklist RPC over 127.0.0.1 (limit 1000 rows returned)"]) { a, _ in a }))
+
+        progress("worklist: the replica, in process")
+        var replicaTotal: UInt32 = 0
+        let replicaTimes = try await repeated(runs: settings.runs) { replicaTotal = try await replica.unary(Receivables.worklist, request).total }
+        lines.append(figure("worklist_replica", replicaTimes, target: 50, extra: common.merging(["rows": Int(replicaTotal), "where": "replica",
+            "via": "Replica.unary(Receivables.worklist): the same handler, called locally (limit 1000 rows returned)"]) { a, _ in a }))
+        precondition(Int(serverTotal) == storeRows && replicaTotal == serverTotal, "store \(storeRows), server \(serverTotal), replica \(replicaTotal) rows")
+
+        progress("worklist: the sqlite3 peer")
+        var peerRows = 0
+        let peerTimes = try await repeated(runs: settings.runs) { peerRows = try peer.run(PeerQueries.worklist, [analyst, today.description]) }
+        let peerMedian = peerTimes.sorted()[peerTimes.count / 2]
+        lines.append(figure("worklist_query", peerTimes, target: 50, impl: "sqlite3", extra: common.merging(["rows": peerRows,
+            "via": "one hand-written query through the sqlite3 C API on the server's file: per customer and currency, open and overdue sums, oldest overdue due date, open disputes, earliest call-back, last contact (no promise evaluation)"]) { a, _ in a }))
+        for var line in lines {
+            if line["impl"] as? String == "dunlin", let median = line["median_ms"] as? Double {
+                line["sqlite3_median_ms"] = round(peerMedian * 1_000, 2)
+                line["ratio_to_sqlite3"] = round(median / (peerMedian * 1_000), 2)
+            }
+            emit(line)
+        }
+    }
+
+    // MARK: The invariant check
+
+    /// `TenantStore.recheckInvariants()` (what every sync ends with) on this tenant, beside the
+    /// query the possible-duplicate rule ran before its candidates were kept by a trigger (every
+    /// payment probed for a match), run through the sqlite3 C API on the same file.
+    private func invariantCheck(store: TenantStore, peer: SQLitePeer) async throws {
+        progress("invariant check")
+        let payments = portfolio.payments + (portfolio.collections.settledEvery > 0 ? portfolio.invoices / portfolio.collections.settledEvery : 0)
+        let checkTimes = try await repeated(runs: 5) { _ = try store.recheckInvariants() }
+        emit(figure("invariant_check", checkTimes, target: 5, extra: ["payments_at_most": payments,
+            "via": "TenantStore.recheckInvariants(): possible duplicates read from the trigger-kept table"]))
+        let scanTimes = try await repeated(runs: 5) { try peer.run(PeerQueries.everyPaymentProbed, []) }
+        emit(figure("duplicate_scan_query", scanTimes, target: 5, impl: "sqlite3", extra: ["payments_at_most": payments,
+            "via": "the possible-duplicate query the check ran before (a self-join probing every payment), sqlite3 C API"]))
+    }
+
+    // MARK: Dunning
+
+    private func dunning(store: TenantStore, peer: SQLitePeer) async throws {
+        let today = Self.today
+        progress("dunning: the fresh run")
+        let cpu = processCPUSeconds()
+        let (fresh, freshSeconds) = try await measured { try store.runDunning(asOf: today, at: Self.runAt) }
+        let freshCPU = processCPUSeconds() - cpu
+        precondition(!fresh.created.isEmpty && fresh.existing == 0, "the fresh run created \(fresh.created.count), found \(fresh.existing)")
+        let noticeLines = fresh.created.reduce(0) { $0 + $1.lines.count }
+
+        progress("dunning: the repeated run")
+        let repeatTimes = try await repeated(runs: settings.dunningRuns) {
+            let again = try store.runDunning(asOf: today, at: Self.runAt)
+            precondition(again.created.isEmpty && again.existing == fresh.created.count, "a repeated run created \(again.created.count)")
+        }
+
+        progress("dunning: the sqlite3 peer")
+        var peerRows = 0
+        let peerTimes = try await repeated(runs: settings.dunningRuns) {
+            peerRows = try peer.run(PeerQueries.dunningPlan, [today.description, String(PromiseToPay.defaultGraceDays)])
+        }
+        let peerMedian = peerTimes.sorted()[peerTimes.count / 2]
+        let common: [String: Any] = ["customers": portfolio.customers, "invoices": portfolio.invoices, "as_of": today.description,
+                                     "sqlite3_median_ms": round(peerMedian * 1_000, 2)]
+        emit(common.merging([
+            "bench": "dunning_run_fresh", "impl": "dunlin", "seconds": round(freshSeconds, 3), "cpu_seconds": round(freshCPU, 3),
+            "notices_created": fresh.created.count, "notice_lines": noticeLines, "held_customers": fresh.heldCustomers, "held_items": fresh.heldItems,
+            "target_ms": 5_000, "met": freshSeconds <= 5, "ratio_to_sqlite3": round(freshSeconds / peerMedian, 2),
+            "via": "TenantStore.runDunning on a tenant with no notices: plan, then each notice written with its change-log line and field stamps, one transaction",
+        ]) { a, _ in a })
+        let repeatMedian = repeatTimes.sorted()[repeatTimes.count / 2]
+        emit(figure("dunning_run_repeat", repeatTimes, target: 5_000, extra: common.merging([
+            "notices_existing": fresh.created.count, "ratio_to_sqlite3": round(repeatMedian / peerMedian, 2),
+            "via": "TenantStore.runDunning again for the same day: plans, finds every notice, writes nothing",
+        ]) { a, _ in a }))
+        emit(figure("dunning_plan_query", peerTimes, target: 5_000, impl: "sqlite3", extra: common.merging([
+            "rows": peerRows, "notices_created": fresh.created.count,
+            "via": "one hand-written query through the sqlite3 C API: each customer's level from its oldest unheld open item and the policy's levels, and its notice lines per currency as JSON with count and total (disputes, open promises and manual holds held; no writes)",
+        ]) { a, _ in a }))
+    }
+}
