@@ -43,7 +43,9 @@ struct DunningCommand: AsyncParsableCommand {
                 } else {
                     say("run \(result.runID) as of \(result.asOf): \(result.created.count) new notices, \(result.existing) queued before, "
                         + "\(result.superseded) superseded; held: \(result.heldCustomers) customers, \(result.heldItems) items")
-                    if !result.created.isEmpty { printNotices(result.created) }
+                    if !result.created.isEmpty {
+                        printNotices(result.created, names: await CustomerNames.lookUp(result.created.map(\.customerID), client: client, connection: connection))
+                    }
                 }
             }
         }
@@ -178,7 +180,7 @@ struct NoticesCommand: AsyncParsableCommand {
                 if connection.json {
                     printJSON(encoding: ListJSON(key: "notices", items: notices.map(NoticeJSON.init), nextCursor: next))
                 } else {
-                    printNotices(notices)
+                    printNotices(notices, names: await CustomerNames.lookUp(notices.map(\.customerID), client: client, connection: connection))
                     if !next.isEmpty { say("more: --cursor \(next)") }
                 }
             }
@@ -231,10 +233,11 @@ private func charges(_ notice: Dunlin_V1_DunningNoticeRecord) -> String {
     }.joined(separator: "; ")
 }
 
-private func printNotices(_ notices: [Dunlin_V1_DunningNoticeRecord]) {
+/// The notices as a table, each customer by name (`names`, else its id).
+private func printNotices(_ notices: [Dunlin_V1_DunningNoticeRecord], names: [String: String]) {
     printTable([["id", "customer", "level", "days", "channel", "as of", "items", "owed", "status", "sent"]] + notices.map { notice in
         [
-            notice.id, notice.customerID, String(notice.level), String(notice.levelDays), notice.channel, notice.asOf, String(notice.lines.count),
+            notice.id, names[notice.customerID] ?? notice.customerID, String(notice.level), String(notice.levelDays), notice.channel, notice.asOf, String(notice.lines.count),
             charges(notice), notice.status, notice.delivery.isEmpty ? "" : "\(notice.delivery)\(notice.deliveredAs.isEmpty ? "" : " (\(notice.deliveredAs))")",
         ]
     })

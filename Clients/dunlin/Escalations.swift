@@ -120,11 +120,10 @@ private struct Names {
     var people: People
 
     static func lookUp(_ escalations: [Dunlin_V1_EscalationRecord], client: any UnaryCaller, connection: ConnectionOptions) async -> Names {
-        var customers: [String: String] = [:]
-        for id in Set(escalations.map(\.customerID)) {
-            customers[id] = try? await client.unary(Receivables.getCustomer, .with { $0.id = id }, options: connection.callOptions).customer.name
-        }
-        return Names(customers: customers, people: await People.lookUp(connection: connection, client: client))
+        Names(
+            customers: await CustomerNames.lookUp(escalations.map(\.customerID), client: client, connection: connection),
+            people: await People.lookUp(connection: connection, client: client)
+        )
     }
 
     func customer(_ id: String) -> String { customers[id] ?? id }

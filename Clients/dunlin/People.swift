@@ -59,3 +59,16 @@ struct People: Sendable {
         URL(fileURLWithPath: profile.replicaPath).deletingLastPathComponent().appendingPathComponent("people.json")
     }
 }
+
+/// Customers' names by id, for tables that would otherwise show a customer id (notices,
+/// escalations); `--json` keeps the ids. One GetCustomer per distinct customer, answered by the
+/// replica offline; a customer that cannot be read shows as its id.
+enum CustomerNames {
+    static func lookUp(_ ids: [String], client: any UnaryCaller, connection: ConnectionOptions) async -> [String: String] {
+        var names: [String: String] = [:]
+        for id in Set(ids) {
+            names[id] = try? await client.unary(Receivables.getCustomer, .with { $0.id = id }, options: connection.callOptions).customer.name
+        }
+        return names
+    }
+}

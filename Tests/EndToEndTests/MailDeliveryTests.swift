@@ -127,6 +127,13 @@ struct MailDeliveryTests {
         let letterFolder = world.data.appendingPathComponent("outbox/demo/letters")
         #expect(try FileManager.default.contentsOfDirectory(atPath: letterFolder.path).filter { $0.hasSuffix(".html") }.count == letters.count)
 
+        // The table names each customer (the ids stay in --json).
+        let (status, table) = try await runCLI(["notices", "list", "--all"], environment: world.cliEnvironment([
+            "DUNLIN_SERVER": world.address, "DUNLIN_TOKEN": world.managerToken,
+        ]))
+        #expect(status == 0)
+        #expect(table.contains("Margie's Travel") && table.contains("Cebu Pacific"), "\(table)")
+
         // Releasing again sends nothing.
         #expect(try await Self.mia(world, ["dunning", "release"]).status == 0)
         #expect(receiver.messages.count == emails.count)
