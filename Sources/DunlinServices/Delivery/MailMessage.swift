@@ -42,8 +42,7 @@ public struct MailMessage: Sendable, Hashable {
         self.html = html
     }
 
-    /// The message's bytes; the MIME boundary is derived from the message id, so the same
-    /// message is the same bytes.
+    /// The message's bytes: the same message is always the same bytes.
     public func encoded() throws(Problem) -> Data {
         var headers: [(String, String)] = [
             ("From", try Self.header(from)),
@@ -57,7 +56,8 @@ public struct MailMessage: Sendable, Hashable {
             ("Message-ID", "<\(messageID)>"),
             ("MIME-Version", "1.0"),
         ]
-        let boundary = "=_dunlin_" + String(UInt64(truncatingIfNeeded: messageID.utf8.reduce(UInt64(14_695_981_039_346_656_037)) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }), radix: 36)
+        // "_" is not in the base64 alphabet, so no part's line can be this boundary.
+        let boundary = Self.boundary
         headers.append(("Content-Type", "multipart/alternative; boundary=\"\(boundary)\""))
         var lines = headers.map { "\($0.0): \($0.1)" }
         lines.append("")
@@ -71,6 +71,9 @@ public struct MailMessage: Sendable, Hashable {
         lines.append("--\(boundary)--")
         return Data((lines.joined(separator: "\r\n") + "\r\n").utf8)
     }
+
+    /// The MIME boundary between the parts.
+    static let boundary = "=_dunlin_alternative"
 
     /// `"Name" <email>` (the name an encoded word when it is not plain ASCII), or the bare address.
     static func header(_ address: Address) throws(Problem) -> String {
