@@ -20,6 +20,9 @@ public final class TenantStore: Sendable {
     public init(path: String) throws {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
+        // Another process opening the file (an operator's check, a test reading the server's
+        // store) waits its turn for the write lock instead of failing at once with SQLITE_BUSY.
+        configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
             // Reads of a large tenant (a statement's thousands of key lookups) come from the

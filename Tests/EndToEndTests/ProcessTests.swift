@@ -1,7 +1,6 @@
 import DunlinClient
 import DunlinWire
 import Foundation
-import NIOConcurrencyHelpers
 import Testing
 
 /// The built `dunlind` and `dunlin` executables, found beside the test bundle (`scripts/test`
@@ -22,56 +21,61 @@ enum Executables {
     }
 }
 
-/// A child process whose stdout and stderr are collected as they arrive, so a test can wait for a
-/// line (every wait bounded), kill it at that moment, and read what it wrote.
+/// A child process whose stdout and stderr go to files, so a test can wait for a line (every
+/// wait bounded), kill it at that moment, and read what it wrote.
+///
+/// Files, not pipes: once the process has exited, everything it wrote is in its files, whole. A
+/// pipe's reader is a thread the loaded machine may schedule late, and a pipe can stay open after
+/// its writer exits (another child spawned meanwhile may hold a copy of its write end): waiting
+/// for either cut a 26 KB and an 8 KB JSON answer short on a loaded machine.
 final class ChildProcess: Sendable {
-    private struct Output {
-        var stdout = Data()
-        var stderr = Data()
-        var open = 2
-    }
-
     private let process: Process
-    private let output = NIOLockedValueBox(Output())
+    private let directory: URL
+    private var stdoutFile: URL { directory.appendingPathComponent("stdout") }
+    private var stderrFile: URL { directory.appendingPathComponent("stderr") }
 
     init(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("dunlin-child-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         process = Process()
         process.executableURL = executable
         process.arguments = arguments
         if let environment { process.environment = environment }
-        for isStdout in [true, false] {
-            let pipe = Pipe()
-            if isStdout { process.standardOutput = pipe } else { process.standardError = pipe }
-            pipe.fileHandleForReading.readabilityHandler = { [output] handle in
-                let chunk = handle.availableData
-                output.withLockedValue {
-                    if chunk.isEmpty {
-                        handle.readabilityHandler = nil
-                        $0.open -= 1
-                    } else if isStdout {
-                        $0.stdout.append(chunk)
-                    } else {
-                        $0.stderr.append(chunk)
-                    }
-                }
-            }
+        for name in ["stdout", "stderr"] { try Data().write(to: directory.appendingPathComponent(name)) }
+        let out = try FileHandle(forWritingTo: directory.appendingPathComponent("stdout"))
+        let err = try FileHandle(forWritingTo: directory.appendingPathComponent("stderr"))
+        defer {
+            try? out.close()
+            try? err.close()
         }
+        process.standardOutput = out
+        process.standardError = err
         try process.run()
     }
 
     var pid: Int32 { process.processIdentifier }
     var isRunning: Bool { process.isRunning }
-    var stdout: String { output.withLockedValue { String(decoding: $0.stdout, as: UTF8.self) } }
-    var stderr: String { output.withLockedValue { String(decoding: $0.stderr, as: UTF8.self) } }
+    var stdout: String { Self.read(stdoutFile) }
+    var stderr: String { Self.read(stderrFile) }
 
-    /// Waits until stdout (or stderr) holds a line containing `text`, and returns that line.
+    private static func read(_ file: URL) -> String {
+        String(decoding: (try? Data(contentsOf: file)) ?? Data(), as: UTF8.self)
+    }
+
+    /// Waits until stdout (or stderr) holds a line containing `text`, and returns that line. The
+    /// wait is for the line; the timeout only bounds a process that never writes it (a minute: a
+    /// loaded machine can take seconds to schedule a child).
     @discardableResult
-    func waitForLine(containing text: String, onStderr: Bool = false, timeout: Duration = .seconds(20)) async throws -> String {
+    func waitForLine(containing text: String, onStderr: Bool = false, timeout: Duration = .seconds(60)) async throws -> String {
         let deadline = ContinuousClock.now + timeout
+        func line() -> String? {
+            (onStderr ? stderr : stdout).split(separator: "\n").first { $0.contains(text) }.map(String.init)
+        }
         while true {
-            let written = onStderr ? stderr : stdout
-            if let line = written.split(separator: "\n").first(where: { $0.contains(text) }) { return String(line) }
-            guard ContinuousClock.now < deadline, process.isRunning || output.withLockedValue({ $0.open > 0 }) else {
+            // Checked after the exit too: what it wrote before exiting is in the file.
+            let running = process.isRunning
+            if let line = line() { return line }
+            guard ContinuousClock.now < deadline, running else {
                 throw RawError("\(process.executableURL?.lastPathComponent ?? "process") never wrote \"\(text)\"; stdout: \(stdout) stderr: \(stderr)")
             }
             try await Task.sleep(for: .milliseconds(5))
@@ -80,10 +84,8 @@ final class ChildProcess: Sendable {
 
     func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
-    /// Waits for the exit and for the end of both outputs; SIGKILLs and throws after `timeout`.
-    /// Once the process has exited, its outputs drain until three seconds pass with nothing new: a pipe can stay open
-    /// after its writer exits (another child spawned meanwhile may hold a copy of its write end),
-    /// and what the process wrote is already in the pipe by then.
+    /// Waits for the exit; SIGKILLs and throws after `timeout`. Everything the process wrote is in
+    /// its files once it has exited.
     func waitForExit(timeout: Duration = .seconds(20)) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
@@ -93,23 +95,12 @@ final class ChildProcess: Sendable {
             }
             try await Task.sleep(for: .milliseconds(5))
         }
-        // Three quiet seconds end the drain; while bytes keep arriving (a loaded machine schedules
-        // the readers late), it goes on.
-        var quietSince = ContinuousClock.now
-        var seen = output.withLockedValue { $0.stdout.count + $0.stderr.count }
-        while output.withLockedValue({ $0.open > 0 }), ContinuousClock.now < quietSince + .seconds(3) {
-            try await Task.sleep(for: .milliseconds(5))
-            let now = output.withLockedValue { $0.stdout.count + $0.stderr.count }
-            if now != seen {
-                seen = now
-                quietSince = ContinuousClock.now
-            }
-        }
         return process.terminationStatus
     }
 
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(at: directory)
     }
 }
 
