@@ -170,6 +170,24 @@ RECORDS = [
         'text': 'Mahal na {{contact.name}},\n{{#lines}}\n{{reference}}: {{balance}}\n{{/lines}}',
         'html': '<p>Mahal na {{contact.name}},</p>{{#lines}}<p>{{reference}}: {{balance}}</p>{{/lines}}', '_deleted': False,
     }),
+    ('bank_file', 'bfile_0f1e2d3c4b5a69788796a5b4c3d2e1f0', 21, {
+        'id': 'bfile_0f1e2d3c4b5a69788796a5b4c3d2e1f0', 'name': 'BDO-2026-12-01.bai', 'format': 'bai2', 'bytes': '18432',
+        'imported_at': '1798790400000', 'imported_by': 'u-ana', 'receipts': 12, 'new_receipts': 11, 'not_credits': 1,
+        'credits': 10, 'customer_matches': 9, 'invoice_matches': 7, '_deleted': False,
+    }),
+    ('bank_receipt', 'rcpt_00112233445566778899aabbccddeeff', 22, {
+        'id': 'rcpt_00112233445566778899aabbccddeeff', 'file_id': 'bfile_0f1e2d3c4b5a69788796a5b4c3d2e1f0',
+        'identity': 'bai2|0012345678|2026-12-01|BDO-7781', 'format': 'bai2', 'account': '0012345678',
+        'amount': amount('PHP', 1700050), 'direction': 'credit', 'booking_date': '2026-12-01', 'value_date': None,
+        'type_code': '195', 'bank_reference': 'BDO-7781', 'end_to_end_id': '', 'payer_name': 'GLOBE TELECOM INC',
+        'payer_account': '', 'remittance': 'PAYMENT INV1042 / INV-1043', 'creditor_references': [], 'line': 7,
+        'outcome': 'partly_matched', 'customer_id': 'C-1001', 'payment_id': 'pay_00112233445566778899aabbccddeeff',
+        'applications': [{'invoice_id': 'INV-1042', 'amount': amount('PHP', 1200050), 'rule': 'invoice_number_in_text',
+                          'confidence': 90}],
+        'suggestions': [{'customer_id': 'C-1001', 'invoice_ids': ['INV-1043'], 'rule': 'invoice_number_in_text',
+                         'confidence': 60}],
+        'explanation': 'INV-1042 cited in the remittance text as "INV1042"', 'imported_at': '1798790400000', '_deleted': False,
+    }),
 ]
 
 

@@ -156,7 +156,8 @@ struct Serve: AsyncParsableCommand {
             )
             services += [
                 AdminService(tenants: tenants), ReceivablesService(tenants: tenants), RecordsService(tenants: tenants),
-                DunningService(tenants: tenants, authority: true, delivery: delivery), SyncService(tenants: tenants),
+                DunningService(tenants: tenants, authority: true, delivery: delivery), CashService(tenants: tenants, authority: true),
+                SyncService(tenants: tenants),
             ]
             authenticator = TokenAuthenticator(control: control)
             scheduledRuns = ScheduledDunningRuns(tenants: tenants, delivery: delivery)

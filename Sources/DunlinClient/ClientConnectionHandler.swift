@@ -250,7 +250,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     /// Sends one request of a client-streaming call, once the stream has credit.
     func send(token: ObjectIdentifier, _ message: ByteBuffer, continuation: CheckedContinuation<Void, any Error>) {
         guard let id = streamForToken[token], calls[id] != nil else {
-            return continuation.resume(throwing: RPCError(.cancelled, "the call has ended"))
+            return continuation.resume(throwing: CallEnded())
         }
         pending.append(id, .init(message: message, endStream: false, waiter: continuation))
         drainPending(only: id)

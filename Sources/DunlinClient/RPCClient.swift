@@ -283,7 +283,13 @@ public final class RPCClient: Sendable {
                 }
                 if let body {
                     group.addTask {
-                        try await body(RawRequestWriter(token: token, handler: handler))
+                        do {
+                            try await body(RawRequestWriter(token: token, handler: handler))
+                        } catch is CallEnded {
+                            // The server ended the call while requests were still being written
+                            // (a refusal of the first message, say): its status is the answer.
+                            return nil
+                        }
                         loop.execute { handler.value.halfClose(token: token.id) }
                         return nil
                     }
@@ -451,6 +457,12 @@ private final class ResponseBox: @unchecked Sendable {
 }
 
 /// Sends raw request messages on a client-streaming call.
+/// A request written to a call that has already ended: the call's own outcome (the server's
+/// status) is what its caller gets, not this.
+struct CallEnded: Error, CustomStringConvertible {
+    var description: String { "CANCELLED: the call has ended" }
+}
+
 struct RawRequestWriter: Sendable {
     let token: CallToken
     let handler: NIOLoopBound<ClientConnectionHandler>

@@ -136,6 +136,8 @@ public final class Replica: UnaryCaller {
         RecordsService(tenants: FixedTenants([tenant])).register(in: &router)
         // Reads only: runs and releases are the server's.
         DunningService(tenants: FixedTenants([tenant]), authority: false).register(in: &router)
+        // Reads only: a bank file is imported on the server.
+        CashService(tenants: FixedTenants([tenant]), authority: false).register(in: &router)
         self.router = router
     }
 

@@ -44,6 +44,8 @@ public enum RecordID {
         case .noticeTemplate: "tpl_"
         case .escalationRule: "erule_"
         case .escalation: "esc_"
+        case .bankFile: "bfile_"
+        case .bankReceipt: "rcpt_"
         }
     }
 

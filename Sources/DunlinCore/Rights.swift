@@ -16,6 +16,8 @@ public enum RecordKind: String, Sendable, Hashable, Codable, CaseIterable {
     case noticeTemplate = "notice_template"
     case escalationRule = "escalation_rule"
     case escalation
+    case bankFile = "bank_file"
+    case bankReceipt = "bank_receipt"
 }
 
 extension RecordKind: CustomStringConvertible {
@@ -110,6 +112,11 @@ public enum Rights {
         // Made by the server alone (a release meeting an escalate or place level, a rule's
         // evaluation); recalled by a manager through DunningService's RecallPlacement, on the server.
         .escalation: RecordRights(create: nil, change: nil, delete: nil, owner: .anyone),
+        // Bank files and their receipts are written by the server's import alone (CashService's
+        // ImportBankFile) and never changed: what an analyst does with a receipt afterwards is a
+        // ledger entry (the payment and its applications), under the ledger's rights.
+        .bankFile: RecordRights(create: nil, change: nil, delete: nil, owner: .anyone),
+        .bankReceipt: RecordRights(create: nil, change: nil, delete: nil, owner: .anyone),
     ]
 
     /// The role posting `entry` needs; `target` is the entry a reversal reverses. Everyday cash

@@ -425,6 +425,32 @@ enum TenantSchema {
         migrator.registerMigration("v19: possible duplicate payments kept by a trigger") { db in
             try db.execute(sql: PossibleDuplicatePayments.schema)
         }
+        migrator.registerMigration("v20: bank files and receipts") { db in
+            try db.execute(sql: """
+                -- Bank files and the receipts their imports brought (issue 12), written by the
+                -- server's import alone and never changed. body: the record in its sync form.
+                CREATE TABLE bank_file (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    imported_at INTEGER NOT NULL,
+                    body TEXT NOT NULL,
+                    deleted INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX bank_file_by_time ON bank_file(imported_at, id);
+                CREATE TABLE bank_receipt (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    file_id TEXT NOT NULL,
+                    outcome TEXT NOT NULL,
+                    customer_id TEXT NOT NULL,
+                    payment_id TEXT NOT NULL,
+                    booking_date TEXT NOT NULL,
+                    body TEXT NOT NULL,
+                    deleted INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX bank_receipt_by_file ON bank_receipt(file_id, id);
+                CREATE INDEX bank_receipt_by_day ON bank_receipt(booking_date, id);
+                CREATE INDEX bank_receipt_by_payment ON bank_receipt(payment_id);
+                """)
+        }
         return migrator
     }
 }

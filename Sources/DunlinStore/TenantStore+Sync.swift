@@ -203,6 +203,9 @@ extension TenantStore {
         .escalationRule: tombstoned(EscalationRuleRow.self, EscalationRuleRow.init, check),
         // Only the server writes escalations (the rights table refuses every pushed one).
         .escalation: tombstoned(EscalationRow.self, EscalationRow.init) { _, _ in },
+        // Only the server's import writes bank files and receipts (the rights table refuses every pushed one).
+        .bankFile: tombstoned(BankFileRow.self, BankFileRow.init) { _, _ in },
+        .bankReceipt: tombstoned(BankReceiptRow.self, BankReceiptRow.init) { _, _ in },
         .syncConflict: SyncKind(
             mutable: true,
             fetch: { db, id in
@@ -274,7 +277,7 @@ extension TenantStore {
     /// Every kind, in the order a snapshot sends them (what later kinds refer to comes first).
     public static let syncKindOrder: [RecordKind] = [
         .customer, .ledgerEntry, .activity, .contact, .dispute, .promiseToPay, .collectionTask, .dunningPolicy, .dunningHold, .dunningNotice,
-        .escalationRule, .escalation, .syncConflict, .tenantSetting, .noticeTemplate,
+        .escalationRule, .escalation, .syncConflict, .tenantSetting, .noticeTemplate, .bankFile, .bankReceipt,
     ]
 
     private static func tombstoned<RecordRow: TombstonedRow>(

@@ -37,6 +37,7 @@ struct InProcessTenants {
         ReceivablesService(tenants: tenants).register(in: &router)
         RecordsService(tenants: tenants).register(in: &router)
         DunningService(tenants: tenants, authority: true).register(in: &router)
+        CashService(tenants: tenants, authority: true).register(in: &router)
         return InProcessTenants(router: router, acme: acme, bayani: bayani)
     }
 

@@ -34,6 +34,7 @@ struct RightsTableTests {
             ReceivablesService(tenants: tenants).register(in: &router)
             RecordsService(tenants: tenants).register(in: &router)
             DunningService(tenants: tenants, authority: true).register(in: &router)
+            CashService(tenants: tenants, authority: true).register(in: &router)
             return World(router: router, acme: acme, bayani: bayani)
         }
 

@@ -131,6 +131,23 @@ import Testing
                 text: "Mahal na {{contact.name}},\n{{#lines}}\n{{reference}}: {{balance}}\n{{/lines}}",
                 html: "<p>Mahal na {{contact.name}},</p>{{#lines}}<p>{{reference}}: {{balance}}</p>{{/lines}}"
             ))),
+            ("bank_file", "bfile_0f1e2d3c4b5a69788796a5b4c3d2e1f0", 21, live(BankFile(
+                id: "bfile_0f1e2d3c4b5a69788796a5b4c3d2e1f0", name: "BDO-2026-12-01.bai", format: "bai2", bytes: 18_432,
+                importedAt: Activity.instant(milliseconds: 1_798_790_400_000), importedBy: "u-ana", receipts: 12, newReceipts: 11, notCredits: 1,
+                credits: 10, customerMatches: 9, invoiceMatches: 7
+            ))),
+            ("bank_receipt", "rcpt_00112233445566778899aabbccddeeff", 22, live(CashReceipt(
+                id: "rcpt_00112233445566778899aabbccddeeff", fileID: "bfile_0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+                receipt: BankReceipt(
+                    identity: "bai2|0012345678|2026-12-01|BDO-7781", format: "bai2", account: "0012345678",
+                    amount: Money(minorUnits: 1_700_050, currency: php), direction: .credit, bookingDate: day("2026-12-01"), typeCode: "195",
+                    bankReference: "BDO-7781", payerName: "GLOBE TELECOM INC", remittance: "PAYMENT INV1042 / INV-1043", line: 7
+                ),
+                outcome: .partlyMatched, customerID: "C-1001", paymentID: CashReceipt.paymentID(forReceipt: "rcpt_00112233445566778899aabbccddeeff"),
+                applications: [ReceiptApplication(invoiceID: "INV-1042", amount: Money(minorUnits: 1_200_050, currency: php), rule: "invoice_number_in_text", confidence: 90)],
+                suggestions: [ReceiptSuggestion(customerID: "C-1001", invoiceIDs: ["INV-1043"], rule: "invoice_number_in_text", confidence: 60)],
+                explanation: "INV-1042 cited in the remittance text as \"INV1042\"", importedAt: Activity.instant(milliseconds: 1_798_790_400_000)
+            ))),
         ]
     }()
 

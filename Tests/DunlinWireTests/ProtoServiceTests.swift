@@ -65,6 +65,8 @@ struct ProtoServiceTests {
         Method(Dunning.upsertTemplates), Method(Dunning.getTemplate), Method(Dunning.listTemplates), Method(Dunning.deleteTemplates),
         Method(Dunning.resendNotices),
 
+        Method(Cash.importBankFile), Method(Cash.listBankFiles), Method(Cash.getReceipt), Method(Cash.listReceipts),
+
         Method(SyncMethods.bootstrap), Method(SyncMethods.pull), Method(SyncMethods.push),
         Method(SyncMethods.watch), Method(SyncMethods.listReplicas), Method(SyncMethods.retireReplica),
     ]
@@ -83,6 +85,7 @@ struct ProtoServiceTests {
         }
         #expect(Set(declared.map { $0.path.split(separator: "/")[0] }) == [
             "dunlin.v1.Diagnostics", "dunlin.v1.Admin", "dunlin.v1.Receivables", "dunlin.v1.Records", "dunlin.v1.Sync", "dunlin.v1.Dunning",
+            "dunlin.v1.Cash",
         ])
     }
 

@@ -236,6 +236,7 @@ struct ProbedMethod: Sendable {
         method(Dunning.evaluateEscalations), method(Dunning.recallPlacement),
         method(Dunning.upsertTemplates), method(Dunning.getTemplate), method(Dunning.listTemplates), method(Dunning.deleteTemplates),
         method(Dunning.resendNotices),
+        method(Cash.importBankFile), method(Cash.listBankFiles), method(Cash.getReceipt), method(Cash.listReceipts),
         method(Records.listSettings), method(Records.updateSettings),
         method(SyncMethods.bootstrap), method(SyncMethods.pull), method(SyncMethods.push), method(SyncMethods.watch, timeout: .milliseconds(200)),
         method(SyncMethods.listReplicas), method(SyncMethods.retireReplica),
@@ -262,7 +263,8 @@ private struct ExtremesWorld {
         let tenants = try TenantDirectory(control: control)
         let services: [any RPCService] = [
             DiagnosticsService(), AdminService(tenants: tenants), ReceivablesService(tenants: tenants),
-            RecordsService(tenants: tenants), DunningService(tenants: tenants, authority: true), SyncService(tenants: tenants),
+            RecordsService(tenants: tenants), DunningService(tenants: tenants, authority: true), CashService(tenants: tenants, authority: true),
+            SyncService(tenants: tenants),
         ]
         var router = Router()
         for service in services { service.register(in: &router) }

@@ -32,7 +32,11 @@ struct TwoTenants {
             "server-admin": principal("root", "", "server-admin"),
         ]
         let server = try await TestServer.start(
-            services: [DiagnosticsService(), ReceivablesService(tenants: FixedTenants([acme, bayani])), RecordsService(tenants: FixedTenants([acme, bayani]))], tokens: tokens
+            services: [
+                DiagnosticsService(), ReceivablesService(tenants: FixedTenants([acme, bayani])), RecordsService(tenants: FixedTenants([acme, bayani])),
+                CashService(tenants: FixedTenants([acme, bayani]), authority: true),
+            ],
+            tokens: tokens
         )
         return TwoTenants(server: server, acme: acme, bayani: bayani)
     }

@@ -18,7 +18,8 @@ struct ServedMethodsTests {
         let tenants = try TenantDirectory(control: control)
         let services: [any RPCService] = [
             DiagnosticsService(), AdminService(tenants: tenants), ReceivablesService(tenants: tenants),
-            RecordsService(tenants: tenants), DunningService(tenants: tenants, authority: true), SyncService(tenants: tenants),
+            RecordsService(tenants: tenants), DunningService(tenants: tenants, authority: true), CashService(tenants: tenants, authority: true),
+            SyncService(tenants: tenants),
         ]
         var router = Router()
         for service in services { service.register(in: &router) }

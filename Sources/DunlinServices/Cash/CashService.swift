@@ -1,0 +1,119 @@
+import Crypto
+import DunlinCore
+import DunlinStore
+import DunlinWire
+import Foundation
+
+/// Bank files imported, matched and queued (Protocol/cash.proto, PROTOCOL.md §16.5).
+///
+/// The import is the server's (`authority: true`): it reads the whole file, refuses it whole when
+/// its totals or balances do not add up, matches each new credit and writes the file, its
+/// receipts, their payments and applications in one transaction. A replica registers the reads
+/// alone, so the queue answers offline from its copy and an import asked of it is UNIMPLEMENTED.
+public struct CashService: RPCService {
+    let tenants: any TenantProvider
+    let authority: Bool
+
+    /// The largest bank file an import takes: 256 MiB. The stream is counted as it arrives and
+    /// refused (RESOURCE_EXHAUSTED) once past it, before the rest is read; a larger statement is
+    /// split by the bank by day or account.
+    public static let maximumFileBytes = 256 << 20
+
+    public init(tenants: any TenantProvider, authority: Bool) {
+        self.tenants = tenants
+        self.authority = authority
+    }
+
+    public func register(in router: inout Router) {
+        let tenants = self.tenants
+
+        router.unary(Cash.listBankFiles) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: .viewer)
+            let page = try RPCError.mapping { try tenant.store.bankFiles(page: PageRequest(after: request.cursor, size: request.pageSize)) }
+            return .with {
+                $0.files = page.items.map(Dunlin_V1_BankFileRecord.init)
+                $0.nextCursor = page.nextCursor ?? ""
+            }
+        }
+
+        router.unary(Cash.getReceipt) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: .viewer)
+            let receipt = try found(try RPCError.mapping { try tenant.store.cashReceipt(request.id) }, request.id)
+            return try RPCError.mapping { try Self.record(receipt, in: tenant.store) }
+        }
+
+        router.unary(Cash.listReceipts) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: .viewer)
+            let page = try RPCError.mapping {
+                try tenant.store.cashReceipts(
+                    fileID: nonEmpty(request.fileID), waiting: request.queue, page: PageRequest(after: request.cursor, size: request.pageSize)
+                )
+            }
+            return try RPCError.mapping {
+                try .with {
+                    $0.receipts = try page.items.map { try Self.record($0, in: tenant.store) }
+                    $0.nextCursor = page.nextCursor ?? ""
+                }
+            }
+        }
+
+        if authority {
+            router.clientStreaming(Cash.importBankFile) { requests, context in
+                let (tenant, _) = try access(context, tenants, requires: .analyst)
+                var name = "", format = "", content = Data(), first = true
+                for try await request in requests {
+                    if first {
+                        name = request.name
+                        format = request.format
+                        first = false
+                    }
+                    guard content.count + request.content.count <= Self.maximumFileBytes else {
+                        throw RPCError(
+                            .resourceExhausted, "the file is larger than an import takes (\(Self.maximumFileBytes >> 20) MiB); ask the bank for it by day or by account",
+                            details: [.with { $0.field = "content" }]
+                        )
+                    }
+                    content.append(request.content)
+                }
+                let read = try RPCError.mapping { try BankFiles.read(content, format: format) }
+                let summary = try RPCError.mapping {
+                    try tenant.store.importBankFile(
+                        name: name, format: read.format.rawValue, digest: SHA256.hash(data: content), bytes: Int64(content.count),
+                        receipts: read.receipts, by: context.principal.id, at: tenant.now, decide: CashMatchingStep.decide
+                    )
+                }
+                context.logger.info(
+                    "bank file imported",
+                    metadata: [
+                        "file": "\(summary.file.id)", "format": "\(summary.file.format)", "new": "\(summary.receipts.count)",
+                        "duplicates": "\(summary.duplicates)", "again": "\(summary.alreadyImported)",
+                    ]
+                )
+                return try RPCError.mapping {
+                    try .with {
+                        $0.file = Dunlin_V1_BankFileRecord(summary.file)
+                        $0.alreadyImported = summary.alreadyImported
+                        $0.duplicates = UInt32(clamping: summary.duplicates)
+                        $0.receipts = try summary.receipts.map { try Self.record($0, in: tenant.store) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A receipt's message, with what of it is not applied yet from the ledger as it stands: the
+    /// whole amount of a credit not posted, the payment's unapplied cash once posted, nothing of
+    /// a debit.
+    static func record(_ receipt: CashReceipt, in store: TenantStore) throws -> Dunlin_V1_BankReceiptRecord {
+        let zero = Money(minorUnits: 0, currency: receipt.receipt.amount.currency)
+        let unapplied: Money
+        if receipt.receipt.direction != .credit {
+            unapplied = zero
+        } else if let posted = try store.unapplied(ofSource: CashReceipt.paymentID(forReceipt: receipt.id)) {
+            unapplied = posted
+        } else {
+            unapplied = receipt.receipt.amount
+        }
+        return Dunlin_V1_BankReceiptRecord(receipt, unapplied: unapplied)
+    }
+}

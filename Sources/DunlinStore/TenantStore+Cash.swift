@@ -1,0 +1,155 @@
+import Crypto
+import DunlinCore
+import DunlinSync
+import Foundation
+import GRDB
+
+/// What the matching decided for one new receipt of an import (the store turns it into the
+/// receipt record, its payment and its applications).
+public struct CashDecision: Sendable, Hashable {
+    public var outcome: ReceiptOutcome
+    public var customerID: String
+    public var applications: [ReceiptApplication]
+    public var suggestions: [ReceiptSuggestion]
+    public var explanation: String
+
+    public init(
+        outcome: ReceiptOutcome, customerID: String = "", applications: [ReceiptApplication] = [], suggestions: [ReceiptSuggestion] = [],
+        explanation: String = ""
+    ) {
+        self.outcome = outcome
+        self.customerID = customerID
+        self.applications = applications
+        self.suggestions = suggestions
+        self.explanation = explanation
+    }
+}
+
+/// The ledger as the matching of one import sees it, read inside the import's transaction: every
+/// open invoice with its balance, and every customer.
+public struct CashLedger: Sendable {
+    public var openInvoices: [(entry: LedgerEntry, open: Money)]
+    public var customers: [Customer]
+}
+
+/// What one bank-file import did.
+public struct BankImportSummary: Sendable, Hashable {
+    /// The file's record: new, or the one an earlier import of the same bytes wrote.
+    public var file: BankFile
+    /// Whether these exact bytes had been imported before (nothing was written this time).
+    public var alreadyImported: Bool
+    /// The receipts this import wrote, in file order (none when already imported).
+    public var receipts: [CashReceipt]
+    /// Receipts of the file another import had already brought (a re-sent file, an overlapping
+    /// notification and statement): skipped.
+    public var duplicates: Int
+}
+
+extension TenantStore {
+    /// Imports the receipts read from one bank file, in one transaction: all of it or nothing.
+    ///
+    /// The file's id is the SHA-256 of its bytes: the same bytes a second time write nothing and
+    /// answer with the first import's record. A receipt whose bank identity an earlier import
+    /// already brought (from any file) is skipped and counted as a duplicate. `decide` gets the
+    /// new receipts and the ledger as it stands inside the transaction, and answers one decision
+    /// per receipt, in order; a credit with a customer is posted as its payment
+    /// (``CashReceipt/paymentID(forReceipt:)``) and applied as decided, under the ledger rules,
+    /// so a decision that would over-apply an invoice refuses the whole import.
+    public func importBankFile(
+        name: String, format: String, digest: SHA256.Digest, bytes: Int64, receipts: [BankReceipt], by user: String, at now: Date,
+        decide: @Sendable ([BankReceipt], CashLedger) throws -> [CashDecision]
+    ) throws -> BankImportSummary {
+        let fileID = CashIDs.file(digest: digest)
+        return try writer.write { db in
+            if let existing = try BankFileRow.fetchOne(db, key: fileID) {
+                return BankImportSummary(file: try existing.record(), alreadyImported: true, receipts: [], duplicates: receipts.count)
+            }
+            var seen = Set<String>()
+            var fresh: [(id: String, receipt: BankReceipt)] = []
+            for receipt in receipts {
+                let id = CashIDs.receipt(identity: receipt.identity)
+                guard seen.insert(id).inserted, try BankReceiptRow.fetchOne(db, key: id) == nil else { continue }
+                fresh.append((id, receipt))
+            }
+            let ledger = CashLedger(
+                openInvoices: try Self.openInvoices(db),
+                customers: try CustomerRow.fetchAll(db).map(\.customer)
+            )
+            let decisions = try decide(fresh.map(\.receipt), ledger)
+            guard decisions.count == fresh.count else {
+                throw DomainError.invalid(field: "receipts", "the matching answered \(decisions.count) decisions for \(fresh.count) receipts")
+            }
+            let writer = LedgerWriter(db: db)
+            var written: [CashReceipt] = []
+            var entryIndex = 0
+            for ((id, receipt), decision) in zip(fresh, decisions) {
+                var record = CashReceipt(
+                    id: id, fileID: fileID, receipt: receipt, outcome: decision.outcome, customerID: decision.customerID,
+                    applications: decision.applications, suggestions: decision.suggestions, explanation: decision.explanation, importedAt: now
+                )
+                if receipt.direction == .credit, !decision.customerID.isEmpty {
+                    record.paymentID = CashReceipt.paymentID(forReceipt: id)
+                    for entry in Self.entries(posting: record, fileName: name) {
+                        try writer.post(entry, index: entryIndex)
+                        entryIndex += 1
+                    }
+                }
+                try Self.save(BankReceiptRow(record), db)
+                written.append(record)
+            }
+            let credits = written.filter { $0.receipt.direction == .credit }
+            let file = BankFile(
+                id: fileID, name: name, format: format, bytes: bytes, importedAt: now, importedBy: user, receipts: receipts.count,
+                newReceipts: written.count, notCredits: written.count - credits.count, credits: credits.count,
+                customerMatches: credits.filter { !$0.customerID.isEmpty }.count,
+                invoiceMatches: credits.filter { $0.outcome == .matched }.count
+            )
+            try Self.save(BankFileRow(file), db)
+            return BankImportSummary(file: file, alreadyImported: false, receipts: written, duplicates: receipts.count - written.count)
+        }
+    }
+
+    /// The payment a receipt is posted as, and its applications: the payment dated the booking
+    /// day, referenced by the bank's reference, its memo naming the file and line.
+    static func entries(posting receipt: CashReceipt, fileName: String) -> [LedgerEntry] {
+        let bank = receipt.receipt
+        let payment = LedgerEntry(
+            id: receipt.paymentID, kind: .payment, customerID: receipt.customerID, amount: bank.amount, date: bank.bookingDate,
+            reference: bank.bankReference.isEmpty ? bank.endToEndID : bank.bankReference,
+            memo: "bank file \(fileName) line \(bank.line)"
+        )
+        let applications = receipt.applications.enumerated().map { index, application in
+            LedgerEntry(
+                id: "app_\(receipt.paymentID.dropFirst(4))_\(index + 1)", kind: .application, customerID: receipt.customerID,
+                amount: application.amount, date: bank.bookingDate, sourceID: receipt.paymentID, targetID: application.invoiceID,
+                memo: "\(application.rule), \(application.confidence)%"
+            )
+        }
+        return [payment] + applications
+    }
+
+    public func bankFiles(page: PageRequest = .first) throws -> Page<BankFile> {
+        try read(BankFileRow.live, page, ListOrder(BankFileRow.self, by: BankFileRow.Columns.importedAt)) { try BankFileRow(row: $0).record() }
+    }
+
+    /// Receipts in booking-day order, then id; of one file when given. `waiting`: only those an
+    /// analyst still has to settle, as the ledger stands: credits whose payment (the import's, or
+    /// one posted by hand under the receipt's payment id) is not posted yet or still has cash
+    /// unapplied. A payment applied in full, or voided, settles its receipt.
+    public func cashReceipts(fileID: String? = nil, waiting: Bool = false, page: PageRequest = .first) throws -> Page<CashReceipt> {
+        let columns = BankReceiptRow.Columns.self
+        var request = BankReceiptRow.live.matching(columns.fileID, fileID)
+        if waiting {
+            request = request.filter(sql: """
+                outcome <> 'not_credit' AND NOT EXISTS (
+                    SELECT 1 FROM source_balance s WHERE s.source_id = 'pay_' || substr(bank_receipt.id, 6)
+                      AND (s.gross <= 0 OR s.reversed_on IS NOT NULL))
+                """)
+        }
+        return try read(request, page, ListOrder(BankReceiptRow.self, by: columns.bookingDate)) { try BankReceiptRow(row: $0).record() }
+    }
+
+    public func cashReceipt(_ id: String) throws -> CashReceipt? {
+        try writer.read { db in try BankReceiptRow.fetchOne(db, key: id)?.record() }
+    }
+}

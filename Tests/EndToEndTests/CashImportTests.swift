@@ -1,0 +1,139 @@
+import DunlinClient
+import DunlinCore
+import DunlinServices
+@testable import DunlinStore
+import DunlinWire
+import Foundation
+import Testing
+
+/// A BAI2 statement for Acme's account 123456789 on 2026-11-22: two credits and a debit (totals,
+/// counts and all); `first` names the first credit's bank reference, so a second file can repeat
+/// or differ from it.
+private func bai2(first reference: String = "REF001", amount: Int = 150_000) -> Data {
+    let total = amount + 100_000 + 25_000
+    return Data("""
+        01,BANKID,ACME,261123,0800,1,,,2/
+        02,ACME,BANKID,1,261122,2400,USD,2/
+        03,123456789,USD,010,0,,/
+        16,165,\(amount),0,\(reference),,PAYMENT GLOBE RETAIL INV 1001
+        16,195,100000,,REF002,,WIRE ACME CORP
+        16,475,25000,,REF003,,CHECK PAID
+        49,\(total),5/
+        98,\(total),1,7/
+        99,\(total),1,9/
+        """.utf8)
+}
+
+private func importFile(_ client: RPCClient, _ data: Data, name: String = "statement.bai", format: String = "auto", chunk: Int = 64) async throws
+    -> Dunlin_V1_ImportBankFileResponse
+{
+    try await client.clientStreaming(Cash.importBankFile) { writer in
+        var offset = 0
+        repeat {
+            let end = min(offset + chunk, data.count)
+            try await writer.write(.with {
+                if offset == 0 {
+                    $0.name = name
+                    $0.format = format
+                }
+                $0.content = data.subdata(in: offset..<end)
+            })
+            offset = end
+        } while offset < data.count
+    }
+}
+
+@Suite("Bank files over the protocol", .loadsTheMachine, .timeLimit(.minutes(5)))
+struct CashImportTests {
+    @Test("a BAI2 file streamed in chunks becomes receipts in one import; the same bytes again, or its receipts in another file, are never imported twice")
+    func importsOnce() async throws {
+        let world = try await TwoTenants.start()
+        let analyst = world.server.client(token: "acme-analyst")
+        let first = try await importFile(analyst, bai2())
+        #expect(!first.alreadyImported)
+        #expect(first.file.receipts == 3 && first.file.newReceipts == 3 && first.file.credits == 2 && first.file.notCredits == 1)
+        #expect(first.file.format == "bai2" && first.file.name == "statement.bai" && first.file.importedBy == "u-a")
+        #expect(first.receipts.map(\.line) == [4, 5, 6])
+        #expect(first.receipts.map(\.outcome) == ["unidentified", "unidentified", "not_credit"])
+        #expect(first.receipts[0].remittance == "PAYMENT GLOBE RETAIL INV 1001")
+        #expect(first.receipts[0].unapplied == amount(150_000), "a credit not posted is unapplied in full")
+        #expect(first.receipts[2].unapplied == amount(0), "a debit is never posted")
+
+        let again = try await importFile(analyst, bai2(), name: "statement-copy.bai")
+        #expect(again.alreadyImported && again.receipts.isEmpty && again.file.id == first.file.id && again.file.name == "statement.bai")
+
+        // Another file (other bytes) holding two of the same receipts and one new credit.
+        let overlapping = try await importFile(analyst, bai2(first: "REF009", amount: 7_700))
+        #expect(!overlapping.alreadyImported)
+        #expect(overlapping.duplicates == 2)
+        #expect(overlapping.receipts.map(\.bankReference) == ["REF009"])
+        let files = try await analyst.unary(Cash.listBankFiles, .init())
+        #expect(files.files.count == 2)
+        let all = try await analyst.unary(Cash.listReceipts, .init())
+        #expect(all.receipts.count == 4)
+        try await world.server.stop()
+    }
+
+    @Test("a file that does not add up, an unknown format or a viewer's import is refused with what and where, and writes nothing")
+    func refusals() async throws {
+        let world = try await TwoTenants.start()
+        let analyst = world.server.client(token: "acme-analyst")
+        var broken = String(decoding: bai2(), as: UTF8.self)
+        broken = broken.replacingOccurrences(of: "49,275000,5/", with: "49,275001,5/")
+        let sums = await #expect(throws: RPCError.self) { _ = try await importFile(analyst, Data(broken.utf8)) }
+        #expect(sums?.code == .invalidArgument)
+        #expect(sums?.message.contains("line 7") == true, "\(sums?.message ?? "")")
+
+        let format = await #expect(throws: RPCError.self) { _ = try await importFile(analyst, bai2(), format: "qif") }
+        #expect(format?.code == .invalidArgument && format?.details.first?.field == "format")
+        let unknown = await #expect(throws: RPCError.self) { _ = try await importFile(analyst, Data("hello,world\n".utf8)) }
+        #expect(unknown?.code == .invalidArgument && unknown?.details.first?.field == "format")
+
+        let viewer = world.server.client(token: "acme-viewer")
+        let denied = await #expect(throws: RPCError.self) { _ = try await importFile(viewer, bai2()) }
+        #expect(denied?.code == .permissionDenied)
+        #expect(try await analyst.unary(Cash.listReceipts, .init()).receipts.isEmpty)
+        #expect(try await analyst.unary(Cash.listBankFiles, .init()).files.isEmpty)
+        try await world.server.stop()
+    }
+
+    @Test("the queue is the ledger's answer: a receipt assigned by posting its payment, then applied in full, leaves it; another tenant sees none of it")
+    func queueFollowsTheLedger() async throws {
+        let world = try await TwoTenants.start()
+        try world.acme.store.upsert([Customer(id: "C1", number: "N-C1", name: "Globe Retail")])
+        let manager = world.server.client(token: "acme-manager")
+        _ = try await manager.unary(Receivables.postEntries, .with {
+            $0.entries = [.with {
+                $0.id = "INV-1001"; $0.kind = "invoice"; $0.customerID = "C1"; $0.reference = "1001"; $0.amount = amount(150_000)
+                $0.date = "2026-10-01"; $0.dueDate = "2026-10-31"
+            }]
+        })
+        let analyst = world.server.client(token: "acme-analyst")
+        let imported = try await importFile(analyst, bai2())
+        let receipt = imported.receipts[0]
+        #expect(Set(try await analyst.unary(Cash.listReceipts, .with { $0.queue = true }).receipts.map(\.id)) == [receipt.id, imported.receipts[1].id])
+
+        // Assigned: its payment posted under the receipt's payment id; still unapplied, so it waits.
+        let payment = CashReceipt.paymentID(forReceipt: receipt.id)
+        _ = try await analyst.unary(Receivables.postEntries, .with {
+            $0.entries = [.with { $0.id = payment; $0.kind = "payment"; $0.customerID = "C1"; $0.amount = amount(150_000); $0.date = "2026-11-22" }]
+        })
+        #expect(try await analyst.unary(Cash.getReceipt, .with { $0.id = receipt.id }).unapplied == amount(150_000))
+        _ = try await analyst.unary(Receivables.applyCash, .with {
+            $0.sourceID = payment
+            $0.allocations = [.with { $0.invoiceID = "INV-1001"; $0.amount = amount(150_000) }]
+        })
+        #expect(try await analyst.unary(Cash.getReceipt, .with { $0.id = receipt.id }).unapplied == amount(0))
+        #expect(try await analyst.unary(Cash.listReceipts, .with { $0.queue = true }).receipts.map(\.id) == [imported.receipts[1].id])
+
+        let bayani = world.server.client(token: "bayani-manager")
+        #expect(try await bayani.unary(Cash.listReceipts, .init()).receipts.isEmpty)
+        let hidden = await #expect(throws: RPCError.self) { _ = try await bayani.unary(Cash.getReceipt, .with { $0.id = receipt.id }) }
+        #expect(hidden?.code == .notFound)
+        try await world.server.stop()
+    }
+}
+
+private func amount(_ minor: Int64, _ currency: String = "USD") -> Dunlin_V1_Amount {
+    .with { $0.currency = currency; $0.minor = minor }
+}
