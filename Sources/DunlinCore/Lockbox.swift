@@ -70,7 +70,8 @@ public struct LockboxLayout: Sendable, Hashable, Codable {
         public var amount: Columns
     }
 
-    /// Type 9, the file trailer: when the bank gives it, the number of records in the file (1 through 9).
+    /// Type 9, the file trailer: the number of records in the file (1 through 9), required when
+    /// the layout has its columns (nil for a bank that does not count).
     public struct FileTrailer: Sendable, Hashable, Codable {
         public var recordCount: Columns?
     }
@@ -158,7 +159,7 @@ public struct LockboxLayout: Sendable, Hashable, Codable {
 /// - a lockbox runs from its first 5 to its 8 (a bank may repeat the 5 before each batch); a
 ///   batch is the checks of one batch number up to its 7;
 /// - each 7's item count and amount must be its batch's count and sum of checks, each 8's its
-///   lockbox's over every batch, and the 9's record count (when the layout has one) the number
+///   lockbox's over every batch, and the 9's record count (when the layout has its columns) the number
 ///   of records from the 1 through the 9. A file that does not add up, or ends before its 9, is
 ///   refused whole, naming the line.
 ///
@@ -353,7 +354,7 @@ public enum Lockbox {
 
         private mutating func fileTrailer(_ record: [Character], line: Int) throws(DomainError) {
             if let lockbox { throw refusal(line, "the type 9 trailer inside lockbox \(lockbox.number) (its type 8 total is missing)") }
-            if let columns = layout.fileTrailer.recordCount, !text(record, columns).isEmpty {
+            if let columns = layout.fileTrailer.recordCount {
                 let recorded = try count(record, columns, "record count", line: line)
                 guard recorded == records else {
                     throw refusal(line, "the type 9 trailer counts \(recorded) records; the file has \(records) (1 through 9)")

@@ -89,4 +89,11 @@ struct LockboxTests {
         }
         #expect(throws: DomainError.self) { try Self.read("") }
     }
+
+    @Test func everyShorterPrefixOfTheFileIsRefused() {
+        let text = Self.file.trimmingCharacters(in: .newlines)
+        for length in 0..<text.count {
+            #expect(throws: DomainError.self, "the first \(length) characters") { try Self.read(String(text.prefix(length))) }
+        }
+    }
 }

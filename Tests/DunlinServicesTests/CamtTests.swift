@@ -120,6 +120,17 @@ struct CamtTests {
         #expect(BankFileFormat.detect(Self.statementV08) == .camt053)
         #expect(BankFileFormat.detect(Self.notification) == .camt054)
         #expect(try BankFileReader.receipts(Self.notification).format == .camt054)
+        #expect(BankFileFormat.detect(Data("\u{FEFF}\r\n  \(String(decoding: Self.statement, as: UTF8.self))".utf8)) == .camt053)
+        #expect(BankFileFormat.detect(Data("<html><body>hello</body></html>".utf8)) == nil)
+        #expect(BankFileFormat.detect(Data("hello, world".utf8)) == nil)
+        #expect(BankFileFormat.detect(Data()) == nil)
+        #expect(throws: DomainError.bankFile(line: 1, "the file is not BAI2, camt.053, camt.054, MT940 or a lockbox file by its first bytes; name its --format")) {
+            try BankFileReader.receipts(Data("hello, world".utf8))
+        }
+        #expect(throws: DomainError.outOfRange(field: "file", "the file is 268435457 bytes; a bank file is at most 268435456")) {
+            try BankFileFormat.checkSize(BankFileFormat.maximumFileBytes + 1)
+        }
+        #expect(throws: DomainError.self) { try BankFileReader.receipts(Self.statement, format: .mt940) }
         #expect(throws: DomainError.bankFile(line: 1, "the document is a camt054, not a camt053")) {
             try Camt.receipts(Self.notification, as: .camt053)
         }
@@ -172,6 +183,14 @@ struct CamtTests {
         #expect(Self.refusal(midTag).hasPrefix("file: line 29: the document ends inside <Amt> opened on line 29"), "\(Self.refusal(midTag))")
         #expect(Self.refusal(Data()).hasPrefix("file: line 1:"))
         #expect(Self.refusal(Data("<Document>\n<BkToCstmrStmt>\n</Document>".utf8)) == "file: line 3: </Document> closes <BkToCstmrStmt> opened on line 2")
+    }
+
+    @Test func aFileCutAnywhereIsRefusedNeverRead() {
+        let text = String(decoding: Self.statement, as: UTF8.self).trimmingCharacters(in: .newlines)
+        for length in stride(from: 0, to: text.utf8.count - 1, by: 97) {
+            let cut = Data(text.utf8.prefix(length))
+            #expect(Self.refusal(cut).hasPrefix("file: line "), "cut after \(length) bytes")
+        }
     }
 
     @Test func aDoctypeOrEntityDeclarationIsRefusedBeforeParsing() {

@@ -410,6 +410,10 @@ struct CamtTags {
     private(set) var lines = 1
 
     static let recorded: Set<String> = ["Stmt", "Ntfctn", "Ntry"]
+    /// Comments, CDATA sections and processing instructions: passed over to their end.
+    static let skipped: [(open: [UInt8], close: [UInt8])] = [
+        (Array("<!--".utf8), Array("-->".utf8)), (Array("<![CDATA[".utf8), Array("]]>".utf8)), (Array("<?".utf8), Array("?>".utf8)),
+    ]
 
     init(_ data: Data) {
         let bytes = [UInt8](data)
@@ -432,9 +436,10 @@ struct CamtTags {
                 continue
             }
             let rest = bytes[index...]
-            if rest.starts(with: Array("<!--".utf8)) { skip(past: Array("-->".utf8)); continue }
-            if rest.starts(with: Array("<![CDATA[".utf8)) { skip(past: Array("]]>".utf8)); continue }
-            if rest.starts(with: Array("<?".utf8)) { skip(past: Array("?>".utf8)); continue }
+            if let skipped = Self.skipped.first(where: { rest.starts(with: $0.open) }) {
+                skip(past: skipped.close)
+                continue
+            }
             let tagLine = line
             let closing = rest.dropFirst().first == UInt8(ascii: "/")
             var nameEnd = index + (closing ? 2 : 1)
