@@ -55,6 +55,8 @@ internal import SWXMLHash
 /// and remittance. Two receipts of one file that would share an identity are told apart by `#2`,
 /// `#3` in file order.
 public enum Camt {
+    /// The receipts of a camt.053 or camt.054 document, the format told by its message element;
+    /// with `expected` (`camt053` or `camt054`), a document of the other kind is refused.
     public static func receipts(_ data: Data, as expected: BankFileFormat? = nil) throws(DomainError) -> [BankReceipt] {
         try BankFileFormat.checkSize(data.count)
         try refuseDeclarations(data)
@@ -67,14 +69,10 @@ public enum Camt {
             if let mismatch = tags.mismatch {
                 throw .bankFile(line: mismatch.line, "</\(mismatch.name)> closes <\(mismatch.open.name)> opened on line \(mismatch.open.line)")
             }
-            if let open = tags.unclosed.last {
-                throw .bankFile(line: tags.lines, "the document ends inside <\(open.name)> opened on line \(open.line) (truncated?)")
-            }
+            try tags.refuseUnclosed()
             throw .bankFile(line: max(error.line, 1), "the document is not well-formed XML (column \(error.column))")
         }
-        if let open = tags.unclosed.last {
-            throw .bankFile(line: tags.lines, "the document ends inside <\(open.name)> opened on line \(open.line) (truncated?)")
-        }
+        try tags.refuseUnclosed()
         var root = xml.children.first
         if root?.element?.name == "Document" { root = root?.children.first }
         guard let message = root, let name = message.element?.name else {
@@ -467,6 +465,13 @@ struct CamtTags {
             }
         }
         lines = line
+    }
+
+    /// Refuses a document that ends inside an element (a truncated file), naming the innermost.
+    func refuseUnclosed() throws(DomainError) {
+        if let open = unclosed.last {
+            throw .bankFile(line: lines, "the document ends inside <\(open.name)> opened on line \(open.line) (truncated?)")
+        }
     }
 
     /// The line the k-th (0-based) element of this name starts on; 1 when the scan saw fewer.
