@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/drmohundro/SWXMLHash.git", from: "8.1.1"),
     ],
     targets: [
         .target(name: "DunlinCore"),
@@ -56,6 +57,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                // ISO 20022 bank files (camt.053/054), read in Cash/Camt.swift.
+                .product(name: "SWXMLHash", package: "SWXMLHash"),
             ]
         ),
         // The network server only: connections, authentication, limits, diagnostics.

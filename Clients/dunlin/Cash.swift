@@ -19,7 +19,7 @@ struct CashCommand: AsyncParsableCommand {
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Import a bank file (BAI2, MT940) on the server: read whole, refused whole when its totals do not add up, each new credit matched.",
+            abstract: "Import a bank file (BAI2, camt.053, camt.054, MT940, BAI lockbox) on the server: read whole, refused whole when its totals do not add up, each new credit matched.",
             discussion: """
                 The same file imported twice, or a receipt another file already brought, is never imported twice. \
                 Debits and returned items are listed, not posted as payments. Files up to 256 MiB.
@@ -27,7 +27,7 @@ struct CashCommand: AsyncParsableCommand {
         )
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "The bank file.") var file: String
-        @Option(help: "auto, bai2 or mt940 (default: found from the file).") var format = "auto"
+        @Option(help: "auto, bai2, camt053, camt054, mt940 or lockbox (default: found from the file's first bytes).") var format = "auto"
 
         func run() async throws {
             let url = URL(fileURLWithPath: file)

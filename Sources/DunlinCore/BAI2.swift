@@ -69,9 +69,7 @@ public enum BAI2 {
         body.hasSuffix("/") ? String(body.dropLast()) : body
     }
 
-    static func refusal(_ line: Int, _ message: String) -> DomainError {
-        .invalid(field: "file", "line \(line): \(message)")
-    }
+    static func refusal(_ line: Int, _ message: String) -> DomainError { .bankFile(line: line, message) }
 
     /// The file's state as its records come: the open group and account, and the running totals.
     struct Parser {

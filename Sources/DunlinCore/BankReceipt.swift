@@ -63,6 +63,14 @@ public struct BankReceipt: Sendable, Hashable, Codable {
     }
 }
 
+extension DomainError {
+    /// A bank file refused whole: INVALID_ARGUMENT on the field "file", the message starting with
+    /// the 1-based line where the reader found what was wrong.
+    public static func bankFile(line: Int, _ message: String) -> DomainError {
+        .invalid(field: "file", "line \(line): \(message)")
+    }
+}
+
 /// The text of a bank file as lines: UTF-8 (a byte-order mark dropped) or, failing that, Latin-1;
 /// line ends `\r\n`, `\n` or `\r`, mixed as they come; each line numbered from 1.
 enum BankFileLines {

@@ -69,15 +69,7 @@ struct BAI2Tests {
         ("16,175,5000,S", "16,175,5000,Q", "line 10: funds type \"Q\""),
     ])
     func refused(original: String, replacement: String, message: String) {
-        let text = Self.file.replacingOccurrences(of: original, with: replacement)
-        #expect(text != Self.file)
-        do {
-            _ = try Self.read(text)
-            Issue.record("accepted")
-        } catch {
-            #expect(error.field == "file")
-            #expect("\(error)".contains(message), "\(error)")
-        }
+        expectRefusal(of: Self.file, replacing: original, with: replacement, message: message) { text throws(DomainError) in try Self.read(text) }
     }
 
     @Test func aTruncatedFileIsRefused() {

@@ -63,14 +63,7 @@ struct MT940Tests {
         (":28C:00042/002", ":99X:00042/002", "line 16: :99X: is not an MT940 field"),
     ])
     func refused(original: String, replacement: String, message: String) {
-        let text = Self.file.replacingOccurrences(of: original, with: replacement)
-        #expect(text != Self.file)
-        do {
-            _ = try Self.read(text)
-            Issue.record("accepted")
-        } catch {
-            #expect("\(error)".contains(message), "\(error)")
-        }
+        expectRefusal(of: Self.file, replacing: original, with: replacement, message: message) { text throws(DomainError) in try Self.read(text) }
     }
 
     @Test func aTruncatedStatementIsRefused() {

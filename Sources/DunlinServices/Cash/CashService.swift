@@ -14,10 +14,10 @@ public struct CashService: RPCService {
     let tenants: any TenantProvider
     let authority: Bool
 
-    /// The largest bank file an import takes: 256 MiB. The stream is counted as it arrives and
-    /// refused (RESOURCE_EXHAUSTED) once past it, before the rest is read; a larger statement is
-    /// split by the bank by day or account.
-    public static let maximumFileBytes = 256 << 20
+    /// The largest bank file an import takes (``BankFileFormat/maximumFileBytes``, 256 MiB). The
+    /// stream is counted as it arrives and refused (RESOURCE_EXHAUSTED) once past it, before the
+    /// rest is read; a larger statement is split by the bank by day or account.
+    public static let maximumFileBytes = BankFileFormat.maximumFileBytes
 
     public init(tenants: any TenantProvider, authority: Bool) {
         self.tenants = tenants
@@ -75,7 +75,7 @@ public struct CashService: RPCService {
                     }
                     content.append(request.content)
                 }
-                let read = try RPCError.mapping { try BankFiles.read(content, format: format) }
+                let read = try RPCError.mapping { try BankFileReader.receipts(content, formatNamed: format) }
                 let summary = try RPCError.mapping {
                     try tenant.store.importBankFile(
                         name: name, format: read.format.rawValue, digest: SHA256.hash(data: content), bytes: Int64(content.count),
