@@ -1,0 +1,82 @@
+import DunlinClient
+import DunlinCore
+import DunlinWire
+import Foundation
+import Testing
+
+/// Bank files through the real CLI against `dunlind demo`: Ana imports the demo's BAI2 file on the
+/// server (once: the same file again imports nothing), a file that does not add up exits 103
+/// naming its line, and on her laptop, offline, she settles a receipt from the queue; after a
+/// sync the server's queue agrees.
+@Suite("Bank files through the CLI", .serialized, .loadsTheMachine, .timeLimit(.minutes(10)))
+struct CashCLITests {
+    func run(_ world: FaultWorld, _ profile: String, _ arguments: [String], json: Bool = true) async throws -> (status: Int32, json: Any?, text: String) {
+        let (status, output) = try await runCLI(arguments + ["--profile", profile] + (json ? ["--json"] : []), environment: world.cliEnvironment())
+        return (status, try? JSONSerialization.jsonObject(with: Data(output.utf8)), output)
+    }
+
+    static let demoFiles = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Demo/bankfiles")
+
+    func queue(_ world: FaultWorld, _ profile: String, _ extra: [String] = []) async throws -> [[String: Any]] {
+        let listed = try await run(world, profile, ["cash", "queue"] + extra)
+        return try #require((listed.json as? [String: Any])?["receipts"] as? [[String: Any]], "\(listed.text)")
+    }
+
+    @Test func importOnceSettleOfflineAndSync() async throws {
+        let world = try await FaultWorld()
+        defer { try? FileManager.default.removeItem(at: world.directory) }
+        #expect(try await run(world, "ana", ["login", "--server", world.address, "--token", world.analystToken]).status == 0)
+        #expect(try await run(world, "mia", ["login", "--server", world.address, "--token", world.managerToken]).status == 0)
+        let file = Self.demoFiles.appendingPathComponent("demo.bai2").path
+
+        let imported = try #require(try await run(world, "ana", ["cash", "import", file]).json as? [String: Any])
+        let record = try #require(imported["file"] as? [String: Any])
+        #expect(record["format"] as? String == "bai2" && imported["already_imported"] as? Bool == false)
+        let receipts = try #require(imported["receipts"] as? [[String: Any]])
+        #expect(receipts.count == record["new_receipts"] as? Int && !receipts.isEmpty)
+        let again = try #require(try await run(world, "ana", ["cash", "import", file]).json as? [String: Any])
+        #expect(again["already_imported"] as? Bool == true && (again["receipts"] as? [Any])?.isEmpty == true)
+        let table = try await run(world, "ana", ["cash", "import", file], json: false)
+        #expect(table.status == 0 && table.text.contains("already imported"), "\(table.text)")
+
+        // A file whose account total is off by one cent: exit 103, the line named, nothing written.
+        let broken = world.directory.appendingPathComponent("broken.bai2")
+        var text = try String(contentsOfFile: file, encoding: .utf8)
+        let trailer = try #require(text.split(separator: "\n").first { $0.hasPrefix("49,") })
+        let fields = trailer.split(separator: ",")
+        let off = "49,\((Int(fields[1]) ?? 0) + 1)," + fields.dropFirst(2).joined(separator: ",")
+        text = text.replacingOccurrences(of: String(trailer), with: off)
+        try Data(text.utf8).write(to: broken)
+        let refused = try await run(world, "ana", ["cash", "import", broken.path])
+        #expect(refused.status == 103)
+        let message = ((refused.json as? [String: Any])?["error"] as? [String: Any])?["message"] as? String ?? ""
+        #expect(message.contains("line \(text.split(separator: "\n").firstIndex { $0.hasPrefix("49,") }! + 1)"), "\(refused.text)")
+
+        // On the laptop: the credits wait; one is settled offline by applying it to the invoice it
+        // names (NORTHWIND ... INV 0010034 pays INV-10034 in full).
+        #expect(try await run(world, "ana", ["sync"]).status == 0)
+        let files = try #require((try await run(world, "ana", ["cash", "files"]).json as? [String: Any])?["files"] as? [[String: Any]])
+        #expect(files.map { $0["name"] as? String } == ["demo.bai2"], "the refused file left nothing")
+        let waiting = try await queue(world, "ana")
+        let northwind = try #require(waiting.first { ($0["remittance"] as? String)?.contains("0010034") == true })
+        let receiptID = try #require(northwind["id"] as? String)
+        world.server.terminate()
+        _ = try await world.server.waitForExit()
+        let applied = try await run(world, "ana", ["cash", "apply", receiptID, "--invoice", "INV-10034"])
+        #expect(applied.status == 0, "\(applied.text)")
+        #expect(try await queue(world, "ana").allSatisfy { $0["id"] as? String != receiptID }, "settled offline, it leaves the queue")
+        let shown = try #require(try await run(world, "ana", ["cash", "show", receiptID]).json as? [String: Any])
+        #expect((shown["unapplied"] as? [String: Any])?["minor"] as? Int == 0)
+        let names = try await run(world, "ana", ["cash", "queue"], json: false)
+        #expect(names.status == 0 && !names.text.contains(receiptID), "\(names.text)")
+
+        // Back online: the payment and its application reach the server, whose queue agrees.
+        try await world.restartServer()
+        #expect(try await run(world, "ana", ["sync"]).status == 0)
+        let atServer = ["--server", world.address, "--token", world.managerToken]
+        #expect(try await queue(world, "mia", atServer).allSatisfy { $0["id"] as? String != receiptID })
+        #expect(try await queue(world, "mia", atServer).count == waiting.count - 1)
+        try await world.stop()
+    }
+}
