@@ -10,7 +10,7 @@ import Testing
 /// Dunning across sync, on a real server and a laptop's replica: a dispute opened offline holds
 /// dunning once it reaches the server, notices reach the laptop and preview there offline, and no
 /// replica may push a notice.
-@Suite(.serialized, .loadsTheMachine, .timeLimit(.minutes(2)))
+@Suite(.serialized, .loadsTheMachine, .timeLimit(.minutes(10)))
 struct DunningSyncTests {
     @Test("a dispute opened offline holds dunning after sync; the run's notices reach the laptop; a pushed notice is refused")
     func dunningAcrossSync() async throws {

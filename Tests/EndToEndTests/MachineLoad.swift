@@ -9,6 +9,10 @@ import Testing
 /// server. A timing test takes the gate alone (`.timingSensitive`); the loading tests share it
 /// (`.loadsTheMachine`) with one another. A waiting timing test goes first: no new loading test
 /// starts until it has run. Tests with neither trait are untouched.
+///
+/// A test's time limit counts its wait here too, so a suite behind the gate has a limit of
+/// minutes (ten), not the seconds its own run takes: on a loaded machine the loading tests ahead
+/// of it hold the gate for a few minutes.
 actor MachineLoad {
     static let gate = MachineLoad()
 

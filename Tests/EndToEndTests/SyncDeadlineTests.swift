@@ -31,7 +31,7 @@ struct PacedPull: RPCService {
 
 /// The sync's deadlines: a pull may take as long as it needs while its batches keep coming; the
 /// wait for any one batch is bounded.
-@Suite("Sync deadlines are per batch", .serialized, .timingSensitive, .timeLimit(.minutes(2)))
+@Suite("Sync deadlines are per batch", .serialized, .timingSensitive, .timeLimit(.minutes(10)))
 struct SyncDeadlineTests {
     func engine(_ server: TestServer, pullBatchTimeout: Duration) throws -> (SyncEngine, URL) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dunlin-deadline-\(UUID().uuidString)")
