@@ -28,8 +28,11 @@
 ///    invoices count when the payer is recognized; a cited invoice of *another* customer never
 ///    beats a payer with an invoice (or a combination) of exactly the amount: rule 3 decides, and
 ///    the citation is only suggested. With no payer recognized, a customer's cited invoices are
-///    taken only when the amount agrees with them (exactly, or within tolerance); otherwise they
-///    are suggested. 95% when every citation is spelled as issued, 90% when normalized.
+///    taken when the amount agrees with them (exactly, or within tolerance), or, at 75%, when they
+///    are one customer's and spelled exactly as issued ("INV-000123", a part payment plainly
+///    named); otherwise they are only suggested: a normalized reading ("123", "INVO0123") with
+///    nothing to confirm it is too easily someone else's invoice. 95% when every citation is
+///    spelled as issued, 90% when normalized.
 /// 3. **Amount and payer**: among the recognized payer's open invoices in the receipt's currency,
 ///    one of exactly the amount (`amount_and_payer`, 90%); else exactly one combination of its
 ///    oldest ``CombinationSearchBounds/invoices`` invoices, at most ``CombinationSearchBounds/parts``
@@ -85,6 +88,7 @@ enum MatchConfidence {
     static let structuredReferenceThirdParty = 90
     static let citedAsIssued = 95
     static let citedNormalized = 90
+    static let citedAsIssuedAlone = 75
     static let amountAndPayer = 90
     static let amountCombination = 85
     static let amountWithinTolerance = 75
@@ -200,8 +204,12 @@ private struct ReceiptMatching {
         var notes: [String] = []
         let structured = structuredCitations()
         if !structured.found.isEmpty { return decideStructured(structured.found) }
-        let text = ([receipt.remittance, receipt.endToEndID] + structured.unresolved).filter { !$0.isEmpty }.joined(separator: " | ")
-        let cited = textCitations(in: text)
+        var cited = textCitations(in: [receipt.remittance, receipt.endToEndID].filter { !$0.isEmpty }.joined(separator: " | "))
+        // A structured reference that named nothing (an RF with wrong check digits) is read as text,
+        // but never counts as spelled as issued: something in it is already known to be wrong.
+        for citation in textCitations(in: structured.unresolved.joined(separator: " | ")) where !cited.contains(where: { $0.invoice == citation.invoice }) {
+            cited.append(Citation(invoice: citation.invoice, written: citation.written, asIssued: false, prefixed: citation.prefixed))
+        }
         if !cited.isEmpty {
             switch decideCited(cited) {
             case .decided(let match): return match
@@ -363,6 +371,16 @@ private struct ReceiptMatching {
                 reasons: describe(citations) + ["the amount agrees", "payer '\(receipt.payerName)' not recognized"], cited: true
             ))
         }
+        // One customer cited, spelled exactly as issued: a part payment the payer named plainly.
+        if groups.count == 1 {
+            let issued = groups[0].citations.filter(\.asIssued)
+            if !issued.isEmpty {
+                return .decided(applied(
+                    issued.map(\.invoice), rules: [.invoiceNumberInText], confidence: MatchConfidence.citedAsIssuedAlone,
+                    reasons: describe(issued) + ["payer '\(receipt.payerName)' not recognized", "the amount does not agree"], cited: true
+                ))
+            }
+        }
         return .decided(ambiguous(
             groups.prefix(5).map {
                 suggestion($0.customer, $0.citations.map(\.invoice), .invoiceNumberInText, $0.citations.contains(where: \.prefixed) ? 40 : 20)
@@ -372,20 +390,19 @@ private struct ReceiptMatching {
     }
 
     /// Several readings of one customer's citations: all of them when they add up to the amount
-    /// (within tolerance), else those that do, else the citations spelled as issued when there are
-    /// any, else all.
+    /// (within tolerance), else the one that does, else the citations spelled as issued when there
+    /// are any, else all.
     func preferredReadings(_ citations: [Citation]) -> [Citation] {
-        guard citations.count > 1, !agrees(citations, exactly: true) else { return citations }
+        guard citations.count > 1, !agrees(citations) else { return citations }
         if let single = citations.first(where: { agrees([$0]) }) { return [single] }
         let asIssued = citations.filter(\.asIssued)
         return asIssued.isEmpty ? citations : asIssued
     }
 
-    /// Whether the open balances of `citations`' invoices add up to the amount, exactly or within tolerance.
-    func agrees(_ citations: [Citation], exactly: Bool = false) -> Bool {
+    /// Whether the open balances of `citations`' invoices add up to the amount, within tolerance.
+    func agrees(_ citations: [Citation]) -> Bool {
         guard let total = try? total(citations.map(\.invoice)) else { return false }
-        let difference = total - receipt.amount.minorUnits
-        return exactly ? difference == 0 : settings.tolerance.allows(difference: difference, of: total)
+        return settings.tolerance.allows(difference: total - receipt.amount.minorUnits, of: total)
     }
 
     /// Whether the amount agrees with all of one customer's citations, or with one of them.

@@ -3,7 +3,8 @@
 /// lookups and never a scan of the invoices.
 ///
 /// Indexes: invoice-number key (``InvoiceNumberKey``) to invoices; customer to its invoices, oldest
-/// due first; customer and amount to invoices; amount to invoices (for suggestions only);
+/// due first; customer, currency and amount to invoices; currency and amount to invoices (for
+/// suggestions only), both keyed by integers (the currencies numbered);
 /// normalized customer name to customers, and the names sorted for a shortened name's prefix;
 /// alias name and alias account to the customer they teach.
 ///
@@ -12,11 +13,14 @@
 public struct MatchIndex: Sendable {
     private(set) var invoices: [OpenInvoice]
     private let invoiceCustomer: [Int32]
-    private var invoicesByNumber = IndexMultimap<String>()
-    private var invoicesByCustomerAmount = IndexMultimap<CustomerAmount>()
-    private var invoicesByAmount = IndexMultimap<Money>()
+    private var invoicesByNumber: IndexMultimap<String>
+    /// By amount, and by customer and amount; a key of customer -1 is anyone's.
+    private var invoicesByAmount: IndexMultimap<AmountKey>
     private let invoicesByCustomer: [[Int32]]
-    private let invoiceByID: [String: Int32]
+    /// The currencies the invoices are in, numbered, so amount keys hash as integers.
+    private let currencyNumbers: [Currency: Int32]
+    /// Invoices whose number has no key (no digit), by id: ``record(_:)`` finds the rest by number.
+    private let keylessInvoices: [String: Int32]
     let customers: [PayerCustomer]
     private let customerByID: [String: Int32]
     private var customersByName = IndexMultimap<String>()
@@ -28,9 +32,10 @@ public struct MatchIndex: Sendable {
     /// The series prefixes the tenant's invoice numbers use ("INV"), for reading remittance text.
     let citationReader: RemittanceCitations
 
-    private struct CustomerAmount: Hashable, Sendable {
+    private struct AmountKey: Hashable, Sendable {
+        var minorUnits: Int64
+        var currency: Int32
         var customer: Int32
-        var amount: Money
     }
 
     /// Indexes `invoices` (those with no positive balance are left out), `customers` and `aliases`.
@@ -43,14 +48,20 @@ public struct MatchIndex: Sendable {
             customerByID[customer.id] = Int32(position)
         }
         let open = invoices.filter(\.openBalance.isPositive)
+        invoicesByNumber = IndexMultimap(capacity: open.count)
+        invoicesByAmount = IndexMultimap(capacity: open.count * 2)
+        var lastCustomer: (id: String, position: Int32)?
         var invoiceCustomer: [Int32] = []
         invoiceCustomer.reserveCapacity(open.count)
-        var invoiceByID: [String: Int32] = [:]
-        invoiceByID.reserveCapacity(open.count)
         var prefixes: Set<String> = []
+        var currencyNumbers: [Currency: Int32] = [:]
+        var lastCurrency: (Currency, Int32)?
+        var keyless: [String: Int32] = [:]
         for (position, invoice) in open.enumerated() {
             let customer: Int32
-            if let known = customerByID[invoice.customerID] {
+            if let lastCustomer, lastCustomer.id == invoice.customerID {
+                customer = lastCustomer.position
+            } else if let known = customerByID[invoice.customerID] {
                 customer = known
             } else {
                 customer = Int32(customerList.count)
@@ -58,13 +69,25 @@ public struct MatchIndex: Sendable {
                 customerList.append(PayerCustomer(id: invoice.customerID, number: "", name: ""))
             }
             invoiceCustomer.append(customer)
-            invoiceByID[invoice.id] = Int32(position)
+            lastCustomer = (invoice.customerID, customer)
             if let (prefix, key) = InvoiceNumberKey.split(invoice.number) {
                 invoicesByNumber.insert(Int32(position), for: key)
-                if !prefix.isEmpty, prefix.count <= 10 { prefixes.insert(prefix) }
+                if !prefix.isEmpty, prefix.count <= 10, !prefixes.contains(prefix) { prefixes.insert(prefix) }
+            } else {
+                keyless[invoice.id] = Int32(position)
             }
-            invoicesByCustomerAmount.insert(Int32(position), for: CustomerAmount(customer: customer, amount: invoice.openBalance))
-            invoicesByAmount.insert(Int32(position), for: invoice.openBalance)
+            let currency = invoice.openBalance.currency
+            let number: Int32
+            if let lastCurrency, lastCurrency.0 == currency {
+                number = lastCurrency.1
+            } else {
+                number = currencyNumbers[currency] ?? Int32(currencyNumbers.count)
+                currencyNumbers[currency] = number
+                lastCurrency = (currency, number)
+            }
+            let minorUnits = invoice.openBalance.minorUnits
+            invoicesByAmount.insert(Int32(position), for: AmountKey(minorUnits: minorUnits, currency: number, customer: customer))
+            invoicesByAmount.insert(Int32(position), for: AmountKey(minorUnits: minorUnits, currency: number, customer: -1))
         }
         var byCustomer = [[Int32]](repeating: [], count: customerList.count)
         for (position, customer) in invoiceCustomer.enumerated() { byCustomer[Int(customer)].append(Int32(position)) }
@@ -87,7 +110,8 @@ public struct MatchIndex: Sendable {
         self.invoices = open
         self.invoiceCustomer = invoiceCustomer
         self.invoicesByCustomer = byCustomer
-        self.invoiceByID = invoiceByID
+        self.currencyNumbers = currencyNumbers
+        self.keylessInvoices = keyless
         self.customers = customerList
         self.customerByID = customerByID
         self.sortedNames = names
@@ -142,11 +166,19 @@ public struct MatchIndex: Sendable {
 
     /// Open invoices of `customer` of exactly `amount`.
     func invoices(of customer: Int32, amount: Money) -> [Int32] {
-        invoicesByCustomerAmount.values(for: CustomerAmount(customer: customer, amount: amount))
+        guard let key = amountKey(amount, customer: customer) else { return [] }
+        return invoicesByAmount.values(for: key)
     }
 
     /// Open invoices of anyone of exactly `amount`.
-    func invoices(amount: Money) -> [Int32] { invoicesByAmount.values(for: amount) }
+    func invoices(amount: Money) -> [Int32] {
+        guard let key = amountKey(amount, customer: -1) else { return [] }
+        return invoicesByAmount.values(for: key)
+    }
+
+    private func amountKey(_ amount: Money, customer: Int32) -> AmountKey? {
+        currencyNumbers[amount.currency].map { AmountKey(minorUnits: amount.minorUnits, currency: $0, customer: customer) }
+    }
 
     /// Open invoices of `customer` in `currency`, oldest due first.
     func invoices(of customer: Int32, currency: Currency) -> [Int32] {
@@ -232,16 +264,17 @@ public struct MatchIndex: Sendable {
     /// matches by amount, one paid in part matches by what is left.
     public mutating func record(_ match: CashMatch) {
         for application in match.applications {
-            guard let position = invoiceByID[application.invoiceID] else { continue }
-            let before = invoices[Int(position)]
-            guard let after = try? before.openBalance.subtracting(application.amount) else { continue }
+            let numbered = InvoiceNumberKey.split(application.invoiceNumber).map { invoicesByNumber.values(for: $0.key) } ?? []
+            guard let position = numbered.first(where: { invoices[Int($0)].id == application.invoiceID }) ?? keylessInvoices[application.invoiceID]
+            else { continue }
+            let before = invoices[Int(position)].openBalance
+            guard let after = try? before.subtracting(application.amount) else { continue }
             let customer = invoiceCustomer[Int(position)]
-            invoicesByCustomerAmount.remove(position, for: CustomerAmount(customer: customer, amount: before.openBalance))
-            invoicesByAmount.remove(position, for: before.openBalance)
+            for owner in [customer, -1] {
+                if let key = amountKey(before, customer: owner) { invoicesByAmount.remove(position, for: key) }
+                if after.isPositive, let key = amountKey(after, customer: owner) { invoicesByAmount.insert(position, for: key) }
+            }
             invoices[Int(position)].openBalance = after
-            guard after.isPositive else { continue }
-            invoicesByCustomerAmount.insert(position, for: CustomerAmount(customer: customer, amount: after))
-            invoicesByAmount.insert(position, for: after)
         }
     }
 }
@@ -253,13 +286,18 @@ struct IndexMultimap<Key: Hashable & Sendable>: Sendable {
     private var single: [Key: Int32] = [:]
     private var several: [Key: [Int32]] = [:]
 
+    init(capacity: Int = 0) {
+        single.reserveCapacity(capacity)
+    }
+
+    /// One hash for a new key in the usual case (no key has several yet, or this one has not).
     mutating func insert(_ value: Int32, for key: Key) {
-        if several[key] != nil {
-            several[key]!.append(value)
-        } else if let existing = single.removeValue(forKey: key) {
+        if let existing = single.updateValue(value, forKey: key) {
+            single.removeValue(forKey: key)
             several[key] = [existing, value]
-        } else {
-            single[key] = value
+        } else if !several.isEmpty, several[key] != nil {
+            single.removeValue(forKey: key)
+            several[key]!.append(value)
         }
     }
 

@@ -63,16 +63,42 @@ public enum InvoiceNumberKey {
     /// The key of an invoice number as the ERP wrote it, and its series prefix; nil when the
     /// number has no digit after its prefix (it can then be cited only exactly).
     public static func split(_ number: String) -> (prefix: String, key: String)? {
-        let compact = alphanumerics(number)
-        let prefix = String(compact.prefix { $0.isLetter })
-        let key = key(ofRest: compact.dropFirst(prefix.count))
-        guard !key.isEmpty, key.contains(where: \.isASCIIDigit) else { return nil }
-        return (prefix, key)
+        // Byte by byte: the index splits a million numbers.
+        var prefix: [UInt8] = []
+        var key: [UInt8] = []
+        var inPrefix = true
+        for byte in number.utf8 {
+            guard let upper = upperAlphanumeric(byte) else { continue }
+            if inPrefix, upper >= UInt8(ascii: "A") {
+                prefix.append(upper)
+                continue
+            }
+            inPrefix = false
+            let digit =
+                switch upper {
+                case UInt8(ascii: "O"): UInt8(ascii: "0")
+                case UInt8(ascii: "I"), UInt8(ascii: "L"): UInt8(ascii: "1")
+                default: upper
+                }
+            if key.isEmpty, digit == UInt8(ascii: "0") { continue }
+            key.append(digit)
+        }
+        guard key.contains(where: { $0 <= UInt8(ascii: "9") }) else { return nil }
+        return (String(decoding: prefix, as: UTF8.self), String(decoding: key, as: UTF8.self))
     }
 
     /// Upper-cased ASCII letters and digits only: the form exact comparison uses.
     public static func alphanumerics(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.uppercased().unicodeScalars.filter { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) }))
+        String(decoding: text.utf8.compactMap(upperAlphanumeric), as: UTF8.self)
+    }
+
+    /// The byte upper-cased when it is an ASCII letter or digit; nil for anything else.
+    private static func upperAlphanumeric(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "A")...UInt8(ascii: "Z"): byte
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): byte - 32
+        default: nil
+        }
     }
 
     /// The rest of a number after its prefix: O read as 0, I and L as 1, leading zeros dropped.
@@ -294,7 +320,9 @@ public enum PayerName {
 
     /// The comparable form of a payer's or customer's name; empty when it has no letters or digits.
     public static func normalized(_ name: String) -> String {
-        let folded = name.folding(options: [.diacriticInsensitive, .caseInsensitive, .widthInsensitive], locale: nil).uppercased()
+        let folded =
+            name.utf8.allSatisfy({ $0 < 0x80 })
+            ? name.uppercased() : name.folding(options: [.diacriticInsensitive, .caseInsensitive, .widthInsensitive], locale: nil).uppercased()
         var spaced = ""
         for character in folded {
             switch character {

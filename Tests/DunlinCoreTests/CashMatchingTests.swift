@@ -122,6 +122,9 @@ struct CashMatchingTests {
         #expect(match.confidence < 99)
         let disagreeing = Self.match(Self.receipt(Self.usd(1_000), references: [bad]))
         #expect(disagreeing.status == .ambiguous, "with no payer and an amount that disagrees it is only suggested")
+        let plain = Self.match(Self.receipt(Self.usd(1_000), text: "INV-000124"))
+        #expect(plain.status == .matched, "the same number spelled as issued in text is a part payment")
+        #expect(plain.confidence == 75)
         #expect(disagreeing.applications.isEmpty)
     }
 
@@ -407,8 +410,10 @@ struct CashMatchingTests {
         }
         print("cash matching, generated month: invoice-level misses by kind: \(missesByKind.sorted { $0.key < $1.key })")
         #expect(rates.ambiguousApplied == 0)
-        #expect(rates.headerBasisPoints >= 9_000)
-        #expect(rates.invoiceBasisPoints >= 8_500)
-        #expect(rates.wrongCustomerBasisPoints <= 50)
+        // Measured at 9,916 (header), 9,120 (invoice) and 3 (wrong customer) basis points; the
+        // invoice-level misses are mostly the subscription payments the matcher must not guess.
+        #expect(rates.headerBasisPoints >= 9_800)
+        #expect(rates.invoiceBasisPoints >= 9_000)
+        #expect(rates.wrongCustomerBasisPoints <= 20)
     }
 }

@@ -37,6 +37,8 @@ struct RemittanceMonth {
     private var twins: [Int] = []
     private var aliasAccount: [Int: String] = [:]
     private var aliasName: [Int: String] = [:]
+    private var accountAliased: [Int] = []
+    private var nameAliased: [Int] = []
 
     static let firstWords = [
         "Northern", "Blue", "Summit", "Pacific", "Golden", "Silver", "Harbor", "Cedar", "Pioneer", "Atlas", "Delta", "Evergreen", "Maple",
@@ -48,6 +50,14 @@ struct RemittanceMonth {
         "Logistics", "Foods", "Systems", "Retail", "Textiles", "Media", "Labs", "Motors", "Pharma", "Energy", "Outfitters", "Trading",
         "Builders", "Analytics", "Dental", "Hardware", "Printing", "Freight", "Marine", "Bakery", "Clinics", "Software", "Furniture",
         "Electric", "Ceramics", "Apparel", "Farms", "Studios", "Plastics", "Metals",
+    ]
+    static let familyNames = [
+        "Garcia", "Santos", "Reyes", "Cruz", "Bautista", "Smith", "Johnson", "Miller", "Davis", "Wilson", "Anderson", "Taylor", "Thomas",
+        "Moore", "Jackson", "Martin", "Lee", "Walker", "Hall", "Allen", "Young", "King", "Wright", "Lopez", "Hill", "Scott", "Green", "Adams",
+        "Baker", "Nelson", "Carter", "Mitchell", "Perez", "Roberts", "Turner", "Phillips", "Campbell", "Parker", "Evans", "Edwards",
+        "Collins", "Stewart", "Sanchez", "Morris", "Rogers", "Reed", "Cook", "Morgan", "Bell", "Murphy", "Schmidt", "Schneider", "Fischer",
+        "Weber", "Meyer", "Wagner", "Becker", "Schulz", "Hoffmann", "Koch", "Tanaka", "Suzuki", "Sato", "Watanabe", "Ito", "Nakamura",
+        "Kobayashi", "Yamamoto", "Mendoza", "Ramos", "Aquino", "Villanueva", "Castillo", "Flores", "Torres", "Rivera", "Gomez", "Diaz",
     ]
     static let places = ["", "", "", "", "Manila", "Cebu", "Austin", "Denver", "Berlin", "Ohio", "Pacific", "West", "East", "International"]
     static let legalForms = ["Inc.", "Corp", "Corporation", "LLC", "Ltd", "GmbH", "Co.", "", "Inc", "L.L.C.", "Pte Ltd", "S.A."]
@@ -103,8 +113,12 @@ struct RemittanceMonth {
                 twins.append(position - 1)
                 twins.append(position)
             } else {
-                name = [pick(Self.firstWords), pick(Self.secondWords), pick(Self.places), pick(Self.legalForms)].filter { !$0.isEmpty }
-                    .joined(separator: " ")
+                // Three words and a legal form give some 16,000 distinct names; larger portfolios
+                // take a family name in front, and then a branch number.
+                var words = [pick(Self.firstWords), pick(Self.secondWords), pick(Self.places)]
+                if position >= 8_000 { words.insert(pick(Self.familyNames), at: 0) }
+                if position >= 200_000 { words.append("No \(position)") }
+                name = (words + [pick(Self.legalForms)]).filter { !$0.isEmpty }.joined(separator: " ")
                 guard names.insert(PayerName.normalized(name)).inserted else { continue }
             }
             let id = "cus_\(position)"
@@ -128,11 +142,13 @@ struct RemittanceMonth {
             if chance(10) {
                 let account = "DE" + (0..<20).map { _ in String(next(10)) }.joined()
                 aliasAccount[position] = account
+                accountAliased.append(position)
                 aliases.append(.account(account, customerID: id, manualMatches: 1 + next(3)))
             }
             if chance(5) {
                 let trade = pick(Self.firstWords).uppercased() + " " + pick(["DISTRIBUTION", "GROUP PAYABLES", "SHARED SERVICES"]) + " \(position)"
                 aliasName[position] = trade
+                nameAliased.append(position)
                 aliases.append(.name(trade, customerID: id, manualMatches: 1 + next(2)))
             }
         }
@@ -267,7 +283,7 @@ struct RemittanceMonth {
             let text = remittance(citing: paid.map { invoices[$0].number })
             return (receipt(Money(minorUnits: total, currency: invoices[paid[0]].openBalance.currency), payer: payer, text: text), truth(customer, paid))
         case .payerAndAmount, .accountAlias, .nameAlias:
-            let customer = kind == .accountAlias ? pick(Array(aliasAccount.keys).sorted()) : kind == .nameAlias ? pick(Array(aliasName.keys).sorted()) : customer
+            let customer = kind == .accountAlias ? pick(accountAliased) : kind == .nameAlias ? pick(nameAliased) : customer
             guard let invoice = distinctInvoice(of: customer) else { return nil }
             used.insert(invoice)
             let text = pick(["", "PAYMENT", "THANK YOU", "ACH CREDIT", "SUPPLIER PAYMENT NOV"])
