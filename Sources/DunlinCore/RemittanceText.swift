@@ -320,17 +320,7 @@ public enum PayerName {
 
     /// The comparable form of a payer's or customer's name; empty when it has no letters or digits.
     public static func normalized(_ name: String) -> String {
-        let folded =
-            name.utf8.allSatisfy({ $0 < 0x80 })
-            ? name.uppercased() : name.folding(options: [.diacriticInsensitive, .caseInsensitive, .widthInsensitive], locale: nil).uppercased()
-        var spaced = ""
-        for character in folded {
-            switch character {
-            case "&", "+": spaced += " AND "
-            case "'", "’", "`": continue
-            default: spaced.append(character.isLetter || character.isNumber ? character : " ")
-            }
-        }
+        let spaced = name.utf8.allSatisfy({ $0 < 0x80 }) ? spacedASCII(name) : spacedUnicode(name)
         var words: [String] = []
         var singles = ""
         for word in spaced.split(separator: " ") {
@@ -346,6 +336,37 @@ public enum PayerName {
         if words.count > 1, words.first == "THE" { words.removeFirst() }
         while words.count > 1, let last = words.last, legalForms.contains(last) || last == "AND" { words.removeLast() }
         return words.joined(separator: " ")
+    }
+
+    /// Upper-cased letters and digits, "AND" for "&" and "+", apostrophes dropped, the rest spaces;
+    /// byte by byte, as most payer names are ASCII and every receipt's name is normalized.
+    private static func spacedASCII(_ name: String) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(name.utf8.count + 8)
+        for byte in name.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): bytes.append(byte - 32)
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): bytes.append(byte)
+            case UInt8(ascii: "&"), UInt8(ascii: "+"): bytes += Array(" AND ".utf8)
+            case UInt8(ascii: "'"), UInt8(ascii: "`"): continue
+            default: bytes.append(UInt8(ascii: " "))
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The same for names beyond ASCII: accents and width folded first.
+    private static func spacedUnicode(_ name: String) -> String {
+        let folded = name.folding(options: [.diacriticInsensitive, .caseInsensitive, .widthInsensitive], locale: nil).uppercased()
+        var spaced = ""
+        for character in folded {
+            switch character {
+            case "&", "+": spaced += " AND "
+            case "'", "’", "`": continue
+            default: spaced.append(character.isLetter || character.isNumber ? character : " ")
+            }
+        }
+        return spaced
     }
 
     /// The name with a trailing partial legal form dropped: bank fields cut names short
