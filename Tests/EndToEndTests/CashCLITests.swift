@@ -53,30 +53,44 @@ struct CashCLITests {
         let message = ((refused.json as? [String: Any])?["error"] as? [String: Any])?["message"] as? String ?? ""
         #expect(message.contains("line \(text.split(separator: "\n").firstIndex { $0.hasPrefix("49,") }! + 1)"), "\(refused.text)")
 
-        // On the laptop: the credits wait; one is settled offline by applying it to the invoice it
-        // names (NORTHWIND ... INV 0010034 pays INV-10034 in full).
+        // The matching applied the credit that names its invoice (NORTHWIND ... INV 0010034 pays
+        // INV-10034), and says why.
+        let northwind = try #require(receipts.first { ($0["remittance"] as? String)?.contains("0010034") == true })
+        #expect(northwind["outcome"] as? String == "matched", "\(northwind)")
+        #expect((northwind["applications"] as? [[String: Any]])?.map { $0["invoice_id"] as? String } == ["INV-10034"])
+        #expect((northwind["explanation"] as? String)?.isEmpty == false)
+        #expect((northwind["unapplied"] as? [String: Any])?["minor"] as? Int == 0)
+
+        // On the laptop, offline: a credit the matching could only suggest is applied to the
+        // invoice suggested; what is left of it, if anything, still waits.
         #expect(try await run(world, "ana", ["sync"]).status == 0)
         let files = try #require((try await run(world, "ana", ["cash", "files"]).json as? [String: Any])?["files"] as? [[String: Any]])
         #expect(files.map { $0["name"] as? String } == ["demo.bai2"], "the refused file left nothing")
         let waiting = try await queue(world, "ana")
-        let northwind = try #require(waiting.first { ($0["remittance"] as? String)?.contains("0010034") == true })
-        let receiptID = try #require(northwind["id"] as? String)
+        #expect(waiting.allSatisfy { $0["id"] as? String != northwind["id"] as? String })
+        let suggested = try #require(waiting.first { (($0["suggestions"] as? [[String: Any]])?.first?["invoice_ids"] as? [String])?.count == 1 })
+        let receiptID = try #require(suggested["id"] as? String)
+        let invoice = try #require(((suggested["suggestions"] as? [[String: Any]])?.first?["invoice_ids"] as? [String])?.first)
+        let before = try #require((suggested["unapplied"] as? [String: Any])?["minor"] as? Int)
         world.server.terminate()
         _ = try await world.server.waitForExit()
-        let applied = try await run(world, "ana", ["cash", "apply", receiptID, "--invoice", "INV-10034"])
+        let applied = try await run(world, "ana", ["cash", "apply", receiptID, "--invoice", invoice])
         #expect(applied.status == 0, "\(applied.text)")
-        #expect(try await queue(world, "ana").allSatisfy { $0["id"] as? String != receiptID }, "settled offline, it leaves the queue")
+        let amount = try #require((((applied.json as? [String: Any])?["applications"] as? [[String: Any]])?.first?["amount"] as? [String: Any])?["minor"] as? Int)
         let shown = try #require(try await run(world, "ana", ["cash", "show", receiptID]).json as? [String: Any])
-        #expect((shown["unapplied"] as? [String: Any])?["minor"] as? Int == 0)
-        let names = try await run(world, "ana", ["cash", "queue"], json: false)
-        #expect(names.status == 0 && !names.text.contains(receiptID), "\(names.text)")
+        let after = try #require((shown["unapplied"] as? [String: Any])?["minor"] as? Int)
+        #expect(amount > 0 && after == before - amount)
+        #expect(try await queue(world, "ana").contains { $0["id"] as? String == receiptID } == (after > 0), "it waits while anything is unapplied")
+        let listed = try await run(world, "ana", ["cash", "queue"], json: false)
+        #expect(listed.status == 0 && listed.text.contains(receiptID) == (after > 0), "\(listed.text)")
 
-        // Back online: the payment and its application reach the server, whose queue agrees.
+        // Back online: the payment and its application reach the server, which agrees.
         try await world.restartServer()
         #expect(try await run(world, "ana", ["sync"]).status == 0)
         let atServer = ["--server", world.address, "--token", world.managerToken]
-        #expect(try await queue(world, "mia", atServer).allSatisfy { $0["id"] as? String != receiptID })
-        #expect(try await queue(world, "mia", atServer).count == waiting.count - 1)
+        let onServer = try #require(try await run(world, "mia", ["cash", "show", receiptID] + atServer).json as? [String: Any])
+        #expect((onServer["unapplied"] as? [String: Any])?["minor"] as? Int == after)
+        #expect(try await queue(world, "mia", atServer).count == waiting.count - (after == 0 ? 1 : 0))
         try await world.stop()
     }
 }

@@ -97,38 +97,49 @@ struct CashImportTests {
         try await world.server.stop()
     }
 
-    @Test("the queue is the ledger's answer: a receipt assigned by posting its payment, then applied in full, leaves it; another tenant sees none of it")
+    @Test("the matching applies a credit that names its invoice; the queue is the ledger's answer: a receipt assigned by posting its payment, then applied in full, leaves it; another tenant sees none of it")
     func queueFollowsTheLedger() async throws {
         let world = try await TwoTenants.start()
         try world.acme.store.upsert([Customer(id: "C1", number: "N-C1", name: "Globe Retail")])
         let manager = world.server.client(token: "acme-manager")
         _ = try await manager.unary(Receivables.postEntries, .with {
-            $0.entries = [.with {
-                $0.id = "INV-1001"; $0.kind = "invoice"; $0.customerID = "C1"; $0.reference = "1001"; $0.amount = amount(150_000)
-                $0.date = "2026-10-01"; $0.dueDate = "2026-10-31"
-            }]
+            $0.entries = [("INV-1001", "1001", Int64(150_000)), ("INV-2002", "2002", Int64(100_000))].map { id, number, minor in
+                .with {
+                    $0.id = id; $0.kind = "invoice"; $0.customerID = "C1"; $0.reference = number; $0.amount = amount(minor)
+                    $0.date = "2026-10-01"; $0.dueDate = "2026-10-31"
+                }
+            }
         })
         let analyst = world.server.client(token: "acme-analyst")
         let imported = try await importFile(analyst, bai2())
-        let receipt = imported.receipts[0]
-        #expect(Set(try await analyst.unary(Cash.listReceipts, .with { $0.queue = true }).receipts.map(\.id)) == [receipt.id, imported.receipts[1].id])
+        let (globe, acme) = (imported.receipts[0], imported.receipts[1])
+        // "PAYMENT GLOBE RETAIL INV 1001", 1,500.00: posted and applied in the import.
+        #expect(globe.outcome == "matched" && globe.customerID == "C1" && globe.paymentID == CashReceipt.paymentID(forReceipt: globe.id))
+        #expect(globe.applications.map(\.invoiceID) == ["INV-1001"] && globe.applications.first?.amount == amount(150_000))
+        #expect(!globe.explanation.isEmpty && globe.unapplied == amount(0))
+        #expect(try world.acme.store.openBalance(ofInvoice: "INV-1001") == Money(minorUnits: 0, currency: .usd))
+        #expect(imported.file.customerMatches == 1 && imported.file.invoiceMatches == 1 && imported.file.credits == 2)
+        // "WIRE ACME CORP", 1,000.00: no customer is Acme Corp, so never applied on its amount alone.
+        #expect(acme.outcome == "unidentified" && acme.customerID.isEmpty && acme.paymentID.isEmpty)
+        #expect(try await analyst.unary(Cash.listReceipts, .with { $0.queue = true }).receipts.map(\.id) == [acme.id])
 
         // Assigned: its payment posted under the receipt's payment id; still unapplied, so it waits.
-        let payment = CashReceipt.paymentID(forReceipt: receipt.id)
+        let payment = CashReceipt.paymentID(forReceipt: acme.id)
         _ = try await analyst.unary(Receivables.postEntries, .with {
-            $0.entries = [.with { $0.id = payment; $0.kind = "payment"; $0.customerID = "C1"; $0.amount = amount(150_000); $0.date = "2026-11-22" }]
+            $0.entries = [.with { $0.id = payment; $0.kind = "payment"; $0.customerID = "C1"; $0.amount = amount(100_000); $0.date = "2026-11-22" }]
         })
-        #expect(try await analyst.unary(Cash.getReceipt, .with { $0.id = receipt.id }).unapplied == amount(150_000))
+        #expect(try await analyst.unary(Cash.getReceipt, .with { $0.id = acme.id }).unapplied == amount(100_000))
+        #expect(try await analyst.unary(Cash.listReceipts, .with { $0.queue = true }).receipts.map(\.id) == [acme.id])
         _ = try await analyst.unary(Receivables.applyCash, .with {
             $0.sourceID = payment
-            $0.allocations = [.with { $0.invoiceID = "INV-1001"; $0.amount = amount(150_000) }]
+            $0.allocations = [.with { $0.invoiceID = "INV-2002"; $0.amount = amount(100_000) }]
         })
-        #expect(try await analyst.unary(Cash.getReceipt, .with { $0.id = receipt.id }).unapplied == amount(0))
-        #expect(try await analyst.unary(Cash.listReceipts, .with { $0.queue = true }).receipts.map(\.id) == [imported.receipts[1].id])
+        #expect(try await analyst.unary(Cash.getReceipt, .with { $0.id = acme.id }).unapplied == amount(0))
+        #expect(try await analyst.unary(Cash.listReceipts, .with { $0.queue = true }).receipts.isEmpty)
 
         let bayani = world.server.client(token: "bayani-manager")
         #expect(try await bayani.unary(Cash.listReceipts, .init()).receipts.isEmpty)
-        let hidden = await #expect(throws: RPCError.self) { _ = try await bayani.unary(Cash.getReceipt, .with { $0.id = receipt.id }) }
+        let hidden = await #expect(throws: RPCError.self) { _ = try await bayani.unary(Cash.getReceipt, .with { $0.id = acme.id }) }
         #expect(hidden?.code == .notFound)
         try await world.server.stop()
     }

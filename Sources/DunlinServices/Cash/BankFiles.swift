@@ -14,14 +14,56 @@ extension BankFileReader {
     }
 }
 
-/// The matching step of an import, until the matcher: every debit and other line is listed, not
-/// posted; every credit waits in the queue as unidentified.
+/// The matching step of an import: the tenant's open invoices and customers indexed once
+/// (``MatchIndex``), then ``CashMatcher`` over the new receipts in file order, each taking what it
+/// applies off the index before the next. An invoice's number is its reference (the ERP's number),
+/// else its id. What the matcher decided becomes the receipt's outcome: applied in full
+/// (`matched`), in part with the rest unapplied on the customer (`partly_matched`), the customer
+/// only (`customer_only`), several answers (`ambiguous`: nothing applied, though the payment is
+/// posted as unapplied cash when every answer is one customer's), nobody (`unidentified`), or not
+/// money in (`not_credit`). A settlement proposal (write-off, credit on account, dispute) is kept in
+/// the explanation for the analyst; nothing is posted from it.
 enum CashMatchingStep {
     @Sendable static func decide(_ receipts: [BankReceipt], _ ledger: CashLedger) throws -> [CashDecision] {
-        receipts.map { receipt in
-            receipt.direction == .credit
-                ? CashDecision(outcome: .unidentified, explanation: "not matched: no rule has run")
-                : CashDecision(outcome: .notCredit, explanation: "a \(receipt.direction.rawValue): listed, never posted as a payment")
+        guard !receipts.isEmpty else { return [] }
+        var index = MatchIndex(
+            invoices: ledger.openInvoices.compactMap { invoice in
+                guard invoice.open.isPositive else { return nil }
+                let entry = invoice.entry
+                return OpenInvoice(
+                    id: entry.id, customerID: entry.customerID, number: entry.reference.isEmpty ? entry.id : entry.reference,
+                    openBalance: invoice.open, dueDate: entry.dueDate
+                )
+            },
+            customers: ledger.customers.map(PayerCustomer.init)
+        )
+        return CashMatcher().match(receipts, in: &index).map(decision)
+    }
+
+    static func decision(_ match: CashMatch) -> CashDecision {
+        let outcome: ReceiptOutcome =
+            switch match.status {
+            case .matched: match.unapplied.isPositive ? .partlyMatched : .matched
+            case .customerOnly: .customerOnly
+            case .ambiguous: .ambiguous
+            case .unidentified: .unidentified
+            case .notACredit: .notCredit
+            }
+        let rule = match.rule?.rawValue ?? ""
+        var explanation = match.explanation
+        if let proposal = match.settlement {
+            explanation += "; proposed: \(proposal.kind.rawValue.replacingOccurrences(of: "_", with: " ")) of \(proposal.amount)"
+                + (proposal.invoiceID.map { " on \($0)" } ?? "") + " (\(proposal.reason))"
         }
+        return CashDecision(
+            outcome: outcome, customerID: match.customerID ?? "",
+            applications: match.applications.map {
+                ReceiptApplication(invoiceID: $0.invoiceID, amount: $0.amount, rule: rule, confidence: match.confidence)
+            },
+            suggestions: match.suggestions.map {
+                ReceiptSuggestion(customerID: $0.customerID, invoiceIDs: $0.invoiceIDs, rule: $0.rule.rawValue, confidence: $0.confidence)
+            },
+            explanation: explanation
+        )
     }
 }
