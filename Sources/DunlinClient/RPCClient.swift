@@ -271,6 +271,10 @@ public final class RPCClient: Sendable {
         return try await withTaskCancellationHandler {
             try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
                 let response = ResponseBox()
+                // The requests are written only once the call is started on the event loop: a
+                // write that ran first found no call, failed, and left the call open on the
+                // server with no requests and no half-close, both sides waiting for ever.
+                let started = AsyncStream<Void>.makeStream()
                 group.addTask {
                     try await withCheckedThrowingContinuation { continuation in
                         loop.execute {
@@ -278,17 +282,23 @@ public final class RPCClient: Sendable {
                                 token: token.id, path: path, timeout: remaining, metadata: options.metadata,
                                 request: request, responses: .single(continuation, received: nil)
                             )
+                            started.continuation.finish()
                         }
                     }
                 }
                 if let body {
                     group.addTask {
+                        for await _ in started.stream {}
                         do {
                             try await body(RawRequestWriter(token: token, handler: handler))
-                        } catch is CallEnded {
-                            // The server ended the call while requests were still being written
-                            // (a refusal of the first message, say): its status is the answer.
-                            return nil
+                        } catch {
+                            // Whatever ended the writing ends the call too, so the answer never
+                            // waits on a server that waits on requests. When the call had
+                            // already ended (the server refused the first message, say), this
+                            // changes nothing and its status is the answer.
+                            loop.execute { handler.value.cancel(token: token.id) }
+                            if error is CallEnded { return nil }
+                            throw error
                         }
                         loop.execute { handler.value.halfClose(token: token.id) }
                         return nil
