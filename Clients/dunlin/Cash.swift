@@ -194,25 +194,7 @@ struct CashCommand: AsyncParsableCommand {
                 let receipt = try await client.unary(Cash.getReceipt, .with { $0.id = id }, options: connection.callOptions)
                 let first = try await client.unary(Receivables.getEntry, .with { $0.id = invoice[0] }, options: connection.callOptions)
                 let payment = try await postPayment(of: receipt, customer: first.customerID, client: client, connection: connection)
-                var allocations: [Dunlin_V1_ApplyCashRequest.Allocation] = []
-                if amount.isEmpty {
-                    let unapplied = try await client.unary(Receivables.getEntry, .with { $0.id = payment }, options: connection.callOptions).balance
-                    guard unapplied.minor > 0, first.balance.minor > 0 else {
-                        throw ValidationError("--amount: nothing to apply: \(unapplied.minor > 0 ? "\(invoice[0]) has no open balance" : "receipt \(id) is applied in full")")
-                    }
-                    allocations.append(.with { $0.invoiceID = invoice[0]; $0.amount = unapplied.minor <= first.balance.minor ? unapplied : first.balance })
-                }
-                for (index, invoiceID) in invoice.enumerated() where index < amount.count {
-                    let value = try money(amount[index], receipt.amount.currency, option: "--amount")
-                    allocations.append(.with { $0.invoiceID = invoiceID; $0.amount = value })
-                }
-                let response = try await client.unary(Receivables.applyCash, .with {
-                    $0.sourceID = payment
-                    $0.allocations = allocations
-                    $0.date = receipt.bookingDate
-                }, options: connection.callOptions)
-                if connection.json { return printJSON(["applications": response.applications.map(json)]) }
-                printTable([["application", "invoice", "amount"]] + response.applications.map { [$0.id, $0.targetID, "\($0.amount.currency) \(text($0.amount))"] })
+                try await applyCash(from: payment, to: invoice, amounts: amount, date: receipt.bookingDate, client: client, connection: connection)
             }
         }
     }

@@ -351,36 +351,46 @@ struct Apply: AsyncParsableCommand {
 
     func run() async throws {
         try await connection.withCaller { client in
-            let source = try await client.unary(Receivables.getEntry, .with { $0.id = self.source }, options: connection.callOptions)
-            var allocations: [Dunlin_V1_ApplyCashRequest.Allocation] = []
-            if amount.isEmpty, let invoiceID = invoice.first {
-                // The source's unapplied amount and the invoice's open balance are both derived
-                // `balance`s; the smaller is all this application can take.
-                let target = try await client.unary(Receivables.getEntry, .with { $0.id = invoiceID }, options: connection.callOptions)
-                guard target.balance.currency == source.balance.currency else {
-                    throw ValidationError("--amount: \(self.source) is in \(source.balance.currency) and \(invoiceID) in \(target.balance.currency); give --amount")
-                }
-                guard source.balance.minor > 0, target.balance.minor > 0 else {
-                    let empty = source.balance.minor > 0 ? "\(invoiceID) has no open balance" : "\(self.source) has nothing unapplied"
-                    throw ValidationError("--amount: nothing to apply: \(empty)")
-                }
-                allocations.append(.with { $0.invoiceID = invoiceID; $0.amount = source.balance.minor <= target.balance.minor ? source.balance : target.balance })
-            }
-            for (index, invoiceID) in invoice.enumerated() where index < amount.count {
-                let value = try money(amount[index], source.amount.currency, option: "--amount")
-                allocations.append(.with { $0.invoiceID = invoiceID; $0.amount = value })
-            }
-            let response = try await client.unary(Receivables.applyCash, .with {
-                $0.sourceID = self.source
-                $0.allocations = allocations
-                $0.date = date
-            }, options: connection.callOptions)
-            if connection.json {
-                printJSON(["applications": response.applications.map(json)])
-            } else {
-                printTable([["application", "invoice", "amount"]] + response.applications.map { [$0.id, $0.targetID, "\($0.amount.currency) \(text($0.amount))"] })
-            }
+            try await applyCash(from: source, to: invoice, amounts: amount, date: date, client: client, connection: connection)
         }
+    }
+}
+
+/// Applies payment or credit memo `sourceID` to `invoices` (`dunlin apply`, `dunlin cash apply`)
+/// and prints the applications: each invoice with its amount in the source's currency, or one
+/// invoice and no amount for all that can be applied, the smaller of the source's unapplied amount
+/// and the invoice's open balance.
+func applyCash(
+    from sourceID: String, to invoices: [String], amounts: [String], date: String, client: any UnaryCaller, connection: ConnectionOptions
+) async throws {
+    let source = try await client.unary(Receivables.getEntry, .with { $0.id = sourceID }, options: connection.callOptions)
+    var allocations: [Dunlin_V1_ApplyCashRequest.Allocation] = []
+    if amounts.isEmpty, let invoiceID = invoices.first {
+        // The source's unapplied amount and the invoice's open balance are both derived
+        // `balance`s; the smaller is all this application can take.
+        let target = try await client.unary(Receivables.getEntry, .with { $0.id = invoiceID }, options: connection.callOptions)
+        guard target.balance.currency == source.balance.currency else {
+            throw ValidationError("--amount: \(sourceID) is in \(source.balance.currency) and \(invoiceID) in \(target.balance.currency); give --amount")
+        }
+        guard source.balance.minor > 0, target.balance.minor > 0 else {
+            let empty = source.balance.minor > 0 ? "\(invoiceID) has no open balance" : "\(sourceID) has nothing unapplied"
+            throw ValidationError("--amount: nothing to apply: \(empty)")
+        }
+        allocations.append(.with { $0.invoiceID = invoiceID; $0.amount = source.balance.minor <= target.balance.minor ? source.balance : target.balance })
+    }
+    for (index, invoiceID) in invoices.enumerated() where index < amounts.count {
+        let value = try money(amounts[index], source.amount.currency, option: "--amount")
+        allocations.append(.with { $0.invoiceID = invoiceID; $0.amount = value })
+    }
+    let response = try await client.unary(Receivables.applyCash, .with {
+        $0.sourceID = sourceID
+        $0.allocations = allocations
+        $0.date = date
+    }, options: connection.callOptions)
+    if connection.json {
+        printJSON(["applications": response.applications.map(json)])
+    } else {
+        printTable([["application", "invoice", "amount"]] + response.applications.map { [$0.id, $0.targetID, "\($0.amount.currency) \(text($0.amount))"] })
     }
 }
 

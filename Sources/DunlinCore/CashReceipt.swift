@@ -15,9 +15,6 @@ public enum ReceiptOutcome: String, Sendable, Hashable, Codable, CaseIterable {
     case unidentified
     /// A debit, a returned or reversed item, or a line that is neither: listed, never posted.
     case notCredit = "not_credit"
-
-    /// Whether the receipt waits in the queue for an analyst (before anything is done by hand).
-    public var waits: Bool { self != .matched && self != .notCredit }
 }
 
 /// One invoice a receipt pays, and the rule that found it.
@@ -138,16 +135,5 @@ public struct BankFile: Sendable, Hashable, Codable, Identifiable {
         self.credits = credits
         self.customerMatches = customerMatches
         self.invoiceMatches = invoiceMatches
-    }
-
-    /// Header-level hit rate: new credits tied to the right customer, in basis points (10000 = all);
-    /// nil when the file brought no new credit.
-    public var customerHitRate: Int? { Self.basisPoints(customerMatches, of: credits) }
-    /// Invoice-level hit rate: new credits applied in full to invoices, in basis points.
-    public var invoiceHitRate: Int? { Self.basisPoints(invoiceMatches, of: credits) }
-
-    static func basisPoints(_ part: Int, of whole: Int) -> Int? {
-        guard whole > 0, part >= 0, part <= whole else { return nil }
-        return part * 10_000 / whole
     }
 }

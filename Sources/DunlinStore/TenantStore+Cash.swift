@@ -149,6 +149,21 @@ extension TenantStore {
         return try read(request, page, ListOrder(BankReceiptRow.self, by: columns.bookingDate)) { try BankReceiptRow(row: $0).record() }
     }
 
+    /// What of each receipt is not applied to invoices yet, in one read of the ledger as it
+    /// stands: nothing of a debit, the whole amount of a credit not posted, its payment's
+    /// unapplied cash once posted (under the receipt's payment id, by the import or by hand).
+    public func unapplied(of receipts: [CashReceipt]) throws -> [Money] {
+        try writer.read { db in
+            try SQLLedgerState.checking(db) { state in
+                receipts.map { receipt in
+                    let bank = receipt.receipt
+                    guard bank.direction == .credit else { return Money(minorUnits: 0, currency: bank.amount.currency) }
+                    return state.unapplied(ofSource: CashReceipt.paymentID(forReceipt: receipt.id)) ?? bank.amount
+                }
+            }
+        }
+    }
+
     public func cashReceipt(_ id: String) throws -> CashReceipt? {
         try writer.read { db in try BankReceiptRow.fetchOne(db, key: id)?.record() }
     }

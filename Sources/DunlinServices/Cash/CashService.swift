@@ -39,7 +39,7 @@ public struct CashService: RPCService {
         router.unary(Cash.getReceipt) { request, context in
             let (tenant, _) = try access(context, tenants, requires: .viewer)
             let receipt = try found(try RPCError.mapping { try tenant.store.cashReceipt(request.id) }, request.id)
-            return try RPCError.mapping { try Self.record(receipt, in: tenant.store) }
+            return try RPCError.mapping { try Self.records([receipt], in: tenant.store)[0] }
         }
 
         router.unary(Cash.listReceipts) { request, context in
@@ -49,11 +49,10 @@ public struct CashService: RPCService {
                     fileID: nonEmpty(request.fileID), waiting: request.queue, page: PageRequest(after: request.cursor, size: request.pageSize)
                 )
             }
-            return try RPCError.mapping {
-                try .with {
-                    $0.receipts = try page.items.map { try Self.record($0, in: tenant.store) }
-                    $0.nextCursor = page.nextCursor ?? ""
-                }
+            let receipts = try RPCError.mapping { try Self.records(page.items, in: tenant.store) }
+            return .with {
+                $0.receipts = receipts
+                $0.nextCursor = page.nextCursor ?? ""
             }
         }
 
@@ -89,31 +88,19 @@ public struct CashService: RPCService {
                         "duplicates": "\(summary.duplicates)", "again": "\(summary.alreadyImported)",
                     ]
                 )
-                return try RPCError.mapping {
-                    try .with {
-                        $0.file = Dunlin_V1_BankFileRecord(summary.file)
-                        $0.alreadyImported = summary.alreadyImported
-                        $0.duplicates = UInt32(clamping: summary.duplicates)
-                        $0.receipts = try summary.receipts.map { try Self.record($0, in: tenant.store) }
-                    }
+                let receipts = try RPCError.mapping { try Self.records(summary.receipts, in: tenant.store) }
+                return .with {
+                    $0.file = Dunlin_V1_BankFileRecord(summary.file)
+                    $0.alreadyImported = summary.alreadyImported
+                    $0.duplicates = UInt32(clamping: summary.duplicates)
+                    $0.receipts = receipts
                 }
             }
         }
     }
 
-    /// A receipt's message, with what of it is not applied yet from the ledger as it stands: the
-    /// whole amount of a credit not posted, the payment's unapplied cash once posted, nothing of
-    /// a debit.
-    static func record(_ receipt: CashReceipt, in store: TenantStore) throws -> Dunlin_V1_BankReceiptRecord {
-        let zero = Money(minorUnits: 0, currency: receipt.receipt.amount.currency)
-        let unapplied: Money
-        if receipt.receipt.direction != .credit {
-            unapplied = zero
-        } else if let posted = try store.unapplied(ofSource: CashReceipt.paymentID(forReceipt: receipt.id)) {
-            unapplied = posted
-        } else {
-            unapplied = receipt.receipt.amount
-        }
-        return Dunlin_V1_BankReceiptRecord(receipt, unapplied: unapplied)
+    /// The receipts' messages, each with what of it is not applied yet (one read of the ledger).
+    static func records(_ receipts: [CashReceipt], in store: TenantStore) throws -> [Dunlin_V1_BankReceiptRecord] {
+        zip(receipts, try store.unapplied(of: receipts)).map { Dunlin_V1_BankReceiptRecord($0, unapplied: $1) }
     }
 }
