@@ -150,6 +150,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     // MARK: Calls (called on the event loop)
 
     /// A call waiting for one of the server's concurrent-stream slots.
+    ///
+    /// A client-streaming call's writer may already be writing: its requests and its half-close
+    /// wait here and go out, in order, once the call opens. A writer awaits each request, so a
+    /// waiting call holds at most one, and a half-close only after every request it wrote.
     struct WaitingCall {
         var token: ObjectIdentifier
         var path: String
@@ -157,9 +161,20 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         var metadata: [String: [UInt8]]
         var request: ByteBuffer?
         var responses: Responses
+        var requests: [(message: ByteBuffer, written: CheckedContinuation<Void, any Error>)] = []
+        var halfClosed = false
+
+        /// The call will never open: its caller and any request writer get `error`.
+        func fail(_ error: any Error) {
+            ClientConnectionHandler.fail(responses, error)
+            for request in requests { request.written.resume(throwing: error) }
+        }
     }
 
     private var waiting: [WaitingCall] = []
+
+    /// How many calls wait for a free stream slot.
+    var waitingCount: Int { waiting.count }
 
     /// Opens a call: OPEN, then the request (if given) with END_STREAM, in one flush. When the
     /// server's limit on concurrent calls is reached, the call waits (within its deadline) for a
@@ -188,7 +203,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         while !waiting.isEmpty, machine.openStreamCount < machine.peerMaxConcurrentStreams, isUsable {
             let call = waiting.removeFirst()
             if let deadline = call.deadline, let context, deadline <= context.eventLoop.now {
-                Self.fail(call.responses, RPCError.deadlineExceededUnsent("deadline exceeded while waiting for a free stream"))
+                call.fail(RPCError.deadlineExceededUnsent("deadline exceeded while waiting for a free stream"))
                 continue
             }
             open(call)
@@ -196,7 +211,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     private func open(_ waitingCall: WaitingCall) {
-        guard let context else { return }
+        guard let context else { return waitingCall.fail(RPCError(.unavailable, "connection is not open")) }
         let (token, path, metadata, request, responses) = (
             waitingCall.token, waitingCall.path, waitingCall.metadata, waitingCall.request, waitingCall.responses
         )
@@ -207,7 +222,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         do {
             id = try machine.openStream()
         } catch {
-            return Self.fail(responses, error)
+            return waitingCall.fail(error)
         }
         var open = Dunlin_V1_CallOpen()
         open.method = path
@@ -229,7 +244,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         guard openFrame.payload.readableBytes <= machine.peerMaxMetadataSize else {
             machine.forget(id)
             call.deadlineTimer?.cancel()
-            return Self.fail(responses, RPCError(
+            return waitingCall.fail(RPCError(
                 .invalidArgument,
                 "method, deadline and metadata take \(openFrame.payload.readableBytes) bytes, over the server's limit of \(machine.peerMaxMetadataSize)"
             ))
@@ -245,10 +260,18 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                 cancel(id, error)
             }
         }
+        for queued in waitingCall.requests {
+            pending.append(id, .init(message: queued.message, endStream: false, waiter: queued.written))
+        }
+        if !waitingCall.requests.isEmpty { drainPending(only: id) }
+        if waitingCall.halfClosed { halfClose(token: token) }
     }
 
     /// Sends one request of a client-streaming call, once the stream has credit.
     func send(token: ObjectIdentifier, _ message: ByteBuffer, continuation: CheckedContinuation<Void, any Error>) {
+        if let index = waiting.firstIndex(where: { $0.token == token }) {
+            return waiting[index].requests.append((message, continuation))
+        }
         guard let id = streamForToken[token], calls[id] != nil else {
             return continuation.resume(throwing: CallEnded())
         }
@@ -258,6 +281,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     /// The client sends no more requests on the call.
     func halfClose(token: ObjectIdentifier) {
+        if let index = waiting.firstIndex(where: { $0.token == token }) {
+            return waiting[index].halfClosed = true
+        }
         guard let id = streamForToken[token], let frame = machine.halfClose(id) else { return }
         outbox?.write(frame)
     }
@@ -265,7 +291,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     /// Abandons the call the caller holds `token` for (task cancelled, stream dropped).
     func cancel(token: ObjectIdentifier) {
         if let index = waiting.firstIndex(where: { $0.token == token }) {
-            Self.fail(waiting.remove(at: index).responses, RPCError(.cancelled, "call cancelled"))
+            waiting.remove(at: index).fail(RPCError(.cancelled, "call cancelled"))
             return
         }
         guard let id = streamForToken[token] else {
@@ -333,7 +359,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         closeIfDrained()
     }
 
-    private static func fail(_ responses: Responses, _ error: any Error) {
+    fileprivate static func fail(_ responses: Responses, _ error: any Error) {
         switch responses {
         case .single(let continuation, _): continuation.resume(throwing: error)
         case .stream(let continuation): continuation.finish(throwing: error)
@@ -343,7 +369,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private func failAll(_ error: RPCError) {
         let queued = waiting
         waiting = []
-        for call in queued { Self.fail(call.responses, error) }
+        for call in queued { call.fail(error) }
         let all = calls
         calls = [:]
         for (id, call) in all {
@@ -372,7 +398,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         let unprocessed = RPCError.unprocessed("the server closed the connection (\(goAway.message)) before it saw the call")
         let queued = waiting
         waiting = []
-        for call in queued { Self.fail(call.responses, unprocessed) }
+        for call in queued { call.fail(unprocessed) }
         for id in calls.keys where id > goAway.lastStreamID {
             cancel(id, unprocessed)
         }

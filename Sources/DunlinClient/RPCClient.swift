@@ -179,6 +179,18 @@ public final class RPCClient: Sendable {
         try await connection(deadline: ContinuousClock.now + (timeout ?? configuration.connectPatience)).welcome
     }
 
+    /// How many calls on the open connection wait for one of the server's concurrent-stream
+    /// slots (0 when not connected): for diagnostics, and for tests that need a call queued.
+    public func callsWaitingForStream() async -> Int {
+        let current: Connection? = state.withLockedValue { state in
+            if case .ready(let connection) = state { return connection }
+            return nil
+        }
+        guard let current else { return 0 }
+        let handler = current.handler
+        return (try? await current.eventLoop.submit { handler.value.waitingCount }.get()) ?? 0
+    }
+
     /// Forgets earlier failed connection attempts, so the next call tries at once instead of
     /// waiting out the backoff they built up: for a caller with its own schedule of retries
     /// (`dunlin sync --watch`), whose every retry should reach for the server.

@@ -96,6 +96,35 @@ struct CallTests {
         try await server.stop()
     }
 
+    @Test("a client-streaming call queued for a free stream writes its requests once a slot opens")
+    func clientStreamingWaitsForSlot() async throws {
+        var limits = ConnectionLimits.defaults
+        limits.maxConcurrentStreams = 1
+        let server = try await TestServer.start(limits: limits)
+        let client = server.client()
+        for values in [[Int64](1...300), []] {
+            // The one slot is taken by a call that hangs until cancelled.
+            let key = "slot-\(values.count)-\(UUID().uuidString.prefix(8))"
+            let holder = Task { try await client.unary(ProbeService.hang, .with { $0.payload = Data(key.utf8) }) }
+            await ProbeService.shared.started(key)
+            // This call waits for the slot; its writer starts writing (or half-closes) while it waits.
+            let sum = Task {
+                try await client.clientStreaming(
+                    Diagnostics.sum, requests: values.map { value in Dunlin_V1_SumRequest.with { $0.value = value } }
+                )
+            }
+            // Only once the call is queued does the slot free up.
+            while await client.callsWaitingForStream() == 0 { await Task.yield() }
+            holder.cancel()
+            await ProbeService.shared.cancelled(key)
+            let response = try await sum.value
+            #expect(response.count == Int64(values.count))
+            #expect(response.total == values.reduce(0, +))
+        }
+        await client.close()
+        try await server.stop()
+    }
+
     @Test("a handler's error reaches the caller with its code, message and details")
     func handlerError() async throws {
         let server = try await TestServer.start()
