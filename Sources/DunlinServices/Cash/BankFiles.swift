@@ -14,7 +14,7 @@ extension BankFileReader {
     }
 }
 
-/// The matching step of an import: the tenant's open invoices and customers indexed once
+/// The matching step of an import: the tenant's open invoices, customers and learned aliases indexed once
 /// (``MatchIndex``), then ``CashMatcher`` over the new receipts in file order, each taking what it
 /// applies off the index before the next. An invoice's number is its reference (the ERP's number),
 /// else its id. What the matcher decided becomes the receipt's outcome: applied in full
@@ -35,7 +35,8 @@ enum CashMatchingStep {
                     openBalance: invoice.open, dueDate: entry.dueDate
                 )
             },
-            customers: ledger.customers.map(PayerCustomer.init)
+            customers: ledger.customers.map(PayerCustomer.init),
+            aliases: ledger.aliases
         )
         return CashMatcher().match(receipts, in: &index).map(decision)
     }
