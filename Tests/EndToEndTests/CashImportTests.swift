@@ -201,6 +201,61 @@ extension CashImportTests {
     }
 }
 
+extension CashImportTests {
+    @Test("the lockbox layout and the matching's tolerance are tenant settings a manager changes, and the next import uses them")
+    func cashSettings() async throws {
+        let world = try await TwoTenants.start()
+        try world.acme.store.upsert([Customer(id: "C1", number: "N-C1", name: "Globe Retail")])
+        let manager = world.server.client(token: "acme-manager")
+        let analyst = world.server.client(token: "acme-analyst")
+        _ = try await manager.unary(Receivables.postEntries, .with {
+            $0.entries = [("INV-1001", Int64(150_000)), ("INV-1002", Int64(250_000))].map { id, minor in
+                .with {
+                    $0.id = id; $0.kind = "invoice"; $0.customerID = "C1"; $0.reference = id; $0.amount = amount(minor)
+                    $0.date = "2026-10-01"; $0.dueDate = "2026-10-31"
+                }
+            }
+        })
+        // 5.00 short of INV-1001: within the default tolerance (the smaller of 25.00 and 1%).
+        let short = try await importFile(analyst, Self.zenith("ACH010", day: "261120", amount: 149_500, name: "GLOBE RETAIL")).receipts[0]
+        #expect(short.outcome == "matched" && short.applications.first?.rule == "amount_within_tolerance", "\(short.explanation)")
+        // Exact amounts only from now on: 5.00 short of INV-1002 is unapplied cash on Globe.
+        let analystRefused = await #expect(throws: RPCError.self) {
+            _ = try await analyst.unary(Records.updateSettings, .with { $0.settings = [.with { $0.id = "cash.tolerance_minor_units"; $0.value = "0" }] })
+        }
+        #expect(analystRefused?.code == .permissionDenied)
+        let bad = await #expect(throws: RPCError.self) {
+            _ = try await manager.unary(Records.updateSettings, .with { $0.settings = [.with { $0.id = "cash.tolerance_minor_units"; $0.value = "-1" }] })
+        }
+        #expect(bad?.code == .invalidArgument && bad?.details.first?.field == "cash.tolerance_minor_units", "\(String(describing: bad))")
+        _ = try await manager.unary(Records.updateSettings, .with { $0.settings = [.with { $0.id = "cash.tolerance_minor_units"; $0.value = "0" }] })
+        let exact = try await importFile(analyst, Self.zenith("ACH011", day: "261121", amount: 249_500, name: "GLOBE RETAIL")).receipts[0]
+        #expect(exact.outcome == "customer_only" && exact.applications.isEmpty, "\(exact.explanation)")
+
+        // The demo lockbox in the standard layout names each check's remitter; a layout without the
+        // remitter's columns reads none. A layout that cannot be read with is refused, naming the setting.
+        let lockbox = try Data(contentsOf: CashCLITests.demoFiles.appendingPathComponent("demo.lockbox"))
+        var layout = LockboxLayout.standard
+        layout.check.remitter = nil
+        let json = String(decoding: try JSONEncoder().encode(layout), as: UTF8.self)
+        var broken = layout
+        broken.check.amount = LockboxLayout.Columns(0, 10)
+        let refused = await #expect(throws: RPCError.self) {
+            _ = try await manager.unary(Records.updateSettings, .with {
+                $0.settings = [.with { $0.id = "cash.lockbox_layout"; $0.value = String(decoding: try! JSONEncoder().encode(broken), as: UTF8.self) }]
+            })
+        }
+        #expect(refused?.code == .invalidArgument && refused?.details.first?.field == "cash.lockbox_layout")
+        _ = try await manager.unary(Records.updateSettings, .with { $0.settings = [.with { $0.id = "cash.lockbox_layout"; $0.value = json }] })
+        let read = try await importFile(analyst, lockbox, name: "demo.lockbox").receipts
+        #expect(read.count == 4 && read.allSatisfy(\.payerName.isEmpty))
+        // Bayani's imports still read the standard layout.
+        let bayani = try await importFile(world.server.client(token: "bayani-manager"), lockbox, name: "demo.lockbox").receipts
+        #expect(bayani.count == 4 && bayani.allSatisfy { !$0.payerName.isEmpty })
+        try await world.server.stop()
+    }
+}
+
 private func amount(_ minor: Int64, _ currency: String = "USD") -> Dunlin_V1_Amount {
     .with { $0.currency = currency; $0.minor = minor }
 }
