@@ -55,8 +55,22 @@ enum StoredValue {
     }
 
     static func ids(_ json: String, _ table: String, _ column: String, id: String) throws -> [String] {
+        if let plain = plainIDs(json) { return plain }
         guard let ids = try? JSONDecoder().decode([String].self, from: Data(json.utf8)) else { throw unreadable(table, column, id: id, json) }
         return ids
+    }
+
+    /// `["a","b"]` as the encoder writes ids with nothing to escape, read without a decoder (a
+    /// worklist reads thousands); nil for anything else, which the decoder reads.
+    private static func plainIDs(_ json: String) -> [String]? {
+        let bytes = json.utf8
+        guard bytes.first == UInt8(ascii: "["), bytes.last == UInt8(ascii: "]"), !bytes.contains(UInt8(ascii: "\\")) else { return nil }
+        let inner = json.dropFirst().dropLast()
+        if inner.isEmpty { return [] }
+        guard inner.hasPrefix("\""), inner.hasSuffix("\""), inner.count >= 2 else { return nil }
+        let parts = inner.dropFirst().dropLast().split(separator: "\",\"", omittingEmptySubsequences: false)
+        guard parts.allSatisfy({ !$0.contains("\"") }) else { return nil }
+        return parts.map(String.init)
     }
 
     static func json(_ ids: [String]) -> String {
@@ -192,15 +206,19 @@ struct PromiseToPayRow: TombstonedRow {
         deleted = false
     }
 
-    func record() throws -> PromiseToPay {
-        let table = Self.databaseTableName
-        let plan: [Installment]
+    private func decodedPlan(_ table: String) throws -> [Installment] {
         do {
-            plan = try SyncValue.objects(try JSONDecoder().decode(FieldValue.self, from: Data(installments.utf8)), Installment.form, "installments")
+            return try SyncValue.objects(try JSONDecoder().decode(FieldValue.self, from: Data(installments.utf8)), Installment.form, "installments")
                 .map { try Installment($0) }
         } catch {
             throw DatabaseError(resultCode: .SQLITE_MISMATCH, message: "\(table).installments of \(id) holds \"\(installments.prefix(64))\", which this version cannot read")
         }
+    }
+
+    func record() throws -> PromiseToPay {
+        let table = Self.databaseTableName
+        // Most promises are one payment: no decoder for an empty plan.
+        let plan = installments == "[]" ? [] : try decodedPlan(table)
         return PromiseToPay(
             id: id, customerID: customer_id, invoiceIDs: try StoredValue.ids(invoice_ids, table, "invoice_ids", id: id),
             amount: try StoredValue.money(amount, currency, table, id: id),

@@ -141,9 +141,19 @@ extension TenantStore {
         _ db: Database, since: CivilDate, today: CivilDate, scope: String = "", _ arguments: StatementArguments = []
     ) throws -> [(promise: PromiseToPay, installments: [InstallmentEvaluation])] {
         let earliest = since.adding(days: -(PromiseToPay.defaultGraceDays + 1))
-        return try PromiseToPayRow.live.filter(sql: "promised_date >= ?\(scope)", arguments: [earliest.description] + arguments).fetchAll(db).map { row in
-            let promise = try row.record()
-            return (promise, promise.evaluateInstallments(applications: try Self.paymentApplications(toInvoices: promise.invoiceIDs, db), asOf: today))
+        let promises = try PromiseToPayRow.live.filter(sql: "promised_date >= ?\(scope)", arguments: [earliest.description] + arguments)
+            .fetchAll(db).map { try $0.record() }
+        // Every promise's applications in one read, not one read per promise: a worklist over
+        // thousands of promises spent most of its time preparing and running the same statement.
+        let applications = try Self.paymentApplications(toInvoices: Array(Set(promises.flatMap(\.invoiceIDs))), db)
+        var byInvoice: [String: [Int]] = [:]
+        for (position, application) in applications.enumerated() {
+            if let invoice = application.targetID { byInvoice[invoice, default: []].append(position) }
+        }
+        return promises.map { promise in
+            // In the ledger's order (date, then id), as one read per promise gave them.
+            let positions = Set(promise.invoiceIDs).flatMap { byInvoice[$0] ?? [] }.sorted()
+            return (promise, promise.evaluateInstallments(applications: positions.map { applications[$0] }, asOf: today))
         }
     }
 

@@ -82,6 +82,23 @@ private func everything<Item>(
 
 @Suite("Record store")
 struct RecordStoreTests {
+    @Test("stored id lists read back exactly, by the fast path or the decoder, whatever the ids hold")
+    func storedIDLists() throws {
+        let lists: [[String]] = [
+            [], ["INV-1"], ["INV-1", "INV-2"], [""], ["a,b", "c"], ["say \"hi\"", "x"], ["back\\slash"], ["a/b"], ["ünï", "日本"],
+            ["\",\""], ["tab\there"], ["[", "]"],
+        ]
+        for ids in lists {
+            #expect(try StoredValue.ids(StoredValue.json(ids), "t", "c", id: "x") == ids, "\(ids)")
+        }
+        // Written by other hands: spaces, escapes; and what is no list at all.
+        #expect(try StoredValue.ids(#"[ "a" , "b" ]"#, "t", "c", id: "x") == ["a", "b"])
+        #expect(try StoredValue.ids(#"["a\u0041"]"#, "t", "c", id: "x") == ["aA"])
+        for bad in [#"["a""#, #"["a","#, "x", #"["a"]]"#] {
+            #expect(throws: DatabaseError.self, "\(bad)") { try StoredValue.ids(bad, "t", "c", id: "x") }
+        }
+    }
+
     // MARK: Round trips
 
     @Test("each record reads back exactly as written, and each write is in the change log")
