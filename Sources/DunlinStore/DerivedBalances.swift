@@ -153,6 +153,69 @@ enum DerivedBalances {
         END;
         """
 
+    /// Whether invoice balance row `r` counts as open as the ledger stands.
+    private static func isOpen(_ r: String) -> String { "\(r).gross > 0 AND \(r).reversed_on IS NULL" }
+
+    /// Adds (`sign` "+") or takes away ("-") row `r`'s part of its customer's open balance;
+    /// `source` names where `r` comes from when it is not NEW or OLD.
+    private static func openChange(_ r: String, _ sign: String, source: String = "WHERE true") -> String {
+        """
+        INSERT INTO customer_open_balance (customer_id, currency, high, low, items, inexact)
+            SELECT \(r).customer_id, \(r).currency,
+                CASE WHEN typeof(\(r).gross) = 'integer' THEN \(sign)(\(r).gross >> 32) ELSE 0 END,
+                CASE WHEN typeof(\(r).gross) = 'integer' THEN \(sign)(\(r).gross & 4294967295) ELSE 0 END,
+                \(sign)1, CASE WHEN typeof(\(r).gross) = 'integer' THEN 0 ELSE \(sign)1 END
+            \(source)
+            ON CONFLICT (customer_id, currency) DO UPDATE SET high = high + excluded.high, low = low + excluded.low,
+                items = items + excluded.items, inexact = inexact + excluded.inexact;
+        """
+    }
+
+    /// Migration "v22: open balances per customer": each customer's open invoice balance per
+    /// currency, kept by triggers on `invoice_balance` (so by every path that keeps it), summed
+    /// as 32-bit halves like ``WideSum`` so no sum overflows; `items` counts the open invoices
+    /// and `inexact` those whose balance is no longer a 64-bit integer (the reads refuse those).
+    /// A row replaced by `INSERT OR REPLACE` (a replica's retraction) fires no delete trigger,
+    /// so the row's part is taken away before the insert that replaces it. The worklist reads
+    /// it instead of summing every open invoice of an analyst's customers
+    /// (``TenantStore/openBalanceSums(_:analystID:asOf:)``), with the partial index of open
+    /// invoices by customer and due date for what is not yet due and the oldest due date.
+    static let openByCustomer = """
+        CREATE TABLE customer_open_balance (
+            customer_id TEXT NOT NULL,
+            currency TEXT NOT NULL,
+            high INTEGER NOT NULL,
+            low INTEGER NOT NULL,
+            items INTEGER NOT NULL,
+            inexact INTEGER NOT NULL,
+            PRIMARY KEY (customer_id, currency)
+        ) WITHOUT ROWID;
+        CREATE INDEX open_invoice_by_customer_due ON invoice_balance(customer_id, due_date, currency, gross) WHERE \(isOpen("invoice_balance"));
+
+        CREATE TRIGGER customer_open_replaced BEFORE INSERT ON invoice_balance
+        WHEN EXISTS (SELECT 1 FROM invoice_balance o WHERE o.invoice_id = NEW.invoice_id AND \(isOpen("o")))
+        BEGIN \(openChange("o", "-", source: "FROM invoice_balance o WHERE o.invoice_id = NEW.invoice_id")) END;
+        CREATE TRIGGER customer_open_insert AFTER INSERT ON invoice_balance WHEN \(isOpen("NEW"))
+        BEGIN \(openChange("NEW", "+")) END;
+        CREATE TRIGGER customer_open_update_old AFTER UPDATE OF customer_id, currency, gross, reversed_on ON invoice_balance WHEN \(isOpen("OLD"))
+        BEGIN \(openChange("OLD", "-")) END;
+        CREATE TRIGGER customer_open_update_new AFTER UPDATE OF customer_id, currency, gross, reversed_on ON invoice_balance WHEN \(isOpen("NEW"))
+        BEGIN \(openChange("NEW", "+")) END;
+        CREATE TRIGGER customer_open_delete AFTER DELETE ON invoice_balance WHEN \(isOpen("OLD"))
+        BEGIN \(openChange("OLD", "-")) END;
+
+        INSERT INTO customer_open_balance (customer_id, currency, high, low, items, inexact)
+            \(recomputeOpenByCustomer);
+        """
+
+    /// ``openByCustomer``'s table recomputed from `invoice_balance` alone.
+    static let recomputeOpenByCustomer = """
+        SELECT customer_id, currency, SUM(CASE WHEN typeof(gross) = 'integer' THEN gross >> 32 ELSE 0 END),
+            SUM(CASE WHEN typeof(gross) = 'integer' THEN gross & 4294967295 ELSE 0 END), COUNT(*),
+            SUM(typeof(gross) != 'integer')
+        FROM invoice_balance WHERE \(isOpen("invoice_balance")) GROUP BY customer_id, currency
+        """
+
     static let backfill = """
         INSERT INTO invoice_balance (\(invoiceColumns)) \(recomputeInvoices);
         INSERT INTO source_balance (\(sourceColumns)) \(recomputeSources);
@@ -161,7 +224,8 @@ enum DerivedBalances {
 
 extension TenantStore {
     /// Ids whose derived balance row differs from a recomputation from the ledger alone (or is
-    /// missing, or has no ledger entry): empty unless the triggers are wrong. A full scan, for
+    /// missing, or has no ledger entry), and customers whose open balance
+    /// (`customer_open_balance`) differs from their open invoices': empty unless the triggers are wrong. A full scan, for
     /// tests and an operator's consistency check, never on a request path.
     public func derivedBalanceMismatches() throws -> [String] {
         try writer.read { db in
@@ -170,6 +234,10 @@ extension TenantStore {
                 ids.formUnion(try String.fetchAll(db, sql: "SELECT * FROM \(table) EXCEPT \(recompute)"))
                 ids.formUnion(try String.fetchAll(db, sql: "\(recompute) EXCEPT SELECT * FROM \(table)"))
             }
+            // Each customer's open balance against its open invoices (ids: the customer's).
+            let kept = "SELECT * FROM customer_open_balance WHERE items != 0 OR high != 0 OR low != 0 OR inexact != 0"
+            ids.formUnion(try String.fetchAll(db, sql: "\(kept) EXCEPT \(DerivedBalances.recomputeOpenByCustomer)"))
+            ids.formUnion(try String.fetchAll(db, sql: "\(DerivedBalances.recomputeOpenByCustomer) EXCEPT \(kept)"))
             return ids.sorted()
         }
     }

@@ -455,6 +455,9 @@ enum TenantSchema {
             // The receipts whose later manual match teaches a payer alias (TenantStore.learnedAliases).
             try db.execute(sql: "CREATE INDEX bank_receipt_unassigned ON bank_receipt(id) WHERE customer_id = '' AND deleted = 0")
         }
+        migrator.registerMigration("v22: open balances per customer") { db in
+            try db.execute(sql: DerivedBalances.openByCustomer)
+        }
         return migrator
     }
 }

@@ -45,6 +45,13 @@ extension TenantStore {
     /// balances ``openInvoices(_:customerID:analystID:asOf:)`` returns, with the same refusal of
     /// a balance beyond 64 bits. A currency with nothing overdue has `overdue` zero and no date.
     static func openBalanceSums(_ db: Database, analystID: String?, asOf: CivilDate) throws -> [OpenBalanceSum] {
+        if try ledgerIsCurrent(db, asOf: asOf) { return try currentOpenBalanceSums(db, analystID: analystID, asOf: asOf) }
+        return try summedOpenBalanceSums(db, analystID: analystID, asOf: asOf)
+    }
+
+    /// ``openBalanceSums(_:analystID:asOf:)`` for any date: every open invoice summed, corrected
+    /// by the entries dated after `asOf`.
+    static func summedOpenBalanceSums(_ db: Database, analystID: String?, asOf: CivilDate) throws -> [OpenBalanceSum] {
         let view = try AsOfView(db, asOf: asOf, side: .invoice)
         let balance = view.balance, day = asOf.description
         let positive = "(\(balance)) > 0", overdue = "(\(balance)) > 0 AND b.due_date < ?"
@@ -77,6 +84,62 @@ extension TenantStore {
         } catch let error as DatabaseError where error.message == "integer overflow" {
             throw sumOutOfRange
         }
+    }
+
+    /// Whether nothing in the ledger that makes, changes or voids an invoice balance is dated
+    /// after `asOf`: then the balances as they stand are the balances as of that date.
+    static func ledgerIsCurrent(_ db: Database, asOf: CivilDate) throws -> Bool {
+        try Bool.fetchOne(db, sql: """
+            SELECT NOT EXISTS (SELECT 1 FROM ledger_entry WHERE date > ?
+                AND kind IN ('invoice', 'adjustment', 'application', 'write_off', 'refund', 'reversal'))
+            """, arguments: [asOf.description]) ?? false
+    }
+
+    /// ``openBalanceSums(_:analystID:asOf:)`` when the ledger is current as of `asOf`, without
+    /// reading every open invoice: the open sums from `customer_open_balance` (kept by triggers,
+    /// ``DerivedBalances/openByCustomer``), less what is not yet due (due on or after `asOf`, or
+    /// with no due date), read by customer and due date from the partial index of open invoices,
+    /// where each customer's oldest overdue due date is the first of its range. Customers with
+    /// only negative balances have no row (the general path gives them one of zeros; the
+    /// worklist reads neither).
+    static func currentOpenBalanceSums(_ db: Database, analystID: String?, asOf: CivilDate) throws -> [OpenBalanceSum] {
+        let day = asOf.description
+        let customers = analystID == nil ? "" : "customer c JOIN "
+        let onCustomer = analystID == nil ? "" : " ON %@.customer_id = c.id AND c.analyst_id = ?"
+        let scope: [(any DatabaseValueConvertible)?] = analystID.map { [$0] } ?? []
+        let open = "b.gross > 0 AND b.reversed_on IS NULL"
+        var sums: [String: OpenBalanceSum] = [:]
+        var order: [String] = []
+        let totals = try Row.fetchCursor(db, sql: """
+            SELECT o.customer_id, o.currency, o.high, o.low, o.inexact,
+                (SELECT MIN(b.due_date) FROM invoice_balance b INDEXED BY open_invoice_by_customer_due
+                 WHERE b.customer_id = o.customer_id AND \(open) AND b.due_date < ? AND b.currency = o.currency)
+            FROM \(customers)customer_open_balance o\(String(format: onCustomer, "o")) WHERE o.items > 0
+            """, arguments: StatementArguments([day] + scope))
+        while let row = try totals.next() {
+            guard (row[4] as Int64) == 0 else { throw sumOutOfRange }
+            guard let currency = Currency(code: row[1]) else { continue }
+            let customer: String = row[0], total = WideSum.value(row, at: 2)
+            let key = customer + " " + currency.code
+            sums[key] = OpenBalanceSum(
+                customerID: customer, currency: currency, open: total, overdue: total, oldestOverdue: (row[5] as String?).flatMap(CivilDate.init)
+            )
+            order.append(key)
+        }
+        let notDue = try Row.fetchCursor(db, sql: """
+            SELECT b.customer_id, b.currency, \(WideSum.columns("b.gross"))
+            FROM \(customers)invoice_balance b INDEXED BY open_invoice_by_customer_due\(String(format: onCustomer, "b"))
+            WHERE \(open) AND b.due_date >= ? GROUP BY b.customer_id, b.currency
+            UNION ALL
+            SELECT b.customer_id, b.currency, \(WideSum.columns("b.gross"))
+            FROM \(customers)invoice_balance b INDEXED BY open_invoice_by_customer_due\(String(format: onCustomer, "b"))
+            WHERE \(open) AND b.due_date IS NULL GROUP BY b.customer_id, b.currency
+            """, arguments: StatementArguments(scope + [day] + scope))
+        while let row = try notDue.next() {
+            let key = (row[0] as String) + " " + (row[1] as String)
+            sums[key]?.overdue -= WideSum.value(row, at: 2)
+        }
+        return order.compactMap { sums[$0] }
     }
 
     /// Open items for aging, as of a date.
@@ -263,7 +326,7 @@ enum WideSum {
 }
 
 /// One customer's open invoices in one currency, as ``TenantStore/openBalanceSums(_:analystID:asOf:)`` sums them.
-struct OpenBalanceSum {
+struct OpenBalanceSum: Equatable {
     var customerID: String
     var currency: Currency
     /// The positive balances' sum.

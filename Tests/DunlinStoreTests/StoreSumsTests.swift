@@ -1,5 +1,6 @@
 import DunlinCore
-import DunlinStore
+@testable import DunlinStore
+import GRDB
 import DunlinSync
 import Testing
 
@@ -53,7 +54,7 @@ struct StoreSumsTests {
             }
         }
         for asOf in [Self.start.adding(days: 10), Self.start.adding(days: 35), Self.start.adding(days: 60), Self.start.adding(days: 120)] {
-            for analyst in ["A", "B"] {
+            for analyst in ["A", "B", nil] as [String?] {
                 var open: [String: MoneyTotals] = [:], overdue: [String: MoneyTotals] = [:], oldest: [String: CivilDate] = [:]
                 for (invoice, balance) in try store.openInvoices(analystID: analyst, asOf: asOf) where balance.isPositive {
                     open[invoice.customerID, default: MoneyTotals()].add(balance)
@@ -62,13 +63,32 @@ struct StoreSumsTests {
                     oldest[invoice.customerID] = min(oldest[invoice.customerID] ?? due, due)
                 }
                 let facts = try store.worklistFacts(analystID: analyst, today: asOf, timeZone: .gmt)
-                #expect(facts.map(\.customerID) == customers.filter { $0.analystID == analyst }.map(\.id))
+                #expect(facts.map(\.customerID) == customers.filter { analyst == nil || $0.analystID == analyst }.map(\.id))
                 for fact in facts {
                     #expect(fact.openTotal == (try open[fact.customerID]?.amounts() ?? []), "\(fact.customerID) as of \(asOf)")
                     #expect(fact.overdue == (try overdue[fact.customerID]?.amounts() ?? []), "\(fact.customerID) as of \(asOf)")
                     #expect(fact.oldestDue == oldest[fact.customerID], "\(fact.customerID) as of \(asOf)")
                 }
             }
+        }
+        // With nothing dated after the day, the worklist reads the kept per-customer sums: the
+        // same figures as summing every open invoice, less the rows of customers with nothing
+        // positive. Invoices issued that day and due that day or later are not yet overdue.
+        let current = Self.start.adding(days: 120)
+        for index in 0..<8 {
+            let customer = Int.random(in: 1...6, using: &random)
+            try store.post([LedgerEntry(
+                id: "F\(index)", kind: .invoice, customerID: "C\(customer)", amount: Money(minorUnits: Int64(1_00 + index), currency: currency(customer)),
+                date: current, dueDate: current.adding(days: index), reference: "F\(index)"
+            )])
+        }
+        for analyst in ["A", "B", nil] as [String?] {
+            let (kept, summed) = try store.writer.read { db in
+                (try TenantStore.ledgerIsCurrent(db, asOf: current) ? try TenantStore.currentOpenBalanceSums(db, analystID: analyst, asOf: current) : nil,
+                 try TenantStore.summedOpenBalanceSums(db, analystID: analyst, asOf: current))
+            }
+            let key = { (sum: OpenBalanceSum) in sum.customerID + sum.currency.code }
+            #expect(kept?.sorted { key($0) < key($1) } == summed.filter { $0.open > 0 }.sorted { key($0) < key($1) }, "analyst \(analyst ?? "any")")
         }
     }
 
