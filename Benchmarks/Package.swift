@@ -23,6 +23,8 @@ let package = Package(
                 .product(name: "DunlinStore", package: "Dunlin"),
                 .product(name: "DunlinWire", package: "Dunlin"),
                 .product(name: "DunlinClient", package: "Dunlin"),
+                .product(name: "DunlinServer", package: "Dunlin"),
+                .product(name: "DunlinServices", package: "Dunlin"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -84,6 +86,19 @@ let package = Package(
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "CashBenchmarks",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "DunlinCore", package: "Dunlin"),
+                .product(name: "DunlinStore", package: "Dunlin"),
+                .product(name: "DunlinWire", package: "Dunlin"),
+                .product(name: "DunlinServices", package: "Dunlin"),
+                .product(name: "DunlinClient", package: "Dunlin"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
     ],
