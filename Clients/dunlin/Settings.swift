@@ -7,8 +7,8 @@ import Foundation
 /// `dunlin settings`: the tenant's collections settings (managers change them; everyone reads).
 struct SettingsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "settings", abstract: "The tenant's collections settings: list them, or change the worklist's weights (managers).",
-        subcommands: [List.self, WorklistWeightsCommand.self, LetterheadCommand.self], defaultSubcommand: List.self
+        commandName: "settings", abstract: "The tenant's collections settings: list them, or change them (managers).",
+        subcommands: [List.self, WorklistWeightsCommand.self, LetterheadCommand.self, CashSettingsCommand.self], defaultSubcommand: List.self
     )
 
     struct List: AsyncParsableCommand {
@@ -97,6 +97,56 @@ struct LetterheadCommand: AsyncParsableCommand {
         set("phone", phone)
         set("email", email)
         try await SettingsCommand.change(changes, showing: TenantSetting.letterheadPrefix, connection: connection)
+    }
+}
+
+/// `dunlin settings cash [--lockbox-layout FILE | --standard-lockbox-layout] [--tolerance-minor-units N]
+/// [--tolerance-basis-points N]`: how bank files are read and matched.
+struct CashSettingsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cash", abstract: "Show or change how bank files are read and matched (managers change them).",
+        discussion: """
+            The lockbox layout is a JSON file of LockboxLayout (README, "Cash application from bank files"): the columns \
+            of each record type your bank's lockbox files use. The tolerance bounds how far a payment may be short or \
+            over and still match an invoice: the smaller of an amount in minor units of the receipt's currency and a \
+            share of the invoices in basis points (100 = 1%); 0 for exact amounts only.
+            """
+    )
+    @OptionGroup var connection: ConnectionOptions
+    @Option(help: "A JSON file with the lockbox layout of the tenant's bank.") var lockboxLayout: String?
+    @Flag(help: "Put the standard 80-column lockbox layout back.") var standardLockboxLayout = false
+    @Flag(help: "Print the standard lockbox layout's JSON (a start for your bank's) and change nothing.") var printStandardLockboxLayout = false
+    @Option(help: "The tolerance's absolute bound, in minor units of the receipt's currency (2500 is 25.00).") var toleranceMinorUnits: Int64?
+    @Option(help: "The tolerance's relative bound, in basis points of the invoices' total (100 is 1%).") var toleranceBasisPoints: Int?
+
+    func validate() throws {
+        if lockboxLayout != nil, standardLockboxLayout { throw ValidationError("--lockbox-layout and --standard-lockbox-layout: give one") }
+    }
+
+    func run() async throws {
+        if printStandardLockboxLayout {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            return print(String(decoding: try encoder.encode(LockboxLayout.standard), as: UTF8.self))
+        }
+        var changes: [Dunlin_V1_TenantSettingRecord] = []
+        if let lockboxLayout {
+            let text: String
+            do {
+                text = try String(contentsOfFile: lockboxLayout, encoding: .utf8)
+            } catch {
+                throw ValidationError("--lockbox-layout: cannot read \(lockboxLayout): \(error.localizedDescription)")
+            }
+            changes.append(.with { $0.id = TenantSetting.lockboxLayout; $0.value = text })
+        }
+        if standardLockboxLayout { changes.append(.with { $0.id = TenantSetting.lockboxLayout; $0.value = "" }) }
+        if let toleranceMinorUnits {
+            changes.append(.with { $0.id = TenantSetting.toleranceMinorUnits; $0.value = String(toleranceMinorUnits) })
+        }
+        if let toleranceBasisPoints {
+            changes.append(.with { $0.id = TenantSetting.toleranceBasisPoints; $0.value = String(toleranceBasisPoints) })
+        }
+        try await SettingsCommand.change(changes, showing: "cash.", connection: connection)
     }
 }
 

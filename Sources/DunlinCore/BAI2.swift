@@ -212,10 +212,11 @@ public enum BAI2 {
             let amount = try BAI2.money(minor, account.currency, line: record.line)
             let direction: ReceiptDirection = (100...399).contains(code) ? .credit : (400...699).contains(code) ? .debit : .other
             let reference = bankReference.isEmpty ? "#\(account.transactions)" : bankReference
+            let payer = BAI2.payer(in: text)
             receipts.append(BankReceipt(
                 identity: "bai2:\(account.number):\(group.asOf):\(typeCode):\(reference):\(minor)", format: "bai2", account: account.number,
                 amount: amount, direction: direction, bookingDate: group.asOf, valueDate: valueDate, typeCode: typeCode,
-                bankReference: bankReference, remittance: text, line: record.line
+                bankReference: bankReference, payerName: payer.name, payerAccount: payer.account, remittance: text, line: record.line
             ))
         }
 
@@ -314,6 +315,62 @@ public enum BAI2 {
         guard !code.isEmpty else { return fallback }
         guard let currency = Currency(code: code) else { throw refusal(line, "currency \"\(code)\" is not an ISO 4217 code Dunlin knows") }
         return currency
+    }
+
+    /// The keys banks write in a 16 record's text for ACH and wire details, each followed by `:` or
+    /// `=` ("ORIG CO NAME:ACME CORP ORIG ID:1234567890 ENTRY DESCR:PAYMENT", "ORG=/998877 ACME CORP
+    /// OBI=INV 1001"). A key's value runs to the next key.
+    static let textKeys = [
+        "ORIG CO NAME", "ORIG CO ID", "ORIG ID", "ORIGINATOR", "ORG", "B/O", "BY ORDER OF", "DESC DATE", "ENTRY DESCR", "SEC", "IND ID NO",
+        "IND NAME", "TRACE NO", "EFF DATE", "OBI", "BNF", "BBI", "OGB", "RFB", "REF", "TRN", "ADDENDA", "RMR",
+    ]
+    /// Keys whose value names the payer…
+    static let payerNameKeys: Set<String> = ["ORIG CO NAME", "ORIGINATOR", "ORG", "B/O", "BY ORDER OF"]
+    /// …and keys whose value identifies the payer's account or company.
+    static let payerAccountKeys: Set<String> = ["ORIG CO ID", "ORIG ID"]
+
+    /// The payer's name and account as a 16 record's keyed text gives them; empty when it gives
+    /// none (BAI2 has no field for either). A name key's value starting with "/" carries the
+    /// account first ("ORG=/998877 ACME CORP"). Free text ("NORTHWIND TRADERS PMT INV 0010034")
+    /// names no payer here; the matcher reads such text for a customer's name itself.
+    public static func payer(in text: String) -> (name: String, account: String) {
+        guard text.contains(":") || text.contains("=") else { return ("", "") }
+        let upper = Array(text.uppercased().utf8)
+        var found: [(start: Int, valueStart: Int, key: String)] = []
+        for key in textKeys {
+            let bytes = Array(key.utf8)
+            var position = 0
+            while position + bytes.count < upper.count {
+                defer { position += 1 }
+                guard upper[position] == bytes[0], position == 0 || upper[position - 1] == UInt8(ascii: " ") || upper[position - 1] == UInt8(ascii: "/"),
+                    Array(upper[position..<position + bytes.count]) == bytes
+                else { continue }
+                let mark = upper[position + bytes.count]
+                guard mark == UInt8(ascii: ":") || mark == UInt8(ascii: "=") else { continue }
+                if found.contains(where: { $0.start <= position && position < $0.valueStart }) { continue }
+                found.append((position, position + bytes.count + 1, key))
+            }
+        }
+        found.sort { $0.start < $1.start }
+        var name = ""
+        var account = ""
+        let original = Array(text.utf8)
+        for (offset, hit) in found.enumerated() {
+            let end = offset + 1 < found.count ? found[offset + 1].start : original.count
+            guard hit.valueStart <= end else { continue }
+            var value = String(decoding: original[hit.valueStart..<end], as: UTF8.self).trimmingCharacters(in: .whitespaces)
+            if payerNameKeys.contains(hit.key), name.isEmpty {
+                if value.hasPrefix("/") {
+                    let parts = value.dropFirst().split(separator: " ", maxSplits: 1)
+                    if account.isEmpty, let first = parts.first { account = String(first) }
+                    value = parts.count > 1 ? String(parts[1]).trimmingCharacters(in: .whitespaces) : ""
+                }
+                name = value
+            } else if payerAccountKeys.contains(hit.key), account.isEmpty {
+                account = value
+            }
+        }
+        return (name, account)
     }
 
     /// YYMMDD, years 2000-2099.

@@ -14,6 +14,8 @@
 /// Otherwise a misspelled name, within one edit (two from 12 characters) of exactly one customer's
 /// name (``MatchIndex/customers(similarTo:)``), recognizes that customer with 15 points less
 /// confidence: enough with an amount or a citation that agrees, never alone for unapplied cash.
+/// A receipt with no payer name (BAI2 and MT940 have no field for it) is read for one in its
+/// remittance text: see ``recognizeInText(_:_:_:)``, 5 points less confidence.
 ///
 /// 1. **Structured reference** (`structured_reference`): a valid ISO 11649 RF reference whose body
 ///    is an open invoice's number (by ``InvoiceNumberKey``), or a structured reference spelled
@@ -95,6 +97,13 @@ enum MatchConfidence {
     static let payerOnly = 70
     static let shortenedPayerName = 10
     static let similarPayerName = 15
+    static let payerNamedInText = 5
+    /// A payer's name is looked for in the remittance text starting at one of its first this many words…
+    static let payerInTextStarts = 8
+    /// …as a run of at most this many words…
+    static let longestNameInText = 8
+    /// …and a one-word name away from the text's start has at least this many characters.
+    static let shortestLoneWordInText = 4
     /// A shortened payer name is read as the start of customers' names when it has this many characters…
     static let shortestShortenedName = 8
     /// …and is the start of at most this many customers' names (then the amount picks one).
@@ -153,7 +162,7 @@ private struct ReceiptMatching {
             )
         }
         let name = PayerName.normalized(receipt.payerName)
-        guard !name.isEmpty else { return nil }
+        guard !name.isEmpty else { return recognizeInText(receipt, index, describe) }
         if let alias = index.alias(name: name) {
             return RecognizedPayer(
                 customers: [alias.customer], rule: .payerAlias,
@@ -194,6 +203,44 @@ private struct ReceiptMatching {
             customers: similar, rule: .payerName, reason: "payer name '\(receipt.payerName)' is spelled like \(describe(similar[0]))",
             doubt: MatchConfidence.similarPayerName, similar: true
         )
+    }
+
+    /// A payer named only in the remittance text, as BAI2 and MT940 files name them, with no field
+    /// of their own ("NORTHWIND TRADERS PMT INV 0010034", "ORIG CO NAME:ACME CORP ENTRY DESCR:PAYMENT"):
+    /// the longest run of the text's words, starting at one of its first
+    /// ``MatchConfidence/payerInTextStarts`` words, that is a learned alias's name or exactly the
+    /// name of customers (both normalized, a legal form after the name left out). The earliest such
+    /// run wins; a single word away from the start must have at least
+    /// ``MatchConfidence/shortestLoneWordInText`` characters. Recognized this way, the payer
+    /// counts ``MatchConfidence/payerNamedInText`` points less than a name the bank gave as a name.
+    static func recognizeInText(_ receipt: BankReceipt, _ index: MatchIndex, _ describe: (Int32) -> String) -> RecognizedPayer? {
+        let words = PayerName.words(receipt.remittance)
+        for start in words.indices.prefix(MatchConfidence.payerInTextStarts) where index.startsName(words[start]) {
+            var end = min(words.count, start + MatchConfidence.longestNameInText)
+            while end > start {
+                defer { end -= 1 }
+                let last = words[end - 1]
+                if end - start > 1, PayerName.legalForms.contains(last) || last == "AND" { continue }
+                if end - start == 1, start > 0, last.count < MatchConfidence.shortestLoneWordInText { continue }
+                let name = words[start..<end].joined(separator: " ")
+                if let alias = index.alias(name: name) {
+                    return RecognizedPayer(
+                        customers: [alias.customer], rule: .payerAlias,
+                        reason: "payer name '\(name)' in the remittance text was matched to \(describe(alias.customer)) by hand \(times(alias.taught))",
+                        doubt: MatchConfidence.payerNamedInText
+                    )
+                }
+                let named = index.customers(named: name)
+                if !named.isEmpty {
+                    return RecognizedPayer(
+                        customers: named, rule: .payerName,
+                        reason: "the remittance text names '\(name)', \(named.map(describe).joined(separator: " or "))",
+                        doubt: MatchConfidence.payerNamedInText
+                    )
+                }
+            }
+        }
+        return nil
     }
 
     private static func times(_ count: Int) -> String { count == 1 ? "once" : "\(count) times" }
@@ -368,7 +415,7 @@ private struct ReceiptMatching {
             let citations = preferredReadings(group.citations)
             return .decided(applied(
                 citations.map(\.invoice), rules: [.invoiceNumberInText], confidence: confidence(citations),
-                reasons: describe(citations) + ["the amount agrees", "payer '\(receipt.payerName)' not recognized"], cited: true
+                reasons: describe(citations) + ["the amount agrees", unrecognizedPayer], cited: true
             ))
         }
         // One customer cited, spelled exactly as issued: a part payment the payer named plainly.
@@ -377,7 +424,7 @@ private struct ReceiptMatching {
             if !issued.isEmpty {
                 return .decided(applied(
                     issued.map(\.invoice), rules: [.invoiceNumberInText], confidence: MatchConfidence.citedAsIssuedAlone,
-                    reasons: describe(issued) + ["payer '\(receipt.payerName)' not recognized", "the amount does not agree"], cited: true
+                    reasons: describe(issued) + [unrecognizedPayer, "the amount does not agree"], cited: true
                 ))
             }
         }
@@ -566,12 +613,17 @@ private struct ReceiptMatching {
         }
     }
 
+    /// "payer 'ACME' not recognized", or "no payer name" when the bank gave none.
+    var unrecognizedPayer: String {
+        receipt.payerName.isEmpty ? "no payer name" : "payer '\(receipt.payerName)' not recognized"
+    }
+
     func unidentified() -> CashMatch {
         let sameAmount = index.invoices(amount: receipt.amount)
         let suggestions =
             sameAmount.count <= MatchConfidence.amountOnlySuggestions
             ? sameAmount.map { suggestion(index.customer(ofInvoice: $0), [$0], .amountOnly, MatchConfidence.amountOnly) } : []
-        let payer = receipt.payerName.isEmpty ? "no payer name" : "payer '\(receipt.payerName)' not recognized"
+        let payer = unrecognizedPayer
         return CashMatch(
             receiptIdentity: receipt.identity, status: .unidentified, customerID: nil, applications: [], unapplied: receipt.amount, rules: [],
             confidence: 0,

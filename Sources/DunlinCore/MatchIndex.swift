@@ -29,6 +29,8 @@ public struct MatchIndex: Sendable {
     private let sortedNames: [(name: String, customer: Int32)]
     private let aliasByName: [String: (customer: Int32, taught: Int)]
     private let aliasByAccount: [String: (customer: Int32, taught: Int)]
+    /// The first word of every customer's and alias's name: where a name in remittance text can start.
+    private let nameStarts: Set<String>
     /// The series prefixes the tenant's invoice numbers use ("INV"), for reading remittance text.
     let citationReader: RemittanceCitations
 
@@ -119,6 +121,11 @@ public struct MatchIndex: Sendable {
         self.aliasByName = Self.winners(aliases.filter { $0.kind == .name }, customerByID)
         self.aliasByAccount = Self.winners(aliases.filter { $0.kind == .account }, customerByID)
         self.citationReader = RemittanceCitations(prefixes: prefixes)
+        var nameStarts: Set<String> = []
+        for name in normalizedNames + aliases.filter({ $0.kind == .name }).map(\.key) {
+            if let first = name.split(separator: " ", maxSplits: 1).first { nameStarts.insert(String(first)) }
+        }
+        self.nameStarts = nameStarts
     }
 
     /// Oldest due first (no due date last), then by number: the order payers pay in.
@@ -193,6 +200,8 @@ public struct MatchIndex: Sendable {
     /// Whether invoice `a` comes before `b`: oldest due first, then by number.
     func dueOrder(_ a: Int32, _ b: Int32) -> Bool { Self.dueOrder(invoices[Int(a)], invoices[Int(b)]) }
     func customers(named name: String) -> [Int32] { customersByName.values(for: name) }
+    /// Whether some customer's or alias's name starts with `word`.
+    func startsName(_ word: String) -> Bool { nameStarts.contains(word) }
     func alias(name: String) -> (customer: Int32, taught: Int)? { aliasByName[name] }
     func alias(account: String) -> (customer: Int32, taught: Int)? { aliasByAccount[account] }
 

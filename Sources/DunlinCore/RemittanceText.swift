@@ -320,7 +320,16 @@ public enum PayerName {
 
     /// The comparable form of a payer's or customer's name; empty when it has no letters or digits.
     public static func normalized(_ name: String) -> String {
-        let spaced = name.utf8.allSatisfy({ $0 < 0x80 }) ? spacedASCII(name) : spacedUnicode(name)
+        var words = words(name)
+        if words.count > 1, words.first == "THE" { words.removeFirst() }
+        while words.count > 1, let last = words.last, legalForms.contains(last) || last == "AND" { words.removeLast() }
+        return words.joined(separator: " ")
+    }
+
+    /// The words of `text` as ``normalized(_:)`` compares them: upper-cased letters and digits,
+    /// single letters in a row run together ("A B C" is "ABC"); nothing dropped.
+    static func words(_ text: String) -> [String] {
+        let spaced = text.utf8.allSatisfy({ $0 < 0x80 }) ? spacedASCII(text) : spacedUnicode(text)
         var words: [String] = []
         var singles = ""
         for word in spaced.split(separator: " ") {
@@ -333,9 +342,7 @@ public enum PayerName {
             words.append(String(word))
         }
         if !singles.isEmpty { words.append(singles) }
-        if words.count > 1, words.first == "THE" { words.removeFirst() }
-        while words.count > 1, let last = words.last, legalForms.contains(last) || last == "AND" { words.removeLast() }
-        return words.joined(separator: " ")
+        return words
     }
 
     /// Upper-cased letters and digits, "AND" for "&" and "+", apostrophes dropped, the rest spaces;

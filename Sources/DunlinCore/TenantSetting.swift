@@ -1,3 +1,5 @@
+import Foundation
+
 /// One tenant setting a manager changes and every replica holds (kind "tenant_setting"): a
 /// name and its value as text. A setting with no record has its default; deleting one puts the
 /// default back. Each setting is its own record, so two managers changing two settings offline
@@ -13,6 +15,12 @@
 /// - `letterhead.name`, `letterhead.address` (lines), `letterhead.phone`, `letterhead.email`: the
 ///   letterhead on letters and the sender of emails (text; empty by default: the tenant's name
 ///   heads a letter with no `letterhead.name`).
+/// - `cash.lockbox_layout`: the columns of the tenant's bank's lockbox files, as the JSON of a
+///   ``LockboxLayout``; "" (the default): ``LockboxLayout/standard``.
+/// - `cash.tolerance_minor_units` and `cash.tolerance_basis_points`: how far a payment may be
+///   short or over and still match an invoice (``MatchTolerance``; the smaller bound applies), in
+///   minor units of the receipt's currency (default 2500, 25.00) and hundredths of a percent of the
+///   invoices (default 100, 1%); 0 for exact amounts only.
 public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
     /// The setting's name, e.g. "worklist.broken_promise".
     public var id: String
@@ -35,8 +43,20 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
     /// The letterhead's fields, each text with no default.
     public static let letterheadNames = ["name", "address", "phone", "email"].map { letterheadPrefix + $0 }
 
+    /// The tenant's bank's lockbox layout.
+    public static let lockboxLayout = "cash.lockbox_layout"
+    /// The cash matching's tolerance: an absolute bound…
+    public static let toleranceMinorUnits = "cash.tolerance_minor_units"
+    /// …and a relative one.
+    public static let toleranceBasisPoints = "cash.tolerance_basis_points"
+    /// The largest tolerance settings take: 1,000,000.00 in a two-digit currency, and 10%.
+    static let toleranceLimits = (minorUnits: Int64(100_000_000), basisPoints: 1_000)
+
     /// Every setting name there is, in a fixed order.
-    public static var names: [String] { WorklistWeights.names.map { worklistPrefix + $0 } + [dunningRunTime, escalationManager] + letterheadNames }
+    public static var names: [String] {
+        WorklistWeights.names.map { worklistPrefix + $0 } + [dunningRunTime, escalationManager] + letterheadNames
+            + [lockboxLayout, toleranceMinorUnits, toleranceBasisPoints]
+    }
 
     /// Checks the name is a setting and the value one it takes, naming the setting.
     public func validate() throws(DomainError) {
@@ -46,13 +66,17 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
         case Self.dunningRunTime: _ = try DunningSchedule.time(value, field: id)
         case Self.escalationManager: try Require.code(value, id)
         case let name where Self.letterheadNames.contains(name): _ = try Self.letterhead([self], tenantName: "")
+        case Self.lockboxLayout: _ = try Self.lockboxLayout([self])
+        case Self.toleranceMinorUnits, Self.toleranceBasisPoints: _ = try Self.cashMatching([self])
         default: _ = try Self.weights([self])
         }
     }
 
     /// The value setting `name` has when nobody set it; refuses a name that is no setting (field `id`).
     public static func defaultValue(of name: String) throws(DomainError) -> String {
-        if name == dunningRunTime || name == escalationManager || letterheadNames.contains(name) { return "" }
+        if name == dunningRunTime || name == escalationManager || name == lockboxLayout || letterheadNames.contains(name) { return "" }
+        if name == toleranceMinorUnits { return String(MatchTolerance.defaults.absoluteMinorUnits ?? 0) }
+        if name == toleranceBasisPoints { return String(MatchTolerance.defaults.basisPoints ?? 0) }
         guard name.hasPrefix(worklistPrefix), let weight = WorklistWeights.standard[String(name.dropFirst(worklistPrefix.count))] else {
             throw .invalid(field: "id", "\"\(name.prefix(64))\" is not a setting; the settings are \(names.joined(separator: ", "))")
         }
@@ -89,5 +113,44 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
         try Require.phoneNumber(head.phone, "letterhead.phone")
         try Require.emailAddress(head.email, "letterhead.email")
         return head
+    }
+
+    /// The lockbox layout from the tenant's settings (the standard one where none is set);
+    /// refuses a value that is no layout, or one that cannot be read with, naming the setting.
+    public static func lockboxLayout(_ settings: [TenantSetting]) throws(DomainError) -> LockboxLayout {
+        guard let value = settings.first(where: { $0.id == lockboxLayout })?.value, !value.isEmpty else { return .standard }
+        let layout: LockboxLayout
+        do {
+            layout = try JSONDecoder().decode(LockboxLayout.self, from: Data(value.utf8))
+        } catch {
+            throw .invalid(field: lockboxLayout, "is not a lockbox layout in JSON (LockboxLayout's fields: lockboxHeader, check, overflow, batchTotal, lockboxTotal, fileTrailer, currency): \(String(describing: error).prefix(300))")
+        }
+        do {
+            return try layout.validated()
+        } catch {
+            throw .invalid(field: lockboxLayout, error.description)
+        }
+    }
+
+    /// The cash matching's settings from the tenant's settings (the defaults where none is set);
+    /// refuses a tolerance that is no whole number within ``toleranceLimits``, naming the setting.
+    public static func cashMatching(_ settings: [TenantSetting]) throws(DomainError) -> CashMatchSettings {
+        var tolerance = MatchTolerance.defaults
+        for setting in settings {
+            switch setting.id {
+            case toleranceMinorUnits:
+                guard let value = Int64(setting.value), (0...toleranceLimits.minorUnits).contains(value) else {
+                    throw .invalid(field: setting.id, "a tolerance is a whole number of minor units 0 to \(toleranceLimits.minorUnits), not \"\(setting.value.prefix(64))\"")
+                }
+                tolerance.absoluteMinorUnits = value
+            case toleranceBasisPoints:
+                guard let value = Int(setting.value), (0...toleranceLimits.basisPoints).contains(value) else {
+                    throw .invalid(field: setting.id, "a tolerance is a whole number of basis points 0 to \(toleranceLimits.basisPoints), not \"\(setting.value.prefix(64))\"")
+                }
+                tolerance.basisPoints = value
+            default: continue
+            }
+        }
+        return CashMatchSettings(tolerance: tolerance)
     }
 }

@@ -26,10 +26,12 @@ public struct CashDecision: Sendable, Hashable {
 }
 
 /// The ledger as the matching of one import sees it, read inside the import's transaction: every
-/// open invoice with its balance, and every customer.
+/// open invoice with its balance, every customer, and the payer aliases manual matches taught
+/// (``TenantStore/learnedAliases(_:)``).
 public struct CashLedger: Sendable {
     public var openInvoices: [(entry: LedgerEntry, open: Money)]
     public var customers: [Customer]
+    public var aliases: [PayerAlias]
 }
 
 /// What one bank-file import did.
@@ -73,7 +75,8 @@ extension TenantStore {
             }
             let ledger = CashLedger(
                 openInvoices: try Self.openInvoices(db),
-                customers: try CustomerRow.fetchAll(db).map(\.customer)
+                customers: try CustomerRow.fetchAll(db).map(\.customer),
+                aliases: try Self.learnedAliases(db)
             )
             let decisions = try decide(fresh.map(\.receipt), ledger)
             guard decisions.count == fresh.count else {
@@ -107,6 +110,29 @@ extension TenantStore {
             try Self.save(BankFileRow(file), db)
             return BankImportSummary(file: file, alreadyImported: false, receipts: written, duplicates: receipts.count - written.count)
         }
+    }
+
+    /// The payer aliases manual matches taught. A receipt the import tied to no customer whose
+    /// payment (``CashReceipt/paymentID(forReceipt:)``) was later posted on a customer by hand
+    /// (`dunlin cash assign` or `apply`, on the server or on a laptop and synced) teaches that
+    /// customer its payer name and its payer account, once per receipt; ``MatchIndex`` lets the
+    /// customer taught most often win, or nobody when the teaching disagrees. A payer named only
+    /// in free remittance text teaches nothing: which of its words are the name cannot be told.
+    public static func learnedAliases(_ db: Database) throws -> [PayerAlias] {
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT r.*, e.customer_id AS taught_customer FROM bank_receipt r
+            JOIN ledger_entry e ON e.id = 'pay_' || substr(r.id, 6) AND e.kind = 'payment'
+            WHERE r.customer_id = '' AND r.deleted = 0
+            """)
+        var aliases: [PayerAlias] = []
+        while let row = try rows.next() {
+            let customer: String = row["taught_customer"]
+            let receipt = try BankReceiptRow(row: row).record().receipt
+            guard !customer.isEmpty, receipt.direction == .credit else { continue }
+            if !PayerName.normalized(receipt.payerName).isEmpty { aliases.append(.name(receipt.payerName, customerID: customer)) }
+            if !PayerName.normalizedAccount(receipt.payerAccount).isEmpty { aliases.append(.account(receipt.payerAccount, customerID: customer)) }
+        }
+        return aliases
     }
 
     /// The payment a receipt is posted as, and its applications: the payment dated the booking

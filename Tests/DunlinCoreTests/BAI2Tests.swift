@@ -46,6 +46,29 @@ struct BAI2Tests {
         #expect(receipts[3].identity == "bai2:987654321:2026-11-29:175:#1:5000", "no bank reference: its place in the account")
     }
 
+    @Test("the payer's name and account are read from ACH and wire keys in a 16 record's text; free text names none")
+    func payerFromKeyedText() {
+        let ach = BAI2.payer(in: "ORIG CO NAME:ZENITH PAYABLES ORIG ID:9876543210 DESC DATE:261128 ENTRY DESCR:PAYMENT IND NAME:INV 1001")
+        #expect(ach.name == "ZENITH PAYABLES" && ach.account == "9876543210")
+        let wire = BAI2.payer(in: "ORG=/998877 ACME CORP OBI=INV 1001 REF=FW123")
+        #expect(wire.name == "ACME CORP" && wire.account == "998877")
+        let byOrder = BAI2.payer(in: "WIRE IN B/O: Globe Retail, Inc. REF:88231")
+        #expect(byOrder.name == "Globe Retail, Inc." && byOrder.account.isEmpty)
+        let free = BAI2.payer(in: "NORTHWIND TRADERS PMT INV 0010034, PORG:X")
+        #expect(free.name.isEmpty && free.account.isEmpty)
+        let receipt = try? BAI2.receipts(Data("""
+            01,BANKID,DUNLIN,261130,0800,1,,,2/
+            02,DUNLIN,BANKID,1,261129,2400,USD,2/
+            03,123456789,USD,/
+            16,165,150000,0,REF001,,ORIG CO NAME:ZENITH PAYABLES ORIG ID:
+            88,9876543210 ENTRY DESCR:PAYMENT
+            49,150000,4/
+            98,150000,1,6/
+            99,150000,1,8/
+            """.utf8)).first
+        #expect(receipt?.payerName == "ZENITH PAYABLES" && receipt?.payerAccount == "9876543210", "across a continuation record")
+    }
+
     @Test func theSameFileReadTwiceNamesTheSameReceipts() throws {
         #expect(try Self.read(Self.file).map(\.identity) == (try Self.read(Self.file).map(\.identity)))
     }

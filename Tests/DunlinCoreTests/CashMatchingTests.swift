@@ -242,6 +242,33 @@ struct CashMatchingTests {
         #expect(unknown.status == .unidentified)
     }
 
+    @Test("a payer named only in the remittance text, as BAI2 and MT940 write it, is recognized there")
+    func payerNamedInText() {
+        // At the text's start, a legal form after the name and an invoice-free remainder.
+        let first = Self.match(Self.receipt(Self.usd(250_000), text: "ACME CORPORATION PMT THANK YOU"))
+        #expect(first.status == .matched)
+        #expect(first.rules == [.amountAndPayer, .payerName])
+        #expect(first.confidence == 85, "five points less than a name given as a name")
+        #expect(first.explanation.contains("the remittance text names 'ACME'"))
+        #expect(Self.applied(first) == ["inv_124": 250_000])
+        // After a key, as ACH text writes it; nothing of the amount: unapplied cash on the customer.
+        let keyed = Self.match(Self.receipt(Self.usd(12_345), text: "ORIG CO NAME:GLOBEX LTD ENTRY DESCR:PAYMENT"))
+        #expect(keyed.status == .customerOnly)
+        #expect(keyed.customerID == "cus_globex")
+        // A learned alias's name in the text.
+        let alias = Self.match(Self.receipt(Self.usd(33_300), text: "HOOLI XYZ PAYABLES REMITTANCE"))
+        #expect(alias.rules == [.amountAndPayer, .payerAlias])
+        // A given payer name wins over the text; text naming no customer identifies no one.
+        let given = Self.match(Self.receipt(Self.usd(250_000), payer: "J SMITH", text: "ACME CORP INVOICES"))
+        #expect(given.status == .unidentified)
+        let nobody = Self.match(Self.receipt(Self.usd(250_000), text: "WIRE IN ORIG REF 88231 NO ADVICE"))
+        #expect(nobody.status == .unidentified)
+        #expect(nobody.explanation.hasPrefix("no payer name"))
+        // A name deep in the text (past the first eight words) is not read as the payer.
+        let deep = Self.match(Self.receipt(Self.usd(12_345), text: "ONE TWO THREE FOUR FIVE SIX SEVEN EIGHT ACME CORP"))
+        #expect(deep.status == .unidentified)
+    }
+
     @Test("an alias taught for two customers equally identifies neither")
     func contestedAlias() {
         let index = MatchIndex(

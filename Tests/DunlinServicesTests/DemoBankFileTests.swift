@@ -23,7 +23,7 @@ struct DemoBankFileTests {
             (["INV-10039"], .exact),  // Contoso's name and the exact amount only
             (["INV-10057", "INV-10058"], .exact),  // Litware's name and the sum of two invoices
             (["INV-10047"], .exact),  // "INV 1OO47": O for 0
-            ([], .unidentified),
+            ([], .unidentified),  // no payer, of exactly INV-10037's balance: suggested, never applied
             ([], .debit),  // a returned item
         ]),
         ("demo-camt053.xml", .camt053, [
@@ -95,6 +95,34 @@ struct DemoBankFileTests {
                 } else {
                     #expect(total > receipt.amount.minorUnits, "\(name) line \(receipt.line) pays \(expected.invoices) short")
                 }
+            }
+        }
+    }
+
+    @Test("the matcher applies each demo receipt to the invoices its sample names, and nothing else", arguments: samples.map(\.name))
+    func matchesDemoInvoices(name: String) throws {
+        let sample = try #require(Self.samples.first { $0.name == name })
+        let receipts = try BankFileReader.receipts(Self.file(name)).receipts
+        try #require(receipts.count == sample.receipts.count)
+        let portfolio = DemoPortfolio(today: CivilDate("2026-11-30")!)
+        var open: [String: OpenInvoice] = [:]
+        for entry in portfolio.entries where entry.kind == .invoice {
+            open[entry.id] = OpenInvoice(
+                id: entry.id, customerID: entry.customerID, number: entry.reference.isEmpty ? entry.id : entry.reference,
+                openBalance: entry.amount, dueDate: entry.dueDate
+            )
+        }
+        for entry in portfolio.entries where entry.kind == .application {
+            if let target = entry.targetID, let invoice = open[target] { open[target]?.openBalance = try invoice.openBalance.subtracting(entry.amount) }
+        }
+        var index = MatchIndex(invoices: open.values.sorted { $0.id < $1.id }, customers: portfolio.customers.map(PayerCustomer.init))
+        let matches = CashMatcher().match(receipts, in: &index)
+        for (match, expected) in zip(matches, sample.receipts) {
+            let applied = Set(match.applications.map(\.invoiceID))
+            switch expected.way {
+            case .debit: #expect(match.status == .notACredit, "\(name): \(match.explanation)")
+            case .unidentified: #expect(match.status == .unidentified && applied.isEmpty, "\(name): \(match.explanation)")
+            case .exact, .short: #expect(applied == Set(expected.invoices), "\(name): \(match.explanation)")
             }
         }
     }

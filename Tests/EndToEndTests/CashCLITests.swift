@@ -91,6 +91,21 @@ struct CashCLITests {
         let onServer = try #require(try await run(world, "mia", ["cash", "show", receiptID] + atServer).json as? [String: Any])
         #expect((onServer["unapplied"] as? [String: Any])?["minor"] as? Int == after)
         #expect(try await queue(world, "mia", atServer).count == waiting.count - (after == 0 ? 1 : 0))
+
+        // A manager gives the bank's lockbox layout: the standard one printed, edited, set.
+        let printed = try await run(world, "mia", ["settings", "cash", "--print-standard-lockbox-layout"], json: false)
+        var layout = try JSONDecoder().decode(LockboxLayout.self, from: Data(printed.text.utf8))
+        #expect(layout == .standard)
+        layout.check.remitter = nil
+        let layoutFile = world.directory.appendingPathComponent("bank-lockbox.json")
+        try JSONEncoder().encode(layout).write(to: layoutFile)
+        let analystSets = try await run(world, "ana", ["settings", "cash", "--lockbox-layout", layoutFile.path, "--server", world.address, "--token", world.analystToken])
+        #expect(analystSets.status != 0, "only a manager changes settings")
+        let set = try await run(world, "mia", ["settings", "cash", "--lockbox-layout", layoutFile.path, "--tolerance-basis-points", "50"] + atServer)
+        let cashSettings = (set.json as? [[String: Any]]) ?? []
+        let setLayout = try #require(cashSettings.first { $0["id"] as? String == "cash.lockbox_layout" }?["value"] as? String, "\(set.text)")
+        #expect(try JSONDecoder().decode(LockboxLayout.self, from: Data(setLayout.utf8)) == layout)
+        #expect(cashSettings.first { $0["id"] as? String == "cash.tolerance_basis_points" }?["value"] as? String == "50")
         try await world.stop()
     }
 }

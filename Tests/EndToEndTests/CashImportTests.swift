@@ -145,6 +145,117 @@ struct CashImportTests {
     }
 }
 
+extension CashImportTests {
+    /// One ACH credit from ZENITH PAYABLES (company id 9876543210) on `day`, with `reference`.
+    static func zenith(_ reference: String, day: String, amount: Int = 120_000, name: String = "ZENITH PAYABLES", id: String = "9876543210") -> Data {
+        Data("""
+            01,BANKID,ACME,\(day),0800,1,,,2/
+            02,ACME,BANKID,1,\(day),2400,USD,2/
+            03,123456789,USD,/
+            16,165,\(amount),0,\(reference),,ORIG CO NAME:\(name) ORIG ID:\(id) ENTRY DESCR:PAYMENT
+            49,\(amount),3/
+            98,\(amount),1,5/
+            99,\(amount),1,7/
+            """.utf8)
+    }
+
+    @Test("a manual match teaches the payer's name and account: the next receipt from that payer finds its customer, and says so")
+    func manualMatchTeachesAlias() async throws {
+        let world = try await TwoTenants.start()
+        try world.acme.store.upsert([Customer(id: "C1", number: "N-C1", name: "Globe Retail")])
+        let analyst = world.server.client(token: "acme-analyst")
+        _ = try await analyst.unary(Receivables.postEntries, .with {
+            $0.entries = [.with {
+                $0.id = "INV-3003"; $0.kind = "invoice"; $0.customerID = "C1"; $0.reference = "3003"; $0.amount = amount(80_000)
+                $0.date = "2026-10-01"; $0.dueDate = "2026-10-31"
+            }]
+        })
+        // ZENITH PAYABLES is no customer's name: unidentified, nothing posted.
+        let first = try await importFile(analyst, Self.zenith("ACH001", day: "261120")).receipts[0]
+        #expect(first.outcome == "unidentified" && first.payerName == "ZENITH PAYABLES" && first.payerAccount == "9876543210")
+        // Nothing taught yet: a second credit from the same payer is unidentified too.
+        let second = try await importFile(analyst, Self.zenith("ACH002", day: "261121")).receipts[0]
+        #expect(second.outcome == "unidentified")
+
+        // The analyst assigns the first to Globe Retail (its payment posted under the receipt's id).
+        _ = try await analyst.unary(Receivables.postEntries, .with {
+            $0.entries = [.with {
+                $0.id = CashReceipt.paymentID(forReceipt: first.id); $0.kind = "payment"; $0.customerID = "C1"
+                $0.amount = amount(120_000); $0.date = "2026-11-20"
+            }]
+        })
+        // Taught: by the account, whatever the name; by the name, with another account; the
+        // exact amount of Globe's open invoice applies it.
+        let byAccount = try await importFile(analyst, Self.zenith("ACH003", day: "261122", name: "ZNTH PAY")).receipts[0]
+        #expect(byAccount.outcome == "customer_only" && byAccount.customerID == "C1", "\(byAccount.explanation)")
+        #expect(byAccount.explanation.contains("matched to Globe Retail (N-C1) by hand once"), "\(byAccount.explanation)")
+        let byName = try await importFile(analyst, Self.zenith("ACH004", day: "261123", amount: 80_000, id: "1111111111")).receipts[0]
+        #expect(byName.outcome == "matched" && byName.applications.map(\.invoiceID) == ["INV-3003"], "\(byName.explanation)")
+        #expect(byName.applications.first?.rule == "amount_and_payer")
+        #expect(byName.explanation.contains("payer name 'ZENITH PAYABLES' was matched to Globe Retail"), "\(byName.explanation)")
+        // Another tenant learned nothing from acme's matches.
+        let bayani = world.server.client(token: "bayani-manager")
+        try world.bayani.store.upsert([Customer(id: "C1", number: "N-C1", name: "Globe Retail")])
+        #expect(try await importFile(bayani, Self.zenith("ACH005", day: "261124")).receipts[0].outcome == "unidentified")
+        try await world.server.stop()
+    }
+}
+
+extension CashImportTests {
+    @Test("the lockbox layout and the matching's tolerance are tenant settings a manager changes, and the next import uses them")
+    func cashSettings() async throws {
+        let world = try await TwoTenants.start()
+        try world.acme.store.upsert([Customer(id: "C1", number: "N-C1", name: "Globe Retail")])
+        let manager = world.server.client(token: "acme-manager")
+        let analyst = world.server.client(token: "acme-analyst")
+        _ = try await manager.unary(Receivables.postEntries, .with {
+            $0.entries = [("INV-1001", Int64(150_000)), ("INV-1002", Int64(250_000))].map { id, minor in
+                .with {
+                    $0.id = id; $0.kind = "invoice"; $0.customerID = "C1"; $0.reference = id; $0.amount = amount(minor)
+                    $0.date = "2026-10-01"; $0.dueDate = "2026-10-31"
+                }
+            }
+        })
+        // 5.00 short of INV-1001: within the default tolerance (the smaller of 25.00 and 1%).
+        let short = try await importFile(analyst, Self.zenith("ACH010", day: "261120", amount: 149_500, name: "GLOBE RETAIL")).receipts[0]
+        #expect(short.outcome == "matched" && short.applications.first?.rule == "amount_within_tolerance", "\(short.explanation)")
+        // Exact amounts only from now on: 5.00 short of INV-1002 is unapplied cash on Globe.
+        let analystRefused = await #expect(throws: RPCError.self) {
+            _ = try await analyst.unary(Records.updateSettings, .with { $0.settings = [.with { $0.id = "cash.tolerance_minor_units"; $0.value = "0" }] })
+        }
+        #expect(analystRefused?.code == .permissionDenied)
+        let bad = await #expect(throws: RPCError.self) {
+            _ = try await manager.unary(Records.updateSettings, .with { $0.settings = [.with { $0.id = "cash.tolerance_minor_units"; $0.value = "-1" }] })
+        }
+        #expect(bad?.code == .invalidArgument && bad?.details.first?.field == "cash.tolerance_minor_units", "\(String(describing: bad))")
+        _ = try await manager.unary(Records.updateSettings, .with { $0.settings = [.with { $0.id = "cash.tolerance_minor_units"; $0.value = "0" }] })
+        let exact = try await importFile(analyst, Self.zenith("ACH011", day: "261121", amount: 249_500, name: "GLOBE RETAIL")).receipts[0]
+        #expect(exact.outcome == "customer_only" && exact.applications.isEmpty, "\(exact.explanation)")
+
+        // The demo lockbox in the standard layout names each check's remitter; a layout without the
+        // remitter's columns reads none. A layout that cannot be read with is refused, naming the setting.
+        let lockbox = try Data(contentsOf: CashCLITests.demoFiles.appendingPathComponent("demo.lockbox"))
+        var layout = LockboxLayout.standard
+        layout.check.remitter = nil
+        let json = String(decoding: try JSONEncoder().encode(layout), as: UTF8.self)
+        var broken = layout
+        broken.check.amount = LockboxLayout.Columns(0, 10)
+        let refused = await #expect(throws: RPCError.self) {
+            _ = try await manager.unary(Records.updateSettings, .with {
+                $0.settings = [.with { $0.id = "cash.lockbox_layout"; $0.value = String(decoding: try! JSONEncoder().encode(broken), as: UTF8.self) }]
+            })
+        }
+        #expect(refused?.code == .invalidArgument && refused?.details.first?.field == "cash.lockbox_layout")
+        _ = try await manager.unary(Records.updateSettings, .with { $0.settings = [.with { $0.id = "cash.lockbox_layout"; $0.value = json }] })
+        let read = try await importFile(analyst, lockbox, name: "demo.lockbox").receipts
+        #expect(read.count == 4 && read.allSatisfy(\.payerName.isEmpty))
+        // Bayani's imports still read the standard layout.
+        let bayani = try await importFile(world.server.client(token: "bayani-manager"), lockbox, name: "demo.lockbox").receipts
+        #expect(bayani.count == 4 && bayani.allSatisfy { !$0.payerName.isEmpty })
+        try await world.server.stop()
+    }
+}
+
 private func amount(_ minor: Int64, _ currency: String = "USD") -> Dunlin_V1_Amount {
     .with { $0.currency = currency; $0.minor = minor }
 }

@@ -5,16 +5,18 @@ import Foundation
 extension BankFileReader {
     /// ``receipts(_:format:lockboxLayout:)`` with the format as a request names it: empty or
     /// `auto`, or one of the formats; anything else is refused naming `format`.
-    static func receipts(_ data: Data, formatNamed name: String) throws(DomainError) -> (format: BankFileFormat, receipts: [BankReceipt]) {
+    static func receipts(
+        _ data: Data, formatNamed name: String, lockboxLayout: LockboxLayout = .standard
+    ) throws(DomainError) -> (format: BankFileFormat, receipts: [BankReceipt]) {
         guard let format = name.isEmpty ? .auto : BankFileFormat(rawValue: name) else {
             let known = BankFileFormat.allCases.map(\.rawValue).joined(separator: ", ")
             throw .invalid(field: "format", "\(String(reflecting: String(name.prefix(32)))) is not a format Dunlin reads: \(known)")
         }
-        return try receipts(data, format: format)
+        return try receipts(data, format: format, lockboxLayout: lockboxLayout)
     }
 }
 
-/// The matching step of an import: the tenant's open invoices and customers indexed once
+/// The matching step of an import: the tenant's open invoices, customers and learned aliases indexed once
 /// (``MatchIndex``), then ``CashMatcher`` over the new receipts in file order, each taking what it
 /// applies off the index before the next. An invoice's number is its reference (the ERP's number),
 /// else its id. What the matcher decided becomes the receipt's outcome: applied in full
@@ -24,7 +26,7 @@ extension BankFileReader {
 /// money in (`not_credit`). A settlement proposal (write-off, credit on account, dispute) is kept in
 /// the explanation for the analyst; nothing is posted from it.
 enum CashMatchingStep {
-    @Sendable static func decide(_ receipts: [BankReceipt], _ ledger: CashLedger) throws -> [CashDecision] {
+    static func decide(_ receipts: [BankReceipt], _ ledger: CashLedger, settings: CashMatchSettings = .defaults) throws -> [CashDecision] {
         guard !receipts.isEmpty else { return [] }
         var index = MatchIndex(
             invoices: ledger.openInvoices.compactMap { invoice in
@@ -35,9 +37,10 @@ enum CashMatchingStep {
                     openBalance: invoice.open, dueDate: entry.dueDate
                 )
             },
-            customers: ledger.customers.map(PayerCustomer.init)
+            customers: ledger.customers.map(PayerCustomer.init),
+            aliases: ledger.aliases
         )
-        return CashMatcher().match(receipts, in: &index).map(decision)
+        return CashMatcher(settings: settings).match(receipts, in: &index).map(decision)
     }
 
     static func decision(_ match: CashMatch) -> CashDecision {

@@ -74,11 +74,17 @@ public struct CashService: RPCService {
                     }
                     content.append(request.content)
                 }
-                let read = try RPCError.mapping { try BankFileReader.receipts(content, formatNamed: format) }
+                // The tenant's lockbox layout and tolerance (settings `cash.*`).
+                let settings = try RPCError.mapping { try tenant.store.settings() }
+                let (layout, matching) = try RPCError.mapping {
+                    (try TenantSetting.lockboxLayout(settings), try TenantSetting.cashMatching(settings))
+                }
+                let read = try RPCError.mapping { try BankFileReader.receipts(content, formatNamed: format, lockboxLayout: layout) }
                 let summary = try RPCError.mapping {
                     try tenant.store.importBankFile(
                         name: name, format: read.format.rawValue, digest: SHA256.hash(data: content), bytes: Int64(content.count),
-                        receipts: read.receipts, by: context.principal.id, at: tenant.now, decide: CashMatchingStep.decide
+                        receipts: read.receipts, by: context.principal.id, at: tenant.now,
+                        decide: { receipts, ledger in try CashMatchingStep.decide(receipts, ledger, settings: matching) }
                     )
                 }
                 context.logger.info(
