@@ -9,9 +9,11 @@ import Foundation
 /// specification (and ``BAI2``, which refuses the file otherwise) asks for.
 ///
 /// BAI2 has no payer-name, payer-account or structured-reference field: as real banks do, the
-/// 16 record's free text starts with the payer's name, then the payer's account and any
-/// structured reference, then the remittance text (`NORTHWIND TRADERS PMT INV 0010034`), with
-/// runs of spaces made one (a continuation is joined with one space). Credits are type 195
+/// 16 record's free text starts with the payer's name, then any structured reference, then the
+/// remittance text (`NORTHWIND TRADERS PMT INV 0010034`); a line with a payer account (and every
+/// line when `keyed`) is written as ACH text with keys instead (`ORIG CO NAME:TRANSFER 4471
+/// ORIG ID:DE44500105175407324931 ENTRY DESCR:PAYMENT`), the only way BAI2 carries an account.
+/// Runs of spaces are made one (a continuation is joined with one space). Credits are type 195
 /// (incoming wire) and 165 (preauthorized ACH credit) in turn, debits 698 (miscellaneous fees);
 /// each line has its own bank reference, so the reader's identities are distinct.
 struct BAI2File {
@@ -27,25 +29,26 @@ struct BAI2File {
     static let accounts: [Currency: String] = [.usd: "4400112233", .eur: "4400112241"]
 
     /// The file of exactly `lines` lines holding the first of `month` that fit, in the order given
-    /// (a line that would overshoot the count is left out and a later, shorter one taken). Every
-    /// booking day and currency of `month` gets its group and account, so the headers and trailers
-    /// are known before any line is chosen. Nil when `month` is too short to fill `lines`.
-    init?(month: [BankReceipt], lines: Int, width: Int = 80) {
+    /// (a line that would overshoot the count is left out and a later, shorter one taken), or of
+    /// all of `month` when `lines` is nil. Every booking day and currency of `month` gets its
+    /// group and account, so the headers and trailers are known before any line is chosen. Nil
+    /// when `month` is too short to fill `lines`.
+    init?(month: [BankReceipt], lines: Int?, width: Int = 80, keyed: Bool = false) {
         let days = Set(month.map(\.bookingDate)).sorted()
         var currencies: [CivilDate: Set<Currency>] = [:]
         for receipt in month { currencies[receipt.bookingDate, default: []].insert(receipt.amount.currency) }
         precondition(currencies.values.allSatisfy { $0.isSubset(of: Set(Self.accounts.keys)) }, "a currency with no account")
         let overhead = 2 + 2 * days.count + 2 * currencies.values.map(\.count).reduce(0, +)
-        var budget = lines - overhead
+        var budget = lines.map { $0 - overhead } ?? Int.max
         var chosen: [(receipt: BankReceipt, text: String, records: [String])] = []
         for (position, receipt) in month.enumerated() where budget > 0 {
-            let text = Self.text(of: receipt)
+            let text = Self.text(of: receipt, keyed: keyed)
             let records = Self.transaction(receipt, text: text, sequence: position + 1, width: width)
             guard records.count <= budget else { continue }
             chosen.append((receipt, text, records))
             budget -= records.count
         }
-        guard budget == 0 else { return nil }
+        guard lines == nil || budget == 0 else { return nil }
 
         var out: [String] = ["01,BANKOFBENCH,DUNLINBENCH,261201,0600,1,\(width),,2/"]
         var fileTotal: Int64 = 0
@@ -74,17 +77,23 @@ struct BAI2File {
             fileTotal += groupTotal
         }
         out.append("99,\(fileTotal),\(days.count),\(out.count + 1)/")
-        precondition(out.count == lines, "wrote \(out.count) lines for \(lines)")
+        precondition(lines == nil || out.count == lines, "wrote \(out.count) lines for \(lines ?? 0)")
         data = Data((out.joined(separator: "\n") + "\n").utf8)
         receipts = ordered.map(\.receipt)
         texts = ordered.map(\.text)
         self.lines = out.count
     }
 
-    /// The 16 record's free text: payer name, payer account, structured references, remittance.
-    static func text(of receipt: BankReceipt) -> String {
-        ([receipt.payerName, receipt.payerAccount] + receipt.creditorReferences + [receipt.remittance])
-            .joined(separator: " ").split(separator: " ").joined(separator: " ")
+    /// The 16 record's text: payer name, structured references, remittance; or, keyed, the
+    /// payer's name and account and the rest as an ACH entry's description.
+    static func text(of receipt: BankReceipt, keyed: Bool) -> String {
+        let rest = receipt.creditorReferences + [receipt.remittance]
+        let parts =
+            keyed || !receipt.payerAccount.isEmpty
+            ? [receipt.payerName.isEmpty ? "" : "ORIG CO NAME:" + receipt.payerName,
+               receipt.payerAccount.isEmpty ? "" : "ORIG ID:" + receipt.payerAccount, "ENTRY DESCR:" + rest.joined(separator: " ")]
+            : [receipt.payerName] + rest
+        return parts.joined(separator: " ").split(separator: " ").joined(separator: " ")
     }
 
     /// The 16 record of `receipt` and its 88 continuations, none wider than `width` where a space
