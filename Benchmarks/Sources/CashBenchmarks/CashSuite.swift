@@ -63,6 +63,7 @@ struct CashSuite {
               "via": "RemittanceMonth (DunlinCore) v\(RemittanceMonth.version), seed \(settings.seed); BAI2File writes its first lines that fill the file"])
 
         let (truth, floor) = try await parts(month, file)
+        guard settings.runs > 0 else { return }
         let cached = try await cachedTenant(month)
         try await imports(cached: cached, file: file, truth: truth, floor: floor, invoices: month.invoices.count)
     }
@@ -144,15 +145,17 @@ struct CashSuite {
     }
 
     /// Both hit rates and the wrong-customer count as JSON fields, with the misses of each level
-    /// by the kind of receipt.
+    /// and the wrong customers by the kind of receipt.
     static func rates(_ matches: [CashMatch], _ truth: Truth) -> [String: Any] {
         let rates = MatchHitRates.measure(matches, expected: truth.expected)
         let right = Dictionary(uniqueKeysWithValues: truth.expected.map { ($0.receiptIdentity, $0) })
-        var headerMisses: [String: Int] = [:], invoiceMisses: [String: Int] = [:]
+        var headerMisses: [String: Int] = [:], invoiceMisses: [String: Int] = [:], wrong: [String: Int] = [:]
         for match in matches {
             guard let expected = right[match.receiptIdentity], match.status != .notACredit else { continue }
             let kind = truth.kinds[match.receiptIdentity]?.rawValue ?? "?"
             let owns = match.status == .matched || match.status == .customerOnly || match.status == .ambiguous
+            let posted = match.status == .matched || match.status == .customerOnly
+            if posted, match.customerID != expected.customerID { wrong[kind, default: 0] += 1 }
             if let customer = expected.customerID, !(owns && match.customerID == customer) { headerMisses[kind, default: 0] += 1 }
             if !expected.invoiceIDs.isEmpty, !(match.status == .matched && match.customerID == expected.customerID
                 && Set(match.applications.map(\.invoiceID)) == expected.invoiceIDs) {
@@ -164,7 +167,7 @@ struct CashSuite {
             "header_pct": Double(rates.headerBasisPoints) / 100, "invoice_right": rates.rightInvoices, "invoice_of": rates.payingInvoices,
             "invoice_pct": Double(rates.invoiceBasisPoints) / 100, "wrong_customer": rates.wrongCustomer,
             "wrong_customer_pct": Double(rates.wrongCustomerBasisPoints) / 100, "ambiguous_applied": rates.ambiguousApplied,
-            "header_misses_by_kind": headerMisses, "invoice_misses_by_kind": invoiceMisses,
+            "header_misses_by_kind": headerMisses, "invoice_misses_by_kind": invoiceMisses, "wrong_customer_by_kind": wrong,
         ]
     }
 
