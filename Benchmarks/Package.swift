@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         .target(
@@ -23,6 +24,8 @@ let package = Package(
                 .product(name: "DunlinStore", package: "Dunlin"),
                 .product(name: "DunlinWire", package: "Dunlin"),
                 .product(name: "DunlinClient", package: "Dunlin"),
+                .product(name: "DunlinServer", package: "Dunlin"),
+                .product(name: "DunlinServices", package: "Dunlin"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -84,6 +87,20 @@ let package = Package(
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "CashBenchmarks",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "DunlinCore", package: "Dunlin"),
+                .product(name: "DunlinStore", package: "Dunlin"),
+                .product(name: "DunlinWire", package: "Dunlin"),
+                .product(name: "DunlinServices", package: "Dunlin"),
+                .product(name: "DunlinClient", package: "Dunlin"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
     ],

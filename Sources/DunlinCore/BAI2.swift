@@ -42,7 +42,7 @@ public enum BAI2 {
     static func logicalRecords(_ data: Data) throws(DomainError) -> [Record] {
         var records: [Record] = []
         for (number, raw) in BankFileLines.split(data) {
-            let line = raw.trimmingCharacters(in: .whitespaces)
+            let line = BankFileLines.trimmed(raw)
             if line.isEmpty { continue }
             guard let comma = line.firstIndex(of: ","), line.distance(from: line.startIndex, to: comma) == 2 else {
                 throw refusal(number, "\"\(line.prefix(20))\" is not a BAI2 record (a two-digit record code and a comma)")
@@ -204,7 +204,7 @@ public enum BAI2 {
             }
             let bankReference = next()
             _ = next() // the customer reference
-            var text = String(rest).trimmingCharacters(in: .whitespaces)
+            var text = String(BankFileLines.trimmed(rest))
             if text == "/" { text = "" }
             account.total += minor
             account.transactions += 1
@@ -268,8 +268,8 @@ public enum BAI2 {
 
     /// A record's fields, split on commas, its closing "/" dropped.
     static func fields(_ record: Record) -> [String] {
-        strippingSlash(record.body.trimmingCharacters(in: .whitespaces)).split(separator: ",", omittingEmptySubsequences: false)
-            .map { $0.trimmingCharacters(in: .whitespaces) }
+        strippingSlash(String(BankFileLines.trimmed(record.body[...]))).split(separator: ",", omittingEmptySubsequences: false)
+            .map { String(BankFileLines.trimmed($0)) }
     }
 
     /// The fields a funds type adds after it, checked.
@@ -298,7 +298,7 @@ public enum BAI2 {
             digits = digits.dropFirst()
         }
         if digits.contains(".") { throw refusal(line, "amount \"\(text)\" has a decimal point: BAI2 amounts are whole minor units") }
-        guard !digits.isEmpty, digits.count <= 30, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int128(digits) else {
+        guard BankFileLines.isDigits(digits), digits.utf8.count <= 30, let value = Int128(digits) else {
             throw refusal(line, "amount \"\(text)\" is not a whole number")
         }
         return negative ? -value : value
@@ -375,7 +375,7 @@ public enum BAI2 {
 
     /// YYMMDD, years 2000-2099.
     static func date(_ text: String) -> CivilDate? {
-        guard text.count == 6, text.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(text) else { return nil }
+        guard text.utf8.count == 6, BankFileLines.isDigits(text), let value = Int(text) else { return nil }
         return CivilDate(year: 2000 + value / 10_000, month: value / 100 % 100, day: value % 100)
     }
 }

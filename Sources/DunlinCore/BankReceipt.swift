@@ -78,12 +78,41 @@ enum BankFileLines {
         var bytes = data
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
         let text = String(data: bytes, encoding: .utf8) ?? String(decoding: bytes.map { UInt16($0) }, as: UTF16.self)
+        // Split on the bytes: a line end is always a grapheme of its own (CR LF together), so this
+        // is the split by Characters, without their cost.
         var lines: [(number: Int, text: Substring)] = []
-        var number = 0
-        for line in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) {
-            number += 1
-            lines.append((number, line))
+        let utf8 = text.utf8
+        var start = utf8.startIndex, index = start
+        while index != utf8.endIndex {
+            let byte = utf8[index]
+            guard byte == 0x0A || byte == 0x0D else {
+                utf8.formIndex(after: &index)
+                continue
+            }
+            lines.append((lines.count + 1, text[start..<index]))
+            utf8.formIndex(after: &index)
+            if byte == 0x0D, index != utf8.endIndex, utf8[index] == 0x0A { utf8.formIndex(after: &index) }
+            start = index
         }
+        lines.append((lines.count + 1, text[start...]))
         return lines
+    }
+
+    /// `text` without the blanks around it: tabs and space separators (what
+    /// `trimmingCharacters(in: .whitespaces)` trims), found without bridging to NSString.
+    static func trimmed(_ text: Substring) -> Substring {
+        func blank(_ scalar: Unicode.Scalar) -> Bool {
+            scalar.isASCII ? scalar == " " || scalar == "\t" : scalar.properties.generalCategory == .spaceSeparator
+        }
+        let scalars = text.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !blank($0) }), let last = scalars.lastIndex(where: { !blank($0) }) else {
+            return text[text.endIndex...]
+        }
+        return Substring(scalars[first...last])
+    }
+
+    /// Whether `text` is one or more ASCII digits.
+    static func isDigits<Text: StringProtocol>(_ text: Text) -> Bool {
+        !text.utf8.isEmpty && text.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
     }
 }

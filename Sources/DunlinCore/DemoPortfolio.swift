@@ -28,7 +28,7 @@ public struct DemoPortfolio: Sendable {
     ]
 
     public init(today: CivilDate, seed: UInt64 = 2026, analysts: [String] = ["ana", "ben"], customerCount: Int = 24) {
-        var random = DemoRandom(seed: seed)
+        var random = SeededGenerator(seed: seed)
         let profiles: [(name: String, timeZone: String, currency: Currency, language: String)] = [
             ("Jollibee Foods", "Asia/Manila", .php, "fil"), ("Ayala Land", "Asia/Manila", .php, "en"),
             ("San Miguel Brewery", "Asia/Manila", .php, "fil"), ("Globe Telecom", "Asia/Manila", .php, "en"),
@@ -186,22 +186,4 @@ extension DemoPortfolio {
         ))
         return templates
     }()
-}
-
-/// SplitMix64: small, fast and the same on every platform.
-struct DemoRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func next(in range: ClosedRange<UInt64>) -> UInt64 {
-        range.lowerBound + next() % (range.upperBound - range.lowerBound + 1)
-    }
 }

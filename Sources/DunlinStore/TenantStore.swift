@@ -326,8 +326,9 @@ struct SQLLedgerState: LedgerState {
         }
     }
 
+    // The rules ask these for every entry posted: cached statements, not requests built per call.
     func entry(_ id: String) -> LedgerEntry? {
-        read { try LedgerEntryRow.fetchOne(db, key: id)?.entry }
+        read { try LedgerEntryRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM ledger_entry WHERE id = ?"), arguments: [id])?.entry }
     }
 
     func contains(_ id: String) -> Bool {
@@ -336,8 +337,9 @@ struct SQLLedgerState: LedgerState {
 
     func reversal(of id: String) -> LedgerEntry? {
         read {
-            let columns = LedgerEntryRow.Columns.self
-            return try LedgerEntryRow.filter(columns.targetID == id && columns.kind == LedgerEntryKind.reversal.rawValue).fetchOne(db)?.entry
+            try LedgerEntryRow.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM ledger_entry WHERE target_id = ? AND kind = 'reversal'"), arguments: [id]
+            )?.entry
         }
     }
 

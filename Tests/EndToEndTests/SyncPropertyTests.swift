@@ -20,18 +20,6 @@ func allEntries(_ store: TenantStore) throws -> [LedgerEntry] {
     return entries
 }
 
-/// A small deterministic generator (SplitMix64), so a failing seed can be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// The server and three laptops doing random work offline (contacts created, edited and deleted;
 /// payments, applications, unapplies; activities), syncing in random orders, with partitions (a
 /// laptop that stays offline for a stretch) and duplicated deliveries (a push that arrives twice).
@@ -57,7 +45,7 @@ struct SeededGenerator: RandomNumberGenerator {
 
     @Test(arguments: [1, 2, 3] as [UInt64])
     func replicasConvergeWithTheServer(seed number: UInt64) async throws {
-        var random = SeededGenerator(state: number)
+        var random = SeededGenerator(seed: number)
         let world = try await SyncWorld.start()
         try await seed(world)
         let laptops = try ["ana", "ben", "cy"].map { try world.laptop($0) }

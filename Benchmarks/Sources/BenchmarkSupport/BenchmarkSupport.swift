@@ -105,3 +105,11 @@ public func repeated(runs: Int, _ body: () async throws -> Void) async throws ->
     for _ in 0..<runs { times.append(try await timed(body)) }
     return times
 }
+
+/// `option` when given, else `$DUNLIN_BENCH_SIZE` read as a `Size` (`full` or `ci`), else `fallback`.
+public func benchSize<Size: RawRepresentable>(_ option: Size?, else fallback: Size) throws -> Size where Size.RawValue == String {
+    if let option { return option }
+    guard let value = ProcessInfo.processInfo.environment["DUNLIN_BENCH_SIZE"] else { return fallback }
+    guard let size = Size(rawValue: value) else { throw BenchError("DUNLIN_BENCH_SIZE is full or ci, not \(value)") }
+    return size
+}

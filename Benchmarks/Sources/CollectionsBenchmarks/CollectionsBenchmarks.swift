@@ -40,16 +40,10 @@ struct CollectionsBenchmarks: ParsableCommand {
     }
 
     func run() throws {
-        let environment = ProcessInfo.processInfo.environment
-        let size = try size ?? environment["DUNLIN_BENCH_SIZE"].map { value in
-            guard let size = Size(rawValue: value) else { throw ValidationError("DUNLIN_BENCH_SIZE is full or ci, not \(value)") }
-            return size
-        } ?? .ci
+        let size = try benchSize(size, else: .ci)
         let full = TenantPortfolio(customers: 50_000, invoices: 1_000_000, payments: 0, activities: 200_000, analysts: analysts, collections: .morning)
         let portfolio = size == .full ? full : full.divided(by: 20)
-        let cacheDirectory = URL(fileURLWithPath: cache ?? environment["DUNLIN_BENCH_CACHE"]
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/dunlin-benchmarks").path)
-        let settings = CollectionsSuite.Settings(runs: runs, dunningRuns: dunningRuns, batch: batch, cache: cacheDirectory, rebuild: rebuild)
+        let settings = CollectionsSuite.Settings(runs: runs, dunningRuns: dunningRuns, batch: batch, cache: TenantCache(option: cache), rebuild: rebuild)
         try runBlocking { try await CollectionsSuite(portfolio: portfolio, settings: settings).run() }
     }
 }

@@ -15,7 +15,7 @@ struct CollectionsSuite {
         var runs: Int
         var dunningRuns: Int
         var batch: Int
-        var cache: URL
+        var cache: TenantCache
         var rebuild: Bool
     }
 
@@ -34,17 +34,12 @@ struct CollectionsSuite {
               "customers": portfolio.customers, "invoices": portfolio.invoices, "activities": portfolio.activities,
               "analysts": portfolio.analysts, "analyst_customers": portfolio.customers / portfolio.analysts])
         let cached = try await cachedTenant()
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("dunlin-collections-bench-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        let work = try TenantCache.workingCopy(of: cached, label: "collections")
         defer { try? FileManager.default.removeItem(at: work) }
-        progress("copying the tenant to \(work.path)")
-        for name in try FileManager.default.contentsOfDirectory(atPath: cached.path) where name.hasSuffix(".sqlite") || name.hasSuffix(".sqlite-wal") {
-            try FileManager.default.copyItem(at: cached.appendingPathComponent(name), to: work.appendingPathComponent(name))
-        }
+        progress("copied the tenant to \(work.path)")
         let serverPath = work.appendingPathComponent("server.sqlite").path
         let store = try TenantStore(path: serverPath)
-        let tenant = Self.tenant(store)
-        let (server, serving, port) = try await serve(ReceivablesService(tenants: FixedTenants([tenant])))
+        let (server, serving, port) = try await BenchServer.serve([ReceivablesService(tenants: FixedTenants([BenchServer.tenant(store)]))])
         let client = RPCClient(configuration: .init(host: "127.0.0.1", port: port, token: "bench"), logger: quietLogger(label: "bench.client"))
         let replica = try Replica(
             profile: Profile(name: "bench", server: "127.0.0.1:\(port)", token: "bench", replicaID: Profile.newReplicaID(), userID: "u-bench",
@@ -69,23 +64,9 @@ struct CollectionsSuite {
     /// when ``TenantPortfolio`` changes what it writes).
     private func cachedTenant() async throws -> URL {
         let p = portfolio
-        let name = "collections-\(p.customers)c-\(p.invoices)i-\(p.activities)a-\(p.analysts)u-g1"
-        let directory = settings.cache.appendingPathComponent(name)
-        let done = directory.appendingPathComponent("complete")
-        if !settings.rebuild, FileManager.default.fileExists(atPath: done.path) {
-            progress("using the cached tenant \(directory.path)")
-            return directory
+        return try await settings.cache.tenant("collections-\(p.customers)c-\(p.invoices)i-\(p.activities)a-\(p.analysts)u-g1", rebuild: settings.rebuild) {
+            try await generate(into: $0)
         }
-        try? FileManager.default.removeItem(at: directory)
-        let building = settings.cache.appendingPathComponent("\(name).building-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: building, withIntermediateDirectories: true)
-        let started = ContinuousClock.now
-        try await generate(into: building)
-        let elapsed = round(seconds(ContinuousClock.now - started), 1)
-        try Data("generated in \(elapsed) s at \(Date())\n".utf8).write(to: building.appendingPathComponent("complete"))
-        try FileManager.default.moveItem(at: building, to: directory)
-        progress("generated and cached the tenant in \(elapsed) s: \(directory.path)")
-        return directory
     }
 
     /// Writes the server's store, then bootstraps a replica from it through a real server on
@@ -94,7 +75,7 @@ struct CollectionsSuite {
         let store = try TenantStore(path: directory.appendingPathComponent("server.sqlite").path)
         progress("generating the tenant: \(portfolio.customers) customers, \(portfolio.invoices) invoices, \(portfolio.activities) activities")
         try portfolio.write(to: store)
-        let (server, serving, port) = try await serve(SyncService(tenants: FixedTenants([Self.tenant(store)])))
+        let (server, serving, port) = try await BenchServer.serve([SyncService(tenants: FixedTenants([BenchServer.tenant(store)]))])
         let laptop = try Laptop(
             token: "bench", tenant: "t-bench", port: port, path: directory.appendingPathComponent("replica.sqlite").path,
             batch: settings.batch, compress: true
@@ -105,23 +86,6 @@ struct CollectionsSuite {
         await laptop.close()
         server.beginShutdown()
         try await serving.value
-    }
-
-    /// The tenant `t-bench` over `store`: base currency USD, time zone UTC.
-    private static func tenant(_ store: TenantStore) -> TenantHandle {
-        TenantHandle(id: "t-bench", store: store, baseCurrency: .usd, timeZone: TimeZone(identifier: "UTC")!)
-    }
-
-    /// A real server on 127.0.0.1 with `service`, token `bench` a manager of `t-bench`; its task
-    /// ends after `beginShutdown()`.
-    private func serve(_ service: some RPCService) async throws -> (RPCServer, Task<Void, any Error>, Int) {
-        let server = RPCServer(
-            configuration: .init(host: "127.0.0.1", port: 0), services: [service],
-            authenticator: StaticTokenAuthenticator(["bench": .with { $0.id = "u-bench"; $0.tenantID = "t-bench"; $0.role = "manager" }]),
-            logger: quietLogger(label: "bench.dunlind")
-        )
-        let serving = Task { try await server.run() }
-        return (server, serving, try await server.listeningPort)
     }
 
     // MARK: Worklist
