@@ -72,6 +72,9 @@ struct CashCommand: AsyncParsableCommand {
                 say("matched: \(file.customerMatches) of \(file.credits) credits to a customer (\(rate(file.customerMatches, file.credits))), \(file.invoiceMatches) in full to invoices (\(rate(file.invoiceMatches, file.credits)))")
                 let names = await CustomerNames.lookUp(response.receipts.map(\.customerID).filter { !$0.isEmpty }, client: client, connection: connection)
                 printReceipts(response.receipts, names: names)
+                if response.receiptsOmitted > 0 {
+                    say("… and \(response.receiptsOmitted) more receipts: dunlin cash queue --file \(file.id) lists those waiting")
+                }
             }
         }
     }
@@ -352,13 +355,15 @@ struct ImportJSON: Encodable {
     var alreadyImported: Bool
     var duplicates: UInt32
     var receipts: [ReceiptJSON]
+    var receiptsOmitted: UInt32
 
-    enum CodingKeys: String, CodingKey { case file, alreadyImported = "already_imported", duplicates, receipts }
+    enum CodingKeys: String, CodingKey { case file, alreadyImported = "already_imported", duplicates, receipts, receiptsOmitted = "receipts_omitted" }
 
     init(_ response: Dunlin_V1_ImportBankFileResponse) {
         file = FileJSON(response.file)
         alreadyImported = response.alreadyImported
         duplicates = response.duplicates
         receipts = response.receipts.map(ReceiptJSON.init)
+        receiptsOmitted = response.receiptsOmitted
     }
 }

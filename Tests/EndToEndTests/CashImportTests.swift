@@ -256,6 +256,32 @@ extension CashImportTests {
     }
 }
 
+extension CashImportTests {
+    @Test("a large file's import answers with its first thousand receipts and counts the rest, which ListReceipts pages")
+    func largeImportAnswerFits() async throws {
+        let world = try await TwoTenants.start()
+        let analyst = world.server.client(token: "acme-analyst")
+        let count = 1_234
+        var lines = ["01,BANKID,ACME,261123,0800,1,,,2/", "02,ACME,BANKID,1,261122,2400,USD,2/", "03,123456789,USD,/"]
+        for index in 0..<count { lines.append("16,165,\(1_000 + index),0,LRG\(index),,UNKNOWN PAYER \(index) PAYMENT") }
+        let total = (0..<count).reduce(0) { $0 + 1_000 + $1 }
+        lines += ["49,\(total),\(count + 2)/", "98,\(total),1,\(count + 4)/", "99,\(total),1,\(count + 6)/"]
+        let imported = try await importFile(analyst, Data(lines.joined(separator: "\n").utf8), chunk: 16_384)
+        #expect(imported.file.newReceipts == Int32(count))
+        #expect(imported.receipts.count == 1_000 && imported.receiptsOmitted == UInt32(count - 1_000))
+        #expect(imported.receipts.first?.bankReference == "LRG0" && imported.receipts.last?.bankReference == "LRG999", "the first, in file order")
+        var listed = 0
+        var cursor = ""
+        repeat {
+            let page = try await analyst.unary(Cash.listReceipts, .with { $0.fileID = imported.file.id; $0.cursor = cursor; $0.pageSize = 500 })
+            listed += page.receipts.count
+            cursor = page.nextCursor
+        } while !cursor.isEmpty
+        #expect(listed == count)
+        try await world.server.stop()
+    }
+}
+
 private func amount(_ minor: Int64, _ currency: String = "USD") -> Dunlin_V1_Amount {
     .with { $0.currency = currency; $0.minor = minor }
 }

@@ -334,8 +334,12 @@ public nonisolated struct Dunlin_V1_ImportBankFileResponse: Sendable {
   /// receipts an earlier import had already brought: skipped
   public var duplicates: UInt32 = 0
 
-  /// the receipts this import wrote, in file order
+  /// The receipts this import wrote, in file order: the first 1,000, and no more than 2 MiB of
+  /// them, so an answer of any import fits a message; receipts_omitted counts the rest (list
+  /// them with ListReceipts{file_id}).
   public var receipts: [Dunlin_V1_BankReceiptRecord] = []
+
+  public var receiptsOmitted: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -881,7 +885,7 @@ nonisolated extension Dunlin_V1_ImportBankFileRequest: SwiftProtobuf.Message, Sw
 
 nonisolated extension Dunlin_V1_ImportBankFileResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ImportBankFileResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}file\0\u{3}already_imported\0\u{1}duplicates\0\u{1}receipts\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}file\0\u{3}already_imported\0\u{1}duplicates\0\u{1}receipts\0\u{3}receipts_omitted\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -893,6 +897,7 @@ nonisolated extension Dunlin_V1_ImportBankFileResponse: SwiftProtobuf.Message, S
       case 2: try { try decoder.decodeSingularBoolField(value: &self.alreadyImported) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.duplicates) }()
       case 4: try { try decoder.decodeRepeatedMessageField(value: &self.receipts) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.receiptsOmitted) }()
       default: break
       }
     }
@@ -915,6 +920,9 @@ nonisolated extension Dunlin_V1_ImportBankFileResponse: SwiftProtobuf.Message, S
     if !self.receipts.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.receipts, fieldNumber: 4)
     }
+    if self.receiptsOmitted != 0 {
+      try visitor.visitSingularUInt32Field(value: self.receiptsOmitted, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -923,6 +931,7 @@ nonisolated extension Dunlin_V1_ImportBankFileResponse: SwiftProtobuf.Message, S
     if lhs.alreadyImported != rhs.alreadyImported {return false}
     if lhs.duplicates != rhs.duplicates {return false}
     if lhs.receipts != rhs.receipts {return false}
+    if lhs.receiptsOmitted != rhs.receiptsOmitted {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
