@@ -127,6 +127,10 @@ struct RecognizedPayer {
     /// Recognized only by a similar spelling: enough with an amount or a citation that agrees, never
     /// enough alone to post unapplied cash on the customer.
     var similar = false
+    /// Read from the remittance text, not given by the bank as the payer: enough with an amount or
+    /// a citation that agrees; alone, only a suggestion (at 50,000 customers a run of words in the
+    /// text is too often another customer's name to post cash on it).
+    var fromText = false
 
     var only: Int32? { customers.count == 1 ? customers[0] : nil }
 }
@@ -227,7 +231,7 @@ private struct ReceiptMatching {
                     return RecognizedPayer(
                         customers: [alias.customer], rule: .payerAlias,
                         reason: "payer name '\(name)' in the remittance text was matched to \(describe(alias.customer)) by hand \(times(alias.taught))",
-                        doubt: MatchConfidence.payerNamedInText
+                        doubt: MatchConfidence.payerNamedInText, fromText: true
                     )
                 }
                 let named = index.customers(named: name)
@@ -235,7 +239,7 @@ private struct ReceiptMatching {
                     return RecognizedPayer(
                         customers: named, rule: .payerName,
                         reason: "the remittance text names '\(name)', \(named.map(describe).joined(separator: " or "))",
-                        doubt: MatchConfidence.payerNamedInText
+                        doubt: MatchConfidence.payerNamedInText, fromText: true
                     )
                 }
             }
@@ -280,7 +284,8 @@ private struct ReceiptMatching {
     func structuredCitations() -> (found: [Citation], unresolved: [String]) {
         var found: [Citation] = []
         var unresolved: [String] = []
-        for reference in receipt.creditorReferences where !reference.isEmpty {
+        let inText = CreditorReference.references(inText: receipt.remittance).filter { !receipt.creditorReferences.contains($0) }
+        for reference in receipt.creditorReferences + inText where !reference.isEmpty {
             if let body = CreditorReference.body(of: reference), let (prefix, key) = InvoiceNumberKey.split(body) {
                 let hits = index.invoices(key: key, prefix: prefix, currency: currency)
                 if !hits.isEmpty {
@@ -594,6 +599,16 @@ private struct ReceiptMatching {
                     .joined(separator: "; ")
             )
         case .none:
+            if payer.fromText {
+                return CashMatch(
+                    receiptIdentity: receipt.identity, status: .unidentified, customerID: nil, applications: [], unapplied: receipt.amount,
+                    rules: [], confidence: 0,
+                    explanation: ([payer.reason] + notes + [
+                        "no invoice of theirs fits \(receipt.amount), and a name read from the text is not enough alone: suggested, not posted",
+                    ]).joined(separator: "; "),
+                    suggestions: payer.customers.map { suggestion($0, [], payer.rule, MatchConfidence.ambiguous - 20) } + otherCitations
+                )
+            }
             guard let customer = payer.only, !payer.similar else {
                 return ambiguous(
                     payer.customers.map { suggestion($0, [], payer.rule, MatchConfidence.ambiguous) } + otherCitations,

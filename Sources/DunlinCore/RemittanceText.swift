@@ -18,6 +18,15 @@ public enum CreditorReference {
         return String(compact.dropFirst(4))
     }
 
+    /// The valid ISO 11649 references written as words of free text ("RF18 INV000124" is two words
+    /// and not read; "RF18INV000124" is): banks with no field for them carry them in the text.
+    public static func references(inText text: String) -> [String] {
+        guard text.utf8.count >= 5, text.uppercased().contains("RF") else { return [] }
+        return text.uppercased().split(whereSeparator: { !($0.isASCII && ($0.isLetter || $0.isNumber)) })
+            .filter { $0.hasPrefix("RF") && (5...25).contains($0.count) }
+            .map(String.init).filter { body(of: $0) != nil }
+    }
+
     /// Whether `text` looks like an RF reference at all (so a bad one can be named as such).
     public static func looksStructured(_ text: String) -> Bool {
         let compact = text.uppercased().filter { $0 != " " }

@@ -101,6 +101,18 @@ struct CashMatchingTests {
         #expect(match.explanation.contains("INV-000124"))
     }
 
+    @Test("a valid RF reference written as a word of the remittance text is read as structured; a broken one stays text")
+    func structuredReferenceInText() {
+        let reference = CreditorReference.make(body: "INV000124")!
+        let match = Self.match(Self.receipt(Self.usd(250_000), text: "J SMITH PAYMENT \(reference.lowercased()), THANKS"))
+        #expect(match.rule == .structuredReference && match.confidence == 99)
+        #expect(Self.applied(match) == ["inv_124": 250_000])
+        var broken = Array(reference)
+        broken[2] = broken[2] == "9" ? "0" : "9"
+        #expect(CreditorReference.references(inText: "PAYMENT \(String(broken))").isEmpty)
+        #expect(Self.match(Self.receipt(Self.usd(250_000), text: "PAYMENT \(String(broken))")).rule != .structuredReference)
+    }
+
     @Test("a structured reference spelled as the invoice number decides; one that is not stays text")
     func structuredInvoiceNumber() {
         let exact = Self.match(Self.receipt(Self.usd(99_900), references: ["inv-000200"]))
@@ -251,16 +263,20 @@ struct CashMatchingTests {
         #expect(first.confidence == 85, "five points less than a name given as a name")
         #expect(first.explanation.contains("the remittance text names 'ACME'"))
         #expect(Self.applied(first) == ["inv_124": 250_000])
-        // After a key, as ACH text writes it; nothing of the amount: unapplied cash on the customer.
+        // After a key; nothing of the amount: a name read from text alone is only a suggestion,
+        // never cash posted on the customer.
         let keyed = Self.match(Self.receipt(Self.usd(12_345), text: "ORIG CO NAME:GLOBEX LTD ENTRY DESCR:PAYMENT"))
-        #expect(keyed.status == .customerOnly)
-        #expect(keyed.customerID == "cus_globex")
+        #expect(keyed.status == .unidentified && keyed.customerID == nil && keyed.applications.isEmpty)
+        #expect(keyed.suggestions.first?.customerID == "cus_globex")
+        // The same name given as the payer's: unapplied cash on the customer.
+        let given = Self.match(Self.receipt(Self.usd(12_345), payer: "GLOBEX LTD"))
+        #expect(given.status == .customerOnly && given.customerID == "cus_globex")
         // A learned alias's name in the text.
         let alias = Self.match(Self.receipt(Self.usd(33_300), text: "HOOLI XYZ PAYABLES REMITTANCE"))
         #expect(alias.rules == [.amountAndPayer, .payerAlias])
         // A given payer name wins over the text; text naming no customer identifies no one.
-        let given = Self.match(Self.receipt(Self.usd(250_000), payer: "J SMITH", text: "ACME CORP INVOICES"))
-        #expect(given.status == .unidentified)
+        let named = Self.match(Self.receipt(Self.usd(250_000), payer: "J SMITH", text: "ACME CORP INVOICES"))
+        #expect(named.status == .unidentified)
         let nobody = Self.match(Self.receipt(Self.usd(250_000), text: "WIRE IN ORIG REF 88231 NO ADVICE"))
         #expect(nobody.status == .unidentified)
         #expect(nobody.explanation.hasPrefix("no payer name"))
