@@ -62,7 +62,7 @@ extension TenantStore {
         decide: @Sendable ([BankReceipt], CashLedger) throws -> [CashDecision]
     ) throws -> BankImportSummary {
         let fileID = CashIDs.file(digest: digest)
-        return try writer.write { db in
+        return try writer.write { db in try Self.withImportCache(db) {
             if let existing = try BankFileRow.fetchOne(db, key: fileID) {
                 return BankImportSummary(file: try existing.record(), alreadyImported: true, receipts: [], duplicates: receipts.count)
             }
@@ -97,7 +97,8 @@ extension TenantStore {
                         entryIndex += 1
                     }
                 }
-                try Self.save(BankReceiptRow(record), db)
+                // New: its id was looked for above.
+                try Self.insertNew(BankReceiptRow(record), fields: record.fieldMap, db)
                 written.append(record)
             }
             let credits = written.filter { $0.receipt.direction == .credit }
@@ -109,7 +110,7 @@ extension TenantStore {
             )
             try Self.save(BankFileRow(file), db)
             return BankImportSummary(file: file, alreadyImported: false, receipts: written, duplicates: receipts.count - written.count)
-        }
+        } }
     }
 
     /// The payer aliases manual matches taught. A receipt the import tied to no customer whose

@@ -307,6 +307,17 @@ extension TenantStore {
         try stampChangedFields(db, kind: RecordRow.recordKind, id: row.id, before: try existing.map(liveFields), after: try liveFields(row), seq: seq)
     }
 
+    /// Writes `row`, known to be new (its id is in no row), with `fields`, its record's field
+    /// map: the change-log line and a stamp per field as ``save(_:_:)`` writes them, without
+    /// looking for the row or decoding the body it was just encoded into.
+    static func insertNew<RecordRow: TombstonedRow>(_ row: RecordRow, fields: FieldMap, _ db: Database) throws {
+        try row.insert(db)
+        var live = fields
+        live[RecordCoding.deletedField] = .bool(false)
+        let seq = try logChange(db, kind: RecordRow.recordKind, id: row.id, op: "insert")
+        try stampChangedFields(db, kind: RecordRow.recordKind, id: row.id, before: nil, after: live, seq: seq)
+    }
+
     func tombstone<RecordRow: TombstonedRow>(_ type: RecordRow.Type, _ ids: [String]) throws {
         try writeBatch(ids) { id, db in
             let deleted = Column("deleted")

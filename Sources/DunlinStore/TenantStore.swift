@@ -72,23 +72,30 @@ public final class TenantStore: Sendable {
         defer { feed.close() }
         return try await writer.write { db in
             defer { feed.close() }
-            // A large import touches far more pages than the default cache (2,000 pages) holds;
-            // spilling them to the WAL mid-transaction and reading them back dominated the
-            // profile. A bigger cache for the import's length, then the default again.
-            let cacheSize = try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? -2_000
-            try db.execute(sql: "PRAGMA cache_size = \(Self.importCacheSize)")
-            defer { try? db.execute(sql: "PRAGMA cache_size = \(cacheSize)") }
-            let ledger = LedgerWriter(db: db)
-            var index = 0
-            while let chunk = try feed.next() {
-                for entry in chunk {
-                    try authorize(entry, index, ledger.state)
-                    try ledger.post(entry, index: index)
-                    index += 1
+            return try Self.withImportCache(db) {
+                let ledger = LedgerWriter(db: db)
+                var index = 0
+                while let chunk = try feed.next() {
+                    for entry in chunk {
+                        try authorize(entry, index, ledger.state)
+                        try ledger.post(entry, index: index)
+                        index += 1
+                    }
                 }
+                return index
             }
-            return index
         }
+    }
+
+    /// Runs an import's `body` with the writer's page cache raised to ``importCacheSize``, then
+    /// the cache as it was. A large import touches far more pages than the default cache (2,000
+    /// pages) holds; spilling them to the WAL mid-transaction and reading them back dominated
+    /// the profile.
+    static func withImportCache<T>(_ db: Database, _ body: () throws -> T) throws -> T {
+        let cacheSize = try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? -2_000
+        try db.execute(sql: "PRAGMA cache_size = \(Self.importCacheSize)")
+        defer { try? db.execute(sql: "PRAGMA cache_size = \(cacheSize)") }
+        return try body()
     }
 
     /// How much of the database file each connection maps: 1 GiB.
