@@ -11,6 +11,7 @@ enum FormColumn {
     }
 
     static func decode(_ json: String, _ table: String, _ column: String, id: String) throws -> FieldValue {
+        if let value = CanonicalJSON.decode(json) { return value }
         do {
             return try JSONDecoder().decode(FieldValue.self, from: Data(json.utf8))
         } catch {

@@ -208,7 +208,8 @@ struct PromiseToPayRow: TombstonedRow {
 
     private func decodedPlan(_ table: String) throws -> [Installment] {
         do {
-            return try SyncValue.objects(try JSONDecoder().decode(FieldValue.self, from: Data(installments.utf8)), Installment.form, "installments")
+            let value = try CanonicalJSON.decode(installments) ?? JSONDecoder().decode(FieldValue.self, from: Data(installments.utf8))
+            return try SyncValue.objects(value, Installment.form, "installments")
                 .map { try Installment($0) }
         } catch {
             throw DatabaseError(resultCode: .SQLITE_MISMATCH, message: "\(table).installments of \(id) holds \"\(installments.prefix(64))\", which this version cannot read")

@@ -145,3 +145,154 @@ public enum CanonicalJSON {
         bytes.append(UInt8(ascii: "\""))
     }
 }
+
+extension CanonicalJSON {
+    /// Reads the JSON that ``encode(_:)`` writes, and any JSON made only of objects, arrays,
+    /// strings, integers, booleans and null, without a decoder: the store reads thousands of
+    /// records' columns per request, and `JSONDecoder` with ``FieldValue``'s trial decoding was
+    /// most of a worklist's time. Nil for anything else (a fraction or exponent, an integer
+    /// beyond 64 bits, a repeated key, malformed text): the caller then decodes with
+    /// `JSONDecoder`, which reads or refuses it as before.
+    public static func decode(_ text: String) -> FieldValue? {
+        var text = text
+        return text.withUTF8 { bytes in
+            var reader = Reader(bytes: bytes)
+            guard let value = reader.value() else { return nil }
+            reader.skipSpace()
+            return reader.position == bytes.count ? value : nil
+        }
+    }
+
+    private struct Reader {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var position = 0
+        var depth = 0
+
+        mutating func skipSpace() {
+            while position < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[position]) { position += 1 }
+        }
+
+        mutating func value() -> FieldValue? {
+            skipSpace()
+            guard position < bytes.count, depth < 64 else { return nil }
+            switch bytes[position] {
+            case UInt8(ascii: "{"): return object()
+            case UInt8(ascii: "["): return array()
+            case UInt8(ascii: "\""): return string().map(FieldValue.string)
+            case UInt8(ascii: "t"): return literal("true", .bool(true))
+            case UInt8(ascii: "f"): return literal("false", .bool(false))
+            case UInt8(ascii: "n"): return literal("null", .null)
+            default: return integer()
+            }
+        }
+
+        mutating func literal(_ word: StaticString, _ value: FieldValue) -> FieldValue? {
+            let count = word.utf8CodeUnitCount
+            guard position + count <= bytes.count else { return nil }
+            for offset in 0..<count where bytes[position + offset] != word.utf8Start[offset] { return nil }
+            position += count
+            return value
+        }
+
+        mutating func integer() -> FieldValue? {
+            let start = position
+            if position < bytes.count, bytes[position] == UInt8(ascii: "-") { position += 1 }
+            let digits = position
+            while position < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[position]) { position += 1 }
+            guard position > digits, position - digits == 1 || bytes[digits] != UInt8(ascii: "0") else { return nil }
+            if position < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[position]) { return nil }
+            return Int64(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)).map(FieldValue.integer)
+        }
+
+        mutating func string() -> String? {
+            position += 1
+            var scalars: [UInt8] = []
+            while position < bytes.count {
+                let byte = bytes[position]
+                position += 1
+                switch byte {
+                case UInt8(ascii: "\""): return String(validating: scalars, as: UTF8.self)
+                case UInt8(ascii: "\\"):
+                    guard position < bytes.count else { return nil }
+                    let escaped = bytes[position]
+                    position += 1
+                    switch escaped {
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): scalars.append(escaped)
+                    case UInt8(ascii: "b"): scalars.append(0x08)
+                    case UInt8(ascii: "f"): scalars.append(0x0C)
+                    case UInt8(ascii: "n"): scalars.append(0x0A)
+                    case UInt8(ascii: "r"): scalars.append(0x0D)
+                    case UInt8(ascii: "t"): scalars.append(0x09)
+                    case UInt8(ascii: "u"):
+                        guard var code = hex4() else { return nil }
+                        if (0xD800..<0xDC00).contains(code) {
+                            guard position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u") else { return nil }
+                            position += 2
+                            guard let low = hex4(), (0xDC00..<0xE000).contains(low) else { return nil }
+                            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                        }
+                        guard let scalar = Unicode.Scalar(code) else { return nil }
+                        scalars.append(contentsOf: Array(String(Character(scalar)).utf8))
+                    default: return nil
+                    }
+                case 0x00..<0x20: return nil
+                default: scalars.append(byte)
+                }
+            }
+            return nil
+        }
+
+        mutating func hex4() -> UInt32? {
+            guard position + 4 <= bytes.count else { return nil }
+            var code: UInt32 = 0
+            for _ in 0..<4 {
+                guard let digit = Character(Unicode.Scalar(bytes[position])).hexDigitValue else { return nil }
+                code = code << 4 + UInt32(digit)
+                position += 1
+            }
+            return code
+        }
+
+        mutating func array() -> FieldValue? {
+            position += 1
+            depth += 1
+            defer { depth -= 1 }
+            var items: [FieldValue] = []
+            skipSpace()
+            if position < bytes.count, bytes[position] == UInt8(ascii: "]") { position += 1; return .array(items) }
+            while true {
+                guard let item = value() else { return nil }
+                items.append(item)
+                skipSpace()
+                guard position < bytes.count else { return nil }
+                let byte = bytes[position]
+                position += 1
+                if byte == UInt8(ascii: "]") { return .array(items) }
+                guard byte == UInt8(ascii: ",") else { return nil }
+            }
+        }
+
+        mutating func object() -> FieldValue? {
+            position += 1
+            depth += 1
+            defer { depth -= 1 }
+            var members: [String: FieldValue] = [:]
+            skipSpace()
+            if position < bytes.count, bytes[position] == UInt8(ascii: "}") { position += 1; return .object(members) }
+            while true {
+                skipSpace()
+                guard position < bytes.count, bytes[position] == UInt8(ascii: "\""), let key = string() else { return nil }
+                skipSpace()
+                guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { return nil }
+                position += 1
+                guard let member = value(), members.updateValue(member, forKey: key) == nil else { return nil }
+                skipSpace()
+                guard position < bytes.count else { return nil }
+                let byte = bytes[position]
+                position += 1
+                if byte == UInt8(ascii: "}") { return .object(members) }
+                guard byte == UInt8(ascii: ",") else { return nil }
+            }
+        }
+    }
+}
