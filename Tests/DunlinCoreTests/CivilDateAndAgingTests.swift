@@ -17,7 +17,10 @@ struct CivilDateAndAgingTests {
         #expect(CivilDate("1970-01-01")?.daysSinceEpoch == 0)
     }
 
-    @Test("impossible dates are refused", arguments: ["2026-02-29", "2026-13-01", "2026-00-10", "2026-04-31", "26-01-01", "2026-1-1", "hello"])
+    @Test("impossible dates are refused", arguments: [
+        "2026-02-29", "2026-13-01", "2026-00-10", "2026-04-31", "26-01-01", "2026-1-1", "hello", "2026-+1-05", "+026-01-05", " 2026-01-05",
+        "2026-01-05 ", "2026/01/05", "２０２６-01-05", "2026-01-0５", "",
+    ])
     func invalidDates(_ text: String) {
         #expect(CivilDate(text) == nil)
     }
