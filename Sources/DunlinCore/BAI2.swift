@@ -324,6 +324,8 @@ public enum BAI2 {
         "ORIG CO NAME", "ORIG CO ID", "ORIG ID", "ORIGINATOR", "ORG", "B/O", "BY ORDER OF", "DESC DATE", "ENTRY DESCR", "SEC", "IND ID NO",
         "IND NAME", "TRACE NO", "EFF DATE", "OBI", "BNF", "BBI", "OGB", "RFB", "REF", "TRN", "ADDENDA", "RMR",
     ]
+    /// ``textKeys`` as bytes, longest first.
+    static let textKeyBytes = textKeys.map { ($0, Array($0.utf8)) }.sorted { $0.1.count > $1.1.count }
     /// Keys whose value names the payer…
     static let payerNameKeys: Set<String> = ["ORIG CO NAME", "ORIGINATOR", "ORG", "B/O", "BY ORDER OF"]
     /// …and keys whose value identifies the payer's account or company.
@@ -337,21 +339,17 @@ public enum BAI2 {
         guard text.contains(":") || text.contains("=") else { return ("", "") }
         let upper = Array(text.uppercased().utf8)
         var found: [(start: Int, valueStart: Int, key: String)] = []
-        for key in textKeys {
-            let bytes = Array(key.utf8)
-            var position = 0
-            while position + bytes.count < upper.count {
-                defer { position += 1 }
-                guard upper[position] == bytes[0], position == 0 || upper[position - 1] == UInt8(ascii: " ") || upper[position - 1] == UInt8(ascii: "/"),
-                    Array(upper[position..<position + bytes.count]) == bytes
+        // At each ':' or '=', the longest key that ends there and starts a word.
+        for mark in upper.indices where upper[mark] == UInt8(ascii: ":") || upper[mark] == UInt8(ascii: "=") {
+            for (key, bytes) in textKeyBytes {
+                let start = mark - bytes.count
+                guard start >= 0, start == 0 || upper[start - 1] == UInt8(ascii: " ") || upper[start - 1] == UInt8(ascii: "/"),
+                    upper[start..<mark].elementsEqual(bytes)
                 else { continue }
-                let mark = upper[position + bytes.count]
-                guard mark == UInt8(ascii: ":") || mark == UInt8(ascii: "=") else { continue }
-                if found.contains(where: { $0.start <= position && position < $0.valueStart }) { continue }
-                found.append((position, position + bytes.count + 1, key))
+                if !found.contains(where: { $0.start <= start && start < $0.valueStart }) { found.append((start, mark + 1, key)) }
+                break
             }
         }
-        found.sort { $0.start < $1.start }
         var name = ""
         var account = ""
         let original = Array(text.utf8)
