@@ -63,14 +63,28 @@ enum StoredValue {
     /// `["a","b"]` as the encoder writes ids with nothing to escape, read without a decoder (a
     /// worklist reads thousands); nil for anything else, which the decoder reads.
     private static func plainIDs(_ json: String) -> [String]? {
-        let bytes = json.utf8
-        guard bytes.first == UInt8(ascii: "["), bytes.last == UInt8(ascii: "]"), !bytes.contains(UInt8(ascii: "\\")) else { return nil }
-        let inner = json.dropFirst().dropLast()
-        if inner.isEmpty { return [] }
-        guard inner.hasPrefix("\""), inner.hasSuffix("\""), inner.count >= 2 else { return nil }
-        let parts = inner.dropFirst().dropLast().split(separator: "\",\"", omittingEmptySubsequences: false)
-        guard parts.allSatisfy({ !$0.contains("\"") }) else { return nil }
-        return parts.map(String.init)
+        var json = json
+        return json.withUTF8 { bytes -> [String]? in
+            let last = bytes.count - 1
+            guard bytes.count >= 2, bytes[0] == UInt8(ascii: "["), bytes[last] == UInt8(ascii: "]") else { return nil }
+            if bytes.count == 2 { return [] }
+            var ids: [String] = []
+            var index = 1
+            while true {
+                guard index < last, bytes[index] == UInt8(ascii: "\"") else { return nil }
+                var end = index + 1
+                while end < last, bytes[end] != UInt8(ascii: "\"") {
+                    // An escape, or a control character JSON does not allow: the decoder's.
+                    if bytes[end] == UInt8(ascii: "\\") || bytes[end] < 0x20 { return nil }
+                    end += 1
+                }
+                guard end < last else { return nil }
+                ids.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[(index + 1)..<end]), as: UTF8.self))
+                if end + 1 == last { return ids }
+                guard bytes[end + 1] == UInt8(ascii: ",") else { return nil }
+                index = end + 2
+            }
+        }
     }
 
     static func json(_ ids: [String]) -> String {

@@ -94,7 +94,8 @@ struct RecordStoreTests {
         // Written by other hands: spaces, escapes; and what is no list at all.
         #expect(try StoredValue.ids(#"[ "a" , "b" ]"#, "t", "c", id: "x") == ["a", "b"])
         #expect(try StoredValue.ids(#"["a\u0041"]"#, "t", "c", id: "x") == ["aA"])
-        for bad in [#"["a""#, #"["a","#, "x", #"["a"]]"#] {
+        #expect(try StoredValue.ids(#"["a" ]"#, "t", "c", id: "x") == ["a"])
+        for bad in [#"["a""#, #"["a","#, "x", #"["a"]]"#, "[", "]", "[,]"] {
             #expect(throws: DatabaseError.self, "\(bad)") { try StoredValue.ids(bad, "t", "c", id: "x") }
         }
     }
