@@ -144,7 +144,9 @@ extension TenantStore {
                     result.existing += 1
                     continue
                 }
-                try Self.save(DunningNoticeRow(notice), db)
+                // New (looked for above): written with its stamps from the notice in hand, not
+                // decoded back from the body just encoded (a quarter of a full-size run).
+                try Self.insertNew(DunningNoticeRow(notice), fields: notice.fieldMap, db)
                 result.created.append(notice)
                 // Not the notice just written: it is never older than itself, and decoding it
                 // for every customer of a run would cost more than writing it.

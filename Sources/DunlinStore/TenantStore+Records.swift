@@ -314,6 +314,8 @@ extension TenantStore {
         try row.insert(db)
         var live = fields
         live[RecordCoding.deletedField] = .bool(false)
+        // Debug builds (every test) check the stamps are those save(_:_:) would write.
+        assert((try? liveFields(row)) == live, "\(RecordRow.databaseTableName) \(row.id): fields in hand differ from its row's")
         let seq = try logChange(db, kind: RecordRow.recordKind, id: row.id, op: "insert")
         try stampChangedFields(db, kind: RecordRow.recordKind, id: row.id, before: nil, after: live, seq: seq)
     }
