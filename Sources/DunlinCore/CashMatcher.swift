@@ -167,18 +167,12 @@ private struct ReceiptMatching {
         }
         let name = PayerName.normalized(receipt.payerName)
         guard !name.isEmpty else { return recognizeInText(receipt, index, describe) }
-        if let alias = index.alias(name: name) {
-            return RecognizedPayer(
-                customers: [alias.customer], rule: .payerAlias,
-                reason: "payer name '\(receipt.payerName)' was matched to \(describe(alias.customer)) by hand \(times(alias.taught))"
-            )
-        }
-        let named = index.customers(named: name)
-        if !named.isEmpty {
-            return RecognizedPayer(
-                customers: named, rule: .payerName,
-                reason: "payer name '\(receipt.payerName)' is \(named.map(describe).joined(separator: " or "))"
-            )
+        if let payer = named(
+            name, index,
+            alias: { "payer name '\(receipt.payerName)' was matched to \(describe($0)) by hand \(times($1))" },
+            customers: { "payer name '\(receipt.payerName)' is \($0.map(describe).joined(separator: " or "))" }
+        ) {
+            return payer
         }
         // A name the bank cut short: every customer it can be the start of, and the customer named
         // without a cut-off legal form ("NORTHERN FURNITURE IN" may be "… INTERNATIONAL" or "… INC").
@@ -227,24 +221,30 @@ private struct ReceiptMatching {
                 if end - start > 1, PayerName.legalForms.contains(last) || last == "AND" { continue }
                 if end - start == 1, start > 0, last.count < MatchConfidence.shortestLoneWordInText { continue }
                 let name = words[start..<end].joined(separator: " ")
-                if let alias = index.alias(name: name) {
-                    return RecognizedPayer(
-                        customers: [alias.customer], rule: .payerAlias,
-                        reason: "payer name '\(name)' in the remittance text was matched to \(describe(alias.customer)) by hand \(times(alias.taught))",
-                        doubt: MatchConfidence.payerNamedInText, fromText: true
-                    )
-                }
-                let named = index.customers(named: name)
-                if !named.isEmpty {
-                    return RecognizedPayer(
-                        customers: named, rule: .payerName,
-                        reason: "the remittance text names '\(name)', \(named.map(describe).joined(separator: " or "))",
-                        doubt: MatchConfidence.payerNamedInText, fromText: true
-                    )
+                if var payer = named(
+                    name, index,
+                    alias: { "payer name '\(name)' in the remittance text was matched to \(describe($0)) by hand \(times($1))" },
+                    customers: { "the remittance text names '\(name)', \($0.map(describe).joined(separator: " or "))" }
+                ) {
+                    payer.doubt = MatchConfidence.payerNamedInText
+                    payer.fromText = true
+                    return payer
                 }
             }
         }
         return nil
+    }
+
+    /// The customer a learned alias of normalized `name` teaches, else the customers named
+    /// exactly `name`; each reason says how, from the customer (and times taught) or customers.
+    private static func named(
+        _ name: String, _ index: MatchIndex, alias: (Int32, Int) -> String, customers: ([Int32]) -> String
+    ) -> RecognizedPayer? {
+        if let taught = index.alias(name: name) {
+            return RecognizedPayer(customers: [taught.customer], rule: .payerAlias, reason: alias(taught.customer, taught.taught))
+        }
+        let named = index.customers(named: name)
+        return named.isEmpty ? nil : RecognizedPayer(customers: named, rule: .payerName, reason: customers(named))
     }
 
     private static func times(_ count: Int) -> String { count == 1 ? "once" : "\(count) times" }

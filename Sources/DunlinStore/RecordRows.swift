@@ -55,36 +55,13 @@ enum StoredValue {
     }
 
     static func ids(_ json: String, _ table: String, _ column: String, id: String) throws -> [String] {
-        if let plain = plainIDs(json) { return plain }
+        // The hand reader first (a worklist reads thousands); what it leaves, the decoder decides.
+        if case .array(let items) = CanonicalJSON.decode(json) {
+            let ids = items.compactMap(\.text)
+            if ids.count == items.count { return ids }
+        }
         guard let ids = try? JSONDecoder().decode([String].self, from: Data(json.utf8)) else { throw unreadable(table, column, id: id, json) }
         return ids
-    }
-
-    /// `["a","b"]` as the encoder writes ids with nothing to escape, read without a decoder (a
-    /// worklist reads thousands); nil for anything else, which the decoder reads.
-    private static func plainIDs(_ json: String) -> [String]? {
-        var json = json
-        return json.withUTF8 { bytes -> [String]? in
-            let last = bytes.count - 1
-            guard bytes.count >= 2, bytes[0] == UInt8(ascii: "["), bytes[last] == UInt8(ascii: "]") else { return nil }
-            if bytes.count == 2 { return [] }
-            var ids: [String] = []
-            var index = 1
-            while true {
-                guard index < last, bytes[index] == UInt8(ascii: "\"") else { return nil }
-                var end = index + 1
-                while end < last, bytes[end] != UInt8(ascii: "\"") {
-                    // An escape, or a control character JSON does not allow: the decoder's.
-                    if bytes[end] == UInt8(ascii: "\\") || bytes[end] < 0x20 { return nil }
-                    end += 1
-                }
-                guard end < last else { return nil }
-                ids.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[(index + 1)..<end]), as: UTF8.self))
-                if end + 1 == last { return ids }
-                guard bytes[end + 1] == UInt8(ascii: ",") else { return nil }
-                index = end + 2
-            }
-        }
     }
 
     static func json(_ ids: [String]) -> String {

@@ -89,10 +89,7 @@ extension TenantStore {
     /// Whether nothing in the ledger that makes, changes or voids an invoice balance is dated
     /// after `asOf`: then the balances as they stand are the balances as of that date.
     static func ledgerIsCurrent(_ db: Database, asOf: CivilDate) throws -> Bool {
-        try Bool.fetchOne(db, sql: """
-            SELECT NOT EXISTS (SELECT 1 FROM ledger_entry WHERE date > ?
-                AND kind IN ('invoice', 'adjustment', 'application', 'write_off', 'refund', 'reversal'))
-            """, arguments: [asOf.description]) ?? false
+        try !AsOfView.anyEntry(db, after: asOf.description, kinds: ["invoice"] + AsOfView.balanceChangingKinds)
     }
 
     /// ``openBalanceSums(_:analystID:asOf:)`` when the ledger is current as of `asOf`, without
@@ -105,7 +102,7 @@ extension TenantStore {
     static func currentOpenBalanceSums(_ db: Database, analystID: String?, asOf: CivilDate) throws -> [OpenBalanceSum] {
         let day = asOf.description
         let customers = analystID == nil ? "" : "customer c JOIN "
-        let onCustomer = analystID == nil ? "" : " ON %@.customer_id = c.id AND c.analyst_id = ?"
+        func onCustomer(_ table: String) -> String { analystID == nil ? "" : " ON \(table).customer_id = c.id AND c.analyst_id = ?" }
         let scope: [(any DatabaseValueConvertible)?] = analystID.map { [$0] } ?? []
         let open = "b.gross > 0 AND b.reversed_on IS NULL"
         var sums: [String: OpenBalanceSum] = [:]
@@ -114,7 +111,7 @@ extension TenantStore {
             SELECT o.customer_id, o.currency, o.high, o.low, o.inexact,
                 (SELECT MIN(b.due_date) FROM invoice_balance b INDEXED BY open_invoice_by_customer_due
                  WHERE b.customer_id = o.customer_id AND \(open) AND b.due_date < ? AND b.currency = o.currency)
-            FROM \(customers)customer_open_balance o\(String(format: onCustomer, "o")) WHERE o.items > 0
+            FROM \(customers)customer_open_balance o\(onCustomer("o")) WHERE o.items > 0
             """, arguments: StatementArguments([day] + scope))
         while let row = try totals.next() {
             guard (row[4] as Int64) == 0 else { throw sumOutOfRange }
@@ -128,11 +125,11 @@ extension TenantStore {
         }
         let notDue = try Row.fetchCursor(db, sql: """
             SELECT b.customer_id, b.currency, \(WideSum.columns("b.gross"))
-            FROM \(customers)invoice_balance b INDEXED BY open_invoice_by_customer_due\(String(format: onCustomer, "b"))
+            FROM \(customers)invoice_balance b INDEXED BY open_invoice_by_customer_due\(onCustomer("b"))
             WHERE \(open) AND b.due_date >= ? GROUP BY b.customer_id, b.currency
             UNION ALL
             SELECT b.customer_id, b.currency, \(WideSum.columns("b.gross"))
-            FROM \(customers)invoice_balance b INDEXED BY open_invoice_by_customer_due\(String(format: onCustomer, "b"))
+            FROM \(customers)invoice_balance b INDEXED BY open_invoice_by_customer_due\(onCustomer("b"))
             WHERE \(open) AND b.due_date IS NULL GROUP BY b.customer_id, b.currency
             """, arguments: StatementArguments(scope + [day] + scope))
         while let row = try notDue.next() {
@@ -357,16 +354,21 @@ private struct AsOfView {
     var counts = "b.reversed_on IS NULL"
     var countsArguments: [(any DatabaseValueConvertible)?] = []
 
+    /// The kinds that change a balance after it is made.
+    static let balanceChangingKinds = ["adjustment", "application", "write_off", "refund", "reversal"]
+
+    /// Whether an entry of one of `kinds` is dated after `date` (by `ledger_entry_by_date`).
+    static func anyEntry(_ db: Database, after date: String, kinds: [String]) throws -> Bool {
+        let list = kinds.map { "'\($0)'" }.joined(separator: ", ")
+        return try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM ledger_entry WHERE date > ? AND kind IN (\(list)))", arguments: [date]) ?? false
+    }
+
     init(_ db: Database, asOf: CivilDate?, side: Side) throws {
         guard let asOf else { return }
         let date = asOf.description
         counts = "b.date <= ? AND (b.reversed_on IS NULL OR b.reversed_on > ?)"
         countsArguments = [date, date]
-        let later = try Bool.fetchOne(db, sql: """
-            SELECT EXISTS (SELECT 1 FROM ledger_entry WHERE date > ?
-                AND kind IN ('adjustment', 'application', 'write_off', 'refund', 'reversal'))
-            """, arguments: [date]) ?? false
-        guard later else { return }
+        guard try Self.anyEntry(db, after: date, kinds: Self.balanceChangingKinds) else { return }
         let (key, kinds, effect) =
             switch side {
             case .invoice: ("target_id", DerivedBalances.invoiceEffectKinds, DerivedBalances.invoiceEffect)

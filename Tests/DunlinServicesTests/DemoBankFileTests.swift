@@ -55,6 +55,24 @@ struct DemoBankFileTests {
         ]),
     ]
 
+    static let portfolio = DemoPortfolio(today: CivilDate("2026-11-30")!)
+
+    /// The demo's invoices with their balances after the demo's applications, by id; an
+    /// invoice's number is its reference, else its id (as the import reads it).
+    static func openInvoices() throws -> [String: OpenInvoice] {
+        var open: [String: OpenInvoice] = [:]
+        for entry in portfolio.entries where entry.kind == .invoice {
+            open[entry.id] = OpenInvoice(
+                id: entry.id, customerID: entry.customerID, number: entry.reference.isEmpty ? entry.id : entry.reference,
+                openBalance: entry.amount, dueDate: entry.dueDate
+            )
+        }
+        for entry in portfolio.entries where entry.kind == .application {
+            if let target = entry.targetID, let invoice = open[target] { open[target]?.openBalance = try invoice.openBalance.subtracting(entry.amount) }
+        }
+        return open
+    }
+
     @Test("each demo file is detected and read by its format's reader", arguments: samples.map(\.name))
     func readsWithItsReader(name: String) throws {
         let sample = try #require(Self.samples.first { $0.name == name })
@@ -71,12 +89,7 @@ struct DemoBankFileTests {
         let sample = try #require(Self.samples.first { $0.name == name })
         let receipts = try BankFileReader.receipts(Self.file(name)).receipts
         try #require(receipts.count == sample.receipts.count)
-        let portfolio = DemoPortfolio(today: CivilDate("2026-11-30")!)
-        var open: [String: Money] = [:]
-        for entry in portfolio.entries where entry.kind == .invoice { open[entry.id] = entry.amount }
-        for entry in portfolio.entries where entry.kind == .application {
-            if let target = entry.targetID, let balance = open[target] { open[target] = try balance.subtracting(entry.amount) }
-        }
+        let open = try Self.openInvoices().mapValues(\.openBalance)
         for (receipt, expected) in zip(receipts, sample.receipts) {
             switch expected.way {
             case .debit:
@@ -104,18 +117,9 @@ struct DemoBankFileTests {
         let sample = try #require(Self.samples.first { $0.name == name })
         let receipts = try BankFileReader.receipts(Self.file(name)).receipts
         try #require(receipts.count == sample.receipts.count)
-        let portfolio = DemoPortfolio(today: CivilDate("2026-11-30")!)
-        var open: [String: OpenInvoice] = [:]
-        for entry in portfolio.entries where entry.kind == .invoice {
-            open[entry.id] = OpenInvoice(
-                id: entry.id, customerID: entry.customerID, number: entry.reference.isEmpty ? entry.id : entry.reference,
-                openBalance: entry.amount, dueDate: entry.dueDate
-            )
-        }
-        for entry in portfolio.entries where entry.kind == .application {
-            if let target = entry.targetID, let invoice = open[target] { open[target]?.openBalance = try invoice.openBalance.subtracting(entry.amount) }
-        }
-        var index = MatchIndex(invoices: open.values.sorted { $0.id < $1.id }, customers: portfolio.customers.map(PayerCustomer.init))
+        var index = MatchIndex(
+            invoices: try Self.openInvoices().values.sorted { $0.id < $1.id }, customers: Self.portfolio.customers.map(PayerCustomer.init)
+        )
         let matches = CashMatcher().match(receipts, in: &index)
         for (match, expected) in zip(matches, sample.receipts) {
             let applied = Set(match.applications.map(\.invoiceID))
