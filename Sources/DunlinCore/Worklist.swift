@@ -30,18 +30,36 @@ public enum Worklist {
     public static func rank(
         _ facts: [WorklistFacts], today: CivilDate, weights: WorklistWeights, base: Currency, rates: [Currency: ExchangeRate]
     ) -> [WorklistRow] {
-        let rows = facts.compactMap { row(for: $0, today: today, weights: weights, base: base, rates: rates) }
-        return rows.sorted { a, b in
+        top(facts, limit: .max, today: today, weights: weights, base: base, rates: rates).rows
+    }
+
+    /// The first `limit` rows of ``rank(_:today:weights:base:rates:)`` and how many rows there are
+    /// in all. Every customer is scored, but only the rows returned are put in words: the reasons
+    /// were most of the ranking's time for an analyst with thousands of customers.
+    public static func top(
+        _ facts: [WorklistFacts], limit: Int, today: CivilDate, weights: WorklistWeights, base: Currency, rates: [Currency: ExchangeRate]
+    ) -> (total: Int, rows: [WorklistRow]) {
+        let scored = facts.indices.compactMap { index in
+            row(for: facts[index], today: today, weights: weights, base: base, rates: rates, explain: false).map { (index, $0) }
+        }
+        let ranked = scored.sorted { x, y in
+            let a = x.1, b = y.1
             if a.priority != b.priority { return a.priority }
             if a.score != b.score { return a.score > b.score }
             if a.overdueBase.minorUnits != b.overdueBase.minorUnits { return a.overdueBase.minorUnits > b.overdueBase.minorUnits }
             return (a.customerName, a.customerID) < (b.customerName, b.customerID)
         }
+        let rows = ranked.prefix(max(limit, 0)).compactMap { index, _ in
+            row(for: facts[index], today: today, weights: weights, base: base, rates: rates)
+        }
+        return (scored.count, rows)
     }
 
-    /// One customer's row, or nil when there is nothing to call about.
+    /// One customer's row, or nil when there is nothing to call about; `explain` false leaves the
+    /// reasons out (the score and its parts are the same).
     public static func row(
-        for facts: WorklistFacts, today: CivilDate, weights: WorklistWeights, base: Currency, rates: [Currency: ExchangeRate]
+        for facts: WorklistFacts, today: CivilDate, weights: WorklistWeights, base: Currency, rates: [Currency: ExchangeRate],
+        explain: Bool = true
     ) -> WorklistRow? {
         let since = today.adding(days: -brokenPromiseWindowDays)
         let broken = facts.brokenPromises.filter { $0.brokenOn > since && $0.brokenOn <= today }.sorted { $0.brokenOn > $1.brokenOn }
@@ -52,12 +70,15 @@ public enum Worklist {
         guard priority || !overdue.isEmpty || !broken.isEmpty else { return nil }
 
         var reasons: [String] = []
+        func say(_ reason: @autoclosure () -> String) {
+            if explain { reasons.append(reason()) }
+        }
         var parts: [WorklistRow.Part] = []
         if let callBack {
-            reasons.append(callBack == today ? "call back due today" : "call back due since \(callBack)")
+            say(callBack == today ? "call back due today" : "call back due since \(callBack)")
         }
         for promise in promisesDue {
-            reasons.append("promise of \(promise.amount) due today")
+            say("promise of \(promise.amount) due today")
         }
 
         // Amount overdue, in the base currency where it converts.
@@ -77,40 +98,40 @@ public enum Worklist {
             let thousands = Int(min(overdueBase.minorUnits / (1000 * base.minorUnitsPerMajor), 100))
             parts.append(.init(name: "overdue", points: weights.overdue * thousands))
             let converted = overdue.contains { $0.currency != base && rates[$0.currency] != nil }
-            reasons.append("\(overdueBase)\(converted ? " (converted)" : "") overdue" + (daysPastDue > 0 ? ", oldest \(daysPastDue) days past due" : ""))
+            say("\(overdueBase)\(converted ? " (converted)" : "") overdue" + (daysPastDue > 0 ? ", oldest \(daysPastDue) days past due" : ""))
         } else if !unconverted.isEmpty, daysPastDue > 0 {
-            reasons.append("oldest item \(daysPastDue) days past due")
+            say("oldest item \(daysPastDue) days past due")
         }
         for amount in unconverted {
-            reasons.append("\(amount) overdue (no rate to \(base.code): not scored)")
+            say("\(amount) overdue (no rate to \(base.code): not scored)")
         }
         if daysPastDue > 0 {
             parts.append(.init(name: "days_past_due", points: weights.daysPastDue * min(daysPastDue / 10, 36)))
         }
         for promise in broken {
-            reasons.append("promise of \(promise.amount) \(promise.partly ? "partly kept" : "broken") on \(promise.brokenOn)")
+            say("promise of \(promise.amount) \(promise.partly ? "partly kept" : "broken") on \(promise.brokenOn)")
         }
         if !broken.isEmpty { parts.append(.init(name: "broken_promises", points: weights.brokenPromise * broken.count)) }
         if facts.openDisputes > 0 {
             parts.append(.init(name: "open_disputes", points: weights.openDispute * facts.openDisputes))
-            reasons.append(facts.openDisputes == 1 ? "1 open dispute" : "\(facts.openDisputes) open disputes")
+            say(facts.openDisputes == 1 ? "1 open dispute" : "\(facts.openDisputes) open disputes")
         }
         let risk = min(max(facts.riskRating, 1), 5)
         if risk > 1 {
             parts.append(.init(name: "risk", points: weights.risk * (risk - 1)))
-            if risk >= 4 { reasons.append("risk \(risk) of 5") }
+            if risk >= 4 { say("risk \(risk) of 5") }
         }
         if let limit = facts.creditLimit, let open = facts.openTotal.first(where: { $0.currency == limit.currency }), open.minorUnits > limit.minorUnits {
             parts.append(.init(name: "over_credit_limit", points: weights.overCreditLimit))
             let over = (try? open.subtracting(limit)) ?? open
-            reasons.append("over the credit limit of \(limit) by \(over)")
+            say("over the credit limit of \(limit) by \(over)")
         }
         let quiet = facts.lastContact.map { max(0, $0.days(until: today)) }
         parts.append(.init(name: "no_contact", points: weights.noContact * min((quiet ?? Int.max) / 7, 13)))
         if let quiet {
-            if quiet >= 7 { reasons.append("no contact for \(quiet) days") }
+            if quiet >= 7 { say("no contact for \(quiet) days") }
         } else {
-            reasons.append("never contacted")
+            say("never contacted")
         }
         parts.removeAll { $0.points == 0 }
         return WorklistRow(

@@ -197,11 +197,25 @@ struct PromiseToPayRow: TombstonedRow {
         deleted = false
     }
 
+    /// Read by column, not through the Codable decoder (the worklist reads every recent promise).
+    init(row: Row) throws {
+        id = try row.decode(String.self, forColumn: "id")
+        customer_id = try row.decode(String.self, forColumn: "customer_id")
+        invoice_ids = try row.decode(String.self, forColumn: "invoice_ids")
+        currency = try row.decode(String.self, forColumn: "currency")
+        amount = try row.decode(Int64.self, forColumn: "amount")
+        made_on = try row.decode(String.self, forColumn: "made_on")
+        promised_date = try row.decode(String.self, forColumn: "promised_date")
+        status = try row.decode(String.self, forColumn: "status")
+        note = try row.decode(String.self, forColumn: "note")
+        installments = try row.decode(String.self, forColumn: "installments")
+        deleted = try row.decode(Bool.self, forColumn: "deleted")
+    }
+
     private func decodedPlan(_ table: String) throws -> [Installment] {
         do {
             let value = try CanonicalJSON.decode(installments) ?? JSONDecoder().decode(FieldValue.self, from: Data(installments.utf8))
-            return try SyncValue.objects(value, Installment.form, "installments")
-                .map { try Installment($0) }
+            return try Installment.plan(value)
         } catch {
             throw DatabaseError(resultCode: .SQLITE_MISMATCH, message: "\(table).installments of \(id) holds \"\(installments.prefix(64))\", which this version cannot read")
         }

@@ -13,17 +13,28 @@ extension TenantStore {
             let scope: StatementArguments = analystID.map { [$0] } ?? []
             var facts: [String: WorklistFacts] = [:]
             var order: [String] = []
+            // The last contact of each customer is one seek in the activity index (customer,
+            // time), not a grouping of every activity of the analyst's customers.
             let customers = try Row.fetchCursor(
-                db, sql: "SELECT id, name, risk_rating, credit_limit, credit_currency FROM customer" + (analystID == nil ? "" : " WHERE analyst_id = ?"),
+                db, sql: """
+                    SELECT id, name, risk_rating, credit_limit, credit_currency,
+                           (SELECT MAX(occurred_at) FROM activity WHERE customer_id = customer.id) AS last_contact
+                    FROM customer
+                    """ + (analystID == nil ? "" : " WHERE analyst_id = ?"),
                 arguments: scope
             )
             while let row = try customers.next() {
-                let id: String = row["id"]
-                let limit: Int64? = row["credit_limit"], currency: String? = row["credit_currency"]
-                facts[id] = WorklistFacts(
-                    customerID: id, customerName: row["name"], riskRating: row["risk_rating"],
+                let id: String = try row.decode(String.self, forColumn: "id")
+                let limit = try row.decode(Int64?.self, forColumn: "credit_limit"), currency = try row.decode(String?.self, forColumn: "credit_currency")
+                var customer = WorklistFacts(
+                    customerID: id, customerName: try row.decode(String.self, forColumn: "name"),
+                    riskRating: try row.decode(Int.self, forColumn: "risk_rating"),
                     creditLimit: limit.flatMap { limit in currency.flatMap(Currency.init(code:)).map { Money(minorUnits: limit, currency: $0) } }
                 )
+                if let last = try row.decode(Int64?.self, forColumn: "last_contact") {
+                    customer.lastContact = CivilDate(Activity.instant(milliseconds: last), in: timeZone)
+                }
+                facts[id] = customer
                 order.append(id)
             }
 
@@ -35,25 +46,20 @@ extension TenantStore {
                 if let due = sum.oldestOverdue, facts[sum.customerID]?.oldestDue.map({ due < $0 }) ?? true { facts[sum.customerID]?.oldestDue = due }
             }
 
+            // Open disputes and due tasks are few beside the ledger: read them all and keep the
+            // analyst's (a subquery per row on the customer's analyst cost more than the rows).
             let disputes = try Row.fetchCursor(
-                db, sql: "SELECT customer_id, COUNT(*) AS n FROM dispute WHERE deleted = 0 AND status NOT IN ('resolved', 'rejected')\(mine) GROUP BY customer_id",
-                arguments: scope
+                db, sql: "SELECT customer_id, COUNT(*) AS n FROM dispute WHERE deleted = 0 AND status NOT IN ('resolved', 'rejected') GROUP BY customer_id"
             )
-            while let row = try disputes.next() { facts[row["customer_id"]]?.openDisputes = row["n"] }
+            while let row = try disputes.next() { facts[try row.decode(String.self, forColumn: "customer_id")]?.openDisputes = try row.decode(Int.self, forColumn: "n") }
 
             let tasks = try Row.fetchCursor(
-                db, sql: "SELECT customer_id, due_date FROM collection_task WHERE deleted = 0 AND done = 0 AND due_date <= ?\(mine)",
-                arguments: [today.description] + scope
+                db, sql: "SELECT customer_id, due_date FROM collection_task WHERE deleted = 0 AND done = 0 AND due_date <= ?",
+                arguments: [today.description]
             )
             while let row = try tasks.next() {
-                if let due = CivilDate(row["due_date"] as String) { facts[row["customer_id"]]?.callBacks.append(due) }
-            }
-
-            let contacts = try Row.fetchCursor(
-                db, sql: "SELECT customer_id, MAX(occurred_at) AS last FROM activity WHERE 1\(mine) GROUP BY customer_id", arguments: scope
-            )
-            while let row = try contacts.next() {
-                facts[row["customer_id"]]?.lastContact = CivilDate(Activity.instant(milliseconds: row["last"]), in: timeZone)
+                let customer = try row.decode(String.self, forColumn: "customer_id")
+                if facts[customer] != nil, let due = CivilDate(try row.decode(String.self, forColumn: "due_date")) { facts[customer]?.callBacks.append(due) }
             }
 
             // Promises and plans, installment by installment: broken in the window, or due today.

@@ -187,6 +187,24 @@ extension Installment {
     public init(_ read: SyncFieldReader) throws(DomainError) {
         self.init(dueDate: try read.date("due_date"), amount: try read.amount("amount"))
     }
+
+    /// A plan (`installments`, an array of installments) read with the same checks as the form
+    /// reader, without building a reader per installment: a worklist reads thousands of plans.
+    /// Anything but exactly the two fields per installment goes to the form reader, which names
+    /// what is wrong.
+    public static func plan(_ value: FieldValue, field: String = "installments") throws(DomainError) -> [Installment] {
+        guard case .array(let items) = value else { return try SyncValue.objects(value, form, field).map(Installment.init) }
+        var plan: [Installment] = []
+        plan.reserveCapacity(items.count)
+        for (index, item) in items.enumerated() {
+            guard case .object(let fields) = item, fields.count == 2, let due = fields["due_date"], let amount = fields["amount"] else {
+                return try SyncValue.objects(value, form, field).map(Installment.init)
+            }
+            let path = "\(field)[\(index)]"
+            plan.append(Installment(dueDate: try SyncValue.date(due, path + ".due_date"), amount: try SyncValue.amount(amount, path + ".amount")))
+        }
+        return plan
+    }
 }
 
 extension PromiseToPay: SyncRecordForm {

@@ -17,7 +17,7 @@ import Testing
     }
 
     @Test("call-backs and promises due today come first; then the score; customers with nothing to do are left out")
-    func order() {
+    func order() throws {
         let facts = [
             // 48,200 overdue, oldest 60 days: 48 + 6 points, risk 3: 10, no contact 16 days: 4 => 68.
             WorklistFacts(customerID: "C-BIG", customerName: "Big Retail", overdue: [Self.usd(48_200)], openTotal: [Self.usd(48_200)],
@@ -50,6 +50,15 @@ import Testing
         #expect(rows[3].reasons == ["USD 10,000.00 overdue, oldest 30 days past due", "promise of USD 10,000.00 broken on 2026-11-20"])
         #expect(rows[0].reasons.first == "call back due today")
         #expect(rows[1].reasons.first == "promise of USD 2,000.00 due today")
+
+        // The first rows alone, in words, and the count of all: what one page of the list shows.
+        let (total, first) = Worklist.top(facts, limit: 3, today: Self.today, weights: .standard, base: Self.usd, rates: [:])
+        #expect(total == 4)
+        #expect(first == Array(rows.prefix(3)))
+        #expect(Worklist.top(facts, limit: 0, today: Self.today, weights: .standard, base: Self.usd, rates: [:]).rows.isEmpty)
+        // Unexplained, a row scores the same and says nothing.
+        let quiet = try #require(Worklist.row(for: facts[0], today: Self.today, weights: .standard, base: Self.usd, rates: [:], explain: false))
+        #expect(quiet.score == big.score && quiet.parts == big.parts && quiet.reasons.isEmpty)
     }
 
     @Test("every part, its words and its cap", arguments: [

@@ -178,6 +178,33 @@ let syncFormSamples: [any SyncRecordForm] = {
         do throws(DomainError) { _ = try DunningPolicy(fieldMap: fields) } catch { #expect(error.field == "levels[1].colour") }
     }
 
+    @Test("a stored plan read without the form reader gives what the form reader gives, and its refusals name the same path")
+    func planReadsLikeTheForm() throws {
+        let promise = syncFormSamples.compactMap { $0 as? PromiseToPay }.first { !$0.installments.isEmpty }!
+        let plan = try #require(promise.fieldMap["installments"])
+        #expect(try Installment.plan(plan) == promise.installments)
+        #expect(try Installment.plan(.array([])) == [])
+        guard case .array(var items) = plan, case .object(var first) = items[0] else { Issue.record("not an array of objects"); return }
+        let broken: [(FieldValue, String)] = [
+            (.string("2026-11-31"), "installments[0].due_date"),  // no such day
+            (.string("2026-11-20 "), "installments[0].due_date"),
+        ]
+        for (due, field) in broken {
+            first["due_date"] = due
+            items[0] = .object(first)
+            do throws(DomainError) { _ = try Installment.plan(.array(items)); Issue.record("accepted \(due)") } catch { #expect(error.field == field) }
+        }
+        // An unknown field goes to the form reader, which names it.
+        first["due_date"] = .string("2026-11-20")
+        first["colour"] = .string("red")
+        items[0] = .object(first)
+        do throws(DomainError) { _ = try Installment.plan(.array(items)); Issue.record("accepted colour") } catch { #expect(error.field == "installments[0].colour") }
+        first.removeValue(forKey: "colour")
+        first["amount"] = .object(["currency": .string("usd"), "minor": .string("100")])
+        items[0] = .object(first)
+        do throws(DomainError) { _ = try Installment.plan(.array(items)); Issue.record("accepted usd") } catch { #expect(error.field == "installments[0].amount.currency") }
+    }
+
     @Test("the RPC's names and units: snake_case keys, amounts in minor units as int64 strings, instants in Unix ms")
     func namesAndUnitsAreTheRPCs() {
         let usd = Currency(code: "USD")!

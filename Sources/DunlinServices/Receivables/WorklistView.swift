@@ -23,13 +23,13 @@ func worklist(_ request: Dunlin_V1_WorklistRequest, tenant: TenantHandle, caller
     let rates = try exchangeRates(request.rates, to: base)
     let weights = try RPCError.mapping { try TenantSetting.weights(tenant.store.settings()) }
     let facts = try RPCError.mapping { try tenant.store.worklistFacts(analystID: analyst, today: today, timeZone: zone) }
-    let rows = Worklist.rank(facts, today: today, weights: weights, base: base, rates: rates)
+    let (total, rows) = Worklist.top(facts, limit: limit, today: today, weights: weights, base: base, rates: rates)
     return .with { response in
         response.asOf = today.description
         response.analystID = analyst
         response.timeZone = zone.identifier
-        response.total = UInt32(clamping: rows.count)
-        response.rows = rows.prefix(limit).map { row in
+        response.total = UInt32(clamping: total)
+        response.rows = rows.map { row in
             .with {
                 $0.customerID = row.customerID
                 $0.customerName = row.customerName
