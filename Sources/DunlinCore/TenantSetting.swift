@@ -21,6 +21,10 @@ import Foundation
 ///   short or over and still match an invoice (``MatchTolerance``; the smaller bound applies), in
 ///   minor units of the receipt's currency (default 2500, 25.00) and hundredths of a percent of the
 ///   invoices (default 100, 1%); 0 for exact amounts only.
+/// - `approvals.<kind>.analyst` and `approvals.<kind>.manager` for each money kind of request
+///   (writeoff, refund, adjustment, credit): the largest amount, in minor units of the base
+///   currency, an analyst and a manager may approve (``ApprovalLimits``; defaults 50000 and
+///   1000000, 500.00 and 10,000.00 in a two-decimal currency); above them, an admin.
 public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
     /// The setting's name, e.g. "worklist.broken_promise".
     public var id: String
@@ -52,10 +56,15 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
     /// The largest tolerance settings take: 1,000,000.00 in a two-digit currency, and 10%.
     static let toleranceLimits = (minorUnits: Int64(100_000_000), basisPoints: 1_000)
 
+    /// The approval limits' names, `approvals.<kind>.<role>`, with the role each is for.
+    public static let approvalLimitNames: [(name: String, kind: ApprovalKind, role: Role)] = ApprovalLimits.moneyKinds.flatMap { kind in
+        [Role.analyst, .manager].map { role in ("approvals.\(kind.rawValue).\(role.rawValue)", kind, role) }
+    }
+
     /// Every setting name there is, in a fixed order.
     public static var names: [String] {
         WorklistWeights.names.map { worklistPrefix + $0 } + [dunningRunTime, escalationManager] + letterheadNames
-            + [lockboxLayout, toleranceMinorUnits, toleranceBasisPoints]
+            + [lockboxLayout, toleranceMinorUnits, toleranceBasisPoints] + approvalLimitNames.map(\.name)
     }
 
     /// Checks the name is a setting and the value one it takes, naming the setting.
@@ -68,6 +77,7 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
         case let name where Self.letterheadNames.contains(name): _ = try Self.letterhead([self], tenantName: "")
         case Self.lockboxLayout: _ = try Self.lockboxLayout([self])
         case Self.toleranceMinorUnits, Self.toleranceBasisPoints: _ = try Self.cashMatching([self])
+        case let name where name.hasPrefix("approvals."): _ = try Self.approvalLimits([self])
         default: _ = try Self.weights([self])
         }
     }
@@ -77,6 +87,9 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
         if name == dunningRunTime || name == escalationManager || name == lockboxLayout || letterheadNames.contains(name) { return "" }
         if name == toleranceMinorUnits { return String(MatchTolerance.defaults.absoluteMinorUnits ?? 0) }
         if name == toleranceBasisPoints { return String(MatchTolerance.defaults.basisPoints ?? 0) }
+        if let limit = approvalLimitNames.first(where: { $0.name == name }) {
+            return String(limit.role == .analyst ? ApprovalLimits.standardLimit.analyst : ApprovalLimits.standardLimit.manager)
+        }
         guard name.hasPrefix(worklistPrefix), let weight = WorklistWeights.standard[String(name.dropFirst(worklistPrefix.count))] else {
             throw .invalid(field: "id", "\"\(name.prefix(64))\" is not a setting; the settings are \(names.joined(separator: ", "))")
         }
@@ -152,5 +165,20 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
             }
         }
         return CashMatchSettings(tolerance: tolerance)
+    }
+
+    /// The approval limits from the tenant's settings (the defaults where none is set); refuses a
+    /// limit that is no whole number of minor units 0 to ``Money/maximumMinorUnits``, naming the
+    /// setting.
+    public static func approvalLimits(_ settings: [TenantSetting]) throws(DomainError) -> ApprovalLimits {
+        var limits = ApprovalLimits.standard
+        for setting in settings {
+            guard let limit = approvalLimitNames.first(where: { $0.name == setting.id }) else { continue }
+            guard let value = Int64(setting.value), (0...Money.maximumMinorUnits).contains(value), String(value) == setting.value else {
+                throw .invalid(field: setting.id, "an approval limit is a whole number of minor units 0 to \(Money.maximumMinorUnits), not \"\(setting.value.prefix(64))\"")
+            }
+            if limit.role == .analyst { limits.limits[limit.kind]?.analyst = value } else { limits.limits[limit.kind]?.manager = value }
+        }
+        return limits
     }
 }
