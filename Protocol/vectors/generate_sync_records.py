@@ -188,6 +188,13 @@ RECORDS = [
                          'confidence': 60}],
         'explanation': 'INV-1042 cited in the remittance text as "INV1042"', 'imported_at': '1798790400000', '_deleted': False,
     }),
+    # An approved write-off: its entry is the ledger's, under "<id>:writeoff"; terms_days absent (null).
+    ('approval_request', 'req_1', 23, {
+        'id': 'req_1', 'kind': 'writeoff', 'customer_id': 'C-1001', 'invoice_id': 'INV-1042', 'source_id': '',
+        'amount': amount('PHP', 45000), 'terms_days': None, 'reason': 'short-paid freight, not worth chasing',
+        'requested_by': 'u-ana', 'requested_on': '2026-12-01', 'status': 'approved', 'decided_by': 'u-ben',
+        'decided_on': '2026-12-02', 'decision_reason': 'agreed', '_deleted': False,
+    }),
 ]
 
 

@@ -133,7 +133,8 @@ public final class Replica: UnaryCaller {
         )
         var router = Router()
         ReceivablesService(tenants: FixedTenants([tenant])).register(in: &router)
-        RecordsService(tenants: FixedTenants([tenant])).register(in: &router)
+        // Approvals given here wait for the server, which settles them on the push.
+        RecordsService(tenants: FixedTenants([tenant]), authority: false).register(in: &router)
         // Reads only: runs and releases are the server's.
         DunningService(tenants: FixedTenants([tenant]), authority: false).register(in: &router)
         // Reads only: a bank file is imported on the server.

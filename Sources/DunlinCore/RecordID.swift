@@ -46,6 +46,7 @@ public enum RecordID {
         case .escalation: "esc_"
         case .bankFile: "bfile_"
         case .bankReceipt: "rcpt_"
+        case .approvalRequest: "req_"
         }
     }
 

@@ -18,6 +18,7 @@ public enum RecordKind: String, Sendable, Hashable, Codable, CaseIterable {
     case escalation
     case bankFile = "bank_file"
     case bankReceipt = "bank_receipt"
+    case approvalRequest = "approval_request"
 }
 
 extension RecordKind: CustomStringConvertible {
@@ -43,6 +44,9 @@ public enum OwnerRule: Sendable, Hashable {
     case assignee(field: String, unless: Role)
     /// The record's author (`field`) is always the caller: an RPC sets it, a push must carry it.
     case author(field: String)
+    /// The record's requester (`field`) is the caller who creates it, and never changes after:
+    /// someone else decides it (the decision's own rules are ``ApprovalLimits``). Requests.
+    case requester(field: String)
     /// Made by the server alone; a replica may only settle it (its `status` and `field`, the
     /// settler, who must be the caller). Sync conflicts.
     case settledOnly(by: String)
@@ -117,6 +121,10 @@ public enum Rights {
         // ledger entry (the payment and its applications), under the ledger's rights.
         .bankFile: RecordRights(create: nil, change: nil, delete: nil, owner: .anyone),
         .bankReceipt: RecordRights(create: nil, change: nil, delete: nil, owner: .anyone),
+        // Anyone from analyst up asks; a change is a decision, which ApprovalLimits holds to the
+        // decider's role and the amount (and the store to "only the decision changes"). Never
+        // deleted: the requests are the approvals' audit trail.
+        .approvalRequest: RecordRights(create: .analyst, change: .analyst, delete: nil, owner: .requester(field: "requested_by")),
     ]
 
     /// The role posting `entry` needs; `target` is the entry a reversal reverses. Everyday cash
@@ -156,6 +164,14 @@ public enum Rights {
             }
             if let was = before(field), was != caller {
                 throw AccessDenied(field: field, "\(kind.rawValue) \(id) is assigned to \(was); changing it needs the \(unless.rawValue) role")
+            }
+        case .requester(let field):
+            if let was = before(field) {
+                if let now = after(field), now != was {
+                    throw AccessDenied(field: field, "\(kind.rawValue) \(id) was made by \(was); who made it never changes")
+                }
+            } else if let requester = after(field), requester != caller {
+                throw AccessDenied(field: field, "\(kind.rawValue) \(id) names \(requester) as its requester; the requester is always the caller (\(caller))")
             }
         case .author(let field):
             if let author = after(field), author != caller {

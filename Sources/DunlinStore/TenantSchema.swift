@@ -463,6 +463,32 @@ enum TenantSchema {
             // ids; with the id in the index that is a range scan, not a table read per customer.
             try db.execute(sql: "DROP INDEX customer_analyst; CREATE INDEX customer_analyst ON customer(analyst_id, id)")
         }
+        migrator.registerMigration("v24: approval requests") { db in
+            // Mutable (decided) but never deleted: deleted stays 0, the mutable kinds' one shape.
+            try db.execute(sql: """
+                CREATE TABLE approval_request (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    kind TEXT NOT NULL,
+                    customer_id TEXT NOT NULL,
+                    invoice_id TEXT NOT NULL DEFAULT '',
+                    source_id TEXT NOT NULL DEFAULT '',
+                    currency TEXT,
+                    amount INTEGER,
+                    terms_days INTEGER,
+                    reason TEXT NOT NULL,
+                    requested_by TEXT NOT NULL,
+                    requested_on TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    decided_by TEXT NOT NULL DEFAULT '',
+                    decided_on TEXT,
+                    decision_reason TEXT NOT NULL DEFAULT '',
+                    deleted INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX approval_request_by_customer ON approval_request(customer_id, requested_on, id);
+                CREATE INDEX approval_request_by_day ON approval_request(requested_on, id);
+                CREATE INDEX approval_request_tombstones ON approval_request(id) WHERE deleted = 1;
+                """)
+        }
         return migrator
     }
 }

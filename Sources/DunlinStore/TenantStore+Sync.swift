@@ -206,6 +206,8 @@ extension TenantStore {
         // Only the server's import writes bank files and receipts (the rights table refuses every pushed one).
         .bankFile: tombstoned(BankFileRow.self, BankFileRow.init) { _, _ in },
         .bankReceipt: tombstoned(BankReceiptRow.self, BankReceiptRow.init) { _, _ in },
+        // Made by anyone from analyst up; a pushed decision is settled by apply(_:from:_:authorize:).
+        .approvalRequest: tombstoned(ApprovalRequestRow.self, ApprovalRequestRow.init, check),
         .syncConflict: SyncKind(
             mutable: true,
             fetch: { db, id in
@@ -278,6 +280,7 @@ extension TenantStore {
     public static let syncKindOrder: [RecordKind] = [
         .customer, .ledgerEntry, .activity, .contact, .dispute, .promiseToPay, .collectionTask, .dunningPolicy, .dunningHold, .dunningNotice,
         .escalationRule, .escalation, .syncConflict, .tenantSetting, .noticeTemplate, .bankFile, .bankReceipt,
+        .approvalRequest,
     ]
 
     private static func tombstoned<RecordRow: TombstonedRow>(
@@ -445,6 +448,11 @@ extension TenantStore {
         )
         let outcome = Merge.apply(change, to: existing, stamp: stamp)
         try kind.write(db, outcome.record.fields, true)
+        // A request approved on a laptop is settled here, in the push's transaction: its entry (or
+        // the customer's terms) is written with the approval, or the approval is refused.
+        if recordKind == .approvalRequest, current?["status"] == .string(ApprovalStatus.pending.rawValue) {
+            try settle(ApprovalRequest(fieldMap: outcome.record.fields), db)
+        }
         for (field, fieldStamp) in outcome.record.stamps where fieldStamp == stamp {
             try Self.stamp(db, kind: recordKind, id: change.id, field: field, stamp)
         }

@@ -202,3 +202,45 @@ public enum WireInteger {
         return converted
     }
 }
+
+extension Dunlin_V1_ApprovalRequestRecord {
+    /// The request as stored; `entryID` is the ledger entry its approval wrote ("" until then).
+    public init(_ request: ApprovalRequest, entryID: String = "") {
+        self.init()
+        id = request.id
+        kind = request.kind.rawValue
+        customerID = request.customerID
+        invoiceID = request.invoiceID
+        sourceID = request.sourceID
+        if let amount = request.amount { self.amount = Dunlin_V1_Amount(amount) }
+        if let days = request.termsDays { termsDays = Int32(clamping: days) }
+        reason = request.reason
+        requestedBy = request.requestedBy
+        requestedOn = request.requestedOn.description
+        status = request.status.rawValue
+        decidedBy = request.decidedBy
+        decidedOn = request.decidedOn?.description ?? ""
+        decisionReason = request.decisionReason
+        self.entryID = entryID
+    }
+
+    /// A new request from `caller`, pending: requested today unless it says otherwise. The
+    /// decision fields, the status and `entry_id` are not the requester's to set.
+    public func newRequest(today: CivilDate, caller: String) throws(DomainError) -> ApprovalRequest {
+        guard status.isEmpty || status == ApprovalStatus.pending.rawValue else {
+            throw .invalid(field: "status", "a new request is pending; it is decided with DecideApprovalRequest")
+        }
+        guard decidedBy.isEmpty, decidedOn.isEmpty, decisionReason.isEmpty, entryID.isEmpty else {
+            throw .invalid(field: decidedBy.isEmpty ? (decidedOn.isEmpty ? (decisionReason.isEmpty ? "entry_id" : "decision_reason") : "decided_on") : "decided_by",
+                           "a new request has no decision; it is decided with DecideApprovalRequest")
+        }
+        guard requestedBy.isEmpty || requestedBy == caller else {
+            throw .invalid(field: "requested_by", "the requester is always the caller (\(caller)), not \(requestedBy)")
+        }
+        return ApprovalRequest(
+            id: id, kind: try WireField.choice(kind, field: "kind"), customerID: customerID, invoiceID: invoiceID, sourceID: sourceID,
+            amount: hasAmount ? try amount.money(field: "amount") : nil, termsDays: hasTermsDays ? Int(termsDays) : nil, reason: reason,
+            requestedBy: caller, requestedOn: try WireField.date(requestedOn, field: "requested_on", default: today)
+        )
+    }
+}

@@ -91,6 +91,21 @@ public enum Records {
     public static let updateSettings = MethodDescriptor<Dunlin_V1_UpdateTenantSettingsRequest, Dunlin_V1_UpdateTenantSettingsResponse>(
         path: "/dunlin.v1.Records/UpdateSettings", kind: .unary
     )
+
+    // MARK: Approval requests
+
+    public static let addApprovalRequest = MethodDescriptor<Dunlin_V1_AddApprovalRequestRequest, Dunlin_V1_ApprovalRequestRecord>(
+        path: "/dunlin.v1.Records/AddApprovalRequest", kind: .unary
+    )
+    public static let getApprovalRequest = MethodDescriptor<Dunlin_V1_GetApprovalRequestRequest, Dunlin_V1_ApprovalRequestRecord>(
+        path: "/dunlin.v1.Records/GetApprovalRequest", kind: .unary
+    )
+    public static let listApprovalRequests = MethodDescriptor<Dunlin_V1_ListApprovalRequestsRequest, Dunlin_V1_ListApprovalRequestsResponse>(
+        path: "/dunlin.v1.Records/ListApprovalRequests", kind: .unary
+    )
+    public static let decideApprovalRequest = MethodDescriptor<Dunlin_V1_DecideApprovalRequestRequest, Dunlin_V1_ApprovalRequestRecord>(
+        path: "/dunlin.v1.Records/DecideApprovalRequest", kind: .unary
+    )
     public static let listConflicts = MethodDescriptor<Dunlin_V1_ListConflictsRequest, Dunlin_V1_ListConflictsResponse>(
         path: "/dunlin.v1.Records/ListConflicts", kind: .unary
     )

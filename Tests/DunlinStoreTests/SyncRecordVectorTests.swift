@@ -148,6 +148,11 @@ import Testing
                 suggestions: [ReceiptSuggestion(customerID: "C-1001", invoiceIDs: ["INV-1043"], rule: "invoice_number_in_text", confidence: 60)],
                 explanation: "INV-1042 cited in the remittance text as \"INV1042\"", importedAt: Activity.instant(milliseconds: 1_798_790_400_000)
             ))),
+            ("approval_request", "req_1", 23, live(ApprovalRequest(
+                id: "req_1", kind: .writeOff, customerID: "C-1001", invoiceID: "INV-1042", amount: Money(minorUnits: 45_000, currency: php),
+                reason: "short-paid freight, not worth chasing", requestedBy: "u-ana", requestedOn: day("2026-12-01"), status: .approved,
+                decidedBy: "u-ben", decidedOn: day("2026-12-02"), decisionReason: "agreed"
+            ))),
         ]
     }()
 

@@ -66,6 +66,14 @@ let syncFormSamples: [any SyncRecordForm] = {
             suggestions: [ReceiptSuggestion(customerID: "C1", invoiceIDs: ["INV-1002"], rule: "invoice_number_in_text", confidence: 60)],
             explanation: "INV-1001 cited in the remittance text", importedAt: Date(timeIntervalSince1970: 1_798_700_000)
         ),
+        ApprovalRequest(
+            id: "req_1", kind: .writeOff, customerID: "C1", invoiceID: "INV-1", amount: Money(minorUnits: 120_00, currency: usd),
+            reason: "short-paid freight", requestedBy: "u-ana", requestedOn: day("2026-12-01")
+        ),
+        ApprovalRequest(
+            id: "req_2", kind: .terms, customerID: "C1", termsDays: 45, reason: "new contract", requestedBy: "u-ana", requestedOn: day("2026-12-01"),
+            status: .rejected, decidedBy: "u-ben", decidedOn: day("2026-12-02"), decisionReason: "not before the renewal"
+        ),
     ]
 }()
 
@@ -94,7 +102,7 @@ let syncFormSamples: [any SyncRecordForm] = {
             let words = line.split(separator: "//")[0].split(whereSeparator: { $0 == " " || $0 == "=" || $0 == ";" }).map(String.init)
             guard words.count >= 3, let number = Int(words[words.count - 1]) else { continue }
             let repeated = words[0] == "repeated"
-            fields.append((number, words[words.count - 2], words[repeated ? 1 : 0], repeated))
+            fields.append((number, words[words.count - 2], words[repeated || words[0] == "optional" ? 1 : 0], repeated))
         }
         return fields.sorted { $0.number < $1.number }.map { ($0.name, $0.type, $0.repeated) }
     }
@@ -117,6 +125,7 @@ let syncFormSamples: [any SyncRecordForm] = {
             (.bankFile, "BankFileRecord", "cash.proto", []),
             (.bankReceipt, "BankReceiptRecord", "cash.proto", ["unapplied"]),
             (.tenantSetting, "TenantSettingRecord", "records.proto", ["is_default"]),
+            (.approvalRequest, "ApprovalRequestRecord", "records.proto", ["entry_id"]),
         ]
         for (kind, message, file, derived) in messages {
             let proto = try Self.protoFields(message, in: file).filter { !derived.contains($0.name) }
@@ -307,7 +316,7 @@ let syncFormSamples: [any SyncRecordForm] = {
         for sample in syncFormSamples {
             let form = type(of: sample)
             // The dunning and cash kinds came after replica schema 1: no store holds them in its form.
-            let later: [RecordKind] = [.dunningPolicy, .dunningHold, .dunningNotice, .escalationRule, .escalation, .bankFile, .bankReceipt]
+            let later: [RecordKind] = [.dunningPolicy, .dunningHold, .dunningNotice, .escalationRule, .escalation, .bankFile, .bankReceipt, .approvalRequest]
             guard let codable = sample as? any Encodable, !later.contains(form.recordKind) else { continue }
             // Schema 1 had no payment plans: no schema 1 record holds installments.
             if let promise = sample as? PromiseToPay, !promise.installments.isEmpty { continue }

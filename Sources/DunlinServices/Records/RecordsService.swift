@@ -14,9 +14,13 @@ public struct RecordsService: RPCService {
     public static let maxGraceDays = 365
 
     let tenants: any TenantProvider
+    /// The server (true) writes what an approved request changes; a replica (false) leaves the
+    /// decision for the server to settle when it is pushed.
+    let authority: Bool
 
-    public init(tenants: any TenantProvider) {
+    public init(tenants: any TenantProvider, authority: Bool = true) {
         self.tenants = tenants
+        self.authority = authority
     }
 
     public func register(in router: inout Router) {
@@ -28,6 +32,7 @@ public struct RecordsService: RPCService {
         registerActivities(in: &router)
         registerReconciliationViews(in: &router)
         registerSettings(in: &router)
+        registerApprovalRequests(in: &router)
     }
 
     /// Upsert, get, list and delete of one mutable record kind: writes held to the rights table

@@ -103,10 +103,14 @@ public struct SyncService: RPCService {
                 ))
             }
             await FaultPause.beforePush.pause()
+            // A pushed decision of an approval request is held to the limits as they stand now.
+            let approvals = ApprovalRules(limits: try RPCError.mapping { try TenantSetting.approvalLimits(tenant.store.settings()) }, base: tenant.baseCurrency)
             let (outcomes, seq) = try RPCError.mapping {
                 try tenant.store.applyPush(
                     replica: request.replicaID, userID: context.principal.id, device: context.principal.device, changes: changes,
-                    authorize: { change, current, entry in try authorize(change, current: current, role: role, caller: context.principal.id, entry: entry) },
+                    authorize: { change, current, entry in
+                        try authorize(change, current: current, role: role, caller: context.principal.id, entry: entry, approvals: approvals)
+                    },
                     refusal: refusal
                 )
             }
@@ -237,7 +241,9 @@ private func syncMapping<T>(_ body: () throws -> T) throws -> T {
 /// Holds a pushed change to the rights table (``Rights``), exactly as the RPC making the same
 /// change is held: the role for the write, then the kind's owner rule (a task stays its analyst's,
 /// an activity's author is the caller, a conflict is only settled, by the caller).
-private func authorize(_ change: PushedChange, current: FieldMap?, role: Role, caller: String, entry: (String) -> LedgerEntry?) throws {
+private func authorize(
+    _ change: PushedChange, current: FieldMap?, role: Role, caller: String, entry: (String) -> LedgerEntry?, approvals: ApprovalRules
+) throws {
     guard let kind = RecordKind(rawValue: change.kind) else {
         throw PushRefusal(code: StatusCode.invalidArgument.rawValue, message: "\"\(change.kind)\" is not a kind of record", field: "kind")
     }
@@ -263,6 +269,7 @@ private func authorize(_ change: PushedChange, current: FieldMap?, role: Role, c
         if case .settledOnly(let settler) = Rights.records[kind]?.owner, let current {
             try checkSettling(change, current: current, settler: settler, caller: caller)
         }
+        if kind == .approvalRequest { try checkDecision(change, current: current, role: role, caller: caller, approvals) }
     } catch {
         throw PushRefusal(code: StatusCode.permissionDenied.rawValue, message: error.message, field: error.field)
     }
@@ -284,6 +291,32 @@ private func checkSettling(_ change: PushedChange, current: FieldMap, settler: S
     guard change.fields[settler]?.text == caller else {
         throw AccessDenied(field: settler, "a conflict is settled by the caller (\(caller)), not \(change.fields[settler]?.text ?? "nobody")")
     }
+}
+
+/// The tenant's approval limits and base currency, read before a push.
+private struct ApprovalRules {
+    var limits: ApprovalLimits
+    var base: Currency
+}
+
+/// A pushed request is made pending, and a pushed decision is the caller's, held to the limits
+/// exactly as `DecideApprovalRequest` holds it (whether the request is still pending, and that
+/// nothing else of it changes, is the store's to say in the push's transaction; an approval's
+/// entry is written there too).
+private func checkDecision(_ change: PushedChange, current: FieldMap?, role: Role, caller: String, _ rules: ApprovalRules) throws(AccessDenied) {
+    let pending = ApprovalStatus.pending.rawValue
+    guard let current else {
+        guard (change.fields["status"]?.text ?? pending) == pending, (change.fields["decided_by"]?.text ?? "").isEmpty else {
+            throw AccessDenied(field: "status", "a new request is pending; someone else decides it")
+        }
+        return
+    }
+    guard let status = change.fields["status"]?.text, status != pending else { return }
+    guard change.fields["decided_by"]?.text == caller else {
+        throw AccessDenied(field: "decided_by", "a request is decided by the caller (\(caller)), not \(change.fields["decided_by"]?.text ?? "nobody")")
+    }
+    guard let asked = try? ApprovalRequest(fieldMap: current) else { return }  // the store refuses what it cannot read
+    try rules.limits.authorizeDecision(of: asked, by: caller, role: role, base: rules.base)
 }
 
 /// The status the same RPC would answer for a refused change.

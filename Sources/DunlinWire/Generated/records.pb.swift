@@ -20,6 +20,11 @@
 ///   `record`; UpsertTasks only for tasks assigned to themselves (new ones, and existing ones
 ///   already theirs).
 /// - manager: also Delete*, and UpsertTasks for any assignee (reassigning).
+/// - approval requests: AddApprovalRequest from analyst up (the requester is the caller);
+///   DecideApprovalRequest by anyone but the requester whose role covers the request (the tenant's
+///   approvals.<kind>.<role> limits: by default an analyst up to 500.00 of the base currency, a
+///   manager up to 10,000.00, above that an admin; terms changes a manager; another currency than
+///   the base an admin). Get/List from viewer up.
 ///
 /// Writes take a batch and are all or nothing: a refusal names the field (ErrorDetail.field) and
 /// the 1-based item (ErrorDetail.line) and writes none of the batch. An empty id on an upsert or a
@@ -1092,6 +1097,165 @@ public nonisolated struct Dunlin_V1_UpdateTenantSettingsResponse: Sendable {
 
   /// every setting after the change, as ListSettings
   public var settings: [Dunlin_V1_TenantSettingRecord] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A write-off, refund, adjustment, credit memo or terms change that needs a second pair of eyes.
+/// Never edited after it is made, only decided; never deleted. The ledger entry (or the customer's
+/// new terms) is written only on approval, on the server, in the transaction that records the
+/// approval, under the id "<request id>:<kind>" (entry_id once it is in the ledger).
+public nonisolated struct Dunlin_V1_ApprovalRequestRecord: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// empty on add: a generated "req_..." id
+  public var id: String = String()
+
+  /// writeoff | refund | adjustment | credit | terms
+  public var kind: String = String()
+
+  public var customerID: String = String()
+
+  /// writeoff, adjustment: the invoice changed; credit: optional, for reference
+  public var invoiceID: String = String()
+
+  /// refund: the payment or credit memo paid back from
+  public var sourceID: String = String()
+
+  /// absent for terms; an adjustment's is signed and non-zero
+  public var amount: Dunlin_V1_Amount {
+    get {_amount ?? Dunlin_V1_Amount()}
+    set {_amount = newValue}
+  }
+  /// Returns true if `amount` has been explicitly set.
+  public var hasAmount: Bool {self._amount != nil}
+  /// Clears the value of `amount`. Subsequent reads from it will return its default value.
+  public mutating func clearAmount() {self._amount = nil}
+
+  /// terms only: the new payment terms, 0 to 3650
+  public var termsDays: Int32 {
+    get {_termsDays ?? 0}
+    set {_termsDays = newValue}
+  }
+  /// Returns true if `termsDays` has been explicitly set.
+  public var hasTermsDays: Bool {self._termsDays != nil}
+  /// Clears the value of `termsDays`. Subsequent reads from it will return its default value.
+  public mutating func clearTermsDays() {self._termsDays = nil}
+
+  public var reason: String = String()
+
+  /// set by the service: the caller
+  public var requestedBy: String = String()
+
+  /// the requester's day; default today
+  public var requestedOn: String = String()
+
+  /// pending | approved | rejected
+  public var status: String = String()
+
+  public var decidedBy: String = String()
+
+  public var decidedOn: String = String()
+
+  public var decisionReason: String = String()
+
+  /// read-only: the ledger entry the approval wrote, "" until it is in the ledger
+  public var entryID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _amount: Dunlin_V1_Amount? = nil
+  fileprivate var _termsDays: Int32? = nil
+}
+
+public nonisolated struct Dunlin_V1_AddApprovalRequestRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var request: Dunlin_V1_ApprovalRequestRecord {
+    get {_request ?? Dunlin_V1_ApprovalRequestRecord()}
+    set {_request = newValue}
+  }
+  /// Returns true if `request` has been explicitly set.
+  public var hasRequest: Bool {self._request != nil}
+  /// Clears the value of `request`. Subsequent reads from it will return its default value.
+  public mutating func clearRequest() {self._request = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _request: Dunlin_V1_ApprovalRequestRecord? = nil
+}
+
+public nonisolated struct Dunlin_V1_GetApprovalRequestRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The audit trail: by customer, status and the day requested (inclusive), oldest first.
+public nonisolated struct Dunlin_V1_ListApprovalRequestsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  public var statuses: [String] = []
+
+  public var requestedFrom: String = String()
+
+  public var requestedThrough: String = String()
+
+  public var pageSize: UInt32 = 0
+
+  public var cursor: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_ListApprovalRequestsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var requests: [Dunlin_V1_ApprovalRequestRecord] = []
+
+  public var nextCursor: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Approves (approve = true) or rejects a pending request, with a reason. On a replica the decision
+/// waits for the server, which settles it on the push with the same checks.
+public nonisolated struct Dunlin_V1_DecideApprovalRequestRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var approve: Bool = false
+
+  public var reason: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -3256,6 +3420,304 @@ nonisolated extension Dunlin_V1_UpdateTenantSettingsResponse: SwiftProtobuf.Mess
 
   public static func ==(lhs: Dunlin_V1_UpdateTenantSettingsResponse, rhs: Dunlin_V1_UpdateTenantSettingsResponse) -> Bool {
     if lhs.settings != rhs.settings {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ApprovalRequestRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ApprovalRequestRecord"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}kind\0\u{3}customer_id\0\u{3}invoice_id\0\u{3}source_id\0\u{1}amount\0\u{3}terms_days\0\u{1}reason\0\u{3}requested_by\0\u{3}requested_on\0\u{1}status\0\u{3}decided_by\0\u{3}decided_on\0\u{3}decision_reason\0\u{3}entry_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.kind) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.invoiceID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.sourceID) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._amount) }()
+      case 7: try { try decoder.decodeSingularInt32Field(value: &self._termsDays) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.requestedBy) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.requestedOn) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.status) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.decidedBy) }()
+      case 13: try { try decoder.decodeSingularStringField(value: &self.decidedOn) }()
+      case 14: try { try decoder.decodeSingularStringField(value: &self.decisionReason) }()
+      case 15: try { try decoder.decodeSingularStringField(value: &self.entryID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.kind.isEmpty {
+      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 2)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 3)
+    }
+    if !self.invoiceID.isEmpty {
+      try visitor.visitSingularStringField(value: self.invoiceID, fieldNumber: 4)
+    }
+    if !self.sourceID.isEmpty {
+      try visitor.visitSingularStringField(value: self.sourceID, fieldNumber: 5)
+    }
+    try { if let v = self._amount {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._termsDays {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 7)
+    } }()
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 8)
+    }
+    if !self.requestedBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestedBy, fieldNumber: 9)
+    }
+    if !self.requestedOn.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestedOn, fieldNumber: 10)
+    }
+    if !self.status.isEmpty {
+      try visitor.visitSingularStringField(value: self.status, fieldNumber: 11)
+    }
+    if !self.decidedBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.decidedBy, fieldNumber: 12)
+    }
+    if !self.decidedOn.isEmpty {
+      try visitor.visitSingularStringField(value: self.decidedOn, fieldNumber: 13)
+    }
+    if !self.decisionReason.isEmpty {
+      try visitor.visitSingularStringField(value: self.decisionReason, fieldNumber: 14)
+    }
+    if !self.entryID.isEmpty {
+      try visitor.visitSingularStringField(value: self.entryID, fieldNumber: 15)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ApprovalRequestRecord, rhs: Dunlin_V1_ApprovalRequestRecord) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.invoiceID != rhs.invoiceID {return false}
+    if lhs.sourceID != rhs.sourceID {return false}
+    if lhs._amount != rhs._amount {return false}
+    if lhs._termsDays != rhs._termsDays {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.requestedBy != rhs.requestedBy {return false}
+    if lhs.requestedOn != rhs.requestedOn {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.decidedBy != rhs.decidedBy {return false}
+    if lhs.decidedOn != rhs.decidedOn {return false}
+    if lhs.decisionReason != rhs.decisionReason {return false}
+    if lhs.entryID != rhs.entryID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_AddApprovalRequestRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AddApprovalRequestRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}request\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._request) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._request {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_AddApprovalRequestRequest, rhs: Dunlin_V1_AddApprovalRequestRequest) -> Bool {
+    if lhs._request != rhs._request {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_GetApprovalRequestRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetApprovalRequestRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_GetApprovalRequestRequest, rhs: Dunlin_V1_GetApprovalRequestRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ListApprovalRequestsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListApprovalRequestsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}statuses\0\u{3}requested_from\0\u{3}requested_through\0\u{3}page_size\0\u{1}cursor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.statuses) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.requestedFrom) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.requestedThrough) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.pageSize) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.cursor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if !self.statuses.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.statuses, fieldNumber: 2)
+    }
+    if !self.requestedFrom.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestedFrom, fieldNumber: 3)
+    }
+    if !self.requestedThrough.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestedThrough, fieldNumber: 4)
+    }
+    if self.pageSize != 0 {
+      try visitor.visitSingularUInt32Field(value: self.pageSize, fieldNumber: 5)
+    }
+    if !self.cursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.cursor, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ListApprovalRequestsRequest, rhs: Dunlin_V1_ListApprovalRequestsRequest) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.statuses != rhs.statuses {return false}
+    if lhs.requestedFrom != rhs.requestedFrom {return false}
+    if lhs.requestedThrough != rhs.requestedThrough {return false}
+    if lhs.pageSize != rhs.pageSize {return false}
+    if lhs.cursor != rhs.cursor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ListApprovalRequestsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListApprovalRequestsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}requests\0\u{3}next_cursor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.requests) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nextCursor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.requests.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.requests, fieldNumber: 1)
+    }
+    if !self.nextCursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextCursor, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ListApprovalRequestsResponse, rhs: Dunlin_V1_ListApprovalRequestsResponse) -> Bool {
+    if lhs.requests != rhs.requests {return false}
+    if lhs.nextCursor != rhs.nextCursor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_DecideApprovalRequestRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DecideApprovalRequestRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}approve\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.approve) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.approve != false {
+      try visitor.visitSingularBoolField(value: self.approve, fieldNumber: 2)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_DecideApprovalRequestRequest, rhs: Dunlin_V1_DecideApprovalRequestRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.approve != rhs.approve {return false}
+    if lhs.reason != rhs.reason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
