@@ -12,16 +12,19 @@ public struct CashDecision: Sendable, Hashable {
     public var applications: [ReceiptApplication]
     public var suggestions: [ReceiptSuggestion]
     public var explanation: String
+    /// How a short or over payment could be settled; a write-off becomes an approval request.
+    public var proposal: SettlementProposal?
 
     public init(
         outcome: ReceiptOutcome, customerID: String = "", applications: [ReceiptApplication] = [], suggestions: [ReceiptSuggestion] = [],
-        explanation: String = ""
+        explanation: String = "", proposal: SettlementProposal? = nil
     ) {
         self.outcome = outcome
         self.customerID = customerID
         self.applications = applications
         self.suggestions = suggestions
         self.explanation = explanation
+        self.proposal = proposal
     }
 }
 
@@ -56,7 +59,10 @@ extension TenantStore {
     /// new receipts and the ledger as it stands inside the transaction, and answers one decision
     /// per receipt, in order; a credit with a customer is posted as its payment
     /// (``CashReceipt/paymentID(forReceipt:)``) and applied as decided, under the ledger rules,
-    /// so a decision that would over-apply an invoice refuses the whole import.
+    /// so a decision that would over-apply an invoice refuses the whole import. A short payment
+    /// within tolerance becomes, in the same transaction, a pending request to write the short
+    /// amount off (``writeOffRequestID(forReceipt:)``), asked by the importer and decided by
+    /// someone else like any other request; nothing is written off before it is approved.
     public func importBankFile(
         name: String, format: String, digest: SHA256.Digest, bytes: Int64, receipts: [BankReceipt], by user: String, at now: Date,
         decide: @Sendable ([BankReceipt], CashLedger) throws -> [CashDecision]
@@ -96,6 +102,16 @@ extension TenantStore {
                         try writer.post(entry, index: entryIndex)
                         entryIndex += 1
                     }
+                    if let proposal = decision.proposal, proposal.kind == .writeOff, let invoice = proposal.invoiceID {
+                        let request = ApprovalRequest(
+                            id: Self.writeOffRequestID(forReceipt: id), kind: .writeOff, customerID: decision.customerID, invoiceID: invoice,
+                            amount: proposal.amount, reason: "\(proposal.reason) (bank receipt \(id), file \(name))", requestedBy: user,
+                            requestedOn: receipt.bookingDate
+                        )
+                        try Self.check(request, db)
+                        try Self.save(ApprovalRequestRow(request), db)
+                        record.explanation += "; write-off asked for approval as \(request.id)"
+                    }
                 }
                 // New: its id was looked for above.
                 try Self.insertNew(BankReceiptRow(record), fields: record.fieldMap, db)
@@ -111,6 +127,12 @@ extension TenantStore {
             try Self.save(BankFileRow(file), db)
             return BankImportSummary(file: file, alreadyImported: false, receipts: written, duplicates: receipts.count - written.count)
         } }
+    }
+
+    /// The id of the write-off request a short payment within tolerance makes: `req_` and the
+    /// receipt id's digits, so a receipt asks once.
+    public static func writeOffRequestID(forReceipt id: String) -> String {
+        "req_" + id.dropFirst("rcpt_".count)
     }
 
     /// The payer aliases manual matches taught. A receipt the import tied to no customer whose

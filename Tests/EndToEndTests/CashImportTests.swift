@@ -219,6 +219,16 @@ extension CashImportTests {
         // 5.00 short of INV-1001: within the default tolerance (the smaller of 25.00 and 1%).
         let short = try await importFile(analyst, Self.zenith("ACH010", day: "261120", amount: 149_500, name: "GLOBE RETAIL")).receipts[0]
         #expect(short.outcome == "matched" && short.applications.first?.rule == "amount_within_tolerance", "\(short.explanation)")
+        // The short 5.00 is a write-off asked for approval, by the importer: nothing is written off yet.
+        let asked = try #require(try world.acme.store.approvalRequest(TenantStore.writeOffRequestID(forReceipt: short.id)))
+        #expect(asked.request.kind == .writeOff && asked.request.invoiceID == "INV-1001" && asked.request.amount == Money(minorUnits: 500, currency: .usd))
+        #expect(asked.request.requestedBy == "u-a" && asked.request.status == .pending && asked.entryID == nil)
+        #expect(short.explanation.contains(asked.request.id), "\(short.explanation)")
+        #expect(try world.acme.store.openBalance(ofInvoice: "INV-1001")?.minorUnits == 500)
+        // Another approves it: the invoice closes.
+        let approved = try await manager.unary(Records.decideApprovalRequest, .with { $0.id = asked.request.id; $0.approve = true; $0.reason = "bank fee" })
+        #expect(approved.entryID == asked.request.id + ":writeoff")
+        #expect(try world.acme.store.openBalance(ofInvoice: "INV-1001")?.minorUnits == 0)
         // Exact amounts only from now on: 5.00 short of INV-1002 is unapplied cash on Globe.
         let analystRefused = await #expect(throws: RPCError.self) {
             _ = try await analyst.unary(Records.updateSettings, .with { $0.settings = [.with { $0.id = "cash.tolerance_minor_units"; $0.value = "0" }] })
@@ -231,6 +241,7 @@ extension CashImportTests {
         _ = try await manager.unary(Records.updateSettings, .with { $0.settings = [.with { $0.id = "cash.tolerance_minor_units"; $0.value = "0" }] })
         let exact = try await importFile(analyst, Self.zenith("ACH011", day: "261121", amount: 249_500, name: "GLOBE RETAIL")).receipts[0]
         #expect(exact.outcome == "customer_only" && exact.applications.isEmpty, "\(exact.explanation)")
+        #expect(try world.acme.store.approvalRequests().items.count == 1, "beyond tolerance nothing is asked")
 
         // The demo lockbox in the standard layout names each check's remitter; a layout without the
         // remitter's columns reads none. A layout that cannot be read with is refused, naming the setting.

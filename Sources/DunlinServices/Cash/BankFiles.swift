@@ -66,7 +66,7 @@ enum CashMatchingStep {
             suggestions: match.suggestions.map {
                 ReceiptSuggestion(customerID: $0.customerID, invoiceIDs: $0.invoiceIDs, rule: $0.rule.rawValue, confidence: $0.confidence)
             },
-            explanation: explanation
+            explanation: explanation, proposal: match.settlement
         )
     }
 }
