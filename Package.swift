@@ -78,6 +78,7 @@ let package = Package(
             name: "DunlinClient",
             dependencies: [
                 "DunlinServices", "DunlinWire", "DunlinCore", "DunlinSync", "DunlinStore",
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -122,7 +123,7 @@ let package = Package(
         .testTarget(
             name: "DunlinClientTests",
             dependencies: [
-                "DunlinClient", "DunlinCore", "DunlinWire",
+                "DunlinClient", "DunlinCore", "DunlinWire", "DunlinStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

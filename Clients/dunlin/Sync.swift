@@ -10,7 +10,7 @@ import Synchronization
 // The offline replica and its sync: login, sync, status, conflicts, exceptions.
 
 /// The profile the command works on; a clear error when there is none.
-private func requireProfile(_ connection: ConnectionOptions) throws -> Profile {
+func requireProfile(_ connection: ConnectionOptions) throws -> Profile {
     guard let profile = try Profile.load(connection.profileName) else {
         throw ValidationError("no profile \"\(connection.profileName)\": run `dunlin login --server HOST:PORT --token-file FILE` first")
     }
@@ -19,7 +19,7 @@ private func requireProfile(_ connection: ConnectionOptions) throws -> Profile {
 
 /// The profile's replica, for a command that only a whole replica can answer: refused (exit 109,
 /// reason `not_bootstrapped` in `--json`) until its first bootstrap has finished.
-private func bootstrappedReplica(_ connection: ConnectionOptions) throws -> Replica {
+func bootstrappedReplica(_ connection: ConnectionOptions) throws -> Replica {
     let replica = try Replica(profile: try requireProfile(connection))
     do {
         try replica.requireBootstrapped()

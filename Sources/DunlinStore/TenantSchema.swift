@@ -489,6 +489,9 @@ enum TenantSchema {
                 CREATE INDEX approval_request_tombstones ON approval_request(id) WHERE deleted = 1;
                 """)
         }
+        migrator.registerMigration("v25: analysts' SQL views") { db in
+            try db.execute(sql: AnalystViews.schema)
+        }
         return migrator
     }
 }

@@ -33,7 +33,7 @@ struct ApprovalCLITests {
                 break
             }
         }
-        let (invoiceID, customerID, before) = try #require(found)
+        let (invoiceID, customerID, before) = try #require(found, "no open USD invoice over 600.00 among \(entries.count) entries")
 
         // Offline (her replica), Ana asks; a bad request is refused naming the field, exit 103.
         let bad = try await run(world, "ana", ["requests", "add", "writeoff", "--customer", customerID, "--invoice", "INV-NOPE", "--amount", "600.00", "--reason", "x"])

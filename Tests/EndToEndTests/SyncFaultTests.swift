@@ -60,7 +60,10 @@ final class FaultWorld {
     /// The environment of every `dunlin` process: this world's XDG directories and home, no
     /// DUNLIN_* settings from outside, plus `extra`.
     func cliEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("DUNLIN_") && !$0.key.hasPrefix("XDG_") }
+        // The CLI keeps the test's clock (DUNLIN_CLOCK_OFFSET), as dunlind does: both read one day.
+        var environment = ProcessInfo.processInfo.environment.filter {
+            ($0.key == "DUNLIN_CLOCK_OFFSET" || !$0.key.hasPrefix("DUNLIN_")) && !$0.key.hasPrefix("XDG_")
+        }
         environment["HOME"] = directory.appendingPathComponent("home").path
         environment["XDG_CONFIG_HOME"] = directory.appendingPathComponent("xdg-config").path
         environment["XDG_DATA_HOME"] = directory.appendingPathComponent("xdg-data").path

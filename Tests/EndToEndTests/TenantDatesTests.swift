@@ -101,8 +101,10 @@ struct TenantDatesTests {
         #expect(again == 64)
 
         let dispute = try await world.cli(["disputes", "add", "--customer", "CUS-1007", "--invoice", "INV-D1", "--amount", "1.00", "--reason", "pricing"])
+        // Two weeks from the clock the CLI and the server read (DUNLIN_CLOCK_OFFSET moves both).
+        let promised = WallClock.system.today(in: .gmt).adding(days: 14).description
         #expect((dispute["amount"] as? [String: Any])?["currency"] as? String == "USD")
-        let promise = try await world.cli(["promises", "add", "--customer", "CUS-1007", "--invoice", "INV-D1", "--amount", "5.00", "--date", "2026-12-15"])
+        let promise = try await world.cli(["promises", "add", "--customer", "CUS-1007", "--invoice", "INV-D1", "--amount", "5.00", "--date", promised])
         #expect((promise["amount"] as? [String: Any])?["currency"] as? String == "USD")
 
         // An unidentified payer has no invoices to take a currency from: a usage error, nothing written.
