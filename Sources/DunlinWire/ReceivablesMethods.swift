@@ -42,4 +42,7 @@ public enum Receivables {
     public static let worklist = MethodDescriptor<Dunlin_V1_WorklistRequest, Dunlin_V1_WorklistResponse>(
         path: "/dunlin.v1.Receivables/Worklist", kind: .unary
     )
+    public static let metrics = MethodDescriptor<Dunlin_V1_MetricsRequest, Dunlin_V1_MetricsResponse>(
+        path: "/dunlin.v1.Receivables/Metrics", kind: .unary
+    )
 }

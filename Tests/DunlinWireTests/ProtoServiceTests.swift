@@ -45,7 +45,7 @@ struct ProtoServiceTests {
         Method(Receivables.upsertCustomers), Method(Receivables.getCustomer), Method(Receivables.listCustomers),
         Method(Receivables.postEntries), Method(Receivables.importEntries), Method(Receivables.getEntry),
         Method(Receivables.listEntries), Method(Receivables.applyCash), Method(Receivables.unapply),
-        Method(Receivables.aging), Method(Receivables.statement), Method(Receivables.unappliedCash), Method(Receivables.worklist),
+        Method(Receivables.aging), Method(Receivables.statement), Method(Receivables.unappliedCash), Method(Receivables.worklist), Method(Receivables.metrics),
 
         Method(Records.upsertContacts), Method(Records.getContact), Method(Records.listContacts),
         Method(Records.deleteContacts), Method(Records.upsertDisputes), Method(Records.getDispute),

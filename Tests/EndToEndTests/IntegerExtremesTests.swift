@@ -221,7 +221,7 @@ struct ProbedMethod: Sendable {
         method(Receivables.upsertCustomers), method(Receivables.getCustomer), method(Receivables.listCustomers),
         method(Receivables.postEntries), method(Receivables.importEntries), method(Receivables.getEntry), method(Receivables.listEntries),
         method(Receivables.applyCash), method(Receivables.unapply), method(Receivables.aging), method(Receivables.statement),
-        method(Receivables.unappliedCash), method(Receivables.worklist),
+        method(Receivables.unappliedCash), method(Receivables.worklist), method(Receivables.metrics),
         method(Records.upsertContacts), method(Records.getContact), method(Records.listContacts), method(Records.deleteContacts),
         method(Records.upsertDisputes), method(Records.getDispute), method(Records.listDisputes), method(Records.deleteDisputes),
         method(Records.upsertPromises), method(Records.getPromise), method(Records.listPromises), method(Records.deletePromises),

@@ -34,6 +34,15 @@ struct SQLCLITests {
             #expect((usd?["minor"] as? NSNumber)?.int64Value == open, "\(customer)")
         }
 
+        // The metrics' closing receivables are the views' open items, offline as well.
+        let metrics = try #require(try await run(world, ["metrics"]).json as? [String: Any])
+        let closing = try #require((((metrics["rows"] as? [[String: Any]])?.first?["closing"] as? [String: Any])?["minor"] as? NSNumber)?.int64Value)
+        let usdOpen = try #require(try await run(world, ["sql", "SELECT SUM(open_minor) FROM ar_open_items WHERE currency = 'USD'"]).json as? [String: Any])
+        #expect(metrics["base_currency"] as? String == "USD")
+        #expect(((usdOpen["rows"] as? [[Any]])?.first?.first as? NSNumber)?.int64Value == closing)
+        let byMonth = try await run(world, ["metrics", "--by", "month", "--by", "analyst"], json: false)
+        #expect(byMonth.status == 0 && byMonth.text.contains("countback") && byMonth.text.contains("(tenant)"), "\(byMonth.text)")
+
         // The table shows names; CSV for a spreadsheet; the report day is --as-of.
         let table = try await run(world, ["sql", "SELECT customer_name, bucket, open FROM ar_open_items ORDER BY days_past_due DESC LIMIT 3"], json: false)
         #expect(table.status == 0 && table.text.contains("customer_name") && table.text.contains("bucket"), "\(table.text)")

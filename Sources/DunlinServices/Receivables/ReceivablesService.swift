@@ -167,6 +167,11 @@ public struct ReceivablesService: RPCService {
             return try worklist(request, tenant: tenant, caller: context.principal)
         }
 
+        router.unary(Receivables.metrics) { request, context in
+            let (tenant, _) = try access(context, tenants, requires: .viewer)
+            return try metrics(request, tenant: tenant)
+        }
+
         router.unary(Receivables.statement) { request, context in
             let (tenant, _) = try access(context, tenants, requires: .viewer)
             guard let customer = try tenant.store.customer(request.customerID) else {

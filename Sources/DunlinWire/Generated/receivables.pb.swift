@@ -767,6 +767,228 @@ public nonisolated struct Dunlin_V1_WorklistResponse: Sendable {
   public init() {}
 }
 
+/// The numbers an AR team is judged by, for a period, in the base currency (amounts in other
+/// currencies are left out and named in `excluded_currencies`). Any tenant role; on a replica too.
+public nonisolated struct Dunlin_V1_MetricsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// first day; default: the first of through's month
+  public var from: String = String()
+
+  /// last day; default: the tenant's today
+  public var through: String = String()
+
+  /// only this analyst's customers; "" the whole tenant
+  public var analystID: String = String()
+
+  /// a row per calendar month of the period (else one row)
+  public var byMonth: Bool = false
+
+  /// a row per analyst (and month), and one for the tenant
+  public var byAnalyst: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_MetricsRow: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var from: String {
+    get {_storage._from}
+    set {_uniqueStorage()._from = newValue}
+  }
+
+  public var through: String {
+    get {_storage._through}
+    set {_uniqueStorage()._through = newValue}
+  }
+
+  /// "" for the tenant
+  public var analystID: String {
+    get {_storage._analystID}
+    set {_uniqueStorage()._analystID = newValue}
+  }
+
+  /// receivables at the end of the day before `from`
+  public var opening: Dunlin_V1_Amount {
+    get {_storage._opening ?? Dunlin_V1_Amount()}
+    set {_uniqueStorage()._opening = newValue}
+  }
+  /// Returns true if `opening` has been explicitly set.
+  public var hasOpening: Bool {_storage._opening != nil}
+  /// Clears the value of `opening`. Subsequent reads from it will return its default value.
+  public mutating func clearOpening() {_uniqueStorage()._opening = nil}
+
+  /// receivables at the end of `through`
+  public var closing: Dunlin_V1_Amount {
+    get {_storage._closing ?? Dunlin_V1_Amount()}
+    set {_uniqueStorage()._closing = newValue}
+  }
+  /// Returns true if `closing` has been explicitly set.
+  public var hasClosing: Bool {_storage._closing != nil}
+  /// Clears the value of `closing`. Subsequent reads from it will return its default value.
+  public mutating func clearClosing() {_uniqueStorage()._closing = nil}
+
+  /// of closing, not yet due
+  public var closingCurrent: Dunlin_V1_Amount {
+    get {_storage._closingCurrent ?? Dunlin_V1_Amount()}
+    set {_uniqueStorage()._closingCurrent = newValue}
+  }
+  /// Returns true if `closingCurrent` has been explicitly set.
+  public var hasClosingCurrent: Bool {_storage._closingCurrent != nil}
+  /// Clears the value of `closingCurrent`. Subsequent reads from it will return its default value.
+  public mutating func clearClosingCurrent() {_uniqueStorage()._closingCurrent = nil}
+
+  /// of closing, more than 90 days past due
+  public var closingOver90: Dunlin_V1_Amount {
+    get {_storage._closingOver90 ?? Dunlin_V1_Amount()}
+    set {_uniqueStorage()._closingOver90 = newValue}
+  }
+  /// Returns true if `closingOver90` has been explicitly set.
+  public var hasClosingOver90: Bool {_storage._closingOver90 != nil}
+  /// Clears the value of `closingOver90`. Subsequent reads from it will return its default value.
+  public mutating func clearClosingOver90() {_uniqueStorage()._closingOver90 = nil}
+
+  /// invoices dated in the period
+  public var sales: Dunlin_V1_Amount {
+    get {_storage._sales ?? Dunlin_V1_Amount()}
+    set {_uniqueStorage()._sales = newValue}
+  }
+  /// Returns true if `sales` has been explicitly set.
+  public var hasSales: Bool {_storage._sales != nil}
+  /// Clears the value of `sales`. Subsequent reads from it will return its default value.
+  public mutating func clearSales() {_uniqueStorage()._sales = nil}
+
+  /// payments dated in the period
+  public var collected: Dunlin_V1_Amount {
+    get {_storage._collected ?? Dunlin_V1_Amount()}
+    set {_uniqueStorage()._collected = newValue}
+  }
+  /// Returns true if `collected` has been explicitly set.
+  public var hasCollected: Bool {_storage._collected != nil}
+  /// Clears the value of `collected`. Subsequent reads from it will return its default value.
+  public mutating func clearCollected() {_uniqueStorage()._collected = nil}
+
+  /// days; absent where the formula divides by zero
+  public var dsoSimple: Double {
+    get {_storage._dsoSimple ?? 0}
+    set {_uniqueStorage()._dsoSimple = newValue}
+  }
+  /// Returns true if `dsoSimple` has been explicitly set.
+  public var hasDsoSimple: Bool {_storage._dsoSimple != nil}
+  /// Clears the value of `dsoSimple`. Subsequent reads from it will return its default value.
+  public mutating func clearDsoSimple() {_uniqueStorage()._dsoSimple = nil}
+
+  public var dsoCountback: Double {
+    get {_storage._dsoCountback ?? 0}
+    set {_uniqueStorage()._dsoCountback = newValue}
+  }
+  /// Returns true if `dsoCountback` has been explicitly set.
+  public var hasDsoCountback: Bool {_storage._dsoCountback != nil}
+  /// Clears the value of `dsoCountback`. Subsequent reads from it will return its default value.
+  public mutating func clearDsoCountback() {_uniqueStorage()._dsoCountback = nil}
+
+  public var bestPossibleDso: Double {
+    get {_storage._bestPossibleDso ?? 0}
+    set {_uniqueStorage()._bestPossibleDso = newValue}
+  }
+  /// Returns true if `bestPossibleDso` has been explicitly set.
+  public var hasBestPossibleDso: Bool {_storage._bestPossibleDso != nil}
+  /// Clears the value of `bestPossibleDso`. Subsequent reads from it will return its default value.
+  public mutating func clearBestPossibleDso() {_uniqueStorage()._bestPossibleDso = nil}
+
+  public var averageDaysDelinquent: Double {
+    get {_storage._averageDaysDelinquent ?? 0}
+    set {_uniqueStorage()._averageDaysDelinquent = newValue}
+  }
+  /// Returns true if `averageDaysDelinquent` has been explicitly set.
+  public var hasAverageDaysDelinquent: Bool {_storage._averageDaysDelinquent != nil}
+  /// Clears the value of `averageDaysDelinquent`. Subsequent reads from it will return its default value.
+  public mutating func clearAverageDaysDelinquent() {_uniqueStorage()._averageDaysDelinquent = nil}
+
+  /// percent
+  public var cei: Double {
+    get {_storage._cei ?? 0}
+    set {_uniqueStorage()._cei = newValue}
+  }
+  /// Returns true if `cei` has been explicitly set.
+  public var hasCei: Bool {_storage._cei != nil}
+  /// Clears the value of `cei`. Subsequent reads from it will return its default value.
+  public mutating func clearCei() {_uniqueStorage()._cei = nil}
+
+  public var over90Percent: Double {
+    get {_storage._over90Percent ?? 0}
+    set {_uniqueStorage()._over90Percent = newValue}
+  }
+  /// Returns true if `over90Percent` has been explicitly set.
+  public var hasOver90Percent: Bool {_storage._over90Percent != nil}
+  /// Clears the value of `over90Percent`. Subsequent reads from it will return its default value.
+  public mutating func clearOver90Percent() {_uniqueStorage()._over90Percent = nil}
+
+  /// promises and installments whose deadline fell in the period
+  public var promisesDue: Int32 {
+    get {_storage._promisesDue}
+    set {_uniqueStorage()._promisesDue = newValue}
+  }
+
+  public var promisesKept: Int32 {
+    get {_storage._promisesKept}
+    set {_uniqueStorage()._promisesKept = newValue}
+  }
+
+  public var promiseKeptPercent: Double {
+    get {_storage._promiseKeptPercent ?? 0}
+    set {_uniqueStorage()._promiseKeptPercent = newValue}
+  }
+  /// Returns true if `promiseKeptPercent` has been explicitly set.
+  public var hasPromiseKeptPercent: Bool {_storage._promiseKeptPercent != nil}
+  /// Clears the value of `promiseKeptPercent`. Subsequent reads from it will return its default value.
+  public mutating func clearPromiseKeptPercent() {_uniqueStorage()._promiseKeptPercent = nil}
+
+  /// open at the end of `through`
+  public var disputesOpen: Int32 {
+    get {_storage._disputesOpen}
+    set {_uniqueStorage()._disputesOpen = newValue}
+  }
+
+  public var disputeAverageAgeDays: Double {
+    get {_storage._disputeAverageAgeDays ?? 0}
+    set {_uniqueStorage()._disputeAverageAgeDays = newValue}
+  }
+  /// Returns true if `disputeAverageAgeDays` has been explicitly set.
+  public var hasDisputeAverageAgeDays: Bool {_storage._disputeAverageAgeDays != nil}
+  /// Clears the value of `disputeAverageAgeDays`. Subsequent reads from it will return its default value.
+  public mutating func clearDisputeAverageAgeDays() {_uniqueStorage()._disputeAverageAgeDays = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Dunlin_V1_MetricsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var baseCurrency: String = String()
+
+  public var rows: [Dunlin_V1_MetricsRow] = []
+
+  public var excludedCurrencies: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "dunlin.v1"
@@ -2261,6 +2483,299 @@ nonisolated extension Dunlin_V1_WorklistResponse: SwiftProtobuf.Message, SwiftPr
     if lhs.rows != rhs.rows {return false}
     if lhs.total != rhs.total {return false}
     if lhs.weights != rhs.weights {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_MetricsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MetricsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}through\0\u{3}analyst_id\0\u{3}by_month\0\u{3}by_analyst\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.from) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.through) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.analystID) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.byMonth) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.byAnalyst) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.from.isEmpty {
+      try visitor.visitSingularStringField(value: self.from, fieldNumber: 1)
+    }
+    if !self.through.isEmpty {
+      try visitor.visitSingularStringField(value: self.through, fieldNumber: 2)
+    }
+    if !self.analystID.isEmpty {
+      try visitor.visitSingularStringField(value: self.analystID, fieldNumber: 3)
+    }
+    if self.byMonth != false {
+      try visitor.visitSingularBoolField(value: self.byMonth, fieldNumber: 4)
+    }
+    if self.byAnalyst != false {
+      try visitor.visitSingularBoolField(value: self.byAnalyst, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_MetricsRequest, rhs: Dunlin_V1_MetricsRequest) -> Bool {
+    if lhs.from != rhs.from {return false}
+    if lhs.through != rhs.through {return false}
+    if lhs.analystID != rhs.analystID {return false}
+    if lhs.byMonth != rhs.byMonth {return false}
+    if lhs.byAnalyst != rhs.byAnalyst {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_MetricsRow: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MetricsRow"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}through\0\u{3}analyst_id\0\u{1}opening\0\u{1}closing\0\u{3}closing_current\0\u{3}closing_over_90\0\u{1}sales\0\u{1}collected\0\u{3}dso_simple\0\u{3}dso_countback\0\u{3}best_possible_dso\0\u{3}average_days_delinquent\0\u{1}cei\0\u{3}over_90_percent\0\u{3}promises_due\0\u{3}promises_kept\0\u{3}promise_kept_percent\0\u{3}disputes_open\0\u{3}dispute_average_age_days\0")
+
+  fileprivate class _StorageClass {
+    var _from: String = String()
+    var _through: String = String()
+    var _analystID: String = String()
+    var _opening: Dunlin_V1_Amount? = nil
+    var _closing: Dunlin_V1_Amount? = nil
+    var _closingCurrent: Dunlin_V1_Amount? = nil
+    var _closingOver90: Dunlin_V1_Amount? = nil
+    var _sales: Dunlin_V1_Amount? = nil
+    var _collected: Dunlin_V1_Amount? = nil
+    var _dsoSimple: Double? = nil
+    var _dsoCountback: Double? = nil
+    var _bestPossibleDso: Double? = nil
+    var _averageDaysDelinquent: Double? = nil
+    var _cei: Double? = nil
+    var _over90Percent: Double? = nil
+    var _promisesDue: Int32 = 0
+    var _promisesKept: Int32 = 0
+    var _promiseKeptPercent: Double? = nil
+    var _disputesOpen: Int32 = 0
+    var _disputeAverageAgeDays: Double? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _from = source._from
+      _through = source._through
+      _analystID = source._analystID
+      _opening = source._opening
+      _closing = source._closing
+      _closingCurrent = source._closingCurrent
+      _closingOver90 = source._closingOver90
+      _sales = source._sales
+      _collected = source._collected
+      _dsoSimple = source._dsoSimple
+      _dsoCountback = source._dsoCountback
+      _bestPossibleDso = source._bestPossibleDso
+      _averageDaysDelinquent = source._averageDaysDelinquent
+      _cei = source._cei
+      _over90Percent = source._over90Percent
+      _promisesDue = source._promisesDue
+      _promisesKept = source._promisesKept
+      _promiseKeptPercent = source._promiseKeptPercent
+      _disputesOpen = source._disputesOpen
+      _disputeAverageAgeDays = source._disputeAverageAgeDays
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._from) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._through) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._analystID) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._opening) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._closing) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._closingCurrent) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._closingOver90) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._sales) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._collected) }()
+        case 10: try { try decoder.decodeSingularDoubleField(value: &_storage._dsoSimple) }()
+        case 11: try { try decoder.decodeSingularDoubleField(value: &_storage._dsoCountback) }()
+        case 12: try { try decoder.decodeSingularDoubleField(value: &_storage._bestPossibleDso) }()
+        case 13: try { try decoder.decodeSingularDoubleField(value: &_storage._averageDaysDelinquent) }()
+        case 14: try { try decoder.decodeSingularDoubleField(value: &_storage._cei) }()
+        case 15: try { try decoder.decodeSingularDoubleField(value: &_storage._over90Percent) }()
+        case 16: try { try decoder.decodeSingularInt32Field(value: &_storage._promisesDue) }()
+        case 17: try { try decoder.decodeSingularInt32Field(value: &_storage._promisesKept) }()
+        case 18: try { try decoder.decodeSingularDoubleField(value: &_storage._promiseKeptPercent) }()
+        case 19: try { try decoder.decodeSingularInt32Field(value: &_storage._disputesOpen) }()
+        case 20: try { try decoder.decodeSingularDoubleField(value: &_storage._disputeAverageAgeDays) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._from.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._from, fieldNumber: 1)
+      }
+      if !_storage._through.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._through, fieldNumber: 2)
+      }
+      if !_storage._analystID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._analystID, fieldNumber: 3)
+      }
+      try { if let v = _storage._opening {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+      try { if let v = _storage._closing {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+      try { if let v = _storage._closingCurrent {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      try { if let v = _storage._closingOver90 {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      try { if let v = _storage._sales {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
+      try { if let v = _storage._collected {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
+      try { if let v = _storage._dsoSimple {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 10)
+      } }()
+      try { if let v = _storage._dsoCountback {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 11)
+      } }()
+      try { if let v = _storage._bestPossibleDso {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 12)
+      } }()
+      try { if let v = _storage._averageDaysDelinquent {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 13)
+      } }()
+      try { if let v = _storage._cei {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 14)
+      } }()
+      try { if let v = _storage._over90Percent {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 15)
+      } }()
+      if _storage._promisesDue != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._promisesDue, fieldNumber: 16)
+      }
+      if _storage._promisesKept != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._promisesKept, fieldNumber: 17)
+      }
+      try { if let v = _storage._promiseKeptPercent {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 18)
+      } }()
+      if _storage._disputesOpen != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._disputesOpen, fieldNumber: 19)
+      }
+      try { if let v = _storage._disputeAverageAgeDays {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 20)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_MetricsRow, rhs: Dunlin_V1_MetricsRow) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._from != rhs_storage._from {return false}
+        if _storage._through != rhs_storage._through {return false}
+        if _storage._analystID != rhs_storage._analystID {return false}
+        if _storage._opening != rhs_storage._opening {return false}
+        if _storage._closing != rhs_storage._closing {return false}
+        if _storage._closingCurrent != rhs_storage._closingCurrent {return false}
+        if _storage._closingOver90 != rhs_storage._closingOver90 {return false}
+        if _storage._sales != rhs_storage._sales {return false}
+        if _storage._collected != rhs_storage._collected {return false}
+        if _storage._dsoSimple != rhs_storage._dsoSimple {return false}
+        if _storage._dsoCountback != rhs_storage._dsoCountback {return false}
+        if _storage._bestPossibleDso != rhs_storage._bestPossibleDso {return false}
+        if _storage._averageDaysDelinquent != rhs_storage._averageDaysDelinquent {return false}
+        if _storage._cei != rhs_storage._cei {return false}
+        if _storage._over90Percent != rhs_storage._over90Percent {return false}
+        if _storage._promisesDue != rhs_storage._promisesDue {return false}
+        if _storage._promisesKept != rhs_storage._promisesKept {return false}
+        if _storage._promiseKeptPercent != rhs_storage._promiseKeptPercent {return false}
+        if _storage._disputesOpen != rhs_storage._disputesOpen {return false}
+        if _storage._disputeAverageAgeDays != rhs_storage._disputeAverageAgeDays {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_MetricsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MetricsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}base_currency\0\u{1}rows\0\u{3}excluded_currencies\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.baseCurrency) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.rows) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.excludedCurrencies) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.baseCurrency.isEmpty {
+      try visitor.visitSingularStringField(value: self.baseCurrency, fieldNumber: 1)
+    }
+    if !self.rows.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rows, fieldNumber: 2)
+    }
+    if !self.excludedCurrencies.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.excludedCurrencies, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_MetricsResponse, rhs: Dunlin_V1_MetricsResponse) -> Bool {
+    if lhs.baseCurrency != rhs.baseCurrency {return false}
+    if lhs.rows != rhs.rows {return false}
+    if lhs.excludedCurrencies != rhs.excludedCurrencies {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,0 +1,117 @@
+import ArgumentParser
+import DunlinClient
+import DunlinCore
+import DunlinWire
+import Foundation
+
+/// `dunlin metrics`: the numbers an AR team is judged by (README "Metrics"), offline from the
+/// replica or from the server.
+struct MetricsCommand: AsyncParsableCommand {
+    enum By: String, ExpressibleByArgument, CaseIterable {
+        case analyst
+        case month
+    }
+
+    static let configuration = CommandConfiguration(
+        commandName: "metrics",
+        abstract: "DSO (simple and countback), best possible DSO, days delinquent, CEI, over 90 days, promises kept, disputes, cash collected.",
+        discussion: """
+            In the tenant's base currency (other currencies are left out and named). Every formula: README, "Metrics".
+              dunlin metrics --from 2026-01-01 --through 2026-12-31 --by month --csv 2026.csv
+            """
+    )
+    @OptionGroup var connection: ConnectionOptions
+    @Option(help: "First day, YYYY-MM-DD (default: the first of --through's month).") var from = ""
+    @Option(help: "Last day, YYYY-MM-DD (default: today).") var through = ""
+    @Option(help: "Only this analyst's customers.") var analyst = ""
+    @Option(help: "A row per analyst or per month (repeat for both).") var by: [By] = []
+    @Option(help: "Write CSV to this file (- for stdout) instead of a table.") var csv: String?
+
+    func run() async throws {
+        try await connection.withCaller { client in
+            let response = try await client.unary(Receivables.metrics, .with {
+                $0.from = from
+                $0.through = through
+                $0.analystID = analyst
+                $0.byMonth = by.contains(.month)
+                $0.byAnalyst = by.contains(.analyst)
+            }, options: connection.callOptions)
+            let rows = response.rows.map(MetricsRowJSON.init)
+            if let csv {
+                let header = [
+                    "from", "through", "analyst_id", "currency", "opening", "closing", "closing_current", "closing_over_90", "sales", "collected",
+                    "dso_simple", "dso_countback", "best_possible_dso", "average_days_delinquent", "cei", "over_90_percent",
+                    "promises_due", "promises_kept", "promise_kept_percent", "disputes_open", "dispute_average_age_days",
+                ]
+                let lines = [header.joined(separator: ",")] + rows.map { row in
+                    ([row.from, row.through, row.analyst_id, response.baseCurrency] + [row.opening, row.closing, row.closing_current, row.closing_over_90, row.sales, row.collected].map(\.amount)
+                        + [row.dso_simple, row.dso_countback, row.best_possible_dso, row.average_days_delinquent, row.cei, row.over_90_percent].map(Self.figure)
+                        + [String(row.promises_due), String(row.promises_kept), Self.figure(row.promise_kept_percent), String(row.disputes_open), Self.figure(row.dispute_average_age_days)])
+                        .map(csvField).joined(separator: ",")
+                }
+                let output = lines.joined(separator: "\n") + "\n"
+                if csv == "-" { print(output, terminator: "") } else { try output.write(toFile: csv, atomically: true, encoding: .utf8) }
+            } else if connection.json {
+                printJSON(encoding: MetricsJSON(base_currency: response.baseCurrency, excluded_currencies: response.excludedCurrencies, rows: rows))
+            } else {
+                let people = await People.lookUp(connection: connection, client: client)
+                printTable([["period", "analyst", "DSO", "countback", "best", "delinquent", "CEI %", ">90 %", "kept", "disputes", "sales", "collected"]] + rows.map { row in
+                    [
+                        row.from == row.through ? row.from : "\(row.from) to \(row.through)", row.analyst_id.isEmpty ? "(tenant)" : people.name(row.analyst_id),
+                        Self.figure(row.dso_simple), Self.figure(row.dso_countback), Self.figure(row.best_possible_dso), Self.figure(row.average_days_delinquent),
+                        Self.figure(row.cei), Self.figure(row.over_90_percent), "\(row.promises_kept) of \(row.promises_due)",
+                        row.disputes_open == 0 ? "0" : "\(row.disputes_open), \(Self.figure(row.dispute_average_age_days)) days",
+                        row.sales.amount, row.collected.amount,
+                    ]
+                })
+                say("amounts in \(response.baseCurrency)" + (response.excludedCurrencies.isEmpty ? "" : "; left out: \(response.excludedCurrencies.joined(separator: ", "))"))
+            }
+        }
+    }
+
+    /// One decimal, or "-" where the formula has nothing to divide by.
+    static func figure(_ value: Double?) -> String {
+        guard let value else { return "-" }
+        return String(format: "%.1f", value)
+    }
+}
+
+struct MetricsJSON: Encodable {
+    var base_currency: String
+    var excluded_currencies: [String]
+    var rows: [MetricsRowJSON]
+}
+
+/// A metrics row in `--json`: figures as numbers, absent (null) where the formula has nothing to divide by.
+struct MetricsRowJSON: Encodable {
+    var from, through, analyst_id: String
+    var opening, closing, closing_current, closing_over_90, sales, collected: AmountJSON
+    var dso_simple, dso_countback, best_possible_dso, average_days_delinquent, cei, over_90_percent: Double?
+    var promises_due, promises_kept: Int32
+    var promise_kept_percent: Double?
+    var disputes_open: Int32
+    var dispute_average_age_days: Double?
+
+    init(_ row: Dunlin_V1_MetricsRow) {
+        from = row.from
+        through = row.through
+        analyst_id = row.analystID
+        opening = AmountJSON(row.opening)
+        closing = AmountJSON(row.closing)
+        closing_current = AmountJSON(row.closingCurrent)
+        closing_over_90 = AmountJSON(row.closingOver90)
+        sales = AmountJSON(row.sales)
+        collected = AmountJSON(row.collected)
+        dso_simple = row.hasDsoSimple ? row.dsoSimple : nil
+        dso_countback = row.hasDsoCountback ? row.dsoCountback : nil
+        best_possible_dso = row.hasBestPossibleDso ? row.bestPossibleDso : nil
+        average_days_delinquent = row.hasAverageDaysDelinquent ? row.averageDaysDelinquent : nil
+        cei = row.hasCei ? row.cei : nil
+        over_90_percent = row.hasOver90Percent ? row.over90Percent : nil
+        promises_due = row.promisesDue
+        promises_kept = row.promisesKept
+        promise_kept_percent = row.hasPromiseKeptPercent ? row.promiseKeptPercent : nil
+        disputes_open = row.disputesOpen
+        dispute_average_age_days = row.hasDisputeAverageAgeDays ? row.disputeAverageAgeDays : nil
+    }
+}

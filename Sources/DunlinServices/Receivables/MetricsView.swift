@@ -1,0 +1,69 @@
+import DunlinCore
+import DunlinStore
+import DunlinWire
+
+/// `Receivables/Metrics`: DSO (simple and countback), best possible DSO, average days delinquent,
+/// CEI, the share over 90 days, the promise-kept rate, open disputes and their age, sales and
+/// cash collected (``CollectionMetrics``, README "Metrics"), for a period, by month and by
+/// analyst as asked, in the tenant's base currency. Any tenant role, on the server or a replica.
+func metrics(_ request: Dunlin_V1_MetricsRequest, tenant: TenantHandle) throws -> Dunlin_V1_MetricsResponse {
+    let through = try RPCError.mapping { try WireField.date(request.through, field: "through", default: tenant.today) }
+    let from = try RPCError.mapping {
+        try WireField.date(request.from, field: "from", default: CivilDate(year: through.year, month: through.month, day: 1) ?? through)
+    }
+    guard from <= through else { throw RPCError(.invalid(field: "from", "\(from) is after through (\(through))")) }
+    guard from.days(until: through) < 3660 else { throw RPCError(.outOfRange(field: "from", "a period is at most ten years, not \(from) to \(through)")) }
+
+    var periods: [(CivilDate, CivilDate)] = []
+    if request.byMonth {
+        var start = from
+        while start <= through {
+            let next = start.month == 12 ? CivilDate(year: start.year + 1, month: 1, day: 1)! : CivilDate(year: start.year, month: start.month + 1, day: 1)!
+            periods.append((start, min(next.adding(days: -1), through)))
+            start = next
+        }
+    } else {
+        periods = [(from, through)]
+    }
+    let analysts: [String?] = try request.byAnalyst
+        ? [nil] + RPCError.mapping { try tenant.store.analystIDs() }
+        : [request.analystID.isEmpty ? nil : request.analystID]
+
+    var excluded = Set<String>()
+    var rows: [Dunlin_V1_MetricsRow] = []
+    let base = tenant.baseCurrency
+    for analyst in analysts {
+        for (first, last) in periods {
+            let (figures, others) = try RPCError.mapping { try tenant.store.periodFigures(from: first, through: last, analystID: analyst, base: base) }
+            excluded.formUnion(others)
+            rows.append(.with { row in
+                row.from = first.description
+                row.through = last.description
+                row.analystID = analyst ?? ""
+                let amount = { (minor: Int64) in Dunlin_V1_Amount(Money(minorUnits: minor, currency: base)) }
+                row.opening = amount(figures.opening)
+                row.closing = amount(figures.closing)
+                row.closingCurrent = amount(figures.closingCurrent)
+                row.closingOver90 = amount(figures.closingOver90)
+                row.sales = amount(figures.sales)
+                row.collected = amount(figures.collected)
+                if let value = figures.dsoSimple { row.dsoSimple = value }
+                if let value = figures.dsoCountback { row.dsoCountback = value }
+                if let value = figures.bestPossibleDSO { row.bestPossibleDso = value }
+                if let value = figures.averageDaysDelinquent { row.averageDaysDelinquent = value }
+                if let value = figures.cei { row.cei = value }
+                if let value = figures.over90Percent { row.over90Percent = value }
+                row.promisesDue = Int32(clamping: figures.promisesDue)
+                row.promisesKept = Int32(clamping: figures.promisesKept)
+                if let value = figures.promiseKeptPercent { row.promiseKeptPercent = value }
+                row.disputesOpen = Int32(clamping: figures.disputesOpen)
+                if let value = figures.disputeAverageAgeDays { row.disputeAverageAgeDays = value }
+            })
+        }
+    }
+    return .with {
+        $0.baseCurrency = base.code
+        $0.rows = rows
+        $0.excludedCurrencies = excluded.sorted()
+    }
+}

@@ -1,0 +1,98 @@
+import DunlinCore
+import GRDB
+
+extension TenantStore {
+    /// What the metrics of `from`...`through` are computed from (``PeriodFigures``), for the
+    /// customers of `analystID` (every customer when nil), in `base` only; the other currencies
+    /// the figures met are returned to be named. One snapshot.
+    ///
+    /// - opening, closing: open invoice balances as of the end of the day before `from` and of
+    ///   `through` (the as-of aging's sums), closing split into not yet due and more than 90 days
+    ///   past due;
+    /// - sales: invoices dated in the period, less none (a voided invoice is not a sale: those
+    ///   reversed by `through` are left out), and per calendar month back from `through`, up to a
+    ///   year, for the countback;
+    /// - collected: payments dated in the period, not voided by `through` (an analyst's: those
+    ///   posted on their customers);
+    /// - promises: each promise's installments whose deadline fell in the period, measured on the
+    ///   day after `through`, kept in full or not;
+    /// - disputes: those open at the end of `through` (opened by then, not resolved by then).
+    public func periodFigures(from: CivilDate, through: CivilDate, analystID: String?, base: Currency) throws -> (figures: PeriodFigures, excluded: Set<String>) {
+        var figures = PeriodFigures(from: from, through: through, analystID: analystID ?? "")
+        var excluded = Set<String>()
+        let buckets = try AgingBuckets(bounds: [0, 90])
+        for row in try agingSums(analystID: analystID, asOf: from.adding(days: -1), buckets: buckets) {
+            guard row.currency == base else { excluded.insert(row.currency.code); continue }
+            figures.opening = try Self.add(figures.opening, row.total())
+        }
+        for row in try agingSums(analystID: analystID, asOf: through, buckets: buckets) {
+            guard row.currency == base else { excluded.insert(row.currency.code); continue }
+            figures.closing = try Self.add(figures.closing, row.total())
+            figures.closingCurrent = try Self.add(figures.closingCurrent, row.buckets[0])
+            figures.closingOver90 = try Self.add(figures.closingOver90, row.buckets[2])
+        }
+        try writer.read { db in
+            let mine = analystID == nil ? "" : " AND e.customer_id IN (SELECT id FROM customer WHERE analyst_id = ?)"
+            let scope: [(any DatabaseValueConvertible)?] = analystID.map { [$0] } ?? []
+            let live = "NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.kind = 'reversal' AND r.target_id = e.id AND r.date <= ?)"
+            func sum(_ kind: String, _ first: CivilDate, _ last: CivilDate) throws -> [(currency: String, total: Int64)] {
+                do {
+                    return try Row.fetchAll(db, sql: """
+                        SELECT e.currency, SUM(e.amount) FROM ledger_entry e
+                        WHERE e.kind = ? AND e.date BETWEEN ? AND ? AND \(live)\(mine) GROUP BY e.currency
+                        """, arguments: StatementArguments([kind, first.description, last.description, through.description] + scope)
+                    ).map { ($0[0], $0[1]) }
+                } catch let error as DatabaseError where error.message == "integer overflow" {
+                    throw DomainError.outOfRange(field: "through", "the period's \(kind)s add up to more than 64 bits of minor units hold")
+                }
+            }
+            for (currency, total) in try sum("invoice", from, through) {
+                if currency == base.code { figures.sales = total } else { excluded.insert(currency) }
+            }
+            for (currency, total) in try sum("payment", from, through) {
+                if currency == base.code { figures.collected = total } else { excluded.insert(currency) }
+            }
+            // Countback: month by month back from through's, at most a year.
+            var end = through
+            for _ in 0..<12 {
+                let start = CivilDate(year: end.year, month: end.month, day: 1)!
+                let sales = try sum("invoice", start, end).first { $0.currency == base.code }?.total ?? 0
+                figures.monthlySales.append(MonthSales(sales: sales, days: start.days(until: end) + 1))
+                end = start.adding(days: -1)
+            }
+
+            let promiseScope = analystID == nil ? "" : " AND customer_id IN (SELECT id FROM customer WHERE analyst_id = ?)"
+            for (_, installments) in try Self.recentPromiseEvaluations(
+                db, since: from, today: through.adding(days: 1), scope: promiseScope, StatementArguments(scope)
+            ) {
+                for evaluation in installments where evaluation.deadline >= from && evaluation.deadline <= through {
+                    figures.promisesDue += 1
+                    if evaluation.status == .kept { figures.promisesKept += 1 }
+                }
+            }
+
+            let disputes = try String.fetchAll(db, sql: """
+                SELECT opened_on FROM dispute WHERE deleted = 0 AND opened_on <= ? AND (resolved_on IS NULL OR resolved_on > ?)\(promiseScope)
+                """, arguments: StatementArguments([through.description, through.description] + scope))
+            for opened in disputes {
+                guard let day = CivilDate(opened) else { continue }
+                figures.disputesOpen += 1
+                figures.disputeDays += day.days(until: through)
+            }
+        }
+        return (figures, excluded)
+    }
+
+    private static func add(_ a: Int64, _ b: Int64) throws -> Int64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        guard !overflow else { throw DomainError.outOfRange(field: "through", "the receivables add up to more than 64 bits of minor units hold") }
+        return sum
+    }
+}
+
+extension TenantStore {
+    /// The analysts some customer names, by id.
+    public func analystIDs() throws -> [String] {
+        try writer.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT analyst_id FROM customer WHERE analyst_id != '' ORDER BY analyst_id") }
+    }
+}

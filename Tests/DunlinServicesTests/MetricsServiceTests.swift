@@ -1,0 +1,109 @@
+import DunlinCore
+import DunlinServices
+import DunlinStore
+import DunlinWire
+import Foundation
+import Testing
+
+/// Receivables/Metrics on a hand-made ledger whose every figure is worked out below.
+@Suite("Services in process: metrics")
+struct MetricsServiceTests {
+    static func day(_ text: String) -> CivilDate { CivilDate(text)! }
+    static func usd(_ major: Int64) -> Money { Money(minorUnits: major * 100, currency: .usd) }
+
+    /// Globe (Ana's): invoices of 70,000 (Sep 1, due Sep 30), 80,000 (Oct 1, due Oct 31) and
+    /// 100,000 (Nov 1, due Dec 1); 38,000 paid on Nov 10 onto the September invoice. A promise of
+    /// 38,000 for Nov 12 (kept by that payment) and one of 10,000 on the October invoice for Nov 10
+    /// (broken); a dispute open since Nov 20 and one resolved in October. Ben's customer owes in
+    /// euros only.
+    static func world() throws -> (Router, TenantHandle) {
+        let zone = TimeZone(identifier: "UTC")!
+        let tenant = TenantHandle(id: "t-acme", store: try TenantStore(), baseCurrency: .usd, timeZone: zone, clock: WallClock.fixed(day("2026-11-30"), in: zone))
+        let store = tenant.store
+        try store.upsert([
+            Customer(id: "C1", number: "1001", name: "Globe Retail", analystID: "u-ana"),
+            Customer(id: "C2", number: "1002", name: "Euro Foods", analystID: "u-ben"),
+        ])
+        try store.post([
+            LedgerEntry(id: "INV-S", kind: .invoice, customerID: "C1", amount: usd(70_000), date: day("2026-09-01"), dueDate: day("2026-09-30"), reference: "INV-S"),
+            LedgerEntry(id: "INV-O", kind: .invoice, customerID: "C1", amount: usd(80_000), date: day("2026-10-01"), dueDate: day("2026-10-31"), reference: "INV-O"),
+            LedgerEntry(id: "INV-N", kind: .invoice, customerID: "C1", amount: usd(100_000), date: day("2026-11-01"), dueDate: day("2026-12-01"), reference: "INV-N"),
+            LedgerEntry(id: "PAY-1", kind: .payment, customerID: "C1", amount: usd(38_000), date: day("2026-11-10")),
+            LedgerEntry(id: "APP-1", kind: .application, customerID: "C1", amount: usd(38_000), date: day("2026-11-10"), sourceID: "PAY-1", targetID: "INV-S"),
+            LedgerEntry(id: "INV-E", kind: .invoice, customerID: "C2", amount: Money(minorUnits: 5_000_00, currency: .eur), date: day("2026-11-02"), dueDate: day("2026-11-30"), reference: "INV-E"),
+        ])
+        try store.upsert([
+            PromiseToPay(id: "P-KEPT", customerID: "C1", invoiceIDs: ["INV-S"], amount: usd(38_000), madeOn: day("2026-11-01"), promisedDate: day("2026-11-12")),
+            PromiseToPay(id: "P-BROKEN", customerID: "C1", invoiceIDs: ["INV-O"], amount: usd(10_000), madeOn: day("2026-11-01"), promisedDate: day("2026-11-10")),
+        ])
+        try store.upsert([
+            Dispute(id: "D-OPEN", customerID: "C1", invoiceIDs: ["INV-O"], amount: usd(1_000), reasonCode: "pricing", openedOn: day("2026-11-20")),
+            Dispute(id: "D-DONE", customerID: "C1", invoiceIDs: ["INV-S"], amount: usd(500), reasonCode: "pricing", status: .resolved,
+                    openedOn: day("2026-10-01"), resolvedOn: day("2026-10-15")),
+        ])
+        var router = Router()
+        ReceivablesService(tenants: FixedTenants([tenant])).register(in: &router)
+        return (router, tenant)
+    }
+
+    static func call(_ router: Router, _ request: Dunlin_V1_MetricsRequest, role: Role = .viewer) async throws -> Dunlin_V1_MetricsResponse {
+        try await router.callLocally(Receivables.metrics, request, context: .local(principal: .with { $0.id = "u-v"; $0.tenantID = "t-acme"; $0.role = role.rawValue }))
+    }
+
+    static func close(_ value: Double, _ expected: Double) -> Bool { abs(value - expected) < 1e-9 }
+
+    @Test("November, by hand: DSO 63.6 (simple) and 74.7 (countback), best 30, ADD 44.7, CEI 25.3%, 1 of 2 promises kept, 1 dispute 10 days old")
+    func november() async throws {
+        let (router, _) = try Self.world()
+        let response = try await Self.call(router, .init())  // default: the month of today, 2026-11-01 to 2026-11-30
+        #expect(response.baseCurrency == "USD" && response.excludedCurrencies == ["EUR"])
+        let row = try #require(response.rows.first)
+        #expect(response.rows.count == 1 && row.from == "2026-11-01" && row.through == "2026-11-30" && row.analystID.isEmpty)
+        // Closing: 32,000 + 80,000 + 100,000; opening (Oct 31): 70,000 + 80,000.
+        #expect(row.closing.minor == 212_000_00 && row.opening.minor == 150_000_00)
+        #expect(row.closingCurrent.minor == 100_000_00 && row.closingOver90.minor == 0)
+        #expect(row.sales.minor == 100_000_00 && row.collected.minor == 38_000_00)
+        #expect(Self.close(row.dsoSimple, 212.0 / 100.0 * 30))                 // 63.6
+        #expect(Self.close(row.dsoCountback, 30 + 31 + 32.0 / 70.0 * 30))       // Nov, Oct (31 days), 32/70 of Sep
+        #expect(Self.close(row.bestPossibleDso, 30))                          // 100,000 / 100,000 x 30
+        #expect(Self.close(row.averageDaysDelinquent, 31 + 32.0 / 70.0 * 30))
+        #expect(Self.close(row.cei, (150.0 + 100 - 212) / (150.0 + 100 - 100) * 100))  // 25.33%
+        #expect(Self.close(row.over90Percent, 0))
+        #expect(row.promisesDue == 2 && row.promisesKept == 1 && Self.close(row.promiseKeptPercent, 50))
+        #expect(row.disputesOpen == 1 && Self.close(row.disputeAverageAgeDays, 10))
+    }
+
+    @Test("by month and by analyst: a row per month, and per analyst plus the tenant; Ben's euros count nowhere")
+    func series() async throws {
+        let (router, _) = try Self.world()
+        let response = try await Self.call(router, .with { $0.from = "2026-10-01"; $0.through = "2026-11-30"; $0.byMonth = true; $0.byAnalyst = true })
+        #expect(response.rows.map(\.analystID) == ["", "", "u-ana", "u-ana", "u-ben", "u-ben"])
+        #expect(response.rows.map(\.through) == ["2026-10-31", "2026-11-30", "2026-10-31", "2026-11-30", "2026-10-31", "2026-11-30"])
+        let october = response.rows[0]
+        #expect(october.sales.minor == 80_000_00 && october.closing.minor == 150_000_00 && october.opening.minor == 70_000_00)
+        #expect(october.disputesOpen == 0 && october.promisesDue == 0 && !october.hasPromiseKeptPercent)
+        #expect(response.rows[3].closing == response.rows[1].closing, "Ana's customers are all of the USD receivables")
+        #expect(response.rows[5].closing.minor == 0 && !response.rows[5].hasDsoSimple, "no sales: no DSO, not zero")
+    }
+
+    @Test("a period backwards, too long, or malformed is refused naming the field; a viewer may read; another tenant is not there")
+    func refusals() async throws {
+        let (router, _) = try Self.world()
+        for (request, field) in [
+            (Dunlin_V1_MetricsRequest.with { $0.from = "2026-12-01"; $0.through = "2026-11-30" }, "from"),
+            (.with { $0.from = "2000-01-01"; $0.through = "2026-11-30" }, "from"),
+            (.with { $0.through = "2026-13-01" }, "through"),
+        ] {
+            do {
+                _ = try await Self.call(router, request)
+                Issue.record("accepted \(request)")
+            } catch let error as RPCError {
+                #expect(error.details.first?.field == field, "\(error)")
+            }
+        }
+        let other = await #expect(throws: RPCError.self) {
+            _ = try await router.callLocally(Receivables.metrics, .init(), context: .local(principal: .with { $0.id = "u-x"; $0.tenantID = "t-other"; $0.role = "admin" }))
+        }
+        #expect(other?.code == .notFound || other?.code == .permissionDenied || other?.code == .unauthenticated)
+    }
+}
