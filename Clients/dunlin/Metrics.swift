@@ -42,11 +42,13 @@ struct MetricsCommand: AsyncParsableCommand {
                     "from", "through", "analyst_id", "currency", "opening", "closing", "closing_current", "closing_over_90", "sales", "collected",
                     "dso_simple", "dso_countback", "best_possible_dso", "average_days_delinquent", "cei", "over_90_percent",
                     "promises_due", "promises_kept", "promise_kept_percent", "disputes_open", "dispute_average_age_days",
+                    "target", "collected_percent_of_target",
                 ]
                 let lines = [header.joined(separator: ",")] + rows.map { row in
                     ([row.from, row.through, row.analyst_id, response.baseCurrency] + [row.opening, row.closing, row.closing_current, row.closing_over_90, row.sales, row.collected].map(\.amount)
                         + [row.dso_simple, row.dso_countback, row.best_possible_dso, row.average_days_delinquent, row.cei, row.over_90_percent].map(Self.figure)
-                        + [String(row.promises_due), String(row.promises_kept), Self.figure(row.promise_kept_percent), String(row.disputes_open), Self.figure(row.dispute_average_age_days)])
+                        + [String(row.promises_due), String(row.promises_kept), Self.figure(row.promise_kept_percent), String(row.disputes_open), Self.figure(row.dispute_average_age_days)]
+                        + [row.target.amount, Self.figure(row.collected_percent_of_target)])
                         .map(csvField).joined(separator: ",")
                 }
                 let output = lines.joined(separator: "\n") + "\n"
@@ -55,13 +57,13 @@ struct MetricsCommand: AsyncParsableCommand {
                 printJSON(encoding: MetricsJSON(base_currency: response.baseCurrency, excluded_currencies: response.excludedCurrencies, rows: rows))
             } else {
                 let people = await People.lookUp(connection: connection, client: client)
-                printTable([["period", "analyst", "DSO", "countback", "best", "delinquent", "CEI %", ">90 %", "kept", "disputes", "sales", "collected"]] + rows.map { row in
+                printTable([["period", "analyst", "DSO", "countback", "best", "delinquent", "CEI %", ">90 %", "kept", "disputes", "sales", "collected", "of target %"]] + rows.map { row in
                     [
                         row.from == row.through ? row.from : "\(row.from) to \(row.through)", row.analyst_id.isEmpty ? "(tenant)" : people.name(row.analyst_id),
                         Self.figure(row.dso_simple), Self.figure(row.dso_countback), Self.figure(row.best_possible_dso), Self.figure(row.average_days_delinquent),
                         Self.figure(row.cei), Self.figure(row.over_90_percent), "\(row.promises_kept) of \(row.promises_due)",
                         row.disputes_open == 0 ? "0" : "\(row.disputes_open), \(Self.figure(row.dispute_average_age_days)) days",
-                        row.sales.amount, row.collected.amount,
+                        row.sales.amount, row.collected.amount, Self.figure(row.collected_percent_of_target),
                     ]
                 })
                 say("amounts in \(response.baseCurrency)" + (response.excludedCurrencies.isEmpty ? "" : "; left out: \(response.excludedCurrencies.joined(separator: ", "))"))
@@ -91,6 +93,8 @@ struct MetricsRowJSON: Encodable {
     var promise_kept_percent: Double?
     var disputes_open: Int32
     var dispute_average_age_days: Double?
+    var target: AmountJSON
+    var collected_percent_of_target: Double?
 
     init(_ row: Dunlin_V1_MetricsRow) {
         from = row.from
@@ -113,5 +117,7 @@ struct MetricsRowJSON: Encodable {
         promise_kept_percent = row.hasPromiseKeptPercent ? row.promiseKeptPercent : nil
         disputes_open = row.disputesOpen
         dispute_average_age_days = row.hasDisputeAverageAgeDays ? row.disputeAverageAgeDays : nil
+        target = AmountJSON(row.target)
+        collected_percent_of_target = row.hasCollectedPercentOfTarget ? row.collectedPercentOfTarget : nil
     }
 }

@@ -12,7 +12,7 @@
 /// | CEI | (opening receivables + sales - closing receivables) / (opening receivables + sales - closing current receivables) x 100 |
 /// | over 90 days | receivables more than 90 days past due / closing receivables x 100 |
 /// | promise-kept rate | promises (and installments) kept in full / those whose deadline fell in the period x 100 |
-/// | collected against target | cash collected in the period / the target x 100 |
+/// | collected against target | cash collected in the period / the period's share of the monthly target (setting `metrics.collection_target`) x 100 |
 public enum CollectionMetrics {
     /// Simple DSO: `closing / sales * days`.
     public static func simpleDSO(closing: Int64, sales: Int64, days: Int) -> Double? {
@@ -60,6 +60,24 @@ public enum CollectionMetrics {
         return (Double(opening) + Double(sales) - Double(closing)) / collectible * 100
     }
 
+    /// A monthly target's share of `from`...`through`: for each calendar month the period
+    /// touches, the target x the month's days in the period / the month's days, rounded half up
+    /// once, at the end, to a minor unit.
+    public static func target(monthly: Int64, from: CivilDate, through: CivilDate) -> Int64 {
+        guard monthly > 0, from <= through else { return 0 }
+        var share = 0.0
+        var start = from
+        while start <= through {
+            let first = CivilDate(year: start.year, month: start.month, day: 1)!
+            let next = start.month == 12 ? CivilDate(year: start.year + 1, month: 1, day: 1)! : CivilDate(year: start.year, month: start.month + 1, day: 1)!
+            let end = min(next.adding(days: -1), through)
+            share += Double(start.days(until: end) + 1) / Double(first.days(until: next))
+            start = next
+        }
+        let exact = Double(monthly) * share
+        return exact >= Double(Int64.max) ? Int64.max : Int64(exact.rounded(.toNearestOrAwayFromZero))
+    }
+
     /// A part of a whole, in percent.
     public static func percent(_ part: Int64, of whole: Int64) -> Double? {
         guard whole > 0 else { return nil }
@@ -98,6 +116,8 @@ public struct PeriodFigures: Sendable, Hashable {
     public var disputesOpen = 0
     /// The open disputes' ages added up, in days.
     public var disputeDays = 0
+    /// The cash to collect in the period (the monthly target's share, ``CollectionMetrics/target(monthly:from:through:)``); 0: none.
+    public var target: Int64 = 0
 
     public init(from: CivilDate, through: CivilDate, analystID: String) {
         self.from = from
@@ -116,4 +136,5 @@ public struct PeriodFigures: Sendable, Hashable {
     public var over90Percent: Double? { CollectionMetrics.percent(closingOver90, of: closing) }
     public var promiseKeptPercent: Double? { CollectionMetrics.percent(Int64(promisesKept), of: Int64(promisesDue)) }
     public var disputeAverageAgeDays: Double? { disputesOpen > 0 ? Double(disputeDays) / Double(disputesOpen) : nil }
+    public var collectedPercentOfTarget: Double? { CollectionMetrics.percent(collected, of: target) }
 }

@@ -21,6 +21,8 @@ import Foundation
 ///   short or over and still match an invoice (``MatchTolerance``; the smaller bound applies), in
 ///   minor units of the receipt's currency (default 2500, 25.00) and hundredths of a percent of the
 ///   invoices (default 100, 1%); 0 for exact amounts only.
+/// - `metrics.collection_target`: the cash to collect in a calendar month, in minor units of the
+///   base currency (a period's target is each of its months' share by days); 0, the default: none.
 /// - `approvals.<kind>.analyst` and `approvals.<kind>.manager` for each money kind of request
 ///   (writeoff, refund, adjustment, credit): the largest amount, in minor units of the base
 ///   currency, an analyst and a manager may approve (``ApprovalLimits``; defaults 50000 and
@@ -56,6 +58,9 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
     /// The largest tolerance settings take: 1,000,000.00 in a two-digit currency, and 10%.
     static let toleranceLimits = (minorUnits: Int64(100_000_000), basisPoints: 1_000)
 
+    /// The monthly collection target the metrics measure collected cash against.
+    public static let collectionTarget = "metrics.collection_target"
+
     /// The approval limits' names, `approvals.<kind>.<role>`, with the role each is for.
     public static let approvalLimitNames: [(name: String, kind: ApprovalKind, role: Role)] = ApprovalLimits.moneyKinds.flatMap { kind in
         [Role.analyst, .manager].map { role in ("approvals.\(kind.rawValue).\(role.rawValue)", kind, role) }
@@ -64,7 +69,7 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
     /// Every setting name there is, in a fixed order.
     public static var names: [String] {
         WorklistWeights.names.map { worklistPrefix + $0 } + [dunningRunTime, escalationManager] + letterheadNames
-            + [lockboxLayout, toleranceMinorUnits, toleranceBasisPoints] + approvalLimitNames.map(\.name)
+            + [lockboxLayout, toleranceMinorUnits, toleranceBasisPoints] + approvalLimitNames.map(\.name) + [collectionTarget]
     }
 
     /// Checks the name is a setting and the value one it takes, naming the setting.
@@ -78,6 +83,7 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
         case Self.lockboxLayout: _ = try Self.lockboxLayout([self])
         case Self.toleranceMinorUnits, Self.toleranceBasisPoints: _ = try Self.cashMatching([self])
         case let name where name.hasPrefix("approvals."): _ = try Self.approvalLimits([self])
+        case Self.collectionTarget: _ = try Self.collectionTarget([self])
         default: _ = try Self.weights([self])
         }
     }
@@ -87,6 +93,7 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
         if name == dunningRunTime || name == escalationManager || name == lockboxLayout || letterheadNames.contains(name) { return "" }
         if name == toleranceMinorUnits { return String(MatchTolerance.defaults.absoluteMinorUnits ?? 0) }
         if name == toleranceBasisPoints { return String(MatchTolerance.defaults.basisPoints ?? 0) }
+        if name == collectionTarget { return "0" }
         if let limit = approvalLimitNames.first(where: { $0.name == name }) {
             return String(limit.role == .analyst ? ApprovalLimits.standardLimit.analyst : ApprovalLimits.standardLimit.manager)
         }
@@ -180,5 +187,15 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
             if limit.role == .analyst { limits.limits[limit.kind]?.analyst = value } else { limits.limits[limit.kind]?.manager = value }
         }
         return limits
+    }
+
+    /// The monthly collection target from the tenant's settings (0: none); refuses one that is no
+    /// whole number of minor units 0 to ``Money/maximumMinorUnits``, naming the setting.
+    public static func collectionTarget(_ settings: [TenantSetting]) throws(DomainError) -> Int64 {
+        guard let value = settings.first(where: { $0.id == collectionTarget })?.value else { return 0 }
+        guard let target = Int64(value), (0...Money.maximumMinorUnits).contains(target), String(target) == value else {
+            throw .invalid(field: collectionTarget, "a target is a whole number of minor units 0 to \(Money.maximumMinorUnits), not \"\(value.prefix(64))\"")
+        }
+        return target
     }
 }

@@ -41,4 +41,17 @@ import Testing
         #expect(CollectionMetrics.percent(1, of: 0) == nil)
         #expect(CollectionMetrics.averageDaysDelinquent(dso: nil, best: 3) == nil)
     }
+
+    @Test("a monthly target's share of a period: whole months whole, part months by their days, rounded once")
+    func targets() {
+        let day = { (text: String) in CivilDate(text)! }
+        #expect(CollectionMetrics.target(monthly: 30_000_00, from: day("2026-11-01"), through: day("2026-11-30")) == 30_000_00)
+        #expect(CollectionMetrics.target(monthly: 30_000_00, from: day("2026-11-01"), through: day("2026-11-10")) == 10_000_00)
+        // 10 of November's 30 days and all of December: 10,000 + 30,000.
+        #expect(CollectionMetrics.target(monthly: 30_000_00, from: day("2026-11-21"), through: day("2026-12-31")) == 40_000_00)
+        // 1 of February 2028's 29 days of 100: 3.448... rounds to 3.
+        #expect(CollectionMetrics.target(monthly: 100, from: day("2028-02-29"), through: day("2028-02-29")) == 3)
+        #expect(CollectionMetrics.target(monthly: 0, from: day("2026-11-01"), through: day("2026-11-30")) == 0)
+        #expect(CollectionMetrics.percent(38_000_00, of: CollectionMetrics.target(monthly: 50_000_00, from: day("2026-11-01"), through: day("2026-11-30"))) == 76)
+    }
 }

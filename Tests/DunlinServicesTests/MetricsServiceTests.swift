@@ -71,6 +71,16 @@ struct MetricsServiceTests {
         #expect(Self.close(row.over90Percent, 0))
         #expect(row.promisesDue == 2 && row.promisesKept == 1 && Self.close(row.promiseKeptPercent, 50))
         #expect(row.disputesOpen == 1 && Self.close(row.disputeAverageAgeDays, 10))
+        #expect(row.target.minor == 0 && !row.hasCollectedPercentOfTarget, "no target set")
+    }
+
+    @Test("collected against the monthly target: 38,000 of 50,000 is 76%; a target that is no whole number is refused naming the setting")
+    func target() async throws {
+        let (router, tenant) = try Self.world()
+        try tenant.store.upsert([TenantSetting(id: "metrics.collection_target", value: "5000000")])
+        let row = try #require(try await Self.call(router, .init()).rows.first)
+        #expect(row.target.minor == 50_000_00 && Self.close(row.collectedPercentOfTarget, 76))
+        #expect(throws: (any Error).self) { try tenant.store.upsert([TenantSetting(id: "metrics.collection_target", value: "5e6")]) }
     }
 
     @Test("by month and by analyst: a row per month, and per analyst plus the tenant; Ben's euros count nowhere")

@@ -29,12 +29,15 @@ func metrics(_ request: Dunlin_V1_MetricsRequest, tenant: TenantHandle) throws -
         ? [nil] + RPCError.mapping { try tenant.store.analystIDs() }
         : [request.analystID.isEmpty ? nil : request.analystID]
 
+    let monthlyTarget = try RPCError.mapping { try TenantSetting.collectionTarget(tenant.store.settings()) }
     var excluded = Set<String>()
     var rows: [Dunlin_V1_MetricsRow] = []
     let base = tenant.baseCurrency
     for analyst in analysts {
         for (first, last) in periods {
-            let (figures, others) = try RPCError.mapping { try tenant.store.periodFigures(from: first, through: last, analystID: analyst, base: base) }
+            var (figures, others) = try RPCError.mapping { try tenant.store.periodFigures(from: first, through: last, analystID: analyst, base: base) }
+            // The target is the team's: an analyst's row has none.
+            if analyst == nil { figures.target = CollectionMetrics.target(monthly: monthlyTarget, from: first, through: last) }
             excluded.formUnion(others)
             rows.append(.with { row in
                 row.from = first.description
@@ -58,6 +61,8 @@ func metrics(_ request: Dunlin_V1_MetricsRequest, tenant: TenantHandle) throws -
                 if let value = figures.promiseKeptPercent { row.promiseKeptPercent = value }
                 row.disputesOpen = Int32(clamping: figures.disputesOpen)
                 if let value = figures.disputeAverageAgeDays { row.disputeAverageAgeDays = value }
+                row.target = amount(figures.target)
+                if let value = figures.collectedPercentOfTarget { row.collectedPercentOfTarget = value }
             })
         }
     }

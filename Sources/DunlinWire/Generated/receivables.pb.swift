@@ -966,6 +966,25 @@ public nonisolated struct Dunlin_V1_MetricsRow: @unchecked Sendable {
   /// Clears the value of `disputeAverageAgeDays`. Subsequent reads from it will return its default value.
   public mutating func clearDisputeAverageAgeDays() {_uniqueStorage()._disputeAverageAgeDays = nil}
 
+  /// the period's share of the monthly collection target; 0: none set
+  public var target: Dunlin_V1_Amount {
+    get {_storage._target ?? Dunlin_V1_Amount()}
+    set {_uniqueStorage()._target = newValue}
+  }
+  /// Returns true if `target` has been explicitly set.
+  public var hasTarget: Bool {_storage._target != nil}
+  /// Clears the value of `target`. Subsequent reads from it will return its default value.
+  public mutating func clearTarget() {_uniqueStorage()._target = nil}
+
+  public var collectedPercentOfTarget: Double {
+    get {_storage._collectedPercentOfTarget ?? 0}
+    set {_uniqueStorage()._collectedPercentOfTarget = newValue}
+  }
+  /// Returns true if `collectedPercentOfTarget` has been explicitly set.
+  public var hasCollectedPercentOfTarget: Bool {_storage._collectedPercentOfTarget != nil}
+  /// Clears the value of `collectedPercentOfTarget`. Subsequent reads from it will return its default value.
+  public mutating func clearCollectedPercentOfTarget() {_uniqueStorage()._collectedPercentOfTarget = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2540,7 +2559,7 @@ nonisolated extension Dunlin_V1_MetricsRequest: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Dunlin_V1_MetricsRow: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MetricsRow"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}through\0\u{3}analyst_id\0\u{1}opening\0\u{1}closing\0\u{3}closing_current\0\u{3}closing_over_90\0\u{1}sales\0\u{1}collected\0\u{3}dso_simple\0\u{3}dso_countback\0\u{3}best_possible_dso\0\u{3}average_days_delinquent\0\u{1}cei\0\u{3}over_90_percent\0\u{3}promises_due\0\u{3}promises_kept\0\u{3}promise_kept_percent\0\u{3}disputes_open\0\u{3}dispute_average_age_days\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}through\0\u{3}analyst_id\0\u{1}opening\0\u{1}closing\0\u{3}closing_current\0\u{3}closing_over_90\0\u{1}sales\0\u{1}collected\0\u{3}dso_simple\0\u{3}dso_countback\0\u{3}best_possible_dso\0\u{3}average_days_delinquent\0\u{1}cei\0\u{3}over_90_percent\0\u{3}promises_due\0\u{3}promises_kept\0\u{3}promise_kept_percent\0\u{3}disputes_open\0\u{3}dispute_average_age_days\0\u{1}target\0\u{3}collected_percent_of_target\0")
 
   fileprivate class _StorageClass {
     var _from: String = String()
@@ -2563,6 +2582,8 @@ nonisolated extension Dunlin_V1_MetricsRow: SwiftProtobuf.Message, SwiftProtobuf
     var _promiseKeptPercent: Double? = nil
     var _disputesOpen: Int32 = 0
     var _disputeAverageAgeDays: Double? = nil
+    var _target: Dunlin_V1_Amount? = nil
+    var _collectedPercentOfTarget: Double? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2593,6 +2614,8 @@ nonisolated extension Dunlin_V1_MetricsRow: SwiftProtobuf.Message, SwiftProtobuf
       _promiseKeptPercent = source._promiseKeptPercent
       _disputesOpen = source._disputesOpen
       _disputeAverageAgeDays = source._disputeAverageAgeDays
+      _target = source._target
+      _collectedPercentOfTarget = source._collectedPercentOfTarget
     }
   }
 
@@ -2631,6 +2654,8 @@ nonisolated extension Dunlin_V1_MetricsRow: SwiftProtobuf.Message, SwiftProtobuf
         case 18: try { try decoder.decodeSingularDoubleField(value: &_storage._promiseKeptPercent) }()
         case 19: try { try decoder.decodeSingularInt32Field(value: &_storage._disputesOpen) }()
         case 20: try { try decoder.decodeSingularDoubleField(value: &_storage._disputeAverageAgeDays) }()
+        case 21: try { try decoder.decodeSingularMessageField(value: &_storage._target) }()
+        case 22: try { try decoder.decodeSingularDoubleField(value: &_storage._collectedPercentOfTarget) }()
         default: break
         }
       }
@@ -2703,6 +2728,12 @@ nonisolated extension Dunlin_V1_MetricsRow: SwiftProtobuf.Message, SwiftProtobuf
       try { if let v = _storage._disputeAverageAgeDays {
         try visitor.visitSingularDoubleField(value: v, fieldNumber: 20)
       } }()
+      try { if let v = _storage._target {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 21)
+      } }()
+      try { if let v = _storage._collectedPercentOfTarget {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 22)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2732,6 +2763,8 @@ nonisolated extension Dunlin_V1_MetricsRow: SwiftProtobuf.Message, SwiftProtobuf
         if _storage._promiseKeptPercent != rhs_storage._promiseKeptPercent {return false}
         if _storage._disputesOpen != rhs_storage._disputesOpen {return false}
         if _storage._disputeAverageAgeDays != rhs_storage._disputeAverageAgeDays {return false}
+        if _storage._target != rhs_storage._target {return false}
+        if _storage._collectedPercentOfTarget != rhs_storage._collectedPercentOfTarget {return false}
         return true
       }
       if !storagesAreEqual {return false}
