@@ -49,11 +49,34 @@ struct CollectionsSuite {
         let peer = try SQLitePeer(path: serverPath)
 
         try await worklist(store: store, client: client, replica: replica, peer: peer)
+        try await metrics(client: client)
         await client.close()
         server.beginShutdown()
         try await serving.value
         try await invariantCheck(store: store, peer: peer)
         try await dunning(store: store, peer: peer)
+    }
+
+    // MARK: Metrics (issue 13)
+
+    /// A year of metrics, month by month, for the whole tenant, through the protocol (issue 13's
+    /// target: under 200 ms).
+    private func metrics(client: RPCClient) async throws {
+        progress("metrics: a year by month, through the protocol")
+        let through = Self.today
+        var (year, month) = (through.year, through.month - 11)
+        if month < 1 { (year, month) = (year - 1, month + 12) }
+        let request = Dunlin_V1_MetricsRequest.with {
+            $0.from = CivilDate(year: year, month: month, day: 1)!.description
+            $0.through = through.description
+            $0.byMonth = true
+        }
+        var rows = 0
+        let times = try await repeated(runs: max(1, settings.runs / 10)) { rows = try await client.unary(Receivables.metrics, request).rows.count }
+        emit(figure("metrics_year", times, target: 200, extra: [
+            "rows": rows, "from": request.from, "through": request.through, "customers": portfolio.customers, "invoices": portfolio.invoices,
+            "via": "Receivables/Metrics RPC over 127.0.0.1, by_month, the whole tenant",
+        ]))
     }
 
     // MARK: The tenant
