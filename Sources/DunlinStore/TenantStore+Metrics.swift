@@ -17,11 +17,17 @@ extension TenantStore {
     /// - promises: each promise's installments whose deadline fell in the period, measured on the
     ///   day after `through`, kept in full or not;
     /// - disputes: those open at the end of `through` (opened by then, not resolved by then).
-    public func periodFigures(from: CivilDate, through: CivilDate, analystID: String?, base: Currency) throws -> (figures: PeriodFigures, excluded: Set<String>) {
+    ///
+    /// `opening`, when the caller has it (the closing of the period before, for a series), saves
+    /// the as-of read it would take.
+    public func periodFigures(
+        from: CivilDate, through: CivilDate, analystID: String?, base: Currency, opening: Int64? = nil
+    ) throws -> (figures: PeriodFigures, excluded: Set<String>) {
         var figures = PeriodFigures(from: from, through: through, analystID: analystID ?? "")
         var excluded = Set<String>()
         let buckets = try AgingBuckets(bounds: [0, 90])
-        for row in try agingSums(analystID: analystID, asOf: from.adding(days: -1), buckets: buckets) {
+        if let opening { figures.opening = opening }
+        for row in try opening == nil ? agingSums(analystID: analystID, asOf: from.adding(days: -1), buckets: buckets) : [] {
             guard row.currency == base else { excluded.insert(row.currency.code); continue }
             figures.opening = try Self.add(figures.opening, row.total())
         }
@@ -52,12 +58,25 @@ extension TenantStore {
             for (currency, total) in try sum("payment", from, through) {
                 if currency == base.code { figures.collected = total } else { excluded.insert(currency) }
             }
-            // Countback: month by month back from through's, at most a year.
+            // Countback: month by month back from through's, at most a year, in one read.
+            var (year, month) = (through.year, through.month - 11)
+            if month < 1 { (year, month) = (year - 1, month + 12) }
+            let oldest = CivilDate(year: year, month: month, day: 1)!
+            var byMonth: [String: Int64] = [:]
+            do {
+                for row in try Row.fetchAll(db, sql: """
+                    SELECT substr(e.date, 1, 7), SUM(e.amount) FROM ledger_entry e
+                    WHERE e.kind = 'invoice' AND e.currency = ? AND e.date BETWEEN ? AND ? AND \(live)\(mine) GROUP BY 1
+                    """, arguments: StatementArguments([base.code, oldest.description, through.description, through.description] + scope)) {
+                    byMonth[row[0]] = row[1]
+                }
+            } catch let error as DatabaseError where error.message == "integer overflow" {
+                throw DomainError.outOfRange(field: "through", "a month's invoices add up to more than 64 bits of minor units hold")
+            }
             var end = through
             for _ in 0..<12 {
                 let start = CivilDate(year: end.year, month: end.month, day: 1)!
-                let sales = try sum("invoice", start, end).first { $0.currency == base.code }?.total ?? 0
-                figures.monthlySales.append(MonthSales(sales: sales, days: start.days(until: end) + 1))
+                figures.monthlySales.append(MonthSales(sales: byMonth[String(start.description.prefix(7))] ?? 0, days: start.days(until: end) + 1))
                 end = start.adding(days: -1)
             }
 

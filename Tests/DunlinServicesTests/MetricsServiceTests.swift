@@ -92,6 +92,9 @@ struct MetricsServiceTests {
         let october = response.rows[0]
         #expect(october.sales.minor == 80_000_00 && october.closing.minor == 150_000_00 && october.opening.minor == 70_000_00)
         #expect(october.disputesOpen == 0 && october.promisesDue == 0 && !october.hasPromiseKeptPercent)
+        // November's opening is October's closing, and what the single-period read finds for it.
+        #expect(response.rows[1].opening.minor == 150_000_00)
+        #expect(response.rows[1].dsoCountback == (try await Self.call(router, .init()).rows[0].dsoCountback))
         #expect(response.rows[3].closing == response.rows[1].closing, "Ana's customers are all of the USD receivables")
         #expect(response.rows[5].closing.minor == 0 && !response.rows[5].hasDsoSimple, "no sales: no DSO, not zero")
     }

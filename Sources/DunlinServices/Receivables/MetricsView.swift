@@ -34,8 +34,13 @@ func metrics(_ request: Dunlin_V1_MetricsRequest, tenant: TenantHandle) throws -
     var rows: [Dunlin_V1_MetricsRow] = []
     let base = tenant.baseCurrency
     for analyst in analysts {
+        var previousClosing: Int64?
         for (first, last) in periods {
-            var (figures, others) = try RPCError.mapping { try tenant.store.periodFigures(from: first, through: last, analystID: analyst, base: base) }
+            // A month's opening is the closing of the month before: one as-of read less per month.
+            var (figures, others) = try RPCError.mapping {
+                try tenant.store.periodFigures(from: first, through: last, analystID: analyst, base: base, opening: previousClosing)
+            }
+            previousClosing = figures.closing
             // The target is the team's: an analyst's row has none.
             if analyst == nil { figures.target = CollectionMetrics.target(monthly: monthlyTarget, from: first, through: last) }
             excluded.formUnion(others)
