@@ -51,8 +51,7 @@ struct MetricsCommand: AsyncParsableCommand {
                         + [row.target.amount, Self.figure(row.collected_percent_of_target)])
                         .map(csvField).joined(separator: ",")
                 }
-                let output = lines.joined(separator: "\n") + "\n"
-                if csv == "-" { print(output, terminator: "") } else { try output.write(toFile: csv, atomically: true, encoding: .utf8) }
+                try writeCSV(lines, to: csv)
             } else if connection.json {
                 printJSON(encoding: MetricsJSON(base_currency: response.baseCurrency, excluded_currencies: response.excludedCurrencies, rows: rows))
             } else {

@@ -450,8 +450,7 @@ struct Aging: AsyncParsableCommand {
                     }
                     lines.append(([csvField(row.customerID), csvField(row.customerName), row.currency] + values).joined(separator: ","))
                 }
-                let output = lines.joined(separator: "\n") + "\n"
-                if csv == "-" { print(output, terminator: "") } else { try output.write(toFile: csv, atomically: true, encoding: .utf8) }
+                try writeCSV(lines, to: csv)
             } else if connection.json {
                 func object(_ row: Dunlin_V1_AgingRow) -> [String: Any] {
                     ["customer_id": row.customerID, "customer": row.customerName, "currency": row.currency, "buckets": row.buckets, "total": row.total]
@@ -598,6 +597,12 @@ extension RPCError {
         located.message = "\(file): line \(lines[Int(item) - 1]): \(message.replacingOccurrences(of: "item \(item): ", with: "")); nothing was imported"
         return located
     }
+}
+
+/// CSV lines (the header first) to the file at `path`, or to stdout for "-".
+func writeCSV(_ lines: [String], to path: String) throws {
+    let output = lines.joined(separator: "\n") + "\n"
+    if path == "-" { print(output, terminator: "") } else { try output.write(toFile: path, atomically: true, encoding: .utf8) }
 }
 
 func csvField(_ text: String) -> String {

@@ -115,7 +115,7 @@ struct RequestsCommand: AsyncParsableCommand {
                     ]
                     var lines = [header.joined(separator: ",")]
                     for request in requests {
-                        let amount = request.hasAmount ? (Currency(code: request.amount.currency).map { Money(minorUnits: request.amount.minor, currency: $0).decimalString } ?? "") : ""
+                        let amount = request.hasAmount ? AmountJSON(request.amount).amount : ""
                         let fields = [
                             request.id, request.kind, request.customerID, names[request.customerID] ?? "", request.invoiceID, request.sourceID,
                             request.hasAmount ? request.amount.currency : "", amount, request.hasTermsDays ? String(request.termsDays) : "", request.reason,
@@ -123,8 +123,7 @@ struct RequestsCommand: AsyncParsableCommand {
                         ]
                         lines.append(fields.map(csvField).joined(separator: ","))
                     }
-                    let output = lines.joined(separator: "\n") + "\n"
-                    if csv == "-" { print(output, terminator: "") } else { try output.write(toFile: csv, atomically: true, encoding: .utf8) }
+                    try writeCSV(lines, to: csv)
                 } else if connection.json {
                     printJSON(encoding: ListJSON(key: "requests", items: requests.map(ApprovalRequestJSON.init), nextCursor: next))
                 } else if requests.isEmpty {

@@ -61,8 +61,7 @@ struct SQLCommand: AsyncParsableCommand {
         }
         if let csv {
             let lines = [result.columns.map(csvField).joined(separator: ",")] + result.rows.map { $0.map { csvField($0.text) }.joined(separator: ",") }
-            let output = lines.joined(separator: "\n") + "\n"
-            if csv == "-" { print(output, terminator: "") } else { try output.write(toFile: csv, atomically: true, encoding: .utf8) }
+            try writeCSV(lines, to: csv)
         } else if connection.json {
             printJSON(encoding: SQLJSON(columns: result.columns, rows: result.rows))
         } else if result.rows.isEmpty {

@@ -80,6 +80,26 @@ public struct CivilDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
     /// Whole days from `self` to `other` (positive when `other` is later).
     public func days(until other: CivilDate) -> Int { other.daysSinceEpoch - daysSinceEpoch }
 
+    /// The first day of the date's month.
+    public var firstOfMonth: CivilDate { adding(days: 1 - day) }
+
+    /// The last day of the date's month.
+    public var lastOfMonth: CivilDate { adding(days: Self.daysIn(month: month, year: year) - day) }
+
+    /// The calendar months `from`...`through` touches, oldest first, each clipped to the range
+    /// (empty when `from` is after `through`). Day arithmetic only: December 9999 has no next
+    /// month to build, and none is built.
+    public static func months(from: CivilDate, through: CivilDate) -> [(first: CivilDate, last: CivilDate)] {
+        var months: [(first: CivilDate, last: CivilDate)] = []
+        var start = from
+        while start <= through {
+            let end = min(start.lastOfMonth, through)
+            months.append((start, end))
+            start = end.adding(days: 1)
+        }
+        return months
+    }
+
     /// "YYYY-MM-DD" (years 1...9999, so text order is date order). Written digit by digit: this
     /// runs for every row a store writes or reads, where `String(format:)` cost 4.6% of an import.
     public var description: String {

@@ -66,13 +66,8 @@ public enum CollectionMetrics {
     public static func target(monthly: Int64, from: CivilDate, through: CivilDate) -> Int64 {
         guard monthly > 0, from <= through else { return 0 }
         var share = 0.0
-        var start = from
-        while start <= through {
-            let first = CivilDate(year: start.year, month: start.month, day: 1)!
-            let next = start.month == 12 ? CivilDate(year: start.year + 1, month: 1, day: 1)! : CivilDate(year: start.year, month: start.month + 1, day: 1)!
-            let end = min(next.adding(days: -1), through)
-            share += Double(start.days(until: end) + 1) / Double(first.days(until: next))
-            start = next
+        for (first, last) in CivilDate.months(from: from, through: through) {
+            share += Double(first.days(until: last) + 1) / Double(first.firstOfMonth.days(until: first.lastOfMonth) + 1)
         }
         let exact = Double(monthly) * share
         return exact >= Double(Int64.max) ? Int64.max : Int64(exact.rounded(.toNearestOrAwayFromZero))

@@ -58,26 +58,26 @@ extension TenantStore {
             for (currency, total) in try sum("payment", from, through) {
                 if currency == base.code { figures.collected = total } else { excluded.insert(currency) }
             }
-            // Countback: month by month back from through's, at most a year, in one read.
-            var (year, month) = (through.year, through.month - 11)
-            if month < 1 { (year, month) = (year - 1, month + 12) }
-            let oldest = CivilDate(year: year, month: month, day: 1)!
+            // Countback: month by month back from through's, at most a year (and not before year 1), in one read.
+            var windows: [(first: CivilDate, last: CivilDate)] = []
+            var end = through
+            while windows.count < 12, end.year >= 1 {
+                windows.append((end.firstOfMonth, end))
+                end = end.firstOfMonth.adding(days: -1)
+            }
             var byMonth: [String: Int64] = [:]
             do {
                 for row in try Row.fetchAll(db, sql: """
                     SELECT substr(e.date, 1, 7), SUM(e.amount) FROM ledger_entry e
                     WHERE e.kind = 'invoice' AND e.currency = ? AND e.date BETWEEN ? AND ? AND \(live)\(mine) GROUP BY 1
-                    """, arguments: StatementArguments([base.code, oldest.description, through.description, through.description] + scope)) {
+                    """, arguments: StatementArguments([base.code, windows.last!.first.description, through.description, through.description] + scope)) {
                     byMonth[row[0]] = row[1]
                 }
             } catch let error as DatabaseError where error.message == "integer overflow" {
                 throw DomainError.outOfRange(field: "through", "a month's invoices add up to more than 64 bits of minor units hold")
             }
-            var end = through
-            for _ in 0..<12 {
-                let start = CivilDate(year: end.year, month: end.month, day: 1)!
-                figures.monthlySales.append(MonthSales(sales: byMonth[String(start.description.prefix(7))] ?? 0, days: start.days(until: end) + 1))
-                end = start.adding(days: -1)
+            figures.monthlySales = windows.map { first, last in
+                MonthSales(sales: byMonth[String(first.description.prefix(7))] ?? 0, days: first.days(until: last) + 1)
             }
 
             let promiseScope = analystID == nil ? "" : " AND customer_id IN (SELECT id FROM customer WHERE analyst_id = ?)"

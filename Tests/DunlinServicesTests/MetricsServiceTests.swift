@@ -99,6 +99,15 @@ struct MetricsServiceTests {
         #expect(response.rows[5].closing.minor == 0 && !response.rows[5].hasDsoSimple, "no sales: no DSO, not zero")
     }
 
+    @Test("periods at the ends of the calendar answer and never trap: December 9999 has no next month, year 1 no year before")
+    func calendarEnds() async throws {
+        let (router, _) = try Self.world()
+        let last = try await Self.call(router, .with { $0.from = "9999-11-15"; $0.through = "9999-12-31"; $0.byMonth = true })
+        #expect(last.rows.map(\.from) == ["9999-11-15", "9999-12-01"] && last.rows.map(\.through) == ["9999-11-30", "9999-12-31"])
+        let first = try await Self.call(router, .with { $0.from = "0001-01-01"; $0.through = "0001-02-28"; $0.byMonth = true })
+        #expect(first.rows.count == 2 && first.rows.allSatisfy { $0.closing.minor == 0 })
+    }
+
     @Test("a period backwards, too long, or malformed is refused naming the field; a viewer may read; another tenant is not there")
     func refusals() async throws {
         let (router, _) = try Self.world()

@@ -64,10 +64,10 @@ struct CollectionsSuite {
     private func metrics(client: RPCClient) async throws {
         progress("metrics: a year by month, through the protocol")
         let through = Self.today
-        var (year, month) = (through.year, through.month - 11)
-        if month < 1 { (year, month) = (year - 1, month + 12) }
+        var from = through.firstOfMonth
+        for _ in 0..<11 { from = from.adding(days: -1).firstOfMonth }
         let request = Dunlin_V1_MetricsRequest.with {
-            $0.from = CivilDate(year: year, month: month, day: 1)!.description
+            $0.from = from.description
             $0.through = through.description
             $0.byMonth = true
         }

@@ -8,23 +8,11 @@ import DunlinWire
 /// analyst as asked, in the tenant's base currency. Any tenant role, on the server or a replica.
 func metrics(_ request: Dunlin_V1_MetricsRequest, tenant: TenantHandle) throws -> Dunlin_V1_MetricsResponse {
     let through = try RPCError.mapping { try WireField.date(request.through, field: "through", default: tenant.today) }
-    let from = try RPCError.mapping {
-        try WireField.date(request.from, field: "from", default: CivilDate(year: through.year, month: through.month, day: 1) ?? through)
-    }
+    let from = try RPCError.mapping { try WireField.date(request.from, field: "from", default: through.firstOfMonth) }
     guard from <= through else { throw RPCError(.invalid(field: "from", "\(from) is after through (\(through))")) }
     guard from.days(until: through) < 3660 else { throw RPCError(.outOfRange(field: "from", "a period is at most ten years, not \(from) to \(through)")) }
 
-    var periods: [(CivilDate, CivilDate)] = []
-    if request.byMonth {
-        var start = from
-        while start <= through {
-            let next = start.month == 12 ? CivilDate(year: start.year + 1, month: 1, day: 1)! : CivilDate(year: start.year, month: start.month + 1, day: 1)!
-            periods.append((start, min(next.adding(days: -1), through)))
-            start = next
-        }
-    } else {
-        periods = [(from, through)]
-    }
+    let periods = request.byMonth ? CivilDate.months(from: from, through: through) : [(first: from, last: through)]
     let analysts: [String?] = try request.byAnalyst
         ? [nil] + RPCError.mapping { try tenant.store.analystIDs() }
         : [request.analystID.isEmpty ? nil : request.analystID]
