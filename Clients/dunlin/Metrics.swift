@@ -25,11 +25,14 @@ struct MetricsCommand: AsyncParsableCommand {
     @Option(help: "Last day, YYYY-MM-DD (default: today).") var through = ""
     @Option(help: "Only this analyst's customers.") var analyst = ""
     @Option(help: "A row per analyst or per month (repeat for both).") var by: [By] = []
+    @Option(help: "Exchange rate to the base currency, CUR=RATE, instead of the tenant's (repeat).") var rate: [String] = []
     @Option(help: "Write CSV to this file (- for stdout) instead of a table.") var csv: String?
 
     func run() async throws {
+        let rates = try exchangeRateOptions(rate)
         try await connection.withCaller { client in
             let response = try await client.unary(Receivables.metrics, .with {
+                $0.rates = rates
                 $0.from = from
                 $0.through = through
                 $0.analystID = analyst
@@ -42,14 +45,16 @@ struct MetricsCommand: AsyncParsableCommand {
                     "from", "through", "analyst_id", "currency", "opening", "closing", "closing_current", "closing_over_90", "sales", "collected",
                     "dso_simple", "dso_countback", "best_possible_dso", "average_days_delinquent", "cei", "over_90_percent",
                     "promises_due", "promises_kept", "promise_kept_percent", "disputes_open", "dispute_average_age_days",
-                    "target", "collected_percent_of_target",
+                    "target", "collected_percent_of_target", "rates",
                 ]
-                let lines = [header.joined(separator: ",")] + rows.map { row in
-                    ([row.from, row.through, row.analyst_id, response.baseCurrency] + [row.opening, row.closing, row.closing_current, row.closing_over_90, row.sales, row.collected].map(\.amount)
-                        + [row.dso_simple, row.dso_countback, row.best_possible_dso, row.average_days_delinquent, row.cei, row.over_90_percent].map(Self.figure)
-                        + [String(row.promises_due), String(row.promises_kept), Self.figure(row.promise_kept_percent), String(row.disputes_open), Self.figure(row.dispute_average_age_days)]
-                        + [row.target.amount, Self.figure(row.collected_percent_of_target)])
-                        .map(csvField).joined(separator: ",")
+                let lines = [header.joined(separator: ",")] + zip(rows, response.rows).map { (row: MetricsRowJSON, message: Dunlin_V1_MetricsRow) -> String in
+                    var fields = [row.from, row.through, row.analyst_id, response.baseCurrency]
+                    fields += [row.opening, row.closing, row.closing_current, row.closing_over_90, row.sales, row.collected].map(\.amount)
+                    fields += [row.dso_simple, row.dso_countback, row.best_possible_dso, row.average_days_delinquent, row.cei, row.over_90_percent].map(Self.figure)
+                    fields += [String(row.promises_due), String(row.promises_kept), Self.figure(row.promise_kept_percent)]
+                    fields += [String(row.disputes_open), Self.figure(row.dispute_average_age_days), row.target.amount, Self.figure(row.collected_percent_of_target)]
+                    fields.append(ratesLine(message.rates).map { String($0.dropFirst("rates: ".count)) } ?? "")
+                    return fields.map(csvField).joined(separator: ",")
                 }
                 try writeCSV(lines, to: csv)
             } else if connection.json {
@@ -65,7 +70,10 @@ struct MetricsCommand: AsyncParsableCommand {
                         row.sales.amount, row.collected.amount, Self.figure(row.collected_percent_of_target),
                     ]
                 })
-                say("amounts in \(response.baseCurrency)" + (response.excludedCurrencies.isEmpty ? "" : "; left out: \(response.excludedCurrencies.joined(separator: ", "))"))
+                say("amounts in \(response.baseCurrency)" + (response.excludedCurrencies.isEmpty ? "" : "; left out (no rate): \(response.excludedCurrencies.joined(separator: ", "))"))
+                var used: [Dunlin_V1_AppliedRate] = []
+                for rate in response.rows.flatMap(\.rates) where !used.contains(rate) { used.append(rate) }
+                if let line = ratesLine(used) { say(line + " (each row at its last day's)") }
             }
         }
     }
@@ -94,6 +102,7 @@ struct MetricsRowJSON: Encodable {
     var dispute_average_age_days: Double?
     var target: AmountJSON
     var collected_percent_of_target: Double?
+    var rates: [AppliedRateJSON]
 
     init(_ row: Dunlin_V1_MetricsRow) {
         from = row.from
@@ -118,5 +127,6 @@ struct MetricsRowJSON: Encodable {
         dispute_average_age_days = row.hasDisputeAverageAgeDays ? row.disputeAverageAgeDays : nil
         target = AmountJSON(row.target)
         collected_percent_of_target = row.hasCollectedPercentOfTarget ? row.collectedPercentOfTarget : nil
+        rates = row.rates.map(AppliedRateJSON.init)
     }
 }

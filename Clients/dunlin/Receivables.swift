@@ -414,7 +414,7 @@ struct Aging: AsyncParsableCommand {
     @Option(help: "Only this analyst's customers.") var analyst = ""
     @Option(help: "Bucket bounds in days past due, e.g. 0,30,60,90,120.") var buckets = ""
     @Option(help: "Base currency for the converted total (default: the tenant's; - for none).") var base = ""
-    @Option(help: "Exchange rate to the base currency, CUR=RATE (repeat).") var rate: [String] = []
+    @Option(help: "Exchange rate to the base currency, CUR=RATE, instead of the tenant's (repeat).") var rate: [String] = []
     @Option(help: "Write CSV to this file (- for stdout) instead of a table.") var csv: String?
 
     func run() async throws {
@@ -456,7 +456,10 @@ struct Aging: AsyncParsableCommand {
                     ["customer_id": row.customerID, "customer": row.customerName, "currency": row.currency, "buckets": row.buckets, "total": row.total]
                 }
                 var result: [String: Any] = ["as_of": report.asOf, "labels": report.labels, "rows": report.rows.map(object), "totals": report.totals.map(object)]
-                if report.hasBaseTotal { result["base_total"] = object(report.baseTotal) }
+                if report.hasBaseTotal {
+                    result["base_total"] = object(report.baseTotal)
+                    result["rates"] = report.rates.map { AppliedRateJSON($0).object }
+                }
                 printJSON(result)
             } else {
                 var rows = [["customer", "cur"] + report.labels + ["total"]]
@@ -465,9 +468,10 @@ struct Aging: AsyncParsableCommand {
                 if report.hasBaseTotal { rows.append(["TOTAL (converted)", report.baseTotal.currency] + amounts(report.baseTotal)) }
                 say("Aging as of \(report.asOf)")
                 printTable(rows)
+                if report.hasBaseTotal, let line = ratesLine(report.rates) { say(line) }
                 if !report.hasBaseTotal, report.totals.count > 1 {
                     let others = report.totals.map(\.currency).joined(separator: ", ")
-                    say("(no converted total: give a rate for each currency, e.g. --base USD --rate PHP=0.0172; currencies here: \(others))")
+                    say("(no converted total: a currency here has no rate on \(report.asOf); set one with dunlin rates set, or give one with --rate PHP=0.0172; currencies here: \(others))")
                 }
             }
         }

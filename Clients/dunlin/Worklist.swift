@@ -50,6 +50,7 @@ struct WorklistCommand: AsyncParsableCommand {
                 ]
             })
             if list.rows.contains(where: \.priority) { say("* a call-back or a promise is due") }
+            if let line = ratesLine(list.rates) { say(line) }
         }
     }
 }
@@ -90,9 +91,10 @@ struct WorklistJSON: Encodable {
     var total: UInt32
     var weights: [String: Int32]
     var rows: [Row]
+    var rates: [AppliedRateJSON]
 
     enum CodingKeys: String, CodingKey {
-        case total, weights, rows
+        case total, weights, rows, rates
         case asOf = "as_of"
         case analystID = "analyst_id"
         case timeZone = "time_zone"
@@ -104,6 +106,7 @@ struct WorklistJSON: Encodable {
         timeZone = list.timeZone
         total = list.total
         weights = list.weights
+        rates = list.rates.map(AppliedRateJSON.init)
         rows = list.rows.map { row in
             Row(
                 customerID: row.customerID, customer: row.customerName, priority: row.priority, score: row.score,

@@ -195,6 +195,11 @@ RECORDS = [
         'requested_by': 'u-ana', 'requested_on': '2026-12-01', 'status': 'approved', 'decided_by': 'u-ben',
         'decided_on': '2026-12-02', 'decision_reason': 'agreed', '_deleted': False,
     }),
+    # A rate in force from a day: its id is the pair's and the day's.
+    ('exchange_rate', 'fx_USD_PHP_2026-11-30', 24, {
+        'id': 'fx_USD_PHP_2026-11-30', 'from_currency': 'USD', 'to_currency': 'PHP', 'date': '2026-11-30', 'rate': '56.125',
+        'source': 'BSP reference rate', '_deleted': False,
+    }),
 ]
 
 

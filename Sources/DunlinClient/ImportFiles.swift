@@ -8,6 +8,7 @@ import Foundation
 /// Invoices: `id,customer_id,number,amount,currency,issue_date,due_date[,memo]`
 /// Payments: `id,customer_id,amount,currency,date[,reference,memo]` (empty customer_id: unidentified payer)
 /// Customers: `id,number,name[,billing_address,payment_terms_days,credit_limit,credit_currency,risk_rating,analyst_id,time_zone,language,portal_billing,tags]`
+/// Exchange rates: `from_currency,to_currency,date,rate[,source]` (1 from = rate to, in force from the date)
 /// Amounts are decimal text in the currency's units ("1,000.50"); never more decimals than the currency has.
 public enum ImportFiles {
     public enum Kind: String, Sendable, CaseIterable {
@@ -140,6 +141,34 @@ public enum ImportFiles {
             record.portalBilling = row.text("portal_billing")
             record.tags = row.text("tags").split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             result.append((line, record))
+        }
+        return result
+    }
+
+    /// Exchange rates, each with its CSV line; a pair's day twice in one file is refused, naming
+    /// both lines (one would silently replace the other).
+    public static func exchangeRates(_ table: CSVTable) throws(CSVError) -> [(line: Int, rate: Dunlin_V1_ExchangeRateRecord)] {
+        try table.require(["from_currency", "to_currency", "date", "rate"])
+        var result: [(Int, Dunlin_V1_ExchangeRateRecord)] = []
+        var firstLine: [String: Int] = [:]
+        for (line, fields) in table.rows {
+            let row = Row(table: table, line: line, fields: fields)
+            let from = try row.currency("from_currency")
+            let to = try row.currency("to_currency")
+            guard from != to else { throw row.fail("to_currency", "a rate converts one currency into another, not \(from) into itself") }
+            guard let date = CivilDate(try row.date("date")) else { throw row.fail("date", "is not a date") }
+            let text = try row.required("rate")
+            do throws(MoneyError) {
+                _ = try ExchangeRate(from: from, to: to, rate: text)
+            } catch {
+                throw row.fail("rate", "\"\(text)\" is not a positive decimal rate of at most 12 decimals (1 \(from) = rate \(to))")
+            }
+            let rate = DatedRate(from: from, to: to, date: date, rate: text, source: row.text("source"))
+            if let first = firstLine[rate.id] {
+                throw row.fail("date", "the \(from)/\(to) rate of \(date) is also on line \(first); each pair's day may appear once per file")
+            }
+            firstLine[rate.id] = line
+            result.append((line, Dunlin_V1_ExchangeRateRecord(rate)))
         }
         return result
     }

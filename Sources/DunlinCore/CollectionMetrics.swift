@@ -104,6 +104,8 @@ public struct PeriodFigures: Sendable, Hashable {
     public var closingOver90: Int64 = 0
     public var sales: Int64 = 0
     public var collected: Int64 = 0
+    /// The other currencies the amounts above were converted from.
+    public var converted: Set<Currency> = []
     /// Sales per calendar month back from `through`, most recent first.
     public var monthlySales: [MonthSales] = []
     public var promisesDue = 0

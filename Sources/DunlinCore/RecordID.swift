@@ -47,6 +47,7 @@ public enum RecordID {
         case .bankFile: "bfile_"
         case .bankReceipt: "rcpt_"
         case .approvalRequest: "req_"
+        case .exchangeRate: "fx_"
         }
     }
 

@@ -19,6 +19,7 @@ public enum RecordKind: String, Sendable, Hashable, Codable, CaseIterable {
     case bankFile = "bank_file"
     case bankReceipt = "bank_receipt"
     case approvalRequest = "approval_request"
+    case exchangeRate = "exchange_rate"
 }
 
 extension RecordKind: CustomStringConvertible {
@@ -125,6 +126,8 @@ public enum Rights {
         // decider's role and the amount (and the store to "only the decision changes"). Never
         // deleted: the requests are the approvals' audit trail.
         .approvalRequest: RecordRights(create: .analyst, change: .analyst, delete: nil, owner: .requester(field: "requested_by")),
+        // The rates every converted total uses: a manager's, like the settings.
+        .exchangeRate: RecordRights(create: .manager, change: .manager, delete: .manager, owner: .anyone),
     ]
 
     /// The role posting `entry` needs; `target` is the entry a reversal reverses. Everyday cash

@@ -68,7 +68,7 @@ enum StoredValue {
         String(decoding: (try? JSONEncoder().encode(ids)) ?? Data("[]".utf8), as: UTF8.self)
     }
 
-    private static func unreadable(_ table: String, _ column: String, id: String, _ value: String) -> DatabaseError {
+    static func unreadable(_ table: String, _ column: String, id: String, _ value: String) -> DatabaseError {
         DatabaseError(resultCode: .SQLITE_MISMATCH, message: "\(table).\(column) of \(id) holds \"\(value)\", which this version cannot read")
     }
 }

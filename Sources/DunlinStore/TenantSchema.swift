@@ -492,6 +492,23 @@ enum TenantSchema {
         migrator.registerMigration("v25: analysts' SQL views") { db in
             try db.execute(sql: AnalystViews.schema)
         }
+        migrator.registerMigration("v26: exchange rates") { db in
+            try db.execute(sql: """
+                -- A tenant's rates (DatedRate), one record per pair and day, its id made of both;
+                -- synced like every mutable kind. Reports read the latest on or before their day.
+                CREATE TABLE exchange_rate (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    from_currency TEXT NOT NULL,
+                    to_currency TEXT NOT NULL,
+                    date TEXT NOT NULL,
+                    rate TEXT NOT NULL,
+                    source TEXT NOT NULL,
+                    deleted INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX exchange_rate_by_day ON exchange_rate(date, id);
+                CREATE INDEX exchange_rate_tombstones ON exchange_rate(id) WHERE deleted = 1;
+                """)
+        }
         return migrator
     }
 }

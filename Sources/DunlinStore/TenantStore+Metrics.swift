@@ -3,8 +3,9 @@ import GRDB
 
 extension TenantStore {
     /// What the metrics of `from`...`through` are computed from (``PeriodFigures``), for the
-    /// customers of `analystID` (every customer when nil), in `base` only; the other currencies
-    /// the figures met are returned to be named. One snapshot.
+    /// customers of `analystID` (every customer when nil), in `base`: another currency converts
+    /// with its rate in `rates` (each sum once, half to even), and a currency without one is left
+    /// out and returned to be named. One snapshot.
     ///
     /// - opening, closing: open invoice balances as of the end of the day before `from` and of
     ///   `through` (the as-of aging's sums), closing split into not yet due and more than 90 days
@@ -21,21 +22,37 @@ extension TenantStore {
     /// `opening`, when the caller has it (the closing of the period before, for a series), saves
     /// the as-of read it would take.
     public func periodFigures(
-        from: CivilDate, through: CivilDate, analystID: String?, base: Currency, opening: Int64? = nil
+        from: CivilDate, through: CivilDate, analystID: String?, base: Currency, rates: [Currency: ExchangeRate] = [:], opening: Int64? = nil
     ) throws -> (figures: PeriodFigures, excluded: Set<String>) {
         var figures = PeriodFigures(from: from, through: through, analystID: analystID ?? "")
         var excluded = Set<String>()
+        /// `minor` units of `code` in the base currency; nil (and the currency named) without a rate.
+        func inBase(_ minor: Int64, _ code: String) throws -> Int64? {
+            guard code != base.code else { return minor }
+            guard let currency = Currency(code: code), let rate = rates[currency] else {
+                excluded.insert(code)
+                return nil
+            }
+            figures.converted.insert(currency)
+            do {
+                return try rate.convert(Money(minorUnits: minor, currency: currency)).minorUnits
+            } catch {
+                throw DomainError.money(field: "rates", error)
+            }
+        }
         let buckets = try AgingBuckets(bounds: [0, 90])
         if let opening { figures.opening = opening }
         for row in try opening == nil ? agingSums(analystID: analystID, asOf: from.adding(days: -1), buckets: buckets) : [] {
-            guard row.currency == base else { excluded.insert(row.currency.code); continue }
-            figures.opening = try Self.add(figures.opening, row.total())
+            guard let total = try inBase(row.total(), row.currency.code) else { continue }
+            figures.opening = try Self.add(figures.opening, total)
         }
         for row in try agingSums(analystID: analystID, asOf: through, buckets: buckets) {
-            guard row.currency == base else { excluded.insert(row.currency.code); continue }
-            figures.closing = try Self.add(figures.closing, row.total())
-            figures.closingCurrent = try Self.add(figures.closingCurrent, row.buckets[0])
-            figures.closingOver90 = try Self.add(figures.closingOver90, row.buckets[2])
+            guard let total = try inBase(row.total(), row.currency.code), let current = try inBase(row.buckets[0], row.currency.code),
+                let over90 = try inBase(row.buckets[2], row.currency.code)
+            else { continue }
+            figures.closing = try Self.add(figures.closing, total)
+            figures.closingCurrent = try Self.add(figures.closingCurrent, current)
+            figures.closingOver90 = try Self.add(figures.closingOver90, over90)
         }
         try writer.read { db in
             let mine = analystID == nil ? "" : " AND e.customer_id IN (SELECT id FROM customer WHERE analyst_id = ?)"
@@ -53,10 +70,10 @@ extension TenantStore {
                 }
             }
             for (currency, total) in try sum("invoice", from, through) {
-                if currency == base.code { figures.sales = total } else { excluded.insert(currency) }
+                if let total = try inBase(total, currency) { figures.sales = try Self.add(figures.sales, total) }
             }
             for (currency, total) in try sum("payment", from, through) {
-                if currency == base.code { figures.collected = total } else { excluded.insert(currency) }
+                if let total = try inBase(total, currency) { figures.collected = try Self.add(figures.collected, total) }
             }
             // Countback: month by month back from through's, at most a year (and not before year 1), in one read.
             var windows: [(first: CivilDate, last: CivilDate)] = []
@@ -68,10 +85,11 @@ extension TenantStore {
             var byMonth: [String: Int64] = [:]
             do {
                 for row in try Row.fetchAll(db, sql: """
-                    SELECT substr(e.date, 1, 7), SUM(e.amount) FROM ledger_entry e
-                    WHERE e.kind = 'invoice' AND e.currency = ? AND e.date BETWEEN ? AND ? AND \(live)\(mine) GROUP BY 1
-                    """, arguments: StatementArguments([base.code, windows.last!.first.description, through.description, through.description] + scope)) {
-                    byMonth[row[0]] = row[1]
+                    SELECT substr(e.date, 1, 7), e.currency, SUM(e.amount) FROM ledger_entry e
+                    WHERE e.kind = 'invoice' AND e.date BETWEEN ? AND ? AND \(live)\(mine) GROUP BY 1, 2
+                    """, arguments: StatementArguments([windows.last!.first.description, through.description, through.description] + scope)) {
+                    guard let sales = try inBase(row[2], row[1]) else { continue }
+                    byMonth[row[0]] = try Self.add(byMonth[row[0]] ?? 0, sales)
                 }
             } catch let error as DatabaseError where error.message == "integer overflow" {
                 throw DomainError.outOfRange(field: "through", "a month's invoices add up to more than 64 bits of minor units hold")

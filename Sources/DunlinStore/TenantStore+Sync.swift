@@ -208,6 +208,7 @@ extension TenantStore {
         .bankReceipt: tombstoned(BankReceiptRow.self, BankReceiptRow.init) { _, _ in },
         // Made by anyone from analyst up; a pushed decision is settled by apply(_:from:_:authorize:).
         .approvalRequest: tombstoned(ApprovalRequestRow.self, ApprovalRequestRow.init, check),
+        .exchangeRate: tombstoned(ExchangeRateRow.self, ExchangeRateRow.init, check),
         .syncConflict: SyncKind(
             mutable: true,
             fetch: { db, id in
@@ -280,7 +281,7 @@ extension TenantStore {
     public static let syncKindOrder: [RecordKind] = [
         .customer, .ledgerEntry, .activity, .contact, .dispute, .promiseToPay, .collectionTask, .dunningPolicy, .dunningHold, .dunningNotice,
         .escalationRule, .escalation, .syncConflict, .tenantSetting, .noticeTemplate, .bankFile, .bankReceipt,
-        .approvalRequest,
+        .approvalRequest, .exchangeRate,
     ]
 
     private static func tombstoned<RecordRow: TombstonedRow>(

@@ -153,6 +153,7 @@ import Testing
                 reason: "short-paid freight, not worth chasing", requestedBy: "u-ana", requestedOn: day("2026-12-01"), status: .approved,
                 decidedBy: "u-ben", decidedOn: day("2026-12-02"), decisionReason: "agreed"
             ))),
+            ("exchange_rate", "fx_USD_PHP_2026-11-30", 24, live(DatedRate(from: .usd, to: php, date: day("2026-11-30"), rate: "56.125", source: "BSP reference rate"))),
         ]
     }()
 

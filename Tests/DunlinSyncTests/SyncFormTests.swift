@@ -74,6 +74,7 @@ let syncFormSamples: [any SyncRecordForm] = {
             id: "req_2", kind: .terms, customerID: "C1", termsDays: 45, reason: "new contract", requestedBy: "u-ana", requestedOn: day("2026-12-01"),
             status: .rejected, decidedBy: "u-ben", decidedOn: day("2026-12-02"), decisionReason: "not before the renewal"
         ),
+        DatedRate(from: .usd, to: .php, date: day("2026-11-30"), rate: "56.125", source: "BSP reference rate"),
     ]
 }()
 
@@ -126,6 +127,7 @@ let syncFormSamples: [any SyncRecordForm] = {
             (.bankReceipt, "BankReceiptRecord", "cash.proto", ["unapplied"]),
             (.tenantSetting, "TenantSettingRecord", "records.proto", ["is_default"]),
             (.approvalRequest, "ApprovalRequestRecord", "records.proto", ["entry_id"]),
+            (.exchangeRate, "ExchangeRateRecord", "records.proto", []),
         ]
         for (kind, message, file, derived) in messages {
             let proto = try Self.protoFields(message, in: file).filter { !derived.contains($0.name) }
@@ -316,7 +318,7 @@ let syncFormSamples: [any SyncRecordForm] = {
         for sample in syncFormSamples {
             let form = type(of: sample)
             // The dunning and cash kinds came after replica schema 1: no store holds them in its form.
-            let later: [RecordKind] = [.dunningPolicy, .dunningHold, .dunningNotice, .escalationRule, .escalation, .bankFile, .bankReceipt, .approvalRequest]
+            let later: [RecordKind] = [.dunningPolicy, .dunningHold, .dunningNotice, .escalationRule, .escalation, .bankFile, .bankReceipt, .approvalRequest, .exchangeRate]
             guard let codable = sample as? any Encodable, !later.contains(form.recordKind) else { continue }
             // Schema 1 had no payment plans: no schema 1 record holds installments.
             if let promise = sample as? PromiseToPay, !promise.installments.isEmpty { continue }

@@ -56,6 +56,7 @@ struct ProtoServiceTests {
         Method(Records.listActivities), Method(Records.listExceptions), Method(Records.listConflicts),
         Method(Records.listSettings), Method(Records.updateSettings),
         Method(Records.addApprovalRequest), Method(Records.getApprovalRequest), Method(Records.listApprovalRequests), Method(Records.decideApprovalRequest),
+        Method(Records.upsertExchangeRates), Method(Records.getExchangeRate), Method(Records.listExchangeRates), Method(Records.deleteExchangeRates),
 
         Method(Dunning.upsertPolicies), Method(Dunning.getPolicy), Method(Dunning.listPolicies), Method(Dunning.deletePolicies),
         Method(Dunning.upsertHolds), Method(Dunning.getHold), Method(Dunning.listHolds), Method(Dunning.deleteHolds),

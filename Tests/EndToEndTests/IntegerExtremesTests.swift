@@ -239,6 +239,7 @@ struct ProbedMethod: Sendable {
         method(Cash.importBankFile), method(Cash.listBankFiles), method(Cash.getReceipt), method(Cash.listReceipts),
         method(Records.listSettings), method(Records.updateSettings),
         method(Records.addApprovalRequest), method(Records.getApprovalRequest), method(Records.listApprovalRequests), method(Records.decideApprovalRequest),
+        method(Records.upsertExchangeRates), method(Records.getExchangeRate), method(Records.listExchangeRates), method(Records.deleteExchangeRates),
         method(SyncMethods.bootstrap), method(SyncMethods.pull), method(SyncMethods.push), method(SyncMethods.watch, timeout: .milliseconds(200)),
         method(SyncMethods.listReplicas), method(SyncMethods.retireReplica),
         method(Admin.listTenants), method(Admin.createUser), method(Admin.listUsers), method(Admin.listPeople), method(Admin.updateUser),

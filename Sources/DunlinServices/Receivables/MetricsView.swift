@@ -5,7 +5,8 @@ import DunlinWire
 /// `Receivables/Metrics`: DSO (simple and countback), best possible DSO, average days delinquent,
 /// CEI, the share over 90 days, the promise-kept rate, open disputes and their age, sales and
 /// cash collected (``CollectionMetrics``, README "Metrics"), for a period, by month and by
-/// analyst as asked, in the tenant's base currency. Any tenant role, on the server or a replica.
+/// analyst as asked, in the tenant's base currency: other currencies convert at the rates in force
+/// on each row's last day (the tenant's, or the request's). Any tenant role, on the server or a replica.
 func metrics(_ request: Dunlin_V1_MetricsRequest, tenant: TenantHandle) throws -> Dunlin_V1_MetricsResponse {
     let through = try RPCError.mapping { try WireField.date(request.through, field: "through", default: tenant.today) }
     let from = try RPCError.mapping { try WireField.date(request.from, field: "from", default: through.firstOfMonth) }
@@ -25,8 +26,12 @@ func metrics(_ request: Dunlin_V1_MetricsRequest, tenant: TenantHandle) throws -
         var previousClosing: Int64?
         for (first, last) in periods {
             // A month's opening is the closing of the month before: one as-of read less per month.
+            // Each row converts at the rates in force on its last day.
+            let applied = try ratesInForce(request.rates, into: base, on: last, tenant: tenant)
             var (figures, others) = try RPCError.mapping {
-                try tenant.store.periodFigures(from: first, through: last, analystID: analyst, base: base, opening: previousClosing)
+                try tenant.store.periodFigures(
+                    from: first, through: last, analystID: analyst, base: base, rates: applied.mapValues(\.rate), opening: previousClosing
+                )
             }
             previousClosing = figures.closing
             // The target is the team's: an analyst's row has none.
@@ -56,6 +61,7 @@ func metrics(_ request: Dunlin_V1_MetricsRequest, tenant: TenantHandle) throws -
                 if let value = figures.disputeAverageAgeDays { row.disputeAverageAgeDays = value }
                 row.target = amount(figures.target)
                 if let value = figures.collectedPercentOfTarget { row.collectedPercentOfTarget = value }
+                row.rates = appliedRates(applied, of: figures.converted)
             })
         }
     }

@@ -291,6 +291,21 @@ func exchangeRates(_ rates: [Dunlin_V1_AgingRequest.Rate], to base: Currency?) t
     return result
 }
 
+/// The rates to convert into `base` on `day`: the tenant's stored rates in force then
+/// (``AppliedRate/inForce(_:base:on:)``), each overridden by one the request gives.
+func ratesInForce(_ given: [Dunlin_V1_AgingRequest.Rate], into base: Currency?, on day: CivilDate, tenant: TenantHandle) throws -> [Currency: AppliedRate] {
+    let requested = try exchangeRates(given, to: base)
+    guard let base else { return [:] }
+    var rates = try RPCError.mapping { try tenant.store.ratesInForce(into: base, on: day) }
+    for (currency, rate) in requested { rates[currency] = AppliedRate(rate: rate) }
+    return rates
+}
+
+/// What a response says of the rates it used: those of `currencies`, by currency.
+func appliedRates(_ rates: [Currency: AppliedRate], of currencies: some Sequence<Currency>) -> [Dunlin_V1_AppliedRate] {
+    Set(currencies).sorted().compactMap { rates[$0].map(Dunlin_V1_AppliedRate.init) }
+}
+
 private func aging(_ request: Dunlin_V1_AgingRequest, tenant: TenantHandle) throws -> Dunlin_V1_AgingResponse {
     let asOf = try RPCError.mapping { try WireField.date(request.asOf, field: "as_of", default: tenant.today) }
     let buckets = try agingBuckets(request.bucketBounds)
@@ -303,7 +318,8 @@ private func aging(_ request: Dunlin_V1_AgingRequest, tenant: TenantHandle) thro
         }
         base = currency
     }
-    let rates = try exchangeRates(request.rates, to: base)
+    let applied = try ratesInForce(request.rates, into: base, on: asOf, tenant: tenant)
+    let rates = applied.mapValues(\.rate)
     let sums = try RPCError.mapping {
         try tenant.store.agingSums(analystID: request.analystID.isEmpty ? nil : request.analystID, asOf: asOf, buckets: buckets)
     }
@@ -341,6 +357,7 @@ private func aging(_ request: Dunlin_V1_AgingRequest, tenant: TenantHandle) thro
             }
         }
         if let baseCurrency = report.baseCurrency, let baseTotals = report.baseTotals {
+            response.rates = appliedRates(applied, of: currencies)
             response.baseTotal = try .with {
                 $0.currency = baseCurrency.code
                 $0.buckets = baseTotals

@@ -20,10 +20,10 @@ func worklist(_ request: Dunlin_V1_WorklistRequest, tenant: TenantHandle, caller
         }
         base = currency
     }
-    let rates = try exchangeRates(request.rates, to: base)
+    let applied = try ratesInForce(request.rates, into: base, on: today, tenant: tenant)
     let weights = try RPCError.mapping { try TenantSetting.weights(tenant.store.settings()) }
     let facts = try RPCError.mapping { try tenant.store.worklistFacts(analystID: analyst, today: today, timeZone: zone) }
-    let (total, rows) = Worklist.top(facts, limit: limit, today: today, weights: weights, base: base, rates: rates)
+    let (total, rows) = Worklist.top(facts, limit: limit, today: today, weights: weights, base: base, rates: applied.mapValues(\.rate))
     return .with { response in
         response.asOf = today.description
         response.analystID = analyst
@@ -42,6 +42,7 @@ func worklist(_ request: Dunlin_V1_WorklistRequest, tenant: TenantHandle, caller
                 $0.daysPastDue = Int32(clamping: row.daysPastDue)
             }
         }
+        response.rates = appliedRates(applied, of: rows.flatMap { $0.overdue.map(\.currency) })
         response.weights = Dictionary(uniqueKeysWithValues: WorklistWeights.names.map { ($0, Int32(clamping: weights[$0] ?? 0)) })
     }
 }

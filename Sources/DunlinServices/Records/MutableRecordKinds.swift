@@ -83,3 +83,16 @@ extension CollectionTask: ServedMutableRecord {
 
     static var stored: StoredRecords<CollectionTask> { .init(find: TenantStore.task, save: TenantStore.upsert, delete: TenantStore.deleteTasks) }
 }
+
+extension DatedRate: ServedMutableRecord {
+    static func page(_ request: Dunlin_V1_ListExchangeRatesRequest, _ page: PageRequest, in store: TenantStore) throws -> Page<DatedRate> {
+        try store.exchangeRates(
+            currency: nonEmpty(request.currency), from: WireField.optionalDate(request.from, field: "from"),
+            through: WireField.optionalDate(request.through, field: "through"), page: page
+        )
+    }
+
+    static var stored: StoredRecords<DatedRate> {
+        .init(find: TenantStore.exchangeRate, save: TenantStore.upsert, delete: TenantStore.deleteExchangeRates)
+    }
+}

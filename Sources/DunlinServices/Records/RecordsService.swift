@@ -28,6 +28,7 @@ public struct RecordsService: RPCService {
         registerMutable(Dunlin_V1_DisputeRecord.self, in: &router)
         registerMutable(Dunlin_V1_PromiseRecord.self, in: &router)
         registerMutable(Dunlin_V1_TaskRecord.self, in: &router)
+        registerMutable(Dunlin_V1_ExchangeRateRecord.self, in: &router)
         registerPromiseEvaluation(in: &router)
         registerActivities(in: &router)
         registerReconciliationViews(in: &router)

@@ -474,6 +474,7 @@ public nonisolated struct Dunlin_V1_AgingRequest: Sendable {
   /// empty: the tenant's base currency; "-" for none
   public var baseCurrency: String = String()
 
+  /// override the tenant's stored rates (PROTOCOL.md §16.1 "Exchange rates")
   public var rates: [Dunlin_V1_AgingRequest.Rate] = []
 
   /// filter
@@ -528,6 +529,40 @@ public nonisolated struct Dunlin_V1_AgingRow: Sendable {
   public init() {}
 }
 
+/// A rate a report converted one currency into its base currency with: a stored rate in force on
+/// the report's day (the latest of the pair dated on or before it, either way round), or one the
+/// request gave.
+public nonisolated struct Dunlin_V1_AppliedRate: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// converted from
+  public var currency: String = String()
+
+  /// converted into
+  public var baseCurrency: String = String()
+
+  /// as quoted
+  public var rate: String = String()
+
+  /// quoted 1 base = rate currency: converting divides
+  public var inverse: Bool = false
+
+  /// the stored rate's first day in force; "" when given
+  public var date: String = String()
+
+  /// the stored rate's source
+  public var source: String = String()
+
+  /// from the request, not the tenant's rates
+  public var given: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Dunlin_V1_AgingResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -554,6 +589,9 @@ public nonisolated struct Dunlin_V1_AgingResponse: Sendable {
 
   /// empty on the last page
   public var nextCursor: String = String()
+
+  /// the rates base_total used
+  public var rates: [Dunlin_V1_AppliedRate] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -762,13 +800,18 @@ public nonisolated struct Dunlin_V1_WorklistResponse: Sendable {
   /// the tenant's weights the scores used
   public var weights: Dictionary<String,Int32> = [:]
 
+  /// the rates overdue_base used
+  public var rates: [Dunlin_V1_AppliedRate] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
-/// The numbers an AR team is judged by, for a period, in the base currency (amounts in other
-/// currencies are left out and named in `excluded_currencies`). Any tenant role; on a replica too.
+/// The numbers an AR team is judged by, for a period, in the base currency: amounts in other
+/// currencies convert at the rate in force on each row's `through` (the tenant's rates, or the
+/// request's), and those with no rate are left out and named in `excluded_currencies`. Any tenant
+/// role; on a replica too.
 public nonisolated struct Dunlin_V1_MetricsRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -788,6 +831,9 @@ public nonisolated struct Dunlin_V1_MetricsRequest: Sendable {
 
   /// a row per analyst (and month), and one for the tenant
   public var byAnalyst: Bool = false
+
+  /// override the tenant's stored rates, for every row
+  public var rates: [Dunlin_V1_AgingRequest.Rate] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -984,6 +1030,12 @@ public nonisolated struct Dunlin_V1_MetricsRow: @unchecked Sendable {
   public var hasCollectedPercentOfTarget: Bool {_storage._collectedPercentOfTarget != nil}
   /// Clears the value of `collectedPercentOfTarget`. Subsequent reads from it will return its default value.
   public mutating func clearCollectedPercentOfTarget() {_uniqueStorage()._collectedPercentOfTarget = nil}
+
+  /// the rates the row's amounts converted with
+  public var rates: [Dunlin_V1_AppliedRate] {
+    get {_storage._rates}
+    set {_uniqueStorage()._rates = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2022,9 +2074,69 @@ nonisolated extension Dunlin_V1_AgingRow: SwiftProtobuf.Message, SwiftProtobuf._
   }
 }
 
+nonisolated extension Dunlin_V1_AppliedRate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AppliedRate"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}currency\0\u{3}base_currency\0\u{1}rate\0\u{1}inverse\0\u{1}date\0\u{1}source\0\u{1}given\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.currency) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.baseCurrency) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.rate) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.inverse) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.date) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.source) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.given) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.currency.isEmpty {
+      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 1)
+    }
+    if !self.baseCurrency.isEmpty {
+      try visitor.visitSingularStringField(value: self.baseCurrency, fieldNumber: 2)
+    }
+    if !self.rate.isEmpty {
+      try visitor.visitSingularStringField(value: self.rate, fieldNumber: 3)
+    }
+    if self.inverse != false {
+      try visitor.visitSingularBoolField(value: self.inverse, fieldNumber: 4)
+    }
+    if !self.date.isEmpty {
+      try visitor.visitSingularStringField(value: self.date, fieldNumber: 5)
+    }
+    if !self.source.isEmpty {
+      try visitor.visitSingularStringField(value: self.source, fieldNumber: 6)
+    }
+    if self.given != false {
+      try visitor.visitSingularBoolField(value: self.given, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_AppliedRate, rhs: Dunlin_V1_AppliedRate) -> Bool {
+    if lhs.currency != rhs.currency {return false}
+    if lhs.baseCurrency != rhs.baseCurrency {return false}
+    if lhs.rate != rhs.rate {return false}
+    if lhs.inverse != rhs.inverse {return false}
+    if lhs.date != rhs.date {return false}
+    if lhs.source != rhs.source {return false}
+    if lhs.given != rhs.given {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Dunlin_V1_AgingResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AgingResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}as_of\0\u{1}labels\0\u{1}rows\0\u{1}totals\0\u{3}base_total\0\u{3}next_cursor\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}as_of\0\u{1}labels\0\u{1}rows\0\u{1}totals\0\u{3}base_total\0\u{3}next_cursor\0\u{1}rates\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2038,6 +2150,7 @@ nonisolated extension Dunlin_V1_AgingResponse: SwiftProtobuf.Message, SwiftProto
       case 4: try { try decoder.decodeRepeatedMessageField(value: &self.totals) }()
       case 5: try { try decoder.decodeSingularMessageField(value: &self._baseTotal) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.nextCursor) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.rates) }()
       default: break
       }
     }
@@ -2066,6 +2179,9 @@ nonisolated extension Dunlin_V1_AgingResponse: SwiftProtobuf.Message, SwiftProto
     if !self.nextCursor.isEmpty {
       try visitor.visitSingularStringField(value: self.nextCursor, fieldNumber: 6)
     }
+    if !self.rates.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rates, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2076,6 +2192,7 @@ nonisolated extension Dunlin_V1_AgingResponse: SwiftProtobuf.Message, SwiftProto
     if lhs.totals != rhs.totals {return false}
     if lhs._baseTotal != rhs._baseTotal {return false}
     if lhs.nextCursor != rhs.nextCursor {return false}
+    if lhs.rates != rhs.rates {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2454,7 +2571,7 @@ nonisolated extension Dunlin_V1_WorklistRow.Part: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Dunlin_V1_WorklistResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WorklistResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}as_of\0\u{3}analyst_id\0\u{3}time_zone\0\u{1}rows\0\u{1}total\0\u{1}weights\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}as_of\0\u{3}analyst_id\0\u{3}time_zone\0\u{1}rows\0\u{1}total\0\u{1}weights\0\u{1}rates\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2468,6 +2585,7 @@ nonisolated extension Dunlin_V1_WorklistResponse: SwiftProtobuf.Message, SwiftPr
       case 4: try { try decoder.decodeRepeatedMessageField(value: &self.rows) }()
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.total) }()
       case 6: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt32>.self, value: &self.weights) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.rates) }()
       default: break
       }
     }
@@ -2492,6 +2610,9 @@ nonisolated extension Dunlin_V1_WorklistResponse: SwiftProtobuf.Message, SwiftPr
     if !self.weights.isEmpty {
       try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt32>.self, value: self.weights, fieldNumber: 6)
     }
+    if !self.rates.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rates, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2502,6 +2623,7 @@ nonisolated extension Dunlin_V1_WorklistResponse: SwiftProtobuf.Message, SwiftPr
     if lhs.rows != rhs.rows {return false}
     if lhs.total != rhs.total {return false}
     if lhs.weights != rhs.weights {return false}
+    if lhs.rates != rhs.rates {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2509,7 +2631,7 @@ nonisolated extension Dunlin_V1_WorklistResponse: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Dunlin_V1_MetricsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MetricsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}through\0\u{3}analyst_id\0\u{3}by_month\0\u{3}by_analyst\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}through\0\u{3}analyst_id\0\u{3}by_month\0\u{3}by_analyst\0\u{1}rates\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2522,6 +2644,7 @@ nonisolated extension Dunlin_V1_MetricsRequest: SwiftProtobuf.Message, SwiftProt
       case 3: try { try decoder.decodeSingularStringField(value: &self.analystID) }()
       case 4: try { try decoder.decodeSingularBoolField(value: &self.byMonth) }()
       case 5: try { try decoder.decodeSingularBoolField(value: &self.byAnalyst) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.rates) }()
       default: break
       }
     }
@@ -2543,6 +2666,9 @@ nonisolated extension Dunlin_V1_MetricsRequest: SwiftProtobuf.Message, SwiftProt
     if self.byAnalyst != false {
       try visitor.visitSingularBoolField(value: self.byAnalyst, fieldNumber: 5)
     }
+    if !self.rates.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rates, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2552,6 +2678,7 @@ nonisolated extension Dunlin_V1_MetricsRequest: SwiftProtobuf.Message, SwiftProt
     if lhs.analystID != rhs.analystID {return false}
     if lhs.byMonth != rhs.byMonth {return false}
     if lhs.byAnalyst != rhs.byAnalyst {return false}
+    if lhs.rates != rhs.rates {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2559,7 +2686,7 @@ nonisolated extension Dunlin_V1_MetricsRequest: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Dunlin_V1_MetricsRow: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MetricsRow"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}through\0\u{3}analyst_id\0\u{1}opening\0\u{1}closing\0\u{3}closing_current\0\u{3}closing_over_90\0\u{1}sales\0\u{1}collected\0\u{3}dso_simple\0\u{3}dso_countback\0\u{3}best_possible_dso\0\u{3}average_days_delinquent\0\u{1}cei\0\u{3}over_90_percent\0\u{3}promises_due\0\u{3}promises_kept\0\u{3}promise_kept_percent\0\u{3}disputes_open\0\u{3}dispute_average_age_days\0\u{1}target\0\u{3}collected_percent_of_target\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}through\0\u{3}analyst_id\0\u{1}opening\0\u{1}closing\0\u{3}closing_current\0\u{3}closing_over_90\0\u{1}sales\0\u{1}collected\0\u{3}dso_simple\0\u{3}dso_countback\0\u{3}best_possible_dso\0\u{3}average_days_delinquent\0\u{1}cei\0\u{3}over_90_percent\0\u{3}promises_due\0\u{3}promises_kept\0\u{3}promise_kept_percent\0\u{3}disputes_open\0\u{3}dispute_average_age_days\0\u{1}target\0\u{3}collected_percent_of_target\0\u{1}rates\0")
 
   fileprivate class _StorageClass {
     var _from: String = String()
@@ -2584,6 +2711,7 @@ nonisolated extension Dunlin_V1_MetricsRow: SwiftProtobuf.Message, SwiftProtobuf
     var _disputeAverageAgeDays: Double? = nil
     var _target: Dunlin_V1_Amount? = nil
     var _collectedPercentOfTarget: Double? = nil
+    var _rates: [Dunlin_V1_AppliedRate] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2616,6 +2744,7 @@ nonisolated extension Dunlin_V1_MetricsRow: SwiftProtobuf.Message, SwiftProtobuf
       _disputeAverageAgeDays = source._disputeAverageAgeDays
       _target = source._target
       _collectedPercentOfTarget = source._collectedPercentOfTarget
+      _rates = source._rates
     }
   }
 
@@ -2656,6 +2785,7 @@ nonisolated extension Dunlin_V1_MetricsRow: SwiftProtobuf.Message, SwiftProtobuf
         case 20: try { try decoder.decodeSingularDoubleField(value: &_storage._disputeAverageAgeDays) }()
         case 21: try { try decoder.decodeSingularMessageField(value: &_storage._target) }()
         case 22: try { try decoder.decodeSingularDoubleField(value: &_storage._collectedPercentOfTarget) }()
+        case 23: try { try decoder.decodeRepeatedMessageField(value: &_storage._rates) }()
         default: break
         }
       }
@@ -2734,6 +2864,9 @@ nonisolated extension Dunlin_V1_MetricsRow: SwiftProtobuf.Message, SwiftProtobuf
       try { if let v = _storage._collectedPercentOfTarget {
         try visitor.visitSingularDoubleField(value: v, fieldNumber: 22)
       } }()
+      if !_storage._rates.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._rates, fieldNumber: 23)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2765,6 +2898,7 @@ nonisolated extension Dunlin_V1_MetricsRow: SwiftProtobuf.Message, SwiftProtobuf
         if _storage._disputeAverageAgeDays != rhs_storage._disputeAverageAgeDays {return false}
         if _storage._target != rhs_storage._target {return false}
         if _storage._collectedPercentOfTarget != rhs_storage._collectedPercentOfTarget {return false}
+        if _storage._rates != rhs_storage._rates {return false}
         return true
       }
       if !storagesAreEqual {return false}
