@@ -200,6 +200,17 @@ RECORDS = [
         'id': 'fx_USD_PHP_2026-11-30', 'from_currency': 'USD', 'to_currency': 'PHP', 'date': '2026-11-30', 'rate': '56.125',
         'source': 'BSP reference rate', '_deleted': False,
     }),
+    # A month's close, reopened by an admin: the aging frozen in the base currency, with the allowance.
+    ('period_close', 'close_2026-11', 25, {
+        'id': 'close_2026-11', 'month': '2026-11', 'through': '2026-11-30', 'status': 'reopened', 'base_currency': 'USD',
+        'buckets': [{'label': 'current', 'amount': '10000000', 'rate_basis_points': 100, 'allowance': '100000'},
+                    {'label': '90+', 'amount': '200000', 'rate_basis_points': 5000, 'allowance': '100000'}],
+        'currencies': [{'currency': 'PHP', 'total': '500000000', 'rate': '56.125', 'inverse': True, 'rate_date': '2026-11-30'},
+                       {'currency': 'USD', 'total': '1309106', 'rate': '', 'inverse': False, 'rate_date': ''}],
+        'receivables': '10200000', 'allowance': '200000', 'previous_id': 'close_2026-10', 'previous_allowance': '90000',
+        'allowance_change': '110000', 'closed_by': 'u-mia', 'closed_on': '2026-12-01', 'closed_seq': '4321', 'reopened_by': 'u-root',
+        'reopened_on': '2026-12-02', 'reopen_reason': 'late credit memo', 'post_close_adjustments': 2, '_deleted': False,
+    }),
 ]
 
 

@@ -157,6 +157,7 @@ struct Serve: AsyncParsableCommand {
             services += [
                 AdminService(tenants: tenants), ReceivablesService(tenants: tenants), RecordsService(tenants: tenants),
                 DunningService(tenants: tenants, authority: true, delivery: delivery), CashService(tenants: tenants, authority: true),
+                CloseService(tenants: tenants, authority: true),
                 SyncService(tenants: tenants),
             ]
             authenticator = TokenAuthenticator(control: control)

@@ -133,6 +133,8 @@ public final class Replica: UnaryCaller {
         )
         var router = Router()
         ReceivablesService(tenants: FixedTenants([tenant])).register(in: &router)
+        // Reads only: a month is closed, and its snapshot kept, on the server.
+        CloseService(tenants: FixedTenants([tenant]), authority: false).register(in: &router)
         // Approvals given here wait for the server, which settles them on the push.
         RecordsService(tenants: FixedTenants([tenant]), authority: false).register(in: &router)
         // Reads only: runs and releases are the server's.

@@ -48,6 +48,7 @@ public enum RecordID {
         case .bankReceipt: "rcpt_"
         case .approvalRequest: "req_"
         case .exchangeRate: "fx_"
+        case .periodClose: "close_"
         }
     }
 

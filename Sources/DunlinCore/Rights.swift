@@ -20,6 +20,7 @@ public enum RecordKind: String, Sendable, Hashable, Codable, CaseIterable {
     case bankReceipt = "bank_receipt"
     case approvalRequest = "approval_request"
     case exchangeRate = "exchange_rate"
+    case periodClose = "period_close"
 }
 
 extension RecordKind: CustomStringConvertible {
@@ -128,6 +129,9 @@ public enum Rights {
         .approvalRequest: RecordRights(create: .analyst, change: .analyst, delete: nil, owner: .requester(field: "requested_by")),
         // The rates every converted total uses: a manager's, like the settings.
         .exchangeRate: RecordRights(create: .manager, change: .manager, delete: .manager, owner: .anyone),
+        // Made by the server alone: a manager's CloseMonth (which freezes the snapshot) and an
+        // admin's ReopenMonth, on the server; never deleted.
+        .periodClose: RecordRights(create: nil, change: nil, delete: nil, owner: .anyone),
     ]
 
     /// The role posting `entry` needs; `target` is the entry a reversal reverses. Everyday cash

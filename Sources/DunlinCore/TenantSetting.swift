@@ -23,6 +23,9 @@ import Foundation
 ///   invoices (default 100, 1%); 0 for exact amounts only.
 /// - `metrics.collection_target`: the cash to collect in a calendar month, in minor units of the
 ///   base currency (a period's target is each of its months' share by days); 0, the default: none.
+/// - `close.allowance_rates`: the bad-debt allowance's rates per aging bucket of a month-end close
+///   (``AllowanceMatrix``): five percentages for current, 1-30, 31-60, 61-90 and over 90 days past
+///   due, "1,5,15,30,50" by default.
 /// - `approvals.<kind>.analyst` and `approvals.<kind>.manager` for each money kind of request
 ///   (writeoff, refund, adjustment, credit): the largest amount, in minor units of the base
 ///   currency, an analyst and a manager may approve (``ApprovalLimits``; defaults 50000 and
@@ -60,6 +63,8 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
 
     /// The monthly collection target the metrics measure collected cash against.
     public static let collectionTarget = "metrics.collection_target"
+    /// The month-end close's allowance rates.
+    public static let allowanceRates = "close.allowance_rates"
 
     /// The approval limits' names, `approvals.<kind>.<role>`, with the role each is for.
     public static let approvalLimitNames: [(name: String, kind: ApprovalKind, role: Role)] = ApprovalLimits.moneyKinds.flatMap { kind in
@@ -69,7 +74,7 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
     /// Every setting name there is, in a fixed order.
     public static var names: [String] {
         WorklistWeights.names.map { worklistPrefix + $0 } + [dunningRunTime, escalationManager] + letterheadNames
-            + [lockboxLayout, toleranceMinorUnits, toleranceBasisPoints] + approvalLimitNames.map(\.name) + [collectionTarget]
+            + [lockboxLayout, toleranceMinorUnits, toleranceBasisPoints] + approvalLimitNames.map(\.name) + [collectionTarget, allowanceRates]
     }
 
     /// Checks the name is a setting and the value one it takes, naming the setting.
@@ -84,6 +89,7 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
         case Self.toleranceMinorUnits, Self.toleranceBasisPoints: _ = try Self.cashMatching([self])
         case let name where name.hasPrefix("approvals."): _ = try Self.approvalLimits([self])
         case Self.collectionTarget: _ = try Self.collectionTarget([self])
+        case Self.allowanceRates: _ = try Self.allowanceMatrix([self])
         default: _ = try Self.weights([self])
         }
     }
@@ -94,6 +100,7 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
         if name == toleranceMinorUnits { return String(MatchTolerance.defaults.absoluteMinorUnits ?? 0) }
         if name == toleranceBasisPoints { return String(MatchTolerance.defaults.basisPoints ?? 0) }
         if name == collectionTarget { return "0" }
+        if name == allowanceRates { return AllowanceMatrix.standard.text }
         if let limit = approvalLimitNames.first(where: { $0.name == name }) {
             return String(limit.role == .analyst ? ApprovalLimits.standardLimit.analyst : ApprovalLimits.standardLimit.manager)
         }
@@ -197,5 +204,12 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
             throw .invalid(field: collectionTarget, "a target is a whole number of minor units 0 to \(Money.maximumMinorUnits), not \"\(value.prefix(64))\"")
         }
         return target
+    }
+
+    /// The close's allowance rates from the tenant's settings: the standard matrix where none is
+    /// set; refuses a value that is no matrix, naming the setting.
+    public static func allowanceMatrix(_ settings: [TenantSetting]) throws(DomainError) -> AllowanceMatrix {
+        guard let value = settings.first(where: { $0.id == allowanceRates })?.value else { return .standard }
+        return try AllowanceMatrix(parsing: value, field: allowanceRates)
     }
 }

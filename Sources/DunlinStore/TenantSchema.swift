@@ -509,6 +509,29 @@ enum TenantSchema {
                 CREATE INDEX exchange_rate_tombstones ON exchange_rate(id) WHERE deleted = 1;
                 """)
         }
+        migrator.registerMigration("v27: month-end closes") { db in
+            try db.execute(sql: """
+                -- A month's close (PeriodClose), its sync form as JSON; made and reopened by the
+                -- server alone, synced to every replica.
+                CREATE TABLE period_close (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    month TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    body TEXT NOT NULL,
+                    deleted INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX period_close_by_month ON period_close(month);
+                -- The frozen aging of a close, per customer and currency as booked (buckets: a JSON
+                -- array of minor units). On the server only: a replica holds the totals.
+                CREATE TABLE period_close_row (
+                    close_id TEXT NOT NULL,
+                    customer_id TEXT NOT NULL,
+                    currency TEXT NOT NULL,
+                    buckets TEXT NOT NULL,
+                    PRIMARY KEY (close_id, customer_id, currency)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -73,12 +73,15 @@ extension TenantStore {
     /// The rate into `base` in force on `day` for each currency that has one
     /// (``AppliedRate/inForce(_:base:on:)``).
     public func ratesInForce(into base: Currency, on day: CivilDate) throws -> [Currency: AppliedRate] {
-        let quotes = try writer.read { db in
-            try ExchangeRateRow.live
-                .filter(ExchangeRateRow.Columns.to == base.code || ExchangeRateRow.Columns.from == base.code)
-                .filter(ExchangeRateRow.Columns.date <= day.description)
-                .fetchAll(db)
-        }
+        try writer.read { db in try Self.ratesInForce(db, into: base, on: day) }
+    }
+
+    /// ``ratesInForce(into:on:)`` in a transaction the caller holds.
+    static func ratesInForce(_ db: Database, into base: Currency, on day: CivilDate) throws -> [Currency: AppliedRate] {
+        let quotes = try ExchangeRateRow.live
+            .filter(ExchangeRateRow.Columns.to == base.code || ExchangeRateRow.Columns.from == base.code)
+            .filter(ExchangeRateRow.Columns.date <= day.description)
+            .fetchAll(db)
         // A row this version cannot read is passed over, as a malformed rate is.
         return AppliedRate.inForce(quotes.compactMap { try? $0.record() }, base: base, on: day)
     }

@@ -158,7 +158,12 @@ extension TenantStore {
     /// Sums cannot overflow: SQL sums each balance's high and low 32 bits apart (``WideSum``),
     /// and the rest is added in 128 bits. A bucket the wire's int64 cannot carry is OUT_OF_RANGE.
     public func agingSums(analystID: String? = nil, asOf: CivilDate, buckets: AgingBuckets) throws -> [AgingReport.Row] {
-        try writer.read { db in
+        try writer.read { db in try Self.agingSums(db, analystID: analystID, asOf: asOf, buckets: buckets) }
+    }
+
+    /// ``agingSums(analystID:asOf:buckets:)`` in a transaction the caller holds.
+    static func agingSums(_ db: Database, analystID: String? = nil, asOf: CivilDate, buckets: AgingBuckets) throws -> [AgingReport.Row] {
+        do {
             let view = try AsOfView(db, asOf: asOf, side: .invoice)
             // bucket k holds what is at most bounds[k] days past due: due >= asOf - bounds[k].
             let thresholds = buckets.bounds.map { bound -> String in

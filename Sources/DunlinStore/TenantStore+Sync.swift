@@ -209,14 +209,25 @@ extension TenantStore {
         // Made by anyone from analyst up; a pushed decision is settled by apply(_:from:_:authorize:).
         .approvalRequest: tombstoned(ApprovalRequestRow.self, ApprovalRequestRow.init, check),
         .exchangeRate: tombstoned(ExchangeRateRow.self, ExchangeRateRow.init, check),
+        // Only the server closes and reopens a month (the rights table refuses every pushed one).
+        .periodClose: SyncKind(
+            mutable: true,
+            fetch: bodyFields(in: "period_close"),
+            write: { db, fields, _ in
+                let close = try PeriodClose(fieldMap: fields)
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO period_close (id, month, status, body, deleted) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [
+                        close.id, close.month, close.status.rawValue, String(decoding: RecordCoding.canonical(close.fieldMap), as: UTF8.self),
+                        fields[RecordCoding.deletedField] == .bool(true),
+                    ]
+                )
+            },
+            table: "period_close", tombstoned: true
+        ),
         .syncConflict: SyncKind(
             mutable: true,
-            fetch: { db, id in
-                guard let row = try Row.fetchOne(db, sql: "SELECT body, deleted FROM sync_conflict WHERE id = ?", arguments: [id]) else { return nil }
-                var fields = try RecordCoding.decode(Data((row["body"] as String).utf8))
-                fields[RecordCoding.deletedField] = .bool(row["deleted"])
-                return fields
-            },
+            fetch: bodyFields(in: "sync_conflict"),
             write: { db, fields, _ in
                 let conflict = try ConflictRecord(fieldMap: fields)
                 try db.execute(
@@ -281,8 +292,18 @@ extension TenantStore {
     public static let syncKindOrder: [RecordKind] = [
         .customer, .ledgerEntry, .activity, .contact, .dispute, .promiseToPay, .collectionTask, .dunningPolicy, .dunningHold, .dunningNotice,
         .escalationRule, .escalation, .syncConflict, .tenantSetting, .noticeTemplate, .bankFile, .bankReceipt,
-        .approvalRequest, .exchangeRate,
+        .approvalRequest, .exchangeRate, .periodClose,
     ]
+
+    /// The fields of a record kept as its sync form's JSON (`body`) with a tombstone flag.
+    private static func bodyFields(in table: String) -> @Sendable (Database, String) throws -> FieldMap? {
+        { db, id in
+            guard let row = try Row.fetchOne(db, sql: "SELECT body, deleted FROM \(table) WHERE id = ?", arguments: [id]) else { return nil }
+            var fields = try RecordCoding.decode(Data((row["body"] as String).utf8))
+            fields[RecordCoding.deletedField] = .bool(row["deleted"])
+            return fields
+        }
+    }
 
     private static func tombstoned<RecordRow: TombstonedRow>(
         _ type: RecordRow.Type, _ makeRow: @escaping @Sendable (RecordRow.Record) -> RecordRow,

@@ -299,7 +299,7 @@ public enum SyncForms {
     public static let all: [any SyncRecordForm.Type] = [
         Customer.self, LedgerEntry.self, Activity.self, Contact.self, Dispute.self, PromiseToPay.self, CollectionTask.self,
         ConflictRecord.self, DunningPolicy.self, DunningHold.self, DunningNotice.self, TenantSetting.self,
-        EscalationRule.self, Escalation.self, NoticeTemplate.self, BankFile.self, CashReceipt.self, ApprovalRequest.self, DatedRate.self,
+        EscalationRule.self, Escalation.self, NoticeTemplate.self, BankFile.self, CashReceipt.self, ApprovalRequest.self, DatedRate.self, PeriodClose.self,
     ]
 
     public static let byKind: [String: any SyncRecordForm.Type] = Dictionary(

@@ -67,3 +67,29 @@ struct ExchangeRateTests {
         #expect(field(moved) == "id")
     }
 }
+
+/// The month-end close's allowance matrix and rounding.
+@Suite("Month-end close: the allowance")
+struct AllowanceTests {
+    @Test("rates are five percentages of at most two decimals, each 0 to 100; anything else is refused naming the setting")
+    func matrix() throws {
+        #expect(try AllowanceMatrix(parsing: "1,5,15,30,50", field: "f").basisPoints == [100, 500, 1500, 3000, 5000])
+        #expect(try AllowanceMatrix(parsing: " 0, 2.5 ,10.25,25,100", field: "f").basisPoints == [0, 250, 1025, 2500, 10000])
+        #expect(try AllowanceMatrix(parsing: "0,2.5,10.25,25,100", field: "f").text == "0,2.5,10.25,25,100")
+        #expect(AllowanceMatrix.standard.text == "1,5,15,30,50")
+        for bad in ["1,5,15,30", "1,5,15,30,50,60", "1,5,15,30,x", "1,5,15,30,-5", "1,5,15,30,5.555", "1,5,15,30,", "1,5,15,30,100.01", "1,5,15,30,1e2"] {
+            #expect(throws: DomainError.self, "\(bad)") { try AllowanceMatrix(parsing: bad, field: "close.allowance_rates") }
+        }
+    }
+
+    @Test("each bucket's allowance rounds half to even once; a month is YYYY-MM")
+    func rounding() throws {
+        let buckets = try PeriodClose.buckets([1_25, 3_75, 1, 3, -5], labels: ["a", "b", "c", "d", "e"], matrix: AllowanceMatrix(parsing: "2,2,50,50,50", field: "f"))
+        // 2% of 1.25 = 0.025 -> 0.02; of 3.75 = 0.075 -> 0.08; half of 0.01 -> 0.00, of 0.03 -> 0.02, of -0.05 -> -0.02.
+        #expect(buckets.map(\.allowance) == [2, 8, 0, 2, -2])
+        #expect(try PeriodClose.month("2026-02") == (CivilDate("2026-02-01")!, CivilDate("2026-02-28")!))
+        #expect(try PeriodClose.month("9999-12").last == CivilDate("9999-12-31")!)
+        #expect(throws: DomainError.self) { try PeriodClose.month("2026-2") }
+        #expect(throws: DomainError.self) { try PeriodClose.month("0000-01") }
+    }
+}

@@ -38,6 +38,7 @@ struct InProcessTenants {
         RecordsService(tenants: tenants).register(in: &router)
         DunningService(tenants: tenants, authority: true).register(in: &router)
         CashService(tenants: tenants, authority: true).register(in: &router)
+        CloseService(tenants: tenants, authority: true).register(in: &router)
         return InProcessTenants(router: router, acme: acme, bayani: bayani)
     }
 

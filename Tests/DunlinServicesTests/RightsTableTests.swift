@@ -35,6 +35,7 @@ struct RightsTableTests {
             RecordsService(tenants: tenants).register(in: &router)
             DunningService(tenants: tenants, authority: true).register(in: &router)
             CashService(tenants: tenants, authority: true).register(in: &router)
+            CloseService(tenants: tenants, authority: true).register(in: &router)
             return World(router: router, acme: acme, bayani: bayani)
         }
 

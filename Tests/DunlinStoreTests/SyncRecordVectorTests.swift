@@ -154,6 +154,19 @@ import Testing
                 decidedBy: "u-ben", decidedOn: day("2026-12-02"), decisionReason: "agreed"
             ))),
             ("exchange_rate", "fx_USD_PHP_2026-11-30", 24, live(DatedRate(from: .usd, to: php, date: day("2026-11-30"), rate: "56.125", source: "BSP reference rate"))),
+            ("period_close", "close_2026-11", 25, live(PeriodClose(
+                month: "2026-11", through: day("2026-11-30"), status: .reopened, baseCurrency: .usd,
+                buckets: [
+                    PeriodClose.Bucket(label: "current", amount: 100_000_00, rateBasisPoints: 100, allowance: 1_000_00),
+                    PeriodClose.Bucket(label: "90+", amount: 2_000_00, rateBasisPoints: 5000, allowance: 1_000_00),
+                ],
+                currencies: [
+                    PeriodClose.CurrencyTotal(currency: php, total: 5_000_000_00, rate: "56.125", inverse: true, rateDate: "2026-11-30"),
+                    PeriodClose.CurrencyTotal(currency: .usd, total: 13_091_06),
+                ],
+                previousID: "close_2026-10", previousAllowance: 900_00, closedBy: "u-mia", closedOn: day("2026-12-01"), closedSeq: 4_321,
+                reopenedBy: "u-root", reopenedOn: day("2026-12-02"), reopenReason: "late credit memo", postCloseAdjustments: 2
+            ))),
         ]
     }()
 

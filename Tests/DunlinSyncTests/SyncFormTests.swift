@@ -75,6 +75,13 @@ let syncFormSamples: [any SyncRecordForm] = {
             status: .rejected, decidedBy: "u-ben", decidedOn: day("2026-12-02"), decisionReason: "not before the renewal"
         ),
         DatedRate(from: .usd, to: .php, date: day("2026-11-30"), rate: "56.125", source: "BSP reference rate"),
+        PeriodClose(
+            month: "2026-11", through: day("2026-11-30"), status: .reopened, baseCurrency: .usd,
+            buckets: [PeriodClose.Bucket(label: "current", amount: 100_000_00, rateBasisPoints: 100, allowance: 1_000_00)],
+            currencies: [PeriodClose.CurrencyTotal(currency: .php, total: 5_000_000_00, rate: "56.125", inverse: true, rateDate: "2026-11-30")],
+            previousID: "close_2026-10", previousAllowance: 900_00, closedBy: "u-mia", closedOn: day("2026-12-01"), closedSeq: 4_321,
+            reopenedBy: "u-root", reopenedOn: day("2026-12-02"), reopenReason: "late credit memo", postCloseAdjustments: 2
+        ),
     ]
 }()
 
@@ -128,6 +135,7 @@ let syncFormSamples: [any SyncRecordForm] = {
             (.tenantSetting, "TenantSettingRecord", "records.proto", ["is_default"]),
             (.approvalRequest, "ApprovalRequestRecord", "records.proto", ["entry_id"]),
             (.exchangeRate, "ExchangeRateRecord", "records.proto", []),
+            (.periodClose, "PeriodCloseRecord", "receivables.proto", []),
         ]
         for (kind, message, file, derived) in messages {
             let proto = try Self.protoFields(message, in: file).filter { !derived.contains($0.name) }
@@ -156,6 +164,7 @@ let syncFormSamples: [any SyncRecordForm] = {
             (.dunningPolicy, "levels", "DunningLevel", "dunning.proto"), (.dunningNotice, "lines", "DunningNoticeLine", "dunning.proto"),
             (.dunningNotice, "charges", "DunningCharge", "dunning.proto"),
             (.bankReceipt, "applications", "ReceiptApplication", "cash.proto"), (.bankReceipt, "suggestions", "ReceiptSuggestion", "cash.proto"),
+            (.periodClose, "buckets", "CloseBucket", "receivables.proto"), (.periodClose, "currencies", "CloseCurrency", "receivables.proto"),
         ]
         for (kind, field, message, file) in nested {
             let parent = try #require(SyncForms.byKind[kind.rawValue]).form
@@ -318,7 +327,7 @@ let syncFormSamples: [any SyncRecordForm] = {
         for sample in syncFormSamples {
             let form = type(of: sample)
             // The dunning and cash kinds came after replica schema 1: no store holds them in its form.
-            let later: [RecordKind] = [.dunningPolicy, .dunningHold, .dunningNotice, .escalationRule, .escalation, .bankFile, .bankReceipt, .approvalRequest, .exchangeRate]
+            let later: [RecordKind] = [.dunningPolicy, .dunningHold, .dunningNotice, .escalationRule, .escalation, .bankFile, .bankReceipt, .approvalRequest, .exchangeRate, .periodClose]
             guard let codable = sample as? any Encodable, !later.contains(form.recordKind) else { continue }
             // Schema 1 had no payment plans: no schema 1 record holds installments.
             if let promise = sample as? PromiseToPay, !promise.installments.isEmpty { continue }

@@ -46,6 +46,8 @@ struct ProtoServiceTests {
         Method(Receivables.postEntries), Method(Receivables.importEntries), Method(Receivables.getEntry),
         Method(Receivables.listEntries), Method(Receivables.applyCash), Method(Receivables.unapply),
         Method(Receivables.aging), Method(Receivables.statement), Method(Receivables.unappliedCash), Method(Receivables.worklist), Method(Receivables.metrics),
+        Method(Receivables.closeMonth), Method(Receivables.reopenMonth), Method(Receivables.getClose), Method(Receivables.listCloses),
+        Method(Receivables.closeSnapshot), Method(Receivables.postCloseAdjustments),
 
         Method(Records.upsertContacts), Method(Records.getContact), Method(Records.listContacts),
         Method(Records.deleteContacts), Method(Records.upsertDisputes), Method(Records.getDispute),

@@ -222,6 +222,8 @@ struct ProbedMethod: Sendable {
         method(Receivables.postEntries), method(Receivables.importEntries), method(Receivables.getEntry), method(Receivables.listEntries),
         method(Receivables.applyCash), method(Receivables.unapply), method(Receivables.aging), method(Receivables.statement),
         method(Receivables.unappliedCash), method(Receivables.worklist), method(Receivables.metrics),
+        method(Receivables.closeMonth), method(Receivables.reopenMonth), method(Receivables.getClose), method(Receivables.listCloses),
+        method(Receivables.closeSnapshot), method(Receivables.postCloseAdjustments),
         method(Records.upsertContacts), method(Records.getContact), method(Records.listContacts), method(Records.deleteContacts),
         method(Records.upsertDisputes), method(Records.getDispute), method(Records.listDisputes), method(Records.deleteDisputes),
         method(Records.upsertPromises), method(Records.getPromise), method(Records.listPromises), method(Records.deletePromises),
@@ -266,7 +268,7 @@ private struct ExtremesWorld {
         let services: [any RPCService] = [
             DiagnosticsService(), AdminService(tenants: tenants), ReceivablesService(tenants: tenants),
             RecordsService(tenants: tenants), DunningService(tenants: tenants, authority: true), CashService(tenants: tenants, authority: true),
-            SyncService(tenants: tenants),
+            CloseService(tenants: tenants, authority: true), SyncService(tenants: tenants),
         ]
         var router = Router()
         for service in services { service.register(in: &router) }

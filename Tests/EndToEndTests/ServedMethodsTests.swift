@@ -19,7 +19,7 @@ struct ServedMethodsTests {
         let services: [any RPCService] = [
             DiagnosticsService(), AdminService(tenants: tenants), ReceivablesService(tenants: tenants),
             RecordsService(tenants: tenants), DunningService(tenants: tenants, authority: true), CashService(tenants: tenants, authority: true),
-            SyncService(tenants: tenants),
+            CloseService(tenants: tenants, authority: true), SyncService(tenants: tenants),
         ]
         var router = Router()
         for service in services { service.register(in: &router) }

@@ -136,6 +136,33 @@ struct SyncRightsTests {
         try await world.stop()
     }
 
+    @Test("an exchange rate pushed from an analyst's hand-edited replica is refused; a manager's lands; a malformed rate or a forged id is refused naming the field")
+    func ratesAreManagers() async throws {
+        let world = try await SyncWorld.start()
+        try await seed(world)
+        func rate(_ text: String, id: String? = nil) -> FieldMap {
+            var fields = DatedRate(from: .php, to: .usd, date: CivilDate("2026-11-01")!, rate: text, source: "BSP").fieldMap
+            if let id { fields["id"] = .string(id) }
+            fields[RecordCoding.deletedField] = .bool(false)
+            return fields
+        }
+        let id = "fx_PHP_USD_2026-11-01"
+        let ana = rawClient(world, "ana", replica: testReplica("ana"))
+        let refused = try await push(ana, replica: testReplica("ana"), [("exchange_rate", id, 1, rate("0.0178"))], in: world)
+        #expect(refused.results.map(\.code) == [StatusCode.permissionDenied.rawValue])
+        let mo = rawClient(world, "mo", replica: testReplica("mo"))
+        let pushed = try await push(mo, replica: testReplica("mo"), [
+            ("exchange_rate", id, 1, rate("-0.0178")),
+            ("exchange_rate", "fx_PHP_USD_2026-12-01", 2, rate("0.0178", id: "fx_PHP_USD_2026-12-01")),
+            ("exchange_rate", id, 3, rate("0.0178")),
+        ], in: world)
+        #expect(pushed.results.map(\.outcome) == [.refused, .refused, .accepted])
+        #expect(pushed.results[0].field == "rate" && pushed.results[1].field == "id", "\(pushed.results)")
+        #expect(try world.tenant.store.exchangeRates().items.map(\.rate) == ["0.0178"])
+        await ana.close(); await mo.close()
+        try await world.stop()
+    }
+
     @Test("a replica cannot plant a conflict, and settles one only as itself, changing nothing else")
     func conflictsAreTheServers() async throws {
         let world = try await SyncWorld.start()

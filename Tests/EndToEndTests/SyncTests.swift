@@ -37,7 +37,8 @@ struct SyncWorld {
         let server = try await TestServer.start(
             services: [
                 DiagnosticsService(), ReceivablesService(tenants: tenants), RecordsService(tenants: tenants),
-                DunningService(tenants: tenants, authority: true), CashService(tenants: tenants, authority: true), SyncService(tenants: tenants),
+                DunningService(tenants: tenants, authority: true), CashService(tenants: tenants, authority: true), CloseService(tenants: tenants, authority: true),
+                SyncService(tenants: tenants),
             ],
             tokens: principals
         )

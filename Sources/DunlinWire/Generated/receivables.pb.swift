@@ -1060,6 +1060,296 @@ public nonisolated struct Dunlin_V1_MetricsResponse: Sendable {
   public init() {}
 }
 
+/// One aging bucket of a close's frozen snapshot, in the base currency, with its allowance.
+public nonisolated struct Dunlin_V1_CloseBucket: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// current, 1-30, 31-60, 61-90, 90+
+  public var label: String = String()
+
+  /// base minor units
+  public var amount: Int64 = 0
+
+  /// the allowance rate, hundredths of a percent
+  public var rateBasisPoints: Int32 = 0
+
+  /// amount x rate, half to even
+  public var allowance: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A currency of the snapshot as booked, and how it converted ("" rate: none in force; left out).
+public nonisolated struct Dunlin_V1_CloseCurrency: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var currency: String = String()
+
+  public var total: Int64 = 0
+
+  public var rate: String = String()
+
+  public var inverse: Bool = false
+
+  public var rateDate: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A month's close, made on the server by CloseMonth and never changed after but by ReopenMonth.
+public nonisolated struct Dunlin_V1_PeriodCloseRecord: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "close_2026-11"
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
+
+  /// "2026-11"
+  public var month: String {
+    get {_storage._month}
+    set {_uniqueStorage()._month = newValue}
+  }
+
+  /// the month's last day: the snapshot's as-of day
+  public var through: String {
+    get {_storage._through}
+    set {_uniqueStorage()._through = newValue}
+  }
+
+  /// closed | reopened
+  public var status: String {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
+
+  public var baseCurrency: String {
+    get {_storage._baseCurrency}
+    set {_uniqueStorage()._baseCurrency = newValue}
+  }
+
+  public var buckets: [Dunlin_V1_CloseBucket] {
+    get {_storage._buckets}
+    set {_uniqueStorage()._buckets = newValue}
+  }
+
+  public var currencies: [Dunlin_V1_CloseCurrency] {
+    get {_storage._currencies}
+    set {_uniqueStorage()._currencies = newValue}
+  }
+
+  /// the buckets' amounts added
+  public var receivables: Int64 {
+    get {_storage._receivables}
+    set {_uniqueStorage()._receivables = newValue}
+  }
+
+  /// the buckets' allowances added
+  public var allowance: Int64 {
+    get {_storage._allowance}
+    set {_uniqueStorage()._allowance = newValue}
+  }
+
+  /// the latest close before it; "" none
+  public var previousID: String {
+    get {_storage._previousID}
+    set {_uniqueStorage()._previousID = newValue}
+  }
+
+  public var previousAllowance: Int64 {
+    get {_storage._previousAllowance}
+    set {_uniqueStorage()._previousAllowance = newValue}
+  }
+
+  /// allowance - previous_allowance
+  public var allowanceChange: Int64 {
+    get {_storage._allowanceChange}
+    set {_uniqueStorage()._allowanceChange = newValue}
+  }
+
+  public var closedBy: String {
+    get {_storage._closedBy}
+    set {_uniqueStorage()._closedBy = newValue}
+  }
+
+  public var closedOn: String {
+    get {_storage._closedOn}
+    set {_uniqueStorage()._closedOn = newValue}
+  }
+
+  /// the server's change sequence at the close
+  public var closedSeq: Int64 {
+    get {_storage._closedSeq}
+    set {_uniqueStorage()._closedSeq = newValue}
+  }
+
+  public var reopenedBy: String {
+    get {_storage._reopenedBy}
+    set {_uniqueStorage()._reopenedBy = newValue}
+  }
+
+  public var reopenedOn: String {
+    get {_storage._reopenedOn}
+    set {_uniqueStorage()._reopenedOn = newValue}
+  }
+
+  public var reopenReason: String {
+    get {_storage._reopenReason}
+    set {_uniqueStorage()._reopenReason = newValue}
+  }
+
+  /// entries dated in the previous close's period, posted after it
+  public var postCloseAdjustments: Int32 {
+    get {_storage._postCloseAdjustments}
+    set {_uniqueStorage()._postCloseAdjustments = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// Closes a month (managers and above, on the server): freezes the aging as of its last day,
+/// per customer and in total, and computes the allowance. A month already closed, or not yet over
+/// on the tenant's clock, is FAILED_PRECONDITION.
+public nonisolated struct Dunlin_V1_CloseMonthRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "2026-11"
+  public var month: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Reopens a closed month (admins, on the server), with a reason.
+public nonisolated struct Dunlin_V1_ReopenMonthRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var month: String = String()
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_GetCloseRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var month: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_ListClosesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_ListClosesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// newest month first
+  public var closes: [Dunlin_V1_PeriodCloseRecord] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The frozen per-customer snapshot of a close (on the server; a replica holds the totals only),
+/// a page at a time by (customer id, currency).
+public nonisolated struct Dunlin_V1_CloseSnapshotRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var month: String = String()
+
+  public var pageSize: UInt32 = 0
+
+  public var cursor: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_CloseSnapshotResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var labels: [String] = []
+
+  /// as booked, per customer and currency
+  public var rows: [Dunlin_V1_AgingRow] = []
+
+  public var nextCursor: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Entries dated on or before a close's last day and posted after the close: the post-close
+/// adjustments, listed with the next period.
+public nonisolated struct Dunlin_V1_PostCloseAdjustmentsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the closed month they belong to
+  public var month: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_PostCloseAdjustmentsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var entries: [Dunlin_V1_LedgerEntryRecord] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "dunlin.v1"
@@ -2943,6 +3233,577 @@ nonisolated extension Dunlin_V1_MetricsResponse: SwiftProtobuf.Message, SwiftPro
     if lhs.baseCurrency != rhs.baseCurrency {return false}
     if lhs.rows != rhs.rows {return false}
     if lhs.excludedCurrencies != rhs.excludedCurrencies {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_CloseBucket: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CloseBucket"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}label\0\u{1}amount\0\u{3}rate_basis_points\0\u{1}allowance\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.label) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.amount) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.rateBasisPoints) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.allowance) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.label.isEmpty {
+      try visitor.visitSingularStringField(value: self.label, fieldNumber: 1)
+    }
+    if self.amount != 0 {
+      try visitor.visitSingularInt64Field(value: self.amount, fieldNumber: 2)
+    }
+    if self.rateBasisPoints != 0 {
+      try visitor.visitSingularInt32Field(value: self.rateBasisPoints, fieldNumber: 3)
+    }
+    if self.allowance != 0 {
+      try visitor.visitSingularInt64Field(value: self.allowance, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_CloseBucket, rhs: Dunlin_V1_CloseBucket) -> Bool {
+    if lhs.label != rhs.label {return false}
+    if lhs.amount != rhs.amount {return false}
+    if lhs.rateBasisPoints != rhs.rateBasisPoints {return false}
+    if lhs.allowance != rhs.allowance {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_CloseCurrency: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CloseCurrency"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}currency\0\u{1}total\0\u{1}rate\0\u{1}inverse\0\u{3}rate_date\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.currency) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.total) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.rate) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.inverse) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.rateDate) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.currency.isEmpty {
+      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 1)
+    }
+    if self.total != 0 {
+      try visitor.visitSingularInt64Field(value: self.total, fieldNumber: 2)
+    }
+    if !self.rate.isEmpty {
+      try visitor.visitSingularStringField(value: self.rate, fieldNumber: 3)
+    }
+    if self.inverse != false {
+      try visitor.visitSingularBoolField(value: self.inverse, fieldNumber: 4)
+    }
+    if !self.rateDate.isEmpty {
+      try visitor.visitSingularStringField(value: self.rateDate, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_CloseCurrency, rhs: Dunlin_V1_CloseCurrency) -> Bool {
+    if lhs.currency != rhs.currency {return false}
+    if lhs.total != rhs.total {return false}
+    if lhs.rate != rhs.rate {return false}
+    if lhs.inverse != rhs.inverse {return false}
+    if lhs.rateDate != rhs.rateDate {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_PeriodCloseRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PeriodCloseRecord"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}month\0\u{1}through\0\u{1}status\0\u{3}base_currency\0\u{1}buckets\0\u{1}currencies\0\u{1}receivables\0\u{1}allowance\0\u{3}previous_id\0\u{3}previous_allowance\0\u{3}allowance_change\0\u{3}closed_by\0\u{3}closed_on\0\u{3}closed_seq\0\u{3}reopened_by\0\u{3}reopened_on\0\u{3}reopen_reason\0\u{3}post_close_adjustments\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _month: String = String()
+    var _through: String = String()
+    var _status: String = String()
+    var _baseCurrency: String = String()
+    var _buckets: [Dunlin_V1_CloseBucket] = []
+    var _currencies: [Dunlin_V1_CloseCurrency] = []
+    var _receivables: Int64 = 0
+    var _allowance: Int64 = 0
+    var _previousID: String = String()
+    var _previousAllowance: Int64 = 0
+    var _allowanceChange: Int64 = 0
+    var _closedBy: String = String()
+    var _closedOn: String = String()
+    var _closedSeq: Int64 = 0
+    var _reopenedBy: String = String()
+    var _reopenedOn: String = String()
+    var _reopenReason: String = String()
+    var _postCloseAdjustments: Int32 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _month = source._month
+      _through = source._through
+      _status = source._status
+      _baseCurrency = source._baseCurrency
+      _buckets = source._buckets
+      _currencies = source._currencies
+      _receivables = source._receivables
+      _allowance = source._allowance
+      _previousID = source._previousID
+      _previousAllowance = source._previousAllowance
+      _allowanceChange = source._allowanceChange
+      _closedBy = source._closedBy
+      _closedOn = source._closedOn
+      _closedSeq = source._closedSeq
+      _reopenedBy = source._reopenedBy
+      _reopenedOn = source._reopenedOn
+      _reopenReason = source._reopenReason
+      _postCloseAdjustments = source._postCloseAdjustments
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._month) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._through) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._status) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._baseCurrency) }()
+        case 6: try { try decoder.decodeRepeatedMessageField(value: &_storage._buckets) }()
+        case 7: try { try decoder.decodeRepeatedMessageField(value: &_storage._currencies) }()
+        case 8: try { try decoder.decodeSingularInt64Field(value: &_storage._receivables) }()
+        case 9: try { try decoder.decodeSingularInt64Field(value: &_storage._allowance) }()
+        case 10: try { try decoder.decodeSingularStringField(value: &_storage._previousID) }()
+        case 11: try { try decoder.decodeSingularInt64Field(value: &_storage._previousAllowance) }()
+        case 12: try { try decoder.decodeSingularInt64Field(value: &_storage._allowanceChange) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._closedBy) }()
+        case 14: try { try decoder.decodeSingularStringField(value: &_storage._closedOn) }()
+        case 15: try { try decoder.decodeSingularInt64Field(value: &_storage._closedSeq) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._reopenedBy) }()
+        case 17: try { try decoder.decodeSingularStringField(value: &_storage._reopenedOn) }()
+        case 18: try { try decoder.decodeSingularStringField(value: &_storage._reopenReason) }()
+        case 19: try { try decoder.decodeSingularInt32Field(value: &_storage._postCloseAdjustments) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._month.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._month, fieldNumber: 2)
+      }
+      if !_storage._through.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._through, fieldNumber: 3)
+      }
+      if !_storage._status.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._status, fieldNumber: 4)
+      }
+      if !_storage._baseCurrency.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._baseCurrency, fieldNumber: 5)
+      }
+      if !_storage._buckets.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._buckets, fieldNumber: 6)
+      }
+      if !_storage._currencies.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._currencies, fieldNumber: 7)
+      }
+      if _storage._receivables != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._receivables, fieldNumber: 8)
+      }
+      if _storage._allowance != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._allowance, fieldNumber: 9)
+      }
+      if !_storage._previousID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._previousID, fieldNumber: 10)
+      }
+      if _storage._previousAllowance != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._previousAllowance, fieldNumber: 11)
+      }
+      if _storage._allowanceChange != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._allowanceChange, fieldNumber: 12)
+      }
+      if !_storage._closedBy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._closedBy, fieldNumber: 13)
+      }
+      if !_storage._closedOn.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._closedOn, fieldNumber: 14)
+      }
+      if _storage._closedSeq != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._closedSeq, fieldNumber: 15)
+      }
+      if !_storage._reopenedBy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._reopenedBy, fieldNumber: 16)
+      }
+      if !_storage._reopenedOn.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._reopenedOn, fieldNumber: 17)
+      }
+      if !_storage._reopenReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._reopenReason, fieldNumber: 18)
+      }
+      if _storage._postCloseAdjustments != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._postCloseAdjustments, fieldNumber: 19)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_PeriodCloseRecord, rhs: Dunlin_V1_PeriodCloseRecord) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._month != rhs_storage._month {return false}
+        if _storage._through != rhs_storage._through {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._baseCurrency != rhs_storage._baseCurrency {return false}
+        if _storage._buckets != rhs_storage._buckets {return false}
+        if _storage._currencies != rhs_storage._currencies {return false}
+        if _storage._receivables != rhs_storage._receivables {return false}
+        if _storage._allowance != rhs_storage._allowance {return false}
+        if _storage._previousID != rhs_storage._previousID {return false}
+        if _storage._previousAllowance != rhs_storage._previousAllowance {return false}
+        if _storage._allowanceChange != rhs_storage._allowanceChange {return false}
+        if _storage._closedBy != rhs_storage._closedBy {return false}
+        if _storage._closedOn != rhs_storage._closedOn {return false}
+        if _storage._closedSeq != rhs_storage._closedSeq {return false}
+        if _storage._reopenedBy != rhs_storage._reopenedBy {return false}
+        if _storage._reopenedOn != rhs_storage._reopenedOn {return false}
+        if _storage._reopenReason != rhs_storage._reopenReason {return false}
+        if _storage._postCloseAdjustments != rhs_storage._postCloseAdjustments {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_CloseMonthRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CloseMonthRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}month\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.month) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.month.isEmpty {
+      try visitor.visitSingularStringField(value: self.month, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_CloseMonthRequest, rhs: Dunlin_V1_CloseMonthRequest) -> Bool {
+    if lhs.month != rhs.month {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ReopenMonthRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReopenMonthRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}month\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.month) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.month.isEmpty {
+      try visitor.visitSingularStringField(value: self.month, fieldNumber: 1)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ReopenMonthRequest, rhs: Dunlin_V1_ReopenMonthRequest) -> Bool {
+    if lhs.month != rhs.month {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_GetCloseRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetCloseRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}month\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.month) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.month.isEmpty {
+      try visitor.visitSingularStringField(value: self.month, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_GetCloseRequest, rhs: Dunlin_V1_GetCloseRequest) -> Bool {
+    if lhs.month != rhs.month {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ListClosesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListClosesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ListClosesRequest, rhs: Dunlin_V1_ListClosesRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ListClosesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListClosesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}closes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.closes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.closes.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.closes, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ListClosesResponse, rhs: Dunlin_V1_ListClosesResponse) -> Bool {
+    if lhs.closes != rhs.closes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_CloseSnapshotRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CloseSnapshotRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}month\0\u{3}page_size\0\u{1}cursor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.month) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.pageSize) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.cursor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.month.isEmpty {
+      try visitor.visitSingularStringField(value: self.month, fieldNumber: 1)
+    }
+    if self.pageSize != 0 {
+      try visitor.visitSingularUInt32Field(value: self.pageSize, fieldNumber: 2)
+    }
+    if !self.cursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.cursor, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_CloseSnapshotRequest, rhs: Dunlin_V1_CloseSnapshotRequest) -> Bool {
+    if lhs.month != rhs.month {return false}
+    if lhs.pageSize != rhs.pageSize {return false}
+    if lhs.cursor != rhs.cursor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_CloseSnapshotResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CloseSnapshotResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}labels\0\u{1}rows\0\u{3}next_cursor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.labels) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.rows) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.nextCursor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.labels.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.labels, fieldNumber: 1)
+    }
+    if !self.rows.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rows, fieldNumber: 2)
+    }
+    if !self.nextCursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextCursor, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_CloseSnapshotResponse, rhs: Dunlin_V1_CloseSnapshotResponse) -> Bool {
+    if lhs.labels != rhs.labels {return false}
+    if lhs.rows != rhs.rows {return false}
+    if lhs.nextCursor != rhs.nextCursor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_PostCloseAdjustmentsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PostCloseAdjustmentsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}month\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.month) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.month.isEmpty {
+      try visitor.visitSingularStringField(value: self.month, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_PostCloseAdjustmentsRequest, rhs: Dunlin_V1_PostCloseAdjustmentsRequest) -> Bool {
+    if lhs.month != rhs.month {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_PostCloseAdjustmentsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PostCloseAdjustmentsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}entries\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.entries) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.entries.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.entries, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_PostCloseAdjustmentsResponse, rhs: Dunlin_V1_PostCloseAdjustmentsResponse) -> Bool {
+    if lhs.entries != rhs.entries {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

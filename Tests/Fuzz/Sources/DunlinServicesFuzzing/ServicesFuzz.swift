@@ -100,7 +100,7 @@ public enum ServicesFuzz {
                                   clock: .fixed(CivilDate("2026-11-23")!, in: zone))
         let tenants = FixedTenants([tenant])
         var router = Router()
-        for service: any RPCService in [ReceivablesService(tenants: tenants), RecordsService(tenants: tenants), DunningService(tenants: tenants, authority: true), CashService(tenants: tenants, authority: true), SyncService(tenants: tenants)] {
+        for service: any RPCService in [ReceivablesService(tenants: tenants), RecordsService(tenants: tenants), DunningService(tenants: tenants, authority: true), CashService(tenants: tenants, authority: true), CloseService(tenants: tenants, authority: true), SyncService(tenants: tenants)] {
             service.register(in: &router)
         }
         return router
