@@ -151,6 +151,8 @@ struct Customers: AsyncParsableCommand {
         @Option(help: "Payment terms in net days.") var terms: Int?
         @Option(help: "Risk rating 1 (low) to 5 (high).") var risk: Int?
         @Option(help: "Assigned analyst's user id.") var analyst: String?
+        @Option(help: "The AP portal invoices go to (name and account; \"none\" for email).") var portal: String?
+        @Option(help: "Days after the issue date an invoice must be on the portal, 0-90 (\"default\": the tenant's setting).") var portalUploadDays: String?
 
         func run() async throws {
             try await connection.withCaller { client in
@@ -161,6 +163,13 @@ struct Customers: AsyncParsableCommand {
                 if let terms { customer.paymentTermsDays = Int32(clamping: terms) }
                 if let risk { customer.riskRating = Int32(clamping: risk) }
                 if let analyst { customer.analystID = analyst }
+                if let portal { customer.portalBilling = portal == "none" ? "" : portal }
+                if portalUploadDays == "default" {
+                    customer.clearPortalUploadDays()
+                } else if let portalUploadDays {
+                    guard let days = Int32(portalUploadDays) else { throw ValidationError("--portal-upload-days: \"\(portalUploadDays)\" is not a number of days") }
+                    customer.portalUploadDays = days
+                }
                 if creditLimit == "none" {
                     customer.clearCreditLimit()
                 } else if let creditLimit {
@@ -208,7 +217,7 @@ struct Customers: AsyncParsableCommand {
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Import customers from CSV: id,number,name[,billing_address,payment_terms_days,credit_limit,credit_currency,risk_rating,analyst_id,time_zone,language,portal_billing,tags].",
+            abstract: "Import customers from CSV: id,number,name[,billing_address,payment_terms_days,credit_limit,credit_currency,risk_rating,analyst_id,time_zone,language,portal_billing,tags,portal_upload_days].",
             discussion: "All or nothing: one bad line imports nothing and names its line and column."
         )
         @OptionGroup var connection: ConnectionOptions

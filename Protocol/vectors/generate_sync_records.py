@@ -70,7 +70,7 @@ RECORDS = [
         'id': 'C-1001', 'number': '1001', 'name': 'Globe Telecom "Retail"',
         'billing_address': '12/F Tower One, Ayala Ave\nMakati City', 'payment_terms_days': 30,
         'credit_limit': amount('PHP', 10**15), 'risk_rating': 4, 'analyst_id': 'u-ana', 'time_zone': 'Asia/Manila',
-        'language': 'fil', 'portal_billing': '', 'tags': ['key', 'ph'], 'phone': '+63 2 8888 0000', '_deleted': False,
+        'language': 'fil', 'portal_billing': '', 'portal_upload_days': None, 'tags': ['key', 'ph'], 'phone': '+63 2 8888 0000', '_deleted': False,
     }),
     ('ledger_entry', 'INV-1042', 4, {
         'id': 'INV-1042', 'kind': 'invoice', 'customer_id': 'C-1001', 'amount': amount('PHP', 1250050),

@@ -256,6 +256,7 @@ struct ScheduledDunningRuns: Service {
                 scheduler.tick(tenants)
                 scheduler.followUps(tenants)
                 scheduler.escalations(tenants)
+                scheduler.portalTasks(tenants)
                 for tenant in tenants { await delivery.deliver(tenant) }
                 try? await Task.sleep(for: .seconds(60))
             }

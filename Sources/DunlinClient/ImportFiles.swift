@@ -7,7 +7,7 @@ import Foundation
 ///
 /// Invoices: `id,customer_id,number,amount,currency,issue_date,due_date[,memo]`
 /// Payments: `id,customer_id,amount,currency,date[,reference,memo]` (empty customer_id: unidentified payer)
-/// Customers: `id,number,name[,billing_address,payment_terms_days,credit_limit,credit_currency,risk_rating,analyst_id,time_zone,language,portal_billing,tags]`
+/// Customers: `id,number,name[,billing_address,payment_terms_days,credit_limit,credit_currency,risk_rating,analyst_id,time_zone,language,portal_billing,tags,portal_upload_days]`
 /// Exchange rates: `from_currency,to_currency,date,rate[,source]` (1 from = rate to, in force from the date)
 /// Amounts are decimal text in the currency's units ("1,000.50"); never more decimals than the currency has.
 public enum ImportFiles {
@@ -139,6 +139,7 @@ public enum ImportFiles {
             }
             record.language = row.text("language").isEmpty ? "en" : row.text("language")
             record.portalBilling = row.text("portal_billing")
+            if !row.text("portal_upload_days").isEmpty { record.portalUploadDays = try row.integer("portal_upload_days", default: 0) }
             record.tags = row.text("tags").split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             result.append((line, record))
         }

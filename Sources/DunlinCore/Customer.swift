@@ -21,12 +21,15 @@ public struct Customer: Sendable, Hashable, Codable, Identifiable {
     public var language: String
     /// Where the customer wants invoices: a portal name and account, or empty for email.
     public var portalBilling: String
+    /// With portal billing: the days after an invoice's issue date by which it must be on the
+    /// portal (the upload task's due date); nil: the tenant's setting `portal.upload_days`.
+    public var portalUploadDays: Int?
     public var tags: [String]
 
     public init(
         id: String, number: String, name: String, billingAddress: String = "", phone: String = "", paymentTermsDays: Int = 30,
         creditLimit: Money? = nil, riskRating: Int = 3, analystID: String = "", timeZone: String = "UTC",
-        language: String = "en", portalBilling: String = "", tags: [String] = []
+        language: String = "en", portalBilling: String = "", portalUploadDays: Int? = nil, tags: [String] = []
     ) {
         self.id = id
         self.number = number
@@ -40,6 +43,7 @@ public struct Customer: Sendable, Hashable, Codable, Identifiable {
         self.timeZone = timeZone
         self.language = language
         self.portalBilling = portalBilling
+        self.portalUploadDays = portalUploadDays
         self.tags = tags
     }
 
@@ -62,6 +66,9 @@ public struct Customer: Sendable, Hashable, Codable, Identifiable {
             throw .invalid(field: "credit_limit", "must not be negative")
         }
         if let creditLimit { try Require.withinMaximum(creditLimit, "credit_limit") }
+        if let days = portalUploadDays, !(0...PortalBilling.maximumDays).contains(days) {
+            throw .invalid(field: "portal_upload_days", "must be between 0 and \(PortalBilling.maximumDays), not \(days)")
+        }
         guard TimeZone(identifier: timeZone) != nil else {
             throw .invalid(field: "time_zone", "\"\(timeZone)\" is not an IANA time zone")
         }

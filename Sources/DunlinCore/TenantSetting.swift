@@ -23,6 +23,9 @@ import Foundation
 ///   invoices (default 100, 1%); 0 for exact amounts only.
 /// - `metrics.collection_target`: the cash to collect in a calendar month, in minor units of the
 ///   base currency (a period's target is each of its months' share by days); 0, the default: none.
+/// - `portal.upload_days`: the days after an invoice's issue date by which a portal-billing
+///   customer wants it on its portal, unless the customer says otherwise (``PortalBilling``);
+///   0 to 90, default 2.
 /// - `close.allowance_rates`: the bad-debt allowance's rates per aging bucket of a month-end close
 ///   (``AllowanceMatrix``): five percentages for current, 1-30, 31-60, 61-90 and over 90 days past
 ///   due, "1,5,15,30,50" by default.
@@ -65,6 +68,8 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
     public static let collectionTarget = "metrics.collection_target"
     /// The month-end close's allowance rates.
     public static let allowanceRates = "close.allowance_rates"
+    /// Portal billing's days to upload an invoice.
+    public static let portalUploadDays = "portal.upload_days"
 
     /// The approval limits' names, `approvals.<kind>.<role>`, with the role each is for.
     public static let approvalLimitNames: [(name: String, kind: ApprovalKind, role: Role)] = ApprovalLimits.moneyKinds.flatMap { kind in
@@ -74,7 +79,7 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
     /// Every setting name there is, in a fixed order.
     public static var names: [String] {
         WorklistWeights.names.map { worklistPrefix + $0 } + [dunningRunTime, escalationManager] + letterheadNames
-            + [lockboxLayout, toleranceMinorUnits, toleranceBasisPoints] + approvalLimitNames.map(\.name) + [collectionTarget, allowanceRates]
+            + [lockboxLayout, toleranceMinorUnits, toleranceBasisPoints] + approvalLimitNames.map(\.name) + [collectionTarget, allowanceRates, portalUploadDays]
     }
 
     /// Checks the name is a setting and the value one it takes, naming the setting.
@@ -90,6 +95,7 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
         case let name where name.hasPrefix("approvals."): _ = try Self.approvalLimits([self])
         case Self.collectionTarget: _ = try Self.collectionTarget([self])
         case Self.allowanceRates: _ = try Self.allowanceMatrix([self])
+        case Self.portalUploadDays: _ = try Self.portalUploadDays([self])
         default: _ = try Self.weights([self])
         }
     }
@@ -101,6 +107,7 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
         if name == toleranceBasisPoints { return String(MatchTolerance.defaults.basisPoints ?? 0) }
         if name == collectionTarget { return "0" }
         if name == allowanceRates { return AllowanceMatrix.standard.text }
+        if name == portalUploadDays { return String(PortalBilling.standardDays) }
         if let limit = approvalLimitNames.first(where: { $0.name == name }) {
             return String(limit.role == .analyst ? ApprovalLimits.standardLimit.analyst : ApprovalLimits.standardLimit.manager)
         }
@@ -211,5 +218,15 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
     public static func allowanceMatrix(_ settings: [TenantSetting]) throws(DomainError) -> AllowanceMatrix {
         guard let value = settings.first(where: { $0.id == allowanceRates })?.value else { return .standard }
         return try AllowanceMatrix(parsing: value, field: allowanceRates)
+    }
+
+    /// The tenant's days to upload an invoice to a portal; refuses a value that is no whole
+    /// number 0 to ``PortalBilling/maximumDays``, naming the setting.
+    public static func portalUploadDays(_ settings: [TenantSetting]) throws(DomainError) -> Int {
+        guard let value = settings.first(where: { $0.id == portalUploadDays })?.value else { return PortalBilling.standardDays }
+        guard let days = Int(value), (0...PortalBilling.maximumDays).contains(days), String(days) == value else {
+            throw .invalid(field: portalUploadDays, "a number of days 0 to \(PortalBilling.maximumDays), not \"\(value.prefix(64))\"")
+        }
+        return days
     }
 }

@@ -67,7 +67,8 @@ public enum Worklist {
         let promisesDue = facts.promisesDue.filter { $0.promisedDate == today }
         let overdue = facts.overdue.filter { $0.minorUnits > 0 }
         let priority = callBack != nil || !promisesDue.isEmpty
-        guard priority || !overdue.isEmpty || !broken.isEmpty else { return nil }
+        let lateUploads = facts.portalUploads.filter { $0 < today }
+        guard priority || !overdue.isEmpty || !broken.isEmpty || !lateUploads.isEmpty else { return nil }
 
         var reasons: [String] = []
         func say(_ reason: @autoclosure () -> String) {
@@ -79,6 +80,11 @@ public enum Worklist {
         }
         for promise in promisesDue {
             say("promise of \(promise.amount) due today")
+        }
+        if let first = facts.portalUploads.min() {
+            let count = facts.portalUploads.count
+            let when = first < today ? "late since \(first)" : first == today ? "due today" : "the first due \(first)"
+            say("\(count) invoice\(count == 1 ? "" : "s") not yet uploaded to the portal (\(when))")
         }
 
         // Amount overdue, in the base currency where it converts.
@@ -182,8 +188,11 @@ public struct WorklistFacts: Sendable, Hashable {
     public var openDisputes: Int
     public var brokenPromises: [BrokenPromise]
     public var promisesDue: [PromiseDue]
-    /// Due dates of the customer's open tasks (call-backs).
+    /// Due dates of the customer's open tasks (call-backs), portal uploads aside.
     public var callBacks: [CivilDate]
+    /// Due dates of the customer's open portal-upload tasks (``PortalBilling``): invoices not yet
+    /// on the customer's portal.
+    public var portalUploads: [CivilDate] = []
     /// The day of the last activity, in the reader's calendar.
     public var lastContact: CivilDate?
 

@@ -86,6 +86,7 @@ struct CustomerRow: Codable, FetchableRecord, PersistableRecord, RecordTable {
     var language: String
     var portal_billing: String
     var tags: String
+    var portal_upload_days: Int?
 
     init(_ customer: Customer) {
         id = customer.id
@@ -101,6 +102,7 @@ struct CustomerRow: Codable, FetchableRecord, PersistableRecord, RecordTable {
         time_zone = customer.timeZone
         language = customer.language
         portal_billing = customer.portalBilling
+        portal_upload_days = customer.portalUploadDays
         tags = String(decoding: (try? JSONEncoder().encode(customer.tags)) ?? Data("[]".utf8), as: UTF8.self)
     }
 
@@ -109,7 +111,7 @@ struct CustomerRow: Codable, FetchableRecord, PersistableRecord, RecordTable {
             id: id, number: number, name: name, billingAddress: billing_address, phone: phone, paymentTermsDays: payment_terms_days,
             creditLimit: credit_limit.flatMap { minor in credit_currency.flatMap(Currency.init(code:)).map { Money(minorUnits: minor, currency: $0) } },
             riskRating: risk_rating, analystID: analyst_id, timeZone: time_zone, language: language, portalBilling: portal_billing,
-            tags: (try? JSONDecoder().decode([String].self, from: Data(tags.utf8))) ?? []
+            portalUploadDays: portal_upload_days, tags: (try? JSONDecoder().decode([String].self, from: Data(tags.utf8))) ?? []
         )
     }
 }

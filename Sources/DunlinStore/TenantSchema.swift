@@ -532,6 +532,10 @@ enum TenantSchema {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v28: portal upload days") { db in
+            // A portal-billing customer's days to have an invoice on the portal; NULL: the tenant's setting.
+            try db.execute(sql: "ALTER TABLE customer ADD COLUMN portal_upload_days INTEGER")
+        }
         return migrator
     }
 }

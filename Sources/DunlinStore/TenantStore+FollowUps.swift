@@ -44,3 +44,38 @@ extension TenantStore {
         }
     }
 }
+
+extension TenantStore {
+    /// Makes the portal-upload task (``PortalBilling``) of every invoice issued from
+    /// `today - PortalBilling.lookBackDays` on, not voided, of a customer with portal billing and
+    /// an analyst, that never had one, in one transaction; returns the tasks made. Each goes in
+    /// the change log like any task, so it reaches replicas.
+    @discardableResult
+    public func makePortalTasks(today: CivilDate) throws -> [CollectionTask] {
+        try writer.write { db in
+            let tenantDays = try TenantSetting.portalUploadDays(TenantSettingRow.live.fetchAll(db).map { try $0.record() })
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT e.id, e.reference, e.date, e.customer_id FROM ledger_entry e JOIN customer c ON c.id = e.customer_id
+                WHERE e.date >= ? AND e.kind = 'invoice' AND c.portal_billing != '' AND c.analyst_id != ''
+                  AND NOT EXISTS (SELECT 1 FROM collection_task t WHERE t.id = ? || e.id)
+                  AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.kind = 'reversal' AND r.target_id = e.id)
+                ORDER BY e.date, e.id
+                """, arguments: [today.adding(days: -PortalBilling.lookBackDays).description, PortalBilling.taskPrefix])
+            var customers: [String: Customer] = [:]
+            var made: [CollectionTask] = []
+            for row in rows {
+                let customerID: String = row["customer_id"]
+                guard let issued = CivilDate(row["date"] as String) else { continue }
+                if customers[customerID] == nil { customers[customerID] = try CustomerRow.fetchOne(db, key: customerID)?.customer }
+                guard let customer = customers[customerID] else { continue }
+                let task = PortalBilling.task(
+                    invoiceID: row["id"], reference: row["reference"] ?? "", issued: issued, customer: customer, analystID: customer.analystID, tenantDays: tenantDays
+                )
+                try Self.check(task, db)
+                try Self.save(CollectionTaskRow(task), db)
+                made.append(task)
+            }
+            return made
+        }
+    }
+}

@@ -53,13 +53,18 @@ extension TenantStore {
             )
             while let row = try disputes.next() { facts[try row.decode(String.self, forColumn: "customer_id")]?.openDisputes = try row.decode(Int.self, forColumn: "n") }
 
+            // Call-backs are the tasks due by today; a portal upload (PortalBilling) is one however far off.
             let tasks = try Row.fetchCursor(
-                db, sql: "SELECT customer_id, due_date FROM collection_task WHERE deleted = 0 AND done = 0 AND due_date <= ?",
-                arguments: [today.description]
+                db, sql: """
+                    SELECT customer_id, due_date, substr(id, 1, ?) = ? AS upload FROM collection_task
+                    WHERE deleted = 0 AND done = 0 AND (due_date <= ? OR substr(id, 1, ?) = ?)
+                    """,
+                arguments: [PortalBilling.taskPrefix.count, PortalBilling.taskPrefix, today.description, PortalBilling.taskPrefix.count, PortalBilling.taskPrefix]
             )
             while let row = try tasks.next() {
                 let customer = try row.decode(String.self, forColumn: "customer_id")
-                if facts[customer] != nil, let due = CivilDate(try row.decode(String.self, forColumn: "due_date")) { facts[customer]?.callBacks.append(due) }
+                guard facts[customer] != nil, let due = CivilDate(try row.decode(String.self, forColumn: "due_date")) else { continue }
+                if try row.decode(Bool.self, forColumn: "upload") { facts[customer]?.portalUploads.append(due) } else { facts[customer]?.callBacks.append(due) }
             }
 
             // Promises and plans, installment by installment: broken in the window, or due today.

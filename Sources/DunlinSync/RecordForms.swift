@@ -22,6 +22,8 @@ extension Customer: SyncRecordForm {
         SyncField("portal_billing", .text, legacy: "portalBilling"),
         SyncField("tags", .textList),
         SyncField("phone", .text),
+        // Added with portal billing's upload tasks (schema v28): absent from customers written before.
+        SyncField("portal_upload_days", .int32, optional: true),
     ]
 
     public var fieldMap: FieldMap {
@@ -30,7 +32,7 @@ extension Customer: SyncRecordForm {
             "payment_terms_days": .integer(Int64(paymentTermsDays)), "credit_limit": creditLimit.map(SyncValue.amount) ?? .null,
             "risk_rating": .integer(Int64(riskRating)), "analyst_id": .string(analystID), "time_zone": .string(timeZone),
             "language": .string(language), "portal_billing": .string(portalBilling), "tags": .array(tags.map(FieldValue.string)),
-            "phone": .string(phone),
+            "phone": .string(phone), "portal_upload_days": portalUploadDays.map { .integer(Int64($0)) } ?? .null,
         ]
     }
 
@@ -41,7 +43,8 @@ extension Customer: SyncRecordForm {
             billingAddress: try read.text("billing_address"), phone: try read.text("phone"),
             paymentTermsDays: try read.int32("payment_terms_days"), creditLimit: try read.optional("credit_limit", read.amount),
             riskRating: try read.int32("risk_rating"), analystID: try read.text("analyst_id"), timeZone: try read.text("time_zone"),
-            language: try read.text("language"), portalBilling: try read.text("portal_billing"), tags: try read.textList("tags")
+            language: try read.text("language"), portalBilling: try read.text("portal_billing"),
+            portalUploadDays: try read.optional("portal_upload_days", read.int32), tags: try read.textList("tags")
         )
     }
 }

@@ -38,6 +38,7 @@ extension Dunlin_V1_CustomerRecord {
         timeZone = customer.timeZone
         language = customer.language
         portalBilling = customer.portalBilling
+        if let days = customer.portalUploadDays { portalUploadDays = Int32(clamping: days) }
         tags = customer.tags
     }
 
@@ -47,7 +48,7 @@ extension Dunlin_V1_CustomerRecord {
             creditLimit: hasCreditLimit ? try creditLimit.money(field: "credit_limit") : nil,
             riskRating: riskRating == 0 ? 3 : Int(riskRating), analystID: analystID,
             timeZone: timeZone.isEmpty ? "UTC" : timeZone, language: language.isEmpty ? "en" : language,
-            portalBilling: portalBilling, tags: tags
+            portalBilling: portalBilling, portalUploadDays: hasPortalUploadDays ? Int(portalUploadDays) : nil, tags: tags
         )
     }
 }

@@ -70,6 +70,25 @@ public final class DunningScheduler: Sendable {
         }
     }
 
+    /// Makes the portal-upload tasks of new invoices
+    /// (``DunlinStore/TenantStore/makePortalTasks(today:)``) for each tenant at every tick, so a
+    /// new invoice has its task within a minute; returns how many each made. Their ids are fixed:
+    /// making them again makes nothing twice. A tenant whose store fails is logged and tried again.
+    @discardableResult
+    public func portalTasks(_ tenants: [TenantHandle]) -> [(tenant: String, made: Int)] {
+        var made: [(tenant: String, made: Int)] = []
+        for tenant in tenants {
+            do {
+                let count = try tenant.store.makePortalTasks(today: tenant.clock.today(in: tenant.timeZone)).count
+                if count > 0 { logger.info("portal upload tasks made", metadata: ["tenant": "\(tenant.id)", "made": "\(count)"]) }
+                made.append((tenant.id, count))
+            } catch {
+                logger.error("portal upload tasks failed", metadata: ["tenant": "\(tenant.id)", "error": "\(error)"])
+            }
+        }
+        return made
+    }
+
     /// Does `work` once per tenant day for each tenant (`last` remembers the day per tenant in
     /// this process); a tenant whose work fails is logged and tried again at the next tick.
     private func daily(

@@ -84,11 +84,22 @@ public nonisolated struct Dunlin_V1_CustomerRecord: Sendable {
   /// accounts payable's number: digits, spaces, + - ( ) .
   public var phone: String = String()
 
+  /// with portal_billing: days after the issue date an invoice must be on the portal (0-90); unset: the tenant's setting portal.upload_days
+  public var portalUploadDays: Int32 {
+    get {_portalUploadDays ?? 0}
+    set {_portalUploadDays = newValue}
+  }
+  /// Returns true if `portalUploadDays` has been explicitly set.
+  public var hasPortalUploadDays: Bool {self._portalUploadDays != nil}
+  /// Clears the value of `portalUploadDays`. Subsequent reads from it will return its default value.
+  public mutating func clearPortalUploadDays() {self._portalUploadDays = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _creditLimit: Dunlin_V1_Amount? = nil
+  fileprivate var _portalUploadDays: Int32? = nil
 }
 
 /// One immutable ledger entry. `kind` is invoice, credit_memo, payment, application, adjustment,
@@ -186,31 +197,37 @@ public nonisolated struct Dunlin_V1_GetCustomerRequest: Sendable {
   public init() {}
 }
 
-public nonisolated struct Dunlin_V1_GetCustomerResponse: Sendable {
+public nonisolated struct Dunlin_V1_GetCustomerResponse: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var customer: Dunlin_V1_CustomerRecord {
-    get {_customer ?? Dunlin_V1_CustomerRecord()}
-    set {_customer = newValue}
+    get {_storage._customer ?? Dunlin_V1_CustomerRecord()}
+    set {_uniqueStorage()._customer = newValue}
   }
   /// Returns true if `customer` has been explicitly set.
-  public var hasCustomer: Bool {self._customer != nil}
+  public var hasCustomer: Bool {_storage._customer != nil}
   /// Clears the value of `customer`. Subsequent reads from it will return its default value.
-  public mutating func clearCustomer() {self._customer = nil}
+  public mutating func clearCustomer() {_uniqueStorage()._customer = nil}
 
   /// per currency
-  public var openBalance: [Dunlin_V1_Amount] = []
+  public var openBalance: [Dunlin_V1_Amount] {
+    get {_storage._openBalance}
+    set {_uniqueStorage()._openBalance = newValue}
+  }
 
   /// per currency
-  public var unapplied: [Dunlin_V1_Amount] = []
+  public var unapplied: [Dunlin_V1_Amount] {
+    get {_storage._unapplied}
+    set {_uniqueStorage()._unapplied = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _customer: Dunlin_V1_CustomerRecord? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Dunlin_V1_ListCustomersRequest: Sendable {
@@ -1391,7 +1408,7 @@ nonisolated extension Dunlin_V1_Amount: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Dunlin_V1_CustomerRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CustomerRecord"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}number\0\u{1}name\0\u{3}billing_address\0\u{3}payment_terms_days\0\u{3}credit_limit\0\u{3}risk_rating\0\u{3}analyst_id\0\u{3}time_zone\0\u{1}language\0\u{3}portal_billing\0\u{1}tags\0\u{1}phone\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}number\0\u{1}name\0\u{3}billing_address\0\u{3}payment_terms_days\0\u{3}credit_limit\0\u{3}risk_rating\0\u{3}analyst_id\0\u{3}time_zone\0\u{1}language\0\u{3}portal_billing\0\u{1}tags\0\u{1}phone\0\u{3}portal_upload_days\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1412,6 +1429,7 @@ nonisolated extension Dunlin_V1_CustomerRecord: SwiftProtobuf.Message, SwiftProt
       case 11: try { try decoder.decodeSingularStringField(value: &self.portalBilling) }()
       case 12: try { try decoder.decodeRepeatedStringField(value: &self.tags) }()
       case 13: try { try decoder.decodeSingularStringField(value: &self.phone) }()
+      case 14: try { try decoder.decodeSingularInt32Field(value: &self._portalUploadDays) }()
       default: break
       }
     }
@@ -1461,6 +1479,9 @@ nonisolated extension Dunlin_V1_CustomerRecord: SwiftProtobuf.Message, SwiftProt
     if !self.phone.isEmpty {
       try visitor.visitSingularStringField(value: self.phone, fieldNumber: 13)
     }
+    try { if let v = self._portalUploadDays {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 14)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1478,6 +1499,7 @@ nonisolated extension Dunlin_V1_CustomerRecord: SwiftProtobuf.Message, SwiftProt
     if lhs.portalBilling != rhs.portalBilling {return false}
     if lhs.tags != rhs.tags {return false}
     if lhs.phone != rhs.phone {return false}
+    if lhs._portalUploadDays != rhs._portalUploadDays {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1666,41 +1688,81 @@ nonisolated extension Dunlin_V1_GetCustomerResponse: SwiftProtobuf.Message, Swif
   public static let protoMessageName: String = _protobuf_package + ".GetCustomerResponse"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customer\0\u{3}open_balance\0\u{1}unapplied\0")
 
+  fileprivate class _StorageClass {
+    var _customer: Dunlin_V1_CustomerRecord? = nil
+    var _openBalance: [Dunlin_V1_Amount] = []
+    var _unapplied: [Dunlin_V1_Amount] = []
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _customer = source._customer
+      _openBalance = source._openBalance
+      _unapplied = source._unapplied
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularMessageField(value: &self._customer) }()
-      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.openBalance) }()
-      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.unapplied) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._customer) }()
+        case 2: try { try decoder.decodeRepeatedMessageField(value: &_storage._openBalance) }()
+        case 3: try { try decoder.decodeRepeatedMessageField(value: &_storage._unapplied) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._customer {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-    } }()
-    if !self.openBalance.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.openBalance, fieldNumber: 2)
-    }
-    if !self.unapplied.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.unapplied, fieldNumber: 3)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._customer {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      if !_storage._openBalance.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._openBalance, fieldNumber: 2)
+      }
+      if !_storage._unapplied.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._unapplied, fieldNumber: 3)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Dunlin_V1_GetCustomerResponse, rhs: Dunlin_V1_GetCustomerResponse) -> Bool {
-    if lhs._customer != rhs._customer {return false}
-    if lhs.openBalance != rhs.openBalance {return false}
-    if lhs.unapplied != rhs.unapplied {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._customer != rhs_storage._customer {return false}
+        if _storage._openBalance != rhs_storage._openBalance {return false}
+        if _storage._unapplied != rhs_storage._unapplied {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
