@@ -113,7 +113,7 @@ public enum Chart {
     }
 
     /// Vertical bars: a group per category, a bar per series in each.
-    public static func bars(title: String, categories: [String], series: [Series], axis: @escaping @Sendable (Double) -> String = Chart.compact) -> ChartDrawing {
+    public static func bars(title: String, categories: [String], series: [Series], axis: (Double) -> String = Chart.compact) -> ChartDrawing {
         let frame = Frame()
         var drawing = ChartDrawing(title: title, width: width, height: frame.height)
         let scale = Scale(series.flatMap { $0.values.compactMap { $0 } })
@@ -139,7 +139,7 @@ public enum Chart {
     }
 
     /// Lines over categories: a dot per figure present, joined to its neighbours when they are.
-    public static func lines(title: String, categories: [String], series: [Series], axis: @escaping @Sendable (Double) -> String = Chart.compact) -> ChartDrawing {
+    public static func lines(title: String, categories: [String], series: [Series], axis: (Double) -> String = Chart.compact) -> ChartDrawing {
         let frame = Frame()
         var drawing = ChartDrawing(title: title, width: width, height: frame.height)
         let scale = Scale(series.flatMap { $0.values.compactMap { $0 } })
@@ -171,7 +171,7 @@ public enum Chart {
 
     /// Horizontal bars, a row per name (long names cut to 32 characters), the exact figure at the
     /// row's end.
-    public static func horizontalBars(title: String, names: [String], values: [Double], tips: [String], axis: @escaping @Sendable (Double) -> String = Chart.compact) -> ChartDrawing {
+    public static func horizontalBars(title: String, names: [String], values: [Double], tips: [String], axis: (Double) -> String = Chart.compact) -> ChartDrawing {
         let row = 22.0, left = 230.0, right = width - 120, top = 12.0
         let bottom = top + row * Double(max(names.count, 1))
         var drawing = ChartDrawing(title: title, width: width, height: bottom + 24)
