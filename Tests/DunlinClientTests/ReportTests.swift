@@ -190,6 +190,17 @@ import FoundationXML
         #expect(html.contains("left out: PHP"))
     }
 
+    @Test("the aging charts the converted total when every currency had a rate, and lists each currency's own")
+    func convertedAging() throws {
+        var report = Self.monthEnd(aging: [])
+        report.aging.baseTotal = .with { $0.currency = "USD"; $0.buckets = [100_10, 200_00, 0, 0, 300_00, 400_00]; $0.total = 1_000_10 }
+        let document = try Self.xml(try report.html())
+        let aging = try Self.cells(document, rows: "data-bucket", in: "aging")
+        #expect(aging["current"]?["amount"] == "100.10" && aging["total"]?["amount"] == "1,000.10", "\(aging)")
+        #expect(try document.nodes(forXPath: "//section[@id='aging']/h2").first?.stringValue == "Aging as of 2026-11-30, USD, every currency converted")
+        #expect(try document.nodes(forXPath: "//section[@id='aging']/table/tbody/tr/td[1]").map(\.stringValue) == ["PHP"])
+    }
+
     @Test("the month-end page of a tenant with nothing: no rows, no target, every chart still drawn")
     func emptyMonthEnd() throws {
         let report = MonthEndReport(

@@ -173,17 +173,22 @@ public struct MonthEndReport: Sendable {
     /// The page: self-contained HTML.
     public func html() throws -> String { try ReportPage.render(.monthEnd, document()) }
 
-    /// The base currency's buckets, charted, with the other currencies' totals in a table.
+    /// The aging in the base currency, charted: the response's converted total when it has one
+    /// (every currency had a rate on the day), else the base currency's own items alone. Other
+    /// currencies' own totals follow in a table either way.
     private func agingSection() -> TemplateValue {
         let base = metrics.baseCurrency
         let labels = aging.labels
-        let totals = aging.totals.first { $0.currency == base }
-        var section = ReportPage.agingSection(
-            asOf: aging.asOf, currency: base, labels: labels, buckets: totals?.buckets ?? Array(repeating: 0, count: labels.count), total: totals?.total ?? 0
-        )
         let others = aging.totals.filter { $0.currency != base }
+        let converted = aging.hasBaseTotal && aging.baseTotal.currency == base && !others.isEmpty
+        let totals = converted ? aging.baseTotal : aging.totals.first { $0.currency == base }
+        var section = ReportPage.agingSection(
+            asOf: aging.asOf, currency: base, converted: converted, labels: labels,
+            buckets: totals?.buckets ?? Array(repeating: 0, count: labels.count), total: totals?.total ?? 0
+        )
         if !others.isEmpty {
             section["others"] = .object([
+                "note": .text(converted ? "Each currency's own totals, converted in the chart:" : "Other currencies, not in the chart:"),
                 "labels": .list(labels.map { ["label": .text($0)] }),
                 "rows": .list(others.map { row in
                     ["currency": .text(row.currency), "amounts": .list((row.buckets + [row.total]).map { ["amount": .text(ReportFigures.amount($0, row.currency))] })]

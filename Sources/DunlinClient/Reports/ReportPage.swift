@@ -89,9 +89,9 @@ public enum ReportPage {
         <h1>{{title}}</h1>
         """
 
-    /// An aging's buckets (``agingSection(asOf:currency:labels:buckets:total:)``): chart and table.
+    /// An aging's buckets (``agingSection(asOf:currency:converted:labels:buckets:total:)``): chart and table.
     static let bucketsTemplate = """
-        <h2>Aging as of {{as_of}}, {{currency}}</h2>
+        <h2>Aging as of {{as_of}}, {{currency}}{{#converted}}, every currency converted{{/converted}}</h2>
         <div class="pair">
         {{#chart}}{{> chart}}{{/chart}}
         <table>
@@ -136,7 +136,7 @@ public enum ReportPage {
 
         {{#aging}}<section id="aging">
         {{> buckets}}
-        {{#others}}<p class="note">Other currencies, not in the chart:</p>
+        {{#others}}<p class="note">{{note}}</p>
         <table>
         <thead><tr><th>currency</th>{{#labels}}<th class="n">{{label}}</th>{{/labels}}<th class="n">total</th></tr></thead>
         <tbody>
@@ -227,9 +227,10 @@ public enum ReportPage {
 
     /// An aging in one currency as the `buckets` partial reads it: a bar per bucket, and each
     /// bucket's amount and share of the total in the table.
-    static func agingSection(asOf: String, currency: String, labels: [String], buckets: [Int64], total: Int64) -> [String: TemplateValue] {
+    /// `converted`: the buckets hold every currency converted into `currency`.
+    static func agingSection(asOf: String, currency: String, converted: Bool = false, labels: [String], buckets: [Int64], total: Int64) -> [String: TemplateValue] {
         [
-            "as_of": .text(asOf), "currency": .text(currency), "total": .text(ReportFigures.amount(total, currency)),
+            "as_of": .text(asOf), "currency": .text(currency), "converted": .flag(converted), "total": .text(ReportFigures.amount(total, currency)),
             "total_share": .text(total == 0 ? "-" : "100.0"),
             "chart": Chart.bars(title: "Aging as of \(asOf), \(currency)", categories: labels, series: [
                 Chart.Series(name: currency, values: buckets.map { ReportFigures.chartValue($0, currency) }, tips: buckets.map { ReportFigures.amount($0, currency) }),
