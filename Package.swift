@@ -79,6 +79,8 @@ let package = Package(
             dependencies: [
                 "DunlinServices", "DunlinWire", "DunlinCore", "DunlinSync", "DunlinStore",
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                // The reports' pages (Reports/ReportPage.swift): the letters' template engine.
+                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

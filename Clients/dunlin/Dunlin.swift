@@ -23,6 +23,7 @@ struct Dunlin: AsyncParsableCommand {
             Ping.self, Echo.self, Info.self,
             Customers.self, Invoices.self, Payments.self, Apply.self, Unapply.self, Entry.self, Ledger.self,
             WorklistCommand.self, SettingsCommand.self, Aging.self, Statement.self, Unapplied.self,
+            ReportCommand.self,
             ContactsCommand.self, DisputesCommand.self, PromisesCommand.self, TasksCommand.self, LogCommand.self, ActivitiesCommand.self,
             DunningCommand.self, NoticesCommand.self, EscalationsCommand.self, CashCommand.self, RequestsCommand.self, SQLCommand.self, MetricsCommand.self, RatesCommand.self, CloseCommand.self,
             Login.self, SyncCommand.self, Status.self, ConflictsCommand.self, ExceptionsCommand.self,

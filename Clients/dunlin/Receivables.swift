@@ -439,15 +439,7 @@ struct Aging: AsyncParsableCommand {
         }
         request.rates = try exchangeRateOptions(rate)
         try await connection.withCaller { client in
-            // Every page of rows (the totals come with each).
-            var report = try await client.unary(Receivables.aging, request, options: connection.callOptions)
-            var page = report
-            while !page.nextCursor.isEmpty {
-                var next = request
-                next.cursor = page.nextCursor
-                page = try await client.unary(Receivables.aging, next, options: connection.callOptions)
-                report.rows += page.rows
-            }
+            let report = try await client.agingReport(request, options: connection.callOptions)
             func amounts(_ row: Dunlin_V1_AgingRow) -> [String] {
                 (row.buckets + [row.total]).map { minor in text(.with { $0.currency = row.currency; $0.minor = minor }) }
             }

@@ -68,8 +68,9 @@ public enum NoticeRenderer {
         _ = try render(template, NoticeDocument.sample)
     }
 
-    /// A document as swift-mustache reads values: dictionaries, arrays, strings and booleans.
-    private static func mustacheValue(_ value: TemplateValue) -> Any {
+    /// A document as swift-mustache reads values: dictionaries, arrays, strings and booleans (the
+    /// reports' pages, ``ReportPage`` in DunlinClient, are rendered from the same documents).
+    package static func mustacheValue(_ value: TemplateValue) -> Any {
         switch value {
         case .text(let text): text
         case .flag(let flag): flag
