@@ -41,14 +41,23 @@ extension TenantStore {
             }
         }
         let buckets = try AgingBuckets(bounds: [0, 90])
+        /// The aging's sums per currency (over every customer), each bucket added in 128 bits.
+        func perCurrency(_ rows: [AgingReport.Row]) throws -> [(currency: Currency, buckets: [Int64])] {
+            var sums: [Currency: [Int128]] = [:]
+            for row in rows {
+                for (index, amount) in row.buckets.enumerated() { sums[row.currency, default: [0, 0, 0]][index] += Int128(amount) }
+            }
+            return try sums.sorted { $0.key < $1.key }.map { ($0.key, try AgingReport.narrow($0.value, $0.key, field: "through")) }
+        }
         if let opening { figures.opening = opening }
-        for row in try opening == nil ? agingSums(analystID: analystID, asOf: from.adding(days: -1), buckets: buckets) : [] {
-            guard let total = try inBase(row.total(), row.currency.code) else { continue }
+        for sum in try opening == nil ? perCurrency(agingSums(analystID: analystID, asOf: from.adding(days: -1), buckets: buckets)) : [] {
+            guard let total = try inBase(AgingReport.Row(customerID: "", currency: sum.currency, buckets: sum.buckets).total(), sum.currency.code) else { continue }
             figures.opening = try Self.add(figures.opening, total)
         }
-        for row in try agingSums(analystID: analystID, asOf: through, buckets: buckets) {
-            guard let total = try inBase(row.total(), row.currency.code), let current = try inBase(row.buckets[0], row.currency.code),
-                let over90 = try inBase(row.buckets[2], row.currency.code)
+        for sum in try perCurrency(agingSums(analystID: analystID, asOf: through, buckets: buckets)) {
+            let code = sum.currency.code
+            guard let total = try inBase(AgingReport.Row(customerID: "", currency: sum.currency, buckets: sum.buckets).total(), code),
+                let current = try inBase(sum.buckets[0], code), let over90 = try inBase(sum.buckets[2], code)
             else { continue }
             figures.closing = try Self.add(figures.closing, total)
             figures.closingCurrent = try Self.add(figures.closingCurrent, current)

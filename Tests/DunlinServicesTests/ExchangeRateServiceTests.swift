@@ -118,4 +118,18 @@ struct ExchangeRateServiceTests {
         #expect(euro.overdueBase.currency == "USD" && euro.overdueBase.minor == 550_00)
         #expect(list.rates.map(\.currency) == ["EUR"] && list.rates[0].date == "2026-11-20")
     }
+
+    @Test("the metrics convert each currency's sum once, not each customer's: two customers' EUR 1.00 at 1.005 are USD 2.01, not 1.00 + 1.00")
+    func oncePerCurrency() async throws {
+        let tenants = try InProcessTenants.make()
+        let store = tenants.acme.store
+        try store.upsert([Customer(id: "E1", number: "1", name: "One"), Customer(id: "E2", number: "2", name: "Two")])
+        try store.post(["E1", "E2"].map { customer in
+            LedgerEntry(id: "INV-\(customer)", kind: .invoice, customerID: customer, amount: Money(minorUnits: 1_00, currency: .eur),
+                        date: Self.day("2026-11-02"), dueDate: Self.day("2026-11-30"), reference: "INV-\(customer)")
+        })
+        try store.upsert([DatedRate(from: .eur, to: .usd, date: Self.day("2026-11-01"), rate: "1.005")])
+        let row = try #require(try await tenants.acme(.viewer).unary(Receivables.metrics, .with { $0.from = "2026-11-01"; $0.through = "2026-11-23" }).rows.first)
+        #expect(row.closing.minor == 2_01 && row.closingCurrent.minor == 2_01 && row.sales.minor == 2_01)
+    }
 }
