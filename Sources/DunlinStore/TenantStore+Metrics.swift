@@ -93,10 +93,13 @@ extension TenantStore {
             }
             var byMonth: [String: Int64] = [:]
             do {
+                // Only the currencies that count: the base and those with a rate.
+                let counted = [base.code] + rates.keys.map(\.code).sorted()
+                let marks = Array(repeating: "?", count: counted.count).joined(separator: ", ")
                 for row in try Row.fetchAll(db, sql: """
                     SELECT substr(e.date, 1, 7), e.currency, SUM(e.amount) FROM ledger_entry e
-                    WHERE e.kind = 'invoice' AND e.date BETWEEN ? AND ? AND \(live)\(mine) GROUP BY 1, 2
-                    """, arguments: StatementArguments([windows.last!.first.description, through.description, through.description] + scope)) {
+                    WHERE e.kind = 'invoice' AND e.currency IN (\(marks)) AND e.date BETWEEN ? AND ? AND \(live)\(mine) GROUP BY 1, 2
+                    """, arguments: StatementArguments(counted + [windows.last!.first.description, through.description, through.description] + scope)) {
                     guard let sales = try inBase(row[2], row[1]) else { continue }
                     byMonth[row[0]] = try Self.add(byMonth[row[0]] ?? 0, sales)
                 }
