@@ -25,6 +25,7 @@ struct Dunlin: AsyncParsableCommand {
             WorklistCommand.self, SettingsCommand.self, Aging.self, Statement.self, Unapplied.self,
             ContactsCommand.self, DisputesCommand.self, PromisesCommand.self, TasksCommand.self, LogCommand.self, ActivitiesCommand.self,
             DunningCommand.self, NoticesCommand.self, EscalationsCommand.self, CashCommand.self, RequestsCommand.self, SQLCommand.self, MetricsCommand.self, RatesCommand.self, CloseCommand.self,
+            TicketsCommand.self, TeamsCommand.self,
             Login.self, SyncCommand.self, Status.self, ConflictsCommand.self, ExceptionsCommand.self,
             AdminCommand.self,
         ]

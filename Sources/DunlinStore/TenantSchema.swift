@@ -532,6 +532,55 @@ enum TenantSchema {
                 ) WITHOUT ROWID;
                 """)
         }
+        // (v28 is another change's.)
+        migrator.registerMigration("v29: the ticket queue") { db in
+            try db.execute(sql: """
+                -- When each team works (TeamCalendar): the SLA clock counts in it. The id is the
+                -- team's name; days and holidays are JSON arrays of names and dates.
+                CREATE TABLE team_calendar (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    time_zone TEXT NOT NULL,
+                    working_days TEXT NOT NULL,
+                    opens TEXT NOT NULL,
+                    closes TEXT NOT NULL,
+                    holidays TEXT NOT NULL,
+                    deleted INTEGER NOT NULL DEFAULT 0
+                );
+                -- AR inquiries (Ticket): the header, merged field by field.
+                CREATE TABLE ticket (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    customer_id TEXT NOT NULL,
+                    invoice_ids TEXT NOT NULL,
+                    category TEXT NOT NULL,
+                    priority TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    team_id TEXT NOT NULL,
+                    assignee_id TEXT NOT NULL,
+                    opened_at INTEGER NOT NULL,
+                    sla_minutes INTEGER NOT NULL,
+                    dispute_id TEXT NOT NULL,
+                    request_id TEXT NOT NULL,
+                    deleted INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX ticket_by_opening ON ticket(opened_at, id);
+                CREATE INDEX ticket_by_customer ON ticket(customer_id, status);
+                CREATE INDEX ticket_tombstones ON ticket(id) WHERE deleted = 1;
+                -- What happened to each ticket (TicketEvent), comments included: insert-only,
+                -- merged by set union, so nobody's event or comment is lost offline.
+                CREATE TABLE ticket_event (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    ticket_id TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    at INTEGER NOT NULL,
+                    author_id TEXT NOT NULL,
+                    team_id TEXT NOT NULL,
+                    assignee_id TEXT NOT NULL,
+                    note TEXT NOT NULL
+                );
+                CREATE INDEX ticket_event_by_ticket ON ticket_event(ticket_id, at, id);
+                """)
+        }
         return migrator
     }
 }
