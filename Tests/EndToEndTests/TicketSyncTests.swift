@@ -65,8 +65,12 @@ struct TicketSyncTests {
         defer { Task { try? await world.stop() } }
         try await seed(world)
         let newest = { UInt64(try world.tenant.store.snapshotStart()) }
+        // Each replica's dots go on counting across its pushes (a counter used twice is a duplicate).
+        var counters: [String: UInt64] = [:]
         func push(_ user: String, _ changes: [(kind: String, id: String, fields: FieldMap)]) async throws -> Dunlin_V1_PushResponse {
             let replica = testReplica(user)
+            let first = counters[user, default: 0]
+            counters[user] = first + UInt64(changes.count)
             let client = RPCClient(configuration: .init(
                 host: "127.0.0.1", port: world.server.port, token: user, replicaID: replica, schemaVersion: SyncMethods.schemaVersion
             ))
@@ -78,7 +82,7 @@ struct TicketSyncTests {
                     .with {
                         $0.kind = change.kind
                         $0.id = change.id
-                        $0.counter = UInt64(index + 1)
+                        $0.counter = first + UInt64(index + 1)
                         $0.baseSeq = base
                         $0.fields = RecordCoding.canonical(change.fields)
                         $0.atMs = 1_795_000_000_000
