@@ -137,8 +137,8 @@ public enum Rights {
         .periodClose: RecordRights(create: nil, change: nil, delete: nil, owner: .anyone),
         // The working time every ticket's SLA is counted in: a manager's, like the settings.
         .teamCalendar: RecordRights(create: .manager, change: .manager, delete: .manager, owner: .anyone),
-        // AR inquiries are everyday work; deleting one (rather than resolving it) is a manager's.
-        .ticket: RecordRights(create: .analyst, change: .analyst, delete: .manager, owner: .anyone),
+        // AR inquiries are everyday work. Never deleted: a ticket is resolved, and stays as history.
+        .ticket: RecordRights(create: .analyst, change: .analyst, delete: nil, owner: .anyone),
         // A ticket's history and comments: appended by their author, never changed or deleted.
         .ticketEvent: RecordRights(create: .analyst, change: nil, delete: nil, owner: .author(field: "author_id")),
     ]

@@ -303,9 +303,13 @@ extension TenantStore {
         }
     }
 
+    /// An event's ticket exists, and a team it opens or hands the ticket to has a calendar.
     static func check(_ event: TicketEvent, _ db: Database) throws {
         try event.validate()
         guard try TicketRow.exists(db, key: event.ticketID) else { throw DomainError.notFound(field: "ticket_id", id: event.ticketID) }
+        if !event.teamID.isEmpty, try TeamCalendarRow.live.filter(key: event.teamID).fetchCount(db) == 0 {
+            throw DomainError.notFound(field: "team_id", id: event.teamID)
+        }
         guard try !TicketEventRow.exists(db, key: event.id) else {
             throw DomainError.alreadyExists(field: "id", "ticket event \(event.id) already exists")
         }

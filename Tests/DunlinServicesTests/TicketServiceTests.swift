@@ -188,6 +188,7 @@ struct TicketServiceTests {
             ({ _ = try await ana.unary(Records.openTicket, noSubject) }, .invalidArgument, "subject"),
             ({ _ = try await ana.unary(Records.openTicket, Self.newTicket(invoices: ["INV-2"])) }, .notFound, "invoice_ids[0]"),
             ({ _ = try await ana.unary(Records.openTicket, Self.newTicket("C9")) }, .notFound, "customer_id"),
+            ({ _ = try await ana.unary(Records.openTicket, Self.newTicket(team: "nobody")) }, .notFound, "team_id"),
             ({ _ = try await ana.unary(Records.addTicketEvent, Self.event(ticket.id, "assigned", team: "legal-mars")) }, .notFound, "team_id"),
             ({ _ = try await ana.unary(Records.addTicketEvent, Self.event(ticket.id, "resumed")) }, .failedPrecondition, "kind"),
             ({ _ = try await ana.unary(Records.addTicketEvent, Self.event(ticket.id, "opened")) }, .invalidArgument, "kind"),

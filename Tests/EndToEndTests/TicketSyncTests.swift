@@ -124,11 +124,18 @@ struct TicketSyncTests {
         #expect(ana.results[3].code == StatusCode.notFound.rawValue && ana.results[3].field == "ticket_id")
         #expect(try world.tenant.store.ticketEvents("tkt_pushed").map(\.id) == ["tev_own"])
 
-        // An event is never changed or deleted, even by a manager.
+        // A hand-off to a team without a calendar is refused as AddTicketEvent refuses it.
+        let handOff = TicketEvent(id: "tev_team", ticketID: "tkt_pushed", kind: .assigned, at: 1_795_000_000_000, authorID: "u-ana", teamID: "nowhere")
+        let refusedTeam = try await push("ana", [("ticket_event", "tev_team", handOff.fieldMap)])
+        #expect(refusedTeam.results.map(\.code) == [StatusCode.notFound.rawValue] && refusedTeam.results.first?.field == "team_id")
+
+        // An event is never changed or deleted, nor a ticket deleted, even by a manager.
         var edited = event("tev_own", author: "u-ana")
         edited["note"] = .string("rewritten")
-        let change = try await push("mo", [("ticket_event", "tev_own", edited)])
-        #expect(change.results.first?.outcome == .refused)
+        let change = try await push("mo", [("ticket_event", "tev_own", edited), ("ticket", "tkt_pushed", [RecordCoding.deletedField: .bool(true)])])
+        #expect(change.results.map(\.outcome) == [.refused, .refused])
+        #expect(change.results.last?.code == StatusCode.permissionDenied.rawValue)
+        #expect(try world.tenant.store.ticket("tkt_pushed") != nil)
         #expect(try world.tenant.store.ticketEvents("tkt_pushed").first?.note == "hello")
         try await world.stop()
     }

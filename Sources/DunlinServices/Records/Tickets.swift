@@ -69,9 +69,6 @@ extension RecordsService {
             if event.id.isEmpty { event.id = RecordID.new(for: RecordKind.ticketEvent) }
             // The header follows the event: a change of the ticket, under the ticket's rights too.
             _ = try access(context, tenants, writing: .change, .ticket)
-            if !event.teamID.isEmpty, try RPCError.mapping({ try tenant.store.teamCalendar(event.teamID) }) == nil {
-                throw RPCError(DomainError.notFound(field: "team_id", id: event.teamID))
-            }
             let added = event
             let ticket = try refusing { try tenant.store.add(added) { ticket in try ticket.apply(added) } }
             return try full(ticket, tenant)
