@@ -38,7 +38,8 @@ struct TicketsCommand: AsyncParsableCommand {
             A ticket's SLA (business minutes, per priority: settings tickets.sla.<priority>) is counted \
             in the calendar of the team it is with (dunlin teams set), only while it is open: not while \
             it waits on the customer (pause), not once resolved. A hand-off to another team goes on \
-            in that team's hours. list --breaching shows those breached or with a quarter of the SLA left.
+            in that team's hours. list --breaching shows those not resolved that are breached or have a \
+            quarter of the SLA left.
             """,
         subcommands: [Add.self, List.self, Show.self, Assign.self, Comment.self, Pause.self, Resume.self, Resolve.self, Reopen.self, Link.self],
         defaultSubcommand: List.self
@@ -91,7 +92,7 @@ struct TicketsCommand: AsyncParsableCommand {
         @Option(help: "Only this team's.") var team = ""
         @Option(help: "Only this person's.") var assignee = ""
         @Option(help: "Only these statuses (repeat): open, waiting_on_customer, resolved.") var status: [TicketStatus] = []
-        @Flag(help: "Only those breached or at risk (a quarter of the SLA left).") var breaching = false
+        @Flag(help: "Only those not resolved that are breached or at risk (a quarter of the SLA left).") var breaching = false
 
         func run() async throws {
             try await connection.withCaller { client in

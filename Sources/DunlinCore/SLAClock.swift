@@ -28,6 +28,20 @@ public struct SLAStatus: Sendable, Hashable {
     public var atRisk: Bool
 
     public var breached: Bool { breachedAt != nil }
+
+    public init(
+        phase: Phase, teamID: String, elapsedMinutes: Int64, slaMinutes: Int64, remainingMinutes: Int64, dueAt: Int64?, breachedAt: Int64?,
+        atRisk: Bool
+    ) {
+        self.phase = phase
+        self.teamID = teamID
+        self.elapsedMinutes = elapsedMinutes
+        self.slaMinutes = slaMinutes
+        self.remainingMinutes = remainingMinutes
+        self.dueAt = dueAt
+        self.breachedAt = breachedAt
+        self.atRisk = atRisk
+    }
 }
 
 /// The SLA clock: business minutes of a ticket, counted only while it is open (not while it waits

@@ -186,4 +186,27 @@ struct SLAClockTests {
         } catch { #expect(error.field == "at") }
         #expect(Weekday(CivilDate("2026-11-27")!) == .fri && Weekday(CivilDate("1969-12-31")!) == .wed)
     }
+
+    @Test("the worklist says a breached or at-risk ticket in words, scores nothing for it, and lists a customer for it alone")
+    func worklistWords() {
+        let ticket = Ticket(id: "T-12", customerID: "C1", category: .billing, subject: "invoice copy", teamID: "billing-manila", openedAt: 0, slaMinutes: 240)
+        func warning(_ remaining: Int64) -> TicketWarning? {
+            TicketWarning(ticket, SLAStatus(
+                phase: .running, teamID: "billing-manila", elapsedMinutes: 240 - remaining, slaMinutes: 240, remainingMinutes: remaining,
+                dueAt: nil, breachedAt: remaining <= 0 ? 0 : nil, atRisk: remaining > 0 && remaining * 4 <= 240
+            ))
+        }
+        #expect(warning(-120)?.reason == "ticket T-12 'invoice copy' breached its SLA 2 business hours ago")
+        #expect(warning(-60)?.reason == "ticket T-12 'invoice copy' breached its SLA 1 business hour ago")
+        #expect(warning(-61)?.reason == "ticket T-12 'invoice copy' breached its SLA 61 business minutes ago")
+        #expect(warning(45)?.reason == "ticket T-12 'invoice copy' is at risk: 45 business minutes left of its SLA")
+        #expect(warning(1)?.reason == "ticket T-12 'invoice copy' is at risk: 1 business minute left of its SLA")
+        #expect(warning(61) == nil, "more than a quarter left: no warning")
+        let today = CivilDate("2026-12-01")!
+        var facts = WorklistFacts(customerID: "C1", customerName: "Globe", riskRating: 1, lastContact: today)
+        #expect(Worklist.row(for: facts, today: today, weights: .standard, base: .usd, rates: [:]) == nil)
+        facts.tickets = [warning(-120)!]
+        let row = Worklist.row(for: facts, today: today, weights: .standard, base: .usd, rates: [:])
+        #expect(row?.reasons == ["ticket T-12 'invoice copy' breached its SLA 2 business hours ago"] && row?.score == 0 && row?.priority == false)
+    }
 }
