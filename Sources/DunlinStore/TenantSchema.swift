@@ -490,7 +490,7 @@ enum TenantSchema {
                 """)
         }
         migrator.registerMigration("v25: analysts' SQL views") { db in
-            try db.execute(sql: AnalystViews.schema)
+            try db.execute(sql: AnalystViews.schemaVersion1)
         }
         migrator.registerMigration("v26: exchange rates") { db in
             try db.execute(sql: """
@@ -580,6 +580,9 @@ enum TenantSchema {
                 );
                 CREATE INDEX ticket_event_by_ticket ON ticket_event(ticket_id, at, id);
                 """)
+        }
+        migrator.registerMigration("v30: analysts' SQL views, version 2") { db in
+            try db.execute(sql: AnalystViews.schemaVersion2)
         }
         return migrator
     }
