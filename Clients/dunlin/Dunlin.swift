@@ -26,6 +26,7 @@ struct Dunlin: AsyncParsableCommand {
             ReportCommand.self,
             ContactsCommand.self, DisputesCommand.self, PromisesCommand.self, TasksCommand.self, LogCommand.self, ActivitiesCommand.self,
             DunningCommand.self, NoticesCommand.self, EscalationsCommand.self, CashCommand.self, RequestsCommand.self, SQLCommand.self, MetricsCommand.self, RatesCommand.self, CloseCommand.self,
+            TicketsCommand.self, TeamsCommand.self,
             Login.self, SyncCommand.self, Status.self, ConflictsCommand.self, ExceptionsCommand.self,
             AdminCommand.self,
         ]

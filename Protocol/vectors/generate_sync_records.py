@@ -211,6 +211,22 @@ RECORDS = [
         'allowance_change': '110000', 'closed_by': 'u-mia', 'closed_on': '2026-12-01', 'closed_seq': '4321', 'reopened_by': 'u-root',
         'reopened_on': '2026-12-02', 'reopen_reason': 'late credit memo', 'post_close_adjustments': 2, '_deleted': False,
     }),
+    # A team's calendar: the SLA clock counts in its days, hours and zone, less its holidays.
+    ('team_calendar', 'billing-manila', 26, {
+        'id': 'billing-manila', 'time_zone': 'Asia/Manila', 'working_days': ['mon', 'tue', 'wed', 'thu', 'fri'], 'opens': '09:00',
+        'closes': '18:00', 'holidays': ['2026-11-30', '2026-12-08'], '_deleted': False,
+    }),
+    # A ticket waiting on the customer, linked to an approval request.
+    ('ticket', 'tkt_1', 27, {
+        'id': 'tkt_1', 'customer_id': 'C-1001', 'invoice_ids': ['INV-1042'], 'category': 'billing', 'priority': 'high',
+        'subject': 'invoice copy', 'status': 'waiting_on_customer', 'team_id': 'billing-manila', 'assignee_id': 'u-ana',
+        'opened_at': '1795000000123', 'sla_minutes': 480, 'dispute_id': '', 'request_id': 'req_1', '_deleted': False,
+    }),
+    # One event of its history (insert-only, no _deleted): a hand-off to New York.
+    ('ticket_event', 'tev_1', 28, {
+        'id': 'tev_1', 'ticket_id': 'tkt_1', 'kind': 'assigned', 'at': '1795003600000', 'author_id': 'u-ana',
+        'team_id': 'billing-newyork', 'assignee_id': 'u-ben', 'note': 'hand-off to New York',
+    }),
 ]
 
 

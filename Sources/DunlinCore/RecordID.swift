@@ -49,6 +49,9 @@ public enum RecordID {
         case .approvalRequest: "req_"
         case .exchangeRate: "fx_"
         case .periodClose: "close_"
+        case .teamCalendar: "team_"
+        case .ticket: "tkt_"
+        case .ticketEvent: "tev_"
         }
     }
 

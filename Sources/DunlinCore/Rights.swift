@@ -21,6 +21,9 @@ public enum RecordKind: String, Sendable, Hashable, Codable, CaseIterable {
     case approvalRequest = "approval_request"
     case exchangeRate = "exchange_rate"
     case periodClose = "period_close"
+    case teamCalendar = "team_calendar"
+    case ticket
+    case ticketEvent = "ticket_event"
 }
 
 extension RecordKind: CustomStringConvertible {
@@ -132,6 +135,12 @@ public enum Rights {
         // Made by the server alone: a manager's CloseMonth (which freezes the snapshot) and an
         // admin's ReopenMonth, on the server; never deleted.
         .periodClose: RecordRights(create: nil, change: nil, delete: nil, owner: .anyone),
+        // The working time every ticket's SLA is counted in: a manager's, like the settings.
+        .teamCalendar: RecordRights(create: .manager, change: .manager, delete: .manager, owner: .anyone),
+        // AR inquiries are everyday work. Never deleted: a ticket is resolved, and stays as history.
+        .ticket: RecordRights(create: .analyst, change: .analyst, delete: nil, owner: .anyone),
+        // A ticket's history and comments: appended by their author, never changed or deleted.
+        .ticketEvent: RecordRights(create: .analyst, change: nil, delete: nil, owner: .author(field: "author_id")),
     ]
 
     /// The role posting `entry` needs; `target` is the entry a reversal reverses. Everyday cash

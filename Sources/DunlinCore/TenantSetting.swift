@@ -33,6 +33,9 @@ import Foundation
 ///   (writeoff, refund, adjustment, credit): the largest amount, in minor units of the base
 ///   currency, an analyst and a manager may approve (``ApprovalLimits``; defaults 50000 and
 ///   1000000, 500.00 and 10,000.00 in a two-decimal currency); above them, an admin.
+/// - `tickets.sla.<priority>` for low, normal, high and urgent: a new ticket's SLA in business
+///   minutes of its team's calendar (``TicketPriority/defaultSLAMinutes``: 2400, 960, 480, 120),
+///   a whole number 1 to 527040 (a year of minutes).
 public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
     /// The setting's name, e.g. "worklist.broken_promise".
     public var id: String
@@ -80,6 +83,21 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
     public static var names: [String] {
         WorklistWeights.names.map { worklistPrefix + $0 } + [dunningRunTime, escalationManager] + letterheadNames
             + [lockboxLayout, toleranceMinorUnits, toleranceBasisPoints] + approvalLimitNames.map(\.name) + [collectionTarget, allowanceRates, portalUploadDays]
+            + TicketPriority.allCases.map(\.slaSetting)
+    }
+
+    /// The largest SLA a setting takes, in business minutes: a year of minutes.
+    public static let maximumSLAMinutes = 527_040
+
+    /// A new ticket's SLA at `priority` from the tenant's settings (the priority's default where
+    /// none is set); refuses one that is no whole number 1 to ``maximumSLAMinutes``, naming the
+    /// setting.
+    public static func slaMinutes(_ priority: TicketPriority, in settings: [TenantSetting]) throws(DomainError) -> Int32 {
+        guard let value = settings.first(where: { $0.id == priority.slaSetting })?.value else { return Int32(priority.defaultSLAMinutes) }
+        guard let minutes = Int32(value), (1...Int32(maximumSLAMinutes)).contains(minutes), String(minutes) == value else {
+            throw .invalid(field: priority.slaSetting, "an SLA is a whole number of business minutes 1 to \(maximumSLAMinutes), not \"\(value.prefix(64))\"")
+        }
+        return minutes
     }
 
     /// Checks the name is a setting and the value one it takes, naming the setting.
@@ -96,6 +114,8 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
         case Self.collectionTarget: _ = try Self.collectionTarget([self])
         case Self.allowanceRates: _ = try Self.allowanceMatrix([self])
         case Self.portalUploadDays: _ = try Self.portalUploadDays([self])
+        case let name where name.hasPrefix("tickets.sla."):
+            if let priority = TicketPriority.allCases.first(where: { $0.slaSetting == name }) { _ = try Self.slaMinutes(priority, in: [self]) }
         default: _ = try Self.weights([self])
         }
     }
@@ -108,6 +128,7 @@ public struct TenantSetting: Sendable, Hashable, Codable, Identifiable {
         if name == collectionTarget { return "0" }
         if name == allowanceRates { return AllowanceMatrix.standard.text }
         if name == portalUploadDays { return String(PortalBilling.standardDays) }
+        if let priority = TicketPriority.allCases.first(where: { $0.slaSetting == name }) { return String(priority.defaultSLAMinutes) }
         if let limit = approvalLimitNames.first(where: { $0.name == name }) {
             return String(limit.role == .analyst ? ApprovalLimits.standardLimit.analyst : ApprovalLimits.standardLimit.manager)
         }

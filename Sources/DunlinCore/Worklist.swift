@@ -68,7 +68,7 @@ public enum Worklist {
         let overdue = facts.overdue.filter { $0.minorUnits > 0 }
         let priority = callBack != nil || !promisesDue.isEmpty
         let lateUploads = facts.portalUploads.filter { $0 < today }
-        guard priority || !overdue.isEmpty || !broken.isEmpty || !lateUploads.isEmpty else { return nil }
+        guard priority || !overdue.isEmpty || !broken.isEmpty || !lateUploads.isEmpty || !facts.tickets.isEmpty else { return nil }
 
         var reasons: [String] = []
         func say(_ reason: @autoclosure () -> String) {
@@ -121,6 +121,10 @@ public enum Worklist {
         if facts.openDisputes > 0 {
             parts.append(.init(name: "open_disputes", points: weights.openDispute * facts.openDisputes))
             say(facts.openDisputes == 1 ? "1 open dispute" : "\(facts.openDisputes) open disputes")
+        }
+        // Tickets score nothing (their urgency is their SLA's, not the account's); they are said.
+        for ticket in facts.tickets {
+            say(ticket.reason)
         }
         let risk = min(max(facts.riskRating, 1), 5)
         if risk > 1 {
@@ -195,6 +199,8 @@ public struct WorklistFacts: Sendable, Hashable {
     public var portalUploads: [CivilDate] = []
     /// The day of the last activity, in the reader's calendar.
     public var lastContact: CivilDate?
+    /// The customer's tickets whose SLA is breached or at risk now.
+    public var tickets: [TicketWarning] = []
 
     public init(
         customerID: String, customerName: String, riskRating: Int = 3, creditLimit: Money? = nil, overdue: [Money] = [],
@@ -213,6 +219,37 @@ public struct WorklistFacts: Sendable, Hashable {
         self.promisesDue = promisesDue
         self.callBacks = callBacks
         self.lastContact = lastContact
+    }
+}
+
+/// A ticket whose SLA is breached or at risk (``SLAClock``), as the worklist says it.
+public struct TicketWarning: Sendable, Hashable {
+    public var ticketID: String
+    public var subject: String
+    public var breached: Bool
+    /// Business minutes since the breach, or left before it.
+    public var minutes: Int64
+
+    public init(ticketID: String, subject: String, breached: Bool, minutes: Int64) {
+        self.ticketID = ticketID
+        self.subject = subject
+        self.breached = breached
+        self.minutes = minutes
+    }
+
+    /// The warning of `status`, nil when the ticket is neither breached nor at risk.
+    public init?(_ ticket: Ticket, _ status: SLAStatus) {
+        guard status.breached || status.atRisk else { return nil }
+        self.init(ticketID: ticket.id, subject: ticket.subject, breached: status.breached, minutes: Int64(clamping: status.remainingMinutes.magnitude))
+    }
+
+    /// "ticket T-12 'invoice copy' breached its SLA 2 business hours ago".
+    public var reason: String {
+        let span = minutes >= 60 && minutes % 60 == 0
+            ? (minutes == 60 ? "1 business hour" : "\(minutes / 60) business hours")
+            : (minutes == 1 ? "1 business minute" : "\(minutes) business minutes")
+        let name = "ticket \(ticketID) '\(subject)'"
+        return breached ? "\(name) breached its SLA \(span) ago" : "\(name) is at risk: \(span) left of its SLA"
     }
 }
 

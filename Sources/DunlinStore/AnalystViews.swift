@@ -13,17 +13,18 @@ import GRDB
 /// before any).
 public enum AnalystViews {
     /// The views' version: bumped whenever a view's name or columns change.
-    public static let version = 1
+    public static let version = 2
 
     /// The views, by name, in the order they are listed.
     public static let names = [
         "ar_views", "ar_customers", "ar_open_items", "ar_ledger", "ar_activities", "ar_promises", "ar_disputes", "ar_approval_requests",
+        "ar_tickets",
     ]
 
     /// The tables the views read. SQLite names them, not the view, when it flattens a view whose
     /// columns a query does not read (`SELECT count(*) FROM ar_customers`).
     public static let sources: Set<String> = [
-        "ar_report_day", "customer", "invoice_balance", "ledger_entry", "activity", "promise_to_pay", "dispute", "approval_request",
+        "ar_report_day", "customer", "invoice_balance", "ledger_entry", "activity", "promise_to_pay", "dispute", "approval_request", "ticket",
     ]
 
     /// Minor units to major units, as REAL, by the currency's exponent.
@@ -47,12 +48,12 @@ public enum AnalystViews {
 
     static let day = "(SELECT day FROM ar_report_day LIMIT 1)"
 
-    /// Migration "v25: analysts' SQL views".
-    static var schema: String {
+    /// Migration "v25: analysts' SQL views": version 1 (its text as shipped).
+    static var schemaVersion1: String {
         let days = "CAST(julianday(\(day)) - julianday(b.due_date) AS INTEGER)"
         return """
             CREATE TABLE ar_report_day (day TEXT NOT NULL);
-            CREATE VIEW ar_views AS SELECT \(version) AS version, \(day) AS report_day;
+            CREATE VIEW ar_views AS SELECT 1 AS version, \(day) AS report_day;
             CREATE VIEW ar_customers AS
                 SELECT id AS customer_id, number, name, analyst_id, risk_rating, payment_terms_days,
                        credit_limit AS credit_limit_minor, credit_currency, time_zone, language, tags
@@ -85,6 +86,19 @@ public enum AnalystViews {
                        requested_by, requested_on, status, decided_by, decided_on, decision_reason
                 FROM approval_request WHERE deleted = 0;
             """
+    }
+
+    /// Migration "v30: analysts' SQL views, version 2": the tickets. Their SLA is the clock's, at
+    /// a now (`dunlin tickets list`), not a column.
+    static var schemaVersion2: String {
+        """
+        DROP VIEW ar_views;
+        CREATE VIEW ar_views AS SELECT 2 AS version, \(day) AS report_day;
+        CREATE VIEW ar_tickets AS
+            SELECT id AS ticket_id, customer_id, invoice_ids, category, priority, subject, status, team_id, assignee_id,
+                   strftime('%Y-%m-%dT%H:%M:%fZ', opened_at / 1000.0, 'unixepoch') AS opened_at, sla_minutes, dispute_id, request_id
+            FROM ticket WHERE deleted = 0;
+        """
     }
 }
 

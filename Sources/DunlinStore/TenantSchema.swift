@@ -490,7 +490,7 @@ enum TenantSchema {
                 """)
         }
         migrator.registerMigration("v25: analysts' SQL views") { db in
-            try db.execute(sql: AnalystViews.schema)
+            try db.execute(sql: AnalystViews.schemaVersion1)
         }
         migrator.registerMigration("v26: exchange rates") { db in
             try db.execute(sql: """
@@ -535,6 +535,57 @@ enum TenantSchema {
         migrator.registerMigration("v28: portal upload days") { db in
             // A portal-billing customer's days to have an invoice on the portal; NULL: the tenant's setting.
             try db.execute(sql: "ALTER TABLE customer ADD COLUMN portal_upload_days INTEGER")
+        }
+        migrator.registerMigration("v29: the ticket queue") { db in
+            try db.execute(sql: """
+                -- When each team works (TeamCalendar): the SLA clock counts in it. The id is the
+                -- team's name; days and holidays are JSON arrays of names and dates.
+                CREATE TABLE team_calendar (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    time_zone TEXT NOT NULL,
+                    working_days TEXT NOT NULL,
+                    opens TEXT NOT NULL,
+                    closes TEXT NOT NULL,
+                    holidays TEXT NOT NULL,
+                    deleted INTEGER NOT NULL DEFAULT 0
+                );
+                -- AR inquiries (Ticket): the header, merged field by field.
+                CREATE TABLE ticket (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    customer_id TEXT NOT NULL,
+                    invoice_ids TEXT NOT NULL,
+                    category TEXT NOT NULL,
+                    priority TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    team_id TEXT NOT NULL,
+                    assignee_id TEXT NOT NULL,
+                    opened_at INTEGER NOT NULL,
+                    sla_minutes INTEGER NOT NULL,
+                    dispute_id TEXT NOT NULL,
+                    request_id TEXT NOT NULL,
+                    deleted INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX ticket_by_opening ON ticket(opened_at, id);
+                CREATE INDEX ticket_by_customer ON ticket(customer_id, status);
+                CREATE INDEX ticket_tombstones ON ticket(id) WHERE deleted = 1;
+                -- What happened to each ticket (TicketEvent), comments included: insert-only,
+                -- merged by set union, so nobody's event or comment is lost offline.
+                CREATE TABLE ticket_event (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    ticket_id TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    at INTEGER NOT NULL,
+                    author_id TEXT NOT NULL,
+                    team_id TEXT NOT NULL,
+                    assignee_id TEXT NOT NULL,
+                    note TEXT NOT NULL
+                );
+                CREATE INDEX ticket_event_by_ticket ON ticket_event(ticket_id, at, id);
+                """)
+        }
+        migrator.registerMigration("v30: analysts' SQL views, version 2") { db in
+            try db.execute(sql: AnalystViews.schemaVersion2)
         }
         return migrator
     }

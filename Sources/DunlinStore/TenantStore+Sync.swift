@@ -225,6 +225,26 @@ extension TenantStore {
             },
             table: "period_close", tombstoned: true
         ),
+        .teamCalendar: tombstoned(TeamCalendarRow.self, TeamCalendarRow.init, check),
+        .ticket: tombstoned(TicketRow.self, TicketRow.init, check),
+        // A ticket's history and comments: insert-only, so two people's offline events both land.
+        .ticketEvent: SyncKind(
+            mutable: false,
+            fetch: { db, id in try TicketEventRow.fetchOne(db, key: id).map { try $0.record().fieldMap } },
+            write: { db, fields, validate in
+                let event = try TicketEvent(fieldMap: fields)
+                if validate { try check(event, db) }
+                try TicketEventRow(event).insert(db)
+            },
+            table: TicketEventRow.databaseTableName, tombstoned: false,
+            encoded: { db, selection in
+                try selection.apply(to: TicketEventRow.all(), kind: .ticketEvent).fetchAll(db)
+                    .map { row in (row.id, RecordCoding.canonical(try row.record().fieldMap)) }
+            },
+            insertPulled: { db, fields in
+                try TicketEventRow(try TicketEvent(fieldMap: RecordCoding.decode(fields))).insert(db, onConflict: .ignore)
+            }
+        ),
         .syncConflict: SyncKind(
             mutable: true,
             fetch: bodyFields(in: "sync_conflict"),
@@ -292,7 +312,7 @@ extension TenantStore {
     public static let syncKindOrder: [RecordKind] = [
         .customer, .ledgerEntry, .activity, .contact, .dispute, .promiseToPay, .collectionTask, .dunningPolicy, .dunningHold, .dunningNotice,
         .escalationRule, .escalation, .syncConflict, .tenantSetting, .noticeTemplate, .bankFile, .bankReceipt,
-        .approvalRequest, .exchangeRate, .periodClose,
+        .approvalRequest, .exchangeRate, .periodClose, .teamCalendar, .ticket, .ticketEvent,
     ]
 
     /// The fields of a record kept as its sync form's JSON (`body`) with a tombstone flag.

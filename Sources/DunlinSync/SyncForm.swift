@@ -300,6 +300,7 @@ public enum SyncForms {
         Customer.self, LedgerEntry.self, Activity.self, Contact.self, Dispute.self, PromiseToPay.self, CollectionTask.self,
         ConflictRecord.self, DunningPolicy.self, DunningHold.self, DunningNotice.self, TenantSetting.self,
         EscalationRule.self, Escalation.self, NoticeTemplate.self, BankFile.self, CashReceipt.self, ApprovalRequest.self, DatedRate.self, PeriodClose.self,
+        TeamCalendar.self, Ticket.self, TicketEvent.self,
     ]
 
     public static let byKind: [String: any SyncRecordForm.Type] = Dictionary(

@@ -6,10 +6,10 @@ import Testing
 
 /// The analysts' SQL views (a schema contract) and `dunlin sql`'s read-only runner over them.
 @Suite struct AnalystSQLTests {
-    /// Version 1 of the views: their names and columns, in order. A change to a view needs a new
+    /// Each version of the views: their names and columns, in order. A change to a view needs a new
     /// version (AnalystViews.version) and its shape here; version 1's stays what it was.
-    static let shapes: [Int: [String: [String]]] = [
-        1: [
+    static let shapes: [Int: [String: [String]]] = {
+        let one: [String: [String]] = [
             "ar_views": ["version", "report_day"],
             "ar_customers": ["customer_id", "number", "name", "analyst_id", "risk_rating", "payment_terms_days", "credit_limit_minor", "credit_currency", "time_zone", "language", "tags"],
             "ar_open_items": ["invoice_id", "reference", "customer_id", "customer_name", "analyst_id", "currency", "issue_date", "due_date", "amount_minor", "open_minor", "open", "days_past_due", "bucket"],
@@ -18,8 +18,12 @@ import Testing
             "ar_promises": ["promise_id", "customer_id", "invoice_ids", "currency", "amount_minor", "amount", "made_on", "promised_date", "status", "installments", "note"],
             "ar_disputes": ["dispute_id", "customer_id", "invoice_ids", "currency", "amount_minor", "amount", "reason_code", "status", "owner_team", "opened_on", "resolved_on", "note"],
             "ar_approval_requests": ["request_id", "kind", "customer_id", "invoice_id", "source_id", "currency", "amount_minor", "amount", "terms_days", "reason", "requested_by", "requested_on", "status", "decided_by", "decided_on", "decision_reason"],
-        ],
-    ]
+        ]
+        // Version 2: version 1's views and the tickets.
+        var two = one
+        two["ar_tickets"] = ["ticket_id", "customer_id", "invoice_ids", "category", "priority", "subject", "status", "team_id", "assignee_id", "opened_at", "sla_minutes", "dispute_id", "request_id"]
+        return [1: one, 2: two]
+    }()
 
     static func store() throws -> (TenantStore, String) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dunlin-sql-\(UUID().uuidString)")
@@ -38,6 +42,17 @@ import Testing
             #expect(result.columns == expected[name], "\(name)")
         }
         #expect(try AnalystSQL.run("SELECT version FROM ar_views", path: path).rows == [[.integer(Int64(AnalystViews.version))]])
+    }
+
+    @Test("tickets read as they are stored, their opening in ISO 8601 UTC")
+    func tickets() throws {
+        let (store, path) = try Self.store()
+        try store.upsert([Customer(id: "C1", number: "1001", name: "Globe Retail", analystID: "u-ana")])
+        try store.upsert([TeamCalendar(id: "billing-manila", timeZone: "Asia/Manila")])
+        let ticket = Ticket(id: "tkt_1", customerID: "C1", category: .billing, priority: .high, subject: "invoice copy", teamID: "billing-manila", openedAt: 1_795_000_000_123, slaMinutes: 480)
+        try store.open(ticket, event: TicketEvent(id: "tkt_1.opened", ticketID: "tkt_1", kind: .opened, at: ticket.openedAt, authorID: "u-ana", teamID: "billing-manila"))
+        let result = try AnalystSQL.run("SELECT ticket_id, priority, status, opened_at, sla_minutes, invoice_ids FROM ar_tickets", path: path)
+        #expect(result.rows == [[.text("tkt_1"), .text("high"), .text("open"), .text("2026-11-18T11:06:40.123Z"), .integer(480), .text("[]")]])
     }
 
     @Test("open items with their age and bucket on the report day, amounts exact in minor units and in major units by currency")

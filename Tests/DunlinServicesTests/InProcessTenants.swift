@@ -29,7 +29,7 @@ struct InProcessTenants {
     /// whatever the machine's date.
     static let clock = WallClock.fixed(CivilDate("2026-11-23")!, hour: 12, in: TimeZone(identifier: "America/Chicago")!)
 
-    static func make() throws -> InProcessTenants {
+    static func make(clock: WallClock = clock) throws -> InProcessTenants {
         let acme = TenantHandle(id: "t-acme", store: try TenantStore(), baseCurrency: .usd, timeZone: TimeZone(identifier: "America/Chicago")!, clock: clock)
         let bayani = TenantHandle(id: "t-bayani", store: try TenantStore(), baseCurrency: .php, timeZone: TimeZone(identifier: "Asia/Manila")!, clock: clock)
         let tenants = FixedTenants([acme, bayani])

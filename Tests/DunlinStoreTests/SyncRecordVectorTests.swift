@@ -167,6 +167,18 @@ import Testing
                 previousID: "close_2026-10", previousAllowance: 900_00, closedBy: "u-mia", closedOn: day("2026-12-01"), closedSeq: 4_321,
                 reopenedBy: "u-root", reopenedOn: day("2026-12-02"), reopenReason: "late credit memo", postCloseAdjustments: 2
             ))),
+            ("team_calendar", "billing-manila", 26, live(TeamCalendar(
+                id: "billing-manila", timeZone: "Asia/Manila", opens: "09:00", closes: "18:00", holidays: [day("2026-11-30"), day("2026-12-08")]
+            ))),
+            ("ticket", "tkt_1", 27, live(Ticket(
+                id: "tkt_1", customerID: "C-1001", invoiceIDs: ["INV-1042"], category: .billing, priority: .high, subject: "invoice copy",
+                status: .waitingOnCustomer, teamID: "billing-manila", assigneeID: "u-ana", openedAt: 1_795_000_000_123, slaMinutes: 480,
+                disputeID: "", requestID: "req_1"
+            ))),
+            ("ticket_event", "tev_1", 28, TicketEvent(
+                id: "tev_1", ticketID: "tkt_1", kind: .assigned, at: 1_795_003_600_000, authorID: "u-ana", teamID: "billing-newyork",
+                assigneeID: "u-ben", note: "hand-off to New York"
+            ).fieldMap),
         ]
     }()
 

@@ -82,6 +82,16 @@ let syncFormSamples: [any SyncRecordForm] = {
             previousID: "close_2026-10", previousAllowance: 900_00, closedBy: "u-mia", closedOn: day("2026-12-01"), closedSeq: 4_321,
             reopenedBy: "u-root", reopenedOn: day("2026-12-02"), reopenReason: "late credit memo", postCloseAdjustments: 2
         ),
+        TeamCalendar(id: "billing-manila", timeZone: "Asia/Manila", opens: "09:00", closes: "18:00", holidays: [day("2026-11-30"), day("2026-12-08")]),
+        TeamCalendar(id: "billing-newyork", timeZone: "America/New_York", workingDays: [.mon, .tue, .wed, .thu], closes: "24:00"),
+        Ticket(
+            id: "tkt_1", customerID: "C1", invoiceIDs: ["INV-1"], category: .customerService, priority: .urgent, subject: "invoice \"copy\"",
+            status: .waitingOnCustomer, teamID: "billing-manila", assigneeID: "u-ana", openedAt: 1_795_000_000_123, slaMinutes: 120,
+            disputeID: "D1", requestID: "req_1"
+        ),
+        Ticket(id: "tkt_2", customerID: "C1", category: .tax, subject: "VAT", teamID: "tax", openedAt: 0, slaMinutes: 960),
+        TicketEvent(id: "tev_1", ticketID: "tkt_1", kind: .assigned, at: 1_795_000_000_123, authorID: "u-ana", teamID: "billing-newyork", assigneeID: "u-ben", note: "hand-off"),
+        TicketEvent(id: "tev_2", ticketID: "tkt_1", kind: .comment, at: 0, authorID: "u-ben", note: "called AP\nno answer"),
     ]
 }()
 
@@ -136,6 +146,9 @@ let syncFormSamples: [any SyncRecordForm] = {
             (.approvalRequest, "ApprovalRequestRecord", "records.proto", ["entry_id"]),
             (.exchangeRate, "ExchangeRateRecord", "records.proto", []),
             (.periodClose, "PeriodCloseRecord", "receivables.proto", []),
+            (.teamCalendar, "TeamCalendarRecord", "records.proto", []),
+            (.ticket, "TicketRecord", "records.proto", ["sla"]),
+            (.ticketEvent, "TicketEventRecord", "records.proto", []),
         ]
         for (kind, message, file, derived) in messages {
             let proto = try Self.protoFields(message, in: file).filter { !derived.contains($0.name) }
@@ -327,7 +340,8 @@ let syncFormSamples: [any SyncRecordForm] = {
         for sample in syncFormSamples {
             let form = type(of: sample)
             // The dunning and cash kinds came after replica schema 1: no store holds them in its form.
-            let later: [RecordKind] = [.dunningPolicy, .dunningHold, .dunningNotice, .escalationRule, .escalation, .bankFile, .bankReceipt, .approvalRequest, .exchangeRate, .periodClose]
+            let later: [RecordKind] = [.dunningPolicy, .dunningHold, .dunningNotice, .escalationRule, .escalation, .bankFile, .bankReceipt, .approvalRequest, .exchangeRate, .periodClose,
+                                     .teamCalendar, .ticket, .ticketEvent]
             guard let codable = sample as? any Encodable, !later.contains(form.recordKind) else { continue }
             // Schema 1 had no payment plans: no schema 1 record holds installments.
             if let promise = sample as? PromiseToPay, !promise.installments.isEmpty { continue }

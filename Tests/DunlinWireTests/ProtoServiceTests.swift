@@ -59,6 +59,8 @@ struct ProtoServiceTests {
         Method(Records.listSettings), Method(Records.updateSettings),
         Method(Records.addApprovalRequest), Method(Records.getApprovalRequest), Method(Records.listApprovalRequests), Method(Records.decideApprovalRequest),
         Method(Records.upsertExchangeRates), Method(Records.getExchangeRate), Method(Records.listExchangeRates), Method(Records.deleteExchangeRates),
+        Method(Records.upsertTeamCalendars), Method(Records.getTeamCalendar), Method(Records.listTeamCalendars), Method(Records.deleteTeamCalendars),
+        Method(Records.openTicket), Method(Records.getTicket), Method(Records.listTickets), Method(Records.addTicketEvent), Method(Records.linkTicket),
 
         Method(Dunning.upsertPolicies), Method(Dunning.getPolicy), Method(Dunning.listPolicies), Method(Dunning.deletePolicies),
         Method(Dunning.upsertHolds), Method(Dunning.getHold), Method(Dunning.listHolds), Method(Dunning.deleteHolds),

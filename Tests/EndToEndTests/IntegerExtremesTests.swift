@@ -242,6 +242,8 @@ struct ProbedMethod: Sendable {
         method(Records.listSettings), method(Records.updateSettings),
         method(Records.addApprovalRequest), method(Records.getApprovalRequest), method(Records.listApprovalRequests), method(Records.decideApprovalRequest),
         method(Records.upsertExchangeRates), method(Records.getExchangeRate), method(Records.listExchangeRates), method(Records.deleteExchangeRates),
+        method(Records.upsertTeamCalendars), method(Records.getTeamCalendar), method(Records.listTeamCalendars), method(Records.deleteTeamCalendars),
+        method(Records.openTicket), method(Records.getTicket), method(Records.listTickets), method(Records.addTicketEvent), method(Records.linkTicket),
         method(SyncMethods.bootstrap), method(SyncMethods.pull), method(SyncMethods.push), method(SyncMethods.watch, timeout: .milliseconds(200)),
         method(SyncMethods.listReplicas), method(SyncMethods.retireReplica),
         method(Admin.listTenants), method(Admin.createUser), method(Admin.listUsers), method(Admin.listPeople), method(Admin.updateUser),

@@ -22,7 +22,8 @@ func worklist(_ request: Dunlin_V1_WorklistRequest, tenant: TenantHandle, caller
     }
     let applied = try ratesInForce(request.rates, into: base, on: today, tenant: tenant)
     let weights = try RPCError.mapping { try TenantSetting.weights(tenant.store.settings()) }
-    let facts = try RPCError.mapping { try tenant.store.worklistFacts(analystID: analyst, today: today, timeZone: zone) }
+    var facts = try RPCError.mapping { try tenant.store.worklistFacts(analystID: analyst, today: today, timeZone: zone) }
+    try warnTickets(&facts, tenant: tenant)
     let (total, rows) = Worklist.top(facts, limit: limit, today: today, weights: weights, base: base, rates: applied.mapValues(\.rate))
     return .with { response in
         response.asOf = today.description
@@ -44,5 +45,23 @@ func worklist(_ request: Dunlin_V1_WorklistRequest, tenant: TenantHandle, caller
         }
         response.rates = appliedRates(applied, of: rows.flatMap { $0.overdue.map(\.currency) })
         response.weights = Dictionary(uniqueKeysWithValues: WorklistWeights.names.map { ($0, Int32(clamping: weights[$0] ?? 0)) })
+    }
+}
+
+/// Adds to each customer's facts its tickets whose SLA is breached or at risk at the tenant's now
+/// (whatever day the list is for: an SLA is about now).
+private func warnTickets(_ facts: inout [WorklistFacts], tenant: TenantHandle) throws {
+    let tickets = try RPCError.mapping { try tenant.store.unresolvedTickets() }
+    guard !tickets.isEmpty else { return }
+    let events = try RPCError.mapping { try tenant.store.ticketEvents(of: tickets.map(\.id)) }
+    let calendars = try RPCError.mapping { try tenant.store.allTeamCalendars() }
+    let now = tenant.clock.milliseconds
+    var warnings: [String: [TicketWarning]] = [:]
+    for ticket in tickets {
+        let status = SLAClock.status(events: events[ticket.id] ?? [], slaMinutes: Int64(ticket.slaMinutes), calendars: calendars, now: now)
+        if let warning = TicketWarning(ticket, status) { warnings[ticket.customerID, default: []].append(warning) }
+    }
+    for index in facts.indices {
+        if let found = warnings[facts[index].customerID] { facts[index].tickets = found }
     }
 }

@@ -29,11 +29,13 @@ public struct RecordsService: RPCService {
         registerMutable(Dunlin_V1_PromiseRecord.self, in: &router)
         registerMutable(Dunlin_V1_TaskRecord.self, in: &router)
         registerMutable(Dunlin_V1_ExchangeRateRecord.self, in: &router)
+        registerMutable(Dunlin_V1_TeamCalendarRecord.self, in: &router)
         registerPromiseEvaluation(in: &router)
         registerActivities(in: &router)
         registerReconciliationViews(in: &router)
         registerSettings(in: &router)
         registerApprovalRequests(in: &router)
+        registerTickets(in: &router)
     }
 
     /// Upsert, get, list and delete of one mutable record kind: writes held to the rights table

@@ -1216,6 +1216,438 @@ public nonisolated struct Dunlin_V1_DeleteExchangeRatesRequest: Sendable {
   public init() {}
 }
 
+/// When a team works: its days and hours in its own time zone, less its holidays. The SLA clock
+/// counts a ticket's business minutes in the calendar of the team it is with. The id is the team's
+/// name, a code ("billing-manila"). Managers and above write; every role reads.
+public nonisolated struct Dunlin_V1_TeamCalendarRecord: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  /// IANA: "Asia/Manila"
+  public var timeZone: String = String()
+
+  /// mon, tue, wed, thu, fri, sat, sun; default mon-fri
+  public var workingDays: [String] = []
+
+  /// "HH:MM" on the team's clock; default "09:00"
+  public var opens: String = String()
+
+  /// "HH:MM", after opens, at most "24:00"; default "17:00"
+  public var closes: String = String()
+
+  /// YYYY-MM-DD days off
+  public var holidays: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_UpsertTeamCalendarsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// all or none
+  public var calendars: [Dunlin_V1_TeamCalendarRecord] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_UpsertTeamCalendarsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var calendars: [Dunlin_V1_TeamCalendarRecord] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_GetTeamCalendarRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// By id.
+public nonisolated struct Dunlin_V1_ListTeamCalendarsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var pageSize: UInt32 = 0
+
+  public var cursor: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_ListTeamCalendarsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var calendars: [Dunlin_V1_TeamCalendarRecord] = []
+
+  public var nextCursor: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_DeleteTeamCalendarsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var ids: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// An inquiry about receivables from a customer or an internal team. Analysts and above open and
+/// work tickets; what happens to one is its events (TicketEventRecord), which the SLA clock reads.
+public nonisolated struct Dunlin_V1_TicketRecord: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// empty on OpenTicket: "tkt_" + 32 hex digits
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
+
+  public var customerID: String {
+    get {_storage._customerID}
+    set {_uniqueStorage()._customerID = newValue}
+  }
+
+  /// the customer's invoices it is about; may be empty
+  public var invoiceIds: [String] {
+    get {_storage._invoiceIds}
+    set {_uniqueStorage()._invoiceIds = newValue}
+  }
+
+  /// billing, sales, tax, legal, customer_service
+  public var category: String {
+    get {_storage._category}
+    set {_uniqueStorage()._category = newValue}
+  }
+
+  /// low, normal (default), high, urgent
+  public var priority: String {
+    get {_storage._priority}
+    set {_uniqueStorage()._priority = newValue}
+  }
+
+  public var subject: String {
+    get {_storage._subject}
+    set {_uniqueStorage()._subject = newValue}
+  }
+
+  /// open, waiting_on_customer, resolved; set by the events
+  public var status: String {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
+
+  /// the team (a TeamCalendarRecord id) it is with
+  public var teamID: String {
+    get {_storage._teamID}
+    set {_uniqueStorage()._teamID = newValue}
+  }
+
+  /// "" unassigned
+  public var assigneeID: String {
+    get {_storage._assigneeID}
+    set {_uniqueStorage()._assigneeID = newValue}
+  }
+
+  /// Unix milliseconds; 0 on OpenTicket: now
+  public var openedAt: Int64 {
+    get {_storage._openedAt}
+    set {_uniqueStorage()._openedAt = newValue}
+  }
+
+  /// business minutes; 0 on OpenTicket: the priority's setting
+  public var slaMinutes: Int32 {
+    get {_storage._slaMinutes}
+    set {_uniqueStorage()._slaMinutes = newValue}
+  }
+
+  /// the dispute it opened (LinkTicket)
+  public var disputeID: String {
+    get {_storage._disputeID}
+    set {_uniqueStorage()._disputeID = newValue}
+  }
+
+  /// the approval request it opened (LinkTicket)
+  public var requestID: String {
+    get {_storage._requestID}
+    set {_uniqueStorage()._requestID = newValue}
+  }
+
+  /// derived in answers: the SLA clock now; not stored or synced
+  public var sla: Dunlin_V1_TicketSLA {
+    get {_storage._sla ?? Dunlin_V1_TicketSLA()}
+    set {_uniqueStorage()._sla = newValue}
+  }
+  /// Returns true if `sla` has been explicitly set.
+  public var hasSla: Bool {_storage._sla != nil}
+  /// Clears the value of `sla`. Subsequent reads from it will return its default value.
+  public mutating func clearSla() {_uniqueStorage()._sla = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// Where a ticket's SLA stands at the tenant's now (DunlinCore SLAClock).
+public nonisolated struct Dunlin_V1_TicketSLA: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// not_started, running, paused, resolved
+  public var phase: String = String()
+
+  /// whose calendar counts
+  public var teamID: String = String()
+
+  /// business minutes so far
+  public var elapsedMinutes: Int64 = 0
+
+  public var slaMinutes: Int64 = 0
+
+  /// negative once breached, by as much
+  public var remainingMinutes: Int64 = 0
+
+  /// Unix ms, while running and not breached
+  public var dueAt: Int64 {
+    get {_dueAt ?? 0}
+    set {_dueAt = newValue}
+  }
+  /// Returns true if `dueAt` has been explicitly set.
+  public var hasDueAt: Bool {self._dueAt != nil}
+  /// Clears the value of `dueAt`. Subsequent reads from it will return its default value.
+  public mutating func clearDueAt() {self._dueAt = nil}
+
+  /// Unix ms, once breached
+  public var breachedAt: Int64 {
+    get {_breachedAt ?? 0}
+    set {_breachedAt = newValue}
+  }
+  /// Returns true if `breachedAt` has been explicitly set.
+  public var hasBreachedAt: Bool {self._breachedAt != nil}
+  /// Clears the value of `breachedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearBreachedAt() {self._breachedAt = nil}
+
+  /// running, at most a quarter of the SLA left
+  public var atRisk: Bool = false
+
+  public var breached: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _dueAt: Int64? = nil
+  fileprivate var _breachedAt: Int64? = nil
+}
+
+/// One thing that happened to a ticket; insert-only. The author is the caller.
+public nonisolated struct Dunlin_V1_TicketEventRecord: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// empty: "tev_" + 32 hex digits
+  public var id: String = String()
+
+  public var ticketID: String = String()
+
+  /// opened, assigned, paused, resumed, resolved, reopened, comment
+  public var kind: String = String()
+
+  /// Unix milliseconds; 0 in a request: now
+  public var at: Int64 = 0
+
+  /// set by the server to the caller
+  public var authorID: String = String()
+
+  /// opened, assigned: the team
+  public var teamID: String = String()
+
+  /// assigned: the person
+  public var assigneeID: String = String()
+
+  /// a comment's text, or why
+  public var note: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_OpenTicketRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var ticket: Dunlin_V1_TicketRecord {
+    get {_ticket ?? Dunlin_V1_TicketRecord()}
+    set {_ticket = newValue}
+  }
+  /// Returns true if `ticket` has been explicitly set.
+  public var hasTicket: Bool {self._ticket != nil}
+  /// Clears the value of `ticket`. Subsequent reads from it will return its default value.
+  public mutating func clearTicket() {self._ticket = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _ticket: Dunlin_V1_TicketRecord? = nil
+}
+
+public nonisolated struct Dunlin_V1_GetTicketRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_GetTicketResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var ticket: Dunlin_V1_TicketRecord {
+    get {_ticket ?? Dunlin_V1_TicketRecord()}
+    set {_ticket = newValue}
+  }
+  /// Returns true if `ticket` has been explicitly set.
+  public var hasTicket: Bool {self._ticket != nil}
+  /// Clears the value of `ticket`. Subsequent reads from it will return its default value.
+  public mutating func clearTicket() {self._ticket = nil}
+
+  /// by instant, then id
+  public var events: [Dunlin_V1_TicketEventRecord] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _ticket: Dunlin_V1_TicketRecord? = nil
+}
+
+/// Tickets by opened_at, then id; each with its SLA now. `breaching`: only those not resolved that
+/// are breached or at risk (a page may then hold fewer than page_size; follow next_cursor).
+public nonisolated struct Dunlin_V1_ListTicketsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  public var statuses: [String] = []
+
+  public var teamID: String = String()
+
+  public var assigneeID: String = String()
+
+  public var breaching: Bool = false
+
+  public var pageSize: UInt32 = 0
+
+  public var cursor: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_ListTicketsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var tickets: [Dunlin_V1_TicketRecord] = []
+
+  public var nextCursor: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Assign, pause, resume, resolve, reopen or comment: the event, and the ticket as it now stands.
+public nonisolated struct Dunlin_V1_AddTicketEventRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var event: Dunlin_V1_TicketEventRecord {
+    get {_event ?? Dunlin_V1_TicketEventRecord()}
+    set {_event = newValue}
+  }
+  /// Returns true if `event` has been explicitly set.
+  public var hasEvent: Bool {self._event != nil}
+  /// Clears the value of `event`. Subsequent reads from it will return its default value.
+  public mutating func clearEvent() {self._event = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _event: Dunlin_V1_TicketEventRecord? = nil
+}
+
+/// Links the dispute or approval request a ticket opened (each the ticket customer's); "" leaves
+/// a link as it is.
+public nonisolated struct Dunlin_V1_LinkTicketRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var ticketID: String = String()
+
+  public var disputeID: String = String()
+
+  public var requestID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 /// A write-off, refund, adjustment, credit memo or terms change that needs a second pair of eyes.
 /// Never edited after it is made, only decided; never deleted. The ledger entry (or the customer's
 /// new terms) is written only on approval, on the server, in the transaction that records the
@@ -3793,6 +4225,823 @@ nonisolated extension Dunlin_V1_DeleteExchangeRatesRequest: SwiftProtobuf.Messag
 
   public static func ==(lhs: Dunlin_V1_DeleteExchangeRatesRequest, rhs: Dunlin_V1_DeleteExchangeRatesRequest) -> Bool {
     if lhs.ids != rhs.ids {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_TeamCalendarRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TeamCalendarRecord"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}time_zone\0\u{3}working_days\0\u{1}opens\0\u{1}closes\0\u{1}holidays\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.timeZone) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.workingDays) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.opens) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.closes) }()
+      case 6: try { try decoder.decodeRepeatedStringField(value: &self.holidays) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.timeZone.isEmpty {
+      try visitor.visitSingularStringField(value: self.timeZone, fieldNumber: 2)
+    }
+    if !self.workingDays.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.workingDays, fieldNumber: 3)
+    }
+    if !self.opens.isEmpty {
+      try visitor.visitSingularStringField(value: self.opens, fieldNumber: 4)
+    }
+    if !self.closes.isEmpty {
+      try visitor.visitSingularStringField(value: self.closes, fieldNumber: 5)
+    }
+    if !self.holidays.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.holidays, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_TeamCalendarRecord, rhs: Dunlin_V1_TeamCalendarRecord) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.timeZone != rhs.timeZone {return false}
+    if lhs.workingDays != rhs.workingDays {return false}
+    if lhs.opens != rhs.opens {return false}
+    if lhs.closes != rhs.closes {return false}
+    if lhs.holidays != rhs.holidays {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_UpsertTeamCalendarsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertTeamCalendarsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}calendars\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.calendars) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.calendars.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.calendars, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_UpsertTeamCalendarsRequest, rhs: Dunlin_V1_UpsertTeamCalendarsRequest) -> Bool {
+    if lhs.calendars != rhs.calendars {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_UpsertTeamCalendarsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertTeamCalendarsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}calendars\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.calendars) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.calendars.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.calendars, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_UpsertTeamCalendarsResponse, rhs: Dunlin_V1_UpsertTeamCalendarsResponse) -> Bool {
+    if lhs.calendars != rhs.calendars {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_GetTeamCalendarRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetTeamCalendarRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_GetTeamCalendarRequest, rhs: Dunlin_V1_GetTeamCalendarRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ListTeamCalendarsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListTeamCalendarsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}page_size\0\u{1}cursor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.pageSize) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.cursor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.pageSize != 0 {
+      try visitor.visitSingularUInt32Field(value: self.pageSize, fieldNumber: 1)
+    }
+    if !self.cursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.cursor, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ListTeamCalendarsRequest, rhs: Dunlin_V1_ListTeamCalendarsRequest) -> Bool {
+    if lhs.pageSize != rhs.pageSize {return false}
+    if lhs.cursor != rhs.cursor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ListTeamCalendarsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListTeamCalendarsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}calendars\0\u{3}next_cursor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.calendars) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nextCursor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.calendars.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.calendars, fieldNumber: 1)
+    }
+    if !self.nextCursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextCursor, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ListTeamCalendarsResponse, rhs: Dunlin_V1_ListTeamCalendarsResponse) -> Bool {
+    if lhs.calendars != rhs.calendars {return false}
+    if lhs.nextCursor != rhs.nextCursor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_DeleteTeamCalendarsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeleteTeamCalendarsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ids\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.ids) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.ids.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.ids, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_DeleteTeamCalendarsRequest, rhs: Dunlin_V1_DeleteTeamCalendarsRequest) -> Bool {
+    if lhs.ids != rhs.ids {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_TicketRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TicketRecord"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}customer_id\0\u{3}invoice_ids\0\u{1}category\0\u{1}priority\0\u{1}subject\0\u{1}status\0\u{3}team_id\0\u{3}assignee_id\0\u{3}opened_at\0\u{3}sla_minutes\0\u{3}dispute_id\0\u{3}request_id\0\u{1}sla\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _customerID: String = String()
+    var _invoiceIds: [String] = []
+    var _category: String = String()
+    var _priority: String = String()
+    var _subject: String = String()
+    var _status: String = String()
+    var _teamID: String = String()
+    var _assigneeID: String = String()
+    var _openedAt: Int64 = 0
+    var _slaMinutes: Int32 = 0
+    var _disputeID: String = String()
+    var _requestID: String = String()
+    var _sla: Dunlin_V1_TicketSLA? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _customerID = source._customerID
+      _invoiceIds = source._invoiceIds
+      _category = source._category
+      _priority = source._priority
+      _subject = source._subject
+      _status = source._status
+      _teamID = source._teamID
+      _assigneeID = source._assigneeID
+      _openedAt = source._openedAt
+      _slaMinutes = source._slaMinutes
+      _disputeID = source._disputeID
+      _requestID = source._requestID
+      _sla = source._sla
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._customerID) }()
+        case 3: try { try decoder.decodeRepeatedStringField(value: &_storage._invoiceIds) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._category) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._priority) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._subject) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._status) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._teamID) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._assigneeID) }()
+        case 10: try { try decoder.decodeSingularInt64Field(value: &_storage._openedAt) }()
+        case 11: try { try decoder.decodeSingularInt32Field(value: &_storage._slaMinutes) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._disputeID) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._requestID) }()
+        case 14: try { try decoder.decodeSingularMessageField(value: &_storage._sla) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._customerID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._customerID, fieldNumber: 2)
+      }
+      if !_storage._invoiceIds.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._invoiceIds, fieldNumber: 3)
+      }
+      if !_storage._category.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._category, fieldNumber: 4)
+      }
+      if !_storage._priority.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._priority, fieldNumber: 5)
+      }
+      if !_storage._subject.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._subject, fieldNumber: 6)
+      }
+      if !_storage._status.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._status, fieldNumber: 7)
+      }
+      if !_storage._teamID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._teamID, fieldNumber: 8)
+      }
+      if !_storage._assigneeID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._assigneeID, fieldNumber: 9)
+      }
+      if _storage._openedAt != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._openedAt, fieldNumber: 10)
+      }
+      if _storage._slaMinutes != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._slaMinutes, fieldNumber: 11)
+      }
+      if !_storage._disputeID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._disputeID, fieldNumber: 12)
+      }
+      if !_storage._requestID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._requestID, fieldNumber: 13)
+      }
+      try { if let v = _storage._sla {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_TicketRecord, rhs: Dunlin_V1_TicketRecord) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._customerID != rhs_storage._customerID {return false}
+        if _storage._invoiceIds != rhs_storage._invoiceIds {return false}
+        if _storage._category != rhs_storage._category {return false}
+        if _storage._priority != rhs_storage._priority {return false}
+        if _storage._subject != rhs_storage._subject {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._teamID != rhs_storage._teamID {return false}
+        if _storage._assigneeID != rhs_storage._assigneeID {return false}
+        if _storage._openedAt != rhs_storage._openedAt {return false}
+        if _storage._slaMinutes != rhs_storage._slaMinutes {return false}
+        if _storage._disputeID != rhs_storage._disputeID {return false}
+        if _storage._requestID != rhs_storage._requestID {return false}
+        if _storage._sla != rhs_storage._sla {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_TicketSLA: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TicketSLA"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}phase\0\u{3}team_id\0\u{3}elapsed_minutes\0\u{3}sla_minutes\0\u{3}remaining_minutes\0\u{3}due_at\0\u{3}breached_at\0\u{3}at_risk\0\u{1}breached\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.phase) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.teamID) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.elapsedMinutes) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.slaMinutes) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.remainingMinutes) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self._dueAt) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self._breachedAt) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.atRisk) }()
+      case 9: try { try decoder.decodeSingularBoolField(value: &self.breached) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.phase.isEmpty {
+      try visitor.visitSingularStringField(value: self.phase, fieldNumber: 1)
+    }
+    if !self.teamID.isEmpty {
+      try visitor.visitSingularStringField(value: self.teamID, fieldNumber: 2)
+    }
+    if self.elapsedMinutes != 0 {
+      try visitor.visitSingularInt64Field(value: self.elapsedMinutes, fieldNumber: 3)
+    }
+    if self.slaMinutes != 0 {
+      try visitor.visitSingularInt64Field(value: self.slaMinutes, fieldNumber: 4)
+    }
+    if self.remainingMinutes != 0 {
+      try visitor.visitSingularInt64Field(value: self.remainingMinutes, fieldNumber: 5)
+    }
+    try { if let v = self._dueAt {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._breachedAt {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 7)
+    } }()
+    if self.atRisk != false {
+      try visitor.visitSingularBoolField(value: self.atRisk, fieldNumber: 8)
+    }
+    if self.breached != false {
+      try visitor.visitSingularBoolField(value: self.breached, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_TicketSLA, rhs: Dunlin_V1_TicketSLA) -> Bool {
+    if lhs.phase != rhs.phase {return false}
+    if lhs.teamID != rhs.teamID {return false}
+    if lhs.elapsedMinutes != rhs.elapsedMinutes {return false}
+    if lhs.slaMinutes != rhs.slaMinutes {return false}
+    if lhs.remainingMinutes != rhs.remainingMinutes {return false}
+    if lhs._dueAt != rhs._dueAt {return false}
+    if lhs._breachedAt != rhs._breachedAt {return false}
+    if lhs.atRisk != rhs.atRisk {return false}
+    if lhs.breached != rhs.breached {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_TicketEventRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TicketEventRecord"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}ticket_id\0\u{1}kind\0\u{1}at\0\u{3}author_id\0\u{3}team_id\0\u{3}assignee_id\0\u{1}note\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.ticketID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.kind) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.at) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.authorID) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.teamID) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.assigneeID) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.ticketID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ticketID, fieldNumber: 2)
+    }
+    if !self.kind.isEmpty {
+      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 3)
+    }
+    if self.at != 0 {
+      try visitor.visitSingularInt64Field(value: self.at, fieldNumber: 4)
+    }
+    if !self.authorID.isEmpty {
+      try visitor.visitSingularStringField(value: self.authorID, fieldNumber: 5)
+    }
+    if !self.teamID.isEmpty {
+      try visitor.visitSingularStringField(value: self.teamID, fieldNumber: 6)
+    }
+    if !self.assigneeID.isEmpty {
+      try visitor.visitSingularStringField(value: self.assigneeID, fieldNumber: 7)
+    }
+    if !self.note.isEmpty {
+      try visitor.visitSingularStringField(value: self.note, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_TicketEventRecord, rhs: Dunlin_V1_TicketEventRecord) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.ticketID != rhs.ticketID {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.at != rhs.at {return false}
+    if lhs.authorID != rhs.authorID {return false}
+    if lhs.teamID != rhs.teamID {return false}
+    if lhs.assigneeID != rhs.assigneeID {return false}
+    if lhs.note != rhs.note {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_OpenTicketRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OpenTicketRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ticket\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._ticket) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._ticket {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_OpenTicketRequest, rhs: Dunlin_V1_OpenTicketRequest) -> Bool {
+    if lhs._ticket != rhs._ticket {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_GetTicketRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetTicketRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_GetTicketRequest, rhs: Dunlin_V1_GetTicketRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_GetTicketResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetTicketResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ticket\0\u{1}events\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._ticket) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._ticket {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.events.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.events, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_GetTicketResponse, rhs: Dunlin_V1_GetTicketResponse) -> Bool {
+    if lhs._ticket != rhs._ticket {return false}
+    if lhs.events != rhs.events {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ListTicketsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListTicketsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}statuses\0\u{3}team_id\0\u{3}assignee_id\0\u{1}breaching\0\u{3}page_size\0\u{1}cursor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.statuses) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.teamID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.assigneeID) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.breaching) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.pageSize) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.cursor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if !self.statuses.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.statuses, fieldNumber: 2)
+    }
+    if !self.teamID.isEmpty {
+      try visitor.visitSingularStringField(value: self.teamID, fieldNumber: 3)
+    }
+    if !self.assigneeID.isEmpty {
+      try visitor.visitSingularStringField(value: self.assigneeID, fieldNumber: 4)
+    }
+    if self.breaching != false {
+      try visitor.visitSingularBoolField(value: self.breaching, fieldNumber: 5)
+    }
+    if self.pageSize != 0 {
+      try visitor.visitSingularUInt32Field(value: self.pageSize, fieldNumber: 6)
+    }
+    if !self.cursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.cursor, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ListTicketsRequest, rhs: Dunlin_V1_ListTicketsRequest) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.statuses != rhs.statuses {return false}
+    if lhs.teamID != rhs.teamID {return false}
+    if lhs.assigneeID != rhs.assigneeID {return false}
+    if lhs.breaching != rhs.breaching {return false}
+    if lhs.pageSize != rhs.pageSize {return false}
+    if lhs.cursor != rhs.cursor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ListTicketsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListTicketsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tickets\0\u{3}next_cursor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.tickets) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nextCursor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.tickets.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.tickets, fieldNumber: 1)
+    }
+    if !self.nextCursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextCursor, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ListTicketsResponse, rhs: Dunlin_V1_ListTicketsResponse) -> Bool {
+    if lhs.tickets != rhs.tickets {return false}
+    if lhs.nextCursor != rhs.nextCursor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_AddTicketEventRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AddTicketEventRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}event\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._event) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._event {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_AddTicketEventRequest, rhs: Dunlin_V1_AddTicketEventRequest) -> Bool {
+    if lhs._event != rhs._event {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_LinkTicketRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LinkTicketRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}ticket_id\0\u{3}dispute_id\0\u{3}request_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.ticketID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.disputeID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.ticketID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ticketID, fieldNumber: 1)
+    }
+    if !self.disputeID.isEmpty {
+      try visitor.visitSingularStringField(value: self.disputeID, fieldNumber: 2)
+    }
+    if !self.requestID.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_LinkTicketRequest, rhs: Dunlin_V1_LinkTicketRequest) -> Bool {
+    if lhs.ticketID != rhs.ticketID {return false}
+    if lhs.disputeID != rhs.disputeID {return false}
+    if lhs.requestID != rhs.requestID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
