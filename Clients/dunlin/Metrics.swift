@@ -45,7 +45,7 @@ struct MetricsCommand: AsyncParsableCommand {
                     "from", "through", "analyst_id", "currency", "opening", "closing", "closing_current", "closing_over_90", "sales", "collected",
                     "dso_simple", "dso_countback", "best_possible_dso", "average_days_delinquent", "cei", "over_90_percent",
                     "promises_due", "promises_kept", "promise_kept_percent", "disputes_open", "dispute_average_age_days",
-                    "target", "collected_percent_of_target", "rates",
+                    "target", "collected_percent_of_target", "tickets_resolved", "tickets_within_sla", "ticket_sla_percent", "rates",
                 ]
                 let lines = [header.joined(separator: ",")] + zip(rows, response.rows).map { (row: MetricsRowJSON, message: Dunlin_V1_MetricsRow) -> String in
                     var fields = [row.from, row.through, row.analyst_id, response.baseCurrency]
@@ -53,6 +53,7 @@ struct MetricsCommand: AsyncParsableCommand {
                     fields += [row.dso_simple, row.dso_countback, row.best_possible_dso, row.average_days_delinquent, row.cei, row.over_90_percent].map(Self.figure)
                     fields += [String(row.promises_due), String(row.promises_kept), Self.figure(row.promise_kept_percent)]
                     fields += [String(row.disputes_open), Self.figure(row.dispute_average_age_days), row.target.amount, Self.figure(row.collected_percent_of_target)]
+                    fields += [String(row.tickets_resolved), String(row.tickets_within_sla), Self.figure(row.ticket_sla_percent)]
                     fields.append(ratesLine(message.rates).map { String($0.dropFirst("rates: ".count)) } ?? "")
                     return fields.map(csvField).joined(separator: ",")
                 }
@@ -61,12 +62,13 @@ struct MetricsCommand: AsyncParsableCommand {
                 printJSON(encoding: MetricsJSON(base_currency: response.baseCurrency, excluded_currencies: response.excludedCurrencies, rows: rows))
             } else {
                 let people = await People.lookUp(connection: connection, client: client)
-                printTable([["period", "analyst", "DSO", "countback", "best", "delinquent", "CEI %", ">90 %", "kept", "disputes", "sales", "collected", "of target %"]] + rows.map { row in
+                printTable([["period", "analyst", "DSO", "countback", "best", "delinquent", "CEI %", ">90 %", "kept", "disputes", "SLA met", "sales", "collected", "of target %"]] + rows.map { row in
                     [
                         row.from == row.through ? row.from : "\(row.from) to \(row.through)", row.analyst_id.isEmpty ? "(tenant)" : people.name(row.analyst_id),
                         Self.figure(row.dso_simple), Self.figure(row.dso_countback), Self.figure(row.best_possible_dso), Self.figure(row.average_days_delinquent),
                         Self.figure(row.cei), Self.figure(row.over_90_percent), "\(row.promises_kept) of \(row.promises_due)",
                         row.disputes_open == 0 ? "0" : "\(row.disputes_open), \(Self.figure(row.dispute_average_age_days)) days",
+                        row.tickets_resolved == 0 ? "-" : "\(row.tickets_within_sla) of \(row.tickets_resolved)",
                         row.sales.amount, row.collected.amount, Self.figure(row.collected_percent_of_target),
                     ]
                 })
@@ -103,6 +105,8 @@ struct MetricsRowJSON: Encodable {
     var target: AmountJSON
     var collected_percent_of_target: Double?
     var rates: [AppliedRateJSON]
+    var tickets_resolved, tickets_within_sla: Int32
+    var ticket_sla_percent: Double?
 
     init(_ row: Dunlin_V1_MetricsRow) {
         from = row.from
@@ -128,5 +132,8 @@ struct MetricsRowJSON: Encodable {
         target = AmountJSON(row.target)
         collected_percent_of_target = row.hasCollectedPercentOfTarget ? row.collectedPercentOfTarget : nil
         rates = row.rates.map(AppliedRateJSON.init)
+        tickets_resolved = row.ticketsResolved
+        tickets_within_sla = row.ticketsWithinSla
+        ticket_sla_percent = row.hasTicketSlaPercent ? row.ticketSlaPercent : nil
     }
 }

@@ -49,6 +49,14 @@ public struct CivilDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
         self = CivilDate(year: components.year!, month: components.month!, day: components.day!)!
     }
 
+    /// The instant this day starts (its first moment) in `timeZone`.
+    public func start(in timeZone: TimeZone) -> Date {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        return calendar.date(from: DateComponents(year: year, month: month, day: day))
+            ?? Date(timeIntervalSince1970: Double(daysSinceEpoch) * 86_400 - Double(timeZone.secondsFromGMT()))
+    }
+
     /// Days since 1970-01-01 (negative before it).
     public var daysSinceEpoch: Int {
         // Howard Hinnant's days_from_civil.

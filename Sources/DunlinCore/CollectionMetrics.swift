@@ -104,6 +104,9 @@ public struct PeriodFigures: Sendable, Hashable {
     public var closingOver90: Int64 = 0
     public var sales: Int64 = 0
     public var collected: Int64 = 0
+    /// Tickets resolved in the period, and of them those resolved within their SLA.
+    public var ticketsResolved = 0
+    public var ticketsWithinSLA = 0
     /// The other currencies the amounts above were converted from.
     public var converted: Set<Currency> = []
     /// Sales per calendar month back from `through`, most recent first.
@@ -132,6 +135,7 @@ public struct PeriodFigures: Sendable, Hashable {
     public var cei: Double? { CollectionMetrics.cei(opening: opening, sales: sales, closing: closing, closingCurrent: closingCurrent) }
     public var over90Percent: Double? { CollectionMetrics.percent(closingOver90, of: closing) }
     public var promiseKeptPercent: Double? { CollectionMetrics.percent(Int64(promisesKept), of: Int64(promisesDue)) }
+    public var ticketSLAPercent: Double? { CollectionMetrics.percent(Int64(ticketsWithinSLA), of: Int64(ticketsResolved)) }
     public var disputeAverageAgeDays: Double? { disputesOpen > 0 ? Double(disputeDays) / Double(disputesOpen) : nil }
     public var collectedPercentOfTarget: Double? { CollectionMetrics.percent(collected, of: target) }
 }

@@ -322,3 +322,30 @@ extension TenantStore {
         try logChange(db, kind: .ticketEvent, id: event.id, op: "insert")
     }
 }
+
+extension TenantStore {
+    /// The tickets of `analystID`'s customers (every customer when nil) resolved from `start` up to
+    /// `end` (Unix milliseconds, end excluded), and how many of them within their SLA: the clock
+    /// (``SLAClock``) read at the ticket's last resolution in that window, over its events up to
+    /// then, had not run out. One snapshot.
+    public func ticketSLA(from start: Int64, until end: Int64, analystID: String?) throws -> (resolved: Int, withinSLA: Int) {
+        try writer.read { db in
+            let scope = analystID == nil ? "" : " AND t.customer_id IN (SELECT id FROM customer WHERE analyst_id = ?)"
+            let resolutions = try Row.fetchAll(db, sql: """
+                SELECT e.ticket_id, MAX(e.at) AS at FROM ticket_event e JOIN ticket t ON t.id = e.ticket_id AND t.deleted = 0
+                WHERE e.kind = 'resolved' AND e.at >= ? AND e.at < ?\(scope) GROUP BY e.ticket_id
+                """, arguments: StatementArguments([start, end] + (analystID.map { [$0] } ?? [])))
+            guard !resolutions.isEmpty else { return (0, 0) }
+            let calendars = try TeamCalendarRow.live.fetchAll(db).compactMap { try? $0.record() }
+            var within = 0
+            for resolution in resolutions {
+                let id: String = resolution["ticket_id"], at: Int64 = resolution["at"]
+                guard let ticket = try TicketRow.fetchOne(db, key: id)?.record() else { continue }
+                let events = try TicketEventRow.filter(TicketEventRow.Columns.ticketID == id).filter(TicketEventRow.Columns.at <= at)
+                    .order(TicketEventRow.Columns.at, Column("id")).fetchAll(db).map { try $0.record() }
+                if !SLAClock.status(events: events, slaMinutes: Int64(ticket.slaMinutes), calendars: calendars, now: at).breached { within += 1 }
+            }
+            return (resolutions.count, within)
+        }
+    }
+}

@@ -234,3 +234,30 @@ struct TicketServiceTests {
         #expect(both.disputeID == "D1" && both.requestID == request.id)
     }
 }
+
+extension TicketServiceTests {
+    @Test("ticket SLA attainment in the metrics: of two normal tickets (16 business hours in Manila) resolved in the period, one in 8 hours, one after 20, is 50%; by the tenant's days; another analyst's row has none")
+    func slaAttainment() async throws {
+        let world = try await Self.world()
+        let ana = world.acme(.analyst)
+        // Both opened Friday Nov 27, 16:00 Manila; Monday Nov 30 is Bonifacio Day.
+        let quick = try await ana.unary(Records.openTicket, Self.newTicket())
+        let slow = try await ana.unary(Records.openTicket, Self.newTicket("C2", invoices: ["INV-2"]))
+        // Tuesday Dec 1, 15:00 Manila (01:00 in Chicago): 2 + 6 business hours.
+        world.time.set(Self.mnl("2026-12-01 15:00"))
+        _ = try await ana.unary(Records.addTicketEvent, Self.event(quick.id, "resolved"))
+        // Friday Dec 4, 17:00 Manila (03:00 in Chicago): 2 + 9 + 9 + 9 + 8 business hours, past 16.
+        world.time.set(Self.mnl("2026-12-04 17:00"))
+        _ = try await ana.unary(Records.addTicketEvent, Self.event(slow.id, "resolved"))
+
+        let metrics = try await world.acme(.viewer).unary(Receivables.metrics, .with { $0.from = "2026-12-01"; $0.through = "2026-12-04"; $0.byAnalyst = true })
+        let tenant = try #require(metrics.rows.first { $0.analystID.isEmpty })
+        #expect(tenant.ticketsResolved == 2 && tenant.ticketsWithinSla == 1 && tenant.ticketSlaPercent == 50)
+        #expect(metrics.rows.first { $0.analystID == "u-a" }?.ticketsResolved == 2)
+        // Nov 30 in Chicago ends at 00:00 Dec 1 Chicago, 14:00 Manila: the quick one is not in it.
+        let november = try #require(try await world.acme(.viewer).unary(Receivables.metrics, .with { $0.from = "2026-11-01"; $0.through = "2026-11-30" }).rows.first)
+        #expect(november.ticketsResolved == 0 && !november.hasTicketSlaPercent)
+        let other = try #require(try await world.acme(.viewer).unary(Receivables.metrics, .with { $0.from = "2026-12-01"; $0.through = "2026-12-04"; $0.analystID = "u-b" }).rows.first)
+        #expect(other.ticketsResolved == 0 && !other.hasTicketSlaPercent)
+    }
+}

@@ -34,6 +34,10 @@ func metrics(_ request: Dunlin_V1_MetricsRequest, tenant: TenantHandle) throws -
                 )
             }
             previousClosing = figures.closing
+            // Ticket SLA attainment over the period's days on the tenant's clock.
+            let start = Activity.milliseconds(of: first.start(in: tenant.timeZone))
+            let end = Activity.milliseconds(of: last.adding(days: 1).start(in: tenant.timeZone))
+            (figures.ticketsResolved, figures.ticketsWithinSLA) = try RPCError.mapping { try tenant.store.ticketSLA(from: start, until: end, analystID: analyst) }
             // The target is the team's: an analyst's row has none.
             if analyst == nil { figures.target = CollectionMetrics.target(monthly: monthlyTarget, from: first, through: last) }
             excluded.formUnion(others)
@@ -62,6 +66,9 @@ func metrics(_ request: Dunlin_V1_MetricsRequest, tenant: TenantHandle) throws -
                 row.target = amount(figures.target)
                 if let value = figures.collectedPercentOfTarget { row.collectedPercentOfTarget = value }
                 row.rates = appliedRates(applied, of: figures.converted)
+                row.ticketsResolved = Int32(clamping: figures.ticketsResolved)
+                row.ticketsWithinSla = Int32(clamping: figures.ticketsWithinSLA)
+                if let value = figures.ticketSLAPercent { row.ticketSlaPercent = value }
             })
         }
     }

@@ -1054,6 +1054,27 @@ public nonisolated struct Dunlin_V1_MetricsRow: @unchecked Sendable {
     set {_uniqueStorage()._rates = newValue}
   }
 
+  /// tickets (of the row's customers) resolved in the period, on the tenant's days
+  public var ticketsResolved: Int32 {
+    get {_storage._ticketsResolved}
+    set {_uniqueStorage()._ticketsResolved = newValue}
+  }
+
+  /// of them, resolved before their SLA ran out
+  public var ticketsWithinSla: Int32 {
+    get {_storage._ticketsWithinSla}
+    set {_uniqueStorage()._ticketsWithinSla = newValue}
+  }
+
+  public var ticketSlaPercent: Double {
+    get {_storage._ticketSlaPercent ?? 0}
+    set {_uniqueStorage()._ticketSlaPercent = newValue}
+  }
+  /// Returns true if `ticketSlaPercent` has been explicitly set.
+  public var hasTicketSlaPercent: Bool {_storage._ticketSlaPercent != nil}
+  /// Clears the value of `ticketSlaPercent`. Subsequent reads from it will return its default value.
+  public mutating func clearTicketSlaPercent() {_uniqueStorage()._ticketSlaPercent = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -3038,7 +3059,7 @@ nonisolated extension Dunlin_V1_MetricsRequest: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Dunlin_V1_MetricsRow: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MetricsRow"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}through\0\u{3}analyst_id\0\u{1}opening\0\u{1}closing\0\u{3}closing_current\0\u{3}closing_over_90\0\u{1}sales\0\u{1}collected\0\u{3}dso_simple\0\u{3}dso_countback\0\u{3}best_possible_dso\0\u{3}average_days_delinquent\0\u{1}cei\0\u{3}over_90_percent\0\u{3}promises_due\0\u{3}promises_kept\0\u{3}promise_kept_percent\0\u{3}disputes_open\0\u{3}dispute_average_age_days\0\u{1}target\0\u{3}collected_percent_of_target\0\u{1}rates\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}through\0\u{3}analyst_id\0\u{1}opening\0\u{1}closing\0\u{3}closing_current\0\u{3}closing_over_90\0\u{1}sales\0\u{1}collected\0\u{3}dso_simple\0\u{3}dso_countback\0\u{3}best_possible_dso\0\u{3}average_days_delinquent\0\u{1}cei\0\u{3}over_90_percent\0\u{3}promises_due\0\u{3}promises_kept\0\u{3}promise_kept_percent\0\u{3}disputes_open\0\u{3}dispute_average_age_days\0\u{1}target\0\u{3}collected_percent_of_target\0\u{1}rates\0\u{3}tickets_resolved\0\u{3}tickets_within_sla\0\u{3}ticket_sla_percent\0")
 
   fileprivate class _StorageClass {
     var _from: String = String()
@@ -3064,6 +3085,9 @@ nonisolated extension Dunlin_V1_MetricsRow: SwiftProtobuf.Message, SwiftProtobuf
     var _target: Dunlin_V1_Amount? = nil
     var _collectedPercentOfTarget: Double? = nil
     var _rates: [Dunlin_V1_AppliedRate] = []
+    var _ticketsResolved: Int32 = 0
+    var _ticketsWithinSla: Int32 = 0
+    var _ticketSlaPercent: Double? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -3097,6 +3121,9 @@ nonisolated extension Dunlin_V1_MetricsRow: SwiftProtobuf.Message, SwiftProtobuf
       _target = source._target
       _collectedPercentOfTarget = source._collectedPercentOfTarget
       _rates = source._rates
+      _ticketsResolved = source._ticketsResolved
+      _ticketsWithinSla = source._ticketsWithinSla
+      _ticketSlaPercent = source._ticketSlaPercent
     }
   }
 
@@ -3138,6 +3165,9 @@ nonisolated extension Dunlin_V1_MetricsRow: SwiftProtobuf.Message, SwiftProtobuf
         case 21: try { try decoder.decodeSingularMessageField(value: &_storage._target) }()
         case 22: try { try decoder.decodeSingularDoubleField(value: &_storage._collectedPercentOfTarget) }()
         case 23: try { try decoder.decodeRepeatedMessageField(value: &_storage._rates) }()
+        case 24: try { try decoder.decodeSingularInt32Field(value: &_storage._ticketsResolved) }()
+        case 25: try { try decoder.decodeSingularInt32Field(value: &_storage._ticketsWithinSla) }()
+        case 26: try { try decoder.decodeSingularDoubleField(value: &_storage._ticketSlaPercent) }()
         default: break
         }
       }
@@ -3219,6 +3249,15 @@ nonisolated extension Dunlin_V1_MetricsRow: SwiftProtobuf.Message, SwiftProtobuf
       if !_storage._rates.isEmpty {
         try visitor.visitRepeatedMessageField(value: _storage._rates, fieldNumber: 23)
       }
+      if _storage._ticketsResolved != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._ticketsResolved, fieldNumber: 24)
+      }
+      if _storage._ticketsWithinSla != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._ticketsWithinSla, fieldNumber: 25)
+      }
+      try { if let v = _storage._ticketSlaPercent {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 26)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -3251,6 +3290,9 @@ nonisolated extension Dunlin_V1_MetricsRow: SwiftProtobuf.Message, SwiftProtobuf
         if _storage._target != rhs_storage._target {return false}
         if _storage._collectedPercentOfTarget != rhs_storage._collectedPercentOfTarget {return false}
         if _storage._rates != rhs_storage._rates {return false}
+        if _storage._ticketsResolved != rhs_storage._ticketsResolved {return false}
+        if _storage._ticketsWithinSla != rhs_storage._ticketsWithinSla {return false}
+        if _storage._ticketSlaPercent != rhs_storage._ticketSlaPercent {return false}
         return true
       }
       if !storagesAreEqual {return false}
