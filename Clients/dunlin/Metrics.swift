@@ -10,6 +10,7 @@ struct MetricsCommand: AsyncParsableCommand {
     enum By: String, ExpressibleByArgument, CaseIterable {
         case analyst
         case month
+        case team
     }
 
     static let configuration = CommandConfiguration(
@@ -24,7 +25,7 @@ struct MetricsCommand: AsyncParsableCommand {
     @Option(help: "First day, YYYY-MM-DD (default: the first of --through's month).") var from = ""
     @Option(help: "Last day, YYYY-MM-DD (default: today).") var through = ""
     @Option(help: "Only this analyst's customers.") var analyst = ""
-    @Option(help: "A row per analyst or per month (repeat for both).") var by: [By] = []
+    @Option(help: "A row per analyst, per team (team calendars with members) or per month (repeat to combine).") var by: [By] = []
     @Option(help: "Exchange rate to the base currency, CUR=RATE, instead of the tenant's (repeat).") var rate: [String] = []
     @Option(help: "Write CSV to this file (- for stdout) instead of a table.") var csv: String?
 
@@ -38,17 +39,18 @@ struct MetricsCommand: AsyncParsableCommand {
                 $0.analystID = analyst
                 $0.byMonth = by.contains(.month)
                 $0.byAnalyst = by.contains(.analyst)
+                $0.byTeam = by.contains(.team)
             }, options: connection.callOptions)
             let rows = response.rows.map(MetricsRowJSON.init)
             if let csv {
                 let header = [
-                    "from", "through", "analyst_id", "currency", "opening", "closing", "closing_current", "closing_over_90", "sales", "collected",
+                    "from", "through", "analyst_id", "team_id", "currency", "opening", "closing", "closing_current", "closing_over_90", "sales", "collected",
                     "dso_simple", "dso_countback", "best_possible_dso", "average_days_delinquent", "cei", "over_90_percent",
                     "promises_due", "promises_kept", "promise_kept_percent", "disputes_open", "dispute_average_age_days",
                     "target", "collected_percent_of_target", "tickets_resolved", "tickets_within_sla", "ticket_sla_percent", "rates",
                 ]
                 let lines = [header.joined(separator: ",")] + zip(rows, response.rows).map { (row: MetricsRowJSON, message: Dunlin_V1_MetricsRow) -> String in
-                    var fields = [row.from, row.through, row.analyst_id, response.baseCurrency]
+                    var fields = [row.from, row.through, row.analyst_id, row.team_id, response.baseCurrency]
                     fields += [row.opening, row.closing, row.closing_current, row.closing_over_90, row.sales, row.collected].map(\.amount)
                     fields += [row.dso_simple, row.dso_countback, row.best_possible_dso, row.average_days_delinquent, row.cei, row.over_90_percent].map(Self.figure)
                     fields += [String(row.promises_due), String(row.promises_kept), Self.figure(row.promise_kept_percent)]
@@ -64,7 +66,7 @@ struct MetricsCommand: AsyncParsableCommand {
                 let people = await People.lookUp(connection: connection, client: client)
                 printTable([["period", "analyst", "DSO", "countback", "best", "delinquent", "CEI %", ">90 %", "kept", "disputes", "SLA met", "sales", "collected", "of target %"]] + rows.map { row in
                     [
-                        row.from == row.through ? row.from : "\(row.from) to \(row.through)", row.analyst_id.isEmpty ? "(tenant)" : people.name(row.analyst_id),
+                        row.from == row.through ? row.from : "\(row.from) to \(row.through)", !row.team_id.isEmpty ? "team \(row.team_id)" : row.analyst_id.isEmpty ? "(tenant)" : people.name(row.analyst_id),
                         Self.figure(row.dso_simple), Self.figure(row.dso_countback), Self.figure(row.best_possible_dso), Self.figure(row.average_days_delinquent),
                         Self.figure(row.cei), Self.figure(row.over_90_percent), "\(row.promises_kept) of \(row.promises_due)",
                         row.disputes_open == 0 ? "0" : "\(row.disputes_open), \(Self.figure(row.dispute_average_age_days)) days",
@@ -95,7 +97,7 @@ struct MetricsJSON: Encodable {
 
 /// A metrics row in `--json`: figures as numbers, absent (null) where the formula has nothing to divide by.
 struct MetricsRowJSON: Encodable {
-    var from, through, analyst_id: String
+    var from, through, analyst_id, team_id: String
     var opening, closing, closing_current, closing_over_90, sales, collected: AmountJSON
     var dso_simple, dso_countback, best_possible_dso, average_days_delinquent, cei, over_90_percent: Double?
     var promises_due, promises_kept: Int32
@@ -112,6 +114,7 @@ struct MetricsRowJSON: Encodable {
         from = row.from
         through = row.through
         analyst_id = row.analystID
+        team_id = row.teamID
         opening = AmountJSON(row.opening)
         closing = AmountJSON(row.closing)
         closing_current = AmountJSON(row.closingCurrent)

@@ -299,6 +299,7 @@ struct TeamsCommand: AsyncParsableCommand {
         @Option(help: "Its working hours, HH:MM-HH:MM on its clock.") var hours = "09:00-17:00"
         @Option(name: .customLong("day"), help: "A working day, mon to sun (repeat; default mon-fri).") var days: [Weekday] = []
         @Option(name: .customLong("holiday"), help: "A day off, YYYY-MM-DD (repeat).") var holidays: [String] = []
+        @Option(name: .customLong("member"), help: "A user (id) in the team, for the metrics' team rows (repeat).") var members: [String] = []
 
         func run() async throws {
             let span = hours.split(separator: "-", omittingEmptySubsequences: false)
@@ -310,6 +311,7 @@ struct TeamsCommand: AsyncParsableCommand {
                 $0.closes = String(span[1])
                 $0.workingDays = days.map(\.rawValue)
                 $0.holidays = holidays
+                $0.members = members
             }
             try await connection.withCaller { client in
                 let saved = try await client.unary(Records.upsertTeamCalendars, .with { $0.calendars = [calendar] }, options: connection.callOptions)

@@ -214,7 +214,7 @@ RECORDS = [
     # A team's calendar: the SLA clock counts in its days, hours and zone, less its holidays.
     ('team_calendar', 'billing-manila', 26, {
         'id': 'billing-manila', 'time_zone': 'Asia/Manila', 'working_days': ['mon', 'tue', 'wed', 'thu', 'fri'], 'opens': '09:00',
-        'closes': '18:00', 'holidays': ['2026-11-30', '2026-12-08'], '_deleted': False,
+        'closes': '18:00', 'holidays': ['2026-11-30', '2026-12-08'], 'members': ['u-ana'], '_deleted': False,
     }),
     # A ticket waiting on the customer, linked to an approval request.
     ('ticket', 'tkt_1', 27, {

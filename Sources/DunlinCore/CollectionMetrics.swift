@@ -138,4 +138,34 @@ public struct PeriodFigures: Sendable, Hashable {
     public var ticketSLAPercent: Double? { CollectionMetrics.percent(Int64(ticketsWithinSLA), of: Int64(ticketsResolved)) }
     public var disputeAverageAgeDays: Double? { disputesOpen > 0 ? Double(disputeDays) / Double(disputesOpen) : nil }
     public var collectedPercentOfTarget: Double? { CollectionMetrics.percent(collected, of: target) }
+
+    /// A team's figures from its members': every amount and count added (a month's sales month
+    /// by month), checked; the ratios are then the team's own. Refuses a sum beyond 64 bits.
+    public mutating func add(_ other: PeriodFigures) throws(DomainError) {
+        func plus(_ a: Int64, _ b: Int64) throws(DomainError) -> Int64 {
+            let (sum, overflow) = a.addingReportingOverflow(b)
+            guard !overflow else { throw .outOfRange(field: "through", "the team's figures add up to more than 64 bits of minor units hold") }
+            return sum
+        }
+        opening = try plus(opening, other.opening)
+        closing = try plus(closing, other.closing)
+        closingCurrent = try plus(closingCurrent, other.closingCurrent)
+        closingOver90 = try plus(closingOver90, other.closingOver90)
+        sales = try plus(sales, other.sales)
+        collected = try plus(collected, other.collected)
+        ticketsResolved += other.ticketsResolved
+        ticketsWithinSLA += other.ticketsWithinSLA
+        converted.formUnion(other.converted)
+        if monthlySales.isEmpty {
+            monthlySales = other.monthlySales
+        } else {
+            for index in monthlySales.indices where index < other.monthlySales.count {
+                monthlySales[index].sales = try plus(monthlySales[index].sales, other.monthlySales[index].sales)
+            }
+        }
+        promisesDue += other.promisesDue
+        promisesKept += other.promisesKept
+        disputesOpen += other.disputesOpen
+        disputeDays += other.disputeDays
+    }
 }

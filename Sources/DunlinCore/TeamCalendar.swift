@@ -33,10 +33,12 @@ public struct TeamCalendar: Sendable, Hashable, Codable, Identifiable {
     public var closes: String
     /// Days the team does not work although they are working days (public holidays).
     public var holidays: [CivilDate]
+    /// The users (ids) in the team: the metrics' team rows are their customers' (`--by team`).
+    public var members: [String]
 
     public init(
         id: String, timeZone: String, workingDays: [Weekday] = [.mon, .tue, .wed, .thu, .fri], opens: String = "09:00",
-        closes: String = "17:00", holidays: [CivilDate] = []
+        closes: String = "17:00", holidays: [CivilDate] = [], members: [String] = []
     ) {
         self.id = id
         self.timeZone = timeZone
@@ -44,6 +46,7 @@ public struct TeamCalendar: Sendable, Hashable, Codable, Identifiable {
         self.opens = opens
         self.closes = closes
         self.holidays = holidays
+        self.members = members
     }
 
     /// Checks the fields: a code for an id, a known time zone, at least one working day and none
@@ -66,6 +69,11 @@ public struct TeamCalendar: Sendable, Hashable, Codable, Identifiable {
         var seen = Set<CivilDate>()
         for (index, day) in holidays.enumerated() where !seen.insert(day).inserted {
             throw .invalid(field: "holidays[\(index)]", "\(day) is listed twice")
+        }
+        var people = Set<String>()
+        for (index, member) in members.enumerated() {
+            try Require.code(member, "members[\(index)]")
+            guard people.insert(member).inserted else { throw .invalid(field: "members[\(index)]", "\(member) is listed twice") }
         }
     }
 

@@ -547,6 +547,7 @@ enum TenantSchema {
                     opens TEXT NOT NULL,
                     closes TEXT NOT NULL,
                     holidays TEXT NOT NULL,
+                    members TEXT NOT NULL DEFAULT '[]',
                     deleted INTEGER NOT NULL DEFAULT 0
                 );
                 -- AR inquiries (Ticket): the header, merged field by field.

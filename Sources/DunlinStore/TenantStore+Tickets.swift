@@ -15,6 +15,7 @@ struct TeamCalendarRow: TombstonedRow {
     var opens: String
     var closes: String
     var holidays: String
+    var members: String
     var deleted: Bool
 
     init(_ calendar: TeamCalendar) {
@@ -24,6 +25,7 @@ struct TeamCalendarRow: TombstonedRow {
         opens = calendar.opens
         closes = calendar.closes
         holidays = StoredValue.json(calendar.holidays.map(\.description))
+        members = StoredValue.json(calendar.members)
         deleted = false
     }
 
@@ -33,7 +35,8 @@ struct TeamCalendarRow: TombstonedRow {
             try StoredValue.decode(name, table, "working_days", id: id)
         }
         let dates = try StoredValue.ids(holidays, table, "holidays", id: id).map { text in try StoredValue.date(text, table, "holidays", id: id) }
-        return TeamCalendar(id: id, timeZone: time_zone, workingDays: days, opens: opens, closes: closes, holidays: dates)
+        let people = try StoredValue.ids(members, table, "members", id: id)
+        return TeamCalendar(id: id, timeZone: time_zone, workingDays: days, opens: opens, closes: closes, holidays: dates, members: people)
     }
 }
 

@@ -13,12 +13,14 @@ extension TeamCalendar: SyncRecordForm {
         SyncField("opens", .text),
         SyncField("closes", .text),
         SyncField("holidays", .textList),
+        SyncField("members", .textList),
     ]
 
     public var fieldMap: FieldMap {
         [
             "id": .string(id), "time_zone": .string(timeZone), "working_days": .array(workingDays.map { .string($0.rawValue) }),
             "opens": .string(opens), "closes": .string(closes), "holidays": .array(holidays.map(SyncValue.date)),
+            "members": .array(members.map(FieldValue.string)),
         ]
     }
 
@@ -37,7 +39,7 @@ extension TeamCalendar: SyncRecordForm {
         }
         self.init(
             id: try read.text("id"), timeZone: try read.text("time_zone"), workingDays: days, opens: try read.text("opens"),
-            closes: try read.text("closes"), holidays: holidays
+            closes: try read.text("closes"), holidays: holidays, members: try read.textList("members")
         )
     }
 }

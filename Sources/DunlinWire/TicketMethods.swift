@@ -64,6 +64,7 @@ extension Dunlin_V1_TeamCalendarRecord: MutableRecordMessage {
         opens = calendar.opens
         closes = calendar.closes
         holidays = calendar.holidays.map(\.description)
+        members = calendar.members
     }
 
     /// The calendar; days default to Monday to Friday, hours to 09:00-17:00. The id is the team's
@@ -76,7 +77,7 @@ extension Dunlin_V1_TeamCalendarRecord: MutableRecordMessage {
         for (index, text) in holidays.enumerated() { dates.append(try WireField.requiredDate(text, field: "holidays[\(index)]")) }
         return TeamCalendar(
             id: id, timeZone: timeZone, workingDays: days.isEmpty ? [.mon, .tue, .wed, .thu, .fri] : days,
-            opens: opens.isEmpty ? "09:00" : opens, closes: closes.isEmpty ? "17:00" : closes, holidays: dates
+            opens: opens.isEmpty ? "09:00" : opens, closes: closes.isEmpty ? "17:00" : closes, holidays: dates, members: members
         )
     }
 }

@@ -129,3 +129,28 @@ struct MetricsServiceTests {
         #expect(other?.code == .notFound || other?.code == .permissionDenied || other?.code == .unauthenticated)
     }
 }
+
+extension MetricsServiceTests {
+    @Test("by team: a team's row adds its members' figures (a member need not be listed by analyst); the tenant's target is not a team's")
+    func byTeam() async throws {
+        let (router, tenant) = try Self.world()
+        try tenant.store.upsert([Customer(id: "C3", number: "1003", name: "Harbor Foods", analystID: "u-ben")])
+        try tenant.store.post([
+            LedgerEntry(id: "INV-B", kind: .invoice, customerID: "C3", amount: Self.usd(10_000), date: Self.day("2026-11-05"), dueDate: Self.day("2026-12-05"), reference: "INV-B"),
+        ])
+        try tenant.store.upsert([
+            TeamCalendar(id: "manila", timeZone: "Asia/Manila", members: ["u-ana"]),
+            TeamCalendar(id: "everyone", timeZone: "America/New_York", members: ["u-ana", "u-ben"]),
+            TeamCalendar(id: "nobody", timeZone: "America/New_York"),
+        ])
+        try tenant.store.upsert([TenantSetting(id: "metrics.collection_target", value: "5000000")])
+        let response = try await Self.call(router, .with { $0.byTeam = true })
+        #expect(response.rows.map { "\($0.analystID)|\($0.teamID)" } == ["|", "|everyone", "|manila"], "the tenant, then the teams with members, by name")
+        let (all, everyone, manila) = (response.rows[0], response.rows[1], response.rows[2])
+        #expect(manila.closing.minor == 212_000_00 && manila.sales.minor == 100_000_00 && manila.collected.minor == 38_000_00)
+        #expect(everyone.closing.minor == 222_000_00 && everyone.sales.minor == 110_000_00 && everyone.closing == all.closing)
+        #expect(Self.close(everyone.dsoSimple, 222.0 / 110.0 * 30) && Self.close(manila.dsoSimple, 212.0 / 100.0 * 30))
+        #expect(everyone.promisesDue == 2 && everyone.disputesOpen == 1)
+        #expect(all.target.minor == 50_000_00 && everyone.target.minor == 0 && !everyone.hasCollectedPercentOfTarget)
+    }
+}

@@ -168,7 +168,7 @@ import Testing
                 reopenedBy: "u-root", reopenedOn: day("2026-12-02"), reopenReason: "late credit memo", postCloseAdjustments: 2
             ))),
             ("team_calendar", "billing-manila", 26, live(TeamCalendar(
-                id: "billing-manila", timeZone: "Asia/Manila", opens: "09:00", closes: "18:00", holidays: [day("2026-11-30"), day("2026-12-08")]
+                id: "billing-manila", timeZone: "Asia/Manila", opens: "09:00", closes: "18:00", holidays: [day("2026-11-30"), day("2026-12-08")], members: ["u-ana"]
             ))),
             ("ticket", "tkt_1", 27, live(Ticket(
                 id: "tkt_1", customerID: "C-1001", invoiceIDs: ["INV-1042"], category: .billing, priority: .high, subject: "invoice copy",

@@ -82,7 +82,7 @@ let syncFormSamples: [any SyncRecordForm] = {
             previousID: "close_2026-10", previousAllowance: 900_00, closedBy: "u-mia", closedOn: day("2026-12-01"), closedSeq: 4_321,
             reopenedBy: "u-root", reopenedOn: day("2026-12-02"), reopenReason: "late credit memo", postCloseAdjustments: 2
         ),
-        TeamCalendar(id: "billing-manila", timeZone: "Asia/Manila", opens: "09:00", closes: "18:00", holidays: [day("2026-11-30"), day("2026-12-08")]),
+        TeamCalendar(id: "billing-manila", timeZone: "Asia/Manila", opens: "09:00", closes: "18:00", holidays: [day("2026-11-30"), day("2026-12-08")], members: ["u-ana", "u-ben"]),
         TeamCalendar(id: "billing-newyork", timeZone: "America/New_York", workingDays: [.mon, .tue, .wed, .thu], closes: "24:00"),
         Ticket(
             id: "tkt_1", customerID: "C1", invoiceIDs: ["INV-1"], category: .customerService, priority: .urgent, subject: "invoice \"copy\"",

@@ -14,23 +14,29 @@ func metrics(_ request: Dunlin_V1_MetricsRequest, tenant: TenantHandle) throws -
     guard from.days(until: through) < 3660 else { throw RPCError(.outOfRange(field: "from", "a period is at most ten years, not \(from) to \(through)")) }
 
     let periods = request.byMonth ? CivilDate.months(from: from, through: through) : [(first: from, last: through)]
-    let analysts: [String?] = try request.byAnalyst
+    let teams = try request.byTeam ? RPCError.mapping { try tenant.store.allTeamCalendars() }.filter { !$0.members.isEmpty }.sorted { $0.id < $1.id } : []
+    var analysts: [String?] = try request.byAnalyst
         ? [nil] + RPCError.mapping { try tenant.store.analystIDs() }
         : [request.analystID.isEmpty ? nil : request.analystID]
+    // A team's rows add its members' figures: each member is measured, listed or not.
+    let listed = Set(analysts.compactMap { $0 })
+    let members = Set(teams.flatMap(\.members))
+    analysts += members.subtracting(listed).sorted().map { $0 }
 
     let monthlyTarget = try RPCError.mapping { try TenantSetting.collectionTarget(tenant.store.settings()) }
     var excluded = Set<String>()
-    var rows: [Dunlin_V1_MetricsRow] = []
     let base = tenant.baseCurrency
+    // Each period converts at the rates in force on its last day.
+    let applied = try periods.map { try ratesInForce(request.rates, into: base, on: $0.last, tenant: tenant) }
+    var measured: [String: [PeriodFigures]] = [:]
+    var rows: [Dunlin_V1_MetricsRow] = []
     for analyst in analysts {
         var previousClosing: Int64?
-        for (first, last) in periods {
+        for (index, (first, last)) in periods.enumerated() {
             // A month's opening is the closing of the month before: one as-of read less per month.
-            // Each row converts at the rates in force on its last day.
-            let applied = try ratesInForce(request.rates, into: base, on: last, tenant: tenant)
             var (figures, others) = try RPCError.mapping {
                 try tenant.store.periodFigures(
-                    from: first, through: last, analystID: analyst, base: base, rates: applied.mapValues(\.rate), opening: previousClosing
+                    from: first, through: last, analystID: analyst, base: base, rates: applied[index].mapValues(\.rate), opening: previousClosing
                 )
             }
             previousClosing = figures.closing
@@ -38,43 +44,59 @@ func metrics(_ request: Dunlin_V1_MetricsRequest, tenant: TenantHandle) throws -
             let start = Activity.milliseconds(of: first.start(in: tenant.timeZone))
             let end = Activity.milliseconds(of: last.adding(days: 1).start(in: tenant.timeZone))
             (figures.ticketsResolved, figures.ticketsWithinSLA) = try RPCError.mapping { try tenant.store.ticketSLA(from: start, until: end, analystID: analyst) }
-            // The target is the team's: an analyst's row has none.
+            // The target is the tenant's: an analyst's or a team's row has none.
             if analyst == nil { figures.target = CollectionMetrics.target(monthly: monthlyTarget, from: first, through: last) }
             excluded.formUnion(others)
-            rows.append(.with { row in
-                row.from = first.description
-                row.through = last.description
-                row.analystID = analyst ?? ""
-                let amount = { (minor: Int64) in Dunlin_V1_Amount(Money(minorUnits: minor, currency: base)) }
-                row.opening = amount(figures.opening)
-                row.closing = amount(figures.closing)
-                row.closingCurrent = amount(figures.closingCurrent)
-                row.closingOver90 = amount(figures.closingOver90)
-                row.sales = amount(figures.sales)
-                row.collected = amount(figures.collected)
-                if let value = figures.dsoSimple { row.dsoSimple = value }
-                if let value = figures.dsoCountback { row.dsoCountback = value }
-                if let value = figures.bestPossibleDSO { row.bestPossibleDso = value }
-                if let value = figures.averageDaysDelinquent { row.averageDaysDelinquent = value }
-                if let value = figures.cei { row.cei = value }
-                if let value = figures.over90Percent { row.over90Percent = value }
-                row.promisesDue = Int32(clamping: figures.promisesDue)
-                row.promisesKept = Int32(clamping: figures.promisesKept)
-                if let value = figures.promiseKeptPercent { row.promiseKeptPercent = value }
-                row.disputesOpen = Int32(clamping: figures.disputesOpen)
-                if let value = figures.disputeAverageAgeDays { row.disputeAverageAgeDays = value }
-                row.target = amount(figures.target)
-                if let value = figures.collectedPercentOfTarget { row.collectedPercentOfTarget = value }
-                row.rates = appliedRates(applied, of: figures.converted)
-                row.ticketsResolved = Int32(clamping: figures.ticketsResolved)
-                row.ticketsWithinSla = Int32(clamping: figures.ticketsWithinSLA)
-                if let value = figures.ticketSLAPercent { row.ticketSlaPercent = value }
-            })
+            if let analyst { measured[analyst, default: []].append(figures) }
+            if analyst == nil || listed.contains(analyst!) { rows.append(metricsRow(figures, analyst: analyst ?? "", team: "", base: base, rates: applied[index])) }
+        }
+    }
+    for team in teams {
+        for (index, (first, last)) in periods.enumerated() {
+            var figures = PeriodFigures(from: first, through: last, analystID: "")
+            for member in team.members {
+                if let theirs = measured[member]?[index] { try RPCError.mapping { try figures.add(theirs) } }
+            }
+            rows.append(metricsRow(figures, analyst: "", team: team.id, base: base, rates: applied[index]))
         }
     }
     return .with {
         $0.baseCurrency = base.code
         $0.rows = rows
         $0.excludedCurrencies = excluded.sorted()
+    }
+}
+
+/// One row of `figures`, for an analyst, a team or the tenant (both empty).
+private func metricsRow(_ figures: PeriodFigures, analyst: String, team: String, base: Currency, rates: [Currency: AppliedRate]) -> Dunlin_V1_MetricsRow {
+    .with { row in
+        row.from = figures.from.description
+        row.through = figures.through.description
+        row.analystID = analyst
+        row.teamID = team
+        let amount = { (minor: Int64) in Dunlin_V1_Amount(Money(minorUnits: minor, currency: base)) }
+        row.opening = amount(figures.opening)
+        row.closing = amount(figures.closing)
+        row.closingCurrent = amount(figures.closingCurrent)
+        row.closingOver90 = amount(figures.closingOver90)
+        row.sales = amount(figures.sales)
+        row.collected = amount(figures.collected)
+        if let value = figures.dsoSimple { row.dsoSimple = value }
+        if let value = figures.dsoCountback { row.dsoCountback = value }
+        if let value = figures.bestPossibleDSO { row.bestPossibleDso = value }
+        if let value = figures.averageDaysDelinquent { row.averageDaysDelinquent = value }
+        if let value = figures.cei { row.cei = value }
+        if let value = figures.over90Percent { row.over90Percent = value }
+        row.promisesDue = Int32(clamping: figures.promisesDue)
+        row.promisesKept = Int32(clamping: figures.promisesKept)
+        if let value = figures.promiseKeptPercent { row.promiseKeptPercent = value }
+        row.disputesOpen = Int32(clamping: figures.disputesOpen)
+        if let value = figures.disputeAverageAgeDays { row.disputeAverageAgeDays = value }
+        row.target = amount(figures.target)
+        if let value = figures.collectedPercentOfTarget { row.collectedPercentOfTarget = value }
+        row.rates = appliedRates(rates, of: figures.converted)
+        row.ticketsResolved = Int32(clamping: figures.ticketsResolved)
+        row.ticketsWithinSla = Int32(clamping: figures.ticketsWithinSLA)
+        if let value = figures.ticketSLAPercent { row.ticketSlaPercent = value }
     }
 }

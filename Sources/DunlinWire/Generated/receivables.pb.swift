@@ -852,6 +852,9 @@ public nonisolated struct Dunlin_V1_MetricsRequest: Sendable {
   /// override the tenant's stored rates, for every row
   public var rates: [Dunlin_V1_AgingRequest.Rate] = []
 
+  /// also a row per team (team calendars with members): its members' customers, their figures added
+  public var byTeam: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1074,6 +1077,12 @@ public nonisolated struct Dunlin_V1_MetricsRow: @unchecked Sendable {
   public var hasTicketSlaPercent: Bool {_storage._ticketSlaPercent != nil}
   /// Clears the value of `ticketSlaPercent`. Subsequent reads from it will return its default value.
   public mutating func clearTicketSlaPercent() {_uniqueStorage()._ticketSlaPercent = nil}
+
+  /// a team's row (by_team); "" otherwise
+  public var teamID: String {
+    get {_storage._teamID}
+    set {_uniqueStorage()._teamID = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -3004,7 +3013,7 @@ nonisolated extension Dunlin_V1_WorklistResponse: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Dunlin_V1_MetricsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MetricsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}through\0\u{3}analyst_id\0\u{3}by_month\0\u{3}by_analyst\0\u{1}rates\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}through\0\u{3}analyst_id\0\u{3}by_month\0\u{3}by_analyst\0\u{1}rates\0\u{3}by_team\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3018,6 +3027,7 @@ nonisolated extension Dunlin_V1_MetricsRequest: SwiftProtobuf.Message, SwiftProt
       case 4: try { try decoder.decodeSingularBoolField(value: &self.byMonth) }()
       case 5: try { try decoder.decodeSingularBoolField(value: &self.byAnalyst) }()
       case 6: try { try decoder.decodeRepeatedMessageField(value: &self.rates) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.byTeam) }()
       default: break
       }
     }
@@ -3042,6 +3052,9 @@ nonisolated extension Dunlin_V1_MetricsRequest: SwiftProtobuf.Message, SwiftProt
     if !self.rates.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.rates, fieldNumber: 6)
     }
+    if self.byTeam != false {
+      try visitor.visitSingularBoolField(value: self.byTeam, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3052,6 +3065,7 @@ nonisolated extension Dunlin_V1_MetricsRequest: SwiftProtobuf.Message, SwiftProt
     if lhs.byMonth != rhs.byMonth {return false}
     if lhs.byAnalyst != rhs.byAnalyst {return false}
     if lhs.rates != rhs.rates {return false}
+    if lhs.byTeam != rhs.byTeam {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3059,7 +3073,7 @@ nonisolated extension Dunlin_V1_MetricsRequest: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Dunlin_V1_MetricsRow: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MetricsRow"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}through\0\u{3}analyst_id\0\u{1}opening\0\u{1}closing\0\u{3}closing_current\0\u{3}closing_over_90\0\u{1}sales\0\u{1}collected\0\u{3}dso_simple\0\u{3}dso_countback\0\u{3}best_possible_dso\0\u{3}average_days_delinquent\0\u{1}cei\0\u{3}over_90_percent\0\u{3}promises_due\0\u{3}promises_kept\0\u{3}promise_kept_percent\0\u{3}disputes_open\0\u{3}dispute_average_age_days\0\u{1}target\0\u{3}collected_percent_of_target\0\u{1}rates\0\u{3}tickets_resolved\0\u{3}tickets_within_sla\0\u{3}ticket_sla_percent\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}through\0\u{3}analyst_id\0\u{1}opening\0\u{1}closing\0\u{3}closing_current\0\u{3}closing_over_90\0\u{1}sales\0\u{1}collected\0\u{3}dso_simple\0\u{3}dso_countback\0\u{3}best_possible_dso\0\u{3}average_days_delinquent\0\u{1}cei\0\u{3}over_90_percent\0\u{3}promises_due\0\u{3}promises_kept\0\u{3}promise_kept_percent\0\u{3}disputes_open\0\u{3}dispute_average_age_days\0\u{1}target\0\u{3}collected_percent_of_target\0\u{1}rates\0\u{3}tickets_resolved\0\u{3}tickets_within_sla\0\u{3}ticket_sla_percent\0\u{3}team_id\0")
 
   fileprivate class _StorageClass {
     var _from: String = String()
@@ -3088,6 +3102,7 @@ nonisolated extension Dunlin_V1_MetricsRow: SwiftProtobuf.Message, SwiftProtobuf
     var _ticketsResolved: Int32 = 0
     var _ticketsWithinSla: Int32 = 0
     var _ticketSlaPercent: Double? = nil
+    var _teamID: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -3124,6 +3139,7 @@ nonisolated extension Dunlin_V1_MetricsRow: SwiftProtobuf.Message, SwiftProtobuf
       _ticketsResolved = source._ticketsResolved
       _ticketsWithinSla = source._ticketsWithinSla
       _ticketSlaPercent = source._ticketSlaPercent
+      _teamID = source._teamID
     }
   }
 
@@ -3168,6 +3184,7 @@ nonisolated extension Dunlin_V1_MetricsRow: SwiftProtobuf.Message, SwiftProtobuf
         case 24: try { try decoder.decodeSingularInt32Field(value: &_storage._ticketsResolved) }()
         case 25: try { try decoder.decodeSingularInt32Field(value: &_storage._ticketsWithinSla) }()
         case 26: try { try decoder.decodeSingularDoubleField(value: &_storage._ticketSlaPercent) }()
+        case 27: try { try decoder.decodeSingularStringField(value: &_storage._teamID) }()
         default: break
         }
       }
@@ -3258,6 +3275,9 @@ nonisolated extension Dunlin_V1_MetricsRow: SwiftProtobuf.Message, SwiftProtobuf
       try { if let v = _storage._ticketSlaPercent {
         try visitor.visitSingularDoubleField(value: v, fieldNumber: 26)
       } }()
+      if !_storage._teamID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._teamID, fieldNumber: 27)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -3293,6 +3313,7 @@ nonisolated extension Dunlin_V1_MetricsRow: SwiftProtobuf.Message, SwiftProtobuf
         if _storage._ticketsResolved != rhs_storage._ticketsResolved {return false}
         if _storage._ticketsWithinSla != rhs_storage._ticketsWithinSla {return false}
         if _storage._ticketSlaPercent != rhs_storage._ticketSlaPercent {return false}
+        if _storage._teamID != rhs_storage._teamID {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -1241,6 +1241,9 @@ public nonisolated struct Dunlin_V1_TeamCalendarRecord: Sendable {
   /// YYYY-MM-DD days off
   public var holidays: [String] = []
 
+  /// user ids: the metrics' team rows are their customers'
+  public var members: [String] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -4232,7 +4235,7 @@ nonisolated extension Dunlin_V1_DeleteExchangeRatesRequest: SwiftProtobuf.Messag
 
 nonisolated extension Dunlin_V1_TeamCalendarRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TeamCalendarRecord"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}time_zone\0\u{3}working_days\0\u{1}opens\0\u{1}closes\0\u{1}holidays\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}time_zone\0\u{3}working_days\0\u{1}opens\0\u{1}closes\0\u{1}holidays\0\u{1}members\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4246,6 +4249,7 @@ nonisolated extension Dunlin_V1_TeamCalendarRecord: SwiftProtobuf.Message, Swift
       case 4: try { try decoder.decodeSingularStringField(value: &self.opens) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.closes) }()
       case 6: try { try decoder.decodeRepeatedStringField(value: &self.holidays) }()
+      case 7: try { try decoder.decodeRepeatedStringField(value: &self.members) }()
       default: break
       }
     }
@@ -4270,6 +4274,9 @@ nonisolated extension Dunlin_V1_TeamCalendarRecord: SwiftProtobuf.Message, Swift
     if !self.holidays.isEmpty {
       try visitor.visitRepeatedStringField(value: self.holidays, fieldNumber: 6)
     }
+    if !self.members.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.members, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -4280,6 +4287,7 @@ nonisolated extension Dunlin_V1_TeamCalendarRecord: SwiftProtobuf.Message, Swift
     if lhs.opens != rhs.opens {return false}
     if lhs.closes != rhs.closes {return false}
     if lhs.holidays != rhs.holidays {return false}
+    if lhs.members != rhs.members {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
