@@ -67,10 +67,7 @@ extension PeriodClose: SyncRecordForm {
 
     public init(fieldMap: FieldMap) throws(DomainError) {
         let read = try SyncFieldReader(fieldMap, form: Self.form, kind: Self.recordKind)
-        func currency(_ code: String, _ field: String) throws(DomainError) -> Currency {
-            guard let currency = Currency(code: code) else { throw .money(field: field, .unknownCurrency(code)) }
-            return currency
-        }
+        let currency = SyncValue.currency
         self.init(
             month: try read.text("month"), through: try read.date("through"), status: try read.choice("status", Status.self),
             baseCurrency: try currency(try read.text("base_currency"), "base_currency"),

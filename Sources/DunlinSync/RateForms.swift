@@ -24,12 +24,16 @@ extension DatedRate: SyncRecordForm {
 
     public init(fieldMap: FieldMap) throws(DomainError) {
         let read = try SyncFieldReader(fieldMap, form: Self.form, kind: Self.recordKind)
-        func currency(_ field: String) throws(DomainError) -> Currency {
-            let code = try read.text(field)
-            guard let currency = Currency(code: code) else { throw .money(field: field, .unknownCurrency(code)) }
-            return currency
-        }
+        func currency(_ field: String) throws(DomainError) -> Currency { try SyncValue.currency(try read.text(field), field) }
         self.init(from: try currency("from_currency"), to: try currency("to_currency"), date: try read.date("date"), rate: try read.text("rate"), source: try read.text("source"))
         id = try read.text("id")
+    }
+}
+
+extension SyncValue {
+    /// An ISO 4217 code a form holds as text; an unknown one is refused, naming `field`.
+    public static func currency(_ code: String, _ field: String) throws(DomainError) -> Currency {
+        guard let currency = Currency(code: code) else { throw .money(field: field, .unknownCurrency(code)) }
+        return currency
     }
 }
