@@ -101,12 +101,15 @@ public struct AgingReport: Sendable, Hashable {
     /// The report from sums already bucketed per customer and currency (a store sums them where
     /// the rows are): one row per customer and currency with any open item, `buckets.count` sums
     /// each. Totals and the base-currency conversion are the same as ``compute(_:asOf:buckets:baseCurrency:rates:)``'s.
+    ///
+    /// `totals`, when given, are the whole report's sums per currency and bucket (a store keeps
+    /// them; `rows` is then one page of the report) instead of the rows' sums.
     public static func assemble(
         _ rows: [Row], asOf: CivilDate, buckets: AgingBuckets = .standard,
-        baseCurrency: Currency? = nil, rates: [Currency: ExchangeRate] = [:]
+        baseCurrency: Currency? = nil, rates: [Currency: ExchangeRate] = [:], totals given: [Currency: [Int128]]? = nil
     ) throws(DomainError) -> AgingReport {
-        var wideTotals: [Currency: [Int128]] = [:]
-        for row in rows {
+        var wideTotals: [Currency: [Int128]] = given ?? [:]
+        for row in given == nil ? rows : [] {
             for (index, amount) in row.buckets.enumerated() {
                 wideTotals[row.currency, default: Array(repeating: 0, count: buckets.count)][index] += Int128(amount)
             }

@@ -225,7 +225,8 @@ enum DerivedBalances {
 extension TenantStore {
     /// Ids whose derived balance row differs from a recomputation from the ledger alone (or is
     /// missing, or has no ledger entry), and customers whose open balance
-    /// (`customer_open_balance`) differs from their open invoices': empty unless the triggers are wrong. A full scan, for
+    /// (`customer_open_balance`) differs from their open invoices', and rows of the portfolio's
+    /// totals (``PortfolioTotals``) that differ from a recomputation: empty unless the triggers are wrong. A full scan, for
     /// tests and an operator's consistency check, never on a request path.
     public func derivedBalanceMismatches() throws -> [String] {
         try writer.read { db in
@@ -238,6 +239,8 @@ extension TenantStore {
             let kept = "SELECT * FROM customer_open_balance WHERE items != 0 OR high != 0 OR low != 0 OR inexact != 0"
             ids.formUnion(try String.fetchAll(db, sql: "\(kept) EXCEPT \(DerivedBalances.recomputeOpenByCustomer)"))
             ids.formUnion(try String.fetchAll(db, sql: "\(DerivedBalances.recomputeOpenByCustomer) EXCEPT \(kept)"))
+            // The portfolio's kept totals (rows described, not ids).
+            ids.formUnion(try PortfolioTotals.mismatches(db))
             return ids.sorted()
         }
     }

@@ -588,6 +588,9 @@ enum TenantSchema {
         migrator.registerMigration("v30: analysts' SQL views, version 2") { db in
             try db.execute(sql: AnalystViews.schemaVersion2)
         }
+        migrator.registerMigration("v31: portfolio totals") { db in
+            try db.execute(sql: PortfolioTotals.schema)
+        }
         return migrator
     }
 }

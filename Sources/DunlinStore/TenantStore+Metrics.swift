@@ -41,20 +41,25 @@ extension TenantStore {
             }
         }
         let buckets = try AgingBuckets(bounds: [0, 90])
-        /// The aging's sums per currency (over every customer), each bucket added in 128 bits.
-        func perCurrency(_ rows: [AgingReport.Row]) throws -> [(currency: Currency, buckets: [Int64])] {
+        /// The aging's sums per currency as of `day`, each bucket added in 128 bits: the tenant's
+        /// from the kept totals, an analyst's from their customers' invoices.
+        func perCurrency(asOf day: CivilDate) throws -> [(currency: Currency, buckets: [Int64])] {
             var sums: [Currency: [Int128]] = [:]
-            for row in rows {
-                for (index, amount) in row.buckets.enumerated() { sums[row.currency, default: [0, 0, 0]][index] += Int128(amount) }
+            if analystID == nil {
+                sums = try agingTotals(asOf: day, buckets: buckets)
+            } else {
+                for row in try agingSums(analystID: analystID, asOf: day, buckets: buckets) {
+                    for (index, amount) in row.buckets.enumerated() { sums[row.currency, default: [0, 0, 0]][index] += Int128(amount) }
+                }
             }
             return try sums.sorted { $0.key < $1.key }.map { ($0.key, try AgingReport.narrow($0.value, $0.key, field: "through")) }
         }
         if let opening { figures.opening = opening }
-        for sum in try opening == nil ? perCurrency(agingSums(analystID: analystID, asOf: from.adding(days: -1), buckets: buckets)) : [] {
+        for sum in try opening == nil ? perCurrency(asOf: from.adding(days: -1)) : [] {
             guard let total = try inBase(AgingReport.Row(customerID: "", currency: sum.currency, buckets: sum.buckets).total(), sum.currency.code) else { continue }
             figures.opening = try Self.add(figures.opening, total)
         }
-        for sum in try perCurrency(agingSums(analystID: analystID, asOf: through, buckets: buckets)) {
+        for sum in try perCurrency(asOf: through) {
             let code = sum.currency.code
             guard let total = try inBase(AgingReport.Row(customerID: "", currency: sum.currency, buckets: sum.buckets).total(), code),
                 let current = try inBase(sum.buckets[0], code), let over90 = try inBase(sum.buckets[2], code)
@@ -67,21 +72,37 @@ extension TenantStore {
             let mine = analystID == nil ? "" : " AND e.customer_id IN (SELECT id FROM customer WHERE analyst_id = ?)"
             let scope: [(any DatabaseValueConvertible)?] = analystID.map { [$0] } ?? []
             let live = "NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.kind = 'reversal' AND r.target_id = e.id AND r.date <= ?)"
-            func sum(_ kind: String, _ first: CivilDate, _ last: CivilDate) throws -> [(currency: String, total: Int64)] {
+            /// Entries of `kind` dated `first`...`last` not voided by `through`, per currency (and
+            /// month when `monthly`): the tenant's from the kept day totals (``PortfolioTotals``),
+            /// an analyst's from their customers' entries. `currencies` limits which are read.
+            func sum(_ kind: String, _ first: CivilDate, _ last: CivilDate, monthly: Bool = false, currencies: [String]? = nil) throws -> [(month: String, currency: String, total: Int64)] {
+                let (day, currency) = analystID == nil ? ("day", "currency") : ("e.date", "e.currency")
+                let month = monthly ? "substr(\(day), 1, 7)" : "''"
+                let marks = currencies.map { " AND \(currency) IN (\(Array(repeating: "?", count: $0.count).joined(separator: ", ")))" } ?? ""
+                let sql =
+                    analystID == nil
+                    ? """
+                        SELECT \(month), currency, SUM(high), SUM(low) FROM ledger_day
+                        WHERE kind = ? AND day BETWEEN ? AND ? AND (reversed_on = '' OR reversed_on > ?)\(marks) GROUP BY 1, 2
+                        """
+                    : """
+                        SELECT \(month), e.currency, SUM(e.amount >> 32), SUM(e.amount & 4294967295) FROM ledger_entry e
+                        WHERE e.kind = ? AND e.date BETWEEN ? AND ? AND \(live)\(mine)\(marks) GROUP BY 1, 2
+                        """
+                let arguments: [(any DatabaseValueConvertible)?] = [kind, first.description, last.description, through.description] + (analystID == nil ? [] : scope) + (currencies ?? [])
                 do {
-                    return try Row.fetchAll(db, sql: """
-                        SELECT e.currency, SUM(e.amount) FROM ledger_entry e
-                        WHERE e.kind = ? AND e.date BETWEEN ? AND ? AND \(live)\(mine) GROUP BY e.currency
-                        """, arguments: StatementArguments([kind, first.description, last.description, through.description] + scope)
-                    ).map { ($0[0], $0[1]) }
+                    return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).compactMap { row in
+                        guard let currency = Currency(code: row[1]) else { return nil }
+                        return (row[0], currency.code, try AgingReport.narrow(WideSum.value(row, at: 2), currency, field: "through"))
+                    }
                 } catch let error as DatabaseError where error.message == "integer overflow" {
                     throw DomainError.outOfRange(field: "through", "the period's \(kind)s add up to more than 64 bits of minor units hold")
                 }
             }
-            for (currency, total) in try sum("invoice", from, through) {
+            for (_, currency, total) in try sum("invoice", from, through) {
                 if let total = try inBase(total, currency) { figures.sales = try Self.add(figures.sales, total) }
             }
-            for (currency, total) in try sum("payment", from, through) {
+            for (_, currency, total) in try sum("payment", from, through) {
                 if let total = try inBase(total, currency) { figures.collected = try Self.add(figures.collected, total) }
             }
             // Countback: month by month back from through's, at most a year (and not before year 1), in one read.
@@ -92,19 +113,11 @@ extension TenantStore {
                 end = end.firstOfMonth.adding(days: -1)
             }
             var byMonth: [String: Int64] = [:]
-            do {
-                // Only the currencies that count: the base and those with a rate.
-                let counted = [base.code] + rates.keys.map(\.code).sorted()
-                let marks = Array(repeating: "?", count: counted.count).joined(separator: ", ")
-                for row in try Row.fetchAll(db, sql: """
-                    SELECT substr(e.date, 1, 7), e.currency, SUM(e.amount) FROM ledger_entry e
-                    WHERE e.kind = 'invoice' AND e.currency IN (\(marks)) AND e.date BETWEEN ? AND ? AND \(live)\(mine) GROUP BY 1, 2
-                    """, arguments: StatementArguments(counted + [windows.last!.first.description, through.description, through.description] + scope)) {
-                    guard let sales = try inBase(row[2], row[1]) else { continue }
-                    byMonth[row[0]] = try Self.add(byMonth[row[0]] ?? 0, sales)
-                }
-            } catch let error as DatabaseError where error.message == "integer overflow" {
-                throw DomainError.outOfRange(field: "through", "a month's invoices add up to more than 64 bits of minor units hold")
+            // Only the currencies that count: the base and those with a rate.
+            let counted = [base.code] + rates.keys.map(\.code).sorted()
+            for (month, currency, total) in try sum("invoice", windows.last!.first, through, monthly: true, currencies: counted) {
+                guard let sales = try inBase(total, currency) else { continue }
+                byMonth[month] = try Self.add(byMonth[month] ?? 0, sales)
             }
             figures.monthlySales = windows.map { first, last in
                 MonthSales(sales: byMonth[String(first.description.prefix(7))] ?? 0, days: first.days(until: last) + 1)

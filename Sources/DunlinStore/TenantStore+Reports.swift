@@ -161,71 +161,133 @@ extension TenantStore {
         try writer.read { db in try Self.agingSums(db, analystID: analystID, asOf: asOf, buckets: buckets) }
     }
 
-    /// ``agingSums(analystID:asOf:buckets:)`` in a transaction the caller holds.
-    static func agingSums(_ db: Database, analystID: String? = nil, asOf: CivilDate, buckets: AgingBuckets) throws -> [AgingReport.Row] {
+    /// One page of the aging's rows, in (customer, currency) order, with the totals of the whole
+    /// report, in one snapshot. For the whole tenant the totals come from the kept totals
+    /// (``agingTotals(asOf:buckets:)``) and the rows from the page's customers' invoices alone
+    /// (plus the entries dated after `asOf`); for one analyst both from their customers' invoices.
+    public func agingPage(analystID: String? = nil, asOf: CivilDate, buckets: AgingBuckets, page request: PageRequest) throws -> AgingPage {
+        try writer.read { db in
+            var after: (customerID: String, currency: String)?
+            if let text = request.cursor {
+                let cursor = try PageCursor(decoding: text, list: "aging")
+                guard case .text(let customerID) = cursor.key else {
+                    throw DomainError.invalid(field: "cursor", "the cursor is from another list; pass back this list's next cursor")
+                }
+                after = (customerID, cursor.id)
+            }
+            let rows: [AgingReport.Row]
+            var totals: [Currency: [Int128]] = [:]
+            if analystID == nil {
+                rows = try Self.agingSums(db, asOf: asOf, buckets: buckets, after: after, limit: request.size + 1)
+                totals = try Self.agingTotals(db, asOf: asOf, buckets: buckets)
+            } else {
+                rows = try Self.agingSums(db, analystID: analystID, asOf: asOf, buckets: buckets)
+                for row in rows {
+                    for (index, amount) in row.buckets.enumerated() {
+                        totals[row.currency, default: Array(repeating: 0, count: buckets.count)][index] += Int128(amount)
+                    }
+                }
+            }
+            let page = try Page(slicing: rows, list: "aging", request) { ($0.customerID, $0.currency.code) }
+            return AgingPage(rows: page.items, nextCursor: page.nextCursor, totals: totals)
+        }
+    }
+
+    /// ``agingSums(analystID:asOf:buckets:)`` in a transaction the caller holds, optionally only
+    /// the rows after `after` (customer, currency), at most `limit` of them: then it reads the
+    /// invoices of those rows' customers only (and the entries dated after `asOf`), so one page
+    /// costs what its customers hold, not what the ledger does. Rows come in (customer, currency)
+    /// order.
+    static func agingSums(
+        _ db: Database, analystID: String? = nil, asOf: CivilDate, buckets: AgingBuckets,
+        after: (customerID: String, currency: String)? = nil, limit: Int? = nil
+    ) throws -> [AgingReport.Row] {
         do {
             let view = try AsOfView(db, asOf: asOf, side: .invoice)
-            // bucket k holds what is at most bounds[k] days past due: due >= asOf - bounds[k].
-            let thresholds = buckets.bounds.map { bound -> String in
-                let day = asOf.daysSinceEpoch - bound
-                return day < CivilDate(year: 1, month: 1, day: 1)!.daysSinceEpoch ? "0000-00-00" : CivilDate(daysSinceEpoch: day).description
-            }
+            let thresholds = agingThresholds(asOf: asOf, buckets: buckets)
             let due = "COALESCE(b.due_date, b.date)"
             let analyst = analystID == nil ? "" : " JOIN customer c ON c.id = b.customer_id AND c.analyst_id = ?"
-            var groups: [AgingGroup: (sums: [Int128], open: Int)] = [:]
-            do {
-                // The ledger as it stands, of the invoices that count on `asOf`.
-                var sql = "SELECT b.customer_id, b.currency, COUNT(*)"
-                var arguments: [(any DatabaseValueConvertible)?] = []
-                for threshold in thresholds {
-                    sql += ", " + WideSum.columns("b.gross", filter: "\(due) >= ?")
-                    arguments += [threshold, threshold]
-                }
-                sql += ", \(WideSum.columns("b.gross")) FROM invoice_balance b\(analyst) WHERE \(view.counts) AND b.gross != 0 GROUP BY b.customer_id, b.currency"
-                if let analystID { arguments.append(analystID) }
-                arguments += view.countsArguments
+            let afterKey = after.map { AgingGroup(customerID: $0.customerID, currency: $0.currency) }
+            // What changed after `asOf`, per row, from the invoices it touches: added to the rows
+            // as they stand, keeping count of each row's non-zero items so a row exists exactly
+            // when aging the items one by one would make it.
+            var corrections: [AgingGroup: (sums: [Int128], open: Int)] = [:]
+            if !view.with.isEmpty {
+                let sql = """
+                    \(view.with) SELECT b.customer_id, b.currency, \(due), b.gross, x.delta
+                    FROM correction x JOIN invoice_balance b ON b.invoice_id = x.id\(analyst) WHERE \(view.counts)
+                    """
+                let arguments = view.arguments + (analystID.map { [$0] } ?? []) + view.countsArguments
                 let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
                 while let row = try cursor.next() {
-                    // Columns 3 + 2k and 4 + 2k: due on or after threshold k; the last pair: everything.
-                    let cumulative = (0...thresholds.count).map { WideSum.value(row, at: 3 + 2 * $0) }
-                    var sums = [cumulative[0]]
-                    for index in 1...thresholds.count {
-                        sums.append(cumulative[index] - cumulative[index - 1])
-                    }
-                    groups[AgingGroup(customerID: row[0], currency: row[1])] = (sums, row[2])
+                    let key = AgingGroup(customerID: row[0], currency: row[1])
+                    if let afterKey, key <= afterKey { continue }
+                    let dueDate: String = row[2]
+                    let gross: Int64 = row[3]
+                    let delta = try Self.integer(row, 4)
+                    let balance = Int128(gross) + Int128(delta)
+                    let bucket = thresholds.firstIndex { dueDate >= $0 } ?? thresholds.count
+                    var group = corrections[key] ?? (Array(repeating: 0, count: buckets.count), 0)
+                    group.sums[bucket] += Int128(delta)
+                    group.open += (balance != 0 ? 1 : 0) - (gross != 0 ? 1 : 0)
+                    corrections[key] = group
                 }
-                // What changed after `asOf`, per invoice it touches.
-                if !view.with.isEmpty {
-                    let sql = """
-                        \(view.with) SELECT b.customer_id, b.currency, \(due), b.gross, x.delta
-                        FROM correction x JOIN invoice_balance b ON b.invoice_id = x.id\(analyst) WHERE \(view.counts)
-                        """
-                    let arguments = view.arguments + (analystID.map { [$0] } ?? []) + view.countsArguments
-                    let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
-                    while let row = try cursor.next() {
-                        let key = AgingGroup(customerID: row[0], currency: row[1])
-                        let dueDate: String = row[2]
-                        let gross: Int64 = row[3]
-                        let delta = try Self.integer(row, 4)
-                        let balance = Int128(gross) + Int128(delta)
-                        let bucket = thresholds.firstIndex { dueDate >= $0 } ?? thresholds.count
-                        var group = groups[key] ?? (Array(repeating: 0, count: buckets.count), 0)
-                        group.sums[bucket] += Int128(delta)
-                        group.open += (balance != 0 ? 1 : 0) - (gross != 0 ? 1 : 0)
-                        groups[key] = group
-                    }
-                }
-            } catch let error as DatabaseError where error.message == "integer overflow" {
-                throw Self.sumOutOfRange
             }
+            let corrected = corrections.sorted { $0.key < $1.key }
+            var nextCorrection = corrected.startIndex
             var rows: [AgingReport.Row] = []
-            for (key, group) in groups where group.open > 0 {
-                guard let currency = Currency(code: key.currency) else { continue }
-                rows.append(AgingReport.Row(
-                    customerID: key.customerID, currency: currency, buckets: try AgingReport.narrow(group.sums, currency, field: "buckets")
-                ))
+            /// Adds the row `key` when it has an open item; whether the rows are complete.
+            func emit(_ key: AgingGroup, _ sums: [Int128], open: Int) throws -> Bool {
+                if open > 0, let currency = Currency(code: key.currency) {
+                    rows.append(AgingReport.Row(customerID: key.customerID, currency: currency, buckets: try AgingReport.narrow(sums, currency, field: "buckets")))
+                }
+                return limit.map { rows.count >= $0 } ?? false
+            }
+            // The ledger as it stands, of the invoices that count on `asOf`, in row order.
+            var sql = "SELECT b.customer_id, b.currency, COUNT(*)"
+            var arguments: [(any DatabaseValueConvertible)?] = []
+            for threshold in thresholds {
+                sql += ", " + WideSum.columns("b.gross", filter: "\(due) >= ?")
+                arguments += [threshold, threshold]
+            }
+            sql += ", \(WideSum.columns("b.gross")) FROM invoice_balance b\(analyst) WHERE \(view.counts) AND b.gross != 0"
+            if let analystID { arguments.append(analystID) }
+            arguments += view.countsArguments
+            if let after {
+                sql += " AND (b.customer_id, b.currency) > (?, ?)"
+                arguments += [after.customerID, after.currency]
+            }
+            sql += " GROUP BY b.customer_id, b.currency ORDER BY b.customer_id, b.currency"
+            let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
+            while let row = try cursor.next() {
+                let key = AgingGroup(customerID: row[0], currency: row[1])
+                // Rows that exist only through what changed after `asOf` come first, in order.
+                while nextCorrection < corrected.endIndex, corrected[nextCorrection].key < key {
+                    let only = corrected[nextCorrection]
+                    nextCorrection += 1
+                    if try emit(only.key, only.value.sums, open: only.value.open) { return rows }
+                }
+                // Columns 3 + 2k and 4 + 2k: due on or after threshold k; the last pair: everything.
+                let cumulative = (0...thresholds.count).map { WideSum.value(row, at: 3 + 2 * $0) }
+                var sums = [cumulative[0]]
+                for index in 1...thresholds.count {
+                    sums.append(cumulative[index] - cumulative[index - 1])
+                }
+                var open: Int = row[2]
+                if nextCorrection < corrected.endIndex, corrected[nextCorrection].key == key {
+                    let correction = corrected[nextCorrection].value
+                    nextCorrection += 1
+                    for index in sums.indices { sums[index] += correction.sums[index] }
+                    open += correction.open
+                }
+                if try emit(key, sums, open: open) { return rows }
+            }
+            for (key, correction) in corrected[nextCorrection...] {
+                if try emit(key, correction.sums, open: correction.open) { return rows }
             }
             return rows
+        } catch let error as DatabaseError where error.message == "integer overflow" {
+            throw Self.sumOutOfRange
         }
     }
 
@@ -327,6 +389,15 @@ enum WideSum {
     }
 }
 
+/// One page of an aging (``TenantStore/agingPage(analystID:asOf:buckets:page:)``).
+public struct AgingPage: Sendable {
+    public var rows: [AgingReport.Row]
+    /// Pass it back for the next page; nil on the last.
+    public var nextCursor: String?
+    /// The whole report's sums per currency and bucket, in 128 bits.
+    public var totals: [Currency: [Int128]]
+}
+
 /// One customer's open invoices in one currency, as ``TenantStore/openBalanceSums(_:analystID:asOf:)`` sums them.
 struct OpenBalanceSum: Equatable {
     var customerID: String
@@ -339,9 +410,11 @@ struct OpenBalanceSum: Equatable {
 }
 
 /// One row of an aging: a customer's receivables in one currency.
-private struct AgingGroup: Hashable {
+private struct AgingGroup: Hashable, Comparable {
     var customerID: String
     var currency: String
+
+    static func < (a: Self, b: Self) -> Bool { (a.customerID, a.currency) < (b.customerID, b.currency) }
 }
 
 /// The SQL pieces that read a derived balance table (alias `b`) as of a date: which rows count,

@@ -65,6 +65,13 @@ public func round(_ value: Double, _ places: Int) -> Double {
 }
 
 /// The 1, 5 and 15 minute load averages, as /proc/loadavg gives them.
+/// This process's peak resident set so far, in MiB (getrusage's ru_maxrss).
+public func peakResidentMiB() -> Double {
+    var usage = rusage()
+    guard getrusage(RUSAGE_SELF, &usage) == 0 else { return -1 }
+    return (Double(usage.ru_maxrss) / 1024 * 10).rounded() / 10
+}
+
 public func loadAverage() -> String {
     (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
 }

@@ -31,6 +31,11 @@ struct StoreBenchmarks: ParsableCommand {
     @Option(help: "The sqlite3 shell for the peer load.") var sqlite3 = "/usr/bin/sqlite3"
     @Option(help: "Compress messages over 1 KiB (deflate), as dunlind and the CLI do by default.") var compress = true
     @Option(help: "Directory for the databases (default: a new temporary one, removed afterwards).") var directory: String?
+    @Option(help: """
+        Run the whole suite once per invoice count, smallest first, side by side (for example 10000,100000,1000000): \
+        customers are invoices/20 and the statement's items min(10000, invoices/10) at each scale; \
+        --customers, --invoices and --statement-items are then ignored.
+        """) var scales: String?
 
     func validate() throws {
         guard customers >= 2, invoices > statementItems, statementItems >= 1, chunk >= 1, runs >= 1 else {
@@ -39,12 +44,22 @@ struct StoreBenchmarks: ParsableCommand {
     }
 
     func run() throws {
-        let base = directory.map { URL(fileURLWithPath: $0) }
+        let root = directory.map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("dunlin-store-bench-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
-        defer { if directory == nil { try? FileManager.default.removeItem(at: base) } }
-        let portfolio = Portfolio(customers: customers, invoices: invoices, statementItems: statementItems)
-        let settings = Suite.Settings(chunk: chunk, runs: runs, sqlite3: sqlite3, directory: base, compress: compress)
-        try runBlocking { try await Suite(portfolio: portfolio, settings: settings).run() }
+        defer { if directory == nil { try? FileManager.default.removeItem(at: root) } }
+        var portfolios = [Portfolio(customers: customers, invoices: invoices, statementItems: statementItems)]
+        if let scales {
+            let counts = scales.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !counts.isEmpty, counts.allSatisfy({ ($0 ?? 0) >= 40 }) else { throw ValidationError("--scales: invoice counts of at least 40, comma-separated") }
+            portfolios = counts.compactMap { $0 }.sorted().map { Portfolio(customers: $0 / 20, invoices: $0, statementItems: min(10_000, $0 / 10)) }
+        }
+        for portfolio in portfolios {
+            // Each scale in its own directory: a fresh store, removed before the next.
+            let base = root.appendingPathComponent("\(portfolio.invoices)")
+            try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+            let settings = Suite.Settings(chunk: chunk, runs: runs, sqlite3: sqlite3, directory: base, compress: compress)
+            try runBlocking { try await Suite(portfolio: portfolio, settings: settings).run() }
+            if directory == nil { try? FileManager.default.removeItem(at: base) }
+        }
     }
 }

@@ -320,26 +320,25 @@ private func aging(_ request: Dunlin_V1_AgingRequest, tenant: TenantHandle) thro
     }
     let applied = try ratesInForce(request.rates, into: base, on: asOf, tenant: tenant)
     let rates = applied.mapValues(\.rate)
-    let sums = try RPCError.mapping {
-        try tenant.store.agingSums(analystID: request.analystID.isEmpty ? nil : request.analystID, asOf: asOf, buckets: buckets)
+    // One page of rows, by (customer, currency), after the cursor, and the whole report's totals.
+    let page = try RPCError.mapping {
+        try tenant.store.agingPage(
+            analystID: request.analystID.isEmpty ? nil : request.analystID, asOf: asOf, buckets: buckets,
+            page: PageRequest(after: request.cursor, size: request.pageSize, sizes: .aging)
+        )
     }
     // Without every rate, report per currency only rather than fail the whole report.
-    let currencies = Set(sums.map(\.currency))
+    let currencies = Set(page.totals.keys)
     if let current = base, !currencies.allSatisfy({ $0 == current || rates[$0] != nil }) { base = nil }
-    let report = try agingReport(sums, asOf: asOf, buckets: buckets, base: base, rates: rates)
-    // One page of rows, by (customer, currency), after the cursor.
-    let ordered = report.rows.sorted { ($0.customerID, $0.currency.code) < ($1.customerID, $1.currency.code) }
-    let page = try RPCError.mapping {
-        try Page(slicing: ordered, list: "aging", PageRequest(after: request.cursor, size: request.pageSize, sizes: .aging)) { ($0.customerID, $0.currency.code) }
-    }
-    let names = try tenant.store.customerNames(Set(page.items.map(\.customerID)))
+    let report = try agingReport(page.rows, asOf: asOf, buckets: buckets, base: base, rates: rates, totals: page.totals)
+    let names = try tenant.store.customerNames(Set(page.rows.map(\.customerID)))
     var response = Dunlin_V1_AgingResponse()
     response.asOf = asOf.description
     response.labels = buckets.labels
     response.nextCursor = page.nextCursor ?? ""
     // Every sum below is made in 128 bits; one the wire's int64 cannot carry is OUT_OF_RANGE.
     try RPCError.mapping {
-        response.rows = try page.items.map { row in
+        response.rows = try report.rows.map { row in
             try .with {
                 $0.customerID = row.customerID
                 $0.customerName = names[row.customerID] ?? ""
@@ -378,10 +377,11 @@ private func agingBuckets(_ bounds: [Int32]) throws(RPCError) -> AgingBuckets {
 }
 
 private func agingReport(
-    _ sums: [AgingReport.Row], asOf: CivilDate, buckets: AgingBuckets, base: Currency?, rates: [Currency: ExchangeRate]
+    _ rows: [AgingReport.Row], asOf: CivilDate, buckets: AgingBuckets, base: Currency?, rates: [Currency: ExchangeRate],
+    totals: [Currency: [Int128]]
 ) throws(RPCError) -> AgingReport {
     do throws(DomainError) {
-        return try AgingReport.assemble(sums, asOf: asOf, buckets: buckets, baseCurrency: base, rates: rates)
+        return try AgingReport.assemble(rows, asOf: asOf, buckets: buckets, baseCurrency: base, rates: rates, totals: totals)
     } catch {
         throw RPCError(error)
     }
