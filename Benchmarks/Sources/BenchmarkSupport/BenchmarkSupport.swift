@@ -68,7 +68,7 @@ public func round(_ value: Double, _ places: Int) -> Double {
 /// This process's peak resident set so far, in MiB (getrusage's ru_maxrss).
 public func peakResidentMiB() -> Double {
     var usage = rusage()
-    guard getrusage(RUSAGE_SELF, &usage) == 0 else { return -1 }
+    guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return -1 }
     return (Double(usage.ru_maxrss) / 1024 * 10).rounded() / 10
 }
 
