@@ -104,6 +104,11 @@ enum PortfolioTotals {
         "s.id = CASE WHEN \(x).kind = 'reversal' THEN \(x).target_id ELSE \(x).id END"
     }
 
+    /// Whether some entry already targets entry `x` (one arrived before it, as a merge may order them).
+    private static func targeted(_ x: String) -> String {
+        "EXISTS (SELECT 1 FROM ledger_entry t WHERE t.target_id = \(x).id)"
+    }
+
     static let touching = "('invoice', 'adjustment', 'application', 'write_off', 'payment', 'credit_memo', 'reversal')"
 
     static let schema = """
@@ -144,7 +149,22 @@ enum PortfolioTotals {
             WHERE currency = NEW.currency AND due = NEW.due;
         END;
 
-        CREATE TRIGGER portfolio_totals_insert AFTER INSERT ON ledger_entry WHEN NEW.kind IN \(touching)
+        -- The common case, an import's: an invoice, payment or credit memo that nothing yet
+        -- targets adds its own part, without recomputing anything.
+        CREATE TRIGGER portfolio_totals_insert_new AFTER INSERT ON ledger_entry
+        WHEN NEW.kind IN \(dayKinds) AND NOT \(targeted("NEW"))
+        BEGIN
+            INSERT INTO receivable_flow (day, currency, due, high, low)
+                SELECT NEW.date, NEW.currency, COALESCE(NEW.due_date, NEW.date), NEW.amount >> 32, NEW.amount & 4294967295
+                WHERE NEW.kind = 'invoice' AND NEW.amount != 0
+                ON CONFLICT (day, currency, due) DO UPDATE SET high = high + excluded.high, low = low + excluded.low;
+            INSERT INTO ledger_day (kind, day, currency, reversed_on, high, low, items)
+                VALUES (NEW.kind, NEW.date, NEW.currency, '', NEW.amount >> 32, NEW.amount & 4294967295, 1)
+                ON CONFLICT (kind, day, currency, reversed_on) DO UPDATE SET
+                    high = high + excluded.high, low = low + excluded.low, items = items + excluded.items;
+        END;
+        CREATE TRIGGER portfolio_totals_insert AFTER INSERT ON ledger_entry
+        WHEN NEW.kind IN \(touching) AND NOT (NEW.kind IN \(dayKinds) AND NOT \(targeted("NEW")))
         BEGIN
             \(addFlows(invoiceFlows(touchedInvoice("NEW"), excluding: "NEW.id"), "-"))
             \(addFlows(invoiceFlows(touchedInvoice("NEW")), "+"))
