@@ -13,8 +13,8 @@ import GRDB
 ///   days on or before D; equal, by construction, to the as-of balances
 ///   ``TenantStore/agingSums(analystID:asOf:buckets:)`` sums customer by customer.
 /// - `receivable_open(currency, due, high, low)`: every day's flows added, the receivables as the
-///   ledger stands (future-dated entries included), kept from `receivable_flow` by its own
-///   triggers. As of D: this, less the flows of the days after D, the few rows a recent date needs.
+///   ledger stands (future-dated entries included), kept with it. As of D: this, less the flows
+///   of the days after D, the few rows a recent date needs.
 /// - `ledger_day(kind, day, currency, reversed_on, high, low, items)`: the invoices, payments and
 ///   credit memos dated `day`, by the date of their first reversal (`''`: none), for the metrics'
 ///   sales and cash collected "not voided by the period's end".
@@ -34,7 +34,7 @@ enum PortfolioTotals {
     }
 
     private static func excludingClause(_ alias: String, _ excluding: String?) -> String {
-        excluding.map { " AND \(alias).id != \($0)" } ?? ""
+        excluding.map { " AND \(alias).id IS NOT \($0)" } ?? ""
     }
 
     /// The flows (columns `day, currency, due, amount`) of the invoices `i` that `which` selects
@@ -67,21 +67,24 @@ enum PortfolioTotals {
         """
     }
 
-    static let dayKinds = "('invoice', 'payment', 'credit_memo')"
 
-    /// Adds (`sign` "+") or takes away ("-") `flows` in `receivable_flow`.
+    /// Adds `flows` times `sign` (an SQL expression, 1 or -1) to `receivable_flow` and, without
+    /// the day, to `receivable_open`.
     private static func addFlows(_ flows: String, _ sign: String) -> String {
         """
         INSERT INTO receivable_flow (day, currency, due, high, low)
-            SELECT day, currency, due, \(sign)(amount >> 32), \(sign)(amount & 4294967295) FROM (\(flows)) WHERE true
+            SELECT day, currency, due, \(sign) * (amount >> 32), \(sign) * (amount & 4294967295) FROM (\(flows)) WHERE true
             ON CONFLICT (day, currency, due) DO UPDATE SET high = high + excluded.high, low = low + excluded.low;
+        INSERT INTO receivable_open (currency, due, high, low)
+            SELECT currency, due, \(sign) * (amount >> 32), \(sign) * (amount & 4294967295) FROM (\(flows)) WHERE true
+            ON CONFLICT (currency, due) DO UPDATE SET high = high + excluded.high, low = low + excluded.low;
         """
     }
 
     private static func addDays(_ parts: String, _ sign: String) -> String {
         """
         INSERT INTO ledger_day (kind, day, currency, reversed_on, high, low, items)
-            SELECT kind, date, currency, COALESCE(reversed_on, ''), \(sign)(amount >> 32), \(sign)(amount & 4294967295), \(sign)1
+            SELECT kind, date, currency, COALESCE(reversed_on, ''), \(sign) * (amount >> 32), \(sign) * (amount & 4294967295), \(sign)
             FROM (\(parts)) WHERE true
             ON CONFLICT (kind, day, currency, reversed_on) DO UPDATE SET
                 high = high + excluded.high, low = low + excluded.low, items = items + excluded.items;
@@ -91,7 +94,7 @@ enum PortfolioTotals {
     /// The invoice entry `x` (NEW or OLD) touches: itself, its target, or its target's target.
     private static func touchedInvoice(_ x: String) -> String {
         """
-        i.id = CASE WHEN \(x).kind = 'invoice' THEN \(x).id
+        CASE WHEN \(x).kind = 'invoice' THEN \(x).id
             WHEN \(x).kind IN \(DerivedBalances.invoiceEffectKinds) THEN \(x).target_id
             WHEN \(x).kind = 'reversal' THEN (SELECT CASE WHEN t.kind = 'invoice' THEN t.id ELSE t.target_id END
                 FROM ledger_entry t WHERE t.id = \(x).target_id AND t.kind IN ('invoice', 'adjustment', 'application', 'write_off'))
@@ -101,7 +104,7 @@ enum PortfolioTotals {
 
     /// The invoice, payment or credit memo entry `x` touches: itself or its target.
     private static func touchedDay(_ x: String) -> String {
-        "s.id = CASE WHEN \(x).kind = 'reversal' THEN \(x).target_id ELSE \(x).id END"
+        "CASE WHEN \(x).kind = 'reversal' THEN \(x).target_id ELSE \(x).id END"
     }
 
     /// Whether some entry already targets entry `x` (one arrived before it, as a merge may order them).
@@ -109,8 +112,21 @@ enum PortfolioTotals {
         "EXISTS (SELECT 1 FROM ledger_entry t WHERE t.target_id = \(x).id)"
     }
 
-    static let touching = "('invoice', 'adjustment', 'application', 'write_off', 'payment', 'credit_memo', 'reversal')"
+    /// Queues the recomputation of what entry `x` touches, `sign` 1 or -1, without entry `excluding`.
+    private static func touch(_ x: String, _ sign: Int, excluding: String = "NULL") -> String {
+        """
+        INSERT INTO portfolio_touch (invoice_id, day_id, excluded, sign) VALUES (\(touchedInvoice(x)), \(touchedDay(x)), \(excluding), \(sign));
+        """
+    }
 
+    static let touching = "('invoice', 'adjustment', 'application', 'write_off', 'payment', 'credit_memo', 'reversal')"
+    static let dayKinds = "('invoice', 'payment', 'credit_memo')"
+
+    /// SQLite runs a trigger's whole program, WHEN clause included, for every row it may fire on,
+    /// at a cost that grows with the program: so the ledger's own triggers are small (the common
+    /// case, an invoice or payment nothing targets yet, adds its part directly; any other entry
+    /// queues what it touches in `portfolio_touch`), and the recomputation is the trigger of
+    /// that queue, which runs only for the entries that need it and empties the queue again.
     static let schema = """
         CREATE TABLE receivable_flow (
             day TEXT NOT NULL,
@@ -137,20 +153,16 @@ enum PortfolioTotals {
             items INTEGER NOT NULL,
             PRIMARY KEY (kind, day, currency, reversed_on)
         ) WITHOUT ROWID;
+        -- Empty outside a ledger insert or retraction (its trigger deletes each row it handles).
+        CREATE TABLE portfolio_touch (invoice_id TEXT, day_id TEXT, excluded TEXT, sign INTEGER NOT NULL);
 
-        CREATE TRIGGER receivable_open_insert AFTER INSERT ON receivable_flow
+        CREATE TRIGGER portfolio_touch_apply AFTER INSERT ON portfolio_touch
         BEGIN
-            INSERT INTO receivable_open (currency, due, high, low) VALUES (NEW.currency, NEW.due, NEW.high, NEW.low)
-            ON CONFLICT (currency, due) DO UPDATE SET high = high + excluded.high, low = low + excluded.low;
-        END;
-        CREATE TRIGGER receivable_open_update AFTER UPDATE ON receivable_flow
-        BEGIN
-            UPDATE receivable_open SET high = high + NEW.high - OLD.high, low = low + NEW.low - OLD.low
-            WHERE currency = NEW.currency AND due = NEW.due;
+            \(addFlows(invoiceFlows("i.id = NEW.invoice_id", excluding: "NEW.excluded"), "NEW.sign"))
+            \(addDays(dayParts("s.id = NEW.day_id", excluding: "NEW.excluded"), "NEW.sign"))
+            DELETE FROM portfolio_touch WHERE rowid = NEW.rowid;
         END;
 
-        -- The common case, an import's: an invoice, payment or credit memo that nothing yet
-        -- targets adds its own part, without recomputing anything.
         CREATE TRIGGER portfolio_totals_insert_new AFTER INSERT ON ledger_entry
         WHEN NEW.kind IN \(dayKinds) AND NOT \(targeted("NEW"))
         BEGIN
@@ -158,6 +170,10 @@ enum PortfolioTotals {
                 SELECT NEW.date, NEW.currency, COALESCE(NEW.due_date, NEW.date), NEW.amount >> 32, NEW.amount & 4294967295
                 WHERE NEW.kind = 'invoice' AND NEW.amount != 0
                 ON CONFLICT (day, currency, due) DO UPDATE SET high = high + excluded.high, low = low + excluded.low;
+            INSERT INTO receivable_open (currency, due, high, low)
+                SELECT NEW.currency, COALESCE(NEW.due_date, NEW.date), NEW.amount >> 32, NEW.amount & 4294967295
+                WHERE NEW.kind = 'invoice' AND NEW.amount != 0
+                ON CONFLICT (currency, due) DO UPDATE SET high = high + excluded.high, low = low + excluded.low;
             INSERT INTO ledger_day (kind, day, currency, reversed_on, high, low, items)
                 VALUES (NEW.kind, NEW.date, NEW.currency, '', NEW.amount >> 32, NEW.amount & 4294967295, 1)
                 ON CONFLICT (kind, day, currency, reversed_on) DO UPDATE SET
@@ -166,26 +182,18 @@ enum PortfolioTotals {
         CREATE TRIGGER portfolio_totals_insert AFTER INSERT ON ledger_entry
         WHEN NEW.kind IN \(touching) AND NOT (NEW.kind IN \(dayKinds) AND NOT \(targeted("NEW")))
         BEGIN
-            \(addFlows(invoiceFlows(touchedInvoice("NEW"), excluding: "NEW.id"), "-"))
-            \(addFlows(invoiceFlows(touchedInvoice("NEW")), "+"))
-            \(addDays(dayParts(touchedDay("NEW"), excluding: "NEW.id"), "-"))
-            \(addDays(dayParts(touchedDay("NEW")), "+"))
+            \(touch("NEW", -1, excluding: "NEW.id"))
+            \(touch("NEW", 1))
         END;
         -- A replica's retraction (the one delete the ledger allows): the touched entry's part
         -- with the retracted entry, taken away before; without it, added after.
         CREATE TRIGGER portfolio_totals_retracting BEFORE DELETE ON ledger_entry WHEN OLD.kind IN \(touching)
-        BEGIN
-            \(addFlows(invoiceFlows(touchedInvoice("OLD")), "-"))
-            \(addDays(dayParts(touchedDay("OLD")), "-"))
-        END;
+        BEGIN \(touch("OLD", -1)) END;
         CREATE TRIGGER portfolio_totals_retracted AFTER DELETE ON ledger_entry WHEN OLD.kind IN \(touching)
-        BEGIN
-            \(addFlows(invoiceFlows(touchedInvoice("OLD")), "+"))
-            \(addDays(dayParts(touchedDay("OLD")), "+"))
-        END;
+        BEGIN \(touch("OLD", 1)) END;
 
-        \(addFlows(invoiceFlows("true"), "+"))
-        \(addDays(dayParts("true"), "+"))
+        \(addFlows(invoiceFlows("true"), "1"))
+        \(addDays(dayParts("true"), "1"))
         """
 
     /// Each table recomputed from the ledger alone, rows that are all zeros left out, in the
