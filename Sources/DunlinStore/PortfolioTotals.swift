@@ -113,21 +113,20 @@ enum PortfolioTotals {
     }
 
     /// Queues the recomputation of what entry `x` touches, `sign` 1 or -1, without entry `excluding`.
-    private static func touch(_ x: String, _ sign: Int, excluding: String = "NULL", when: String = "true") -> String {
+    private static func touch(_ x: String, _ sign: Int, excluding: String = "NULL") -> String {
         """
-        INSERT INTO portfolio_touch (invoice_id, day_id, excluded, sign)
-            SELECT \(touchedInvoice(x)), \(touchedDay(x)), \(excluding), \(sign) WHERE \(when);
+        INSERT INTO portfolio_touch (invoice_id, day_id, excluded, sign) VALUES (\(touchedInvoice(x)), \(touchedDay(x)), \(excluding), \(sign));
         """
     }
 
     static let touching = "('invoice', 'adjustment', 'application', 'write_off', 'payment', 'credit_memo', 'reversal')"
     static let dayKinds = "('invoice', 'payment', 'credit_memo')"
 
-    /// Every trigger on `ledger_entry` costs every insert a run of its program (measured: a
-    /// trigger whose WHEN is false still costs an import of 100,000 invoices about a second of
-    /// CPU), so the ledger gets one insert trigger, whose common case (an invoice or payment
-    /// nothing targets yet) adds its part directly, and any other entry queues what it touches in
-    /// `portfolio_touch`, whose own trigger recomputes it and empties the queue again.
+    /// SQLite runs a trigger's whole program, WHEN clause included, for every row it may fire on,
+    /// at a cost that grows with the program: so the ledger's own triggers are small (the common
+    /// case, an invoice or payment nothing targets yet, adds its part directly; any other entry
+    /// queues what it touches in `portfolio_touch`), and the recomputation is the trigger of
+    /// that queue, which runs only for the entries that need it and empties the queue again.
     static let schema = """
         CREATE TABLE receivable_flow (
             day TEXT NOT NULL,
@@ -164,26 +163,27 @@ enum PortfolioTotals {
             DELETE FROM portfolio_touch WHERE rowid = NEW.rowid;
         END;
 
-        -- One trigger (each trigger costs every ledger insert a program run): the common case,
-        -- an invoice, payment or credit memo that nothing targets yet, adds its own part; any
-        -- other entry queues what it touches.
-        CREATE TRIGGER portfolio_totals_insert AFTER INSERT ON ledger_entry WHEN NEW.kind IN \(touching)
+        CREATE TRIGGER portfolio_totals_insert_new AFTER INSERT ON ledger_entry
+        WHEN NEW.kind IN \(dayKinds) AND NOT \(targeted("NEW"))
         BEGIN
             INSERT INTO receivable_flow (day, currency, due, high, low)
                 SELECT NEW.date, NEW.currency, COALESCE(NEW.due_date, NEW.date), NEW.amount >> 32, NEW.amount & 4294967295
-                WHERE NEW.kind = 'invoice' AND NEW.amount != 0 AND NOT \(targeted("NEW"))
+                WHERE NEW.kind = 'invoice' AND NEW.amount != 0
                 ON CONFLICT (day, currency, due) DO UPDATE SET high = high + excluded.high, low = low + excluded.low;
             INSERT INTO receivable_open (currency, due, high, low)
                 SELECT NEW.currency, COALESCE(NEW.due_date, NEW.date), NEW.amount >> 32, NEW.amount & 4294967295
-                WHERE NEW.kind = 'invoice' AND NEW.amount != 0 AND NOT \(targeted("NEW"))
+                WHERE NEW.kind = 'invoice' AND NEW.amount != 0
                 ON CONFLICT (currency, due) DO UPDATE SET high = high + excluded.high, low = low + excluded.low;
             INSERT INTO ledger_day (kind, day, currency, reversed_on, high, low, items)
-                SELECT NEW.kind, NEW.date, NEW.currency, '', NEW.amount >> 32, NEW.amount & 4294967295, 1
-                WHERE NEW.kind IN \(dayKinds) AND NOT \(targeted("NEW"))
+                VALUES (NEW.kind, NEW.date, NEW.currency, '', NEW.amount >> 32, NEW.amount & 4294967295, 1)
                 ON CONFLICT (kind, day, currency, reversed_on) DO UPDATE SET
                     high = high + excluded.high, low = low + excluded.low, items = items + excluded.items;
-            \(touch("NEW", -1, excluding: "NEW.id", when: "NOT (NEW.kind IN \(dayKinds) AND NOT \(targeted("NEW")))"))
-            \(touch("NEW", 1, when: "NOT (NEW.kind IN \(dayKinds) AND NOT \(targeted("NEW")))"))
+        END;
+        CREATE TRIGGER portfolio_totals_insert AFTER INSERT ON ledger_entry
+        WHEN NEW.kind IN \(touching) AND NOT (NEW.kind IN \(dayKinds) AND NOT \(targeted("NEW")))
+        BEGIN
+            \(touch("NEW", -1, excluding: "NEW.id"))
+            \(touch("NEW", 1))
         END;
         -- A replica's retraction (the one delete the ledger allows): the touched entry's part
         -- with the retracted entry, taken away before; without it, added after.
