@@ -26,6 +26,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private struct Call {
         var responses: Responses
         var deadlineTimer: Scheduled<Void>?
+        /// The caller's token, when the call forgets it as it ends (a unary call, whose caller
+        /// does not come back to release it); nil when the caller releases it.
+        var forgetsToken: ObjectIdentifier?
     }
 
     private let hello: Dunlin_V1_Hello
@@ -36,7 +39,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var welcomePromise: EventLoopPromise<Dunlin_V1_Welcome>?
     private var calls: [UInt32: Call] = [:]
     private var streamForToken: [ObjectIdentifier: UInt32] = [:]
-    private var cancelledTokens: Set<ObjectIdentifier> = []
+    /// Tokens cancelled before their call started (or after it ended), held so that no later
+    /// token can be allocated at the same address and be taken for one of them.
+    private var cancelledTokens: [ObjectIdentifier: CallToken] = [:]
     private var pending = PendingSends<CheckedContinuation<Void, any Error>>()
     private var keepaliveTimer: RepeatedTask?
     private var pongTimer: Scheduled<Void>?
@@ -161,6 +166,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         var metadata: [String: [UInt8]]
         var request: ByteBuffer?
         var responses: Responses
+        var forgetsToken = false
         var requests: [(message: ByteBuffer, written: CheckedContinuation<Void, any Error>)] = []
         var halfClosed = false
 
@@ -179,17 +185,20 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     /// Opens a call: OPEN, then the request (if given) with END_STREAM, in one flush. When the
     /// server's limit on concurrent calls is reached, the call waits (within its deadline) for a
     /// slot instead of failing.
+    ///
+    /// With `forgetsToken`, the call forgets `token` when it ends, so its caller need not come
+    /// back to the event loop to ``release(token:)`` it (unless it cancelled the call).
     func startCall(
         token: ObjectIdentifier, path: String, timeout: Duration?, metadata: [String: [UInt8]],
-        request: ByteBuffer?, responses: Responses
+        request: ByteBuffer?, responses: Responses, forgetsToken: Bool = false
     ) {
         guard let context else { return Self.fail(responses, RPCError(.unavailable, "connection is not open")) }
-        if cancelledTokens.remove(token) != nil {
+        if cancelledTokens.removeValue(forKey: token) != nil {
             return Self.fail(responses, RPCError(.cancelled, "call cancelled"))
         }
         let call = WaitingCall(
             token: token, path: path, deadline: timeout.map { context.eventLoop.now + TimeAmount($0) }, metadata: metadata,
-            request: request, responses: responses
+            request: request, responses: responses, forgetsToken: forgetsToken
         )
         if waiting.isEmpty, machine.openStreamCount < machine.peerMaxConcurrentStreams {
             open(call)
@@ -233,7 +242,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             entry.value = .init(value)
             return entry
         }
-        var call = Call(responses: responses)
+        var call = Call(responses: responses, forgetsToken: waitingCall.forgetsToken ? token : nil)
         if let timeout {
             let handler = loopBound
             call.deadlineTimer = context.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
@@ -289,13 +298,14 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     /// Abandons the call the caller holds `token` for (task cancelled, stream dropped).
-    func cancel(token: ObjectIdentifier) {
+    func cancel(token callToken: CallToken) {
+        let token = callToken.id
         if let index = waiting.firstIndex(where: { $0.token == token }) {
             waiting.remove(at: index).fail(RPCError(.cancelled, "call cancelled"))
             return
         }
         guard let id = streamForToken[token] else {
-            cancelledTokens.insert(token)
+            cancelledTokens[token] = callToken
             return
         }
         cancel(id, RPCError(.cancelled, "call cancelled"))
@@ -310,11 +320,12 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     /// The caller is done with the call (its result was delivered): forget its token.
     func release(token: ObjectIdentifier) {
         streamForToken[token] = nil
-        cancelledTokens.remove(token)
+        cancelledTokens[token] = nil
     }
 
     private func cancel(_ id: UInt32, _ error: RPCError) {
         guard let call = calls.removeValue(forKey: id) else { return }
+        forgetToken(of: call)
         call.deadlineTimer?.cancel()
         if let frame = machine.cancel(id) {
             outbox?.write(frame)
@@ -340,6 +351,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     private func complete(_ id: UInt32, status: Dunlin_V1_Status) {
         guard let call = calls.removeValue(forKey: id) else { return }
+        forgetToken(of: call)
         call.deadlineTimer?.cancel()
         pending.remove(id) { $0.resume(throwing: RPCError(status: status)) }
         let failed = status.code != StatusCode.ok.rawValue
@@ -359,6 +371,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         closeIfDrained()
     }
 
+    private func forgetToken(of call: Call) {
+        if let token = call.forgetsToken { streamForToken[token] = nil }
+    }
+
     fileprivate static func fail(_ responses: Responses, _ error: any Error) {
         switch responses {
         case .single(let continuation, _): continuation.resume(throwing: error)
@@ -373,6 +389,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         let all = calls
         calls = [:]
         for (id, call) in all {
+            forgetToken(of: call)
             call.deadlineTimer?.cancel()
             machine.forget(id)
             Self.fail(call.responses, error)

@@ -276,6 +276,9 @@ public final class RPCClient: Sendable {
         if let remaining, remaining <= .zero {
             throw RPCError.deadlineExceededUnsent("deadline exceeded while connecting")
         }
+        guard let body else {
+            return try await unaryCall(path, options: options, request: request, timeout: remaining, on: connection)
+        }
         let token = CallToken()
         let handler = connection.handler
         let loop = connection.eventLoop
@@ -298,23 +301,21 @@ public final class RPCClient: Sendable {
                         }
                     }
                 }
-                if let body {
-                    group.addTask {
-                        for await _ in started.stream {}
-                        do {
-                            try await body(RawRequestWriter(token: token, handler: handler))
-                        } catch {
-                            // Whatever ended the writing ends the call too, so the answer never
-                            // waits on a server that waits on requests. When the call had
-                            // already ended (the server refused the first message, say), this
-                            // changes nothing and its status is the answer.
-                            loop.execute { handler.value.cancel(token: token.id) }
-                            if error is CallEnded { return nil }
-                            throw error
-                        }
-                        loop.execute { handler.value.halfClose(token: token.id) }
-                        return nil
+                group.addTask {
+                    for await _ in started.stream {}
+                    do {
+                        try await body(RawRequestWriter(token: token, handler: handler))
+                    } catch {
+                        // Whatever ended the writing ends the call too, so the answer never
+                        // waits on a server that waits on requests. When the call had
+                        // already ended (the server refused the first message, say), this
+                        // changes nothing and its status is the answer.
+                        loop.execute { handler.value.cancel(token: token) }
+                        if error is CallEnded { return nil }
+                        throw error
                     }
+                    loop.execute { handler.value.halfClose(token: token.id) }
+                    return nil
                 }
                 while let result = try await group.next() {
                     if let result { response.value = result }
@@ -322,7 +323,33 @@ public final class RPCClient: Sendable {
                 return response.value!
             }
         } onCancel: {
-            loop.execute { handler.value.cancel(token: token.id) }
+            loop.execute { handler.value.cancel(token: token) }
+        }
+    }
+
+    /// A call with its one request in hand: started on the event loop and answered from there,
+    /// with no child task and no hop back to the loop afterwards (the call forgets its token as
+    /// it ends; only a cancelled caller releases it).
+    private func unaryCall(
+        _ path: String, options: CallOptions, request: ByteBuffer?, timeout: Duration?, on connection: Connection
+    ) async throws -> ByteBuffer {
+        let token = CallToken()
+        let handler = connection.handler
+        let loop = connection.eventLoop
+        defer {
+            if Task.isCancelled { loop.execute { handler.value.release(token: token.id) } }
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                loop.execute {
+                    handler.value.startCall(
+                        token: token.id, path: path, timeout: timeout, metadata: options.metadata,
+                        request: request, responses: .single(continuation, received: nil), forgetsToken: true
+                    )
+                }
+            }
+        } onCancel: {
+            loop.execute { handler.value.cancel(token: token) }
         }
     }
 
@@ -539,7 +566,7 @@ public struct ServerStream<Response: SwiftProtobuf.Message>: AsyncSequence, Send
                 continuation.onTermination = { termination in
                     let (handler, token) = call
                     handler.eventLoop.execute {
-                        if case .cancelled = termination { handler.value.cancel(token: token.id) }
+                        if case .cancelled = termination { handler.value.cancel(token: token) }
                         handler.value.release(token: token.id)
                     }
                 }

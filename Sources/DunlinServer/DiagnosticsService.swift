@@ -5,6 +5,10 @@ import Foundation
 
 /// Diagnostics: Ping and Info (answered before authentication), and Echo, EchoStream and Sum,
 /// one method per call kind, for tests, benchmarks and `dunlin ping` / `dunlin echo`.
+///
+/// Ping, Info and Echo without a delay are non-blocking: they are answered on the connection's
+/// event loop (``Router/nonBlockingUnary(_:_:)``), so they measure the transport, not a thread hop.
+/// An Echo asked to wait (`delay_ms`) waits on a task, where deadlines and CANCEL can stop it.
 public struct DiagnosticsService: RPCService {
     /// Longest delay or interval a caller may ask Echo and EchoStream for.
     public static let maxDelay: UInt32 = 60_000
@@ -12,23 +16,24 @@ public struct DiagnosticsService: RPCService {
     public init() {}
 
     public func register(in router: inout Router) {
-        router.unary(Diagnostics.ping) { _, _ in
+        router.nonBlockingUnary(Diagnostics.ping) { _, _ in
             var response = Dunlin_V1_PingResponse()
             response.serverVersion = DunlinVersion.current
             response.serverTimeMs = UInt64(max(WallClock.system.milliseconds, 0))
             return response
         }
-        router.unary(Diagnostics.echo) { request, _ in
-            if request.delayMs > 0 {
-                try await Task.sleep(for: .milliseconds(min(request.delayMs, Self.maxDelay)))
+        router.unary(
+            Diagnostics.echo,
+            answeringOnEventLoop: { request, _ in request.delayMs == 0 ? Self.echo(request.payload) : nil },
+            otherwise: { request, _ in
+                if request.delayMs > 0 {
+                    try await Task.sleep(for: .milliseconds(min(request.delayMs, Self.maxDelay)))
+                }
+                return Self.echo(request.payload)
             }
-            var response = Dunlin_V1_EchoResponse()
-            response.payload = request.payload
-            return response
-        }
+        )
         router.serverStreaming(Diagnostics.echoStream) { request, writer, _ in
-            var response = Dunlin_V1_EchoResponse()
-            response.payload = request.payload
+            let response = Self.echo(request.payload)
             var sent: UInt32 = 0
             while request.count == 0 || sent < request.count {
                 try Task.checkCancellation()
@@ -53,10 +58,16 @@ public struct DiagnosticsService: RPCService {
         }
     }
 
+    private static func echo(_ payload: Data) -> Dunlin_V1_EchoResponse {
+        var response = Dunlin_V1_EchoResponse()
+        response.payload = payload
+        return response
+    }
+
     /// Info describes the server itself, so the server registers it with its own configuration.
     static func registerInfo(in router: inout Router, configuration: RPCServer.Configuration) {
         let methods = router.methods + [Diagnostics.info.path]
-        router.unary(Diagnostics.info) { _, _ in
+        router.nonBlockingUnary(Diagnostics.info) { _, _ in
             var response = Dunlin_V1_InfoResponse()
             response.serverVersion = configuration.serverVersion
             response.minProtocolVersion = UInt32(ProtocolVersion.minimum)

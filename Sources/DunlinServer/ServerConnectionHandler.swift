@@ -280,7 +280,60 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             return finish(id, status: RPCError(.invalidArgument, "\(call.context.method) needs a request message").status)
         }
         calls[id]!.request = nil
+        if let answerNow = call.route.answerOnEventLoop, answerOnEventLoop(id, call, request, answerNow) { return }
         start(id, requests: .single(request))
+    }
+
+    /// Answers a non-blocking unary call here, on the event loop, in the turn its request arrived
+    /// (see ``Router/unary(_:answeringOnEventLoop:otherwise:)``): the same credential re-check,
+    /// error mapping and response path as a task's, without the two hops. Returns false, having
+    /// done nothing, when the call needs the task path: its credential cannot be re-checked
+    /// without I/O, or the handler declined the request.
+    private func answerOnEventLoop(
+        _ id: UInt32, _ call: Call, _ request: ByteBuffer,
+        _ answerNow: (ByteBuffer, ServerContext) throws -> ByteBuffer?
+    ) -> Bool {
+        var callContext = call.context
+        if !call.route.allowsAnonymous {
+            guard let checked = authenticator.recheckWithoutWaiting(callContext.principal) else { return false }
+            switch checked {
+            case .success(let principal): callContext.principal = principal
+            case .failure(let error):
+                finish(id, status: error.status)
+                return true
+            }
+        }
+        let response: ByteBuffer?
+        do {
+            response = try answerNow(request, callContext)
+        } catch {
+            end(id, failedWith: error, context: callContext)
+            return true
+        }
+        guard let response else { return false }
+        respond(id, response)
+        return true
+    }
+
+    /// Ends a call whose handler threw: an ``RPCError`` keeps its status, a cancellation is
+    /// CANCELLED, an undecodable request is a protocol error (the connection closes), anything
+    /// else is logged and INTERNAL. The one mapping for both the task path and the event loop's.
+    private func end(_ id: UInt32, failedWith error: any Error, context callContext: ServerContext) {
+        switch error {
+        case let error as UndecodableMessage:
+            protocolError(ProtocolError(
+                .malformedMessage, "request on stream \(id) is not a valid message for \(callContext.method): \(error.reason)", streamID: id
+            ))
+        case let error as RPCError:
+            finish(id, status: error.status)
+        case is CancellationError:
+            finish(id, status: RPCError(.cancelled, "call cancelled").status)
+        default:
+            callContext.logger.error(
+                "handler failed", metadata: ["error": "\(error)", "stream": "\(id)", "method": "\(callContext.method)"]
+            )
+            finish(id, status: RPCError(.internal, "the server failed to handle the call").status)
+        }
     }
 
     private func startStreamingRequests(_ id: UInt32) {
@@ -312,7 +365,6 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let authenticator = self.authenticator
         calls[id]!.task = Task {
             var serverCall = serverCall
-            let status: Dunlin_V1_Status
             do {
                 // The one per-call credential check, for every service: the credential as it
                 // stands now (revoked, expired, deactivated or suspended since HELLO is refused),
@@ -321,26 +373,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                     serverCall.context.principal = try await authenticator.recheck(serverCall.context.principal)
                 }
                 try await route.run(serverCall)
-                status = Dunlin_V1_Status()
-            } catch let error as UndecodableMessage {
-                let method = serverCall.context.method
-                handler.eventLoop.execute {
-                    handler.value.protocolError(ProtocolError(
-                        .malformedMessage, "request on stream \(id) is not a valid message for \(method): \(error.reason)", streamID: id
-                    ))
-                }
-                return
-            } catch let error as RPCError {
-                status = error.status
-            } catch is CancellationError {
-                status = RPCError(.cancelled, "call cancelled").status
+                handler.eventLoop.execute { handler.value.finish(id, status: Dunlin_V1_Status()) }
             } catch {
-                serverCall.context.logger.error(
-                    "handler failed", metadata: ["error": "\(error)", "stream": "\(id)", "method": "\(serverCall.context.method)"]
-                )
-                status = RPCError(.internal, "the server failed to handle the call").status
+                let callContext = serverCall.context
+                handler.eventLoop.execute { handler.value.end(id, failedWith: error, context: callContext) }
             }
-            handler.eventLoop.execute { handler.value.finish(id, status: status) }
         }
     }
 

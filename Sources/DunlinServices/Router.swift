@@ -122,6 +122,12 @@ public struct Router: Sendable {
         package var run: @Sendable (ServerCall) async throws -> Void
         /// Unary methods only: the handler itself, for calls made in-process.
         var local: (@Sendable (any SwiftProtobuf.Message, ServerContext) async throws -> any SwiftProtobuf.Message)?
+        /// Non-blocking unary methods only (``Router/unary(_:answeringOnEventLoop:otherwise:)``):
+        /// decodes the request, answers it and serializes the response, on the connection's event
+        /// loop. Returns nil when this request needs the task path after all (``run``). Throws
+        /// what the handler throws, or ``UndecodableMessage`` for a request that is not the
+        /// method's message.
+        package var answerOnEventLoop: (@Sendable (ByteBuffer, ServerContext) throws -> ByteBuffer?)?
     }
 
     private(set) var routes: [String: Route] = [:]
@@ -146,6 +152,52 @@ public struct Router: Sendable {
             },
             local: { request, context in try await handler(request as! Request, context) }
         )
+    }
+
+    /// Registers a unary method that can answer without blocking: `answerNow` runs on the
+    /// connection's event loop, right where the request was read, and its response is written from
+    /// there, with no hop to the concurrency pool and back. Only for work that is cheap and touches
+    /// no store, disk or lock that may be held long (diagnostics such as Ping, Info and Echo):
+    /// while it runs, no other call on this connection (or on any connection sharing the loop)
+    /// makes progress.
+    ///
+    /// `answerNow` returns nil for a request it cannot answer at once (an Echo asked to wait, say);
+    /// such a request, and every call whose per-call credential check cannot be made without I/O
+    /// (``CredentialCheck/recheckWithoutWaiting(_:)`` returns nil), goes to `handler` on a task
+    /// like any unary call. In-process calls (``callLocally(_:_:context:)``) run `handler`.
+    ///
+    /// What holds on either path: the method must exist and the connection be allowed to call it;
+    /// the credential is re-checked (unless the method allows anonymous calls) and the handler runs
+    /// as the principal the check returns; errors become statuses as on the task path (an
+    /// ``RPCError`` keeps its code, anything else is INTERNAL, an undecodable request is a
+    /// protocol error); the response is compressed like any other. A call answered on the event
+    /// loop ends in the same loop turn as its request arrived, so its deadline timer and a CANCEL
+    /// from the client can only meet it before it starts (then it never runs) or after it ended.
+    public mutating func unary<Request, Response>(
+        _ method: MethodDescriptor<Request, Response>,
+        answeringOnEventLoop answerNow: @escaping @Sendable (Request, ServerContext) throws -> Response?,
+        otherwise handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
+    ) {
+        unary(method, handler)
+        routes[method.path]?.answerOnEventLoop = { buffer, context in
+            let request: Request
+            do {
+                request = try Request(buffer: buffer)
+            } catch {
+                throw UndecodableMessage(error)
+            }
+            return try answerNow(request, context).map { try $0.serializedBuffer() }
+        }
+    }
+
+    /// Registers a unary method whose handler never blocks: it answers every request on the
+    /// connection's event loop (see ``unary(_:answeringOnEventLoop:otherwise:)``, whose task path
+    /// runs the same handler when the credential check needs I/O).
+    public mutating func nonBlockingUnary<Request, Response>(
+        _ method: MethodDescriptor<Request, Response>,
+        _ handler: @escaping @Sendable (Request, ServerContext) throws -> Response
+    ) {
+        unary(method, answeringOnEventLoop: handler, otherwise: { request, context in try handler(request, context) })
     }
 
     /// Runs a unary method's handler in this process, without a connection: how a replica answers
@@ -257,10 +309,19 @@ public protocol CredentialCheck: Sendable {
     /// Yields whenever a credential may have gone bad, so long-lived streams re-check theirs
     /// instead of outliving it. The default never yields.
     func credentialChanges() -> AsyncStream<Void>
+
+    /// ``recheck(_:)``'s answer when it can be given at once, without I/O or waiting (it is
+    /// called on a connection's event loop, for calls answered there); nil when it cannot, and
+    /// the call then takes the task path, which awaits ``recheck(_:)``. It must agree with
+    /// ``recheck(_:)``. The default is nil, so an authenticator that re-checks against a store
+    /// is never asked to block a loop.
+    func recheckWithoutWaiting(_ principal: Dunlin_V1_Principal) -> Result<Dunlin_V1_Principal, RPCError>?
 }
 
 extension CredentialCheck {
     public func recheck(_ principal: Dunlin_V1_Principal) async throws(RPCError) -> Dunlin_V1_Principal { principal }
+
+    public func recheckWithoutWaiting(_ principal: Dunlin_V1_Principal) -> Result<Dunlin_V1_Principal, RPCError>? { nil }
 
     public func credentialChanges() -> AsyncStream<Void> {
         AsyncStream { _ in }

@@ -16,8 +16,14 @@ struct ServerConnection {
     private var written = ByteBuffer()
     private var decoder = FrameDecoder(limits: .init(maxFrameSize: 64 << 20), expectsPreface: false)
 
-    /// A connection just accepted: the handshake timer runs from now.
-    static func accept(limits: ConnectionLimits, probe: CallProbe) async throws -> ServerConnection {
+    /// The principal "good-token" stands for.
+    static let analyst = Dunlin_V1_Principal.with { $0.id = "u-ana"; $0.tenantID = "t-acme"; $0.role = "analyst" }
+
+    /// A connection just accepted: the handshake timer runs from now. The authenticator defaults
+    /// to a static one that knows "good-token".
+    static func accept(
+        limits: ConnectionLimits, probe: any RPCService, authenticator: (any Authenticator)? = nil
+    ) async throws -> ServerConnection {
         let channel = NIOAsyncTestingChannel()
         var router = Router()
         probe.register(in: &router)
@@ -26,13 +32,13 @@ struct ServerConnection {
         )
         var logger = Logger(label: "test.connection")
         logger.logLevel = .critical
-        let principals = ["good-token": Dunlin_V1_Principal.with { $0.id = "u-ana"; $0.tenantID = "t-acme"; $0.role = "analyst" }]
+        let authenticator = authenticator ?? StaticTokenAuthenticator(["good-token": analyst])
         try await channel.testingEventLoop.executeInContext { [router, logger] in
             try channel.pipeline.syncOperations.addHandler(
                 ByteToMessageHandler(FrameByteDecoder(FrameDecoder(limits: .init(limits), expectsPreface: true)))
             )
             try channel.pipeline.syncOperations.addHandler(ServerConnectionHandler(
-                router: router, authenticator: StaticTokenAuthenticator(principals), configuration: configuration,
+                router: router, authenticator: authenticator, configuration: configuration,
                 logger: logger, connectionID: "c1"
             ))
         }
@@ -60,10 +66,17 @@ struct ServerConnection {
 
     /// Opens a unary call on `stream` whose one request is `key`, with a deadline if given.
     func call(_ stream: UInt32, _ method: String, key: String, timeoutUs: UInt64 = 0) async throws {
-        try await send(
-            ConnectionStateMachine.protobufFrame(.open, streamID: stream, Dunlin_V1_CallOpen.with { $0.method = method; $0.timeoutUs = timeoutUs }),
-            ConnectionStateMachine.protobufFrame(.message, flags: .endStream, streamID: stream, Dunlin_V1_EchoRequest.with { $0.payload = Data(key.utf8) })
-        )
+        try await send(Self.open(stream, method, timeoutUs: timeoutUs), Self.request(stream, key: key))
+    }
+
+    /// The OPEN of a call on `stream`, with a deadline if given.
+    static func open(_ stream: UInt32, _ method: String, timeoutUs: UInt64 = 0) -> Frame {
+        ConnectionStateMachine.protobufFrame(.open, streamID: stream, Dunlin_V1_CallOpen.with { $0.method = method; $0.timeoutUs = timeoutUs })
+    }
+
+    /// A call's one request, `key` as its payload, ending the client's side of the stream.
+    static func request(_ stream: UInt32, key: String) -> Frame {
+        ConnectionStateMachine.protobufFrame(.message, flags: .endStream, streamID: stream, Dunlin_V1_EchoRequest.with { $0.payload = Data(key.utf8) })
     }
 
     func ping(_ value: UInt64) async throws {
@@ -142,7 +155,7 @@ struct UnexpectedFrame: Error, CustomStringConvertible {
 
 /// Handlers that tell the test what they are doing, as events it awaits: `Hang` runs until it is
 /// cancelled, `Held` until the test releases it. Each call's request payload is its key.
-final class CallProbe: Sendable {
+final class CallProbe: RPCService {
     enum Event: Equatable, Sendable {
         case started(String)
         case cancelled(String)

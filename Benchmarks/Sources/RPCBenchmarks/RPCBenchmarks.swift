@@ -57,6 +57,9 @@ struct RPCBenchmarks: ParsableCommand {
     @Option(help: "Callers in the open-loop run's pool (an upper bound on calls in flight).")
     var openLoopWorkers: Int = 64
 
+    @Option(help: "What keeps the open loop's schedule: task-sleep (a pool of workers, each sleeping until its call is due) or event-loop (one event loop's timers start each call as a task).")
+    var pacer: OpenLoopUnary.Pacer = .taskSleep
+
     @Option(help: "Fraction of the concurrency-8 maximum rate at which the open-loop run sends.")
     var openLoopFraction: Double = 0.5
 
@@ -103,6 +106,23 @@ struct RPCBenchmarks: ParsableCommand {
     )
     var dunlinStreamWindow: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            """
+            Pin the load generator and clients to CPU LOAD and run each server in its own process \
+            pinned to CPU SERVER (sched_setaffinity), so the two sides do not share a core.
+            """,
+            valueName: "LOAD,SERVER"
+        )
+    )
+    var pinCores: CorePair?
+
+    @Option(help: .hidden)
+    var serve: String?
+
+    @Option(help: .hidden)
+    var serveCPU: Int = 1
+
     func validate() throws {
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
         if let warmup, warmup < 0 { throw ValidationError("--warmup must not be negative") }
@@ -117,7 +137,7 @@ struct RPCBenchmarks: ParsableCommand {
     }
 
     func run() throws {
-        let settings = Settings(
+        var settings = Settings(
             duration: .seconds(try duration ?? Self.environmentSeconds("DUNLIN_BENCH_DURATION") ?? 3),
             warmup: .seconds(try warmup ?? Self.environmentSeconds("DUNLIN_BENCH_WARMUP") ?? 1),
             benches: Set(benches),
@@ -133,14 +153,27 @@ struct RPCBenchmarks: ParsableCommand {
             grpcTunedStreaming: grpcTunedStreaming,
             dunlinDeflateStreaming: dunlinDeflateStreaming,
             dunlinStreamWindow: dunlinStreamWindow,
-            nioGlobalExecutor: nioGlobalExecutor
+            nioGlobalExecutor: nioGlobalExecutor,
+            pinCores: pinCores,
+            pacer: pacer
         )
+        if let serve {
+            // A server process of a pinned run: every stack it could be asked for, by name.
+            settings.benches = Set(Bench.allCases)
+            settings.impls = Set(Impl.allCases)
+            guard let stack = Suite.stacks(for: settings).first(where: { $0.name == serve }) else {
+                throw ValidationError("no stack named \(serve)")
+            }
+            return try ServerProcess.serve(stack, cpu: serveCPU)
+        }
+        if let pinCores { try CorePinning.pinProcess(toCPU: pinCores.load) }
         guard settings.duration > .zero else { throw ValidationError("the duration must be positive") }
         // Must happen on the main thread before any task runs, hence here and not in the suite.
         if nioGlobalExecutor && !NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor() {
             throw ValidationError("NIO could not take over Swift Concurrency's global executor here")
         }
-        try runBlocking { try await Suite(settings: settings).run() }
+        let suite = Suite(settings: settings)
+        try runBlocking { try await suite.run() }
     }
 
     private static func environmentSeconds(_ name: String) throws -> Double? {
@@ -199,6 +232,9 @@ struct Settings: Sendable {
     var dunlinDeflateStreaming: Bool
     var dunlinStreamWindow: Int?
     var nioGlobalExecutor: Bool
+    /// Where the load and the servers run, when pinned (`--pin-cores`); nil: one process, unpinned.
+    var pinCores: CorePair?
+    var pacer: OpenLoopUnary.Pacer
 }
 
 /// Runs `operation` on the concurrency pool and blocks the calling thread until it finishes.
@@ -216,3 +252,5 @@ private func runBlocking(_ operation: @escaping @Sendable () async throws -> Voi
     finished.wait()
     try outcome.withLock { $0 }.get()
 }
+
+extension OpenLoopUnary.Pacer: ExpressibleByArgument {}

@@ -28,7 +28,8 @@ struct Suite: Sendable {
         return names
     }
 
-    func run() async throws {
+    /// Every stack the settings ask for, each built the same way in a `--serve` child process.
+    static func stacks(for settings: Settings) -> [any EchoStack] {
         let streaming = settings.benches.contains(.streaming)
         var stacks: [any EchoStack] = []
         if settings.impls.contains(.dunlin) {
@@ -52,6 +53,16 @@ struct Suite: Sendable {
                     )
                 )
             }
+        }
+        return stacks
+    }
+
+    func run() async throws {
+        var stacks = Self.stacks(for: settings)
+        if let cores = settings.pinCores {
+            let window = settings.dunlinStreamWindow.map { ["--dunlin-stream-window", "\($0)"] } ?? []
+            stacks = stacks.map { ChildProcessServerStack(base: $0, serverCPU: cores.server, childArguments: window) }
+            log("RPCBenchmarks: load generator and clients on CPU \(cores.load), each server in its own process on CPU \(cores.server)")
         }
 
         log(
@@ -193,7 +204,8 @@ struct Suite: Sendable {
             workers: settings.openLoopWorkers,
             payloadBytes: settings.payload,
             warmup: settings.warmup,
-            duration: settings.duration
+            duration: settings.duration,
+            pacer: settings.pacer
         )
     }
 
@@ -212,7 +224,8 @@ struct Suite: Sendable {
         line.add("max_us", result.scheduled.maxMicros)
         line.add("p50_service_us", result.service.p50Micros)
         line.add("p99_service_us", result.service.p99Micros)
-        line.add("workers", settings.openLoopWorkers)
+        line.add("pacer", settings.pacer.rawValue)
+        if settings.pacer == .taskSleep { line.add("workers", settings.openLoopWorkers) }
         line.add("calls", result.scheduled.count)
         line.add("cpu_us_per_call", result.cpu.process * 1e6 / Double(result.scheduled.count))
         addCores(result.cpu, to: &line)
@@ -226,6 +239,7 @@ struct Suite: Sendable {
     private func figure(_ bench: String, impl: String) -> JSONLine {
         var line = JSONLine(bench: bench, impl: impl)
         if settings.nioGlobalExecutor { line.add("executor", "nio-event-loops") }
+        if let cores = settings.pinCores { line.add("pinned_load_server_cpus", cores.description) }
         return line
     }
 

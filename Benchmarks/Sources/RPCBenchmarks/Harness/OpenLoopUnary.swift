@@ -1,4 +1,5 @@
 import DunlinWire
+import Synchronization
 
 /// Open loop: calls are scheduled at a fixed rate (call i is due at start + i / rate), whatever
 /// the server's answers do, and a pool of `workers` callers sends each call when it is due.
@@ -8,6 +9,14 @@ import DunlinWire
 /// beside it. The pool bounds the calls in flight: if the stack falls behind, calls wait for a
 /// free worker and that wait shows in the scheduled latency.
 struct OpenLoopUnary {
+    /// What keeps the schedule.
+    enum Pacer: String, Sendable, CaseIterable {
+        /// `workers` callers, each sleeping (`Task.sleep`) until its next call is due.
+        case taskSleep = "task-sleep"
+        /// One event loop's timers start each call as a task when due (``EventLoopPacer``).
+        case eventLoop = "event-loop"
+    }
+
     struct Result: Sendable {
         /// Latency from each call's scheduled send time to its answer.
         let scheduled: LatencySummary
@@ -26,6 +35,7 @@ struct OpenLoopUnary {
     let payloadBytes: Int
     let warmup: Duration
     let duration: Duration
+    var pacer: Pacer = .taskSleep
 
     func run(on connections: [any EchoConnection]) async -> Result {
         precondition(targetRPS > 0, "open-loop rate must be positive")
@@ -38,48 +48,68 @@ struct OpenLoopUnary {
         let impl = self.impl
 
         async let cpu = ProcessCPU.usage(during: window)
-        let perWorker = await withTaskGroup(of: (scheduled: [Int64], service: [Int64]).self) { group in
-            for worker in 0..<workers {
-                let connection = connections[worker % connections.count]
-                group.addTask {
-                    var scheduled: [Int64] = []
-                    var service: [Int64] = []
-                    let clock = ContinuousClock()
-                    while true {
-                        let index = nextCall.add(1)
-                        let due = first + interval * index
-                        if due >= window.end { break }
-                        if clock.now < due {
-                            try? await Task.sleep(until: due, tolerance: .zero, clock: clock)
-                        }
-                        let sent = clock.now
-                        do {
-                            _ = try await connection.echo(request)
-                        } catch {
-                            errors.record(error, impl: impl)
-                            continue
-                        }
-                        let answered = clock.now
-                        if window.contains(answered) && due >= window.measureStart {
-                            scheduled.append((answered - due).nanoseconds)
-                            service.append((answered - sent).nanoseconds)
-                        }
-                    }
-                    return (scheduled, service)
-                }
+        /// One call due at `due`: its latencies from the schedule and from the send, when it
+        /// answers inside the measured window.
+        @Sendable func call(_ connection: any EchoConnection, due: ContinuousClock.Instant) async -> Sample? {
+            let clock = ContinuousClock()
+            let sent = clock.now
+            do {
+                _ = try await connection.echo(request)
+            } catch {
+                errors.record(error, impl: impl)
+                return nil
             }
-            var all: [(scheduled: [Int64], service: [Int64])] = []
-            for await samples in group { all.append(samples) }
-            return all
+            let answered = clock.now
+            guard window.contains(answered) && due >= window.measureStart else { return nil }
+            return Sample(scheduled: (answered - due).nanoseconds, service: (answered - sent).nanoseconds)
         }
 
-        let scheduled = perWorker.flatMap(\.scheduled)
+        let samples: [Sample]
+        switch pacer {
+        case .eventLoop:
+            let recorded = Mutex<[Sample]>([])
+            let calls = SharedCounter()
+            await EventLoopPacer(first: first, interval: interval, window: window).run { due in
+                let connection = connections[calls.add(1) % connections.count]
+                if let sample = await call(connection, due: due) { recorded.withLock { $0.append(sample) } }
+            }
+            samples = recorded.withLock { $0 }
+        case .taskSleep:
+            samples = await withTaskGroup(of: [Sample].self) { group in
+                for worker in 0..<workers {
+                    let connection = connections[worker % connections.count]
+                    group.addTask {
+                        var samples: [Sample] = []
+                        let clock = ContinuousClock()
+                        while true {
+                            let due = first + interval * nextCall.add(1)
+                            if due >= window.end { break }
+                            if clock.now < due {
+                                try? await Task.sleep(until: due, tolerance: .zero, clock: clock)
+                            }
+                            if let sample = await call(connection, due: due) { samples.append(sample) }
+                        }
+                        return samples
+                    }
+                }
+                var all: [Sample] = []
+                for await workerSamples in group { all.append(contentsOf: workerSamples) }
+                return all
+            }
+        }
+
         return Result(
-            scheduled: LatencySummary(nanoseconds: scheduled),
-            service: LatencySummary(nanoseconds: perWorker.flatMap(\.service)),
-            achievedRPS: Double(scheduled.count) / window.length.secondsValue,
+            scheduled: LatencySummary(nanoseconds: samples.map(\.scheduled)),
+            service: LatencySummary(nanoseconds: samples.map(\.service)),
+            achievedRPS: Double(samples.count) / window.length.secondsValue,
             errors: errors.count,
             cpu: await cpu
         )
+    }
+
+    /// One measured call: nanoseconds from its scheduled time and from its actual send to its answer.
+    struct Sample: Sendable {
+        var scheduled: Int64
+        var service: Int64
     }
 }
