@@ -136,12 +136,15 @@ extension TenantStore {
     /// The live promises that may have an installment broken since `since` or due by `today`
     /// (a plan's promised date is its last installment's, so it is the bound), each with its
     /// installments measured on `today`; `scope` narrows them (SQL after the date test, with its
-    /// arguments). What the worklist and the follow-up tasks read.
+    /// arguments). What the worklist and the follow-up tasks read. A promise made after `today`
+    /// is left out: its installments are due after it was made, so none is broken or due by then
+    /// (a year of monthly metrics measures each month's promises only, not every later one).
     static func recentPromiseEvaluations(
         _ db: Database, since: CivilDate, today: CivilDate, scope: String = "", _ arguments: StatementArguments = []
     ) throws -> [(promise: PromiseToPay, installments: [InstallmentEvaluation])] {
         let earliest = since.adding(days: -(PromiseToPay.defaultGraceDays + 1))
-        let promises = try PromiseToPayRow.live.filter(sql: "promised_date >= ?\(scope)", arguments: [earliest.description] + arguments)
+        let promises = try PromiseToPayRow.live
+            .filter(sql: "promised_date >= ? AND made_on <= ?\(scope)", arguments: [earliest.description, today.description] + arguments)
             .fetchAll(db).map { try $0.record() }
         // Every promise's applications in one read, not one read per promise: a worklist over
         // thousands of promises spent most of its time preparing and running the same statement.
