@@ -70,22 +70,22 @@ enum PortfolioTotals {
 
     /// Adds `flows` times `sign` (an SQL expression, 1 or -1) to `receivable_flow` and, without
     /// the day, to `receivable_open`.
-    private static func addFlows(_ flows: String, _ sign: String, when: String = "true") -> String {
+    private static func addFlows(_ flows: String, _ sign: String) -> String {
         """
         INSERT INTO receivable_flow (day, currency, due, high, low)
-            SELECT day, currency, due, \(sign) * (amount >> 32), \(sign) * (amount & 4294967295) FROM (\(flows)) WHERE \(when)
+            SELECT day, currency, due, \(sign) * (amount >> 32), \(sign) * (amount & 4294967295) FROM (\(flows)) WHERE true
             ON CONFLICT (day, currency, due) DO UPDATE SET high = high + excluded.high, low = low + excluded.low;
         INSERT INTO receivable_open (currency, due, high, low)
-            SELECT currency, due, \(sign) * (amount >> 32), \(sign) * (amount & 4294967295) FROM (\(flows)) WHERE \(when)
+            SELECT currency, due, \(sign) * (amount >> 32), \(sign) * (amount & 4294967295) FROM (\(flows)) WHERE true
             ON CONFLICT (currency, due) DO UPDATE SET high = high + excluded.high, low = low + excluded.low;
         """
     }
 
-    private static func addDays(_ parts: String, _ sign: String, when: String = "true") -> String {
+    private static func addDays(_ parts: String, _ sign: String) -> String {
         """
         INSERT INTO ledger_day (kind, day, currency, reversed_on, high, low, items)
             SELECT kind, date, currency, COALESCE(reversed_on, ''), \(sign) * (amount >> 32), \(sign) * (amount & 4294967295), \(sign)
-            FROM (\(parts)) WHERE \(when)
+            FROM (\(parts)) WHERE true
             ON CONFLICT (kind, day, currency, reversed_on) DO UPDATE SET
                 high = high + excluded.high, low = low + excluded.low, items = items + excluded.items;
         """
@@ -118,9 +118,6 @@ enum PortfolioTotals {
         INSERT INTO portfolio_touch (invoice_id, day_id, excluded, sign) VALUES (\(touchedInvoice(x)), \(touchedDay(x)), \(excluding), \(sign));
         """
     }
-
-    /// Not the common case (an invoice, payment or credit memo nothing targets yet).
-    private static let general = "NOT (NEW.kind IN \(dayKinds) AND NOT \(targeted("NEW")))"
 
     static let touching = "('invoice', 'adjustment', 'application', 'write_off', 'payment', 'credit_memo', 'reversal')"
     static let dayKinds = "('invoice', 'payment', 'credit_memo')"
@@ -166,29 +163,27 @@ enum PortfolioTotals {
             DELETE FROM portfolio_touch WHERE rowid = NEW.rowid;
         END;
 
-        -- One trigger: each trigger on the ledger costs every insert a run of its program. The
-        -- common case, an invoice, payment or credit memo that nothing targets yet, adds its
-        -- own part; any other entry recomputes what it touches. Every statement's condition
-        -- names NEW only, so SQLite tests it once before reading anything.
-        CREATE TRIGGER portfolio_totals_insert AFTER INSERT ON ledger_entry WHEN NEW.kind IN \(touching)
+        CREATE TRIGGER portfolio_totals_insert_new AFTER INSERT ON ledger_entry
+        WHEN NEW.kind IN \(dayKinds) AND NOT \(targeted("NEW"))
         BEGIN
             INSERT INTO receivable_flow (day, currency, due, high, low)
                 SELECT NEW.date, NEW.currency, COALESCE(NEW.due_date, NEW.date), NEW.amount >> 32, NEW.amount & 4294967295
-                WHERE NEW.kind = 'invoice' AND NEW.amount != 0 AND NOT \(targeted("NEW"))
+                WHERE NEW.kind = 'invoice' AND NEW.amount != 0
                 ON CONFLICT (day, currency, due) DO UPDATE SET high = high + excluded.high, low = low + excluded.low;
             INSERT INTO receivable_open (currency, due, high, low)
                 SELECT NEW.currency, COALESCE(NEW.due_date, NEW.date), NEW.amount >> 32, NEW.amount & 4294967295
-                WHERE NEW.kind = 'invoice' AND NEW.amount != 0 AND NOT \(targeted("NEW"))
+                WHERE NEW.kind = 'invoice' AND NEW.amount != 0
                 ON CONFLICT (currency, due) DO UPDATE SET high = high + excluded.high, low = low + excluded.low;
             INSERT INTO ledger_day (kind, day, currency, reversed_on, high, low, items)
-                SELECT NEW.kind, NEW.date, NEW.currency, '', NEW.amount >> 32, NEW.amount & 4294967295, 1
-                WHERE NEW.kind IN \(dayKinds) AND NOT \(targeted("NEW"))
+                VALUES (NEW.kind, NEW.date, NEW.currency, '', NEW.amount >> 32, NEW.amount & 4294967295, 1)
                 ON CONFLICT (kind, day, currency, reversed_on) DO UPDATE SET
                     high = high + excluded.high, low = low + excluded.low, items = items + excluded.items;
-            \(addFlows(invoiceFlows("i.id = \(touchedInvoice("NEW"))", excluding: "NEW.id"), "-1", when: general))
-            \(addFlows(invoiceFlows("i.id = \(touchedInvoice("NEW"))"), "1", when: general))
-            \(addDays(dayParts("s.id = \(touchedDay("NEW"))", excluding: "NEW.id"), "-1", when: general))
-            \(addDays(dayParts("s.id = \(touchedDay("NEW"))"), "1", when: general))
+        END;
+        CREATE TRIGGER portfolio_totals_insert AFTER INSERT ON ledger_entry
+        WHEN NEW.kind IN \(touching) AND NOT (NEW.kind IN \(dayKinds) AND NOT \(targeted("NEW")))
+        BEGIN
+            \(touch("NEW", -1, excluding: "NEW.id"))
+            \(touch("NEW", 1))
         END;
         -- A replica's retraction (the one delete the ledger allows): the touched entry's part
         -- with the retracted entry, taken away before; without it, added after.
