@@ -90,26 +90,44 @@ enum DerivedBalances {
         CREATE INDEX source_balance_by_customer ON source_balance(customer_id, date);
 
         CREATE TRIGGER invoice_balance_insert AFTER INSERT ON ledger_entry WHEN NEW.kind = 'invoice'
-        BEGIN
-            INSERT INTO invoice_balance (\(invoiceColumns)) VALUES (\(invoiceRow("NEW")));
-        END;
+        BEGIN \(invoiceInsert) END;
 
         CREATE TRIGGER source_balance_insert AFTER INSERT ON ledger_entry WHEN NEW.kind IN ('payment', 'credit_memo')
-        BEGIN
-            INSERT INTO source_balance (\(sourceColumns)) VALUES (\(sourceRow("NEW")));
-        END;
+        BEGIN \(sourceInsert) END;
 
         CREATE TRIGGER balance_effect AFTER INSERT ON ledger_entry
         WHEN NEW.kind IN ('adjustment', 'application', 'write_off', 'refund') AND NOT \(isReversed("NEW"))
-        BEGIN
-            UPDATE invoice_balance SET gross = gross + (\(invoiceEffect("NEW")))
-                WHERE NEW.kind IN \(invoiceEffectKinds) AND invoice_id = NEW.target_id;
-            UPDATE source_balance SET gross = gross - NEW.amount
-                WHERE NEW.kind IN \(sourceEffectKinds) AND source_id = NEW.source_id;
-        END;
+        BEGIN \(effectInsert) END;
 
         CREATE TRIGGER balance_reversal AFTER INSERT ON ledger_entry WHEN NEW.kind = 'reversal'
-        BEGIN
+        BEGIN \(reversalInsert) END;
+
+        CREATE TRIGGER invoice_balance_immutable BEFORE DELETE ON invoice_balance
+        BEGIN SELECT RAISE(ABORT, 'derived balances follow the ledger; they are never deleted'); END;
+        CREATE TRIGGER source_balance_immutable BEFORE DELETE ON source_balance
+        BEGIN SELECT RAISE(ABORT, 'derived balances follow the ledger; they are never deleted'); END;
+        """
+
+    /// The bodies of the ledger's insert triggers above, which later migrations extend
+    /// (``PortfolioTotals``): SQLite runs every trigger's program for each row it may fire on,
+    /// so what else an insert keeps goes into these rather than into triggers of its own.
+    static let invoiceInsert = """
+        INSERT INTO invoice_balance (\(invoiceColumns)) VALUES (\(invoiceRow("NEW")));
+        """
+    static let sourceInsert = """
+        INSERT INTO source_balance (\(sourceColumns)) VALUES (\(sourceRow("NEW")));
+        """
+    /// Only for an effect not already reversed (the trigger's WHEN, or the caller's condition).
+    static func effectInsert(when condition: String = "true") -> String {
+        """
+        UPDATE invoice_balance SET gross = gross + (\(invoiceEffect("NEW")))
+            WHERE NEW.kind IN \(invoiceEffectKinds) AND invoice_id = NEW.target_id AND \(condition);
+        UPDATE source_balance SET gross = gross - NEW.amount
+            WHERE NEW.kind IN \(sourceEffectKinds) AND source_id = NEW.source_id AND \(condition);
+        """
+    }
+    static var effectInsert: String { effectInsert() }
+    static let reversalInsert = """
             UPDATE invoice_balance SET reversed_on = MIN(COALESCE(reversed_on, NEW.date), NEW.date) WHERE invoice_id = NEW.target_id;
             UPDATE source_balance SET reversed_on = MIN(COALESCE(reversed_on, NEW.date), NEW.date) WHERE source_id = NEW.target_id;
             -- Undo the reversed effect, once: only the first reversal of an entry counts.
@@ -119,12 +137,6 @@ enum DerivedBalances {
             UPDATE source_balance SET gross = gross + (SELECT t.amount FROM ledger_entry t WHERE t.id = NEW.target_id)
                 WHERE source_id = (SELECT t.source_id FROM ledger_entry t WHERE t.id = NEW.target_id AND t.kind IN \(sourceEffectKinds))
                   AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.kind = 'reversal' AND r.target_id = NEW.target_id AND r.id != NEW.id);
-        END;
-
-        CREATE TRIGGER invoice_balance_immutable BEFORE DELETE ON invoice_balance
-        BEGIN SELECT RAISE(ABORT, 'derived balances follow the ledger; they are never deleted'); END;
-        CREATE TRIGGER source_balance_immutable BEFORE DELETE ON source_balance
-        BEGIN SELECT RAISE(ABORT, 'derived balances follow the ledger; they are never deleted'); END;
         """
 
     /// A replica takes back a ledger entry the server refused (only ids listed in `retraction`

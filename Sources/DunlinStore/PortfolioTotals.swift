@@ -19,10 +19,11 @@ import GRDB
 ///   credit memos dated `day`, by the date of their first reversal (`''`: none), for the metrics'
 ///   sales and cash collected "not voided by the period's end".
 ///
-/// Amounts are summed as 32-bit halves (``WideSum``): no sum overflows. The triggers recompute the
-/// one invoice (or entry) an inserted or retracted entry touches, from the ledger, taking its old
-/// part away and adding its new one, so entries may arrive in any order (a replica's merge) and a
-/// retraction undoes exactly what its entry did. ``TenantStore/derivedBalanceMismatches()``
+/// Amounts are summed as 32-bit halves (``WideSum``): no sum overflows. An arriving invoice adds
+/// its part (and that of any effect that came before it), an effect its own, an invoice, payment
+/// or credit memo its day; a reversal or a retraction recomputes the one invoice (or entry) it
+/// touches from the ledger, taking its old part away and adding its new one. So entries may
+/// arrive in any order (a replica's merge) and a retraction undoes exactly what its entry did. ``TenantStore/derivedBalanceMismatches()``
 /// compares all three tables with a recomputation from the ledger alone.
 enum PortfolioTotals {
     /// Sorts after every ISO date: "never reversed" as the end of an interval.
@@ -107,11 +108,6 @@ enum PortfolioTotals {
         "CASE WHEN \(x).kind = 'reversal' THEN \(x).target_id ELSE \(x).id END"
     }
 
-    /// Whether some entry already targets entry `x` (one arrived before it, as a merge may order them).
-    private static func targeted(_ x: String) -> String {
-        "EXISTS (SELECT 1 FROM ledger_entry t WHERE t.target_id = \(x).id)"
-    }
-
     /// Queues the recomputation of what entry `x` touches, `sign` 1 or -1, without entry `excluding`.
     private static func touch(_ x: String, _ sign: Int, excluding: String = "NULL") -> String {
         """
@@ -119,14 +115,64 @@ enum PortfolioTotals {
         """
     }
 
+    /// Adds one flow: `amount` on `day`, of the invoice whose currency and due date are
+    /// `currency` and `due`, for each row `from` and `condition` give (none, usually).
+    private static func addPart(day: String, amount: String, currency: String, due: String, from: String = "", where condition: String) -> String {
+        """
+        INSERT INTO receivable_flow (day, currency, due, high, low)
+            SELECT \(day), \(currency), \(due), (\(amount)) >> 32, (\(amount)) & 4294967295 \(from) WHERE \(condition)
+            ON CONFLICT (day, currency, due) DO UPDATE SET high = high + excluded.high, low = low + excluded.low;
+        INSERT INTO receivable_open (currency, due, high, low)
+            SELECT \(currency), \(due), (\(amount)) >> 32, (\(amount)) & 4294967295 \(from) WHERE \(condition)
+            ON CONFLICT (currency, due) DO UPDATE SET high = high + excluded.high, low = low + excluded.low;
+        """
+    }
+
+    /// An invoice arrives: its interval from its date to its first reversal, and that of each
+    /// effect already on it (a merge may bring them first), as ``invoiceFlows(_:excluding:)`` has them.
+    private static var invoiceArrives: String {
+        let end = firstReversal("NEW.id", excluding: nil), effectEnd = "MIN(\(end), \(firstReversal("e.id", excluding: nil)))"
+        let effect = DerivedBalances.invoiceEffect("e"), start = "MAX(NEW.date, e.date)"
+        let currency = "NEW.currency", due = "COALESCE(NEW.due_date, NEW.date)"
+        let effects = "FROM ledger_entry e"
+        let onIt = "e.target_id = NEW.id AND e.kind IN \(DerivedBalances.invoiceEffectKinds) AND (\(effect)) != 0 AND \(start) < \(effectEnd)"
+        return addPart(day: "NEW.date", amount: "NEW.amount", currency: currency, due: due, where: "NEW.amount != 0 AND NEW.date < \(end)")
+            + addPart(day: end, amount: "-NEW.amount", currency: currency, due: due, where: "NEW.amount != 0 AND NEW.date < \(end) AND \(end) != \(never)")
+            + addPart(day: start, amount: effect, currency: currency, due: due, from: effects, where: onIt)
+            + addPart(day: effectEnd, amount: "-(\(effect))", currency: currency, due: due, from: effects, where: "\(onIt) AND \(effectEnd) != \(never)")
+    }
+
+    /// An adjustment, application or write-off arrives: its own interval on its invoice, when
+    /// the invoice is there (else the invoice's arrival counts it).
+    private static var effectArrives: String {
+        let end = "MIN(\(firstReversal("i.id", excluding: nil)), \(firstReversal("NEW.id", excluding: nil)))"
+        let effect = DerivedBalances.invoiceEffect("NEW"), start = "MAX(i.date, NEW.date)"
+        let currency = "i.currency", due = "COALESCE(i.due_date, i.date)", invoice = "FROM ledger_entry i"
+        let onIt = "i.id = NEW.target_id AND i.kind = 'invoice' AND NEW.kind IN \(DerivedBalances.invoiceEffectKinds) AND (\(effect)) != 0 AND \(start) < \(end)"
+        return addPart(day: start, amount: effect, currency: currency, due: due, from: invoice, where: onIt)
+            + addPart(day: end, amount: "-(\(effect))", currency: currency, due: due, from: invoice, where: "\(onIt) AND \(end) != \(never)")
+    }
+
+    /// An invoice, payment or credit memo arrives: its day, by its first reversal if one came first.
+    private static var dayArrives: String {
+        """
+        INSERT INTO ledger_day (kind, day, currency, reversed_on, high, low, items)
+            SELECT NEW.kind, NEW.date, NEW.currency, COALESCE(NULLIF(\(firstReversal("NEW.id", excluding: nil)), \(never)), ''),
+                NEW.amount >> 32, NEW.amount & 4294967295, 1 WHERE true
+            ON CONFLICT (kind, day, currency, reversed_on) DO UPDATE SET
+                high = high + excluded.high, low = low + excluded.low, items = items + excluded.items;
+        """
+    }
+
     static let touching = "('invoice', 'adjustment', 'application', 'write_off', 'payment', 'credit_memo', 'reversal')"
     static let dayKinds = "('invoice', 'payment', 'credit_memo')"
 
-    /// SQLite runs a trigger's whole program, WHEN clause included, for every row it may fire on,
-    /// at a cost that grows with the program: so the ledger's own triggers are small (the common
-    /// case, an invoice or payment nothing targets yet, adds its part directly; any other entry
-    /// queues what it touches in `portfolio_touch`), and the recomputation is the trigger of
-    /// that queue, which runs only for the entries that need it and empties the queue again.
+    /// SQLite runs a trigger's whole program, WHEN clause included, for every row it may fire on
+    /// (measured: a trigger whose WHEN is false for an import's invoices still cost it about as
+    /// much as one doing the work). So nothing here adds a trigger to a ledger insert: the
+    /// additions go into the ledger's existing insert triggers, redefined with them, and a
+    /// reversal's recomputation into the queue `portfolio_touch`, whose trigger runs only for
+    /// the rows queued and empties it again.
     static let schema = """
         CREATE TABLE receivable_flow (
             day TEXT NOT NULL,
@@ -163,25 +209,33 @@ enum PortfolioTotals {
             DELETE FROM portfolio_touch WHERE rowid = NEW.rowid;
         END;
 
-        CREATE TRIGGER portfolio_totals_insert_new AFTER INSERT ON ledger_entry
-        WHEN NEW.kind IN \(dayKinds) AND NOT \(targeted("NEW"))
+        -- What an insert adds goes into the ledger's existing insert triggers (no program run
+        -- more per row): an invoice its own part and that of the effects already on it, an
+        -- effect its own part, an invoice, payment or credit memo its day; a reversal queues the
+        -- recomputation of what it touches.
+        DROP TRIGGER invoice_balance_insert;
+        CREATE TRIGGER invoice_balance_insert AFTER INSERT ON ledger_entry WHEN NEW.kind = 'invoice'
         BEGIN
-            INSERT INTO receivable_flow (day, currency, due, high, low)
-                SELECT NEW.date, NEW.currency, COALESCE(NEW.due_date, NEW.date), NEW.amount >> 32, NEW.amount & 4294967295
-                WHERE NEW.kind = 'invoice' AND NEW.amount != 0
-                ON CONFLICT (day, currency, due) DO UPDATE SET high = high + excluded.high, low = low + excluded.low;
-            INSERT INTO receivable_open (currency, due, high, low)
-                SELECT NEW.currency, COALESCE(NEW.due_date, NEW.date), NEW.amount >> 32, NEW.amount & 4294967295
-                WHERE NEW.kind = 'invoice' AND NEW.amount != 0
-                ON CONFLICT (currency, due) DO UPDATE SET high = high + excluded.high, low = low + excluded.low;
-            INSERT INTO ledger_day (kind, day, currency, reversed_on, high, low, items)
-                VALUES (NEW.kind, NEW.date, NEW.currency, '', NEW.amount >> 32, NEW.amount & 4294967295, 1)
-                ON CONFLICT (kind, day, currency, reversed_on) DO UPDATE SET
-                    high = high + excluded.high, low = low + excluded.low, items = items + excluded.items;
+            \(DerivedBalances.invoiceInsert)
+            \(invoiceArrives)
+            \(dayArrives)
         END;
-        CREATE TRIGGER portfolio_totals_insert AFTER INSERT ON ledger_entry
-        WHEN NEW.kind IN \(touching) AND NOT (NEW.kind IN \(dayKinds) AND NOT \(targeted("NEW")))
+        DROP TRIGGER source_balance_insert;
+        CREATE TRIGGER source_balance_insert AFTER INSERT ON ledger_entry WHEN NEW.kind IN ('payment', 'credit_memo')
         BEGIN
+            \(DerivedBalances.sourceInsert)
+            \(dayArrives)
+        END;
+        DROP TRIGGER balance_effect;
+        CREATE TRIGGER balance_effect AFTER INSERT ON ledger_entry WHEN NEW.kind IN ('adjustment', 'application', 'write_off', 'refund')
+        BEGIN
+            \(DerivedBalances.effectInsert(when: "NOT \(DerivedBalances.isReversed("NEW"))"))
+            \(effectArrives)
+        END;
+        DROP TRIGGER balance_reversal;
+        CREATE TRIGGER balance_reversal AFTER INSERT ON ledger_entry WHEN NEW.kind = 'reversal'
+        BEGIN
+            \(DerivedBalances.reversalInsert)
             \(touch("NEW", -1, excluding: "NEW.id"))
             \(touch("NEW", 1))
         END;
