@@ -108,12 +108,7 @@ public struct AgingReport: Sendable, Hashable {
         _ rows: [Row], asOf: CivilDate, buckets: AgingBuckets = .standard,
         baseCurrency: Currency? = nil, rates: [Currency: ExchangeRate] = [:], totals given: [Currency: [Int128]]? = nil
     ) throws(DomainError) -> AgingReport {
-        var wideTotals: [Currency: [Int128]] = given ?? [:]
-        for row in given == nil ? rows : [] {
-            for (index, amount) in row.buckets.enumerated() {
-                wideTotals[row.currency, default: Array(repeating: 0, count: buckets.count)][index] += Int128(amount)
-            }
-        }
+        let wideTotals = given ?? Self.wideTotals(rows, buckets: buckets)
         var totals: [Currency: [Int64]] = [:]
         for (currency, sums) in wideTotals {
             totals[currency] = try narrow(sums, currency, field: "totals")
@@ -147,6 +142,17 @@ public struct AgingReport: Sendable, Hashable {
             report.baseTotals = try narrow(base, baseCurrency, field: "base_total")
         }
         return report
+    }
+
+    /// The rows' sums per currency and bucket, added in 128 bits (no sum overflows).
+    public static func wideTotals(_ rows: some Sequence<Row>, buckets: AgingBuckets) -> [Currency: [Int128]] {
+        var totals: [Currency: [Int128]] = [:]
+        for row in rows {
+            for (index, amount) in row.buckets.enumerated() {
+                totals[row.currency, default: Array(repeating: 0, count: buckets.count)][index] += Int128(amount)
+            }
+        }
+        return totals
     }
 
     /// Sums made in 128 bits as the Int64 the wire carries, or OUT_OF_RANGE naming `field`.

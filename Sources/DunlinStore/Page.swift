@@ -37,8 +37,8 @@ public struct PageRequest: Sendable, Hashable {
 
         /// Every list but the aging: 100 rows, at most 1,000.
         public static let lists = Sizes(standard: 100, maximum: 1000)
-        /// Aging rows: 1,000, at most 10,000. Every page carries the complete report's totals, so
-        /// each page computes the whole report: fewer, larger pages cost less.
+        /// Aging rows: 1,000, at most 10,000. Every page carries the complete report's totals (the
+        /// tenant's from the kept totals; an analyst's summed over their customers on each page).
         public static let aging = Sizes(standard: 1000, maximum: 10_000)
     }
 

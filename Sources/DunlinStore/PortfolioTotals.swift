@@ -72,21 +72,22 @@ enum PortfolioTotals {
     /// Adds `flows` times `sign` (an SQL expression, 1 or -1) to `receivable_flow` and, without
     /// the day, to `receivable_open`.
     private static func addFlows(_ flows: String, _ sign: String) -> String {
-        """
-        INSERT INTO receivable_flow (day, currency, due, high, low)
-            SELECT day, currency, due, \(sign) * (amount >> 32), \(sign) * (amount & 4294967295) FROM (\(flows)) WHERE true
-            ON CONFLICT (day, currency, due) DO UPDATE SET high = high + excluded.high, low = low + excluded.low;
-        INSERT INTO receivable_open (currency, due, high, low)
-            SELECT currency, due, \(sign) * (amount >> 32), \(sign) * (amount & 4294967295) FROM (\(flows)) WHERE true
-            ON CONFLICT (currency, due) DO UPDATE SET high = high + excluded.high, low = low + excluded.low;
-        """
+        addPart(day: "day", amount: "amount", currency: "currency", due: "due", from: "FROM (\(flows))", where: "true", sign: sign)
     }
 
+    /// Adds `parts` (``dayParts(_:excluding:)``) times `sign` to `ledger_day`.
     private static func addDays(_ parts: String, _ sign: String) -> String {
+        addDay(of: "", reversedOn: "reversed_on", from: "FROM (\(parts))", sign: sign)
+    }
+
+    /// Adds one day's part of the entries (columns `kind, date, currency, amount`, prefixed by
+    /// `alias`) that `from` gives, voided on `reversedOn` (NULL: not), times `sign`.
+    private static func addDay(of alias: String, reversedOn: String, from: String = "", sign: String = "1") -> String {
         """
         INSERT INTO ledger_day (kind, day, currency, reversed_on, high, low, items)
-            SELECT kind, date, currency, COALESCE(reversed_on, ''), \(sign) * (amount >> 32), \(sign) * (amount & 4294967295), \(sign)
-            FROM (\(parts)) WHERE true
+            SELECT \(alias)kind, \(alias)date, \(alias)currency, COALESCE(\(reversedOn), ''),
+                \(sign) * (\(alias)amount >> 32), \(sign) * (\(alias)amount & 4294967295), \(sign)
+            \(from) WHERE true
             ON CONFLICT (kind, day, currency, reversed_on) DO UPDATE SET
                 high = high + excluded.high, low = low + excluded.low, items = items + excluded.items;
         """
@@ -116,14 +117,18 @@ enum PortfolioTotals {
     }
 
     /// Adds one flow: `amount` on `day`, of the invoice whose currency and due date are
-    /// `currency` and `due`, for each row `from` and `condition` give (none, usually).
-    private static func addPart(day: String, amount: String, currency: String, due: String, from: String = "", where condition: String) -> String {
+    /// `currency` and `due`, for each row `from` and `condition` give (none, usually), times
+    /// `sign`. A flow is summed as its own 32-bit halves, times the sign, so taking a part away
+    /// cancels exactly the halves that adding it put there.
+    private static func addPart(
+        day: String, amount: String, currency: String, due: String, from: String = "", where condition: String, sign: String = "1"
+    ) -> String {
         """
         INSERT INTO receivable_flow (day, currency, due, high, low)
-            SELECT \(day), \(currency), \(due), (\(amount)) >> 32, (\(amount)) & 4294967295 \(from) WHERE \(condition)
+            SELECT \(day), \(currency), \(due), \(sign) * ((\(amount)) >> 32), \(sign) * ((\(amount)) & 4294967295) \(from) WHERE \(condition)
             ON CONFLICT (day, currency, due) DO UPDATE SET high = high + excluded.high, low = low + excluded.low;
         INSERT INTO receivable_open (currency, due, high, low)
-            SELECT \(currency), \(due), (\(amount)) >> 32, (\(amount)) & 4294967295 \(from) WHERE \(condition)
+            SELECT \(currency), \(due), \(sign) * ((\(amount)) >> 32), \(sign) * ((\(amount)) & 4294967295) \(from) WHERE \(condition)
             ON CONFLICT (currency, due) DO UPDATE SET high = high + excluded.high, low = low + excluded.low;
         """
     }
@@ -155,13 +160,7 @@ enum PortfolioTotals {
 
     /// An invoice, payment or credit memo arrives: its day, by its first reversal if one came first.
     private static var dayArrives: String {
-        """
-        INSERT INTO ledger_day (kind, day, currency, reversed_on, high, low, items)
-            SELECT NEW.kind, NEW.date, NEW.currency, COALESCE(NULLIF(\(firstReversal("NEW.id", excluding: nil)), \(never)), ''),
-                NEW.amount >> 32, NEW.amount & 4294967295, 1 WHERE true
-            ON CONFLICT (kind, day, currency, reversed_on) DO UPDATE SET
-                high = high + excluded.high, low = low + excluded.low, items = items + excluded.items;
-        """
+        addDay(of: "NEW.", reversedOn: "NULLIF(\(firstReversal("NEW.id", excluding: nil)), \(never))")
     }
 
     static let touching = "('invoice', 'adjustment', 'application', 'write_off', 'payment', 'credit_memo', 'reversal')"

@@ -44,14 +44,10 @@ extension TenantStore {
         /// The aging's sums per currency as of `day`, each bucket added in 128 bits: the tenant's
         /// from the kept totals, an analyst's from their customers' invoices.
         func perCurrency(asOf day: CivilDate) throws -> [(currency: Currency, buckets: [Int64])] {
-            var sums: [Currency: [Int128]] = [:]
-            if analystID == nil {
-                sums = try agingTotals(asOf: day, buckets: buckets)
-            } else {
-                for row in try agingSums(analystID: analystID, asOf: day, buckets: buckets) {
-                    for (index, amount) in row.buckets.enumerated() { sums[row.currency, default: [0, 0, 0]][index] += Int128(amount) }
-                }
-            }
+            let sums =
+                try analystID == nil
+                ? agingTotals(asOf: day, buckets: buckets)
+                : AgingReport.wideTotals(agingSums(analystID: analystID, asOf: day, buckets: buckets), buckets: buckets)
             return try sums.sorted { $0.key < $1.key }.map { ($0.key, try AgingReport.narrow($0.value, $0.key, field: "through")) }
         }
         if let opening { figures.opening = opening }

@@ -176,17 +176,13 @@ extension TenantStore {
                 after = (customerID, cursor.id)
             }
             let rows: [AgingReport.Row]
-            var totals: [Currency: [Int128]] = [:]
+            let totals: [Currency: [Int128]]
             if analystID == nil {
                 rows = try Self.agingSums(db, asOf: asOf, buckets: buckets, after: after, limit: request.size + 1)
                 totals = try Self.agingTotals(db, asOf: asOf, buckets: buckets)
             } else {
                 rows = try Self.agingSums(db, analystID: analystID, asOf: asOf, buckets: buckets)
-                for row in rows {
-                    for (index, amount) in row.buckets.enumerated() {
-                        totals[row.currency, default: Array(repeating: 0, count: buckets.count)][index] += Int128(amount)
-                    }
-                }
+                totals = AgingReport.wideTotals(rows, buckets: buckets)
             }
             let page = try Page(slicing: rows, list: "aging", request) { ($0.customerID, $0.currency.code) }
             return AgingPage(rows: page.items, nextCursor: page.nextCursor, totals: totals)
