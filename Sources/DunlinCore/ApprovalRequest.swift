@@ -21,6 +21,12 @@ public enum ApprovalKind: String, Sendable, Hashable, Codable, CaseIterable {
         case .terms: nil
         }
     }
+
+    /// The kind of request that writes entries of `kind`; nil for entries no request writes.
+    public init?(ledgerKind kind: LedgerEntryKind) {
+        guard let found = Self.allCases.first(where: { $0.entryKind == kind }) else { return nil }
+        self = found
+    }
 }
 
 public enum ApprovalStatus: String, Sendable, Hashable, Codable, CaseIterable {

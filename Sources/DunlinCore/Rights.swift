@@ -144,14 +144,34 @@ public enum Rights {
     ]
 
     /// The role posting `entry` needs; `target` is the entry a reversal reverses. Everyday cash
-    /// work is an analyst's; changing what is owed (adjustments, write-offs, refunds, voids) is a
-    /// manager's; unapplying (reversing an application) is an analyst's.
-    public static func required(for entry: LedgerEntry, target: LedgerEntry?) -> Role {
+    /// work (invoices, payments, applications) is an analyst's; voiding (reversing anything but an
+    /// application) is a manager's; unapplying (reversing an application) is an analyst's.
+    ///
+    /// Nil: nobody posts it. Credit memos, adjustments, write-offs and refunds lower or change what
+    /// is owed, so they are
+    /// written only by the server: on the approval of a request (``ApprovalRequest``, held to the
+    /// tenant's limits, never by its requester) in the transaction that records the approval, or
+    /// as a dunning late fee when its notice is released. PostEntries, ImportEntries and a sync
+    /// push refuse them for every role, an admin's included.
+    public static func required(for entry: LedgerEntry, target: LedgerEntry?) -> Role? {
         switch entry.kind {
-        case .invoice, .payment, .creditMemo, .application: .analyst
-        case .adjustment, .writeOff, .refund: .manager
+        case .invoice, .payment, .application: .analyst
+        case .creditMemo, .adjustment, .writeOff, .refund: nil
         case .reversal: target?.kind == .application ? .analyst : .manager
         }
+    }
+
+    /// Why `entry` may not be posted by `role`, or nil when it may: the one wording the RPCs and
+    /// the sync push refuse with.
+    public static func refusal(posting entry: LedgerEntry, target: LedgerEntry?, role: Role) -> String? {
+        guard let required = required(for: entry, target: target) else {
+            let kind = ApprovalKind(ledgerKind: entry.kind).map(\.rawValue) ?? entry.kind.rawValue
+            return "a \(entry.kind.rawValue) is written only when a request for it is approved: ask with `dunlin requests add \(kind)`"
+        }
+        guard role.satisfies(required) else {
+            return "posting a \(entry.kind.rawValue) needs the \(required.rawValue) role or higher; you are \(role.rawValue)"
+        }
+        return nil
     }
 
     /// Holds `role` to the role a write of `kind` needs.

@@ -13,18 +13,19 @@ import GRDB
 /// before any).
 public enum AnalystViews {
     /// The views' version: bumped whenever a view's name or columns change.
-    public static let version = 2
+    public static let version = 3
 
     /// The views, by name, in the order they are listed.
     public static let names = [
         "ar_views", "ar_customers", "ar_open_items", "ar_ledger", "ar_activities", "ar_promises", "ar_disputes", "ar_approval_requests",
-        "ar_tickets",
+        "ar_tickets", "ar_exchange_rates", "ar_closes", "ar_close_buckets",
     ]
 
     /// The tables the views read. SQLite names them, not the view, when it flattens a view whose
     /// columns a query does not read (`SELECT count(*) FROM ar_customers`).
     public static let sources: Set<String> = [
         "ar_report_day", "customer", "invoice_balance", "ledger_entry", "activity", "promise_to_pay", "dispute", "approval_request", "ticket",
+        "exchange_rate", "period_close",
     ]
 
     /// Minor units to major units, as REAL, by the currency's exponent.
@@ -99,6 +100,40 @@ public enum AnalystViews {
                    strftime('%Y-%m-%dT%H:%M:%fZ', opened_at / 1000.0, 'unixepoch') AS opened_at, sla_minutes, dispute_id, request_id
             FROM ticket WHERE deleted = 0;
         """
+    }
+
+    /// Migration "v34: analysts' SQL views, version 3": the exchange rates the converted totals
+    /// use, and the month-end closes with their frozen buckets and allowance (amounts in the
+    /// close's base currency). A rate stays exact decimal text; `rate_percent` is a bucket's
+    /// allowance rate in percent.
+    static var schemaVersion3: String {
+        func int(_ path: String, _ json: String) -> String { "CAST(json_extract(\(json), '$.\(path)') AS INTEGER)" }
+        let base = "json_extract(c.body, '$.base_currency')"
+        return """
+            DROP VIEW ar_views;
+            CREATE VIEW ar_views AS SELECT 3 AS version, \(day) AS report_day;
+            CREATE VIEW ar_exchange_rates AS
+                SELECT from_currency, to_currency, date, rate, source
+                FROM exchange_rate WHERE deleted = 0;
+            CREATE VIEW ar_closes AS
+                SELECT c.id AS close_id, c.month, json_extract(c.body, '$.through') AS through, c.status, \(base) AS base_currency,
+                       \(int("receivables", "c.body")) AS receivables_minor, \(major(int("receivables", "c.body"), base)) AS receivables,
+                       \(int("allowance", "c.body")) AS allowance_minor, \(major(int("allowance", "c.body"), base)) AS allowance,
+                       json_extract(c.body, '$.previous_id') AS previous_close_id,
+                       \(int("allowance_change", "c.body")) AS allowance_change_minor, \(major(int("allowance_change", "c.body"), base)) AS allowance_change,
+                       json_extract(c.body, '$.closed_by') AS closed_by, json_extract(c.body, '$.closed_on') AS closed_on,
+                       json_extract(c.body, '$.reopened_by') AS reopened_by, json_extract(c.body, '$.reopened_on') AS reopened_on,
+                       json_extract(c.body, '$.reopen_reason') AS reopen_reason,
+                       \(int("post_close_adjustments", "c.body")) AS post_close_adjustments
+                FROM period_close c WHERE c.deleted = 0;
+            CREATE VIEW ar_close_buckets AS
+                SELECT c.id AS close_id, c.month, c.status, \(base) AS base_currency, b.key AS position,
+                       json_extract(b.value, '$.label') AS bucket,
+                       \(int("amount", "b.value")) AS amount_minor, \(major(int("amount", "b.value"), base)) AS amount,
+                       \(int("rate_basis_points", "b.value")) / 100.0 AS rate_percent,
+                       \(int("allowance", "b.value")) AS allowance_minor, \(major(int("allowance", "b.value"), base)) AS allowance
+                FROM period_close c, json_each(c.body, '$.buckets') b WHERE c.deleted = 0;
+            """
     }
 }
 

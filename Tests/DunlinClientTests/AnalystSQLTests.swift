@@ -22,7 +22,15 @@ import Testing
         // Version 2: version 1's views and the tickets.
         var two = one
         two["ar_tickets"] = ["ticket_id", "customer_id", "invoice_ids", "category", "priority", "subject", "status", "team_id", "assignee_id", "opened_at", "sla_minutes", "dispute_id", "request_id"]
-        return [1: one, 2: two]
+        // Version 3: version 2's views, the exchange rates and the month-end closes.
+        var three = two
+        three["ar_exchange_rates"] = ["from_currency", "to_currency", "date", "rate", "source"]
+        three["ar_closes"] = [
+            "close_id", "month", "through", "status", "base_currency", "receivables_minor", "receivables", "allowance_minor", "allowance", "previous_close_id",
+            "allowance_change_minor", "allowance_change", "closed_by", "closed_on", "reopened_by", "reopened_on", "reopen_reason", "post_close_adjustments",
+        ]
+        three["ar_close_buckets"] = ["close_id", "month", "status", "base_currency", "position", "bucket", "amount_minor", "amount", "rate_percent", "allowance_minor", "allowance"]
+        return [1: one, 2: two, 3: three]
     }()
 
     static func store() throws -> (TenantStore, String) {
@@ -53,6 +61,35 @@ import Testing
         try store.open(ticket, event: TicketEvent(id: "tkt_1.opened", ticketID: "tkt_1", kind: .opened, at: ticket.openedAt, authorID: "u-ana", teamID: "billing-manila"))
         let result = try AnalystSQL.run("SELECT ticket_id, priority, status, opened_at, sla_minutes, invoice_ids FROM ar_tickets", path: path)
         #expect(result.rows == [[.text("tkt_1"), .text("high"), .text("open"), .text("2026-11-18T11:06:40.123Z"), .integer(480), .text("[]")]])
+    }
+
+    @Test("exchange rates read exact, and a month-end close with its buckets reads as the store closed it")
+    func ratesAndCloses() throws {
+        let (store, path) = try Self.store()
+        let day = { (text: String) in CivilDate(text)! }
+        try store.upsert([DatedRate(from: .usd, to: Currency(code: "PHP")!, date: day("2026-11-30"), rate: "56.125", source: "BSP reference rate")])
+        #expect(try AnalystSQL.run("SELECT * FROM ar_exchange_rates", path: path).rows == [
+            [.text("USD"), .text("PHP"), .text("2026-11-30"), .text("56.125"), .text("BSP reference rate")]
+        ])
+
+        try store.upsert([Customer(id: "C1", number: "1001", name: "Globe Retail", analystID: "u-ana")])
+        try store.post([
+            LedgerEntry(id: "INV-1", kind: .invoice, customerID: "C1", amount: Money(minorUnits: 1_000_00, currency: .usd), date: day("2026-06-01"), dueDate: day("2026-07-01"), reference: "INV-1"),
+            LedgerEntry(id: "INV-2", kind: .invoice, customerID: "C1", amount: Money(minorUnits: 200_00, currency: .usd), date: day("2026-11-01"), dueDate: day("2026-12-01"), reference: "INV-2"),
+        ])
+        let close = try store.closeMonth("2026-11", by: "u-m", today: day("2026-12-01"), base: .usd)
+        let closes = try AnalystSQL.run(
+            "SELECT close_id, month, through, status, base_currency, receivables_minor, receivables, allowance_minor, allowance_change_minor, closed_by, closed_on, reopened_on FROM ar_closes",
+            path: path
+        )
+        #expect(closes.rows == [[
+            .text("close_2026-11"), .text("2026-11"), .text("2026-11-30"), .text("closed"), .text("USD"), .integer(1_200_00), .real(1_200.0),
+            .integer(close.allowance), .integer(close.allowanceChange), .text("u-m"), .text("2026-12-01"), .null,
+        ]])
+        #expect(close.receivables == 1_200_00 && close.allowance > 0)
+        let buckets = try AnalystSQL.run("SELECT bucket, amount_minor, rate_percent, allowance_minor FROM ar_close_buckets ORDER BY position", path: path)
+        #expect(buckets.rows == close.buckets.map { [.text($0.label), .integer($0.amount), .real(Double($0.rateBasisPoints) / 100), .integer($0.allowance)] })
+        #expect(buckets.rows.count == AllowanceMatrix.buckets.bounds.count + 1)
     }
 
     @Test("open items with their age and bucket on the report day, amounts exact in minor units and in major units by currency")

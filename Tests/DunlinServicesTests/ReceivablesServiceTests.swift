@@ -92,7 +92,7 @@ struct ReceivablesServiceTests {
         await expectNotFound("Unapply") { _ = try await bayani.unary(Receivables.unapply, .with { $0.applicationID = "APP-1" }) }
         await expectNotFound("PostEntries") {
             _ = try await bayani.unary(Receivables.postEntries, .with {
-                $0.entries = [.with { $0.kind = "write_off"; $0.targetID = "INV-1"; $0.amount = amount(1); $0.date = "2026-11-23" }]
+                $0.entries = [.with { $0.kind = "application"; $0.sourceID = "PAY-1"; $0.targetID = "INV-1"; $0.amount = amount(1); $0.date = "2026-11-23" }]
             })
         }
         // A missing id in Acme's own tenant reads the same.
@@ -111,7 +111,7 @@ struct ReceivablesServiceTests {
     @Test("each role is held to its rights")
     func roles() async throws {
         let world = try InProcessTenants.make()
-        let manager = world.acme(.manager)
+        _ = world.acme(.manager)
         try world.seedAcme()
         let viewer = world.acme(.viewer)
         let analyst = world.acme(.analyst)
@@ -134,9 +134,26 @@ struct ReceivablesServiceTests {
             _ = try await analyst.unary(Receivables.upsertCustomers, .with { $0.customers = [.with { $0.id = "C9"; $0.number = "9"; $0.name = "X" }] })
         }
         #expect(analystCustomers?.code == .permissionDenied)
-        _ = try await manager.unary(Receivables.postEntries, .with {
-            $0.entries = [.with { $0.kind = "write_off"; $0.targetID = "INV-1"; $0.amount = amount(1_00); $0.date = "2026-11-23" }]
-        })
+        // What lowers or changes what is owed is written only on an approval: no role posts it,
+        // a tenant admin's included (the sync push is held to the same rule: SyncRightsTests).
+        let owedChanging: [Dunlin_V1_LedgerEntryRecord] = [
+            .with { $0.id = "WO-M"; $0.kind = "write_off"; $0.targetID = "INV-1"; $0.amount = amount(1_00); $0.date = "2026-11-23" },
+            .with { $0.id = "ADJ-M"; $0.kind = "adjustment"; $0.targetID = "INV-1"; $0.amount = amount(-1_00); $0.date = "2026-11-23" },
+            .with { $0.id = "CM-M"; $0.kind = "credit_memo"; $0.customerID = "C1"; $0.amount = amount(1_00); $0.date = "2026-11-23" },
+            .with { $0.id = "REF-M"; $0.kind = "refund"; $0.sourceID = "PAY-A"; $0.amount = amount(1_00); $0.date = "2026-11-23" },
+        ]
+        let sequence = try world.acme.store.lastChangeSequence()
+        for role in [Role.analyst, .manager, .admin] {
+            for entry in owedChanging {
+                let refused = await #expect(throws: RPCError.self, "\(role) posting a \(entry.kind)") {
+                    _ = try await world.acme(role).unary(Receivables.postEntries, .with { $0.entries = [entry] })
+                }
+                #expect(refused?.code == .permissionDenied, "\(role) posting a \(entry.kind)")
+                #expect(refused?.message.contains("only when a request for it is approved") == true, "\(String(describing: refused?.message))")
+            }
+        }
+        #expect(try world.acme.store.lastChangeSequence() == sequence)
+        #expect(try world.acme.store.entry("WO-M") == nil && world.acme.store.entry("CM-M") == nil)
 
         let adminRead = await #expect(throws: RPCError.self) { _ = try await admin.unary(Receivables.aging, .init()) }
         #expect(adminRead?.code == .permissionDenied)

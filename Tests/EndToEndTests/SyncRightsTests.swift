@@ -112,6 +112,31 @@ struct SyncRightsTests {
         try await world.stop()
     }
 
+    @Test("a write-off, adjustment, credit memo or refund pushed from a hand-edited replica is refused for every role: only an approval writes one")
+    func owedChangingEntriesComeFromApprovals() async throws {
+        let world = try await SyncWorld.start()
+        try await seed(world)
+        let usd = Currency.usd
+        let day = CivilDate("2026-11-23")!
+        let entries = [
+            LedgerEntry(id: "WO-H", kind: .writeOff, customerID: "C1", amount: Money(minorUnits: 1_000_00, currency: usd), date: day, targetID: "INV-1"),
+            LedgerEntry(id: "ADJ-H", kind: .adjustment, customerID: "C1", amount: Money(minorUnits: -500_00, currency: usd), date: day, targetID: "INV-2"),
+            LedgerEntry(id: "CM-H", kind: .creditMemo, customerID: "C1", amount: Money(minorUnits: 900_00, currency: usd), date: day),
+            LedgerEntry(id: "REF-H", kind: .refund, customerID: "C1", amount: Money(minorUnits: 100_00, currency: usd), date: day, sourceID: "PAY-1"),
+        ]
+        let sequence = try world.tenant.store.lastChangeSequence()
+        for user in ["ana", "mo", "admin"] {
+            let client = rawClient(world, user, replica: testReplica(user))
+            let pushed = try await push(client, replica: testReplica(user), entries.map { ("ledger_entry", $0.id, 1, $0.fieldMap) }, in: world)
+            #expect(pushed.results.map(\.code) == Array(repeating: StatusCode.permissionDenied.rawValue, count: entries.count), "\(user)")
+            #expect(pushed.results.allSatisfy { $0.message.contains("only when a request for it is approved") }, "\(user): \(pushed.results.map(\.message))")
+            await client.close()
+        }
+        #expect(try world.tenant.store.lastChangeSequence() == sequence)
+        #expect(try entries.allSatisfy { try world.tenant.store.entry($0.id) == nil })
+        try await world.stop()
+    }
+
     @Test("a tenant setting pushed from an analyst's hand-edited replica is refused; a manager's lands; a bad value is refused naming the setting")
     func settingsAreManagers() async throws {
         let world = try await SyncWorld.start()

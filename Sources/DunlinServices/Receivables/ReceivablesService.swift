@@ -202,13 +202,12 @@ public struct ReceivablesService: RPCService {
     }
 }
 
-/// Refuses an entry the caller's role may not post (``Rights/required(for:target:)``, the rule a
+/// Refuses an entry the caller's role may not post (``Rights/refusal(posting:target:role:)``, the rule a
 /// pushed entry is held to as well). A reversal's target is found with `target` (the batch so
 /// far, then the ledger).
 private func authorize(_ entry: LedgerEntry, item: Int, role: Role, target: (String) throws -> LedgerEntry?) throws {
-    let required = Rights.required(for: entry, target: entry.kind == .reversal ? try entry.targetID.flatMap(target) : nil)
-    guard role.satisfies(required) else {
-        throw RPCError(.permissionDenied, "item \(item): posting a \(entry.kind.rawValue) needs the \(required.rawValue) role")
+    if let refusal = Rights.refusal(posting: entry, target: entry.kind == .reversal ? try entry.targetID.flatMap(target) : nil, role: role) {
+        throw RPCError(.permissionDenied, "item \(item): \(refusal)")
     }
 }
 

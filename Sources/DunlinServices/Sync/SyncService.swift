@@ -253,9 +253,8 @@ private func authorize(
         if kind == .ledgerEntry {
             let posted = try? LedgerEntry(fieldMap: change.fields)
             if let posted {
-                let required = Rights.required(for: posted, target: posted.targetID.flatMap(entry))
-                guard role.satisfies(required) else {
-                    throw AccessDenied("posting a \(posted.kind.rawValue) needs the \(required.rawValue) role or higher; you are \(role.rawValue)")
+                if let refusal = Rights.refusal(posting: posted, target: posted.targetID.flatMap(entry), role: role) {
+                    throw AccessDenied(refusal)
                 }
             }
             // An undecodable entry is refused by the store's validation, with the field.
