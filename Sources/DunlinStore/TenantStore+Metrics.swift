@@ -20,9 +20,12 @@ extension TenantStore {
     /// - disputes: those open at the end of `through` (opened by then, not resolved by then).
     ///
     /// `opening`, when the caller has it (the closing of the period before, for a series), saves
-    /// the as-of read it would take.
+    /// the as-of read it would take; so does `kept`, the tenant's kept totals in
+    /// ``metricsBuckets`` by day (``agingTotals(asOf:buckets:)`` of a series' days, read once),
+    /// for the tenant's figures.
     public func periodFigures(
-        from: CivilDate, through: CivilDate, analystID: String?, base: Currency, rates: [Currency: ExchangeRate] = [:], opening: Int64? = nil
+        from: CivilDate, through: CivilDate, analystID: String?, base: Currency, rates: [Currency: ExchangeRate] = [:], opening: Int64? = nil,
+        kept: [CivilDate: [Currency: [Int128]]] = [:]
     ) throws -> (figures: PeriodFigures, excluded: Set<String>) {
         var figures = PeriodFigures(from: from, through: through, analystID: analystID ?? "")
         var excluded = Set<String>()
@@ -40,13 +43,13 @@ extension TenantStore {
                 throw DomainError.money(field: "rates", error)
             }
         }
-        let buckets = try AgingBuckets(bounds: [0, 90])
+        let buckets = Self.metricsBuckets
         /// The aging's sums per currency as of `day`, each bucket added in 128 bits: the tenant's
         /// from the kept totals, an analyst's from their customers' invoices.
         func perCurrency(asOf day: CivilDate) throws -> [(currency: Currency, buckets: [Int64])] {
             let sums =
                 try analystID == nil
-                ? agingTotals(asOf: day, buckets: buckets)
+                ? kept[day] ?? agingTotals(asOf: day, buckets: buckets)
                 : AgingReport.wideTotals(agingSums(analystID: analystID, asOf: day, buckets: buckets), buckets: buckets)
             return try sums.sorted { $0.key < $1.key }.map { ($0.key, try AgingReport.narrow($0.value, $0.key, field: "through")) }
         }
@@ -140,6 +143,10 @@ extension TenantStore {
         }
         return (figures, excluded)
     }
+
+    /// The buckets the metrics split receivables into: not yet due, up to 90 days past due, and
+    /// more than 90 days past due.
+    public static let metricsBuckets = try! AgingBuckets(bounds: [0, 90])
 
     private static func add(_ a: Int64, _ b: Int64) throws -> Int64 {
         let (sum, overflow) = a.addingReportingOverflow(b)

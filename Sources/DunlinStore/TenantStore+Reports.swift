@@ -179,7 +179,7 @@ extension TenantStore {
             let totals: [Currency: [Int128]]
             if analystID == nil {
                 rows = try Self.agingSums(db, asOf: asOf, buckets: buckets, after: after, limit: request.size + 1)
-                totals = try Self.agingTotals(db, asOf: asOf, buckets: buckets)
+                totals = try Self.agingTotals(db, asOf: [asOf], buckets: buckets)[asOf] ?? [:]
             } else {
                 rows = try Self.agingSums(db, analystID: analystID, asOf: asOf, buckets: buckets)
                 totals = AgingReport.wideTotals(rows, buckets: buckets)
