@@ -20,13 +20,14 @@ extension TenantStore {
     /// - disputes: those open at the end of `through` (opened by then, not resolved by then).
     ///
     /// `opening`, when the caller has it (the closing of the period before, for a series), saves
-    /// the as-of read it would take; so does `kept`, the tenant's kept totals in
-    /// ``metricsBuckets`` by day (``agingTotals(asOf:buckets:)`` of a series' days, read once),
-    /// for the tenant's figures.
+    /// the as-of read it would take; `series`, read once for a series of periods
+    /// (``metricsSeries(periods:analystID:)``), saves each period's read of the kept totals and
+    /// of the promises.
     public func periodFigures(
         from: CivilDate, through: CivilDate, analystID: String?, base: Currency, rates: [Currency: ExchangeRate] = [:], opening: Int64? = nil,
-        kept: [CivilDate: [Currency: [Int128]]] = [:]
+        series: MetricsSeries? = nil
     ) throws -> (figures: PeriodFigures, excluded: Set<String>) {
+        let series = series?.analystID == analystID ? series : nil
         var figures = PeriodFigures(from: from, through: through, analystID: analystID ?? "")
         var excluded = Set<String>()
         /// `minor` units of `code` in the base currency; nil (and the currency named) without a rate.
@@ -49,7 +50,7 @@ extension TenantStore {
         func perCurrency(asOf day: CivilDate) throws -> [(currency: Currency, buckets: [Int64])] {
             let sums =
                 try analystID == nil
-                ? kept[day] ?? agingTotals(asOf: day, buckets: buckets)
+                ? series?.agingTotals[day] ?? agingTotals(asOf: day, buckets: buckets)
                 : AgingReport.wideTotals(agingSums(analystID: analystID, asOf: day, buckets: buckets), buckets: buckets)
             return try sums.sorted { $0.key < $1.key }.map { ($0.key, try AgingReport.narrow($0.value, $0.key, field: "through")) }
         }
@@ -122,15 +123,11 @@ extension TenantStore {
                 MonthSales(sales: byMonth[String(first.description.prefix(7))] ?? 0, days: first.days(until: last) + 1)
             }
 
-            let promiseScope = analystID == nil ? "" : " AND customer_id IN (SELECT id FROM customer WHERE analyst_id = ?)"
-            for (_, installments) in try Self.recentPromiseEvaluations(
-                db, since: from, today: through.adding(days: 1), scope: promiseScope, StatementArguments(scope)
-            ) {
-                for evaluation in installments where evaluation.deadline >= from && evaluation.deadline <= through {
-                    figures.promisesDue += 1
-                    if evaluation.status == .kept { figures.promisesKept += 1 }
-                }
-            }
+            let promiseScope = Self.promiseScope(analystID)
+            let promises = try series?.promises[MetricsSeries.Period(first: from, last: through)]
+                ?? Self.promiseCounts(db, periods: [(from, through)], analystID: analystID).values.first ?? (0, 0)
+            figures.promisesDue = promises.due
+            figures.promisesKept = promises.kept
 
             let disputes = try String.fetchAll(db, sql: """
                 SELECT opened_on FROM dispute WHERE deleted = 0 AND opened_on <= ? AND (resolved_on IS NULL OR resolved_on > ?)\(promiseScope)
@@ -142,6 +139,50 @@ extension TenantStore {
             }
         }
         return (figures, excluded)
+    }
+
+    /// What a series of periods' figures share, read once: the tenant's kept aging totals at each
+    /// period's end and the day before the first (``agingTotals(asOf:buckets:)``), and each
+    /// period's promise installments due and kept. Pass it to ``periodFigures`` for each period.
+    public func metricsSeries(periods: [(first: CivilDate, last: CivilDate)], analystID: String?) throws -> MetricsSeries {
+        try writer.read { db in
+            var days = periods.map(\.last)
+            if let first = periods.map(\.first).min() { days.append(first.adding(days: -1)) }
+            return MetricsSeries(
+                analystID: analystID,
+                agingTotals: analystID == nil ? try Self.agingTotals(db, asOf: days, buckets: Self.metricsBuckets) : [:],
+                promises: try Self.promiseCounts(db, periods: periods, analystID: analystID)
+            )
+        }
+    }
+
+    static func promiseScope(_ analystID: String?) -> String {
+        analystID == nil ? "" : " AND customer_id IN (SELECT id FROM customer WHERE analyst_id = ?)"
+    }
+
+    /// Per period, the promise installments whose deadline fell in it and how many of them were
+    /// kept, measured on the day after the period (a promise made later does not count), from
+    /// one evaluation of the promises as of the day after the last period: an installment's
+    /// deadline is past on both days, so its status is the same on each.
+    static func promiseCounts(
+        _ db: Database, periods: [(first: CivilDate, last: CivilDate)], analystID: String?
+    ) throws -> [MetricsSeries.Period: (due: Int, kept: Int)] {
+        guard let first = periods.map(\.first).min(), let last = periods.map(\.last).max() else { return [:] }
+        var counts: [MetricsSeries.Period: (due: Int, kept: Int)] = [:]
+        for period in periods { counts[MetricsSeries.Period(first: period.first, last: period.last)] = (0, 0) }
+        let evaluations = try Self.recentPromiseEvaluations(
+            db, since: first, today: last.adding(days: 1), scope: promiseScope(analystID), StatementArguments(analystID.map { [$0] } ?? [])
+        )
+        for (promise, installments) in evaluations {
+            for evaluation in installments {
+                for period in periods where evaluation.deadline >= period.first && evaluation.deadline <= period.last && promise.madeOn <= period.last.adding(days: 1) {
+                    let key = MetricsSeries.Period(first: period.first, last: period.last)
+                    counts[key]!.due += 1
+                    if evaluation.status == .kept { counts[key]!.kept += 1 }
+                }
+            }
+        }
+        return counts
     }
 
     /// The buckets the metrics split receivables into: not yet due, up to 90 days past due, and
@@ -160,4 +201,16 @@ extension TenantStore {
     public func analystIDs() throws -> [String] {
         try writer.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT analyst_id FROM customer WHERE analyst_id != '' ORDER BY analyst_id") }
     }
+}
+
+/// What the periods of a metrics series share, read once (``TenantStore/metricsSeries(periods:analystID:)``).
+public struct MetricsSeries: Sendable {
+    struct Period: Hashable {
+        var first: CivilDate
+        var last: CivilDate
+    }
+
+    let analystID: String?
+    let agingTotals: [CivilDate: [Currency: [Int128]]]
+    let promises: [Period: (due: Int, kept: Int)]
 }

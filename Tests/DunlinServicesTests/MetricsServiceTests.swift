@@ -99,6 +99,37 @@ struct MetricsServiceTests {
         #expect(response.rows[5].closing.minor == 0 && !response.rows[5].hasDsoSimple, "no sales: no DSO, not zero")
     }
 
+    @Test("a series reads once what its months share, and each row equals that month asked alone: aging, promises (a plan across months, one made late), disputes")
+    func seriesEqualsMonthsAlone() async throws {
+        let (router, tenant) = try Self.world()
+        // A plan of two installments (Oct 20 and Nov 20) made Oct 1, paid 1,000 on Oct 21 (the
+        // first kept within its grace), and a promise made Nov 25 for Nov 28 (counts in November
+        // only from the day after it was made).
+        try tenant.store.post([
+            LedgerEntry(id: "PAY-2", kind: .payment, customerID: "C1", amount: Self.usd(1_000), date: Self.day("2026-10-21")),
+            LedgerEntry(id: "APP-2", kind: .application, customerID: "C1", amount: Self.usd(1_000), date: Self.day("2026-10-21"), sourceID: "PAY-2", targetID: "INV-O"),
+        ])
+        try tenant.store.upsert([
+            PromiseToPay(
+                id: "P-PLAN", customerID: "C1", invoiceIDs: ["INV-O"], amount: Self.usd(2_000), madeOn: Self.day("2026-10-01"), promisedDate: Self.day("2026-11-20"),
+                installments: [Installment(dueDate: Self.day("2026-10-20"), amount: Self.usd(1_000)), Installment(dueDate: Self.day("2026-11-20"), amount: Self.usd(1_000))]
+            ),
+            PromiseToPay(id: "P-LATE", customerID: "C1", invoiceIDs: ["INV-N"], amount: Self.usd(500), madeOn: Self.day("2026-11-25"), promisedDate: Self.day("2026-11-28")),
+        ])
+        let series = try await Self.call(router, .with { $0.from = "2026-08-15"; $0.through = "2026-12-31"; $0.byMonth = true; $0.byAnalyst = true })
+        #expect(series.rows.count == 5 * 3)
+        for row in series.rows {
+            let alone = try await Self.call(router, .with { $0.from = row.from; $0.through = row.through; $0.analystID = row.analystID })
+            #expect(alone.rows == [row], "\(row.analystID) \(row.from)...\(row.through)")
+        }
+        let october = try #require(series.rows.first { $0.analystID.isEmpty && $0.from == "2026-10-01" })
+        let november = try #require(series.rows.first { $0.analystID.isEmpty && $0.from == "2026-11-01" })
+        #expect(october.promisesDue == 1 && october.promisesKept == 1, "the plan's first installment")
+        let december = try #require(series.rows.first { $0.analystID.isEmpty && $0.from == "2026-12-01" })
+        #expect(november.promisesDue == 3 && november.promisesKept == 1, "kept, broken, and the plan's second installment (broken)")
+        #expect(december.promisesDue == 1 && december.promisesKept == 0, "the late one: its deadline, with grace, is December 1")
+    }
+
     @Test("periods at the ends of the calendar answer and never trap: December 9999 has no next month, year 1 no year before")
     func calendarEnds() async throws {
         let (router, _) = try Self.world()

@@ -28,21 +28,19 @@ func metrics(_ request: Dunlin_V1_MetricsRequest, tenant: TenantHandle) throws -
     let base = tenant.baseCurrency
     // Each period converts at the rates in force on its last day.
     let applied = try periods.map { try ratesInForce(request.rates, into: base, on: $0.last, tenant: tenant) }
-    // The tenant's receivables at every period's end (and the first one's opening) in one read
-    // of the kept totals, rather than one read per period.
-    let kept = try analysts.contains(nil) && periods.count > 1
-        ? RPCError.mapping { try tenant.store.agingTotals(asOf: [from.adding(days: -1)] + periods.map(\.last), buckets: TenantStore.metricsBuckets) }
-        : [:]
     var measured: [String: [PeriodFigures]] = [:]
     var rows: [Dunlin_V1_MetricsRow] = []
     for analyst in analysts {
         var previousClosing: Int64?
+        // What the periods share (the kept totals at their ends, the promises) in one read each,
+        // not one per period.
+        let series = try periods.count > 1 ? RPCError.mapping { try tenant.store.metricsSeries(periods: periods, analystID: analyst) } : nil
         for (index, (first, last)) in periods.enumerated() {
             // A month's opening is the closing of the month before: one as-of read less per month.
             var (figures, others) = try RPCError.mapping {
                 try tenant.store.periodFigures(
                     from: first, through: last, analystID: analyst, base: base, rates: applied[index].mapValues(\.rate), opening: previousClosing,
-                    kept: kept
+                    series: series
                 )
             }
             previousClosing = figures.closing
