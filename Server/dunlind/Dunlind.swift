@@ -79,6 +79,17 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    /// How log lines are written to standard error.
+    enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+        /// swift-log's text lines, for a person at a terminal.
+        case text
+        /// One JSON object per line (``JSONLinesLogHandler``), for journald and log shippers.
+        case json
+    }
+
+    @Option(help: "Log lines on standard error: text, or json (one JSON object per line, keys sorted).")
+    var logFormat: LogFormat = .text
+
     /// --max-token-lifetime in milliseconds, converted with checks.
     func maxTokenLifetimeMilliseconds() throws -> Int64 {
         guard maxTokenLifetime > 0, let days = Int64(exactly: maxTokenLifetime),
@@ -105,11 +116,21 @@ struct Serve: AsyncParsableCommand {
     /// it listens on (the one the system chose for `--port 0`), before the "dunlind listening on"
     /// line: `dunlind demo` writes its hints there, so they name the real port.
     func serve(onListening: (@Sendable (_ port: Int) -> Void)? = nil) async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level is one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")); got \(logLevel)")
+        }
+        let format = logFormat
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            switch format {
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            case .json:
+                var handler = JSONLinesLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
         }
         let logger = Logger(label: "dunlind")
         var limits = ConnectionLimits.defaults

@@ -155,6 +155,61 @@ struct ProcessTests {
         #expect(try await server.waitForExit() == 0)
     }
 
+    @Test("dunlind serve --log-format json logs one JSON object per line; an unknown format or level exits 64 naming it")
+    func jsonLogLines() async throws {
+        let server = try await DunlindProcess(arguments: ["--dev-token", "demo-token", "--log-level", "info", "--log-format", "json"])
+        server.terminate()
+        #expect(try await server.waitForExit() == 0)
+        let lines = server.child.stderr.split(separator: "\n")
+        let objects = try lines.map { line in
+            try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not a JSON object: \(line)")
+        }
+        #expect(objects.contains { $0["message"] as? String == "listening" && ($0["metadata"] as? [String: Any])?["address"] != nil }, "\(lines)")
+        #expect(objects.contains { $0["message"] as? String == "stopped" }, "\(lines)")
+        #expect(objects.allSatisfy { $0["level"] is String && $0["label"] is String && ($0["time"] as? String)?.hasSuffix("Z") == true })
+
+        for (option, value) in [("--log-format", "xml"), ("--log-level", "loud")] {
+            let refused = try ChildProcess(try Executables.url("dunlind"), ["serve", "--port", "0", "--dev-token", "t", option, value])
+            #expect(try await refused.waitForExit() == 64, "\(option) \(value)")
+            #expect(refused.stderr.contains(option) || refused.stderr.contains(value), "\(refused.stderr)")
+        }
+    }
+
+    @Test("the systemd unit in Server/deploy is hardened, and its ExecStart serves with this dunlind: JSON log lines, a drain on SIGTERM")
+    func systemdUnit() async throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let unit = try String(contentsOf: root.appendingPathComponent("Server/deploy/dunlind.service"), encoding: .utf8)
+        var settings: [String: String] = [:]
+        for line in unit.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            settings[String(line[..<equals])] = String(line[line.index(after: equals)...])
+        }
+        for (key, value) in [
+            ("User", "dunlin"), ("ProtectSystem", "strict"), ("ReadWritePaths", "/var/lib/dunlin"), ("NoNewPrivileges", "yes"),
+            ("StateDirectory", "dunlin"), ("KillSignal", "SIGTERM"), ("CapabilityBoundingSet", ""), ("PrivateTmp", "yes"), ("ProtectHome", "yes"),
+        ] {
+            #expect(settings[key] == value, "\(key)")
+        }
+        // Longer than the server's own grace period, so systemd never kills a drain.
+        #expect(Int(settings["TimeoutStopSec"] ?? "") ?? 0 > 30)
+
+        // The unit's command line, with a data directory of the test's and a free port.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dunlin-unit-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let initialized = try ChildProcess(try Executables.url("dunlind"), ["init", "--data", directory.path])
+        #expect(try await initialized.waitForExit() == 0)
+        let words = try #require(settings["ExecStart"]).split(separator: " ").map(String.init)
+        #expect(words.first == "/usr/local/bin/dunlind" && words.dropFirst().first == "serve")
+        let arguments = words.dropFirst(2).map { $0 == "/var/lib/dunlin" ? directory.path : $0 == "7474" ? "0" : $0 }
+        let server = try ChildProcess(try Executables.url("dunlind"), ["serve"] + arguments)
+        try await server.waitForLine(containing: "dunlind listening on 127.0.0.1:")
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit() == 0)
+        let lines = server.stderr.split(separator: "\n")
+        #expect(!lines.isEmpty && lines.allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) is [String: Any] }, "\(server.stderr)")
+    }
+
     @Test("dunlin ping, info and echo talk to a real dunlind; failures exit 100 + the status code")
     func cli() async throws {
         let server = try await DunlindProcess(arguments: ["--dev-token", "demo-token"])
