@@ -1,4 +1,5 @@
 import DunlinClient
+import DunlinCore
 import Foundation
 
 /// Prints a line for a person (never for a machine: JSON and CSV output print as they are).

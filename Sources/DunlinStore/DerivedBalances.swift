@@ -1,3 +1,4 @@
+import DunlinCore
 import GRDB
 
 /// The derived balance tables (migration "v3: derived balances"): each invoice's and each cash
@@ -254,6 +255,32 @@ extension TenantStore {
             // The portfolio's kept totals (rows described, not ids).
             ids.formUnion(try PortfolioTotals.mismatches(db))
             return ids.sorted()
+        }
+    }
+}
+
+extension TenantStore {
+    /// Records with no line in the change log (a replica could never pull them), and change-log
+    /// lines naming a record that is not there (a pull would fail on them), as "kind id" texts:
+    /// empty unless a write skipped the log. A full scan of every record table, for an operator's
+    /// consistency check (`dunlind check`), never on a request path.
+    public func changeLogMismatches() throws -> [String] {
+        try writer.read { db in
+            var found: [String] = []
+            for kind in RecordKind.allCases where try db.tableExists(kind.rawValue) {
+                let table = kind.rawValue
+                for id in try String.fetchAll(db, sql: """
+                    SELECT id FROM \(table) WHERE id NOT IN (SELECT record_id FROM change_log WHERE record_kind = ?)
+                    """, arguments: [table]) {
+                    found.append("\(table) \(id): no change-log line")
+                }
+                for id in try String.fetchAll(db, sql: """
+                    SELECT DISTINCT record_id FROM change_log WHERE record_kind = ? AND record_id NOT IN (SELECT id FROM \(table))
+                    """, arguments: [table]) {
+                    found.append("\(table) \(id): in the change log, not in the table")
+                }
+            }
+            return found
         }
     }
 }

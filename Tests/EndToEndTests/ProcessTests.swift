@@ -1,6 +1,7 @@
 import DunlinClient
 import DunlinWire
 import Foundation
+import GRDB
 import Testing
 
 /// The built `dunlind` and `dunlin` executables, found beside the test bundle (`scripts/test`
@@ -208,6 +209,38 @@ struct ProcessTests {
         #expect(try await server.waitForExit() == 0)
         let lines = server.stderr.split(separator: "\n")
         #expect(!lines.isEmpty && lines.allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) is [String: Any] }, "\(server.stderr)")
+    }
+
+    @Test("dunlind check finds the demo sound (exit 0), then a hand-edited kept total and a record missing from the change log (exit 115, each named)")
+    func check() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dunlin-check-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = try await DunlindProcess(command: "demo", arguments: ["--data", directory.path])
+        // Checked beside the running server: it reads a snapshot.
+        let sound = try ChildProcess(try Executables.url("dunlind"), ["check", "--data", directory.path, "--json"])
+        #expect(try await sound.waitForExit() == 0, "\(sound.stdout) \(sound.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(sound.stdout.utf8)) as? [String: Any])
+        let tenants = try #require(report["tenants"] as? [[String: Any]])
+        #expect(report["control"] as? String == "ok" && tenants.count == 1 && tenants[0]["integrity"] as? String == "ok")
+        server.terminate()
+        #expect(try await server.waitForExit() == 0)
+
+        let tenant = try #require(tenants[0]["tenant"] as? String)
+        let file = directory.appendingPathComponent("tenants/\(tenant).sqlite")
+        let database = try DatabaseQueue(path: file.path)
+        let customer = try await database.write { db in
+            try db.execute(sql: "UPDATE receivable_open SET low = low + 1 WHERE (currency, due) IN (SELECT currency, due FROM receivable_open LIMIT 1)")
+            let id = try String.fetchOne(db, sql: "SELECT id FROM customer ORDER BY id LIMIT 1")!
+            try db.execute(sql: "DELETE FROM change_log WHERE record_kind = 'customer' AND record_id = ?", arguments: [id])
+            return id
+        }
+        try database.close()
+        let damaged = try ChildProcess(try Executables.url("dunlind"), ["check", "--data", directory.path, "--tenant", tenant])
+        #expect(try await damaged.waitForExit() == 100 + Int32(StatusCode.dataLoss.rawValue))
+        #expect(damaged.stdout.contains("customer \(customer): no change-log line"), "\(damaged.stdout)")
+        #expect(damaged.stdout.contains("balance: receivable_open"), "\(damaged.stdout)")
+        let missing = try ChildProcess(try Executables.url("dunlind"), ["check", "--data", directory.path, "--tenant", "t-nobody"])
+        #expect(try await missing.waitForExit() == 100 + Int32(StatusCode.notFound.rawValue))
     }
 
     @Test("dunlin ping, info and echo talk to a real dunlind; failures exit 100 + the status code")

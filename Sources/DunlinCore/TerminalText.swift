@@ -1,5 +1,3 @@
-import DunlinCore
-
 /// Text for a person's terminal, with every control character made visible: ESC as `\e`, tab,
 /// carriage return and newline as `\t`, `\r`, `\n`, any other C0 or C1 control character or DEL
 /// as `\xHH`. Stored text is refused if it holds them (``StoredText``), but a name written before
