@@ -7,13 +7,15 @@ import GRDB
 ///
 /// Every change is one transaction, validated first, naming the field at fault when refused
 /// (``ControlError``). The store does not decide who may do what: the Admin service does, from the
-/// caller's principal.
-///
-/// Every change also records an ``AuditEvent`` for its `actor` in its own transaction: an action
-/// is never committed without its record, and a refused one leaves none. Actions kept elsewhere
-/// (an export, a replica retired, an approval decided in a tenant's store) are recorded with
-/// ``recordAudit(_:_:tenantID:targetID:detail:)`` once they have happened. Change a tenant's status through the server's `TenantDirectory`, which also
+/// caller's principal. Change a tenant's status through the server's `TenantDirectory`, which also
 /// keeps its open stores in step.
+///
+/// Every change also records an ``AuditEvent`` for its `actor` (who, and from which address) in
+/// its own transaction: an action is never committed without its record, and a refused one
+/// leaves none. The actor defaults to ``AuditActor/serverProcess``: dunlind itself (init, demo);
+/// the Admin service always names its caller. Actions kept elsewhere (an export, a replica
+/// retired, an approval decided in a tenant's store) are recorded with
+/// ``recordAudit(_:_:tenantID:targetID:detail:)`` once they have happened.
 public final class ControlStore: Sendable {
     public static let fileName = "control.sqlite"
     public static let tenantsFolder = "tenants"
