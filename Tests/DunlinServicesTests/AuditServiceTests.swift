@@ -125,6 +125,13 @@ struct AuditServiceTests {
         #expect(other?.details == missing?.details)
         #expect(other?.message.replacingOccurrences(of: "t-bayani", with: "T") == missing?.message.replacingOccurrences(of: "t-bayani-x", with: "T"))
         #expect(await refusal { _ = try await world.audit(as: world.root, role: .serverAdmin, .with { $0.tenantID = "t-nowhere" }) }?.code == .notFound)
+
+        // A deleted tenant's trail stays readable by server admins, its deletion last.
+        _ = try await world.call(Admin.suspendTenant, .with { $0.tenantID = "t-bayani" }, as: world.root, role: .serverAdmin)
+        _ = try await world.call(Admin.deleteTenant, .with { $0.tenantID = "t-bayani" }, as: world.root, role: .serverAdmin)
+        let deleted = try await world.audit(as: world.root, role: .serverAdmin, .with { $0.tenantID = "t-bayani" })
+        #expect(deleted.suffix(2).map(\.action) == ["tenant.suspend", "tenant.delete"])
+        #expect(deleted.last?.detail == "0 tokens revoked" && deleted.last?.address == "198.51.100.7")
     }
 
     @Test("managers, analysts and viewers are refused", arguments: [Role.manager, .analyst, .viewer])
