@@ -578,6 +578,8 @@ struct AdminProcessTests {
         let issued = try await json(["token", "issue", ana, "--device", "ana-laptop", "--expires-in", "7d"], token: mariaToken)
         let anaTokenID = try #require(issued["id"] as? String), anaToken = try #require(issued["token"] as? String)
         _ = try await json(["token", "revoke", anaTokenID], token: mariaToken)
+        // The server admin takes a copy of the tenant.
+        _ = try await json(["tenant", "export", "acme", "--output", directory.appendingPathComponent("acme.sqlite").path])
 
         let trail = try #require(try await json(["audit"])["events"] as? [[String: Any]])
         func event(_ action: String, _ target: String) -> [String: Any]? {
@@ -590,6 +592,8 @@ struct AdminProcessTests {
         }
         #expect(event("user.create", maria)?["address"] as? String == "127.0.0.1")
         #expect(event("tenant.create", "acme")?["actor_role"] as? String == "server-admin")
+        let export = try #require(event("tenant.export", "acme"))
+        #expect(export["address"] as? String == "127.0.0.1" && (export["detail"] as? String)?.hasSuffix(" bytes") == true, "\(export)")
         #expect(trail.first?["address"] as? String == "local", "dunlind init's own events come first")
         // No token value anywhere in the trail.
         let everything = try await admin(["audit", "--json"]).output
