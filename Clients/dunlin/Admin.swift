@@ -12,8 +12,8 @@ import Foundation
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin",
-        abstract: "Tenants, users, API tokens and replicas.",
-        subcommands: [TenantCommands.self, UserCommands.self, TokenCommands.self, ReplicaCommands.self]
+        abstract: "Tenants, users, API tokens, replicas and the audit trail.",
+        subcommands: [TenantCommands.self, UserCommands.self, TokenCommands.self, ReplicaCommands.self, AuditCommand.self]
     )
 }
 
@@ -52,15 +52,12 @@ struct TenantCommands: AsyncParsableCommand {
 
         func run() async throws {
             try await connection.withClient { client in
-                var tenants: [Dunlin_V1_Tenant] = []
-                var cursor = ""
-                repeat {
+                let tenants = try await everyPage { cursor in
                     let page = try await client.unary(Admin.listTenants, .with {
                         $0.includeDeleted = all; $0.pageSize = 1000; $0.cursor = cursor
                     }, options: connection.callOptions)
-                    tenants += page.tenants
-                    cursor = page.nextCursor
-                } while !cursor.isEmpty
+                    return (page.tenants, page.nextCursor)
+                }
                 printTenants(tenants, json: connection.json, single: false)
             }
         }
@@ -231,15 +228,12 @@ struct UserCommands: AsyncParsableCommand {
 
         func run() async throws {
             try await connection.withClient { client in
-                var users: [Dunlin_V1_User] = []
-                var cursor = ""
-                repeat {
+                let users = try await everyPage { cursor in
                     let page = try await client.unary(Admin.listUsers, .with {
                         $0.tenantID = tenant; $0.includeInactive = all; $0.pageSize = 1000; $0.cursor = cursor
                     }, options: connection.callOptions)
-                    users += page.users
-                    cursor = page.nextCursor
-                } while !cursor.isEmpty
+                    return (page.users, page.nextCursor)
+                }
                 printUsers(users, json: connection.json, single: false)
             }
         }
@@ -432,15 +426,12 @@ struct TokenCommands: AsyncParsableCommand {
 
         func run() async throws {
             try await connection.withClient { client in
-                var tokens: [Dunlin_V1_TokenInfo] = []
-                var cursor = ""
-                repeat {
+                let tokens = try await everyPage { cursor in
                     let page = try await client.unary(Admin.listTokens, .with {
                         $0.userID = userID; $0.includeRevoked = all; $0.pageSize = 1000; $0.cursor = cursor
                     }, options: connection.callOptions)
-                    tokens += page.tokens
-                    cursor = page.nextCursor
-                } while !cursor.isEmpty
+                    return (page.tokens, page.nextCursor)
+                }
                 printTokens(tokens, json: connection.json, single: false)
             }
         }
@@ -537,5 +528,106 @@ struct ReplicaCommands: AsyncParsableCommand {
                 if connection.json { printJSON(["id": replica.id, "retired": replica.retired]) } else { say("retired \(replica.id)") }
             }
         }
+    }
+}
+
+// MARK: Audit trail
+
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "The audit trail: every admin action and every approval decided on the server (admins).",
+        discussion: """
+            Oldest first: when, who (by name, with their role), from which address, on which tenant, what \
+            and to what. Server admins see every tenant's events and the server-wide ones; a tenant's \
+            admins their own tenant's. Tokens appear by id only, never by value.
+            """
+    )
+    @OptionGroup var connection: ConnectionOptions
+    @Option(help: "Server admins: only this tenant's events (tenant admins: their own is implied).") var tenant = ""
+    @Option(help: "Only events since: a date (YYYY-MM-DD, from midnight in your time zone), an ISO 8601 time, or a time ago (7d, 12h, 30m).")
+    var since: String?
+
+    func run() async throws {
+        let sinceMilliseconds = try since.map { try Self.milliseconds(since: $0) } ?? 0
+        try await connection.withClient { client in
+            let events = try await everyPage { cursor in
+                let page = try await client.unary(Admin.listAudit, .with {
+                    $0.tenantID = tenant; $0.sinceMs = sinceMilliseconds; $0.pageSize = 1000; $0.cursor = cursor
+                }, options: connection.callOptions)
+                return (page.events, page.nextCursor)
+            }
+            if connection.json {
+                printJSON(encoding: AuditJSON(events: events.map(AuditEventJSON.init)))
+                return
+            }
+            printTable([["TIME", "ACTOR", "ADDRESS", "TENANT", "ACTION", "TARGET", "DETAIL"]] + events.map { event in
+                [time(event.atMs), Self.actor(event), event.address, event.tenantID.isEmpty ? "-" : event.tenantID, event.action,
+                 Self.target(event), event.detail]
+            })
+        }
+    }
+
+    /// "Maria Santos (admin)"; "dunlind" for the server itself; the id when the name is unknown.
+    static func actor(_ event: Dunlin_V1_AuditEvent) -> String {
+        if event.actorID.isEmpty { return "dunlind" }
+        return "\(event.actorName.isEmpty ? event.actorID : event.actorName) (\(event.actorRole))"
+    }
+
+    /// A user or tenant by name; a token by id, with its user's name; anything else by id.
+    static func target(_ event: Dunlin_V1_AuditEvent) -> String {
+        guard !event.targetName.isEmpty else { return event.targetID }
+        return event.action.hasPrefix("token.") ? "\(event.targetID) of \(event.targetName)" : event.targetName
+    }
+
+    /// `--since` in Unix ms: a date (midnight in this machine's zone, where the table's times
+    /// are), an ISO 8601 time, or a time ago ("7d", "12h", "30m", "45s"), from `now`.
+    static func milliseconds(since text: String, now: Int64 = TokenCommands.now()) throws -> Int64 {
+        let day = DateFormatter()
+        day.dateFormat = "yyyy-MM-dd"
+        day.timeZone = .current
+        day.locale = Locale(identifier: "en_US_POSIX")
+        if let date = day.date(from: text) ?? parseISOInstant(text) {
+            guard let milliseconds = Int64(exactly: (date.timeIntervalSince1970 * 1000).rounded()) else {
+                throw ValidationError("--since \(text) is out of range")
+            }
+            return milliseconds
+        }
+        let units: [Character: Int64] = ["d": 86_400_000, "h": 3_600_000, "m": 60_000, "s": 1_000]
+        guard let unit = text.last, let unitMilliseconds = units[unit], let count = Int64(text.dropLast()), count > 0 else {
+            throw ValidationError("--since takes a date (YYYY-MM-DD), an ISO 8601 time, or a time ago such as 7d or 12h; got \"\(text)\"")
+        }
+        let (ago, tooLong) = count.multipliedReportingOverflow(by: unitMilliseconds)
+        let (since, before) = now.subtractingReportingOverflow(ago)
+        guard !tooLong, !before else { throw ValidationError("--since \(text) is too long ago") }
+        return since
+    }
+}
+
+/// The audit trail in `--json`: every event, ids and names both, times in Unix ms and UTC.
+struct AuditJSON: Encodable {
+    var events: [AuditEventJSON]
+}
+
+struct AuditEventJSON: Encodable {
+    var seq: UInt64
+    var at_ms: Int64
+    /// ISO 8601, UTC.
+    var at: String
+    var actor_id, actor_name, actor_role, tenant_id, address, action, target_id, target_name, detail: String
+
+    init(_ event: Dunlin_V1_AuditEvent) {
+        seq = event.seq
+        at_ms = event.atMs
+        at = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(event.atMs) / 1000))
+        actor_id = event.actorID
+        actor_name = event.actorName
+        actor_role = event.actorRole
+        tenant_id = event.tenantID
+        address = event.address
+        action = event.action
+        target_id = event.targetID
+        target_name = event.targetName
+        detail = event.detail
     }
 }

@@ -188,6 +188,19 @@ struct ConnectionOptions: ParsableArguments {
     }
 }
 
+/// Every item of a paged list (PROTOCOL.md §16.1, "Paging"), in order: `page` reads the page
+/// after a cursor ("" for the first) and answers its items and the next cursor ("" after the last).
+func everyPage<Item>(_ page: (_ cursor: String) async throws -> (items: [Item], next: String)) async throws -> [Item] {
+    var items: [Item] = []
+    var cursor = ""
+    repeat {
+        let (more, next) = try await page(cursor)
+        items += more
+        cursor = next
+    } while !cursor.isEmpty
+    return items
+}
+
 func printJSON(_ object: Any) {
     let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
     print(String(decoding: data, as: UTF8.self))

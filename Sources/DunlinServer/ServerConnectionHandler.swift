@@ -40,6 +40,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var principal = Dunlin_V1_Principal.anonymous
     /// The replica id the client named at HELLO (empty: none); sync calls must name the same.
     private var helloReplicaID = ""
+    /// The peer's IP address, for the audit trail (``ServerContext/peerAddress``); empty when the
+    /// socket does not say (never for TCP).
+    private var peerAddress = ""
     private var calls: [UInt32: Call] = [:]
     private var pending = PendingSends<CheckedContinuation<Void, any Error>>()
     private var handshakeTimer: Scheduled<Void>?
@@ -66,10 +69,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         self.outbox = FrameOutbox(context: context)
+        peerAddress = context.channel.remoteAddress?.ipAddress ?? ""
         if context.channel.isActive { startHandshakeTimer(context) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
+        if peerAddress.isEmpty { peerAddress = context.channel.remoteAddress?.ipAddress ?? "" }
         startHandshakeTimer(context)
         context.fireChannelActive()
     }
@@ -229,7 +234,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             context: ServerContext(
                 principal: principal, method: open.method, metadata: metadata,
                 deadline: timeout.map { ContinuousClock.now + $0 }, connectionID: connectionID, logger: callLogger,
-                replicaID: helloReplicaID, authenticator: authenticator
+                replicaID: helloReplicaID, peerAddress: peerAddress, authenticator: authenticator
             )
         )
         if let timeout {

@@ -17,13 +17,17 @@ public struct ServerContext: Sendable {
     public var logger: Logger
     /// The replica id the connection named at HELLO; empty when it named none (or in-process).
     public var replicaID: String = ""
+    /// The IP address of the connection's peer, as the server's socket saw it ("127.0.0.1",
+    /// "2001:db8::7"); "local" for a call made in-process. What the audit trail records as "from where".
+    public var peerAddress: String = "local"
     /// What re-checks the principal during a long call; nil for in-process calls (the replica),
     /// whose principal is the profile's own.
     package var authenticator: (any CredentialCheck)? = nil
 
     package init(
         principal: Dunlin_V1_Principal, method: String, metadata: [String: [UInt8]], deadline: ContinuousClock.Instant?,
-        connectionID: String, logger: Logger, replicaID: String = "", authenticator: (any CredentialCheck)? = nil
+        connectionID: String, logger: Logger, replicaID: String = "", peerAddress: String = "local",
+        authenticator: (any CredentialCheck)? = nil
     ) {
         self.principal = principal
         self.method = method
@@ -32,6 +36,7 @@ public struct ServerContext: Sendable {
         self.connectionID = connectionID
         self.logger = logger
         self.replicaID = replicaID
+        self.peerAddress = peerAddress
         self.authenticator = authenticator
     }
 

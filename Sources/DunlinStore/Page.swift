@@ -131,21 +131,30 @@ struct PageCursor: Codable, Sendable {
     }
 }
 
-/// The order a list is read in: one column, then `id`, ascending or descending. Its name is what a
-/// cursor is bound to.
+/// The order a list is read in: one column, then `id`, ascending or descending; or one column
+/// alone, when its values are unique (the audit trail's `seq`: no `id` to break ties with). Its
+/// name is what a cursor is bound to.
 struct ListOrder: Sendable {
     let name: String
     let column: Column
     let descending: Bool
+    /// `column` alone orders the rows: the cursor carries no id.
+    let unique: Bool
 
-    init(table: String, by column: Column, descending: Bool = false) {
+    init(table: String, by column: Column, descending: Bool = false, unique: Bool = false) {
         name = "\(table).\(column.name)\(descending ? ".desc" : "")"
         self.column = column
         self.descending = descending
+        self.unique = unique
     }
 
     init<Table: TableRecord>(_ table: Table.Type, by column: Column, descending: Bool = false) {
         self.init(table: Table.databaseTableName, by: column, descending: descending)
+    }
+
+    /// Ascending by `column`, whose values are unique in `table`.
+    init<Table: TableRecord>(_ table: Table.Type, uniquelyBy column: Column) {
+        self.init(table: Table.databaseTableName, by: column, unique: true)
     }
 
     static let id = Column("id")
@@ -160,16 +169,21 @@ extension QueryInterfaceRequest {
         if let text = page.cursor {
             let position = try PageCursor(decoding: text, list: order.name)
             let key = position.key.databaseValue
-            request = order.descending
-                ? request.filter(literal: "(\(order.column), \(id)) < (\(key), \(position.id))")
-                : request.filter(literal: "(\(order.column), \(id)) > (\(key), \(position.id))")
+            request =
+                switch (order.unique, order.descending) {
+                case (true, false): request.filter(literal: "\(order.column) > \(key)")
+                case (true, true): request.filter(literal: "\(order.column) < \(key)")
+                case (false, false): request.filter(literal: "(\(order.column), \(id)) > (\(key), \(position.id))")
+                case (false, true): request.filter(literal: "(\(order.column), \(id)) < (\(key), \(position.id))")
+                }
         }
-        request = request.order(order.descending ? [order.column.desc, id.desc] : [order.column.asc, id.asc]).limit(page.size + 1)
+        let columns = order.unique ? [order.column] : [order.column, id]
+        request = request.order(columns.map { order.descending ? $0.desc : $0.asc }).limit(page.size + 1)
         let rows = try Row.fetchAll(db, request)
         let items = try rows.prefix(page.size).map(decode)
         guard rows.count > page.size else { return Page(items: items, nextCursor: nil) }
         let last = rows[page.size - 1]
-        let next = PageCursor(list: order.name, key: try .init(last[order.column.name] as DatabaseValue), id: last[id.name])
+        let next = PageCursor(list: order.name, key: try .init(last[order.column.name] as DatabaseValue), id: order.unique ? "" : last[id.name])
         return Page(items: items, nextCursor: next.encoded)
     }
 }

@@ -55,6 +55,12 @@ public enum Admin {
         path: "/dunlin.v1.Admin/ListTokens", kind: .unary
     )
 
+    /// The audit trail, oldest first: server admins see every tenant's and the server-wide
+    /// events; a tenant's admins their own tenant's only; other roles are refused.
+    public static let listAudit = MethodDescriptor<Dunlin_V1_ListAuditRequest, Dunlin_V1_ListAuditResponse>(
+        path: "/dunlin.v1.Admin/ListAudit", kind: .unary
+    )
+
     /// The token id inside an API token, so a client can name the token it holds (to rotate or
     /// revoke it) without the server learning which connection used which token.
     ///

@@ -149,6 +149,10 @@ struct PagingTests {
             let page = try await world.call(Admin.listTokens, .with { $0.pageSize = size; $0.cursor = cursor })
             return (page.tokens.map(\.id), page.nextCursor)
         }),
+        ("ListAudit", { world, size, cursor in
+            let page = try await world.call(Admin.listAudit, .with { $0.pageSize = size; $0.cursor = cursor })
+            return (page.events.map { "\($0.seq)" }, page.nextCursor)
+        }),
     ]
 
     /// What each list holds, read in one page of the largest size.

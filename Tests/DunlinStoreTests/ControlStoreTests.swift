@@ -5,7 +5,7 @@ import Synchronization
 import Testing
 
 /// A clock tests move by hand.
-private final class ManualClock: Sendable {
+final class ManualClock: Sendable {
     private let milliseconds = Mutex<Int64>(1_790_000_000_000)
     var now: Int64 { milliseconds.withLock { $0 } }
     func advance(seconds: Int64) { milliseconds.withLock { $0 += seconds * 1000 } }
@@ -13,7 +13,7 @@ private final class ManualClock: Sendable {
 }
 
 /// A fresh data directory, removed when the test ends.
-private final class DataDirectory {
+final class DataDirectory {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("dunlin-control-\(UUID().uuidString)")
     deinit { try? FileManager.default.removeItem(at: url) }
 }
@@ -23,7 +23,7 @@ private func refusal(_ result: Result<AuthenticatedUser, AuthenticationRefusal>)
     return nil
 }
 
-private func controlError(_ body: () throws -> some Any) -> ControlError? {
+func controlError(_ body: () throws -> some Any) -> ControlError? {
     do {
         _ = try body()
         return nil
@@ -37,8 +37,8 @@ private func controlError(_ body: () throws -> some Any) -> ControlError? {
 
 @Suite("Control store")
 struct ControlStoreTests {
-    fileprivate let directory = DataDirectory()
-    fileprivate let clock = ManualClock()
+    let directory = DataDirectory()
+    let clock = ManualClock()
 
     /// An initialised store with one active tenant "acme" and its admin.
     func fixture() throws -> (ControlStore, IssuedToken, UserRecord) {

@@ -41,6 +41,7 @@ struct ProtoServiceTests {
         Method(Admin.resumeTenant), Method(Admin.exportTenant), Method(Admin.deleteTenant),
         Method(Admin.createUser), Method(Admin.listUsers), Method(Admin.listPeople), Method(Admin.updateUser),
         Method(Admin.issueToken), Method(Admin.rotateToken), Method(Admin.revokeToken), Method(Admin.listTokens),
+        Method(Admin.listAudit),
 
         Method(Receivables.upsertCustomers), Method(Receivables.getCustomer), Method(Receivables.listCustomers),
         Method(Receivables.postEntries), Method(Receivables.importEntries), Method(Receivables.getEntry),

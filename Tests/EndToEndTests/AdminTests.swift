@@ -555,6 +555,64 @@ struct AdminProcessTests {
         #expect(try await server.waitForExit() == 0)
     }
 
+    @Test("dunlin admin audit shows the users made and the tokens issued and revoked through the CLI, each with its actor and the peer address 127.0.0.1")
+    func auditTrail() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dunlin-audit-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let root = try #require(try object(try dunlind(["init", "--data", directory.path, "--json"]).output)["token"] as? String)
+        let server = try await DunlindProcess(arguments: ["--data", directory.path])
+        let address = "127.0.0.1:\(server.port)"
+        func admin(_ arguments: [String], token: String = root) async throws -> (status: Int32, output: String) {
+            try await runCLI(["admin"] + arguments + ["--server", address, "--token", token])
+        }
+        func json(_ arguments: [String], token: String = root) async throws -> [String: Any] {
+            let (status, output) = try await admin(arguments + ["--json"], token: token)
+            #expect(status == 0, "\(arguments): \(output)")
+            return try object(output)
+        }
+        _ = try await json(["tenant", "create", "acme", "--name", "Acme", "--currency", "USD", "--time-zone", "UTC"])
+        let maria = try #require(try await json(["user", "create", "--tenant", "acme", "--name", "Maria Santos", "--role", "admin"])["id"] as? String)
+        let mariaToken = try #require(try await json(["token", "issue", maria, "--device", "maria-laptop", "--expires-in", "30d"])["token"] as? String)
+        // Maria, the tenant's admin: a user, a token for them, and its revocation.
+        let ana = try #require(try await json(["user", "create", "--name", "Ana Reyes", "--role", "analyst"], token: mariaToken)["id"] as? String)
+        let issued = try await json(["token", "issue", ana, "--device", "ana-laptop", "--expires-in", "7d"], token: mariaToken)
+        let anaTokenID = try #require(issued["id"] as? String), anaToken = try #require(issued["token"] as? String)
+        _ = try await json(["token", "revoke", anaTokenID], token: mariaToken)
+        // The server admin takes a copy of the tenant.
+        _ = try await json(["tenant", "export", "acme", "--output", directory.appendingPathComponent("acme.sqlite").path])
+
+        let trail = try #require(try await json(["audit"])["events"] as? [[String: Any]])
+        func event(_ action: String, _ target: String) -> [String: Any]? {
+            trail.first { $0["action"] as? String == action && $0["target_id"] as? String == target }
+        }
+        for (action, target) in [("user.create", ana), ("token.issue", anaTokenID), ("token.revoke", anaTokenID)] {
+            let found = try #require(event(action, target), "\(action) \(target) not in \(trail)")
+            #expect(found["actor_id"] as? String == maria && found["actor_name"] as? String == "Maria Santos" && found["actor_role"] as? String == "admin")
+            #expect(found["address"] as? String == "127.0.0.1" && found["tenant_id"] as? String == "acme")
+        }
+        #expect(event("user.create", maria)?["address"] as? String == "127.0.0.1")
+        #expect(event("tenant.create", "acme")?["actor_role"] as? String == "server-admin")
+        let export = try #require(event("tenant.export", "acme"))
+        #expect(export["address"] as? String == "127.0.0.1" && (export["detail"] as? String)?.hasSuffix(" bytes") == true, "\(export)")
+        #expect(trail.first?["address"] as? String == "local", "dunlind init's own events come first")
+        // No token value anywhere in the trail.
+        let everything = try await admin(["audit", "--json"]).output
+        #expect(!everything.contains(anaToken) && !everything.contains(mariaToken) && !everything.contains(root))
+
+        // Maria sees her tenant's events only; another tenant is not found; a later --since shows none.
+        let hers = try #require(try await json(["audit"], token: mariaToken)["events"] as? [[String: Any]])
+        #expect(!hers.isEmpty && hers.allSatisfy { $0["tenant_id"] as? String == "acme" })
+        #expect(try await admin(["audit", "--tenant", "beta"], token: mariaToken).status == 100 + Int32(StatusCode.notFound.rawValue))
+        #expect((try await json(["audit", "--since", "2999-01-01"])["events"] as? [Any])?.isEmpty == true)
+        #expect(try await admin(["audit", "--since", "yesterday"]).status == 64)
+        // For people: names, not ids.
+        let table = try await admin(["audit", "--tenant", "acme"])
+        #expect(table.status == 0 && table.output.contains("Maria Santos (admin)") && table.output.contains("token.revoke"), "\(table.output)")
+
+        server.terminate()
+        #expect(try await server.waitForExit() == 0)
+    }
+
     @Test("a demotion or deactivation holds on receivables calls of a connection opened before it")
     func demotionOnOpenConnection() async throws {
         let world = try await AdminWorld.start()

@@ -15,6 +15,9 @@ import Foundation
 /// - Rotating, revoking and listing tokens: also anyone, on their own tokens; someone else's
 ///   token is NOT_FOUND unless the caller may manage its user. A rotation keeps the lifetime the
 ///   token was issued with; only an admin who manages its user may give another.
+/// - The audit trail (ListAudit): server admins, all of it; a tenant's admins, their tenant's
+///   (another tenant is NOT_FOUND, as one that does not exist); other roles PERMISSION_DENIED.
+///   Every change here is recorded in it with the caller and their address (AuditTrail.swift).
 /// - Every call has passed the connection's per-call credential check before it gets here
 ///   (``Authenticator/recheck(_:)``); this service adds no second one.
 public struct AdminService: RPCService {
@@ -37,7 +40,7 @@ public struct AdminService: RPCService {
         router.unary(Admin.createTenant) { request, context in
             try Caller(context).requireServerAdmin()
             return Dunlin_V1_Tenant(try tenants.create(
-                id: request.id, name: request.name, baseCurrency: request.baseCurrency, timeZone: request.timeZone
+                id: request.id, name: request.name, baseCurrency: request.baseCurrency, timeZone: request.timeZone, by: AuditActor(context)
             ))
         }
         router.unary(Admin.listTenants) { request, context in
@@ -52,22 +55,23 @@ public struct AdminService: RPCService {
         }
         router.unary(Admin.suspendTenant) { request, context in
             try Caller(context).requireServerAdmin()
-            return Dunlin_V1_Tenant(try tenants.setStatus(request.tenantID, to: .suspended))
+            return Dunlin_V1_Tenant(try tenants.setStatus(request.tenantID, to: .suspended, by: AuditActor(context)))
         }
         router.unary(Admin.resumeTenant) { request, context in
             try Caller(context).requireServerAdmin()
-            return Dunlin_V1_Tenant(try tenants.setStatus(request.tenantID, to: .active))
+            return Dunlin_V1_Tenant(try tenants.setStatus(request.tenantID, to: .active, by: AuditActor(context)))
         }
         router.unary(Admin.deleteTenant) { request, context in
             try Caller(context).requireServerAdmin()
-            return Dunlin_V1_Tenant(try tenants.delete(request.tenantID))
+            return Dunlin_V1_Tenant(try tenants.delete(request.tenantID, by: AuditActor(context)))
         }
         router.serverStreaming(Admin.exportTenant) { request, writer, context in
             try Caller(context).requireServerAdmin()
             // A long stream: it ends UNAUTHENTICATED if the admin's token is revoked meanwhile.
             try await context.whileCredentialValid {
                 // The copy takes as long as the file is big: keep it off the cooperative threads.
-                let (tenant, file) = try await offload { try tenants.export(request.tenantID) }
+                let actor = AuditActor(context)
+                let (tenant, file) = try await offload { try tenants.export(request.tenantID, by: actor) }
                 defer { try? TenantFiles.remove(file) }
                 let reader = try ChunkedFileReader(file, chunkSize: Self.exportChunkSize)
                 var chunk = Dunlin_V1_ExportTenantChunk()
@@ -91,7 +95,9 @@ public struct AdminService: RPCService {
             let tenantID = try caller.userScope(request.tenantID, control: control, listing: false)
             let role = try Self.role(request.role)
             return Dunlin_V1_User(try RPCError.control {
-                try control.createUser(tenantID: tenantID, name: request.name, email: request.email, role: role, timeZone: request.timeZone)
+                try control.createUser(
+                    tenantID: tenantID, name: request.name, email: request.email, role: role, timeZone: request.timeZone, by: AuditActor(context)
+                )
             })
         }
         router.unary(Admin.listUsers) { request, context in
@@ -130,7 +136,7 @@ public struct AdminService: RPCService {
                 timeZone: request.hasTimeZone ? request.timeZone : nil,
                 managerID: request.hasManagerID ? request.managerID : nil
             )
-            return Dunlin_V1_User(try RPCError.control { try control.updateUser(request.userID, changes) })
+            return Dunlin_V1_User(try RPCError.control { try control.updateUser(request.userID, changes, by: AuditActor(context)) })
         }
 
         // MARK: Tokens
@@ -141,7 +147,7 @@ public struct AdminService: RPCService {
             _ = try caller.managedUser(request.userID, field: "user_id", control: control)
             let expiresAt = try Self.expiry(request)
             let issued = try RPCError.control {
-                try control.issueToken(userID: request.userID, device: request.device, expiresAt: expiresAt)
+                try control.issueToken(userID: request.userID, device: request.device, expiresAt: expiresAt, by: AuditActor(context))
             }
             context.logger.notice("token issued", metadata: ["token": "\(issued.record.id)", "user": "\(issued.record.userID)"])
             return Dunlin_V1_IssuedToken(issued)
@@ -154,7 +160,7 @@ public struct AdminService: RPCService {
                 try caller.requireLifetimeSetter(for: token, control: control)
             }
             let issued = try RPCError.control {
-                try control.rotateToken(request.tokenID, expiresAt: request.expiresAtMs == 0 ? nil : request.expiresAtMs)
+                try control.rotateToken(request.tokenID, expiresAt: request.expiresAtMs == 0 ? nil : request.expiresAtMs, by: AuditActor(context))
             }
             context.logger.notice("token rotated", metadata: ["token": "\(request.tokenID)", "new": "\(issued.record.id)"])
             return Dunlin_V1_IssuedToken(issued)
@@ -162,7 +168,7 @@ public struct AdminService: RPCService {
         router.unary(Admin.revokeToken) { request, context in
             let caller = try Caller(context)
             _ = try caller.visibleToken(request.tokenID, control: control)
-            let token = try RPCError.control { try control.revokeToken(request.tokenID) }
+            let token = try RPCError.control { try control.revokeToken(request.tokenID, by: AuditActor(context)) }
             context.logger.notice("token revoked", metadata: ["token": "\(token.id)"])
             return Dunlin_V1_TokenInfo(token)
         }
@@ -178,6 +184,21 @@ public struct AdminService: RPCService {
             }
             return .with {
                 $0.tokens = page.items.map(Dunlin_V1_TokenInfo.init)
+                $0.nextCursor = page.nextCursor ?? ""
+            }
+        }
+
+        // MARK: Audit trail
+
+        router.unary(Admin.listAudit) { request, context in
+            let tenantID = try Caller(context).auditScope(request.tenantID, control: control)
+            let page = try RPCError.control {
+                try control.auditEvents(
+                    tenantID: tenantID, since: request.sinceMs == 0 ? nil : request.sinceMs, page: PageRequest(after: request.cursor, size: request.pageSize)
+                )
+            }
+            return .with {
+                $0.events = page.items.map(Dunlin_V1_AuditEvent.init)
                 $0.nextCursor = page.nextCursor ?? ""
             }
         }
@@ -286,6 +307,25 @@ struct Caller {
         return user
     }
 
+    /// Whose audit events the caller may list: every tenant's (nil) or the one named, for server
+    /// admins (a tenant that never existed is NOT_FOUND; a deleted one's events stay readable);
+    /// their own tenant's for tenant admins, to whom any other tenant is NOT_FOUND exactly like
+    /// one that does not exist. Other roles are PERMISSION_DENIED.
+    func auditScope(_ requested: String, control: ControlStore) throws -> String? {
+        let notFound = RPCError(.notFound, "no tenant \"\(requested)\"", details: [.with { $0.field = "tenant_id"; $0.reason = "not_found" }])
+        switch role {
+        case .serverAdmin:
+            if requested.isEmpty { return nil }
+            guard try control.tenant(requested) != nil else { throw notFound }
+            return requested
+        case .admin:
+            guard requested.isEmpty || requested == principal.tenantID else { throw notFound }
+            return principal.tenantID
+        default:
+            throw RPCError(.permissionDenied, "the audit trail is for admins; you are \(role.rawValue)")
+        }
+    }
+
     /// Setting a rotated token's lifetime: server admins, and tenant admins for their tenant's
     /// users, themselves included; anyone else is PERMISSION_DENIED naming the field.
     func requireLifetimeSetter(for token: TokenRecord, control: ControlStore) throws {
@@ -356,6 +396,24 @@ extension Dunlin_V1_TokenInfo {
         lastUsedAtMs = token.lastUsedAt ?? 0
         revokedAtMs = token.revokedAt ?? 0
         replacedBy = token.replacedBy ?? ""
+    }
+}
+
+extension Dunlin_V1_AuditEvent {
+    init(_ listed: ListedAuditEvent) {
+        self.init()
+        let event = listed.event
+        seq = UInt64(clamping: event.seq ?? 0)
+        atMs = event.at
+        actorID = event.actorID
+        actorRole = event.actorRole
+        actorName = listed.actorName
+        tenantID = event.tenantID
+        address = event.address
+        action = event.action.rawValue
+        targetID = event.targetID
+        targetName = listed.targetName
+        detail = event.detail
     }
 }
 

@@ -53,7 +53,10 @@ public final class TenantDirectory: TenantProvider {
         let control = self.control
         return TenantHandle(
             id: id, store: open.store, baseCurrency: open.record.currency, timeZone: open.record.zone,
-            managerOf: { user in (try? control.manager(of: user)) ?? nil }
+            managerOf: { user in (try? control.manager(of: user)) ?? nil },
+            recordAudit: { actor, action, target, detail in
+                try control.recordAudit(actor, action, tenantID: id, targetID: target, detail: detail)
+            }
         )
     }
 
@@ -101,11 +104,13 @@ public final class TenantDirectory: TenantProvider {
 
     // MARK: Lifecycle, for the Admin service
 
-    /// Creates a tenant and its database, and keeps the new store open.
-    func create(id: String, name: String, baseCurrency: String, timeZone: String) throws -> TenantRecord {
+    /// Creates a tenant and its database, and keeps the new store open. Each lifecycle change
+    /// records `actor` in the audit trail (in the control database's transaction, except an export,
+    /// recorded once its copy is made).
+    func create(id: String, name: String, baseCurrency: String, timeZone: String, by actor: AuditActor) throws -> TenantRecord {
         try open.withLock { open in
             let (record, store) = try RPCError.control {
-                try control.createTenant(id: id, name: name, baseCurrency: baseCurrency, timeZone: timeZone)
+                try control.createTenant(id: id, name: name, baseCurrency: baseCurrency, timeZone: timeZone, by: actor)
             }
             open[record.id] = OpenTenant(record: record, store: store)
             logger.notice("tenant created", metadata: ["tenant": "\(record.id)"])
@@ -114,9 +119,9 @@ public final class TenantDirectory: TenantProvider {
     }
 
     /// Suspends or resumes a tenant.
-    func setStatus(_ id: String, to status: TenantRecord.Status) throws -> TenantRecord {
+    func setStatus(_ id: String, to status: TenantRecord.Status, by actor: AuditActor) throws -> TenantRecord {
         try open.withLock { open in
-            let record = try RPCError.control { try control.setTenantStatus(id, to: status) }
+            let record = try RPCError.control { try control.setTenantStatus(id, to: status, by: actor) }
             open[id]?.record = record
             logger.notice("tenant \(status == .active ? "resumed" : "suspended")", metadata: ["tenant": "\(id)"])
             return record
@@ -125,9 +130,9 @@ public final class TenantDirectory: TenantProvider {
 
     /// Deletes a suspended tenant: marks it deleted (revoking its tokens), closes its store and
     /// removes its file. If the process dies between the two, the next start removes the file.
-    func delete(_ id: String) throws -> TenantRecord {
+    func delete(_ id: String, by actor: AuditActor) throws -> TenantRecord {
         let (record, store) = try open.withLock { open in
-            let record = try RPCError.control { try control.markTenantDeleted(id) }
+            let record = try RPCError.control { try control.markTenantDeleted(id, by: actor) }
             return (record, open.removeValue(forKey: id)?.store)
         }
         if let store { TenantFiles.close(store) }
@@ -142,13 +147,17 @@ public final class TenantDirectory: TenantProvider {
     }
 
     /// Writes a consistent copy of an active or suspended tenant's database to a new file in the
-    /// exports folder, and returns the tenant and the file (the caller removes it).
-    func export(_ id: String) throws -> (TenantRecord, URL) {
+    /// exports folder, and returns the tenant and the file (the caller removes it). The export is
+    /// recorded in the audit trail before the file is handed over: a copy that cannot be recorded
+    /// is removed and the call fails, so no tenant's data leaves unrecorded.
+    func export(_ id: String, by actor: AuditActor) throws -> (TenantRecord, URL) {
         let tenant = try openTenant(id, allowSuspended: true)
         try FileManager.default.createDirectory(at: exportsDirectory, withIntermediateDirectories: true)
         let file = exportsDirectory.appendingPathComponent("\(id)-\(UUID().uuidString).sqlite")
         do {
             try TenantFiles.copy(tenant.store, to: file)
+            let bytes = (try? FileManager.default.attributesOfItem(atPath: file.path))?[.size] as? Int
+            try control.recordAudit(actor, .tenantExport, tenantID: id, targetID: id, detail: bytes.map { "a copy of \($0) bytes" } ?? "a copy")
         } catch {
             try? TenantFiles.remove(file)
             throw error

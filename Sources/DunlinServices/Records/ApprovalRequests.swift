@@ -61,10 +61,17 @@ extension RecordsService {
             }
             let limits = try RPCError.mapping { try TenantSetting.approvalLimits(tenant.store.settings()) }
             let caller = context.principal.id, base = tenant.baseCurrency
+            // Whether this call decided the request (the store asks only then), rather than
+            // repeating a decision already made: only a decision is recorded in the audit trail.
+            var decidedNow = false
             let decided = try RPCError.mapping {
                 try tenant.store.decide(request.id, approve: request.approve, by: caller, today: tenant.today, reason: reason, settle: authority) { current in
                     try limits.authorizeDecision(of: current, by: caller, role: role, base: base)
+                    decidedNow = true
                 }
+            }
+            if decidedNow, let action = decided.request.auditAction {
+                tenant.audit(context, action, target: decided.request.id, decided.request.auditDetail)
             }
             return answer(decided)
         }

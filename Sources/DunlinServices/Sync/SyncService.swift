@@ -105,14 +105,22 @@ public struct SyncService: RPCService {
             await FaultPause.beforePush.pause()
             // A pushed decision of an approval request is held to the limits as they stand now.
             let approvals = ApprovalRules(limits: try RPCError.mapping { try TenantSetting.approvalLimits(tenant.store.settings()) }, base: tenant.baseCurrency)
+            // Pending requests this push decides, by counter: recorded in the audit trail once
+            // the push has committed, those it accepted (a duplicate was recorded the first time).
+            var decisions: [UInt64: ApprovalRequest] = [:]
             let (outcomes, seq) = try RPCError.mapping {
                 try tenant.store.applyPush(
                     replica: request.replicaID, userID: context.principal.id, device: context.principal.device, changes: changes,
                     authorize: { change, current, entry in
                         try authorize(change, current: current, role: role, caller: context.principal.id, entry: entry, approvals: approvals)
+                        if let decided = decision(change, current: current) { decisions[change.counter] = decided }
                     },
                     refusal: refusal
                 )
+            }
+            for outcome in outcomes where outcome.kind == .accepted {
+                guard let decided = decisions[outcome.counter], let action = decided.auditAction else { continue }
+                tenant.audit(context, action, target: decided.id, decided.auditDetail + " (settled from a push)")
             }
             await FaultPause.afterPushCommit.pause()
             return .with { response in
@@ -153,6 +161,7 @@ public struct SyncService: RPCService {
             guard let retired = try RPCError.mapping({ try tenant.store.replica(request.replicaID) }) else {
                 throw RPCError(.notFound, "no replica \(request.replicaID)", details: [.with { $0.field = "replica_id" }])
             }
+            tenant.audit(context, .replicaRetire, target: retired.id, "of user \(retired.userID), at checkpoint \(retired.checkpoint)")
             return replicaInfo(retired)
         }
 
@@ -316,6 +325,15 @@ private func checkDecision(_ change: PushedChange, current: FieldMap?, role: Rol
     }
     guard let asked = try? ApprovalRequest(fieldMap: current) else { return }  // the store refuses what it cannot read
     try rules.limits.authorizeDecision(of: asked, by: caller, role: role, base: rules.base)
+}
+
+/// The request a pushed change decides, as decided: a change of an approval request that was
+/// pending here and is approved or rejected in the push; nil for any other change.
+private func decision(_ change: PushedChange, current: FieldMap?) -> ApprovalRequest? {
+    guard change.kind == RecordKind.approvalRequest.rawValue, let current, current["status"]?.text == ApprovalStatus.pending.rawValue,
+          let status = change.fields["status"]?.text, status != ApprovalStatus.pending.rawValue
+    else { return nil }
+    return try? ApprovalRequest(fieldMap: current.merging(change.fields) { _, pushed in pushed })
 }
 
 /// The status the same RPC would answer for a refused change.

@@ -1,6 +1,6 @@
 import GRDB
 
-/// The control database's schema: tenants, users and token hashes. Named migrations, applied in
+/// The control database's schema: tenants, users, token hashes and the audit trail. Named migrations, applied in
 /// order, never edited once shipped; a change is a new migration appended at the end.
 ///
 /// Times are Unix milliseconds (UTC) in INTEGER columns. Rows are never deleted: a deleted tenant
@@ -58,6 +58,31 @@ enum ControlSchema {
             // The user's manager: an active user of the same tenant with the manager role or
             // above, who receives the escalations of the customers this user works; '' none.
             try db.execute(sql: "ALTER TABLE user ADD COLUMN manager_id TEXT NOT NULL DEFAULT ''")
+        }
+        migrator.registerMigration("v4: audit trail") { db in
+            // Every admin action and every approval decided on the server (AuditEvent): who
+            // (actor_id, actor_role: '' for dunlind itself), when (at, Unix ms from the store's
+            // clock), from where (address: the peer's IP, 'local' for dunlind itself), on which
+            // tenant ('' for server-wide), what (action, target_id, detail). Never a token or
+            // its hash: a token is named by its id. Append-only: the triggers refuse any change.
+            try db.execute(sql: """
+                CREATE TABLE audit_event (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at INTEGER NOT NULL,
+                    actor_id TEXT NOT NULL,
+                    actor_role TEXT NOT NULL,
+                    tenant_id TEXT NOT NULL,
+                    address TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    target_id TEXT NOT NULL,
+                    detail TEXT NOT NULL
+                );
+                CREATE INDEX audit_event_tenant ON audit_event(tenant_id, seq);
+                CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event
+                    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+                CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event
+                    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+                """)
         }
         return migrator
     }

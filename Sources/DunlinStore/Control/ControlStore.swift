@@ -9,6 +9,13 @@ import GRDB
 /// (``ControlError``). The store does not decide who may do what: the Admin service does, from the
 /// caller's principal. Change a tenant's status through the server's `TenantDirectory`, which also
 /// keeps its open stores in step.
+///
+/// Every change also records an ``AuditEvent`` for its `actor` (who, and from which address) in
+/// its own transaction: an action is never committed without its record, and a refused one
+/// leaves none. The actor defaults to ``AuditActor/serverProcess``: dunlind itself (init, demo);
+/// the Admin service always names its caller. Actions kept elsewhere (an export, a replica
+/// retired, an approval decided in a tenant's store) are recorded with
+/// ``recordAudit(_:_:tenantID:targetID:detail:)`` once they have happened.
 public final class ControlStore: Sendable {
     public static let fileName = "control.sqlite"
     public static let tenantsFolder = "tenants"
@@ -106,7 +113,9 @@ public final class ControlStore: Sendable {
 
     /// Creates a tenant and its database file, in one step: if the file cannot be made, the tenant
     /// is not recorded. `id` nil or empty is generated.
-    public func createTenant(id: String?, name: String, baseCurrency: String, timeZone: String) throws -> (TenantRecord, TenantStore) {
+    public func createTenant(
+        id: String?, name: String, baseCurrency: String, timeZone: String, by actor: AuditActor = .serverProcess
+    ) throws -> (TenantRecord, TenantStore) {
         let id = (id?.isEmpty ?? true) ? "t" + APIToken.randomBase32(count: 12) : id!
         try Validation.tenantID(id, field: "id")
         let name = try Validation.name(name)
@@ -129,6 +138,7 @@ public final class ControlStore: Sendable {
                 let tenant = TenantRecord(id: id, name: name, baseCurrency: currency.code, timeZone: timeZone,
                                           status: .active, createdAt: at, statusChangedAt: at)
                 try tenant.insert(db)
+                try record(db, actor, .tenantCreate, tenant: id, target: id, "\(name), \(currency.code), \(timeZone)", at: at)
                 createdFile = true
                 let store = try TenantStore(path: file.path)
                 return (tenant, store)
@@ -155,7 +165,7 @@ public final class ControlStore: Sendable {
 
     /// Moves an active tenant to suspended or back. A deleted tenant is NOT_FOUND; asking for the
     /// status it already has changes nothing.
-    public func setTenantStatus(_ id: String, to status: TenantRecord.Status) throws -> TenantRecord {
+    public func setTenantStatus(_ id: String, to status: TenantRecord.Status, by actor: AuditActor = .serverProcess) throws -> TenantRecord {
         // Open streams re-check their credential (a refused change only wakes them needlessly).
         defer { credentialChanges.publish() }
         precondition(status != .deleted, "use markTenantDeleted")
@@ -163,18 +173,21 @@ public final class ControlStore: Sendable {
             guard var tenant = try TenantRecord.fetchOne(db, key: id), tenant.status != .deleted else {
                 throw ControlError.notFound("tenant_id", "tenant", id)
             }
+            let at = now()
+            let detail = tenant.status == status ? "already \(status.rawValue)" : "\(tenant.status.rawValue) → \(status.rawValue)"
             if tenant.status != status {
                 tenant.status = status
-                tenant.statusChangedAt = now()
+                tenant.statusChangedAt = at
                 try tenant.update(db)
             }
+            try record(db, actor, status == .active ? .tenantResume : .tenantSuspend, tenant: id, target: id, detail, at: at)
             return tenant
         }
     }
 
     /// Marks a suspended tenant deleted and revokes every token of its users, in one transaction.
     /// Removing its file is the caller's next step (`TenantDirectory` closes the store first).
-    public func markTenantDeleted(_ id: String) throws -> TenantRecord {
+    public func markTenantDeleted(_ id: String, by actor: AuditActor = .serverProcess) throws -> TenantRecord {
         // Open streams re-check their credential (a refused change only wakes them needlessly).
         defer { credentialChanges.publish() }
         return try writer.write { db in
@@ -193,6 +206,7 @@ public final class ControlStore: Sendable {
                 sql: "UPDATE token SET revoked_at = ? WHERE revoked_at IS NULL AND user_id IN (SELECT id FROM user WHERE tenant_id = ?)",
                 arguments: [at, id]
             )
+            try record(db, actor, .tenantDelete, tenant: id, target: id, "\(db.changesCount) tokens revoked", at: at)
             return tenant
         }
     }
@@ -201,7 +215,9 @@ public final class ControlStore: Sendable {
 
     /// Creates a user: a server admin when `tenantID` is nil (role must be server-admin), else a
     /// member of a tenant that is not deleted, with a tenant role.
-    public func createUser(tenantID: String?, name: String, email: String, role: Role, timeZone: String = "") throws -> UserRecord {
+    public func createUser(
+        tenantID: String?, name: String, email: String, role: Role, timeZone: String = "", by actor: AuditActor = .serverProcess
+    ) throws -> UserRecord {
         let name = try Validation.name(name)
         let email = try Validation.email(email)
         try Validation.role(role, tenantID: tenantID)
@@ -213,9 +229,11 @@ public final class ControlStore: Sendable {
                 }
             }
             try Self.checkEmailFree(db, email, tenantID: tenantID, except: nil)
+            let at = now()
             let user = UserRecord(id: "u" + APIToken.randomBase32(count: 16), tenantID: tenantID, name: name, email: email,
-                                  role: role, active: true, createdAt: now(), timeZone: timeZone)
+                                  role: role, active: true, createdAt: at, timeZone: timeZone)
             try user.insert(db)
+            try record(db, actor, .userCreate, tenant: tenantID ?? "", target: user.id, "\(name), \(role.rawValue)", at: at)
             return user
         }
     }
@@ -235,7 +253,7 @@ public final class ControlStore: Sendable {
     /// Changes a user's name, email, role or active flag. A tenant's last active admin, and the
     /// server's last active server admin, can be neither demoted nor deactivated: someone must
     /// always be able to manage users.
-    public func updateUser(_ id: String, _ changes: UserChanges) throws -> UserRecord {
+    public func updateUser(_ id: String, _ changes: UserChanges, by actor: AuditActor = .serverProcess) throws -> UserRecord {
         // Open streams re-check their credential (a refused change only wakes them needlessly).
         defer { credentialChanges.publish() }
         let name = try changes.name.map(Validation.name)
@@ -243,6 +261,7 @@ public final class ControlStore: Sendable {
         if let zone = changes.timeZone, !zone.isEmpty { try Validation.timeZone(zone) }
         return try writer.write { db in
             guard var user = try UserRecord.fetchOne(db, key: id) else { throw ControlError.notFound("user_id", "user", id) }
+            let before = user
             if let role = changes.role {
                 try Validation.role(role, tenantID: user.tenantID)
             }
@@ -273,8 +292,29 @@ public final class ControlStore: Sendable {
                 }
             }
             try user.update(db)
+            let (action, detail) = Self.audited(before, after: user)
+            try record(db, actor, action, tenant: user.tenantID ?? "", target: user.id, detail, at: now())
             return user
         }
+    }
+
+    /// How an update of `before` to `after` is audited: deactivating, reactivating or a role change
+    /// names the action (in that order), anything else is `user.update`; the detail lists every
+    /// field that changed, old → new.
+    private static func audited(_ before: UserRecord, after: UserRecord) -> (AuditAction, String) {
+        func shown(_ text: String) -> String { text.isEmpty ? "none" : text }
+        var changed: [String] = []
+        if before.role != after.role { changed.append("role \(before.role.rawValue) → \(after.role.rawValue)") }
+        if before.active != after.active { changed.append(after.active ? "reactivated" : "deactivated") }
+        if before.name != after.name { changed.append("name \(before.name) → \(after.name)") }
+        if before.email != after.email { changed.append("email \(shown(before.email)) → \(shown(after.email))") }
+        if before.timeZone != after.timeZone { changed.append("time zone \(shown(before.timeZone)) → \(shown(after.timeZone))") }
+        if before.managerID != after.managerID { changed.append("manager \(shown(before.managerID)) → \(shown(after.managerID))") }
+        let action: AuditAction =
+            if before.active != after.active { after.active ? .userActivate : .userDeactivate }
+            else if before.role != after.role { .userRole }
+            else { .userUpdate }
+        return (action, changed.isEmpty ? "no change" : changed.joined(separator: "; "))
     }
 
     /// `managerID` may manage `user`: another user of the same tenant, active, with the manager
@@ -320,12 +360,14 @@ public final class ControlStore: Sendable {
     /// Issues a token for an active user of a live tenant. `expiresAt` (Unix ms) nil is a token
     /// that never expires (asked for explicitly); otherwise it must be in the future and at most
     /// ``maxTokenLifetime`` from now. The returned value is the only time the token exists outside the client.
-    public func issueToken(userID: String, device: String, expiresAt: Int64?) throws -> IssuedToken {
+    public func issueToken(userID: String, device: String, expiresAt: Int64?, by actor: AuditActor = .serverProcess) throws -> IssuedToken {
         let device = try Validation.device(device)
         let at = now()
         if let expiresAt { try checkExpiry(expiresAt, at: at, field: "expires_at_ms") }
         return try writer.write { db in
-            try issue(db, userID: userID, device: device, at: at, expiresAt: expiresAt, field: "user_id")
+            let (issued, tenantID) = try issue(db, userID: userID, device: device, at: at, expiresAt: expiresAt, field: "user_id")
+            try record(db, actor, .tokenIssue, tenant: tenantID, target: issued.record.id, Self.described(issued.record), at: at)
+            return issued
         }
     }
 
@@ -342,7 +384,8 @@ public final class ControlStore: Sendable {
         }
     }
 
-    private func issue(_ db: Database, userID: String, device: String, at: Int64, expiresAt: Int64?, field: String) throws -> IssuedToken {
+    /// Issues a token in `db`; returns it and its user's tenant ('' for a server admin).
+    private func issue(_ db: Database, userID: String, device: String, at: Int64, expiresAt: Int64?, field: String) throws -> (IssuedToken, String) {
         guard let user = try UserRecord.fetchOne(db, key: userID) else { throw ControlError.notFound(field, "user", userID) }
         if let tenantID = user.tenantID, try TenantRecord.fetchOne(db, key: tenantID)?.status == .deleted {
             throw ControlError.notFound(field, "user", userID)
@@ -353,7 +396,7 @@ public final class ControlStore: Sendable {
         let token = APIToken.generate()
         let record = TokenRecord(id: token.id, userID: userID, device: device, hash: token.hash, createdAt: at, expiresAt: expiresAt)
         try record.insert(db)
-        return IssuedToken(record: record, token: token)
+        return (IssuedToken(record: record, token: token), user.tenantID ?? "")
     }
 
     /// Issues a new token for the same user and device and revokes the old one, in one
@@ -361,7 +404,7 @@ public final class ControlStore: Sendable {
     /// more than ``maxTokenLifetime``; a token without expiry stays without), unless `expiresAt` is
     /// given (the Admin service lets only admins give it), which is checked like an issue's.
     /// A revoked or expired token cannot be rotated (FAILED_PRECONDITION): it could otherwise renew itself.
-    public func rotateToken(_ id: String, expiresAt: Int64? = nil) throws -> IssuedToken {
+    public func rotateToken(_ id: String, expiresAt: Int64? = nil, by actor: AuditActor = .serverProcess) throws -> IssuedToken {
         // Open streams re-check their credential (a refused change only wakes them needlessly).
         defer { credentialChanges.publish() }
         let at = now()
@@ -375,10 +418,11 @@ public final class ControlStore: Sendable {
                 throw ControlError(.failedPrecondition, field: "token_id", reason: "expired", "token \(id) has expired; an admin must issue a new one")
             }
             let expiry = try expiresAt ?? old.expiresAt.map { try keptLifetime(of: old, expiringAt: $0, from: at) }
-            let issued = try issue(db, userID: old.userID, device: old.device, at: at, expiresAt: expiry, field: "token_id")
+            let (issued, tenantID) = try issue(db, userID: old.userID, device: old.device, at: at, expiresAt: expiry, field: "token_id")
             old.revokedAt = at
             old.replacedBy = issued.record.id
             try old.update(db)
+            try record(db, actor, .tokenRotate, tenant: tenantID, target: old.id, "replaced by \(issued.record.id); " + Self.described(issued.record), at: at)
             return issued
         }
     }
@@ -396,15 +440,19 @@ public final class ControlStore: Sendable {
     }
 
     /// Revokes a token; revoking a revoked token changes nothing.
-    public func revokeToken(_ id: String) throws -> TokenRecord {
+    public func revokeToken(_ id: String, by actor: AuditActor = .serverProcess) throws -> TokenRecord {
         // Open streams re-check their credential (a refused change only wakes them needlessly).
         defer { credentialChanges.publish() }
         return try writer.write { db in
             guard var token = try TokenRecord.fetchOne(db, key: id) else { throw ControlError.notFound("token_id", "token", id) }
+            let at = now()
+            let detail = (token.revokedAt == nil ? "" : "already revoked; ") + Self.described(token)
             if token.revokedAt == nil {
-                token.revokedAt = now()
+                token.revokedAt = at
                 try token.update(db)
             }
+            let tenantID = try String.fetchOne(db, sql: "SELECT tenant_id FROM user WHERE id = ?", arguments: [token.userID]) ?? ""
+            try record(db, actor, .tokenRevoke, tenant: tenantID, target: token.id, detail, at: at)
             return token
         }
     }
@@ -430,6 +478,60 @@ public final class ControlStore: Sendable {
             return try writer.read { db in try request.page(page, in: order, db, decode) }
         } catch DomainError.invalid(let field, let message) {
             throw ControlError.invalid(field, "malformed", message)
+        }
+    }
+
+    // MARK: Audit trail
+
+    /// Records `action` by `actor` in `db`, the action's own transaction.
+    private func record(_ db: Database, _ actor: AuditActor, _ action: AuditAction, tenant: String, target: String, _ detail: String, at: Int64) throws {
+        var event = AuditEvent(at: at, actor: actor, tenantID: tenant, action: action, targetID: target, detail: detail)
+        try event.insert(db)
+    }
+
+    /// A token for the trail: its user, device and expiry; never its value or hash.
+    private static func described(_ token: TokenRecord) -> String {
+        let expiry = token.expiresAt.map { "expires \(Self.instant($0))" } ?? "never expires"
+        return "for \(token.userID) on \(token.device), \(expiry)"
+    }
+
+    /// Unix ms as ISO 8601 UTC, for details.
+    private static func instant(_ milliseconds: Int64) -> String {
+        ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+    }
+
+    /// Records an action kept outside the control database (a tenant exported, a replica retired,
+    /// an approval decided in a tenant's store), after it happened, at the store's clock. Its own
+    /// transaction: a crash between the action and this call loses the record, which the caller
+    /// logs when this throws.
+    @discardableResult
+    public func recordAudit(_ actor: AuditActor, _ action: AuditAction, tenantID: String, targetID: String, detail: String) throws -> AuditEvent {
+        try writer.write { db in
+            var event = AuditEvent(at: now(), actor: actor, tenantID: tenantID, action: action, targetID: targetID, detail: detail)
+            try event.insert(db)
+            return event
+        }
+    }
+
+    /// The trail, oldest first (by ``AuditEvent/seq``): one tenant's events when `tenantID` is
+    /// given ('' for the server-wide ones), every event when nil; only those at or after `since`
+    /// (Unix ms) when given. With each, its actor's and target's names as they are now.
+    public func auditEvents(tenantID: String? = nil, since: Int64? = nil, page: PageRequest = .first) throws -> Page<ListedAuditEvent> {
+        let columns = AuditEvent.CodingKeys.self
+        var request = AuditEvent.all().annotated(with: [
+            SQL(sql: "(SELECT name FROM user WHERE user.id = audit_event.actor_id)").forKey("actor_name"),
+            SQL(sql: """
+                CASE
+                    WHEN action LIKE 'user.%' THEN (SELECT name FROM user WHERE user.id = audit_event.target_id)
+                    WHEN action LIKE 'tenant.%' THEN (SELECT name FROM tenant WHERE tenant.id = audit_event.target_id)
+                    WHEN action LIKE 'token.%' THEN (SELECT user.name FROM token JOIN user ON user.id = token.user_id WHERE token.id = audit_event.target_id)
+                END
+                """).forKey("target_name"),
+        ])
+        if let tenantID { request = request.filter(Column(columns.tenantID) == tenantID) }
+        if let since { request = request.filter(Column(columns.at) >= since) }
+        return try read(request, page, ListOrder(AuditEvent.self, uniquelyBy: Column(columns.seq))) { row in
+            ListedAuditEvent(event: try AuditEvent(row: row), actorName: row["actor_name"] ?? "", targetName: row["target_name"] ?? "")
         }
     }
 

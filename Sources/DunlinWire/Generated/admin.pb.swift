@@ -21,6 +21,8 @@
 ///   inactive ones included, with only `id`, `name` and `active` set; `tenant_id` and
 ///   `include_inactive` are ignored. Clients show people by name with it (and cache it offline).
 /// - RotateToken, RevokeToken, ListTokens: also anyone, on their own tokens.
+/// - ListAudit: server admins, every tenant's events and the server-wide ones; a tenant's admins,
+///   their own tenant's only. Other roles are PERMISSION_DENIED.
 ///
 /// Times are Unix milliseconds, UTC; 0 means "none" (no expiry, never used, not revoked).
 /// Lists page with `page_size` (default 100; a larger one than 1000 is cut to 1000) and `cursor`
@@ -519,6 +521,92 @@ public nonisolated struct Dunlin_V1_ListTokensResponse: Sendable {
   // methods supported on all messages.
 
   public var tokens: [Dunlin_V1_TokenInfo] = []
+
+  public var nextCursor: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One admin action, or one approval decided on the server, as the control database recorded it
+/// in the action's own transaction (an export, a replica retired and an approval are recorded just
+/// after they happen: they are kept outside the control database). Never a token or its hash:
+/// tokens are named by id.
+public nonisolated struct Dunlin_V1_AuditEvent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the event's place in the trail: increasing, never reused
+  public var seq: UInt64 = 0
+
+  /// when, by the server's clock
+  public var atMs: Int64 = 0
+
+  /// who: a user id; empty for dunlind itself (init, demo)
+  public var actorID: String = String()
+
+  /// their role then: "server-admin", "admin", "manager"...; empty for dunlind
+  public var actorRole: String = String()
+
+  /// their name now; empty for dunlind itself
+  public var actorName: String = String()
+
+  /// the tenant concerned; empty for a server-wide action
+  public var tenantID: String = String()
+
+  /// from where: the connection's peer IP ("127.0.0.1"); "local" for dunlind itself
+  public var address: String = String()
+
+  /// What: "tenant.create", "tenant.suspend", "tenant.resume", "tenant.export", "tenant.delete",
+  /// "user.create", "user.role", "user.deactivate", "user.activate", "user.update", "token.issue",
+  /// "token.rotate", "token.revoke", "replica.retire", "approval.approve", "approval.reject"
+  public var action: String = String()
+
+  /// the tenant, user, token, replica or approval request acted on
+  public var targetID: String = String()
+
+  /// the target user's or tenant's name now (a token's: its user's); else empty
+  public var targetName: String = String()
+
+  /// a short account: "role analyst → manager", "replaced by <token id>"...
+  public var detail: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Events oldest first. Server admins: `tenant_id` empty for every event, or one tenant's (deleted
+/// tenants' included); an unknown tenant is NOT_FOUND. Tenant admins: their own tenant's events;
+/// `tenant_id` must be empty or their own, and any other answers NOT_FOUND exactly like a tenant
+/// that does not exist.
+public nonisolated struct Dunlin_V1_ListAuditRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var tenantID: String = String()
+
+  /// only events at or after this time (Unix ms); 0: from the start
+  public var sinceMs: Int64 = 0
+
+  public var pageSize: UInt32 = 0
+
+  public var cursor: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_ListAuditResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var events: [Dunlin_V1_AuditEvent] = []
 
   public var nextCursor: String = String()
 
@@ -1432,6 +1520,166 @@ nonisolated extension Dunlin_V1_ListTokensResponse: SwiftProtobuf.Message, Swift
 
   public static func ==(lhs: Dunlin_V1_ListTokensResponse, rhs: Dunlin_V1_ListTokensResponse) -> Bool {
     if lhs.tokens != rhs.tokens {return false}
+    if lhs.nextCursor != rhs.nextCursor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_AuditEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AuditEvent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}seq\0\u{3}at_ms\0\u{3}actor_id\0\u{3}actor_role\0\u{3}actor_name\0\u{3}tenant_id\0\u{1}address\0\u{1}action\0\u{3}target_id\0\u{3}target_name\0\u{1}detail\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.seq) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.atMs) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.actorID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.actorRole) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.actorName) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.tenantID) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.address) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.action) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.targetID) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.targetName) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.detail) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.seq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.seq, fieldNumber: 1)
+    }
+    if self.atMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.atMs, fieldNumber: 2)
+    }
+    if !self.actorID.isEmpty {
+      try visitor.visitSingularStringField(value: self.actorID, fieldNumber: 3)
+    }
+    if !self.actorRole.isEmpty {
+      try visitor.visitSingularStringField(value: self.actorRole, fieldNumber: 4)
+    }
+    if !self.actorName.isEmpty {
+      try visitor.visitSingularStringField(value: self.actorName, fieldNumber: 5)
+    }
+    if !self.tenantID.isEmpty {
+      try visitor.visitSingularStringField(value: self.tenantID, fieldNumber: 6)
+    }
+    if !self.address.isEmpty {
+      try visitor.visitSingularStringField(value: self.address, fieldNumber: 7)
+    }
+    if !self.action.isEmpty {
+      try visitor.visitSingularStringField(value: self.action, fieldNumber: 8)
+    }
+    if !self.targetID.isEmpty {
+      try visitor.visitSingularStringField(value: self.targetID, fieldNumber: 9)
+    }
+    if !self.targetName.isEmpty {
+      try visitor.visitSingularStringField(value: self.targetName, fieldNumber: 10)
+    }
+    if !self.detail.isEmpty {
+      try visitor.visitSingularStringField(value: self.detail, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_AuditEvent, rhs: Dunlin_V1_AuditEvent) -> Bool {
+    if lhs.seq != rhs.seq {return false}
+    if lhs.atMs != rhs.atMs {return false}
+    if lhs.actorID != rhs.actorID {return false}
+    if lhs.actorRole != rhs.actorRole {return false}
+    if lhs.actorName != rhs.actorName {return false}
+    if lhs.tenantID != rhs.tenantID {return false}
+    if lhs.address != rhs.address {return false}
+    if lhs.action != rhs.action {return false}
+    if lhs.targetID != rhs.targetID {return false}
+    if lhs.targetName != rhs.targetName {return false}
+    if lhs.detail != rhs.detail {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ListAuditRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListAuditRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}tenant_id\0\u{3}since_ms\0\u{3}page_size\0\u{1}cursor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.tenantID) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.sinceMs) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.pageSize) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.cursor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.tenantID.isEmpty {
+      try visitor.visitSingularStringField(value: self.tenantID, fieldNumber: 1)
+    }
+    if self.sinceMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.sinceMs, fieldNumber: 2)
+    }
+    if self.pageSize != 0 {
+      try visitor.visitSingularUInt32Field(value: self.pageSize, fieldNumber: 3)
+    }
+    if !self.cursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.cursor, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ListAuditRequest, rhs: Dunlin_V1_ListAuditRequest) -> Bool {
+    if lhs.tenantID != rhs.tenantID {return false}
+    if lhs.sinceMs != rhs.sinceMs {return false}
+    if lhs.pageSize != rhs.pageSize {return false}
+    if lhs.cursor != rhs.cursor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ListAuditResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListAuditResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}events\0\u{3}next_cursor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nextCursor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.events.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.events, fieldNumber: 1)
+    }
+    if !self.nextCursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextCursor, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ListAuditResponse, rhs: Dunlin_V1_ListAuditResponse) -> Bool {
+    if lhs.events != rhs.events {return false}
     if lhs.nextCursor != rhs.nextCursor {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
