@@ -34,10 +34,17 @@ struct CashImportLedger: LedgerState {
     init(_ ledger: CashLedger, db: Database, posting entries: [LedgerEntry]) throws {
         base = SQLLedgerState(db: db)
         let targets = Set(entries.lazy.filter { $0.kind == .application }.compactMap(\.targetID))
+        var open: [String: Money] = [:]
+        open.reserveCapacity(targets.count)
+        for invoice in ledger.openInvoices where targets.contains(invoice.id) {
+            open[invoice.id] = invoice.openBalance
+        }
+        // Their entries, in one query.
         var invoices: [String: (entry: LedgerEntry, open: Money)] = [:]
-        invoices.reserveCapacity(targets.count)
-        for invoice in ledger.openInvoices where invoice.entry.kind == .invoice && targets.contains(invoice.entry.id) {
-            invoices[invoice.entry.id] = invoice
+        invoices.reserveCapacity(open.count)
+        let rows = try LedgerEntryRow.fetchCursor(db, sql: "SELECT * FROM ledger_entry WHERE id IN (SELECT value FROM json_each(?))", arguments: [TenantStore.jsonArray(Array(open.keys))])
+        while let row = try rows.next() {
+            if let entry = row.entry, entry.kind == .invoice, let balance = open[entry.id] { invoices[entry.id] = (entry, balance) }
         }
         self.invoices = invoices
         customers = Set(ledger.customers.map(\.id))
