@@ -142,7 +142,7 @@ extension TenantStore {
                     record.explanation += "; write-off asked for approval as \(request.id)"
                 }
                 // New: its id was looked for above.
-                try Self.insertNew(BankReceiptRow(record), fields: record.fieldMap, db)
+                try Self.insertNew(BankReceiptRow(record), db)
                 written.append(record)
             }
             let credits = written.filter { $0.receipt.direction == .credit }

@@ -383,7 +383,26 @@ extension TenantStore {
             + (0..<count).map { "(?1, ?2, ?\($0 + 7), ?3, ?4, ?5, ?6)" }.joined(separator: ", ")
     }
 
-    private static func stamps(_ db: Database, kind: RecordKind, id: String) throws -> [String: Stamp] {
+    /// The field a stamp of every field of a record is written under (``stampWholeRecord``): a
+    /// new record's fields are all written by its insert, and an import inserts a hundred
+    /// thousand records of 26 fields. A field stamped later on its own has its own row, newer.
+    static let wholeRecordField = "*"
+
+    /// Stamps every field of a record just inserted by change `seq`: one row, read back by
+    /// ``stamps(_:kind:id:fields:)`` as the stamp of each field without one of its own.
+    static func stampWholeRecord(_ db: Database, kind: RecordKind, id: String, seq: Int64, at: Int64 = nowMilliseconds) throws {
+        try stamp(db, kind: kind, id: id, fields: [wholeRecordField], Stamp(authority: authority, seq: UInt64(seq), dot: nil, at: at))
+    }
+
+    /// The stamp of each of `fields` of a record: its own, else its record's whole-record stamp.
+    static func stamps(_ db: Database, kind: RecordKind, id: String, fields: FieldMap) throws -> [String: Stamp] {
+        var result = try stampRows(db, kind: kind, id: id)
+        guard let whole = result.removeValue(forKey: wholeRecordField) else { return result }
+        for field in fields.keys where result[field] == nil { result[field] = whole }
+        return result
+    }
+
+    private static func stampRows(_ db: Database, kind: RecordKind, id: String) throws -> [String: Stamp] {
         var result: [String: Stamp] = [:]
         let rows = try Row.fetchAll(
             db, sql: "SELECT field, seq, dot_replica, dot_counter, at FROM field_stamp WHERE record_kind = ? AND record_id = ?", arguments: [kind.rawValue, id]
@@ -497,7 +516,7 @@ extension TenantStore {
         }
         let seq = try logChange(db, kind: recordKind, id: change.id, op: current == nil ? "insert" : "update", dot: dot)
         let stamp = Stamp(authority: authority, seq: UInt64(seq), dot: dot, at: change.at)
-        let existing = try current.map { VersionedRecord(kind: change.kind, id: change.id, fields: $0, stamps: try stamps(db, kind: recordKind, id: change.id)) }
+        let existing = try current.map { VersionedRecord(kind: change.kind, id: change.id, fields: $0, stamps: try stamps(db, kind: recordKind, id: change.id, fields: $0)) }
         let change = RecordChange(
             kind: change.kind, id: change.id, dot: dot,
             base: ChangeVector([authority: change.baseSeq, replica: change.counter - 1]), fields: change.fields, at: change.at

@@ -1,6 +1,7 @@
 import Crypto
 import DunlinCore
 @testable import DunlinStore
+import DunlinSync
 import Foundation
 import GRDB
 import Testing
@@ -120,6 +121,29 @@ struct CashImportWriteTests {
         }
         #expect(fast["ledger_entry"]?.count == (reference["ledger_entry"]?.count ?? 0))
         #expect(reference["bank_receipt"]?.count == 12)
+    }
+
+    @Test("an imported receipt has one stamp for all its fields, which a merge reads as each field's stamp until the field is stamped on its own")
+    func wholeRecordStamp() throws {
+        let store = try Self.tenant()
+        let summary = try store.importBankFile(
+            name: "month.bai2", format: "bai2", digest: SHA256.hash(data: Data("month".utf8)), bytes: 5, receipts: [Self.line(1, usd(1_000))],
+            by: "u1", at: importedAt, decide: { _, _ in [Self.applying("C2", [("I1", usd(1_000))])] }
+        )
+        let receipt = try #require(summary.receipts.first)
+        let fields = try #require(try store.writer.read { db in try BankReceiptRow.fetchOne(db, key: receipt.id).map(TenantStore.liveFields) })
+        try store.writer.write { db in
+            let rows = try String.fetchAll(db, sql: "SELECT field FROM field_stamp WHERE record_kind = 'bank_receipt' AND record_id = ?", arguments: [receipt.id])
+            #expect(rows == [TenantStore.wholeRecordField])
+            let seq = try #require(try Int64.fetchOne(db, sql: "SELECT seq FROM change_log WHERE record_id = ?", arguments: [receipt.id]))
+            var stamps = try TenantStore.stamps(db, kind: .bankReceipt, id: receipt.id, fields: fields)
+            #expect(stamps.count == fields.count && fields.count > 20)
+            #expect(stamps.values.allSatisfy { $0.seq == UInt64(seq) && $0.authority == TenantStore.authority })
+            try TenantStore.stampChangedFields(db, kind: .bankReceipt, id: receipt.id, before: fields, after: fields.merging(["explanation": .string("settled")]) { $1 }, seq: seq + 100)
+            stamps = try TenantStore.stamps(db, kind: .bankReceipt, id: receipt.id, fields: fields)
+            #expect(stamps["explanation"]?.seq == UInt64(seq + 100))
+            #expect(stamps["amount"]?.seq == UInt64(seq))
+        }
     }
 
     @Test("what the per-entry check refuses (over-application across receipts, a voided invoice, mixed currencies, an unknown customer or invoice, a payment id taken with other content), the in-memory check refuses the same way")
