@@ -49,7 +49,8 @@ public struct MatchIndex: Sendable {
         for (position, customer) in customers.enumerated() where customerByID[customer.id] == nil {
             customerByID[customer.id] = Int32(position)
         }
-        let open = invoices.filter(\.openBalance.isPositive)
+        // The store gives only positive balances: no copy of a million invoices then.
+        let open = invoices.allSatisfy(\.openBalance.isPositive) ? invoices : invoices.filter(\.openBalance.isPositive)
         invoicesByNumber = IndexMultimap(capacity: open.count)
         invoicesByAmount = IndexMultimap(capacity: open.count * 2)
         var lastCustomer: (id: String, position: Int32)?

@@ -72,28 +72,43 @@ public enum InvoiceNumberKey {
     /// The key of an invoice number as the ERP wrote it, and its series prefix; nil when the
     /// number has no digit after its prefix (it can then be cited only exactly).
     public static func split(_ number: String) -> (prefix: String, key: String)? {
-        // Byte by byte: the index splits a million numbers.
-        var prefix: [UInt8] = []
-        var key: [UInt8] = []
-        var inPrefix = true
-        for byte in number.utf8 {
-            guard let upper = upperAlphanumeric(byte) else { continue }
-            if inPrefix, upper >= UInt8(ascii: "A") {
-                prefix.append(upper)
-                continue
-            }
-            inPrefix = false
-            let digit =
-                switch upper {
-                case UInt8(ascii: "O"): UInt8(ascii: "0")
-                case UInt8(ascii: "I"), UInt8(ascii: "L"): UInt8(ascii: "1")
-                default: upper
+        // Byte by byte, into the strings' own storage (no array between): the index splits a
+        // million numbers. The prefix is the leading letters, the key what follows.
+        var keyStart = 0
+        var hasDigit = false
+        let prefix = String(unsafeUninitializedCapacity: number.utf8.count, initializingUTF8With: { buffer in
+            var count = 0
+            for byte in number.utf8 {
+                keyStart += 1
+                guard let upper = upperAlphanumeric(byte) else { continue }
+                guard upper >= UInt8(ascii: "A") else {
+                    keyStart -= 1
+                    break
                 }
-            if key.isEmpty, digit == UInt8(ascii: "0") { continue }
-            key.append(digit)
-        }
-        guard key.contains(where: { $0 <= UInt8(ascii: "9") }) else { return nil }
-        return (String(decoding: prefix, as: UTF8.self), String(decoding: key, as: UTF8.self))
+                buffer[count] = upper
+                count += 1
+            }
+            return count
+        })
+        let key = String(unsafeUninitializedCapacity: number.utf8.count, initializingUTF8With: { buffer in
+            var count = 0
+            for byte in number.utf8.dropFirst(keyStart) {
+                guard let upper = upperAlphanumeric(byte) else { continue }
+                let digit =
+                    switch upper {
+                    case UInt8(ascii: "O"): UInt8(ascii: "0")
+                    case UInt8(ascii: "I"), UInt8(ascii: "L"): UInt8(ascii: "1")
+                    default: upper
+                    }
+                if count == 0, digit == UInt8(ascii: "0") { continue }
+                if digit <= UInt8(ascii: "9") { hasDigit = true }
+                buffer[count] = digit
+                count += 1
+            }
+            return count
+        })
+        guard hasDigit else { return nil }
+        return (prefix, key)
     }
 
     /// Upper-cased ASCII letters and digits only: the form exact comparison uses.

@@ -29,10 +29,10 @@ public struct CashDecision: Sendable, Hashable {
 }
 
 /// The ledger as the matching of one import sees it, read inside the import's transaction: every
-/// open invoice with its balance, every customer, and the payer aliases manual matches taught
-/// (``TenantStore/learnedAliases(_:)``).
+/// open invoice with a positive balance (``TenantStore/matchableInvoices(_:)``), every customer,
+/// and the payer aliases manual matches taught (``TenantStore/learnedAliases(_:)``).
 public struct CashLedger: Sendable {
-    public var openInvoices: [(entry: LedgerEntry, open: Money)]
+    public var openInvoices: [OpenInvoice]
     public var customers: [Customer]
     public var aliases: [PayerAlias]
 }
@@ -67,20 +67,32 @@ extension TenantStore {
         name: String, format: String, digest: SHA256.Digest, bytes: Int64, receipts: [BankReceipt], by user: String, at now: Date,
         decide: @Sendable ([BankReceipt], CashLedger) throws -> [CashDecision]
     ) throws -> BankImportSummary {
+        try importBankFile(name: name, format: format, digest: digest, bytes: bytes, receipts: receipts, by: user, at: now, rulesRead: .importLedger, decide: decide)
+    }
+
+    /// Where an import's ledger rules read the ledger: from ``CashImportLedger`` (what the
+    /// import holds in memory), or from the database entry by entry, as ``post(_:)`` does: the
+    /// reference the tests hold the first to.
+    enum ImportRulesRead: Sendable { case importLedger, database }
+
+    func importBankFile(
+        name: String, format: String, digest: SHA256.Digest, bytes: Int64, receipts: [BankReceipt], by user: String, at now: Date,
+        rulesRead: ImportRulesRead, decide: @Sendable ([BankReceipt], CashLedger) throws -> [CashDecision]
+    ) throws -> BankImportSummary {
         let fileID = CashIDs.file(digest: digest)
         return try writer.write { db in try Self.withImportCache(db) {
             if let existing = try BankFileRow.fetchOne(db, key: fileID) {
                 return BankImportSummary(file: try existing.record(), alreadyImported: true, receipts: [], duplicates: receipts.count)
             }
-            var seen = Set<String>()
+            let ids = receipts.map { CashIDs.receipt(identity: $0.identity) }
+            // Any row, a tombstone too: ids are never reused.
+            var seen = try Self.present(ids, in: BankReceiptRow.databaseTableName, db)
             var fresh: [(id: String, receipt: BankReceipt)] = []
-            for receipt in receipts {
-                let id = CashIDs.receipt(identity: receipt.identity)
-                guard seen.insert(id).inserted, try BankReceiptRow.fetchOne(db, key: id) == nil else { continue }
+            for (id, receipt) in zip(ids, receipts) where seen.insert(id).inserted {
                 fresh.append((id, receipt))
             }
             let ledger = CashLedger(
-                openInvoices: try Self.openInvoices(db),
+                openInvoices: try Self.matchableInvoices(db),
                 customers: try CustomerRow.fetchAll(db).map(\.customer),
                 aliases: try Self.learnedAliases(db)
             )
@@ -88,33 +100,49 @@ extension TenantStore {
             guard decisions.count == fresh.count else {
                 throw DomainError.invalid(field: "receipts", "the matching answered \(decisions.count) decisions for \(fresh.count) receipts")
             }
-            let writer = LedgerWriter(db: db)
-            var written: [CashReceipt] = []
-            var entryIndex = 0
+            // The receipts as written, each with the entries it posts (none for a debit or a
+            // receipt tied to no customer).
+            var planned: [(record: CashReceipt, entries: [LedgerEntry], proposal: SettlementProposal?)] = []
+            planned.reserveCapacity(fresh.count)
             for ((id, receipt), decision) in zip(fresh, decisions) {
                 var record = CashReceipt(
                     id: id, fileID: fileID, receipt: receipt, outcome: decision.outcome, customerID: decision.customerID,
                     applications: decision.applications, suggestions: decision.suggestions, explanation: decision.explanation, importedAt: now
                 )
-                if receipt.direction == .credit, !decision.customerID.isEmpty {
-                    record.paymentID = CashReceipt.paymentID(forReceipt: id)
-                    for entry in Self.entries(posting: record, fileName: name) {
-                        try writer.post(entry, index: entryIndex)
-                        entryIndex += 1
+                guard receipt.direction == .credit, !decision.customerID.isEmpty else {
+                    planned.append((record, [], nil))
+                    continue
+                }
+                record.paymentID = CashReceipt.paymentID(forReceipt: id)
+                planned.append((record, Self.entries(posting: record, fileName: name), decision.proposal))
+            }
+            let writer = LedgerWriter(db: db)
+            // The rules read the ledger the matching read, and what this import posted since.
+            var rules = try CashImportLedger(ledger, db: db, posting: planned.flatMap(\.entries))
+            var written: [CashReceipt] = []
+            written.reserveCapacity(planned.count)
+            var entryIndex = 0
+            for (plannedRecord, entries, proposal) in planned {
+                var record = plannedRecord
+                for entry in entries {
+                    switch rulesRead {
+                    case .importLedger: if try writer.post(entry, index: entryIndex, against: rules) { try rules.record(entry) }
+                    case .database: try writer.post(entry, index: entryIndex)
                     }
-                    if let proposal = decision.proposal, proposal.kind == .writeOff, let invoice = proposal.invoiceID {
-                        let request = ApprovalRequest(
-                            id: Self.writeOffRequestID(forReceipt: id), kind: .writeOff, customerID: decision.customerID, invoiceID: invoice,
-                            amount: proposal.amount, reason: "\(proposal.reason) (bank receipt \(id), file \(name))", requestedBy: user,
-                            requestedOn: receipt.bookingDate
-                        )
-                        try Self.check(request, db)
-                        try Self.save(ApprovalRequestRow(request), db)
-                        record.explanation += "; write-off asked for approval as \(request.id)"
-                    }
+                    entryIndex += 1
+                }
+                if let proposal, proposal.kind == .writeOff, let invoice = proposal.invoiceID {
+                    let request = ApprovalRequest(
+                        id: Self.writeOffRequestID(forReceipt: record.id), kind: .writeOff, customerID: record.customerID, invoiceID: invoice,
+                        amount: proposal.amount, reason: "\(proposal.reason) (bank receipt \(record.id), file \(name))", requestedBy: user,
+                        requestedOn: record.receipt.bookingDate
+                    )
+                    try Self.check(request, db)
+                    try Self.save(ApprovalRequestRow(request), db)
+                    record.explanation += "; write-off asked for approval as \(request.id)"
                 }
                 // New: its id was looked for above.
-                try Self.insertNew(BankReceiptRow(record), fields: record.fieldMap, db)
+                try Self.insertNew(BankReceiptRow(record), db)
                 written.append(record)
             }
             let credits = written.filter { $0.receipt.direction == .credit }
@@ -127,6 +155,42 @@ extension TenantStore {
             try Self.save(BankFileRow(file), db)
             return BankImportSummary(file: file, alreadyImported: false, receipts: written, duplicates: receipts.count - written.count)
         } }
+    }
+
+    /// Every live invoice with a positive balance, as the matching reads it: its number is its
+    /// reference (the ERP's number), else its id; oldest due first, then by id. Read by position
+    /// with only the columns the matching uses: an import reads a million of them.
+    public static func matchableInvoices(_ db: Database) throws -> [OpenInvoice] {
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT b.invoice_id, b.customer_id, i.reference, b.currency, b.gross, b.due_date
+            FROM invoice_balance b JOIN ledger_entry i ON i.id = b.invoice_id
+            WHERE b.reversed_on IS NULL AND b.gross > 0 ORDER BY b.due_date, b.invoice_id
+            """)
+        var invoices: [OpenInvoice] = []
+        var last: (code: String, currency: Currency)?
+        while let row = try rows.next() {
+            let code: String = row[3]
+            guard let currency = last?.code == code ? last?.currency : Currency(code: code) else { continue }
+            last = (code, currency)
+            let id: String = row[0], reference: String = row[2]
+            invoices.append(OpenInvoice(
+                id: id, customerID: row[1], number: reference.isEmpty ? id : reference, openBalance: Money(minorUnits: row[4], currency: currency),
+                dueDate: (row[5] as String?).flatMap(CivilDate.init)
+            ))
+        }
+        return invoices
+    }
+
+    /// Which of `ids` have a row in `table` (keyed by `id`): one query over a JSON array of them,
+    /// where a lookup each cost an import of 100,000 receipts seconds.
+    static func present(_ ids: [String], in table: String, _ db: Database) throws -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        return Set(try String.fetchAll(db, sql: "SELECT id FROM \(table) WHERE id IN (SELECT value FROM json_each(?))", arguments: [try jsonArray(ids)]))
+    }
+
+    /// `strings` as a JSON array, for `json_each(?)`: one argument however many.
+    static func jsonArray(_ strings: [String]) throws -> String {
+        String(decoding: try JSONEncoder().encode(strings), as: UTF8.self)
     }
 
     /// The id of the write-off request a short payment within tolerance makes: `req_` and the

@@ -146,7 +146,7 @@ extension TenantStore {
                 }
                 // New (looked for above): written with its stamps from the notice in hand, not
                 // decoded back from the body just encoded (a quarter of a full-size run).
-                try Self.insertNew(DunningNoticeRow(notice), fields: notice.fieldMap, db)
+                try Self.insertNew(DunningNoticeRow(notice), db)
                 result.created.append(notice)
                 // Not the notice just written: it is never older than itself, and decoding it
                 // for every customer of a run would cost more than writing it.

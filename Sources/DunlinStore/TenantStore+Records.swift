@@ -310,17 +310,14 @@ extension TenantStore {
         try stampChangedFields(db, kind: RecordRow.recordKind, id: row.id, before: try existing.map(liveFields), after: try liveFields(row), seq: seq)
     }
 
-    /// Writes `row`, known to be new (its id is in no row), with `fields`, its record's field
-    /// map: the change-log line and a stamp per field as ``save(_:_:)`` writes them, without
+    /// Writes `row`, known to be new (its id is in no row): the change-log line as
+    /// ``save(_:_:)`` writes it and one stamp for all its fields
+    /// (``stampWholeRecord(_:kind:id:seq:at:)``, which merges read as a stamp per field), without
     /// looking for the row or decoding the body it was just encoded into.
-    static func insertNew<RecordRow: TombstonedRow>(_ row: RecordRow, fields: FieldMap, _ db: Database) throws {
+    static func insertNew<RecordRow: TombstonedRow>(_ row: RecordRow, _ db: Database) throws {
         try row.insert(db)
-        var live = fields
-        live[RecordCoding.deletedField] = .bool(false)
-        // Debug builds (every test) check the stamps are those save(_:_:) would write.
-        assert((try? liveFields(row)) == live, "\(RecordRow.databaseTableName) \(row.id): fields in hand differ from its row's")
         let seq = try logChange(db, kind: RecordRow.recordKind, id: row.id, op: "insert")
-        try stampChangedFields(db, kind: RecordRow.recordKind, id: row.id, before: nil, after: live, seq: seq)
+        try stampWholeRecord(db, kind: RecordRow.recordKind, id: row.id, seq: seq)
     }
 
     func tombstone<RecordRow: TombstonedRow>(_ type: RecordRow.Type, _ ids: [String]) throws {

@@ -356,20 +356,53 @@ extension TenantStore {
     static func stampChangedFields(
         _ db: Database, kind: RecordKind, id: String, before: FieldMap?, after: FieldMap, seq: Int64, dot: Dot? = nil, at: Int64 = nowMilliseconds
     ) throws {
-        for field in RecordCoding.diff(from: before ?? [:], to: after).keys {
-            try stamp(db, kind: kind, id: id, field: field, Stamp(authority: authority, seq: UInt64(seq), dot: dot, at: at))
+        let fields = Array(RecordCoding.diff(from: before ?? [:], to: after).keys)
+        try stamp(db, kind: kind, id: id, fields: fields, Stamp(authority: authority, seq: UInt64(seq), dot: dot, at: at))
+    }
+
+    /// Stamps `fields` of one record with one change: one statement for up to
+    /// ``fieldsPerStampStatement`` of them (a new record stamps each of its fields, and an import
+    /// writes a hundred thousand records), cached per row count.
+    private static func stamp(_ db: Database, kind: RecordKind, id: String, fields: [String], _ stamp: Stamp) throws {
+        var first = 0
+        while first < fields.count {
+            let chunk = fields[first..<min(first + fieldsPerStampStatement, fields.count)]
+            let shared: [(any DatabaseValueConvertible)?] = [kind.rawValue, id, Int64(stamp.seq), stamp.dot?.replica, stamp.dot.map { Int64($0.counter) }, stamp.at]
+            try db.cachedStatement(sql: stampSQL[chunk.count]).execute(arguments: StatementArguments(shared + chunk.map { $0 }))
+            first += chunk.count
         }
     }
 
-    private static func stamp(_ db: Database, kind: RecordKind, id: String, field: String, _ stamp: Stamp) throws {
-        // Cached: a record's write stamps each of its fields, and a run writes thousands of records.
-        try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO field_stamp (record_kind, record_id, field, seq, dot_replica, dot_counter, at)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [kind.rawValue, id, field, Int64(stamp.seq), stamp.dot?.replica, stamp.dot.map { Int64($0.counter) }, stamp.at])
+    /// The most fields one stamping statement writes (7 columns a row, far below SQLite's limit of variables).
+    static let fieldsPerStampStatement = 64
+
+    /// `stampSQL[n]` inserts n stamps: ?1-?6 are the record and the change every row shares,
+    /// ?7 onwards the fields.
+    private static let stampSQL: [String] = (0...fieldsPerStampStatement).map { count in
+        "INSERT OR REPLACE INTO field_stamp (record_kind, record_id, field, seq, dot_replica, dot_counter, at) VALUES "
+            + (0..<count).map { "(?1, ?2, ?\($0 + 7), ?3, ?4, ?5, ?6)" }.joined(separator: ", ")
     }
 
-    private static func stamps(_ db: Database, kind: RecordKind, id: String) throws -> [String: Stamp] {
+    /// The field a stamp of every field of a record is written under (``stampWholeRecord``): a
+    /// new record's fields are all written by its insert, and an import inserts a hundred
+    /// thousand records of 26 fields. A field stamped later on its own has its own row, newer.
+    static let wholeRecordField = "*"
+
+    /// Stamps every field of a record just inserted by change `seq`: one row, read back by
+    /// ``stamps(_:kind:id:fields:)`` as the stamp of each field without one of its own.
+    static func stampWholeRecord(_ db: Database, kind: RecordKind, id: String, seq: Int64, at: Int64 = nowMilliseconds) throws {
+        try stamp(db, kind: kind, id: id, fields: [wholeRecordField], Stamp(authority: authority, seq: UInt64(seq), dot: nil, at: at))
+    }
+
+    /// The stamp of each of `fields` of a record: its own, else its record's whole-record stamp.
+    static func stamps(_ db: Database, kind: RecordKind, id: String, fields: FieldMap) throws -> [String: Stamp] {
+        var result = try stampRows(db, kind: kind, id: id)
+        guard let whole = result.removeValue(forKey: wholeRecordField) else { return result }
+        for field in fields.keys where result[field] == nil { result[field] = whole }
+        return result
+    }
+
+    private static func stampRows(_ db: Database, kind: RecordKind, id: String) throws -> [String: Stamp] {
         var result: [String: Stamp] = [:]
         let rows = try Row.fetchAll(
             db, sql: "SELECT field, seq, dot_replica, dot_counter, at FROM field_stamp WHERE record_kind = ? AND record_id = ?", arguments: [kind.rawValue, id]
@@ -483,7 +516,7 @@ extension TenantStore {
         }
         let seq = try logChange(db, kind: recordKind, id: change.id, op: current == nil ? "insert" : "update", dot: dot)
         let stamp = Stamp(authority: authority, seq: UInt64(seq), dot: dot, at: change.at)
-        let existing = try current.map { VersionedRecord(kind: change.kind, id: change.id, fields: $0, stamps: try stamps(db, kind: recordKind, id: change.id)) }
+        let existing = try current.map { VersionedRecord(kind: change.kind, id: change.id, fields: $0, stamps: try stamps(db, kind: recordKind, id: change.id, fields: $0)) }
         let change = RecordChange(
             kind: change.kind, id: change.id, dot: dot,
             base: ChangeVector([authority: change.baseSeq, replica: change.counter - 1]), fields: change.fields, at: change.at
@@ -495,9 +528,7 @@ extension TenantStore {
         if recordKind == .approvalRequest, current?["status"] == .string(ApprovalStatus.pending.rawValue) {
             try settle(ApprovalRequest(fieldMap: outcome.record.fields), db)
         }
-        for (field, fieldStamp) in outcome.record.stamps where fieldStamp == stamp {
-            try Self.stamp(db, kind: recordKind, id: change.id, field: field, stamp)
-        }
+        try Self.stamp(db, kind: recordKind, id: change.id, fields: outcome.record.stamps.filter { $0.value == stamp }.map(\.key), stamp)
         var ids: [String] = []
         for conflict in outcome.conflicts {
             let record = ConflictRecord(conflict) { origin in (try? writer(db, origin: origin)) ?? nil }
@@ -545,7 +576,7 @@ extension TenantStore {
         edited[settled.field] = value
         try kind.write(db, edited, true)
         let recordSeq = try logChange(db, kind: recordKind, id: settled.recordID, op: "update", dot: dot)
-        try Self.stamp(db, kind: recordKind, id: settled.recordID, field: settled.field, Stamp(authority: authority, seq: UInt64(recordSeq), dot: dot, at: change.at))
+        try Self.stamp(db, kind: recordKind, id: settled.recordID, fields: [settled.field], Stamp(authority: authority, seq: UInt64(recordSeq), dot: dot, at: change.at))
     }
 
     // MARK: Authority: pull and bootstrap

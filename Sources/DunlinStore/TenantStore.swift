@@ -263,17 +263,26 @@ struct LedgerWriter {
     /// the client's idempotency keys, PROTOCOL.md §16.1); the same id with other content is
     /// ALREADY_EXISTS.
     func post(_ entry: LedgerEntry, index: Int) throws {
-        if state.contains(entry.id) {
-            guard let existing = state.entry(entry.id), existing == entry else {
-                let differing = state.entry(entry.id).map { TenantStore.differing($0.fieldMap, entry.fieldMap) }
+        try post(entry, index: index, against: state)
+    }
+
+    /// ``post(_:index:)`` with the rules asking `rules` instead of the database: a view that
+    /// answers as the database would (``CashImportLedger``, which falls back on ``state``).
+    /// Returns whether the entry was written (false: a retry of one already there).
+    @discardableResult
+    func post(_ entry: LedgerEntry, index: Int, against rules: some LedgerState) throws -> Bool {
+        if rules.contains(entry.id) {
+            guard let existing = rules.entry(entry.id), existing == entry else {
+                let differing = rules.entry(entry.id).map { TenantStore.differing($0.fieldMap, entry.fieldMap) }
+                try state.check()
                 throw StoreError.refused(index: index, .alreadyExists(
                     field: "id", "entry \(entry.id) already exists with other content (\(differing ?? "unreadable")); a retry must repeat the first request exactly"
                 ))
             }
-            return
+            return false
         }
         do throws(DomainError) {
-            try LedgerRules.validate(entry, against: state)
+            try LedgerRules.validate(entry, against: rules)
         } catch {
             try state.check()
             throw StoreError.refused(index: index, error)
@@ -287,6 +296,7 @@ struct LedgerWriter {
                 entry.date.description, entry.dueDate?.description, entry.reference, entry.sourceID, entry.targetID, entry.memo,
             ])
         try TenantStore.logChange(db, kind: .ledgerEntry, id: entry.id, op: "insert", at: at)
+        return true
     }
 }
 

@@ -88,6 +88,31 @@ struct CashMatchingTests {
         #expect(InvoiceNumberKey.split("CREDIT") == nil)
     }
 
+    @Test("the index's byte-by-byte split of an invoice number agrees with the rule read character by character, on 20,000 generated numbers")
+    func invoiceNumberKeysGenerated() {
+        /// The rule as the doc comment states it, one character at a time.
+        func reference(_ number: String) -> (prefix: String, key: String)? {
+            let kept = number.uppercased().filter { $0.isASCII && ($0.isLetter || $0.isNumber) }
+            let prefix = kept.prefix { $0.isLetter }
+            var key = ""
+            for character in kept.dropFirst(prefix.count) {
+                let digit: Character = character == "O" ? "0" : (character == "I" || character == "L") ? "1" : character
+                if key.isEmpty, digit == "0" { continue }
+                key.append(digit)
+            }
+            guard key.contains(where: \.isNumber) else { return nil }
+            return (String(prefix), key)
+        }
+        var generator = SeededGenerator(seed: 12)
+        let alphabet = Array("INVOL0123456789 -/.abcioé")
+        for _ in 0..<20_000 {
+            let number = String((0..<Int.random(in: 0...14, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! })
+            let split = InvoiceNumberKey.split(number)
+            let expected = reference(number)
+            #expect(split?.prefix == expected?.prefix && split?.key == expected?.key, "\(number)")
+        }
+    }
+
     // MARK: Rule 1: structured references
 
     @Test("a valid RF reference decides, with no payer and no remittance text")

@@ -19,7 +19,7 @@ extension BankFileReader {
 /// The matching step of an import: the tenant's open invoices, customers and learned aliases indexed once
 /// (``MatchIndex``), then ``CashMatcher`` over the new receipts in file order, each taking what it
 /// applies off the index before the next. An invoice's number is its reference (the ERP's number),
-/// else its id. What the matcher decided becomes the receipt's outcome: applied in full
+/// else its id (``TenantStore/matchableInvoices(_:)``). What the matcher decided becomes the receipt's outcome: applied in full
 /// (`matched`), in part with the rest unapplied on the customer (`partly_matched`), the customer
 /// only (`customer_only`), several answers (`ambiguous`: nothing applied, though the payment is
 /// posted as unapplied cash when every answer is one customer's), nobody (`unidentified`), or not
@@ -28,18 +28,7 @@ extension BankFileReader {
 enum CashMatchingStep {
     static func decide(_ receipts: [BankReceipt], _ ledger: CashLedger, settings: CashMatchSettings = .defaults) throws -> [CashDecision] {
         guard !receipts.isEmpty else { return [] }
-        var index = MatchIndex(
-            invoices: ledger.openInvoices.compactMap { invoice in
-                guard invoice.open.isPositive else { return nil }
-                let entry = invoice.entry
-                return OpenInvoice(
-                    id: entry.id, customerID: entry.customerID, number: entry.reference.isEmpty ? entry.id : entry.reference,
-                    openBalance: invoice.open, dueDate: entry.dueDate
-                )
-            },
-            customers: ledger.customers.map(PayerCustomer.init),
-            aliases: ledger.aliases
-        )
+        var index = MatchIndex(invoices: ledger.openInvoices, customers: ledger.customers.map(PayerCustomer.init), aliases: ledger.aliases)
         return CashMatcher(settings: settings).match(receipts, in: &index).map(decision)
     }
 

@@ -94,14 +94,16 @@ public struct CashService: RPCService {
                         "duplicates": "\(summary.duplicates)", "again": "\(summary.alreadyImported)",
                     ]
                 )
-                let receipts = try RPCError.mapping { try Self.records(summary.receipts, in: tenant.store) }
+                // Only the receipts that can answer are read and encoded (a large file's are
+                // counted), the rest listed by ListReceipts.
+                let receipts = try RPCError.mapping { try Self.records(Array(summary.receipts.prefix(Self.answeredReceipts.count)), in: tenant.store) }
                 let answered = Self.answerable(receipts)
                 return .with {
                     $0.file = Dunlin_V1_BankFileRecord(summary.file)
                     $0.alreadyImported = summary.alreadyImported
                     $0.duplicates = UInt32(clamping: summary.duplicates)
                     $0.receipts = answered
-                    $0.receiptsOmitted = UInt32(clamping: receipts.count - answered.count)
+                    $0.receiptsOmitted = UInt32(clamping: summary.receipts.count - answered.count)
                 }
             }
         }
