@@ -591,6 +591,9 @@ enum TenantSchema {
         migrator.registerMigration("v31: portfolio totals") { db in
             try db.execute(sql: PortfolioTotals.schema)
         }
+        migrator.registerMigration("v32: installment progress") { db in
+            try db.execute(sql: InstallmentProgress.schema)
+        }
         return migrator
     }
 }

@@ -67,21 +67,20 @@ extension TenantStore {
                 if try row.decode(Bool.self, forColumn: "upload") { facts[customer]?.portalUploads.append(due) } else { facts[customer]?.callBacks.append(due) }
             }
 
-            // Promises and plans, installment by installment: broken in the window, or due today.
+            // Promises and plans, installment by installment: broken in the window, or due today,
+            // from what the triggers keep of each (InstallmentProgress).
             let since = today.adding(days: -Worklist.brokenPromiseWindowDays)
-            for (promise, installments) in try Self.recentPromiseEvaluations(db, since: since, today: today, scope: mine, scope) {
-                for evaluation in installments {
-                    let installment = evaluation.installment
-                    switch evaluation.status {
-                    case .broken, .partlyKept:
-                        facts[promise.customerID]?.brokenPromises.append(.init(
-                            amount: installment.amount, brokenOn: evaluation.brokenOn, partly: evaluation.status == .partlyKept
-                        ))
-                    case .open where installment.dueDate == today:
-                        facts[promise.customerID]?.promisesDue.append(.init(amount: installment.amount, promisedDate: installment.dueDate))
-                    case .open, .kept:
-                        break
-                    }
+            for (customerID, evaluation) in try Self.keptInstallmentEvaluations(db, since: since, today: today, scope: mine, scope) {
+                let installment = evaluation.installment
+                switch evaluation.status {
+                case .broken, .partlyKept:
+                    facts[customerID]?.brokenPromises.append(.init(
+                        amount: installment.amount, brokenOn: evaluation.brokenOn, partly: evaluation.status == .partlyKept
+                    ))
+                case .open where installment.dueDate == today:
+                    facts[customerID]?.promisesDue.append(.init(amount: installment.amount, promisedDate: installment.dueDate))
+                case .open, .kept:
+                    break
                 }
             }
             return order.compactMap { facts[$0] }
