@@ -15,23 +15,24 @@ extension TenantStore {
             var order: [String] = []
             // The last contact of each customer is one seek in the activity index (customer,
             // time), not a grouping of every activity of the analyst's customers.
+            // Read by position, not by column name: one row per customer of the analyst.
             let customers = try Row.fetchCursor(
-                db, sql: """
+                db.cachedStatement(sql: """
                     SELECT id, name, risk_rating, credit_limit, credit_currency,
                            (SELECT MAX(occurred_at) FROM activity WHERE customer_id = customer.id) AS last_contact
                     FROM customer
-                    """ + (analystID == nil ? "" : " WHERE analyst_id = ?"),
+                    """ + (analystID == nil ? "" : " WHERE analyst_id = ?")),
                 arguments: scope
             )
             while let row = try customers.next() {
-                let id: String = try row.decode(String.self, forColumn: "id")
-                let limit = try row.decode(Int64?.self, forColumn: "credit_limit"), currency = try row.decode(String?.self, forColumn: "credit_currency")
+                let id: String = try row.decode(String.self, atIndex: 0)
+                let limit = try row.decode(Int64?.self, atIndex: 3), currency = try row.decode(String?.self, atIndex: 4)
                 var customer = WorklistFacts(
-                    customerID: id, customerName: try row.decode(String.self, forColumn: "name"),
-                    riskRating: try row.decode(Int.self, forColumn: "risk_rating"),
+                    customerID: id, customerName: try row.decode(String.self, atIndex: 1),
+                    riskRating: try row.decode(Int.self, atIndex: 2),
                     creditLimit: limit.flatMap { limit in currency.flatMap(Currency.init(code:)).map { Money(minorUnits: limit, currency: $0) } }
                 )
-                if let last = try row.decode(Int64?.self, forColumn: "last_contact") {
+                if let last = try row.decode(Int64?.self, atIndex: 5) {
                     customer.lastContact = CivilDate(Activity.instant(milliseconds: last), in: timeZone)
                 }
                 facts[id] = customer
