@@ -47,7 +47,7 @@ private struct PromiseTenant {
         let currency = Self.currency(customer)
         let invoices = entries.filter { $0.kind == .invoice && $0.customerID == customer }
         let sources = entries.filter { [.payment, .creditMemo].contains($0.kind) && $0.customerID == customer }
-        switch Int.random(in: 0..<14, using: &random) {
+        switch Int.random(in: 0..<15, using: &random) {
         case 0, 1:
             let date = day(0..<90)
             post(LedgerEntry(id: "I\(n)", kind: .invoice, customerID: customer, amount: Money(minorUnits: amount(500_00...5_000_00), currency: currency),
@@ -58,7 +58,7 @@ private struct PromiseTenant {
             post(LedgerEntry(id: "M\(n)", kind: .creditMemo, customerID: customer, amount: Money(minorUnits: amount(10_00...500_00), currency: currency), date: day(0..<120)))
         case 4, 5, 6, 7:
             // Often to a promised invoice, so applications land on promises in every position.
-            let promised = promises.values.filter { $0.customerID == customer && !deleted.contains($0.id) }.flatMap(\.invoiceIDs)
+            let promised = live.filter { $0.customerID == customer }.flatMap(\.invoiceIDs)
             guard let source = sources.randomElement(using: &random),
                   let target = (promised.isEmpty || Bool.random(using: &random) ? invoices.map(\.id) : promised).randomElement(using: &random)
             else { return }
@@ -74,16 +74,26 @@ private struct PromiseTenant {
             try upsert(plan(id: "T\(n)", customer: customer, invoices: ids, madeOn: madeOn))
         case 12:
             // A promise changed: another plan, other invoices or another date.
-            guard let old = promises.values.filter({ !deleted.contains($0.id) }).sorted(by: { $0.id < $1.id }).randomElement(using: &random) else { return }
+            guard let old = live.randomElement(using: &random) else { return }
             let ids = entries.filter { $0.kind == .invoice && $0.customerID == old.customerID }.map(\.id)
             let chosen = Bool.random(using: &random) ? old.invoiceIDs : [ids.randomElement(using: &random)!]
             try upsert(plan(id: old.id, customer: old.customerID, invoices: chosen, madeOn: old.madeOn.adding(days: Int.random(in: -5...5, using: &random))))
+        case 13:
+            guard let old = live.randomElement(using: &random) else { return }
+            try store.deletePromises([old.id])
+            deleted.insert(old.id)
         default:
-            guard let old = promises.keys.filter({ !deleted.contains($0) }).sorted().randomElement(using: &random) else { return }
-            try store.deletePromises([old])
-            deleted.insert(old)
+            // A promise paid in full on a day from the day it was made to its promised date.
+            guard let promise = live.randomElement(using: &random) else { return }
+            let date = promise.madeOn.adding(days: Int.random(in: 0...promise.madeOn.days(until: promise.promisedDate), using: &random))
+            post(LedgerEntry(id: "P\(n)", kind: .payment, customerID: promise.customerID, amount: promise.amount, date: date))
+            post(LedgerEntry(id: "A\(n)", kind: .application, customerID: promise.customerID, amount: promise.amount, date: date,
+                             sourceID: "P\(n)", targetID: promise.invoiceIDs[0]))
         }
     }
+
+    /// The promises not deleted, by id (so a seed always picks the same).
+    var live: [PromiseToPay] { promises.values.filter { !deleted.contains($0.id) }.sorted { $0.id < $1.id } }
 
     /// A promise of one payment or a plan of two or three installments, over 0-40 days.
     private mutating func plan(id: String, customer: String, invoices: [String], madeOn: CivilDate) -> PromiseToPay {
@@ -209,7 +219,7 @@ struct InstallmentProgressTests {
         var generator = SplitMix(seed: 17)
         let merged = try TenantStore()
         try merged.upsert(PromiseTenant.customers)
-        let promises = tenant.promises.values.filter { !tenant.deleted.contains($0.id) }
+        let promises = tenant.live
         var arrivals: [Either] = tenant.entries.map(Either.entry) + promises.map(Either.promise)
         arrivals.shuffle(using: &generator)
         try merged.writer.write { db in
@@ -287,7 +297,7 @@ struct InstallmentProgressTests {
             try old.write { db in
                 for customer in PromiseTenant.customers { try CustomerRow(customer).insert(db) }
                 for entry in tenant.entries { try LedgerEntryRow(entry).insert(db) }
-                for promise in tenant.promises.values where !tenant.deleted.contains(promise.id) { try PromiseToPayRow(promise).insert(db) }
+                for promise in tenant.live { try PromiseToPayRow(promise).insert(db) }
             }
             try old.close()
         }
