@@ -41,13 +41,26 @@ public struct CivilDate: Sendable, Hashable, Comparable, Codable, CustomStringCo
         self.init(year: parts.year, month: parts.month, day: parts.day)
     }
 
-    /// The date it is at `instant` in `timeZone`.
+    /// The date it is at `instant` in `timeZone`: the Gregorian calendar's.
     public init(_ instant: Date, in timeZone: TimeZone) {
+        // From 1900 through 9999 that is the day of the instant moved by the zone's offset at
+        // that instant, with no Calendar to build (a worklist turns thousands of last contacts
+        // into days). Outside it, the calendar (before 1582 Foundation's is Julian).
+        let seconds = instant.timeIntervalSince1970
+        if Self.byOffset.contains(seconds) {
+            let local = Int(seconds.rounded(.down)) + timeZone.secondsFromGMT(for: instant)
+            self.init(daysSinceEpoch: local >= 0 ? local / 86_400 : (local - 86_399) / 86_400)
+            return
+        }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         let components = calendar.dateComponents([.year, .month, .day], from: instant)
         self = CivilDate(year: components.year!, month: components.month!, day: components.day!)!
     }
+
+    /// The instants (seconds since 1970) whose day in any zone is worked out from the zone's
+    /// offset: 1900-01-01 to the start of 9999-12-31 UTC, so no offset leaves 1900-9999.
+    static let byOffset = -2_208_988_800.0..<253_402_214_400.0
 
     /// The instant this day starts (its first moment) in `timeZone`.
     public func start(in timeZone: TimeZone) -> Date {

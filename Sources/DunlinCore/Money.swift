@@ -86,19 +86,32 @@ public struct Money: Sendable, Hashable, Codable, CustomStringConvertible {
         return sign + String(magnitude / per) + "." + String(repeating: "0", count: currency.exponent - fraction.count) + fraction
     }
 
-    /// For people: "USD 1,000.50".
+    /// For people: "USD 1,000.50", "USD -0.05", "JPY 1,500": the code, the sign, the whole
+    /// units in groups of three, and exactly the currency's digits. Written byte by byte, last
+    /// digit first (a worklist page puts thousands of amounts into words).
     public var description: String {
-        let text = decimalString
-        let negative = text.hasPrefix("-")
-        let unsigned = negative ? String(text.dropFirst()) : text
-        let parts = unsigned.split(separator: ".", omittingEmptySubsequences: false)
-        var grouped = ""
-        for (index, character) in parts[0].reversed().enumerated() {
-            if index > 0, index % 3 == 0 { grouped.append(",") }
-            grouped.append(character)
+        var magnitude = minorUnits.magnitude
+        var reversed: [UInt8] = []
+        reversed.reserveCapacity(32)
+        func digit(_ value: UInt64) { reversed.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value % 10)) }
+        if currency.exponent > 0 {
+            for _ in 0..<currency.exponent {
+                digit(magnitude)
+                magnitude /= 10
+            }
+            reversed.append(UInt8(ascii: "."))
         }
-        let whole = String(grouped.reversed())
-        return "\(currency.code) \(negative ? "-" : "")\(whole)\(parts.count > 1 ? "." + parts[1] : "")"
+        var count = 0
+        repeat {
+            if count > 0, count % 3 == 0 { reversed.append(UInt8(ascii: ",")) }
+            digit(magnitude)
+            magnitude /= 10
+            count += 1
+        } while magnitude > 0
+        if minorUnits < 0 { reversed.append(UInt8(ascii: "-")) }
+        reversed.append(UInt8(ascii: " "))
+        reversed.append(contentsOf: currency.code.utf8.reversed())
+        return String(decoding: reversed.reversed(), as: UTF8.self)
     }
 
     public func adding(_ other: Money) throws(MoneyError) -> Money {

@@ -167,6 +167,23 @@ public struct InstallmentEvaluation: Sendable, Hashable {
 
     /// The day it counts as broken (or partly kept): the day after its deadline.
     public var brokenOn: CivilDate { deadline.adding(days: 1) }
+
+    /// `installment` measured on `asOf`, from `received`, what arrived towards the whole plan
+    /// through its deadline or `asOf`, whichever is earlier (saturated at `Int64.max`), and
+    /// `before`, what the earlier installments add up to (saturated likewise): it has what
+    /// arrived beyond `before`, at most its amount. Kept when that is all of it; otherwise open
+    /// until the deadline, then partly kept when some of it arrived and broken when none did.
+    public init(installment: Installment, received: Int64, before: Int64, asOf: CivilDate, deadline: CivilDate) {
+        let towards = min(max(received - before, 0), installment.amount.minorUnits)
+        self.installment = installment
+        self.status =
+            if towards >= installment.amount.minorUnits { .kept }
+            else if asOf <= deadline { .open }
+            else if towards > 0 { .partlyKept }
+            else { .broken }
+        self.received = Money(minorUnits: towards, currency: installment.amount.currency)
+        self.deadline = deadline
+    }
 }
 
 extension PromiseToPay {
@@ -184,16 +201,8 @@ extension PromiseToPay {
             single.promisedDate = installment.dueDate
             let deadline = single.deadline(graceDays: graceDays)
             let received = single.evaluate(applications: applications, asOf: asOf, graceDays: graceDays).received.minorUnits
-            let towards = min(max(received - before, 0), installment.amount.minorUnits)
-            before = before > Int64.max - installment.amount.minorUnits ? .max : before + installment.amount.minorUnits
-            let status: PromiseStatus =
-                if towards >= installment.amount.minorUnits { .kept }
-                else if asOf <= deadline { .open }
-                else if towards > 0 { .partlyKept }
-                else { .broken }
-            return InstallmentEvaluation(
-                installment: installment, status: status, received: Money(minorUnits: towards, currency: amount.currency), deadline: deadline
-            )
+            defer { before = before > Int64.max - installment.amount.minorUnits ? .max : before + installment.amount.minorUnits }
+            return InstallmentEvaluation(installment: installment, received: received, before: before, asOf: asOf, deadline: deadline)
         }
     }
 }

@@ -102,7 +102,7 @@ public enum AnalystViews {
         """
     }
 
-    /// Migration "v34: analysts' SQL views, version 3": the exchange rates the converted totals
+    /// Migration "v33: analysts' SQL views, version 3": the exchange rates the converted totals
     /// use, and the month-end closes with their frozen buckets and allowance (amounts in the
     /// close's base currency). A rate stays exact decimal text; `rate_percent` is a bucket's
     /// allowance rate in percent.

@@ -239,7 +239,8 @@ extension TenantStore {
     /// Ids whose derived balance row differs from a recomputation from the ledger alone (or is
     /// missing, or has no ledger entry), and customers whose open balance
     /// (`customer_open_balance`) differs from their open invoices', and rows of the portfolio's
-    /// totals (``PortfolioTotals``) that differ from a recomputation: empty unless the triggers are wrong. A full scan, for
+    /// totals (``PortfolioTotals``) and of the promises' progress (``InstallmentProgress``) that
+    /// differ from a recomputation: empty unless the triggers are wrong. A full scan, for
     /// tests and an operator's consistency check, never on a request path.
     public func derivedBalanceMismatches() throws -> [String] {
         try writer.read { db in
@@ -254,6 +255,8 @@ extension TenantStore {
             ids.formUnion(try String.fetchAll(db, sql: "\(DerivedBalances.recomputeOpenByCustomer) EXCEPT \(kept)"))
             // The portfolio's kept totals (rows described, not ids).
             ids.formUnion(try PortfolioTotals.mismatches(db))
+            // What has arrived towards each promise's installments (rows described).
+            ids.formUnion(try InstallmentProgress.mismatches(db))
             return ids.sorted()
         }
     }

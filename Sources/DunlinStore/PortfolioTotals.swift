@@ -212,32 +212,10 @@ enum PortfolioTotals {
         -- more per row): an invoice its own part and that of the effects already on it, an
         -- effect its own part, an invoice, payment or credit memo its day; a reversal queues the
         -- recomputation of what it touches.
-        DROP TRIGGER invoice_balance_insert;
-        CREATE TRIGGER invoice_balance_insert AFTER INSERT ON ledger_entry WHEN NEW.kind = 'invoice'
-        BEGIN
-            \(DerivedBalances.invoiceInsert)
-            \(invoiceArrives)
-            \(dayArrives)
-        END;
-        DROP TRIGGER source_balance_insert;
-        CREATE TRIGGER source_balance_insert AFTER INSERT ON ledger_entry WHEN NEW.kind IN ('payment', 'credit_memo')
-        BEGIN
-            \(DerivedBalances.sourceInsert)
-            \(dayArrives)
-        END;
-        DROP TRIGGER balance_effect;
-        CREATE TRIGGER balance_effect AFTER INSERT ON ledger_entry WHEN NEW.kind IN ('adjustment', 'application', 'write_off', 'refund')
-        BEGIN
-            \(DerivedBalances.effectInsert(when: "NOT \(DerivedBalances.isReversed("NEW"))"))
-            \(effectArrives)
-        END;
-        DROP TRIGGER balance_reversal;
-        CREATE TRIGGER balance_reversal AFTER INSERT ON ledger_entry WHEN NEW.kind = 'reversal'
-        BEGIN
-            \(DerivedBalances.reversalInsert)
-            \(touch("NEW", -1, excluding: "NEW.id"))
-            \(touch("NEW", 1))
-        END;
+        \(invoiceInserted.redefinition)
+        \(sourceInserted.redefinition)
+        \(effectInserted.redefinition)
+        \(reversalInserted.redefinition)
         -- A replica's retraction (the one delete the ledger allows): the touched entry's part
         -- with the retracted entry, taken away before; without it, added after.
         CREATE TRIGGER portfolio_totals_retracting BEFORE DELETE ON ledger_entry WHEN OLD.kind IN \(touching)
@@ -248,6 +226,23 @@ enum PortfolioTotals {
         \(addFlows(invoiceFlows("true"), "1"))
         \(addDays(dayParts("true"), "1"))
         """
+
+    /// The ledger's insert triggers as this migration defines them; a later migration that keeps
+    /// something more on a ledger insert redefines them with its statements ``LedgerInsertTrigger/adding(_:)``.
+    static let invoiceInserted = LedgerInsertTrigger(
+        name: "invoice_balance_insert", when: "NEW.kind = 'invoice'", body: DerivedBalances.invoiceInsert + invoiceArrives + dayArrives
+    )
+    static let sourceInserted = LedgerInsertTrigger(
+        name: "source_balance_insert", when: "NEW.kind IN ('payment', 'credit_memo')", body: DerivedBalances.sourceInsert + dayArrives
+    )
+    static let effectInserted = LedgerInsertTrigger(
+        name: "balance_effect", when: "NEW.kind IN ('adjustment', 'application', 'write_off', 'refund')",
+        body: DerivedBalances.effectInsert(when: "NOT \(DerivedBalances.isReversed("NEW"))") + effectArrives
+    )
+    static let reversalInserted = LedgerInsertTrigger(
+        name: "balance_reversal", when: "NEW.kind = 'reversal'",
+        body: DerivedBalances.reversalInsert + touch("NEW", -1, excluding: "NEW.id") + touch("NEW", 1)
+    )
 
     /// Each table recomputed from the ledger alone, rows that are all zeros left out, in the
     /// tables' column order.
@@ -340,5 +335,31 @@ extension TenantStore {
             let day = asOf.daysSinceEpoch - bound
             return day < CivilDate(year: 1, month: 1, day: 1)!.daysSinceEpoch ? "0000-00-00" : CivilDate(daysSinceEpoch: day).description
         }
+    }
+}
+
+/// One of the ledger's `AFTER INSERT` triggers, by name, the entries it fires on and its body.
+/// SQLite runs a trigger's whole program for every row it may fire on, so what another kept table
+/// needs on a ledger insert is added to these bodies (``adding(_:)``) rather than put in a
+/// trigger of its own.
+struct LedgerInsertTrigger {
+    var name: String
+    var when: String
+    var body: String
+
+    /// The same trigger with `statements` run after its body.
+    func adding(_ statements: String) -> LedgerInsertTrigger {
+        LedgerInsertTrigger(name: name, when: when, body: body + "\n" + statements)
+    }
+
+    /// The SQL that replaces the trigger of this name with this one.
+    var redefinition: String {
+        """
+        DROP TRIGGER \(name);
+        CREATE TRIGGER \(name) AFTER INSERT ON ledger_entry WHEN \(when)
+        BEGIN
+            \(body)
+        END;
+        """
     }
 }

@@ -591,8 +591,10 @@ enum TenantSchema {
         migrator.registerMigration("v31: portfolio totals") { db in
             try db.execute(sql: PortfolioTotals.schema)
         }
-        // v32 and v33 are taken by work in progress on other branches.
-        migrator.registerMigration("v34: analysts' SQL views, version 3") { db in
+        migrator.registerMigration("v32: installment progress") { db in
+            try db.execute(sql: InstallmentProgress.schema)
+        }
+        migrator.registerMigration("v33: analysts' SQL views, version 3") { db in
             try db.execute(sql: AnalystViews.schemaVersion3)
         }
         return migrator

@@ -15,23 +15,24 @@ extension TenantStore {
             var order: [String] = []
             // The last contact of each customer is one seek in the activity index (customer,
             // time), not a grouping of every activity of the analyst's customers.
+            // Read by position, not by column name: one row per customer of the analyst.
             let customers = try Row.fetchCursor(
-                db, sql: """
+                db.cachedStatement(sql: """
                     SELECT id, name, risk_rating, credit_limit, credit_currency,
                            (SELECT MAX(occurred_at) FROM activity WHERE customer_id = customer.id) AS last_contact
                     FROM customer
-                    """ + (analystID == nil ? "" : " WHERE analyst_id = ?"),
+                    """ + (analystID == nil ? "" : " WHERE analyst_id = ?")),
                 arguments: scope
             )
             while let row = try customers.next() {
-                let id: String = try row.decode(String.self, forColumn: "id")
-                let limit = try row.decode(Int64?.self, forColumn: "credit_limit"), currency = try row.decode(String?.self, forColumn: "credit_currency")
+                let id: String = try row.decode(String.self, atIndex: 0)
+                let limit = try row.decode(Int64?.self, atIndex: 3), currency = try row.decode(String?.self, atIndex: 4)
                 var customer = WorklistFacts(
-                    customerID: id, customerName: try row.decode(String.self, forColumn: "name"),
-                    riskRating: try row.decode(Int.self, forColumn: "risk_rating"),
+                    customerID: id, customerName: try row.decode(String.self, atIndex: 1),
+                    riskRating: try row.decode(Int.self, atIndex: 2),
                     creditLimit: limit.flatMap { limit in currency.flatMap(Currency.init(code:)).map { Money(minorUnits: limit, currency: $0) } }
                 )
-                if let last = try row.decode(Int64?.self, forColumn: "last_contact") {
+                if let last = try row.decode(Int64?.self, atIndex: 5) {
                     customer.lastContact = CivilDate(Activity.instant(milliseconds: last), in: timeZone)
                 }
                 facts[id] = customer
@@ -67,21 +68,20 @@ extension TenantStore {
                 if try row.decode(Bool.self, forColumn: "upload") { facts[customer]?.portalUploads.append(due) } else { facts[customer]?.callBacks.append(due) }
             }
 
-            // Promises and plans, installment by installment: broken in the window, or due today.
+            // Promises and plans, installment by installment: broken in the window, or due today,
+            // from what the triggers keep of each (InstallmentProgress).
             let since = today.adding(days: -Worklist.brokenPromiseWindowDays)
-            for (promise, installments) in try Self.recentPromiseEvaluations(db, since: since, today: today, scope: mine, scope) {
-                for evaluation in installments {
-                    let installment = evaluation.installment
-                    switch evaluation.status {
-                    case .broken, .partlyKept:
-                        facts[promise.customerID]?.brokenPromises.append(.init(
-                            amount: installment.amount, brokenOn: evaluation.brokenOn, partly: evaluation.status == .partlyKept
-                        ))
-                    case .open where installment.dueDate == today:
-                        facts[promise.customerID]?.promisesDue.append(.init(amount: installment.amount, promisedDate: installment.dueDate))
-                    case .open, .kept:
-                        break
-                    }
+            for (customerID, evaluation) in try Self.keptInstallmentEvaluations(db, since: since, today: today, scope: mine, scope) {
+                let installment = evaluation.installment
+                switch evaluation.status {
+                case .broken, .partlyKept:
+                    facts[customerID]?.brokenPromises.append(.init(
+                        amount: installment.amount, brokenOn: evaluation.brokenOn, partly: evaluation.status == .partlyKept
+                    ))
+                case .open where installment.dueDate == today:
+                    facts[customerID]?.promisesDue.append(.init(amount: installment.amount, promisedDate: installment.dueDate))
+                case .open, .kept:
+                    break
                 }
             }
             return order.compactMap { facts[$0] }

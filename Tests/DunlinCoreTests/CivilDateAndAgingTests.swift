@@ -40,6 +40,39 @@ struct CivilDateAndAgingTests {
         #expect(CivilDate(instant, in: try #require(TimeZone(identifier: "America/Chicago"))).description == "2026-11-22")
     }
 
+    @Test("an instant's day from the zone's offset is the Gregorian calendar's, across DST changes, odd offsets and skipped days",
+          arguments: ["America/New_York", "Asia/Manila", "Australia/Lord_Howe", "Asia/Kathmandu", "Pacific/Apia", "Pacific/Kiritimati",
+                      "America/St_Johns", "Europe/London", "UTC"])
+    func dayFromOffsetIsTheCalendars(zone: String) throws {
+        let timeZone = try #require(TimeZone(identifier: zone))
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        func calendarDay(_ instant: Date) -> String {
+            let parts = calendar.dateComponents([.year, .month, .day], from: instant)
+            return String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+        }
+        var random = SeededGenerator(seed: UInt64(zone.utf8.count))
+        var instants: [Date] = (0..<2_000).map { _ in
+            // Whole milliseconds from 1850 (before the offset range) to 2200, as activities are stamped.
+            Date(timeIntervalSince1970: Double(Int64.random(in: -3_786_825_600_000...7_258_118_400_000, using: &random)) / 1000)
+        }
+        // Either side of each change of offset from 1900 to 2040, to the millisecond.
+        var transition = Date(timeIntervalSince1970: -2_208_988_800)
+        while let next = timeZone.nextDaylightSavingTimeTransition(after: transition), next.timeIntervalSince1970 < 2_209_000_000 {
+            for offset in [-86_400.0, -3_601, -1, -0.001, 0, 0.001, 1, 3_599, 86_399] { instants.append(next.addingTimeInterval(offset)) }
+            transition = next
+        }
+        // Midnights in the zone, and the edges of the range worked out from offsets.
+        for day in stride(from: -25_567, through: 25_000, by: 97) {
+            let midnight = CivilDate(daysSinceEpoch: day).start(in: timeZone)
+            instants += [midnight.addingTimeInterval(-0.001), midnight, midnight.addingTimeInterval(0.001)]
+        }
+        instants += [-2_208_988_800.001, -2_208_988_800, 253_402_214_399.999].map(Date.init(timeIntervalSince1970:))
+        for instant in instants {
+            #expect(CivilDate(instant, in: timeZone).description == calendarDay(instant), "\(zone) at \(instant.timeIntervalSince1970)")
+        }
+    }
+
     @Test("the default buckets are current, 1-30, 31-60, 61-90, 91-120 and 120+")
     func standardBuckets() {
         let buckets = AgingBuckets.standard

@@ -57,6 +57,37 @@ struct MoneyTests {
         #expect(Money(minorUnits: 123_456_789, currency: .usd).description == "USD 1,234,567.89")
     }
 
+    @Test("amounts print for people as the decimal text grouped in thousands, for every exponent and the extremes", arguments: 0..<20)
+    func peopleFormatting(_ seed: Int) throws {
+        var generator = SeededGenerator(seed: UInt64(seed))
+        /// The decimal text with its whole part grouped by threes, character by character.
+        func grouped(_ money: Money) -> String {
+            let text = money.decimalString
+            let negative = text.hasPrefix("-")
+            let parts = (negative ? String(text.dropFirst()) : text).split(separator: ".", omittingEmptySubsequences: false)
+            var whole = ""
+            for (index, character) in parts[0].reversed().enumerated() {
+                if index > 0, index % 3 == 0 { whole.append(",") }
+                whole.append(character)
+            }
+            return "\(money.currency.code) \(negative ? "-" : "")\(String(whole.reversed()))\(parts.count > 1 ? "." + parts[1] : "")"
+        }
+        let currencies = try ["JPY", "USD", "KWD", "CLF"].map { try #require(Currency(code: $0)) }
+        var amounts: [Int64] = [0, 1, -1, 9, 10, 99, 100, 999, 1_000, 1_001, -1_000, 999_999, 1_000_000, .max, .min, .min + 1]
+        for _ in 0..<200 {
+            let digits = Int.random(in: 1...18, using: &generator)
+            amounts.append(Int64.random(in: -(Int64(pow(10, Double(digits))))...Int64(pow(10, Double(digits))), using: &generator))
+        }
+        for currency in currencies {
+            for amount in amounts {
+                let money = Money(minorUnits: amount, currency: currency)
+                #expect(money.description == grouped(money), "\(amount) \(currency.code)")
+            }
+        }
+        #expect(Money(minorUnits: -5, currency: .usd).description == "USD -0.05")
+        #expect(Money(minorUnits: 1_500, currency: .jpy).description == "JPY 1,500")
+    }
+
     @Test("parsing what was printed gives back the same amount", arguments: 0..<200)
     func roundTrip(_ seed: Int) throws {
         var generator = SeededGenerator(seed: UInt64(seed))
