@@ -39,6 +39,17 @@ extension TenantStore {
                 order.append(id)
             }
 
+            // A customer placed with a collection agency on `today` is the agency's to work, not
+            // the analyst's: off the worklist until a manager recalls the placement.
+            let columns = EscalationRow.Columns.self
+            let placements = try EscalationRow.live
+                .filter(columns.action == EscalationAction.place.rawValue && columns.escalatedOn <= today.description).fetchAll(db)
+            for placement in placements {
+                let placement = try placement.record()
+                guard placement.places(on: today), facts.removeValue(forKey: placement.customerID) != nil else { continue }
+                order.removeAll { $0 == placement.customerID }
+            }
+
             // Sums per customer and currency, in currency order as MoneyTotals gives them.
             for sum in try Self.openBalanceSums(db, analystID: analystID, asOf: today).sorted(by: { $0.currency < $1.currency }) {
                 guard facts[sum.customerID] != nil else { continue }

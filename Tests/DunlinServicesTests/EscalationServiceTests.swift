@@ -129,12 +129,18 @@ struct EscalationServiceTests {
         #expect(try world.acme.store.task("tsk_ESC:ER-1:C1:INV-1")?.title.hasPrefix("Escalate to your manager: Globe Retail") == true)
     }
 
-    @Test("a place rule places the customer: dunning stops, counted like a hold, until a manager recalls it; nothing is made twice")
+    @Test("a place rule places the customer: dunning stops, counted like a hold, and it leaves the worklist, until a manager recalls it; nothing is made twice")
     func placement() async throws {
         let world = try Self.world()
+        let today = CivilDate("2026-11-23")!
+        func onWorklist() throws -> Bool {
+            try world.acme.store.worklistFacts(analystID: nil, today: today, timeZone: world.acme.timeZone).contains { $0.customerID == "C1" }
+        }
+        #expect(try onWorklist())
         _ = try await world.call(Dunning.upsertPolicies, .with { $0.policies = [DunningServiceTests.policy()] }, as: .manager)
         _ = try await world.call(Dunning.upsertEscalationRules, .with { $0.rules = [Self.placeRule] }, as: .manager)
         let first = try await world.call(Dunning.evaluateEscalations, .init(), as: .manager)
+        #expect(try !onWorklist(), "the agency works a placed customer, not the analyst")
         #expect(first.created.map(\.id) == ["ESC:ER-1:C1:INV-1"])
         #expect(first.created.first?.agency == "Acme Recovery" && first.created.first?.status == "active")
         #expect(try await world.call(Dunning.evaluateEscalations, .init(), as: .manager).created.isEmpty)
@@ -162,6 +168,7 @@ struct EscalationServiceTests {
 
         let recalled = try await world.call(Dunning.recallPlacement, .with { $0.id = "ESC:ER-1:C1:INV-1"; $0.reason = "agency returned it" }, as: .manager, user: "u-ben")
         #expect(recalled.status == "recalled" && recalled.recalledBy == "u-ben" && recalled.recalledOn == "2026-11-23")
+        #expect(try onWorklist(), "recalled: the analyst's again from the day of the recall")
         #expect(try await world.call(Dunning.runDunning, .init(), as: .manager).created.map(\.id) == ["DN:C1:90:INV-1"], "dunned again")
         #expect(try await world.call(Dunning.evaluateEscalations, .init(), as: .manager).existing == 1, "a recalled episode is not placed again")
     }
