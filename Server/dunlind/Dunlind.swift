@@ -14,7 +14,7 @@ struct Dunlind: AsyncParsableCommand {
         commandName: "dunlind",
         abstract: "The Dunlin accounts-receivable server.",
         version: DunlinVersion.current,
-        subcommands: [Serve.self, Init.self, Demo.self, Check.self],
+        subcommands: [Serve.self, Init.self, Demo.self, Check.self, Backup.self, Restore.self],
         defaultSubcommand: Serve.self
     )
 

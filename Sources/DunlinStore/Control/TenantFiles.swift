@@ -12,8 +12,13 @@ public enum TenantFiles {
     /// not blocked while it is taken. The copy is switched to rollback-journal mode, so it is one
     /// self-contained file with no `-wal` beside it. The copy is created 0600.
     public static func copy(_ store: TenantStore, to destination: URL) throws {
+        try copy(store.writer, to: destination)
+    }
+
+    /// ``copy(_:to:)`` of any database: a tenant's or the control database.
+    static func copy(_ source: any DatabaseWriter, to destination: URL) throws {
         let copy = try OwnerOnlyFiles.creating(destination.path) { try DatabaseQueue(path: destination.path) }
-        try store.writer.backup(to: copy)
+        try source.backup(to: copy)
         try copy.writeWithoutTransaction { db in
             _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = DELETE")
         }
