@@ -56,13 +56,7 @@ struct Check: AsyncParsableCommand {
             FileHandle.standardError.write(Data("dunlind check: \(error.message)\n".utf8))
             throw ExitCode(100 + Int32(StatusCode.failedPrecondition.rawValue))
         }
-        var ids: [String] = []
-        var cursor: String?
-        repeat {
-            let page = try control.tenants(page: PageRequest(after: cursor, size: 1000))
-            ids += page.items.map(\.id)
-            cursor = page.nextCursor
-        } while cursor != nil
+        var ids = try control.allTenants().map(\.id)
         if let tenant {
             guard ids.contains(tenant) else {
                 FileHandle.standardError.write(Data("dunlind check: no tenant \(tenant) in \(data)\n".utf8))

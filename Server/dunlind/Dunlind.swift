@@ -286,15 +286,6 @@ struct ScheduledDunningRuns: Service {
 
     /// The active tenants' handles; one that cannot be opened now is left for the next minute.
     private func activeTenants() -> [TenantHandle] {
-        var handles: [TenantHandle] = []
-        var cursor: String?
-        repeat {
-            guard let page = try? tenants.control.tenants(page: PageRequest(after: cursor, size: 1000)) else { return handles }
-            for record in page.items where record.status == .active {
-                if let handle = try? tenants.tenant(record.id) { handles.append(handle) }
-            }
-            cursor = page.nextCursor
-        } while cursor != nil
-        return handles
+        ((try? tenants.control.allTenants()) ?? []).filter { $0.status == .active }.compactMap { try? tenants.tenant($0.id) }
     }
 }

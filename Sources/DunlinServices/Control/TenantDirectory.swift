@@ -34,14 +34,9 @@ public final class TenantDirectory: TenantProvider {
     public init(control: ControlStore, logger: Logger = Logger(label: "dunlind.tenants")) throws {
         self.control = control
         self.logger = logger
-        var cursor: String?
-        repeat {
-            let page = try control.tenants(includeDeleted: true, page: PageRequest(after: cursor, size: 1000))
-            for tenant in page.items where tenant.status == .deleted {
-                try TenantFiles.remove(control.tenantFile(tenant.id))
-            }
-            cursor = page.nextCursor
-        } while cursor != nil
+        for tenant in try control.allTenants(includeDeleted: true) where tenant.status == .deleted {
+            try TenantFiles.remove(control.tenantFile(tenant.id))
+        }
         try? FileManager.default.removeItem(at: exportsDirectory)
     }
 

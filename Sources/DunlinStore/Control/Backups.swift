@@ -46,18 +46,13 @@ public enum Backups {
         let control = try ControlStore(data)
         var paths = [ControlStore.fileName]
         try TenantFiles.copy(control.writer, to: destination.appendingPathComponent(ControlStore.fileName))
-        var cursor: String?
-        repeat {
-            let page = try control.tenants(page: PageRequest(after: cursor, size: 1000))
-            for tenant in page.items {
-                let path = "\(ControlStore.tenantsFolder)/\(tenant.id).sqlite"
-                let store = try TenantStore(path: control.tenantFile(tenant.id).path)
-                defer { TenantFiles.close(store) }
-                try TenantFiles.copy(store, to: destination.appendingPathComponent(path))
-                paths.append(path)
-            }
-            cursor = page.nextCursor
-        } while cursor != nil
+        for tenant in try control.allTenants() {
+            let path = "\(ControlStore.tenantsFolder)/\(tenant.id).sqlite"
+            let store = try TenantStore(path: control.tenantFile(tenant.id).path)
+            defer { TenantFiles.close(store) }
+            try TenantFiles.copy(store, to: destination.appendingPathComponent(path))
+            paths.append(path)
+        }
         let manifest = Manifest(version: 1, createdAtMs: started, files: try paths.map { try file($0, in: destination) })
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]

@@ -163,6 +163,19 @@ public final class ControlStore: Sendable {
         return try read(request, page, ListOrder(TenantRecord.self, by: Column(columns.id)), TenantRecord.init(row:))
     }
 
+    /// Every tenant in id order, read a page at a time: for the server's own sweeps (deleted
+    /// tenants' files at start-up, the scheduler, `dunlind check` and `backup`), never a request.
+    public func allTenants(includeDeleted: Bool = false) throws -> [TenantRecord] {
+        var all: [TenantRecord] = []
+        var cursor: String?
+        repeat {
+            let page = try tenants(includeDeleted: includeDeleted, page: PageRequest(after: cursor, size: 1000))
+            all += page.items
+            cursor = page.nextCursor
+        } while cursor != nil
+        return all
+    }
+
     /// Moves an active tenant to suspended or back. A deleted tenant is NOT_FOUND; asking for the
     /// status it already has changes nothing.
     public func setTenantStatus(_ id: String, to status: TenantRecord.Status, by actor: AuditActor = .serverProcess) throws -> TenantRecord {
