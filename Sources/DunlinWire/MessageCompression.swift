@@ -13,10 +13,15 @@ public enum MessageCompression {
     /// Messages smaller than this are sent as they are: compressing them costs more than it saves.
     public static let defaultThreshold = 1024
 
+    /// zlib's fastest level (1). A large answer (a 10,000-item statement, a snapshot batch) is
+    /// compressed on the path of the call it answers, where level 6, zlib's default, took about
+    /// three times as long for some 20% fewer bytes; the receiver inflates any level alike.
+    static let level = ZlibConfiguration(compressionLevel: .fastestCompression)
+
     /// The compressed form of `message`, or nil when compressing does not make it smaller.
     public static func compress(_ message: ByteBuffer) -> ByteBuffer? {
         var input = message
-        guard let output = try? input.compress(with: .zlib()) else { return nil }
+        guard let output = try? input.compress(with: .zlib(configuration: level)) else { return nil }
         return output.readableBytes < message.readableBytes ? output : nil
     }
 

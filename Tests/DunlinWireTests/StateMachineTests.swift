@@ -363,6 +363,15 @@ struct CompressionTests {
         #expect(try MessageCompression.decompress(compressed, maxSize: 1 << 20) == text)
     }
 
+    @Test("messages are deflated at zlib's fastest level, which the stream's header records")
+    func fastestLevel() throws {
+        let compressed = try #require(MessageCompression.compress(ByteBuffer(string: String(repeating: "INV-0001234 2026-12-01 ", count: 200))))
+        let header = try #require(compressed.getBytes(at: compressed.readerIndex, length: 2))
+        // RFC 1950: CMF 0x78 (deflate, 32 KiB window); FLG's top two bits, FLEVEL, are 0 for
+        // the fastest algorithm (level 1) and 2 for the default (level 6, FLG 0x9C).
+        #expect(header == [0x78, 0x01])
+    }
+
     @Test("a stream cut short is refused, even when its last four bytes pass for an Adler-32 (fuzzer regression)")
     func truncatedStoredBlock() throws {
         // 78 01 | stored block, not final, LEN 12 | 12 bytes | 3 bytes of the next block's header,
@@ -389,7 +398,8 @@ struct CompressionTests {
     @Test("a bomb is refused once it inflates past the cap")
     func bomb() throws {
         let bomb = try #require(MessageCompression.compress(ByteBuffer(repeating: 0, count: 8 << 20)))
-        #expect(bomb.readableBytes < 16 << 10)
+        // Over 200 to 1 at the fastest level, the level every side sends at.
+        #expect(bomb.readableBytes < 40 << 10)
         let error = #expect(throws: ProtocolError.self) { try MessageCompression.decompress(bomb, maxSize: 4 << 20) }
         #expect(error?.reason == .messageTooLarge)
         // Exactly at the cap is fine; one byte over is not.
