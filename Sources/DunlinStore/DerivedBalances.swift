@@ -60,8 +60,9 @@ enum DerivedBalances {
     static let invoiceColumns = "invoice_id, customer_id, currency, date, due_date, gross, reversed_on"
     static let sourceColumns = "source_id, customer_id, currency, date, gross, reversed_on"
 
-    /// Both tables recomputed from the ledger alone, in the tables' column order.
-    static let recomputeInvoices = "SELECT \(invoiceRow("i")) FROM ledger_entry i WHERE i.kind = 'invoice'"
+    /// Both tables recomputed from the ledger alone, in the tables' column order (invoices with
+    /// the fields they carry since "v40: statement items", ``StatementItems``).
+    static let recomputeInvoices = "SELECT \(invoiceRow("i")), \(StatementItems.fields("i")) FROM ledger_entry i WHERE i.kind = 'invoice'"
     static let recomputeSources = "SELECT \(sourceRow("s")) FROM ledger_entry s WHERE s.kind IN ('payment', 'credit_memo')"
 
     static let schema = """
@@ -229,8 +230,9 @@ enum DerivedBalances {
         FROM invoice_balance WHERE \(isOpen("invoice_balance")) GROUP BY customer_id, currency
         """
 
+    /// Migration "v3"'s fill of the tables it made, with v3's columns.
     static let backfill = """
-        INSERT INTO invoice_balance (\(invoiceColumns)) \(recomputeInvoices);
+        INSERT INTO invoice_balance (\(invoiceColumns)) SELECT \(invoiceRow("i")) FROM ledger_entry i WHERE i.kind = 'invoice';
         INSERT INTO source_balance (\(sourceColumns)) \(recomputeSources);
         """
 }

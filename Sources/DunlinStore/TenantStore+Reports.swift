@@ -23,7 +23,12 @@ extension TenantStore {
     static func openInvoices(_ db: Database, customerID: String? = nil, analystID: String? = nil, asOf: CivilDate? = nil) throws -> [(entry: LedgerEntry, open: Money)] {
         let view = try AsOfView(db, asOf: asOf, side: .invoice)
         var arguments = view.arguments
-        var sql = "\(view.with) SELECT \(Self.entryColumns("i")), \(view.balance) AS balance FROM invoice_balance b JOIN ledger_entry i ON i.id = b.invoice_id \(view.join)"
+        // The balance rows carry the invoices' fields (``StatementItems``): one customer's are one
+        // range of `invoice_statement`, in this order, with no ledger lookups.
+        var sql = """
+            \(view.with) SELECT b.invoice_id, b.customer_id, b.currency, b.amount, b.date, b.due_date, b.reference, b.memo,
+                \(view.balance) AS balance FROM invoice_balance b \(view.join)
+            """
         if let analystID {
             sql += " JOIN customer c ON c.id = b.customer_id AND c.analyst_id = ?"
             arguments.append(analystID)
@@ -34,8 +39,25 @@ extension TenantStore {
             sql += " AND b.customer_id = ?"
             arguments.append(customerID)
         }
-        sql += " AND balance != 0 ORDER BY i.due_date, i.id"
-        return try Self.withBalances(db, sql: sql, arguments: StatementArguments(arguments))
+        sql += " AND balance != 0 ORDER BY b.due_date, b.invoice_id"
+        do {
+            var result: [(entry: LedgerEntry, open: Money)] = []
+            var currency: Currency?
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
+            while let row = try rows.next() {
+                let code: String = row[2]
+                if currency?.code != code { currency = Currency(code: code) }
+                guard let currency, let date = CivilDate(row[4] as String) else { continue }
+                let entry = LedgerEntry(
+                    id: row[0], kind: .invoice, customerID: row[1], amount: Money(minorUnits: row[3], currency: currency), date: date,
+                    dueDate: (row[5] as String?).flatMap(CivilDate.init), reference: row[6], memo: row[7]
+                )
+                result.append((entry, Money(minorUnits: try integer(row, 8), currency: currency)))
+            }
+            return result
+        } catch let error as DatabaseError where error.message == "integer overflow" {
+            throw sumOutOfRange
+        }
     }
 
     /// Per customer and currency, over the invoices that count on `asOf` with a positive balance

@@ -1,4 +1,5 @@
 import DunlinCore
+import Foundation
 @testable import DunlinStore
 import GRDB
 import Testing
@@ -118,6 +119,63 @@ struct DerivedBalanceTests {
             #expect(db.changesCount > 0)
         }
         #expect(try random.store.derivedBalanceMismatches().contains { $0.hasPrefix(table) })
+    }
+
+    @Test("an invoice's fields that its balance row carries for statements, edited by hand, are found by the consistency check",
+          arguments: ["amount = amount + 1", "reference = reference || 'x'", "memo = 'edited'"])
+    func editedStatementFieldsFound(assignment: String) throws {
+        let random = try RandomLedger(seed: 4, steps: 80)
+        #expect(try random.store.derivedBalanceMismatches() == [])
+        let id = try random.store.writer.write { db in
+            let id = try String.fetchOne(db, sql: "SELECT MIN(invoice_id) FROM invoice_balance")
+            try db.execute(sql: "UPDATE invoice_balance SET \(assignment) WHERE invoice_id = ?", arguments: [id])
+            return id
+        }
+        #expect(try random.store.derivedBalanceMismatches().contains { $0 == id })
+    }
+
+    @Test("one customer's statement is one range of the statement index, in its order: no ledger lookups, no sort")
+    func statementIsOneRange() throws {
+        let random = try RandomLedger(seed: 3, steps: 120)
+        let details = try random.store.writer.read { db in
+            try Row.fetchAll(db, sql: """
+                EXPLAIN QUERY PLAN SELECT b.invoice_id, b.customer_id, b.currency, b.amount, b.date, b.due_date, b.reference, b.memo, b.gross
+                FROM invoice_balance b WHERE b.reversed_on IS NULL AND b.customer_id = ? AND b.gross != 0 ORDER BY b.due_date, b.invoice_id
+                """, arguments: ["C1"]).map { $0["detail"] as String }
+        }
+        #expect(details == ["SEARCH b USING COVERING INDEX invoice_statement (customer_id=?)"])
+        // And the statement itself reads what the ledger says.
+        let statement = try random.store.openInvoices(customerID: "C1")
+        let ledger = Dictionary(uniqueKeysWithValues: random.accepted.map { ($0.id, $0) })
+        #expect(!statement.isEmpty)
+        for (entry, _) in statement { #expect(ledger[entry.id] == entry) }
+        #expect(statement.map(\.entry.dueDate) == statement.map(\.entry.dueDate).sorted { ($0?.description ?? "") < ($1?.description ?? "") })
+    }
+
+    @Test("a store written before the statement fields gets them filled in when it opens, and its triggers write them after")
+    func migrationFillsStatementFields() throws {
+        let random = try RandomLedger(seed: 6, steps: 200)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dunlin-statement-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("tenant.sqlite").path
+        let (before, after) = (random.accepted.prefix(150), random.accepted.dropFirst(150))
+        do {
+            let old = try DatabaseQueue(path: path)
+            try TenantSchema.migrator.migrate(old, upTo: "v33: analysts' SQL views, version 3")
+            try old.write { db in
+                for entry in before { try LedgerEntryRow(entry).insert(db) }
+            }
+            try old.close()
+        }
+        let reopened = try TenantStore(path: path)
+        #expect(try reopened.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM invoice_balance WHERE reference != ''") ?? 0 } > 0)
+        #expect(try reopened.derivedBalanceMismatches() == [])
+        try reopened.writer.write { db in for entry in after { try LedgerEntryRow(entry).insert(db) } }
+        #expect(try reopened.derivedBalanceMismatches() == [])
+        for customer in 0..<6 {
+            #expect(try reopened.openInvoices(customerID: "C\(customer)").map(\.entry) == random.store.openInvoices(customerID: "C\(customer)").map(\.entry))
+        }
     }
 
     @Test("the balance tables cannot be edited", arguments: ["DELETE FROM invoice_balance", "DELETE FROM source_balance"])
