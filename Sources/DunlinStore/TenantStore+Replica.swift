@@ -335,8 +335,10 @@ extension TenantStore {
         }
     }
 
-    /// Builds again the indexes a bootstrap deferred, if any are (a bootstrap cut short).
+    /// Builds again the indexes a bootstrap deferred, if any are (a bootstrap cut short). Takes
+    /// the write lock only then: every command opens the replica.
     public func rebuildDeferredIndexes() throws {
+        guard try syncValue(.deferredIndexes) != nil else { return }
         try writer.write { db in try Self.rebuildDeferredIndexes(db) }
     }
 
