@@ -274,7 +274,7 @@ extension TenantStore {
                 // A ledger entry or activity in the JSON form (a test's) goes the general way; a
                 // packed form of another kind is not a record.
                 guard record.form == .fields else {
-                    throw DomainError.invalid(field: "form", "a \(record.kind) record came in the packed form of another kind; nothing of the batch was applied")
+                    throw PackedForm.DecodingError(kind: record.kind, offset: 0, reason: "a \(record.kind) record came in the packed form of another kind")
                 }
                 let fields = try RecordCoding.decode(record.bytes)
                 guard kind.mutable else {

@@ -176,9 +176,9 @@ import Testing
         }
         // A packed form under another kind is not that kind's record.
         let customer = SyncRecordState(kind: "customer", id: "C1", seq: 1, form: .ledgerEntry, bytes: entry.packed)
-        #expect(throws: DomainError.self) { try replica.applySyncBatch(good + [customer], checkpoint: 9) }
+        #expect(throws: PackedForm.DecodingError.self) { try replica.applySyncBatch(good + [customer], checkpoint: 9) }
         let swapped = SyncRecordState(kind: "activity", id: "X2", seq: 1, form: .ledgerEntry, bytes: entry.packed)
-        #expect(throws: DomainError.self) { try replica.applySyncBatch(good + [swapped], checkpoint: 9) }
+        #expect(throws: PackedForm.DecodingError.self) { try replica.applySyncBatch(good + [swapped], checkpoint: 9) }
         #expect(try replica.syncedRecords().isEmpty)
         #expect(try replica.syncValue(.checkpoint) == nil)
     }
