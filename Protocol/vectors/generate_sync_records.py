@@ -15,7 +15,10 @@ The file holds:
 - `records`: one SyncRecord of each kind (and a tombstone), as a batch would carry them: `kind`,
   `id`, `seq`, and `fields`, a JSON string whose UTF-8 encoding is exactly the bytes of the
   record's `fields`.
-- `checksum_hex`: SyncBatch.checksum of a batch holding these records in this order.
+- `packed_hex`: for a ledger entry or an activity, the bytes of its packed form (§16.2 "Packed
+  forms"), which is how it travels: a `SyncRecord`'s `ledger_entry` or `activity`.
+- `checksum_hex`: SyncBatch.checksum of a batch holding these records in this order, each in the
+  form it travels in (the packed bytes where there are some, `fields` otherwise).
 """
 import hashlib
 import json
@@ -227,7 +230,60 @@ RECORDS = [
         'id': 'tev_1', 'ticket_id': 'tkt_1', 'kind': 'assigned', 'at': '1795003600000', 'author_id': 'u-ana',
         'team_id': 'billing-newyork', 'assignee_id': 'u-ben', 'note': 'hand-off to New York',
     }),
+    # An application: both optional ids present, no due date, an empty memo (left out when packed).
+    ('ledger_entry', 'APP-1', 29, {
+        'id': 'APP-1', 'kind': 'application', 'customer_id': 'C-1001', 'amount': amount('PHP', 1200050),
+        'date': '2026-12-01', 'due_date': None, 'reference': '', 'source_id': 'pay_00112233445566778899aabbccddeeff',
+        'target_id': 'INV-1042', 'memo': '',
+    }),
+    # An activity before 1970-01-01 + 2^31 ms (a one-to-five-byte varint) with an empty outcome.
+    ('activity', 'ACT-2', 30, {
+        'id': 'ACT-2', 'customer_id': 'C-1001', 'kind': 'note', 'direction': 'none',
+        'outcome': '', 'author_id': 'u-ben', 'occurred_at': '86400000', 'body': 'statement sent',
+    }),
 ]
+
+
+# The packed forms (PROTOCOL.md §16.2 "Packed forms"): protobuf wire format written by hand from
+# the rules (tag = field number << 3 | wire type; varints little-endian base 128; a negative int64
+# as its 64-bit two's complement, ten bytes), with the fields of sync.proto's LedgerEntryForm and
+# ActivityForm in number order; a plain string or integer left out at its default (empty, 0), an
+# optional string written exactly when it is not null.
+def varint(value):
+    value &= (1 << 64) - 1
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def packed(kind, fields):
+    if kind == 'ledger_entry':
+        layout = [(1, 'kind', 'string'), (2, 'customer_id', 'string'), (3, ('amount', 'currency'), 'string'),
+                  (4, ('amount', 'minor'), 'int64'), (5, 'date', 'string'), (6, 'due_date', 'optional'),
+                  (7, 'reference', 'string'), (8, 'source_id', 'optional'), (9, 'target_id', 'optional'),
+                  (10, 'memo', 'string')]
+    elif kind == 'activity':
+        layout = [(1, 'customer_id', 'string'), (2, 'kind', 'string'), (3, 'direction', 'string'),
+                  (4, 'outcome', 'string'), (5, 'author_id', 'string'), (6, 'occurred_at', 'int64'),
+                  (7, 'body', 'string')]
+    else:
+        return None
+    out = bytearray()
+    for number, name, wire in layout:
+        value = fields[name[0]][name[1]] if isinstance(name, tuple) else fields[name]
+        if wire == 'int64':
+            value = int(value)
+            if value != 0:
+                out += varint(number << 3) + varint(value)
+        elif wire == 'string' and value == '':
+            continue
+        elif value is not None:
+            data = value.encode('utf-8')
+            out += varint(number << 3 | 2) + varint(len(data)) + data
+    return bytes(out)
 
 
 def main():
@@ -235,12 +291,18 @@ def main():
     checksum = hashlib.sha256()
     for kind, record_id, seq, fields in RECORDS:
         data = canonical(fields).encode('utf-8')
-        for part in (kind.encode('utf-8'), record_id.encode('utf-8'), str(seq).encode('ascii'), data):
+        form = packed(kind, fields)
+        for part in (kind.encode('utf-8'), record_id.encode('utf-8'), str(seq).encode('ascii'), data if form is None else form):
             checksum.update(part + b'\x00')
-        records.append({'kind': kind, 'id': record_id, 'seq': seq, 'fields': data.decode('utf-8')})
+        record = {'kind': kind, 'id': record_id, 'seq': seq, 'fields': data.decode('utf-8')}
+        if form is not None:
+            record['packed_hex'] = form.hex()
+        records.append(record)
     document = {
         'description': 'Sync records in the form of PROTOCOL.md §16.2, one of each kind and a tombstone, and the '
-                       'SyncBatch checksum of a batch of them in this order. Written by generate_sync_records.py.',
+                       'SyncBatch checksum of a batch of them in this order: over packed_hex\'s bytes for a record '
+                       'that has them (ledger entries and activities travel packed), fields\' otherwise. '
+                       'Written by generate_sync_records.py.',
         'records': records,
         'checksum_hex': checksum.hexdigest(),
     }

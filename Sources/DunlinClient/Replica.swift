@@ -124,6 +124,8 @@ public final class Replica: UnaryCaller {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         store = try TenantStore(path: path)
+        // A bootstrap cut short leaves its deferred indexes unbuilt: the lists need them.
+        try store.rebuildDeferredIndexes()
         // The tenant's settings as the last sync brought them, else as the profile has them.
         let currency = try store.syncValue(.baseCurrency) ?? profile.baseCurrency
         let zone = try store.syncValue(.timeZone) ?? profile.timeZone

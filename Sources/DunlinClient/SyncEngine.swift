@@ -171,7 +171,7 @@ public struct SyncEngine: Sendable {
         let stream = client.serverStreaming(SyncMethods.pull, request, options: options(timeout: nil))
         let start = report.pulled
         report.pulled = try await receive(stream, into: start) { pulled, batch in
-            pulled += try apply(batch, checkpoint: Int64(batch.throughSeq))
+            pulled += try apply(batch, checkpoint: batch.through)
             onProgress?(.pulled(pulled))
             await FaultPause.afterPullBatch.pause()
         }
@@ -188,6 +188,8 @@ public struct SyncEngine: Sendable {
     func bootstrap(_ report: inout SyncReport) async throws {
         report.bootstrapped = true
         if try replica.store.holdsRecords() { try replica.store.resetForBootstrap() }
+        // Lists' and reports' indexes are built after the snapshot, in its last batch.
+        try replica.store.deferIndexesForBootstrap()
         let request = Dunlin_V1_BootstrapRequest.with {
             $0.replicaID = replica.profile.replicaID
             $0.batchSize = UInt32(batchSize)
@@ -196,48 +198,73 @@ public struct SyncEngine: Sendable {
         let state = try await receive(stream, into: BootstrapState(pulled: report.pulled)) { state, batch in
             for record in batch.records where TenantStore.isMutable(kind: record.kind) { state.held[record.kind, default: []].insert(record.id) }
             // Only the last batch carries the checkpoint: an interrupted bootstrap starts over.
-            state.pulled += try apply(batch, checkpoint: batch.last ? Int64(batch.throughSeq) : nil, snapshot: batch.last ? state.held : nil)
+            state.pulled += try apply(batch, checkpoint: batch.last ? batch.through : nil, snapshot: batch.last ? state.held : nil)
             onProgress?(.pulled(state.pulled))
             await FaultPause.afterPullBatch.pause()
         }
         report.pulled = state.pulled
     }
 
-    /// Applies one batch; returns how many records it held.
-    private func apply(_ batch: Dunlin_V1_SyncBatch, checkpoint: Int64?, snapshot: [String: Set<String>]? = nil) throws -> Int {
-        let records = batch.records.map { SyncRecordState(kind: $0.kind, id: $0.id, seq: Int64($0.seq), fields: $0.fields) }
-        guard SyncRecordState.checksum(records) == batch.checksum else {
-            throw RPCError(.dataLoss, "a sync batch of \(records.count) records failed its checksum; nothing of it was applied")
+    /// A batch as received: its records checked against its checksum, ready to apply.
+    struct ReceivedBatch: Sendable {
+        var records: [SyncRecordState]
+        var through: Int64
+        var last: Bool
+        var baseCurrency: String
+        var timeZone: String
+
+        /// Checks `batch` (its checksum, its integers): what a batch costs before its transaction,
+        /// done while the one before it is applied.
+        init(_ batch: Dunlin_V1_SyncBatch) throws(RPCError) {
+            var records: [SyncRecordState] = []
+            records.reserveCapacity(batch.records.count)
+            for record in batch.records { records.append(try SyncRecordState(wire: record)) }
+            self.records = records
+            guard SyncRecordState.checksum(records) == batch.checksum else {
+                throw RPCError(.dataLoss, "a sync batch of \(records.count) records failed its checksum; nothing of it was applied")
+            }
+            through = try WireInteger.int64(batch.throughSeq, field: "through_seq")
+            last = batch.last
+            baseCurrency = batch.baseCurrency
+            timeZone = batch.timeZone
         }
-        try replica.store.applySyncBatch(records, checkpoint: checkpoint, snapshot: snapshot)
+    }
+
+    /// Applies one batch; returns how many records it held.
+    private func apply(_ batch: ReceivedBatch, checkpoint: Int64?, snapshot: [String: Set<String>]? = nil) throws -> Int {
+        do {
+            try replica.store.applySyncBatch(batch.records, checkpoint: checkpoint, snapshot: snapshot)
+        } catch let error as PackedForm.DecodingError {
+            throw RPCError(.dataLoss, "a sync batch of \(batch.records.count) records holds one the replica cannot read (\(error)); nothing of it was applied")
+        }
         if batch.last, !batch.baseCurrency.isEmpty {
             try replica.store.setSyncValue(.baseCurrency, batch.baseCurrency)
             try replica.store.setSyncValue(.timeZone, batch.timeZone)
         }
-        return records.count
+        return batch.records.count
     }
 
-    /// Receives a stream of batches into `state`, handling each before asking for the next. The
-    /// call fails with DEADLINE_EXCEEDED, and is cancelled on the server, when the next batch takes
-    /// longer than ``pullBatchTimeout`` to come; time spent handling a batch does not count, and
-    /// neither does the length of the whole stream.
+    /// Receives a stream of batches into `state`, handling each in order. A batch is received,
+    /// decoded and checked while the one before it is handled (applied), so the replica's
+    /// transaction and the work before it overlap; at most one batch waits, so a replica slower
+    /// than the server holds two batches, not the stream. The call fails with DEADLINE_EXCEEDED,
+    /// and is cancelled on the server, when the next batch takes longer than ``pullBatchTimeout``
+    /// to come; time spent handling a batch does not count, and neither does the length of the
+    /// whole stream. Nothing is handled after the call returns or throws.
     private func receive<State: Sendable>(
         _ stream: ServerStream<Dunlin_V1_SyncBatch>, into state: State,
-        _ handle: @escaping @Sendable (inout State, Dunlin_V1_SyncBatch) async throws -> Void
+        _ handle: @escaping @Sendable (inout State, ReceivedBatch) async throws -> Void
     ) async throws -> State {
         let patience = pullBatchTimeout
-        // When the wait for the next batch began; nil while a batch is being handled.
+        // When the wait for the next batch began; nil while a batch is being checked or handled.
         let waitingSince = NIOLockedValueBox<ContinuousClock.Instant?>(ContinuousClock.now)
         return try await withThrowingTaskGroup(of: State.self) { group in
             group.addTask {
-                var state = state
                 var batches = stream.makeAsyncIterator()
-                while true {
-                    waitingSince.withLockedValue { $0 = .now }
-                    guard let batch = try await batches.next() else { return state }
-                    waitingSince.withLockedValue { $0 = nil }
-                    try await handle(&state, batch)
-                }
+                return try await BatchPipeline.run(
+                    &batches, into: state, waiting: { waiting in waitingSince.withLockedValue { $0 = waiting ? .now : nil } },
+                    prepare: ReceivedBatch.init, handle: handle
+                )
             }
             group.addTask {
                 while true {
@@ -301,6 +328,58 @@ public struct SyncEngine: Sendable {
             }
             try await group.next()
             group.cancelAll()
+        }
+    }
+}
+
+extension SyncRecordState {
+    /// A record as the wire carries it; its seq checked (PROTOCOL.md §16.2 "Integers").
+    init(wire record: Dunlin_V1_SyncRecord) throws(RPCError) {
+        let seq = try WireInteger.int64(record.seq, field: "seq")
+        switch record.form {
+        case .fields(let bytes)?: self.init(kind: record.kind, id: record.id, seq: seq, form: .fields, bytes: bytes)
+        case .ledgerEntry(let bytes)?: self.init(kind: record.kind, id: record.id, seq: seq, form: .ledgerEntry, bytes: bytes)
+        case .activity(let bytes)?: self.init(kind: record.kind, id: record.id, seq: seq, form: .activity, bytes: bytes)
+        case nil: self.init(kind: record.kind, id: record.id, seq: seq, form: .fields, bytes: Data())
+        }
+    }
+}
+
+/// A stream's batches, each prepared as it comes (decoded and checked) while the one before is
+/// handled (applied), and handled in order, one at a time. At most one prepared batch waits for
+/// its turn, so a consumer slower than the stream holds two batches, not the stream; nothing is
+/// handled after ``run`` returns or throws.
+enum BatchPipeline {
+    /// Runs the pipeline to the end of `batches`. `waiting` is told true when the wait for the
+    /// next batch begins and false when one has come (the time a deadline counts).
+    static func run<Batches: AsyncIteratorProtocol, Prepared: Sendable, State: Sendable>(
+        _ batches: inout Batches, into state: State, waiting: (Bool) -> Void,
+        prepare: (Batches.Element) throws -> Prepared,
+        handle: @escaping @Sendable (inout State, Prepared) async throws -> Void
+    ) async throws -> State {
+        var state = state
+        // The handling of the batch before the one being received.
+        var handling: Task<State, any Error>?
+        do {
+            while true {
+                waiting(true)
+                guard let batch = try await batches.next() else { break }
+                waiting(false)
+                let prepared = try prepare(batch)
+                if let handling { state = try await handling.value }
+                handling = Task { [state] in
+                    var state = state
+                    try await handle(&state, prepared)
+                    return state
+                }
+            }
+            waiting(false)
+            if let handling { state = try await handling.value }
+            return state
+        } catch {
+            handling?.cancel()
+            _ = try? await handling?.value
+            throw error
         }
     }
 }

@@ -18,6 +18,9 @@ public enum SyncSetting: String, Sendable, Hashable, CaseIterable {
     /// The tenant's settings, as the last bootstrap brought them.
     case baseCurrency = "base_currency"
     case timeZone = "time_zone"
+    /// While a bootstrap loads an empty replica: the SQL of the secondary indexes it left out
+    /// until its last batch (``TenantStore/deferIndexesForBootstrap()``), one statement a line.
+    case deferredIndexes = "deferred_indexes"
 }
 
 /// A local change the server refused, with its reason. It stays listed until dismissed.
@@ -264,11 +267,16 @@ extension TenantStore {
             let pushedThrough = try Self.syncInteger(db, .pushedThrough)
             for record in records {
                 guard let kind = Self.syncKind(record.kind) else { continue }
-                if let insertPulled = kind.insertPulled {
-                    try insertPulled(db, record.fields)
+                if record.form == kind.form, let insertPulled = kind.insertPulled {
+                    try insertPulled(db, record.id, record.bytes)
                     continue
                 }
-                let fields = try RecordCoding.decode(record.fields)
+                // A ledger entry or activity in the JSON form (a test's) goes the general way; a
+                // packed form of another kind is not a record.
+                guard record.form == .fields else {
+                    throw PackedForm.DecodingError(kind: record.kind, offset: 0, reason: "a \(record.kind) record came in the packed form of another kind")
+                }
+                let fields = try RecordCoding.decode(record.bytes)
                 guard kind.mutable else {
                     if try kind.fetch(db, record.id) == nil { try kind.write(db, fields, false) }
                     continue
@@ -279,7 +287,7 @@ extension TenantStore {
                     visible.merge(local) { _, mine in mine }
                 }
                 try kind.write(db, visible, false)
-                try Self.setBase(db, record.kind, record.id, seq: record.seq, fields: record.fields)
+                try Self.setBase(db, record.kind, record.id, seq: record.seq, fields: record.bytes)
             }
             if let snapshot {
                 for (recordKind, kind) in Self.syncKinds where kind.mutable {
@@ -293,8 +301,58 @@ extension TenantStore {
                     }
                 }
             }
-            if let checkpoint { try Self.setSyncValue(db, .checkpoint, String(checkpoint)) }
+            if let checkpoint {
+                try Self.setSyncValue(db, .checkpoint, String(checkpoint))
+                try Self.rebuildDeferredIndexes(db)
+            }
         }
+    }
+
+    /// The secondary indexes a bootstrap builds after the snapshot rather than row by row: only
+    /// the replica's lists and reports read them (an analyst's activities, the ledger by date or
+    /// by customer), none of the insert triggers does, and SQLite builds an index over a million
+    /// rows with one sort in a fraction of what a million inserts into it cost. The indexes the
+    /// triggers look entries up by (`target_id`, `source_id`, the possible-duplicate match) stay.
+    /// A migration that drops or redefines one of these must say `IF EXISTS`: a replica opened
+    /// with a bootstrap cut short runs its migrations before it builds them again.
+    public static let bootstrapDeferredIndexes = ["ledger_entry_customer", "ledger_entry_by_date", "activity_by_customer", "activity_by_time"]
+
+    /// Before a bootstrap into an empty replica: drops the deferred indexes, keeping each one's
+    /// SQL as the schema has it, in the same transaction; the batch that sets the checkpoint
+    /// builds them again (``applySyncBatch(_:checkpoint:snapshot:)``), and so does opening the
+    /// replica (``rebuildDeferredIndexes()``) if the bootstrap never got there. Nothing is
+    /// dropped from a replica that holds records.
+    public func deferIndexesForBootstrap() throws {
+        try writer.write { db in
+            guard try Self.syncValue(db, .deferredIndexes) == nil,
+                  try !Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM ledger_entry) OR EXISTS (SELECT 1 FROM activity)")! else { return }
+            let statements = try String.fetchAll(
+                db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND name IN (\(Self.bootstrapDeferredIndexes.map { "'\($0)'" }.joined(separator: ", ")))"
+            )
+            guard !statements.isEmpty else { return }
+            try Self.setSyncValue(db, .deferredIndexes, statements.joined(separator: "\n"))
+            for name in Self.bootstrapDeferredIndexes { try db.execute(sql: "DROP INDEX IF EXISTS \(name)") }
+        }
+    }
+
+    /// Builds again the indexes a bootstrap deferred, if any are (a bootstrap cut short). Takes
+    /// the write lock only then: every command opens the replica.
+    public func rebuildDeferredIndexes() throws {
+        guard try syncValue(.deferredIndexes) != nil else { return }
+        try writer.write { db in try Self.rebuildDeferredIndexes(db) }
+    }
+
+    static func rebuildDeferredIndexes(_ db: Database) throws {
+        guard let statements = try syncValue(db, .deferredIndexes) else { return }
+        for statement in statements.split(separator: "\n") {
+            // CREATE INDEX name ON ... as sqlite_master held it: made idempotent.
+            try db.execute(sql: statement.replacingOccurrences(of: "CREATE INDEX ", with: "CREATE INDEX IF NOT EXISTS ", options: .anchored))
+        }
+        try db.execute(sql: "DELETE FROM sync_meta WHERE key = ?", arguments: [SyncSetting.deferredIndexes.rawValue])
+    }
+
+    static func syncValue(_ db: Database, _ setting: SyncSetting) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT value FROM sync_meta WHERE key = ?", arguments: [setting.rawValue])
     }
 
     /// Empties the replica's copy of the tenant before a (re-)bootstrap, in one transaction: a

@@ -4,24 +4,67 @@ import DunlinSync
 import Foundation
 import GRDB
 
-/// One record as the sync feed carries it: current state, its fields in the kind's sync form as
-/// canonical JSON (DunlinSync ``SyncRecordForm``, PROTOCOL.md §16.2).
+/// One record as the sync feed carries it: current state, in its kind's form (PROTOCOL.md §16.2):
+/// ledger entries and activities packed (DunlinSync ``PackedLedgerEntry``, ``PackedActivity``),
+/// every other kind's fields as canonical JSON (DunlinSync ``SyncRecordForm``).
 public struct SyncRecordState: Sendable, Hashable {
+    /// Which form a record's bytes are in: `SyncRecord.form`'s cases.
+    public enum Form: Sendable, Hashable {
+        /// Canonical JSON of the kind's sync form.
+        case fields
+        /// A packed `LedgerEntryForm`.
+        case ledgerEntry
+        /// A packed `ActivityForm`.
+        case activity
+
+        /// The form records of `kind` travel in.
+        public static func of(kind: String) -> Form {
+            switch kind {
+            case RecordKind.ledgerEntry.rawValue: .ledgerEntry
+            case RecordKind.activity.rawValue: .activity
+            default: .fields
+            }
+        }
+    }
+
     public var kind: String
     public var id: String
     /// The authority's sequence number of the record's latest change (0 where it does not matter:
     /// insert-only kinds in a snapshot).
     public var seq: Int64
-    public var fields: Data
+    public var form: Form
+    /// The record in its form, exactly the bytes the wire carries and the checksum covers.
+    public var bytes: Data
 
-    public init(kind: String, id: String, seq: Int64, fields: Data) {
+    public init(kind: String, id: String, seq: Int64, form: Form, bytes: Data) {
         self.kind = kind
         self.id = id
         self.seq = seq
-        self.fields = fields
+        self.form = form
+        self.bytes = bytes
     }
 
-    /// SHA-256 over each record's kind, id, seq (decimal) and fields, each followed by a zero
+    /// A record in the JSON form.
+    public init(kind: String, id: String, seq: Int64, fields: Data) {
+        self.init(kind: kind, id: id, seq: seq, form: .fields, bytes: fields)
+    }
+
+    /// The record's fields in its kind's sync form, whichever form it travels in (what merge and
+    /// the tests compare).
+    public func fieldMap() throws -> FieldMap {
+        switch form {
+        case .fields:
+            return try RecordCoding.decode(bytes)
+        case .ledgerEntry:
+            guard let entry = try PackedLedgerEntry(packed: bytes).entry(id: id) else { throw PackedForm.DecodingError(kind: kind, offset: 0, reason: "not an entry") }
+            return entry.fieldMap
+        case .activity:
+            guard let activity = try PackedActivity(packed: bytes).activity(id: id) else { throw PackedForm.DecodingError(kind: kind, offset: 0, reason: "not an activity") }
+            return activity.fieldMap
+        }
+    }
+
+    /// SHA-256 over each record's kind, id, seq (decimal) and form bytes, each followed by a zero
     /// byte: what a batch's checksum is (PROTOCOL.md §16.2).
     public static func checksum(_ records: [SyncRecordState]) -> Data {
         var hasher = SHA256()
@@ -35,7 +78,7 @@ public struct SyncRecordState: Sendable, Hashable {
             update(record.kind)
             update(record.id)
             update(String(record.seq))
-            hasher.update(data: record.fields)
+            hasher.update(data: record.bytes)
             zero.withUnsafeBytes { hasher.update(bufferPointer: $0) }
         }
         return Data(hasher.finalize())
@@ -115,13 +158,16 @@ struct SyncKind: Sendable {
     /// column): what snapshots, resets and tombstone collection read, through ``rows`` and ``live``.
     var table: String
     var tombstoned: Bool
-    /// Insert-only kinds: the canonical fields of the records `selection` picks, read in one query
+    /// Insert-only kinds: the records `selection` picks in the kind's ``form``, read in one query
     /// (a snapshot page, or every record a pull batch's stretch of the change log inserted), so
     /// neither a bootstrap nor a pull looks records up one at a time.
-    var encoded: (@Sendable (Database, RecordSelection) throws -> [(id: String, fields: Data)])? = nil
-    /// Insert-only kinds: inserts a pulled record from its canonical fields unless one with its id
-    /// is there (set union), with one prepared statement.
-    var insertPulled: (@Sendable (Database, Data) throws -> Void)? = nil
+    var encoded: (@Sendable (Database, RecordSelection) throws -> [(id: String, bytes: Data)])? = nil
+    /// Insert-only kinds: inserts a pulled record (its id, its bytes in ``form``) unless one with
+    /// its id is there (set union), with one prepared statement.
+    var insertPulled: (@Sendable (Database, String, Data) throws -> Void)? = nil
+
+    /// The form the kind's records travel in.
+    var form: SyncRecordState.Form { .of(kind: table) }
 }
 
 /// Which records of one kind a read picks.
@@ -132,7 +178,7 @@ enum RecordSelection: Sendable, Hashable {
     case changed(after: Int64, through: Int64)
 
     /// `rows` (the table of records of `kind`) narrowed to this selection.
-    func apply<RowType: TableRecord>(to rows: QueryInterfaceRequest<RowType>, kind: RecordKind) -> QueryInterfaceRequest<RowType> {
+    func apply<RowType>(to rows: QueryInterfaceRequest<RowType>, kind: RecordKind) -> QueryInterfaceRequest<RowType> {
         switch self {
         case .page(let cursor, let limit):
             rows.filter(SyncKind.id > cursor).order(SyncKind.id).limit(limit)
@@ -241,7 +287,7 @@ extension TenantStore {
                 try selection.apply(to: TicketEventRow.all(), kind: .ticketEvent).fetchAll(db)
                     .map { row in (row.id, RecordCoding.canonical(try row.record().fieldMap)) }
             },
-            insertPulled: { db, fields in
+            insertPulled: { db, _, fields in
                 try TicketEventRow(try TicketEvent(fieldMap: RecordCoding.decode(fields))).insert(db, onConflict: .ignore)
             }
         ),
@@ -271,20 +317,8 @@ extension TenantStore {
                 try LedgerEntryRow(entry).insert(db)
             },
             table: LedgerEntryRow.databaseTableName, tombstoned: false,
-            encoded: { db, selection in
-                try selection.apply(to: LedgerEntryRow.all(), kind: .ledgerEntry).fetchAll(db)
-                    .compactMap { row in row.entry.map { (row.id, RecordCoding.canonical($0.fieldMap)) } }
-            },
-            insertPulled: { db, fields in
-                let entry = try LedgerEntry(fieldMap: RecordCoding.decode(fields))
-                try db.cachedStatement(sql: """
-                    INSERT OR IGNORE INTO ledger_entry (id, kind, customer_id, currency, amount, date, due_date, reference, source_id, target_id, memo)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """).execute(arguments: [
-                        entry.id, entry.kind.rawValue, entry.customerID, entry.amount.currency.code, entry.amount.minorUnits,
-                        entry.date.description, entry.dueDate?.description, entry.reference, entry.sourceID, entry.targetID, entry.memo,
-                    ])
-            }
+            encoded: { db, selection in try PackedRows.ledgerEntries(db, selection) },
+            insertPulled: { db, id, packed in try PackedRows.insert(PackedLedgerEntry(packed: packed), id: id, db) }
         ),
         .activity: SyncKind(
             mutable: false,
@@ -295,16 +329,8 @@ extension TenantStore {
                 try ActivityRow(activity).insert(db)
             },
             table: ActivityRow.databaseTableName, tombstoned: false,
-            encoded: { db, selection in
-                try selection.apply(to: ActivityRow.all(), kind: .activity).fetchAll(db)
-                    .map { row in (row.id, RecordCoding.canonical(try row.record().fieldMap)) }
-            },
-            insertPulled: { db, fields in
-                let row = ActivityRow(try Activity(fieldMap: RecordCoding.decode(fields)))
-                try db.cachedStatement(sql: """
-                    INSERT OR IGNORE INTO activity (id, customer_id, kind, direction, outcome, author_id, occurred_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """).execute(arguments: [row.id, row.customer_id, row.kind, row.direction, row.outcome, row.author_id, row.occurred_at, row.body])
-            }
+            encoded: { db, selection in try PackedRows.activities(db, selection) },
+            insertPulled: { db, id, packed in try PackedRows.insert(PackedActivity(packed: packed), id: id, db) }
         ),
     ]
 
@@ -612,21 +638,21 @@ extension TenantStore {
             var encoded: [String: [String: Data]] = [:]
             for kindName in Set(touched.map { $0["record_kind"] as String }) {
                 guard let read = Self.syncKind(kindName)?.encoded else { continue }
-                encoded[kindName] = Dictionary(uniqueKeysWithValues: try read(db, .changed(after: checkpoint, through: through)).map { ($0.id, $0.fields) })
+                encoded[kindName] = Dictionary(uniqueKeysWithValues: try read(db, .changed(after: checkpoint, through: through)).map { ($0.id, $0.bytes) })
             }
             var records: [SyncRecordState] = []
             for row in touched {
                 let kindName: String = row["record_kind"], id: String = row["record_id"]
                 guard let kind = Self.syncKind(kindName) else { continue }
-                let fields: Data
+                let bytes: Data
                 if kind.encoded != nil {
                     guard let read = encoded[kindName]?[id] else { continue }
-                    fields = read
+                    bytes = read
                 } else {
                     guard let current = try kind.fetch(db, id) else { continue }
-                    fields = RecordCoding.canonical(current)
+                    bytes = RecordCoding.canonical(current)
                 }
-                records.append(SyncRecordState(kind: kindName, id: id, seq: row["seq"], fields: fields))
+                records.append(SyncRecordState(kind: kindName, id: id, seq: row["seq"], form: kind.form, bytes: bytes))
             }
             return (records, through, through >= newest)
         }
@@ -659,7 +685,7 @@ extension TenantStore {
                     ).map { row in (row["record_id"] as String, row["seq"] as Int64) },
                     uniquingKeysWith: max
                 )
-                return page.map { SyncRecordState(kind: kindName, id: $0.id, seq: seqs[$0.id] ?? 0, fields: $0.fields) }
+                return page.map { SyncRecordState(kind: kindName, id: $0.id, seq: seqs[$0.id] ?? 0, form: kind.form, bytes: $0.bytes) }
             }
             let ids = try SyncKind.ids(kind.live.filter(SyncKind.id > cursor).order(SyncKind.id).limit(limit), db)
             return try ids.compactMap { id in

@@ -45,5 +45,9 @@ public enum SyncMethods {
     /// RPC field names, amounts in `minor` units, int64 as decimal strings, instants in Unix
     /// milliseconds). 1 was the DunlinCore types' Swift Codable form; a replica file written by
     /// it is upgraded in place when this build opens it (DunlinStore's "v9" migration).
-    public static let schemaVersion: UInt32 = 2
+    ///
+    /// 3: ledger entries and activities travel packed (`SyncRecord.ledger_entry` and `.activity`,
+    /// PROTOCOL.md §16.2 "Packed forms"), which a version 2 client cannot read; the replica file is
+    /// the same, so nothing is migrated.
+    public static let schemaVersion: UInt32 = 3
 }

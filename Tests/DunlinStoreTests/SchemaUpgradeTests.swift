@@ -41,7 +41,7 @@ import Testing
         #expect(!records.isEmpty)
         for record in records {
             let form = try #require(SyncForms.byKind[record.kind])
-            _ = try form.init(fieldMap: RecordCoding.decode(record.fields))
+            _ = try form.init(fieldMap: record.fieldMap())
         }
     }
 

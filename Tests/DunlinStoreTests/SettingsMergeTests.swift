@@ -45,7 +45,7 @@ import Testing
         }
         let (records, _, _) = try store.changes(after: 0, limit: 10)
         #expect(records.map(\.kind) == ["tenant_setting"])
-        #expect(try TenantSetting(fieldMap: RecordCoding.decode(try #require(records.first).fields)).value == "06:30")
+        #expect(try TenantSetting(fieldMap: try #require(records.first).fieldMap()).value == "06:30")
     }
 
     @Test("a run time never set leaves nothing behind: no setting, no change-log line of the old kind")

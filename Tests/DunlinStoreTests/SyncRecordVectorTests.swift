@@ -13,6 +13,27 @@ import Testing
         var id: String
         var seq: Int64
         var fields: String
+        /// A ledger entry's or an activity's packed form, in hex: how it travels.
+        var packedHex: String?
+
+        enum CodingKeys: String, CodingKey {
+            case kind, id, seq, fields
+            case packedHex = "packed_hex"
+        }
+
+        var packed: Data? {
+            packedHex.map { hex in
+                Data(stride(from: 0, to: hex.count, by: 2).map { offset in
+                    UInt8(hex.dropFirst(offset).prefix(2), radix: 16)!
+                })
+            }
+        }
+
+        /// The record as a batch carries it.
+        var state: SyncRecordState {
+            let form = SyncRecordState.Form.of(kind: kind)
+            return SyncRecordState(kind: kind, id: id, seq: seq, form: form, bytes: packed ?? Data(fields.utf8))
+        }
     }
 
     struct VectorFile: Decodable {
@@ -179,19 +200,45 @@ import Testing
                 id: "tev_1", ticketID: "tkt_1", kind: .assigned, at: 1_795_003_600_000, authorID: "u-ana", teamID: "billing-newyork",
                 assigneeID: "u-ben", note: "hand-off to New York"
             ).fieldMap),
+            ("ledger_entry", "APP-1", 29, LedgerEntry(
+                id: "APP-1", kind: .application, customerID: "C-1001", amount: Money(minorUnits: 1_200_050, currency: php),
+                date: day("2026-12-01"), sourceID: "pay_00112233445566778899aabbccddeeff", targetID: "INV-1042"
+            ).fieldMap),
+            ("activity", "ACT-2", 30, Activity(
+                id: "ACT-2", customerID: "C-1001", kind: .note, direction: .undirected, authorID: "u-ben",
+                occurredAt: Activity.instant(milliseconds: 86_400_000), body: "statement sent"
+            ).fieldMap),
         ]
     }()
+
+    /// A record of `records` as the server sends it: ledger entries and activities packed.
+    static func sent(_ record: (kind: String, id: String, seq: Int64, fields: FieldMap)) throws -> SyncRecordState {
+        switch SyncRecordState.Form.of(kind: record.kind) {
+        case .fields:
+            return SyncRecordState(kind: record.kind, id: record.id, seq: record.seq, fields: RecordCoding.canonical(record.fields))
+        case .ledgerEntry:
+            let packed = PackedLedgerEntry(try LedgerEntry(fieldMap: record.fields)).packed
+            return SyncRecordState(kind: record.kind, id: record.id, seq: record.seq, form: .ledgerEntry, bytes: packed)
+        case .activity:
+            let packed = PackedActivity(try Activity(fieldMap: record.fields)).packed
+            return SyncRecordState(kind: record.kind, id: record.id, seq: record.seq, form: .activity, bytes: packed)
+        }
+    }
 
     @Test("a record of every kind encodes to the golden bytes, and a batch of them to the golden checksum")
     func recordsEncodeToTheVectors() throws {
         let file = try Self.vectors()
-        let batch = Self.records.map { SyncRecordState(kind: $0.kind, id: $0.id, seq: $0.seq, fields: RecordCoding.canonical($0.fields)) }
+        let batch = try Self.records.map(Self.sent)
         #expect(Set(batch.map(\.kind)) == Set(RecordKind.allCases.map(\.rawValue)))
         #expect(batch.map(\.kind) == file.records.map(\.kind))
         #expect(batch.map(\.id) == file.records.map(\.id))
         #expect(batch.map(\.seq) == file.records.map(\.seq))
+        for (record, vector) in zip(Self.records, file.records) {
+            #expect(String(decoding: RecordCoding.canonical(record.fields), as: UTF8.self) == vector.fields, "\(vector.kind) \(vector.id)")
+        }
         for (record, vector) in zip(batch, file.records) {
-            #expect(String(decoding: record.fields, as: UTF8.self) == vector.fields, "\(vector.kind) \(vector.id)")
+            #expect(record.bytes == vector.state.bytes, "\(vector.kind) \(vector.id) travels as the vector's bytes")
+            #expect((vector.packedHex != nil) == (record.form != .fields), "\(vector.kind) \(vector.id)")
         }
         let checksum = SyncRecordState.checksum(batch).map { String(format: "%02x", $0) }.joined()
         #expect(checksum == file.checksumHex)
@@ -209,7 +256,10 @@ import Testing
             #expect(typed == fields, "\(vector.kind) \(vector.id)")
         }
         let replica = try TenantStore()
-        let batch = file.records.map { SyncRecordState(kind: $0.kind, id: $0.id, seq: $0.seq, fields: Data($0.fields.utf8)) }
+        for vector in file.records where vector.packedHex != nil {
+            #expect(try vector.state.fieldMap() == RecordCoding.decode(Data(vector.fields.utf8)), "\(vector.kind) \(vector.id) unpacks to its fields")
+        }
+        let batch = file.records.map(\.state)
         try replica.applySyncBatch(batch, checkpoint: 19)
         let held = try replica.syncedRecords()
         for vector in file.records {

@@ -76,3 +76,51 @@ struct SyncDeadlineTests {
         try await server.stop()
     }
 }
+
+/// A Pull that sends one good batch, then one whose record is `record` (its checksum right).
+struct BadRecordPull: RPCService {
+    var record: Dunlin_V1_SyncRecord
+
+    func register(in router: inout Router) {
+        let record = self.record
+        router.serverStreaming(SyncMethods.pull) { _, writer, _ in
+            try await writer.write(.with {
+                $0.throughSeq = 1
+                $0.checksum = SyncRecordState.checksum([])
+            })
+            let bytes: Data = switch record.form {
+            case .fields(let bytes)?, .ledgerEntry(let bytes)?, .activity(let bytes)?: bytes
+            case nil: Data()
+            }
+            let form: SyncRecordState.Form = if case .ledgerEntry? = record.form { .ledgerEntry } else if case .activity? = record.form { .activity } else { .fields }
+            try await writer.write(.with {
+                $0.records = [record]
+                $0.throughSeq = 2
+                $0.checksum = SyncRecordState.checksum([SyncRecordState(kind: record.kind, id: record.id, seq: Int64(truncatingIfNeeded: record.seq), form: form, bytes: bytes)])
+                $0.last = true
+            })
+        }
+    }
+}
+
+/// What the server sends is checked before it is applied: a record a replica cannot read, or in
+/// another kind's form, fails the sync DATA_LOSS with nothing of its batch applied.
+@Suite("A pulled record the replica cannot read", .serialized, .timeLimit(.minutes(10)))
+struct SyncUnreadableRecordTests {
+    @Test("a packed entry that is not one, a packed form under another kind and a seq beyond int64 fail the pull; the batch before stays", arguments: [
+        Dunlin_V1_SyncRecord.with { $0.kind = "ledger_entry"; $0.id = "X1"; $0.seq = 2; $0.ledgerEntry = Data([0x0A, 0x05, 0x61]) },
+        Dunlin_V1_SyncRecord.with { $0.kind = "customer"; $0.id = "C1"; $0.seq = 2; $0.activity = Data([0x0A, 0x02, 0x43, 0x31]) },
+        Dunlin_V1_SyncRecord.with { $0.kind = "activity"; $0.id = "A1"; $0.seq = UInt64.max; $0.activity = Data([0x0A, 0x02, 0x43, 0x31]) },
+    ])
+    func anUnreadableRecordFailsThePull(record: Dunlin_V1_SyncRecord) async throws {
+        let server = try await TestServer.start(services: [BadRecordPull(record: record)])
+        let (engine, directory) = try SyncDeadlineTests().engine(server, pullBatchTimeout: .seconds(30))
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let error = await #expect(throws: RPCError.self) { try await engine.sync() }
+        #expect(error?.code == (record.seq == UInt64.max ? .outOfRange : .dataLoss), "\(String(describing: error))")
+        #expect(try engine.replica.store.syncInteger(.checkpoint) == 1)
+        #expect(try engine.replica.store.syncedRecords().isEmpty)
+        await engine.client.close()
+        try await server.stop()
+    }
+}

@@ -187,7 +187,7 @@ struct StoreContents: Equatable {
                 let page = try store.snapshotPage(kind: kind, after: cursor, limit: 2_000)
                 guard let last = page.last else { break }
                 cursor = last.id
-                for record in page { records["\(kind)/\(record.id)"] = record.fields }
+                for record in page { records["\(kind)/\(record.id)"] = record.bytes }
             }
         }
         try store.writer.read { db in

@@ -430,13 +430,15 @@ func seed(_ world: SyncWorld) async throws {
         try await world.stop()
     }
 
-    @Test("a schema 1 client (records in the Swift Codable form) is told to upgrade dunlin by a default server")
-    func aSchemaOneClientIsToldToUpgrade() async throws {
-        #expect(SyncMethods.schemaVersion == 2)
+    @Test("a schema 1 client (records in the Swift Codable form) and a schema 2 one (ledger entries and activities as JSON) are told to upgrade dunlin by a default server")
+    func olderSchemaClientsAreToldToUpgrade() async throws {
+        #expect(SyncMethods.schemaVersion == 3)
         let world = try await SyncWorld.start()
-        try await expectToldToUpgrade(
-            port: world.server.port, schema: 1, saying: "client replica schema 1: this server needs replica schema 2 or newer: upgrade dunlin", world
-        )
+        for schema: UInt32 in [1, 2] {
+            try await expectToldToUpgrade(
+                port: world.server.port, schema: schema, saying: "client replica schema \(schema): this server needs replica schema 3 or newer: upgrade dunlin", world
+            )
+        }
         try await world.stop()
     }
 

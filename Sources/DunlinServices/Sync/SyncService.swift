@@ -200,7 +200,11 @@ private func batch(_ records: [SyncRecordState], through: Int64, last: Bool, ten
                 $0.kind = record.kind
                 $0.id = record.id
                 $0.seq = UInt64(record.seq)
-                $0.fields = record.fields
+                switch record.form {
+                case .fields: $0.fields = record.bytes
+                case .ledgerEntry: $0.ledgerEntry = record.bytes
+                case .activity: $0.activity = record.bytes
+                }
             }
         }
         $0.throughSeq = UInt64(max(through, 0))

@@ -23,7 +23,8 @@
 /// reason invalid_format) and, when the connection's HELLO named a replica id, that one
 /// (INVALID_ARGUMENT, reason replica_mismatch). PROTOCOL.md §16.2, "Dots and vectors".
 ///
-/// Records travel in their kind's sync form (PROTOCOL.md §16.2 "Record forms"): a canonical JSON
+/// Records travel in their kind's sync form (PROTOCOL.md §16.2 "Record forms"): ledger entries and
+/// activities packed (LedgerEntryForm, ActivityForm below: a row's columns), every other kind as a canonical JSON
 /// object (UTF-8, keys in byte order, no whitespace) whose keys are the kind's RPC message fields
 /// by their proto names, in the RPC's units (amounts {"currency", "minor"}, dates "YYYY-MM-DD",
 /// instants Unix milliseconds, int64 values as decimal strings), plus "_deleted" on mutable kinds
@@ -49,7 +50,9 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
-/// One record as the server holds it now.
+/// One record as the server holds it now, in its kind's form: the ledger's entries and the
+/// activities (most of a tenant's records, insert-only) packed, every other kind as canonical JSON
+/// (PROTOCOL.md §16.2 "Packed forms"). A record in another form than its kind's is refused.
 public nonisolated struct Dunlin_V1_SyncRecord: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -62,8 +65,136 @@ public nonisolated struct Dunlin_V1_SyncRecord: Sendable {
   /// the server change sequence number of the record's latest change
   public var seq: UInt64 = 0
 
-  /// the record's sync form, canonical JSON
-  public var fields: Data = Data()
+  public var form: Dunlin_V1_SyncRecord.OneOf_Form? = nil
+
+  /// every kind but the two below: the record's sync form, canonical JSON
+  public var fields: Data {
+    get {
+      if case .fields(let v)? = form {return v}
+      return Data()
+    }
+    set {form = .fields(newValue)}
+  }
+
+  /// kind ledger_entry: a serialized LedgerEntryForm
+  public var ledgerEntry: Data {
+    get {
+      if case .ledgerEntry(let v)? = form {return v}
+      return Data()
+    }
+    set {form = .ledgerEntry(newValue)}
+  }
+
+  /// kind activity: a serialized ActivityForm
+  public var activity: Data {
+    get {
+      if case .activity(let v)? = form {return v}
+      return Data()
+    }
+    set {form = .activity(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Form: Equatable, Sendable {
+    /// every kind but the two below: the record's sync form, canonical JSON
+    case fields(Data)
+    /// kind ledger_entry: a serialized LedgerEntryForm
+    case ledgerEntry(Data)
+    /// kind activity: a serialized ActivityForm
+    case activity(Data)
+
+  }
+
+  public init() {}
+}
+
+/// A ledger entry's packed form: the columns of its row, without the id (the SyncRecord's). Fields
+/// in this order; a string or integer at its default (empty, 0) is left out, as protobuf writes
+/// it, and an `optional` one is written exactly when it has a value (an empty string included).
+public nonisolated struct Dunlin_V1_LedgerEntryForm: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// invoice, credit_memo, payment, application, adjustment, write_off, refund, reversal
+  public var kind: String = String()
+
+  /// empty for an unidentified payment
+  public var customerID: String = String()
+
+  /// ISO 4217, capitals
+  public var currency: String = String()
+
+  /// minor units; positive, an adjustment's signed
+  public var amount: Int64 = 0
+
+  /// YYYY-MM-DD
+  public var date: String = String()
+
+  /// invoices
+  public var dueDate: String {
+    get {_dueDate ?? String()}
+    set {_dueDate = newValue}
+  }
+  /// Returns true if `dueDate` has been explicitly set.
+  public var hasDueDate: Bool {self._dueDate != nil}
+  /// Clears the value of `dueDate`. Subsequent reads from it will return its default value.
+  public mutating func clearDueDate() {self._dueDate = nil}
+
+  public var reference: String = String()
+
+  public var sourceID: String {
+    get {_sourceID ?? String()}
+    set {_sourceID = newValue}
+  }
+  /// Returns true if `sourceID` has been explicitly set.
+  public var hasSourceID: Bool {self._sourceID != nil}
+  /// Clears the value of `sourceID`. Subsequent reads from it will return its default value.
+  public mutating func clearSourceID() {self._sourceID = nil}
+
+  public var targetID: String {
+    get {_targetID ?? String()}
+    set {_targetID = newValue}
+  }
+  /// Returns true if `targetID` has been explicitly set.
+  public var hasTargetID: Bool {self._targetID != nil}
+  /// Clears the value of `targetID`. Subsequent reads from it will return its default value.
+  public mutating func clearTargetID() {self._targetID = nil}
+
+  public var memo: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _dueDate: String? = nil
+  fileprivate var _sourceID: String? = nil
+  fileprivate var _targetID: String? = nil
+}
+
+/// An activity's packed form, without the id, written by the same rules.
+public nonisolated struct Dunlin_V1_ActivityForm: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  /// call, email, letter, meeting, note
+  public var kind: String = String()
+
+  /// inbound, outbound, none
+  public var direction: String = String()
+
+  public var outcome: String = String()
+
+  public var authorID: String = String()
+
+  /// Unix milliseconds, UTC
+  public var occurredAt: Int64 = 0
+
+  public var body: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -71,8 +202,9 @@ public nonisolated struct Dunlin_V1_SyncRecord: Sendable {
 }
 
 /// A batch of the change feed or of a snapshot. `checksum` is SHA-256 over, for each record in
-/// order: kind, 0x00, id, 0x00, seq in decimal ASCII, 0x00, fields, 0x00. The replica applies a
-/// batch in one transaction with its new checkpoint, or not at all.
+/// order: kind, 0x00, id, 0x00, seq in decimal ASCII, 0x00, the bytes of its form (`fields`,
+/// `ledger_entry` or `activity`) exactly as carried, 0x00. The replica applies a batch in one
+/// transaction with its new checkpoint, or not at all.
 public nonisolated struct Dunlin_V1_SyncBatch: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -361,7 +493,7 @@ fileprivate nonisolated let _protobuf_package = "dunlin.v1"
 
 nonisolated extension Dunlin_V1_SyncRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SyncRecord"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}id\0\u{1}seq\0\u{1}fields\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}id\0\u{1}seq\0\u{1}fields\0\u{3}ledger_entry\0\u{1}activity\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -372,13 +504,40 @@ nonisolated extension Dunlin_V1_SyncRecord: SwiftProtobuf.Message, SwiftProtobuf
       case 1: try { try decoder.decodeSingularStringField(value: &self.kind) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.id) }()
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.seq) }()
-      case 4: try { try decoder.decodeSingularBytesField(value: &self.fields) }()
+      case 4: try {
+        var v: Data?
+        try decoder.decodeSingularBytesField(value: &v)
+        if let v = v {
+          if self.form != nil {try decoder.handleConflictingOneOf()}
+          self.form = .fields(v)
+        }
+      }()
+      case 5: try {
+        var v: Data?
+        try decoder.decodeSingularBytesField(value: &v)
+        if let v = v {
+          if self.form != nil {try decoder.handleConflictingOneOf()}
+          self.form = .ledgerEntry(v)
+        }
+      }()
+      case 6: try {
+        var v: Data?
+        try decoder.decodeSingularBytesField(value: &v)
+        if let v = v {
+          if self.form != nil {try decoder.handleConflictingOneOf()}
+          self.form = .activity(v)
+        }
+      }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.kind.isEmpty {
       try visitor.visitSingularStringField(value: self.kind, fieldNumber: 1)
     }
@@ -388,8 +547,20 @@ nonisolated extension Dunlin_V1_SyncRecord: SwiftProtobuf.Message, SwiftProtobuf
     if self.seq != 0 {
       try visitor.visitSingularUInt64Field(value: self.seq, fieldNumber: 3)
     }
-    if !self.fields.isEmpty {
-      try visitor.visitSingularBytesField(value: self.fields, fieldNumber: 4)
+    switch self.form {
+    case .fields?: try {
+      guard case .fields(let v)? = self.form else { preconditionFailure() }
+      try visitor.visitSingularBytesField(value: v, fieldNumber: 4)
+    }()
+    case .ledgerEntry?: try {
+      guard case .ledgerEntry(let v)? = self.form else { preconditionFailure() }
+      try visitor.visitSingularBytesField(value: v, fieldNumber: 5)
+    }()
+    case .activity?: try {
+      guard case .activity(let v)? = self.form else { preconditionFailure() }
+      try visitor.visitSingularBytesField(value: v, fieldNumber: 6)
+    }()
+    case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -398,7 +569,146 @@ nonisolated extension Dunlin_V1_SyncRecord: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.kind != rhs.kind {return false}
     if lhs.id != rhs.id {return false}
     if lhs.seq != rhs.seq {return false}
-    if lhs.fields != rhs.fields {return false}
+    if lhs.form != rhs.form {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_LedgerEntryForm: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LedgerEntryForm"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{3}customer_id\0\u{1}currency\0\u{1}amount\0\u{1}date\0\u{3}due_date\0\u{1}reference\0\u{3}source_id\0\u{3}target_id\0\u{1}memo\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.kind) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.currency) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.amount) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.date) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self._dueDate) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.reference) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self._sourceID) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self._targetID) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.memo) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.kind.isEmpty {
+      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 1)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    if !self.currency.isEmpty {
+      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 3)
+    }
+    if self.amount != 0 {
+      try visitor.visitSingularInt64Field(value: self.amount, fieldNumber: 4)
+    }
+    if !self.date.isEmpty {
+      try visitor.visitSingularStringField(value: self.date, fieldNumber: 5)
+    }
+    try { if let v = self._dueDate {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 6)
+    } }()
+    if !self.reference.isEmpty {
+      try visitor.visitSingularStringField(value: self.reference, fieldNumber: 7)
+    }
+    try { if let v = self._sourceID {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 8)
+    } }()
+    try { if let v = self._targetID {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 9)
+    } }()
+    if !self.memo.isEmpty {
+      try visitor.visitSingularStringField(value: self.memo, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_LedgerEntryForm, rhs: Dunlin_V1_LedgerEntryForm) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.currency != rhs.currency {return false}
+    if lhs.amount != rhs.amount {return false}
+    if lhs.date != rhs.date {return false}
+    if lhs._dueDate != rhs._dueDate {return false}
+    if lhs.reference != rhs.reference {return false}
+    if lhs._sourceID != rhs._sourceID {return false}
+    if lhs._targetID != rhs._targetID {return false}
+    if lhs.memo != rhs.memo {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_ActivityForm: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ActivityForm"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}kind\0\u{1}direction\0\u{1}outcome\0\u{3}author_id\0\u{3}occurred_at\0\u{1}body\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.kind) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.direction) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.outcome) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.authorID) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.occurredAt) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.body) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if !self.kind.isEmpty {
+      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 2)
+    }
+    if !self.direction.isEmpty {
+      try visitor.visitSingularStringField(value: self.direction, fieldNumber: 3)
+    }
+    if !self.outcome.isEmpty {
+      try visitor.visitSingularStringField(value: self.outcome, fieldNumber: 4)
+    }
+    if !self.authorID.isEmpty {
+      try visitor.visitSingularStringField(value: self.authorID, fieldNumber: 5)
+    }
+    if self.occurredAt != 0 {
+      try visitor.visitSingularInt64Field(value: self.occurredAt, fieldNumber: 6)
+    }
+    if !self.body.isEmpty {
+      try visitor.visitSingularStringField(value: self.body, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_ActivityForm, rhs: Dunlin_V1_ActivityForm) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.direction != rhs.direction {return false}
+    if lhs.outcome != rhs.outcome {return false}
+    if lhs.authorID != rhs.authorID {return false}
+    if lhs.occurredAt != rhs.occurredAt {return false}
+    if lhs.body != rhs.body {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
