@@ -15,7 +15,11 @@
 /// name (``MatchIndex/customers(similarTo:)``), recognizes that customer with 15 points less
 /// confidence: enough with an amount or a citation that agrees, never alone for unapplied cash.
 /// A receipt with no payer name (BAI2 and MT940 have no field for it) is read for one in its
-/// remittance text: see ``recognizeInText(_:_:_:)``, 5 points less confidence.
+/// remittance text: see ``recognizeInText(_:_:_:)``, 5 points less confidence. When no payer is
+/// recognized, or the one read from the text has nothing of the amount, the customers with an open
+/// invoice of exactly the amount whose name the payer's name (else the text) starts with, as a bank
+/// field cuts and misspells it (``PayerName/startsWithName(_:_:)``), are the payer, 15 points less:
+/// the amount found them and the name confirms them, neither alone.
 ///
 /// 1. **Structured reference** (`structured_reference`): a valid ISO 11649 RF reference whose body
 ///    is an open invoice's number (by ``InvoiceNumberKey``), or a structured reference spelled
@@ -23,13 +27,16 @@
 ///    recognized as another customer who has no invoice of the amount (someone paying another's
 ///    invoice). When that other customer *does* have an invoice of exactly the amount, the two
 ///    strong signs disagree: ambiguous, both suggested at 50%. An RF reference with wrong check
-///    digits, or a structured reference that is no invoice number, is read as remittance text.
+///    digits (in its field, or written as a word of the text), or a structured reference that is
+///    no invoice number, is read as remittance text.
 /// 2. **Invoice numbers in text** (`invoice_number_in_text`): the remittance text and the
 ///    end-to-end id, read by ``RemittanceCitations`` (missing prefixes, leading zeros, spaces and
 ///    dashes, O/0 and I/1 confusions, numbers split by a wrap). Only the recognized payer's
 ///    invoices count when the payer is recognized; a cited invoice of *another* customer never
 ///    beats a payer with an invoice (or a combination) of exactly the amount: rule 3 decides, and
-///    the citation is only suggested. With no payer recognized, a customer's cited invoices are
+///    the citation is only suggested. A payer read from the text that has nothing of the amount,
+///    by a name that is a part of the cited customer's ("DELTA SOFTWARE" of "Ramos Delta Software
+///    Ohio Co."), yields to the citation when the amount agrees with it. With no payer recognized, a customer's cited invoices are
 ///    taken when the amount agrees with them (exactly, or within tolerance), or, at 75%, when they
 ///    are one customer's and spelled exactly as issued ("INV-000123", a part payment plainly
 ///    named); otherwise they are only suggested: a normalized reading ("123", "INVO0123") with
@@ -111,6 +118,8 @@ enum MatchConfidence {
     static let ambiguous = 50
     static let otherCustomersCitation = 30
     static let amountOnly = 10
+    /// At most this many invoices of exactly the amount are read for a payer whose name the text spells.
+    static let spelledPayerCandidates = 20
     /// At most this many invoices of exactly the amount are suggested for an unrecognized payer.
     static let amountOnlySuggestions = 5
 }
@@ -131,6 +140,8 @@ struct RecognizedPayer {
     /// a citation that agrees; alone, only a suggestion (at 50,000 customers a run of words in the
     /// text is too often another customer's name to post cash on it).
     var fromText = false
+    /// The run of the text's words read as the name (normalized), when read from the text.
+    var nameInText: String?
 
     var only: Int32? { customers.count == 1 ? customers[0] : nil }
 }
@@ -228,6 +239,7 @@ private struct ReceiptMatching {
                 ) {
                     payer.doubt = MatchConfidence.payerNamedInText
                     payer.fromText = true
+                    payer.nameInText = name
                     return payer
                 }
             }
@@ -267,8 +279,37 @@ private struct ReceiptMatching {
             case .passed(let note): notes.append(note)
             }
         }
-        if let payer { return decideByAmount(payer, notes: notes, cited: cited) }
+        if let payer {
+            if payer.fromText, exactFit(payer) == nil, let spelled = payerSpelledByAmount() {
+                return decideByAmount(spelled, notes: notes + [payer.reason + ", who has nothing of the amount"], cited: cited)
+            }
+            return decideByAmount(payer, notes: notes, cited: cited)
+        }
+        if let spelled = payerSpelledByAmount() { return decideByAmount(spelled, notes: notes, cited: cited) }
         return unidentified()
+    }
+
+    /// The customers with an open invoice of exactly the amount (among the first
+    /// ``MatchConfidence/spelledPayerCandidates`` such invoices) whose name the payer's name, else
+    /// the remittance text, starts with, spelled as bank fields spell names (``PayerName/startsWithName(_:_:)``):
+    /// the amount found them and the name confirms them, so neither decides alone. Only when no
+    /// name was recognized otherwise, or the one read from the text has nothing of the amount.
+    func payerSpelledByAmount() -> RecognizedPayer? {
+        let words = PayerName.words(receipt.payerName.isEmpty ? receipt.remittance : receipt.payerName)
+        guard words.count >= 2 else { return nil }
+        var customers: [Int32] = []
+        for invoice in index.invoices(amount: receipt.amount).prefix(MatchConfidence.spelledPayerCandidates) {
+            let customer = index.customer(ofInvoice: invoice)
+            if !customers.contains(customer), PayerName.spells(words, index.normalizedName(customer)) { customers.append(customer) }
+        }
+        guard !customers.isEmpty else { return nil }
+        let names = customers.map { index.customer($0).number.isEmpty ? index.customer($0).name : "\(index.customer($0).name) (\(index.customer($0).number))" }
+        let source = receipt.payerName.isEmpty ? "the remittance text starts" : "payer name '\(receipt.payerName)' is"
+        return RecognizedPayer(
+            customers: customers, rule: .payerName,
+            reason: "\(source) as a bank would write \(names.joined(separator: " or ")), who has an open invoice of exactly \(receipt.amount)",
+            doubt: MatchConfidence.similarPayerName, similar: true, fromText: receipt.payerName.isEmpty
+        )
     }
 
     /// An invoice and how the receipt cited it.
@@ -304,6 +345,8 @@ private struct ReceiptMatching {
             }
             unresolved.append(CreditorReference.looksStructured(reference) ? String(reference.uppercased().filter { $0 != " " }.dropFirst(4)) : reference)
         }
+        // An RF reference written in the text with wrong check digits: its body, read as text.
+        unresolved += CreditorReference.malformedBodies(inText: receipt.remittance)
         return (found, unresolved)
     }
 
@@ -403,6 +446,19 @@ private struct ReceiptMatching {
             }
             // The payer has nothing of the amount: do the citations agree with the amount?
             let agreeing = groups.filter { groupAgrees($0.citations) }
+            // A name read from the text that is a run of the cited customer's own name ("DELTA
+            // SOFTWARE" in "RAMOS DELTA SOFTWARE OHIO CO. INV-372160") named that customer by the
+            // part of its name another customer has whole: the citation and the amount decide.
+            if agreeing.count == 1, let group = agreeing.first, let run = payer.nameInText,
+                Self.isRun(run, of: index.normalizedName(group.customer))
+            {
+                let citations = preferredReadings(group.citations)
+                return .decided(applied(
+                    citations.map(\.invoice), rules: [.invoiceNumberInText], confidence: confidence(citations) - MatchConfidence.payerNamedInText,
+                    reasons: describe(citations) + ["the amount agrees", "the remittance text names '\(run)', a part of \(index.customer(group.customer).name)'s name"],
+                    cited: true
+                ))
+            }
             if agreeing.count == 1, let group = agreeing.first, let customer = payer.only {
                 return .decided(ambiguous(
                     [
@@ -439,6 +495,11 @@ private struct ReceiptMatching {
             },
             (groups.flatMap { describe($0.citations) } + ["the payer is not recognized and the amount does not agree"]).joined(separator: "; ")
         ))
+    }
+
+    /// Whether the words of `run` appear together, in order, in `name` (both normalized).
+    static func isRun(_ run: String, of name: String) -> Bool {
+        !run.isEmpty && run != name && (" " + name + " ").contains(" " + run + " ")
     }
 
     /// Several readings of one customer's citations: all of them when they add up to the amount

@@ -201,6 +201,8 @@ public struct MatchIndex: Sendable {
     /// Whether invoice `a` comes before `b`: oldest due first, then by number.
     func dueOrder(_ a: Int32, _ b: Int32) -> Bool { Self.dueOrder(invoices[Int(a)], invoices[Int(b)]) }
     func customers(named name: String) -> [Int32] { customersByName.values(for: name) }
+    /// The customer's name as ``PayerName/normalized(_:)`` compares it.
+    func normalizedName(_ customer: Int32) -> String { normalizedNames[Int(customer)] }
     /// Whether some customer's or alias's name starts with `word`.
     func startsName(_ word: String) -> Bool { nameStarts.contains(word) }
     func alias(name: String) -> (customer: Int32, taught: Int)? { aliasByName[name] }

@@ -27,6 +27,17 @@ public enum CreditorReference {
             .map(String.init).filter { body(of: $0) != nil }
     }
 
+    /// The bodies of the words of free text shaped as RF references ("RF", two digits, letters and
+    /// digits) whose check digits fail ("RF74INV696323" when the reference for INV696323 is RF73…):
+    /// a mistyped reference still carries the invoice number, which the matcher reads as remittance
+    /// text, never as structured.
+    public static func malformedBodies(inText text: String) -> [String] {
+        guard text.utf8.count >= 5, text.uppercased().contains("RF") else { return [] }
+        return text.uppercased().split(whereSeparator: { !($0.isASCII && ($0.isLetter || $0.isNumber)) })
+            .filter { $0.hasPrefix("RF") && (5...25).contains($0.count) && $0.dropFirst(2).prefix(2).allSatisfy(\.isASCIIDigit) }
+            .map(String.init).filter { body(of: $0) == nil }.map { String($0.dropFirst(4)) }
+    }
+
     /// Whether `text` looks like an RF reference at all (so a bad one can be named as such).
     public static func looksStructured(_ text: String) -> Bool {
         let compact = text.uppercased().filter { $0 != " " }
@@ -407,6 +418,39 @@ public enum PayerName {
         let last = name[name.index(after: space)...]
         guard last.count >= 2, legalForms.contains(where: { $0.count > last.count && $0.hasPrefix(last) }) else { return nil }
         return normalized(String(name[..<space]))
+    }
+
+    /// Whether `text` starts with the customer name `name` as a bank field writes one (see
+    /// ``spells(_:_:)``): the check the matcher makes of a name with an invoice of exactly the amount.
+    public static func startsWithName(_ text: String, _ name: String) -> Bool { spells(words(text), normalized(name)) }
+
+    /// Whether `words` start with the words of `name` (normalized, two or more words) as a bank
+    /// field writes a name: word for word, one word of at least 4 letters misspelled by one edit,
+    /// and either the whole name, or cut short after at least two words (inside a word, or where
+    /// the text ends), or ended at a word boundary after at least three, other text following.
+    static func spells(_ words: [String], _ name: String) -> Bool {
+        let nameWords = name.split(separator: " ")
+        guard nameWords.count >= 2 else { return false }
+        var matched = 0
+        var misspelled = false
+        for (position, nameWord) in nameWords.enumerated() {
+            guard position < words.count else { return matched >= 2 }
+            let word = words[position]
+            if word == nameWord {
+                matched += 1
+                continue
+            }
+            if !misspelled, nameWord.count >= 4,
+                MatchIndex.editDistance(Array(word.unicodeScalars), Array(nameWord.unicodeScalars), atMost: 1) == 1
+            {
+                misspelled = true
+                matched += 1
+                continue
+            }
+            if word.count < nameWord.count, nameWord.hasPrefix(word) { return matched >= 2 }
+            return matched >= 3
+        }
+        return true
     }
 
     /// A payer account (IBAN, account number) compared without spaces, dashes or case.

@@ -75,9 +75,32 @@ extension TenantStore {
     /// reference the tests hold the first to.
     enum ImportRulesRead: Sendable { case importLedger, database }
 
+    /// Writes the receipts, their entries, change-log lines and stamps in the order of the
+    /// receipts' ids, which the ids of everything a receipt writes follow, so each B-tree is
+    /// written from one end to the other instead of at random places (one transaction: the order
+    /// is free). A refusal rolls it all back; the import then runs again in file order, so the
+    /// refusal names the entry it would have named had the writes been in file order (which of two
+    /// receipts that together over-apply an invoice is refused depends on the order).
     func importBankFile(
         name: String, format: String, digest: SHA256.Digest, bytes: Int64, receipts: [BankReceipt], by user: String, at now: Date,
         rulesRead: ImportRulesRead, decide: @Sendable ([BankReceipt], CashLedger) throws -> [CashDecision]
+    ) throws -> BankImportSummary {
+        do {
+            return try importBankFile(
+                name: name, format: format, digest: digest, bytes: bytes, receipts: receipts, by: user, at: now, rulesRead: rulesRead,
+                inKeyOrder: true, decide: decide
+            )
+        } catch let refusal where refusal is StoreError || refusal is DomainError {
+            return try importBankFile(
+                name: name, format: format, digest: digest, bytes: bytes, receipts: receipts, by: user, at: now, rulesRead: rulesRead,
+                inKeyOrder: false, decide: decide
+            )
+        }
+    }
+
+    func importBankFile(
+        name: String, format: String, digest: SHA256.Digest, bytes: Int64, receipts: [BankReceipt], by user: String, at now: Date,
+        rulesRead: ImportRulesRead, inKeyOrder: Bool, decide: @Sendable ([BankReceipt], CashLedger) throws -> [CashDecision]
     ) throws -> BankImportSummary {
         let fileID = CashIDs.file(digest: digest)
         return try writer.write { db in try Self.withImportCache(db) {
@@ -119,17 +142,27 @@ extension TenantStore {
             let writer = LedgerWriter(db: db)
             // The rules read the ledger the matching read, and what this import posted since.
             var rules = try CashImportLedger(ledger, db: db, posting: planned.flatMap(\.entries))
-            var written: [CashReceipt] = []
-            written.reserveCapacity(planned.count)
-            var entryIndex = 0
-            for (plannedRecord, entries, proposal) in planned {
-                var record = plannedRecord
-                for entry in entries {
+            // Each receipt's entries are numbered in file order (a refusal names its entry so)…
+            var firstEntry: [Int] = []
+            firstEntry.reserveCapacity(planned.count)
+            var entries = 0
+            for receipt in planned {
+                firstEntry.append(entries)
+                entries += receipt.entries.count
+            }
+            // …and written in the order of the receipts' ids (a receipt's payment still before its
+            // applications), or in file order.
+            let order = inKeyOrder ? planned.indices.sorted { planned[$0].record.id < planned[$1].record.id } : Array(planned.indices)
+            var written = planned.map(\.record)
+            for position in order {
+                let (_, entries, proposal) = planned[position]
+                var record = written[position]
+                for (offset, entry) in entries.enumerated() {
+                    let entryIndex = firstEntry[position] + offset
                     switch rulesRead {
                     case .importLedger: if try writer.post(entry, index: entryIndex, against: rules) { try rules.record(entry) }
                     case .database: try writer.post(entry, index: entryIndex)
                     }
-                    entryIndex += 1
                 }
                 if let proposal, proposal.kind == .writeOff, let invoice = proposal.invoiceID {
                     let request = ApprovalRequest(
@@ -143,7 +176,7 @@ extension TenantStore {
                 }
                 // New: its id was looked for above.
                 try Self.insertNew(BankReceiptRow(record), db)
-                written.append(record)
+                written[position] = record
             }
             let credits = written.filter { $0.receipt.direction == .credit }
             let file = BankFile(

@@ -310,6 +310,92 @@ struct CashMatchingTests {
         #expect(deep.status == .unidentified)
     }
 
+    @Test("an RF reference with wrong check digits written in the text is read for its invoice number, never as structured")
+    func malformedReferenceInText() {
+        let good = CreditorReference.make(body: "INV000124")!
+        let check = Int(good.dropFirst(2).prefix(2))!
+        let bad = "RF" + String((check + 1) % 90 + 10) + good.dropFirst(4)
+        #expect(CreditorReference.malformedBodies(inText: "J SMITH \(bad) THANKS \(good)") == ["INV000124"])
+        let match = Self.match(Self.receipt(Self.usd(250_000), text: "ACME CORP \(bad)"))
+        #expect(match.status == .matched && match.rules == [.invoiceNumberInText, .payerName])
+        #expect(Self.applied(match) == ["inv_124": 250_000])
+        #expect(match.explanation.contains("cited in remittance text as 'INV000124'"))
+        let unnamed = Self.match(Self.receipt(Self.usd(1_000), text: "PAYMENT \(bad)"))
+        #expect(unnamed.applications.isEmpty, "not spelled as issued, and the amount disagrees: only suggested")
+    }
+
+    @Test("a name read from the text that is part of the cited customer's name yields to the citation the amount agrees with")
+    func nameInTextPartOfCitedCustomer() {
+        let customers = [
+            PayerCustomer(id: "cus_delta", number: "2001", name: "Delta Software LLC"),
+            PayerCustomer(id: "cus_ramos", number: "2002", name: "Ramos Delta Software Ohio Co."),
+        ]
+        let invoices = [
+            OpenInvoice(id: "inv_d1", customerID: "cus_delta", number: "INV-500001", openBalance: Self.usd(10_000)),
+            OpenInvoice(id: "inv_r1", customerID: "cus_ramos", number: "INV-372160", openBalance: Self.usd(655_945)),
+            OpenInvoice(id: "inv_r2", customerID: "cus_ramos", number: "INV-372161", openBalance: Self.usd(20_000)),
+        ]
+        let index = MatchIndex(invoices: invoices, customers: customers)
+        // "OHO" misspelled: the only name the text spells whole is Delta Software's.
+        let match = CashMatcher().match(Self.receipt(Self.usd(655_945), text: "Ramos Delta Software Oho Co. INV-372160"), in: index)
+        #expect(match.status == .matched && match.customerID == "cus_ramos")
+        #expect(Self.applied(match) == ["inv_r1": 655_945])
+        #expect(match.explanation.contains("a part of Ramos Delta Software Ohio Co.'s name"))
+        // The amount disagrees with the citation: as before, no guess.
+        let disagreeing = CashMatcher().match(Self.receipt(Self.usd(5_000), text: "Ramos Delta Software Oho Co. INV-372160"), in: index)
+        #expect(disagreeing.applications.isEmpty)
+        // The text's name has an invoice of exactly the amount: the payer's name and amount win.
+        let payerWins = CashMatcher().match(Self.receipt(Self.usd(10_000), text: "DELTA SOFTWARE INV-372161"), in: index)
+        #expect(payerWins.customerID == "cus_delta" && Self.applied(payerWins) == ["inv_d1": 10_000])
+        // A name that is not a part of the cited customer's: the citation and the payer still disagree.
+        let other = CashMatcher().match(
+            Self.receipt(Self.usd(655_945), text: "DELTA SOFTWARE INV-372160"),
+            in: MatchIndex(invoices: invoices, customers: [customers[0], PayerCustomer(id: "cus_ramos", number: "2002", name: "Ramos Textiles")])
+        )
+        #expect(other.status == .ambiguous && other.applications.isEmpty)
+    }
+
+    @Test("a name the bank cut short or misspelled at the text's start, confirmed by an open invoice of exactly the amount")
+    func payerSpelledByAmount() {
+        let name = "Wright Titan Analytics Denver Corp"
+        #expect(PayerName.startsWithName("WRIGHT TITAN ANALYTIC PAYMENT", name), "a word cut, then other text after three")
+        #expect(PayerName.startsWithName("WRIGHT TITAN ANALYTICS DENVER", name))
+        #expect(PayerName.startsWithName("Wight Titan Analytics Denver Corp", name), "one word misspelled")
+        #expect(PayerName.startsWithName("WRIGHT TITAN AN", name), "cut inside the third word")
+        #expect(PayerName.startsWithName("WRIGHT TITAN", name), "the text ends after two words")
+        #expect(!PayerName.startsWithName("WRIGHT TITAN PAYMENT", name), "two words, then something else")
+        #expect(!PayerName.startsWithName("Wight Titn Analytics Denver", name), "two words misspelled")
+        #expect(!PayerName.startsWithName("J WRIGHT TITAN ANALYTICS", name), "not at the start")
+        #expect(!PayerName.startsWithName("WRIGHT PAYMENT", name))
+        #expect(!PayerName.startsWithName("HOOLI PAYMENT", "HOOLI"), "a one-word name is never spelled by amount")
+
+        let customers = [
+            PayerCustomer(id: "cus_wright", number: "3001", name: "Wright Titan Analytics Denver Corp"),
+            PayerCustomer(id: "cus_titan", number: "3002", name: "Titan Analytics Inc"),
+        ]
+        let invoices = [
+            OpenInvoice(id: "inv_w1", customerID: "cus_wright", number: "INV-665809", openBalance: Self.usd(1_363_098)),
+            OpenInvoice(id: "inv_w2", customerID: "cus_wright", number: "INV-665810", openBalance: Self.usd(50_000)),
+            OpenInvoice(id: "inv_t1", customerID: "cus_titan", number: "INV-100001", openBalance: Self.usd(77_700)),
+        ]
+        let index = MatchIndex(invoices: invoices, customers: customers)
+        let match = CashMatcher().match(Self.receipt(Self.usd(1_363_098), text: "WRIGHT TITAN ANALYTIC PAYMENT"), in: index)
+        #expect(match.status == .matched && match.customerID == "cus_wright")
+        #expect(match.rules == [.amountAndPayer, .payerName] && match.confidence == 75)
+        #expect(Self.applied(match) == ["inv_w1": 1_363_098])
+        // A name read from the text ("TITAN ANALYTICS") with nothing of the amount gives way too.
+        let run = CashMatcher().match(Self.receipt(Self.usd(1_363_098), text: "WRIGHT TITAN ANALYTICS DENVR"), in: index)
+        #expect(run.customerID == "cus_wright" && Self.applied(run) == ["inv_w1": 1_363_098])
+        // Never on amount alone: a stranger paying the same amount, or a name that does not agree.
+        for text in ["J SMITH PAYMENT", "WRIGHT PAYMENT", "PAYMENT WRIGHT TITAN ANALYTICS"] {
+            let stranger = CashMatcher().match(Self.receipt(Self.usd(1_363_098), text: text), in: index)
+            #expect(stranger.status == .unidentified && stranger.applications.isEmpty, "\(text)")
+        }
+        // Nothing of exactly the amount: the spelling alone finds no one.
+        let unpaid = CashMatcher().match(Self.receipt(Self.usd(1_234), text: "WRIGHT TITAN ANALYTIC PAYMENT"), in: index)
+        #expect(unpaid.applications.isEmpty && unpaid.customerID == nil)
+    }
+
     @Test("an alias taught for two customers equally identifies neither")
     func contestedAlias() {
         let index = MatchIndex(
@@ -478,10 +564,45 @@ struct CashMatchingTests {
         }
         print("cash matching, generated month: invoice-level misses by kind: \(missesByKind.sorted { $0.key < $1.key })")
         #expect(rates.ambiguousApplied == 0)
-        // Measured at 9,916 (header), 9,120 (invoice) and 3 (wrong customer) basis points; the
+        // Measured at 9,938 (header), 9,139 (invoice) and 3 (wrong customer) basis points; the
         // invoice-level misses are mostly the subscription payments the matcher must not guess.
-        #expect(rates.headerBasisPoints >= 9_800)
-        #expect(rates.invoiceBasisPoints >= 9_000)
+        #expect(rates.headerBasisPoints >= 9_900)
+        #expect(rates.invoiceBasisPoints >= 9_100)
         #expect(rates.wrongCustomerBasisPoints <= 20)
+    }
+
+    /// A receipt as the BAI2 reader gives it back from the benchmark's file (`BAI2File`): BAI2 has
+    /// no field for the payer's name or the references, so the 16 record's free text holds the
+    /// payer's name, the references and the remittance, in that order (runs of spaces made one);
+    /// a receipt with a payer account is keyed ACH text, from which the reader takes the name and
+    /// account back into their fields.
+    static func asBAI2Reads(_ receipt: BankReceipt) -> BankReceipt {
+        var read = receipt
+        let rest = (receipt.creditorReferences + [receipt.remittance]).joined(separator: " ")
+        if receipt.payerAccount.isEmpty {
+            read.remittance = [receipt.payerName, rest].joined(separator: " ").split(separator: " ").joined(separator: " ")
+            read.payerName = ""
+        } else {
+            read.remittance = rest.split(separator: " ").joined(separator: " ")
+        }
+        read.creditorReferences = []
+        return read
+    }
+
+    @Test("the generated month as a BAI2 file carries it (payer, references and remittance in free text): hit rates above their floors")
+    func generatedMonthAsBAI2() {
+        let month = RemittanceMonth(seed: 2026_11, customerCount: 2_000, receiptCount: 3_000)
+        var index = MatchIndex(invoices: month.invoices, customers: month.customers, aliases: month.aliases)
+        let matches = CashMatcher().match(month.receipts.map(Self.asBAI2Reads), in: &index)
+        let rates = MatchHitRates.measure(matches, expected: month.expected)
+        print(
+            "cash matching, generated month as BAI2 text: header \(rates.rightCustomer)/\(rates.identifiable) = \(rates.headerBasisPoints) bp, "
+                + "invoice \(rates.rightInvoices)/\(rates.payingInvoices) = \(rates.invoiceBasisPoints) bp, wrong customer \(rates.wrongCustomer)"
+        )
+        #expect(rates.ambiguousApplied == 0)
+        // Measured at 9,546 (header), 9,071 (invoice) and 0 (wrong customer) basis points.
+        #expect(rates.headerBasisPoints >= 9_500)
+        #expect(rates.invoiceBasisPoints >= 9_050)
+        #expect(rates.wrongCustomerBasisPoints <= 10)
     }
 }

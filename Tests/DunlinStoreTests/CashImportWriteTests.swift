@@ -146,6 +146,61 @@ struct CashImportWriteTests {
         }
     }
 
+    @Test("an import writes its receipts in the order of their ids (the change log shows it) and answers them in file order")
+    func writesInKeyOrder() throws {
+        let store = try Self.tenant()
+        let lines = (1...6).map { Self.line($0, usd(Int64($0) * 1_000)) } + [Self.line(8, usd(8_000))]
+        let ids = lines.map { CashIDs.receipt(identity: $0.identity) }
+        #expect(ids != ids.sorted(), "the test needs receipts whose ids are not in file order")
+        let summary = try store.importBankFile(
+            name: "month.bai2", format: "bai2", digest: SHA256.hash(data: Data("month".utf8)), bytes: 5, receipts: lines, by: "u1", at: importedAt,
+            decide: { receipts, _ in receipts.map { _ in Self.applying("C1", []) } }
+        )
+        #expect(summary.receipts.map(\.id) == ids)
+        let logged = try store.writer.read { db in
+            try String.fetchAll(db, sql: "SELECT record_id FROM change_log WHERE record_kind = 'bank_receipt' ORDER BY seq")
+        }
+        #expect(logged == ids.sorted())
+        let payments = try store.writer.read { db in
+            try String.fetchAll(db, sql: "SELECT record_id FROM change_log WHERE record_kind = 'ledger_entry' AND record_id LIKE 'pay_%' ORDER BY seq")
+        }
+        // The tenant's hand-posted payment comes first; then the import's, in order.
+        #expect(Array(payments.suffix(ids.count)) == ids.sorted().map { CashReceipt.paymentID(forReceipt: $0) })
+    }
+
+    @Test("a refused import names the entry the writes in file order name, though it writes in the order of the receipts' ids")
+    func refusalInFileOrder() throws {
+        // Two receipts that together over-apply I4 (35,000 open), the later in the file first by id.
+        let numbers = (1...40).filter { $0 != 7 }
+        let ids = Dictionary(uniqueKeysWithValues: numbers.map { ($0, Self.receiptID($0)) })
+        let (first, second) = try #require(numbers.lazy.flatMap { a in numbers.lazy.filter { $0 > a }.map { (a, $0) } }.first { ids[$0.1]! < ids[$0.0]! })
+        let lines = [Self.line(first, usd(30_000)), Self.line(second, usd(6_000))]
+        let decisions = [Self.applying("C2", [("I4", usd(30_000))]), Self.applying("C2", [("I4", usd(6_000))])]
+        func refusal(inKeyOrder: Bool?) throws -> StoreError? {
+            let store = try Self.tenant()
+            do {
+                let name = "month.bai2", digest = SHA256.hash(data: Data("month".utf8))
+                if let inKeyOrder {
+                    _ = try store.importBankFile(
+                        name: name, format: "bai2", digest: digest, bytes: 5, receipts: lines, by: "u1", at: importedAt, rulesRead: .importLedger,
+                        inKeyOrder: inKeyOrder, decide: { _, _ in decisions }
+                    )
+                } else {
+                    _ = try store.importBankFile(name: name, format: "bai2", digest: digest, bytes: 5, receipts: lines, by: "u1", at: importedAt, decide: { _, _ in decisions })
+                }
+            } catch let error as StoreError {
+                #expect(try store.writer.read { db in try Int.fetchOne(db, sql: "SELECT (SELECT COUNT(*) FROM bank_receipt) + (SELECT COUNT(*) FROM bank_file)") } == 0)
+                return error
+            }
+            return nil
+        }
+        let inFileOrder = try #require(try refusal(inKeyOrder: false))
+        guard case .refused(let index, _) = inFileOrder else { return }
+        #expect(index == 3)
+        #expect(try refusal(inKeyOrder: true) != inFileOrder)
+        #expect(try refusal(inKeyOrder: nil) == inFileOrder)
+    }
+
     @Test("what the per-entry check refuses (over-application across receipts, a voided invoice, mixed currencies, an unknown customer or invoice, a payment id taken with other content), the in-memory check refuses the same way")
     func sameRefusals() throws {
         let lines = (1...3).map { Self.line($0, usd(60_000)) } + [Self.line(7, usd(7_000))]

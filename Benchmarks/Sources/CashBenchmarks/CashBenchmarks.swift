@@ -36,6 +36,8 @@ struct CashBenchmarks: ParsableCommand {
     var cache: String?
     @Flag(help: "Generate the tenant again even if the cache holds it.") var rebuild = false
     @Option(help: "Also write the BAI2 file here (to look at it, or to import it with dunlin cash import).") var keepFile: String?
+    @Option(help: "Keep the last run's tenant here: before.sqlite (migrated, before the import) and after.sqlite (imported), to replay the import's writes in the sqlite3 shell.")
+    var keepTenant: String?
 
     func validate() throws {
         guard runs >= 0, partRuns >= 1 else { throw ValidationError("need runs >= 0 and part-runs >= 1") }
@@ -50,7 +52,7 @@ struct CashBenchmarks: ParsableCommand {
             }
         let settings = CashSuite.Settings(
             runs: runs, partRuns: partRuns, seed: seed, cache: TenantCache(option: cache), rebuild: rebuild,
-            keepFile: keepFile.map { URL(fileURLWithPath: $0) }
+            keepFile: keepFile.map { URL(fileURLWithPath: $0) }, keepTenant: keepTenant.map { URL(fileURLWithPath: $0) }
         )
         try runBlocking { try await CashSuite(shape: shape, settings: settings).run() }
     }

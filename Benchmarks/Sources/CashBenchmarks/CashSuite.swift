@@ -27,6 +27,8 @@ struct CashSuite {
         var cache: TenantCache
         var rebuild: Bool
         var keepFile: URL?
+        /// Where the last run's tenant is kept, before and after its import.
+        var keepTenant: URL?
     }
 
     /// What each of the file's receipts should have matched, keyed by the identity the BAI2
@@ -256,6 +258,7 @@ struct CashSuite {
             let work = try TenantCache.workingCopy(of: cached, label: "cash")
             defer { try? FileManager.default.removeItem(at: work) }
             let store = try TenantStore(path: work.appendingPathComponent("server.sqlite").path)
+            if let keep = settings.keepTenant, run == settings.runs { try Self.keep(work, as: "before", in: keep) }
             let (server, serving, port) = try await BenchServer.serve([CashService(tenants: FixedTenants([BenchServer.tenant(store)]), authority: true)])
             let client = RPCClient(configuration: .init(host: "127.0.0.1", port: port, token: "bench"), logger: quietLogger(label: "bench.client"))
             _ = try await client.unary(Cash.listBankFiles, .init())
@@ -305,6 +308,7 @@ struct CashSuite {
                 "header_pct": rates["header_pct"]!, "invoice_pct": rates["invoice_pct"]!,
             ]
             if failure != nil { failures += 1 }
+            if let keep = settings.keepTenant, run == settings.runs { try Self.keep(work, as: "after", in: keep) }
         }
         let median = times.sorted()[times.count / 2]
         emit(figure("import_bai2", times, target: Self.target, extra: last.merging([
@@ -313,6 +317,18 @@ struct CashSuite {
             "ratio_to_floor": round(median / floor, 2),
             "via": "Cash.ImportBankFile over 127.0.0.1 (client streaming, 1 MiB messages), first byte written to response decoded; a fresh copy of the tenant each run",
         ]) { a, _ in a }))
+    }
+
+    /// The tenant's database and its WAL in `work` copied as `directory/name.sqlite` (and
+    /// `-wal`), outside the timings, while nothing writes to it.
+    static func keep(_ work: URL, as name: String, in directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        for suffix in ["", "-wal"] {
+            let source = work.appendingPathComponent("server.sqlite" + suffix)
+            let target = directory.appendingPathComponent(name + ".sqlite" + suffix)
+            try? FileManager.default.removeItem(at: target)
+            if FileManager.default.fileExists(atPath: source.path) { try FileManager.default.copyItem(at: source, to: target) }
+        }
     }
 
     /// Every receipt the import of `fileID` wrote, as the store keeps it.
