@@ -310,12 +310,12 @@ extension TenantStore {
 
     /// The secondary indexes a bootstrap builds after the snapshot rather than row by row: only
     /// the replica's lists and reports read them (an analyst's activities, the ledger by date or
-    /// by customer), none of the insert triggers does, and SQLite builds an index over a million
+    /// by customer, a customer's statement), none of the insert triggers does, and SQLite builds an index over a million
     /// rows with one sort in a fraction of what a million inserts into it cost. The indexes the
     /// triggers look entries up by (`target_id`, `source_id`, the possible-duplicate match) stay.
     /// A migration that drops or redefines one of these must say `IF EXISTS`: a replica opened
     /// with a bootstrap cut short runs its migrations before it builds them again.
-    public static let bootstrapDeferredIndexes = ["ledger_entry_customer", "ledger_entry_by_date", "activity_by_customer", "activity_by_time"]
+    public static let bootstrapDeferredIndexes = ["ledger_entry_customer", "ledger_entry_by_date", "activity_by_customer", "activity_by_time", "invoice_statement"]
 
     /// Before a bootstrap into an empty replica: drops the deferred indexes, keeping each one's
     /// SQL as the schema has it, in the same transaction; the batch that sets the checkpoint
