@@ -44,20 +44,9 @@ extension TenantStore {
     /// covering index rather than read invoice by invoice: equal to summing the positive
     /// balances ``openInvoices(_:customerID:analystID:asOf:)`` returns, with the same refusal of
     /// a balance beyond 64 bits. A currency with nothing overdue has `overdue` zero and no date.
-    static func openBalanceSums(_ db: Database, analystID: String?, asOf: CivilDate) throws -> [OpenBalanceSum] {
-        if try ledgerIsCurrent(db, asOf: asOf) {
-            do {
-                return try currentOpenBalanceSums(db, analystID: analystID, asOf: asOf)
-            } catch let error as DatabaseError where error.message == "integer overflow" {
-                // A customer's open total beyond 64 bits: the general path sums it in 128 bits,
-                // so the caller's narrowing names its currency.
-            }
-        }
-        return try summedOpenBalanceSums(db, analystID: analystID, asOf: asOf)
-    }
-
-    /// ``openBalanceSums(_:analystID:asOf:)`` for any date: every open invoice summed, corrected
-    /// by the entries dated after `asOf`.
+    /// This is the path for any date: every open invoice summed, corrected by the entries dated
+    /// after `asOf`; ``currentOpenBalanceSums(_:analystID:asOf:)`` gives the same from the kept
+    /// totals when the ledger is current on `asOf`.
     static func summedOpenBalanceSums(_ db: Database, analystID: String?, asOf: CivilDate) throws -> [OpenBalanceSum] {
         let view = try AsOfView(db, asOf: asOf, side: .invoice)
         let balance = view.balance, day = asOf.description
@@ -99,7 +88,7 @@ extension TenantStore {
         try !AsOfView.anyEntry(db, after: asOf.description, kinds: ["invoice"] + AsOfView.balanceChangingKinds)
     }
 
-    /// ``openBalanceSums(_:analystID:asOf:)`` when the ledger is current as of `asOf`, without
+    /// ``summedOpenBalanceSums(_:analystID:asOf:)`` when the ledger is current as of `asOf`, without
     /// reading every open invoice: the open sums from `customer_open_balance` (kept by triggers,
     /// ``DerivedBalances/openByCustomer``) with each row's oldest overdue due date and what is not
     /// yet due from the covering index of open invoices by customer, currency and due date
@@ -423,7 +412,7 @@ enum CurrentOpenBalance {
         """
 }
 
-/// One customer's open invoices in one currency, as ``TenantStore/openBalanceSums(_:analystID:asOf:)`` sums them.
+/// One customer's open invoices in one currency, as ``TenantStore/summedOpenBalanceSums(_:analystID:asOf:)`` sums them.
 struct OpenBalanceSum: Equatable {
     var customerID: String
     var currency: Currency
