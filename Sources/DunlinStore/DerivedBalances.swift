@@ -192,8 +192,9 @@ enum DerivedBalances {
     /// A row replaced by `INSERT OR REPLACE` (a replica's retraction) fires no delete trigger,
     /// so the row's part is taken away before the insert that replaces it. The worklist reads
     /// it instead of summing every open invoice of an analyst's customers
-    /// (``TenantStore/openBalanceSums(_:analystID:asOf:)``), with the partial index of open
-    /// invoices by customer and due date for what is not yet due and the oldest due date.
+    /// (``TenantStore/currentOpenBalanceSums(_:analystID:asOf:)``), with the partial index of open
+    /// invoices by customer and due date for what is not yet due and the oldest due date (since
+    /// v34 by customer, currency and due date, and covering: ``CurrentOpenBalance``).
     static let openByCustomer = """
         CREATE TABLE customer_open_balance (
             customer_id TEXT NOT NULL,

@@ -597,6 +597,9 @@ enum TenantSchema {
         migrator.registerMigration("v33: analysts' SQL views, version 3") { db in
             try db.execute(sql: AnalystViews.schemaVersion3)
         }
+        migrator.registerMigration("v34: open invoices by customer, currency and due date") { db in
+            try db.execute(sql: CurrentOpenBalance.schema)
+        }
         migrator.registerMigration("v40: statement items") { db in
             try StatementItems.migrate(db)
         }

@@ -66,13 +66,9 @@ extension TenantStore {
     /// covering index rather than read invoice by invoice: equal to summing the positive
     /// balances ``openInvoices(_:customerID:analystID:asOf:)`` returns, with the same refusal of
     /// a balance beyond 64 bits. A currency with nothing overdue has `overdue` zero and no date.
-    static func openBalanceSums(_ db: Database, analystID: String?, asOf: CivilDate) throws -> [OpenBalanceSum] {
-        if try ledgerIsCurrent(db, asOf: asOf) { return try currentOpenBalanceSums(db, analystID: analystID, asOf: asOf) }
-        return try summedOpenBalanceSums(db, analystID: analystID, asOf: asOf)
-    }
-
-    /// ``openBalanceSums(_:analystID:asOf:)`` for any date: every open invoice summed, corrected
-    /// by the entries dated after `asOf`.
+    /// This is the path for any date: every open invoice summed, corrected by the entries dated
+    /// after `asOf`; ``currentOpenBalanceSums(_:analystID:asOf:)`` gives the same from the kept
+    /// totals when the ledger is current on `asOf`.
     static func summedOpenBalanceSums(_ db: Database, analystID: String?, asOf: CivilDate) throws -> [OpenBalanceSum] {
         let view = try AsOfView(db, asOf: asOf, side: .invoice)
         let balance = view.balance, day = asOf.description
@@ -114,51 +110,25 @@ extension TenantStore {
         try !AsOfView.anyEntry(db, after: asOf.description, kinds: ["invoice"] + AsOfView.balanceChangingKinds)
     }
 
-    /// ``openBalanceSums(_:analystID:asOf:)`` when the ledger is current as of `asOf`, without
+    /// ``summedOpenBalanceSums(_:analystID:asOf:)`` when the ledger is current as of `asOf`, without
     /// reading every open invoice: the open sums from `customer_open_balance` (kept by triggers,
-    /// ``DerivedBalances/openByCustomer``), less what is not yet due (due on or after `asOf`, or
-    /// with no due date), read by customer and due date from the partial index of open invoices,
-    /// where each customer's oldest overdue due date is the first of its range. Customers with
-    /// only negative balances have no row (the general path gives them one of zeros; the
-    /// worklist reads neither).
+    /// ``DerivedBalances/openByCustomer``) with each row's oldest overdue due date and what is not
+    /// yet due from the covering index of open invoices by customer, currency and due date
+    /// (``CurrentOpenBalance``). Customers with only negative balances have no row (the general
+    /// path gives them one of zeros; the worklist reads neither).
     static func currentOpenBalanceSums(_ db: Database, analystID: String?, asOf: CivilDate) throws -> [OpenBalanceSum] {
-        let day = asOf.description
-        let customers = analystID == nil ? "" : "customer c JOIN "
-        func onCustomer(_ table: String) -> String { analystID == nil ? "" : " ON \(table).customer_id = c.id AND c.analyst_id = ?" }
-        let scope: [(any DatabaseValueConvertible)?] = analystID.map { [$0] } ?? []
-        let open = "b.gross > 0 AND b.reversed_on IS NULL"
-        var sums: [String: OpenBalanceSum] = [:]
-        var order: [String] = []
-        let totals = try Row.fetchCursor(db, sql: """
-            SELECT o.customer_id, o.currency, o.high, o.low, o.inexact,
-                (SELECT MIN(b.due_date) FROM invoice_balance b INDEXED BY open_invoice_by_customer_due
-                 WHERE b.customer_id = o.customer_id AND \(open) AND b.due_date < ? AND b.currency = o.currency)
-            FROM \(customers)customer_open_balance o\(onCustomer("o")) WHERE o.items > 0
-            """, arguments: StatementArguments([day] + scope))
-        while let row = try totals.next() {
-            guard (row[4] as Int64) == 0 else { throw sumOutOfRange }
-            guard let currency = Currency(code: row[1]) else { continue }
-            let customer: String = row[0], total = WideSum.value(row, at: 2)
-            let key = customer + " " + currency.code
-            sums[key] = OpenBalanceSum(
-                customerID: customer, currency: currency, open: total, overdue: total, oldestOverdue: (row[5] as String?).flatMap(CivilDate.init)
-            )
-            order.append(key)
+        let sql = analystID == nil
+            ? "SELECT o.customer_id, \(CurrentOpenBalance.columns) FROM customer_open_balance o WHERE o.items > 0"
+            : """
+                SELECT o.customer_id, \(CurrentOpenBalance.columns)
+                FROM customer c JOIN customer_open_balance o ON o.customer_id = c.id AND o.items > 0 WHERE c.analyst_id = ?
+                """
+        let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(CurrentOpenBalance.arguments(asOf) + (analystID.map { [$0] } ?? [])))
+        var sums: [OpenBalanceSum] = []
+        while let row = try rows.next() {
+            if let sum = try CurrentOpenBalance.sum(row, at: 1, customerID: row[0]) { sums.append(sum) }
         }
-        let notDue = try Row.fetchCursor(db, sql: """
-            SELECT b.customer_id, b.currency, \(WideSum.columns("b.gross"))
-            FROM \(customers)invoice_balance b INDEXED BY open_invoice_by_customer_due\(onCustomer("b"))
-            WHERE \(open) AND b.due_date >= ? GROUP BY b.customer_id, b.currency
-            UNION ALL
-            SELECT b.customer_id, b.currency, \(WideSum.columns("b.gross"))
-            FROM \(customers)invoice_balance b INDEXED BY open_invoice_by_customer_due\(onCustomer("b"))
-            WHERE \(open) AND b.due_date IS NULL GROUP BY b.customer_id, b.currency
-            """, arguments: StatementArguments(scope + [day] + scope))
-        while let row = try notDue.next() {
-            let key = (row[0] as String) + " " + (row[1] as String)
-            sums[key]?.overdue -= WideSum.value(row, at: 2)
-        }
-        return order.compactMap { sums[$0] }
+        return sums
     }
 
     /// Open items for aging, as of a date.
@@ -416,7 +386,55 @@ public struct AgingPage: Sendable {
     public var totals: [Currency: [Int128]]
 }
 
-/// One customer's open invoices in one currency, as ``TenantStore/openBalanceSums(_:analystID:asOf:)`` sums them.
+/// The columns that turn a row `o` of `customer_open_balance` (one customer's open invoices in
+/// one currency, kept by triggers) into that customer's sums as of a date when the ledger is
+/// current on it (``TenantStore/ledgerIsCurrent(_:asOf:)``): its kept open total, and three seeks
+/// into the covering partial index `open_invoice_by_customer_currency_due` (migration v34) for the
+/// oldest due date before the date (the first of the overdue part) and the balances due on or
+/// after it or never (what is not yet overdue). No invoice row is read and nothing is grouped: a
+/// worklist adds these columns to its one read of the analyst's customers.
+enum CurrentOpenBalance {
+    private static let open = "b.gross > 0 AND b.reversed_on IS NULL"
+    private static let range = "b.customer_id = o.customer_id AND b.currency = o.currency AND \(open)"
+    private static let index = "invoice_balance b INDEXED BY open_invoice_by_customer_currency_due"
+
+    /// Seven columns: currency, the kept sum's halves, its count of inexact balances, the oldest
+    /// overdue due date, the sum not yet due (a 64-bit SUM: it is part of the open total, which
+    /// must fit 64 bits too; SQLite raises "integer overflow" when it does not) and the undated sum.
+    /// The date is bound twice, first (``arguments(_:)``).
+    static let columns = """
+        o.currency, o.high, o.low, o.inexact,
+        (SELECT MIN(b.due_date) FROM \(index) WHERE \(range) AND b.due_date < ?1),
+        (SELECT SUM(b.gross) FROM \(index) WHERE \(range) AND b.due_date >= ?1),
+        (SELECT SUM(b.gross) FROM \(index) WHERE \(range) AND b.due_date IS NULL)
+        """
+
+    static func arguments(_ asOf: CivilDate) -> [(any DatabaseValueConvertible)?] { [asOf.description] }
+
+    /// The sum the seven columns at `index` describe, nil for a currency this version does not
+    /// know (as the other paths skip it).
+    static func sum(_ row: Row, at index: Int, customerID: String) throws -> OpenBalanceSum? {
+        guard (row[index + 3] as Int64) == 0 else { throw TenantStore.sumOutOfRange }
+        guard let currency = Currency(code: row[index]) else { return nil }
+        let total = WideSum.value(row, at: index + 1)
+        let notDue = Int128((row[index + 5] as Int64?) ?? 0) + Int128((row[index + 6] as Int64?) ?? 0)
+        return OpenBalanceSum(
+            customerID: customerID, currency: currency, open: total, overdue: total - notDue,
+            oldestOverdue: (row[index + 4] as String?).flatMap(CivilDate.init)
+        )
+    }
+
+    /// Migration "v34: open invoices by customer, currency and due date": the partial index of
+    /// open invoices (v22's, by customer and due date) in (customer, currency, due date) order
+    /// and covering the open test, so each of the seeks above reads only index pages.
+    static let schema = """
+        DROP INDEX open_invoice_by_customer_due;
+        CREATE INDEX open_invoice_by_customer_currency_due ON invoice_balance(customer_id, currency, due_date, gross, reversed_on)
+            WHERE \(open.replacingOccurrences(of: "b.", with: "invoice_balance."));
+        """
+}
+
+/// One customer's open invoices in one currency, as ``TenantStore/summedOpenBalanceSums(_:analystID:asOf:)`` sums them.
 struct OpenBalanceSum: Equatable {
     var customerID: String
     var currency: Currency

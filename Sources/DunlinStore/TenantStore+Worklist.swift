@@ -9,23 +9,64 @@ extension TenantStore {
     /// the day of the last activity in `timeZone` (the reader's calendar).
     public func worklistFacts(analystID: String?, today: CivilDate, timeZone: TimeZone) throws -> [WorklistFacts] {
         try writer.read { db in
-            let mine = analystID == nil ? "" : " AND customer_id IN (SELECT id FROM customer WHERE analyst_id = ?)"
-            let scope: StatementArguments = analystID.map { [$0] } ?? []
-            var facts: [String: WorklistFacts] = [:]
-            var order: [String] = []
-            // The last contact of each customer is one seek in the activity index (customer,
-            // time), not a grouping of every activity of the analyst's customers.
-            // Read by position, not by column name: one row per customer of the analyst.
-            let customers = try Row.fetchCursor(
-                db.cachedStatement(sql: """
-                    SELECT id, name, risk_rating, credit_limit, credit_currency,
-                           (SELECT MAX(occurred_at) FROM activity WHERE customer_id = customer.id) AS last_contact
-                    FROM customer
-                    """ + (analystID == nil ? "" : " WHERE analyst_id = ?")),
-                arguments: scope
-            )
-            while let row = try customers.next() {
-                let id: String = try row.decode(String.self, atIndex: 0)
+            if try Self.ledgerIsCurrent(db, asOf: today) {
+                do {
+                    return try Self.worklistFacts(db, analystID: analystID, today: today, timeZone: timeZone, currentSums: true)
+                } catch let error as DatabaseError where error.message == "integer overflow" {
+                    // A customer's open total beyond 64 bits: the general path sums it in 128
+                    // bits, so the narrowing below names its currency.
+                }
+            }
+            return try Self.worklistFacts(db, analystID: analystID, today: today, timeZone: timeZone, currentSums: false)
+        }
+    }
+
+    /// ``worklistFacts(analystID:today:timeZone:)`` in the caller's read. The customers come in
+    /// one statement in the analyst's order (the index's, by id; every customer: the table's),
+    /// each customer's rows together. With `currentSums` (the ledger is current on `today`) that
+    /// statement also carries each customer's open sums per currency (``CurrentOpenBalance``: the
+    /// kept total and a few index seeks, no invoice read); without, they are summed from every
+    /// open invoice as of `today` (``summedOpenBalanceSums(_:analystID:asOf:)``). Facts are an
+    /// array in that order; the few disputes, tasks and promises find their customer through a
+    /// position per id.
+    static func worklistFacts(_ db: Database, analystID: String?, today: CivilDate, timeZone: TimeZone, currentSums: Bool) throws -> [WorklistFacts] {
+        let mine = analystID == nil ? "" : " AND customer_id IN (SELECT id FROM customer WHERE analyst_id = ?)"
+        let scope: StatementArguments = analystID.map { [$0] } ?? []
+
+        // A customer placed with a collection agency on `today` is the agency's to work, not
+        // the analyst's: off the worklist until a manager recalls the placement.
+        let columns = EscalationRow.Columns.self
+        var placed: Set<String> = []
+        for placement in try EscalationRow.live
+            .filter(columns.action == EscalationAction.place.rawValue && columns.escalatedOn <= today.description).fetchAll(db) {
+            let placement = try placement.record()
+            if placement.places(on: today) { placed.insert(placement.customerID) }
+        }
+
+        var facts: [WorklistFacts] = []
+        var position: [String: Int] = [:]
+        position.reserveCapacity(1024)
+        func add(_ sum: OpenBalanceSum, to customer: inout WorklistFacts) throws {
+            if sum.open > 0 { customer.openTotal.append(Money(minorUnits: try MoneyTotals.narrow(sum.open, sum.currency), currency: sum.currency)) }
+            if sum.overdue > 0 { customer.overdue.append(Money(minorUnits: try MoneyTotals.narrow(sum.overdue, sum.currency), currency: sum.currency)) }
+            if let due = sum.oldestOverdue, customer.oldestDue.map({ due < $0 }) ?? true { customer.oldestDue = due }
+        }
+        // The last contact of each customer is one seek in the activity index (customer, time),
+        // not a grouping of every activity of the analyst's customers. Read by position.
+        let sums = currentSums ? ", \(CurrentOpenBalance.columns)" : ""
+        let join = currentSums ? " LEFT JOIN customer_open_balance o ON o.customer_id = c.id AND o.items > 0" : ""
+        let customers = try Row.fetchCursor(
+            db.cachedStatement(sql: """
+                SELECT c.id, c.name, c.risk_rating, c.credit_limit, c.credit_currency,
+                       (SELECT MAX(occurred_at) FROM activity WHERE customer_id = c.id)\(sums)
+                FROM customer c\(join)
+                """ + (analystID == nil ? "" : " WHERE c.analyst_id = ?")),
+            arguments: StatementArguments(currentSums ? CurrentOpenBalance.arguments(today) : []) + scope
+        )
+        while let row = try customers.next() {
+            let id: String = try row.decode(String.self, atIndex: 0)
+            if facts.last?.customerID != id {
+                guard !placed.contains(id) else { continue }
                 let limit = try row.decode(Int64?.self, atIndex: 3), currency = try row.decode(String?.self, atIndex: 4)
                 var customer = WorklistFacts(
                     customerID: id, customerName: try row.decode(String.self, atIndex: 1),
@@ -35,67 +76,61 @@ extension TenantStore {
                 if let last = try row.decode(Int64?.self, atIndex: 5) {
                     customer.lastContact = CivilDate(Activity.instant(milliseconds: last), in: timeZone)
                 }
-                facts[id] = customer
-                order.append(id)
+                position[id] = facts.count
+                facts.append(customer)
             }
-
-            // A customer placed with a collection agency on `today` is the agency's to work, not
-            // the analyst's: off the worklist until a manager recalls the placement.
-            let columns = EscalationRow.Columns.self
-            let placements = try EscalationRow.live
-                .filter(columns.action == EscalationAction.place.rawValue && columns.escalatedOn <= today.description).fetchAll(db)
-            for placement in placements {
-                let placement = try placement.record()
-                guard placement.places(on: today), facts.removeValue(forKey: placement.customerID) != nil else { continue }
-                order.removeAll { $0 == placement.customerID }
+            // One row per currency with open invoices, in currency order as MoneyTotals gives them.
+            if currentSums, !row.hasNull(atIndex: 6), let sum = try CurrentOpenBalance.sum(row, at: 6, customerID: id) {
+                try add(sum, to: &facts[facts.count - 1])
             }
-
-            // Sums per customer and currency, in currency order as MoneyTotals gives them.
-            for sum in try Self.openBalanceSums(db, analystID: analystID, asOf: today).sorted(by: { $0.currency < $1.currency }) {
-                guard facts[sum.customerID] != nil else { continue }
-                if sum.open > 0 { facts[sum.customerID]?.openTotal.append(Money(minorUnits: try MoneyTotals.narrow(sum.open, sum.currency), currency: sum.currency)) }
-                if sum.overdue > 0 { facts[sum.customerID]?.overdue.append(Money(minorUnits: try MoneyTotals.narrow(sum.overdue, sum.currency), currency: sum.currency)) }
-                if let due = sum.oldestOverdue, facts[sum.customerID]?.oldestDue.map({ due < $0 }) ?? true { facts[sum.customerID]?.oldestDue = due }
-            }
-
-            // Open disputes and due tasks are few beside the ledger: read them all and keep the
-            // analyst's (a subquery per row on the customer's analyst cost more than the rows).
-            let disputes = try Row.fetchCursor(
-                db, sql: "SELECT customer_id, COUNT(*) AS n FROM dispute WHERE deleted = 0 AND status NOT IN ('resolved', 'rejected') GROUP BY customer_id"
-            )
-            while let row = try disputes.next() { facts[try row.decode(String.self, forColumn: "customer_id")]?.openDisputes = try row.decode(Int.self, forColumn: "n") }
-
-            // Call-backs are the tasks due by today; a portal upload (PortalBilling) is one however far off.
-            let tasks = try Row.fetchCursor(
-                db, sql: """
-                    SELECT customer_id, due_date, substr(id, 1, ?) = ? AS upload FROM collection_task
-                    WHERE deleted = 0 AND done = 0 AND (due_date <= ? OR substr(id, 1, ?) = ?)
-                    """,
-                arguments: [PortalBilling.taskPrefix.count, PortalBilling.taskPrefix, today.description, PortalBilling.taskPrefix.count, PortalBilling.taskPrefix]
-            )
-            while let row = try tasks.next() {
-                let customer = try row.decode(String.self, forColumn: "customer_id")
-                guard facts[customer] != nil, let due = CivilDate(try row.decode(String.self, forColumn: "due_date")) else { continue }
-                if try row.decode(Bool.self, forColumn: "upload") { facts[customer]?.portalUploads.append(due) } else { facts[customer]?.callBacks.append(due) }
-            }
-
-            // Promises and plans, installment by installment: broken in the window, or due today,
-            // from what the triggers keep of each (InstallmentProgress).
-            let since = today.adding(days: -Worklist.brokenPromiseWindowDays)
-            for (customerID, evaluation) in try Self.keptInstallmentEvaluations(db, since: since, today: today, scope: mine, scope) {
-                let installment = evaluation.installment
-                switch evaluation.status {
-                case .broken, .partlyKept:
-                    facts[customerID]?.brokenPromises.append(.init(
-                        amount: installment.amount, brokenOn: evaluation.brokenOn, partly: evaluation.status == .partlyKept
-                    ))
-                case .open where installment.dueDate == today:
-                    facts[customerID]?.promisesDue.append(.init(amount: installment.amount, promisedDate: installment.dueDate))
-                case .open, .kept:
-                    break
-                }
-            }
-            return order.compactMap { facts[$0] }
         }
+        if !currentSums {
+            for sum in try summedOpenBalanceSums(db, analystID: analystID, asOf: today).sorted(by: { $0.currency < $1.currency }) {
+                guard let index = position[sum.customerID] else { continue }
+                try add(sum, to: &facts[index])
+            }
+        }
+
+        // Open disputes and due tasks are few beside the ledger: read them all and keep the
+        // analyst's (a subquery per row on the customer's analyst cost more than the rows).
+        let disputes = try Row.fetchCursor(
+            db, sql: "SELECT customer_id, COUNT(*) AS n FROM dispute WHERE deleted = 0 AND status NOT IN ('resolved', 'rejected') GROUP BY customer_id"
+        )
+        while let row = try disputes.next() {
+            if let index = position[try row.decode(String.self, forColumn: "customer_id")] { facts[index].openDisputes = try row.decode(Int.self, forColumn: "n") }
+        }
+
+        // Call-backs are the tasks due by today; a portal upload (PortalBilling) is one however far off.
+        let tasks = try Row.fetchCursor(
+            db, sql: """
+                SELECT customer_id, due_date, substr(id, 1, ?) = ? AS upload FROM collection_task
+                WHERE deleted = 0 AND done = 0 AND (due_date <= ? OR substr(id, 1, ?) = ?)
+                """,
+            arguments: [PortalBilling.taskPrefix.count, PortalBilling.taskPrefix, today.description, PortalBilling.taskPrefix.count, PortalBilling.taskPrefix]
+        )
+        while let row = try tasks.next() {
+            guard let index = position[try row.decode(String.self, forColumn: "customer_id")],
+                  let due = CivilDate(try row.decode(String.self, forColumn: "due_date")) else { continue }
+            if try row.decode(Bool.self, forColumn: "upload") { facts[index].portalUploads.append(due) } else { facts[index].callBacks.append(due) }
+        }
+
+        // Promises and plans, installment by installment: broken in the window, or due today,
+        // from what the triggers keep of each (InstallmentProgress).
+        let since = today.adding(days: -Worklist.brokenPromiseWindowDays)
+        for (customerID, evaluation) in try Self.keptInstallmentEvaluations(db, since: since, today: today, scope: mine, scope) {
+            guard let index = position[customerID] else { continue }
+            let installment = evaluation.installment
+            switch evaluation.status {
+            case .broken, .partlyKept:
+                facts[index].brokenPromises.append(.init(
+                    amount: installment.amount, brokenOn: evaluation.brokenOn, partly: evaluation.status == .partlyKept
+                ))
+            case .open where installment.dueDate == today:
+                facts[index].promisesDue.append(.init(amount: installment.amount, promisedDate: installment.dueDate))
+            case .open, .kept:
+                break
+            }
+        }
+        return facts
     }
 }
