@@ -487,17 +487,18 @@ struct Statement: AsyncParsableCommand {
 
     func run() async throws {
         try await connection.withCaller { client in
-            let statement = try await client.unary(Receivables.statement, .with { $0.customerID = customer; $0.asOf = asOf }, options: connection.callOptions)
+            let statement = try await client.unary(Receivables.statement, .with { $0.customerID = customer; $0.asOf = asOf; $0.packed = true }, options: connection.callOptions)
+            let invoices = try statement.openInvoiceRecords()
             if connection.json {
                 printJSON([
                     "customer_id": statement.customer.id, "as_of": statement.asOf,
-                    "open_invoices": statement.openInvoices.map(json), "payments": statement.payments.map(json),
+                    "open_invoices": invoices.map(json), "payments": statement.payments.map(json),
                     "credits": statement.credits.map(json), "total_open": statement.totalOpen.map(json),
                     "total_unapplied": statement.totalUnapplied.map(json),
                 ])
             } else {
                 say("Statement for \(statement.customer.name) (\(statement.customer.number)) as of \(statement.asOf)")
-                let items = statement.openInvoices + statement.payments + statement.credits
+                let items = invoices + statement.payments + statement.credits
                 printTable([["kind", "id", "reference", "date", "due", "cur", "amount", "open"]] + items.map {
                     [$0.kind, $0.id, $0.reference, $0.date, $0.dueDate, $0.amount.currency, text($0.amount), text($0.balance)]
                 })

@@ -84,6 +84,7 @@ struct ReceivablesServiceTests {
         await expectNotFound("GetCustomer") { _ = try await bayani.unary(Receivables.getCustomer, .with { $0.id = "C1" }) }
         await expectNotFound("GetEntry") { _ = try await bayani.unary(Receivables.getEntry, .with { $0.id = "INV-1" }) }
         await expectNotFound("Statement") { _ = try await bayani.unary(Receivables.statement, .with { $0.customerID = "C1" }) }
+        await expectNotFound("Statement, packed") { _ = try await bayani.unary(Receivables.statement, .with { $0.customerID = "C1"; $0.packed = true }) }
         await expectNotFound("ApplyCash") {
             _ = try await bayani.unary(Receivables.applyCash, .with {
                 $0.sourceID = "PAY-1"; $0.allocations = [.with { $0.invoiceID = "INV-1"; $0.amount = amount(1) }]

@@ -91,6 +91,12 @@ struct ReceivablesTests {
         let statement = try await analyst.unary(Receivables.statement, .with { $0.customerID = "C1"; $0.asOf = "2026-11-23" })
         #expect(statement.openInvoices.map(\.id) == ["INV-2"])
         #expect(statement.payments.first?.balance.minor == 200_00)
+        // Packed: the same invoices as columns, and no records beside them.
+        let packed = try await analyst.unary(Receivables.statement, .with { $0.customerID = "C1"; $0.asOf = "2026-11-23"; $0.packed = true })
+        #expect(packed.openInvoices.isEmpty && packed.openInvoiceColumns.id == ["INV-2"])
+        #expect(try packed.openInvoiceColumns.records(customerID: "C1") == statement.openInvoices)
+        #expect(try packed.openInvoiceRecords() == statement.openInvoiceRecords())
+        #expect(packed.payments == statement.payments && packed.totalOpen == statement.totalOpen)
         let unapplied = try await analyst.unary(Receivables.unappliedCash, .init())
         #expect(unapplied.totals == [amount(200_00)])
 

@@ -145,7 +145,15 @@ struct Suite {
             let statement = try await client.unary(Receivables.statement, .with { $0.customerID = "C0"; $0.asOf = Portfolio.asOf })
             precondition(statement.openInvoices.count == portfolio.statementItems)
         }
-        emit(figure("statement", times, target: 20, extra: ["items": portfolio.statementItems, "invoices": portfolio.invoices]))
+        emit(figure("statement", times, target: 20, extra: ["items": portfolio.statementItems, "invoices": portfolio.invoices,
+                                                           "via": "Statement RPC, one LedgerEntryRecord per open invoice"]))
+        progress("statement of C0, packed")
+        let packedTimes = try await repeated(runs: settings.runs) {
+            let statement = try await client.unary(Receivables.statement, .with { $0.customerID = "C0"; $0.asOf = Portfolio.asOf; $0.packed = true })
+            precondition(try statement.openInvoiceColumns.count() == portfolio.statementItems)
+        }
+        emit(figure("statement_packed", packedTimes, target: 20, extra: ["items": portfolio.statementItems, "invoices": portfolio.invoices,
+                                                                        "via": "Statement RPC with packed: the open invoices as InvoiceColumns"]))
     }
 
     /// The same reports' store queries alone, in this process (no RPC, no encoding): where the

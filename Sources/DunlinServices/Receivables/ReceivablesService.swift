@@ -183,7 +183,11 @@ public struct ReceivablesService: RPCService {
             var response = Dunlin_V1_StatementResponse()
             response.customer = Dunlin_V1_CustomerRecord(customer)
             response.asOf = asOf.description
-            response.openInvoices = invoices.map { Dunlin_V1_LedgerEntryRecord($0.entry, balance: $0.open) }
+            if request.packed {
+                response.openInvoiceColumns = Dunlin_V1_InvoiceColumns(invoices)
+            } else {
+                response.openInvoices = invoices.map { Dunlin_V1_LedgerEntryRecord($0.entry, balance: $0.open) }
+            }
             response.payments = sources.filter { $0.entry.kind == .payment }.map { Dunlin_V1_LedgerEntryRecord($0.entry, balance: $0.open) }
             response.credits = sources.filter { $0.entry.kind == .creditMemo }.map { Dunlin_V1_LedgerEntryRecord($0.entry, balance: $0.open) }
             response.totalOpen = try totals(invoices.map(\.open), field: "total_open")

@@ -626,6 +626,11 @@ public nonisolated struct Dunlin_V1_StatementRequest: Sendable {
 
   public var asOf: String = String()
 
+  /// The open invoices column by column (StatementResponse.open_invoice_columns) instead of one
+  /// record each (open_invoices): the same items, without a message and two amounts per item to
+  /// encode, deflate and decode (PROTOCOL.md §16.1).
+  public var packed: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -678,11 +683,51 @@ public nonisolated struct Dunlin_V1_StatementResponse: @unchecked Sendable {
     set {_uniqueStorage()._totalUnapplied = newValue}
   }
 
+  /// when packed was asked for; open_invoices is then empty
+  public var openInvoiceColumns: Dunlin_V1_InvoiceColumns {
+    get {_storage._openInvoiceColumns ?? Dunlin_V1_InvoiceColumns()}
+    set {_uniqueStorage()._openInvoiceColumns = newValue}
+  }
+  /// Returns true if `openInvoiceColumns` has been explicitly set.
+  public var hasOpenInvoiceColumns: Bool {_storage._openInvoiceColumns != nil}
+  /// Clears the value of `openInvoiceColumns`. Subsequent reads from it will return its default value.
+  public mutating func clearOpenInvoiceColumns() {_uniqueStorage()._openInvoiceColumns = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// Invoices column by column: item i is the i-th value of every list, and every list has as many
+/// values as `id`. Amounts in minor units of the item's currency; dates YYYY-MM-DD, an empty due
+/// date is none. Every item is an invoice of the response's customer.
+public nonisolated struct Dunlin_V1_InvoiceColumns: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: [String] = []
+
+  public var currency: [String] = []
+
+  public var amount: [Int64] = []
+
+  /// open, as of the statement's day
+  public var balance: [Int64] = []
+
+  public var date: [String] = []
+
+  public var dueDate: [String] = []
+
+  public var reference: [String] = []
+
+  public var memo: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 public nonisolated struct Dunlin_V1_UnappliedCashRequest: Sendable {
@@ -2582,7 +2627,7 @@ nonisolated extension Dunlin_V1_AgingResponse: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Dunlin_V1_StatementRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StatementRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}as_of\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}as_of\0\u{1}packed\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2592,6 +2637,7 @@ nonisolated extension Dunlin_V1_StatementRequest: SwiftProtobuf.Message, SwiftPr
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.asOf) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.packed) }()
       default: break
       }
     }
@@ -2604,12 +2650,16 @@ nonisolated extension Dunlin_V1_StatementRequest: SwiftProtobuf.Message, SwiftPr
     if !self.asOf.isEmpty {
       try visitor.visitSingularStringField(value: self.asOf, fieldNumber: 2)
     }
+    if self.packed != false {
+      try visitor.visitSingularBoolField(value: self.packed, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Dunlin_V1_StatementRequest, rhs: Dunlin_V1_StatementRequest) -> Bool {
     if lhs.customerID != rhs.customerID {return false}
     if lhs.asOf != rhs.asOf {return false}
+    if lhs.packed != rhs.packed {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2617,7 +2667,7 @@ nonisolated extension Dunlin_V1_StatementRequest: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Dunlin_V1_StatementResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StatementResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customer\0\u{3}as_of\0\u{3}open_invoices\0\u{1}payments\0\u{1}credits\0\u{3}total_open\0\u{3}total_unapplied\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customer\0\u{3}as_of\0\u{3}open_invoices\0\u{1}payments\0\u{1}credits\0\u{3}total_open\0\u{3}total_unapplied\0\u{3}open_invoice_columns\0")
 
   fileprivate class _StorageClass {
     var _customer: Dunlin_V1_CustomerRecord? = nil
@@ -2627,6 +2677,7 @@ nonisolated extension Dunlin_V1_StatementResponse: SwiftProtobuf.Message, SwiftP
     var _credits: [Dunlin_V1_LedgerEntryRecord] = []
     var _totalOpen: [Dunlin_V1_Amount] = []
     var _totalUnapplied: [Dunlin_V1_Amount] = []
+    var _openInvoiceColumns: Dunlin_V1_InvoiceColumns? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2644,6 +2695,7 @@ nonisolated extension Dunlin_V1_StatementResponse: SwiftProtobuf.Message, SwiftP
       _credits = source._credits
       _totalOpen = source._totalOpen
       _totalUnapplied = source._totalUnapplied
+      _openInvoiceColumns = source._openInvoiceColumns
     }
   }
 
@@ -2669,6 +2721,7 @@ nonisolated extension Dunlin_V1_StatementResponse: SwiftProtobuf.Message, SwiftP
         case 5: try { try decoder.decodeRepeatedMessageField(value: &_storage._credits) }()
         case 6: try { try decoder.decodeRepeatedMessageField(value: &_storage._totalOpen) }()
         case 7: try { try decoder.decodeRepeatedMessageField(value: &_storage._totalUnapplied) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._openInvoiceColumns) }()
         default: break
         }
       }
@@ -2702,6 +2755,9 @@ nonisolated extension Dunlin_V1_StatementResponse: SwiftProtobuf.Message, SwiftP
       if !_storage._totalUnapplied.isEmpty {
         try visitor.visitRepeatedMessageField(value: _storage._totalUnapplied, fieldNumber: 7)
       }
+      try { if let v = _storage._openInvoiceColumns {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2718,10 +2774,76 @@ nonisolated extension Dunlin_V1_StatementResponse: SwiftProtobuf.Message, SwiftP
         if _storage._credits != rhs_storage._credits {return false}
         if _storage._totalOpen != rhs_storage._totalOpen {return false}
         if _storage._totalUnapplied != rhs_storage._totalUnapplied {return false}
+        if _storage._openInvoiceColumns != rhs_storage._openInvoiceColumns {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_InvoiceColumns: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".InvoiceColumns"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}currency\0\u{1}amount\0\u{1}balance\0\u{1}date\0\u{3}due_date\0\u{1}reference\0\u{1}memo\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.currency) }()
+      case 3: try { try decoder.decodeRepeatedSInt64Field(value: &self.amount) }()
+      case 4: try { try decoder.decodeRepeatedSInt64Field(value: &self.balance) }()
+      case 5: try { try decoder.decodeRepeatedStringField(value: &self.date) }()
+      case 6: try { try decoder.decodeRepeatedStringField(value: &self.dueDate) }()
+      case 7: try { try decoder.decodeRepeatedStringField(value: &self.reference) }()
+      case 8: try { try decoder.decodeRepeatedStringField(value: &self.memo) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.currency.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.currency, fieldNumber: 2)
+    }
+    if !self.amount.isEmpty {
+      try visitor.visitPackedSInt64Field(value: self.amount, fieldNumber: 3)
+    }
+    if !self.balance.isEmpty {
+      try visitor.visitPackedSInt64Field(value: self.balance, fieldNumber: 4)
+    }
+    if !self.date.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.date, fieldNumber: 5)
+    }
+    if !self.dueDate.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.dueDate, fieldNumber: 6)
+    }
+    if !self.reference.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.reference, fieldNumber: 7)
+    }
+    if !self.memo.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.memo, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_InvoiceColumns, rhs: Dunlin_V1_InvoiceColumns) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.currency != rhs.currency {return false}
+    if lhs.amount != rhs.amount {return false}
+    if lhs.balance != rhs.balance {return false}
+    if lhs.date != rhs.date {return false}
+    if lhs.dueDate != rhs.dueDate {return false}
+    if lhs.reference != rhs.reference {return false}
+    if lhs.memo != rhs.memo {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
