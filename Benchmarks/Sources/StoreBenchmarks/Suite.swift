@@ -150,7 +150,8 @@ struct Suite {
         progress("statement of C0, packed")
         let packedTimes = try await repeated(runs: settings.runs) {
             let statement = try await client.unary(Receivables.statement, .with { $0.customerID = "C0"; $0.asOf = Portfolio.asOf; $0.packed = true })
-            precondition(try statement.openInvoiceColumns.count() == portfolio.statementItems)
+            let items = try statement.openInvoiceColumns.count()
+            precondition(items == portfolio.statementItems)
         }
         emit(figure("statement_packed", packedTimes, target: 20, extra: ["items": portfolio.statementItems, "invoices": portfolio.invoices,
                                                                         "via": "Statement RPC with packed: the open invoices as InvoiceColumns"]))
