@@ -50,7 +50,10 @@ public struct CustomerReport: Sendable {
     /// Reads the report's figures through `caller` (the replica or the server). `asOf` empty: the
     /// tenant's today.
     public static func load(customerID: String, asOf: String, analystName: (String) async -> String, caller: any UnaryCaller, options: RPCClient.CallOptions) async throws -> CustomerReport {
-        let statement = try await caller.unary(Receivables.statement, .with { $0.customerID = customerID; $0.asOf = asOf }, options: options)
+        // Packed on the wire (PROTOCOL.md §16.1), records from here on.
+        var statement = try await caller.unary(Receivables.statement, .with { $0.customerID = customerID; $0.asOf = asOf; $0.packed = true }, options: options)
+        statement.openInvoices = try statement.openInvoiceRecords()
+        statement.clearOpenInvoiceColumns()
         let day = CivilDate(statement.asOf) ?? CivilDate(year: 2000, month: 1, day: 1)!
         var entries: [Dunlin_V1_LedgerEntryRecord] = []
         var cursor = ""
