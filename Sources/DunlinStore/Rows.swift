@@ -1,4 +1,5 @@
 import DunlinCore
+import DunlinSync
 import Foundation
 import GRDB
 
@@ -49,13 +50,11 @@ struct LedgerEntryRow: Codable, FetchableRecord, PersistableRecord, RecordTable 
     }
 
     var entry: LedgerEntry? {
-        guard let kind = LedgerEntryKind(rawValue: kind), let currency = Currency(code: currency), let date = CivilDate(date) else {
-            return nil
-        }
-        return LedgerEntry(
-            id: id, kind: kind, customerID: customer_id, amount: Money(minorUnits: amount, currency: currency), date: date,
-            dueDate: due_date.flatMap(CivilDate.init), reference: reference, sourceID: source_id, targetID: target_id, memo: memo
-        )
+        // The row's columns are the packed form's: one reading of them serves both.
+        PackedLedgerEntry(
+            kind: kind, customerID: customer_id, currency: currency, amount: amount, date: date, dueDate: due_date,
+            reference: reference, sourceID: source_id, targetID: target_id, memo: memo
+        ).entry(id: id)
     }
 }
 
