@@ -23,7 +23,7 @@ struct TenantCommands: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tenant",
         abstract: "Create, list, suspend, resume, export and delete tenants (server admins only).",
-        subcommands: [Create.self, List.self, Suspend.self, Resume.self, Export.self, Delete.self]
+        subcommands: [Create.self, List.self, Suspend.self, Resume.self, Export.self, Delete.self, Limits.self]
     )
 
     struct Create: AsyncParsableCommand {
@@ -173,6 +173,113 @@ struct TenantCommands: AsyncParsableCommand {
                 printTenants([tenant], json: connection.json, single: true)
             }
         }
+    }
+}
+
+extension TenantCommands {
+    struct Limits: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show or set a tenant's limits: calls and streams open at once, calls a second, import size.",
+            discussion: """
+                Without options, shows the limits set for the tenant and those in force (server admins, and \
+                the tenant's own admins). With options (server admins only), sets them; a limit not given keeps \
+                what was set, --reset returns every limit to the server's defaults (dunlind serve --tenant-*). \
+                A tenant past a limit gets RESOURCE_EXHAUSTED (exit 108) with a retry hint; other tenants \
+                are not slowed. Recorded in the audit trail.
+                """
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Tenant id.") var id: String
+        @Option(help: "Calls open at once, of every kind.") var maxCalls: UInt64?
+        @Option(help: "Streaming calls open at once (syncs, watches, imports, exports).") var maxStreams: UInt64?
+        @Option(help: "Calls opened per second, sustained.") var callsPerSecond: UInt64?
+        @Option(help: "MiB of requests one import may send.") var maxImportMb: UInt64?
+        @Flag(help: "Return every limit to the server's defaults.") var reset = false
+
+        func validate() throws {
+            if reset, [maxCalls, maxStreams, callsPerSecond, maxImportMb].contains(where: { $0 != nil }) {
+                throw ValidationError("--reset sets every limit to the server's default: give it alone")
+            }
+            if let maxImportMb, maxImportMb > UInt64(Int32.max) {
+                throw ValidationError("--max-import-mb \(maxImportMb) is more than the server counts to")
+            }
+        }
+
+        func run() async throws {
+            let setting = reset || [maxCalls, maxStreams, callsPerSecond, maxImportMb].contains { $0 != nil }
+            try await connection.withClient { client in
+                var limits = try await client.unary(Admin.getTenantLimits, .with { $0.tenantID = id }, options: connection.callOptions)
+                if setting {
+                    var set = reset ? Dunlin_V1_TenantLimitSettings() : limits.set
+                    if let maxCalls { set.maxCalls = maxCalls }
+                    if let maxStreams { set.maxStreams = maxStreams }
+                    if let callsPerSecond { set.callsPerSecond = callsPerSecond }
+                    if let maxImportMb { set.maxImportBytes = maxImportMb << 20 }
+                    limits = try await client.unary(Admin.setTenantLimits, .with { $0.tenantID = id; $0.limits = set }, options: connection.callOptions)
+                }
+                let shown = TenantLimitsJSON(limits)
+                if connection.json { return printJSON(encoding: shown) }
+                printTable([["LIMIT", "IN FORCE", "SET FOR \(terminalSafe(id).uppercased())"]] + shown.rows)
+            }
+        }
+    }
+}
+
+/// `dunlin admin tenant limits --json`: what holds, and what was set (null: the server's default).
+struct TenantLimitsJSON: Encodable {
+    struct Values: Encodable {
+        var maxCalls: UInt64?
+        var maxStreams: UInt64?
+        var callsPerSecond: UInt64?
+        var maxImportBytes: UInt64?
+
+        init(_ settings: Dunlin_V1_TenantLimitSettings) {
+            func value(_ raw: UInt64) -> UInt64? { raw == 0 ? nil : raw }
+            maxCalls = value(settings.maxCalls)
+            maxStreams = value(settings.maxStreams)
+            callsPerSecond = value(settings.callsPerSecond)
+            maxImportBytes = value(settings.maxImportBytes)
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case maxCalls = "max_calls", maxStreams = "max_streams", callsPerSecond = "calls_per_second", maxImportBytes = "max_import_bytes"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(maxCalls, forKey: .maxCalls)
+            try container.encode(maxStreams, forKey: .maxStreams)
+            try container.encode(callsPerSecond, forKey: .callsPerSecond)
+            try container.encode(maxImportBytes, forKey: .maxImportBytes)
+        }
+    }
+
+    var tenantID: String
+    var effective: Values
+    var set: Values
+    var updatedAtMs: Int64
+
+    init(_ limits: Dunlin_V1_TenantLimits) {
+        tenantID = limits.tenantID
+        effective = Values(limits.effective)
+        set = Values(limits.set)
+        updatedAtMs = limits.updatedAtMs
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case tenantID = "tenant_id", effective, set, updatedAtMs = "updated_at_ms"
+    }
+
+    /// One row per limit: its name, the value in force, and what was set ("default" for none).
+    var rows: [[String]] {
+        func mib(_ bytes: UInt64?) -> String? { bytes.map { "\($0 >> 20) MiB" } }
+        func row(_ name: String, _ effective: String?, _ set: String?) -> [String] { [name, effective ?? "-", set ?? "default"] }
+        return [
+            row("calls open at once", effective.maxCalls.map(String.init), set.maxCalls.map(String.init)),
+            row("streams open at once", effective.maxStreams.map(String.init), set.maxStreams.map(String.init)),
+            row("calls a second", effective.callsPerSecond.map(String.init), set.callsPerSecond.map(String.init)),
+            row("import size", mib(effective.maxImportBytes), mib(set.maxImportBytes)),
+        ]
     }
 }
 

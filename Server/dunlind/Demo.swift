@@ -35,6 +35,9 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Where letters and copies of emails are written (default: DIR/outbox).")
     var outbox: String?
 
+    @Option(help: "Serve the metrics at http://127.0.0.1:<port>/metrics (as for serve; 0 picks a free port).")
+    var metricsPort: Int?
+
     static let tenantID = "demo"
 
     func run() async throws {
@@ -51,6 +54,7 @@ struct Demo: AsyncParsableCommand {
 
         let serve = try Serve.parse(
             ["--data", directory.path, "--host", host, "--port", "\(port)", "--sendmail", sendmail] + (outbox.map { ["--outbox", $0] } ?? [])
+                + (metricsPort.map { ["--metrics-port", "\($0)"] } ?? [])
         )
         // The hints name the port the server really listens on (the system's choice for --port 0),
         // so they are written once it is bound, before its "dunlind listening on" line.

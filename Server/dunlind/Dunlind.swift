@@ -90,6 +90,43 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log lines on standard error: text, or json (one JSON object per line, keys sorted).")
     var logFormat: LogFormat = .text
 
+    @Option(help: "Serve the server's metrics in Prometheus' text format at http://<metrics-host>:<port>/metrics (0 picks a free port and prints it). Without it, no metrics are kept.")
+    var metricsPort: Int?
+
+    @Option(help: "Calls one tenant's callers may have open at once, across all connections (a tenant's own limit, set with `dunlin admin tenant limits`, takes precedence).")
+    var tenantMaxCalls = TenantLimits.defaults.maxCalls
+
+    @Option(help: "Of those, streaming calls (syncs, watches, imports, exports) one tenant may have open at once.")
+    var tenantMaxStreams = TenantLimits.defaults.maxStreams
+
+    @Option(help: "Calls one tenant may open per second, sustained (a burst of two seconds' worth is let through).")
+    var tenantCallsPerSecond = TenantLimits.defaults.callsPerSecond
+
+    @Option(help: "MiB of requests one import call of a tenant may send.")
+    var tenantMaxImportMb = Int(TenantLimits.defaults.maxImportBytes >> 20)
+
+    /// The --tenant-* options, checked: each positive, streams no more than calls, the import size
+    /// in bytes without overflow.
+    func tenantLimitDefaults() throws -> TenantLimits {
+        guard tenantMaxImportMb > 0, tenantMaxImportMb <= Int(Int64.max >> 20) else {
+            throw ValidationError("--tenant-max-import-mb is a positive number of MiB; got \(tenantMaxImportMb)")
+        }
+        let limits = TenantLimits(
+            maxCalls: tenantMaxCalls, maxStreams: tenantMaxStreams, callsPerSecond: tenantCallsPerSecond, maxImportBytes: Int64(tenantMaxImportMb) << 20
+        )
+        if let problem = TenantLimits.problem(limits) {
+            let option = [
+                "max_calls": "--tenant-max-calls", "max_streams": "--tenant-max-streams",
+                "calls_per_second": "--tenant-calls-per-second", "max_import_bytes": "--tenant-max-import-mb",
+            ][problem.field] ?? problem.field
+            throw ValidationError("\(option): \(problem.message)")
+        }
+        return limits
+    }
+
+    @Option(help: "Address the metrics listen on. They name tenant ids: keep them on loopback or a private network.")
+    var metricsHost = "127.0.0.1"
+
     /// --max-token-lifetime in milliseconds, converted with checks.
     func maxTokenLifetimeMilliseconds() throws -> Int64 {
         guard maxTokenLifetime > 0, let days = Int64(exactly: maxTokenLifetime),
@@ -140,6 +177,9 @@ struct Serve: AsyncParsableCommand {
         limits.idleTimeout = .seconds(idleTimeout)
         var services: [any RPCService] = [DiagnosticsService()]
         var scheduledRuns: ScheduledDunningRuns?
+        var storeSizes: (@Sendable (ServerMetrics) -> Void)?
+        var tenantGate: TenantGate?
+        let limitDefaults = try tenantLimitDefaults()
         var authenticator: any Authenticator = StaticTokenAuthenticator(
             Dictionary(devTokens.map { ($0, Self.developmentPrincipal) }, uniquingKeysWith: { first, _ in first })
         )
@@ -176,23 +216,47 @@ struct Serve: AsyncParsableCommand {
                 )
             )
             services += [
-                AdminService(tenants: tenants), ReceivablesService(tenants: tenants), RecordsService(tenants: tenants),
+                AdminService(tenants: tenants, limitDefaults: limitDefaults), ReceivablesService(tenants: tenants), RecordsService(tenants: tenants),
                 DunningService(tenants: tenants, authority: true, delivery: delivery), CashService(tenants: tenants, authority: true),
                 CloseService(tenants: tenants, authority: true),
                 SyncService(tenants: tenants),
             ]
             authenticator = TokenAuthenticator(control: control)
+            storeSizes = { metrics in Self.reportStoreSizes(control, to: metrics) }
+            tenantGate = TenantGate(defaults: limitDefaults, control: control)
             scheduledRuns = ScheduledDunningRuns(tenants: tenants, delivery: delivery)
+        }
+        var metrics: ServerMetrics?
+        var metricsEndpoint: MetricsEndpoint?
+        if let metricsPort {
+            guard (0...65_535).contains(metricsPort) else { throw ValidationError("--metrics-port is 0 to 65535; got \(metricsPort)") }
+            let (made, registry) = MetricsEndpoint.prometheus()
+            let sizes = storeSizes
+            metricsEndpoint = MetricsEndpoint(host: metricsHost, port: metricsPort, registry: registry, refresh: { sizes?(made) })
+            metrics = made
         }
         let server = RPCServer(
             configuration: .init(host: host, port: port, limits: limits, shutdownGracePeriod: .seconds(gracePeriod)),
             services: services,
             authenticator: authenticator,
-            logger: logger
+            logger: logger,
+            metrics: metrics,
+            tenantGate: tenantGate
         )
+        var lifecycle: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
+        if let scheduledRuns { lifecycle.append(.init(service: scheduledRuns)) }
+        if let metricsEndpoint {
+            lifecycle.append(.init(service: metricsEndpoint))
+            Task {
+                if let address = try? await metricsEndpoint.listeningAddress {
+                    let line = "dunlind metrics on http://\(address.ipAddress ?? metricsHost):\(address.port ?? 0)/metrics\n"
+                    FileHandle.standardOutput.write(Data(line.utf8))
+                }
+            }
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: server)] + (scheduledRuns.map { [.init(service: $0)] } ?? []),
+                services: lifecycle,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -206,6 +270,19 @@ struct Serve: AsyncParsableCommand {
             }
         }
         try await group.run()
+    }
+}
+
+extension Serve {
+    /// Each live tenant's database file with its write-ahead log, as the metrics' store sizes.
+    static func reportStoreSizes(_ control: ControlStore, to metrics: ServerMetrics) {
+        for tenant in (try? control.allTenants()) ?? [] {
+            let file = control.tenantFile(tenant.id).path
+            let bytes = [file, file + "-wal"].reduce(0) { sum, path in
+                sum + ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int ?? 0)
+            }
+            metrics.storeSize(tenant: tenant.id, bytes: bytes)
+        }
     }
 }
 

@@ -64,6 +64,8 @@ public final class RPCServer: Service, Sendable {
     private let authenticator: any Authenticator
     private let logger: Logger
     private let group: any EventLoopGroup
+    private let metrics: ServerMetrics?
+    private let gate: TenantGate?
     private let state = NIOLockedValueBox(State.idle)
     private let connections = NIOLockedValueBox([ObjectIdentifier: Channel]())
     private let addressWaiters = NIOLockedValueBox(AddressWaiters())
@@ -73,7 +75,9 @@ public final class RPCServer: Service, Sendable {
         services: [any RPCService],
         authenticator: any Authenticator = StaticTokenAuthenticator(),
         logger: Logger = Logger(label: "dunlind"),
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        metrics: ServerMetrics? = nil,
+        tenantGate: TenantGate? = nil
     ) {
         var router = Router()
         for service in services { service.register(in: &router) }
@@ -83,6 +87,8 @@ public final class RPCServer: Service, Sendable {
         self.authenticator = authenticator
         self.logger = logger
         self.group = group
+        self.metrics = metrics
+        self.gate = tenantGate
     }
 
     /// The address the server listens on, once it does. Waits for `run()` to bind.
@@ -155,11 +161,14 @@ public final class RPCServer: Service, Sendable {
             limits: configuration.limits,
             serverVersion: configuration.serverVersion,
             compressResponses: configuration.compressResponses,
-            minimumSchemaVersion: configuration.minimumSchemaVersion
+            minimumSchemaVersion: configuration.minimumSchemaVersion,
+            metrics: metrics,
+            gate: gate
         )
         let decoderLimits = FrameDecoder.Limits(configuration.limits)
         let nextID = NIOLockedValueBox(0)
         let state = self.state
+        let metrics = self.metrics
 
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -172,10 +181,18 @@ public final class RPCServer: Service, Sendable {
                 let id = nextID.withLockedValue { $0 += 1; return $0 }
                 let key = ObjectIdentifier(channel)
                 connections.withLockedValue { $0[key] = channel }
+                if let metrics {
+                    metrics.connectionsAccepted.increment()
+                    metrics.connectionsOpen.increment()
+                }
                 channel.closeFuture.whenComplete { _ in
                     _ = connections.withLockedValue { $0.removeValue(forKey: key) }
+                    metrics?.connectionsOpen.decrement()
                 }
                 return channel.eventLoop.makeCompletedFuture {
+                    if let metrics {
+                        try channel.pipeline.syncOperations.addHandler(ByteCountingHandler(metrics))
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(FrameByteDecoder(FrameDecoder(limits: decoderLimits, expectsPreface: true)))
                     )
@@ -201,8 +218,8 @@ public final class RPCServer: Service, Sendable {
     }
 }
 
-/// Callers of `listeningAddress` waiting for the bind.
-private struct AddressWaiters {
+/// Callers of a listener's `listeningAddress` waiting for its bind.
+struct AddressWaiters {
     private var result: Result<SocketAddress, any Error>?
     private var waiters: [CheckedContinuation<SocketAddress, any Error>] = []
 

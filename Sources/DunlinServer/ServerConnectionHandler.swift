@@ -18,6 +18,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         var serverVersion: String
         var compressResponses: Bool
         var minimumSchemaVersion: UInt32
+        /// What the connection counts (nil: nothing).
+        var metrics: ServerMetrics? = nil
+        /// Holds each tenant to its limits across connections (nil: no tenant limits).
+        var gate: TenantGate? = nil
     }
 
     private struct Call {
@@ -27,6 +31,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         var requests: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
         var task: Task<Void, Never>?
         var deadlineTimer: Scheduled<Void>?
+        /// When the call opened, for its duration in the metrics.
+        var opened: NIODeadline
+        /// What the tenant gate let through, given back when the call ends.
+        var admission: TenantGate.Admission?
+        /// Request bytes received so far, for a client-streaming call held to its tenant's import size.
+        var receivedBytes: Int64 = 0
     }
 
     private let router: Router
@@ -49,6 +59,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var idleTimer: Scheduled<Void>?
     private var outbox: FrameOutbox?
     private var shuttingDown = false
+    /// The tenant whose open replicas this connection counts in (set once authenticated with a
+    /// replica id, so the count goes down when it closes).
+    private var countedReplicaTenant: String?
 
     init(router: Router, authenticator: any Authenticator, configuration: Configuration, logger: Logger, connectionID: String) {
         self.router = router
@@ -89,6 +102,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if let tenant = countedReplicaTenant {
+            configuration.metrics?.replicaClosed(tenant: tenant)
+            countedReplicaTenant = nil
+        }
         handshakeTimer?.cancel()
         idleTimer?.cancel()
         for (_, call) in calls { abandon(call) }
@@ -134,6 +151,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         case .openCall(let id, let open, let endStream):
             openCall(id, open, endStream: endStream)
         case .refuseCall(_, let end):
+            configuration.metrics?.refused("call_refused")
             outbox?.write(end)
         case .message(let id, let message, let size, let endStream):
             messageReceived(id, message, size: size, endStream: endStream)
@@ -191,6 +209,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         handshakeTimer?.cancel()
         handshakeTimer = nil
         self.principal = principal
+        if let metrics = configuration.metrics, !helloReplicaID.isEmpty {
+            metrics.replicaOpened(tenant: principal.tenantID)
+            countedReplicaTenant = principal.tenantID
+        }
         logger[metadataKey: "principal"] = "\(principal.id.isEmpty ? principal.role : principal.id)"
         logger.debug("handshake complete")
         outbox?.writeNow(welcome)
@@ -200,6 +222,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private func refuse(_ error: RPCError, reason: Dunlin_V1_GoAwayReason = .unauthenticated) {
         guard context != nil else { return }
         logger.info("credential refused", metadata: ["reason": "\(error.message)"])
+        configuration.metrics?.refused("\(reason)")
         let goAway = machine.authenticationFailed(error.message, reason: reason)
         outbox?.goAwayAndClose(goAway)
     }
@@ -210,20 +233,27 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         idleTimer?.cancel()
         idleTimer = nil
         guard let route = router.route(open.method) else {
-            return finish(id, status: RPCError(.unimplemented, "no method \(open.method)").status)
+            return refuseOpen(id, method: nil, RPCError(.unimplemented, "no method \(open.method)"))
         }
         if principal.isAnonymous, !route.allowsAnonymous {
-            return finish(id, status: RPCError(.unauthenticated, "\(open.method) needs a credential; this connection is anonymous").status)
+            return refuseOpen(id, method: open.method, RPCError(.unauthenticated, "\(open.method) needs a credential; this connection is anonymous"))
         }
         var metadata: [String: [UInt8]] = [:]
         for entry in open.metadata {
             guard Self.isValidMetadataKey(entry.key) else {
-                return finish(id, status: RPCError(
+                return refuseOpen(id, method: open.method, RPCError(
                     .invalidArgument, "metadata key \"\(entry.key)\" is not lower-case [a-z0-9-_.]",
                     details: [.with { $0.field = "metadata"; $0.reason = "invalid_key" }]
-                ).status)
+                ))
             }
             metadata[entry.key] = [UInt8](entry.value)
+        }
+        var admission: TenantGate.Admission?
+        if let gate = configuration.gate, !principal.tenantID.isEmpty {
+            switch gate.admit(tenant: principal.tenantID, streaming: route.kind != .unary, now: context!.eventLoop.now) {
+            case .success(let admitted): admission = admitted
+            case .failure(let refusal): return refuseOpen(id, method: open.method, refusal)
+            }
         }
         let timeout: Duration? = open.timeoutUs > 0 ? .microseconds(Int64(clamping: open.timeoutUs)) : nil
         // The connection's logger, as is: setting per-call metadata costs on every call (the log
@@ -234,8 +264,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             context: ServerContext(
                 principal: principal, method: open.method, metadata: metadata,
                 deadline: timeout.map { ContinuousClock.now + $0 }, connectionID: connectionID, logger: callLogger,
-                replicaID: helloReplicaID, peerAddress: peerAddress, authenticator: authenticator
-            )
+                replicaID: helloReplicaID, peerAddress: peerAddress, authenticator: authenticator,
+                observer: configuration.metrics
+            ),
+            opened: configuration.metrics == nil ? .uptimeNanoseconds(0) : .now(),
+            admission: admission
         )
         if let timeout {
             let handler = loopBound
@@ -252,6 +285,15 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    /// Ends a call refused before it was opened (`method`: nil for a path no service answers).
+    private func refuseOpen(_ id: UInt32, method: String?, _ error: RPCError) {
+        if let metrics = configuration.metrics {
+            metrics.refused(error.details.first.map(\.reason).flatMap { $0.isEmpty ? nil : $0 } ?? "call_refused")
+            metrics.callEnded(method: method, status: error.code, nanoseconds: 0)
+        }
+        finish(id, status: error.status)
+    }
+
     static func isValidMetadataKey(_ key: String) -> Bool {
         !key.isEmpty && key.utf8.allSatisfy { byte in
             (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
@@ -262,6 +304,14 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private func messageReceived(_ id: UInt32, _ message: ByteBuffer, size: Int, endStream: Bool) {
         guard var call = calls[id] else { return }
         if let requests = call.requests {
+            if let admission = call.admission {
+                call.receivedBytes += Int64(size)
+                calls[id] = call
+                if call.receivedBytes > admission.maxImportBytes {
+                    call.task?.cancel()
+                    return finish(id, status: TenantGate.importTooLarge(admission).status)
+                }
+            }
             consumedSizes[id, default: []].append(size)
             requests.yield(message)
         } else if call.request == nil {
@@ -416,6 +466,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         if let call = calls.removeValue(forKey: id) {
             call.deadlineTimer?.cancel()
             call.requests?.finish(throwing: RPCError(.cancelled, "the call has ended"))
+            if let admission = call.admission { configuration.gate?.release(admission) }
+            if let metrics = configuration.metrics {
+                let elapsed = NIODeadline.now() - call.opened
+                metrics.callEnded(method: call.context.method, status: StatusCode(rawValue: status.code) ?? .unknown, nanoseconds: elapsed.nanoseconds)
+            }
         }
         consumedSizes[id] = nil
         pending.remove(id) { $0.resume(throwing: RPCError(.cancelled, "the call has ended")) }
@@ -432,6 +487,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     private func abandon(_ call: Call) {
+        if let admission = call.admission { configuration.gate?.release(admission) }
         call.deadlineTimer?.cancel()
         call.task?.cancel()
         call.requests?.finish(throwing: RPCError(.cancelled, "the call was cancelled"))
@@ -478,6 +534,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private func closeWith(_ reason: Dunlin_V1_GoAwayReason, _ message: String) {
         guard let context, context.channel.isActive else { return }
         logger.debug("closing", metadata: ["reason": "\(reason)", "message": "\(message)"])
+        if reason != .idleTimeout { configuration.metrics?.refused("\(reason)") }
         let goAway = machine.close(reason, message)
         outbox?.goAwayAndClose(goAway)
     }
@@ -489,6 +546,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private func fail(_ error: ProtocolError, goAway: Frame) {
         guard let context, context.channel.isActive else { return }
         logger.info("protocol error", metadata: ["error": "\(error)"])
+        configuration.metrics?.refused("\(error.reason)")
         outbox?.goAwayAndClose(goAway)
     }
 

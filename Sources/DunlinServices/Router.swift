@@ -23,11 +23,13 @@ public struct ServerContext: Sendable {
     /// What re-checks the principal during a long call; nil for in-process calls (the replica),
     /// whose principal is the profile's own.
     package var authenticator: (any CredentialCheck)? = nil
+    /// Who counts the work calls do (the server's metrics); nil for in-process calls.
+    package var observer: (any WorkObserver)? = nil
 
     package init(
         principal: Dunlin_V1_Principal, method: String, metadata: [String: [UInt8]], deadline: ContinuousClock.Instant?,
         connectionID: String, logger: Logger, replicaID: String = "", peerAddress: String = "local",
-        authenticator: (any CredentialCheck)? = nil
+        authenticator: (any CredentialCheck)? = nil, observer: (any WorkObserver)? = nil
     ) {
         self.principal = principal
         self.method = method
@@ -38,12 +40,39 @@ public struct ServerContext: Sendable {
         self.replicaID = replicaID
         self.peerAddress = peerAddress
         self.authenticator = authenticator
+        self.observer = observer
+    }
+
+    /// Tells the server's metrics what this call's work came to (nothing in-process).
+    public func report(_ work: CallWork) {
+        observer?.observe(work, tenant: principal.tenantID)
     }
 
     /// A context for a call made in-process (a replica answering offline).
     public static func local(principal: Dunlin_V1_Principal, logger: Logger = Logger(label: "dunlin.local")) -> ServerContext {
         ServerContext(principal: principal, method: "", metadata: [:], deadline: nil, connectionID: "local", logger: logger)
     }
+}
+
+/// What a call's work came to, as its service tells ``ServerContext/report(_:)``: sizes the
+/// server's metrics count, never what was in them.
+public enum CallWork: Sendable, Equatable {
+    /// A push of this many changes.
+    case pushed(records: Int)
+    /// A pull or a bootstrap that sent this many records.
+    case pulled(records: Int)
+    /// An import that wrote this many of `what`.
+    case imported(Int, ImportedKind)
+
+    public enum ImportedKind: String, Sendable {
+        case entries
+        case receipts
+    }
+}
+
+/// Counts the work calls do (``CallWork``), by tenant.
+public protocol WorkObserver: Sendable {
+    func observe(_ work: CallWork, tenant: String)
 }
 
 extension ServerContext {

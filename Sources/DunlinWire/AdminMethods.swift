@@ -61,6 +61,17 @@ public enum Admin {
         path: "/dunlin.v1.Admin/ListAudit", kind: .unary
     )
 
+    /// Sets a tenant's limits (server admins only; 0 fields take the server's defaults), recorded
+    /// in the audit trail.
+    public static let setTenantLimits = MethodDescriptor<Dunlin_V1_SetTenantLimitsRequest, Dunlin_V1_TenantLimits>(
+        path: "/dunlin.v1.Admin/SetTenantLimits", kind: .unary
+    )
+
+    /// A tenant's limits, set and in force: server admins, and the tenant's own admins.
+    public static let getTenantLimits = MethodDescriptor<Dunlin_V1_GetTenantLimitsRequest, Dunlin_V1_TenantLimits>(
+        path: "/dunlin.v1.Admin/GetTenantLimits", kind: .unary
+    )
+
     /// The token id inside an API token, so a client can name the token it holds (to rotate or
     /// revoke it) without the server learning which connection used which token.
     ///

@@ -18,22 +18,30 @@ struct ServerConnection {
 
     /// The principal "good-token" stands for.
     static let analyst = Dunlin_V1_Principal.with { $0.id = "u-ana"; $0.tenantID = "t-acme"; $0.role = "analyst" }
+    /// The principal "other-token" stands for: an analyst of another tenant.
+    static let otherTenant = Dunlin_V1_Principal.with { $0.id = "u-oto"; $0.tenantID = "t-other"; $0.role = "analyst" }
 
     /// A connection just accepted: the handshake timer runs from now. The authenticator defaults
-    /// to a static one that knows "good-token".
+    /// to a static one that knows "good-token" and "other-token". Connections given one `gate`
+    /// (or `metrics`) share it, as a server's do; `channel` puts several on one testing loop, so
+    /// one clock moves them all.
     static func accept(
-        limits: ConnectionLimits, probe: any RPCService, authenticator: (any Authenticator)? = nil
+        limits: ConnectionLimits, probe: any RPCService, authenticator: (any Authenticator)? = nil,
+        gate: TenantGate? = nil, metrics: ServerMetrics? = nil, channel: NIOAsyncTestingChannel = NIOAsyncTestingChannel()
     ) async throws -> ServerConnection {
-        let channel = NIOAsyncTestingChannel()
         var router = Router()
+        // Diagnostics first: a probe may answer one of its paths its own way.
+        DiagnosticsService().register(in: &router)
         probe.register(in: &router)
-        let configuration = ServerConnectionHandler.Configuration(
+        var configuration = ServerConnectionHandler.Configuration(
             limits: limits, serverVersion: "test", compressResponses: false, minimumSchemaVersion: SyncMethods.schemaVersion
         )
+        configuration.gate = gate
+        configuration.metrics = metrics
         var logger = Logger(label: "test.connection")
         logger.logLevel = .critical
-        let authenticator = authenticator ?? StaticTokenAuthenticator(["good-token": analyst])
-        try await channel.testingEventLoop.executeInContext { [router, logger] in
+        let authenticator = authenticator ?? StaticTokenAuthenticator(["good-token": analyst, "other-token": otherTenant])
+        try await channel.testingEventLoop.executeInContext { [router, logger, configuration] in
             try channel.pipeline.syncOperations.addHandler(
                 ByteToMessageHandler(FrameByteDecoder(FrameDecoder(limits: .init(limits), expectsPreface: true)))
             )
@@ -47,10 +55,14 @@ struct ServerConnection {
     }
 
     /// Preface and HELLO; returns the server's WELCOME.
-    mutating func handshake() async throws -> Dunlin_V1_Welcome {
+    mutating func handshake(token: String = "good-token", replicaID: String = "") async throws -> Dunlin_V1_Welcome {
         var bytes = ByteBuffer()
         Preface.current.write(into: &bytes)
-        ConnectionStateMachine.protobufFrame(.hello, streamID: 0, Dunlin_V1_Hello.with { $0.token = "good-token" }).write(into: &bytes)
+        ConnectionStateMachine.protobufFrame(.hello, streamID: 0, Dunlin_V1_Hello.with {
+            $0.token = token
+            $0.replicaID = replicaID
+            if !replicaID.isEmpty { $0.schemaVersion = SyncMethods.schemaVersion }
+        }).write(into: &bytes)
         try await channel.writeInbound(bytes)
         let welcome = try await nextFrame()
         guard welcome.type == .welcome else { throw UnexpectedFrame(welcome) }

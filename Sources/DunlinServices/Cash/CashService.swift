@@ -87,6 +87,7 @@ public struct CashService: RPCService {
                         decide: { receipts, ledger in try CashMatchingStep.decide(receipts, ledger, settings: matching) }
                     )
                 }
+                context.report(.imported(summary.receipts.count, .receipts))
                 context.logger.info(
                     "bank file imported",
                     metadata: [

@@ -23,12 +23,15 @@ import Foundation
 public struct AdminService: RPCService {
     public let tenants: TenantDirectory
     var control: ControlStore { tenants.control }
+    /// The limits of a tenant without its own (`dunlind serve --tenant-*`), for GetTenantLimits.
+    public let limitDefaults: TenantLimits
 
     /// Bytes per ExportTenant chunk.
     public static let exportChunkSize = 256 << 10
 
-    public init(tenants: TenantDirectory) {
+    public init(tenants: TenantDirectory, limitDefaults: TenantLimits = .defaults) {
         self.tenants = tenants
+        self.limitDefaults = limitDefaults
     }
 
     public func register(in router: inout Router) {
@@ -201,6 +204,34 @@ public struct AdminService: RPCService {
                 $0.events = page.items.map(Dunlin_V1_AuditEvent.init)
                 $0.nextCursor = page.nextCursor ?? ""
             }
+        }
+
+        // MARK: Tenant limits
+
+        let defaults = limitDefaults
+        router.unary(Admin.setTenantLimits) { request, context in
+            try Caller(context).requireServerAdmin()
+            let overrides = try TenantLimitOverrides(request.limits, tenantID: request.tenantID)
+            if let problem = TenantLimits.problem(defaults.applying(overrides)) {
+                throw RPCError(.invalidArgument, "limits: \(problem.message)", details: [.with { $0.field = "limits.\(problem.field)"; $0.reason = "out_of_range" }])
+            }
+            let set = try RPCError.control { try control.setTenantLimits(request.tenantID, overrides, by: AuditActor(context)) }
+            return Dunlin_V1_TenantLimits(tenantID: request.tenantID, set: set, defaults: defaults)
+        }
+        router.unary(Admin.getTenantLimits) { request, context in
+            let caller = try Caller(context)
+            let notFound = RPCError(.notFound, "no tenant \"\(request.tenantID)\"", details: [.with { $0.field = "tenant_id"; $0.reason = "not_found" }])
+            switch caller.role {
+            case .serverAdmin:
+                guard try RPCError.control({ try control.tenant(request.tenantID) })?.status ?? .deleted != .deleted else { throw notFound }
+            case .admin:
+                // Another tenant is NOT_FOUND, exactly like one that does not exist.
+                guard request.tenantID == caller.principal.tenantID else { throw notFound }
+            default:
+                throw RPCError(.permissionDenied, "a tenant's limits are for admins; you are \(caller.role.rawValue)")
+            }
+            let set = try RPCError.control { try control.tenantLimits(request.tenantID) }
+            return Dunlin_V1_TenantLimits(tenantID: request.tenantID, set: set, defaults: defaults)
         }
     }
 
@@ -422,5 +453,52 @@ extension Dunlin_V1_IssuedToken {
         self.init()
         info = Dunlin_V1_TokenInfo(issued.record)
         token = issued.token.plaintext
+    }
+}
+
+extension TenantLimitOverrides {
+    /// A request's settings, 0 meaning the default; a value past what the server counts in is
+    /// INVALID_ARGUMENT naming its field.
+    init(_ settings: Dunlin_V1_TenantLimitSettings, tenantID: String) throws(RPCError) {
+        func value(_ raw: UInt64, _ field: String) throws(RPCError) -> Int? {
+            guard raw != 0 else { return nil }
+            guard let value = Int(exactly: raw), value <= Int(Int32.max) else {
+                throw RPCError(.invalidArgument, "limits.\(field): \(raw) is more than this server counts to (\(Int32.max))",
+                               details: [.with { $0.field = "limits.\(field)"; $0.reason = "out_of_range" }])
+            }
+            return value
+        }
+        self.init(
+            tenantID: tenantID,
+            maxCalls: try value(settings.maxCalls, "max_calls"), maxStreams: try value(settings.maxStreams, "max_streams"),
+            callsPerSecond: try value(settings.callsPerSecond, "calls_per_second"),
+            maxImportBytes: try value(settings.maxImportBytes, "max_import_bytes").map(Int64.init)
+        )
+    }
+}
+
+extension Dunlin_V1_TenantLimitSettings {
+    init(_ limits: TenantLimits) {
+        self.init()
+        maxCalls = UInt64(clamping: limits.maxCalls)
+        maxStreams = UInt64(clamping: limits.maxStreams)
+        callsPerSecond = UInt64(clamping: limits.callsPerSecond)
+        maxImportBytes = UInt64(clamping: limits.maxImportBytes)
+    }
+}
+
+extension Dunlin_V1_TenantLimits {
+    /// What a server admin set for the tenant (nil: nothing) and what holds with the defaults.
+    init(tenantID: String, set: TenantLimitOverrides?, defaults: TenantLimits) {
+        self.init()
+        self.tenantID = tenantID
+        self.set = .with {
+            $0.maxCalls = UInt64(clamping: set?.maxCalls ?? 0)
+            $0.maxStreams = UInt64(clamping: set?.maxStreams ?? 0)
+            $0.callsPerSecond = UInt64(clamping: set?.callsPerSecond ?? 0)
+            $0.maxImportBytes = UInt64(clamping: set?.maxImportBytes ?? 0)
+        }
+        effective = Dunlin_V1_TenantLimitSettings(defaults.applying(set))
+        updatedAtMs = set?.updatedAt ?? 0
     }
 }

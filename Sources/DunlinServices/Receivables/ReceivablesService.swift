@@ -106,6 +106,7 @@ public struct ReceivablesService: RPCService {
         router.clientStreaming(Receivables.importEntries) { requests, context in
             let (tenant, role) = try access(context, tenants, requires: .analyst)
             let count = try await RPCError.mapping { try await importEntries(requests, into: tenant.store, role: role) }
+            context.report(.imported(count, .entries))
             return .with { $0.count = UInt64(count) }
         }
 

@@ -29,6 +29,8 @@ public struct SyncService: RPCService {
             try requireOwnership(of: request.replicaID, tenant, context)
             let size = batchSize(request.batchSize)
             let start = try RPCError.mapping { try tenant.store.snapshotStart() }
+            var sent = 0
+            defer { context.report(.pulled(records: sent)) }
             for kind in TenantStore.syncKindOrder {
                 var cursor = ""
                 while true {
@@ -36,6 +38,7 @@ public struct SyncService: RPCService {
                     guard let last = page.last else { break }
                     cursor = last.id
                     try await writer.write(batch(page, through: 0, last: false))
+                    sent += page.count
                     if page.count < size { break }
                 }
             }
@@ -44,6 +47,7 @@ public struct SyncService: RPCService {
             while true {
                 let (records, through, last) = try RPCError.mapping { try tenant.store.changes(after: checkpoint, limit: size) }
                 checkpoint = through
+                sent += records.count
                 if last {
                     try await writer.write(batch(records, through: through, last: true, tenant: tenant))
                     break
@@ -73,9 +77,12 @@ public struct SyncService: RPCService {
             }
             let size = batchSize(request.batchSize)
             var checkpoint = afterSeq
+            var sent = 0
+            defer { context.report(.pulled(records: sent)) }
             while true {
                 let (records, through, last) = try syncMapping { try tenant.store.changes(after: checkpoint, limit: size) }
                 checkpoint = through
+                sent += records.count
                 try await writer.write(batch(records, through: through, last: last, tenant: tenant))
                 if last { break }
             }
@@ -122,6 +129,7 @@ public struct SyncService: RPCService {
                 guard let decided = decisions[outcome.counter], let action = decided.auditAction else { continue }
                 tenant.audit(context, action, target: decided.id, decided.auditDetail + " (settled from a push)")
             }
+            context.report(.pushed(records: changes.count))
             await FaultPause.afterPushCommit.pause()
             return .with { response in
                 response.seq = UInt64(seq)

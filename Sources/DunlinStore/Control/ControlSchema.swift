@@ -84,6 +84,20 @@ enum ControlSchema {
                     BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
                 """)
         }
+        migrator.registerMigration("v6: tenant limits") { db in
+            // A server admin's limits for one tenant (TenantLimitOverrides); a NULL column, or no
+            // row, takes the server's default (dunlind serve --tenant-*).
+            try db.execute(sql: """
+                CREATE TABLE tenant_limits (
+                    tenant_id TEXT PRIMARY KEY NOT NULL REFERENCES tenant(id),
+                    max_calls INTEGER CHECK (max_calls >= 1),
+                    max_streams INTEGER CHECK (max_streams >= 1),
+                    calls_per_second INTEGER CHECK (calls_per_second >= 1),
+                    max_import_bytes INTEGER CHECK (max_import_bytes >= 1),
+                    updated_at INTEGER NOT NULL
+                )
+                """)
+        }
         return migrator
     }
 }

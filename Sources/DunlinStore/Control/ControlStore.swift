@@ -40,6 +40,9 @@ public final class ControlStore: Sendable {
     /// user change, tenant suspension or deletion), so open streams re-check theirs at once.
     public let credentialChanges = CredentialChanges()
 
+    /// Every tenant's limit overrides, as the server reads them on each call.
+    private let limitCache = TenantLimitCache()
+
     /// Whether `directory` holds a control database.
     public static func isInitialized(_ directory: URL) -> Bool {
         FileManager.default.fileExists(atPath: directory.appendingPathComponent(fileName).path)
@@ -195,6 +198,37 @@ public final class ControlStore: Sendable {
             }
             try record(db, actor, status == .active ? .tenantResume : .tenantSuspend, tenant: id, target: id, detail, at: at)
             return tenant
+        }
+    }
+
+    // MARK: Tenant limits
+
+    /// The limits a server admin set for `id`, or nil for none (the server's defaults hold).
+    /// Read from a copy of every tenant's, kept until the next ``setTenantLimits(_:_:by:)``.
+    public func tenantLimits(_ id: String) throws -> TenantLimitOverrides? {
+        try limitCache.overrides {
+            try writer.read { db in
+                Dictionary(uniqueKeysWithValues: try TenantLimitOverrides.fetchAll(db).map { ($0.tenantID, $0) })
+            }
+        }[id]
+    }
+
+    /// Sets `id`'s limits (nil fields take the server's defaults; all nil removes the override),
+    /// recorded in the audit trail. A tenant that is not there, or deleted, is NOT_FOUND.
+    @discardableResult
+    public func setTenantLimits(_ id: String, _ overrides: TenantLimitOverrides, by actor: AuditActor = .serverProcess) throws -> TenantLimitOverrides? {
+        defer { limitCache.invalidate() }
+        return try writer.write { db in
+            guard let tenant = try TenantRecord.fetchOne(db, key: id), tenant.status != .deleted else {
+                throw ControlError.notFound("tenant_id", "tenant", id)
+            }
+            var row = overrides
+            row.tenantID = id
+            row.updatedAt = now()
+            try TenantLimitOverrides.deleteOne(db, key: id)
+            if !row.isEmpty { try row.insert(db) }
+            try record(db, actor, .tenantLimits, tenant: id, target: id, row.summary, at: row.updatedAt)
+            return row.isEmpty ? nil : row
         }
     }
 

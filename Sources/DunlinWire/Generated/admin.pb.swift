@@ -615,6 +615,105 @@ public nonisolated struct Dunlin_V1_ListAuditResponse: Sendable {
   public init() {}
 }
 
+/// A tenant's limits (PROTOCOL.md §11, "Limits per tenant"): what its callers may hold and start
+/// at once across every connection. In a request, 0 means "the server's default".
+public nonisolated struct Dunlin_V1_TenantLimitSettings: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// calls open at once, of every kind
+  public var maxCalls: UInt64 = 0
+
+  /// of which streaming calls; at most max_calls
+  public var maxStreams: UInt64 = 0
+
+  /// calls opened per second, sustained (a burst of 2 s' worth)
+  public var callsPerSecond: UInt64 = 0
+
+  /// request bytes of one client-streaming call, decompressed
+  public var maxImportBytes: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Server admins only. Every field 0: the tenant takes the server's defaults again.
+public nonisolated struct Dunlin_V1_SetTenantLimitsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var tenantID: String = String()
+
+  public var limits: Dunlin_V1_TenantLimitSettings {
+    get {_limits ?? Dunlin_V1_TenantLimitSettings()}
+    set {_limits = newValue}
+  }
+  /// Returns true if `limits` has been explicitly set.
+  public var hasLimits: Bool {self._limits != nil}
+  /// Clears the value of `limits`. Subsequent reads from it will return its default value.
+  public mutating func clearLimits() {self._limits = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _limits: Dunlin_V1_TenantLimitSettings? = nil
+}
+
+/// Server admins, and a tenant's admins for their own tenant.
+public nonisolated struct Dunlin_V1_GetTenantLimitsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var tenantID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Dunlin_V1_TenantLimits: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var tenantID: String = String()
+
+  /// what a server admin set; 0: the server's default
+  public var set: Dunlin_V1_TenantLimitSettings {
+    get {_set ?? Dunlin_V1_TenantLimitSettings()}
+    set {_set = newValue}
+  }
+  /// Returns true if `set` has been explicitly set.
+  public var hasSet: Bool {self._set != nil}
+  /// Clears the value of `set`. Subsequent reads from it will return its default value.
+  public mutating func clearSet() {self._set = nil}
+
+  /// what holds now
+  public var effective: Dunlin_V1_TenantLimitSettings {
+    get {_effective ?? Dunlin_V1_TenantLimitSettings()}
+    set {_effective = newValue}
+  }
+  /// Returns true if `effective` has been explicitly set.
+  public var hasEffective: Bool {self._effective != nil}
+  /// Clears the value of `effective`. Subsequent reads from it will return its default value.
+  public mutating func clearEffective() {self._effective = nil}
+
+  /// when `set` was last changed; 0 if never
+  public var updatedAtMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _set: Dunlin_V1_TenantLimitSettings? = nil
+  fileprivate var _effective: Dunlin_V1_TenantLimitSettings? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "dunlin.v1"
@@ -1681,6 +1780,169 @@ nonisolated extension Dunlin_V1_ListAuditResponse: SwiftProtobuf.Message, SwiftP
   public static func ==(lhs: Dunlin_V1_ListAuditResponse, rhs: Dunlin_V1_ListAuditResponse) -> Bool {
     if lhs.events != rhs.events {return false}
     if lhs.nextCursor != rhs.nextCursor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_TenantLimitSettings: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TenantLimitSettings"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_calls\0\u{3}max_streams\0\u{3}calls_per_second\0\u{3}max_import_bytes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.maxCalls) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.maxStreams) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.callsPerSecond) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.maxImportBytes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.maxCalls != 0 {
+      try visitor.visitSingularUInt64Field(value: self.maxCalls, fieldNumber: 1)
+    }
+    if self.maxStreams != 0 {
+      try visitor.visitSingularUInt64Field(value: self.maxStreams, fieldNumber: 2)
+    }
+    if self.callsPerSecond != 0 {
+      try visitor.visitSingularUInt64Field(value: self.callsPerSecond, fieldNumber: 3)
+    }
+    if self.maxImportBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.maxImportBytes, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_TenantLimitSettings, rhs: Dunlin_V1_TenantLimitSettings) -> Bool {
+    if lhs.maxCalls != rhs.maxCalls {return false}
+    if lhs.maxStreams != rhs.maxStreams {return false}
+    if lhs.callsPerSecond != rhs.callsPerSecond {return false}
+    if lhs.maxImportBytes != rhs.maxImportBytes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_SetTenantLimitsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetTenantLimitsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}tenant_id\0\u{1}limits\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.tenantID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._limits) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.tenantID.isEmpty {
+      try visitor.visitSingularStringField(value: self.tenantID, fieldNumber: 1)
+    }
+    try { if let v = self._limits {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_SetTenantLimitsRequest, rhs: Dunlin_V1_SetTenantLimitsRequest) -> Bool {
+    if lhs.tenantID != rhs.tenantID {return false}
+    if lhs._limits != rhs._limits {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_GetTenantLimitsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetTenantLimitsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}tenant_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.tenantID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.tenantID.isEmpty {
+      try visitor.visitSingularStringField(value: self.tenantID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_GetTenantLimitsRequest, rhs: Dunlin_V1_GetTenantLimitsRequest) -> Bool {
+    if lhs.tenantID != rhs.tenantID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Dunlin_V1_TenantLimits: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TenantLimits"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}tenant_id\0\u{1}set\0\u{1}effective\0\u{3}updated_at_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.tenantID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._set) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._effective) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.updatedAtMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.tenantID.isEmpty {
+      try visitor.visitSingularStringField(value: self.tenantID, fieldNumber: 1)
+    }
+    try { if let v = self._set {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._effective {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if self.updatedAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.updatedAtMs, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Dunlin_V1_TenantLimits, rhs: Dunlin_V1_TenantLimits) -> Bool {
+    if lhs.tenantID != rhs.tenantID {return false}
+    if lhs._set != rhs._set {return false}
+    if lhs._effective != rhs._effective {return false}
+    if lhs.updatedAtMs != rhs.updatedAtMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

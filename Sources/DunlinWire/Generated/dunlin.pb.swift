@@ -382,6 +382,10 @@ public nonisolated struct Dunlin_V1_ErrorDetail: Sendable {
 
   public var recordID: String = String()
 
+  /// A limit that frees up with time (a tenant's call rate, its calls open at once): try again
+  /// after this many milliseconds. 0: no hint.
+  public var retryAfterMs: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -953,7 +957,7 @@ nonisolated extension Dunlin_V1_CallOpen: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Dunlin_V1_ErrorDetail: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ErrorDetail"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}field\0\u{1}reason\0\u{1}line\0\u{1}column\0\u{3}byte_offset\0\u{3}record_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}field\0\u{1}reason\0\u{1}line\0\u{1}column\0\u{3}byte_offset\0\u{3}record_id\0\u{3}retry_after_ms\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -967,6 +971,7 @@ nonisolated extension Dunlin_V1_ErrorDetail: SwiftProtobuf.Message, SwiftProtobu
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.column) }()
       case 5: try { try decoder.decodeSingularUInt64Field(value: &self.byteOffset) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.recordID) }()
+      case 7: try { try decoder.decodeSingularUInt64Field(value: &self.retryAfterMs) }()
       default: break
       }
     }
@@ -991,6 +996,9 @@ nonisolated extension Dunlin_V1_ErrorDetail: SwiftProtobuf.Message, SwiftProtobu
     if !self.recordID.isEmpty {
       try visitor.visitSingularStringField(value: self.recordID, fieldNumber: 6)
     }
+    if self.retryAfterMs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.retryAfterMs, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1001,6 +1009,7 @@ nonisolated extension Dunlin_V1_ErrorDetail: SwiftProtobuf.Message, SwiftProtobu
     if lhs.column != rhs.column {return false}
     if lhs.byteOffset != rhs.byteOffset {return false}
     if lhs.recordID != rhs.recordID {return false}
+    if lhs.retryAfterMs != rhs.retryAfterMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
