@@ -1,4 +1,5 @@
 import DunlinClient
+import DunlinStore
 import DunlinWire
 import Foundation
 #if canImport(FoundationNetworking)
@@ -117,5 +118,74 @@ struct MetricsEndToEndTests {
         #expect(!scrape.body.contains("Nothing/Here"))
         world.server.terminate()
         _ = try await world.server.waitForExit()
+    }
+}
+
+/// Per-tenant limits on a real `dunlind`, set and read with the real `dunlin`.
+@Suite("Tenant limits through the CLI", .serialized, .loadsTheMachine, .timeLimit(.minutes(10)))
+struct TenantLimitsEndToEndTests {
+    @Test("a server admin holds the demo tenant to 1 call a second: a burst of calls past it ends RESOURCE_EXHAUSTED tenant_rate with a retry hint, a manager may not set it, --reset returns the defaults")
+    func rateThroughTheCLI() async throws {
+        let world = try await FaultWorld()
+        defer { try? FileManager.default.removeItem(at: world.directory) }
+        let env = try String(contentsOf: world.data.appendingPathComponent("demo-tokens.env"), encoding: .utf8)
+        let adminToken = try #require(env.split(separator: "\n").first { $0.hasPrefix("export DUNLIN_ADMIN_TOKEN=") }?.split(separator: "=").last.map(String.init))
+        func limits(_ arguments: [String], token: String) async throws -> (status: Int32, output: String) {
+            try await runCLI(["admin", "tenant", "limits", "demo", "--server", world.address, "--token", token] + arguments, environment: world.cliEnvironment())
+        }
+
+        // A manager may not (asked first: once the tenant is held to 1 a second, so are its users).
+        let manager = try await limits(["--calls-per-second", "1000"], token: world.managerToken)
+        #expect(manager.status == 100 + Int32(StatusCode.permissionDenied.rawValue), "\(manager.output)")
+
+        let set = try await limits(["--calls-per-second", "1", "--json"], token: adminToken)
+        #expect(set.status == 0, "\(set.output)")
+        let shown = try #require(try JSONSerialization.jsonObject(with: Data(set.output.utf8)) as? [String: Any])
+        #expect((shown["set"] as? [String: Any])?["calls_per_second"] as? Int == 1, "\(set.output)")
+        #expect((shown["effective"] as? [String: Any])?["calls_per_second"] as? Int == 1)
+        #expect((shown["set"] as? [String: Any])?["max_calls"] is NSNull, "not set: the server's default")
+
+        // Twelve calls at once: two seconds' worth pass (and a little more, as time passes), the rest wait.
+        let client = RPCClient(configuration: .init(host: "127.0.0.1", port: world.server.port, token: world.analystToken, connectPatience: .seconds(5)))
+        let outcomes = await withTaskGroup(of: Result<Void, RPCError>.self) { group in
+            for n in 0..<12 {
+                group.addTask {
+                    do {
+                        _ = try await client.unary(Diagnostics.echo, .with { $0.payload = Data("\(n)".utf8) })
+                        return .success(())
+                    } catch let error as RPCError {
+                        return .failure(error)
+                    } catch {
+                        return .failure(RPCError(.unknown, "\(error)"))
+                    }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        await client.close()
+        let refused = outcomes.compactMap { outcome -> RPCError? in if case .failure(let error) = outcome { error } else { nil } }
+        #expect(outcomes.count - refused.count >= 2, "the burst passes")
+        #expect(!refused.isEmpty, "past the rate")
+        for error in refused {
+            #expect(error.code == .resourceExhausted && error.details.first?.reason == "tenant_rate", "\(error)")
+            #expect((1...1_000).contains(error.details.first?.retryAfterMs ?? 0), "\(error)")
+        }
+
+        let reset = try await limits(["--reset", "--json"], token: adminToken)
+        let defaults = try #require(try JSONSerialization.jsonObject(with: Data(reset.output.utf8)) as? [String: Any])
+        #expect((defaults["effective"] as? [String: Any])?["calls_per_second"] as? Int == TenantLimits.defaults.callsPerSecond, "\(reset.output)")
+        let table = try await limits([], token: adminToken)
+        #expect(table.status == 0 && table.output.contains("calls a second") && table.output.contains("default"), "\(table.output)")
+        world.server.terminate()
+        _ = try await world.server.waitForExit()
+    }
+
+    @Test("dunlind serve refuses tenant limits that cannot hold, naming the option (exit 64)", arguments: [
+        ["--tenant-max-streams", "0"], ["--tenant-max-calls", "5", "--tenant-max-streams", "6"], ["--tenant-max-import-mb", "-1"],
+    ])
+    func badDefaults(arguments: [String]) async throws {
+        let refused = try ChildProcess(try Executables.url("dunlind"), ["serve", "--port", "0", "--dev-token", "t"] + arguments)
+        #expect(try await refused.waitForExit() == 64)
+        #expect(refused.stderr.contains(arguments[arguments.count - 2]), "\(refused.stderr)")
     }
 }

@@ -30,11 +30,13 @@ public struct TenantLimits: Sendable, Hashable, Codable {
     /// import (a million invoices sent as ImportEntries take about 200 MB).
     public static let defaults = TenantLimits(maxCalls: 1_000, maxStreams: 500, callsPerSecond: 2_000, maxImportBytes: 1 << 30)
 
-    /// These limits with `overrides` in place of the ones it sets.
+    /// These limits with `overrides` in place of the ones it sets. Streams not set are at most the
+    /// calls (a tenant held to 40 calls holds at most 40 streams, whatever the default).
     public func applying(_ overrides: TenantLimitOverrides?) -> TenantLimits {
         guard let overrides else { return self }
+        let calls = overrides.maxCalls ?? maxCalls
         return TenantLimits(
-            maxCalls: overrides.maxCalls ?? maxCalls, maxStreams: overrides.maxStreams ?? maxStreams,
+            maxCalls: calls, maxStreams: overrides.maxStreams ?? min(maxStreams, calls),
             callsPerSecond: overrides.callsPerSecond ?? callsPerSecond, maxImportBytes: overrides.maxImportBytes ?? maxImportBytes
         )
     }
