@@ -103,6 +103,18 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Load and soak against a real dunlind process (issue 15 item 6).
+        .executableTarget(
+            name: "LoadBenchmarks",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "DunlinStore", package: "Dunlin"),
+                .product(name: "DunlinWire", package: "Dunlin"),
+                .product(name: "DunlinClient", package: "Dunlin"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
