@@ -5,7 +5,7 @@ import Logging
 
 /// One laptop: a replica file and a client for its profile (user `u-bench`, a manager), synced by
 /// ``SyncEngine`` as `dunlin sync` syncs.
-public struct Laptop {
+public struct Laptop: Sendable {
     public let replica: Replica
     public let client: RPCClient
     public let batch: Int

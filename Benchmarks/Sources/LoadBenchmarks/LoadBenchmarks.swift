@@ -63,7 +63,7 @@ struct LoadBenchmarks: AsyncParsableCommand {
         ])
 
         // The soak: writers, replicas and the connections' pings, the server sampled, killed once.
-        let stop = Atomic<Bool>(false)
+        let stop = StopFlag()
         let latencies = Latencies()
         let writes = Writes()
         let errors = Latencies()
@@ -85,12 +85,12 @@ struct LoadBenchmarks: AsyncParsableCommand {
                     let client = RPCClient(configuration: .init(port: port, token: tenant.token, connectPatience: .seconds(5)), logger: quietLogger(label: "load.writer"))
                     defer { Task { await client.close() } }
                     var n = 0
-                    while !stop.load(ordering: .relaxed) {
+                    while !stop.isSet {
                         let batch = (0..<20).map { k in payment("W\(w)-\(n + k)", amount: Int64(100 + n + k), customer: tenant.customers[(n + k) % tenant.customers.count]) }
                         writes.attempted(tenant.id, batch.map(\.id))
                         // A batch is retried, the same, until it is acknowledged: a retry of a
                         // batch that did commit before a kill must change nothing.
-                        while !stop.load(ordering: .relaxed) {
+                        while !stop.isSet {
                             do {
                                 try await latencies.time("post_entries_20") { _ = try await client.unary(Receivables.postEntries, .with { $0.entries = batch }) }
                                 writes.acknowledged(tenant.id, batch.map(\.id))
@@ -105,7 +105,7 @@ struct LoadBenchmarks: AsyncParsableCommand {
             }
             for laptop in laptops {
                 group.addTask {
-                    while !stop.load(ordering: .relaxed) {
+                    while !stop.isSet {
                         do {
                             try await latencies.time("sync") { _ = try await laptop.engine().sync() }
                         } catch {
@@ -116,9 +116,9 @@ struct LoadBenchmarks: AsyncParsableCommand {
                 }
             }
             group.addTask {
-                while !stop.load(ordering: .relaxed) {
+                while !stop.isSet {
                     try? await Task.sleep(for: .seconds(60))
-                    if stop.load(ordering: .relaxed) { break }
+                    if stop.isSet { break }
                     try? await forEach(clients, width: 100) { client in
                         do {
                             try await latencies.time("ping") { _ = try await client.unary(Diagnostics.ping, .init()) }
@@ -153,7 +153,7 @@ struct LoadBenchmarks: AsyncParsableCommand {
                     progress("dunlind \(server.pid) back after \(round(downtime, 2)) s")
                 }
             }
-            stop.store(true, ordering: .relaxed)
+            stop.set()
             try await group.waitForAll()
         }
 
@@ -304,6 +304,13 @@ private func forEach<Element: Sendable>(_ elements: [Element], width: Int, _ bod
     }
 }
 
+/// Set once, when the soak is over.
+final class StopFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .relaxed) }
+    func set() { value.store(true, ordering: .relaxed) }
+}
+
 /// Latencies in seconds by kind, and counts of errors by what they were.
 final class Latencies: Sendable {
     private let values = Mutex<[String: [Double]]>([:])
@@ -338,19 +345,23 @@ final class Writes: Sendable {
 final class ServerProcess: @unchecked Sendable {
     // The process is started in init and only signalled and read afterwards; `output` is locked.
     private let process = Process()
-    private let output = Mutex<String>("")
+    private let output = Output()
+
+    private final class Output: Sendable {
+        let text = Mutex<String>("")
+    }
 
     init(_ executable: URL, _ arguments: [String], log: URL) throws {
         process.executableURL = executable
         process.arguments = arguments
         let pipe = Pipe()
         process.standardOutput = pipe
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.standardError = try FileHandle(forWritingTo: log)
         let output = self.output
         pipe.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
-            if !data.isEmpty { output.withLock { $0 += String(decoding: data, as: UTF8.self) } }
+            if !data.isEmpty { output.text.withLock { $0 += String(decoding: data, as: UTF8.self) } }
         }
         try process.run()
     }
@@ -360,13 +371,13 @@ final class ServerProcess: @unchecked Sendable {
     func waitForLine(containing text: String, timeout: Duration = .seconds(120)) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let line = output.withLock({ $0.split(separator: "\n").first { $0.contains(text) } }) {
+            if let line = output.text.withLock({ $0.split(separator: "\n").first { $0.contains(text) } }) {
                 return String(line).trimmingCharacters(in: .whitespaces)
             }
             guard process.isRunning else { break }
             try await Task.sleep(for: .milliseconds(20))
         }
-        throw BenchError("dunlind never printed \"\(text)\": \(output.withLock { $0 })")
+        throw BenchError("dunlind never printed \"\(text)\": \(output.text.withLock { $0 })")
     }
 
     func kill() { Foundation.kill(pid, SIGKILL); process.waitUntilExit() }
