@@ -33,6 +33,7 @@ let package = Package(
             name: "RPCBenchmarks",
             dependencies: [
                 .product(name: "DunlinWire", package: "Dunlin"),
+                .product(name: "DunlinStore", package: "Dunlin"),
                 .product(name: "DunlinServer", package: "Dunlin"),
                 .product(name: "DunlinClient", package: "Dunlin"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),

@@ -18,6 +18,7 @@ struct Suite: Sendable {
     static let grpcName = "grpc-swift-2"
     static let grpcTunedName = "grpc-swift-2-tuned"
     static let dunlinDeflateName = "dunlin-deflate"
+    static let dunlinMeteredName = "dunlin-metered"
 
     static func dunlinWindowName(_ window: Int) -> String { "dunlin-window-\(window)" }
 
@@ -42,6 +43,9 @@ struct Suite: Sendable {
                     DunlinEchoStack(name: Self.dunlinWindowName(window), deflate: false, clientWindow: window)
                 )
             }
+        }
+        if settings.impls.contains(.dunlinMetered) {
+            stacks.append(DunlinEchoStack(name: Self.dunlinMeteredName, deflate: false, metered: true))
         }
         if settings.impls.contains(.grpc) {
             stacks.append(GRPCEchoStack(name: Self.grpcName))

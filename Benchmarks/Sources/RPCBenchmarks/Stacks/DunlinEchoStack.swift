@@ -1,5 +1,6 @@
 import DunlinClient
 import DunlinServer
+import DunlinStore
 import DunlinWire
 import Logging
 
@@ -14,6 +15,9 @@ struct DunlinEchoStack: EchoStack {
     /// The per-stream window the client grants the server (`ConnectionLimits.initialWindow`);
     /// nil keeps the runtime's default (1 MiB).
     var clientWindow: Int? = nil
+    /// Whether the server keeps Prometheus metrics and holds the tenant to its limits, as
+    /// `dunlind serve --data … --metrics-port` does (limits high enough never to refuse a call).
+    var metered = false
 
     var compression: String { deflate ? "deflate" : "none" }
 
@@ -45,7 +49,11 @@ struct DunlinEchoStack: EchoStack {
             ),
             services: [DiagnosticsService()],
             authenticator: StaticTokenAuthenticator([Self.token: principal]),
-            logger: Self.logger
+            logger: Self.logger,
+            metrics: metered ? MetricsEndpoint.prometheus().0 : nil,
+            tenantGate: metered
+                ? TenantGate { _ in TenantLimits(maxCalls: 1 << 20, maxStreams: 1 << 20, callsPerSecond: Int(Int32.max), maxImportBytes: 1 << 30) }
+                : nil
         )
 
         return try await withThrowingTaskGroup(of: Void.self) { group in
