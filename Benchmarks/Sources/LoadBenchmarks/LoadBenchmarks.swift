@@ -57,8 +57,10 @@ struct LoadBenchmarks: AsyncParsableCommand {
             }
         }
         let opened = server.sample()
+        let first = (pings.all["ping"] ?? []).sorted()
         emit([
             "bench": "load_connections_open", "connections": connections, "tenants": world.tenants.count, "open_s": round(opening, 2),
+            "first_ping_p50_ms": round(percentile(first, 0.5) * 1_000, 2), "first_ping_p99_ms": round(percentile(first, 0.99) * 1_000, 2),
             "server_rss_mib": opened.rssMiB, "server_fds": opened.fds, "load": loadAverage(),
         ])
 
@@ -105,9 +107,11 @@ struct LoadBenchmarks: AsyncParsableCommand {
             }
             for laptop in laptops {
                 group.addTask {
+                    var bootstrapped = false
                     while !stop.isSet {
                         do {
-                            try await latencies.time("sync") { _ = try await laptop.engine().sync() }
+                            try await latencies.time(bootstrapped ? "sync" : "bootstrap") { _ = try await laptop.engine().sync() }
+                            bootstrapped = true
                         } catch {
                             errors.count("sync: \((error as? RPCError)?.code.description ?? "\(error)")")
                         }
@@ -117,7 +121,8 @@ struct LoadBenchmarks: AsyncParsableCommand {
             }
             group.addTask {
                 while !stop.isSet {
-                    try? await Task.sleep(for: .seconds(60))
+                    // A minute, in steps, so the end of the soak is not kept waiting.
+                    for _ in 0..<60 where !stop.isSet { try? await Task.sleep(for: .seconds(1)) }
                     if stop.isSet { break }
                     try? await forEach(clients, width: 100) { client in
                         do {
