@@ -1,9 +1,11 @@
 import DunlinServices
+import DunlinTLS
 import DunlinWire
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 
 /// The Dunlin RPC server: accepts connections, speaks the wire protocol on each, and runs the
@@ -31,6 +33,9 @@ public final class RPCServer: Service, Sendable {
         /// with FAILED_PRECONDITION and told to upgrade before it reads or writes anything.
         /// Default ``DunlinWire/SyncMethods/schemaVersion``.
         public var minimumSchemaVersion: UInt32
+        /// TLS with this certificate and key, or nil for plain TCP (PROTOCOL.md §2.1;
+        /// ``ServerTransport`` holds the rules `dunlind serve` applies). Default nil.
+        public var tls: ServerTLS?
 
         public static let defaultPort = 7474
 
@@ -41,7 +46,8 @@ public final class RPCServer: Service, Sendable {
             compressResponses: Bool = true,
             shutdownGracePeriod: Duration = .seconds(30),
             serverVersion: String = DunlinVersion.current,
-            minimumSchemaVersion: UInt32 = SyncMethods.schemaVersion
+            minimumSchemaVersion: UInt32 = SyncMethods.schemaVersion,
+            tls: ServerTLS? = nil
         ) {
             self.host = host
             self.port = port
@@ -50,6 +56,7 @@ public final class RPCServer: Service, Sendable {
             self.shutdownGracePeriod = shutdownGracePeriod
             self.serverVersion = serverVersion
             self.minimumSchemaVersion = minimumSchemaVersion
+            self.tls = tls
         }
     }
 
@@ -108,7 +115,9 @@ public final class RPCServer: Service, Sendable {
             throw error
         }
         let address = channel.localAddress!
-        logger.info("listening", metadata: ["address": "\(address)"])
+        var metadata: Logger.Metadata = ["address": "\(address)"]
+        if let tls = configuration.tls { metadata["tls_fingerprint"] = "\((try? tls.fingerprint())?.description ?? "?")" }
+        logger.info("listening", metadata: metadata)
         addressWaiters.withLockedValue { $0.resolve(address) }
         try await withGracefulShutdownHandler {
             try await channel.closeFuture.get()
@@ -160,6 +169,7 @@ public final class RPCServer: Service, Sendable {
         let decoderLimits = FrameDecoder.Limits(configuration.limits)
         let nextID = NIOLockedValueBox(0)
         let state = self.state
+        let tlsContext = try configuration.tls.map { try DunlinTLS.serverContext(certificateFile: $0.certificateFile, keyFile: $0.keyFile) }
 
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -176,6 +186,13 @@ public final class RPCServer: Service, Sendable {
                     _ = connections.withLockedValue { $0.removeValue(forKey: key) }
                 }
                 return channel.eventLoop.makeCompletedFuture {
+                    if let tlsContext {
+                        // The preface and everything after it inside TLS; the handshake counts
+                        // against the handshake timeout (the connection handler's timer runs
+                        // from accept).
+                        try channel.pipeline.syncOperations.addHandler(PlaintextOnTLSPort())
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tlsContext))
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(FrameByteDecoder(FrameDecoder(limits: decoderLimits, expectsPreface: true)))
                     )
