@@ -1,6 +1,8 @@
 import ArgumentParser
 import DunlinServer
+import DunlinStore
 import DunlinTLS
+import DunlinWire
 import Foundation
 
 /// `dunlind certificate`: shows or replaces the data directory's self-signed TLS certificate.
@@ -61,5 +63,61 @@ struct CertificateCommand: AsyncParsableCommand {
                 valid        \(stamp.string(from: certificate.notValidBefore)) to \(stamp.string(from: certificate.notValidAfter))
                 """)
         }
+    }
+}
+
+/// `dunlind client-ca`: mutual TLS for one tenant. Its users must then present a client
+/// certificate signed by one of the given CA certificates, checked at HELLO once their token
+/// names the tenant (GOAWAY UNAUTHENTICATED, exit 116 in dunlin, otherwise). Written to the
+/// control database, read at every HELLO: a running server applies it to the next connection.
+struct ClientCACommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "client-ca",
+        abstract: "Require a tenant's users to present a client certificate signed by a CA (mutual TLS), or stop requiring it.",
+        discussion: """
+            Only over TLS: a plain-TCP server asks no client certificates. Users give theirs with \\
+            `dunlin login --client-cert PEM --client-key PEM` (kept in the profile) or on each command. \\
+            Recorded in the audit trail as tenant.client_ca.
+            """
+    )
+
+    @Option(help: "The data directory made by `dunlind init`.")
+    var data: String
+
+    @Option(help: "The tenant.")
+    var tenant: String
+
+    @Option(help: "PEM file of the CA certificate(s) that sign the tenant's client certificates.")
+    var caFile: String?
+
+    @Flag(help: "Stop requiring client certificates for the tenant.")
+    var clear = false
+
+    func validate() throws {
+        if (caFile == nil) == !clear { throw ValidationError("give --ca-file PEM or --clear") }
+    }
+
+    func run() async throws {
+        let control: ControlStore
+        do {
+            control = try ControlStore(URL(fileURLWithPath: data))
+        } catch let error as ControlError {
+            FileHandle.standardError.write(Data("dunlind: \(error.message)\n".utf8))
+            throw ExitCode(100 + Int32(StatusCode.failedPrecondition.rawValue))
+        }
+        var pem: String?
+        var detail = "cleared: no client certificate required"
+        if let caFile {
+            let certificates = try ServerCertificateCheck.certificates(inPEMFile: caFile)
+            pem = try certificates.map { try $0.serializeAsPEM().pemString }.joined(separator: "\n")
+            detail = "required, signed by " + (try certificates.map { try $0.fingerprint.description }).joined(separator: ", ")
+        }
+        do {
+            try control.setClientCertificateAuthorities(tenantID: tenant, pem: pem, detail: detail, by: .serverProcess)
+        } catch let error as ControlError {
+            FileHandle.standardError.write(Data("dunlind: \(error.message)\n".utf8))
+            throw ExitCode(100 + Int32(RPCError(error).code.rawValue))
+        }
+        print("tenant \(tenant): client certificate \(detail)")
     }
 }

@@ -15,7 +15,7 @@ struct Dunlind: AsyncParsableCommand {
         commandName: "dunlind",
         abstract: "The Dunlin accounts-receivable server.",
         version: DunlinVersion.current,
-        subcommands: [Serve.self, Init.self, Demo.self, CertificateCommand.self, Check.self, Backup.self, Restore.self],
+        subcommands: [Serve.self, Init.self, Demo.self, CertificateCommand.self, ClientCACommand.self, Check.self, Backup.self, Restore.self],
         defaultSubcommand: Serve.self
     )
 
@@ -164,6 +164,7 @@ struct Serve: AsyncParsableCommand {
         limits.idleTimeout = .seconds(idleTimeout)
         var services: [any RPCService] = [DiagnosticsService()]
         var scheduledRuns: ScheduledDunningRuns?
+        var clientCertificates: (any ClientCertificatePolicy)?
         var authenticator: any Authenticator = StaticTokenAuthenticator(
             Dictionary(devTokens.map { ($0, Self.developmentPrincipal) }, uniquingKeysWith: { first, _ in first })
         )
@@ -206,12 +207,14 @@ struct Serve: AsyncParsableCommand {
                 SyncService(tenants: tenants),
             ]
             authenticator = TokenAuthenticator(control: control)
+            clientCertificates = TenantClientCertificates { try control.clientCertificateAuthorities(tenantID: $0) }
             scheduledRuns = ScheduledDunningRuns(tenants: tenants, delivery: delivery)
         }
         let server = RPCServer(
             configuration: .init(host: host, port: port, limits: limits, shutdownGracePeriod: .seconds(gracePeriod), tls: tls),
             services: services,
             authenticator: authenticator,
+            clientCertificates: clientCertificates,
             logger: logger
         )
         let group = ServiceGroup(

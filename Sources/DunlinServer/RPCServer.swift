@@ -69,6 +69,7 @@ public final class RPCServer: Service, Sendable {
     public let configuration: Configuration
     private let router: Router
     private let authenticator: any Authenticator
+    private let clientCertificates: (any ClientCertificatePolicy)?
     private let logger: Logger
     private let group: any EventLoopGroup
     private let state = NIOLockedValueBox(State.idle)
@@ -79,6 +80,7 @@ public final class RPCServer: Service, Sendable {
         configuration: Configuration,
         services: [any RPCService],
         authenticator: any Authenticator = StaticTokenAuthenticator(),
+        clientCertificates: (any ClientCertificatePolicy)? = nil,
         logger: Logger = Logger(label: "dunlind"),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
@@ -88,6 +90,7 @@ public final class RPCServer: Service, Sendable {
         self.configuration = configuration
         self.router = router
         self.authenticator = authenticator
+        self.clientCertificates = clientCertificates
         self.logger = logger
         self.group = group
     }
@@ -164,12 +167,18 @@ public final class RPCServer: Service, Sendable {
             limits: configuration.limits,
             serverVersion: configuration.serverVersion,
             compressResponses: configuration.compressResponses,
-            minimumSchemaVersion: configuration.minimumSchemaVersion
+            minimumSchemaVersion: configuration.minimumSchemaVersion,
+            clientCertificates: configuration.tls == nil ? nil : clientCertificates
         )
         let decoderLimits = FrameDecoder.Limits(configuration.limits)
         let nextID = NIOLockedValueBox(0)
         let state = self.state
-        let tlsContext = try configuration.tls.map { try DunlinTLS.serverContext(certificateFile: $0.certificateFile, keyFile: $0.keyFile) }
+        // With a client-certificate policy, every client is asked for a certificate; whatever it
+        // presents is taken here and judged at HELLO, by the tenant its token names.
+        let asksClientCertificates = clientCertificates != nil
+        let tlsContext = try configuration.tls.map {
+            try DunlinTLS.serverContext(certificateFile: $0.certificateFile, keyFile: $0.keyFile, requestClientCertificates: asksClientCertificates)
+        }
 
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -191,7 +200,11 @@ public final class RPCServer: Service, Sendable {
                         // against the handshake timeout (the connection handler's timer runs
                         // from accept).
                         try channel.pipeline.syncOperations.addHandler(PlaintextOnTLSPort())
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tlsContext))
+                        try channel.pipeline.syncOperations.addHandler(
+                            asksClientCertificates
+                                ? NIOSSLServerHandler(context: tlsContext) { _, verdict in verdict.succeed(.certificateVerified) }
+                                : NIOSSLServerHandler(context: tlsContext)
+                        )
                     }
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(FrameByteDecoder(FrameDecoder(limits: decoderLimits, expectsPreface: true)))

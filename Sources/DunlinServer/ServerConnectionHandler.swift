@@ -2,6 +2,7 @@ import DunlinServices
 import DunlinWire
 import Logging
 import NIOCore
+import NIOSSL
 
 /// Tells a connection to shut down gracefully (sent down the pipeline by ``RPCServer``).
 struct GracefulShutdownEvent: Sendable {}
@@ -18,6 +19,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         var serverVersion: String
         var compressResponses: Bool
         var minimumSchemaVersion: UInt32
+        /// Mutual TLS per tenant: judged at HELLO, after the token (nil: no client certificates).
+        var clientCertificates: (any ClientCertificatePolicy)? = nil
     }
 
     private struct Call {
@@ -174,9 +177,16 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 : "this server speaks replica schema up to \(SyncMethods.schemaVersion): upgrade dunlind"
             return refuse(RPCError(.failedPrecondition, "client replica schema \(schema): " + advice), reason: .upgradeRequired)
         }
+        let clientCertificates = configuration.clientCertificates
+        // The certificate the client presented in the TLS handshake, if any (read on the loop).
+        let presented = clientCertificates == nil ? nil : (try? context?.pipeline.syncOperations.nioSSL_peerCertificate()?.toDERBytes()) ?? nil
         Task {
             do throws(RPCError) {
                 let principal = try await authenticator.authenticate(hello)
+                if let clientCertificates, !principal.tenantID.isEmpty,
+                   let refusal = await clientCertificates.refusal(tenantID: principal.tenantID, presented: presented) {
+                    throw refusal
+                }
                 handler.eventLoop.execute { handler.value.authenticated(principal) }
             } catch {
                 handler.eventLoop.execute { handler.value.refuse(error) }

@@ -30,7 +30,7 @@ struct TestServer {
     static func start(
         limits: ConnectionLimits = .defaults, services: [any RPCService] = [DiagnosticsService(), ProbeService.shared],
         grace: Duration = .seconds(5), port: Int = 0, tokens: [String: Dunlin_V1_Principal] = TestServer.tokens,
-        authenticator: (any Authenticator)? = nil, tls: ServerTLS? = nil
+        authenticator: (any Authenticator)? = nil, tls: ServerTLS? = nil, clientCertificates: (any ClientCertificatePolicy)? = nil
     ) async throws -> TestServer {
         var logger = Logger(label: "test.dunlind")
         logger.logLevel = .critical
@@ -38,6 +38,7 @@ struct TestServer {
             configuration: .init(host: "127.0.0.1", port: port, limits: limits, shutdownGracePeriod: grace, tls: tls),
             services: services,
             authenticator: authenticator ?? StaticTokenAuthenticator(tokens),
+            clientCertificates: clientCertificates,
             logger: logger
         )
         let task = Task { try await server.run() }

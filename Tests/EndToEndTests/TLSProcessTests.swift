@@ -126,4 +126,56 @@ struct TLSProcessTests {
         #expect(try await refused.waitForExit() == 64, "\(refused.stdout) \(refused.stderr)")
         #expect(refused.stderr.contains("--insecure-plaintext"), "\(refused.stderr)")
     }
+
+    @Test("dunlind client-ca makes a tenant require client certificates on a running server: dunlin with one from that CA gets in, without one exit 116")
+    func clientCertificateAuthority() async throws {
+        let files = try TestCertificates()
+        defer { files.remove() }
+        let directory = files.directory.appendingPathComponent("data")
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("DUNLIN_") || $0.key == "DUNLIN_CLOCK_OFFSET" }
+        environment["XDG_CONFIG_HOME"] = files.directory.appendingPathComponent("config").path
+        environment["XDG_DATA_HOME"] = files.directory.appendingPathComponent("share").path
+        let initialized = try ChildProcess(try Executables.url("dunlind"), ["init", "--data", directory.path, "--json"])
+        #expect(try await initialized.waitForExit() == 0)
+        let created = try #require(try JSONSerialization.jsonObject(with: Data(initialized.stdout.utf8)) as? [String: Any])
+        let (root, fingerprint) = (try #require(created["token"] as? String), try #require(created["tls_fingerprint"] as? String))
+        let server = try await DunlindProcess(arguments: ["--data", directory.path], tls: true)
+        defer { server.terminate() }
+        func dunlin(_ arguments: [String], token: String, extra: [String] = []) async throws -> (status: Int32, output: String) {
+            let child = try ChildProcess(
+                try Executables.url("dunlin"),
+                arguments + ["--server", "127.0.0.1:\(server.port)", "--token", token, "--fingerprint", fingerprint, "--json"] + extra,
+                environment: environment
+            )
+            return (try await child.waitForExit(timeout: .seconds(60)), child.stdout)
+        }
+        #expect(try await dunlin(["admin", "tenant", "create", "acme", "--name", "Acme", "--currency", "USD", "--time-zone", "UTC"], token: root).status == 0)
+        func object(_ output: String) throws -> [String: Any] {
+            try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+        }
+        let user = try object(try await dunlin(["admin", "user", "create", "--tenant", "acme", "--name", "Ana", "--role", "analyst"], token: root).output)
+        let userID = try #require(user["id"] as? String)
+        let issued = try object(try await dunlin(["admin", "token", "issue", userID, "--device", "laptop", "--no-expiry"], token: root).output)
+        let token = try #require(issued["token"] as? String)
+        #expect(try await dunlin(["customers", "list"], token: token).status == 0)
+
+        let now = WallClock.system.now()
+        let authority = try CertificateAndKey.selfSigned(
+            commonName: "Acme client CA", names: [], notBefore: now.addingTimeInterval(-3600), notAfter: now.addingTimeInterval(86_400), isAuthority: true
+        )
+        let caFile = files.directory.appendingPathComponent("acme-ca.pem")
+        try Data(try authority.certificatePEM.utf8).write(to: caFile)
+        let ana = try files.write(try authority.issue(
+            commonName: "ana", notBefore: now.addingTimeInterval(-3600), notAfter: now.addingTimeInterval(86_400), usage: [.clientAuth]
+        ), as: "ana")
+        let set = try ChildProcess(try Executables.url("dunlind"), ["client-ca", "--data", directory.path, "--tenant", "acme", "--ca-file", caFile.path])
+        #expect(try await set.waitForExit() == 0, "\(set.stderr)")
+
+        let refused = try await dunlin(["customers", "list"], token: token)
+        #expect(refused.status == Self.unauthenticated, "\(refused)")
+        #expect(error(refused.output)["message"].map { "\($0)" }?.contains("requires a client certificate") == true, "\(refused)")
+        #expect(try await dunlin(["customers", "list"], token: token, extra: ["--client-cert", ana.certificateFile, "--client-key", ana.keyFile]).status == 0)
+        // The server admin belongs to no tenant: no certificate asked.
+        #expect(try await dunlin(["admin", "tenant", "list"], token: root).status == 0)
+    }
 }

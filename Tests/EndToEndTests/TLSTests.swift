@@ -162,4 +162,47 @@ struct TLSTests {
         await silent.close()
         try await server.stop()
     }
+
+    @Test("mutual TLS per tenant: a client certificate from the tenant's CA is let in; none, or one from another CA, is refused at HELLO; anonymous calls ask none")
+    func mutualTLS() async throws {
+        let files = try TestCertificates()
+        defer { files.remove() }
+        let now = WallClock.system.now()
+        func authority(_ name: String) throws -> CertificateAndKey {
+            try CertificateAndKey.selfSigned(
+                commonName: name, names: [], notBefore: now.addingTimeInterval(-3600), notAfter: now.addingTimeInterval(86_400), isAuthority: true
+            )
+        }
+        let (acmeCA, foreignCA) = (try authority("Acme client CA"), try authority("Someone else's CA"))
+        func clientCertificate(_ name: String, from ca: CertificateAndKey) throws -> ServerTLS {
+            try files.write(try ca.issue(
+                commonName: name, notBefore: now.addingTimeInterval(-3600), notAfter: now.addingTimeInterval(86_400), usage: [.clientAuth]
+            ), as: name)
+        }
+        let ana = try clientCertificate("ana", from: acmeCA)
+        let mallory = try clientCertificate("mallory", from: foreignCA)
+        let acmePEM = try acmeCA.certificatePEM
+        let (tls, fingerprint) = try files.server("mtls")
+        let server = try await TestServer.start(
+            tls: tls, clientCertificates: TenantClientCertificates { tenant in tenant == "t-acme" ? acmePEM : nil }
+        )
+
+        let admitted = server.client(tls: ClientTLS(trust: .pinned(fingerprint), clientCertificateFile: ana.certificateFile, clientKeyFile: ana.keyFile))
+        #expect(try await admitted.connect().principal.tenantID == "t-acme")
+        await admitted.close()
+
+        let (missing, _) = await Self.refusal(server.client(tls: ClientTLS(trust: .pinned(fingerprint))))
+        #expect(missing?.code == .unauthenticated && missing?.message.contains("requires a client certificate") == true, "\(String(describing: missing))")
+        let (foreign, _) = await Self.refusal(
+            server.client(tls: ClientTLS(trust: .pinned(fingerprint), clientCertificateFile: mallory.certificateFile, clientKeyFile: mallory.keyFile))
+        )
+        #expect(foreign?.code == .unauthenticated && foreign?.message.contains("not signed by a client certificate authority of tenant t-acme") == true,
+                "\(String(describing: foreign))")
+
+        // No token, no tenant: Ping needs no certificate.
+        let anonymous = server.client(token: "", tls: ClientTLS(trust: .pinned(fingerprint)))
+        _ = try await anonymous.unary(Diagnostics.ping, .init())
+        await anonymous.close()
+        try await server.stop()
+    }
 }

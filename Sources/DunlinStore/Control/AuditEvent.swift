@@ -13,6 +13,8 @@ public enum AuditAction: String, Sendable, Hashable, Codable, CaseIterable, Data
     /// A copy of the tenant's database was taken to be streamed to the caller.
     case tenantExport = "tenant.export"
     case tenantDelete = "tenant.delete"
+    /// The tenant's client certificate authorities (mutual TLS) set or cleared; the detail says which.
+    case tenantClientCA = "tenant.client_ca"
     case userCreate = "user.create"
     /// The user's role changed (and perhaps other fields; the detail lists every change).
     case userRole = "user.role"
