@@ -114,3 +114,22 @@ struct ServerCertificateCheckTests {
         }
     }
 }
+
+@Suite("The names a certificate is for")
+struct CertificateNameTests {
+    @Test("a wildcard stands for exactly one left-most label; names compare without case; addresses by their bytes")
+    func names() throws {
+        let now = Date()
+        let pair = try CertificateAndKey.selfSigned(
+            commonName: "x", names: ["*.Example.com", "ar.collections.test", "192.0.2.7", "2001:db8::1"],
+            notBefore: now, notAfter: now.addingTimeInterval(60)
+        )
+        let certificate = pair.certificate
+        for host in ["ar.example.com", "AR.EXAMPLE.COM", "ar.collections.test", "192.0.2.7", "2001:db8:0::1"] {
+            #expect(certificate.names(host), "\(host)")
+        }
+        for host in ["example.com", "a.b.example.com", "collections.test", "192.0.2.8", "2001:db8::2", "ar.example.com.evil"] {
+            #expect(!certificate.names(host), "\(host)")
+        }
+    }
+}
