@@ -28,6 +28,10 @@ let package = Package(
         .package(url: "https://github.com/drmohundro/SWXMLHash.git", from: "8.1.1"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // TLS (issue 15): the transport, and the server's self-signed certificate made at init.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         .target(name: "DunlinCore"),
@@ -63,7 +67,21 @@ let package = Package(
                 .product(name: "SWXMLHash", package: "SWXMLHash"),
             ]
         ),
-        // The network server only: connections, authentication, limits, diagnostics.
+        // Certificates and their checks, shared by the server and the client, with no sockets:
+        // fingerprints, self-signed certificates, the client's verdict on a server's chain, the
+        // TLS contexts (PROTOCOL.md §2.1).
+        .target(
+            name: "DunlinTLS",
+            dependencies: [
+                "DunlinCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The network server only: connections, TLS, authentication, limits, diagnostics.
         .target(
             name: "DunlinServer",
             dependencies: [
@@ -78,6 +96,8 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                "DunlinTLS",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // The NIO client, the replica (the in-process caller of DunlinServices) and the sync engine.
@@ -93,12 +113,15 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                "DunlinTLS",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
             ]
         ),
         .executableTarget(
             name: "dunlind",
             dependencies: [
-                "DunlinServer", "DunlinServices", "DunlinStore", "DunlinCore", "DunlinWire",
+                "DunlinServer", "DunlinServices", "DunlinStore", "DunlinCore", "DunlinWire", "DunlinTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -108,7 +131,7 @@ let package = Package(
         .executableTarget(
             name: "dunlin",
             dependencies: [
-                "DunlinClient", "DunlinServices", "DunlinCore", "DunlinWire", "DunlinSync", "DunlinStore",
+                "DunlinClient", "DunlinServices", "DunlinCore", "DunlinWire", "DunlinSync", "DunlinStore", "DunlinTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -125,6 +148,11 @@ let package = Package(
             ]
         ),
         .testTarget(name: "DunlinCoreTests", dependencies: ["DunlinCore"]),
+        // The certificate checks and the transport rules, with certificates made in the test: no sockets.
+        .testTarget(
+            name: "DunlinTLSTests",
+            dependencies: ["DunlinTLS", "DunlinCore", .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1")]
+        ),
         .testTarget(name: "DunlinSyncTests", dependencies: ["DunlinSync", "DunlinCore"]),
         // The services called in process on in-memory stores: no sockets.
         .testTarget(name: "DunlinServicesTests", dependencies: ["DunlinServices", "DunlinStore", "DunlinSync", "DunlinWire", "DunlinCore"]),
@@ -132,7 +160,7 @@ let package = Package(
         .testTarget(
             name: "DunlinClientTests",
             dependencies: [
-                "DunlinClient", "DunlinCore", "DunlinWire", "DunlinStore",
+                "DunlinClient", "DunlinCore", "DunlinWire", "DunlinStore", "DunlinTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -144,7 +172,7 @@ let package = Package(
         .testTarget(
             name: "DunlinServerTests",
             dependencies: [
-                "DunlinServer", "DunlinServices", "DunlinWire", "DunlinStore",
+                "DunlinServer", "DunlinServices", "DunlinWire", "DunlinStore", "DunlinTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -158,8 +186,10 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "DunlinWire", "DunlinServer", "DunlinServices", "DunlinClient", "DunlinCore", "DunlinStore", "DunlinSync",
+                "DunlinWire", "DunlinServer", "DunlinServices", "DunlinClient", "DunlinCore", "DunlinStore", "DunlinSync", "DunlinTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

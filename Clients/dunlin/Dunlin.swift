@@ -3,6 +3,7 @@ import DunlinClient
 import DunlinCore
 import DunlinServices
 import DunlinStore
+import DunlinTLS
 import DunlinWire
 import Foundation
 import Logging
@@ -17,6 +18,10 @@ struct Dunlin: AsyncParsableCommand {
             failure (e.g. 114 UNAVAILABLE: server unreachable, 116 UNAUTHENTICATED, 104 DEADLINE_EXCEEDED, \
             109 FAILED_PRECONDITION: among others, a replica whose first sync has not finished, \
             reason "not_bootstrapped" in --json).
+
+            TLS: the server's certificate refused is 116 with reason certificate_changed, certificate_expired, \
+            certificate_not_yet_valid, certificate_untrusted or certificate_wrong_host; a TLS client against \
+            a plain TCP port is 109 (reason server_not_tls), a plain client against a TLS port 109 too.
             """,
         version: DunlinVersion.current,
         subcommands: [
@@ -91,6 +96,8 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
+    @OptionGroup var transport: TransportOptions
+
     var environment: [String: String] { ProcessInfo.processInfo.environment }
 
     func validate() throws {
@@ -127,7 +134,8 @@ struct ConnectionOptions: ParsableArguments {
         return RPCClient.Configuration(
             host: host, port: port,
             token: try explicitToken() ?? profile?.token ?? "",
-            connectPatience: .milliseconds(Int64(timeout * 1000))
+            connectPatience: .milliseconds(Int64(timeout * 1000)),
+            tls: try transport.resolve(host: host, saved: profile?.transport)
         )
     }
 
@@ -185,6 +193,65 @@ struct ConnectionOptions: ParsableArguments {
             FileHandle.standardError.write(Data("dunlin: \(failure.code): \(terminalSafe(failure.message))\n".utf8))
         }
         return ExitCode(100 + Int32(failure.code.rawValue))
+    }
+}
+
+/// How to reach the server: TLS and how its certificate is verified, or plain TCP (PROTOCOL.md
+/// §2.1). Given options win; then DUNLIN_FINGERPRINT or DUNLIN_CA_FILE; then what the profile
+/// saved at login; then the host decides (plain TCP to a loopback address, TLS verified by the
+/// system's trust store elsewhere).
+struct TransportOptions: ParsableArguments {
+    @Option(help: "The server certificate's SHA-256 fingerprint to pin (or set DUNLIN_FINGERPRINT): TLS, and only that certificate is accepted.")
+    var fingerprint: String?
+
+    @Option(help: "Trust server certificates signed by a CA in this PEM file (or set DUNLIN_CA_FILE): TLS.")
+    var caFile: String?
+
+    @Flag(help: "TLS verified by the system's trust store (/etc/ssl/certs), also to a loopback address.")
+    var tls = false
+
+    @Flag(help: "Plain TCP to a server that is not on a loopback address. Tokens and data cross the network in clear.")
+    var insecurePlaintext = false
+
+    @Option(help: "A PEM client certificate, for a tenant whose server asks for one (mutual TLS).")
+    var clientCert: String?
+
+    @Option(help: "The PEM private key of --client-cert.")
+    var clientKey: String?
+
+    /// What was asked on the command line, else in the environment, else `saved`.
+    func request(saved: TransportRequest?) throws -> TransportRequest {
+        let environment = ProcessInfo.processInfo.environment
+        var parsedFingerprint: CertificateFingerprint?
+        if let fingerprint {
+            guard let parsed = CertificateFingerprint(fingerprint) else {
+                throw ValidationError("--fingerprint is a SHA-256 fingerprint, 64 hex digits (\"sha256:\" and colons allowed); got \"\(fingerprint)\"")
+            }
+            parsedFingerprint = parsed
+        }
+        let given = TransportRequest(
+            fingerprint: parsedFingerprint, caFile: caFile, tls: tls ? true : nil, insecurePlaintext: insecurePlaintext ? true : nil,
+            clientCertificateFile: clientCert, clientKeyFile: clientKey
+        )
+        if !given.isEmpty { return given }
+        if let saved, !saved.isEmpty { return saved }
+        if let text = environment["DUNLIN_FINGERPRINT"], !text.isEmpty {
+            guard let parsed = CertificateFingerprint(text) else {
+                throw ValidationError("DUNLIN_FINGERPRINT is not a SHA-256 fingerprint: \"\(text)\"")
+            }
+            return TransportRequest(fingerprint: parsed)
+        }
+        if let file = environment["DUNLIN_CA_FILE"], !file.isEmpty { return TransportRequest(caFile: file) }
+        return TransportRequest()
+    }
+
+    /// TLS settings for `host`, or nil for plain TCP; a contradiction exits 64.
+    func resolve(host: String, saved: TransportRequest?) throws -> ClientTLS? {
+        do {
+            return try request(saved: saved).resolve(host: host)
+        } catch let error as TransportConfigurationError {
+            throw ValidationError(error.message)
+        }
     }
 }
 

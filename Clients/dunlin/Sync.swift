@@ -3,6 +3,7 @@ import DunlinClient
 import DunlinCore
 import DunlinStore
 import DunlinSync
+import DunlinTLS
 import DunlinWire
 import Foundation
 import Synchronization
@@ -102,7 +103,16 @@ private func reportJSON(_ report: SyncReport) -> [String: Any] {
 struct Login: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Store a sync profile (server and token), create its local replica and sync it.",
-        discussion: "Afterwards every receivables and records command works on the replica, online or not; `dunlin sync` reconciles."
+        discussion: """
+            Afterwards every receivables and records command works on the replica, online or not; `dunlin sync` reconciles.
+
+            TLS: a server whose certificate no trusted CA signed (dunlind's own self-signed one) is shown by \
+            its SHA-256 fingerprint; on a terminal you are asked whether to trust it, as ssh asks about a \
+            new host key; compare it with the one `dunlind init` printed. Scripts pass --fingerprint (or \
+            DUNLIN_FINGERPRINT); without a terminal an unpinned certificate is refused (exit 116). The \
+            profile keeps the fingerprint, and every later connection refuses any other certificate \
+            (reason certificate_changed) until you log in again with the new one.
+            """
     )
 
     @Option(help: "Server as HOST:PORT.") var server: String
@@ -112,6 +122,7 @@ struct Login: AsyncParsableCommand {
     @Option(help: "Profile name (default \"default\").") var profile = "default"
     @Option(help: "Seconds to wait for the server.") var timeout: Double = 30
     @Flag(help: "Print JSON instead of text.") var json = false
+    @OptionGroup var transport: TransportOptions
 
     func validate() throws {
         try validateTimeout(timeout)
@@ -129,9 +140,33 @@ struct Login: AsyncParsableCommand {
             name: profile, server: server, token: token, replicaID: existing?.replicaID ?? Profile.newReplicaID(),
             userID: "", userName: "", tenantID: "", role: ""
         )
-        let client = try SyncEngine.client(for: draft, timeout: .milliseconds(Int64(timeout * 1000)))
+        // The same server keeps its pin; another server starts from what is given.
+        let request = try transport.request(saved: existing?.server == server ? existing?.transport : nil)
+        draft.transport = request.isEmpty ? nil : request
+        guard RPCClient.Configuration.hostAndPort(server) != nil else { throw ValidationError("--server must be HOST:PORT, got \"\(server)\"") }
         do {
-            let welcome = try await client.connect()
+            _ = try request.resolve(host: RPCClient.Configuration.hostAndPort(server)!.host)
+        } catch {
+            throw ValidationError(error.message)
+        }
+        var client = try SyncEngine.client(for: draft, timeout: .milliseconds(Int64(timeout * 1000)))
+        do {
+            let welcome: Dunlin_V1_Welcome
+            do {
+                welcome = try await client.connect()
+            } catch let error as RPCError {
+                // A certificate no CA vouches for, and nothing pinned or trusted was asked for:
+                // show it and ask, as ssh does for a new host key.
+                guard let presented = Self.unpinnedCertificate(error), request.fingerprint == nil, request.caFile == nil,
+                      Self.askToTrust(server: server, fingerprint: presented)
+                else { throw error }
+                await client.close()
+                draft.transport = TransportRequest(
+                    fingerprint: presented, clientCertificateFile: request.clientCertificateFile, clientKeyFile: request.clientKeyFile
+                )
+                client = try SyncEngine.client(for: draft, timeout: .milliseconds(Int64(timeout * 1000)))
+                welcome = try await client.connect()
+            }
             guard !welcome.principal.tenantID.isEmpty, Role(rawValue: welcome.principal.role) != nil, welcome.principal.role != Role.serverAdmin.rawValue else {
                 throw RPCError(.permissionDenied, "this token is not a tenant user's (it is \(welcome.principal.role)); a replica holds one tenant's data")
             }
@@ -162,9 +197,12 @@ struct Login: AsyncParsableCommand {
             await People.refresh(for: draft, from: client, options: connection.callOptions)
             await client.close()
             if json {
-                printJSON(["profile": profile, "tenant": draft.tenantID, "user": draft.userName, "role": draft.role, "replica": draft.replicaPath, "sync": reportJSON(report)])
+                var object: [String: Any] = ["profile": profile, "tenant": draft.tenantID, "user": draft.userName, "role": draft.role, "replica": draft.replicaPath, "sync": reportJSON(report)]
+                if let pinned = draft.transport?.fingerprint { object["fingerprint"] = pinned.description }
+                printJSON(object)
             } else {
                 say("logged in as \(draft.userName) (\(draft.role)) in \(draft.tenantID); profile \(profile)")
+                if let pinned = draft.transport?.fingerprint { say("server certificate pinned: \(pinned)") }
                 say("replica: \(draft.replicaPath)")
                 say(summary(report))
             }
@@ -172,6 +210,33 @@ struct Login: AsyncParsableCommand {
             await client.close()
             throw connection.report(error)
         }
+    }
+}
+
+extension Login {
+    /// The fingerprint of a certificate refused as untrusted (the one to offer pinning), else nil.
+    static func unpinnedCertificate(_ error: RPCError) -> CertificateFingerprint? {
+        guard error.code == .unauthenticated,
+              let detail = error.details.first(where: { $0.reason == CertificateRefusal.Reason.untrusted.rawValue })
+        else { return nil }
+        return CertificateFingerprint(detail.recordID)
+    }
+
+    /// Asks on the terminal whether to trust and pin `fingerprint`; false, without asking, when
+    /// standard input or standard error is not a terminal (a script must pass --fingerprint).
+    static func askToTrust(server: String, fingerprint: CertificateFingerprint) -> Bool {
+        guard isatty(STDIN_FILENO) == 1, isatty(STDERR_FILENO) == 1 else { return false }
+        FileHandle.standardError.write(Data("""
+            The server at \(server) presented a certificate that no trusted CA signed.
+            Its SHA-256 fingerprint is:
+
+              \(fingerprint)
+
+            Compare it with the one its operator gave you (`dunlind init` and `dunlind certificate --show` print it).
+
+            """.utf8) + Data("Trust this certificate and pin it to this profile? (yes/no) ".utf8))
+        let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        return answer == "yes" || answer == "y"
     }
 }
 

@@ -3,6 +3,7 @@ import DunlinServices
 import DunlinCore
 import DunlinServer
 import DunlinStore
+import DunlinTLS
 import DunlinWire
 import Foundation
 
@@ -17,6 +18,10 @@ struct Demo: AsyncParsableCommand {
             unapplied and unidentified cash, two dunning policies and a held customer, and users Mia (manager), Ana and \
             Ben (analysts). Every run issues \
             fresh tokens for Mia and Ana (older ones stay valid until revoked) and writes them to DIR/demo-tokens.env.
+
+            The demo serves TLS with the data directory's self-signed certificate (made on the first run, \
+            like `dunlind init` does); demo-tokens.env sets DUNLIN_FINGERPRINT to its fingerprint, which the \
+            CLI pins. --insecure-plaintext serves plain TCP instead.
             """
     )
 
@@ -37,6 +42,8 @@ struct Demo: AsyncParsableCommand {
 
     @Option(help: "Serve the metrics at http://127.0.0.1:<port>/metrics (as for serve; 0 picks a free port).")
     var metricsPort: Int?
+    @Flag(help: "Serve plain TCP instead of TLS.")
+    var insecurePlaintext = false
 
     static let tenantID = "demo"
 
@@ -47,6 +54,9 @@ struct Demo: AsyncParsableCommand {
             let (_, admin) = try ControlStore.initialize(directory, adminName: "Demo server admin", adminEmail: "")
             adminToken = admin.token.plaintext
         }
+        let certificates = ServerCertificateFiles(dataDirectory: directory)
+        if certificates.existing == nil { try certificates.createSelfSigned(names: host == "127.0.0.1" ? [] : [host]) }
+        let fingerprint = insecurePlaintext ? nil : try certificates.existing?.fingerprint()
         let control = try ControlStore(directory)
         let (manager, analyst) = try Self.seedIfNeeded(control)
         let managerToken = try control.issueToken(userID: manager.id, device: "mia-laptop", expiresAt: nil).token.plaintext
@@ -55,12 +65,16 @@ struct Demo: AsyncParsableCommand {
         let serve = try Serve.parse(
             ["--data", directory.path, "--host", host, "--port", "\(port)", "--sendmail", sendmail] + (outbox.map { ["--outbox", $0] } ?? [])
                 + (metricsPort.map { ["--metrics-port", "\($0)"] } ?? [])
+                + (insecurePlaintext ? ["--insecure-plaintext"] : [])
         )
         // The hints name the port the server really listens on (the system's choice for --port 0),
         // so they are written once it is bound, before its "dunlind listening on" line.
         try await serve.serve { [host, adminToken] port in
             do {
-                try Self.writeHints(directory: directory, host: host, port: port, managerToken: managerToken, analystToken: analystToken, adminToken: adminToken)
+                try Self.writeHints(
+                    directory: directory, host: host, port: port, fingerprint: fingerprint,
+                    managerToken: managerToken, analystToken: analystToken, adminToken: adminToken
+                )
             } catch {
                 FileHandle.standardError.write(Data("dunlind demo: could not write \(directory.path)/demo-tokens.env: \(error)\n".utf8))
             }
@@ -69,7 +83,7 @@ struct Demo: AsyncParsableCommand {
 
     /// Writes DIR/demo-tokens.env and prints what to type next, naming `host:port`.
     private static func writeHints(
-        directory: URL, host: String, port: Int, managerToken: String, analystToken: String, adminToken: String?
+        directory: URL, host: String, port: Int, fingerprint: CertificateFingerprint?, managerToken: String, analystToken: String, adminToken: String?
     ) throws {
         let address = "\(host):\(port)"
         var env = """
@@ -79,6 +93,8 @@ struct Demo: AsyncParsableCommand {
             export DUNLIN_ANALYST_TOKEN=\(analystToken)
 
             """
+        // The server's certificate, which the CLI pins (TLS even on 127.0.0.1).
+        if let fingerprint { env += "export DUNLIN_FINGERPRINT=\(fingerprint)\n" }
         if let adminToken { env += "export DUNLIN_ADMIN_TOKEN=\(adminToken)\n" }
         let envFile = directory.appendingPathComponent("demo-tokens.env")
         try env.write(to: envFile, atomically: true, encoding: .utf8)
@@ -104,7 +120,7 @@ struct Demo: AsyncParsableCommand {
               dunlin escalations list                     # tasks for Mia, placements with agencies
 
             Work like an analyst on a laptop, offline first (a local replica, then sync):
-              dunlin login --server \(host):\(port) --token "$DUNLIN_ANALYST_TOKEN"
+              dunlin login --server \(host):\(port) --token "$DUNLIN_ANALYST_TOKEN"\(fingerprint == nil ? "" : " --fingerprint \"$DUNLIN_FINGERPRINT\"")
               dunlin customers list                       # from the replica: works with the server stopped
               dunlin log call --customer CUS-1007 --outcome "promised Friday"
               dunlin status                               # 1 pending change

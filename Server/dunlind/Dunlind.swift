@@ -4,6 +4,7 @@ import DunlinCore
 import Foundation
 import DunlinServer
 import DunlinStore
+import DunlinTLS
 import DunlinWire
 import Logging
 import ServiceLifecycle
@@ -14,7 +15,7 @@ struct Dunlind: AsyncParsableCommand {
         commandName: "dunlind",
         abstract: "The Dunlin accounts-receivable server.",
         version: DunlinVersion.current,
-        subcommands: [Serve.self, Init.self, Demo.self, Check.self, Backup.self, Restore.self],
+        subcommands: [Serve.self, Init.self, Demo.self, CertificateCommand.self, ClientCACommand.self, Check.self, Backup.self, Restore.self],
         defaultSubcommand: Serve.self
     )
 
@@ -34,6 +35,11 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             On SIGTERM or SIGINT the server stops accepting connections, sends every client GOAWAY, \
             lets calls in flight finish (up to --grace-period seconds) and exits 0.
+
+            TLS: with --tls-cert and --tls-key, or the data directory's own certificate (made by \
+            `dunlind init`), the server speaks TLS (ALPN dunlin/1). Without a certificate it serves plain \
+            TCP on a loopback address only; elsewhere it refuses to start (exit 64) unless given \
+            --insecure-plaintext.
             """
     )
 
@@ -42,6 +48,15 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Port to listen on (0 picks a free port and prints it).")
     var port = RPCServer.Configuration.defaultPort
+
+    @Option(help: "PEM certificate chain (leaf first) to serve TLS with, instead of the data directory's own.")
+    var tlsCert: String?
+
+    @Option(help: "PEM private key of --tls-cert.")
+    var tlsKey: String?
+
+    @Flag(help: "Serve plain TCP even with a certificate, on any address (behind a TLS-terminating proxy). Tokens and data cross the network in clear.")
+    var insecurePlaintext = false
 
     @Option(help: "Seconds calls in flight may take to finish after SIGTERM.")
     var gracePeriod = 30
@@ -170,6 +185,15 @@ struct Serve: AsyncParsableCommand {
             }
         }
         let logger = Logger(label: "dunlind")
+        let tls: ServerTLS?
+        do {
+            tls = try ServerTransport.choose(
+                host: host, certificateFile: tlsCert, keyFile: tlsKey, dataDirectory: data.map { URL(fileURLWithPath: $0) },
+                insecurePlaintext: insecurePlaintext
+            )
+        } catch {
+            throw ValidationError(error.message)
+        }
         var limits = ConnectionLimits.defaults
         limits.maxFrameSize = maxFrameSize
         limits.maxMessageSize = maxFrameSize
@@ -180,6 +204,7 @@ struct Serve: AsyncParsableCommand {
         var storeSizes: (@Sendable (ServerMetrics) -> Void)?
         var tenantGate: TenantGate?
         let limitDefaults = try tenantLimitDefaults()
+        var clientCertificates: (any ClientCertificatePolicy)?
         var authenticator: any Authenticator = StaticTokenAuthenticator(
             Dictionary(devTokens.map { ($0, Self.developmentPrincipal) }, uniquingKeysWith: { first, _ in first })
         )
@@ -224,6 +249,7 @@ struct Serve: AsyncParsableCommand {
             authenticator = TokenAuthenticator(control: control)
             storeSizes = { metrics in Self.reportStoreSizes(control, to: metrics) }
             tenantGate = TenantGate(defaults: limitDefaults, control: control)
+            clientCertificates = TenantClientCertificates { try control.clientCertificateAuthorities(tenantID: $0) }
             scheduledRuns = ScheduledDunningRuns(tenants: tenants, delivery: delivery)
         }
         var metrics: ServerMetrics?
@@ -236,9 +262,10 @@ struct Serve: AsyncParsableCommand {
             metrics = made
         }
         let server = RPCServer(
-            configuration: .init(host: host, port: port, limits: limits, shutdownGracePeriod: .seconds(gracePeriod)),
+            configuration: .init(host: host, port: port, limits: limits, shutdownGracePeriod: .seconds(gracePeriod), tls: tls),
             services: services,
             authenticator: authenticator,
+            clientCertificates: clientCertificates,
             logger: logger,
             metrics: metrics,
             tenantGate: tenantGate
@@ -261,11 +288,20 @@ struct Serve: AsyncParsableCommand {
                 logger: logger
             )
         )
+        // Read before listening: a certificate file that is not one stops the server here.
+        let fingerprint: CertificateFingerprint?
+        do {
+            fingerprint = try tls?.fingerprint()
+        } catch {
+            throw ValidationError("\(error)")
+        }
         Task {
             if let address = try? await server.listeningAddress {
                 onListening?(address.port ?? port)
-                // One line on stdout, so scripts (and tests) can find the port.
-                let line = "dunlind listening on \(address.ipAddress ?? host):\(address.port ?? port)\n"
+                // One line on stdout, so scripts (and tests) can find the port; with TLS, then the
+                // certificate's fingerprint, the one clients pin.
+                var line = "dunlind listening on \(address.ipAddress ?? host):\(address.port ?? port)\n"
+                if let fingerprint { line += "dunlind TLS certificate \(fingerprint)\n" }
                 FileHandle.standardOutput.write(Data(line.utf8))
             }
         }
@@ -293,6 +329,11 @@ struct Init: AsyncParsableCommand {
             The token is shown only now: the server keeps its SHA-256, never the token. Keep it like a \
             password; with it, `dunlin admin ...` creates tenants, their users and their tokens. Refuses a \
             directory that already holds a control database (exit 109, FAILED_PRECONDITION).
+
+            It also makes the server's self-signed TLS certificate, DIR/tls/server-cert.pem with its key \
+            DIR/tls/server-key.pem (0600), valid 825 days for localhost, 127.0.0.1, ::1, this machine's \
+            host name and every --tls-name, and prints its SHA-256 fingerprint: clients pin it at \
+            `dunlin login`. `dunlind certificate` replaces it.
             """
     )
 
@@ -304,6 +345,9 @@ struct Init: AsyncParsableCommand {
 
     @Option(help: "The server admin's email (optional).")
     var adminEmail = ""
+
+    @Option(name: .customLong("tls-name"), help: "Another host name or address clients reach the server by, put in its certificate (repeatable).")
+    var tlsNames: [String] = []
 
     @Flag(help: "Print JSON instead of text.")
     var json = false
@@ -317,9 +361,11 @@ struct Init: AsyncParsableCommand {
             FileHandle.standardError.write(Data("dunlind: \(error.message)\n".utf8))
             throw ExitCode(100 + Int32(RPCError(error).code.rawValue))
         }
+        let fingerprint = try ServerCertificateFiles(dataDirectory: directory).createSelfSigned(names: tlsNames)
         if json {
             let object: [String: String] = [
                 "data": directory.path, "user_id": token.record.userID, "token_id": token.record.id, "token": token.token.plaintext,
+                "tls_fingerprint": fingerprint.description,
             ]
             let encoded = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: encoded, as: UTF8.self))
@@ -329,6 +375,12 @@ struct Init: AsyncParsableCommand {
                 Server-admin token (shown once, never stored; keep it like a password):
 
                   \(token.token.plaintext)
+
+                TLS certificate (self-signed, \(ServerCertificateFiles(dataDirectory: directory).certificateFile.path)):
+
+                  \(fingerprint)
+
+                Clients compare this fingerprint with the one `dunlin login` shows before they trust it.
 
                 Next: dunlind serve --data \(directory.path)
                       DUNLIN_TOKEN=<the token> dunlin admin tenant create ID --name NAME --currency USD --time-zone America/New_York

@@ -74,6 +74,9 @@ public final class RPCClient: Sendable {
         public var connectPatience: Duration
         public var backoff: Backoff
         public var keepalive: Keepalive
+        /// TLS, and how the server is verified; nil for plain TCP. ``TransportRequest`` holds the
+        /// CLI's rules for choosing it. Default nil.
+        public var tls: ClientTLS?
 
         /// "HOST:PORT" (an IPv6 host in brackets, "[::1]:7474") split, or nil if it is not one.
         public static func hostAndPort(_ address: String) -> (host: String, port: Int)? {
@@ -95,7 +98,8 @@ public final class RPCClient: Sendable {
             connectTimeout: Duration = .seconds(5),
             connectPatience: Duration = .seconds(10),
             backoff: Backoff = Backoff(),
-            keepalive: Keepalive = Keepalive()
+            keepalive: Keepalive = Keepalive(),
+            tls: ClientTLS? = nil
         ) {
             self.host = host
             self.port = port
@@ -109,6 +113,7 @@ public final class RPCClient: Sendable {
             self.connectPatience = connectPatience
             self.backoff = backoff
             self.keepalive = keepalive
+            self.tls = tls
         }
     }
 
@@ -165,12 +170,18 @@ public final class RPCClient: Sendable {
     private let logger: Logger
     private let state = NIOLockedValueBox(State.idle)
     private let failures = NIOLockedValueBox((count: 0, retryAt: ContinuousClock.now))
+    /// The TLS context and server check, made once; a CA or client-certificate file that cannot
+    /// be read fails every connection attempt with INVALID_ARGUMENT naming it.
+    private let tlsSetup: Result<ClientTLSSetup, RPCError>?
 
     public init(configuration: Configuration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                 logger: Logger = Logger(label: "dunlin.client")) {
         self.configuration = configuration
         self.group = group
         self.logger = logger
+        tlsSetup = configuration.tls.map { tls in
+            Result { try ClientTLSSetup(tls, host: configuration.host) }.mapError { RPCError(.invalidArgument, "TLS: \($0)") }
+        }
     }
 
     /// Connects (if not connected) and returns the server's WELCOME: the principal, limits and version.
@@ -444,6 +455,14 @@ public final class RPCClient: Sendable {
 
     private func establish() -> EventLoopFuture<Connection> {
         let loop = group.next()
+        let tls: ClientTLSSetup?
+        switch tlsSetup {
+        case .none: tls = nil
+        case .success(let setup): tls = setup
+        case .failure(let error): return loop.makeFailedFuture(error)
+        }
+        let outcome = TLSOutcome()
+        let address = "\(configuration.host):\(configuration.port)"
         let promise = loop.makePromise(of: Dunlin_V1_Welcome.self)
         let configuration = self.configuration
         let hello = {
@@ -462,6 +481,11 @@ public final class RPCClient: Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // The preface and HELLO (with its token) are written into TLS, which holds
+                    // them until the server's certificate has passed the check.
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandlers(try tls.handlers(host: configuration.host, outcome: outcome))
+                    }
                     let handler = ClientConnectionHandler(
                         hello: hello, limits: configuration.limits, compressRequests: configuration.compressRequests,
                         keepalive: configuration.keepalive, logger: logger, welcomePromise: promise, draining: draining
@@ -485,7 +509,7 @@ public final class RPCClient: Sendable {
             }.flatMapErrorThrowing { error in
                 timer.cancel()
                 channel.close(promise: nil)
-                throw error
+                throw outcome.explain(error, address: address)
             }
         }.flatMapErrorThrowing { error in
             // A connect that never happened leaves the promise unfulfilled: fail it so it does not leak.

@@ -46,6 +46,10 @@ public struct Profile: Sendable, Hashable, Codable {
     /// The user's own time zone as the server last said at login or sync (their "today"); nil or
     /// empty: the tenant's.
     public var userTimeZone: String?
+    /// TLS as `dunlin login` settled it: above all the server certificate's pinned fingerprint
+    /// (`"transport": {"fingerprint": "sha256:..."}`), or a CA file. nil (profiles older than
+    /// TLS): by the host, plain TCP to a loopback address, TLS by the system's trust store elsewhere.
+    public var transport: TransportRequest?
 
     public init(
         name: String, server: String, token: String, replicaID: String, userID: String, userName: String,

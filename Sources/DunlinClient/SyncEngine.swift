@@ -2,6 +2,7 @@ import DunlinCore
 import DunlinServices
 import DunlinStore
 import DunlinSync
+import DunlinTLS
 import DunlinWire
 import Foundation
 import Logging
@@ -79,9 +80,15 @@ public struct SyncEngine: Sendable {
         guard let (host, port) = RPCClient.Configuration.hostAndPort(profile.server) else {
             throw RPCError(.invalidArgument, "profile \(profile.name): server must be HOST:PORT, not \"\(profile.server)\"")
         }
+        let tls: ClientTLS?
+        do {
+            tls = try (profile.transport ?? TransportRequest()).resolve(host: host)
+        } catch {
+            throw RPCError(.invalidArgument, "profile \(profile.name): \(error.message)")
+        }
         return RPCClient(configuration: .init(
             host: host, port: port, token: profile.token, replicaID: profile.replicaID, clientVersion: "dunlin/\(DunlinVersion.current)",
-            schemaVersion: SyncMethods.schemaVersion, connectTimeout: min(timeout, .seconds(5)), connectPatience: timeout
+            schemaVersion: SyncMethods.schemaVersion, connectTimeout: min(timeout, .seconds(5)), connectPatience: timeout, tls: tls
         ))
     }
 

@@ -1,9 +1,11 @@
 import DunlinServices
+import DunlinTLS
 import DunlinWire
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 
 /// The Dunlin RPC server: accepts connections, speaks the wire protocol on each, and runs the
@@ -31,6 +33,9 @@ public final class RPCServer: Service, Sendable {
         /// with FAILED_PRECONDITION and told to upgrade before it reads or writes anything.
         /// Default ``DunlinWire/SyncMethods/schemaVersion``.
         public var minimumSchemaVersion: UInt32
+        /// TLS with this certificate and key, or nil for plain TCP (PROTOCOL.md §2.1;
+        /// ``ServerTransport`` holds the rules `dunlind serve` applies). Default nil.
+        public var tls: ServerTLS?
 
         public static let defaultPort = 7474
 
@@ -41,7 +46,8 @@ public final class RPCServer: Service, Sendable {
             compressResponses: Bool = true,
             shutdownGracePeriod: Duration = .seconds(30),
             serverVersion: String = DunlinVersion.current,
-            minimumSchemaVersion: UInt32 = SyncMethods.schemaVersion
+            minimumSchemaVersion: UInt32 = SyncMethods.schemaVersion,
+            tls: ServerTLS? = nil
         ) {
             self.host = host
             self.port = port
@@ -50,6 +56,7 @@ public final class RPCServer: Service, Sendable {
             self.shutdownGracePeriod = shutdownGracePeriod
             self.serverVersion = serverVersion
             self.minimumSchemaVersion = minimumSchemaVersion
+            self.tls = tls
         }
     }
 
@@ -62,6 +69,7 @@ public final class RPCServer: Service, Sendable {
     public let configuration: Configuration
     private let router: Router
     private let authenticator: any Authenticator
+    private let clientCertificates: (any ClientCertificatePolicy)?
     private let logger: Logger
     private let group: any EventLoopGroup
     private let metrics: ServerMetrics?
@@ -74,6 +82,7 @@ public final class RPCServer: Service, Sendable {
         configuration: Configuration,
         services: [any RPCService],
         authenticator: any Authenticator = StaticTokenAuthenticator(),
+        clientCertificates: (any ClientCertificatePolicy)? = nil,
         logger: Logger = Logger(label: "dunlind"),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         metrics: ServerMetrics? = nil,
@@ -85,6 +94,7 @@ public final class RPCServer: Service, Sendable {
         self.configuration = configuration
         self.router = router
         self.authenticator = authenticator
+        self.clientCertificates = clientCertificates
         self.logger = logger
         self.group = group
         self.metrics = metrics
@@ -114,7 +124,9 @@ public final class RPCServer: Service, Sendable {
             throw error
         }
         let address = channel.localAddress!
-        logger.info("listening", metadata: ["address": "\(address)"])
+        var metadata: Logger.Metadata = ["address": "\(address)"]
+        if let tls = configuration.tls { metadata["tls_fingerprint"] = "\((try? tls.fingerprint())?.description ?? "?")" }
+        logger.info("listening", metadata: metadata)
         addressWaiters.withLockedValue { $0.resolve(address) }
         try await withGracefulShutdownHandler {
             try await channel.closeFuture.get()
@@ -163,12 +175,19 @@ public final class RPCServer: Service, Sendable {
             compressResponses: configuration.compressResponses,
             minimumSchemaVersion: configuration.minimumSchemaVersion,
             metrics: metrics,
-            gate: gate
+            gate: gate,
+            clientCertificates: configuration.tls == nil ? nil : clientCertificates
         )
         let decoderLimits = FrameDecoder.Limits(configuration.limits)
         let nextID = NIOLockedValueBox(0)
         let state = self.state
         let metrics = self.metrics
+        // With a client-certificate policy, every client is asked for a certificate; whatever it
+        // presents is taken here and judged at HELLO, by the tenant its token names.
+        let asksClientCertificates = clientCertificates != nil
+        let tlsContext = try configuration.tls.map {
+            try DunlinTLS.serverContext(certificateFile: $0.certificateFile, keyFile: $0.keyFile, requestClientCertificates: asksClientCertificates)
+        }
 
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -192,6 +211,17 @@ public final class RPCServer: Service, Sendable {
                 return channel.eventLoop.makeCompletedFuture {
                     if let metrics {
                         try channel.pipeline.syncOperations.addHandler(ByteCountingHandler(metrics))
+                    }
+                    if let tlsContext {
+                        // The preface and everything after it inside TLS; the handshake counts
+                        // against the handshake timeout (the connection handler's timer runs
+                        // from accept).
+                        try channel.pipeline.syncOperations.addHandler(PlaintextOnTLSPort())
+                        try channel.pipeline.syncOperations.addHandler(
+                            asksClientCertificates
+                                ? NIOSSLServerHandler(context: tlsContext) { _, verdict in verdict.succeed(.certificateVerified) }
+                                : NIOSSLServerHandler(context: tlsContext)
+                        )
                     }
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(FrameByteDecoder(FrameDecoder(limits: decoderLimits, expectsPreface: true)))

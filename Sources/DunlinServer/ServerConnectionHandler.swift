@@ -2,6 +2,7 @@ import DunlinServices
 import DunlinWire
 import Logging
 import NIOCore
+import NIOSSL
 
 /// Tells a connection to shut down gracefully (sent down the pipeline by ``RPCServer``).
 struct GracefulShutdownEvent: Sendable {}
@@ -22,6 +23,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         var metrics: ServerMetrics? = nil
         /// Holds each tenant to its limits across connections (nil: no tenant limits).
         var gate: TenantGate? = nil
+        /// Mutual TLS per tenant: judged at HELLO, after the token (nil: no client certificates).
+        var clientCertificates: (any ClientCertificatePolicy)? = nil
     }
 
     private struct Call {
@@ -192,9 +195,16 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 : "this server speaks replica schema up to \(SyncMethods.schemaVersion): upgrade dunlind"
             return refuse(RPCError(.failedPrecondition, "client replica schema \(schema): " + advice), reason: .upgradeRequired)
         }
+        let clientCertificates = configuration.clientCertificates
+        // The certificate the client presented in the TLS handshake, if any (read on the loop).
+        let presented = clientCertificates == nil ? nil : (try? context?.pipeline.syncOperations.nioSSL_peerCertificate()?.toDERBytes()) ?? nil
         Task {
             do throws(RPCError) {
                 let principal = try await authenticator.authenticate(hello)
+                if let clientCertificates, !principal.tenantID.isEmpty,
+                   let refusal = await clientCertificates.refusal(tenantID: principal.tenantID, presented: presented) {
+                    throw refusal
+                }
                 handler.eventLoop.execute { handler.value.authenticated(principal) }
             } catch {
                 handler.eventLoop.execute { handler.value.refuse(error) }

@@ -1,6 +1,7 @@
 import DunlinClient
 import DunlinServer
 import DunlinServices
+import DunlinTLS
 import DunlinWire
 import Foundation
 import NIOCore
@@ -92,6 +93,21 @@ struct BadInput: Sendable, CustomTestStringConvertible {
     ]
 }
 
+/// Plain TCP, or TLS: every hostile input is tried both ways (issue 15), since inside TLS the
+/// frames reach the same decoder by another path.
+enum Transport: String, Sendable, CaseIterable, CustomTestStringConvertible {
+    case plain, tls
+
+    var testDescription: String { rawValue }
+
+    /// The server's identity for the TLS runs: one self-signed certificate for the process.
+    static let identity: ServerTLS = {
+        try! TestCertificates().server("bad-input").tls
+    }()
+
+    var serverTLS: ServerTLS? { self == .tls ? Self.identity : nil }
+}
+
 @Suite("Bad input closes only the offending connection", .timingSensitive, .timeLimit(.minutes(10)))
 struct BadInputTests {
     static var limits: ConnectionLimits {
@@ -101,8 +117,8 @@ struct BadInputTests {
     }
 
     /// Runs one bad input on a fresh connection and checks its GOAWAY and the close.
-    static func check(_ input: BadInput, port: Int) async throws {
-        let raw = try await RawConnection.connect(port: port)
+    static func check(_ input: BadInput, port: Int, transport: Transport = .plain) async throws {
+        let raw = try await RawConnection.connect(port: port, tls: transport == .tls)
         if input.authenticate { _ = try await raw.handshake() }
         try await input.send(raw)
         if let expected = input.expected {
@@ -115,22 +131,22 @@ struct BadInputTests {
         await raw.close()
     }
 
-    @Test("each bad input gets its GOAWAY reason and a close", arguments: BadInput.all)
-    func badInput(_ input: BadInput) async throws {
-        let server = try await TestServer.start(limits: Self.limits)
-        try await Self.check(input, port: server.port)
+    @Test("each bad input gets its GOAWAY reason and a close, in plain TCP and inside TLS", arguments: BadInput.all, Transport.allCases)
+    func badInput(_ input: BadInput, transport: Transport) async throws {
+        let server = try await TestServer.start(limits: Self.limits, tls: transport.serverTLS)
+        try await Self.check(input, port: server.port, transport: transport)
         try await server.stop()
     }
 
-    @Test("a good connection keeps answering while others send every kind of bad input")
-    func goodConnectionSurvives() async throws {
-        let server = try await TestServer.start(limits: Self.limits)
-        let client = server.client()
+    @Test("a good connection keeps answering while others send every kind of bad input", arguments: Transport.allCases)
+    func goodConnectionSurvives(_ transport: Transport) async throws {
+        let server = try await TestServer.start(limits: Self.limits, tls: transport.serverTLS)
+        let client = server.client(tls: transport == .tls ? ClientTLS(trust: .pinned(try Transport.identity.fingerprint())) : nil)
         let before = try await client.connect()
         var request = Dunlin_V1_EchoRequest()
         request.payload = Data("still here".utf8)
         for input in BadInput.all {
-            try await Self.check(input, port: server.port)
+            try await Self.check(input, port: server.port, transport: transport)
             let response = try await client.unary(Diagnostics.echo, request)
             #expect(response.payload == request.payload, "after \(input.name)")
         }

@@ -1,12 +1,15 @@
 import DunlinClient
 import DunlinServer
+import DunlinCore
 import DunlinServices
+import DunlinTLS
 import DunlinWire
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Testing
 
 /// A real server on 127.0.0.1 with a free port, run for the length of one test.
@@ -27,14 +30,15 @@ struct TestServer {
     static func start(
         limits: ConnectionLimits = .defaults, services: [any RPCService] = [DiagnosticsService(), ProbeService.shared],
         grace: Duration = .seconds(5), port: Int = 0, tokens: [String: Dunlin_V1_Principal] = TestServer.tokens,
-        authenticator: (any Authenticator)? = nil
+        authenticator: (any Authenticator)? = nil, tls: ServerTLS? = nil, clientCertificates: (any ClientCertificatePolicy)? = nil
     ) async throws -> TestServer {
         var logger = Logger(label: "test.dunlind")
         logger.logLevel = .critical
         let server = RPCServer(
-            configuration: .init(host: "127.0.0.1", port: port, limits: limits, shutdownGracePeriod: grace),
+            configuration: .init(host: "127.0.0.1", port: port, limits: limits, shutdownGracePeriod: grace, tls: tls),
             services: services,
             authenticator: authenticator ?? StaticTokenAuthenticator(tokens),
+            clientCertificates: clientCertificates,
             logger: logger
         )
         let task = Task { try await server.run() }
@@ -44,11 +48,13 @@ struct TestServer {
 
     /// A client of this server. Its connect patience is long by default: a test waits for the
     /// connection, not for a loaded machine to beat a clock; tests of patience pass their own.
-    func client(token: String = "good-token", keepalive: RPCClient.Keepalive = .init(), patience: Duration = .seconds(30)) -> RPCClient {
+    func client(
+        token: String = "good-token", keepalive: RPCClient.Keepalive = .init(), patience: Duration = .seconds(30), tls: ClientTLS? = nil
+    ) -> RPCClient {
         var logger = Logger(label: "test.client")
         logger.logLevel = .critical
         return RPCClient(
-            configuration: .init(host: "127.0.0.1", port: port, token: token, connectPatience: patience, keepalive: keepalive),
+            configuration: .init(host: "127.0.0.1", port: port, token: token, connectPatience: patience, keepalive: keepalive, tls: tls),
             logger: logger
         )
     }
@@ -196,8 +202,16 @@ final class RawConnection: Sendable {
         self.collector = collector
     }
 
-    static func connect(port: Int, receiveBuffer: Int? = nil) async throws -> RawConnection {
+    /// A bare connection; with `tls`, the bytes travel inside TLS (the server's certificate is
+    /// not checked: these tests are about what the server does with what arrives).
+    static func connect(port: Int, receiveBuffer: Int? = nil, tls: Bool = false) async throws -> RawConnection {
         let collector = Collector()
+        let tlsContext: NIOSSLContext? = try tls ? {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.certificateVerification = .none
+            configuration.applicationProtocols = ["dunlin/1"]
+            return try NIOSSLContext(configuration: configuration)
+        }() : nil
         var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.allowRemoteHalfClosure, value: true)
         if let receiveBuffer {
@@ -205,7 +219,12 @@ final class RawConnection: Sendable {
         }
         let channel = try await bootstrap
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
+                channel.eventLoop.makeCompletedFuture {
+                    if let tlsContext {
+                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tlsContext, serverHostname: nil))
+                    }
+                    try channel.pipeline.syncOperations.addHandler(collector)
+                }
             }
             .connect(host: "127.0.0.1", port: port).get()
         return RawConnection(channel: channel, collector: collector)
@@ -311,4 +330,39 @@ func eventually(timeout: Duration = .seconds(5), _ condition: () -> Bool) async 
         try await Task.sleep(for: .milliseconds(10))
     }
     return true
+}
+
+/// Certificates made in the test process with swift-certificates, written to a temporary folder:
+/// the server's own (for 127.0.0.1, ::1 and localhost, valid from an hour ago for a month by the
+/// ``WallClock``, so `DUNLIN_CLOCK_OFFSET` moves it with everything else) and variants a client
+/// must refuse.
+struct TestCertificates {
+    let directory: URL
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("dunlin-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    /// Writes `pair` as NAME-cert.pem and NAME-key.pem and returns them as a server identity.
+    func write(_ pair: CertificateAndKey, as name: String) throws -> ServerTLS {
+        let certificate = directory.appendingPathComponent("\(name)-cert.pem")
+        let key = directory.appendingPathComponent("\(name)-key.pem")
+        try Data(try pair.certificatePEM.utf8).write(to: certificate)
+        try Data(try pair.privateKeyPEM.utf8).write(to: key)
+        return ServerTLS(certificateFile: certificate.path, keyFile: key.path)
+    }
+
+    /// A self-signed server certificate for `names`, valid `from`...`to` seconds around now.
+    func server(_ name: String, names: [String] = ["127.0.0.1", "::1", "localhost"], from: TimeInterval = -3600, to: TimeInterval = 30 * 86_400)
+        throws -> (tls: ServerTLS, fingerprint: CertificateFingerprint)
+    {
+        let now = WallClock.system.now()
+        let pair = try CertificateAndKey.selfSigned(
+            commonName: name, names: names, notBefore: now.addingTimeInterval(from), notAfter: now.addingTimeInterval(to)
+        )
+        return (try write(pair, as: name), try pair.fingerprint)
+    }
+
+    func remove() { try? FileManager.default.removeItem(at: directory) }
 }

@@ -109,14 +109,19 @@ final class ChildProcess: Sendable {
 }
 
 /// A real `dunlind` process (`serve` unless told otherwise), on a free port unless given one.
+///
+/// Plain TCP on 127.0.0.1 unless `tls` is set: a data directory made by `dunlind init` holds a
+/// certificate, which `serve` and `demo` would otherwise use, and the suites that are not about
+/// TLS drive the server with a plain client (TLSProcessTests drives it over TLS).
 final class DunlindProcess: Sendable {
     let child: ChildProcess
     let port: Int
 
-    init(command: String = "serve", arguments: [String] = [], environment: [String: String]? = nil) async throws {
+    init(command: String = "serve", arguments: [String] = [], environment: [String: String]? = nil, tls: Bool = false) async throws {
         let logLevel = command == "serve" ? ["--log-level", "error"] : []
         let port = arguments.contains("--port") ? [] : ["--port", "0"]
-        child = try ChildProcess(try Executables.url("dunlind"), [command] + port + logLevel + arguments, environment: environment)
+        let plaintext = !tls && ["serve", "demo"].contains(command) ? ["--insecure-plaintext"] : []
+        child = try ChildProcess(try Executables.url("dunlind"), [command] + port + logLevel + plaintext + arguments, environment: environment)
         // A stdout line says where it listens.
         let line = try await child.waitForLine(containing: "dunlind listening on")
         guard let port = line.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) else {

@@ -22,6 +22,10 @@ final class FaultWorld {
     private(set) var server: DunlindProcess
     let managerToken: String
     let analystToken: String
+    /// Whether the server speaks TLS (the demo's self-signed certificate), and that certificate's
+    /// fingerprint, from demo-tokens.env.
+    let tls: Bool
+    let fingerprint: String?
 
     static let size = ProcessInfo.processInfo.environment["DUNLIN_FAULT_TEST_SIZE"].flatMap(Int.init) ?? 1_200
     /// A pause at the `n`-th time, long enough that only the SIGKILL ends it.
@@ -38,14 +42,15 @@ final class FaultWorld {
     /// Added to the server's command line, at the start and at every restart (a mail command, say).
     let serverArguments: [String]
 
-    init(environment: [String: String] = [:], serverArguments: [String] = []) async throws {
+    init(environment: [String: String] = [:], serverArguments: [String] = [], tls: Bool = false) async throws {
         self.environment = environment
         self.serverArguments = serverArguments
+        self.tls = tls
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("dunlin-faults-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         server = try await DunlindProcess(
             command: "demo", arguments: ["--data", directory.appendingPathComponent("data").path] + serverArguments,
-            environment: ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+            environment: ProcessInfo.processInfo.environment.merging(environment) { _, new in new }, tls: tls
         )
         var tokens: [String: String] = [:]
         let env = try String(contentsOf: directory.appendingPathComponent("data/demo-tokens.env"), encoding: .utf8)
@@ -55,6 +60,7 @@ final class FaultWorld {
         }
         managerToken = try #require(tokens["DUNLIN_TOKEN"])
         analystToken = try #require(tokens["DUNLIN_ANALYST_TOKEN"])
+        fingerprint = tokens["DUNLIN_FINGERPRINT"]
     }
 
     /// The environment of every `dunlin` process: this world's XDG directories and home, no
@@ -101,7 +107,7 @@ final class FaultWorld {
         environment.merge(self.environment) { _, new in new }
         environment.merge(pauses) { _, new in new }
         server = try await DunlindProcess(
-            arguments: ["--data", data.path, "--port", "\(server.port)"] + (arguments ?? serverArguments), environment: environment
+            arguments: ["--data", data.path, "--port", "\(server.port)"] + (arguments ?? serverArguments), environment: environment, tls: tls
         )
     }
 

@@ -37,7 +37,10 @@ struct LoadBenchmarks: AsyncParsableCommand {
         guard FileManager.default.isExecutableFile(atPath: executable.path) else {
             throw BenchError("no dunlind at \(executable.path): swift build -c release --product dunlind at the root, or --dunlind PATH")
         }
-        var server = try ServerProcess(executable, ["demo", "--data", data.path, "--port", "0"], log: root.appendingPathComponent("dunlind.log"))
+        // Plain TCP on 127.0.0.1, as the RPC benchmarks measure: a dunlind that serves TLS by
+        // default is asked for it (one built before TLS knows no such flag).
+        let plaintext = try ServerProcess.help(executable, "serve").contains("--insecure-plaintext") ? ["--insecure-plaintext"] : []
+        var server = try ServerProcess(executable, ["demo", "--data", data.path, "--port", "0"] + plaintext, log: root.appendingPathComponent("dunlind.log"))
         let listening = try await server.waitForLine(containing: "dunlind listening on")
         guard let port = listening.split(separator: ":").last.flatMap({ Int($0) }) else { throw BenchError("no port in \"\(listening)\"") }
         progress("dunlind \(server.pid) on 127.0.0.1:\(port), data in \(data.path)")
@@ -151,7 +154,7 @@ struct LoadBenchmarks: AsyncParsableCommand {
                     let down = ContinuousClock.now
                     server.kill()
                     server = try ServerProcess(
-                        executable, ["serve", "--data", data.path, "--port", "\(port)"], log: root.appendingPathComponent("dunlind-restarted.log")
+                        executable, ["serve", "--data", data.path, "--port", "\(port)"] + plaintext, log: root.appendingPathComponent("dunlind-restarted.log")
                     )
                     _ = try await server.waitForLine(containing: "dunlind listening on")
                     downtime = seconds(ContinuousClock.now - down)
@@ -372,6 +375,19 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     var pid: Int32 { process.processIdentifier }
+
+    /// What `dunlind COMMAND --help` prints.
+    static func help(_ executable: URL, _ command: String) throws -> String {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = [command, "--help"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return text
+    }
 
     func waitForLine(containing text: String, timeout: Duration = .seconds(120)) async throws -> String {
         let deadline = ContinuousClock.now + timeout

@@ -15,6 +15,8 @@ public enum AuditAction: String, Sendable, Hashable, Codable, CaseIterable, Data
     case tenantDelete = "tenant.delete"
     /// The tenant's limits were set or reset (the detail lists them).
     case tenantLimits = "tenant.limits"
+    /// The tenant's client certificate authorities (mutual TLS) set or cleared; the detail says which.
+    case tenantClientCA = "tenant.client_ca"
     case userCreate = "user.create"
     /// The user's role changed (and perhaps other fields; the detail lists every change).
     case userRole = "user.role"

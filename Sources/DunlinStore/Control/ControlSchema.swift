@@ -84,6 +84,18 @@ enum ControlSchema {
                     BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
                 """)
         }
+        migrator.registerMigration("v5: tenant client certificate authorities") { db in
+            // Mutual TLS per tenant: the PEM certificates (one or more CAs) a tenant's users
+            // must present a client certificate signed by, checked at HELLO once the token names
+            // the tenant. No row: the tenant asks for no client certificate.
+            try db.execute(sql: """
+                CREATE TABLE tenant_client_ca (
+                    tenant_id TEXT PRIMARY KEY NOT NULL REFERENCES tenant(id),
+                    certificates TEXT NOT NULL,
+                    set_at INTEGER NOT NULL
+                );
+                """)
+        }
         migrator.registerMigration("v6: tenant limits") { db in
             // A server admin's limits for one tenant (TenantLimitOverrides); a NULL column, or no
             // row, takes the server's default (dunlind serve --tenant-*).

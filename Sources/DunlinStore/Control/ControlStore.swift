@@ -528,6 +528,40 @@ public final class ControlStore: Sendable {
         }
     }
 
+    // MARK: Client certificates (mutual TLS)
+
+    /// The PEM certificates a tenant's users must present a client certificate signed by, or nil
+    /// when the tenant asks for none. Read at every HELLO of the tenant's users, so a change
+    /// applies to the next connection without a restart.
+    public func clientCertificateAuthorities(tenantID: String) throws -> String? {
+        try writer.read { db in
+            try String.fetchOne(db, sql: "SELECT certificates FROM tenant_client_ca WHERE tenant_id = ?", arguments: [tenantID])
+        }
+    }
+
+    /// Sets a tenant's client certificate authorities (`pem`, checked by the caller to hold
+    /// certificates), or clears them with nil, recording it in the audit trail.
+    public func setClientCertificateAuthorities(tenantID: String, pem: String?, detail: String, by actor: AuditActor = .serverProcess) throws {
+        try writer.write { db in
+            guard let tenant = try TenantRecord.fetchOne(db, key: tenantID), tenant.status != .deleted else {
+                throw ControlError.notFound("tenant_id", "tenant", tenantID)
+            }
+            let at = now()
+            if let pem {
+                try db.execute(
+                    sql: """
+                        INSERT INTO tenant_client_ca (tenant_id, certificates, set_at) VALUES (?, ?, ?)
+                        ON CONFLICT(tenant_id) DO UPDATE SET certificates = excluded.certificates, set_at = excluded.set_at
+                        """,
+                    arguments: [tenantID, pem, at]
+                )
+            } else {
+                try db.execute(sql: "DELETE FROM tenant_client_ca WHERE tenant_id = ?", arguments: [tenantID])
+            }
+            try record(db, actor, .tenantClientCA, tenant: tenantID, target: tenantID, detail, at: at)
+        }
+    }
+
     // MARK: Audit trail
 
     /// Records `action` by `actor` in `db`, the action's own transaction.
