@@ -171,6 +171,30 @@ struct DunningPlannerTests {
             _ = try store.runDunning(asOf: asOf, at: Self.at)
             try Self.expectSamePlan(store, asOf: asOf, fast: true, "seed \(seed), \(asOf) (\(index)) after its run")
         }
+        // After the runs: a dispute opened on the item a written notice is anchored at, and
+        // another such item paid in full, then the same day planned again: the notice found
+        // before is no longer the one the day calls for.
+        let lastDay = days[days.count - 1]
+        let written = try store.writer.read { db in try DunningNoticeRow.fetchAll(db).map { try $0.record() } }
+            .filter { $0.asOf == lastDay && !$0.lines.isEmpty }.sorted { $0.id < $1.id }
+        for (index, notice) in written.prefix(4).enumerated() {
+            let anchor = notice.lines[0]
+            if index % 2 == 0 {
+                try store.upsert([Dispute(id: "DA\(index)", customerID: notice.customerID, invoiceIDs: [anchor.invoiceID],
+                                          amount: Money(minorUnits: 1, currency: anchor.balance.currency), reasonCode: "pricing", openedOn: lastDay)])
+            } else {
+                try store.post([
+                    LedgerEntry(id: "PA\(index)", kind: .payment, customerID: notice.customerID, amount: anchor.balance, date: lastDay),
+                    LedgerEntry(id: "AA\(index)", kind: .application, customerID: notice.customerID, amount: anchor.balance, date: lastDay,
+                                sourceID: "PA\(index)", targetID: anchor.invoiceID),
+                ])
+                for pick in invoices.indices where invoices[pick].id == anchor.invoiceID { invoices[pick].open = 0 }
+            }
+        }
+        try Self.expectSamePlan(store, asOf: lastDay, fast: true, "seed \(seed), \(lastDay) after disputes and payments on anchors")
+        _ = try store.runDunning(asOf: lastDay, at: Self.at)
+        try Self.expectSamePlan(store, asOf: lastDay, fast: true, "seed \(seed), \(lastDay) run again")
+
         // More payments (partial ones leave the level where it was; full ones move the anchor),
         // then later days: the lapsed promise no longer holds, levels have turned.
         try pay(upTo: CivilDate("2026-03-20")!, count: 40)
