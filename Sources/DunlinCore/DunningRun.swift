@@ -34,6 +34,9 @@ public struct DunningHolds: Sendable {
     /// Why the invoice is held, nil when it is not.
     public func itemHold(_ invoiceID: String) -> String? { items[invoiceID] }
 
+    /// Every invoice a dispute, promise or exception holds, by id (open or not, of any customer).
+    public var heldInvoiceIDs: [String] { items.keys.sorted() }
+
     /// `notice` checked again against these holds, the run's own rule: whether its customer is
     /// held now, and which of its lines are. A preview shows a queued notice with what holds it
     /// now (a dispute opened on a laptop since the run, offline too), so nobody reads as due what

@@ -111,7 +111,7 @@ struct DunningNoticeRow: BodyRow {
         customer_id = notice.customerID
         status = notice.status.rawValue
         as_of = notice.asOf.description
-        body = Self.body(notice)
+        body = String(decoding: notice.canonicalJSON, as: UTF8.self)
         delivery = notice.delivery?.rawValue ?? ""
         deleted = false
     }

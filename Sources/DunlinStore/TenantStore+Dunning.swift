@@ -126,34 +126,32 @@ extension TenantStore {
 
     // MARK: Run and release (the server's)
 
-    /// Computes the notices due on `asOf` (DunlinCore ``DunningRun``) and writes those not there
-    /// yet, all in one transaction: a run repeated for the same date, or after a crash at any
-    /// point, finds what a committed run wrote (notice ids are their keys) and creates nothing
-    /// twice; a run that did not commit wrote nothing. A new notice replaces (drops) a pending one
-    /// of a lower level for the same customer and oldest item.
+    /// Computes the notices due on `asOf` (DunlinCore ``DunningRun``, planned by
+    /// ``runPlan(_:asOf:createdAt:)``) and writes those not there yet, all in one transaction: a
+    /// run repeated for the same date, or after a crash at any point, finds what a committed run
+    /// wrote (notice ids are their keys) and creates nothing twice; a run that did not commit
+    /// wrote nothing. A new notice replaces (drops) a pending one of a lower level for the same
+    /// customer and oldest item.
     public func runDunning(asOf: CivilDate, at: Date) throws -> DunningRunResult {
         let createdAt = Activity.instant(milliseconds: Activity.milliseconds(of: at))
         return try writer.write { db in
-            let plan = try Self.dunningPlan(db, asOf: asOf, holdsOn: asOf, balancesAsOf: asOf, createdAt: createdAt)
+            let plan = try Self.runPlan(db, asOf: asOf, createdAt: createdAt)
             var result = DunningRunResult(
-                runID: DunningRunID.of(asOf), asOf: asOf, created: [], existing: 0, superseded: 0,
+                runID: DunningRunID.of(asOf), asOf: asOf, created: [], existing: plan.existing, superseded: 0,
                 heldCustomers: plan.heldCustomers, heldItems: plan.heldItems
             )
-            for notice in plan.notices {
-                guard try !DunningNoticeRow.exists(db, key: notice.id) else {
-                    result.existing += 1
-                    continue
-                }
-                // New (looked for above): written with its stamps from the notice in hand, not
-                // decoded back from the body just encoded (a quarter of a full-size run).
+            for notice in plan.new {
+                // New (the plan looked for it): written with its stamps from the notice in hand,
+                // not decoded back from the body just encoded (a quarter of a full-size run).
                 try Self.insertNew(DunningNoticeRow(notice), db)
                 result.created.append(notice)
                 // Not the notice just written: it is never older than itself, and decoding it
-                // for every customer of a run would cost more than writing it.
-                let pending = try DunningNoticeRow.live
-                    .filter(DunningNoticeRow.Columns.customerID == notice.customerID && DunningNoticeRow.Columns.status == DunningNoticeStatus.pending.rawValue)
-                    .filter(Column("id") != notice.id)
-                    .fetchAll(db).map { try $0.record() }
+                // for every customer of a run would cost more than writing it. Cached: one per
+                // new notice.
+                let pending = try DunningNoticeRow.fetchAll(
+                    db.cachedStatement(sql: "SELECT * FROM dunning_notice WHERE customer_id = ? AND status = ? AND deleted = 0 AND id <> ?"),
+                    arguments: [notice.customerID, DunningNoticeStatus.pending.rawValue, notice.id]
+                ).map { try $0.record() }
                 for older in pending where older.anchorInvoiceID == notice.anchorInvoiceID && older.levelDays < notice.levelDays {
                     var dropped = older
                     dropped.status = .dropped
@@ -324,7 +322,7 @@ extension TenantStore {
     /// The run's inputs, read inside the caller's transaction, and its plan: customers (one, or
     /// all), policies, open invoices (as of `balancesAsOf`, nil: as the ledger stands), and what
     /// holds dunning on `holdsOn` (``dunningHolds(_:on:customerID:)``).
-    private static func dunningPlan(
+    static func dunningPlan(
         _ db: Database, asOf: CivilDate, holdsOn: CivilDate, balancesAsOf: CivilDate?, customerID: String? = nil, createdAt: Date
     ) throws -> DunningPlan {
         let customers = try CustomerRow.all().matching(CustomerRow.Columns.id, customerID).fetchAll(db).map(\.customer)

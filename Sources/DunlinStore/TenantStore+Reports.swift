@@ -43,7 +43,8 @@ extension TenantStore {
         do {
             var result: [(entry: LedgerEntry, open: Money)] = []
             var currency: Currency?
-            let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
+            // Cached: the dunning run reads one customer's at a time.
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments))
             while let row = try rows.next() {
                 let code: String = row[2]
                 if currency?.code != code { currency = Currency(code: code) }
@@ -474,7 +475,7 @@ private struct AsOfView {
     /// Whether an entry of one of `kinds` is dated after `date` (by `ledger_entry_by_date`).
     static func anyEntry(_ db: Database, after date: String, kinds: [String]) throws -> Bool {
         let list = kinds.map { "'\($0)'" }.joined(separator: ", ")
-        return try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM ledger_entry WHERE date > ? AND kind IN (\(list)))", arguments: [date]) ?? false
+        return try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM ledger_entry WHERE date > ? AND kind IN (\(list)))"), arguments: [date]) ?? false
     }
 
     init(_ db: Database, asOf: CivilDate?, side: Side) throws {

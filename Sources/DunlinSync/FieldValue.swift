@@ -123,7 +123,8 @@ public enum CanonicalJSON {
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
-    private static func write(_ text: String, into bytes: inout [UInt8]) {
+    /// `text` as a JSON string, escaped as the canonical form escapes it.
+    static func write(_ text: String, into bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
         // Every byte of a multi-byte UTF-8 sequence is 0x80 or above, so looking at bytes alone
         // never splits a character.

@@ -260,6 +260,37 @@ let syncFormSamples: [any SyncRecordForm] = {
             == #"{"_":{"Z":0,"z":""},"a":"q\"b\\s/é\u0001\t\n\r\b\f\u001f"# + "\u{7f}\u{2028}" + #"","b":[-1,null,true,false]}"#)
     }
 
+    @Test("a notice's canonical JSON written from its values is the bytes of its field map encoded", arguments: [1, 2, 3, 4, 5, 6] as [UInt64])
+    func noticeCanonicalJSON(seed: UInt64) {
+        var random = SeededGenerator(seed: seed)
+        let currencies = [Currency(code: "USD")!, Currency(code: "JPY")!, Currency(code: "KWD")!]
+        let texts = ["", "INV-1", "q\"b\\s/é\u{1}\t\n\u{7f}\u{2028}", "Globe Retail", "DN:C1:30:INV-9", "日本"]
+        func text() -> String { texts[Int.random(in: 0..<texts.count, using: &random)] }
+        func money() -> Money {
+            Money(minorUnits: Int64.random(in: -Money.maximumMinorUnits...Money.maximumMinorUnits, using: &random),
+                  currency: currencies[Int.random(in: 0..<currencies.count, using: &random)])
+        }
+        func maybe<T>(_ make: () -> T) -> T? { Bool.random(using: &random) ? make() : nil }
+        func instant() -> Date { Date(timeIntervalSince1970: Double(Int64.random(in: -1_000_000_000_000...4_000_000_000_000, using: &random)) / 1_000) }
+        for _ in 0..<40 {
+            let lines = (0..<Int.random(in: 0...5, using: &random)).map { _ in
+                DunningNoticeLine(invoiceID: text(), reference: text(), dueDate: CivilDate("2026-02-28")!.adding(days: Int.random(in: -400...400, using: &random)),
+                                  daysPastDue: Int.random(in: -30...900, using: &random), balance: money())
+            }
+            let charges = (0..<Int.random(in: 0...3, using: &random)).map { _ in DunningCharge(total: money(), interest: maybe(money), fee: maybe(money)) }
+            let notice = DunningNotice(
+                id: text(), runID: text(), customerID: text(), policyID: text(), level: Int.random(in: 1...9, using: &random),
+                levelDays: Int.random(in: -30...400, using: &random), channel: DunningChannel.allCases.randomElement(using: &random)!, template: text(),
+                asOf: CivilDate("2026-03-08")!, anchorInvoiceID: text(), lines: lines, charges: charges,
+                status: DunningNoticeStatus.allCases.randomElement(using: &random)!, statusReason: text(), createdAt: instant(),
+                releasedAt: maybe(instant), releasedBy: text(), delivery: maybe { NoticeDeliveryState.allCases.randomElement(using: &random)! },
+                deliveredAs: maybe { DunningChannel.allCases.randomElement(using: &random)! }, deliveredAt: maybe(instant), deliveryDetail: text(),
+                deliveryAttempts: Int.random(in: 0...5, using: &random)
+            )
+            #expect(String(decoding: notice.canonicalJSON, as: UTF8.self) == String(decoding: RecordCoding.canonical(notice.fieldMap), as: UTF8.self))
+        }
+    }
+
     @Test("a malformed value in a pushed change is refused, naming the field", arguments: [
         ("contact", ["nickname": FieldValue.string("x")], "nickname", false),
         ("contact", ["phone": .integer(5)], "phone", false),
