@@ -279,4 +279,51 @@ struct BulkDerivationTests {
         // On a tenant with only the known triggers, the path is on.
         #expect(try writing(twins.perRow) { db in try BulkDerivation.run(db) { $0 != nil } })
     }
+
+    /// Entries of one batch that only the batch's own earlier entries make wrong: the balances
+    /// the rules read must already count those (derived before the read), as the per-row
+    /// triggers would have them.
+    static let boundedByTheBatch: [(name: String, before: [LedgerEntry], batch: [LedgerEntry])] = {
+        let day = CivilDate("2026-10-01")!
+        func usd(_ minor: Int64) -> Money { Money(minorUnits: minor, currency: .usd) }
+        let invoice = LedgerEntry(id: "I1", kind: .invoice, customerID: "C1", amount: usd(100_00), date: day, dueDate: day, reference: "1")
+        let payment = LedgerEntry(id: "P1", kind: .payment, customerID: "C1", amount: usd(100_00), date: day)
+        let other = LedgerEntry(id: "I2", kind: .invoice, customerID: "C1", amount: usd(100_00), date: day, dueDate: day, reference: "2")
+        func apply(_ id: String, _ minor: Int64, to target: String = "I1") -> LedgerEntry {
+            LedgerEntry(id: id, kind: .application, customerID: "C1", amount: usd(minor), date: day, sourceID: "P1", targetID: target)
+        }
+        let bigPayment = LedgerEntry(id: "P1", kind: .payment, customerID: "C1", amount: usd(500_00), date: day)
+        return [
+            ("an invoice of the batch applied twice past its amount", [], [invoice, payment, apply("A1", 60_00), apply("A2", 60_00)]),
+            ("an earlier invoice applied past its balance by two of the batch's applications", [invoice, bigPayment], [apply("A1", 70_00), apply("A2", 40_00)]),
+            ("a payment of the batch applied past its amount to two invoices", [invoice, other], [payment, apply("A1", 70_00), apply("A2", 40_00, to: "I2")]),
+            ("an invoice written off in the batch, then applied", [invoice, payment],
+             [LedgerEntry(id: "W1", kind: .writeOff, amount: usd(90_00), date: day, targetID: "I1"), apply("A1", 20_00)]),
+            ("an invoice voided in the batch, then applied", [invoice, payment],
+             [LedgerEntry(id: "R1", kind: .reversal, amount: usd(100_00), date: day, targetID: "I1"), apply("A1", 10_00)]),
+        ]
+    }()
+
+    @Test("an entry the batch's own earlier entries make wrong is refused as the per-row path refuses it", arguments: 0..<5)
+    func batchBoundsItsOwnEntries(index: Int) async throws {
+        let (name, before, batch) = Self.boundedByTheBatch[index]
+        let perRow = try TenantStore(), bulk = try TenantStore()
+        for store in [perRow, bulk] {
+            try store.upsert(TwinStores.customers)
+            try store.post(before)
+        }
+        var refusedPerRow: Int?
+        do { try perRow.post(batch) } catch StoreError.refused(let index, _) { refusedPerRow = index }
+        #expect(refusedPerRow == batch.count - 1, "\(name)")
+        let feed = ImportFeed<[LedgerEntry]>(capacity: 2)
+        async let imported = bulk.importEntries(from: feed, batch: 4_096)
+        _ = await feed.send(batch)
+        feed.finish()
+        do {
+            _ = try await imported
+            Issue.record("\(name): accepted")
+        } catch StoreError.refused(let index, _) {
+            #expect(index == refusedPerRow, "\(name)")
+        }
+    }
 }
