@@ -326,4 +326,26 @@ struct BulkDerivationTests {
             #expect(index == refusedPerRow, "\(name)")
         }
     }
+
+    @Test("payments each followed by their applications hand the import back to the per-row triggers, and the tables stay right")
+    func interleavedReadsHandBack() async throws {
+        var twins = try TwinStores(seed: 41)
+        let day = CivilDate("2026-10-01")!
+        var entries: [LedgerEntry] = []
+        for n in 0..<30 {
+            let customer = "C\(n % 4)"
+            let invoice = LedgerEntry(id: "I\(n)", kind: .invoice, customerID: customer, amount: Money(minorUnits: 900, currency: .usd), date: day, dueDate: day, reference: "\(n)")
+            let payment = LedgerEntry(id: "P\(n)", kind: .payment, customerID: customer, amount: Money(minorUnits: 600, currency: .usd), date: day)
+            entries += [invoice, payment] + (0..<3).map {
+                LedgerEntry(id: "A\(n)_\($0)", kind: .application, customerID: customer, amount: Money(minorUnits: 200, currency: .usd), date: day,
+                            sourceID: payment.id, targetID: invoice.id)
+            }
+        }
+        let before = try triggers(twins.bulk)
+        try await twins.importBatch(entries, batch: 4_096)
+        #expect(try twins.bulk.derivedBalanceMismatches() == [])
+        #expect(try derivedState(twins.bulk) == derivedState(twins.perRow))
+        #expect(try triggers(twins.bulk) == before)
+        #expect(try twins.bulk.unapplied(ofSource: "P29") == Money(minorUnits: 0, currency: .usd))
+    }
 }
