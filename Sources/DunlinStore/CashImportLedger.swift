@@ -29,10 +29,11 @@ struct CashImportLedger: LedgerState {
     /// Ids the database was found not to hold (and that were not posted since).
     private var absent: Set<String>
 
-    /// A view over `db` from `ledger` (read in the same transaction) for posting `entries`: it
-    /// keeps the open invoices they apply to, and which of their ids the database lacks.
-    init(_ ledger: CashLedger, db: Database, posting entries: [LedgerEntry]) throws {
-        base = SQLLedgerState(db: db)
+    /// A view over `base`'s database from `ledger` (read in the same transaction) for posting
+    /// `entries`: it keeps the open invoices they apply to, and which of their ids the database lacks.
+    init(_ ledger: CashLedger, base: SQLLedgerState, posting entries: [LedgerEntry]) throws {
+        self.base = base
+        let db = base.db
         let targets = Set(entries.lazy.filter { $0.kind == .application }.compactMap(\.targetID))
         var open: [String: Money] = [:]
         open.reserveCapacity(targets.count)

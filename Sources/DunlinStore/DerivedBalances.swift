@@ -41,19 +41,38 @@ enum DerivedBalances {
     static func invoiceRow(_ i: String) -> String {
         """
         \(i).id, \(i).customer_id, \(i).currency, \(i).date, \(i).due_date,
-        \(i).amount + COALESCE((SELECT SUM(\(invoiceEffect("e"))) FROM ledger_entry e
-            WHERE e.target_id = \(i).id AND e.kind IN \(invoiceEffectKinds) AND NOT \(isReversed("e"))), 0),
-        (SELECT MIN(r.date) FROM ledger_entry r WHERE r.kind = 'reversal' AND r.target_id = \(i).id)
+        \(invoiceGross(i)),
+        \(reversedOn(i))
         """
+    }
+
+    /// The `gross` of invoice `i`'s balance row, from the ledger.
+    static func invoiceGross(_ i: String) -> String {
+        """
+        \(i).amount + COALESCE((SELECT SUM(\(invoiceEffect("e"))) FROM ledger_entry e
+            WHERE e.target_id = \(i).id AND e.kind IN \(invoiceEffectKinds) AND NOT \(isReversed("e"))), 0)
+        """
+    }
+
+    /// The `reversed_on` of entry `x`'s balance row: the date of its earliest reversal, or NULL.
+    static func reversedOn(_ x: String) -> String {
+        "(SELECT MIN(r.date) FROM ledger_entry r WHERE r.kind = 'reversal' AND r.target_id = \(x).id)"
     }
 
     /// The row values of the balance of payment or credit memo `s`.
     static func sourceRow(_ s: String) -> String {
         """
         \(s).id, \(s).customer_id, \(s).currency, \(s).date,
+        \(sourceGross(s)),
+        \(reversedOn(s))
+        """
+    }
+
+    /// The `gross` of payment or credit memo `s`'s balance row, from the ledger.
+    static func sourceGross(_ s: String) -> String {
+        """
         \(s).amount - COALESCE((SELECT SUM(e.amount) FROM ledger_entry e
-            WHERE e.source_id = \(s).id AND e.kind IN \(sourceEffectKinds) AND NOT \(isReversed("e"))), 0),
-        (SELECT MIN(r.date) FROM ledger_entry r WHERE r.kind = 'reversal' AND r.target_id = \(s).id)
+            WHERE e.source_id = \(s).id AND e.kind IN \(sourceEffectKinds) AND NOT \(isReversed("e"))), 0)
         """
     }
 

@@ -80,7 +80,7 @@ enum InstallmentProgress {
 
     /// Recomputes the sums of every installment of the promises `promises` (a subquery) gives,
     /// from the ledger and `promise_invoice`.
-    private static func recount(_ promises: String) -> String {
+    static func recount(_ promises: String) -> String {
         """
         UPDATE installment_progress SET (by_due_high, by_due_low, by_deadline_high, by_deadline_low) = (
             SELECT \(sums("a", "installment_progress")) FROM ledger_entry a

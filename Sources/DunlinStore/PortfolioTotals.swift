@@ -29,18 +29,35 @@ enum PortfolioTotals {
     /// Sorts after every ISO date: "never reversed" as the end of an interval.
     private static let never = "'~'"
 
+    /// What a recomputation leaves out of the ledger: one entry (`entry`, an SQL expression of
+    /// its id: a reversal's or a retraction's own), or every entry inserted after a rowid (`after`,
+    /// an SQL expression: the entries of a bulk batch, ``BulkDerivation``).
+    enum Without {
+        case entry(String)
+        case after(String)
+    }
+
     /// The first reversal date of entry `id`, leaving out entry `excluding`; `never` without one.
-    private static func firstReversal(_ id: String, excluding: String?) -> String {
+    private static func firstReversal(_ id: String, excluding: Without?) -> String {
         "COALESCE((SELECT MIN(r.date) FROM ledger_entry r WHERE r.kind = 'reversal' AND r.target_id = \(id)\(excludingClause("r", excluding))), \(never))"
     }
 
-    private static func excludingClause(_ alias: String, _ excluding: String?) -> String {
-        excluding.map { " AND \(alias).id IS NOT \($0)" } ?? ""
+    private static func excludingClause(_ alias: String, _ excluding: Without?) -> String {
+        switch excluding {
+        case nil: ""
+        case .entry(let id): " AND \(alias).id IS NOT \(id)"
+        case .after(let rowid): " AND \(alias).rowid <= \(rowid)"
+        }
     }
 
     /// The flows (columns `day, currency, due, amount`) of the invoices `i` that `which` selects
     /// (a condition on alias `i`), as the ledger would stand without entry `excluding`.
     static func invoiceFlows(_ which: String, excluding: String? = nil) -> String {
+        invoiceFlows(which, without: excluding.map(Without.entry))
+    }
+
+    /// ``invoiceFlows(_:excluding:)`` as the ledger would stand without what `excluding` names.
+    static func invoiceFlows(_ which: String, without excluding: Without?) -> String {
         let invoiceEnd = firstReversal("i.id", excluding: excluding)
         let due = "COALESCE(i.due_date, i.date)"
         return """
@@ -62,6 +79,11 @@ enum PortfolioTotals {
     /// The `ledger_day` parts (columns `kind, day, currency, reversed_on, amount`) of the invoices,
     /// payments and credit memos `s` that `which` selects, without entry `excluding`.
     static func dayParts(_ which: String, excluding: String? = nil) -> String {
+        dayParts(which, without: excluding.map(Without.entry))
+    }
+
+    /// ``dayParts(_:excluding:)`` as the ledger would stand without what `excluding` names.
+    static func dayParts(_ which: String, without excluding: Without?) -> String {
         """
         SELECT s.kind, s.date, s.currency, NULLIF(\(firstReversal("s.id", excluding: excluding)), \(never)) AS reversed_on, s.amount
         FROM ledger_entry s WHERE s.kind IN \(dayKinds) AND \(which)\(excludingClause("s", excluding))

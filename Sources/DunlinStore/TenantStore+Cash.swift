@@ -139,44 +139,48 @@ extension TenantStore {
                 record.paymentID = CashReceipt.paymentID(forReceipt: id)
                 planned.append((record, Self.entries(posting: record, fileName: name), decision.proposal))
             }
-            let writer = LedgerWriter(db: db)
-            // The rules read the ledger the matching read, and what this import posted since.
-            var rules = try CashImportLedger(ledger, db: db, posting: planned.flatMap(\.entries))
-            // Each receipt's entries are numbered in file order (a refusal names its entry so)…
-            var firstEntry: [Int] = []
-            firstEntry.reserveCapacity(planned.count)
-            var entries = 0
-            for receipt in planned {
-                firstEntry.append(entries)
-                entries += receipt.entries.count
-            }
-            // …and written in the order of the receipts' ids (a receipt's payment still before its
-            // applications), or in file order.
-            let order = inKeyOrder ? planned.indices.sorted { planned[$0].record.id < planned[$1].record.id } : Array(planned.indices)
-            var written = planned.map(\.record)
-            for position in order {
-                let (_, entries, proposal) = planned[position]
-                var record = written[position]
-                for (offset, entry) in entries.enumerated() {
-                    let entryIndex = firstEntry[position] + offset
-                    switch rulesRead {
-                    case .importLedger: if try writer.post(entry, index: entryIndex, against: rules) { try rules.record(entry) }
-                    case .database: try writer.post(entry, index: entryIndex)
+            // The bulk path: the derived tables follow once for the file's entries, not per entry.
+            let written = try BulkDerivation.run(db) { bulk in
+                let writer = LedgerWriter(db: db, bulk: bulk)
+                // The rules read the ledger the matching read, and what this import posted since.
+                var rules = try CashImportLedger(ledger, base: writer.state, posting: planned.flatMap(\.entries))
+                // Each receipt's entries are numbered in file order (a refusal names its entry so)…
+                var firstEntry: [Int] = []
+                firstEntry.reserveCapacity(planned.count)
+                var entries = 0
+                for receipt in planned {
+                    firstEntry.append(entries)
+                    entries += receipt.entries.count
+                }
+                // …and written in the order of the receipts' ids (a receipt's payment still before its
+                // applications), or in file order.
+                let order = inKeyOrder ? planned.indices.sorted { planned[$0].record.id < planned[$1].record.id } : Array(planned.indices)
+                var written = planned.map(\.record)
+                for position in order {
+                    let (_, entries, proposal) = planned[position]
+                    var record = written[position]
+                    for (offset, entry) in entries.enumerated() {
+                        let entryIndex = firstEntry[position] + offset
+                        switch rulesRead {
+                        case .importLedger: if try writer.post(entry, index: entryIndex, against: rules) { try rules.record(entry) }
+                        case .database: try writer.post(entry, index: entryIndex)
+                        }
                     }
+                    if let proposal, proposal.kind == .writeOff, let invoice = proposal.invoiceID {
+                        let request = ApprovalRequest(
+                            id: Self.writeOffRequestID(forReceipt: record.id), kind: .writeOff, customerID: record.customerID, invoiceID: invoice,
+                            amount: proposal.amount, reason: "\(proposal.reason) (bank receipt \(record.id), file \(name))", requestedBy: user,
+                            requestedOn: record.receipt.bookingDate
+                        )
+                        try Self.check(request, db)
+                        try Self.save(ApprovalRequestRow(request), db)
+                        record.explanation += "; write-off asked for approval as \(request.id)"
+                    }
+                    // New: its id was looked for above.
+                    try Self.insertNew(BankReceiptRow(record), db)
+                    written[position] = record
                 }
-                if let proposal, proposal.kind == .writeOff, let invoice = proposal.invoiceID {
-                    let request = ApprovalRequest(
-                        id: Self.writeOffRequestID(forReceipt: record.id), kind: .writeOff, customerID: record.customerID, invoiceID: invoice,
-                        amount: proposal.amount, reason: "\(proposal.reason) (bank receipt \(record.id), file \(name))", requestedBy: user,
-                        requestedOn: record.receipt.bookingDate
-                    )
-                    try Self.check(request, db)
-                    try Self.save(ApprovalRequestRow(request), db)
-                    record.explanation += "; write-off asked for approval as \(request.id)"
-                }
-                // New: its id was looked for above.
-                try Self.insertNew(BankReceiptRow(record), db)
-                written[position] = record
+                return written
             }
             let credits = written.filter { $0.receipt.direction == .credit }
             let file = BankFile(

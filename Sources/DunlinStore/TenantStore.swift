@@ -64,25 +64,39 @@ public final class TenantStore: Sendable {
     ///
     /// The transaction holds the tenant's one writer for the whole import: other writes to this
     /// tenant wait for it (reads do not: WAL). Its page cache is raised to 256 MiB meanwhile
-    /// (``importCacheSize``). Returns the number of entries posted.
+    /// (``importCacheSize``). The entries go in on the bulk path (``BulkDerivation``): the derived
+    /// tables follow once per batch of the feed's chunks, not through a trigger per entry.
+    /// Returns the number of entries posted.
     public func importEntries(
         from feed: ImportFeed<[LedgerEntry]>,
+        authorize: @escaping @Sendable (_ entry: LedgerEntry, _ index: Int, _ ledger: any LedgerState) throws -> Void = { _, _, _ in }
+    ) async throws -> Int {
+        try await importEntries(from: feed, batch: BulkDerivation.minimumBatch, authorize: authorize)
+    }
+
+    /// ``importEntries(from:authorize:)`` deriving the balance tables in batches of at least
+    /// `batch` entries (``BulkDerivation``; tests take small ones).
+    func importEntries(
+        from feed: ImportFeed<[LedgerEntry]>, batch: Int,
         authorize: @escaping @Sendable (_ entry: LedgerEntry, _ index: Int, _ ledger: any LedgerState) throws -> Void = { _, _, _ in }
     ) async throws -> Int {
         defer { feed.close() }
         return try await writer.write { db in
             defer { feed.close() }
             return try Self.withImportCache(db) {
-                let ledger = LedgerWriter(db: db)
-                var index = 0
-                while let chunk = try feed.next() {
-                    for entry in chunk {
-                        try authorize(entry, index, ledger.state)
-                        try ledger.post(entry, index: index)
-                        index += 1
+                try BulkDerivation.run(db, batch: batch) { bulk in
+                    let ledger = LedgerWriter(db: db, bulk: bulk)
+                    var index = 0
+                    while let chunk = try feed.next() {
+                        for entry in chunk {
+                            try authorize(entry, index, ledger.state)
+                            try ledger.post(entry, index: index)
+                            index += 1
+                        }
+                        try bulk?.chunkEnded()
                     }
+                    return index
                 }
-                return index
             }
         }
     }
@@ -250,12 +264,15 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
 struct LedgerWriter {
     let db: Database
     let state: SQLLedgerState
+    /// The import's bulk path, when the writer runs on it: the derived tables follow per batch.
+    private let bulk: BulkDerivation?
     /// One timestamp for the transaction's change-log lines: they commit together.
     private let at = TenantStore.changeTime()
 
-    init(db: Database) {
+    init(db: Database, bulk: BulkDerivation? = nil) {
         self.db = db
-        state = SQLLedgerState(db: db)
+        self.bulk = bulk
+        state = SQLLedgerState(db: db, bulk: bulk)
     }
 
     /// Validates and inserts `entry`, item `index` (0-based) of its batch. An entry whose id is
@@ -295,6 +312,7 @@ struct LedgerWriter {
                 entry.id, entry.kind.rawValue, entry.customerID, entry.amount.currency.code, entry.amount.minorUnits,
                 entry.date.description, entry.dueDate?.description, entry.reference, entry.sourceID, entry.targetID, entry.memo,
             ])
+        bulk?.inserted(entry)
         try TenantStore.logChange(db, kind: .ledgerEntry, id: entry.id, op: "insert", at: at)
         return true
     }
@@ -309,6 +327,8 @@ struct LedgerWriter {
 /// and an I/O error surfaces as itself, never as a refusal or an acceptance.
 struct SQLLedgerState: LedgerState {
     let db: Database
+    /// On the import's bulk path, balances a pending entry touches are derived before a read.
+    private let bulk: BulkDerivation?
     private let failure = ReadFailure()
 
     /// The first read that failed. One state serves one database access, on one thread.
@@ -316,8 +336,9 @@ struct SQLLedgerState: LedgerState {
         var error: (any Error)?
     }
 
-    init(db: Database) {
+    init(db: Database, bulk: BulkDerivation? = nil) {
         self.db = db
+        self.bulk = bulk
     }
 
     /// Runs `body` (the ledger rules) over the state of `db`, then throws the first failed read,
@@ -360,9 +381,13 @@ struct SQLLedgerState: LedgerState {
         }
     }
 
-    /// A derived balance row: (currency, gross, reversed).
-    private func balance(_ sql: String, _ id: String) -> Money? {
-        guard let row = read({ try Row.fetchOne(db.cachedStatement(sql: sql), arguments: [id]) }),
+    /// A derived balance row: (currency, gross, reversed), read after `prepare` (the bulk path's
+    /// derivation of what is pending on it).
+    private func balance(_ sql: String, _ id: String, after prepare: (BulkDerivation) throws -> Void) -> Money? {
+        guard let row = read({ () throws -> Row? in
+                if let bulk { try prepare(bulk) }
+                return try Row.fetchOne(db.cachedStatement(sql: sql), arguments: [id])
+            }),
             let currency = Currency(code: row[0])
         else { return nil }
         let reversed = row[2] as String? != nil
@@ -370,11 +395,11 @@ struct SQLLedgerState: LedgerState {
     }
 
     func openBalance(ofInvoice id: String) -> Money? {
-        balance("SELECT currency, gross, reversed_on FROM invoice_balance WHERE invoice_id = ?", id)
+        balance("SELECT currency, gross, reversed_on FROM invoice_balance WHERE invoice_id = ?", id) { try $0.willRead(invoice: id) }
     }
 
     func unapplied(ofSource id: String) -> Money? {
-        balance("SELECT currency, gross, reversed_on FROM source_balance WHERE source_id = ?", id)
+        balance("SELECT currency, gross, reversed_on FROM source_balance WHERE source_id = ?", id) { try $0.willRead(source: id) }
     }
 
     func hasCustomer(_ id: String) -> Bool {
