@@ -42,6 +42,8 @@ struct ProtoServiceTests {
         Method(Admin.createUser), Method(Admin.listUsers), Method(Admin.listPeople), Method(Admin.updateUser),
         Method(Admin.issueToken), Method(Admin.rotateToken), Method(Admin.revokeToken), Method(Admin.listTokens),
         Method(Admin.listAudit),
+        Method(Admin.setTenantLimits),
+        Method(Admin.getTenantLimits),
 
         Method(Receivables.upsertCustomers), Method(Receivables.getCustomer), Method(Receivables.listCustomers),
         Method(Receivables.postEntries), Method(Receivables.importEntries), Method(Receivables.getEntry),

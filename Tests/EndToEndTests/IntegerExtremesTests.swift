@@ -248,6 +248,7 @@ struct ProbedMethod: Sendable {
         method(SyncMethods.listReplicas), method(SyncMethods.retireReplica),
         method(Admin.listTenants), method(Admin.createUser), method(Admin.listUsers), method(Admin.listPeople), method(Admin.updateUser),
         method(Admin.issueToken), method(Admin.rotateToken), method(Admin.revokeToken), method(Admin.listTokens), method(Admin.listAudit),
+        method(Admin.setTenantLimits), method(Admin.getTenantLimits),
         method(Admin.createTenant), method(Admin.exportTenant), method(Admin.suspendTenant), method(Admin.resumeTenant), method(Admin.deleteTenant),
     ]
 }
