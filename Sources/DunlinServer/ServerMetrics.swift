@@ -9,7 +9,8 @@ import NIOCore
 ///
 /// Every name and label is fixed here, so the set of series is bounded: a method is a path the
 /// router answers ("unrouted" for any other), a status is a status name, a refusal reason is a
-/// GOAWAY reason or "call_refused", and the only other label is the tenant id. No token, user,
+/// GOAWAY reason, a refused call's detail reason (a tenant limit's, say) or "call_refused", and
+/// the only other label is the tenant id. No token, user,
 /// customer or amount ever becomes a label.
 ///
 /// | name | type | labels | what |
@@ -19,7 +20,7 @@ import NIOCore
 /// | `dunlin_calls_total` | counter | method, status | calls ended, by how |
 /// | `dunlin_call_duration_seconds` | histogram | method | from the call's open to its end |
 /// | `dunlin_bytes_received_total`, `dunlin_bytes_sent_total` | counter | | socket bytes |
-/// | `dunlin_refused_total` | counter | reason | connections closed for a protocol error, and calls refused |
+/// | `dunlin_refused_total` | counter | reason | connections closed for a protocol error, a refused credential or a handshake timeout, and calls refused before they ran |
 /// | `dunlin_replicas_open` | gauge | tenant | connections that named a replica at HELLO |
 /// | `dunlin_sync_pushes_total`, `dunlin_sync_pulls_total` | counter | tenant | pushes, and pulls and bootstraps |
 /// | `dunlin_sync_push_records`, `dunlin_sync_pull_records` | histogram | tenant | records per push, per pull |

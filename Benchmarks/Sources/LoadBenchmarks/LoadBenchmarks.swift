@@ -56,7 +56,7 @@ struct LoadBenchmarks: AsyncParsableCommand {
         }
         let opening = try await timed {
             try await forEach(clients, width: 100) { client in
-                try await pings.time("ping") { _ = try await client.unary(Diagnostics.ping, .init()) }
+                try await pings.time("ping") { _ = try await client.unary(Diagnostics.ping, .init(), options: bounded) }
             }
         }
         let opened = server.sample()
@@ -97,7 +97,7 @@ struct LoadBenchmarks: AsyncParsableCommand {
                         // batch that did commit before a kill must change nothing.
                         while !stop.isSet {
                             do {
-                                try await latencies.time("post_entries_20") { _ = try await client.unary(Receivables.postEntries, .with { $0.entries = batch }) }
+                                try await latencies.time("post_entries_20") { _ = try await client.unary(Receivables.postEntries, .with { $0.entries = batch }, options: bounded) }
                                 writes.acknowledged(tenant.id, batch.map(\.id))
                                 break
                             } catch {
@@ -113,7 +113,7 @@ struct LoadBenchmarks: AsyncParsableCommand {
                     var bootstrapped = false
                     while !stop.isSet {
                         do {
-                            try await latencies.time(bootstrapped ? "sync" : "bootstrap") { _ = try await laptop.engine().sync() }
+                            try await latencies.time(bootstrapped ? "sync" : "bootstrap") { _ = try await boundedEngine(laptop).sync() }
                             bootstrapped = true
                         } catch {
                             errors.count("sync: \((error as? RPCError)?.code.description ?? "\(error)")")
@@ -129,7 +129,7 @@ struct LoadBenchmarks: AsyncParsableCommand {
                     if stop.isSet { break }
                     try? await forEach(clients, width: 100) { client in
                         do {
-                            try await latencies.time("ping") { _ = try await client.unary(Diagnostics.ping, .init()) }
+                            try await latencies.time("ping") { _ = try await client.unary(Diagnostics.ping, .init(), options: bounded) }
                         } catch {
                             errors.count("ping: \((error as? RPCError)?.code.description ?? "\(error)")")
                         }
@@ -162,16 +162,18 @@ struct LoadBenchmarks: AsyncParsableCommand {
                 }
             }
             stop.set()
+            progress("soak over: waiting for the writers, replicas and pings to stop")
             try await group.waitForAll()
         }
 
         // Every replica converges: it syncs until a sync brings nothing, then holds what the server holds.
+        progress("syncing every replica to the end")
         var converged = 0
         var divergent: [String] = []
         let newest = try world.newestChange()
         for (n, laptop) in laptops.enumerated() {
-            var report = try await laptop.engine().sync()
-            while report.pulled > 0 { report = try await laptop.engine().sync() }
+            var report = try await boundedEngine(laptop).sync()
+            while report.pulled > 0 { report = try await boundedEngine(laptop).sync() }
             let tenant = world.tenants[n % world.tenants.count]
             let held = try countW(root.appendingPathComponent("replica-\(n).sqlite").path)
             let served = try countW(world.storePath(tenant.id))
@@ -183,6 +185,7 @@ struct LoadBenchmarks: AsyncParsableCommand {
         for client in clients { await client.close() }
 
         // Nothing acknowledged lost, nothing doubled, nothing made up.
+        progress("counting")
         server.terminate()
         _ = await server.waitForExit()
         var lost = 0, unknown = 0, mismatches: [String] = []
@@ -296,6 +299,18 @@ private func payment(_ id: String, amount: Int64, customer: String) -> Dunlin_V1
         $0.amount = .with { $0.currency = "USD"; $0.minor = amount }
         $0.date = "2026-11-20"
     }
+}
+
+/// Every call of the soak has a deadline: a call the kill cut off, or one stuck behind it, fails
+/// and is retried, so no task outlives the soak.
+private let bounded = RPCClient.CallOptions(timeout: .seconds(60))
+
+/// A laptop's sync engine with a deadline on each batch (the CLI's defaults allow minutes).
+private func boundedEngine(_ laptop: Laptop) -> SyncEngine {
+    var engine = laptop.engine()
+    engine.pushBatchTimeout = .seconds(60)
+    engine.pullBatchTimeout = .seconds(60)
+    return engine
 }
 
 /// Runs `body` for each element, at most `width` at once.
