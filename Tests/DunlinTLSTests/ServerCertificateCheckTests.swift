@@ -119,7 +119,7 @@ struct ServerCertificateCheckTests {
 struct CertificateNameTests {
     @Test("a wildcard stands for exactly one left-most label; names compare without case; addresses by their bytes")
     func names() throws {
-        let now = Date()
+        let now = Date(timeIntervalSince1970: 1_790_000_000)  // any instant: only the names are checked
         let pair = try CertificateAndKey.selfSigned(
             commonName: "x", names: ["*.Example.com", "ar.collections.test", "192.0.2.7", "2001:db8::1"],
             notBefore: now, notAfter: now.addingTimeInterval(60)
