@@ -29,9 +29,11 @@ struct TenantLimitTests {
         return connection
     }
 
-    /// The END `connection` writes next: its stream, status code, and first detail.
-    static func end(_ connection: inout ServerConnection) async throws -> (stream: UInt32, code: StatusCode, detail: Dunlin_V1_ErrorDetail?) {
-        let (stream, status) = try await connection.end()
+    /// The END `connection` writes next: its stream, status code, and first detail. A refusal is
+    /// written in the read that brought the OPEN, so it is looked for without waiting: a gate that
+    /// let the call through fails the test at once (NothingWritten) instead of hanging it.
+    static func end(_ connection: inout ServerConnection, waiting: Bool = false) async throws -> (stream: UInt32, code: StatusCode, detail: Dunlin_V1_ErrorDetail?) {
+        let (stream, status) = try await connection.end(waiting: waiting)
         return (stream, StatusCode(rawValue: status.code) ?? .unknown, status.details.first)
     }
 
@@ -72,7 +74,7 @@ struct TenantLimitTests {
         // "a" ends (its answer and END OK): t-acme may open a call again.
         probe.release("a")
         _ = try await second.nextFrame()
-        #expect(try await Self.end(&second).code == .ok)
+        #expect(try await Self.end(&second, waiting: true).code == .ok)
         #expect(gate.usage("t-acme") == (1, 1))
         try await first.call(5, CallProbe.held.path, key: "d")
         #expect(await events.next() == .started("d"))
@@ -136,7 +138,7 @@ struct TenantLimitTests {
         // The connection serves on.
         try await connection.call(3, Diagnostics.echo.path, key: "still here")
         _ = try await connection.nextFrame()
-        #expect(try await Self.end(&connection).code == .ok)
+        #expect(try await Self.end(&connection, waiting: true).code == .ok)
     }
 
     @Test("the metrics count calls by method and status, refusals by reason, and open replicas per tenant, which go down when the connection closes")
@@ -160,7 +162,7 @@ struct TenantLimitTests {
         try await connection.call(5, CallProbe.held.path, key: "held")
         #expect(await events.next() == .started("held"))
         try await connection.call(7, CallProbe.held.path, key: "over")
-        _ = try await connection.end()
+        _ = try await connection.end(waiting: false)  // refused in the read that brought it
         let text = registry.emitToString()
         for line in [
             "dunlin_calls_total{method=\"\(Diagnostics.echo.path)\",status=\"OK\"} 1",
