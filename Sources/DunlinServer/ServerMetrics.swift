@@ -34,10 +34,17 @@ public final class ServerMetrics: Sendable {
     let bytesReceived: Counter
     let bytesSent: Counter
 
-    private let counters = Made<Counter>()
-    private let meters = Made<Meter>()
-    private let recorders = Made<Recorder>()
-    private let timers = Made<CoreMetrics.Timer>()
+    /// Found again on every call by method and status, or by method: keys that build nothing.
+    private let calls = Made<CallKey, Counter>()
+    private let timers = Made<String, CoreMetrics.Timer>()
+    private let counters = Made<Labels, Counter>()
+    private let meters = Made<Labels, Meter>()
+    private let recorders = Made<Labels, Recorder>()
+
+    private struct CallKey: Hashable {
+        var method: String
+        var status: StatusCode
+    }
 
     /// The call-duration histogram, whose buckets ``MetricsEndpoint`` sets finer than the
     /// Prometheus factory's default (which starts at 5 ms; a call here takes 50 µs).
@@ -56,12 +63,12 @@ public final class ServerMetrics: Sendable {
     /// A call ended with `status` after `nanoseconds`. `method` is a routed path, or nil for a
     /// path the router does not know.
     func callEnded(method: String?, status: StatusCode, nanoseconds: Int64) {
-        let dimensions = [("method", method ?? "unrouted")]
-        counters.metric("dunlin_calls_total", dimensions + [("status", status.description)]) {
-            Counter(label: $0, dimensions: $1, factory: factory)
+        let method = method ?? "unrouted"
+        calls.metric(CallKey(method: method, status: status)) {
+            Counter(label: "dunlin_calls_total", dimensions: [("method", method), ("status", status.description)], factory: factory)
         }.increment()
-        timers.metric(Self.callDurationLabel, dimensions) {
-            CoreMetrics.Timer(label: $0, dimensions: $1, factory: factory)
+        timers.metric(method) {
+            CoreMetrics.Timer(label: Self.callDurationLabel, dimensions: [("method", method)], factory: factory)
         }.recordNanoseconds(nanoseconds)
     }
 
@@ -107,24 +114,30 @@ extension ServerMetrics: WorkObserver {
     }
 }
 
-/// Metrics of one kind made once per name and labels, then found again: a swift-metrics handle
-/// costs a registry lookup to make, and the server asks for one on every call.
-private final class Made<Metric: Sendable>: Sendable {
-    private struct Key: Hashable {
-        var name: String
-        var labels: [String]
-    }
+/// A metric's name and labels, as a key.
+private struct Labels: Hashable {
+    var name: String
+    var labels: [String]
+}
 
+/// Metrics of one kind made once per key, then found again: a swift-metrics handle costs a
+/// registry lookup to make, and the server asks for one on every call.
+private final class Made<Key: Hashable & Sendable, Metric: Sendable>: Sendable {
     private let made = NIOLockedValueBox([Key: Metric]())
 
-    func metric(_ name: String, _ dimensions: [(String, String)], make: (String, [(String, String)]) -> Metric) -> Metric {
-        let key = Key(name: name, labels: dimensions.flatMap { [$0.0, $0.1] })
-        return made.withLockedValue { made in
+    func metric(_ key: Key, make: () -> Metric) -> Metric {
+        made.withLockedValue { made in
             if let metric = made[key] { return metric }
-            let metric = make(name, dimensions)
+            let metric = make()
             made[key] = metric
             return metric
         }
+    }
+}
+
+extension Made where Key == Labels {
+    func metric(_ name: String, _ dimensions: [(String, String)], make: (String, [(String, String)]) -> Metric) -> Metric {
+        metric(Labels(name: name, labels: dimensions.flatMap { [$0.0, $0.1] })) { make(name, dimensions) }
     }
 }
 
