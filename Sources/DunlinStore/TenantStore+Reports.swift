@@ -196,34 +196,28 @@ extension TenantStore {
             let thresholds = agingThresholds(asOf: asOf, buckets: buckets)
             let due = "COALESCE(b.due_date, b.date)"
             let analyst = analystID == nil ? "" : " JOIN customer c ON c.id = b.customer_id AND c.analyst_id = ?"
-            let afterKey = after.map { AgingGroup(customerID: $0.customerID, currency: $0.currency) }
-            // What changed after `asOf`, per row, from the invoices it touches: added to the rows
-            // as they stand, keeping count of each row's non-zero items so a row exists exactly
-            // when aging the items one by one would make it.
-            var corrections: [AgingGroup: (sums: [Int128], open: Int)] = [:]
+            // What changed after `asOf`, per row, from the invoices it touches, in row order: merged
+            // into the rows as they stand below, keeping count of each row's non-zero items so a
+            // row exists exactly when aging the items one by one would make it. Read as the page
+            // needs it, so a page's rows cost what changed for its customers, not for the tenant.
+            var changes: AgingCorrections?
             if !view.with.isEmpty {
-                let sql = """
+                // CROSS JOIN: the (few) changed invoices drive, not a walk of every balance row.
+                var sql = """
                     \(view.with) SELECT b.customer_id, b.currency, \(due), b.gross, x.delta
-                    FROM correction x JOIN invoice_balance b ON b.invoice_id = x.id\(analyst) WHERE \(view.counts)
+                    FROM correction x CROSS JOIN invoice_balance b ON b.invoice_id = x.id\(analyst) WHERE \(view.counts)
                     """
-                let arguments = view.arguments + (analystID.map { [$0] } ?? []) + view.countsArguments
-                let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
-                while let row = try cursor.next() {
-                    let key = AgingGroup(customerID: row[0], currency: row[1])
-                    if let afterKey, key <= afterKey { continue }
-                    let dueDate: String = row[2]
-                    let gross: Int64 = row[3]
-                    let delta = try Self.integer(row, 4)
-                    let balance = Int128(gross) + Int128(delta)
-                    let bucket = thresholds.firstIndex { dueDate >= $0 } ?? thresholds.count
-                    var group = corrections[key] ?? (Array(repeating: 0, count: buckets.count), 0)
-                    group.sums[bucket] += Int128(delta)
-                    group.open += (balance != 0 ? 1 : 0) - (gross != 0 ? 1 : 0)
-                    corrections[key] = group
+                var arguments = view.arguments + (analystID.map { [$0] } ?? []) + view.countsArguments
+                if let after {
+                    sql += " AND (b.customer_id, b.currency) > (?, ?)"
+                    arguments += [after.customerID, after.currency]
                 }
+                sql += " ORDER BY b.customer_id, b.currency"
+                changes = try AgingCorrections(
+                    Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments)), thresholds: thresholds, buckets: buckets.count
+                )
             }
-            let corrected = corrections.sorted { $0.key < $1.key }
-            var nextCorrection = corrected.startIndex
+            var nextChange = try changes?.next()
             var rows: [AgingReport.Row] = []
             /// Adds the row `key` when it has an open item; whether the rows are complete.
             func emit(_ key: AgingGroup, _ sums: [Int128], open: Int) throws -> Bool {
@@ -251,10 +245,9 @@ extension TenantStore {
             while let row = try cursor.next() {
                 let key = AgingGroup(customerID: row[0], currency: row[1])
                 // Rows that exist only through what changed after `asOf` come first, in order.
-                while nextCorrection < corrected.endIndex, corrected[nextCorrection].key < key {
-                    let only = corrected[nextCorrection]
-                    nextCorrection += 1
-                    if try emit(only.key, only.value.sums, open: only.value.open) { return rows }
+                while let only = nextChange, only.key < key {
+                    nextChange = try changes?.next()
+                    if try emit(only.key, only.sums, open: only.open) { return rows }
                 }
                 // Columns 3 + 2k and 4 + 2k: due on or after threshold k; the last pair: everything.
                 let cumulative = (0...thresholds.count).map { WideSum.value(row, at: 3 + 2 * $0) }
@@ -263,16 +256,16 @@ extension TenantStore {
                     sums.append(cumulative[index] - cumulative[index - 1])
                 }
                 var open: Int = row[2]
-                if nextCorrection < corrected.endIndex, corrected[nextCorrection].key == key {
-                    let correction = corrected[nextCorrection].value
-                    nextCorrection += 1
+                if let correction = nextChange, correction.key == key {
+                    nextChange = try changes?.next()
                     for index in sums.indices { sums[index] += correction.sums[index] }
                     open += correction.open
                 }
                 if try emit(key, sums, open: open) { return rows }
             }
-            for (key, correction) in corrected[nextCorrection...] {
-                if try emit(key, correction.sums, open: correction.open) { return rows }
+            while let only = nextChange {
+                nextChange = try changes?.next()
+                if try emit(only.key, only.sums, open: only.open) { return rows }
             }
             return rows
         } catch let error as DatabaseError where error.message == "integer overflow" {
@@ -452,6 +445,45 @@ private struct AgingGroup: Hashable, Comparable {
     var currency: String
 
     static func < (a: Self, b: Self) -> Bool { (a.customerID, a.currency) < (b.customerID, b.currency) }
+}
+
+/// What entries dated after an aging's date change in its rows, one row at a time in (customer,
+/// currency) order, from a cursor over the changed invoices in that order (customer, currency,
+/// due date, balance as the ledger stands, and the change to undo).
+private struct AgingCorrections {
+    private let rows: RowCursor
+    private let thresholds: [String]
+    private let buckets: Int
+    /// The first invoice of the next row, read ahead (a cursor's rows are reused, so copied out).
+    private var ahead: (key: AgingGroup, dueDate: String, gross: Int64, delta: Int64)?
+
+    init(_ rows: RowCursor, thresholds: [String], buckets: Int) throws {
+        self.rows = rows
+        self.thresholds = thresholds
+        self.buckets = buckets
+        ahead = try read()
+    }
+
+    private func read() throws -> (key: AgingGroup, dueDate: String, gross: Int64, delta: Int64)? {
+        guard let row = try rows.next() else { return nil }
+        return (AgingGroup(customerID: row[0], currency: row[1]), row[2], row[3], try TenantStore.integer(row, 4))
+    }
+
+    /// The next row's change: what to add to each bucket, and to its count of open items.
+    mutating func next() throws -> (key: AgingGroup, sums: [Int128], open: Int)? {
+        guard let first = ahead else { return nil }
+        var sums = [Int128](repeating: 0, count: buckets)
+        var open = 0
+        var item: (key: AgingGroup, dueDate: String, gross: Int64, delta: Int64)? = first
+        while let current = item, current.key == first.key {
+            let balance = Int128(current.gross) + Int128(current.delta)
+            sums[thresholds.firstIndex { current.dueDate >= $0 } ?? thresholds.count] += Int128(current.delta)
+            open += (balance != 0 ? 1 : 0) - (current.gross != 0 ? 1 : 0)
+            item = try read()
+        }
+        ahead = item
+        return (first.key, sums, open)
+    }
 }
 
 /// The SQL pieces that read a derived balance table (alias `b`) as of a date: which rows count,
