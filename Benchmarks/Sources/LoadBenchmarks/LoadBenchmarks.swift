@@ -4,6 +4,9 @@ import DunlinClient
 import DunlinStore
 import DunlinWire
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import GRDB
 import Synchronization
 
@@ -15,6 +18,10 @@ import Synchronization
 /// One JSON line per figure on stdout; progress on stderr. Build the server first, in release:
 /// `swift build -c release --product dunlind` at the root; then, in Benchmarks/,
 /// `swift build -c release --product LoadBenchmarks && .build/release/LoadBenchmarks`.
+/// `taskset -c 0 .build/release/LoadBenchmarks --server-cpus 1` keeps the load generator and the
+/// server on cores of their own. A server with a metrics port (`--metrics-port`) is started with
+/// one, and its call-duration histograms give the server's own latency per call (`server_side`),
+/// summed over both processes when it is killed and restarted.
 @main
 struct LoadBenchmarks: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Load and soak a real dunlind, kill it under load, and count.")
@@ -28,6 +35,10 @@ struct LoadBenchmarks: AsyncParsableCommand {
     @Option(help: "Seconds between samples of the server's memory and descriptors.") var sample = 10
     @Option(help: "Seconds into the soak at which the server is SIGKILLed and restarted; 0: never.") var killAt: Int?
     @Option(help: "Working directory (default: a new one under the temporary directory).") var directory: String?
+    @Option(name: .customLong("server-cpus"), help: """
+        CPUs for the server, as taskset takes them (e.g. 1): the server runs under `taskset -c LIST`. Run the benchmark \
+        itself under `taskset -c` with the other CPUs, so the load generator and the server never share a core.
+        """) var serverCPUs: String?
 
     func run() async throws {
         let root = URL(fileURLWithPath: directory ?? NSTemporaryDirectory() + "dunlin-load-\(UUID().uuidString)")
@@ -39,11 +50,24 @@ struct LoadBenchmarks: AsyncParsableCommand {
         }
         // Plain TCP on 127.0.0.1, as the RPC benchmarks measure: a dunlind that serves TLS by
         // default is asked for it (one built before TLS knows no such flag).
-        let plaintext = try ServerProcess.help(executable, "serve").contains("--insecure-plaintext") ? ["--insecure-plaintext"] : []
-        var server = try ServerProcess(executable, ["demo", "--data", data.path, "--port", "0"] + plaintext, log: root.appendingPathComponent("dunlind.log"))
+        let serveHelp = try ServerProcess.help(executable, "serve")
+        let plaintext = serveHelp.contains("--insecure-plaintext") ? ["--insecure-plaintext"] : []
+        // The server's own figures: its call-duration histograms, scraped from its metrics port,
+        // are its latency per call, apart from the load generator's queueing.
+        let metered = serveHelp.contains("--metrics-port")
+        let launch = ServerProcess.Launch(executable: executable, cpus: serverCPUs)
+        var server = try ServerProcess(
+            launch, ["demo", "--data", data.path, "--port", "0"] + plaintext + (metered ? ["--metrics-port", "0"] : []),
+            log: root.appendingPathComponent("dunlind.log")
+        )
         let listening = try await server.waitForLine(containing: "dunlind listening on")
         guard let port = listening.split(separator: ":").last.flatMap({ Int($0) }) else { throw BenchError("no port in \"\(listening)\"") }
-        progress("dunlind \(server.pid) on 127.0.0.1:\(port), data in \(data.path)")
+        var metrics: URL?
+        if metered {
+            let line = try await server.waitForLine(containing: "dunlind metrics on")
+            metrics = line.split(separator: " ").last.flatMap { URL(string: String($0)) }
+        }
+        progress("dunlind \(server.pid) on 127.0.0.1:\(port)\(serverCPUs.map { ", CPUs \($0)" } ?? ""), data in \(data.path)")
         let world = try await LoadWorld.make(port: port, data: data, tenants: tenants)
 
         // Connections held open.
@@ -83,6 +107,8 @@ struct LoadBenchmarks: AsyncParsableCommand {
         let start = ContinuousClock.now
         var samples: [[String: Any]] = []
         var downtime = 0.0
+        var beforeKill = CallDurations()
+        var calls = CallDurations()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for w in 0..<writers {
                 let tenant = world.tenants[w % world.tenants.count]
@@ -151,12 +177,19 @@ struct LoadBenchmarks: AsyncParsableCommand {
                 if !killed, elapsed >= Double(killAt) {
                     killed = true
                     progress("SIGKILL dunlind \(server.pid) at \(Int(elapsed)) s, \(writes.acknowledgedCount) entries acknowledged")
+                    // The first process's histograms die with it: what they held until now is kept.
+                    if let metrics { beforeKill = try await CallDurations.scrape(metrics) }
                     let down = ContinuousClock.now
                     server.kill()
                     server = try ServerProcess(
-                        executable, ["serve", "--data", data.path, "--port", "\(port)"] + plaintext, log: root.appendingPathComponent("dunlind-restarted.log")
+                        launch, ["serve", "--data", data.path, "--port", "\(port)"] + plaintext + (metered ? ["--metrics-port", "0"] : []),
+                        log: root.appendingPathComponent("dunlind-restarted.log")
                     )
                     _ = try await server.waitForLine(containing: "dunlind listening on")
+                    if metered {
+                        let line = try await server.waitForLine(containing: "dunlind metrics on")
+                        metrics = line.split(separator: " ").last.flatMap { URL(string: String($0)) }
+                    }
                     downtime = seconds(ContinuousClock.now - down)
                     progress("dunlind \(server.pid) back after \(round(downtime, 2)) s")
                 }
@@ -184,6 +217,12 @@ struct LoadBenchmarks: AsyncParsableCommand {
         for laptop in laptops { await laptop.close() }
         for client in clients { await client.close() }
 
+        // The server's latency per call over the whole soak and the convergence: both processes' histograms.
+        if let metrics {
+            calls = try await CallDurations.scrape(metrics)
+            calls.add(beforeKill)
+        }
+
         // Nothing acknowledged lost, nothing doubled, nothing made up.
         progress("counting")
         server.terminate()
@@ -209,6 +248,7 @@ struct LoadBenchmarks: AsyncParsableCommand {
             summary["\(name)_p50_ms"] = round(percentile(sorted, 0.5) * 1_000, 2)
             summary["\(name)_p99_ms"] = round(percentile(sorted, 0.99) * 1_000, 2)
         }
+        summary["server_side"] = calls.summary
         let rss = samples.compactMap { $0["server_rss_mib"] as? Double }
         let fds = samples.compactMap { $0["server_fds"] as? Int }
         if let low = rss.min(), let high = rss.max() { summary["server_rss_mib_min_max"] = [low, high] }
@@ -374,9 +414,21 @@ final class ServerProcess: @unchecked Sendable {
         let text = Mutex<String>("")
     }
 
-    init(_ executable: URL, _ arguments: [String], log: URL) throws {
-        process.executableURL = executable
-        process.arguments = arguments
+    /// How to start it: the executable, and the CPUs it may run on (through `taskset -c`,
+    /// which execs it, so the child's pid is the server's).
+    struct Launch {
+        var executable: URL
+        var cpus: String?
+    }
+
+    init(_ launch: Launch, _ arguments: [String], log: URL) throws {
+        if let cpus = launch.cpus {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+            process.arguments = ["-c", cpus, launch.executable.path] + arguments
+        } else {
+            process.executableURL = launch.executable
+            process.arguments = arguments
+        }
         let pipe = Pipe()
         process.standardOutput = pipe
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
@@ -429,5 +481,61 @@ final class ServerProcess: @unchecked Sendable {
         let kib = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }?.split(separator: " ").dropFirst().first.flatMap { Double($0) } ?? -1
         let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
         return (round(kib / 1024, 1), fds)
+    }
+}
+
+/// The server's call-duration histograms (`dunlin_call_duration_seconds`) by method, as its
+/// metrics endpoint serves them in Prometheus' text format: cumulative counts per upper bound.
+struct CallDurations {
+    /// Per method, the cumulative count at each bucket's upper bound (seconds; +Inf last).
+    private(set) var buckets: [String: [Double: Double]] = [:]
+
+    static func scrape(_ url: URL) async throws -> CallDurations {
+        var request = URLRequest(url: url)
+        request.timeoutInterval = 30
+        let (data, _) = try await URLSession.shared.data(for: request)
+        return CallDurations(text: String(decoding: data, as: UTF8.self))
+    }
+
+    init() {}
+
+    /// Reads the `_bucket` lines of the call-duration histogram; every other line is skipped.
+    init(text: String) {
+        let prefix = "dunlin_call_duration_seconds_bucket{"
+        for line in text.split(separator: "\n") where line.hasPrefix(prefix) {
+            guard let close = line.lastIndex(of: "}"), let value = Double(line[line.index(after: close)...].trimmingCharacters(in: .whitespaces)) else { continue }
+            let labels = line[line.index(line.startIndex, offsetBy: prefix.count)..<close]
+            var method = "", bound = Double.infinity
+            for pair in labels.split(separator: ",") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                guard parts.count == 2 else { continue }
+                let text = parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                if parts[0] == "method" { method = text }
+                if parts[0] == "le" { bound = text == "+Inf" ? .infinity : Double(text) ?? .infinity }
+            }
+            buckets[method, default: [:]][bound, default: 0] += value
+        }
+    }
+
+    mutating func add(_ other: CallDurations) {
+        for (method, counts) in other.buckets {
+            for (bound, count) in counts { buckets[method, default: [:]][bound, default: 0] += count }
+        }
+    }
+
+    /// Per method with calls: the count, and the bucket bounds p50 and p99 fall in (ms), as
+    /// "≤ upper" (a histogram knows no finer).
+    var summary: [String: Any] {
+        var result: [String: Any] = [:]
+        for (method, counts) in buckets {
+            let bounds = counts.keys.sorted()
+            guard let total = bounds.last.flatMap({ counts[$0] }), total > 0 else { continue }
+            func quantile(_ q: Double) -> Double {
+                let bound = bounds.first { (counts[$0] ?? 0) >= q * total } ?? .infinity
+                return bound.isFinite ? bound * 1_000 : -1
+            }
+            result[method] = ["calls": Int(total), "p50_le_ms": quantile(0.5), "p99_le_ms": quantile(0.99)]
+        }
+        return result
     }
 }
