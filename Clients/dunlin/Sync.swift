@@ -247,7 +247,7 @@ struct SyncCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var connection: ConnectionOptions
-    @Flag(help: "Stay connected: sync on local changes, on the server's notice and after reconnecting.") var watch = false
+    @Flag(help: "Stay connected: sync on local changes, on the server's notice and after reconnecting. Ends, with sync's exit code, on a refusal no retry mends (a certificate or token refused: 116).") var watch = false
 
     func run() async throws {
         let profile = try requireProfile(connection)
@@ -265,6 +265,8 @@ struct SyncCommand: AsyncParsableCommand {
                     progress?.finish()
                     let stamp = ISO8601DateFormatter().string(from: WallClock.system.now())
                     switch event {
+                    case .stopped:
+                        break // reported below, as the one-shot sync reports it, with its exit code
                     case .synced(let report):
                         if json { printJSON(["at": stamp, "sync": reportJSON(report)]) } else { say("\(stamp) \(summary(report))") }
                     case .failed(let error, let retryIn):
@@ -289,10 +291,13 @@ struct SyncCommand: AsyncParsableCommand {
                 source.resume()
                 return source
             }
-            await task.value
+            let ended = await task.value
             progress?.finish()
             sources.forEach { $0.cancel() }
             await client.close()
+            // A refused certificate or token: retrying would not mend it, so the watch ends
+            // with the exit code `dunlin sync` gives for it.
+            if let ended { throw connection.report(ended) }
             return
         }
         do {

@@ -6,8 +6,9 @@ import Foundation
 
 /// `dunlind check`: is a data directory sound? SQLite's integrity check of the control database
 /// and of every tenant's file, every derived balance and kept total re-derived from the ledger and
-/// compared, and the change log checked against the records. Read-only; safe beside a running
-/// server (SQLite's WAL lets it read a snapshot while the server writes).
+/// compared, and the change log checked against the records. Read-only, to the byte: nothing is
+/// migrated and no journal mode changed, so it checks a backup without breaking its manifest, and
+/// runs beside a serving `dunlind` (SQLite's WAL lets it read a snapshot while the server writes).
 struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a data directory: SQLite integrity, every balance re-derived from the ledger, the change log against the records.",
@@ -17,7 +18,7 @@ struct Check: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "The data directory made by `dunlind init`.")
+    @Option(help: "The data directory made by `dunlind init`, or a backup made by `dunlind backup`.")
     var data: String
 
     @Option(help: "Check only this tenant (and the control database).")
@@ -51,7 +52,7 @@ struct Check: AsyncParsableCommand {
         let directory = URL(fileURLWithPath: data)
         let control: ControlStore
         do {
-            control = try ControlStore(directory)
+            control = try ControlStore(readingOnly: directory)
         } catch let error as ControlError {
             FileHandle.standardError.write(Data("dunlind check: \(error.message)\n".utf8))
             throw ExitCode(100 + Int32(StatusCode.failedPrecondition.rawValue))
@@ -70,7 +71,7 @@ struct Check: AsyncParsableCommand {
             let integrity = try TenantFiles.integrityCheck(file)
             var check = Report.TenantCheck(tenant: id, integrity: integrity, balanceMismatches: [], changeLogMismatches: [])
             if integrity == "ok" {
-                let store = try TenantStore(path: file.path)
+                let store = try TenantStore(readingOnly: file.path)
                 check.balanceMismatches = try store.derivedBalanceMismatches()
                 check.changeLogMismatches = try store.changeLogMismatches()
                 TenantFiles.close(store)

@@ -8,7 +8,7 @@ import DunlinWire
 import Foundation
 
 /// `dunlind demo`: the quick start. Makes a data directory with a demo tenant holding a realistic
-/// portfolio, issues tokens for its manager and an analyst, prints what to type next, then serves.
+/// portfolio, issues tokens for its manager, an analyst and a viewer, prints what to type next, then serves.
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create (or reuse) a data directory with a demo tenant and its portfolio, print tokens, and serve it.",
@@ -16,8 +16,9 @@ struct Demo: AsyncParsableCommand {
             The first run initialises DIR, creates tenant "demo" (USD base, America/Chicago) with customers in \
             US and Philippine time zones, invoices in several currencies across every aging bucket, payments, \
             unapplied and unidentified cash, two dunning policies and a held customer, and users Mia (manager), Ana and \
-            Ben (analysts). Every run issues \
-            fresh tokens for Mia and Ana (older ones stay valid until revoked) and writes them to DIR/demo-tokens.env.
+            Ben (analysts) and Val (viewer: reads, never writes). Every run issues \
+            fresh tokens for Mia, Ana and Val (older ones stay valid until revoked) and writes them to DIR/demo-tokens.env \
+            (DUNLIN_TOKEN, DUNLIN_ANALYST_TOKEN, DUNLIN_VIEWER_TOKEN; DUNLIN_ADMIN_TOKEN on the first run).
 
             The demo serves TLS with the data directory's self-signed certificate (made on the first run, \
             like `dunlind init` does); demo-tokens.env sets DUNLIN_FINGERPRINT to its fingerprint, which the \
@@ -46,6 +47,7 @@ struct Demo: AsyncParsableCommand {
     var insecurePlaintext = false
 
     static let tenantID = "demo"
+    static let viewerEmail = "val@demo.example"
 
     func run() async throws {
         let directory = URL(fileURLWithPath: data)
@@ -58,9 +60,13 @@ struct Demo: AsyncParsableCommand {
         if certificates.existing == nil { try certificates.createSelfSigned(names: host == "127.0.0.1" ? [] : [host]) }
         let fingerprint = insecurePlaintext ? nil : try certificates.existing?.fingerprint()
         let control = try ControlStore(directory)
-        let (manager, analyst) = try Self.seedIfNeeded(control)
-        let managerToken = try control.issueToken(userID: manager.id, device: "mia-laptop", expiresAt: nil).token.plaintext
-        let analystToken = try control.issueToken(userID: analyst.id, device: "ana-laptop", expiresAt: nil).token.plaintext
+        let users = try Self.seedIfNeeded(control)
+        let tokens = DemoTokens(
+            manager: try control.issueToken(userID: users.manager.id, device: "mia-laptop", expiresAt: nil).token.plaintext,
+            analyst: try control.issueToken(userID: users.analyst.id, device: "ana-laptop", expiresAt: nil).token.plaintext,
+            viewer: try control.issueToken(userID: users.viewer.id, device: "val-laptop", expiresAt: nil).token.plaintext,
+            admin: adminToken
+        )
 
         let serve = try Serve.parse(
             ["--data", directory.path, "--host", host, "--port", "\(port)", "--sendmail", sendmail] + (outbox.map { ["--outbox", $0] } ?? [])
@@ -69,33 +75,37 @@ struct Demo: AsyncParsableCommand {
         )
         // The hints name the port the server really listens on (the system's choice for --port 0),
         // so they are written once it is bound, before its "dunlind listening on" line.
-        try await serve.serve { [host, adminToken] port in
+        try await serve.serve { [host] port in
             do {
-                try Self.writeHints(
-                    directory: directory, host: host, port: port, fingerprint: fingerprint,
-                    managerToken: managerToken, analystToken: analystToken, adminToken: adminToken
-                )
+                try Self.writeHints(directory: directory, host: host, port: port, fingerprint: fingerprint, tokens: tokens)
             } catch {
                 FileHandle.standardError.write(Data("dunlind demo: could not write \(directory.path)/demo-tokens.env: \(error)\n".utf8))
             }
         }
     }
 
+    /// The tokens one run issues: the server admin's only on the run that initialised the directory.
+    struct DemoTokens: Sendable {
+        var manager: String
+        var analyst: String
+        var viewer: String
+        var admin: String?
+    }
+
     /// Writes DIR/demo-tokens.env and prints what to type next, naming `host:port`.
-    private static func writeHints(
-        directory: URL, host: String, port: Int, fingerprint: CertificateFingerprint?, managerToken: String, analystToken: String, adminToken: String?
-    ) throws {
+    private static func writeHints(directory: URL, host: String, port: Int, fingerprint: CertificateFingerprint?, tokens: DemoTokens) throws {
         let address = "\(host):\(port)"
         var env = """
             # Written by `dunlind demo`. Source it: . \(directory.path)/demo-tokens.env
             export DUNLIN_SERVER=\(address)
-            export DUNLIN_TOKEN=\(managerToken)
-            export DUNLIN_ANALYST_TOKEN=\(analystToken)
+            export DUNLIN_TOKEN=\(tokens.manager)
+            export DUNLIN_ANALYST_TOKEN=\(tokens.analyst)
+            export DUNLIN_VIEWER_TOKEN=\(tokens.viewer)
 
             """
         // The server's certificate, which the CLI pins (TLS even on 127.0.0.1).
         if let fingerprint { env += "export DUNLIN_FINGERPRINT=\(fingerprint)\n" }
-        if let adminToken { env += "export DUNLIN_ADMIN_TOKEN=\(adminToken)\n" }
+        if let admin = tokens.admin { env += "export DUNLIN_ADMIN_TOKEN=\(admin)\n" }
         let envFile = directory.appendingPathComponent("demo-tokens.env")
         try env.write(to: envFile, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: envFile.path)
@@ -126,11 +136,15 @@ struct Demo: AsyncParsableCommand {
               dunlin status                               # 1 pending change
               dunlin sync                                 # pushed and pulled; or keep `dunlin sync --watch` running
 
+            Read only, as Val (viewer): a write is refused (exit 107, PERMISSION_DENIED):
+              DUNLIN_TOKEN="$DUNLIN_VIEWER_TOKEN" dunlin aging --server "$DUNLIN_SERVER"
+
             """.utf8))
     }
 
-    /// Creates the demo tenant, its users and its portfolio on the first run; finds them after.
-    static func seedIfNeeded(_ control: ControlStore) throws -> (manager: UserRecord, analyst: UserRecord) {
+    /// Creates the demo tenant, its users and its portfolio on the first run; finds them after (and
+    /// adds the viewer to a directory made before there was one).
+    static func seedIfNeeded(_ control: ControlStore) throws -> (manager: UserRecord, analyst: UserRecord, viewer: UserRecord) {
         if try control.tenant(tenantID) == nil {
             let (_, store) = try control.createTenant(id: tenantID, name: "Dunlin Demo Co", baseCurrency: "USD", timeZone: "America/Chicago")
             // Ana works from Manila and Ben from New York: their worklists follow their own days.
@@ -155,6 +169,8 @@ struct Demo: AsyncParsableCommand {
         else {
             throw ValidationError("the demo tenant exists but its users Mia and Ana are missing; use a fresh --data directory")
         }
-        return (manager, analyst)
+        let viewer = try users.first(where: { $0.email == Self.viewerEmail })
+            ?? control.createUser(tenantID: tenantID, name: "Val Ortiz", email: Self.viewerEmail, role: .viewer)
+        return (manager, analyst, viewer)
     }
 }

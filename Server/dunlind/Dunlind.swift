@@ -295,6 +295,11 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+        // An expired or not yet valid certificate is served, with a warning naming its dates:
+        // clients judge the dates by their own clocks (PROTOCOL.md §2.1).
+        if let warning = try? tls?.datesWarning(at: WallClock.system.now()) {
+            logger.warning("\(warning)")
+        }
         Task {
             if let address = try? await server.listeningAddress {
                 onListening?(address.port ?? port)
@@ -334,6 +339,12 @@ struct Init: AsyncParsableCommand {
             DIR/tls/server-key.pem (0600), valid 825 days for localhost, 127.0.0.1, ::1, this machine's \
             host name and every --tls-name, and prints its SHA-256 fingerprint: clients pin it at \
             `dunlin login`. `dunlind certificate` replaces it.
+
+            With --tls-cert and --tls-key it makes none and keeps the given pair there instead (a CA's \
+            certificate chain, leaf first, and its key), after checking both files are PEM and the key is \
+            the certificate's: a file that is not, or a key of another certificate, exits 103 \
+            (INVALID_ARGUMENT) naming it, before anything is created. A certificate out of its dates \
+            is kept, with a warning naming them.
             """
     )
 
@@ -349,11 +360,34 @@ struct Init: AsyncParsableCommand {
     @Option(name: .customLong("tls-name"), help: "Another host name or address clients reach the server by, put in its certificate (repeatable).")
     var tlsNames: [String] = []
 
+    @Option(help: "PEM certificate chain (leaf first) to keep as the server's, instead of making a self-signed one.")
+    var tlsCert: String?
+
+    @Option(help: "PEM private key of --tls-cert.")
+    var tlsKey: String?
+
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
+    func validate() throws {
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("give --tls-cert and --tls-key together") }
+        if tlsCert != nil, !tlsNames.isEmpty { throw ValidationError("--tls-name names a self-signed certificate; a given --tls-cert keeps its own names") }
+    }
+
     func run() async throws {
         let directory = URL(fileURLWithPath: data)
+        // A given pair is checked before anything is created.
+        if let tlsCert, let tlsKey {
+            do {
+                let (chain, _) = try CertificateAndKey.read(certificateFile: tlsCert, keyFile: tlsKey)
+                if let problem = chain[0].datesProblem(at: WallClock.system.now()) {
+                    FileHandle.standardError.write(Data("dunlind init: warning: the certificate \(tlsCert) \(problem)\n".utf8))
+                }
+            } catch {
+                FileHandle.standardError.write(Data("dunlind init: \(error)\n".utf8))
+                throw ExitCode(100 + Int32(StatusCode.invalidArgument.rawValue))
+            }
+        }
         let token: IssuedToken
         do {
             (_, token) = try ControlStore.initialize(directory, adminName: adminName, adminEmail: adminEmail)
@@ -361,7 +395,12 @@ struct Init: AsyncParsableCommand {
             FileHandle.standardError.write(Data("dunlind: \(error.message)\n".utf8))
             throw ExitCode(100 + Int32(RPCError(error).code.rawValue))
         }
-        let fingerprint = try ServerCertificateFiles(dataDirectory: directory).createSelfSigned(names: tlsNames)
+        let files = ServerCertificateFiles(dataDirectory: directory)
+        let fingerprint = if let tlsCert, let tlsKey {
+            try files.install(certificateFile: tlsCert, keyFile: tlsKey)
+        } else {
+            try files.createSelfSigned(names: tlsNames)
+        }
         if json {
             let object: [String: String] = [
                 "data": directory.path, "user_id": token.record.userID, "token_id": token.record.id, "token": token.token.plaintext,
@@ -376,7 +415,7 @@ struct Init: AsyncParsableCommand {
 
                   \(token.token.plaintext)
 
-                TLS certificate (self-signed, \(ServerCertificateFiles(dataDirectory: directory).certificateFile.path)):
+                TLS certificate (\(tlsCert == nil ? "self-signed" : "given"), \(files.certificateFile.path)):
 
                   \(fingerprint)
 

@@ -37,6 +37,8 @@ public enum SyncWatchEvent: Sendable {
     /// A sync or the wait for the next one failed (the server is away, say); the next try comes
     /// after `retryIn`, growing with each failure in a row.
     case failed(any Error, retryIn: Duration)
+    /// A sync failed in a way no retry mends (``SyncEngine/endsWatch(_:)``); the watch has ended.
+    case stopped(any Error)
 }
 
 /// Reconciles a replica with the server: push the outbox, then pull (or bootstrap) until caught
@@ -291,8 +293,11 @@ public struct SyncEngine: Sendable {
     /// Stays connected: syncs now, then whenever the server says something changed, whenever the
     /// outbox grows, and after a reconnect. While syncs fail (the server is away), tries again
     /// after ``retryBackoff``'s growing waits, telling `onEvent` each failure and the wait before
-    /// the next try. Returns when the task is cancelled.
-    public func watch(_ onEvent: @Sendable (SyncWatchEvent) -> Void) async {
+    /// the next try. Returns nil when the task is cancelled, and the error when a sync fails in a
+    /// way no retry mends (``endsWatch(_:)``): a refused certificate, a revoked token, TLS asked
+    /// of a plain server. Those are told to `onEvent` as `.stopped`, never as a retry.
+    @discardableResult
+    public func watch(_ onEvent: @Sendable (SyncWatchEvent) -> Void) async -> (any Error)? {
         var failures = 0
         while !Task.isCancelled {
             do {
@@ -300,8 +305,12 @@ public struct SyncEngine: Sendable {
                 failures = 0
                 try await waitForChange()
             } catch is CancellationError {
-                return
+                return nil
             } catch {
+                if Self.endsWatch(error) {
+                    onEvent(.stopped(error))
+                    return error
+                }
                 failures += 1
                 let delay = retryBackoff.delay(attempt: failures)
                 onEvent(.failed(error, retryIn: delay))
@@ -310,6 +319,17 @@ public struct SyncEngine: Sendable {
                 client.forgetFailedAttempts()
             }
         }
+        return nil
+    }
+
+    /// Whether `error` is one a retry cannot mend, so a watch ends on it: UNAUTHENTICATED (the
+    /// server's certificate refused: changed, expired, not yet valid, untrusted, for another host;
+    /// or the token revoked, expired, its user deactivated: each needs the analyst, a new
+    /// `dunlin login`) and a TLS client on a plain port (`server_not_tls`). A server away, a
+    /// deadline or a refused batch stays retried.
+    public static func endsWatch(_ error: any Error) -> Bool {
+        guard let error = error as? RPCError else { return false }
+        return error.code == .unauthenticated || (error.code == .failedPrecondition && error.details.contains { $0.reason == "server_not_tls" })
     }
 
     /// Returns when the server announces a change past our checkpoint or the outbox has changes.

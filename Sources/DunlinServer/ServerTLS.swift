@@ -17,6 +17,15 @@ public struct ServerTLS: Sendable, Hashable {
         self.keyFile = keyFile
     }
 
+    /// What is wrong with the leaf certificate's dates at `now` (expired, not yet valid), as
+    /// `dunlind serve` warns at start; nil when they hold. The server serves it anyway: clients
+    /// judge the dates by their own clocks, and a server whose clock is wrong must not lock out
+    /// the laptops whose clocks are right. PROTOCOL.md §2.1.
+    public func datesWarning(at now: Date) throws -> String? {
+        try ServerCertificateCheck.certificates(inPEMFile: certificateFile)[0].datesProblem(at: now)
+            .map { "the TLS certificate \(certificateFile) \($0). Replace it (`dunlind certificate --data DIR`, or new --tls-cert files) and restart" }
+    }
+
     /// The fingerprint of the leaf certificate, for the log line and for clients to pin.
     public func fingerprint() throws -> CertificateFingerprint {
         try ServerCertificateCheck.certificates(inPEMFile: certificateFile)[0].fingerprint
@@ -89,6 +98,19 @@ public struct ServerCertificateFiles: Sendable {
         let hostName = ProcessInfo.processInfo.hostName
         if !hostName.isEmpty, !names.contains(hostName) { names.append(hostName) }
         return names
+    }
+
+    /// Puts a given certificate chain (leaf first) and its private key in place of a self-signed
+    /// pair (`dunlind init --tls-cert --tls-key`), after ``CertificateAndKey/read(certificateFile:keyFile:)``
+    /// has checked them: the files are copied as they are, the key 0600 from its first byte.
+    /// Returns the leaf's fingerprint.
+    @discardableResult
+    public func install(certificateFile: String, keyFile: String) throws -> CertificateFingerprint {
+        let (chain, keyPEM) = try CertificateAndKey.read(certificateFile: certificateFile, keyFile: keyFile)
+        try OwnerOnlyFiles.directory(directory)
+        try OwnerOnlyFiles.write(Data(keyPEM.utf8), to: self.keyFile)
+        try Data(contentsOf: URL(fileURLWithPath: certificateFile)).write(to: self.certificateFile, options: .atomic)
+        return try chain[0].fingerprint
     }
 
     /// Makes a new self-signed certificate (valid from an hour before `clock`'s now, for

@@ -603,6 +603,9 @@ enum TenantSchema {
         migrator.registerMigration("v40: statement items") { db in
             try StatementItems.migrate(db)
         }
+        migrator.registerMigration("v37: audit outbox") { db in
+            try AuditOutbox.migrate(db)
+        }
         return migrator
     }
 }

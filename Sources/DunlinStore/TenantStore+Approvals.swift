@@ -106,9 +106,11 @@ extension TenantStore {
     /// has less open than the write-off) refuses the decision; without it (a replica) the decision
     /// waits for the server, which settles it when the push arrives. Deciding again the same way
     /// answers the request as it stands; deciding a decided request otherwise is a conflict.
+    /// `audit` gives the decision's audit event (the server's), written to the audit outbox in
+    /// the decision's transaction (``AuditNote``); a repeated decision writes none.
     public func decide(
         _ id: String, approve: Bool, by user: String, today: CivilDate, reason: String, settle: Bool,
-        authorize: (ApprovalRequest) throws -> Void
+        authorize: (ApprovalRequest) throws -> Void, audit: (ApprovalRequest) -> AuditNote? = { _ in nil }
     ) throws -> StoredApprovalRequest {
         try writer.write { db in
             guard let current = try ApprovalRequestRow.live.filter(key: id).fetchOne(db)?.record() else {
@@ -130,6 +132,7 @@ extension TenantStore {
             try Self.check(decided, db)
             try Self.save(ApprovalRequestRow(decided), db)
             if settle { try Self.settle(decided, db) }
+            if let note = audit(decided) { try AuditOutbox.enqueue(note, db) }
             return try Self.stored(decided, db)
         }
     }

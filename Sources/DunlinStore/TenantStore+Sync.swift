@@ -451,10 +451,13 @@ extension TenantStore {
     /// the answer it got then and changes nothing. `authorize` holds the caller to the role the
     /// same RPC needs (it sees the record as it stands, nil if new, and can look up ledger
     /// entries inside the transaction); `refusal` turns a validation
-    /// error into the status the same RPC would answer.
+    /// error into the status the same RPC would answer. `audit` gives an accepted change's audit
+    /// event, if it has one (a decision settled here), written to the audit outbox in the push's
+    /// transaction (``AuditNote``); a duplicate writes none.
     public func applyPush(
         replica: String, userID: String, device: String = "", changes: [PushedChange],
-        authorize: (PushedChange, FieldMap?, _ entry: (String) -> LedgerEntry?) throws -> Void, refusal: (any Error) -> PushRefusal
+        authorize: (PushedChange, FieldMap?, _ entry: (String) -> LedgerEntry?) throws -> Void, refusal: (any Error) -> PushRefusal,
+        audit: (PushedChange) -> AuditNote? = { _ in nil }
     ) throws -> (outcomes: [PushOutcome], seq: Int64) {
         try writer.write { db in
             try db.execute(
@@ -489,6 +492,7 @@ extension TenantStore {
                 } catch {
                     refused = refusal(error)
                 }
+                if refused == nil, let note = audit(change) { try AuditOutbox.enqueue(note, db) }
                 try db.execute(
                     sql: "INSERT INTO absorbed_dot (replica, counter, outcome, code, message, field, conflict_ids) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     arguments: [
@@ -767,10 +771,17 @@ extension TenantStore {
     private static let replicaTable = Table("replica")
 
     /// Takes a replica out of the horizon (a lost laptop). If it comes back, it re-bootstraps.
-    public func retire(replica id: String) throws {
+    /// `audit` gives the retirement's audit event (the server's), written to the audit outbox in
+    /// the same transaction (``AuditNote``). Returns the replica as retired.
+    @discardableResult
+    public func retire(replica id: String, audit: (ReplicaState) -> AuditNote? = { _ in nil }) throws -> ReplicaState {
         try writer.write { db in
             try db.execute(sql: "UPDATE replica SET retired = 1 WHERE id = ?", arguments: [id])
-            guard db.changesCount == 1 else { throw DomainError.notFound(field: "replica_id", id: id) }
+            guard db.changesCount == 1, let retired = try Self.replicaTable.filter(key: id).fetchOne(db).map(ReplicaState.init(row:)) else {
+                throw DomainError.notFound(field: "replica_id", id: id)
+            }
+            if let note = audit(retired) { try AuditOutbox.enqueue(note, db) }
+            return retired
         }
     }
 

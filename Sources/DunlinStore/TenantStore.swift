@@ -35,6 +35,16 @@ public final class TenantStore: Sendable {
         try OwnerOnlyFiles.restrict(database: path)
     }
 
+    /// Opens the tenant database at `path` to read only: no migration and no change to the file,
+    /// not even to its journal mode, so a backup's copy keeps the checksum its manifest names.
+    /// Beside a serving `dunlind` it reads one snapshot per read. `dunlind check` reads through it.
+    public init(readingOnly path: String) throws {
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(10)
+        writer = try DatabaseQueue(path: path, configuration: configuration)
+    }
+
     /// An in-memory store, for tests.
     public init() throws {
         writer = try DatabaseQueue()

@@ -80,7 +80,51 @@ public struct CertificateAndKey: Sendable {
     }
 }
 
+extension CertificateAndKey {
+    /// A server's own certificate chain (leaf first) and private key, read from PEM files and
+    /// checked to belong together (the key's public key is the leaf's), for `dunlind init
+    /// --tls-cert --tls-key`. Throws ``TLSFileError`` naming the file and what is wrong with it:
+    /// unreadable, not PEM, no certificate, no private key, or a key of another certificate.
+    public static func read(certificateFile: String, keyFile: String) throws(TLSFileError) -> (chain: [Certificate], keyPEM: String) {
+        let chain: [Certificate]
+        do {
+            chain = try ServerCertificateCheck.certificates(inPEMFile: certificateFile)
+        } catch let error as TLSFileError {
+            throw error
+        } catch {
+            throw TLSFileError("\(certificateFile): \(error)")
+        }
+        let keyPEM: String
+        do {
+            keyPEM = try String(contentsOfFile: keyFile, encoding: .utf8)
+        } catch {
+            throw TLSFileError("cannot read \(keyFile): \(error.localizedDescription)")
+        }
+        let key: Certificate.PrivateKey
+        do {
+            key = try Certificate.PrivateKey(pemEncoded: keyPEM)
+        } catch {
+            throw TLSFileError("\(keyFile) is not a PEM private key (PKCS #8, EC or RSA): \(error)")
+        }
+        guard key.publicKey == chain[0].publicKey else {
+            throw TLSFileError("\(keyFile) is not the key of \(certificateFile): its public key is not the certificate's (the first in the file)")
+        }
+        return (chain, keyPEM)
+    }
+}
+
 extension Certificate {
+    /// What is wrong with this certificate's dates at `now`, for the operator; nil when `now` is
+    /// within them. Clients refuse it for the same reason (`certificate_expired`,
+    /// `certificate_not_yet_valid`), judged by their own clocks.
+    public func datesProblem(at now: Date) -> String? {
+        let stamp = ISO8601DateFormatter()
+        let valid = "valid \(stamp.string(from: notValidBefore)) to \(stamp.string(from: notValidAfter)); it is now \(stamp.string(from: now))"
+        if now > notValidAfter { return "expired at \(stamp.string(from: notValidAfter)) (\(valid)): clients refuse it (certificate_expired)" }
+        if now < notValidBefore { return "is not valid before \(stamp.string(from: notValidBefore)) (\(valid)): clients refuse it (certificate_not_yet_valid) until then, unless this machine's clock is behind theirs" }
+        return nil
+    }
+
     /// The SHA-256 of this certificate's DER encoding.
     public var fingerprint: CertificateFingerprint {
         get throws {

@@ -232,4 +232,73 @@ struct AuditServiceTests {
         #expect(events.first?.detail == "rejected terms of 45 days for customer C1: not now (settled from a push)")
         #expect(events.last?.actorID == acmeAdmin && events.last?.address == "198.51.100.30" && events.last?.targetID == replica)
     }
+
+    /// The server's tenants, with the control database's trail failing while `failing` is set:
+    /// a control write that fails between a tenant's commit and its audit record.
+    final class FailingTrail: TenantProvider {
+        let tenants: TenantDirectory
+        let failing = Mutex(true)
+
+        init(tenants: TenantDirectory) { self.tenants = tenants }
+
+        func tenant(_ id: String) throws(RPCError) -> TenantHandle {
+            var handle = try tenants.tenant(id)
+            guard let real = handle.auditTrail else { throw RPCError(.internal, "the server's tenants keep an audit trail") }
+            handle.auditTrail = AuditTrail(now: real.now) { [self] note, outboxID in
+                if failing.withLock({ $0 }) { throw RPCError(.unavailable, "the control database is busy") }
+                try real.record(note, outboxID)
+            }
+            return handle
+        }
+    }
+
+    @Test("a decision and a retirement whose trail write fails still reach the trail: their events, written with them, wait in the tenant's outbox and are recorded once, with their own time, at the next flush")
+    func failedTrailWrite() async throws {
+        let world = try await World.make()
+        defer { world.remove() }
+        let analyst = try #require(world.acme[.analyst]), manager = try #require(world.acme[.manager]), acmeAdmin = try #require(world.acme[.admin])
+        let failing = FailingTrail(tenants: world.tenants)
+        var services = Router()
+        RecordsService(tenants: failing).register(in: &services)
+        SyncService(tenants: failing).register(in: &services)
+        func call<Request, Response>(_ method: MethodDescriptor<Request, Response>, _ request: Request, as user: String, role: Role) async throws -> Response {
+            var context = ServerContext.local(principal: .with { $0.id = user; $0.role = role.rawValue; $0.tenantID = "t-acme" })
+            context.peerAddress = "203.0.113.9"
+            return try await services.callLocally(method, request, context: context)
+        }
+        let asked = try await call(Records.addApprovalRequest, .with {
+            $0.request = .with {
+                $0.kind = "writeoff"; $0.customerID = "C1"; $0.invoiceID = "INV-1"; $0.reason = "freight"
+                $0.amount = .with { $0.currency = "USD"; $0.minor = 600_00 }
+            }
+        }, as: analyst, role: .analyst)
+        let store = try world.tenants.store(for: "t-acme")
+        let replica = "r" + String(repeating: "b", count: 32)
+        _ = try store.applyPush(replica: replica, userID: analyst, changes: [], authorize: { _, _, _ in }, refusal: { _ in PushRefusal(code: 2, message: "", field: "") })
+        let decidedAt = world.now
+
+        // The actions stand and answer as usual; their events wait in the outbox.
+        let decided = try await call(Records.decideApprovalRequest, .with { $0.id = asked.id; $0.approve = true; $0.reason = "agreed" }, as: manager, role: .manager)
+        #expect(decided.status == "approved")
+        _ = try await call(SyncMethods.retireReplica, .with { $0.replicaID = replica }, as: acmeAdmin, role: .admin)
+        #expect(try store.auditOutbox().map(\.note.action) == [.approvalApprove, .replicaRetire])
+        #expect(try await world.audit(as: world.root, role: .serverAdmin).filter { $0.action.hasPrefix("approval.") || $0.action.hasPrefix("replica.") }.isEmpty)
+
+        // The server restarts (or the next audited action comes): the outbox is flushed, once.
+        world.advance(seconds: 600)
+        failing.failing.withLock { $0 = false }
+        let restarted = try TenantDirectory(control: world.control)
+        _ = try restarted.store(for: "t-acme")
+        let events = try await world.audit(as: world.root, role: .serverAdmin).filter { $0.action.hasPrefix("approval.") || $0.action.hasPrefix("replica.") }
+        #expect(events.map(\.action) == ["approval.approve", "replica.retire"])
+        #expect(events.allSatisfy { $0.atMs == decidedAt && $0.address == "203.0.113.9" }, "\(events)")
+        #expect(events.first?.actorID == manager && events.first?.targetID == asked.id && events.last?.targetID == replica)
+        #expect(try store.auditOutbox().isEmpty)
+
+        // A note recorded before its removal from the outbox (a crash between the two) is not
+        // recorded again.
+        let note = AuditNote(at: decidedAt, actor: AuditActor(userID: manager, role: "manager", address: "203.0.113.9"), action: .approvalApprove, targetID: asked.id, detail: "again")
+        #expect(try world.control.recordAudit(note, tenantID: "t-acme", outboxID: 1) == false)
+        #expect(try world.control.recordAudit(note, tenantID: "t-acme", outboxID: 1_000) == true)
+    }
 }

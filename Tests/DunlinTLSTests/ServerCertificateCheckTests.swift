@@ -75,6 +75,38 @@ struct ServerCertificateCheckTests {
         #expect(await earlier.refusal(presented: [try Self.der(expired)]) == nil)
     }
 
+    @Test("the operator's warning names the dates: expired, not yet valid, or none within them")
+    func datesProblem() throws {
+        let pair = try Self.server(from: 86_400, to: 2 * 86_400)
+        let early = try #require(pair.certificate.datesProblem(at: Self.now))
+        #expect(early.contains("is not valid before 2027-01-16T08:00:00Z") && early.contains("certificate_not_yet_valid"), "\(early)")
+        #expect(pair.certificate.datesProblem(at: Self.now.addingTimeInterval(1.5 * 86_400)) == nil)
+        let late = try #require(pair.certificate.datesProblem(at: Self.now.addingTimeInterval(3 * 86_400)))
+        #expect(late.contains("expired at 2027-01-17T08:00:00Z") && late.contains("certificate_expired"), "\(late)")
+    }
+
+    @Test("a given pair is read only when the key is the certificate's; another key or a file that is not PEM is named")
+    func givenPair() throws {
+        let (pair, other) = (try Self.server(), try Self.server())
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dunlin-pair-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func write(_ text: String, _ name: String) throws -> String {
+            let url = directory.appendingPathComponent(name)
+            try Data(text.utf8).write(to: url)
+            return url.path
+        }
+        let (certificate, key, otherKey) = (try write(try pair.certificatePEM, "cert.pem"), try write(try pair.privateKeyPEM, "key.pem"), try write(try other.privateKeyPEM, "other.pem"))
+        let read = try CertificateAndKey.read(certificateFile: certificate, keyFile: key)
+        #expect(try read.chain.map { try $0.fingerprint } == [try pair.fingerprint])
+        let mismatch = #expect(throws: TLSFileError.self) { try CertificateAndKey.read(certificateFile: certificate, keyFile: otherKey) }
+        #expect(mismatch?.message.contains("\(otherKey) is not the key of \(certificate)") == true)
+        let garbage = try write("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", "garbage.pem")
+        let notKey = #expect(throws: TLSFileError.self) { try CertificateAndKey.read(certificateFile: certificate, keyFile: garbage) }
+        #expect(notKey?.message.contains("\(garbage) is not a PEM private key") == true)
+        #expect(throws: TLSFileError.self) { try CertificateAndKey.read(certificateFile: key, keyFile: key) }
+    }
+
     @Test("by CA file: a certificate in it or signed by it passes for a name it carries; another host is refused as wrong host")
     func authorities() async throws {
         let pair = try Self.server(names: ["127.0.0.1", "ar.example.com"])

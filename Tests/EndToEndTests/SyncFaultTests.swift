@@ -185,8 +185,9 @@ struct StoreContents: Equatable {
     /// Ledger totals to the minor unit, "kind currency" → (count, sum).
     var totals: [String: [Int64]] = [:]
 
-    init(_ path: String) throws {
-        let store = try TenantStore(path: path)
+    /// `readingOnly`: without migrating or changing a byte of the file (a backup's copy).
+    init(_ path: String, readingOnly: Bool = false) throws {
+        let store = try readingOnly ? TenantStore(readingOnly: path) : TenantStore(path: path)
         for kind in TenantStore.syncKindOrder {
             var cursor = ""
             while true {

@@ -24,7 +24,7 @@ struct TLSProcessTests {
         ((try? JSONSerialization.jsonObject(with: Data(output.utf8))) as? [String: Any])?["error"] as? [String: Any] ?? [:]
     }
 
-    @Test("the demo serves TLS; an unpinned login without a terminal is refused showing the fingerprint; a pinned one works; after a rotation sync is refused as changed until the next login")
+    @Test("the demo serves TLS; an unpinned login without a terminal is refused showing the fingerprint; a pinned one works; after a rotation sync, and sync --watch, are refused as changed (exit 116, no retry) until the next login")
     func pinnedLoginAndRotation() async throws {
         let world = try await FaultWorld(tls: true)
         defer { try? FileManager.default.removeItem(at: world.directory) }
@@ -61,12 +61,17 @@ struct TLSProcessTests {
         #expect(error(changed.stdout)["reason"] as? String == "certificate_changed", "\(changed)")
         let message = error(changed.stdout)["message"] as? String ?? ""
         #expect(message.contains("pinned \(fingerprint)") && message.contains(newFingerprint), "\(message)")
+        // A watch ends on it too, with the same exit code, instead of retrying for ever.
+        let watch = try await run(world, ["sync", "--watch", "--json"])
+        #expect(watch.status == Self.unauthenticated, "\(watch)")
+        #expect(error(watch.stdout)["reason"] as? String == "certificate_changed", "\(watch)")
+        #expect(!watch.stderr.contains("retrying"), "\(watch)")
 
         _ = try await world.cli(["login", "--server", world.address, "--token", world.analystToken, "--fingerprint", newFingerprint])
         _ = try await world.sync()
     }
 
-    @Test("dunlin refuses a real dunlind's expired certificate and one for another host, with the reason (exit 116)")
+    @Test("dunlind serve warns of its expired certificate naming the dates; dunlin refuses it and one for another host, with the reason (exit 116)")
     func expiredAndWrongHost() async throws {
         let files = try TestCertificates()
         defer { files.remove() }
@@ -76,7 +81,12 @@ struct TLSProcessTests {
         environment["XDG_DATA_HOME"] = home
 
         let (expired, expiredFingerprint) = try files.server("expired", from: -90 * 86_400, to: -3600)
-        let server = try await DunlindProcess(arguments: ["--dev-token", "t", "--tls-cert", expired.certificateFile, "--tls-key", expired.keyFile], tls: true)
+        let server = try await DunlindProcess(
+            arguments: ["--dev-token", "t", "--tls-cert", expired.certificateFile, "--tls-key", expired.keyFile, "--log-level", "warning"], tls: true
+        )
+        // The operator is told at start, with the dates; it serves (clients judge by their clocks).
+        try await server.child.waitForLine(containing: "expired at", onStderr: true)
+        #expect(server.child.stderr.contains("\(expired.certificateFile) expired at"), "\(server.child.stderr)")
         let ping = try ChildProcess(
             try Executables.url("dunlin"), ["ping", "--server", "127.0.0.1:\(server.port)", "--fingerprint", expiredFingerprint.description, "--json"],
             environment: environment
@@ -125,6 +135,47 @@ struct TLSProcessTests {
         let refused = try ChildProcess(try Executables.url("dunlind"), ["serve", "--host", "0.0.0.0", "--port", "0", "--dev-token", "t"])
         #expect(try await refused.waitForExit() == 64, "\(refused.stdout) \(refused.stderr)")
         #expect(refused.stderr.contains("--insecure-plaintext"), "\(refused.stderr)")
+    }
+
+    @Test("dunlind init --tls-cert --tls-key keeps a given pair after checking it: a key of another certificate, a file that is not PEM, exit 103 naming it with nothing created; one half alone exits 64; kept, serve presents it")
+    func initWithGivenCertificate() async throws {
+        let files = try TestCertificates()
+        defer { files.remove() }
+        let (given, givenFingerprint) = try files.server("given")
+        let (other, _) = try files.server("other")
+        let notPEM = files.directory.appendingPathComponent("not.pem")
+        try Data("not a certificate\n".utf8).write(to: notPEM)
+        let directory = files.directory.appendingPathComponent("data")
+        func initialize(_ arguments: [String]) async throws -> ChildProcess {
+            let child = try ChildProcess(try Executables.url("dunlind"), ["init", "--data", directory.path, "--json"] + arguments)
+            _ = try await child.waitForExit()
+            return child
+        }
+        let invalid = 100 + Int32(StatusCode.invalidArgument.rawValue)
+
+        let mismatched = try await initialize(["--tls-cert", given.certificateFile, "--tls-key", other.keyFile])
+        #expect(try await mismatched.waitForExit() == invalid, "\(mismatched.stderr)")
+        #expect(mismatched.stderr.contains("\(other.keyFile) is not the key of \(given.certificateFile)"), "\(mismatched.stderr)")
+        for (certificate, key, named) in [(notPEM.path, given.keyFile, notPEM.path), (given.certificateFile, notPEM.path, notPEM.path)] {
+            let refused = try await initialize(["--tls-cert", certificate, "--tls-key", key])
+            #expect(try await refused.waitForExit() == invalid, "\(refused.stderr)")
+            #expect(refused.stderr.contains(named), "\(refused.stderr)")
+        }
+        let half = try await initialize(["--tls-cert", given.certificateFile])
+        #expect(try await half.waitForExit() == 64, "\(half.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("control.sqlite").path), "refused before anything was created")
+
+        let kept = try await initialize(["--tls-cert", given.certificateFile, "--tls-key", given.keyFile])
+        #expect(try await kept.waitForExit() == 0, "\(kept.stderr)")
+        let printed = (try JSONSerialization.jsonObject(with: Data(kept.stdout.utf8)) as? [String: Any])?["tls_fingerprint"] as? String
+        #expect(printed == givenFingerprint.description)
+        let own = ServerCertificateFiles(dataDirectory: directory)
+        #expect(try FileManager.default.attributesOfItem(atPath: own.keyFile.path)[.posixPermissions] as? Int == 0o600)
+        #expect(try Data(contentsOf: own.keyFile) == Data(contentsOf: URL(fileURLWithPath: given.keyFile)))
+        let server = try await DunlindProcess(arguments: ["--data", directory.path], tls: true)
+        #expect(server.child.stdout.contains("dunlind TLS certificate \(givenFingerprint)"), "\(server.child.stdout)")
+        server.terminate()
+        _ = try await server.waitForExit()
     }
 
     @Test("dunlind client-ca makes a tenant require client certificates on a running server: dunlin with one from that CA gets in, without one exit 116")

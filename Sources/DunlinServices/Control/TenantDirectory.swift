@@ -49,10 +49,14 @@ public final class TenantDirectory: TenantProvider {
         return TenantHandle(
             id: id, store: open.store, baseCurrency: open.record.currency, timeZone: open.record.zone,
             managerOf: { user in (try? control.manager(of: user)) ?? nil },
-            recordAudit: { actor, action, target, detail in
-                try control.recordAudit(actor, action, tenantID: id, targetID: target, detail: detail)
-            }
+            auditTrail: auditTrail(id)
         )
+    }
+
+    /// Tenant `id`'s outbox notes' way into the control database's trail.
+    private func auditTrail(_ id: String) -> AuditTrail {
+        let control = self.control
+        return AuditTrail(now: control.now) { note, outboxID in try control.recordAudit(note, tenantID: id, outboxID: outboxID) }
     }
 
     /// The store of an active tenant.
@@ -73,6 +77,8 @@ public final class TenantDirectory: TenantProvider {
                 let opened = OpenTenant(record: record, store: store)
                 open[id] = opened
                 logger.info("opened tenant store", metadata: ["tenant": "\(id)"])
+                // Notes a crash or a failed control write left in the outbox reach the trail now.
+                auditTrail(id).flush(store, tenant: id, logger: logger)
                 return Self.check(opened, allowSuspended: allowSuspended)
             } catch {
                 logger.error("cannot open tenant store", metadata: ["tenant": "\(id)", "error": "\(error)"])

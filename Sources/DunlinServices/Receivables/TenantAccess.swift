@@ -14,16 +14,16 @@ public struct TenantHandle: Sendable {
     /// A user's active manager (the control database's users), nil when none: who an escalation
     /// of that user's customer goes to. Nobody's on a replica, which makes no escalations.
     public var managerOf: @Sendable (String) -> String?
-    /// Records an action on this tenant kept in its store (an approval decided, a replica
-    /// retired) in the server's audit trail, the control database: actor, action, target id and
-    /// detail. Records nothing on a replica (the default): the server records a decision made
-    /// offline when the push settles it.
-    public var recordAudit: @Sendable (AuditActor, AuditAction, _ targetID: String, _ detail: String) throws -> Void
+    /// The server's audit trail, for actions kept in this tenant's store (an approval decided, a
+    /// replica retired): their events go through the store's audit outbox (``AuditNote``) into
+    /// it. nil on a replica (the default), which audits nothing: the server records a decision
+    /// made offline when the push settles it.
+    public var auditTrail: AuditTrail?
 
     public init(
         id: String, store: TenantStore, baseCurrency: Currency, timeZone: TimeZone, clock: WallClock = .system,
         managerOf: @escaping @Sendable (String) -> String? = { _ in nil },
-        recordAudit: @escaping @Sendable (AuditActor, AuditAction, _ targetID: String, _ detail: String) throws -> Void = { _, _, _, _ in }
+        auditTrail: AuditTrail? = nil
     ) {
         self.id = id
         self.store = store
@@ -31,7 +31,7 @@ public struct TenantHandle: Sendable {
         self.timeZone = timeZone
         self.clock = clock
         self.managerOf = managerOf
-        self.recordAudit = recordAudit
+        self.auditTrail = auditTrail
     }
 
     /// Today in the tenant's calendar: the default date of every entry, status and report.

@@ -61,18 +61,16 @@ extension RecordsService {
             }
             let limits = try RPCError.mapping { try TenantSetting.approvalLimits(tenant.store.settings()) }
             let caller = context.principal.id, base = tenant.baseCurrency
-            // Whether this call decided the request (the store asks only then), rather than
-            // repeating a decision already made: only a decision is recorded in the audit trail.
-            var decidedNow = false
+            // The decision's audit event is written in its transaction (a repeated decision
+            // writes none), then moved to the trail.
             let decided = try RPCError.mapping {
-                try tenant.store.decide(request.id, approve: request.approve, by: caller, today: tenant.today, reason: reason, settle: authority) { current in
-                    try limits.authorizeDecision(of: current, by: caller, role: role, base: base)
-                    decidedNow = true
-                }
+                try tenant.store.decide(
+                    request.id, approve: request.approve, by: caller, today: tenant.today, reason: reason, settle: authority,
+                    authorize: { current in try limits.authorizeDecision(of: current, by: caller, role: role, base: base) },
+                    audit: { made in tenant.auditNote(context, made.auditAction, target: made.id, made.auditDetail) }
+                )
             }
-            if decidedNow, let action = decided.request.auditAction {
-                tenant.audit(context, action, target: decided.request.id, decided.request.auditDetail)
-            }
+            tenant.flushAudit(context)
             return answer(decided)
         }
     }

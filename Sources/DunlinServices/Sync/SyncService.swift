@@ -112,8 +112,8 @@ public struct SyncService: RPCService {
             await FaultPause.beforePush.pause()
             // A pushed decision of an approval request is held to the limits as they stand now.
             let approvals = ApprovalRules(limits: try RPCError.mapping { try TenantSetting.approvalLimits(tenant.store.settings()) }, base: tenant.baseCurrency)
-            // Pending requests this push decides, by counter: recorded in the audit trail once
-            // the push has committed, those it accepted (a duplicate was recorded the first time).
+            // Pending requests this push decides, by counter: the accepted ones' audit events are
+            // written in the push's transaction (a duplicate's was written the first time).
             var decisions: [UInt64: ApprovalRequest] = [:]
             let (outcomes, seq) = try RPCError.mapping {
                 try tenant.store.applyPush(
@@ -122,13 +122,15 @@ public struct SyncService: RPCService {
                         try authorize(change, current: current, role: role, caller: context.principal.id, entry: entry, approvals: approvals)
                         if let decided = decision(change, current: current) { decisions[change.counter] = decided }
                     },
-                    refusal: refusal
+                    refusal: refusal,
+                    audit: { change in
+                        decisions[change.counter].flatMap { decided in
+                            tenant.auditNote(context, decided.auditAction, target: decided.id, decided.auditDetail + " (settled from a push)")
+                        }
+                    }
                 )
             }
-            for outcome in outcomes where outcome.kind == .accepted {
-                guard let decided = decisions[outcome.counter], let action = decided.auditAction else { continue }
-                tenant.audit(context, action, target: decided.id, decided.auditDetail + " (settled from a push)")
-            }
+            tenant.flushAudit(context)
             context.report(.pushed(records: changes.count))
             await FaultPause.afterPushCommit.pause()
             return .with { response in
@@ -162,14 +164,14 @@ public struct SyncService: RPCService {
 
         router.unary(SyncMethods.retireReplica) { request, context in
             let (tenant, _) = try access(context, tenants, requires: .admin)
-            try RPCError.mapping {
-                try tenant.store.retire(replica: request.replicaID)
-                try tenant.store.collectTombstones()
+            // The retirement's audit event is written in its transaction, then moved to the trail.
+            let retired = try RPCError.mapping {
+                try tenant.store.retire(replica: request.replicaID) { retired in
+                    tenant.auditNote(context, .replicaRetire, target: retired.id, "of user \(retired.userID), at checkpoint \(retired.checkpoint)")
+                }
             }
-            guard let retired = try RPCError.mapping({ try tenant.store.replica(request.replicaID) }) else {
-                throw RPCError(.notFound, "no replica \(request.replicaID)", details: [.with { $0.field = "replica_id" }])
-            }
-            tenant.audit(context, .replicaRetire, target: retired.id, "of user \(retired.userID), at checkpoint \(retired.checkpoint)")
+            tenant.flushAudit(context)
+            _ = try RPCError.mapping { try tenant.store.collectTombstones() }
             return replicaInfo(retired)
         }
 

@@ -6,7 +6,8 @@ import Foundation
 /// putting one back only after every file of it checks out.
 ///
 /// A backup is a directory: `control.sqlite`, `tenants/<id>.sqlite` for every tenant not deleted,
-/// and `manifest.json` naming each file with its size and SHA-256. Each file is SQLite's online
+/// the server's TLS certificate and key when the data directory has them (``tlsFiles``), and
+/// `manifest.json` naming each file with its size and SHA-256. Each file is SQLite's online
 /// backup of one database, read from one snapshot while the server keeps writing (every
 /// transaction committed before it, none after); files are taken one after another, control
 /// database first, so a tenant's file can hold writes made after the control database's copy
@@ -33,9 +34,17 @@ public enum Backups {
 
     public static let manifestName = "manifest.json"
 
+    /// The data directory's own TLS certificate and key (DunlinServer's `ServerCertificateFiles`),
+    /// copied as they are when both are there: a server restored from the backup presents the
+    /// certificate the laptops pinned, instead of none (plain TCP) or a new one they refuse.
+    public static let tlsFiles = ["tls/server-cert.pem", "tls/server-key.pem"]
+    static let tlsFolder = "tls"
+
     /// Copies the data directory `data` into `destination`, which must not exist or be empty,
     /// and writes the manifest last: a backup without one is incomplete.
-    public static func backup(data: URL, to destination: URL, clock: WallClock = .system) throws -> Manifest {
+    /// `afterControl` runs once the control database is copied and before any tenant is: the
+    /// end-to-end test holds the backup there while its writers keep posting.
+    public static func backup(data: URL, to destination: URL, clock: WallClock = .system, afterControl: () throws -> Void = {}) throws -> Manifest {
         let manager = FileManager.default
         if manager.fileExists(atPath: destination.path), !(try manager.contentsOfDirectory(atPath: destination.path)).isEmpty {
             throw ControlError(.failedPrecondition, field: "to", reason: "not_empty", "\(destination.path) is not empty: a backup goes into a new directory")
@@ -46,12 +55,20 @@ public enum Backups {
         let control = try ControlStore(data)
         var paths = [ControlStore.fileName]
         try TenantFiles.copy(control.writer, to: destination.appendingPathComponent(ControlStore.fileName))
+        try afterControl()
         for tenant in try control.allTenants() {
             let path = "\(ControlStore.tenantsFolder)/\(tenant.id).sqlite"
             let store = try TenantStore(path: control.tenantFile(tenant.id).path)
             defer { TenantFiles.close(store) }
             try TenantFiles.copy(store, to: destination.appendingPathComponent(path))
             paths.append(path)
+        }
+        if tlsFiles.allSatisfy({ manager.fileExists(atPath: data.appendingPathComponent($0).path) }) {
+            try OwnerOnlyFiles.directory(destination.appendingPathComponent(tlsFolder))
+            for path in tlsFiles {
+                try OwnerOnlyFiles.write(try Data(contentsOf: data.appendingPathComponent(path)), to: destination.appendingPathComponent(path))
+                paths.append(path)
+            }
         }
         let manifest = Manifest(version: 1, createdAtMs: started, files: try paths.map { try file($0, in: destination) })
         let encoder = JSONEncoder()
@@ -87,9 +104,11 @@ public enum Backups {
             else if found.sha256 != expected.sha256 { problems.append("\(expected.path): SHA-256 \(found.sha256), the manifest says \(expected.sha256)") }
         }
         if !named.contains(ControlStore.fileName) { problems.append("the manifest names no \(ControlStore.fileName)") }
-        let tenants = source.appendingPathComponent(ControlStore.tenantsFolder)
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: tenants.path)) ?? [] where !named.contains("\(ControlStore.tenantsFolder)/\(name)") {
-            problems.append("\(ControlStore.tenantsFolder)/\(name): not in the manifest")
+        for folder in [ControlStore.tenantsFolder, tlsFolder] {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: source.appendingPathComponent(folder).path)) ?? []
+            for name in files where !named.contains("\(folder)/\(name)") {
+                problems.append("\(folder)/\(name): not in the manifest")
+            }
         }
         return (manifest, problems)
     }
@@ -106,15 +125,21 @@ public enum Backups {
         try OwnerOnlyFiles.directory(data.appendingPathComponent(ControlStore.tenantsFolder))
         for file in manifest.files {
             let target = data.appendingPathComponent(file.path)
+            if tlsFiles.contains(file.path) {
+                try OwnerOnlyFiles.directory(data.appendingPathComponent(tlsFolder))
+                try OwnerOnlyFiles.write(try Data(contentsOf: source.appendingPathComponent(file.path)), to: target)
+                continue
+            }
             try TenantFiles.remove(target)
             try FileManager.default.copyItem(at: source.appendingPathComponent(file.path), to: target)
         }
         return manifest
     }
 
-    /// `control.sqlite` or `tenants/<name>.sqlite`, nothing that climbs out of the directory.
+    /// `control.sqlite`, `tenants/<name>.sqlite` or one of ``tlsFiles``, nothing that climbs out
+    /// of the directory.
     private static func isSafe(_ path: String) -> Bool {
-        if path == ControlStore.fileName { return true }
+        if path == ControlStore.fileName || tlsFiles.contains(path) { return true }
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
         return parts.count == 2 && parts[0] == ControlStore.tenantsFolder && parts[1].hasSuffix(".sqlite")
             && !parts[1].hasPrefix(".") && !parts[1].contains("\\")

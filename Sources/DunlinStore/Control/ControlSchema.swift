@@ -110,6 +110,16 @@ enum ControlSchema {
                 )
                 """)
         }
+        migrator.registerMigration("v7: audit events from tenant outboxes") { db in
+            // An event recorded from a tenant's audit outbox (AuditNote) keeps the outbox id it
+            // had there: one event per (tenant, outbox id), so recording a note again after a
+            // crash between the control write and the outbox's removal adds nothing. NULL for
+            // every other event.
+            try db.execute(sql: """
+                ALTER TABLE audit_event ADD COLUMN outbox_id INTEGER;
+                CREATE UNIQUE INDEX audit_event_outbox ON audit_event(tenant_id, outbox_id) WHERE outbox_id IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

@@ -22,7 +22,7 @@ public final class ControlStore: Sendable {
 
     /// The data directory: `control.sqlite` and `tenants/`.
     public let directory: URL
-    let writer: DatabasePool
+    let writer: any DatabaseWriter
     /// The clock tokens expire by (milliseconds since 1970; a test moves it by hand).
     public let now: @Sendable () -> Int64
 
@@ -86,7 +86,17 @@ public final class ControlStore: Sendable {
         try self.init(creating: directory, now: now, maxTokenLifetime: maxTokenLifetime)
     }
 
-    private init(creating directory: URL, now: @escaping @Sendable () -> Int64, maxTokenLifetime: Int64) throws {
+    /// Opens the control database of a data directory, or of a backup, to read only: no migration
+    /// and no change to the file, not even to its journal mode, so a backup keeps the checksums its
+    /// manifest names. `dunlind check` reads through it.
+    public convenience init(readingOnly directory: URL) throws {
+        guard Self.isInitialized(directory) else {
+            throw ControlError(.failedPrecondition, field: "data", reason: "not_initialized", "\(directory.path) holds no control database")
+        }
+        try self.init(creating: directory, now: Self.systemClock, maxTokenLifetime: Self.defaultMaxTokenLifetime, readOnly: true)
+    }
+
+    private init(creating directory: URL, now: @escaping @Sendable () -> Int64, maxTokenLifetime: Int64, readOnly: Bool = false) throws {
         guard maxTokenLifetime > 0 else {
             throw ControlError.invalid("max_token_lifetime", "out_of_range", "the maximum token lifetime must be positive; got \(maxTokenLifetime) ms")
         }
@@ -99,6 +109,12 @@ public final class ControlStore: Sendable {
         self.now = now
         self.maxTokenLifetime = maxTokenLifetime
         let path = directory.appendingPathComponent(Self.fileName).path
+        if readOnly {
+            configuration.readonly = true
+            configuration.busyMode = .timeout(10)
+            writer = try DatabaseQueue(path: path, configuration: configuration)
+            return
+        }
         writer = try OwnerOnlyFiles.creating(path) { try DatabasePool(path: path, configuration: configuration) }
         try ControlSchema.migrator.migrate(writer)
         try OwnerOnlyFiles.restrict(database: path)
@@ -581,16 +597,34 @@ public final class ControlStore: Sendable {
         ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
     }
 
-    /// Records an action kept outside the control database (a tenant exported, a replica retired,
-    /// an approval decided in a tenant's store), after it happened, at the store's clock. Its own
-    /// transaction: a crash between the action and this call loses the record, which the caller
-    /// logs when this throws.
+    /// Records an action kept outside the control database (a tenant exported) at the store's
+    /// clock, in its own transaction. Actions kept in a tenant's database go through its audit
+    /// outbox instead (``recordAudit(_:tenantID:outboxID:)``).
     @discardableResult
     public func recordAudit(_ actor: AuditActor, _ action: AuditAction, tenantID: String, targetID: String, detail: String) throws -> AuditEvent {
         try writer.write { db in
             var event = AuditEvent(at: now(), actor: actor, tenantID: tenantID, action: action, targetID: targetID, detail: detail)
             try event.insert(db)
             return event
+        }
+    }
+
+    /// Records a note from tenant `tenantID`'s audit outbox (``AuditNote``: an approval decided,
+    /// a replica retired, written in that action's own transaction), at the note's time. Once
+    /// per (tenant, `outboxID`): a note recorded before (a crash came before its removal from the
+    /// outbox) adds nothing. Returns whether it was recorded now.
+    @discardableResult
+    public func recordAudit(_ note: AuditNote, tenantID: String, outboxID: Int64) throws -> Bool {
+        try writer.write { db in
+            let event = AuditEvent(at: note.at, actor: note.actor, tenantID: tenantID, action: note.action, targetID: note.targetID, detail: note.detail)
+            try db.execute(
+                sql: """
+                    INSERT INTO audit_event (at, actor_id, actor_role, tenant_id, address, action, target_id, detail, outbox_id)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                    """,
+                arguments: [event.at, event.actorID, event.actorRole, event.tenantID, event.address, event.action, event.targetID, event.detail, outboxID]
+            )
+            return db.changesCount == 1
         }
     }
 
