@@ -1,13 +1,19 @@
 #!/bin/sh
 # Replays the rows one import wrote (after.sqlite) into a copy of the tenant before it (before.sqlite),
 # in the sqlite3 shell, with the same schema and triggers: the ceiling for the import's writes.
-# usage: replay.sh DIR ORDER(id|random) CACHE_KIB
-dir=$1; order=$2; cache=$3
-work=$dir/replay-$order-$cache.sqlite
+# usage: replay.sh DIR ORDER(id|random) CACHE_KIB [TRIGGERS(per-row|set-aside)]
+# set-aside: the ledger's four insert triggers the import's bulk path sets aside (BulkDerivation.setAside)
+# are dropped inside the transaction: the inserts alone, without the derivation that follows them.
+dir=$1; order=$2; cache=$3; triggers=${4:-per-row}
+work=$dir/replay-$order-$cache-$triggers.sqlite
 rm -f $work $work-wal $work-shm
 cp $dir/before.sqlite $work; [ -f $dir/before.sqlite-wal ] && cp $dir/before.sqlite-wal $work-wal
 case $order in id) by="id";; random) by="random()";; esac
-cat > $dir/replay-$order-$cache.sql <<SQL
+case $triggers in
+  set-aside) aside="DROP TRIGGER invoice_balance_insert; DROP TRIGGER source_balance_insert; DROP TRIGGER balance_effect; DROP TRIGGER balance_reversal;";;
+  *) aside="";;
+esac
+cat > $dir/replay-$order-$cache-$triggers.sql <<SQL
 PRAGMA journal_mode;
 PRAGMA synchronous = FULL;
 PRAGMA mmap_size = 1073741824;
@@ -23,6 +29,7 @@ CREATE TEMP TABLE new_requests AS SELECT * FROM a.approval_request WHERE id NOT 
 SELECT (SELECT COUNT(*) FROM new_entries), (SELECT COUNT(*) FROM new_receipts), (SELECT COUNT(*) FROM new_changes), (SELECT COUNT(*) FROM new_stamps), (SELECT COUNT(*) FROM new_requests);
 .timer on
 BEGIN;
+$aside
 INSERT INTO main.ledger_entry SELECT * FROM new_entries ORDER BY kind = 'application', $by;
 INSERT INTO main.change_log (record_kind, record_id, op, dot_replica, dot_counter, at) SELECT record_kind, record_id, op, dot_replica, dot_counter, at FROM new_changes ORDER BY $( [ $order = id ] && echo "record_id" || echo "random()" );
 INSERT INTO main.field_stamp SELECT * FROM new_stamps ORDER BY $( [ $order = id ] && echo "record_id" || echo "random()" );
@@ -31,4 +38,4 @@ INSERT INTO main.bank_receipt SELECT * FROM new_receipts ORDER BY $by;
 INSERT INTO main.bank_file SELECT * FROM new_files;
 COMMIT;
 SQL
-/usr/bin/time -f "replay $order cache ${cache}KiB: %e s wall, %U s user, %S s sys, %M KiB max RSS" sqlite3 $work < $dir/replay-$order-$cache.sql
+/usr/bin/time -f "replay $order cache ${cache}KiB triggers $triggers: %e s wall, %U s user, %S s sys, %M KiB max RSS" sqlite3 $work < $dir/replay-$order-$cache-$triggers.sql

@@ -1,3 +1,7 @@
+import Dispatch
+import Foundation
+import Synchronization
+
 /// Matches bank receipts to customers and open invoices by rules it can explain (issue 12). Pure:
 /// the same receipt, index and settings always give the same match.
 ///
@@ -67,19 +71,68 @@ public struct CashMatcher: Sendable {
 
     /// Matches each receipt in order, taking what each applies off the index's balances before
     /// the next (``MatchIndex/record(_:)``): one import's receipts never pay the same money twice.
+    /// The answer is the one matching the receipts one by one gives; from ``parallelFrom``
+    /// receipts the work is shared between the machine's cores (see ``match(_:in:workers:)``).
     public func match(_ receipts: [BankReceipt], in index: inout MatchIndex) -> [CashMatch] {
+        match(receipts, in: &index, workers: receipts.count < Self.parallelFrom ? 1 : ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    /// ``match(_:in:)`` on `workers` threads, with the same answer as one by one in file order.
+    ///
+    /// A receipt's match depends on the ones before it only through the balances they took off
+    /// the index. So every receipt is first matched, in parallel, against the index as the import
+    /// found it, noting what of the changing state it read (``MatchReads``); then, in file order,
+    /// each match is kept unless a receipt before it changed something it read
+    /// (``MatchChanges``), in which case the receipt is matched again against the index as it
+    /// then is, and what it applies is taken off before the next. A kept match read only state
+    /// no earlier receipt changed, so matching it again would read the same and decide the same.
+    public func match(_ receipts: [BankReceipt], in index: inout MatchIndex, workers: Int) -> [CashMatch] {
         var matches: [CashMatch] = []
         matches.reserveCapacity(receipts.count)
-        for receipt in receipts {
-            let match = match(receipt, in: index)
-            if !match.applications.isEmpty { index.record(match) }
-            matches.append(match)
+        guard workers > 1, receipts.count > 1 else {
+            for receipt in receipts {
+                let match = match(receipt, in: index)
+                if !match.applications.isEmpty { index.record(match) }
+                matches.append(match)
+            }
+            return matches
+        }
+        let found = index
+        let chunks = min(receipts.count, workers * 16)
+        let speculated = Mutex<[[(match: CashMatch, reads: MatchReads)]]>(Array(repeating: [], count: chunks))
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let range = (receipts.count * chunk / chunks)..<(receipts.count * (chunk + 1) / chunks)
+            var local: [(match: CashMatch, reads: MatchReads)] = []
+            local.reserveCapacity(range.count)
+            for position in range {
+                let log = MatchReadLog()
+                local.append((match(receipts[position], in: found, reads: log), log.reads))
+            }
+            speculated.withLock { $0[chunk] = local }
+        }
+        var changes = MatchChanges()
+        var position = 0
+        for chunk in speculated.withLock({ $0 }) {
+            for (guess, reads) in chunk {
+                let match = changes.touches(reads) ? match(receipts[position], in: index) : guess
+                if !match.applications.isEmpty { index.record(match, changes: &changes) }
+                matches.append(match)
+                position += 1
+            }
         }
         return matches
     }
 
+    /// Fewer receipts than this are matched on one thread: the threads would cost more than they save.
+    static let parallelFrom = 512
+
     /// What the rules make of one receipt.
     public func match(_ receipt: BankReceipt, in index: MatchIndex) -> CashMatch {
+        match(receipt, in: index, reads: nil)
+    }
+
+    /// ``match(_:in:)``, noting in `reads` what the match read of the state an import changes.
+    func match(_ receipt: BankReceipt, in index: MatchIndex, reads: MatchReadLog?) -> CashMatch {
         guard receipt.direction == .credit, receipt.amount.isPositive else {
             let what = receipt.direction == .credit ? "a credit of no amount" : "a \(receipt.direction.rawValue), not money in"
             return CashMatch(
@@ -87,7 +140,47 @@ public struct CashMatcher: Sendable {
                 unapplied: .zero(receipt.amount.currency), rules: [], confidence: 0, explanation: "\(what): listed, never posted"
             )
         }
-        return ReceiptMatching(receipt: receipt, index: index, settings: settings).decide()
+        return ReceiptMatching(receipt: receipt, index: index, settings: settings, reads: reads).decide()
+    }
+}
+
+/// Where one receipt's match notes what it read (``MatchReads``); used by one thread only.
+final class MatchReadLog {
+    var reads = MatchReads()
+}
+
+/// The index as one receipt's matching reads it, noting in `log`, when there is one, what it
+/// read of the state an import changes: balances, a customer's open invoices, the invoices open
+/// at an amount. The rest (names, numbers, due dates) it reads as it is.
+private struct IndexView {
+    let index: MatchIndex
+    let log: MatchReadLog?
+
+    var citationReader: RemittanceCitations { index.citationReader }
+    func invoice(_ position: Int32) -> OpenInvoice {
+        log?.reads.invoices.append(position)
+        return index.invoice(position)
+    }
+    func customer(_ position: Int32) -> PayerCustomer { index.customer(position) }
+    func customer(ofInvoice position: Int32) -> Int32 { index.customer(ofInvoice: position) }
+    func normalizedName(_ customer: Int32) -> String { index.normalizedName(customer) }
+    func dueOrder(_ a: Int32, _ b: Int32) -> Bool { index.dueOrder(a, b) }
+
+    func invoices(key: String, prefix: String, currency: Currency) -> [Int32] {
+        log?.reads.invoices += index.numbered(key: key)
+        return index.invoices(key: key, prefix: prefix, currency: currency)
+    }
+    func invoices(of customer: Int32, amount: Money) -> [Int32] {
+        if let log, let key = index.amountKey(amount, customer: customer) { log.reads.amounts.append(key) }
+        return index.invoices(of: customer, amount: amount)
+    }
+    func invoices(amount: Money) -> [Int32] {
+        if let log, let key = index.amountKey(amount, customer: -1) { log.reads.amounts.append(key) }
+        return index.invoices(amount: amount)
+    }
+    func invoices(of customer: Int32, currency: Currency) -> [Int32] {
+        log?.reads.customers.append(customer)
+        return index.invoices(of: customer, currency: currency)
     }
 }
 
@@ -149,14 +242,14 @@ struct RecognizedPayer {
 /// One receipt's evidence and the decision made from it.
 private struct ReceiptMatching {
     let receipt: BankReceipt
-    let index: MatchIndex
+    let index: IndexView
     let settings: CashMatchSettings
     let currency: Currency
     let payer: RecognizedPayer?
 
-    init(receipt: BankReceipt, index: MatchIndex, settings: CashMatchSettings) {
+    init(receipt: BankReceipt, index: MatchIndex, settings: CashMatchSettings, reads: MatchReadLog?) {
         self.receipt = receipt
-        self.index = index
+        self.index = IndexView(index: index, log: reads)
         self.settings = settings
         self.currency = receipt.amount.currency
         self.payer = Self.recognizePayer(receipt, index)

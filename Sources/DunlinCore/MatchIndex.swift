@@ -34,7 +34,7 @@ public struct MatchIndex: Sendable {
     /// The series prefixes the tenant's invoice numbers use ("INV"), for reading remittance text.
     let citationReader: RemittanceCitations
 
-    private struct AmountKey: Hashable, Sendable {
+    struct AmountKey: Hashable, Sendable {
         var minorUnits: Int64
         var currency: Int32
         var customer: Int32
@@ -161,6 +161,10 @@ public struct MatchIndex: Sendable {
     func customer(_ position: Int32) -> PayerCustomer { customers[Int(position)] }
     func customer(ofInvoice position: Int32) -> Int32 { invoiceCustomer[Int(position)] }
 
+    /// Every invoice whose number has `key`, open or not: the invoices whose balances
+    /// ``invoices(key:prefix:currency:)`` reads.
+    func numbered(key: String) -> [Int32] { invoicesByNumber.values(for: key) }
+
     /// Open invoices in `currency` whose number has `key`; those with `prefix` when any has it.
     func invoices(key: String, prefix: String, currency: Currency) -> [Int32] {
         let hits = invoicesByNumber.values(for: key).filter {
@@ -184,7 +188,7 @@ public struct MatchIndex: Sendable {
         return invoicesByAmount.values(for: key)
     }
 
-    private func amountKey(_ amount: Money, customer: Int32) -> AmountKey? {
+    func amountKey(_ amount: Money, customer: Int32) -> AmountKey? {
         currencyNumbers[amount.currency].map { AmountKey(minorUnits: amount.minorUnits, currency: $0, customer: customer) }
     }
 
@@ -275,6 +279,13 @@ public struct MatchIndex: Sendable {
     /// Takes `match`'s applications off the open balances: an invoice paid in full no longer
     /// matches by amount, one paid in part matches by what is left.
     public mutating func record(_ match: CashMatch) {
+        var changes = MatchChanges()
+        record(match, changes: &changes)
+    }
+
+    /// ``record(_:)``, adding to `changes` what it changed: the invoices whose balances it
+    /// lowered, their customers, and the amount keys they left and joined.
+    mutating func record(_ match: CashMatch, changes: inout MatchChanges) {
         for application in match.applications {
             let numbered = InvoiceNumberKey.split(application.invoiceNumber).map { invoicesByNumber.values(for: $0.key) } ?? []
             guard let position = numbered.first(where: { invoices[Int($0)].id == application.invoiceID }) ?? keylessInvoices[application.invoiceID]
@@ -282,12 +293,43 @@ public struct MatchIndex: Sendable {
             let before = invoices[Int(position)].openBalance
             guard let after = try? before.subtracting(application.amount) else { continue }
             let customer = invoiceCustomer[Int(position)]
+            changes.invoices.insert(position)
+            changes.customers.insert(customer)
             for owner in [customer, -1] {
-                if let key = amountKey(before, customer: owner) { invoicesByAmount.remove(position, for: key) }
-                if after.isPositive, let key = amountKey(after, customer: owner) { invoicesByAmount.insert(position, for: key) }
+                if let key = amountKey(before, customer: owner) {
+                    invoicesByAmount.remove(position, for: key)
+                    changes.amounts.insert(key)
+                }
+                if after.isPositive, let key = amountKey(after, customer: owner) {
+                    invoicesByAmount.insert(position, for: key)
+                    changes.amounts.insert(key)
+                }
             }
             invoices[Int(position)].openBalance = after
         }
+    }
+}
+
+/// What one receipt's match read of the part of a ``MatchIndex`` that ``MatchIndex/record(_:)``
+/// changes: open balances of single invoices, all of a customer's open invoices, and which
+/// invoices are open at an amount (a key of customer -1 is anyone's). Everything else the
+/// matcher reads (names, numbers, due dates, aliases) no import changes.
+struct MatchReads: Sendable {
+    var invoices: [Int32] = []
+    var customers: [Int32] = []
+    var amounts: [MatchIndex.AmountKey] = []
+}
+
+/// What the receipts recorded so far in an import changed in a ``MatchIndex`` (see
+/// ``MatchReads``): a match whose reads it does not touch is the match the changed index gives.
+struct MatchChanges: Sendable {
+    var invoices: Set<Int32> = []
+    var customers: Set<Int32> = []
+    var amounts: Set<MatchIndex.AmountKey> = []
+
+    func touches(_ reads: MatchReads) -> Bool {
+        reads.invoices.contains(where: invoices.contains) || reads.customers.contains(where: customers.contains)
+            || reads.amounts.contains(where: amounts.contains)
     }
 }
 

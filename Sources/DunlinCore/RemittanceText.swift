@@ -21,7 +21,7 @@ public enum CreditorReference {
     /// The valid ISO 11649 references written as words of free text ("RF18 INV000124" is two words
     /// and not read; "RF18INV000124" is): banks with no field for them carry them in the text.
     public static func references(inText text: String) -> [String] {
-        guard text.utf8.count >= 5, text.uppercased().contains("RF") else { return [] }
+        guard text.utf8.count >= 5, mayHoldRF(text) else { return [] }
         return text.uppercased().split(whereSeparator: { !($0.isASCII && ($0.isLetter || $0.isNumber)) })
             .filter { $0.hasPrefix("RF") && (5...25).contains($0.count) }
             .map(String.init).filter { body(of: $0) != nil }
@@ -32,10 +32,24 @@ public enum CreditorReference {
     /// a mistyped reference still carries the invoice number, which the matcher reads as remittance
     /// text, never as structured.
     public static func malformedBodies(inText text: String) -> [String] {
-        guard text.utf8.count >= 5, text.uppercased().contains("RF") else { return [] }
+        guard text.utf8.count >= 5, mayHoldRF(text) else { return [] }
         return text.uppercased().split(whereSeparator: { !($0.isASCII && ($0.isLetter || $0.isNumber)) })
             .filter { $0.hasPrefix("RF") && (5...25).contains($0.count) && $0.dropFirst(2).prefix(2).allSatisfy(\.isASCIIDigit) }
             .map(String.init).filter { body(of: $0) == nil }.map { String($0.dropFirst(4)) }
+    }
+
+    /// Whether `text` upper-cased holds "RF": for ASCII text (nearly every receipt's), "R" or "r"
+    /// then "F" or "f", byte by byte; otherwise upper-cased first (a ligature such as "ﬀ"
+    /// upper-cases to "FF").
+    private static func mayHoldRF(_ text: String) -> Bool {
+        var previousIsR = false
+        for byte in text.utf8 {
+            guard byte < 0x80 else { return text.uppercased().contains("RF") }
+            let upper = byte & 0xDF
+            if previousIsR, upper == UInt8(ascii: "F") { return true }
+            previousIsR = upper == UInt8(ascii: "R")
+        }
+        return false
     }
 
     /// Whether `text` looks like an RF reference at all (so a bad one can be named as such).
@@ -312,6 +326,43 @@ struct RemittanceCitations {
     /// Upper-cased words of ASCII letters and digits, each knowing whether exactly one space or one
     /// dash separates it from the word before.
     private static func words(of text: String) -> [Word] {
+        text.utf8.allSatisfy({ $0 < 0x80 }) ? asciiWords(of: text) : unicodeWords(of: text)
+    }
+
+    /// ``words(of:)`` for ASCII text, byte by byte (every Character of it is one byte, but for
+    /// "\r\n", which is no letter or digit either way).
+    private static func asciiWords(of text: String) -> [Word] {
+        var words: [Word] = []
+        let bytes = text.utf8
+        var current: [UInt8] = []
+        var start = bytes.startIndex
+        var gap: [UInt8] = []
+        func finish(at end: String.Index) {
+            guard !current.isEmpty else { return }
+            let joins = !words.isEmpty && gap.count == 1 && (gap[0] == UInt8(ascii: " ") || gap[0] == UInt8(ascii: "-"))
+            words.append(Word(text: String(decoding: current, as: UTF8.self), range: start..<end, joinsPrevious: joins))
+            current.removeAll(keepingCapacity: true)
+            gap.removeAll(keepingCapacity: true)
+        }
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"):
+                if current.isEmpty { start = index }
+                current.append(byte >= UInt8(ascii: "a") ? byte - 32 : byte)
+            default:
+                finish(at: index)
+                gap.append(byte)
+            }
+            index = bytes.index(after: index)
+        }
+        finish(at: bytes.endIndex)
+        return words
+    }
+
+    /// ``words(of:)`` character by character, for text beyond ASCII.
+    private static func unicodeWords(of text: String) -> [Word] {
         var words: [Word] = []
         var current = ""
         var start = text.startIndex

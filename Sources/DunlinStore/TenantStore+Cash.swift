@@ -176,8 +176,9 @@ extension TenantStore {
                         try Self.save(ApprovalRequestRow(request), db)
                         record.explanation += "; write-off asked for approval as \(request.id)"
                     }
-                    // New: its id was looked for above.
-                    try Self.insertNew(BankReceiptRow(record), db)
+                    // New: its id was looked for above. Its change-log line has the entries' time
+                    // (one transaction), formatted once rather than once a receipt.
+                    try Self.insertNew(BankReceiptRow(record), db, at: writer.at)
                     written[position] = record
                 }
                 return written

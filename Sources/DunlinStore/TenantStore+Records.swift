@@ -313,10 +313,11 @@ extension TenantStore {
     /// Writes `row`, known to be new (its id is in no row): the change-log line as
     /// ``save(_:_:)`` writes it and one stamp for all its fields
     /// (``stampWholeRecord(_:kind:id:seq:at:)``, which merges read as a stamp per field), without
-    /// looking for the row or decoding the body it was just encoded into.
-    static func insertNew<RecordRow: TombstonedRow>(_ row: RecordRow, _ db: Database) throws {
+    /// looking for the row or decoding the body it was just encoded into. `at`: the change-log
+    /// time, now unless the caller's transaction has one for all its lines.
+    static func insertNew<RecordRow: TombstonedRow>(_ row: RecordRow, _ db: Database, at: String = changeTime()) throws {
         try row.insert(db)
-        let seq = try logChange(db, kind: RecordRow.recordKind, id: row.id, op: "insert")
+        let seq = try logChange(db, kind: RecordRow.recordKind, id: row.id, op: "insert", at: at)
         try stampWholeRecord(db, kind: RecordRow.recordKind, id: row.id, seq: seq)
     }
 

@@ -277,7 +277,7 @@ struct LedgerWriter {
     /// The import's bulk path, when the writer runs on it: the derived tables follow per batch.
     private let bulk: BulkDerivation?
     /// One timestamp for the transaction's change-log lines: they commit together.
-    private let at = TenantStore.changeTime()
+    let at = TenantStore.changeTime()
 
     init(db: Database, bulk: BulkDerivation? = nil) {
         self.db = db

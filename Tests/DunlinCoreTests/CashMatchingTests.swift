@@ -446,13 +446,28 @@ struct CashMatchingTests {
         }
     }
 
-    @Test("within one import, cash applied by one receipt is not applied again by the next")
-    func importConsumesBalances() {
+    @Test("within one import, cash applied by one receipt is not applied again by the next, on one thread or several", arguments: [1, 2, 4])
+    func importConsumesBalances(workers: Int) {
         var index = Self.index
         let receipts = [Self.receipt(Self.usd(250_000), payer: "ACME CORP"), Self.receipt(Self.usd(250_000), payer: "ACME CORP")]
-        let matches = CashMatcher().match(receipts, in: &index)
+        let matches = CashMatcher().match(receipts, in: &index, workers: workers)
         #expect(matches[0].status == .matched)
         #expect(matches[1].status == .customerOnly)
+    }
+
+    @Test("a receipt after one that paid part of an invoice sees what is left: matched by that amount on several threads too", arguments: [1, 2, 4])
+    func partPaymentLeavesTheRest(workers: Int) {
+        var index = Self.index
+        // 1,000.00 of INV-000124's 2,500.00 cited, then Acme pays the 1,500.00 left: by amount, INV-000123 (also
+        // 1,500.00) and what is left of INV-000124 both fit, so the second is ambiguous; matched against the
+        // index as the import found it, only INV-000123 would fit.
+        let receipts = [
+            Self.receipt(Self.usd(100_000), payer: "ACME CORP", text: "INV-000124"), Self.receipt(Self.usd(150_000), payer: "ACME CORP"),
+        ]
+        let matches = CashMatcher().match(receipts, in: &index, workers: workers)
+        #expect(Self.applied(matches[0]) == ["inv_124": 100_000])
+        #expect(matches[1].status == .ambiguous)
+        #expect(CashMatcher().match(receipts[1], in: Self.index).status == .matched)
     }
 
     // MARK: Tolerance
@@ -569,6 +584,30 @@ struct CashMatchingTests {
         #expect(rates.headerBasisPoints >= 9_900)
         #expect(rates.invoiceBasisPoints >= 9_100)
         #expect(rates.wrongCustomerBasisPoints <= 20)
+    }
+
+    @Test("the generated month matched on several threads gives the matches, and leaves the balances, of one receipt at a time")
+    func parallelMatchingKeepsFileOrder() {
+        let month = RemittanceMonth(seed: 2026_11, customerCount: 2_000, receiptCount: 3_000)
+        let found = MatchIndex(invoices: month.invoices, customers: month.customers, aliases: month.aliases)
+        for receipts in [month.receipts, month.receipts.map(Self.asBAI2Reads)] {
+            var alone = found
+            let oneByOne = CashMatcher().match(receipts, in: &alone, workers: 1)
+            // The month has receipts whose match depends on what an earlier one applied.
+            let dependent = zip(receipts, oneByOne).filter { CashMatcher().match($0.0, in: found) != $0.1 }.count
+            #expect(dependent > 0)
+            // The same balances left: every receipt matched again against each index decides the same.
+            let after = receipts.map { CashMatcher().match($0, in: alone) }
+            for workers in [2, 8] {
+                var shared = found
+                let parallel = CashMatcher().match(receipts, in: &shared, workers: workers)
+                // Counted, not compared whole: a failure names how many differ, not 3,000 matches.
+                let differing = zip(parallel, oneByOne).filter { $0 != $1 }.count
+                #expect(parallel.count == oneByOne.count && differing == 0, "\(workers) workers: \(differing) matches differ")
+                let balancesDiffer = zip(receipts.map { CashMatcher().match($0, in: shared) }, after).filter { $0 != $1 }.count
+                #expect(balancesDiffer == 0, "\(workers) workers: \(balancesDiffer) receipts see other balances after")
+            }
+        }
     }
 
     /// A receipt as the BAI2 reader gives it back from the benchmark's file (`BAI2File`): BAI2 has
