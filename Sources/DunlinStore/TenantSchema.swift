@@ -603,6 +603,9 @@ enum TenantSchema {
         migrator.registerMigration("v40: statement items") { db in
             try StatementItems.migrate(db)
         }
+        migrator.registerMigration("v35: notice lines packed") { db in
+            try PackedNoticeLines.migrate(db)
+        }
         return migrator
     }
 }
