@@ -179,6 +179,17 @@ struct CollectionsSuite {
             "via": "Replica.unary(Receivables.worklist): the same handler, called locally (limit 1000 rows returned)"]) { a, _ in a }))
         precondition(Int(serverTotal) == storeRows && replicaTotal == serverTotal, "store \(storeRows), server \(serverTotal), replica \(replicaTotal) rows")
 
+        // The replica's own store read and the rule, as the first figure on the server's file:
+        // what of the replica's call is its file's read, and what the handler and the call add.
+        progress("worklist: the replica's store read and the rule, in process")
+        var replicaStoreRows = 0
+        let replicaStoreTimes = try await repeated(runs: settings.runs) {
+            let facts = try replica.store.worklistFacts(analystID: analyst, today: today, timeZone: TimeZone(identifier: "UTC")!)
+            replicaStoreRows = Worklist.top(facts, limit: 1000, today: today, weights: .standard, base: .usd, rates: rates).total
+        }
+        lines.append(figure("worklist_replica_store", replicaStoreTimes, target: 50, extra: common.merging(["rows": replicaStoreRows, "where": "replica store",
+            "via": "TenantStore.worklistFacts + Worklist.top (limit 1000) on the replica's file, in process"]) { a, _ in a }))
+
         progress("worklist: the sqlite3 peer")
         var peerRows = 0
         let peerTimes = try await repeated(runs: settings.runs) { peerRows = try peer.run(PeerQueries.worklist, [analyst, today.description]) }
