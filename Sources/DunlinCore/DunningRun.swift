@@ -131,7 +131,7 @@ public enum DunningRun {
             }
             let unheld = items.filter { holds.itemHold($0.entry.id) == nil }
             plan.heldItems += items.count - unheld.count
-            if let notice = try notice(for: customer, policy: policy, items: unheld.map(DunningItem.init), asOf: asOf, createdAt: createdAt) {
+            if let notice = try notice(for: customer, policy: policy, items: unheld.map { DunningItem($0) }, asOf: asOf, createdAt: createdAt) {
                 plan.notices.append(notice)
             }
         }
