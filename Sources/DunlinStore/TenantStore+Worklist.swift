@@ -25,7 +25,7 @@ extension TenantStore {
                 rates: try Self.ratesInForce(db, into: base, on: today),
                 tickets: tickets,
                 ticketEvents: try Self.ticketEvents(db, of: tickets.map(\.id)),
-                calendars: tickets.isEmpty ? [] : try Self.allTeamCalendars(db)
+                calendars: try tickets.isEmpty ? [] : Self.allTeamCalendars(db)
             )
         }
     }

@@ -300,7 +300,7 @@ func exchangeRates(_ rates: [Dunlin_V1_AgingRequest.Rate], to base: Currency?) t
 func ratesInForce(_ given: [Dunlin_V1_AgingRequest.Rate], into base: Currency?, on day: CivilDate, tenant: TenantHandle) throws -> [Currency: AppliedRate] {
     let requested = try exchangeRates(given, to: base)
     guard let base else { return [:] }
-    return overriding(try RPCError.mapping { try tenant.store.ratesInForce(into: base, on: day) }, with: requested)
+    return try overriding(RPCError.mapping { try tenant.store.ratesInForce(into: base, on: day) }, with: requested)
 }
 
 /// The stored rates in force, each overridden by one the request gives.
