@@ -232,6 +232,21 @@ struct CollectionsSuite {
         precondition(!fresh.created.isEmpty && fresh.existing == 0, "the fresh run created \(fresh.created.count), found \(fresh.existing)")
         let noticeLines = fresh.created.reduce(0) { $0 + $1.lines.count }
 
+        // Untimed: every notice read back from the store as the run wrote it (lines and all).
+        progress("dunning: the fresh run's notices read back")
+        var readBack = 0, readBackLines = 0, cursor: String?
+        let written = Dictionary(uniqueKeysWithValues: fresh.created.map { ($0.id, $0) })
+        repeat {
+            let page = try store.dunningNotices(runID: fresh.runID, page: PageRequest(after: cursor, size: 1000))
+            for notice in page.items {
+                precondition(written[notice.id] == notice, "notice \(notice.id) reads back otherwise than the run wrote it")
+                readBack += 1
+                readBackLines += notice.lines.count
+            }
+            cursor = page.nextCursor
+        } while cursor != nil
+        precondition(readBack == fresh.created.count && readBackLines == noticeLines, "read back \(readBack) notices, \(readBackLines) lines")
+
         progress("dunning: the repeated run")
         let repeatTimes = try await repeated(runs: settings.dunningRuns) {
             let again = try store.runDunning(asOf: today, at: Self.runAt)
@@ -249,6 +264,7 @@ struct CollectionsSuite {
         emit(common.merging([
             "bench": "dunning_run_fresh", "impl": "dunlin", "seconds": round(freshSeconds, 3), "cpu_seconds": round(freshCPU, 3),
             "notices_created": fresh.created.count, "notice_lines": noticeLines, "held_customers": fresh.heldCustomers, "held_items": fresh.heldItems,
+            "notices_read_back": readBack, "notice_lines_read_back": readBackLines,
             "target_ms": 5_000, "met": freshSeconds <= 5, "ratio_to_sqlite3": round(freshSeconds / peerMedian, 2),
             "via": "TenantStore.runDunning on a tenant with no notices: plan, then each notice written with its change-log line and field stamps, one transaction",
         ]) { a, _ in a })
