@@ -72,6 +72,28 @@ public struct NoticeRecheck: Sendable, Hashable {
     }
 }
 
+/// An open invoice as the dunning rule reads it: what its notice line shows, and the day that ages
+/// it (its due date; an undated invoice's own date stands for it).
+public struct DunningItem: Sendable, Hashable {
+    public var invoiceID: String
+    /// The invoice number the customer knows it by.
+    public var reference: String
+    public var due: CivilDate
+    public var open: Money
+
+    public init(invoiceID: String, reference: String, due: CivilDate, open: Money) {
+        self.invoiceID = invoiceID
+        self.reference = reference
+        self.due = due
+        self.open = open
+    }
+
+    /// An open invoice of the ledger, with its open balance.
+    public init(_ invoice: (entry: LedgerEntry, open: Money)) {
+        self.init(invoiceID: invoice.entry.id, reference: invoice.entry.reference, due: invoice.entry.dueDate ?? invoice.entry.date, open: invoice.open)
+    }
+}
+
 /// A run's result for the whole tenant: the notices it calls for, and how much it held back.
 public struct DunningPlan: Sendable, Hashable {
     public var notices: [DunningNotice] = []
@@ -109,28 +131,25 @@ public enum DunningRun {
             }
             let unheld = items.filter { holds.itemHold($0.entry.id) == nil }
             plan.heldItems += items.count - unheld.count
-            if let notice = try notice(for: customer, policy: policy, openInvoices: unheld, asOf: asOf, createdAt: createdAt) {
+            if let notice = try notice(for: customer, policy: policy, items: unheld.map { DunningItem($0) }, asOf: asOf, createdAt: createdAt) {
                 plan.notices.append(notice)
             }
         }
         return plan
     }
 
-    /// The notice `openInvoices` (the customer's unheld open items) call for under `policy` on
-    /// `asOf`, nil when the oldest is not old enough for the first level.
+    /// The notice `items` (the customer's unheld open items, in any order) call for under
+    /// `policy` on `asOf`, nil when the oldest is not old enough for the first level.
     public static func notice(
-        for customer: Customer, policy: DunningPolicy, openInvoices: [(entry: LedgerEntry, open: Money)], asOf: CivilDate, createdAt: Date
+        for customer: Customer, policy: DunningPolicy, items: [DunningItem], asOf: CivilDate, createdAt: Date
     ) throws(DomainError) -> DunningNotice? {
-        let items = openInvoices
-            .filter { $0.open.isPositive }
-            .map { (entry: $0.entry, open: $0.open, due: $0.entry.dueDate ?? $0.entry.date) }
-            .sorted { ($0.due, $0.entry.id) < ($1.due, $1.entry.id) }
+        let items = items.filter { $0.open.isPositive }.sorted { ($0.due, $0.invoiceID) < ($1.due, $1.invoiceID) }
         guard let anchor = items.first, let index = policy.levelIndex(daysPastDue: anchor.due.days(until: asOf)) else { return nil }
         let level = policy.levels[index]
         let lines = items.compactMap { item -> DunningNoticeLine? in
             let days = item.due.days(until: asOf)
             guard days >= min(level.days, 1) else { return nil }
-            return DunningNoticeLine(invoiceID: item.entry.id, reference: item.entry.reference, dueDate: item.due, daysPastDue: days, balance: item.open)
+            return DunningNoticeLine(invoiceID: item.invoiceID, reference: item.reference, dueDate: item.due, daysPastDue: days, balance: item.open)
         }
         var charges: [DunningCharge] = []
         for currency in Set(lines.map(\.balance.currency)).sorted(by: { $0.code < $1.code }) {
@@ -148,9 +167,9 @@ public enum DunningRun {
             charges.append(charge)
         }
         return DunningNotice(
-            id: DunningNotice.id(customerID: customer.id, levelDays: level.days, anchorInvoiceID: anchor.entry.id),
+            id: DunningNotice.id(customerID: customer.id, levelDays: level.days, anchorInvoiceID: anchor.invoiceID),
             runID: DunningRunID.of(asOf), customerID: customer.id, policyID: policy.id, level: index + 1, levelDays: level.days,
-            channel: level.channel, template: level.template, asOf: asOf, anchorInvoiceID: anchor.entry.id, lines: lines, charges: charges,
+            channel: level.channel, template: level.template, asOf: asOf, anchorInvoiceID: anchor.invoiceID, lines: lines, charges: charges,
             createdAt: createdAt
         )
     }

@@ -606,6 +606,9 @@ enum TenantSchema {
         migrator.registerMigration("v37: audit outbox") { db in
             try AuditOutbox.migrate(db)
         }
+        migrator.registerMigration("v35: notice lines packed") { db in
+            try PackedNoticeLines.migrate(db)
+        }
         return migrator
     }
 }

@@ -178,7 +178,7 @@ extension TenantStore {
                     }
                     // New: its id was looked for above. Its change-log line has the entries' time
                     // (one transaction), formatted once rather than once a receipt.
-                    try Self.insertNew(BankReceiptRow(record), db, at: writer.at)
+                    try Self.insertNew(BankReceiptRow(record), db, changedAt: writer.at)
                     written[position] = record
                 }
                 return written

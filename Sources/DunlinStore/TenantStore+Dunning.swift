@@ -132,18 +132,24 @@ extension TenantStore {
     /// wrote (notice ids are their keys) and creates nothing twice; a run that did not commit
     /// wrote nothing. A new notice replaces (drops) a pending one of a lower level for the same
     /// customer and oldest item.
+    ///
+    /// The run's writes share one change time and one stamp time (one transaction), and its page
+    /// cache is an import's (``withImportCache(_:_:)``): a full-size first run writes some 140 MB
+    /// of notices, which the default cache would spill to the WAL half-written.
     public func runDunning(asOf: CivilDate, at: Date) throws -> DunningRunResult {
         let createdAt = Activity.instant(milliseconds: Activity.milliseconds(of: at))
-        return try writer.write { db in
+        return try writer.write { db in try Self.withImportCache(db) {
             let plan = try Self.runPlan(db, asOf: asOf, createdAt: createdAt)
             var result = DunningRunResult(
                 runID: DunningRunID.of(asOf), asOf: asOf, created: [], existing: plan.existing, superseded: 0,
                 heldCustomers: plan.heldCustomers, heldItems: plan.heldItems
             )
+            let changedAt = Self.changeTime(), stampedAt = Self.nowMilliseconds
+            result.created.reserveCapacity(plan.new.count)
             for notice in plan.new {
                 // New (the plan looked for it): written with its stamps from the notice in hand,
                 // not decoded back from the body just encoded (a quarter of a full-size run).
-                try Self.insertNew(DunningNoticeRow(notice), db)
+                try Self.insertNew(DunningNoticeRow(notice), db, changedAt: changedAt, stampedAt: stampedAt, insert: DunningNoticeRow.insertCached)
                 result.created.append(notice)
                 // Not the notice just written: it is never older than itself, and decoding it
                 // for every customer of a run would cost more than writing it. Cached: one per
@@ -161,7 +167,7 @@ extension TenantStore {
                 }
             }
             return result
-        }
+        } }
     }
 
     /// Releases pending notices (those named, or every pending one of run `runID`, or every
@@ -301,7 +307,7 @@ extension TenantStore {
             let contacts = try ContactRow.live.filter(ContactRow.Columns.customerID == notice.customerID).order(Column("id")).fetchAll(db).map { try $0.record() }
             let contact = contacts.first { $0.preferredChannel == .email && !$0.email.isEmpty } ?? contacts.first { !$0.email.isEmpty } ?? contacts.first
             let templates = try NoticeTemplateRow.live.filter(NoticeTemplateRow.Columns.name == notice.template).fetchAll(db).map { try $0.record() }
-            let settings = try TenantSettingRow.live.order(Column("id")).fetchAll(db).map { try $0.record() }
+            let settings = try Self.settings(db)
             return (customer, contact, templates, settings)
         }
     }

@@ -200,7 +200,11 @@ extension TenantStore {
 
     /// The settings that are set (not their defaults), by name.
     public func settings() throws -> [TenantSetting] {
-        try writer.read { db in try TenantSettingRow.live.order(Column("id")).fetchAll(db).map { try $0.record() } }
+        try writer.read { db in try Self.settings(db) }
+    }
+
+    static func settings(_ db: Database) throws -> [TenantSetting] {
+        try TenantSettingRow.live.order(Column("id")).fetchAll(db).map { try $0.record() }
     }
 
     /// Puts settings back to their defaults.
@@ -313,12 +317,16 @@ extension TenantStore {
     /// Writes `row`, known to be new (its id is in no row): the change-log line as
     /// ``save(_:_:)`` writes it and one stamp for all its fields
     /// (``stampWholeRecord(_:kind:id:seq:at:)``, which merges read as a stamp per field), without
-    /// looking for the row or decoding the body it was just encoded into. `at`: the change-log
-    /// time, now unless the caller's transaction has one for all its lines.
-    static func insertNew<RecordRow: TombstonedRow>(_ row: RecordRow, _ db: Database, at: String = changeTime()) throws {
-        try row.insert(db)
-        let seq = try logChange(db, kind: RecordRow.recordKind, id: row.id, op: "insert", at: at)
-        try stampWholeRecord(db, kind: RecordRow.recordKind, id: row.id, seq: seq)
+    /// looking for the row or decoding the body it was just encoded into. A caller writing many
+    /// rows in one transaction passes the transaction's one time (`changedAt`, `stampedAt`) and
+    /// its own cached insert, instead of a time formatted and a record encoded per row.
+    static func insertNew<RecordRow: TombstonedRow>(
+        _ row: RecordRow, _ db: Database, changedAt: String = changeTime(), stampedAt: Int64 = nowMilliseconds,
+        insert: (RecordRow, Database) throws -> Void = { try $0.insert($1) }
+    ) throws {
+        try insert(row, db)
+        let seq = try logChange(db, kind: RecordRow.recordKind, id: row.id, op: "insert", at: changedAt)
+        try stampWholeRecord(db, kind: RecordRow.recordKind, id: row.id, seq: seq, at: stampedAt)
     }
 
     func tombstone<RecordRow: TombstonedRow>(_ type: RecordRow.Type, _ ids: [String]) throws {

@@ -168,7 +168,11 @@ extension TenantStore {
     /// Every live calendar the SLA clock may need; one this version cannot read is passed over
     /// (the clock then counts that team round the clock).
     public func allTeamCalendars() throws -> [TeamCalendar] {
-        try writer.read { db in try TeamCalendarRow.live.fetchAll(db).compactMap { try? $0.record() } }
+        try writer.read { db in try Self.allTeamCalendars(db) }
+    }
+
+    static func allTeamCalendars(_ db: Database) throws -> [TeamCalendar] {
+        try TeamCalendarRow.live.fetchAll(db).compactMap { try? $0.record() }
     }
 
     public func deleteTeamCalendars(_ ids: [String]) throws {
@@ -253,11 +257,14 @@ extension TenantStore {
     /// The events of several tickets, by ticket.
     public func ticketEvents(of ticketIDs: [String]) throws -> [String: [TicketEvent]] {
         guard !ticketIDs.isEmpty else { return [:] }
-        return try writer.read { db in
-            let rows = try TicketEventRow.filter(ticketIDs.contains(TicketEventRow.Columns.ticketID))
-                .order(TicketEventRow.Columns.at, Column("id")).fetchAll(db)
-            return try Dictionary(grouping: rows.map { try $0.record() }, by: \.ticketID)
-        }
+        return try writer.read { db in try Self.ticketEvents(db, of: ticketIDs) }
+    }
+
+    static func ticketEvents(_ db: Database, of ticketIDs: [String]) throws -> [String: [TicketEvent]] {
+        guard !ticketIDs.isEmpty else { return [:] }
+        let rows = try TicketEventRow.filter(ticketIDs.contains(TicketEventRow.Columns.ticketID))
+            .order(TicketEventRow.Columns.at, Column("id")).fetchAll(db)
+        return try Dictionary(grouping: rows.map { try $0.record() }, by: \.ticketID)
     }
 
     /// Tickets by the instant they were opened, then id.
@@ -273,9 +280,11 @@ extension TenantStore {
 
     /// The tickets not resolved: the worklist's breach warnings.
     public func unresolvedTickets() throws -> [Ticket] {
-        try writer.read { db in
-            try TicketRow.live.filter(TicketRow.Columns.status != TicketStatus.resolved.rawValue).order(TicketRow.Columns.openedAt, Column("id")).fetchAll(db).map { try $0.record() }
-        }
+        try writer.read { db in try Self.unresolvedTickets(db) }
+    }
+
+    static func unresolvedTickets(_ db: Database) throws -> [Ticket] {
+        try TicketRow.live.filter(TicketRow.Columns.status != TicketStatus.resolved.rawValue).order(TicketRow.Columns.openedAt, Column("id")).fetchAll(db).map { try $0.record() }
     }
 
     // MARK: Validation (shared by the RPC writes and by pushed changes)

@@ -8,17 +8,40 @@ extension TenantStore {
     /// `today`, open disputes, promises measured against the ledger, open tasks due by `today`, and
     /// the day of the last activity in `timeZone` (the reader's calendar).
     public func worklistFacts(analystID: String?, today: CivilDate, timeZone: TimeZone) throws -> [WorklistFacts] {
+        try writer.read { db in try Self.worklistFacts(db, analystID: analystID, today: today, timeZone: timeZone) }
+    }
+
+    /// Everything the `Receivables/Worklist` answer reads, in one snapshot and one pool checkout
+    /// (the handler made five reads, each its own transaction): the facts
+    /// (``worklistFacts(analystID:today:timeZone:)``), the tenant's settings (the weights), the
+    /// stored rates into `base` in force on `today` (``ratesInForce(into:on:)``), and the
+    /// unresolved tickets with their events and the team calendars their SLA clocks need.
+    public func worklistInputs(analystID: String?, today: CivilDate, timeZone: TimeZone, base: Currency) throws -> WorklistInputs {
         try writer.read { db in
-            if try Self.ledgerIsCurrent(db, asOf: today) {
-                do {
-                    return try Self.worklistFacts(db, analystID: analystID, today: today, timeZone: timeZone, currentSums: true)
-                } catch let error as DatabaseError where error.message == "integer overflow" {
-                    // A customer's open total beyond 64 bits: the general path sums it in 128
-                    // bits, so the narrowing below names its currency.
-                }
-            }
-            return try Self.worklistFacts(db, analystID: analystID, today: today, timeZone: timeZone, currentSums: false)
+            let tickets = try Self.unresolvedTickets(db)
+            return WorklistInputs(
+                facts: try Self.worklistFacts(db, analystID: analystID, today: today, timeZone: timeZone),
+                settings: try Self.settings(db),
+                rates: try Self.ratesInForce(db, into: base, on: today),
+                tickets: tickets,
+                ticketEvents: try Self.ticketEvents(db, of: tickets.map(\.id)),
+                calendars: try tickets.isEmpty ? [] : Self.allTeamCalendars(db)
+            )
         }
+    }
+
+    /// ``worklistFacts(analystID:today:timeZone:)`` in the caller's read: the kept sums when the
+    /// ledger is current on `today`, else (or when a total is beyond 64 bits) summed item by item.
+    static func worklistFacts(_ db: Database, analystID: String?, today: CivilDate, timeZone: TimeZone) throws -> [WorklistFacts] {
+        if try ledgerIsCurrent(db, asOf: today) {
+            do {
+                return try worklistFacts(db, analystID: analystID, today: today, timeZone: timeZone, currentSums: true)
+            } catch let error as DatabaseError where error.message == "integer overflow" {
+                // A customer's open total beyond 64 bits: the general path sums it in 128
+                // bits, so the narrowing below names its currency.
+            }
+        }
+        return try worklistFacts(db, analystID: analystID, today: today, timeZone: timeZone, currentSums: false)
     }
 
     /// ``worklistFacts(analystID:today:timeZone:)`` in the caller's read. The customers come in
@@ -133,4 +156,18 @@ extension TenantStore {
         }
         return facts
     }
+}
+
+/// What the worklist's answer reads (``TenantStore/worklistInputs(analystID:today:timeZone:base:)``).
+public struct WorklistInputs: Sendable {
+    public var facts: [WorklistFacts]
+    public var settings: [TenantSetting]
+    /// The stored rates into the base currency in force on the day, by currency.
+    public var rates: [Currency: AppliedRate]
+    /// Unresolved tickets, by the time they were opened, then id.
+    public var tickets: [Ticket]
+    /// The tickets' events, by ticket.
+    public var ticketEvents: [String: [TicketEvent]]
+    /// Every team calendar (none read when there is no ticket).
+    public var calendars: [TeamCalendar]
 }

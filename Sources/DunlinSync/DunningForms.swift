@@ -182,9 +182,13 @@ extension DunningNotice {
     /// each, and building each one's field map (a dictionary per line and per amount) only for the
     /// encoder to sort its keys again was a tenth of a full-size run. The keys are written in the
     /// encoder's order (by UTF-8 bytes); `SyncFormTests` holds the bytes to the field map's.
-    public var canonicalJSON: Data {
+    public var canonicalJSON: Data { Data(canonicalJSONBytes(lines: true)) }
+
+    /// ``canonicalJSON``'s bytes (no copy to `Data` for a caller making a `String` of them);
+    /// without `lines`, of the field map without the key `lines` (a store keeping them apart).
+    public func canonicalJSONBytes(lines withLines: Bool) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(400 + 150 * lines.count)
+        out.reserveCapacity(400 + (withLines ? 150 * lines.count : 0))
         func text(_ value: String) { CanonicalJSON.write(value, into: &out) }
         func raw(_ value: String) { out.append(contentsOf: value.utf8) }
         func int64(_ value: Int64) { text(String(value)) }
@@ -224,16 +228,19 @@ extension DunningNotice {
         raw(",\"id\":"); text(id)
         raw(",\"level\":"); raw(String(Int64(level)))
         raw(",\"level_days\":"); raw(String(Int64(levelDays)))
-        raw(",\"lines\":[")
-        for (index, line) in lines.enumerated() {
-            raw(index == 0 ? "{\"balance\":" : ",{\"balance\":"); amount(line.balance)
-            raw(",\"days_past_due\":"); raw(String(Int64(line.daysPastDue)))
-            raw(",\"due_date\":"); text(line.dueDate.description)
-            raw(",\"invoice_id\":"); text(line.invoiceID)
-            raw(",\"reference\":"); text(line.reference)
-            raw("}")
+        if withLines {
+            raw(",\"lines\":[")
+            for (index, line) in lines.enumerated() {
+                raw(index == 0 ? "{\"balance\":" : ",{\"balance\":"); amount(line.balance)
+                raw(",\"days_past_due\":"); raw(String(Int64(line.daysPastDue)))
+                raw(",\"due_date\":"); text(line.dueDate.description)
+                raw(",\"invoice_id\":"); text(line.invoiceID)
+                raw(",\"reference\":"); text(line.reference)
+                raw("}")
+            }
+            raw("]")
         }
-        raw("],\"policy_id\":"); text(policyID)
+        raw(",\"policy_id\":"); text(policyID)
         raw(",\"released_at\":"); instant(releasedAt)
         raw(",\"released_by\":"); text(releasedBy)
         raw(",\"run_id\":"); text(runID)
@@ -241,7 +248,7 @@ extension DunningNotice {
         raw(",\"status_reason\":"); text(statusReason)
         raw(",\"template\":"); text(template)
         raw("}")
-        return Data(out)
+        return out
     }
 }
 

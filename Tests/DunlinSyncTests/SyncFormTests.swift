@@ -260,7 +260,7 @@ let syncFormSamples: [any SyncRecordForm] = {
             == #"{"_":{"Z":0,"z":""},"a":"q\"b\\s/é\u0001\t\n\r\b\f\u001f"# + "\u{7f}\u{2028}" + #"","b":[-1,null,true,false]}"#)
     }
 
-    @Test("a notice's canonical JSON written from its values is the bytes of its field map encoded", arguments: [1, 2, 3, 4, 5, 6] as [UInt64])
+    @Test("a notice's canonical JSON written from its values is the bytes of its field map encoded, and without its lines those of the map without them", arguments: [1, 2, 3, 4, 5, 6] as [UInt64])
     func noticeCanonicalJSON(seed: UInt64) {
         var random = SeededGenerator(seed: seed)
         let currencies = [Currency(code: "USD")!, Currency(code: "JPY")!, Currency(code: "KWD")!]
@@ -288,6 +288,9 @@ let syncFormSamples: [any SyncRecordForm] = {
                 deliveryAttempts: Int.random(in: 0...5, using: &random)
             )
             #expect(String(decoding: notice.canonicalJSON, as: UTF8.self) == String(decoding: RecordCoding.canonical(notice.fieldMap), as: UTF8.self))
+            var withoutLines = notice.fieldMap
+            withoutLines["lines"] = nil
+            #expect(String(decoding: notice.canonicalJSONBytes(lines: false), as: UTF8.self) == String(decoding: RecordCoding.canonical(withoutLines), as: UTF8.self))
         }
     }
 

@@ -179,6 +179,17 @@ struct CollectionsSuite {
             "via": "Replica.unary(Receivables.worklist): the same handler, called locally (limit 1000 rows returned)"]) { a, _ in a }))
         precondition(Int(serverTotal) == storeRows && replicaTotal == serverTotal, "store \(storeRows), server \(serverTotal), replica \(replicaTotal) rows")
 
+        // The replica's own store read and the rule, as the first figure on the server's file:
+        // what of the replica's call is its file's read, and what the handler and the call add.
+        progress("worklist: the replica's store read and the rule, in process")
+        var replicaStoreRows = 0
+        let replicaStoreTimes = try await repeated(runs: settings.runs) {
+            let facts = try replica.store.worklistFacts(analystID: analyst, today: today, timeZone: TimeZone(identifier: "UTC")!)
+            replicaStoreRows = Worklist.top(facts, limit: 1000, today: today, weights: .standard, base: .usd, rates: rates).total
+        }
+        lines.append(figure("worklist_replica_store", replicaStoreTimes, target: 50, extra: common.merging(["rows": replicaStoreRows, "where": "replica store",
+            "via": "TenantStore.worklistFacts + Worklist.top (limit 1000) on the replica's file, in process"]) { a, _ in a }))
+
         progress("worklist: the sqlite3 peer")
         var peerRows = 0
         let peerTimes = try await repeated(runs: settings.runs) { peerRows = try peer.run(PeerQueries.worklist, [analyst, today.description]) }
@@ -221,6 +232,21 @@ struct CollectionsSuite {
         precondition(!fresh.created.isEmpty && fresh.existing == 0, "the fresh run created \(fresh.created.count), found \(fresh.existing)")
         let noticeLines = fresh.created.reduce(0) { $0 + $1.lines.count }
 
+        // Untimed: every notice read back from the store as the run wrote it (lines and all).
+        progress("dunning: the fresh run's notices read back")
+        var readBack = 0, readBackLines = 0, cursor: String?
+        let written = Dictionary(uniqueKeysWithValues: fresh.created.map { ($0.id, $0) })
+        repeat {
+            let page = try store.dunningNotices(runID: fresh.runID, page: PageRequest(after: cursor, size: 1000))
+            for notice in page.items {
+                precondition(written[notice.id] == notice, "notice \(notice.id) reads back otherwise than the run wrote it")
+                readBack += 1
+                readBackLines += notice.lines.count
+            }
+            cursor = page.nextCursor
+        } while cursor != nil
+        precondition(readBack == fresh.created.count && readBackLines == noticeLines, "read back \(readBack) notices, \(readBackLines) lines")
+
         progress("dunning: the repeated run")
         let repeatTimes = try await repeated(runs: settings.dunningRuns) {
             let again = try store.runDunning(asOf: today, at: Self.runAt)
@@ -238,6 +264,7 @@ struct CollectionsSuite {
         emit(common.merging([
             "bench": "dunning_run_fresh", "impl": "dunlin", "seconds": round(freshSeconds, 3), "cpu_seconds": round(freshCPU, 3),
             "notices_created": fresh.created.count, "notice_lines": noticeLines, "held_customers": fresh.heldCustomers, "held_items": fresh.heldItems,
+            "notices_read_back": readBack, "notice_lines_read_back": readBackLines,
             "target_ms": 5_000, "met": freshSeconds <= 5, "ratio_to_sqlite3": round(freshSeconds / peerMedian, 2),
             "via": "TenantStore.runDunning on a tenant with no notices: plan, then each notice written with its change-log line and field stamps, one transaction",
         ]) { a, _ in a })

@@ -300,7 +300,12 @@ func exchangeRates(_ rates: [Dunlin_V1_AgingRequest.Rate], to base: Currency?) t
 func ratesInForce(_ given: [Dunlin_V1_AgingRequest.Rate], into base: Currency?, on day: CivilDate, tenant: TenantHandle) throws -> [Currency: AppliedRate] {
     let requested = try exchangeRates(given, to: base)
     guard let base else { return [:] }
-    var rates = try RPCError.mapping { try tenant.store.ratesInForce(into: base, on: day) }
+    return try overriding(RPCError.mapping { try tenant.store.ratesInForce(into: base, on: day) }, with: requested)
+}
+
+/// The stored rates in force, each overridden by one the request gives.
+func overriding(_ stored: [Currency: AppliedRate], with requested: [Currency: ExchangeRate]) -> [Currency: AppliedRate] {
+    var rates = stored
     for (currency, rate) in requested { rates[currency] = AppliedRate(rate: rate) }
     return rates
 }

@@ -20,10 +20,13 @@ func worklist(_ request: Dunlin_V1_WorklistRequest, tenant: TenantHandle, caller
         }
         base = currency
     }
-    let applied = try ratesInForce(request.rates, into: base, on: today, tenant: tenant)
-    let weights = try RPCError.mapping { try TenantSetting.weights(tenant.store.settings()) }
-    var facts = try RPCError.mapping { try tenant.store.worklistFacts(analystID: analyst, today: today, timeZone: zone) }
-    try warnTickets(&facts, tenant: tenant)
+    let requested = try exchangeRates(request.rates, to: base)
+    // One read for all of it (facts, settings, rates, tickets): one snapshot, one pool checkout.
+    let inputs = try RPCError.mapping { try tenant.store.worklistInputs(analystID: analyst, today: today, timeZone: zone, base: base) }
+    let applied = overriding(inputs.rates, with: requested)
+    let weights = try RPCError.mapping { try TenantSetting.weights(inputs.settings) }
+    var facts = inputs.facts
+    warnTickets(&facts, inputs, now: tenant.clock.milliseconds)
     let (total, rows) = Worklist.top(facts, limit: limit, today: today, weights: weights, base: base, rates: applied.mapValues(\.rate))
     return .with { response in
         response.asOf = today.description
@@ -50,15 +53,13 @@ func worklist(_ request: Dunlin_V1_WorklistRequest, tenant: TenantHandle, caller
 
 /// Adds to each customer's facts its tickets whose SLA is breached or at risk at the tenant's now
 /// (whatever day the list is for: an SLA is about now).
-private func warnTickets(_ facts: inout [WorklistFacts], tenant: TenantHandle) throws {
-    let tickets = try RPCError.mapping { try tenant.store.unresolvedTickets() }
-    guard !tickets.isEmpty else { return }
-    let events = try RPCError.mapping { try tenant.store.ticketEvents(of: tickets.map(\.id)) }
-    let calendars = try RPCError.mapping { try tenant.store.allTeamCalendars() }
-    let now = tenant.clock.milliseconds
+private func warnTickets(_ facts: inout [WorklistFacts], _ inputs: WorklistInputs, now: Int64) {
+    guard !inputs.tickets.isEmpty else { return }
     var warnings: [String: [TicketWarning]] = [:]
-    for ticket in tickets {
-        let status = SLAClock.status(events: events[ticket.id] ?? [], slaMinutes: Int64(ticket.slaMinutes), calendars: calendars, now: now)
+    for ticket in inputs.tickets {
+        let status = SLAClock.status(
+            events: inputs.ticketEvents[ticket.id] ?? [], slaMinutes: Int64(ticket.slaMinutes), calendars: inputs.calendars, now: now
+        )
         if let warning = TicketWarning(ticket, status) { warnings[ticket.customerID, default: []].append(warning) }
     }
     for index in facts.indices {
