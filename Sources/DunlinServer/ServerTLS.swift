@@ -71,13 +71,16 @@ public enum ServerTransport {
 /// (0644) and `DIR/tls/server-key.pem` (0600), in `DIR/tls/` (0700).
 public struct ServerCertificateFiles: Sendable {
     public let directory: URL
+    private let dataDirectory: URL
 
     public init(dataDirectory: URL) {
-        directory = dataDirectory.appendingPathComponent("tls", isDirectory: true)
+        self.dataDirectory = dataDirectory
+        directory = dataDirectory.appendingPathComponent(Backups.tlsFolder, isDirectory: true)
     }
 
-    public var certificateFile: URL { directory.appendingPathComponent("server-cert.pem") }
-    public var keyFile: URL { directory.appendingPathComponent("server-key.pem") }
+    // Named once, in ``Backups``, so a backup always carries the pair the server reads.
+    public var certificateFile: URL { dataDirectory.appendingPathComponent(Backups.tlsCertificate) }
+    public var keyFile: URL { dataDirectory.appendingPathComponent(Backups.tlsKey) }
 
     /// The pair, when both files are there.
     public var existing: ServerTLS? {

@@ -37,8 +37,12 @@ public enum Backups {
     /// The data directory's own TLS certificate and key (DunlinServer's `ServerCertificateFiles`),
     /// copied as they are when both are there: a server restored from the backup presents the
     /// certificate the laptops pinned, instead of none (plain TCP) or a new one they refuse.
-    public static let tlsFiles = ["tls/server-cert.pem", "tls/server-key.pem"]
-    static let tlsFolder = "tls"
+    public static let tlsFiles = [tlsCertificate, tlsKey]
+    /// Where in a data directory the server's certificate and key are: the one place both the
+    /// server (`ServerCertificateFiles`) and the backup name them.
+    public static let tlsCertificate = "tls/server-cert.pem"
+    public static let tlsKey = "tls/server-key.pem"
+    public static let tlsFolder = "tls"
 
     /// Copies the data directory `data` into `destination`, which must not exist or be empty,
     /// and writes the manifest last: a backup without one is incomplete.
