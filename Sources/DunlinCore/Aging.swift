@@ -103,14 +103,15 @@ public struct AgingReport: Sendable, Hashable {
     /// each. Totals and the base-currency conversion are the same as ``compute(_:asOf:buckets:baseCurrency:rates:)``'s.
     ///
     /// `totals`, when given, are the whole report's sums per currency and bucket (a store keeps
-    /// them; `rows` is then one page of the report) instead of the rows' sums.
+    /// them; `rows` is then one page of the report) instead of the rows' sums. Either way a
+    /// currency whose sums are all zero has no totals.
     public static func assemble(
         _ rows: [Row], asOf: CivilDate, buckets: AgingBuckets = .standard,
         baseCurrency: Currency? = nil, rates: [Currency: ExchangeRate] = [:], totals given: [Currency: [Int128]]? = nil
     ) throws(DomainError) -> AgingReport {
         let wideTotals = given ?? Self.wideTotals(rows, buckets: buckets)
         var totals: [Currency: [Int64]] = [:]
-        for (currency, sums) in wideTotals {
+        for (currency, sums) in Self.nonZero(wideTotals) {
             totals[currency] = try narrow(sums, currency, field: "totals")
         }
         var report = AgingReport(
@@ -152,7 +153,15 @@ public struct AgingReport: Sendable, Hashable {
                 totals[row.currency, default: Array(repeating: 0, count: buckets.count)][index] += Int128(amount)
             }
         }
-        return totals
+        return nonZero(totals)
+    }
+
+    /// `totals` without the currencies whose every bucket sums to zero. Such a currency (its open
+    /// items cancel out) keeps its rows but has no totals, however they were summed: a store's
+    /// kept totals cannot tell it from a currency with no items, so no path lists it, and no
+    /// base-currency report asks for its rate.
+    public static func nonZero(_ totals: [Currency: [Int128]]) -> [Currency: [Int128]] {
+        totals.filter { $0.value.contains { $0 != 0 } }
     }
 
     /// Sums made in 128 bits as the Int64 the wire carries, or OUT_OF_RANGE naming `field`.

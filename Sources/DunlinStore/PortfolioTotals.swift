@@ -345,7 +345,7 @@ extension TenantStore {
                 let bucket = thresholds.firstIndex { key.due >= $0 } ?? thresholds.count
                 sums[currency, default: Array(repeating: 0, count: buckets.count)][bucket] += amount
             }
-            totals[day] = sums
+            totals[day] = AgingReport.nonZero(sums)
         }
         return totals
     }

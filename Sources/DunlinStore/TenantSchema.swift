@@ -609,6 +609,9 @@ enum TenantSchema {
         migrator.registerMigration("v35: notice lines packed") { db in
             try PackedNoticeLines.migrate(db)
         }
+        migrator.registerMigration("v41: the ledger by date and kind") { db in
+            try db.execute(sql: LedgerByDate.schema)
+        }
         return migrator
     }
 }

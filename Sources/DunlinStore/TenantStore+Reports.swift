@@ -191,7 +191,24 @@ extension TenantStore {
         _ db: Database, analystID: String? = nil, asOf: CivilDate, buckets: AgingBuckets,
         after: (customerID: String, currency: String)? = nil, limit: Int? = nil
     ) throws -> [AgingReport.Row] {
+        // SQLite's own SUM first: a sum it cannot hold sends the rows to be summed wide.
         do {
+            return try agingSums(db, analystID: analystID, asOf: asOf, buckets: buckets, after: after, limit: limit, width: .narrow)
+        } catch SumWidth.TooNarrow.sum {
+        } catch let error as DatabaseError where error.message == "integer overflow" {
+        }
+        do {
+            return try agingSums(db, analystID: analystID, asOf: asOf, buckets: buckets, after: after, limit: limit, width: .wide)
+        } catch let error as DatabaseError where error.message == "integer overflow" {
+            throw Self.sumOutOfRange
+        }
+    }
+
+    /// ``agingSums(_:analystID:asOf:buckets:after:limit:)`` with the buckets summed `width`.
+    private static func agingSums(
+        _ db: Database, analystID: String?, asOf: CivilDate, buckets: AgingBuckets,
+        after: (customerID: String, currency: String)?, limit: Int?, width: SumWidth
+    ) throws -> [AgingReport.Row] {
             let view = try AsOfView(db, asOf: asOf, side: .invoice)
             let thresholds = agingThresholds(asOf: asOf, buckets: buckets)
             let due = "COALESCE(b.due_date, b.date)"
@@ -230,17 +247,21 @@ extension TenantStore {
             var sql = "SELECT b.customer_id, b.currency, COUNT(*)"
             var arguments: [(any DatabaseValueConvertible)?] = []
             for threshold in thresholds {
-                sql += ", " + WideSum.columns("b.gross", filter: "\(due) >= ?")
-                arguments += [threshold, threshold]
+                sql += ", " + width.columns("b.gross", filter: "\(due) >= ?")
+                arguments += Array(repeating: threshold, count: width.columnsPerSum)
             }
-            sql += ", \(WideSum.columns("b.gross")) FROM invoice_balance b\(analyst) WHERE \(view.counts) AND b.gross != 0"
+            sql += ", \(width.columns("b.gross")) FROM invoice_balance b\(analyst) WHERE \(view.counts) AND b.gross != 0"
             if let analystID { arguments.append(analystID) }
             arguments += view.countsArguments
             if let after {
                 sql += " AND (b.customer_id, b.currency) > (?, ?)"
                 arguments += [after.customerID, after.currency]
             }
-            sql += " GROUP BY b.customer_id, b.currency ORDER BY b.customer_id, b.currency"
+            // An analyst's customers come from `customer_analyst` (analyst, id) in id order; with
+            // their rowid in the grouping SQLite sees that each id comes once and groups in that
+            // order, with no sort of the analyst's invoices (b.customer_id alone sorts them all).
+            let groups = analystID == nil ? "b.customer_id, b.currency" : "c.id, c.rowid, b.currency"
+            sql += " GROUP BY \(groups) ORDER BY \(groups)"
             let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
             while let row = try cursor.next() {
                 let key = AgingGroup(customerID: row[0], currency: row[1])
@@ -249,8 +270,8 @@ extension TenantStore {
                     nextChange = try changes?.next()
                     if try emit(only.key, only.sums, open: only.open) { return rows }
                 }
-                // Columns 3 + 2k and 4 + 2k: due on or after threshold k; the last pair: everything.
-                let cumulative = (0...thresholds.count).map { WideSum.value(row, at: 3 + 2 * $0) }
+                // Column sum k from 3: due on or after threshold k; the last: everything.
+                let cumulative = try (0...thresholds.count).map { try width.value(row, sum: $0, from: 3) }
                 var sums = [cumulative[0]]
                 for index in 1...thresholds.count {
                     sums.append(cumulative[index] - cumulative[index - 1])
@@ -268,9 +289,6 @@ extension TenantStore {
                 if try emit(only.key, only.sums, open: only.open) { return rows }
             }
             return rows
-        } catch let error as DatabaseError where error.message == "integer overflow" {
-            throw Self.sumOutOfRange
-        }
     }
 
     /// A computed balance column: SQLite's `+` turns an integer overflow into a REAL instead of
@@ -350,6 +368,41 @@ extension TenantStore {
             result.append((entry, Money(minorUnits: try integer(row, 11), currency: currency)))
         }
         return result
+    }
+}
+
+/// How a query sums 64-bit amounts. `narrow`: SQLite's own SUM, one column, which raises
+/// "integer overflow" rather than wrap, and is REAL when a value is (a balance the triggers could
+/// not keep as an integer); its reader throws ``TooNarrow`` for the REAL, and either sends the
+/// query back to be summed `wide` (``WideSum``: two columns, never overflows). An aging sums each
+/// invoice into every bucket's column, so the narrow form's half as many sums is most of its cost.
+enum SumWidth {
+    case narrow, wide
+
+    enum TooNarrow: Error { case sum }
+
+    var columnsPerSum: Int { self == .narrow ? 1 : 2 }
+
+    /// The result columns of one sum, optionally `FILTER (WHERE filter)` (bound once per column).
+    func columns(_ expression: String, filter: String? = nil) -> String {
+        switch self {
+        case .narrow: "SUM(\(expression))" + (filter.map { " FILTER (WHERE \($0))" } ?? "")
+        case .wide: WideSum.columns(expression, filter: filter)
+        }
+    }
+
+    /// Sum number `sum` of those that start at column `first` (NULL, no rows: zero).
+    func value(_ row: Row, sum: Int, from first: Int) throws -> Int128 {
+        switch self {
+        case .wide:
+            return WideSum.value(row, at: first + 2 * sum)
+        case .narrow:
+            switch (row[first + sum] as DatabaseValue).storage {
+            case .null: return 0
+            case .int64(let value): return Int128(value)
+            default: throw TooNarrow.sum
+            }
+        }
     }
 }
 
@@ -486,6 +539,26 @@ private struct AgingCorrections {
     }
 }
 
+/// Migration "v41: the ledger by date and kind": v1's `ledger_entry_by_date` (date, id) with the
+/// kind between, so the entries of some kinds dated after a date (an as-of report's corrections,
+/// ``AsOfView``, and whether the ledger is current on a date) are picked out in the index, not by
+/// reading each later entry's row for its kind: 30 days back, most of what is dated later is
+/// invoices, which a correction never needs. A bootstrap defers this index like the one it
+/// replaces: `IF EXISTS`, since a bootstrap cut short has it dropped (the migration then builds
+/// the new one at once, and the kept SQL of the old one, run `IF NOT EXISTS`, does nothing).
+enum LedgerByDate {
+    static let schema = """
+        DROP INDEX IF EXISTS ledger_entry_by_date;
+        CREATE INDEX ledger_entry_by_date ON ledger_entry(date, kind, id);
+        """
+
+    /// Whether an entry of one of `kinds` is dated after the one argument: read from this index
+    /// alone, a few pages even when a month of invoices is dated later.
+    static func anyEntryAfter(kinds: [String]) -> String {
+        "SELECT EXISTS (SELECT 1 FROM ledger_entry WHERE date > ? AND kind IN (\(kinds.map { "'\($0)'" }.joined(separator: ", "))))"
+    }
+}
+
 /// The SQL pieces that read a derived balance table (alias `b`) as of a date: which rows count,
 /// and the balance expression, joined to the correction (alias `x`) only when some entry is
 /// dated after the date.
@@ -506,8 +579,7 @@ private struct AsOfView {
 
     /// Whether an entry of one of `kinds` is dated after `date` (by `ledger_entry_by_date`).
     static func anyEntry(_ db: Database, after date: String, kinds: [String]) throws -> Bool {
-        let list = kinds.map { "'\($0)'" }.joined(separator: ", ")
-        return try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM ledger_entry WHERE date > ? AND kind IN (\(list)))"), arguments: [date]) ?? false
+        try Bool.fetchOne(db.cachedStatement(sql: LedgerByDate.anyEntryAfter(kinds: kinds)), arguments: [date]) ?? false
     }
 
     init(_ db: Database, asOf: CivilDate?, side: Side) throws {

@@ -109,6 +109,27 @@ struct CivilDateAndAgingTests {
         #expect(report.baseTotals == [100_00, 50_00, 25_00, 0, 0, 99_90])
     }
 
+    @Test("a currency whose open items cancel out keeps its rows but has no totals, and needs no rate, on every path")
+    func cancellingCurrencyHasNoTotals() throws {
+        let asOf = try #require(CivilDate("2026-11-23"))
+        let items = [
+            AgingItem(customerID: "C1", dueDate: asOf.adding(days: -5), open: Money(minorUnits: 40_00, currency: .eur)),
+            AgingItem(customerID: "C1", dueDate: asOf.adding(days: -9), open: Money(minorUnits: -40_00, currency: .eur)),
+            AgingItem(customerID: "C2", dueDate: asOf, open: Money(minorUnits: 7_00, currency: .usd)),
+        ]
+        // No EUR rate: EUR's totals are zero, so nothing of EUR is converted.
+        let report = try AgingReport.compute(items, asOf: asOf, baseCurrency: .usd)
+        #expect(report.rows.map(\.currency) == [.eur, .usd])
+        #expect(report.rows.first?.buckets == [0, 0, 0, 0, 0, 0])
+        #expect(report.totals == [.usd: [7_00, 0, 0, 0, 0, 0]])
+        #expect(report.baseTotals == [7_00, 0, 0, 0, 0, 0])
+        // A store's kept totals have no row for such a currency; given with or without it, the same report.
+        let kept = try AgingReport.assemble(report.rows, asOf: asOf, baseCurrency: .usd, totals: [.usd: [7_00, 0, 0, 0, 0, 0]])
+        let withZero = try AgingReport.assemble(report.rows, asOf: asOf, baseCurrency: .usd, totals: [.usd: [7_00, 0, 0, 0, 0, 0], .eur: [0, 0, 0, 0, 0, 0]])
+        #expect(kept.totals == report.totals && withZero.totals == report.totals)
+        #expect(kept.baseTotals == report.baseTotals && withZero.baseTotals == report.baseTotals)
+    }
+
     @Test("a base-currency aging with a currency and no rate names the missing rate")
     func missingRate() throws {
         let asOf = try #require(CivilDate("2026-11-23"))

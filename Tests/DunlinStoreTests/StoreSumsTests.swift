@@ -179,6 +179,25 @@ struct StoreSumsTests {
         #expect(throws: MoneyError.totalOutOfRange(.usd)) { try store.worklistFacts(analystID: "A", today: Self.start.adding(days: 40), timeZone: .gmt) }
     }
 
+    @Test("an aging whose one-column SQL sum overflows on the way is summed again wide, exactly, for the tenant and for an analyst")
+    func agingSumOverflowingOnTheWay() throws {
+        let store = try TenantStore()
+        try store.upsert([Customer(id: "C1", number: "N1", name: "One", analystID: "A")])
+        // Beyond what the API takes: two invoices that overflow 64 bits when added first (they are
+        // due first), then a negative one due a day later that brings the sum back in range.
+        let half = Int64.max / 2 + 1
+        try store.writer.write { db in
+            for (id, amount, due) in [("I0", half, 30), ("I1", half, 30), ("I2", -half, 31)] {
+                try db.execute(sql: "INSERT INTO ledger_entry (id, kind, customer_id, currency, amount, date, due_date) VALUES (?, 'invoice', 'C1', 'USD', ?, ?, ?)",
+                               arguments: [id, amount, Self.start.description, Self.start.adding(days: due).description])
+            }
+        }
+        for analyst in ["A", nil] as [String?] {
+            let page = try store.agingPage(analystID: analyst, asOf: Self.start, buckets: .standard, page: PageRequest(size: 10))
+            #expect(page.rows == [AgingReport.Row(customerID: "C1", currency: .usd, buckets: [half, 0, 0, 0, 0, 0])], "\(analyst ?? "tenant")")
+        }
+    }
+
     @Test("the worklist's seeks for overdue and not-yet-due balances read only the covering index (v34)")
     func currentSumsReadTheIndexOnly() throws {
         let store = try TenantStore()
