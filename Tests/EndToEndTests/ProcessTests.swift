@@ -218,8 +218,10 @@ struct ProcessTests {
         #expect(try await initialized.waitForExit() == 0)
         let words = try #require(settings["ExecStart"]).split(separator: " ").map(String.init)
         #expect(words.first == "/usr/local/bin/dunlind" && words.dropFirst().first == "serve")
-        let arguments = words.dropFirst(2).map { $0 == "/var/lib/dunlin" ? directory.path : $0 == "7474" ? "0" : $0 }
+        let arguments = words.dropFirst(2).map { $0 == "/var/lib/dunlin" ? directory.path : ["7474", "9474"].contains($0) ? "0" : $0 }
         let server = try ChildProcess(try Executables.url("dunlind"), ["serve"] + arguments)
+        // The metrics listen on loopback, and the figures are kept.
+        try await server.waitForLine(containing: "dunlind metrics on http://127.0.0.1:")
         try await server.waitForLine(containing: "dunlind listening on 127.0.0.1:")
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0)
