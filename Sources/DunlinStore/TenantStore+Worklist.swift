@@ -86,10 +86,15 @@ extension TenantStore {
                 """ + (analystID == nil ? "" : " WHERE c.analyst_id = ?")),
             arguments: StatementArguments(currentSums ? CurrentOpenBalance.arguments(today) : []) + scope
         )
+        // The customer of the rows being read (comparing with `facts.last` copied its facts on
+        // every row), and whether it is placed (its rows skipped).
+        var lastID: String?, isPlaced = false
         while let row = try customers.next() {
             let id: String = try row.decode(String.self, atIndex: 0)
-            if facts.last?.customerID != id {
-                guard !placed.contains(id) else { continue }
+            if lastID != id {
+                lastID = id
+                isPlaced = placed.contains(id)
+                guard !isPlaced else { continue }
                 let limit = try row.decode(Int64?.self, atIndex: 3), currency = try row.decode(String?.self, atIndex: 4)
                 var customer = WorklistFacts(
                     customerID: id, customerName: try row.decode(String.self, atIndex: 1),
@@ -103,7 +108,7 @@ extension TenantStore {
                 facts.append(customer)
             }
             // One row per currency with open invoices, in currency order as MoneyTotals gives them.
-            if currentSums, !row.hasNull(atIndex: 6), let sum = try CurrentOpenBalance.sum(row, at: 6, customerID: id) {
+            if currentSums, !isPlaced, !row.hasNull(atIndex: 6), let sum = try CurrentOpenBalance.sum(db, row, at: 6, customerID: id, asOf: today) {
                 try add(sum, to: &facts[facts.count - 1])
             }
         }
