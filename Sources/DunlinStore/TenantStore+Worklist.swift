@@ -45,7 +45,8 @@ extension TenantStore {
     }
 
     /// ``worklistFacts(analystID:today:timeZone:)`` in the caller's read. The customers come in
-    /// one statement in the analyst's order (the index's, by id; every customer: the table's),
+    /// one statement in the analyst's order (the index's, by id; every customer: the table's, not
+    /// the order of v38's index, which covers these columns too),
     /// each customer's rows together. With `currentSums` (the ledger is current on `today`) that
     /// statement also carries each customer's open sums per currency (``CurrentOpenBalance``: the
     /// kept total and a few index seeks, no invoice read); without, they are summed from every
@@ -82,7 +83,7 @@ extension TenantStore {
             db.cachedStatement(sql: """
                 SELECT c.id, c.name, c.risk_rating, c.credit_limit, c.credit_currency,
                        (SELECT MAX(occurred_at) FROM activity WHERE customer_id = c.id)\(sums)
-                FROM customer c\(join)
+                FROM customer c\(analystID == nil ? " NOT INDEXED" : "")\(join)
                 """ + (analystID == nil ? "" : " WHERE c.analyst_id = ?")),
             arguments: StatementArguments(currentSums ? CurrentOpenBalance.arguments(today) : []) + scope
         )
