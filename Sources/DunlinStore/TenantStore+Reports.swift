@@ -127,7 +127,7 @@ extension TenantStore {
         let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(CurrentOpenBalance.arguments(asOf) + (analystID.map { [$0] } ?? [])))
         var sums: [OpenBalanceSum] = []
         while let row = try rows.next() {
-            if let sum = try CurrentOpenBalance.sum(row, at: 1, customerID: row[0]) { sums.append(sum) }
+            if let sum = try CurrentOpenBalance.sum(db, row, at: 1, customerID: row[0], asOf: asOf) { sums.append(sum) }
         }
         return sums
     }
@@ -250,17 +250,21 @@ extension TenantStore {
                 sql += ", " + width.columns("b.gross", filter: "\(due) >= ?")
                 arguments += Array(repeating: threshold, count: width.columnsPerSum)
             }
-            sql += ", \(width.columns("b.gross")) FROM invoice_balance b\(analyst) WHERE \(view.counts) AND b.gross != 0"
+            // By customer and currency whatever else is indexed (the statement's index, by customer
+            // and due date, looks as cheap to the planner and would sort every row to group them).
+            sql += ", \(width.columns("b.gross")) FROM invoice_balance b INDEXED BY invoice_balance_by_customer\(analyst) WHERE \(view.counts) AND b.gross != 0"
             if let analystID { arguments.append(analystID) }
             arguments += view.countsArguments
             if let after {
                 sql += " AND (b.customer_id, b.currency) > (?, ?)"
                 arguments += [after.customerID, after.currency]
             }
-            // An analyst's customers come from `customer_analyst` (analyst, id) in id order; with
-            // their rowid in the grouping SQLite sees that each id comes once and groups in that
-            // order, with no sort of the analyst's invoices (b.customer_id alone sorts them all).
-            let groups = analystID == nil ? "b.customer_id, b.currency" : "c.id, c.rowid, b.currency"
+            // An analyst's customers come from `customer_analyst` (analyst, id, ...) in id order.
+            // Grouped by that index's columns and the rowid, SQLite sees that each customer comes
+            // once and groups in that order, with no sort of the analyst's invoices (grouped by
+            // b.customer_id it sorts them all); the columns are read from the index itself, so a
+            // redefinition of it (v38 made it cover the worklist's columns) keeps this true.
+            let groups = analystID == nil ? "b.customer_id, b.currency" : try analystOrder(db) + ", b.currency"
             sql += " GROUP BY \(groups) ORDER BY \(groups)"
             let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
             while let row = try cursor.next() {
@@ -289,6 +293,13 @@ extension TenantStore {
                 if try emit(only.key, only.sums, open: only.open) { return rows }
             }
             return rows
+    }
+
+    /// `customer_analyst`'s columns (alias `c`), then the rowid: the order an analyst's customers
+    /// are read in, and each customer once.
+    static func analystOrder(_ db: Database) throws -> String {
+        let columns = try String.fetchAll(db.cachedStatement(sql: "SELECT name FROM pragma_index_info('customer_analyst') ORDER BY seqno"))
+        return (columns.map { "c.\($0)" } + ["c.rowid"]).joined(separator: ", ")
     }
 
     /// A computed balance column: SQLite's `+` turns an integer overflow into a REAL instead of
@@ -435,39 +446,62 @@ public struct AgingPage: Sendable {
 
 /// The columns that turn a row `o` of `customer_open_balance` (one customer's open invoices in
 /// one currency, kept by triggers) into that customer's sums as of a date when the ledger is
-/// current on it (``TenantStore/ledgerIsCurrent(_:asOf:)``): its kept open total, and three seeks
-/// into the covering partial index `open_invoice_by_customer_currency_due` (migration v34) for the
-/// oldest due date before the date (the first of the overdue part) and the balances due on or
-/// after it or never (what is not yet overdue). No invoice row is read and nothing is grouped: a
+/// current on it (``TenantStore/ledgerIsCurrent(_:asOf:)``): its kept open total, and two seeks
+/// into the covering partial index `open_invoice_by_customer_currency_due` (migration v34): the
+/// first open invoice in due-date order, and the balances due on or after the date (what is not
+/// yet overdue). The index puts invoices without a due date first, so the first one says whether
+/// there are any: when there are none (every invoice the API takes has a due date) it is the
+/// oldest due date, overdue when before the date; when there are, two more seeks for that
+/// customer alone (``sum(_:_:at:customerID:asOf:)``) find the oldest due date before the date
+/// and the undated sum (never overdue). No invoice row is read and nothing is grouped: a
 /// worklist adds these columns to its one read of the analyst's customers.
 enum CurrentOpenBalance {
     private static let open = "b.gross > 0 AND b.reversed_on IS NULL"
     private static let range = "b.customer_id = o.customer_id AND b.currency = o.currency AND \(open)"
     private static let index = "invoice_balance b INDEXED BY open_invoice_by_customer_currency_due"
 
-    /// Seven columns: currency, the kept sum's halves, its count of inexact balances, the oldest
-    /// overdue due date, the sum not yet due (a 64-bit SUM: it is part of the open total, which
-    /// must fit 64 bits too; SQLite raises "integer overflow" when it does not) and the undated sum.
-    /// The date is bound twice, first (``arguments(_:)``).
+    /// Six columns: currency, the kept sum's halves, its count of inexact balances, the first
+    /// open invoice's due date ('' for none: it has no due date) and the sum not yet due (a
+    /// 64-bit SUM: it is part of the open total, which must fit 64 bits too; SQLite raises
+    /// "integer overflow" when it does not). The date is bound once, first (``arguments(_:)``).
     static let columns = """
         o.currency, o.high, o.low, o.inexact,
-        (SELECT MIN(b.due_date) FROM \(index) WHERE \(range) AND b.due_date < ?1),
-        (SELECT SUM(b.gross) FROM \(index) WHERE \(range) AND b.due_date >= ?1),
-        (SELECT SUM(b.gross) FROM \(index) WHERE \(range) AND b.due_date IS NULL)
+        (SELECT IFNULL(b.due_date, '') FROM \(index) WHERE \(range) ORDER BY b.due_date LIMIT 1),
+        (SELECT SUM(b.gross) FROM \(index) WHERE \(range) AND b.due_date >= ?1)
+        """
+
+    /// For a customer and currency with undated open invoices: the oldest due date before the
+    /// date, and the undated sum (64-bit, as above).
+    private static let undated = """
+        SELECT (SELECT MIN(b.due_date) FROM \(index) WHERE b.customer_id = ?2 AND b.currency = ?3 AND \(open) AND b.due_date < ?1),
+               (SELECT SUM(b.gross) FROM \(index) WHERE b.customer_id = ?2 AND b.currency = ?3 AND \(open) AND b.due_date IS NULL)
         """
 
     static func arguments(_ asOf: CivilDate) -> [(any DatabaseValueConvertible)?] { [asOf.description] }
 
-    /// The sum the seven columns at `index` describe, nil for a currency this version does not
+    /// The sum the six columns at `index` describe, nil for a currency this version does not
     /// know (as the other paths skip it).
-    static func sum(_ row: Row, at index: Int, customerID: String) throws -> OpenBalanceSum? {
+    static func sum(_ db: Database, _ row: Row, at index: Int, customerID: String, asOf: CivilDate) throws -> OpenBalanceSum? {
         guard (row[index + 3] as Int64) == 0 else { throw TenantStore.sumOutOfRange }
-        guard let currency = Currency(code: row[index]) else { return nil }
+        let code: String = row[index]
+        guard let currency = Currency(code: code) else { return nil }
         let total = WideSum.value(row, at: index + 1)
-        let notDue = Int128((row[index + 5] as Int64?) ?? 0) + Int128((row[index + 6] as Int64?) ?? 0)
+        var notDue = Int128((row[index + 5] as Int64?) ?? 0)
+        let day = asOf.description
+        var oldestOverdue: String?
+        switch row[index + 4] as String? {
+        case ""?:
+            let found = try Row.fetchOne(db.cachedStatement(sql: undated), arguments: [day, customerID, code])
+            oldestOverdue = found?[0]
+            notDue += Int128((found?[1] as Int64?) ?? 0)
+        case let first? where first < day:
+            oldestOverdue = first
+        case _:
+            break
+        }
         return OpenBalanceSum(
             customerID: customerID, currency: currency, open: total, overdue: total - notDue,
-            oldestOverdue: (row[index + 4] as String?).flatMap(CivilDate.init)
+            oldestOverdue: oldestOverdue.flatMap(CivilDate.init)
         )
     }
 

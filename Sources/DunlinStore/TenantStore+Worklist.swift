@@ -45,7 +45,8 @@ extension TenantStore {
     }
 
     /// ``worklistFacts(analystID:today:timeZone:)`` in the caller's read. The customers come in
-    /// one statement in the analyst's order (the index's, by id; every customer: the table's),
+    /// one statement in the analyst's order (the index's, by id; every customer: the table's, not
+    /// the order of v38's index, which covers these columns too),
     /// each customer's rows together. With `currentSums` (the ledger is current on `today`) that
     /// statement also carries each customer's open sums per currency (``CurrentOpenBalance``: the
     /// kept total and a few index seeks, no invoice read); without, they are summed from every
@@ -82,14 +83,19 @@ extension TenantStore {
             db.cachedStatement(sql: """
                 SELECT c.id, c.name, c.risk_rating, c.credit_limit, c.credit_currency,
                        (SELECT MAX(occurred_at) FROM activity WHERE customer_id = c.id)\(sums)
-                FROM customer c\(join)
+                FROM customer c\(analystID == nil ? " NOT INDEXED" : "")\(join)
                 """ + (analystID == nil ? "" : " WHERE c.analyst_id = ?")),
             arguments: StatementArguments(currentSums ? CurrentOpenBalance.arguments(today) : []) + scope
         )
+        // The customer of the rows being read (comparing with `facts.last` copied its facts on
+        // every row), and whether it is placed (its rows skipped).
+        var lastID: String?, isPlaced = false
         while let row = try customers.next() {
             let id: String = try row.decode(String.self, atIndex: 0)
-            if facts.last?.customerID != id {
-                guard !placed.contains(id) else { continue }
+            if lastID != id {
+                lastID = id
+                isPlaced = placed.contains(id)
+                guard !isPlaced else { continue }
                 let limit = try row.decode(Int64?.self, atIndex: 3), currency = try row.decode(String?.self, atIndex: 4)
                 var customer = WorklistFacts(
                     customerID: id, customerName: try row.decode(String.self, atIndex: 1),
@@ -103,7 +109,7 @@ extension TenantStore {
                 facts.append(customer)
             }
             // One row per currency with open invoices, in currency order as MoneyTotals gives them.
-            if currentSums, !row.hasNull(atIndex: 6), let sum = try CurrentOpenBalance.sum(row, at: 6, customerID: id) {
+            if currentSums, !isPlaced, !row.hasNull(atIndex: 6), let sum = try CurrentOpenBalance.sum(db, row, at: 6, customerID: id, asOf: today) {
                 try add(sum, to: &facts[facts.count - 1])
             }
         }

@@ -114,4 +114,61 @@ import Testing
         #expect(throws: DomainError.self) { try weights.set("friendliness", 1) }
         #expect(weights["open_dispute"] == 10)
     }
+
+    /// The order the doc comment states, as a whole-row comparison: the reference the ranking is held to.
+    static func documented(_ a: WorklistRow, _ b: WorklistRow) -> Bool {
+        if a.priority != b.priority { return a.priority }
+        if a.score != b.score { return a.score > b.score }
+        if a.overdueBase.minorUnits != b.overdueBase.minorUnits { return a.overdueBase.minorUnits > b.overdueBase.minorUnits }
+        return (a.customerName, a.customerID) < (b.customerName, b.customerID)
+    }
+
+    @Test("the first rows picked out of many are those of a full sort of every row, in its order, on random customers")
+    func topAgainstFullSort() throws {
+        var random = SeededGenerator(seed: 11)
+        let php = try ExchangeRate(from: Self.php, to: Self.usd, rate: "0.0171")
+        // Few names, amounts and days, so scores, amounts and names tie often and the id decides.
+        let names = ["Acme", "Beta", "Acme", "Zed", "Mu"]
+        for round in 0..<60 {
+            let count = Int(random.next(in: 0...80))
+            let facts = (0..<count).map { n -> WorklistFacts in
+                var facts = WorklistFacts(
+                    customerID: "C\(Int(random.next(in: 0...999)))-\(n)", customerName: names[Int(random.next(in: 0...4))],
+                    riskRating: Int(random.next(in: 1...5)),
+                    creditLimit: random.next(in: 0...3) == 0 ? Self.usd(1_000) : nil,
+                    overdue: random.next(in: 0...2) == 0 ? [] : [Self.usd(Int64(random.next(in: 0...4)) * 1_000)],
+                    openTotal: [Self.usd(Int64(random.next(in: 0...5)) * 1_000)],
+                    oldestDue: random.next(in: 0...1) == 0 ? nil : Self.today.adding(days: -Int(random.next(in: 0...40))),
+                    openDisputes: Int(random.next(in: 0...2)),
+                    brokenPromises: random.next(in: 0...3) == 0
+                        ? [.init(amount: Self.usd(100), brokenOn: Self.today.adding(days: -Int(random.next(in: 0...120))), partly: random.next(in: 0...1) == 0)] : [],
+                    promisesDue: random.next(in: 0...5) == 0 ? [.init(amount: Self.usd(50), promisedDate: Self.today)] : [],
+                    callBacks: random.next(in: 0...5) == 0 ? [Self.today.adding(days: -Int(random.next(in: 0...3)))] : [],
+                    lastContact: random.next(in: 0...3) == 0 ? nil : Self.today.adding(days: -Int(random.next(in: 0...30)))
+                )
+                if random.next(in: 0...9) == 0 { facts.overdue.append(Money(minorUnits: Int64(random.next(in: 1...9_000_000)), currency: Self.php)) }
+                return facts
+            }
+            let rates = round % 2 == 0 ? [:] : [Self.php: php]
+            let all = facts.compactMap { Worklist.row(for: $0, today: Self.today, weights: .standard, base: Self.usd, rates: rates) }
+            let sorted = all.sorted(by: Self.documented)
+            for limit in [0, 1, 2, 5, count / 2, count - 1, count, count + 3, Int(random.next(in: 0...100))] {
+                let (total, rows) = Worklist.top(facts, limit: limit, today: Self.today, weights: .standard, base: Self.usd, rates: rates)
+                #expect(total == all.count, "round \(round), limit \(limit)")
+                #expect(rows == Array(sorted.prefix(max(limit, 0))), "round \(round), limit \(limit)")
+            }
+        }
+    }
+
+    @Test("Ranking.first: the first few of many in order, as a full sort's prefix, on random integers with repeats")
+    func rankingFirst() {
+        var random = SeededGenerator(seed: 7)
+        for _ in 0..<200 {
+            let values = (0..<Int(random.next(in: 0...60))).map { _ in Int(random.next(in: 0...20)) }
+            for count in [-1, 0, 1, 3, values.count / 3, values.count - 1, values.count, values.count + 1] {
+                #expect(Ranking.first(count, of: values, by: <) == Array(values.sorted().prefix(max(count, 0))))
+                #expect(Ranking.first(count, of: values, by: >) == Array(values.sorted(by: >).prefix(max(count, 0))))
+            }
+        }
+    }
 }

@@ -2,6 +2,8 @@ import DunlinCore
 @testable import DunlinStore
 import GRDB
 import DunlinSync
+import Foundation
+import Synchronization
 import Testing
 
 /// Reads that sum or index in SQL what a plainer read gives item by item, held to that read on
@@ -163,6 +165,31 @@ struct StoreSumsTests {
         }
     }
 
+    @Test("a placed customer in two currencies leaves the worklist's facts whole, and its sums go to no other customer, on both paths")
+    func placedCustomerInTwoCurrencies() throws {
+        let store = try TenantStore()
+        try store.upsert(["C1", "C2", "C3"].map { Customer(id: $0, number: "N\($0)", name: "Customer \($0)", analystID: "A") })
+        let php = try #require(Currency(code: "PHP"))
+        for (index, (customer, currency)) in [("C1", Currency.usd), ("C2", php), ("C2", .usd), ("C3", .usd)].enumerated() {
+            try store.post([LedgerEntry(id: "I\(index)", kind: .invoice, customerID: customer, amount: Money(minorUnits: 1_000_00 * Int64(index + 1), currency: currency),
+                                        date: Self.start, dueDate: Self.start.adding(days: 10), reference: "R\(index)")])
+        }
+        try store.writer.write { db in
+            try EscalationRow(Escalation(
+                id: "ESC:P", customerID: "C2", action: .place, reason: "placed", agency: "Agency", escalatedOn: Self.start,
+                summary: "", createdAt: Date(timeIntervalSince1970: 0)
+            )).insert(db)
+        }
+        let today = Self.start.adding(days: 30)
+        let (kept, summed) = try store.writer.read { db in
+            (try TenantStore.worklistFacts(db, analystID: "A", today: today, timeZone: .gmt, currentSums: true),
+             try TenantStore.worklistFacts(db, analystID: "A", today: today, timeZone: .gmt, currentSums: false))
+        }
+        #expect(kept.map(\.customerID) == ["C1", "C3"])
+        #expect(kept.map(\.overdue) == [[Money(minorUnits: 1_000_00, currency: .usd)], [Money(minorUnits: 4_000_00, currency: .usd)]])
+        #expect(kept == summed)
+    }
+
     @Test("a customer's open total beyond 64 bits is refused naming its currency, on the kept path as on the summed one")
     func worklistOpenTotalBeyond64Bits() throws {
         let store = try TenantStore()
@@ -198,7 +225,40 @@ struct StoreSumsTests {
         }
     }
 
-    @Test("the worklist's seeks for overdue and not-yet-due balances read only the covering index (v34)")
+    @Test("an aging page groups its invoices in index order, with no sort, for the tenant and for an analyst, today and as of a past date")
+    func agingGroupsWithoutASort() throws {
+        let store = try TenantStore()
+        try store.upsert([Customer(id: "C1", number: "N1", name: "One", analystID: "A"), Customer(id: "C2", number: "N2", name: "Two", analystID: "A")])
+        try store.post([
+            LedgerEntry(id: "I1", kind: .invoice, customerID: "C1", amount: Money(minorUnits: 10_00, currency: .usd), date: Self.start, dueDate: Self.start.adding(days: 30), reference: "INV-1"),
+            LedgerEntry(id: "I2", kind: .invoice, customerID: "C2", amount: Money(minorUnits: 20_00, currency: .eur), date: Self.start, dueDate: Self.start.adding(days: 10), reference: "INV-2"),
+            LedgerEntry(id: "P1", kind: .payment, customerID: "C1", amount: Money(minorUnits: 4_00, currency: .usd), date: Self.start.adding(days: 5)),
+            LedgerEntry(id: "A1", kind: .application, customerID: "C1", amount: Money(minorUnits: 4_00, currency: .usd), date: Self.start.adding(days: 5), sourceID: "P1", targetID: "I1"),
+        ])
+        for analyst in ["A", nil] as [String?] {
+            for asOf in [Self.start.adding(days: 1), Self.start.adding(days: 40)] {
+                // Every statement the page runs, planned: none sorts the invoices to group them.
+                let statements = Mutex<[String]>([])
+                let page = try store.writer.read { db in
+                    db.trace { event in if case .statement(let statement) = event { statements.withLock { $0.append(statement.expandedSQL) } } }
+                    defer { db.trace(options: [], nil) }
+                    return try TenantStore.agingSums(db, analystID: analyst, asOf: asOf, buckets: .standard, limit: analyst == nil ? 10 : nil)
+                }
+                #expect(page.count == 2)
+                let grouping = statements.withLock { $0 }.filter { $0.contains("GROUP BY") && $0.contains("COUNT(*)") }
+                #expect(grouping.count == 1, "\(grouping)")
+                for sql in grouping {
+                    let plan = try store.writer.read { db in
+                        try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String }
+                    }
+                    #expect(!plan.contains { $0.contains("TEMP B-TREE") }, "\(analyst ?? "tenant") \(asOf): \(plan)")
+                    #expect(plan.contains { $0.contains("invoice_balance_by_customer") }, "\(plan)")
+                }
+            }
+        }
+    }
+
+    @Test("the worklist's seeks for overdue and not-yet-due balances are two, in the covering index only (v34)")
     func currentSumsReadTheIndexOnly() throws {
         let store = try TenantStore()
         let plan = try store.writer.read { db in
@@ -206,8 +266,22 @@ struct StoreSumsTests {
                 .map { $0["detail"] as String }
         }
         let seeks = plan.filter { $0.contains("invoice_balance") || $0.hasPrefix("SEARCH b") }
-        #expect(seeks.count == 3, "\(plan)")
+        #expect(seeks.count == 2, "\(plan)")
         #expect(seeks.allSatisfy { $0.contains("USING COVERING INDEX open_invoice_by_customer_currency_due (customer_id=? AND currency=?") }, "\(plan)")
+        // The first invoice in due-date order is the index's first entry, not a sort.
+        #expect(!plan.contains { $0.contains("TEMP B-TREE") }, "\(plan)")
+    }
+
+    @Test("the worklist reads an analyst's customers from one index alone, with their name, risk and credit limit (v38)")
+    func analystCustomersFromTheIndexAlone() throws {
+        let store = try TenantStore()
+        let plan = try store.writer.read { db in
+            try Row.fetchAll(
+                db, sql: "EXPLAIN QUERY PLAN SELECT c.id, c.name, c.risk_rating, c.credit_limit, c.credit_currency FROM customer c WHERE c.analyst_id = ?",
+                arguments: ["A"]
+            ).map { $0["detail"] as String }
+        }
+        #expect(plan == ["SEARCH c USING COVERING INDEX customer_analyst (analyst_id=?)"], "\(plan)")
     }
 
     @Test("possible duplicate payments are found whichever of a pair arrives first, as the rule finds them in the whole ledger",

@@ -172,12 +172,30 @@ struct CollectionsSuite {
         lines.append(figure("worklist_server", serverTimes, target: 50, extra: common.merging(["rows": Int(serverTotal), "where": "server",
             "via": "Receivables/Worklist RPC over 127.0.0.1 (limit 1000 rows returned)"]) { a, _ in a }))
 
+        // The same handler on the server's store, called in process as the replica calls its own
+        // (Router.callLocally): the server's figure less this one is what the protocol adds (the
+        // response encoded, framed, compressed, sent, decoded, and the hops between tasks and loops).
+        progress("worklist: the server's handler, in process")
+        let local = {
+            var router = Router()
+            ReceivablesService(tenants: FixedTenants([BenchServer.tenant(store)])).register(in: &router)
+            return router
+        }()
+        let caller = ServerContext.local(principal: .with { $0.id = "u-bench"; $0.tenantID = "t-bench"; $0.role = "manager" })
+        var handlerTotal: UInt32 = 0
+        let handlerTimes = try await repeated(runs: settings.runs) {
+            handlerTotal = try await local.callLocally(Receivables.worklist, request, context: caller).total
+        }
+        lines.append(figure("worklist_server_handler", handlerTimes, target: 50, extra: common.merging(["rows": Int(handlerTotal), "where": "server store",
+            "via": "Router.callLocally(Receivables.worklist) over the server's store: the RPC's handler without the protocol (limit 1000 rows returned)"]) { a, _ in a }))
+
         progress("worklist: the replica, in process")
         var replicaTotal: UInt32 = 0
         let replicaTimes = try await repeated(runs: settings.runs) { replicaTotal = try await replica.unary(Receivables.worklist, request).total }
         lines.append(figure("worklist_replica", replicaTimes, target: 50, extra: common.merging(["rows": Int(replicaTotal), "where": "replica",
             "via": "Replica.unary(Receivables.worklist): the same handler, called locally (limit 1000 rows returned)"]) { a, _ in a }))
-        precondition(Int(serverTotal) == storeRows && replicaTotal == serverTotal, "store \(storeRows), server \(serverTotal), replica \(replicaTotal) rows")
+        precondition(Int(serverTotal) == storeRows && handlerTotal == serverTotal && replicaTotal == serverTotal,
+                     "store \(storeRows), server \(serverTotal), handler \(handlerTotal), replica \(replicaTotal) rows")
 
         // The replica's own store read and the rule, as the first figure on the server's file:
         // what of the replica's call is its file's read, and what the handler and the call add.
