@@ -370,13 +370,13 @@ extension TenantStore {
     static func check(_ activity: Activity, _ db: Database) throws {
         try activity.validate()
         try requireCustomer(activity.customerID, db)
-        guard try !ActivityRow.exists(db, key: activity.id) else {
+        guard try !ActivityRow.exists(db, id: activity.id) else {
             throw DomainError.alreadyExists(field: "id", "activity \(activity.id) already exists")
         }
     }
 
     static func requireCustomer(_ id: String, _ db: Database) throws {
-        guard try CustomerRow.exists(db, key: id) else { throw DomainError.notFound(field: "customer_id", id: id) }
+        guard try CustomerRow.exists(db, id: id) else { throw DomainError.notFound(field: "customer_id", id: id) }
     }
 
     // MARK: Reading

@@ -109,14 +109,14 @@ extension TenantStore {
             var batch = OutboxBatch()
             var seen = Set<String>()
             let rows = try Row.fetchCursor(
-                db, sql: "SELECT c.record_kind, c.record_id FROM \(Self.unanswered) ORDER BY c.seq", arguments: [pushedThrough]
+                db.cachedStatement(sql: "SELECT c.record_kind, c.record_id FROM \(Self.unanswered) ORDER BY c.seq"), arguments: [pushedThrough]
             )
+            // Asked once a record: cached, not compiled again each time.
+            let latestChange = try db.cachedStatement(sql: "SELECT MAX(seq) AS last, MAX(at) AS at FROM change_log WHERE record_kind = ? AND record_id = ?")
             while seen.count < limit, let row = try rows.next() {
                 let kindName: String = row["record_kind"], id: String = row["record_id"]
                 guard seen.insert("\(kindName)/\(id)").inserted else { continue }
-                let latest = try Row.fetchOne(
-                    db, sql: "SELECT MAX(seq) AS last, MAX(at) AS at FROM change_log WHERE record_kind = ? AND record_id = ?", arguments: [kindName, id]
-                )
+                let latest = try Row.fetchOne(latestChange, arguments: [kindName, id])
                 let last: Int64 = latest?["last"] ?? 0, at: String? = latest?["at"]
                 guard let kind = Self.syncKind(kindName), let current = try kind.fetch(db, id) else {
                     batch.unchanged.append(.init(kind: kindName, id: id, counter: last))
@@ -135,7 +135,7 @@ extension TenantStore {
                 }
                 batch.changes.append(PushedChange(
                     kind: kindName, id: id, counter: UInt64(last), baseSeq: UInt64(baseSeq), fields: fields,
-                    at: at.flatMap(Self.changeTimeFormatter.date(from:)).map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } ?? Self.nowMilliseconds
+                    at: at.flatMap(ChangeTime.milliseconds) ?? Self.nowMilliseconds
                 ))
             }
             return batch
@@ -148,17 +148,15 @@ extension TenantStore {
     }
 
     private static func base(_ db: Database, _ kind: String, _ id: String) throws -> (seq: Int64, fields: FieldMap)? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT seq, fields FROM record_base WHERE record_kind = ? AND record_id = ?", arguments: [kind, id]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, fields FROM record_base WHERE record_kind = ? AND record_id = ?"), arguments: [kind, id]) else {
             return nil
         }
         return (row["seq"], try RecordCoding.decode(row["fields"]))
     }
 
     private static func setBase(_ db: Database, _ kind: String, _ id: String, seq: Int64, fields: Data) throws {
-        try db.execute(
-            sql: "INSERT OR REPLACE INTO record_base (record_kind, record_id, seq, fields) VALUES (?, ?, ?, ?)",
-            arguments: [kind, id, seq, fields]
-        )
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO record_base (record_kind, record_id, seq, fields) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [kind, id, seq, fields])
     }
 
     /// Whether the record has a local change after `counter`.
@@ -222,10 +220,8 @@ extension TenantStore {
             }
             let answered = batch.changes.map { OutboxBatch.Record(kind: $0.kind, id: $0.id, counter: Int64($0.counter)) } + batch.unchanged
             for record in answered {
-                try db.execute(
-                    sql: "INSERT OR REPLACE INTO answered_change (record_kind, record_id, counter) VALUES (?, ?, ?)",
-                    arguments: [record.kind, record.id, record.counter]
-                )
+                try db.cachedStatement(sql: "INSERT OR REPLACE INTO answered_change (record_kind, record_id, counter) VALUES (?, ?, ?)")
+                    .execute(arguments: [record.kind, record.id, record.counter])
             }
             let pushedThrough = try Self.syncInteger(db, .pushedThrough)
             let through = try Int64.fetchOne(db, sql: "SELECT MIN(c.seq) - 1 FROM \(Self.unanswered)", arguments: [pushedThrough])

@@ -297,6 +297,56 @@ func seed(_ world: SyncWorld) async throws {
         try await world.stop()
     }
 
+    /// The server applies a push in runs, one savepoint a run (``TenantStore/applyPush``): a
+    /// refusal rolls its run back and applies the changes before it again. Each refusal must still
+    /// be the one a change-by-change push gives (the second ACT-1 is refused only because the first
+    /// landed earlier in the same push), and every other change must land once.
+    @Test("refusals inside one push are refused alone; the changes before and after them land once")
+    func refusalsInsideOnePush() async throws {
+        let world = try await SyncWorld.start()
+        try await seed(world)
+        let client = world.server.client(token: "ana")
+        func activity(_ id: String, _ body: String) -> Data {
+            RecordCoding.canonical(Activity(
+                id: id, customerID: "C1", kind: .note, direction: .undirected, outcome: "", authorID: "u-ana",
+                occurredAt: Date(timeIntervalSince1970: 1_790_000_000), body: body
+            ).fieldMap)
+        }
+        let pushed: [(counter: UInt64, kind: String, id: String, fields: Data)] = [
+            (1, "activity", "ACT-1", activity("ACT-1", "first")),
+            (2, "activity", "ACT-2", activity("ACT-2", "second")),
+            (3, "activity", "ACT-1", activity("ACT-1", "other content")),
+            (4, "activity", "ACT-3", activity("ACT-3", "third")),
+            (5, "ledger_entry", "BAD", RecordCoding.canonical(["id": .string("BAD"), "kind": .string("invoice")])),
+            (6, "activity", "ACT-4", activity("ACT-4", "fourth")),
+            (2, "activity", "ACT-2", activity("ACT-2", "second")),
+        ]
+        let request = Dunlin_V1_PushRequest.with { request in
+            request.replicaID = testReplica("runs")
+            request.changes = pushed.map { change in
+                .with { $0.kind = change.kind; $0.id = change.id; $0.counter = change.counter; $0.fields = change.fields }
+            }
+        }
+        let sequence = try world.tenant.store.lastChangeSequence()
+        let first = try await client.unary(SyncMethods.push, request)
+        #expect(first.results.map(\.outcome) == [Dunlin_V1_PushResult.Outcome.accepted, .accepted, .refused, .accepted, .refused, .accepted, .duplicate])
+        // (An activity's id taken: a change of an activity, which the rights table refuses.)
+        #expect(first.results.map(\.code) == [0, 0, StatusCode.permissionDenied.rawValue, 0, StatusCode.invalidArgument.rawValue, 0, 0])
+        #expect(first.results.map(\.counter) == pushed.map(\.counter))
+        // Four inserts, each logged once.
+        #expect(try world.tenant.store.lastChangeSequence() == sequence + 4)
+        let activities = try world.tenant.store.activities(customerID: "C1").items
+        #expect(Set(activities.map(\.id)) == ["ACT-1", "ACT-2", "ACT-3", "ACT-4"])
+        #expect(activities.first { $0.id == "ACT-1" }?.body == "first")
+        // Sent again: every dot answered as the first time, nothing written.
+        let second = try await client.unary(SyncMethods.push, request)
+        #expect(second.results.map(\.outcome) == Array(repeating: Dunlin_V1_PushResult.Outcome.duplicate, count: pushed.count))
+        #expect(second.results.map(\.code) == first.results.map(\.code))
+        #expect(try world.tenant.store.lastChangeSequence() == sequence + 4)
+        await client.close()
+        try await world.stop()
+    }
+
     @Test("a pushed change not in its kind's sync form is refused naming the field, writes nothing, and the rest of the push lands")
     func changesNotInTheSyncFormAreRefusedByField() async throws {
         let world = try await SyncWorld.start()

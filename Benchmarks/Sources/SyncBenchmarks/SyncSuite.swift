@@ -8,6 +8,7 @@ import DunlinWire
 import Foundation
 import Logging
 import NIOCore
+import Synchronization
 
 /// The measured run, in order: build both tenants (not timed), bootstrap a replica of the large
 /// one and pull ledger changes beside it, a snapshot's wire bytes, the empty sync, a pull of mixed
@@ -241,11 +242,25 @@ struct SyncSuite {
         try laptop.replica.store.append((0..<activities).map { large.activity($0, prefix: "LACT", author: "u-bench") })
         var engine = laptop.engine()
         engine.checksInvariants = false  // timed apart: the empty sync's two lines
+        // When the last push batch was answered and settled (its progress report), and the CPU
+        // then: the push alone, apart from the pull that follows it.
+        let pushEnd = PushEnd()
+        engine.onProgress = { event in
+            if case .pushed(let done, let total) = event, done >= total, done > 0 {
+                pushEnd.mark.withLock { $0 = (ContinuousClock.now, processCPUSeconds()) }
+            }
+        }
+        let start = ContinuousClock.now, cpu = processCPUSeconds()
         let (report, elapsed) = try await measured { try await engine.sync() }
+        let cpuSeconds = processCPUSeconds() - cpu
         precondition(report.accepted == count, "accepted \(report.accepted) of \(count) (refused \(report.refused))")
+        guard let (pushedAt, pushCPU) = pushEnd.mark.withLock({ $0 }) else { preconditionFailure("the push reported no end") }
+        let pushSeconds = seconds(pushedAt - start)
         emit(["bench": "push", "impl": "dunlin", "changes": report.pushed, "accepted": report.accepted, "pulled_back": report.pulled,
-              "seconds": round(elapsed, 3), "changes_per_s": Int(Double(report.pushed) / elapsed),
-              "via": "SyncEngine.sync() with \(count) local changes: push in calls of \(settings.batch), then the pull of them back", "invariants_checked": false])
+              "seconds": round(elapsed, 3), "changes_per_s": Int(Double(report.pushed) / elapsed), "cpu_seconds": round(cpuSeconds, 3),
+              "push_seconds": round(pushSeconds, 3), "push_cpu_seconds": round(pushCPU - cpu, 3),
+              "pull_back_seconds": round(elapsed - pushSeconds, 3), "pull_back_cpu_seconds": round(cpuSeconds - (pushCPU - cpu), 3),
+              "via": "SyncEngine.sync() with \(count) local changes: push in calls of \(settings.batch), then the pull of them back; push_* up to the last push batch settled", "invariants_checked": false])
     }
 
     // MARK: The peer
@@ -320,4 +335,10 @@ struct SyncSuite {
         process.waitUntilExit()
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
+}
+
+/// When a push's last batch was settled, and the process's CPU seconds then (the push benchmark's
+/// split of one sync into its push and its pull).
+private final class PushEnd: Sendable {
+    let mark = Mutex<(ContinuousClock.Instant, Double)?>(nil)
 }
