@@ -78,9 +78,15 @@ extension TenantStore {
     /// Writes the receipts, their entries, change-log lines and stamps in the order of the
     /// receipts' ids, which the ids of everything a receipt writes follow, so each B-tree is
     /// written from one end to the other instead of at random places (one transaction: the order
-    /// is free). A refusal rolls it all back; the import then runs again in file order, so the
-    /// refusal names the entry it would have named had the writes been in file order (which of two
-    /// receipts that together over-apply an invoice is refused depends on the order).
+    /// is free).
+    ///
+    /// On ``ImportRulesRead/importLedger`` every entry and request is checked first, in file order
+    /// and in memory, so a refusal names what the file names first; then each table's rows are
+    /// written in one pass (``CashImportWrites``). On ``ImportRulesRead/database`` (the reference)
+    /// each receipt is checked and written in turn; a refusal rolls it all back and the import runs
+    /// again in file order, so the refusal names the entry it would have named had the writes been
+    /// in file order (which of two receipts that together over-apply an invoice is refused depends
+    /// on the order).
     func importBankFile(
         name: String, format: String, digest: SHA256.Digest, bytes: Int64, receipts: [BankReceipt], by user: String, at now: Date,
         rulesRead: ImportRulesRead, decide: @Sendable ([BankReceipt], CashLedger) throws -> [CashDecision]
@@ -90,7 +96,7 @@ extension TenantStore {
                 name: name, format: format, digest: digest, bytes: bytes, receipts: receipts, by: user, at: now, rulesRead: rulesRead,
                 inKeyOrder: true, decide: decide
             )
-        } catch let refusal where refusal is StoreError || refusal is DomainError {
+        } catch let refusal where rulesRead == .database && (refusal is StoreError || refusal is DomainError) {
             return try importBankFile(
                 name: name, format: format, digest: digest, bytes: bytes, receipts: receipts, by: user, at: now, rulesRead: rulesRead,
                 inKeyOrder: false, decide: decide
@@ -142,9 +148,7 @@ extension TenantStore {
             // The bulk path: the derived tables follow once for the file's entries, not per entry.
             let written = try BulkDerivation.run(db) { bulk in
                 let writer = LedgerWriter(db: db, bulk: bulk)
-                // The rules read the ledger the matching read, and what this import posted since.
-                var rules = try CashImportLedger(ledger, base: writer.state, posting: planned.flatMap(\.entries))
-                // Each receipt's entries are numbered in file order (a refusal names its entry so)…
+                // Each receipt's entries are numbered in file order (a refusal names its entry so).
                 var firstEntry: [Int] = []
                 firstEntry.reserveCapacity(planned.count)
                 var entries = 0
@@ -152,36 +156,50 @@ extension TenantStore {
                     firstEntry.append(entries)
                     entries += receipt.entries.count
                 }
-                // …and written in the order of the receipts' ids (a receipt's payment still before its
-                // applications), or in file order.
+                // The receipts are written in the order of their ids (a receipt's payment still
+                // before its applications), or in file order.
                 let order = inKeyOrder ? planned.indices.sorted { planned[$0].record.id < planned[$1].record.id } : Array(planned.indices)
-                var written = planned.map(\.record)
-                for position in order {
-                    let (_, entries, proposal) = planned[position]
-                    var record = written[position]
-                    for (offset, entry) in entries.enumerated() {
-                        let entryIndex = firstEntry[position] + offset
-                        switch rulesRead {
-                        case .importLedger: if try writer.post(entry, index: entryIndex, against: rules) { try rules.record(entry) }
-                        case .database: try writer.post(entry, index: entryIndex)
+                switch rulesRead {
+                case .importLedger:
+                    // The rules read the ledger the matching read, and what this import checked before.
+                    var rules = try CashImportLedger(ledger, base: writer.state, posting: planned.flatMap(\.entries))
+                    var checked: [CashImportWrites.Receipt] = []
+                    checked.reserveCapacity(planned.count)
+                    for (position, (record, entries, proposal)) in planned.enumerated() {
+                        var receipt = CashImportWrites.Receipt(record: record)
+                        for (offset, entry) in entries.enumerated() {
+                            // A retry of an entry already there exactly so is not written again.
+                            guard try writer.check(entry, index: firstEntry[position] + offset, against: rules) else { continue }
+                            try rules.record(entry)
+                            receipt.entries.append(entry)
                         }
+                        if let request = Self.writeOffRequest(for: &receipt.record, proposal, fileName: name, by: user) {
+                            try Self.check(request, db)
+                            let row = ApprovalRequestRow(request)
+                            receipt.request = (row, try SaveChange(row, db))
+                        }
+                        checked.append(receipt)
                     }
-                    if let proposal, proposal.kind == .writeOff, let invoice = proposal.invoiceID {
-                        let request = ApprovalRequest(
-                            id: Self.writeOffRequestID(forReceipt: record.id), kind: .writeOff, customerID: record.customerID, invoiceID: invoice,
-                            amount: proposal.amount, reason: "\(proposal.reason) (bank receipt \(record.id), file \(name))", requestedBy: user,
-                            requestedOn: record.receipt.bookingDate
-                        )
-                        try Self.check(request, db)
-                        try Self.save(ApprovalRequestRow(request), db)
-                        record.explanation += "; write-off asked for approval as \(request.id)"
+                    try CashImportWrites(receipts: order.map { checked[$0] }).write(db, ledger: writer, stampedAt: Self.nowMilliseconds)
+                    return checked.map(\.record)
+                case .database:
+                    var written = planned.map(\.record)
+                    for position in order {
+                        let (_, entries, proposal) = planned[position]
+                        var record = written[position]
+                        for (offset, entry) in entries.enumerated() {
+                            try writer.post(entry, index: firstEntry[position] + offset)
+                        }
+                        if let request = Self.writeOffRequest(for: &record, proposal, fileName: name, by: user) {
+                            try Self.check(request, db)
+                            try Self.save(ApprovalRequestRow(request), db)
+                        }
+                        // New: its id was looked for above.
+                        try Self.insertNew(BankReceiptRow(record), db, changedAt: writer.at)
+                        written[position] = record
                     }
-                    // New: its id was looked for above. Its change-log line has the entries' time
-                    // (one transaction), formatted once rather than once a receipt.
-                    try Self.insertNew(BankReceiptRow(record), db, changedAt: writer.at)
-                    written[position] = record
+                    return written
                 }
-                return written
             }
             let credits = written.filter { $0.receipt.direction == .credit }
             let file = BankFile(
@@ -193,6 +211,19 @@ extension TenantStore {
             try Self.save(BankFileRow(file), db)
             return BankImportSummary(file: file, alreadyImported: false, receipts: written, duplicates: receipts.count - written.count)
         } }
+    }
+
+    /// The request to write off the short amount a receipt's decision proposed, if it proposed a
+    /// write-off of an invoice; the receipt's explanation then names the request.
+    static func writeOffRequest(for record: inout CashReceipt, _ proposal: SettlementProposal?, fileName: String, by user: String) -> ApprovalRequest? {
+        guard let proposal, proposal.kind == .writeOff, let invoice = proposal.invoiceID else { return nil }
+        let request = ApprovalRequest(
+            id: writeOffRequestID(forReceipt: record.id), kind: .writeOff, customerID: record.customerID, invoiceID: invoice,
+            amount: proposal.amount, reason: "\(proposal.reason) (bank receipt \(record.id), file \(fileName))", requestedBy: user,
+            requestedOn: record.receipt.bookingDate
+        )
+        record.explanation += "; write-off asked for approval as \(request.id)"
+        return request
     }
 
     /// Every live invoice with a positive balance, as the matching reads it: its number is its

@@ -304,14 +304,10 @@ extension TenantStore {
     /// Inserts or updates one validated row, logging and stamping what changed (nothing when
     /// nothing did); a tombstone is never overwritten.
     static func save<RecordRow: TombstonedRow>(_ row: RecordRow, _ db: Database) throws {
-        let existing = try RecordRow.fetchOne(db, key: row.id)
-        if let existing, existing.deleted, !RecordRow.revivable {
-            throw DomainError.conflict(field: "id", "\(RecordRow.databaseTableName) \(row.id) was deleted; ids are not reused")
-        }
-        guard existing != row else { return }
-        if existing == nil { try row.insert(db) } else { try row.update(db) }
-        let seq = try logChange(db, kind: RecordRow.recordKind, id: row.id, op: existing == nil ? "insert" : "update")
-        try stampChangedFields(db, kind: RecordRow.recordKind, id: row.id, before: try existing.map(liveFields), after: try liveFields(row), seq: seq)
+        let change = try SaveChange(row, db)
+        guard let op = change.op else { return }
+        try change.write(row, db)
+        try change.stamp(row, seq: try logChange(db, kind: RecordRow.recordKind, id: row.id, op: op), db)
     }
 
     /// Writes `row`, known to be new (its id is in no row): the change-log line as
@@ -435,5 +431,55 @@ extension QueryInterfaceRequest {
     func listing(_ column: Column, _ value: String?) -> Self {
         guard let value else { return self }
         return filter(literal: "EXISTS (SELECT 1 FROM json_each(\(column)) WHERE value = \(value))")
+    }
+}
+
+/// What saving one validated row changes (``TenantStore/save(_:_:)``), found before anything is
+/// written, so a caller writing many rows can check them all first and write them later in passes.
+enum SaveChange<RecordRow: TombstonedRow> {
+    /// The row is there exactly so: nothing to write, nothing to log.
+    case none
+    case insert
+    case update(from: RecordRow)
+
+    /// Reads the row `row` would replace; a tombstone (of a kind that is not revivable) is refused.
+    init(_ row: RecordRow, _ db: Database) throws {
+        guard let existing = try RecordRow.fetchOne(db, key: row.id) else {
+            self = .insert
+            return
+        }
+        if existing.deleted, !RecordRow.revivable {
+            throw DomainError.conflict(field: "id", "\(RecordRow.databaseTableName) \(row.id) was deleted; ids are not reused")
+        }
+        self = existing == row ? .none : .update(from: existing)
+    }
+
+    /// The change-log operation, nil for ``none``.
+    var op: String? {
+        switch self {
+        case .none: nil
+        case .insert: "insert"
+        case .update: "update"
+        }
+    }
+
+    /// Inserts or updates `row`, as the change is.
+    func write(_ row: RecordRow, _ db: Database) throws {
+        switch self {
+        case .none: return
+        case .insert: try row.insert(db)
+        case .update: try row.update(db)
+        }
+    }
+
+    /// Stamps the fields `row` changes as written by change `seq`.
+    func stamp(_ row: RecordRow, seq: Int64, _ db: Database, at: Int64 = TenantStore.nowMilliseconds) throws {
+        let before: FieldMap?
+        switch self {
+        case .none: return
+        case .insert: before = nil
+        case .update(let existing): before = try TenantStore.liveFields(existing)
+        }
+        try TenantStore.stampChangedFields(db, kind: RecordRow.recordKind, id: row.id, before: before, after: try TenantStore.liveFields(row), seq: seq, at: at)
     }
 }

@@ -298,6 +298,15 @@ struct LedgerWriter {
     /// Returns whether the entry was written (false: a retry of one already there).
     @discardableResult
     func post(_ entry: LedgerEntry, index: Int, against rules: some LedgerState) throws -> Bool {
+        guard try check(entry, index: index, against: rules) else { return false }
+        try insertRow(entry)
+        try TenantStore.logChange(db, kind: .ledgerEntry, id: entry.id, op: "insert", at: at)
+        return true
+    }
+
+    /// The rules' half of ``post(_:index:against:)``: throws the refusal, or answers whether
+    /// `entry` is to be written (false: a retry of one already there, exactly so).
+    func check(_ entry: LedgerEntry, index: Int, against rules: some LedgerState) throws -> Bool {
         if rules.contains(entry.id) {
             guard let existing = rules.entry(entry.id), existing == entry else {
                 let differing = rules.entry(entry.id).map { TenantStore.differing($0.fieldMap, entry.fieldMap) }
@@ -315,16 +324,22 @@ struct LedgerWriter {
             throw StoreError.refused(index: index, error)
         }
         try state.check()
-        try db.cachedStatement(sql: """
+        return true
+    }
+
+    /// The row of an entry the rules accepted, without its change-log line (the caller logs it):
+    /// one cached statement, its arguments bound unchecked (eleven, as the statement has).
+    func insertRow(_ entry: LedgerEntry) throws {
+        let insert = try db.cachedStatement(sql: """
             INSERT INTO ledger_entry (id, kind, customer_id, currency, amount, date, due_date, reference, source_id, target_id, memo)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [
-                entry.id, entry.kind.rawValue, entry.customerID, entry.amount.currency.code, entry.amount.minorUnits,
-                entry.date.description, entry.dueDate?.description, entry.reference, entry.sourceID, entry.targetID, entry.memo,
-            ])
+            """)
+        insert.setUncheckedArguments([
+            entry.id, entry.kind.rawValue, entry.customerID, entry.amount.currency.code, entry.amount.minorUnits,
+            entry.date.description, entry.dueDate?.description, entry.reference, entry.sourceID, entry.targetID, entry.memo,
+        ])
+        try insert.execute()
         bulk?.inserted(entry)
-        try TenantStore.logChange(db, kind: .ledgerEntry, id: entry.id, op: "insert", at: at)
-        return true
     }
 }
 

@@ -78,13 +78,15 @@ struct CashImportWriteTests {
         return .success(try tables(of: store))
     }
 
-    /// Every row of every table, as text, sorted; the change log's and the stamps' times (the
-    /// wall clock's) left out.
+    /// Every row of every table, as text, sorted, with the rowids of the tables the import writes
+    /// itself; the change log's and the stamps' times (the wall clock's) left out.
     static func tables(of store: TenantStore) throws -> [String: [String]] {
         try store.writer.read { db in
             var tables: [String: [String]] = [:]
             for table in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'grdb_migrations'") {
-                let rows = try Row.fetchAll(db, sql: "SELECT * FROM \(table)")
+                // The rows the import writes itself keep their rowids (the order they went in).
+                let rowid = ["ledger_entry", "bank_receipt", "approval_request", "bank_file"].contains(table) ? "rowid AS row_id, " : ""
+                let rows = try Row.fetchAll(db, sql: "SELECT \(rowid)* FROM \(table)")
                 tables[table] = rows.map { row in
                     row.columnNames.filter { $0 != "at" }.map { "\($0)=\(row[$0] as DatabaseValue)" }.joined(separator: " ")
                 }.sorted()
@@ -121,6 +123,85 @@ struct CashImportWriteTests {
         }
         #expect(fast["ledger_entry"]?.count == (reference["ledger_entry"]?.count ?? 0))
         #expect(reference["bank_receipt"]?.count == 12)
+    }
+
+    @Test("an import of 150 receipts checked first and written table by table writes the rows, rowids and change-log seqs the per-row path writes")
+    func sameRowsAsPerRowAtLength() throws {
+        var remaining: [String: Int64] = [:]
+        var invoices: [LedgerEntry] = []
+        for index in 1...45 {
+            let id = "J\(index)"
+            remaining[id] = 20_000
+            invoices.append(LedgerEntry(
+                id: id, kind: .invoice, customerID: "C\(index % 3 + 1)", amount: usd(20_000), date: day.adding(days: -20), dueDate: day.adding(days: index),
+                reference: "INV-J\(index)"
+            ))
+        }
+        // Invoices of `customer` with room for `amount`, taking it off.
+        func take(_ customer: String, _ amount: Int64) -> String? {
+            let id = invoices.first { $0.customerID == customer && (remaining[$0.id] ?? 0) >= amount }?.id
+            if let id { remaining[id, default: 0] -= amount }
+            return id
+        }
+        var lines: [BankReceipt] = [], decisions: [CashDecision] = []
+        var requested: ApprovalRequest?
+        for number in 1...150 {
+            let amount: Int64 = number == 7 ? 7_000 : 1_000 + Int64(number * 37 % 50) * 100
+            let customer = number == 7 ? "C1" : "C\(number % 3 + 1)"
+            switch number % 7 {
+            case 0 where number != 7:
+                lines.append(Self.line(number, usd(amount)))
+                decisions.append(CashDecision(outcome: .unidentified, explanation: "nobody"))
+            case 1:
+                lines.append(Self.line(number, usd(amount), direction: .debit))
+                decisions.append(CashDecision(outcome: .notCredit))
+            case 2:
+                lines.append(Self.line(number, usd(amount)))
+                decisions.append(Self.applying(customer, [], outcome: .customerOnly))
+            case 5:
+                // Two invoices, half each.
+                lines.append(Self.line(number, usd(amount)))
+                let half = amount / 2
+                let applications = [take(customer, half), take(customer, amount - half)].compactMap { $0 }
+                decisions.append(Self.applying(customer, zip(applications, [half, amount - half]).map { ($0, usd($1)) }))
+            case 6:
+                // Short: applied, with a write-off of 25.00 asked.
+                lines.append(Self.line(number, usd(amount)))
+                let invoice = take(customer, amount)
+                let proposal = invoice.map { SettlementProposal(kind: .writeOff, invoiceID: $0, amount: usd(2_500), reason: "short") }
+                decisions.append(Self.applying(customer, invoice.map { [($0, usd(amount))] } ?? [], proposal: proposal))
+                if requested == nil, let invoice {
+                    var record = CashReceipt(id: Self.receiptID(number), fileID: "", receipt: Self.line(number, usd(amount)), outcome: .matched, customerID: customer, importedAt: importedAt)
+                    requested = TenantStore.writeOffRequest(for: &record, proposal, fileName: "month.bai2", by: "u1")
+                    #expect(requested?.invoiceID == invoice)
+                }
+            default:
+                lines.append(Self.line(number, usd(amount)))
+                decisions.append(Self.applying(customer, take(customer, amount).map { [($0, usd(amount))] } ?? [], outcome: .matched))
+            }
+        }
+        // One write-off request is there already, as the import would ask it: it is not written again.
+        let existing = try #require(requested)
+        let decided = decisions
+        func imported(_ read: TenantStore.ImportRulesRead) throws -> [String: [String]] {
+            let store = try Self.tenant()
+            try store.post(invoices)
+            try store.writer.write { db in try TenantStore.save(ApprovalRequestRow(existing), db) }
+            let summary = try store.importBankFile(
+                name: "month.bai2", format: "bai2", digest: SHA256.hash(data: Data("month".utf8)), bytes: 5, receipts: lines, by: "u1", at: importedAt,
+                rulesRead: read, decide: { _, _ in decided }
+            )
+            #expect(summary.receipts.count == 150)
+            #expect(try store.derivedBalanceMismatches() == [])
+            return try Self.tables(of: store)
+        }
+        let fast = try imported(.importLedger), reference = try imported(.database)
+        #expect(fast.keys.sorted() == reference.keys.sorted())
+        for table in reference.keys.sorted() {
+            #expect(fast[table] == reference[table], "table \(table)")
+        }
+        #expect(reference["approval_request"]?.count ?? 0 > 10)
+        #expect(reference["ledger_entry"]?.count ?? 0 > 200)
     }
 
     @Test("an imported receipt has one stamp for all its fields, which a merge reads as each field's stamp until the field is stamped on its own")
@@ -176,13 +257,13 @@ struct CashImportWriteTests {
         let (first, second) = try #require(numbers.lazy.flatMap { a in numbers.lazy.filter { $0 > a }.map { (a, $0) } }.first { ids[$0.1]! < ids[$0.0]! })
         let lines = [Self.line(first, usd(30_000)), Self.line(second, usd(6_000))]
         let decisions = [Self.applying("C2", [("I4", usd(30_000))]), Self.applying("C2", [("I4", usd(6_000))])]
-        func refusal(inKeyOrder: Bool?) throws -> StoreError? {
+        func refusal(inKeyOrder: Bool?, read: TenantStore.ImportRulesRead = .database) throws -> StoreError? {
             let store = try Self.tenant()
             do {
                 let name = "month.bai2", digest = SHA256.hash(data: Data("month".utf8))
                 if let inKeyOrder {
                     _ = try store.importBankFile(
-                        name: name, format: "bai2", digest: digest, bytes: 5, receipts: lines, by: "u1", at: importedAt, rulesRead: .importLedger,
+                        name: name, format: "bai2", digest: digest, bytes: 5, receipts: lines, by: "u1", at: importedAt, rulesRead: read,
                         inKeyOrder: inKeyOrder, decide: { _, _ in decisions }
                     )
                 } else {
@@ -197,8 +278,11 @@ struct CashImportWriteTests {
         let inFileOrder = try #require(try refusal(inKeyOrder: false))
         guard case .refused(let index, _) = inFileOrder else { return }
         #expect(index == 3)
+        // Checked and written receipt by receipt in key order, the other receipt is refused…
         #expect(try refusal(inKeyOrder: true) != inFileOrder)
+        // …so the per-row path runs again in file order; the import checks in file order first.
         #expect(try refusal(inKeyOrder: nil) == inFileOrder)
+        #expect(try refusal(inKeyOrder: true, read: .importLedger) == inFileOrder)
     }
 
     @Test("what the per-entry check refuses (over-application across receipts, a voided invoice, mixed currencies, an unknown customer or invoice, a payment id taken with other content), the in-memory check refuses the same way")
