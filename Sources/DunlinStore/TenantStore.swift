@@ -476,35 +476,15 @@ enum ChangeTime {
                 }
                 return value
             }
+            // The calendar is CivilDate's (a real day of its month, days since 1970).
             guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2), let hour = number(11, 2),
                   let minute = number(14, 2), let second = number(17, 2), let millisecond = number(20, 3),
-                  (1970...9999).contains(year), (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
+                  year >= 1970, let date = CivilDate(year: year, month: month, day: day),
                   hour < 24, minute < 60, second < 60
             else { return nil }
             // At most 9999-12-31T23:59:59.999Z: 253,402,300,799,999 ms, far inside Int64.
-            let seconds = Int64(daysSince1970(year: year, month: month, day: day)) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
+            let seconds = Int64(date.daysSinceEpoch) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
             return seconds * 1000 + Int64(millisecond)
         }
-    }
-
-    static func isLeap(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
-
-    static func daysIn(month: Int, year: Int) -> Int {
-        switch month {
-        case 2: isLeap(year) ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
-        }
-    }
-
-    /// Days from 1970-01-01 to a proleptic Gregorian date (year 1970 or later).
-    static func daysSince1970(year: Int, month: Int, day: Int) -> Int {
-        // Years counted from March, so a leap day ends its year (H. Hinnant's days_from_civil).
-        let y = month <= 2 ? year - 1 : year
-        let era = y / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
     }
 }
