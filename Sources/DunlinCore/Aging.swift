@@ -109,9 +109,10 @@ public struct AgingReport: Sendable, Hashable {
         _ rows: [Row], asOf: CivilDate, buckets: AgingBuckets = .standard,
         baseCurrency: Currency? = nil, rates: [Currency: ExchangeRate] = [:], totals given: [Currency: [Int128]]? = nil
     ) throws(DomainError) -> AgingReport {
-        let wideTotals = given ?? Self.wideTotals(rows, buckets: buckets)
+        // The rows' sums leave the all-zero currencies out already; given totals are held to that.
+        let wideTotals = given.map(Self.nonZero) ?? Self.wideTotals(rows, buckets: buckets)
         var totals: [Currency: [Int64]] = [:]
-        for (currency, sums) in Self.nonZero(wideTotals) {
+        for (currency, sums) in wideTotals {
             totals[currency] = try narrow(sums, currency, field: "totals")
         }
         var report = AgingReport(
